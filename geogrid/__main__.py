@@ -1,0 +1,5 @@
+import sys
+
+from geogrid.cli import main
+
+sys.exit(main())
