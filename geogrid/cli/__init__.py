@@ -38,6 +38,11 @@ _COMMAND_MODULES = (
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Grid governance (网格化管理): register, partition and serve households."""
+
+
 @app.command()
 def version() -> None:
     """Print geogrid's version."""
@@ -70,12 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors of typer's (vendored) click
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            return exc.exit_code
+            return int(exc.exit_code)
         raise
     return 0
 
