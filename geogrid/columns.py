@@ -49,3 +49,43 @@ HOUSEHOLDS = "households"
 AREA_KM2 = "area_km2"
 
 GEOMETRY = "geometry"
+
+# --- the Chinese headers registers use ------------------------------------------------
+#: The preferred Chinese header for each canonical column.  ``geogrid sample`` writes
+#: these; ``geogrid.io`` recognises them (and many more synonyms) on import, and
+#: ``geogrid export --zh`` writes them back.
+ZH_HEADERS = {
+    HOUSEHOLD_NO: "户编号",
+    HEAD_NAME: "户主",
+    ADDRESS: "地址",
+    LON: "经度",
+    LAT: "纬度",
+    VILLAGE_CODE: "村代码",
+    BUILDING: "楼栋编号",
+    HAMLET: "自然寨",
+    CARE_LEVEL: "户类别",
+    SOURCE_CRS: "坐标系",
+    NAME: "姓名",
+    ID_NUMBER: "身份证号",
+    GENDER: "性别",
+    BIRTH_DATE: "出生日期",
+    PHONE: "联系电话",
+    RELATION: "与户主关系",
+    PARTY_MEMBER: "是否党员",
+    TAGS: "人员标签",
+    CODE: "区划代码",
+    PARENT_CODE: "上级代码",
+    LEVEL: "级别",
+    VINTAGE: "年份",
+}
+
+#: Chinese values of coded columns, canonical value -> the word registers use.
+ZH_CARE_LEVELS = {"green": "放心户", "yellow": "关心户", "red": "连心户"}
+ZH_GENDERS = {"M": "男", "F": "女"}
+ZH_PERSON_TAGS = {
+    "elderly_alone": "独居老人",
+    "disabled": "残疾人",
+    "left_behind_child": "留守儿童",
+    "away_for_work": "外出务工",
+}
+ZH_AREA_LEVELS = {"county": "县", "town": "乡镇", "village": "村"}
