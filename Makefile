@@ -1,0 +1,59 @@
+# geogrid: `make demo` and `make test` do all the set-up on a fresh Debian machine.
+#
+#   make demo   system packages, virtualenv, sample county, import, partition, serve :8000
+#   make test   the same set-up plus PostgreSQL/PostGIS and Chromium, then the whole suite
+#
+# Python: Debian's /usr/bin/python3, whose sqlite3 module can load mod_spatialite
+# (the pyenv build on these machines cannot).  Override with PYTHON=...
+
+SHELL        := /bin/bash
+PYTHON       ?= /usr/bin/python3
+VENV         ?= .venv
+BIN          := $(VENV)/bin
+DEMO_DIR     ?= var/demo
+DEMO_DB      ?= $(DEMO_DIR)/geogrid.sqlite
+HOST         ?= 127.0.0.1
+PORT         ?= 8000
+PYTEST_ARGS  ?=
+
+SYSTEM_PKGS  := python3 python3-venv python3-dev build-essential libsqlite3-mod-spatialite \
+                fonts-noto-cjk
+TEST_PKGS    := chromium
+
+.PHONY: demo test system venv demo-data serve postgis check-python clean lint bench
+
+demo: system venv demo-data serve
+
+test: system venv postgis
+	dpkg-query -W chromium >/dev/null 2>&1 || scripts/system-packages.sh $(TEST_PKGS)
+	GEOGRID_REQUIRE_POSTGIS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system:
+	@scripts/system-packages.sh $(SYSTEM_PKGS)
+
+postgis:
+	@scripts/ensure-postgis.sh
+
+# The virtualenv is rebuilt when pyproject.toml changes.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test,dask,bench]"
+	@touch $@
+
+demo-data: venv
+	@mkdir -p $(DEMO_DIR)
+	GEOGRID_DATABASE_URL=sqlite:///$(DEMO_DB) GEOGRID_DEMO=1 scripts/demo-load.sh $(DEMO_DIR)
+
+serve: venv
+	GEOGRID_DATABASE_URL=sqlite:///$(DEMO_DB) GEOGRID_DEMO=1 \
+	  $(BIN)/geogrid serve --host $(HOST) --port $(PORT)
+
+bench: venv postgis
+	$(BIN)/python benchmarks/import_bench.py
+	$(BIN)/python benchmarks/partition_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis test-artifacts

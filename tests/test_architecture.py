@@ -1,0 +1,25 @@
+"""The layering of STYLE.md: the partition core imports no database, web or CLI code."""
+
+import subprocess
+import sys
+
+FORBIDDEN = ("sqlalchemy", "geoalchemy2", "fastapi", "starlette", "folium", "typer", "click",
+             "pydantic_settings", "geogrid.db", "geogrid.api", "geogrid.cli", "geogrid.viz",
+             "geogrid.settings")
+
+
+def _modules_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def test_partition_core_is_pure():
+    loaded = _modules_after_import("geogrid.partition")
+    bad = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN or m.startswith(FORBIDDEN))
+    assert bad == []
+
+
+def test_leaf_modules_are_leaves():
+    loaded = _modules_after_import("geogrid.errors, geogrid.columns")
+    assert not any(m.startswith("geogrid.") and m not in {"geogrid.errors", "geogrid.columns"} for m in loaded)
