@@ -1,0 +1,116 @@
+"""Which text encoding a CSV file is in: UTF-8, UTF-8 with a BOM, GBK or GB18030.
+
+Registers kept in Excel or WPS on Chinese Windows are saved as GBK ("ANSI"); newer ones
+as UTF-8, often with a byte-order mark.  GB18030 is a superset of GBK (every GBK file
+decodes identically as GB18030) that also covers characters outside GBK, such as the
+rare name characters 𠮷 and 䶮, so a file that is not UTF-8 is read as GB18030.
+charset-normalizer is asked for a second opinion only when that decode succeeds but
+the text does not look Chinese, so that a Big5 or Latin-1 file gives a clear error
+instead of mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import unicodedata
+
+from geogrid.errors import EncodingError
+
+__all__ = ["ENCODINGS", "detect_encoding", "decode_bytes"]
+
+#: The encodings geogrid detects, as Python codec names.
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936", "hz_gb_2312", "euc_cn"}
+_HINT = (
+    "save it again as 'CSV UTF-8' (Excel: 另存为 → CSV UTF-8(逗号分隔)) "
+    "or name the encoding with --encoding"
+)
+
+
+def _looks_chinese(text: str) -> bool:
+    """Most non-ASCII characters are CJK ideographs, CJK punctuation or full-width forms."""
+    non_ascii = [c for c in text if ord(c) > 127]
+    if not non_ascii:
+        return True
+    good = 0
+    for c in non_ascii:
+        cp = ord(c)
+        if (
+            0x3000 <= cp <= 0x303F  # CJK punctuation
+            or 0x3400 <= cp <= 0x4DBF  # extension A (䶮)
+            or 0x4E00 <= cp <= 0x9FFF  # unified ideographs
+            or 0xFF00 <= cp <= 0xFFEF  # full-width forms
+            or 0x20000 <= cp <= 0x3134F  # extensions B..G (𠮷)
+            or unicodedata.category(c).startswith("P")
+            or c in "·×÷°±№"
+        ):
+            good += 1
+    return good / len(non_ascii) >= 0.8
+
+
+def detect_encoding(data: bytes, *, name: str | os.PathLike = "<bytes>") -> str:
+    """The codec that decodes ``data``: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
+
+    GBK files are reported as ``gb18030`` (its superset).  Raises
+    :class:`~geogrid.errors.EncodingError` naming ``name`` when nothing fits.
+
+    >>> detect_encoding("户编号".encode("gbk"))
+    'gb18030'
+    >>> detect_encoding(codecs.BOM_UTF8 + "户编号".encode())
+    'utf-8-sig'
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise EncodingError(
+                f"{name}: starts with a UTF-8 byte-order mark but byte {exc.start} is not UTF-8; "
+                f"{_HINT}"
+            ) from None
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"{name}: is neither UTF-8 (bad byte at offset {utf8_error.start}) nor GBK/GB18030 "
+            f"(bad byte at offset {exc.start}); {_HINT}"
+        ) from None
+    if _looks_chinese(text):
+        return "gb18030"
+    # GB18030 decodes, but into something that is not Chinese: ask charset-normalizer.
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data).best()
+    guess = best.encoding if best is not None else None
+    if guess is None or guess.lower() in _GB_FAMILY:
+        return "gb18030"
+    raise EncodingError(
+        f"{name}: is not UTF-8, and as GBK/GB18030 it decodes to text that is not Chinese "
+        f"(it looks like {guess}); {_HINT}"
+    )
+
+
+def decode_bytes(data: bytes, *, encoding: str | None = None, name: str | os.PathLike = "<bytes>") -> str:
+    """Decode ``data`` with ``encoding`` (detected when ``None``), naming ``name`` on error."""
+    codec = encoding or detect_encoding(data, name=name)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise EncodingError(f"{name}: unknown encoding {codec!r}; use utf-8, utf-8-sig, gbk or gb18030") from None
+    if codec.lower().replace("_", "-") == "gbk":
+        codec = "gb18030"  # superset: never fail on a character GBK lacks
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise EncodingError(
+            f"{name}: is not valid {codec} (bad byte at offset {exc.start}); {_HINT}"
+        ) from None

@@ -1,0 +1,280 @@
+"""Read a table from any of the accepted file formats, as it is in the file.
+
+:func:`read_table` does no validation: headers are the file's own, CSV cells are
+strings exactly as written (so ID numbers and leading zeros survive), XLSX cells are
+what openpyxl returns (str, int, float, datetime), and vector files keep their
+attribute types and geometry in their own CRS.  A ``_row`` column holds the row
+number a person sees: the header is row 1 and the first record row 2 in a CSV, the
+sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
+value at all (blank lines, formatted-but-empty Excel rows) are not records and are
+left out; the row numbers of the others do not change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from geogrid.errors import EncodingError, FileFormatError
+from geogrid.io.encoding import decode_bytes, detect_encoding
+
+__all__ = ["FORMATS", "ROW", "format_of", "read_table"]
+
+#: The row-number column added by :func:`read_table`.
+ROW = "_row"
+
+#: File extension -> format name, for everything :func:`read_table` accepts.
+FORMATS = {
+    ".csv": "CSV",
+    ".txt": "CSV",
+    ".xlsx": "XLSX",
+    ".xlsm": "XLSX",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".shp": "Shapefile",
+    ".parquet": "GeoParquet",
+    ".geoparquet": "GeoParquet",
+}
+
+_ACCEPTED = "CSV (.csv), XLSX (.xlsx), GeoJSON (.geojson), GeoPackage (.gpkg), Shapefile (.shp) or GeoParquet (.parquet)"
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def format_of(path: str | os.PathLike) -> str:
+    """The format name of ``path`` by its extension, or :class:`FileFormatError`.
+
+    >>> format_of("村户表.XLSX")
+    'XLSX'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    if suffix in (".xls", ".et", ".wps"):
+        raise FileFormatError(
+            f"{path}: old Excel/WPS workbooks ({suffix}) are not read; "
+            f"open it and save as .xlsx, or export {_ACCEPTED}"
+        )
+    raise FileFormatError(f"{path}: unknown file type {suffix or '(no extension)'!r}; use {_ACCEPTED}")
+
+
+def read_table(path: str | os.PathLike, *, layer: str | int | None = None, encoding: str | None = None):
+    """Read ``path`` into a DataFrame (CSV, XLSX) or GeoDataFrame (vector formats).
+
+    Parameters
+    ----------
+    path : the file; its extension chooses the reader (see :data:`FORMATS`).
+    layer : the sheet of an XLSX or the layer of a GeoPackage (name or 0-based index);
+        by default the first sheet, or the only layer.
+    encoding : of a CSV, or of a Shapefile without a ``.cpg``; detected when ``None``.
+
+    Raises :class:`FileFormatError` for a missing, unknown or corrupt file and
+    :class:`EncodingError` for text that cannot be decoded.
+    """
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    if fmt == "CSV":
+        df = _read_csv(path, encoding)
+    elif fmt == "XLSX":
+        df = _read_xlsx(path, layer)
+    elif fmt == "GeoParquet":
+        df = _read_parquet(path)
+    else:
+        df = _read_vector(path, layer, encoding)
+    return df
+
+
+def _blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
+    data = [c for c in df.columns if c != ROW]
+    if df.empty or not data:
+        return df
+    blank = df[data].map(_blank).all(axis=1)
+    if "geometry" in df.columns:
+        blank &= df["geometry"].isna()
+    return df.loc[~blank].reset_index(drop=True) if blank.any() else df
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}.{seen[name]}"
+            while new in seen:
+                seen[name] += 1
+                new = f"{name}.{seen[name]}"
+            seen[new] = 0
+            out.append(new)
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    data = path.read_bytes()
+    text = decode_bytes(data, encoding=encoding, name=path)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise FileFormatError(f"{path}: the file is empty; the first row must hold the column headers")
+    first = text.split("\n", 1)[0]
+    sep = max(_DELIMITERS, key=first.count) if any(d in first for d in _DELIMITERS) else ","
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise FileFormatError(f"{path}: not a readable CSV file ({exc}); check quotes and separators") from None
+    df = df.astype(object)
+    df.insert(len(df.columns), ROW, range(2, len(df) + 2))
+    return _drop_blank_rows(df)
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+
+def _header_index(rows: list[tuple]) -> int:
+    """The first row that is at least half as full as the fullest of the first rows.
+
+    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers.
+    """
+    counts = [sum(not _blank(v) for v in row) for row in rows[:20]]
+    if not counts or max(counts) == 0:
+        return -1
+    need = max(1, (max(counts) + 1) // 2)
+    return next(i for i, n in enumerate(counts) if n >= need and (n >= 2 or max(counts) == 1))
+
+
+def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a readable XLSX workbook ({exc}); open and save it again in Excel") from None
+    try:
+        if layer is None:
+            ws = wb.worksheets[0]
+        elif isinstance(layer, int):
+            ws = wb.worksheets[layer]
+        else:
+            ws = wb[layer]
+    except (KeyError, IndexError):
+        wb.close()
+        raise FileFormatError(f"{path}: no sheet {layer!r}; its sheets are {', '.join(wb.sheetnames)}") from None
+    try:
+        ws.reset_dimensions()  # do not trust a stale <dimension> element
+        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+    except Exception as exc:  # openpyxl raises many kinds on corrupt sheets
+        raise FileFormatError(f"{path}: sheet {ws.title!r} cannot be read ({exc})") from None
+    finally:
+        wb.close()
+    head = _header_index(rows)
+    if head < 0:
+        raise FileFormatError(f"{path}: sheet {ws.title!r} is empty; the first row must hold the column headers")
+    width = max(len(r) for r in rows)
+    header = list(rows[head]) + [None] * (width - len(rows[head]))
+    body = [list(r) + [None] * (width - len(r)) for r in rows[head + 1 :]]
+    keep = [j for j in range(width) if not _blank(header[j]) or any(not _blank(r[j]) for r in body)]
+    names = _dedupe([str(header[j]).strip() if not _blank(header[j]) else f"Unnamed: {j}" for j in keep])
+    records = [["" if r[j] is None else r[j] for j in keep] for r in body]
+    df = pd.DataFrame(records, columns=names, dtype=object)
+    df[ROW] = range(head + 2, head + 2 + len(df))
+    return _drop_blank_rows(df)
+
+
+# --- vector formats ------------------------------------------------------------------------
+
+
+def _dbf_encoding(shp: Path) -> str | None:
+    """The encoding of a Shapefile's ``.dbf`` when no ``.cpg`` names it, by detection."""
+    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+        return None
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None
+    data = dbf.read_bytes()
+    if len(data) < 32 or data[29] != 0:  # a language driver id says it already
+        return None
+    header_len = int.from_bytes(data[8:10], "little")
+    names = b"".join(data[o : o + 11].rstrip(b"\0") + b" " for o in range(32, header_len - 1, 32))
+    text = names + data[header_len:].rstrip(b"\x1a")
+    if text.isascii():
+        return None
+    try:
+        return detect_encoding(text, name=dbf)
+    except EncodingError:
+        return None
+
+
+def _read_vector(path: Path, layer: str | int | None, encoding: str | None):
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    kwargs = {}
+    if path.suffix.lower() == ".shp":
+        if not path.with_suffix(".dbf").exists() and not path.with_suffix(".DBF").exists():
+            raise FileFormatError(f"{path}: the Shapefile's .dbf is missing; copy all its files (.shp .shx .dbf .prj .cpg)")
+        encoding = encoding or _dbf_encoding(path)
+        if encoding:
+            kwargs["encoding"] = "gb18030" if encoding.lower() == "gbk" else encoding
+    try:
+        if layer is None:
+            layers = pyogrio.list_layers(path)
+            if len(layers) > 1:
+                raise FileFormatError(
+                    f"{path}: has {len(layers)} layers ({', '.join(str(n) for n in layers[:, 0])}); choose one with --layer"
+                )
+        gdf = pyogrio.read_dataframe(path, layer=layer, **kwargs)
+    except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: not a readable {format_of(path)} file ({exc})") from None
+    gdf = gdf.reset_index(drop=True)
+    gdf[ROW] = range(1, len(gdf) + 1)
+    return _drop_blank_rows(gdf)
+
+
+def _read_parquet(path: Path):
+    import geopandas as gpd
+
+    try:
+        df = gpd.read_parquet(path)
+    except ValueError as exc:
+        if "geo" not in str(exc).lower():
+            raise FileFormatError(f"{path}: not a readable GeoParquet file ({exc})") from None
+        try:
+            df = pd.read_parquet(path)  # plain Parquet: a table without geometry
+        except Exception as exc2:
+            raise FileFormatError(f"{path}: not a readable Parquet file ({exc2})") from None
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends
+        raise FileFormatError(f"{path}: not a readable GeoParquet file ({exc})") from None
+    df = df.reset_index(drop=True)
+    df[ROW] = range(1, len(df) + 1)
+    return _drop_blank_rows(df)
