@@ -48,10 +48,11 @@ class Problems:
     """The reasons each row (by position) was rejected, in the order found."""
 
     def __init__(self) -> None:
-        self._by_pos: dict[int, list[str]] = defaultdict(list)
+        self._by_pos: dict[int, list[tuple[str | None, str]]] = defaultdict(list)
 
     def add(self, pos: int, header: str | None, reason: str) -> None:
-        self._by_pos[pos].append(f"{header}: {reason}" if header else reason)
+        """Record that the row at position ``pos`` fails in column ``header`` because ``reason``."""
+        self._by_pos[int(pos)].append((header, reason))
 
     def __contains__(self, pos: int) -> bool:
         return pos in self._by_pos
@@ -63,10 +64,12 @@ class Problems:
         return sorted(self._by_pos)
 
     def reason(self, pos: int) -> str:
-        return "; ".join(self._by_pos[pos])
+        """All reasons of one row, each naming its column, joined with ``"; "``."""
+        return "; ".join(f"{h}: {r}" if h else r for h, r in self._by_pos[pos])
 
-    def items(self) -> list[tuple[int, list[str]]]:
-        return sorted(self._by_pos.items())
+    def triples(self, rows: Sequence[int]) -> list[tuple[int, str, str]]:
+        """``(row number, column, reason)`` for every problem, as :class:`ValidationError` wants."""
+        return [(int(rows[p]), h or "", r) for p in sorted(self._by_pos) for h, r in self._by_pos[p]]
 
 
 def clean_text(value) -> str:

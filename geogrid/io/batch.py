@@ -1,0 +1,98 @@
+"""The result of reading one import file: valid rows, rejected rows and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from geogrid.errors import GeogridError, ValidationError
+from geogrid.io.formats import ROW
+from geogrid.io.validate import Problems
+
+__all__ = ["ImportBatch", "REASON", "make_batch"]
+
+#: The column of a rejects table that says why a row was rejected.
+REASON = "reason"
+
+
+@dataclass
+class ImportBatch:
+    """One file's rows, split into those that can be written and those that cannot.
+
+    Attributes
+    ----------
+    valid : canonical columns (see :mod:`geogrid.columns`), geometry in EPSG:4326 for
+        households and boundaries, and ``_row``, the row number in the file.
+    rejects : the rejected rows exactly as read, with the file's own headers, ``_row``
+        and ``reason`` (every reason of the row, each naming its column, joined with
+        ``"; "``).
+    source : the file read.
+    crs : the coordinate system the coordinates arrived in (see
+        :func:`geogrid.crs.normalize_crs`); ``None`` for persons.
+    kind : ``"households"``, ``"persons"`` or ``"boundaries"``.
+    problems : ``(row, column, reason)`` for every problem, in row order.
+    """
+
+    valid: pd.DataFrame
+    rejects: pd.DataFrame
+    source: Path
+    crs: str | None
+    kind: str = ""
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        """Records read from the file (valid + rejected)."""
+        return len(self.valid) + len(self.rejects)
+
+    @property
+    def ok(self) -> bool:
+        return len(self.rejects) == 0
+
+    def error(self, *, limit: int = 20) -> ValidationError | None:
+        """A :class:`ValidationError` listing the first ``limit`` problems, or ``None``."""
+        if self.ok:
+            return None
+        lines = [f"  row {row}, column {col}: {reason}" for row, col, reason in self.problems[:limit]]
+        more = len(self.problems) - limit
+        if more > 0:
+            lines.append(f"  ... and {more} more (write them all with --rejects FILE)")
+        return ValidationError(
+            f"{self.source}: {len(self.rejects)} of {self.n_rows} rows are invalid, nothing was written:\n"
+            + "\n".join(lines)
+            + "\nFix them and import again, or import the valid rows with --skip-invalid --rejects FILE",
+            self.problems,
+        )
+
+    def raise_for_rejects(self) -> None:
+        """Raise :meth:`error` when any row was rejected (the all-or-nothing default)."""
+        err = self.error()
+        if err is not None:
+            raise err
+
+
+def make_batch(
+    raw: pd.DataFrame, valid: pd.DataFrame, problems: Problems, *, source: Path, crs: str | None, kind: str
+) -> ImportBatch:
+    """Assemble a batch and check that every row of ``raw`` is valid or rejected, never both."""
+    bad = problems.positions()
+    rejects = raw.iloc[bad].copy()
+    reason_col = REASON if REASON not in raw.columns else f"_{REASON}"
+    rejects[reason_col] = [problems.reason(p) for p in bad]
+    rejects = rejects.reset_index(drop=True)
+    valid = valid.reset_index(drop=True)
+    seen_valid = set(valid[ROW].tolist()) if ROW in valid.columns else set()
+    seen_bad = set(rejects[ROW].tolist())
+    expected = set(raw[ROW].tolist())
+    if seen_valid & seen_bad or seen_valid | seen_bad != expected or len(valid) + len(rejects) != len(raw):
+        lost = sorted(expected - seen_valid - seen_bad)[:10]
+        both = sorted(seen_valid & seen_bad)[:10]
+        raise GeogridError(
+            f"{source}: internal error, rows lost {lost} or both valid and rejected {both}; please report this"
+        )
+    return ImportBatch(
+        valid=valid, rejects=rejects, source=Path(source), crs=crs, kind=kind,
+        problems=problems.triples(raw[ROW].to_numpy()),
+    )

@@ -1,0 +1,244 @@
+"""Read a household register (户籍表) into an :class:`~geogrid.io.batch.ImportBatch`."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geogrid import columns as C
+from geogrid.crs import normalize_crs, to_wgs84
+from geogrid.errors import CRSError
+from geogrid.io.batch import ImportBatch, make_batch
+from geogrid.io.coords import lonlat_geometry
+from geogrid.io.formats import ROW, read_table
+from geogrid.io.headers import VILLAGE, VILLAGE_NAME, require_columns, resolve_columns
+from geogrid.io.validate import (
+    Problems,
+    check_lonlat,
+    check_outline,
+    clean_text,
+    find_duplicates,
+    parse_care_level,
+    parse_float,
+)
+
+__all__ = ["load_households", "HOUSEHOLD_COLUMNS"]
+
+#: The columns of ``ImportBatch.valid`` for households, in order (plus ``village_name``
+#: when the file names villages, then ``_row`` and ``geometry``).
+HOUSEHOLD_COLUMNS = (
+    C.HOUSEHOLD_NO, C.HEAD_NAME, C.ADDRESS, C.LON, C.LAT, C.VILLAGE_CODE, C.BUILDING,
+    C.HAMLET, C.CARE_LEVEL, C.SOURCE_CRS,
+)
+
+_CODE12 = re.compile(r"^\d{12}$")
+
+
+def load_households(
+    path: str | os.PathLike,
+    *,
+    crs: str | None = "wgs84",
+    columns: dict[str, str | None] | None = None,
+    county_outline=None,
+    encoding: str | None = None,
+    layer: str | int | None = None,
+    outline_buffer_m: float = 200.0,
+) -> ImportBatch:
+    """Read and validate households from any accepted file.
+
+    Parameters
+    ----------
+    path : CSV, XLSX, GeoJSON, GeoPackage, Shapefile or GeoParquet.
+    crs : what the longitudes/latitudes are in: wgs84, cgcs2000, gcj02 or bd09.  A
+        ``坐标系``/``source_crs`` column overrides it per row; a vector file in a projected
+        CRS is reprojected first.
+    columns : ``{file header: canonical name}`` overriding the header synonyms.
+    county_outline : a shapely geometry in WGS84; points more than ``outline_buffer_m``
+        outside it are rejected.
+    encoding : of a CSV (detected when ``None``).
+    layer : sheet or layer to read.
+
+    Returns an :class:`ImportBatch` whose ``valid`` is a GeoDataFrame of Points in
+    EPSG:4326 with :data:`HOUSEHOLD_COLUMNS`.  Rows sharing exact coordinates and no
+    building number share a building key (the smallest household number among them).
+    """
+    path = Path(path)
+    default_crs = normalize_crs(crs)
+    raw = read_table(path, layer=layer, encoding=encoding)
+    mapping = resolve_columns(raw.columns, "households", columns=columns, source=path)
+    is_geo = isinstance(raw, gpd.GeoDataFrame) and raw.geometry.name in raw.columns
+    require_columns(mapping, [C.HOUSEHOLD_NO] + ([] if is_geo else [C.LON, C.LAT]), "households",
+                    raw.columns, source=path)
+    n = len(raw)
+    rows = raw[ROW].to_numpy()
+    problems = Problems()
+
+    def cells(canonical: str) -> list:
+        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
+
+    def header(canonical: str) -> str:
+        return mapping.get(canonical, canonical)
+
+    # --- household number -------------------------------------------------------------
+    numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]
+    for pos, no in enumerate(numbers):
+        if not no:
+            problems.add(pos, header(C.HOUSEHOLD_NO), "household number is empty")
+    for pos, others in find_duplicates(numbers, rows).items():
+        where = ", ".join(map(str, others))
+        problems.add(pos, header(C.HOUSEHOLD_NO),
+                     f"household number {numbers[pos]!r} is duplicated: it also appears in row {where}")
+
+    # --- coordinates ----------------------------------------------------------------------
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    row_crs = [default_crs] * n
+    geom_header = "geometry"
+    geo_points = None
+    if is_geo:
+        geom_header = raw.geometry.name
+        geoms, file_crs = lonlat_geometry(raw, default_crs, source=path)
+        projected = raw.crs is not None and not raw.crs.is_geographic
+        row_crs = [file_crs] * n
+        geo_points = list(geoms)
+    if C.SOURCE_CRS in mapping:
+        for pos, value in enumerate(cells(C.SOURCE_CRS)):
+            text = clean_text(value)
+            if not text:
+                continue
+            try:
+                name = normalize_crs(text)
+            except CRSError:
+                problems.add(pos, header(C.SOURCE_CRS), f"coordinate system {text!r} is not one of wgs84, cgcs2000, gcj02, bd09")
+                continue
+            if is_geo and projected and name in ("gcj02", "bd09"):
+                problems.add(pos, header(C.SOURCE_CRS), f"{name} cannot apply to a projected file")
+                continue
+            row_crs[pos] = name
+    lon_cells, lat_cells = cells(C.LON), cells(C.LAT)
+    for pos in range(n):
+        geom = geo_points[pos] if geo_points is not None else None
+        if geom is not None and not geom.is_empty:
+            if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+                geom = geom.geoms[0]
+            if geom.geom_type != "Point":
+                problems.add(pos, geom_header, f"geometry is a {geom.geom_type}, not a Point")
+                continue
+            x, y = geom.x, geom.y
+        elif C.LON in mapping and C.LAT in mapping:
+            bad = False
+            try:
+                x = parse_float(lon_cells[pos], "longitude")
+            except ValueError as exc:
+                problems.add(pos, header(C.LON), str(exc))
+                bad = True
+            try:
+                y = parse_float(lat_cells[pos], "latitude")
+            except ValueError as exc:
+                problems.add(pos, header(C.LAT), str(exc))
+                bad = True
+            if bad:
+                continue
+        else:
+            problems.add(pos, geom_header, "the row has no geometry and no longitude/latitude")
+            continue
+        reason = check_lonlat(x, y)
+        if reason:
+            col = geom_header if geom is not None else (
+                f"{header(C.LON)}/{header(C.LAT)}" if "swapped" in reason or "0, 0" in reason
+                else header(C.LON) if "longitude" in reason else header(C.LAT))
+            problems.add(pos, col, reason)
+            continue
+        lon[pos], lat[pos] = x, y
+
+    ok = ~np.isnan(lon)
+    for name in set(row_crs):
+        idx = np.flatnonzero(ok & (np.asarray(row_crs, dtype=object) == name))
+        if len(idx):
+            lon[idx], lat[idx] = to_wgs84(lon[idx], lat[idx], name)
+    if county_outline is not None:
+        idx = np.flatnonzero(ok)
+        for k, reason in check_outline(lon[idx], lat[idx], county_outline, buffer_m=outline_buffer_m).items():
+            coord_col = geom_header if is_geo and geo_points[idx[k]] is not None else f"{header(C.LON)}/{header(C.LAT)}"
+            problems.add(int(idx[k]), coord_col, reason)
+
+    # --- village, care level and the rest ---------------------------------------------------
+    village_code: list[str | None] = [None] * n
+    village_name: list[str | None] = [None] * n
+    if C.VILLAGE_CODE in mapping:
+        for pos, value in enumerate(cells(C.VILLAGE_CODE)):
+            text = clean_text(value)
+            if text and not _CODE12.match(text):
+                problems.add(pos, header(C.VILLAGE_CODE), f"village code {text!r} is not 12 digits")
+            village_code[pos] = text or None
+    if VILLAGE in mapping:
+        for pos, value in enumerate(cells(VILLAGE)):
+            text = clean_text(value)
+            if C.VILLAGE_CODE not in mapping and _CODE12.match(text):
+                village_code[pos] = text
+            else:
+                village_name[pos] = text or None
+    care = [None] * n
+    for pos, value in enumerate(cells(C.CARE_LEVEL)):
+        try:
+            care[pos] = parse_care_level(value)
+        except ValueError as exc:
+            problems.add(pos, header(C.CARE_LEVEL), str(exc))
+
+    def texts(canonical: str) -> list[str | None]:
+        return [clean_text(v) or None for v in cells(canonical)]
+
+    good = [pos for pos in range(n) if pos not in problems]
+    data = {
+        C.HOUSEHOLD_NO: numbers,
+        C.HEAD_NAME: texts(C.HEAD_NAME),
+        C.ADDRESS: texts(C.ADDRESS),
+        C.LON: lon,
+        C.LAT: lat,
+        C.VILLAGE_CODE: village_code,
+        C.BUILDING: texts(C.BUILDING),
+        C.HAMLET: texts(C.HAMLET),
+        C.CARE_LEVEL: care,
+        C.SOURCE_CRS: row_crs,
+    }
+    if VILLAGE in mapping:
+        data[VILLAGE_NAME] = village_name
+    frame = pd.DataFrame({k: pd.Series(v, dtype=object if k not in (C.LON, C.LAT) else float) for k, v in data.items()})
+    frame[ROW] = rows
+    frame = frame.iloc[good].reset_index(drop=True)
+    frame[C.BUILDING] = _building_keys(frame)
+    valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")
+    return make_batch(raw, valid, problems, source=path, crs=default_crs, kind="households")
+
+
+def _building_keys(frame: pd.DataFrame) -> list[str]:
+    """Building of each household: as given, else shared by households at identical coordinates.
+
+    A household with no building number at the exact point of a numbered building
+    takes that number; otherwise co-located households share the smallest of their
+    household numbers, and a lone household is its own building.
+    """
+    given = frame[C.BUILDING].tolist()
+    points = list(zip(frame[C.LON].tolist(), frame[C.LAT].tolist()))
+    named: dict[tuple, set[str]] = defaultdict(set)
+    unnamed: dict[tuple, list[str]] = defaultdict(list)
+    for b, p, no in zip(given, points, frame[C.HOUSEHOLD_NO].tolist()):
+        if b:
+            named[p].add(b)
+        else:
+            unnamed[p].append(no)
+    out = []
+    for b, p in zip(given, points):
+        if b:
+            out.append(b)
+        elif len(named.get(p, ())) == 1:
+            out.append(next(iter(named[p])))
+        else:
+            out.append(min(unnamed[p]))
+    return out

@@ -1,0 +1,156 @@
+"""Read a register of persons (人口信息表) into an :class:`~geogrid.io.batch.ImportBatch`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from geogrid import columns as C
+from geogrid.io.batch import ImportBatch, make_batch
+from geogrid.io.formats import ROW, read_table
+from geogrid.io.headers import require_columns, resolve_columns
+from geogrid.io.validate import (
+    Problems,
+    clean_text,
+    find_duplicates,
+    parse_date,
+    parse_gender,
+    parse_id,
+    parse_party_member,
+    parse_phone,
+    parse_tags,
+)
+
+__all__ = ["load_persons", "PERSON_COLUMNS"]
+
+#: The columns of ``ImportBatch.valid`` for persons, in order (then ``_row``).
+PERSON_COLUMNS = (
+    C.HOUSEHOLD_NO, C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE, C.RELATION,
+    C.PARTY_MEMBER, C.TAGS,
+)
+
+_ZH_GENDER = {"M": "男 (male)", "F": "女 (female)"}
+
+
+def load_persons(
+    path: str | os.PathLike,
+    *,
+    columns: dict[str, str | None] | None = None,
+    encoding: str | None = None,
+    today: dt.date | None = None,
+    layer: str | int | None = None,
+) -> ImportBatch:
+    """Read and validate persons from any accepted file.
+
+    Household number, name and ID number are required.  Gender and birth date are
+    taken from the ID number when their columns are missing or blank, and a row whose
+    gender or birth date disagrees with its ID number is rejected.  ``today`` fixes the
+    date that "future" is measured from (for tests).
+
+    Returns an :class:`ImportBatch` whose ``valid`` is a DataFrame with
+    :data:`PERSON_COLUMNS`: ``birth_date`` a :class:`datetime.date`, ``phone`` digits
+    only, ``party_member`` True/False/None and ``tags`` canonical tags joined with ``;``.
+    """
+    path = Path(path)
+    raw = read_table(path, layer=layer, encoding=encoding)
+    mapping = resolve_columns(raw.columns, "persons", columns=columns, source=path)
+    require_columns(mapping, [C.HOUSEHOLD_NO, C.NAME, C.ID_NUMBER], "persons", raw.columns, source=path)
+    n = len(raw)
+    rows = raw[ROW].to_numpy()
+    problems = Problems()
+
+    def cells(canonical: str) -> list:
+        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
+
+    def header(canonical: str) -> str:
+        return mapping.get(canonical, canonical)
+
+    numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]
+    names = [clean_text(v) for v in cells(C.NAME)]
+    ids: list[str | None] = [None] * n
+    genders: list[str | None] = [None] * n
+    births: list[dt.date | None] = [None] * n
+    phones: list[str | None] = [None] * n
+    party: list[bool | None] = [None] * n
+    tags: list[str] = [""] * n
+    gender_cells, birth_cells = cells(C.GENDER), cells(C.BIRTH_DATE)
+    phone_cells, party_cells, tag_cells = cells(C.PHONE), cells(C.PARTY_MEMBER), cells(C.TAGS)
+    today = today or dt.date.today()
+
+    for pos, raw_id in enumerate(cells(C.ID_NUMBER)):
+        if not numbers[pos]:
+            problems.add(pos, header(C.HOUSEHOLD_NO), "household number is empty")
+        if not names[pos]:
+            problems.add(pos, header(C.NAME), "name is empty")
+        parsed = None
+        try:
+            parsed = parse_id(raw_id, today=today)
+            ids[pos] = parsed.value
+        except ValueError as exc:
+            problems.add(pos, header(C.ID_NUMBER), str(exc))
+        try:
+            gender = parse_gender(gender_cells[pos])
+        except ValueError as exc:
+            problems.add(pos, header(C.GENDER), str(exc))
+            gender = None
+        if parsed is not None:
+            if gender is not None and gender != parsed.gender:
+                problems.add(pos, header(C.GENDER),
+                             f"gender {clean_text(gender_cells[pos])!r} does not match the ID number, "
+                             f"which is that of a {_ZH_GENDER[parsed.gender]}")
+            gender = gender or parsed.gender
+        genders[pos] = gender
+        try:
+            birth = parse_date(birth_cells[pos])
+        except ValueError as exc:
+            problems.add(pos, header(C.BIRTH_DATE), str(exc))
+            birth = None
+        if isinstance(birth, dt.date) and birth > today:
+            problems.add(pos, header(C.BIRTH_DATE), f"birth date {birth.isoformat()} is in the future")
+        if parsed is not None and birth is not None:
+            same = (birth == parsed.birth_date if isinstance(birth, dt.date)
+                    else birth == (parsed.birth_date.year, parsed.birth_date.month))
+            if not same:
+                shown = birth.isoformat() if isinstance(birth, dt.date) else f"{birth[0]}-{birth[1]:02d}"
+                problems.add(pos, header(C.BIRTH_DATE),
+                             f"birth date {shown} does not match the ID number ({parsed.birth_date.isoformat()})")
+        if parsed is not None:
+            births[pos] = parsed.birth_date
+        elif isinstance(birth, dt.date):
+            births[pos] = birth
+        try:
+            phones[pos] = parse_phone(phone_cells[pos])
+        except ValueError as exc:
+            problems.add(pos, header(C.PHONE), str(exc))
+        try:
+            party[pos] = parse_party_member(party_cells[pos])
+        except ValueError as exc:
+            problems.add(pos, header(C.PARTY_MEMBER), str(exc))
+        try:
+            tags[pos] = parse_tags(tag_cells[pos])
+        except ValueError as exc:
+            problems.add(pos, header(C.TAGS), str(exc))
+
+    for pos, others in find_duplicates([i or "" for i in ids], rows).items():
+        problems.add(pos, header(C.ID_NUMBER),
+                     f"ID number is duplicated: it also appears in row {', '.join(map(str, others))}")
+
+    data = {
+        C.HOUSEHOLD_NO: numbers,
+        C.NAME: names,
+        C.GENDER: genders,
+        C.BIRTH_DATE: births,
+        C.ID_NUMBER: ids,
+        C.PHONE: phones,
+        C.RELATION: [clean_text(v) or None for v in cells(C.RELATION)],
+        C.PARTY_MEMBER: party,
+        C.TAGS: tags,
+    }
+    frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
+    frame[ROW] = rows
+    good = [pos for pos in range(n) if pos not in problems]
+    valid = frame.iloc[good].reset_index(drop=True)
+    return make_batch(raw, valid, problems, source=path, crs=None, kind="persons")
