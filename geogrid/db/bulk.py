@@ -1,0 +1,273 @@
+"""Bulk writes and geometry reads shared by the repositories.
+
+Rows go in through the driver, not one ORM object at a time:
+
+- SpatiaLite: one ``executemany`` of ``INSERT ... VALUES (?, ..., GeomFromWKB(?, 4326))``
+  (or ``UPDATE ... WHERE id = ?``) inside the caller's transaction;
+- PostGIS: ``COPY ... FROM STDIN`` with hex EWKB geometry, straight into the table for
+  inserts and into a temporary table followed by one ``UPDATE ... FROM`` for updates.
+
+Geometry comes back as WKB and is decoded by shapely in one vectorised call.  Nothing
+here commits: the session's transaction covers every statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
+
+from geogrid.errors import ValidationError
+
+__all__ = ["Counts", "insert_rows", "update_rows", "read_frame", "geometry_wkb", "bbox_clause"]
+
+SRID = 4326
+
+
+@dataclass
+class Counts:
+    """How many rows an upsert added, updated, left unchanged (and the caller rejected)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.added + self.updated
+
+
+def is_postgis(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def clean(value):
+    """None for pandas/numpy missing values; Python scalars for numpy ones."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def pylist(series: pd.Series) -> list:
+    """A column as a Python list with None for every missing value (NaN, NA, NaT)."""
+    obj = series.astype(object)
+    return obj.where(series.notna(), None).tolist()
+
+
+def text_column(series: pd.Series) -> list:
+    """A column as a list of str or None (numbers that are whole become '12', not '12.0')."""
+    out = []
+    for v in series.tolist():
+        v = clean(v)
+        if v is None:
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            s = str(v).strip()
+            out.append(s if s else None)
+    return out
+
+
+def _sqlite_value(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(dt.UTC).replace(tzinfo=None)
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def geometry_wkb(geoms, *, postgis: bool) -> list:
+    """Geometry for the driver: WKB bytes (SpatiaLite) or hex EWKB with SRID (PostGIS)."""
+    arr = np.asarray(geoms, dtype=object)
+    if postgis:
+        arr = shapely.set_srid(arr, SRID)
+        return shapely.to_wkb(arr, hex=True, include_srid=True).tolist()
+    return shapely.to_wkb(arr).tolist()
+
+
+def multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Polygons promoted to MultiPolygons, 2-D; None stays None."""
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    if shapely.has_z(geoms[present]).any():
+        geoms[present] = shapely.force_2d(geoms[present])
+    kinds = shapely.get_type_id(geoms)
+    polys = kinds == 3
+    if polys.any():
+        geoms[polys] = [shapely.MultiPolygon([g]) for g in geoms[polys]]
+    return geoms
+
+
+def optional_wkb(geoms, postgis: bool) -> list:
+    """Like :func:`geometry_wkb`, keeping None for missing geometry."""
+    arr = np.asarray(geoms, dtype=object)
+    out = [None] * len(arr)
+    present = [i for i, g in enumerate(arr) if g is not None]
+    if present:
+        for i, w in zip(present, geometry_wkb(arr[present], postgis=postgis)):
+            out[i] = w
+    return out
+
+
+def _row_chunks(rows: Sequence, size: int = 20_000) -> Iterable[Sequence]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+# --- writes -----------------------------------------------------------------------------
+
+
+def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple],
+                *, geom: str | None = None) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order; geometry as from :func:`geometry_wkb`).
+
+    ``geom`` names the geometry column among ``columns``, if any.
+    """
+    if not rows:
+        return 0
+    conn = session.connection()
+    if is_postgis(session):
+        cols = ", ".join(columns)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    placeholders = ", ".join(f"GeomFromWKB(?, {SRID})" if c == geom else "?" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+    for chunk in _row_chunks(rows):
+        conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in row) for row in chunk])
+    return len(rows)
+
+
+def update_rows(session: Session, table: str, key: str, columns: Sequence[str],
+                rows: Sequence[tuple], *, geom: str | None = None, types: dict[str, str],
+                bump_version: bool = True) -> int:
+    """Update rows by ``key``; each row is ``(key, *values in columns order)``.
+
+    ``version`` is incremented when ``bump_version``.  ``types`` gives each column's
+    PostgreSQL type, for the staging table of the PostGIS path.
+    """
+    if not rows:
+        return 0
+    conn = session.connection()
+    if is_postgis(session):
+        stage = f"_stage_{table}"
+        cols = [key, *columns]
+        defs = ", ".join(f"{c} {types[c]}" for c in cols)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({defs}) ON COMMIT DROP")
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        if bump_version:
+            sets += ", version = t.version + 1"
+        result = conn.exec_driver_sql(
+            f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE t.{key} = s.{key}"
+        )
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+        return result.rowcount
+    sets = ", ".join(
+        f"{c} = GeomFromWKB(?, {SRID})" if c == geom else f"{c} = ?" for c in columns
+    )
+    if bump_version:
+        sets += ", version = version + 1"
+    sql = f"UPDATE {table} SET {sets} WHERE {key} = ?"
+    for chunk in _row_chunks(rows):
+        conn.exec_driver_sql(
+            sql, [tuple(_sqlite_value(v) for v in (*row[1:], row[0])) for row in chunk]
+        )
+    return len(rows)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+def read_frame(session: Session, sql: str, params: dict | None = None, *,
+               geom: str | None = "geom_wkb", parse_dates: Sequence[str] = ()) -> pd.DataFrame:
+    """Run ``sql`` and return a (Geo)DataFrame; the column ``geom`` holds WKB to decode."""
+    from sqlalchemy import text
+
+    result = session.execute(text(sql), params or {})
+    names = list(result.keys())
+    rows = result.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    for col in parse_dates:
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+    if geom is None:
+        return frame
+    wkb = frame.pop(geom).tolist() if len(frame) else []
+    geometry = shapely.from_wkb([bytes(w) if w is not None else None for w in wkb])
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, index=frame.index), crs=SRID)
+
+
+def bbox_clause(session: Session, table: str, bbox, alias: str = "t") -> tuple[str, dict]:
+    """SQL condition (and its parameters) selecting rows of ``table`` whose geometry meets ``bbox``.
+
+    Uses the spatial index on both back-ends: ``&&`` on PostGIS, the R*Tree virtual table
+    ``idx_<table>_geom`` on SpatiaLite.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bbox)
+    if not (minx <= maxx and miny <= maxy):
+        raise ValidationError(f"bbox {bbox!r} must be (min lon, min lat, max lon, max lat)")
+    params = {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+    if is_postgis(session):
+        clause = (
+            f"{alias}.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, {SRID}) "
+            f"AND ST_Intersects({alias}.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, {SRID}))"
+        )
+    else:
+        clause = (
+            f"{alias}.rowid IN (SELECT pkid FROM idx_{table}_geom WHERE xmin <= :maxx "
+            "AND xmax >= :minx AND ymin <= :maxy AND ymax >= :miny) "
+            f"AND ST_Intersects({alias}.geom, BuildMbr(:minx, :miny, :maxx, :maxy, {SRID}))"
+        )
+    return clause, params
+
+
+def row_numbers(frame: pd.DataFrame) -> list[int]:
+    """Row numbers as a person sees them in the file (header row 1, first data row 2).
+
+    A ``_row`` column (set by the importer) wins; otherwise an integer index is taken
+    as 0-based positions in the file.
+    """
+    if "_row" in frame.columns:
+        return [int(r) for r in frame["_row"].tolist()]
+    if pd.api.types.is_integer_dtype(frame.index.dtype):
+        return [int(i) + 2 for i in frame.index]
+    return list(range(2, len(frame) + 2))
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The frame's geometry in EPSG:4326 (a frame without a CRS is taken to be in it)."""
+    geoms = gdf.geometry
+    if gdf.crs is not None and gdf.crs.to_epsg() != SRID:
+        geoms = geoms.to_crs(SRID)
+    return geoms

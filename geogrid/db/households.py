@@ -1,0 +1,279 @@
+"""Households in the register: bulk upsert by household number, reads as GeoDataFrames.
+
+Functions take a Session and never commit; the caller owns the transaction, so a failed
+import leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from geogrid import columns as C
+from geogrid.db import bulk
+from geogrid.db.bulk import Counts
+from geogrid.db.engine import flush
+from geogrid.db.models import Household, new_id, utcnow
+from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
+
+__all__ = [
+    "upsert_households",
+    "households_frame",
+    "household_ids",
+    "update_household",
+    "Counts",
+    "TEXT_COLUMNS",
+]
+
+#: Text attributes of a household, in the canonical names of geogrid.columns.
+TEXT_COLUMNS = (C.HEAD_NAME, C.ADDRESS, C.VILLAGE_CODE, C.BUILDING, C.HAMLET, C.CARE_LEVEL,
+                C.SOURCE_CRS)
+_PG_TYPES = {"id": "varchar(32)", "household_no": "text", "head_name": "text", "address": "text",
+             "village_id": "varchar(32)", "village_code": "varchar(12)", "building": "text",
+             "hamlet": "text", "care_level": "varchar(6)", "source_crs": "varchar(16)",
+             "geom": "geometry(Point, 4326)", "updated_at": "timestamptz"}
+_LOOKUP_IN_LIMIT = 2_000  # below this many rows, look existing ones up by key, else read all
+
+
+def _prepare(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Validate and normalise an input frame into plain columns (geometry as shapely)."""
+    if C.HOUSEHOLD_NO not in gdf.columns:
+        raise ColumnError(f"households need a {C.HOUSEHOLD_NO!r} column (户编号)")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise ColumnError("households need point geometry (a GeoDataFrame in EPSG:4326)")
+    rows = bulk.row_numbers(gdf)
+    out = pd.DataFrame({"_row": rows})
+    out[C.HOUSEHOLD_NO] = bulk.text_column(gdf[C.HOUSEHOLD_NO])
+    for col in TEXT_COLUMNS:
+        out[col] = bulk.text_column(gdf[col]) if col in gdf.columns else None
+    geoms = np.asarray(bulk.to_wgs84(gdf).array, dtype=object)
+    out["geometry"] = geoms
+
+    rejects: list[tuple[int, str, str]] = []
+    no = out[C.HOUSEHOLD_NO]
+    for r in out.loc[no.isna(), "_row"]:
+        rejects.append((r, C.HOUSEHOLD_NO, "household number is empty"))
+    dup = no.notna() & no.duplicated(keep=False)
+    for r, v in zip(out.loc[dup, "_row"], no[dup]):
+        rejects.append((r, C.HOUSEHOLD_NO, f"household number {v!r} appears more than once"))
+    kinds = shapely.get_type_id(geoms)
+    bad_geom = (kinds != 0) | shapely.is_empty(geoms)
+    for r in out.loc[bad_geom, "_row"]:
+        rejects.append((r, C.GEOMETRY, "needs a point (longitude/latitude)"))
+    ok = ~bad_geom
+    x = np.full(len(out), np.nan)
+    y = np.full(len(out), np.nan)
+    x[ok] = shapely.get_x(geoms[ok])
+    y[ok] = shapely.get_y(geoms[ok])
+    out_of_range = ok & ~((np.abs(x) <= 180) & (np.abs(y) <= 90))
+    for r in out.loc[out_of_range, "_row"]:
+        rejects.append((r, C.GEOMETRY, "coordinates out of range for EPSG:4326"))
+    care = out[C.CARE_LEVEL]
+    bad_care = care.notna() & ~care.isin(C.CARE_LEVELS)
+    for r, v in zip(out.loc[bad_care, "_row"], care[bad_care]):
+        rejects.append((r, C.CARE_LEVEL, f"care level {v!r} is not one of {', '.join(C.CARE_LEVELS)}"))
+    if rejects:
+        rejects.sort()
+        raise ValidationError(
+            f"{len(rejects)} household row(s) cannot be stored; nothing was written", rejects
+        )
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+        out["geometry"] = geoms
+    out["x"] = x
+    out["y"] = y
+    return out
+
+
+def _existing(session: Session, numbers: list[str]) -> pd.DataFrame:
+    cols = (f"id, household_no, {', '.join(TEXT_COLUMNS)}, village_id, "
+            "ST_X(geom) AS x, ST_Y(geom) AS y")
+    if len(numbers) > _LOOKUP_IN_LIMIT:
+        return bulk.read_frame(session, f"SELECT {cols} FROM households", geom=None)
+    frames = []
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        marks = ", ".join(f":n{i}" for i in range(len(chunk)))
+        frames.append(bulk.read_frame(
+            session, f"SELECT {cols} FROM households WHERE household_no IN ({marks})",
+            {f"n{i}": v for i, v in enumerate(chunk)}, geom=None))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _village_ids(session: Session) -> dict[str, str]:
+    rows = session.execute(text("SELECT code, id FROM areas WHERE level = 'village'"))
+    return dict(rows.all())
+
+
+def _fill_village_codes(session: Session, data: pd.DataFrame) -> None:
+    """Give households without a village code the village whose polygon contains them."""
+    missing = data[C.VILLAGE_CODE].isna()
+    if not missing.any():
+        return
+    from geogrid.db.areas import villages_frame
+
+    villages = villages_frame(session)
+    villages = villages[villages.geometry.notna()]
+    if villages.empty:
+        return
+    points = gpd.GeoDataFrame(geometry=gpd.GeoSeries(data.loc[missing, "geometry"].values,
+                                                     index=data.index[missing]), crs=4326)
+    joined = gpd.sjoin(points, villages[[C.VILLAGE_CODE, "geometry"]], how="left",
+                       predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    data.loc[joined.index, C.VILLAGE_CODE] = joined[C.VILLAGE_CODE].where(
+        joined[C.VILLAGE_CODE].notna(), None)
+
+
+def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
+    """Add new households and update changed ones, keyed by ``household_no``.
+
+    Parameters
+    ----------
+    session : Session
+        Not committed here: the caller owns the transaction.
+    gdf : GeoDataFrame
+        Points (EPSG:4326; a frame without CRS is taken to be in it) with the canonical
+        columns of :mod:`geogrid.columns`: ``household_no`` (required), ``head_name``,
+        ``address``, ``village_code``, ``building``, ``hamlet``, ``care_level``,
+        ``source_crs``.  Missing optional columns are stored as NULL.  A household without
+        ``village_code`` takes the village polygon containing it, if villages are loaded.
+
+    Returns
+    -------
+    Counts
+        ``added``, ``updated`` (a changed row keeps its id and its ``version`` goes up)
+        and ``unchanged``.
+
+    Raises
+    ------
+    ValidationError
+        Empty or duplicate household numbers, missing or out-of-range points, unknown
+        care levels; ``rejects`` lists ``(row, column, reason)``.  Nothing is written.
+    """
+    data = _prepare(gdf)
+    counts = Counts()
+    if data.empty:
+        return counts
+    _fill_village_codes(session, data)
+    villages = _village_ids(session)
+    data["village_id"] = [villages.get(c) if c else None for c in data[C.VILLAGE_CODE]]
+
+    existing = _existing(session, data[C.HOUSEHOLD_NO].tolist())
+    if existing.empty:
+        existing = pd.DataFrame(columns=["id", C.HOUSEHOLD_NO, *TEXT_COLUMNS, "village_id", "x", "y"])
+    merged = data.merge(existing, on=C.HOUSEHOLD_NO, how="left", suffixes=("", "_db"))
+    is_new = merged["id"].isna().to_numpy()
+    changed = np.zeros(len(merged), dtype=bool)
+    for col in (*TEXT_COLUMNS, "village_id"):
+        a = merged[col].astype(object)
+        b = merged[f"{col}_db"].astype(object)
+        changed |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
+    changed |= ~(np.isclose(merged["x"].to_numpy(float), merged["x_db"].to_numpy(float),
+                            rtol=0, atol=1e-9)
+                 & np.isclose(merged["y"].to_numpy(float), merged["y_db"].to_numpy(float),
+                              rtol=0, atol=1e-9))
+    changed &= ~is_new
+
+    postgis = bulk.is_postgis(session)
+    now = utcnow()
+    value_cols = [C.HOUSEHOLD_NO, *TEXT_COLUMNS, "village_id"]
+
+    new = merged[is_new]
+    if len(new):
+        cols = ["id", *value_cols, "geom", "created_at", "updated_at", "version"]
+        geoms = bulk.geometry_wkb(new["geometry"].to_numpy(), postgis=postgis)
+        ids = [new_id() for _ in range(len(new))]
+        values = [bulk.pylist(new[c]) for c in value_cols]
+        rows = [(i, *vals, g, now, now, 1) for i, *vals, g in zip(ids, *values, geoms)]
+        counts.added = bulk.insert_rows(session, "households", cols, rows, geom="geom")
+
+    upd = merged[changed]
+    if len(upd):
+        cols = [*value_cols[1:], "geom", "updated_at"]
+        geoms = bulk.geometry_wkb(upd["geometry"].to_numpy(), postgis=postgis)
+        values = [bulk.pylist(upd[c]) for c in value_cols[1:]]
+        rows = [(i, *vals, g, now) for i, *vals, g in zip(upd["id"].tolist(), *values, geoms)]
+        bulk.update_rows(session, "households", "id", cols, rows, geom="geom", types=_PG_TYPES)
+        counts.updated = len(upd)
+    counts.unchanged = len(merged) - counts.added - counts.updated
+    session.expire_all()  # ORM objects loaded earlier must see the new versions
+    return counts
+
+
+def households_frame(session: Session, *, bbox=None, village_codes=None) -> gpd.GeoDataFrame:
+    """Households as a GeoDataFrame (EPSG:4326) in canonical columns.
+
+    Columns: ``household_id``, ``household_no``, the text columns, ``version`` and
+    ``geometry``; optionally only those meeting ``bbox`` (min lon, min lat, max lon,
+    max lat) or in ``village_codes``.  Ordered by household number.
+    """
+    where, params = [], {}
+    if bbox is not None:
+        clause, params = bulk.bbox_clause(session, "households", bbox, alias="h")
+        where.append(clause)
+    if village_codes is not None:
+        codes = list(village_codes)
+        if not codes:
+            where.append("1 = 0")
+        marks = ", ".join(f":v{i}" for i in range(len(codes)))
+        if codes:
+            where.append(f"h.village_code IN ({marks})")
+        params.update({f"v{i}": c for i, c in enumerate(codes)})
+    sql = (f"SELECT h.id AS {C.HOUSEHOLD_ID}, h.household_no, "
+           + ", ".join(f"h.{c}" for c in TEXT_COLUMNS)
+           + ", h.version, ST_AsBinary(h.geom) AS geom_wkb FROM households AS h"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY h.household_no")
+    return bulk.read_frame(session, sql, params)
+
+
+def household_ids(session: Session, numbers=None) -> dict[str, str]:
+    """``household_no -> id`` for the given numbers (all households when None)."""
+    if numbers is None:
+        return dict(session.execute(text("SELECT household_no, id FROM households")).all())
+    numbers = list(numbers)
+    out: dict[str, str] = {}
+    if len(numbers) > _LOOKUP_IN_LIMIT:
+        all_ids = household_ids(session)
+        return {n: all_ids[n] for n in numbers if n in all_ids}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        rows = session.execute(
+            select(Household.household_no, Household.id).where(Household.household_no.in_(chunk))
+        )
+        out.update(dict(rows.all()))
+    return out
+
+
+def update_household(session: Session, household_id: str, changes: dict,
+                     *, expected_version: int | None = None) -> Household:
+    """Change one household through the ORM, with optimistic locking.
+
+    ``changes`` maps canonical column names to new values (``geometry`` a shapely point
+    in EPSG:4326).  If ``expected_version`` is given and the stored version differs, or
+    another transaction changes the row before the flush, raises ConflictError.
+    """
+    from geoalchemy2.shape import from_shape
+
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFoundError(f"household {household_id!r} does not exist")
+    if expected_version is not None and household.version != expected_version:
+        raise ConflictError(
+            f"household {household_id!r} is at version {household.version}, not "
+            f"{expected_version}: someone else changed it; reload it and try again"
+        )
+    for key, value in changes.items():
+        if key == C.GEOMETRY:
+            household.geom = from_shape(value, srid=4326)
+        elif key in (C.HOUSEHOLD_NO, *TEXT_COLUMNS):
+            setattr(household, key, value)
+        else:
+            raise ColumnError(f"households have no editable column {key!r}")
+    flush(session)
+    return household

@@ -1,0 +1,355 @@
+"""The data model: SQLAlchemy 2 declarative classes with GeoAlchemy2 geometry.
+
+One schema on SpatiaLite and PostGIS; geometry is EPSG:4326.  Alembic
+(:mod:`geogrid.db.migrations`) is the only thing that creates or changes tables: these
+classes describe them for the ORM and for ``tests/db/test_migrations.py``, which checks
+that the two agree.
+
+Ids are random uuid4 hex strings (32 characters), so they cannot be guessed.  Rows that
+people edit (households, persons, plans) carry a ``version`` counter used by
+SQLAlchemy's optimistic locking: a flush against a stale version raises
+``StaleDataError``, which :func:`geogrid.db.engine.session_scope` turns into
+:class:`geogrid.errors.ConflictError`.  A plan's version is its ETag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Area",
+    "Household",
+    "Person",
+    "Plan",
+    "Microgrid",
+    "Cell",
+    "Assignment",
+    "AuditEntry",
+    "User",
+    "new_id",
+    "utcnow",
+    "SRID",
+    "PLAN_STATUSES",
+    "USER_ROLES",
+]
+
+SRID = 4326
+PLAN_STATUSES = ("draft", "published", "archived")
+USER_ROLES = ("admin", "planner", "cadre", "analyst")
+
+# Deterministic constraint names, the same on both back-ends (and in the migration).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    """A non-guessable id: 32 hex characters of uuid4."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on both back-ends (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+AuditId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(32), primary_key=True, default=new_id)
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+def _updated() -> Mapped[dt.datetime]:
+    return mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Area(Base):
+    """An administrative area: county (6-digit GB/T 2260 code), town or village (12-digit)."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        CheckConstraint("level IN ('county', 'town', 'village')", name="level"),
+        Index("ix_areas_level", "level"),
+        Index("ix_areas_parent_id", "parent_id"),
+    )
+
+    id: Mapped[str] = _id()
+    code: Mapped[str] = mapped_column(String(12), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    level: Mapped[str] = mapped_column(String(8), nullable=False)
+    parent_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("areas.id", ondelete="SET NULL")
+    )
+    #: the parent's code as imported, so villages may arrive before their town
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    vintage: Mapped[int | None] = mapped_column(Integer)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _updated()
+
+    parent: Mapped[Area | None] = relationship(remote_side="Area.id")
+
+
+class Household(Base):
+    """A household (户): an external number, a point, a village and a building key."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint("care_level IN ('green', 'yellow', 'red')", name="care_level"),
+        Index("ix_households_village_code", "village_code"),
+        Index("ix_households_village_id", "village_id"),
+    )
+
+    id: Mapped[str] = _id()
+    household_no: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    head_name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    village_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("areas.id", ondelete="SET NULL")
+    )
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    building: Mapped[str | None] = mapped_column(Text)
+    hamlet: Mapped[str | None] = mapped_column(Text)
+    care_level: Mapped[str | None] = mapped_column(String(6))
+    source_crs: Mapped[str | None] = mapped_column(String(16))
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True, nullable=False), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _updated()
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    persons: Mapped[list[Person]] = relationship(back_populates="household", passive_deletes=True)
+    village: Mapped[Area | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Person(Base):
+    """A resident.  ``id_number`` is text (GB 11643), unique when present."""
+
+    __tablename__ = "persons"
+    __table_args__ = (
+        CheckConstraint("gender IN ('M', 'F')", name="gender"),
+        Index("ix_persons_household_id", "household_id"),
+    )
+
+    id: Mapped[str] = _id()
+    household_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("households.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    relation: Mapped[str | None] = mapped_column(Text)
+    party_member: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: ";"-separated canonical tags (geogrid.columns.PERSON_TAGS)
+    tags: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _updated()
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    household: Mapped[Household] = relationship(back_populates="persons")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Plan(Base):
+    """A partition version.  At most one plan per county is published at a time."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        Index(
+            "uq_plans_published_county",
+            "county_code",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    county_code: Mapped[str] = mapped_column(String(12), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="draft")
+    params: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
+    parent_plan_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = _created()
+    created_by: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = _updated()
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the ETag: bumped by every edit of the plan or its contents
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    microgrids: Mapped[list[Microgrid]] = relationship(back_populates="plan", passive_deletes=True)
+    cells: Mapped[list[Cell]] = relationship(viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.id}-{self.version}"'
+
+
+class Microgrid(Base):
+    """A micro-grid (微网格) of a plan; ``microgrid_key`` is the partition engine's id."""
+
+    __tablename__ = "microgrids"
+    __table_args__ = (UniqueConstraint("plan_id", "microgrid_key"),)
+
+    id: Mapped[str] = _id()
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    microgrid_key: Mapped[str] = mapped_column(Text, nullable=False)
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    households: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    area_km2: Mapped[float | None] = mapped_column(Float)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+    plan: Mapped[Plan] = relationship(back_populates="microgrids")
+    cells: Mapped[list[Cell]] = relationship(back_populates="microgrid", passive_deletes=True)
+
+
+class Cell(Base):
+    """A cell (户团) of at most ``max_households`` households inside a micro-grid."""
+
+    __tablename__ = "cells"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "cell_key"),
+        Index("ix_cells_microgrid_id", "microgrid_id"),
+    )
+
+    id: Mapped[str] = _id()
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    microgrid_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("microgrids.id", ondelete="CASCADE"), nullable=False
+    )
+    cell_key: Mapped[str] = mapped_column(Text, nullable=False)
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    households: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+    plan: Mapped[Plan] = relationship(viewonly=True)
+    microgrid: Mapped[Microgrid] = relationship(back_populates="cells")
+
+
+class Assignment(Base):
+    """Which cell a household belongs to in one plan."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_cell_id", "cell_id"),)
+
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    household_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
+    )
+    cell_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("cells.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log (triggers reject UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor", "actor"),
+        Index("ix_audit_log_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(AuditId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    object_type: Mapped[str | None] = mapped_column(Text)
+    object_id: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text, nullable=False, default="ok")
+    purpose: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class User(Base):
+    """A login.  ``scopes`` lists area, micro-grid or cell ids (issue 4 fills this in)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'planner', 'cadre', 'analyst')", name="role"),
+    )
+
+    id: Mapped[str] = _id()
+    username: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    scopes: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = _created()

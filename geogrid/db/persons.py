@@ -1,0 +1,255 @@
+"""Persons (residents): bulk upsert keyed by resident ID number, reads as DataFrames.
+
+ID numbers and phone numbers are text and are stored as given (the importer validates
+and normalises them).  Functions take a Session and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from geogrid import columns as C
+from geogrid.db import bulk
+from geogrid.db.bulk import Counts
+from geogrid.db.households import household_ids
+from geogrid.db.models import new_id, utcnow
+from geogrid.errors import ColumnError, ValidationError
+
+__all__ = ["upsert_persons", "persons_frame", "Counts"]
+
+_VALUE_COLS = ("household_id", C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE, C.RELATION,
+               C.PARTY_MEMBER, C.TAGS)
+_PG_TYPES = {"id": "varchar(32)", "household_id": "varchar(32)", "name": "text",
+             "gender": "varchar(1)", "birth_date": "date", "id_number": "varchar(18)",
+             "phone": "varchar(20)", "relation": "text", "party_member": "boolean",
+             "tags": "text", "updated_at": "timestamptz"}
+_TRUE = {"1", "true", "t", "yes", "y", "是", "党员", "中共党员", "x", "√"}
+_FALSE = {"0", "false", "f", "no", "n", "否", "", "群众"}
+_LOOKUP_IN_LIMIT = 2_000
+
+
+def _tags(value) -> str | None:
+    value = bulk.clean(value) if not isinstance(value, list | tuple | set | np.ndarray) else value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.replace(",", ";").replace("，", ";").replace("、", ";").split(";")
+    else:
+        parts = [str(v) for v in value]
+    parts = [p.strip() for p in parts if p and p.strip()]
+    return ";".join(parts) if parts else None
+
+
+def _party(value, row: int, rejects: list) -> bool:
+    value = bulk.clean(value)
+    if value is None:
+        return False
+    if isinstance(value, bool | int):
+        return bool(value)
+    if isinstance(value, float):
+        return bool(value)
+    s = str(value).strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    rejects.append((row, C.PARTY_MEMBER, f"{value!r} is not yes/no (是/否)"))
+    return False
+
+
+def _dates(series: pd.Series, rows: list[int], rejects: list) -> list:
+    out = []
+    for r, v in zip(rows, series.tolist()):
+        v = bulk.clean(v)
+        if v is None:
+            out.append(None)
+        elif isinstance(v, dt.datetime):
+            out.append(v.date())
+        elif isinstance(v, dt.date):
+            out.append(v)
+        else:
+            try:
+                out.append(pd.Timestamp(str(v)).date())
+            except (ValueError, TypeError):
+                rejects.append((r, C.BIRTH_DATE, f"{v!r} is not a date"))
+                out.append(None)
+    return out
+
+
+def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
+    for col in (C.HOUSEHOLD_NO, C.NAME):
+        if col not in df.columns:
+            raise ColumnError(f"persons need a {col!r} column")
+    rows = bulk.row_numbers(df)
+    rejects: list[tuple[int, str, str]] = []
+    data = pd.DataFrame({"_row": rows})
+    data[C.HOUSEHOLD_NO] = bulk.text_column(df[C.HOUSEHOLD_NO])
+    for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION):
+        data[col] = bulk.text_column(df[col]) if col in df.columns else None
+    data[C.BIRTH_DATE] = (_dates(df[C.BIRTH_DATE], rows, rejects)
+                          if C.BIRTH_DATE in df.columns else None)
+    data[C.PARTY_MEMBER] = ([_party(v, r, rejects) for r, v in zip(rows, df[C.PARTY_MEMBER].tolist())]
+                            if C.PARTY_MEMBER in df.columns else False)
+    data[C.TAGS] = [_tags(v) for v in df[C.TAGS].tolist()] if C.TAGS in df.columns else None
+
+    for r, v in zip(rows, data[C.NAME]):
+        if v is None or pd.isna(v):
+            rejects.append((r, C.NAME, "name is empty"))
+    gender = data[C.GENDER]
+    bad = gender.notna() & ~gender.isin(C.GENDERS)
+    rejects += [(r, C.GENDER, f"gender {v!r} is not M or F")
+                for r, v in zip(data.loc[bad, "_row"], gender[bad])]
+    idn = data[C.ID_NUMBER]
+    dup = idn.notna() & idn.duplicated(keep=False)
+    rejects += [(r, C.ID_NUMBER, "ID number appears more than once")
+                for r in data.loc[dup, "_row"]]
+    too_long = idn.notna() & (idn.str.len() > 18)
+    rejects += [(r, C.ID_NUMBER, "ID number is longer than 18 characters")
+                for r in data.loc[too_long, "_row"]]
+    phone_long = data[C.PHONE].notna() & (data[C.PHONE].str.len() > 20)
+    rejects += [(r, C.PHONE, "phone number is longer than 20 characters")
+                for r in data.loc[phone_long, "_row"]]
+
+    numbers = data[C.HOUSEHOLD_NO]
+    known = household_ids(session, numbers.dropna().unique().tolist())
+    data["household_id"] = [known.get(n) if isinstance(n, str) else None for n in numbers]
+    for r, n, hid in zip(rows, numbers, data["household_id"]):
+        if hid is None:
+            reason = ("household number is empty" if n is None or pd.isna(n)
+                      else f"household {n!r} is not in the register; import households first")
+            rejects.append((r, C.HOUSEHOLD_NO, reason))
+    if rejects:
+        rejects.sort()
+        raise ValidationError(
+            f"{len(rejects)} person row(s) cannot be stored; nothing was written", rejects)
+    return data
+
+
+def _existing(session: Session, data: pd.DataFrame) -> pd.DataFrame:
+    cols = ("id, household_id, name, gender, birth_date, id_number, phone, relation, "
+            "party_member, tags")
+    if len(data) > _LOOKUP_IN_LIMIT:
+        frame = bulk.read_frame(session, f"SELECT {cols} FROM persons", geom=None)
+    else:
+        frames = []
+        ids = data[C.ID_NUMBER].dropna().tolist()
+        hh = data.loc[data[C.ID_NUMBER].isna(), "household_id"].unique().tolist()
+        for key, values in (("id_number", ids), ("household_id", hh)):
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+                frames.append(bulk.read_frame(
+                    session, f"SELECT {cols} FROM persons WHERE {key} IN ({marks})",
+                    {f"k{i}": v for i, v in enumerate(chunk)}, geom=None))
+        frame = (pd.concat(frames, ignore_index=True).drop_duplicates("id")
+                 if frames else pd.DataFrame(columns=cols.split(", ")))
+    if len(frame):
+        frame["birth_date"] = [
+            None if bulk.clean(v) is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
+            for v in frame["birth_date"].tolist()]
+        frame["party_member"] = [bool(v) for v in frame["party_member"].tolist()]
+    return frame
+
+
+def _key(data: pd.DataFrame) -> pd.Series:
+    """The identity of a person: the ID number, else household + name + birth date."""
+    fallback = ("~" + data["household_id"].astype(str) + "|" + data[C.NAME].astype(str) + "|"
+                + data[C.BIRTH_DATE].astype(str))
+    idn = data[C.ID_NUMBER]
+    return idn.astype(object).where(idn.notna(), fallback)
+
+
+def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
+    """Add or update persons, keyed by ``id_number``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Canonical columns: ``household_no`` and ``name`` (required), ``gender`` (M/F),
+        ``birth_date``, ``id_number`` (text), ``phone`` (text), ``relation``,
+        ``party_member`` (bool or 是/否), ``tags`` (a list, or a ``;``-separated string).
+
+    A person without an ID number (a newborn, say) is matched on household, name and
+    birth date instead.  A changed person keeps its id and its ``version`` goes up; a
+    person who moved to another household is updated, not duplicated.
+
+    Raises
+    ------
+    ValidationError
+        A household number not in the register, duplicate ID numbers, an empty name...;
+        ``rejects`` lists ``(row, column, reason)`` and nothing is written.
+    """
+    data = _prepare(session, df)
+    counts = Counts()
+    if data.empty:
+        return counts
+    existing = _existing(session, data)
+    data["_key"] = _key(data)
+    if len(existing):
+        existing = existing.rename(columns={c: f"{c}_db" for c in existing.columns})
+        existing = existing.rename(columns={"household_id_db": "household_id_db"})
+        ex_keys = pd.DataFrame({
+            "household_id": existing["household_id_db"], C.NAME: existing["name_db"],
+            C.BIRTH_DATE: existing["birth_date_db"], C.ID_NUMBER: existing["id_number_db"]})
+        existing["_key"] = _key(ex_keys).to_numpy()
+        existing = existing.drop_duplicates("_key")
+        merged = data.merge(existing, on="_key", how="left")
+    else:
+        merged = data.copy()
+        merged["id_db"] = None
+    is_new = merged["id_db"].isna().to_numpy()
+    changed = np.zeros(len(merged), dtype=bool)
+    if len(existing):
+        for col in _VALUE_COLS:
+            a = merged[col].astype(object)
+            b = merged[f"{col}_db"].astype(object)
+            changed |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
+    changed &= ~is_new
+
+    now = utcnow()
+    new = merged[is_new]
+    if len(new):
+        cols = ["id", *_VALUE_COLS, "created_at", "updated_at", "version"]
+        values = [bulk.pylist(new[c]) for c in _VALUE_COLS]
+        rows = [(new_id(), *vals, now, now, 1) for vals in zip(*values)]
+        counts.added = bulk.insert_rows(session, "persons", cols, rows)
+    upd = merged[changed]
+    if len(upd):
+        values = [bulk.pylist(upd[c]) for c in _VALUE_COLS]
+        rows = [(i, *vals, now) for i, *vals in zip(upd["id_db"].tolist(), *values)]
+        bulk.update_rows(session, "persons", "id", [*_VALUE_COLS, "updated_at"], rows,
+                         types=_PG_TYPES)
+        counts.updated = len(upd)
+    counts.unchanged = len(merged) - counts.added - counts.updated
+    session.expire_all()
+    return counts
+
+
+def persons_frame(session: Session, *, household_ids=None) -> pd.DataFrame:
+    """Persons with their household number: ``person_id, household_id, household_no, name,
+    gender, birth_date, id_number, phone, relation, party_member, tags, version``."""
+    where, params = "", {}
+    if household_ids is not None:
+        ids = list(household_ids)
+        if not ids:
+            where = " WHERE 1 = 0"
+        else:
+            where = " WHERE p.household_id IN (" + ", ".join(f":h{i}" for i in range(len(ids))) + ")"
+            params = {f"h{i}": v for i, v in enumerate(ids)}
+    frame = bulk.read_frame(
+        session,
+        f"SELECT p.id AS {C.PERSON_ID}, p.household_id, h.household_no, p.name, p.gender, "
+        "p.birth_date, p.id_number, p.phone, p.relation, p.party_member, p.tags, p.version "
+        f"FROM persons AS p JOIN households AS h ON h.id = p.household_id{where} "
+        "ORDER BY h.household_no, p.name",
+        params, geom=None)
+    if len(frame):
+        frame[C.PARTY_MEMBER] = frame[C.PARTY_MEMBER].astype(bool)
+        frame[C.BIRTH_DATE] = [
+            None if bulk.clean(v) is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
+            for v in frame[C.BIRTH_DATE].tolist()]
+    return frame

@@ -1,0 +1,342 @@
+"""Plans: partition versions with their micro-grids, cells and household assignments.
+
+A published plan and any number of drafts coexist; :func:`publish` archives the
+previous published plan of the county in the same transaction.  A plan's ``version``
+is its ETag: every edit goes through :func:`bump_version`, a compare-and-swap that
+raises :class:`~geogrid.errors.ConflictError` when someone else edited first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import text, update
+from sqlalchemy.orm import Session
+
+from geogrid import columns as C
+from geogrid.db import bulk
+from geogrid.db.engine import flush
+from geogrid.db.models import Plan, new_id, utcnow
+from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
+
+__all__ = [
+    "save_partition",
+    "load_plan",
+    "partition_register",
+    "publish",
+    "copy_plan",
+    "bump_version",
+    "get_plan",
+    "list_plans",
+    "PlanFrames",
+    "SavedPartition",
+]
+
+
+@dataclass
+class PlanFrames:
+    """A stored plan, shaped like a partition result (keys as the engine's ids).
+
+    ``households``: ``household_id, household_no, village_code, building, hamlet,
+    microgrid_id, cell_id, geometry``.  ``microgrids``: ``microgrid_id`` (key), ``id``
+    (database id), ``village_code, households, area_km2, geometry``.  ``cells``:
+    ``cell_id`` (key), ``id``, ``microgrid_id`` (key), ``village_code, households,
+    locked, geometry``.  All in EPSG:4326.
+    """
+
+    plan: Plan
+    households: gpd.GeoDataFrame
+    microgrids: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+
+
+@dataclass
+class SavedPartition:
+    """What :func:`partition_register` made: the draft plan and the engine's result."""
+
+    plan: Plan
+    result: Any
+
+
+def _json_safe(value):
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _require(frame, cols, what):
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ColumnError(f"partition result {what} lacks column(s) {', '.join(missing)}")
+
+
+def _county_code(codes) -> str:
+    for code in codes:
+        code = bulk.clean(code)
+        if isinstance(code, str) and len(code) >= 6 and code[:6].isdigit():
+            return code[:6]
+    return ""
+
+
+def save_partition(session: Session, result, name: str, params: dict | None = None,
+                   created_by: str | None = None, *, county_code: str | None = None,
+                   status: str = "draft", parent_plan_id: str | None = None) -> Plan:
+    """Store a partition result as a new plan, in bulk.
+
+    Parameters
+    ----------
+    result
+        Anything with ``.microgrids`` (``microgrid_id, village_code, households,
+        area_km2``, polygons), ``.cells`` (``cell_id, microgrid_id, village_code,
+        households``, optional ``locked``, polygons) and ``.households`` (``microgrid_id``,
+        ``cell_id`` and ``household_id``, or ``household_no`` to look ids up).  The
+        engine's string ids become ``microgrid_key`` and ``cell_key``; the database gives
+        every micro-grid and cell a new random id.  A :class:`PlanFrames` works too.
+    county_code
+        Defaults to the first six digits of the village codes.
+
+    Households with no cell are not assigned.  Returns the (flushed) :class:`Plan`.
+    """
+    mg, cells, hh = result.microgrids, result.cells, result.households
+    _require(mg, [C.MICROGRID_ID], "microgrids")
+    _require(cells, [C.CELL_ID, C.MICROGRID_ID], "cells")
+    _require(hh, [C.CELL_ID], "households")
+    if C.HOUSEHOLD_ID not in hh.columns and C.HOUSEHOLD_NO not in hh.columns:
+        raise ColumnError("partition result households need household_id or household_no")
+    if county_code is None:
+        codes = mg[C.VILLAGE_CODE] if C.VILLAGE_CODE in mg.columns else []
+        county_code = _county_code(codes)
+
+    plan = Plan(id=new_id(), name=name, county_code=county_code, status=status,
+                params=_json_safe(params or {}), parent_plan_id=parent_plan_id,
+                created_by=created_by)
+    if status == "published":
+        _archive_published(session, county_code, exclude=plan.id)
+        plan.published_at = utcnow()
+    session.add(plan)
+    flush(session)
+    postgis = bulk.is_postgis(session)
+
+    mg_keys = [str(k) for k in mg[C.MICROGRID_ID].tolist()]
+    if len(set(mg_keys)) != len(mg_keys):
+        raise ValidationError("partition result has duplicate microgrid ids")
+    mg_ids = {k: new_id() for k in mg_keys}
+    mg_geoms = _polygons(mg)
+    rows = list(zip(
+        [mg_ids[k] for k in mg_keys], [plan.id] * len(mg_keys), mg_keys,
+        _texts(mg, C.VILLAGE_CODE), _ints(mg, C.HOUSEHOLDS), _floats(mg, C.AREA_KM2),
+        _wkb(mg_geoms, postgis)))
+    bulk.insert_rows(session, "microgrids",
+                     ["id", "plan_id", "microgrid_key", "village_code", "households", "area_km2",
+                      "geom"], rows, geom="geom")
+
+    cell_keys = [str(k) for k in cells[C.CELL_ID].tolist()]
+    if len(set(cell_keys)) != len(cell_keys):
+        raise ValidationError("partition result has duplicate cell ids")
+    parents = [str(k) for k in cells[C.MICROGRID_ID].tolist()]
+    unknown = sorted({p for p in parents if p not in mg_ids})
+    if unknown:
+        raise ValidationError(f"cells name micro-grids that are not in the result: {unknown[:5]}")
+    cell_ids = {k: new_id() for k in cell_keys}
+    locked = ([bool(bulk.clean(v)) for v in cells["locked"].tolist()] if "locked" in cells.columns
+              else [False] * len(cells))
+    rows = list(zip(
+        [cell_ids[k] for k in cell_keys], [plan.id] * len(cell_keys),
+        [mg_ids[p] for p in parents], cell_keys, _texts(cells, C.VILLAGE_CODE),
+        _ints(cells, C.HOUSEHOLDS), locked, _wkb(_polygons(cells), postgis)))
+    bulk.insert_rows(session, "cells",
+                     ["id", "plan_id", "microgrid_id", "cell_key", "village_code", "households",
+                      "locked", "geom"], rows, geom="geom")
+
+    assigned = hh[hh[C.CELL_ID].notna()]
+    if C.HOUSEHOLD_ID in assigned.columns and assigned[C.HOUSEHOLD_ID].notna().all():
+        hids = [str(v) for v in assigned[C.HOUSEHOLD_ID].tolist()]
+    else:
+        from geogrid.db.households import household_ids
+
+        numbers = bulk.text_column(assigned[C.HOUSEHOLD_NO])
+        known = household_ids(session, numbers)
+        missing = [n for n in numbers if n not in known]
+        if missing:
+            raise ValidationError(
+                f"{len(missing)} household(s) of the result are not in the register, "
+                f"e.g. {missing[:5]}")
+        hids = [known[n] for n in numbers]
+    keys = [str(v) for v in assigned[C.CELL_ID].tolist()]
+    bad = sorted({k for k in keys if k not in cell_ids})
+    if bad:
+        raise ValidationError(f"households name cells that are not in the result: {bad[:5]}")
+    bulk.insert_rows(session, "assignments", ["plan_id", "household_id", "cell_id"],
+                     [(plan.id, h, cell_ids[k]) for h, k in zip(hids, keys)])
+    return plan
+
+
+def _texts(frame, col):
+    return bulk.text_column(frame[col]) if col in frame.columns else [None] * len(frame)
+
+
+def _ints(frame, col):
+    if col not in frame.columns:
+        return [0] * len(frame)
+    return [0 if bulk.clean(v) is None else int(v) for v in frame[col].tolist()]
+
+
+def _floats(frame, col):
+    if col not in frame.columns:
+        return [None] * len(frame)
+    return [None if bulk.clean(v) is None else float(v) for v in frame[col].tolist()]
+
+
+def _polygons(frame) -> np.ndarray:
+    geoms = bulk.to_wgs84(frame) if isinstance(frame, gpd.GeoDataFrame) else frame["geometry"]
+    return bulk.multipolygons(np.asarray(geoms.array if hasattr(geoms, "array") else geoms,
+                                     dtype=object))
+
+
+def _wkb(geoms, postgis):
+    return bulk.optional_wkb(list(geoms), postgis)
+
+
+def get_plan(session: Session, plan_id: str) -> Plan:
+    """The plan ``plan_id``, or NotFoundError."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFoundError(f"plan {plan_id!r} does not exist")
+    return plan
+
+
+def list_plans(session: Session, *, county_code: str | None = None,
+               status: str | None = None) -> list[Plan]:
+    """Plans, newest first."""
+    from sqlalchemy import select
+
+    q = select(Plan).order_by(Plan.created_at.desc())
+    if county_code is not None:
+        q = q.where(Plan.county_code == county_code)
+    if status is not None:
+        q = q.where(Plan.status == status)
+    return list(session.scalars(q))
+
+
+def load_plan(session: Session, plan_id: str) -> PlanFrames:
+    """A stored plan as GeoDataFrames shaped like the partition result (see PlanFrames)."""
+    plan = get_plan(session, plan_id)
+    p = {"plan": plan_id}
+    microgrids = bulk.read_frame(
+        session,
+        f"SELECT microgrid_key AS {C.MICROGRID_ID}, id, village_code, households, area_km2, "
+        "ST_AsBinary(geom) AS geom_wkb FROM microgrids WHERE plan_id = :plan "
+        "ORDER BY microgrid_key", p)
+    cells = bulk.read_frame(
+        session,
+        f"SELECT c.cell_key AS {C.CELL_ID}, c.id, m.microgrid_key AS {C.MICROGRID_ID}, "
+        "c.village_code, c.households, c.locked, ST_AsBinary(c.geom) AS geom_wkb "
+        "FROM cells AS c JOIN microgrids AS m ON m.id = c.microgrid_id "
+        "WHERE c.plan_id = :plan ORDER BY c.cell_key", p)
+    if len(cells):
+        cells["locked"] = cells["locked"].astype(bool)
+    households = bulk.read_frame(
+        session,
+        f"SELECT h.id AS {C.HOUSEHOLD_ID}, h.household_no, h.village_code, h.building, h.hamlet, "
+        f"m.microgrid_key AS {C.MICROGRID_ID}, c.cell_key AS {C.CELL_ID}, "
+        "ST_AsBinary(h.geom) AS geom_wkb FROM assignments AS a "
+        "JOIN households AS h ON h.id = a.household_id JOIN cells AS c ON c.id = a.cell_id "
+        "JOIN microgrids AS m ON m.id = c.microgrid_id WHERE a.plan_id = :plan "
+        "ORDER BY h.household_no", p)
+    return PlanFrames(plan=plan, households=households, microgrids=microgrids, cells=cells)
+
+
+def partition_register(session: Session, *, name: str | None = None,
+                       created_by: str | None = None, county_code: str | None = None,
+                       village_codes=None, **params) -> SavedPartition:
+    """Partition the households in the database into a new draft plan.
+
+    Reads households and village polygons, calls :func:`geogrid.partition.partition`
+    with ``params`` (``max_households``, ``microgrid_km2``, ``seed``...) and saves the
+    result with :func:`save_partition`.
+    """
+    from geogrid.db.areas import villages_frame
+    from geogrid.db.households import households_frame
+    from geogrid.partition import partition
+
+    households = households_frame(session, village_codes=village_codes)
+    if households.empty:
+        raise ValidationError("the register has no households to partition; import some first")
+    villages = villages_frame(session)
+    if village_codes is not None:
+        villages = villages[villages[C.VILLAGE_CODE].isin(list(village_codes))]
+    villages = villages[villages.geometry.notna()]
+    result = partition(households, villages if len(villages) else None, **params)
+    plan_name = name or f"partition {utcnow():%Y-%m-%d %H:%M}"
+    plan = save_partition(session, result, plan_name, params, created_by,
+                          county_code=county_code)
+    return SavedPartition(plan=plan, result=result)
+
+
+def bump_version(session: Session, plan_id: str, expected_version: int) -> int:
+    """Compare-and-swap the plan's version (its ETag); returns the new version.
+
+    Every edit of a plan or its contents calls this first, in the edit's transaction.
+    Raises ConflictError if the plan is no longer at ``expected_version`` and
+    NotFoundError if it does not exist.
+    """
+    table = Plan.__table__
+    result = session.execute(
+        update(table)
+        .where(table.c.id == plan_id, table.c.version == expected_version)
+        .values(version=table.c.version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        current = session.execute(
+            text("SELECT version FROM plans WHERE id = :id"), {"id": plan_id}).scalar()
+        if current is None:
+            raise NotFoundError(f"plan {plan_id!r} does not exist")
+        raise ConflictError(
+            f"plan {plan_id!r} is at version {current}, not {expected_version}: someone else "
+            "edited it; reload it and try again")
+    session.expire_all()
+    return expected_version + 1
+
+
+def _archive_published(session: Session, county_code: str, exclude: str) -> None:
+    table = Plan.__table__
+    session.execute(
+        update(table)
+        .where(table.c.county_code == county_code, table.c.status == "published",
+               table.c.id != exclude)
+        .values(status="archived", version=table.c.version + 1, updated_at=utcnow())
+    )
+
+
+def publish(session: Session, plan_id: str, *, expected_version: int | None = None) -> Plan:
+    """Publish a plan, archiving the county's previously published plan atomically."""
+    plan = get_plan(session, plan_id)
+    if expected_version is not None and plan.version != expected_version:
+        raise ConflictError(
+            f"plan {plan_id!r} is at version {plan.version}, not {expected_version}: someone "
+            "else edited it; reload it and try again")
+    if plan.status == "published":
+        return plan
+    _archive_published(session, plan.county_code, exclude=plan.id)
+    plan.status = "published"
+    plan.published_at = utcnow()
+    flush(session)
+    return plan
+
+
+def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
+    """A new draft with the same micro-grids, cells (locks included) and assignments."""
+    frames = load_plan(session, plan_id)
+    return save_partition(session, frames, name, dict(frames.plan.params), created_by,
+                          county_code=frames.plan.county_code, parent_plan_id=plan_id)
