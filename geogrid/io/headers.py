@@ -21,7 +21,10 @@ from collections.abc import Iterable, Mapping
 from geogrid import columns as C
 from geogrid.errors import ColumnError
 
-__all__ = ["SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT", "normalize_header", "resolve_columns", "parse_columns_option"]
+__all__ = [
+    "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
+    "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
+]
 
 #: A village given by name or by code: decided per cell (12 digits are a code).
 VILLAGE = "village"
@@ -31,7 +34,8 @@ VILLAGE_NAME = "village_name"
 WKT = "wkt"
 
 _HOUSEHOLD_NO = ("户编号", "户号", "户籍编号", "户编码", "户籍号", "家庭编号", "household_no",
-                 "household_number", "householdno", "hh_no", "hhno", "household")
+                 "household_number", "householdno", "hh_no", "hhno", "household",
+                 "household_")  # "household_": a Shapefile cuts names to 10 characters
 
 _HOUSEHOLDS: dict[str, tuple[str, ...]] = {
     C.HOUSEHOLD_NO: _HOUSEHOLD_NO,
@@ -40,9 +44,9 @@ _HOUSEHOLDS: dict[str, tuple[str, ...]] = {
     C.LON: ("经度", "东经", "lon", "lng", "long", "longitude", "x", "坐标x", "x坐标"),
     C.LAT: ("纬度", "北纬", "lat", "latitude", "y", "坐标y", "y坐标"),
     C.VILLAGE_CODE: ("村代码", "村编码", "村编号", "村区划代码", "村级代码", "村委会代码", "village_code",
-                     "villagecode", "village_id"),
+                     "villagecode", "village_id", "village_co"),
     VILLAGE: ("村", "村名", "村名称", "村委会", "村委", "行政村", "所属村", "所在村", "村(社区)", "村社区",
-              "村居", "village", VILLAGE_NAME),
+              "村居", "village", VILLAGE_NAME, "village_na"),
     C.BUILDING: ("楼栋", "楼栋编号", "楼栋号", "楼号", "房屋编号", "建筑编号", "building", "building_no",
                  "building_id", "bldg"),
     C.HAMLET: ("自然寨", "组", "村民小组", "小组", "团寨", "寨", "自然村", "组别", "hamlet", "group"),
@@ -62,7 +66,7 @@ _PERSONS: dict[str, tuple[str, ...]] = {
     C.PHONE: ("联系电话", "手机号", "手机号码", "手机", "电话", "电话号码", "联系方式", "联系电话号码",
               "phone", "mobile", "tel", "telephone", "phone_number"),
     C.RELATION: ("与户主关系", "与户主的关系", "家庭关系", "关系", "relation", "relationship"),
-    C.PARTY_MEMBER: ("是否党员", "党员", "政治面貌", "中共党员", "party_member", "party", "partymember"),
+    C.PARTY_MEMBER: ("是否党员", "党员", "政治面貌", "中共党员", "party_member", "party", "partymember", "party_memb"),
     C.TAGS: ("人员标签", "标签", "人员类别", "特殊人群", "tags", "tag", "labels"),
 }
 
@@ -71,7 +75,7 @@ _BOUNDARIES: dict[str, tuple[str, ...]] = {
              "admin_code", "gb", "区划码"),
     C.NAME: ("名称", "区划名称", "行政区划名称", "名字", "name", "区划名"),
     C.PARENT_CODE: ("上级代码", "上级区划代码", "父级代码", "上级编码", "parent_code", "parent",
-                    "parent_adcode", "parentcode"),
+                    "parent_adcode", "parentcode", "parent_cod"),
     C.VINTAGE: ("年份", "版本", "年度", "vintage", "year"),
     C.LEVEL: ("级别", "层级", "level"),
     WKT: ("wkt", "几何", "geometry_wkt", "geom_wkt", "the_geom"),
