@@ -1,0 +1,264 @@
+// The cadre's map: villages, micro-grids and cells with labels and counts; H3 hexagons
+// at low zoom, houses coloured by care level at high zoom, all drawn on one canvas.
+
+import { get } from "./api.js";
+import { TiledFeatureSource, fmtBbox } from "./tiles.js";
+import { t } from "../i18n.js";
+
+const L = window.L;
+
+/** Houses are drawn from this zoom on; below it the H3 aggregate is shown. */
+export const HOUSE_ZOOM = 15;
+export const CELL_ZOOM = 14;
+export const MICROGRID_ZOOM = 12;
+export const CAP = 20;
+
+export const CARE_COLOURS = { green: "#2e9d4f", yellow: "#e0a800", red: "#d43c2f" };
+const CARE_UNKNOWN = "#8a96a3";
+
+/** H3 resolution for a map zoom: about a dozen pixels or more per hexagon edge. */
+export function hexResolution(zoom) {
+  if (zoom <= 9) return 6;
+  if (zoom <= 11) return 7;
+  if (zoom <= 13) return 8;
+  return 9;
+}
+
+export function householdCount(props) {
+  return props.households ?? props.household_count ?? props.count ?? props.total ?? 0;
+}
+
+function debounce(fn, ms) {
+  let id;
+  return (...a) => {
+    clearTimeout(id);
+    id = setTimeout(() => fn(...a), ms);
+  };
+}
+
+const HEX_RAMP = ["#e8f1fb", "#c6dbf2", "#9cc2e8", "#6aa3da", "#3f80c4", "#245f9e", "#153f6e"];
+
+export class CadreLayers {
+  constructor(map, { onHouseClick, onError, planId = () => null }) {
+    this.map = map;
+    this.onHouseClick = onHouseClick;
+    this.onError = onError || console.warn;
+    this.planId = planId;
+    this.renderer = L.canvas({ padding: 0.3, tolerance: 4 });
+    this.show = { village: true, microgrid: true, cell: true, houses: true, labels: true };
+
+    map.createPane("gg-hex").style.zIndex = 390;
+    map.createPane("gg-grid").style.zIndex = 400;
+    map.createPane("gg-houses").style.zIndex = 450;
+    this.hexRenderer = L.canvas({ pane: "gg-hex", padding: 0.3 });
+    this.gridRenderer = L.canvas({ pane: "gg-grid", padding: 0.3 });
+    this.houseRenderer = L.canvas({ pane: "gg-houses", padding: 0.3, tolerance: 5 });
+
+    this.villages = L.geoJSON(null, {
+      renderer: this.gridRenderer,
+      interactive: false,
+      style: { color: "#5b4b8a", weight: 2.5, fillColor: "#5b4b8a", fillOpacity: 0.03 },
+    }).addTo(map);
+    this.microgrids = L.geoJSON(null, {
+      renderer: this.gridRenderer,
+      interactive: false,
+      style: { color: "#1d4e89", weight: 1.8, fill: false },
+    }).addTo(map);
+    this.cells = L.geoJSON(null, {
+      renderer: this.gridRenderer,
+      interactive: false,
+      style: (f) => ({
+        color: householdCount(f.properties) > CAP ? "#d43c2f" : "#4a7fb5",
+        weight: 1,
+        dashArray: "4 3",
+        fillColor: "#4a7fb5",
+        fillOpacity: 0.02,
+      }),
+    }).addTo(map);
+    this.hex = L.geoJSON(null, {
+      renderer: this.hexRenderer,
+      style: (f) => this.hexStyle(f),
+      onEachFeature: (f, layer) => {
+        const p = f.properties;
+        layer.bindTooltip(
+          () => t("hex.tooltip", { total: householdCount(p), green: p.green ?? 0, yellow: p.yellow ?? 0, red: p.red ?? 0 }),
+          { sticky: true, className: "tip" },
+        );
+      },
+    }).addTo(map);
+    this.houses = L.layerGroup().addTo(map);
+    this.houseById = new Map();
+    this.labels = L.layerGroup().addTo(map);
+
+    this.villageFeatures = [];
+    this.microgridSource = new TiledFeatureSource("microgrids", {
+      dataZoom: 11,
+      params: () => ({ plan: this.planId() || undefined }),
+      onFeatures: (fs) => this.microgrids.addData(fs),
+    });
+    this.cellSource = new TiledFeatureSource("cells", {
+      dataZoom: 13,
+      params: () => ({ plan: this.planId() || undefined }),
+      onFeatures: (fs) => this.cells.addData(fs),
+    });
+    this.houseSource = new TiledFeatureSource("households", {
+      dataZoom: 14,
+      onFeatures: (fs) => this.addHouses(fs),
+    });
+    this.hexGen = 0;
+    this.hexMax = 1;
+
+    this.refresh = debounce(() => this.update(), 120);
+    map.on("moveend", this.refresh);
+    this.ready = null;
+  }
+
+  hexStyle(f) {
+    const n = householdCount(f.properties);
+    const i = Math.min(HEX_RAMP.length - 1, Math.floor((Math.sqrt(n) / Math.sqrt(this.hexMax || 1)) * (HEX_RAMP.length - 1)));
+    const red = (f.properties.red ?? 0) > 0;
+    return { color: red ? "#b23a30" : "#ffffff", weight: red ? 1.2 : 0.8, fillColor: HEX_RAMP[i], fillOpacity: 0.72 };
+  }
+
+  setVisible(name, on) {
+    this.show[name] = on;
+    const layer = { village: this.villages, microgrid: this.microgrids, cell: this.cells, houses: this.houses, labels: this.labels }[name];
+    if (on) layer.addTo(this.map);
+    else this.map.removeLayer(layer);
+    if (name === "houses") {
+      if (on) this.hex.addTo(this.map);
+      else this.map.removeLayer(this.hex);
+    }
+    this.refresh();
+  }
+
+  /** Load what never changes with the view: the villages (and the extent to fit). */
+  async init() {
+    const { data } = await get("areas", { level: "village", limit: 5000 });
+    this.villageFeatures = data.features || [];
+    this.villages.addData(this.villageFeatures);
+    return this.villages.getBounds();
+  }
+
+  /** Drop the plan-dependent layers and reload them (plan switched, or edits saved). */
+  reloadPlan() {
+    this.microgridSource.reset();
+    this.cellSource.reset();
+    this.microgrids.clearLayers();
+    this.cells.clearLayers();
+    return this.update();
+  }
+
+  reloadHouses() {
+    this.houseSource.reset();
+    this.houses.clearLayers();
+    this.houseById.clear();
+    return this.update();
+  }
+
+  addHouses(features) {
+    for (const f of features) {
+      const [lon, lat] = f.geometry.coordinates;
+      const care = f.properties.care_level;
+      const m = L.circleMarker([lat, lon], {
+        renderer: this.houseRenderer,
+        radius: 4.5,
+        weight: 1,
+        color: "#ffffff",
+        fillColor: CARE_COLOURS[care] || CARE_UNKNOWN,
+        fillOpacity: 0.95,
+      });
+      m.feature = f;
+      m.on("click", () => this.onHouseClick(f));
+      this.houses.addLayer(m);
+      this.houseById.set(f.id, m);
+    }
+  }
+
+  highlightHouse(id) {
+    if (this.highlighted) this.highlighted.setStyle({ color: "#ffffff", weight: 1, radius: 4.5 });
+    const m = this.houseById.get(id);
+    this.highlighted = m || null;
+    if (m) {
+      m.setStyle({ color: "#111827", weight: 3 });
+      m.setRadius(7);
+      m.bringToFront();
+    }
+  }
+
+  async updateHex(bounds, zoom) {
+    const gen = ++this.hexGen;
+    const b = bounds.pad(0.25);
+    const bbox = fmtBbox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+    const { data } = await get("households/aggregate", { bbox, resolution: hexResolution(zoom) });
+    if (gen !== this.hexGen || this.map.getZoom() >= HOUSE_ZOOM) return;
+    this.hex.clearLayers();
+    const feats = data.features || [];
+    this.hexMax = feats.reduce((m, f) => Math.max(m, householdCount(f.properties)), 1);
+    this.hex.addData(feats);
+  }
+
+  /** Fetch and draw what the current view needs.  Resolves when it is drawn. */
+  async update() {
+    const map = this.map;
+    const zoom = map.getZoom();
+    const bounds = map.getBounds();
+    const jobs = [];
+    try {
+      if (this.show.houses && zoom >= HOUSE_ZOOM) {
+        this.hexGen++;
+        this.hex.clearLayers();
+        if (!map.hasLayer(this.houses)) this.houses.addTo(map);
+        jobs.push(this.houseSource.load(bounds));
+      } else {
+        map.removeLayer(this.houses);
+        if (this.show.houses) jobs.push(this.updateHex(bounds, zoom));
+      }
+      if (this.show.microgrid && zoom >= MICROGRID_ZOOM) jobs.push(this.microgridSource.load(bounds));
+      if (this.show.cell && zoom >= CELL_ZOOM) {
+        if (!map.hasLayer(this.cells)) this.cells.addTo(map);
+        jobs.push(this.cellSource.load(bounds));
+      } else if (map.hasLayer(this.cells)) {
+        map.removeLayer(this.cells);
+      }
+      const hint = document.getElementById("zoom-hint");
+      if (hint) hint.hidden = zoom >= HOUSE_ZOOM;
+      await Promise.all(jobs);
+    } catch (err) {
+      this.onError(err);
+    }
+    this.updateLabels();
+  }
+
+  /** Labels with household counts for the features in view, at the zooms they fit. */
+  updateLabels() {
+    this.labels.clearLayers();
+    if (!this.show.labels) return;
+    const zoom = this.map.getZoom();
+    const bounds = this.map.getBounds();
+    const add = (layerGroup, kind, nameOf, max) => {
+      let n = 0;
+      layerGroup.eachLayer((layer) => {
+        if (n >= max) return;
+        const c = layer.getBounds().getCenter();
+        if (!bounds.contains(c)) return;
+        const p = layer.feature.properties;
+        const count = householdCount(p);
+        const over = kind === "cell" && count > CAP;
+        const html = `${escapeHtml(nameOf(p))}<span class="cnt">${t("count.households", { n: count })}</span>`;
+        L.tooltip({ permanent: true, direction: "center", className: `map-label ${kind}${over ? " over" : ""}`, interactive: false })
+          .setLatLng(c)
+          .setContent(html)
+          .addTo(this.labels);
+        n++;
+      });
+    };
+    if (this.show.village && zoom >= 10 && zoom < 15) add(this.villages, "village", (p) => p.name || p.code, 200);
+    if (this.show.microgrid && zoom >= 14 && zoom < 17) add(this.microgrids, "microgrid", (p) => p.name || p.microgrid_key || "", 200);
+    if (this.show.cell && zoom >= 17) add(this.cells, "cell", (p) => p.name || p.cell_key || "", 200);
+  }
+}
+
+export function escapeHtml(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
