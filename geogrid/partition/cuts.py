@@ -1,0 +1,255 @@
+"""Recursive straight cuts (a k-d split): cells by capacity, micro-grids by area.
+
+Every cut is a line ``d . x = b`` in one of :data:`N_DIRECTIONS` directions, placed in
+a gap between households so that no household lies on it and no unit (building)
+straddles it.  All directions are scored at once with prefix sums, so a cut costs
+one sort of a (n, D) array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geogrid.errors import PartitionError
+from geogrid.partition.pieces import HalfPlane
+from geogrid.partition.units import Units
+
+__all__ = ["DIRECTIONS", "split_cells", "split_area"]
+
+N_DIRECTIONS = 12
+_ANGLES = np.arange(N_DIRECTIONS) * (np.pi / N_DIRECTIONS)
+#: unit vectors, shape (2, D)
+DIRECTIONS = np.vstack([np.cos(_ANGLES), np.sin(_ANGLES)])
+#: the narrowest gap (m) a cut line may pass through
+GAP_M = 1e-4
+
+
+def _extent(units: Units, idx: np.ndarray):
+    """Projections (n_idx, D) of the units' centres and of their lowest/highest member."""
+    c = units.xy[idx] @ DIRECTIONS
+    if units.spread is None:
+        return c, c, c
+    sp = units.spread[idx]
+    if not sp.any():
+        return c, c, c
+    lo = c.copy()
+    hi = c.copy()
+    for row in np.flatnonzero(sp):
+        u = idx[row]
+        p = units.points[units.members_of(u)] @ DIRECTIONS
+        lo[row] = p.min(axis=0)
+        hi[row] = p.max(axis=0)
+    return c, lo, hi
+
+
+def _gaps(c, lo, hi):
+    """Sort by centre per direction; return order and the open gap (lo_k, hi_k) before
+    each position k = 1..n-1 (NaN where no cut fits)."""
+    order = np.argsort(c, axis=0, kind="stable")
+    lo_s = np.take_along_axis(lo, order, axis=0)
+    hi_s = np.take_along_axis(hi, order, axis=0)
+    left_max = np.maximum.accumulate(hi_s, axis=0)[:-1]
+    right_min = np.minimum.accumulate(lo_s[::-1], axis=0)[::-1][1:]
+    ok = right_min - left_max > GAP_M
+    return order, left_max, right_min, ok
+
+
+def _hamlet_splits(order, hamlet_small: np.ndarray) -> np.ndarray:
+    """For each direction and cut position k (1..n-1), how many small hamlets it splits."""
+    n, D = order.shape
+    h = hamlet_small[order]  # (n, D) hamlet code or -1
+    out = np.zeros((n + 1, D))
+    if (h < 0).all():
+        return out[1:n]
+    codes = np.unique(h[h >= 0])
+    for d in range(D):
+        col = h[:, d]
+        m = col >= 0
+        pos = np.flatnonzero(m)
+        hc = col[m]
+        sidx = np.searchsorted(codes, hc)
+        first = np.full(len(codes), n)
+        last = np.full(len(codes), -1)
+        np.minimum.at(first, sidx, pos)
+        np.maximum.at(last, sidx, pos)
+        span = last > first
+        np.add.at(out[:, d], first[span] + 1, 1.0)
+        np.add.at(out[:, d], last[span] + 1, -1.0)
+    return np.cumsum(out, axis=0)[1:n]
+
+
+def _prefix_sse(xy_sorted_x, xy_sorted_y, w):
+    """SSE of every prefix and every suffix split, (n-1, D) each."""
+    S0 = np.cumsum(w, axis=0)
+    Sx = np.cumsum(w * xy_sorted_x, axis=0)
+    Sy = np.cumsum(w * xy_sorted_y, axis=0)
+    Sq = np.cumsum(w * (xy_sorted_x**2 + xy_sorted_y**2), axis=0)
+    T0, Tx, Ty, Tq = S0[-1], Sx[-1], Sy[-1], Sq[-1]
+    L0, Lx, Ly, Lq = S0[:-1], Sx[:-1], Sy[:-1], Sq[:-1]
+    R0, Rx, Ry, Rq = T0 - L0, Tx - Lx, Ty - Ly, Tq - Lq
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left = Lq - (Lx**2 + Ly**2) / L0
+        right = Rq - (Rx**2 + Ry**2) / R0
+    return np.nan_to_num(left) + np.nan_to_num(right), L0
+
+
+def split_cells(
+    units: Units,
+    idx: np.ndarray,
+    cap: int,
+    n_cells: int,
+    hamlet_small: np.ndarray,
+    hamlet_weight: float = 0.5,
+) -> list[tuple[np.ndarray, list[HalfPlane]]]:
+    """Split units ``idx`` into ``n_cells`` (or, if they cannot be, a few more) groups
+    of at most ``cap`` households each (a single bigger building is its own group).
+
+    Returns ``[(unit indices, half-planes)]``, one per cell.
+    """
+    leaves: list[tuple[np.ndarray, list[HalfPlane]]] = []
+    stack = [(np.asarray(idx), int(n_cells), [])]
+    while stack:
+        ids, C, hp = stack.pop()
+        if C <= 1 or len(ids) <= 1:
+            leaves.append((ids, hp))
+            continue
+        cut = None
+        while cut is None:
+            cut = _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight)
+            if cut is None:
+                if C >= len(ids):
+                    raise PartitionError(
+                        "households of one area overlap so that no straight line separates "
+                        "them; check buildings whose households have very different coordinates"
+                    )
+                C += 1
+        left, right, d, b, C1 = cut
+        a0, a1 = DIRECTIONS[0, d], DIRECTIONS[1, d]
+        # right first so that the left leaf comes out first (stack order)
+        stack.append((ids[right], C - C1, hp + [(-a0, -a1, -b)]))
+        stack.append((ids[left], C1, hp + [(a0, a1, b)]))
+    return leaves
+
+
+def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight):
+    n = len(ids)
+    C1 = C // 2
+    C2 = C - C1
+    c, lo, hi = _extent(units, ids)
+    order, left_max, right_min, ok = _gaps(c, lo, hi)
+    w = units.weight[ids][order].astype(float)
+    xs = units.xy[ids, 0][order]
+    ys = units.xy[ids, 1][order]
+    sse, L0 = _prefix_sse(xs, ys, w)
+    big = (w > cap).astype(float)
+    small_w = np.where(w > cap, 0.0, w)
+    big_l = np.cumsum(big, axis=0)[:-1]
+    rest_l = np.cumsum(small_w, axis=0)[:-1]
+    need_l = big_l + np.ceil(rest_l / cap - 1e-9)
+    need_r = (big.sum(axis=0) - big_l) + np.ceil((small_w.sum(axis=0) - rest_l) / cap - 1e-9)
+    k = np.arange(1, n)[:, None]
+    feasible = ok & (need_l <= C1) & (need_r <= C2) & (k >= C1) & (n - k >= C2)
+    if not feasible.any():
+        return None
+    score = sse.copy()
+    if hamlet_weight and (hamlet_small[ids] >= 0).any():
+        splits = _hamlet_splits(order, hamlet_small[ids])
+        total = sse.max() if sse.size else 0.0
+        score = score + splits * hamlet_weight * (total / C)
+    score = np.where(feasible, score, np.inf)
+    flat = int(np.argmin(score))
+    kk, d = divmod(flat, score.shape[1])
+    b = 0.5 * (left_max[kk, d] + right_min[kk, d])
+    o = order[:, d]
+    return o[: kk + 1], o[kk + 1 :], d, float(b), C1
+
+
+def split_area(
+    lattice: np.ndarray,
+    units: Units,
+    idx: np.ndarray,
+    n_parts: int,
+    cap: int,
+    hamlet_small: np.ndarray,
+) -> list[tuple[np.ndarray, list[HalfPlane]]]:
+    """Split an area, given as ``lattice`` points of equal weight, into ``n_parts`` of
+    equal area with straight cuts, preferring household counts that are multiples of
+    ``cap`` and cuts that leave small hamlets whole.
+
+    Returns ``[(unit indices, half-planes)]`` per part.
+    """
+    leaves = []
+    stack = [(np.arange(len(lattice)), np.asarray(idx), int(n_parts), [])]
+    while stack:
+        lat, ids, K, hp = stack.pop()
+        if K <= 1:
+            leaves.append((ids, hp))
+            continue
+        K1 = K // 2
+        d, b = _best_area_cut(lattice[lat], units, ids, K, K1, cap, hamlet_small)
+        a0, a1 = DIRECTIONS[0, d], DIRECTIONS[1, d]
+        lp = lattice[lat] @ DIRECTIONS[:, d]
+        up = units.xy[ids] @ DIRECTIONS[:, d]
+        stack.append((lat[lp > b], ids[up > b], K - K1, hp + [(-a0, -a1, -b)]))
+        stack.append((lat[lp <= b], ids[up <= b], K1, hp + [(a0, a1, b)]))
+    return leaves
+
+
+def _best_area_cut(lat, units, ids, K, K1, cap, hamlet_small):
+    t = K1 / K
+    L = len(lat)
+    P = lat @ DIRECTIONS  # (L, D)
+    Ps = np.sort(P, axis=0)
+    D = P.shape[1]
+    # compactness of the two area pieces at the exact area split, per direction
+    cut_pos = max(1, min(L - 1, int(round(t * L))))
+    lat_order = np.argsort(P, axis=0, kind="stable")
+    lx = lat[:, 0][lat_order]
+    ly = lat[:, 1][lat_order]
+    lsse, _ = _prefix_sse(lx, ly, np.ones_like(lx))
+    node_sse = lsse.max() if lsse.size else 1.0
+    shape_cost = lsse[cut_pos - 1] / max(node_sse, 1e-9)  # (D,)
+    b_area = 0.5 * (Ps[cut_pos - 1] + Ps[cut_pos])  # (D,)
+    n = len(ids)
+    if n < 2:
+        d = int(np.argmin(shape_cost))
+        b = float(b_area[d])
+        if n == 1:  # keep the line off the household
+            c, lo, hi = _extent(units, ids)
+            if lo[0, d] - GAP_M <= b <= hi[0, d] + GAP_M:
+                b = float(hi[0, d] + 2 * GAP_M)
+        return d, b
+    c, lo, hi = _extent(units, ids)
+    order, left_max, right_min, ok = _gaps(c, lo, hi)
+    # best line inside each gap: as close to the equal-area line as the gap allows
+    b = np.clip(b_area[None, :], left_max + GAP_M / 2, right_min - GAP_M / 2)
+    f = np.empty_like(b)
+    for d in range(D):
+        f[:, d] = np.searchsorted(Ps[:, d], b[:, d]) / L
+    w = units.weight[ids][order].astype(float)
+    W = np.cumsum(w, axis=0)[:-1]
+    N = w.sum(axis=0)
+    k = np.arange(1, n)[:, None]
+    area_dev = np.abs(f - t) / t + np.abs((1 - f) - (1 - t)) / (1 - t)
+    whole = N[0] % cap == 0
+    mod_ok = (W % cap == 0) if whole else ((W % cap == 0) | ((N - W) % cap == 0))
+    within = area_dev <= 0.30
+    empty_side = (k < K1) | (n - k < K - K1)
+    score = (
+        shape_cost[None, :]
+        + 2.0 * area_dev
+        + np.where(within & mod_ok, 0.0, 0.15)
+        + np.where(empty_side, 1.0, 0.0)
+    )
+    if (hamlet_small[ids] >= 0).any():
+        score = score + 0.05 * _hamlet_splits(order, hamlet_small[ids])
+    # the exact area line itself is also a candidate where no unit straddles it
+    score = np.where(ok, score, np.inf)
+    flat = int(np.argmin(score))
+    kk, d = divmod(flat, D)
+    if not np.isfinite(score[kk, d]):
+        # no gap anywhere (all units overlap): fall back to the area line of the
+        # direction least in the way
+        d = int(np.argmin(shape_cost))
+        return d, float(b_area[d])
+    return d, float(b[kk, d])

@@ -1,0 +1,221 @@
+"""Households and villages in, checked, in metres, each household given its village."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.spatial import cKDTree
+
+from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
+from geogrid.crs import local_metric_crs
+from geogrid.errors import ColumnError, InputError
+
+__all__ = ["Prepared", "prepare", "derive_outlines", "ISOLATED_M"]
+
+#: a household further than this (m) from every other one is reported as isolated
+ISOLATED_M = 1000.0
+#: derived village outlines reach this far (m) beyond their outermost households
+OUTLINE_MARGIN_M = 150.0
+TOL_M = 1e-3
+
+
+@dataclass
+class Prepared:
+    crs: pyproj.CRS  # the caller's
+    metric: pyproj.CRS  # where the work is done
+    points: np.ndarray  # (n, 2) metres; NaN where a household has no point
+    village: np.ndarray  # village code per household (object), None when unassigned
+    polygons: dict[str, object]  # village code -> polygon in metres
+    building: np.ndarray | None
+    hamlet: np.ndarray | None
+    derived_outlines: bool = False
+    diagnostics: list[dict] = field(default_factory=list)
+
+
+def _codes(series: pd.Series) -> np.ndarray:
+    out = np.array(series.astype(object).where(series.notna(), None).to_numpy(dtype=object), dtype=object)
+    for i, v in enumerate(out):
+        if v is not None:
+            s = str(v).strip()
+            if s.endswith(".0") and s[:-2].isdigit():  # codes read as floats
+                s = s[:-2]
+            out[i] = s or None
+    return out
+
+
+def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
+            metric: pyproj.CRS | None = None) -> Prepared:
+    """Check the inputs and bring them into one metric CRS."""
+    if not isinstance(households, gpd.GeoDataFrame):
+        raise InputError("households must be a GeoDataFrame of points; read your file with "
+                         "geopandas.read_file or geogrid.io first")
+    if households.crs is None:
+        raise InputError("the households have no coordinate system; set one, e.g. "
+                         "households.set_crs('EPSG:4326')")
+    geom = households.geometry
+    bad = geom.isna() | geom.is_empty
+    if (~bad).any() and not (geom[~bad].geom_type == "Point").all():
+        raise InputError("household geometries must be points (one per household)")
+    if villages is not None:
+        if not isinstance(villages, gpd.GeoDataFrame):
+            raise InputError("villages must be a GeoDataFrame of polygons, or None")
+        if VILLAGE_CODE not in villages.columns:
+            raise ColumnError(f"villages need a '{VILLAGE_CODE}' column")
+        if villages.crs is None:
+            raise InputError("the villages have no coordinate system; set one with set_crs")
+    if villages is None and VILLAGE_CODE not in households.columns:
+        raise ColumnError(
+            f"households need a '{VILLAGE_CODE}' column when no village polygons are given"
+        )
+    diags: list[dict] = []
+    n = len(households)
+    if metric is None:
+        ll = geom[~bad].to_crs("EPSG:4326") if (~bad).any() else None
+        if ll is None:
+            if villages is None or villages.empty:
+                raise InputError("no household has coordinates and no village polygons were given")
+            ll = villages.geometry.to_crs("EPSG:4326")
+        x0, y0, x1, y1 = ll.total_bounds
+        metric = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
+    pts = np.full((n, 2), np.nan)
+    if (~bad).any():
+        pts[~bad.to_numpy()] = shapely.get_coordinates(geom[~bad].to_crs(metric).to_numpy())
+    if bad.any():
+        diags.append(_diag("no_point", None, np.flatnonzero(bad.to_numpy()),
+                           "{n} household(s) have no coordinates and are not in any cell; "
+                           "geocode their address or set their point on the map"))
+    building = _codes(households[BUILDING]) if BUILDING in households.columns else None
+    hamlet = _codes(households[HAMLET]) if HAMLET in households.columns else None
+    village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
+               else np.full(n, None, dtype=object))
+    village[bad.to_numpy()] = None
+
+    polygons: dict[str, object] = {}
+    derived = False
+    if villages is not None:
+        v = villages.to_crs(metric)
+        vcodes = _codes(v[VILLAGE_CODE])
+        gs = shapely.make_valid(v.geometry.to_numpy())
+        for code, g in zip(vcodes, gs):
+            if code is None or g is None or g.is_empty:
+                continue
+            g = shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
+            polygons[code] = shapely.union_all([polygons[code], g]) if code in polygons else g
+        # households without a code take the village whose polygon holds them
+        need = np.flatnonzero(pd.isna(village) & ~bad.to_numpy())
+        if len(need) and polygons:
+            codes = list(polygons)
+            tree = shapely.STRtree(list(polygons.values()))
+            pi, gi = tree.query(shapely.points(pts[need]), predicate="dwithin", distance=TOL_M)
+            order = np.lexsort((gi, pi))
+            pi, gi = pi[order], gi[order]
+            first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
+            for p, g in zip(pi[first], gi[first]):
+                village[need[p]] = codes[g]
+        unknown = np.flatnonzero(
+            np.array([c is not None and c not in polygons for c in village], dtype=bool))
+        if len(unknown):
+            names = sorted({village[i] for i in unknown})
+            diags.append(_diag("no_village", None, unknown,
+                               "{n} household(s) carry village codes with no village polygon ("
+                               + ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
+                               + "); they are not in any cell. Import the village outlines or "
+                               "correct the codes"))
+            village[unknown] = None
+        _outside(pts, village, polygons, diags)
+    else:
+        polygons = derive_outlines(pts, village)
+        derived = True
+        _outside(pts, village, polygons, diags)
+    missing = np.flatnonzero(pd.isna(village) & ~bad.to_numpy())
+    already = set()
+    for d in diags:
+        already.update(d["households"])
+    missing = np.array([i for i in missing if i not in already], dtype=int)
+    if len(missing):
+        diags.append(_diag("no_village", None, missing,
+                           "{n} household(s) have no village code and lie in no village outline; "
+                           "they are not in any cell. Give them a village code"))
+    _isolated(pts, village, diags)
+    return Prepared(crs=pyproj.CRS(households.crs), metric=metric, points=pts, village=village,
+                    polygons=polygons, building=building, hamlet=hamlet, derived_outlines=derived,
+                    diagnostics=diags)
+
+
+def _outside(pts, village, polygons, diags) -> None:
+    """Households outside their own village's polygon are reported and left out."""
+    has = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
+    if not len(has):
+        return
+    polys = np.array([polygons[c] for c in village[has]], dtype=object)
+    d = shapely.distance(shapely.points(pts[has]), polys)
+    out = has[d > TOL_M]
+    if len(out):
+        diags.append(_diag("outside_village", None, out,
+                           "{n} household(s) lie outside the outline of the village they are "
+                           "registered in and are not in any cell; correct their point or "
+                           "their village code"))
+        village[out] = None
+
+
+def _diag(kind, code, idx, template) -> dict:
+    idx = [int(i) for i in idx]
+    return {"kind": kind, "village_code": code, "households": idx,
+            "message": template.format(n=len(idx))}
+
+
+def _isolated(pts, village, diags) -> None:
+    ok = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
+    if len(ok) < 2:
+        return
+    uniq, inv = np.unique(pts[ok], axis=0, return_inverse=True)
+    if len(uniq) < 2:
+        return
+    dist, _ = cKDTree(uniq).query(uniq, k=2)
+    far = np.flatnonzero(dist[inv.ravel(), 1] > ISOLATED_M)
+    for i in far:
+        h = ok[i]
+        diags.append({
+            "kind": "isolated", "village_code": village[h], "households": [int(h)],
+            "message": f"a household of village {village[h]} is {dist[inv.ravel()[i], 1] / 1000:.1f} km "
+            "from every other household; its cell stretches to reach it. Check its point, "
+            "or agree by hand which grid worker visits it",
+        })
+
+
+def derive_outlines(pts: np.ndarray, village: np.ndarray) -> dict[str, object]:
+    """Village outlines from households alone: the Voronoi regions of each village's
+    households, merged, and cut back to within :data:`OUTLINE_MARGIN_M` of them."""
+    ok = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
+    if not len(ok):
+        return {}
+    codes = village[ok].astype(str)
+    uniq, first, inv = np.unique(pts[ok], axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    # the village of each distinct point: the most common among its households
+    df = pd.DataFrame({"p": inv, "c": codes})
+    owner = df.groupby(["p", "c"]).size().reset_index().sort_values(
+        ["p", 0, "c"], ascending=[True, False, True]).drop_duplicates("p").set_index("p")["c"]
+    point_code = owner.reindex(np.arange(len(uniq))).to_numpy()
+    span = max(np.ptp(uniq[:, 0]), np.ptp(uniq[:, 1]), 1.0)
+    env = shapely.box(uniq[:, 0].min() - span, uniq[:, 1].min() - span,
+                      uniq[:, 0].max() + span, uniq[:, 1].max() + span)
+    if len(uniq) >= 2:
+        vor = shapely.get_parts(shapely.voronoi_polygons(
+            shapely.multipoints(uniq), extend_to=env, ordered=True))
+    else:
+        vor = np.array([env], dtype=object)
+    out = {}
+    for code in sorted(set(point_code)):
+        m = point_code == code
+        region = shapely.union_all(vor[m])
+        reach = shapely.convex_hull(shapely.multipoints(uniq[m])).buffer(OUTLINE_MARGIN_M, 8)
+        g = shapely.make_valid(shapely.intersection(region, reach))
+        polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1e-6]
+        out[code] = shapely.union_all(polys)
+    return out

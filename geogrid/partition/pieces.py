@@ -1,0 +1,168 @@
+"""Polygons from straight cuts, and the repair of pieces a non-convex parent cuts off.
+
+A partition node is a parent polygon and, for each leaf, a list of half-planes
+``a . x <= b``.  Sibling leaves share their cut line with opposite signs, so the
+leaves' convex regions tile the plane exactly and, clipped to the parent, tile the
+parent.  A non-convex parent can cut a convex region into several parts; those are
+handed to a neighbour by :func:`merge_orphans`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+__all__ = [
+    "HalfPlane",
+    "convex_region",
+    "clip_leaves",
+    "explode",
+    "merge_orphans",
+    "clean",
+]
+
+#: A half-plane ``a[0] * x + a[1] * y <= b``.
+HalfPlane = tuple[float, float, float]
+
+#: Parts smaller than this (m²) are float noise of an overlay, not geography.
+SLIVER_M2 = 1e-6
+
+
+def _clip_convex(poly: np.ndarray, a0: float, a1: float, b: float) -> np.ndarray:
+    """Sutherland-Hodgman: clip a convex ring (k, 2) by ``a . x <= b``."""
+    if len(poly) == 0:
+        return poly
+    s = poly[:, 0] * a0 + poly[:, 1] * a1 - b
+    inside = s <= 0.0
+    if inside.all():
+        return poly
+    if not inside.any():
+        return poly[:0]
+    out = []
+    k = len(poly)
+    for i in range(k):
+        j = (i + 1) % k
+        if inside[i]:
+            out.append(poly[i])
+        if inside[i] != inside[j]:
+            t = s[i] / (s[i] - s[j])
+            out.append(poly[i] + t * (poly[j] - poly[i]))
+    return np.asarray(out)
+
+
+def convex_region(bounds, halfplanes: list[HalfPlane]) -> np.ndarray:
+    """The box ``bounds`` (grown by a margin) cut by every half-plane, as a ring."""
+    x0, y0, x1, y1 = bounds
+    m = max(x1 - x0, y1 - y0, 1.0)
+    x0, y0, x1, y1 = x0 - m, y0 - m, x1 + m, y1 + m
+    poly = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype="float64")
+    for a0, a1, b in halfplanes:
+        poly = _clip_convex(poly, a0, a1, b)
+    return poly
+
+
+def clip_leaves(parent, leaves: list[list[HalfPlane]]) -> np.ndarray:
+    """Each leaf's convex region clipped to ``parent``: an array of geometries."""
+    bounds = parent.bounds
+    regions = []
+    for hp in leaves:
+        ring = convex_region(bounds, hp)
+        regions.append(Polygon(ring) if len(ring) >= 3 else Polygon())
+    return shapely.intersection(parent, np.array(regions, dtype=object))
+
+
+def explode(geom) -> list:
+    """The polygon parts of ``geom`` bigger than a sliver."""
+    if geom is None or geom.is_empty:
+        return []
+    parts = shapely.get_parts(shapely.get_parts(geom))  # collections of multis too
+    return [p for p in parts if p.geom_type == "Polygon" and p.area > SLIVER_M2]
+
+
+def merge_orphans(parts: list, labels: list[int], orphan: list[bool]) -> list[int]:
+    """Give every orphan part to the neighbour it shares the longest border with.
+
+    ``parts`` tile a parent; ``labels[i]`` is the leaf of part i, ``orphan[i]`` says it
+    must join a neighbour.  Orphans are merged smallest first, each into the piece it
+    borders longest (possibly another orphan, whose label it then takes).  An orphan
+    that borders nothing (an island) keeps its label.  Returns the final labels.
+    """
+    n = len(parts)
+    labels = list(labels)
+    if not any(orphan):
+        return labels
+    arr = np.array(parts, dtype=object)
+    tree = shapely.STRtree(arr)
+    # boundary shared by each touching pair, computed once
+    left, right = tree.query(arr, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    shared = shapely.length(shapely.intersection(shapely.boundary(arr[left]), shapely.boundary(arr[right])))
+    border: dict[int, dict[int, float]] = {i: {} for i in range(n)}
+    for i, j, s in zip(left.tolist(), right.tolist(), shared.tolist()):
+        if s > 1e-9:
+            border[i][j] = s
+            border[j][i] = s
+    # union-find over pieces: a merged orphan becomes part of its target's group
+    group = list(range(n))
+
+    def find(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    is_orphan = {i: bool(orphan[i]) for i in range(n)}
+    gborder = {i: dict(border[i]) for i in range(n)}
+    area = {i: float(parts[i].area) for i in range(n)}
+    order = sorted((i for i in range(n) if orphan[i]), key=lambda i: (area[i], i))
+    pending = list(order)
+    while pending:
+        progressed = False
+        rest = []
+        for i in pending:
+            g = find(i)
+            if not is_orphan[g]:
+                continue
+            nb = {find(j): 0.0 for j in gborder[g]}
+            for j, s in gborder[g].items():
+                nb[find(j)] += s
+            nb.pop(g, None)
+            if not nb:
+                rest.append(i)
+                continue
+            # longest border; ties to the lowest index, deterministically
+            t = min(nb, key=lambda j: (-nb[j], j))
+            group[g] = t
+            for j, s in gborder[g].items():
+                fj = find(j)
+                if fj != t:
+                    gborder[t][fj] = gborder[t].get(fj, 0.0) + s
+            area[t] += area[g]
+            labels[g] = labels[t]
+            progressed = True
+        if not progressed:
+            break
+        pending = rest
+    return [labels[find(i)] for i in range(n)]
+
+
+def clean(geom):
+    """Union result tidied: valid, sliver parts and pin-holes dropped."""
+    if geom is None or geom.is_empty:
+        return geom
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    parts = explode(geom)
+    if not parts:
+        return Polygon()
+    out = []
+    for p in parts:
+        holes = [r for r in p.interiors if Polygon(r).area > SLIVER_M2]
+        if len(holes) != len(p.interiors):
+            p = Polygon(p.exterior, holes)
+        out.append(p)
+    if len(out) == 1:
+        return out[0]
+    return shapely.MultiPolygon(out)

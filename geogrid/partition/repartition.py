@@ -1,0 +1,3 @@
+"""placeholder"""
+def repartition(*a, **k):
+    raise NotImplementedError

@@ -1,0 +1,96 @@
+"""The quality figures of a partition, from its arrays in metres."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["quality", "polsby_popper", "within_cell_msd"]
+
+
+def polsby_popper(geoms) -> np.ndarray:
+    """4πA / P² of each polygon: 1 for a disc, 0.785 for a square."""
+    a = shapely.area(geoms)
+    p = shapely.length(geoms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(p > 0, 4 * np.pi * a / p**2, np.nan)
+
+
+def within_cell_msd(points: np.ndarray, label: np.ndarray) -> float:
+    """Mean over households of the squared distance (m²) to their cell's mean point."""
+    ok = label >= 0
+    if not ok.any():
+        return float("nan")
+    p, lab = points[ok], label[ok]
+    k = lab.max() + 1
+    cnt = np.bincount(lab, minlength=k)
+    cx = np.bincount(lab, p[:, 0], k) / np.maximum(cnt, 1)
+    cy = np.bincount(lab, p[:, 1], k) / np.maximum(cnt, 1)
+    d2 = (p[:, 0] - cx[lab]) ** 2 + (p[:, 1] - cy[lab]) ** 2
+    return float(d2.mean())
+
+
+def quality(
+    *,
+    points: np.ndarray,  # (n, 2) metres
+    cell_of: np.ndarray,  # cell index per household, -1 if none
+    hamlet: np.ndarray | None,
+    village_of: np.ndarray,  # village code per household (object) or None
+    cell_geoms: np.ndarray,
+    cell_households: np.ndarray,
+    cell_microgrid: np.ndarray,  # micro-grid index per cell
+    mg_geoms: np.ndarray,
+    mg_village: np.ndarray,  # village code per micro-grid
+    mg_households: np.ndarray,
+    village_area: dict[str, float],
+    cap: int,
+) -> dict:
+    """Every quality figure of the issue, as plain numbers."""
+    f: dict[str, float | int] = {}
+    n_assigned = int((cell_of >= 0).sum())
+    used = cell_households > 0
+    f["households"] = int(len(cell_of))
+    f["households_assigned"] = n_assigned
+    f["villages"] = int(len(set(mg_village)))
+    f["microgrids"] = int(len(mg_geoms))
+    f["cells"] = int(len(cell_geoms))
+    f["empty_cells"] = int((~used).sum())
+    f["oversize_cells"] = int((cell_households > cap).sum())
+    # --- micro-grids -------------------------------------------------------------------
+    mg_area = shapely.area(mg_geoms)
+    mg_k = pd.Series(mg_village).value_counts()
+    mean_area = np.array([village_area[v] / mg_k[v] for v in mg_village]) if len(mg_village) else np.zeros(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = np.abs(mg_area / mean_area - 1)
+    f["microgrid_area_within_25pct"] = float(np.mean(dev <= 0.25)) if len(dev) else float("nan")
+    f["microgrid_households_multiple"] = float(np.mean(mg_households % cap == 0)) if len(mg_households) else float("nan")
+    # cells above the village's own minimum ceil(N/cap): what uneven micro-grids cost
+    vc = pd.DataFrame({"v": mg_village, "h": mg_households})
+    per_v = vc.groupby("v")["h"].sum()
+    cells_per_v = pd.Series(np.asarray(mg_village)[cell_microgrid][used]).value_counts()
+    min_v = np.ceil(per_v / cap)
+    f["cells_above_village_minimum"] = int((cells_per_v.reindex(per_v.index).fillna(0) - min_v).clip(lower=0).sum())
+    # --- cells -------------------------------------------------------------------------
+    f["mean_fill"] = float(cell_households[used].sum() / (cap * used.sum())) if used.any() else float("nan")
+    n_cells_mg = np.bincount(cell_microgrid[used], minlength=len(mg_geoms))
+    minimum = np.ceil(mg_households / cap)
+    has = mg_households > 0
+    f["microgrids_within_min_plus_one"] = float(np.mean(n_cells_mg[has] <= minimum[has] + 1)) if has.any() else float("nan")
+    f["microgrids_at_minimum"] = float(np.mean(n_cells_mg[has] <= minimum[has])) if has.any() else float("nan")
+    # --- compactness -------------------------------------------------------------------
+    pp = polsby_popper(cell_geoms)
+    f["polsby_popper_median"] = float(np.nanmedian(pp)) if len(pp) else float("nan")
+    f["polsby_popper_p10"] = float(np.nanpercentile(pp, 10)) if len(pp) else float("nan")
+    f["within_cell_msd_m2"] = within_cell_msd(points, cell_of)
+    # --- hamlets -------------------------------------------------------------------------
+    if hamlet is not None:
+        ok = (cell_of >= 0) & pd.notna(hamlet)
+        if ok.any():
+            df = pd.DataFrame({"v": village_of[ok].astype(str), "h": hamlet[ok].astype(str),
+                               "c": cell_of[ok]})
+            g = df.groupby(["v", "h"])["c"].agg(["size", "nunique"])
+            small = g[g["size"] <= cap]
+            f["small_hamlets"] = int(len(small))
+            f["small_hamlets_unsplit"] = float(np.mean(small["nunique"] == 1)) if len(small) else float("nan")
+    return f

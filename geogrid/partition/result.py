@@ -1,0 +1,52 @@
+"""What :func:`geogrid.partition.partition` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+
+__all__ = ["PartitionResult"]
+
+
+@dataclass
+class PartitionResult:
+    """A partition of households into micro-grids and cells.
+
+    Attributes
+    ----------
+    households : GeoDataFrame
+        The input, on the same index, with ``microgrid_id`` and ``cell_id`` added
+        (missing for households the diagnostics name as left out).
+    microgrids : GeoDataFrame
+        ``microgrid_id``, ``village_code``, ``households``, ``area_km2``, polygon.
+    cells : GeoDataFrame
+        ``cell_id``, ``microgrid_id``, ``village_code``, ``households``, polygon.
+    report : dict
+        ``figures`` (quality numbers), ``diagnostics`` (list of dicts with ``kind``,
+        ``village_code``, ``households`` (index labels) and a plain ``message``),
+        ``rules`` (the hard-rule checks) and ``parameters``.
+    """
+
+    households: gpd.GeoDataFrame
+    microgrids: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    report: dict = field(default_factory=dict)
+
+    @property
+    def figures(self) -> dict:
+        return self.report.get("figures", {})
+
+    @property
+    def diagnostics(self) -> list[dict]:
+        return self.report.get("diagnostics", [])
+
+    def summary(self) -> str:
+        """The figures and diagnostics as a few lines of text."""
+        lines = [f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
+                 for k, v in self.figures.items()]
+        kinds: dict[str, int] = {}
+        for d in self.diagnostics:
+            kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+        lines += [f"diagnostic {k}: {v}" for k, v in sorted(kinds.items())]
+        return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""``partition()``: a whole county into micro-grids and cells."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geogrid.columns import AREA_KM2, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.errors import InputError
+from geogrid.partition.engines import run_tasks
+from geogrid.partition.inputs import Prepared, prepare
+from geogrid.partition.report import quality
+from geogrid.partition.result import PartitionResult
+from geogrid.partition.village import VillageResult, VillageTask
+
+__all__ = ["partition", "microgrid_id", "cell_id"]
+
+
+def microgrid_id(village_code: str, k: int) -> str:
+    """The id of the k-th (1-based) micro-grid of a village, e.g. ``431229001001-M03``."""
+    return f"{village_code}-M{k:02d}"
+
+
+def cell_id(mg_id: str, j: int) -> str:
+    """The id of the j-th (1-based) cell of a micro-grid, e.g. ``431229001001-M03-C02``."""
+    return f"{mg_id}-C{j:02d}"
+
+
+def _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids) -> None:
+    if int(max_households) != max_households or max_households < 1:
+        raise InputError(f"max_households must be a positive whole number, not {max_households!r}")
+    if not microgrid_km2 > 0:
+        raise InputError(f"microgrid_km2 must be positive, not {microgrid_km2!r}")
+    if min_microgrids < 1 or max_microgrids < min_microgrids:
+        raise InputError("need 1 <= min_microgrids <= max_microgrids "
+                         f"(got {min_microgrids} and {max_microgrids})")
+
+
+def partition(
+    households: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame | None = None,
+    *,
+    max_households: int = 20,
+    microgrid_km2: float = 1.0,
+    min_microgrids: int = 3,
+    max_microgrids: int = 5,
+    seed: int = 0,
+    engine: str = "auto",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> PartitionResult:
+    """Partition households into micro-grids (by area) and cells (by household count).
+
+    Parameters
+    ----------
+    households : GeoDataFrame
+        Points in any CRS.  Optional columns ``village_code``, ``building`` (households
+        sharing a key stay in one cell) and ``hamlet`` (natural hamlets, kept whole
+        where possible).  Not modified.
+    villages : GeoDataFrame or None
+        Polygons with ``village_code``.  None derives outlines from the households.
+    max_households : int
+        Most households in one cell.  A single building with more forms a cell of its
+        own and is named in the diagnostics.
+    microgrid_km2, min_microgrids, max_microgrids
+        Each village gets ``clamp(round(area / microgrid_km2), min, max)`` micro-grids,
+        but no more than ``ceil(households / max_households)``.
+    seed : int
+        Accepted for reproducibility of future randomised steps; the current solver
+        is deterministic, so any seed gives the same result.
+    engine : {"auto", "serial", "process", "dask"}
+        Where villages are solved; all give exactly the same result.  ``scheduler``
+        is a Dask scheduler address (default: a LocalCluster of ``workers``).
+
+    Returns
+    -------
+    PartitionResult
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> v = gpd.GeoDataFrame({"village_code": ["V1"]}, geometry=[box(0, 0, 1000, 1000)],
+    ...                      crs="EPSG:32649")
+    >>> h = gpd.GeoDataFrame({"village_code": ["V1"] * 30},
+    ...     geometry=gpd.points_from_xy(range(10, 310, 10), [500] * 30), crs="EPSG:32649")
+    >>> r = partition(h, v)
+    >>> r.cells["households"].tolist()
+    [15, 15]
+    """
+    _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids)
+    prep = prepare(households, villages)
+    params = dict(max_households=int(max_households), microgrid_km2=float(microgrid_km2),
+                  min_microgrids=int(min_microgrids), max_microgrids=int(max_microgrids),
+                  seed=int(seed))
+    tasks = make_tasks(prep, params)
+    results = run_tasks(tasks, engine=engine, workers=workers, scheduler=scheduler)
+    return assemble(households, prep, tasks, results, params)
+
+
+def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
+    codes = sorted(prep.polygons) if codes is None else codes
+    vil = pd.Series(prep.village)
+    groups = vil[vil.notna()].groupby(vil[vil.notna()]).indices
+    tasks = []
+    for code in codes:
+        idx = np.sort(groups.get(code, np.zeros(0, int)))
+        tasks.append(VillageTask(
+            code=code, polygon=shapely.to_wkb(prep.polygons[code]), points=prep.points[idx],
+            building=None if prep.building is None else prep.building[idx],
+            hamlet=None if prep.hamlet is None else prep.hamlet[idx],
+            max_households=params["max_households"], microgrid_km2=params["microgrid_km2"],
+            min_microgrids=params["min_microgrids"], max_microgrids=params["max_microgrids"],
+            seed=params["seed"],
+        ))
+        tasks[-1].index = idx  # household positions; not sent to workers' results
+    return tasks
+
+
+def assemble(households, prep: Prepared, tasks, results: list[VillageResult], params) -> PartitionResult:
+    """Turn per-village results into the three GeoDataFrames and the report."""
+    n = len(households)
+    cap = params["max_households"]
+    cell_of = np.full(n, -1)
+    mg_geoms, mg_ids, mg_vil = [], [], []
+    cell_geoms, cell_ids, cell_mg, cell_vil = [], [], [], []
+    diags = list(prep.diagnostics)
+    for task, res in zip(tasks, results):
+        idx = task.index
+        mg_base = len(mg_geoms)
+        c_base = len(cell_geoms)
+        per_mg = {}
+        for k, wkb in enumerate(res.microgrids):
+            mg_geoms.append(shapely.from_wkb(wkb))
+            mg_ids.append(microgrid_id(task.code, k + 1))
+            mg_vil.append(task.code)
+        for j, (wkb, m) in enumerate(zip(res.cells, res.cell_microgrid)):
+            per_mg[m] = per_mg.get(m, 0) + 1
+            cell_geoms.append(shapely.from_wkb(wkb))
+            cell_ids.append(cell_id(mg_ids[mg_base + m], per_mg[m]))
+            cell_mg.append(mg_base + m)
+            cell_vil.append(task.code)
+        if len(idx):
+            cell_of[idx] = np.where(res.household_cell >= 0, res.household_cell + c_base, -1)
+        for d in res.diagnostics:
+            d = dict(d)
+            d["households"] = [int(idx[i]) for i in d["households"]]
+            diags.append(d)
+    cell_geoms = np.array(cell_geoms, dtype=object)
+    mg_geoms = np.array(mg_geoms, dtype=object)
+    cell_mg = np.array(cell_mg, dtype=int)
+    cell_hh = np.bincount(cell_of[cell_of >= 0], minlength=len(cell_geoms))
+    mg_hh = np.bincount(cell_mg, weights=cell_hh, minlength=len(mg_geoms)).astype(int)
+    figures = quality(
+        points=prep.points, cell_of=cell_of, hamlet=prep.hamlet, village_of=prep.village,
+        cell_geoms=cell_geoms, cell_households=cell_hh, cell_microgrid=cell_mg,
+        mg_geoms=mg_geoms, mg_village=np.array(mg_vil, dtype=object), mg_households=mg_hh,
+        village_area={c: prep.polygons[c].area for c in prep.polygons}, cap=cap,
+    )
+    crs = prep.crs
+    metric = prep.metric
+    mg_df = gpd.GeoDataFrame(
+        {MICROGRID_ID: mg_ids, VILLAGE_CODE: mg_vil, HOUSEHOLDS: mg_hh,
+         AREA_KM2: shapely.area(mg_geoms) / 1e6},
+        geometry=gpd.GeoSeries(mg_geoms, crs=metric), crs=metric,
+    ).to_crs(crs)
+    cell_df = gpd.GeoDataFrame(
+        {CELL_ID: cell_ids, MICROGRID_ID: [mg_ids[m] for m in cell_mg], VILLAGE_CODE: cell_vil,
+         HOUSEHOLDS: cell_hh},
+        geometry=gpd.GeoSeries(cell_geoms, crs=metric), crs=metric,
+    ).to_crs(crs)
+    out = households.copy()
+    cid = np.array(cell_ids, dtype=object)
+    mid = np.array([mg_ids[m] for m in cell_mg], dtype=object)
+    has = cell_of >= 0
+    col_c = np.full(n, None, dtype=object)
+    col_m = np.full(n, None, dtype=object)
+    col_c[has] = cid[cell_of[has]]
+    col_m[has] = mid[cell_of[has]]
+    out[MICROGRID_ID] = col_m
+    out[CELL_ID] = col_c
+    labels = households.index
+    for d in diags:
+        d["households"] = labels[d["households"]].tolist()
+    report = {
+        "figures": figures,
+        "diagnostics": diags,
+        "parameters": dict(params, metric_crs=metric.to_string(),
+                           derived_outlines=prep.derived_outlines),
+    }
+    return PartitionResult(households=out, microgrids=mg_df, cells=cell_df, report=report)

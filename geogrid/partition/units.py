@@ -1,0 +1,144 @@
+"""Households that must stay together: one building, or one point, is one unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Units", "make_units", "needed_cells", "COLOCATED_M"]
+
+#: households closer than this (m) are at one address and form one unit
+COLOCATED_M = 0.01
+
+
+@dataclass
+class Units:
+    """Indivisible groups of households of one area, in metres.
+
+    ``of[i]`` is the unit of household i; ``xy`` the mean point of each unit;
+    ``weight`` its household count; ``lo``/``hi`` are filled per direction by
+    :meth:`extent`; ``members`` the household indices of each unit.
+    """
+
+    of: np.ndarray
+    xy: np.ndarray
+    weight: np.ndarray
+    hamlet: np.ndarray  # hamlet code of each unit (-1 when none), for cut penalties
+    points: np.ndarray  # the households' own points (n, 2)
+    spread: np.ndarray | None = None  # units whose households are not all on one point
+
+    def __post_init__(self) -> None:
+        if self.spread is None and len(self.of):
+            d = np.abs(self.points - self.xy[self.of]).max(axis=1)
+            sp = np.zeros(self.n, bool)
+            np.logical_or.at(sp, self.of, d > 1e-9)
+            self.spread = sp
+        self._members: list[np.ndarray] | None = None
+
+    def members_of(self, u: int) -> np.ndarray:
+        if self._members is None:
+            self._members = self.members()
+        return self._members[u]
+
+    @property
+    def n(self) -> int:
+        return len(self.weight)
+
+    def members(self) -> list[np.ndarray]:
+        order = np.argsort(self.of, kind="stable")
+        bounds = np.searchsorted(self.of[order], np.arange(self.n + 1))
+        return [order[bounds[u] : bounds[u + 1]] for u in range(self.n)]
+
+    def extent(self, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Projection of each unit on ``direction``: (centre, lowest, highest member)."""
+        p = self.points @ direction
+        lo = np.full(self.n, np.inf)
+        hi = np.full(self.n, -np.inf)
+        np.minimum.at(lo, self.of, p)
+        np.maximum.at(hi, self.of, p)
+        return self.xy @ direction, lo, hi
+
+    def subset(self, mask_units: np.ndarray) -> tuple["Units", np.ndarray]:
+        """The units where ``mask_units``; returns them and their household indices."""
+        keep_h = mask_units[self.of]
+        hh = np.flatnonzero(keep_h)
+        new_index = np.cumsum(mask_units) - 1
+        return (
+            Units(
+                of=new_index[self.of[hh]],
+                xy=self.xy[mask_units],
+                weight=self.weight[mask_units],
+                hamlet=self.hamlet[mask_units],
+                points=self.points[hh],
+            ),
+            hh,
+        )
+
+
+def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
+    """Group households (rows of ``points``) that share a building key or a point.
+
+    Both relations are merged: two households are in one unit if a chain of shared
+    buildings or identical coordinates links them.
+    """
+    n = len(points)
+    if n == 0:
+        return Units(
+            of=np.zeros(0, int), xy=np.zeros((0, 2)), weight=np.zeros(0, int),
+            hamlet=np.zeros(0, int), points=np.zeros((0, 2)),
+        )
+    # identical coordinates (to the centimetre: closer than that is one address)
+    _, by_point = np.unique(np.round(np.asarray(points, float) / COLOCATED_M), axis=0, return_inverse=True)
+    by_point = by_point.ravel()
+    parent = np.arange(n)
+    if building is not None:
+        b = pd.Series(building).reset_index(drop=True)
+        valid = b.notna() & (b.astype(str).str.strip() != "")
+        codes = np.full(n, -1)
+        codes[valid.to_numpy()] = pd.factorize(b[valid].astype(str))[0]
+    else:
+        codes = np.full(n, -1)
+    # union-find over the two keys; vectorised via repeated label propagation
+    lab = by_point.copy()
+    for _ in range(50):
+        old = lab
+        if (codes >= 0).any():
+            m = codes >= 0
+            first = pd.Series(lab[m]).groupby(codes[m]).transform("min").to_numpy()
+            lab = lab.copy()
+            lab[m] = first
+        lab = pd.Series(lab).groupby(by_point).transform("min").to_numpy()
+        if np.array_equal(lab, old):
+            break
+    del parent
+    _, of = np.unique(lab, return_inverse=True)
+    of = of.ravel()
+    u = of.max() + 1
+    weight = np.bincount(of, minlength=u)
+    xy = np.column_stack([
+        np.bincount(of, points[:, 0], minlength=u) / weight,
+        np.bincount(of, points[:, 1], minlength=u) / weight,
+    ])
+    if hamlet is not None:
+        hs = pd.Series(hamlet).reset_index(drop=True)
+        hcode = np.full(n, -1)
+        ok = hs.notna().to_numpy()
+        hcode[ok] = pd.factorize(hs[ok].astype(str))[0]
+        # the hamlet of a unit: that of its first household
+        first = np.full(u, -1)
+        order = np.argsort(of, kind="stable")
+        starts = np.searchsorted(of[order], np.arange(u))
+        first = hcode[order[starts]]
+    else:
+        first = np.full(u, -1)
+    return Units(of=of, xy=xy, weight=weight, hamlet=first, points=np.asarray(points, float))
+
+
+def needed_cells(weight: np.ndarray, cap: int) -> int:
+    """Fewest cells that can hold these units: big buildings alone, the rest packed."""
+    w = np.asarray(weight)
+    big = w > cap
+    rest = int(w[~big].sum())
+    return int(big.sum()) + -(-rest // cap)

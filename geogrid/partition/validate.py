@@ -1,0 +1,135 @@
+"""Check the hard rules of a partition, from its GeoDataFrames alone.
+
+:func:`check` measures every rule of the issue and returns the violations;
+:func:`assert_valid` raises :class:`~geogrid.errors.PartitionError` listing them.
+Tests run it on every generated county; ``partition(check=True)`` runs it too.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.crs import local_metric_crs
+from geogrid.errors import PartitionError
+
+__all__ = ["check", "assert_valid", "GAP_M2", "POINT_TOL_M"]
+
+#: gaps plus overlaps allowed per parent, m²
+GAP_M2 = 1.0
+#: a household this close (m) to its cell counts as inside (points on a village border)
+POINT_TOL_M = 1e-3
+
+
+def _metric(result):
+    crs = result.report.get("parameters", {}).get("metric_crs")
+    if crs is None:
+        x0, y0, x1, y1 = result.cells.to_crs("EPSG:4326").total_bounds
+        crs = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
+    return crs
+
+
+def _tiling(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, key: str, pkey: str):
+    """Per parent: gap + overlap area (m²) and the area of children outside it."""
+    bad = []
+    pg = dict(zip(parents[pkey], parents.geometry))
+    for k, grp in children.groupby(key, sort=True):
+        P = pg.get(k)
+        if P is None:
+            bad.append((k, "no parent"))
+            continue
+        geoms = grp.geometry.to_numpy()
+        union = shapely.union_all(geoms)
+        overlap = float(shapely.area(geoms).sum() - union.area)
+        gap = float(shapely.difference(P, union).area)
+        outside = float(shapely.difference(union, P).area)
+        if overlap + gap > GAP_M2 or outside > GAP_M2:
+            bad.append((k, f"gaps {gap:.3f} m², overlaps {overlap:.3f} m², outside {outside:.3f} m²"))
+    missing = set(pg) - set(children[key])
+    bad += [(k, "has no children") for k in sorted(missing)]
+    return bad
+
+
+def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int | None = None) -> dict:
+    """Every hard rule: ``{rule: [violations]}`` (all lists empty when the partition is
+    right).  ``villages`` adds the nesting and tiling of micro-grids in villages."""
+    metric = _metric(result)
+    cap = max_households or result.report.get("parameters", {}).get("max_households", 20)
+    hh = result.households.to_crs(metric)
+    cells = result.cells.to_crs(metric)
+    mgs = result.microgrids.to_crs(metric)
+    out: dict[str, list] = {}
+    named = set()
+    for d in result.report.get("diagnostics", []):
+        if d["kind"] in ("no_village", "outside_village", "no_point"):
+            named.update(d["households"])
+    # every household in exactly one cell (or named in the diagnostics)
+    cid = hh[CELL_ID]
+    unassigned = hh.index[cid.isna()]
+    out["household_in_one_cell"] = [i for i in unassigned if i not in named]
+    out["cell_ids_unique"] = cells[CELL_ID][cells[CELL_ID].duplicated()].tolist()
+    known = set(cells[CELL_ID])
+    out["household_cell_exists"] = hh.index[cid.notna() & ~cid.isin(known)].tolist()
+    # capacity, unless the cell is one building / one point
+    counts = cid.value_counts()
+    big = counts[counts > cap]
+    over = []
+    pts = shapely.get_coordinates(hh.geometry.to_numpy())
+    for c in big.index:
+        m = (cid == c).to_numpy()
+        one_point = len(np.unique(np.round(pts[m] / 0.01), axis=0)) == 1
+        one_building = BUILDING in hh.columns and hh.loc[m, BUILDING].nunique(dropna=False) == 1
+        if not (one_point or one_building):
+            over.append(c)
+    out["cell_capacity"] = over
+    stated = cells.set_index(CELL_ID)[HOUSEHOLDS]
+    out["cell_counts_match"] = [c for c in stated.index if stated[c] != counts.get(c, 0)]
+    # co-located households never split
+    a = hh[cid.notna()]
+    key_pt = pd.Series([f"{x:.2f},{y:.2f}" for x, y in np.round(pts[cid.notna().to_numpy()], 2)],
+                       index=a.index)
+    split = a.groupby(key_pt)[CELL_ID].nunique()
+    out["colocated_not_split"] = split[split > 1].index.tolist()
+    if BUILDING in a.columns:
+        b = a[a[BUILDING].notna()]
+        sb = b.groupby(BUILDING)[CELL_ID].nunique()
+        out["building_not_split"] = sb[sb > 1].index.tolist()
+    # own point inside own cell
+    cg = cells.set_index(CELL_ID).geometry
+    geoms = cg.reindex(a[CELL_ID]).to_numpy()
+    d = shapely.distance(a.geometry.to_numpy(), geoms)
+    out["point_in_own_cell"] = a.index[~(d <= POINT_TOL_M)].tolist()
+    # valid, one piece unless the village is in pieces
+    multipart_v = set()
+    if villages is not None:
+        vm = villages.to_crs(metric)
+        multipart_v = set(vm.loc[shapely.get_num_geometries(vm.geometry.to_numpy()) > 1, VILLAGE_CODE])
+    else:
+        for v, g in mgs.groupby(VILLAGE_CODE):
+            if (shapely.get_num_geometries(shapely.union_all(g.geometry.to_numpy())) > 1):
+                multipart_v.add(v)
+    for name, df, key in (("cells", cells, CELL_ID), ("microgrids", mgs, MICROGRID_ID)):
+        g = df.geometry.to_numpy()
+        out[f"{name}_valid"] = df.loc[~shapely.is_valid(g), key].tolist()
+        parts = shapely.get_num_geometries(g)
+        multi = (parts > 1) & ~df[VILLAGE_CODE].isin(multipart_v).to_numpy()
+        out[f"{name}_one_piece"] = df.loc[multi, key].tolist()
+        out[f"{name}_not_empty"] = df.loc[shapely.is_empty(g) | (shapely.area(g) <= 0), key].tolist()
+    out["cells_tile_microgrids"] = _tiling(cells, mgs, MICROGRID_ID, MICROGRID_ID)
+    if villages is not None:
+        vm = villages.to_crs(metric).dissolve(VILLAGE_CODE).reset_index()
+        used = set(mgs[VILLAGE_CODE])
+        out["microgrids_tile_villages"] = _tiling(mgs, vm[vm[VILLAGE_CODE].isin(used)],
+                                                  VILLAGE_CODE, VILLAGE_CODE)
+    return out
+
+
+def assert_valid(result, villages=None, max_households=None) -> None:
+    """Raise :class:`PartitionError` naming every broken hard rule."""
+    bad = {k: v for k, v in check(result, villages, max_households).items() if v}
+    if bad:
+        lines = [f"{k}: {len(v)} e.g. {v[:3]}" for k, v in bad.items()]
+        raise PartitionError("the partition breaks hard rules:\n" + "\n".join(lines))

@@ -1,0 +1,351 @@
+"""Partition one village, in metres: micro-grids by area, then cells by capacity.
+
+Villages are independent, so this is the unit of parallel work.  Input and output
+are plain arrays and WKB so that they cross process boundaries cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from geogrid.errors import PartitionError
+from geogrid.partition.cuts import split_area, split_cells
+from geogrid.partition.pieces import clean, clip_leaves, explode, merge_orphans
+from geogrid.partition.units import Units, make_units, needed_cells
+
+__all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
+
+#: a household within this distance (m) of a polygon counts as inside it
+TOL_M = 1e-3
+#: households of one building further apart than this (m) are reported
+SPREAD_M = 100.0
+#: lattice points per micro-grid used to measure area while cutting
+LATTICE_PER_PART = 600
+
+
+@dataclass
+class VillageTask:
+    code: str
+    polygon: bytes  # WKB, metres
+    points: np.ndarray  # (n, 2) metres
+    building: np.ndarray | None
+    hamlet: np.ndarray | None
+    max_households: int
+    microgrid_km2: float
+    min_microgrids: int
+    max_microgrids: int
+    seed: int = 0
+
+
+@dataclass
+class VillageResult:
+    code: str
+    microgrids: list[bytes] = field(default_factory=list)  # WKB, metres
+    cells: list[bytes] = field(default_factory=list)
+    cell_microgrid: list[int] = field(default_factory=list)
+    household_cell: np.ndarray | None = None  # index into cells, per household
+    diagnostics: list[dict] = field(default_factory=list)
+
+
+def target_microgrids(area_m2: float, n_households: int, task: VillageTask) -> int:
+    """``clamp(round(area / microgrid_km2), min, max)``, but no more micro-grids than
+    ``ceil(households / max_households)`` so that none is left empty."""
+    k = int(round(area_m2 / 1e6 / task.microgrid_km2))
+    k = max(task.min_microgrids, min(task.max_microgrids, k))
+    if n_households == 0:
+        return 1
+    return max(1, min(k, -(-n_households // task.max_households)))
+
+
+def _lattice(poly, n_target: int) -> np.ndarray:
+    """About ``n_target`` points of a regular grid inside ``poly`` (equal area each)."""
+    area = poly.area
+    x0, y0, x1, y1 = poly.bounds
+    pts = np.zeros((0, 2))
+    step = math.sqrt(max(area, 1e-6) / n_target)
+    for _ in range(4):
+        xs = np.arange(x0 + step / 2, x1, step)
+        ys = np.arange(y0 + step / 2, y1, step)
+        if len(xs) and len(ys):
+            gx, gy = np.meshgrid(xs, ys)
+            gx, gy = gx.ravel(), gy.ravel()
+            inside = shapely.contains_xy(poly, gx, gy)
+            pts = np.column_stack([gx[inside], gy[inside]])
+        if len(pts) >= n_target // 4 and len(pts) >= 8:
+            return pts
+        step /= 2.5
+    # a sliver of a village: its vertices still give a usable area measure
+    coords = shapely.get_coordinates(poly)
+    return coords if len(coords) >= 2 else np.zeros((2, 2))
+
+
+def _hamlet_small(units: Units, hamlet: np.ndarray | None, cap: int) -> np.ndarray:
+    """Per unit: its hamlet code if that hamlet has at most ``cap`` households, else -1."""
+    if hamlet is None or units.n == 0:
+        return np.full(units.n, -1)
+    size = np.bincount(units.hamlet[units.hamlet >= 0], weights=units.weight[units.hamlet >= 0])
+    out = units.hamlet.copy()
+    m = out >= 0
+    out[m] = np.where(size[out[m]] <= cap, out[m], -1)
+    return out
+
+
+def _locate(points: np.ndarray, polys: list, prefer: np.ndarray) -> np.ndarray:
+    """Index of the polygon each point lies in (within :data:`TOL_M`), preferring
+    ``prefer[i]`` where it qualifies, else the nearest; -1 if none."""
+    out = np.full(len(points), -1)
+    if not len(points) or not polys:
+        return out
+    arr = np.array(polys, dtype=object)
+    tree = shapely.STRtree(arr)
+    pts = shapely.points(points)
+    pi, gi = tree.query(pts, predicate="dwithin", distance=TOL_M)
+    if not len(pi):
+        return out
+    dist = shapely.distance(pts[pi], arr[gi])
+    pref = (gi == prefer[pi]).astype(float)
+    # sort by point, then preferred first, then nearest, then lowest index
+    order = np.lexsort((gi, dist, -pref, pi))
+    pi, gi = pi[order], gi[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    out[pi[first]] = gi[first]
+    return out
+
+
+def solve_village(task: VillageTask) -> VillageResult:
+    """Micro-grids and cells of one village."""
+    V = shapely.from_wkb(task.polygon)
+    cap = task.max_households
+    res = VillageResult(code=task.code)
+    n = len(task.points)
+    units = make_units(task.points, task.building, task.hamlet)
+    hsmall = _hamlet_small(units, task.hamlet, cap)
+    diags = res.diagnostics
+    if n == 0:
+        diags.append({
+            "kind": "empty_village", "village_code": task.code, "households": [],
+            "message": f"village {task.code} has no households; it is one micro-grid with one "
+            "empty cell. Check that its households were imported with this village code.",
+        })
+    K = target_microgrids(V.area, n, task)
+    k_area = max(task.min_microgrids, min(task.max_microgrids, int(round(V.area / 1e6 / task.microgrid_km2))))
+    if n and K < k_area:
+        diags.append({
+            "kind": "few_households", "village_code": task.code, "households": [],
+            "message": f"village {task.code} has only {n} households, so it gets {K} micro-grid(s) "
+            f"instead of {k_area} by area; more would leave some without households.",
+        })
+    _report_units(task, units, cap, diags)
+
+    # --- micro-grids ---------------------------------------------------------------
+    if K > 1:
+        lattice = _lattice(V, LATTICE_PER_PART * K)
+        leaves = split_area(lattice, units, np.arange(units.n), K, cap, hsmall)
+        pieces = clip_leaves(V, [hp for _, hp in leaves])
+        parts, labels = [], []
+        for lab, g in enumerate(pieces):
+            for p in explode(g):
+                parts.append(p)
+                labels.append(lab)
+        area = np.array([p.area for p in parts])
+        lab_arr = np.array(labels)
+        orphan = []
+        for i in range(len(parts)):
+            same = np.flatnonzero(lab_arr == lab_arr[i])
+            main = same[np.argmax(area[same])]
+            orphan.append(i != main)
+        final = merge_orphans(parts, labels, orphan)
+        mg_polys = []
+        for lab in sorted(set(final)):
+            mg_polys.append(clean(shapely.union_all([p for p, f in zip(parts, final) if f == lab])))
+        unit_side = np.empty(units.n, int)
+        old_to_new = {lab: j for j, lab in enumerate(sorted(set(final)))}
+        for lab, (ids, _) in enumerate(leaves):
+            # the side a unit was cut to, mapped to the label its main part ended with
+            unit_side[ids] = old_to_new.get(lab, -1) if lab in old_to_new else -1
+        prefer = unit_side[units.of]
+    else:
+        mg_polys = [clean(V)]
+        prefer = np.zeros(n, int)
+    hh_mg = _locate(task.points, mg_polys, prefer)
+    if n and (hh_mg < 0).any():
+        raise PartitionError(
+            f"village {task.code}: {int((hh_mg < 0).sum())} households fell outside every "
+            "micro-grid; this is a bug in geogrid, please report it with the input"
+        )
+
+    # --- cells ---------------------------------------------------------------------
+    res.household_cell = np.full(n, -1)
+    # a unit split between micro-grids (a building spread out) becomes one unit per side
+    key = units.of * (len(mg_polys) + 1) + hh_mg if n else np.zeros(0, int)
+    for m, M in enumerate(mg_polys):
+        hh = np.flatnonzero(hh_mg == m)
+        sub = _subunits(task, units, key, hh)
+        cells = solve_cells(M, sub, task.points[hh], cap, hsmall_of(sub, units, hh, hsmall))
+        base = len(res.cells)
+        res.microgrids.append(shapely.to_wkb(M))
+        for poly, members in cells:
+            res.cells.append(shapely.to_wkb(poly))
+            res.cell_microgrid.append(m)
+            res.household_cell[hh[members]] = len(res.cells) - 1
+        del base
+    return res
+
+
+def hsmall_of(sub: Units, units: Units, hh: np.ndarray, hsmall: np.ndarray) -> np.ndarray:
+    """Small-hamlet code of each sub-unit, from its first household's original unit."""
+    if sub.n == 0:
+        return np.zeros(0, int)
+    order = np.argsort(sub.of, kind="stable")
+    starts = np.searchsorted(sub.of[order], np.arange(sub.n))
+    return hsmall[units.of[hh[order[starts]]]]
+
+
+def _subunits(task: VillageTask, units: Units, key: np.ndarray, hh: np.ndarray) -> Units:
+    if len(hh) == 0:
+        return make_units(np.zeros((0, 2)))
+    _, of = np.unique(key[hh], return_inverse=True)
+    of = of.ravel()
+    pts = task.points[hh]
+    u = of.max() + 1
+    w = np.bincount(of, minlength=u)
+    xy = np.column_stack([np.bincount(of, pts[:, 0], u) / w, np.bincount(of, pts[:, 1], u) / w])
+    return Units(of=of, xy=xy, weight=w, hamlet=np.full(u, -1), points=pts)
+
+
+def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray):
+    """Cells of one micro-grid ``M``: ``[(polygon, household indices)]``.
+
+    Every household lies in its own cell, cells tile ``M``, and each holds at most
+    ``cap`` households unless it is a single bigger building.
+    """
+    n = len(points)
+    if n == 0:
+        return [(M, np.zeros(0, int))]
+    C = needed_cells(units.weight, cap)
+    leaves = split_cells(units, np.arange(units.n), cap, C, hsmall)
+    pieces = clip_leaves(M, [hp for _, hp in leaves])
+    leaf_of_unit = np.empty(units.n, int)
+    for lab, (ids, _) in enumerate(leaves):
+        leaf_of_unit[ids] = lab
+    hh_leaf = leaf_of_unit[units.of]
+    parts, labels = [], []
+    for lab, g in enumerate(pieces):
+        for p in explode(g):
+            parts.append(p)
+            labels.append(lab)
+    # each household's part: among the parts of its own leaf, the nearest
+    lab_arr = np.array(labels)
+    hh_part = np.full(n, -1)
+    pts = shapely.points(points)
+    for lab in range(len(leaves)):
+        cand = np.flatnonzero(lab_arr == lab)
+        mine = np.flatnonzero(hh_leaf == lab)
+        if not len(mine):
+            continue
+        if len(cand) == 0:
+            raise PartitionError("a cell lost all its area; this is a bug in geogrid, please report it")
+        if len(cand) == 1:
+            hh_part[mine] = cand[0]
+        else:
+            dist = shapely.distance(pts[mine][:, None], np.array(parts, dtype=object)[cand][None, :])
+            hh_part[mine] = cand[np.argmin(dist, axis=1)]
+    count = np.bincount(hh_part, minlength=len(parts))
+    n_leaves = len(leaves)
+    labels = list(labels)
+    orphan = [False] * len(parts)
+    stranded = []
+    for lab in range(n_leaves):
+        cand = np.flatnonzero(lab_arr == lab)
+        if len(cand) == 0:
+            continue
+        main = cand[np.lexsort((-np.array([parts[c].area for c in cand]), -count[cand]))[0]]
+        for c in cand:
+            if c == main:
+                continue
+            if count[c] == 0:
+                orphan[c] = True
+            else:
+                stranded.append(c)
+    if stranded:
+        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves)
+    final = merge_orphans(parts, labels, orphan)
+    hh_label = np.array(final)[hh_part]
+    out = []
+    for lab in range(n_leaves):
+        mine = [p for p, f in zip(parts, final) if f == lab]
+        if not mine:
+            continue
+        out.append((clean(shapely.union_all(mine)), np.flatnonzero(hh_label == lab)))
+    return out
+
+
+def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
+    """A part of a cell cut off by the parent's shape, holding some of its households,
+    joins a neighbouring cell with room for them, or becomes a cell of its own."""
+    arr = np.array(parts, dtype=object)
+    totals: dict[int, int] = {}
+    for i, lab in enumerate(labels):
+        totals[lab] = totals.get(lab, 0) + int(count[i])
+    stranded_set = set(stranded)
+    for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
+        nb = shapely.STRtree(arr).query(arr[s], predicate="intersects")
+        best, best_len = None, 0.0
+        for j in nb.tolist():
+            if j == s or j in stranded_set or labels[j] == labels[s]:
+                continue
+            if totals[labels[j]] + count[s] > cap:
+                continue
+            shared = shapely.length(shapely.intersection(arr[s].boundary, arr[j].boundary))
+            if shared > best_len + 1e-9:
+                best, best_len = j, shared
+        totals[labels[s]] -= int(count[s])
+        if best is not None:
+            labels[s] = labels[best]
+        else:
+            labels[s] = n_leaves
+            n_leaves += 1
+        totals[labels[s]] = totals.get(labels[s], 0) + int(count[s])
+        stranded_set.discard(s)
+    return labels, n_leaves
+
+
+def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> None:
+    if units.n == 0:
+        return
+    members = None
+    for u in np.flatnonzero(units.weight > cap):
+        members = members or units.members()
+        hh = members[u]
+        name = _building_name(task, hh)
+        diags.append({
+            "kind": "oversize_building", "village_code": task.code, "households": hh.tolist(),
+            "message": f"{name} in village {task.code} has {int(units.weight[u])} households, more "
+            f"than {cap}; it is kept whole as a cell of its own. Split it by floor or "
+            "stairwell by hand if one grid worker cannot serve it.",
+        })
+    if units.spread is not None and units.spread.any():
+        members = members or units.members()
+        for u in np.flatnonzero(units.spread):
+            hh = members[u]
+            p = task.points[hh]
+            size = float(np.max(np.ptp(p, axis=0)))
+            if size > SPREAD_M:
+                diags.append({
+                    "kind": "spread_building", "village_code": task.code, "households": hh.tolist(),
+                    "message": f"{_building_name(task, hh)} in village {task.code} has households "
+                    f"{size:.0f} m apart; they are kept in one cell, which then stretches. "
+                    "Check their coordinates or building keys.",
+                })
+
+
+def _building_name(task: VillageTask, hh: np.ndarray) -> str:
+    if task.building is not None:
+        b = task.building[hh[0]]
+        if b is not None and str(b).strip() and str(b) != "nan":
+            return f"building {b}"
+    return "one address"
