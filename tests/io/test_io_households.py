@@ -1,0 +1,203 @@
+"""Validation of households: each bad-input case names its row, column and reason."""
+
+import numpy as np
+import pytest
+import shapely
+
+from geogrid.crs import wgs84_to_bd09, wgs84_to_gcj02
+from geogrid.errors import ColumnError, CRSError, ValidationError
+from geogrid.io import load_households, parse_columns_option
+
+HEAD = "户号,户主,经度,纬度,户类别\n"
+
+
+def load(tmp_path, body, head=HEAD, **kw):
+    path = tmp_path / "hh.csv"
+    path.write_text(head + body, encoding="utf-8")
+    return load_households(path, **kw)
+
+
+def reasons(batch):
+    return dict(zip(batch.rejects["_row"], batch.rejects["reason"]))
+
+
+def test_every_row_valid_or_rejected(tmp_path):
+    batch = load(tmp_path, "H1,a,109.2,27.36,\nH2,b,x,27.36,\nH3,c,109.2,27.36,紫\n")
+    assert batch.n_rows == 3
+    assert sorted(batch.valid["_row"].tolist() + batch.rejects["_row"].tolist()) == [2, 3, 4]
+
+
+def test_missing_household_number(tmp_path):
+    batch = load(tmp_path, "H1,a,109.2,27.36,\n  ,b,109.2,27.36,\n")
+    assert reasons(batch) == {3: "户号: household number is empty"}
+
+
+@pytest.mark.parametrize(
+    "lon,lat,column,text",
+    [
+        ("abc", "27.36", "经度", "longitude 'abc' is not a number"),
+        ("", "27.36", "经度", "longitude is empty"),
+        ("109.2", "", "纬度", "latitude is empty"),
+        ("190", "27.36", "经度", "longitude 190 is out of range"),
+        ("-190", "-27.36", "经度", "longitude -190 is out of range"),
+        ("80", "120", "经度/纬度", "look swapped"),  # |lat| > 90 and |lon| <= 90
+        ("109.2", "95", "纬度", "latitude 95 is out of range"),
+        ("27.36", "109.2", "经度/纬度", "longitude and latitude look swapped"),
+        ("45", "100", "经度/纬度", "look swapped"),
+        ("0", "0", "经度/纬度", "0, 0"),
+        ("nan", "27.3", "经度", "not a finite number"),
+    ],
+)
+def test_bad_coordinates(tmp_path, lon, lat, column, text):
+    batch = load(tmp_path, f"H1,a,109.2,27.36,\nH2,b,{lon},{lat},\n")
+    reason = reasons(batch)[3]
+    assert reason.startswith(f"{column}: ")
+    assert text in reason
+    assert batch.valid["household_no"].tolist() == ["H1"]
+
+
+def test_latitude_out_of_range_not_swapped(tmp_path):
+    batch = load(tmp_path, "H1,a,150,95,\n")
+    assert reasons(batch) == {2: "纬度: latitude 95 is out of range -90..90"}
+
+
+def test_duplicates_reject_all_copies_naming_the_others(tmp_path):
+    batch = load(tmp_path, "H1,a,109.2,27.36,\nH2,b,109.2,27.36,\nH1,c,109.2,27.36,\nH1,d,109.2,27.36,\n")
+    r = reasons(batch)
+    assert batch.valid["household_no"].tolist() == ["H2"]
+    assert r[2] == "户号: household number 'H1' is duplicated: it also appears in row 4, 5"
+    assert r[4].endswith("row 2, 5") and r[5].endswith("row 2, 4")
+
+
+def test_care_levels(tmp_path):
+    body = "".join(f"H{i},a,109.2,27.36,{v}\n" for i, v in enumerate(
+        ["green", "YELLOW", "red", "放心户", "关心户", "连心户", "绿", "黄", "红", "", "紫"]))
+    batch = load(tmp_path, body)
+    assert batch.valid["care_level"].tolist() == (
+        ["green", "yellow", "red"] * 3 + [None])
+    assert reasons(batch) == {12: "户类别: care level '紫' is not one of green/yellow/red, 放心户/关心户/连心户 or 绿/黄/红"}
+
+
+def test_several_reasons_joined(tmp_path):
+    batch = load(tmp_path, ",a,abc,27.36,紫\n")
+    assert reasons(batch)[2] == (
+        "户号: household number is empty; 经度: longitude 'abc' is not a number; "
+        "户类别: care level '紫' is not one of green/yellow/red, 放心户/关心户/连心户 or 绿/黄/红"
+    )
+
+
+def test_error_names_file_row_and_column(tmp_path):
+    batch = load(tmp_path, "H1,a,abc,27.36,\n")
+    with pytest.raises(ValidationError) as info:
+        batch.raise_for_rejects()
+    assert "hh.csv" in str(info.value) and "row 2, column 经度" in str(info.value)
+    assert info.value.rejects == [(2, "经度", "longitude 'abc' is not a number")]
+
+
+@pytest.mark.parametrize("crs,forward", [("gcj02", wgs84_to_gcj02), ("bd09", wgs84_to_bd09)])
+def test_gcj02_and_bd09_land_on_the_wgs84_point(tmp_path, crs, forward):
+    true_lon, true_lat = 109.1712345, 27.3598765
+    lon, lat = forward(np.array([true_lon]), np.array([true_lat]))
+    batch = load(tmp_path, f"H1,a,{lon[0]:.10f},{lat[0]:.10f},\n", crs=crs)
+    v = batch.valid.iloc[0]
+    assert abs(v.lon - true_lon) < 1e-7 and abs(v.lat - true_lat) < 1e-7  # ~1 cm
+    assert v.geometry.x == v.lon and v.source_crs == crs
+    assert abs(lon[0] - true_lon) > 1e-3  # the offset is real: hundreds of metres
+
+
+def test_per_row_crs_column(tmp_path):
+    lon, lat = wgs84_to_gcj02(np.array([109.2]), np.array([27.36]))
+    batch = load(tmp_path, f"H1,a,109.2,27.36,wgs84\nH2,b,{float(lon[0])!r},{float(lat[0])!r},GCJ-02\nH3,c,109.2,27.36,mars2\n",
+                 head="户号,户主,经度,纬度,坐标系\n")
+    assert batch.valid["source_crs"].tolist() == ["wgs84", "gcj02"]
+    assert np.allclose(batch.valid["lon"], 109.2, atol=1e-8)
+    assert "坐标系: coordinate system 'mars2'" in reasons(batch)[4]
+
+
+def test_geojson_claiming_wgs84_but_gcj02(tmp_path):
+    lon, lat = wgs84_to_gcj02(np.array([109.2]), np.array([27.36]))
+    path = tmp_path / "h.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"户号":"H1"},'
+                    f'"geometry":{{"type":"Point","coordinates":[{float(lon[0])!r},{float(lat[0])!r}]}}}}]}}', encoding="utf-8")
+    v = load_households(path, crs="gcj02").valid
+    assert abs(v.lon[0] - 109.2) < 1e-8 and v["_row"][0] == 1
+
+
+def test_gcj02_on_projected_file_is_refused(tmp_path):
+    import geopandas as gpd
+
+    path = tmp_path / "p.gpkg"
+    gpd.GeoDataFrame({"户号": ["H1"]}, geometry=gpd.points_from_xy([109.2], [27.36]), crs=4326).to_crs(32649).to_file(path)
+    with pytest.raises(CRSError, match="p.gpkg.*projected"):
+        load_households(path, crs="gcj02")
+
+
+def test_non_point_geometry_rejected(tmp_path):
+    path = tmp_path / "h.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"户号":"H1"},'
+                    '"geometry":{"type":"LineString","coordinates":[[109.2,27.3],[109.3,27.4]]}}]}', encoding="utf-8")
+    assert reasons(load_households(path)) == {1: "geometry: geometry is a LineString, not a Point"}
+
+
+def test_outside_county_outline(tmp_path, square):
+    body = "H1,a,109.2,27.35,\nH2,b,109.2515,27.35,\nH3,c,109.30,27.35,\nH4,d,109.2,27.20,\n"
+    batch = load(tmp_path, body, county_outline=square)
+    r = reasons(batch)
+    assert batch.valid["household_no"].tolist() == ["H1", "H2"]  # H2 is ~150 m out: inside the buffer
+    assert r[4].startswith("经度/纬度: point (109.300000, 27.350000) is 4.9 km east of the county outline")
+    assert "km south of" in r[5]
+
+
+def test_building_keys(tmp_path):
+    head = "户号,经度,纬度,楼栋\n"
+    body = "H9,109.2,27.36,\nH3,109.2,27.36,\nH5,109.3,27.36,B7\nH6,109.3,27.36,\nH7,109.25,27.36,\n"
+    batch = load(tmp_path, body, head=head)
+    assert batch.valid["building"].tolist() == ["H3", "H3", "B7", "B7", "H7"]
+
+
+def test_village_names_and_codes(tmp_path):
+    batch = load(tmp_path, "H1,109.2,27.36,431227100201\nH2,109.2,27.37,长乐村\n", head="户号,经度,纬度,村\n")
+    assert batch.valid["village_code"].tolist() == ["431227100201", None]
+    assert batch.valid["village_name"].tolist() == [None, "长乐村"]
+    batch = load(tmp_path, "H1,109.2,27.36,4312271002\n", head="户号,经度,纬度,村代码\n")
+    assert reasons(batch) == {2: "村代码: village code '4312271002' is not 12 digits"}
+
+
+def test_header_synonyms(tmp_path):
+    head = "* 户籍编号,户主姓名,家庭住址,Longitude,LAT,村委会,村民小组,关爱等级,楼栋编号,坐标系\n"
+    batch = load(tmp_path, "H1,张三,晃州镇,109.2,27.36,长乐村,三组,连心户,L1,WGS84\n", head=head)
+    row = batch.valid.iloc[0]
+    assert (row.household_no, row.head_name, row.address, row.village_name, row.hamlet, row.care_level,
+            row.building) == ("H1", "张三", "晃州镇", "长乐村", "三组", "red", "L1")
+
+
+def test_columns_override(tmp_path):
+    head = "编号,X坐标值,Y坐标值,备注\n"
+    with pytest.raises(ColumnError, match="hh.csv.*household_no"):
+        load(tmp_path, "H1,109.2,27.36,x\n", head=head)
+    columns = parse_columns_option("编号=household_no,X坐标值=lon,Y坐标值=lat")
+    batch = load(tmp_path, "H1,109.2,27.36,x\n", head=head, columns=columns)
+    assert batch.valid["household_no"].tolist() == ["H1"] and batch.valid["lon"][0] == 109.2
+
+
+def test_columns_override_wins_over_synonym(tmp_path):
+    head = "户号,旧户号,经度,纬度\n"
+    batch = load(tmp_path, "H1,OLD1,109.2,27.36\n", head=head, columns={"旧户号": "household_no", "户号": None})
+    assert batch.valid["household_no"].tolist() == ["OLD1"]
+
+
+def test_columns_override_errors(tmp_path):
+    with pytest.raises(ColumnError, match="does not have"):
+        load(tmp_path, "H1,a,109.2,27.36,\n", columns={"nope": "lon"})
+    with pytest.raises(ColumnError, match="not a households column"):
+        load(tmp_path, "H1,a,109.2,27.36,\n", columns={"户主": "spouse"})
+
+
+def test_two_headers_for_one_column(tmp_path):
+    with pytest.raises(ColumnError, match="'户号' and '户编号' both mean household_no"):
+        load(tmp_path, "H1,H1,109.2,27.36\n", head="户号,户编号,经度,纬度\n")
+
+
+def test_missing_coordinate_columns(tmp_path):
+    with pytest.raises(ColumnError, match="missing column lon.*lat"):
+        load(tmp_path, "H1\n", head="户号\n")
