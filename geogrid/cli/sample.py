@@ -50,7 +50,7 @@ def sample(
     s = county.summary()
     typer.echo(
         f"{s['households']} households, {s['persons']} persons ({s['persons_per_household']:.2f} per household) "
-        f"in {s["villages"]} villages and {s["towns"]} town(s), {time.perf_counter() - started:.1f} s"
+        f"in {s['villages']} villages and {s['towns']} town(s), {time.perf_counter() - started:.1f} s"
     )
     for p in paths:
         typer.echo(f"  {p}")
