@@ -14,6 +14,9 @@ import shapely
 from shapely.geometry import Polygon
 
 __all__ = [
+    "GRID_M",
+    "shared_border",
+    "union",
     "HalfPlane",
     "convex_region",
     "clip_leaves",
@@ -27,6 +30,11 @@ HalfPlane = tuple[float, float, float]
 
 #: Parts smaller than this (m²) are float noise of an overlay, not geography.
 SLIVER_M2 = 1e-6
+#: Every overlay snaps to this grid (m), so that pieces cut from one parent share
+#: their edges exactly and no hair-thin spike survives a change of CRS.
+GRID_M = 1e-6
+#: Two pieces whose boundaries run within this distance (m) share that border.
+TOUCH_M = 1e-5
 
 
 def _clip_convex(poly: np.ndarray, a0: float, a1: float, b: float) -> np.ndarray:
@@ -69,7 +77,17 @@ def clip_leaves(parent, leaves: list[list[HalfPlane]]) -> np.ndarray:
     for hp in leaves:
         ring = convex_region(bounds, hp)
         regions.append(Polygon(ring) if len(ring) >= 3 else Polygon())
-    return shapely.intersection(parent, np.array(regions, dtype=object))
+    return shapely.intersection(parent, np.array(regions, dtype=object), grid_size=GRID_M)
+
+
+def shared_border(a, b) -> float:
+    """Length (m) of the border two pieces share, robust to float noise."""
+    return float(shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, TOUCH_M, 2))))
+
+
+def union(parts):
+    """Union of pieces of one parent on the common grid."""
+    return shapely.union_all(np.array(parts, dtype=object), grid_size=GRID_M)
 
 
 def explode(geom) -> list:
@@ -95,10 +113,11 @@ def merge_orphans(parts: list, labels: list[int], orphan: list[bool]) -> list[in
     arr = np.array(parts, dtype=object)
     tree = shapely.STRtree(arr)
     # boundary shared by each touching pair, computed once
-    left, right = tree.query(arr, predicate="intersects")
-    keep = left < right
+    left, right = tree.query(arr, predicate="dwithin", distance=TOUCH_M)
+    keep = (left < right) & (np.asarray(orphan)[left] | np.asarray(orphan)[right])
     left, right = left[keep], right[keep]
-    shared = shapely.length(shapely.intersection(shapely.boundary(arr[left]), shapely.boundary(arr[right])))
+    shared = shapely.length(shapely.intersection(
+        shapely.boundary(arr[left]), shapely.buffer(arr[right], TOUCH_M, quad_segs=2)))
     border: dict[int, dict[int, float]] = {i: {} for i in range(n)}
     for i, j, s in zip(left.tolist(), right.tolist(), shared.tolist()):
         if s > 1e-9:

@@ -14,7 +14,7 @@ import shapely
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
-from geogrid.partition.pieces import clean, clip_leaves, explode, merge_orphans
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, shared_border, union
 from geogrid.partition.units import Units, make_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -118,7 +118,7 @@ def _locate(points: np.ndarray, polys: list, prefer: np.ndarray) -> np.ndarray:
 
 def solve_village(task: VillageTask) -> VillageResult:
     """Micro-grids and cells of one village."""
-    V = shapely.from_wkb(task.polygon)
+    V = shapely.set_precision(shapely.make_valid(shapely.from_wkb(task.polygon)), GRID_M)
     cap = task.max_households
     res = VillageResult(code=task.code)
     n = len(task.points)
@@ -161,7 +161,7 @@ def solve_village(task: VillageTask) -> VillageResult:
         final = merge_orphans(parts, labels, orphan)
         mg_polys = []
         for lab in sorted(set(final)):
-            mg_polys.append(clean(shapely.union_all([p for p, f in zip(parts, final) if f == lab])))
+            mg_polys.append(clean(union([p for p, f in zip(parts, final) if f == lab])))
         unit_side = np.empty(units.n, int)
         old_to_new = {lab: j for j, lab in enumerate(sorted(set(final)))}
         for lab, (ids, _) in enumerate(leaves):
@@ -280,7 +280,7 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
         mine = [p for p, f in zip(parts, final) if f == lab]
         if not mine:
             continue
-        out.append((clean(shapely.union_all(mine)), np.flatnonzero(hh_label == lab)))
+        out.append((clean(union(mine)), np.flatnonzero(hh_label == lab)))
     return out
 
 
@@ -293,14 +293,14 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
         totals[lab] = totals.get(lab, 0) + int(count[i])
     stranded_set = set(stranded)
     for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
-        nb = shapely.STRtree(arr).query(arr[s], predicate="intersects")
+        nb = shapely.STRtree(arr).query(arr[s], predicate="dwithin", distance=1e-5)
         best, best_len = None, 0.0
         for j in nb.tolist():
             if j == s or j in stranded_set or labels[j] == labels[s]:
                 continue
             if totals[labels[j]] + count[s] > cap:
                 continue
-            shared = shapely.length(shapely.intersection(arr[s].boundary, arr[j].boundary))
+            shared = shared_border(arr[s], arr[j])
             if shared > best_len + 1e-9:
                 best, best_len = j, shared
         totals[labels[s]] -= int(count[s])
