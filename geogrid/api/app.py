@@ -1,0 +1,140 @@
+"""The application factory: ``create_app(settings)``.
+
+Everything the app needs is built here from settings, never at import time: the engine,
+the session factory, the log-in throttle and the reveal rate limiter live on
+``app.state``.  Routers are one per resource under ``/api/v1``; the static web map is
+mounted at ``/`` last, so it never shadows the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from geogrid.api.bodylimit import BodySizeLimit
+from geogrid.api.config import ApiSettings
+from geogrid.api.errors import install_error_handlers
+from geogrid.api.masking import install_log_masking
+from geogrid.api.ratelimit import RateLimiter
+from geogrid.api.security import LoginThrottle, check_secret
+
+__all__ = ["create_app", "web_map_dir"]
+
+log = logging.getLogger("geogrid.api")
+
+API_PREFIX = "/api/v1"
+
+_PLACEHOLDER = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>geogrid</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>geogrid 网格化管理</h1>
+<p>The web map is not installed here (no <code>web_map/index.html</code>).
+The API is running: see <a href="/docs">/docs</a> and <a href="/openapi.json">/openapi.json</a>,
+and <a href="/healthz">/healthz</a>.</p>
+</body></html>"""
+
+
+def web_map_dir(api_settings: ApiSettings) -> Path | None:
+    """The directory served at ``/``: the setting, else ``web_map/`` here or in the repo."""
+    candidates = []
+    if api_settings.web_map_dir:
+        candidates.append(Path(api_settings.web_map_dir))
+    candidates += [Path.cwd() / "web_map", Path(__file__).resolve().parents[2] / "web_map"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None = None) -> FastAPI:
+    """Build the geogrid API.
+
+    Parameters
+    ----------
+    settings : geogrid.settings.Settings, optional
+        Read from the environment when omitted.
+    engine : sqlalchemy.engine.Engine, optional
+        Use this engine instead of making one from ``settings.database_url`` (tests).
+    api_settings : ApiSettings, optional
+        Limits and lifetimes; read from ``GEOGRID_API_*`` when omitted.
+
+    Raises
+    ------
+    geogrid.errors.InputError
+        If the secret key is the default and demo mode is off.
+    """
+    from geogrid import __version__
+    from geogrid.db.engine import make_engine, make_sessionmaker
+
+    if settings is None:
+        from geogrid.settings import get_settings
+
+        settings = get_settings()
+    api_settings = api_settings or ApiSettings()
+    check_secret(settings.secret_key, settings.demo)
+    own_engine = engine is None
+    if engine is None:
+        kwargs = {}
+        if settings.database_url.startswith("postgresql"):
+            kwargs = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+        engine = make_engine(settings, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        install_log_masking()
+        yield
+        if own_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="geogrid API",
+        version=__version__,
+        description=(
+            "Grid governance (网格化管理): areas, plans, micro-grids, cells, households and "
+            "residents, scoped to the caller's part of the grid tree.  Personal fields are "
+            "masked; `POST /api/v1/persons/{id}/reveal` with a purpose returns full values "
+            "to roles allowed to see them, and is audited.  Log in at "
+            "`POST /api/v1/auth/token` (OAuth2 password flow)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.api_settings = api_settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.throttle = LoginThrottle(
+        free_failures=api_settings.login_free_failures,
+        base_delay_s=api_settings.login_base_delay_s,
+        max_failures=api_settings.login_max_failures,
+        lockout_s=api_settings.lockout_minutes * 60,
+    )
+    app.state.reveal_limiter = RateLimiter(api_settings.reveal_per_hour, 3600.0)
+    app.state.aggregate_cache = {}
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+
+    from geogrid.api.routes import (
+        areas, audit, auth, health, households, meta, persons, plans, planedit, search,
+    )
+
+    app.include_router(health.router)
+    for module in (auth, meta, areas, plans, planedit, households, persons, search, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    static = web_map_dir(api_settings)
+    if static is not None and (static / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static, html=True), name="web_map")
+    else:
+        @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+        def index() -> str:
+            return _PLACEHOLDER
+
+        if static is not None:
+            app.mount("/static", StaticFiles(directory=static), name="web_map")
+    return app

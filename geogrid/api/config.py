@@ -1,0 +1,44 @@
+"""Settings of the HTTP API, one pydantic-settings class with the ``GEOGRID_API_`` prefix.
+
+The database URL, the secret key and demo mode stay in :class:`geogrid.settings.Settings`;
+this class holds what only the API uses.  Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ApiSettings", "DEFAULT_SECRET"]
+
+#: The secret shipped in :class:`geogrid.settings.Settings`; refused outside demo mode.
+DEFAULT_SECRET = "change-me"
+
+
+class ApiSettings(BaseSettings):
+    """Limits and lifetimes of the HTTP API."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOGRID_API_", env_file=".env", extra="ignore")
+
+    token_minutes: int = Field(480, ge=1, description="Lifetime of a bearer token (minutes).")
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest request body accepted; larger ones get 413."
+    )
+    login_free_failures: int = Field(
+        3, ge=0, description="Failed log-ins per account before the exponential slowdown starts."
+    )
+    login_base_delay_s: float = Field(
+        1.0, ge=0, description="First enforced wait after the free failures; doubles each time."
+    )
+    login_max_failures: int = Field(
+        10, ge=1, description="Failed log-ins in a row after which the account is locked."
+    )
+    lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
+    reveal_per_hour: int = Field(
+        30, ge=1, description="Reveals of full personal fields allowed per user per hour."
+    )
+    page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
+    page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")
+    web_map_dir: str = Field(
+        "", description="Directory served at / (default: web_map/ of the working directory or repo)."
+    )

@@ -1,0 +1,139 @@
+"""FastAPI dependencies: the session, the caller, their scope and the audit log.
+
+``SessionDep`` is one SQLAlchemy session per request, closed at the end.  The route owns
+the transaction: reads just read; anything that writes calls :func:`begin_write` first,
+which ends the read transaction and (on SQLite) starts ``BEGIN IMMEDIATE`` so the write
+lock is taken up front instead of failing when a read transaction upgrades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geogrid.api.errors import AuthenticationError
+from geogrid.api.scope import Principal, Scope, resolve_scope
+from geogrid.api.security import decode_token
+from geogrid.db.models import AuditEntry, User
+
+__all__ = [
+    "SessionDep",
+    "PrincipalDep",
+    "ScopeDep",
+    "AuditDep",
+    "Auditor",
+    "begin_write",
+    "get_session",
+    "get_principal",
+]
+
+TOKEN_URL = "/api/v1/auth/token"
+_oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_SQLITE_BEGIN = "geogrid_sqlite_begin"  # execution option read by geogrid.db.engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()  # rolls back anything not committed
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def begin_write(session: Session) -> Session:
+    """End the current (read) transaction and begin a write transaction.
+
+    On SQLite the new transaction is ``BEGIN IMMEDIATE``; on PostGIS a plain ``BEGIN``.
+    """
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+    return session
+
+
+def get_principal(request: Request, session: SessionDep,
+                  token: Annotated[str | None, Depends(_oauth2)]) -> Principal:
+    if not token:
+        raise AuthenticationError("not logged in: POST username and password to /api/v1/auth/token "
+                                  "and send the token as 'Authorization: Bearer ...'")
+    claims = decode_token(request.app.state.settings.secret_key, token)
+    row = session.execute(
+        select(User.id, User.username, User.role, User.scopes).where(User.id == claims["sub"])
+    ).first()
+    if row is None:
+        raise AuthenticationError("this account no longer exists; log in again")
+    principal = Principal(row.id, row.username, row.role, tuple(row.scopes or ()))
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(request: Request, session: SessionDep, principal: PrincipalDep) -> Scope:
+    return resolve_scope(session, principal, county_code=request.app.state.settings.county_code)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+@dataclass
+class Auditor:
+    """Appends to the audit log on behalf of the caller.
+
+    :meth:`add` stages an entry in the route's own write transaction (it commits or
+    rolls back with the edit).  :meth:`record` commits an entry at once in its own
+    transaction: for reads of personal data (written *before* the data is returned, so
+    an unaudited read cannot happen), failures and refusals.
+    """
+
+    actor: str
+    client: str | None
+
+    def entry(self, action: str, object_type: str | None = None, object_id: str | None = None,
+              *, result: str = "ok", purpose: str | None = None,
+              detail: dict[str, Any] | None = None) -> AuditEntry:
+        d = dict(detail or {})
+        if self.client:
+            d.setdefault("client", self.client)
+        return AuditEntry(actor=self.actor, action=action, object_type=object_type,
+                          object_id=None if object_id is None else str(object_id),
+                          result=result, purpose=purpose, detail=d or None)
+
+    def add(self, session: Session, action: str, *args, **kwargs) -> None:
+        session.add(self.entry(action, *args, **kwargs))
+
+    def record(self, session: Session, action: str, *args, **kwargs) -> None:
+        begin_write(session)
+        session.add(self.entry(action, *args, **kwargs))
+        session.commit()
+
+    def record_many(self, session: Session, entries: list[tuple]) -> None:
+        begin_write(session)
+        for action, object_type, object_id, kwargs in entries:
+            session.add(self.entry(action, object_type, object_id, **kwargs))
+        session.commit()
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:
+    return Auditor(actor=principal.username, client=_client(request))
+
+
+AuditDep = Annotated[Auditor, Depends(get_auditor)]
+
+
+def anonymous_auditor(request: Request, username: str) -> Auditor:
+    return Auditor(actor=username or "(anonymous)", client=_client(request))

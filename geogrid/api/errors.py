@@ -1,0 +1,187 @@
+"""The one table mapping errors to HTTP status codes, and the handlers that use it.
+
+Below ``geogrid.api`` code raises :mod:`geogrid.errors`; nothing there knows HTTP.  The
+few API-only conditions (authentication, throttling, preconditions, body size) are
+subclasses of that tree defined here.  Every error body has the same shape::
+
+    {"detail": "what went wrong and what to do next", "code": "not_found",
+     "errors": [{"row": 2, "column": "lon", "reason": "..."}]}    # when there are rows
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geogrid.errors import (
+    ConflictError,
+    DatabaseError,
+    GeogridError,
+    InputError,
+    NotFoundError,
+    PartitionError,
+    PermissionDeniedError,
+    ValidationError,
+)
+
+__all__ = [
+    "STATUS_CODES",
+    "AuthenticationError",
+    "ThrottledError",
+    "AccountLockedError",
+    "PreconditionRequiredError",
+    "PayloadTooLargeError",
+    "StateError",
+    "status_for",
+    "install_error_handlers",
+]
+
+log = logging.getLogger("geogrid.api")
+
+
+class AuthenticationError(PermissionDeniedError):
+    """No credentials, bad credentials or an expired token (401)."""
+
+
+class ThrottledError(PermissionDeniedError):
+    """Too many attempts; ``retry_after`` says how many seconds to wait (429)."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class AccountLockedError(ThrottledError):
+    """The account is locked after repeated failed log-ins (423)."""
+
+
+class PreconditionRequiredError(ConflictError):
+    """An edit came without ``If-Match`` (428)."""
+
+
+class PayloadTooLargeError(InputError):
+    """The request body is larger than ``GEOGRID_API_MAX_BODY_BYTES`` (413)."""
+
+
+class StateError(ConflictError):
+    """The object is in a state that does not allow this (editing a published plan) (409)."""
+
+
+#: Most specific class first is not needed: lookup walks each error's MRO.
+STATUS_CODES: dict[type[BaseException], int] = {
+    AuthenticationError: 401,
+    AccountLockedError: 423,
+    ThrottledError: 429,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,  # also everything outside the caller's scope
+    PreconditionRequiredError: 428,
+    StateError: 409,
+    ConflictError: 412,
+    PayloadTooLargeError: 413,
+    ValidationError: 422,
+    InputError: 422,
+    PartitionError: 422,
+    DatabaseError: 503,
+    GeogridError: 500,
+    # SQLAlchemy errors that reach the API: a lost or locked database is a 503, never a 500.
+    sa_exc.OperationalError: 503,
+    sa_exc.InterfaceError: 503,
+    sa_exc.DisconnectionError: 503,
+    sa_exc.TimeoutError: 503,
+    sa_exc.IntegrityError: 409,
+}
+
+_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    422: "invalid",
+    423: "locked",
+    428: "precondition_required",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of ``exc``: the entry of the first class in its MRO, else 500."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 500
+
+
+def _body(status: int, detail, errors=None) -> dict:
+    body = {"detail": detail, "code": _CODES.get(status, "error")}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _message(exc: BaseException, status: int) -> str:
+    if status == 503:
+        if isinstance(exc, DatabaseError):
+            return str(exc)
+        return "the database is unavailable or busy; try again shortly"
+    if status == 409 and isinstance(exc, sa_exc.IntegrityError):
+        return "the change conflicts with existing data (duplicate or missing reference); reload and retry"
+    return str(exc) or type(exc).__name__
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, sa_exc.StatementError) and isinstance(exc.orig, GeogridError):
+        exc = exc.orig
+    status = status_for(exc)
+    errors = None
+    if isinstance(exc, ValidationError) and exc.rejects:
+        errors = [{"row": r, "column": c, "reason": why} for r, c, why in exc.rejects]
+    elif getattr(exc, "errors", None) and isinstance(exc.errors, list):
+        errors = exc.errors
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__,
+                  exc_info=status == 500)
+    headers = {}
+    if isinstance(exc, ThrottledError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse(_body(status, _message(exc, status), errors), status_code=status, headers=headers)
+
+
+async def _handle_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's default body echoes the offending "input", which may be a full ID or
+    # phone number; keep only where and why.
+    errors = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        errors.append({"loc": where, "reason": e.get("msg", "invalid"), "type": e.get("type")})
+    first = errors[0] if errors else {"loc": "request", "reason": "invalid"}
+    detail = f"invalid request: {first['loc']}: {first['reason']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
+    return JSONResponse(_body(422, detail, errors), status_code=422)
+
+
+async def _handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JSONResponse(_body(exc.status_code, detail), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, _handle_request_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    for cls in (GeogridError, sa_exc.SQLAlchemyError):
+        app.add_exception_handler(cls, _handle)

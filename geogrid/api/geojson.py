@@ -1,0 +1,131 @@
+"""GeoJSON in and out: FeatureCollections for responses, checked polygons for edits.
+
+Output geometry is WGS84 longitude/latitude (RFC 7946).  Incoming polygons are
+checked before they touch the database: GeoJSON shape, coordinate ranges (with a
+hint when longitude and latitude look swapped), validity (self-intersections named
+with their location), orientation (normalised to the RFC 7946 right-hand rule), and,
+given a parent and siblings, containment and overlap measured in square metres.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.polygon import orient
+from shapely.ops import transform as shp_transform
+from shapely.validation import explain_validity
+from starlette.responses import JSONResponse
+
+from geogrid.crs import local_metric_crs
+from geogrid.errors import InputError
+
+__all__ = [
+    "GeoJSONResponse",
+    "feature",
+    "feature_collection",
+    "geometry_json",
+    "parse_polygon",
+    "check_polygon_in_context",
+    "TOLERANCE_M2",
+]
+
+#: Slivers smaller than this (square metres) are rounding, not overlaps or gaps.
+TOLERANCE_M2 = 1.0
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
+
+
+def geometry_json(geom) -> dict | None:
+    """GeoJSON geometry dict from shapely, WKB/WKT element, a GeoJSON string, or None."""
+    if geom is None:
+        return None
+    if isinstance(geom, dict):
+        return geom
+    if isinstance(geom, str):
+        return json.loads(geom)
+    if hasattr(geom, "__geo_interface__") and not hasattr(geom, "desc"):
+        return mapping(geom)
+    from geoalchemy2.shape import to_shape
+
+    return mapping(to_shape(geom))
+
+
+def feature(fid: str, geometry, properties: dict[str, Any]) -> dict:
+    return {"type": "Feature", "id": fid, "geometry": geometry_json(geometry), "properties": properties}
+
+
+def feature_collection(features: Iterable[dict], **meta) -> dict:
+    features = list(features)
+    out = {"type": "FeatureCollection", "features": features}
+    out.update(meta)
+    out.setdefault("numberReturned", len(features))
+    return out
+
+
+def _check_ranges(geom) -> None:
+    coords = shapely.get_coordinates(geom)
+    if len(coords) == 0:
+        raise InputError("polygon has no coordinates")
+    if not shapely.is_valid_input(geom) or not (coords == coords).all():
+        raise InputError("polygon coordinates must be finite numbers")
+    lon, lat = coords[:, 0], coords[:, 1]
+    if (abs(lat) > 90).any():
+        if (abs(lon) <= 90).all():
+            raise InputError("polygon latitude is outside -90..90: longitude and latitude look "
+                             "swapped; GeoJSON positions are [longitude, latitude]")
+        raise InputError("polygon latitude must be within -90..90")
+    if (abs(lon) > 180).any():
+        raise InputError("polygon longitude must be within -180..180")
+
+
+def parse_polygon(data: dict, *, what: str = "polygon"):
+    """A valid, right-hand-rule shapely Polygon/MultiPolygon from a GeoJSON geometry dict."""
+    if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InputError(f"{what} must be a GeoJSON Polygon or MultiPolygon geometry")
+    try:
+        geom = shape(data)
+    except Exception as exc:  # shapely raises assorted errors for bad nesting
+        raise InputError(f"{what} is not valid GeoJSON: {exc}") from None
+    if geom.is_empty:
+        raise InputError(f"{what} is empty")
+    _check_ranges(geom)
+    if not geom.is_valid:
+        raise InputError(f"{what} is invalid: {explain_validity(geom)}; redraw it without "
+                         "self-intersections or spikes")
+    if geom.geom_type == "Polygon":
+        return orient(geom, sign=1.0)
+    return shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
+
+
+def _to_metres(geoms: list):
+    import pyproj
+
+    c = geoms[0].centroid
+    crs = local_metric_crs(c.x, c.y)
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform
+    return [shp_transform(tr, g) if g is not None else None for g in geoms]
+
+
+def check_polygon_in_context(geom, *, parent=None, siblings: dict[str, Any] | None = None,
+                             what: str = "polygon", parent_name: str = "its parent") -> None:
+    """Raise :class:`InputError` if ``geom`` leaves ``parent`` or overlaps a sibling.
+
+    Areas are measured in a local UTM zone; anything under :data:`TOLERANCE_M2` is
+    ignored.  The error names the siblings that overlap.
+    """
+    siblings = siblings or {}
+    ids = list(siblings)
+    metric = _to_metres([geom, parent] + [siblings[i] for i in ids])
+    g, p, sibs = metric[0], metric[1], metric[2:]
+    if p is not None:
+        outside = g.difference(p).area
+        if outside > TOLERANCE_M2:
+            raise InputError(f"{what} reaches {outside:.0f} m² outside {parent_name}; keep it inside")
+    overlapping = [i for i, s in zip(ids, sibs) if s is not None and g.intersection(s).area > TOLERANCE_M2]
+    if overlapping:
+        raise InputError(f"{what} overlaps {', '.join(overlapping)}; move the shared boundary instead")

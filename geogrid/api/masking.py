@@ -1,0 +1,152 @@
+"""Masking of personal fields, in responses and in log lines.
+
+Personal fields leave the API masked unless a caller reveals them with a purpose
+(``POST /persons/{id}/reveal``):
+
+* name: the family name is kept (``欧阳**``, ``王*``), compound surnames included;
+* resident ID number: the last four characters are kept;
+* phone number: the first three and the last four digits are kept.
+
+:class:`MaskingFilter` applies the same rule to log lines, so that an ID number or a
+phone number typed into a search box never reaches a log file in full.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from geogrid.idnumber import mask_id_number
+
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "mask_name",
+    "mask_id_number",
+    "mask_phone",
+    "mask_text",
+    "MaskingFilter",
+    "install_log_masking",
+    "ID_NUMBER_PATTERN",
+    "PHONE_PATTERN",
+]
+
+#: Two-character (复姓) family names, from the 百家姓 and common modern usage.
+COMPOUND_SURNAMES = frozenset(
+    """
+    欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 轩辕 端木 独孤
+    南宫 西门 百里 呼延 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 仲孙 钟离 闻人 万俟 赫连
+    羊舌 微生 梁丘 左丘 东郭 公羊 第五 拓跋 司空 亓官 司寇 鲜于 闾丘 子车 颛孙 壤驷 公良
+    漆雕 乐正 巫马 谷梁 宰父 段干 东门 公西 南门 呼衍
+    """.split()
+)
+
+_MASK = "*"
+
+
+def mask_name(name: str | None) -> str | None:
+    """Keep the family name, mask the given name, one ``*`` per character.
+
+    A two-character compound surname (欧阳, 司马, ...) is kept whole when the name is
+    longer than the surname itself.  Names written with a middle dot (transliterated
+    minority names) keep their first part's first character only.
+
+    >>> mask_name("王小明")
+    '王**'
+    >>> mask_name("欧阳娜娜")
+    '欧阳**'
+    >>> mask_name("司马光")
+    '司马*'
+    >>> mask_name("欧阳")   # a bare compound is treated as surname + given name
+    '欧*'
+    """
+    if not name:
+        return name
+    name = str(name).strip()
+    keep = 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
+    if len(name) == 1:
+        return name
+    return name[:keep] + "".join(c if c in " ·•" else _MASK for c in name[keep:])
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Keep the first three and the last four digits; separators stay where they are.
+
+    >>> mask_phone("13812345678")
+    '138****5678'
+    >>> mask_phone("0745-7221234")
+    '074*-***1234'
+    """
+    if not phone:
+        return phone
+    phone = str(phone)
+    digits = [i for i, c in enumerate(phone) if c.isdigit()]
+    if len(digits) <= 7:  # too short to keep 3 + 4: keep only the last four
+        keep = set(digits[-4:]) if len(digits) > 4 else set()
+    else:
+        keep = set(digits[:3]) | set(digits[-4:])
+    return "".join(c if (i in keep or not c.isdigit()) else _MASK for i, c in enumerate(phone))
+
+
+#: An 18-character resident ID number standing on its own (not inside a longer token).
+ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+#: An 11-digit mainland mobile number standing on its own (optionally +86 / 86 prefixed).
+PHONE_PATTERN = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1\d{10}(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID number and mobile phone number inside free text.
+
+    >>> mask_text("q=431227199001011234 tel 13812345678")
+    'q=**************1234 tel 138****5678'
+    """
+    text = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
+    return PHONE_PATTERN.sub(lambda m: m.group(0)[:-11] + mask_phone(m.group(0)[-11:]), text)
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks ID and phone numbers in the formatted message.
+
+    Attach it to *handlers* (filters on a logger do not see records propagated from
+    child loggers); :func:`install_log_masking` does that.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        masked = mask_text(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+_LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "geogrid", "sqlalchemy")
+
+
+def install_log_masking(logger_names=_LOGGERS) -> MaskingFilter:
+    """Add one :class:`MaskingFilter` to every handler of the named loggers (idempotent).
+
+    Call it after logging is configured (``geogrid serve`` calls it once uvicorn has
+    set up its handlers).  Loggers that have no handler yet get the filter on the
+    logger itself, which covers records logged there directly.
+    """
+    existing = None
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        targets = list(logger.handlers) or [logger]
+        for target in targets:
+            for f in target.filters:
+                if isinstance(f, MaskingFilter):
+                    existing = f
+                    break
+            else:
+                existing = existing or MaskingFilter()
+                target.addFilter(existing)
+    return existing or MaskingFilter()

@@ -1,0 +1,93 @@
+"""Re-run the partition for chosen micro-grids of a stored draft plan.
+
+Wraps :func:`geogrid.partition.repartition` (imported lazily: the API starts without
+the partition engine).  Micro-grids not named keep their ids, geometry and
+assignments exactly; inside the named ones, the engine's new cells replace the old
+(locked cells are passed as ``locked_cells`` and come back unchanged).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from geogrid import columns as C
+from geogrid.db import bulk
+from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
+from geogrid.errors import PartitionError
+
+__all__ = ["rerun"]
+
+
+def _ewkb(geom, postgis):
+    return bulk.optional_wkb(list(bulk.multipolygons([geom])), postgis)[0]
+
+
+def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) -> dict:
+    try:
+        from geogrid.partition import repartition
+    except ImportError as exc:  # the engine is another issue's work
+        raise PartitionError(f"the partition engine is not available ({exc}); install geogrid "
+                             "with geogrid.partition to re-run micro-grids") from None
+    from geogrid.db.areas import villages_frame
+    from geogrid.db.households import households_frame
+    from geogrid.db.plans import load_plan
+
+    frames = load_plan(session, plan.id)
+    keys = [m.microgrid_key for m in microgrids]
+    villages_codes = sorted({m.village_code for m in microgrids if m.village_code})
+    households = households_frame(session, village_codes=villages_codes)
+    villages = villages_frame(session)
+    villages = villages[villages[C.VILLAGE_CODE].isin(villages_codes)]
+    locked = frames.cells.loc[frames.cells["locked"] & frames.cells[C.MICROGRID_ID].isin(keys), C.CELL_ID].tolist() \
+        if len(frames.cells) else []
+    params = {k: v for k, v in (plan.params or {}).items()
+              if k in ("max_households", "microgrid_km2", "min_microgrids", "max_microgrids")}
+    previous = type("Previous", (), {})()
+    previous.households = frames.households
+    previous.microgrids = frames.microgrids
+    previous.cells = frames.cells
+    try:
+        result = repartition(previous, households, villages, microgrids=keys, locked_cells=locked,
+                             seed=seed, **params)
+    except TypeError:
+        result = repartition(previous, households, villages, microgrids=keys, locked_cells=locked)
+    mg_ids = {m.microgrid_key: m.id for m in microgrids}
+    postgis = bulk.is_postgis(session)
+    new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
+    for r in new_mg.itertuples():
+        session.execute(update(Microgrid).where(Microgrid.id == mg_ids[r.microgrid_id]).values(
+            geom=_ewkb(r.geometry, postgis), households=int(getattr(r, "households", 0)),
+            area_km2=float(getattr(r, "area_km2", 0) or 0)), execution_options={"synchronize_session": False})
+    old_cells = select(Cell.id).where(Cell.plan_id == plan.id, Cell.microgrid_id.in_(list(mg_ids.values())))
+    session.execute(delete(Assignment).where(Assignment.plan_id == plan.id,
+                                             Assignment.cell_id.in_(old_cells)),
+                    execution_options={"synchronize_session": False})
+    session.execute(delete(Cell).where(Cell.plan_id == plan.id,
+                                       Cell.microgrid_id.in_(list(mg_ids.values()))),
+                    execution_options={"synchronize_session": False})
+    cells = result.cells[result.cells[C.MICROGRID_ID].isin(keys)].to_crs(4326)
+    cell_ids = {}
+    locked_set = set(locked)
+    for r in cells.itertuples():
+        cid = new_id()
+        cell_ids[r.cell_id] = cid
+        session.add(Cell(id=cid, plan_id=plan.id, microgrid_id=mg_ids[r.microgrid_id], cell_key=r.cell_id,
+                         village_code=getattr(r, "village_code", None),
+                         households=int(getattr(r, "households", 0)), locked=r.cell_id in locked_set,
+                         geom=_ewkb(r.geometry, postgis)))
+    session.flush()
+    hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
+    hid_col = C.HOUSEHOLD_ID if C.HOUSEHOLD_ID in hh.columns else None
+    rows = []
+    for idx, r in hh.iterrows():
+        hid = r[hid_col] if hid_col else idx
+        if r[C.CELL_ID] in cell_ids:
+            rows.append((plan.id, str(hid), cell_ids[r[C.CELL_ID]]))
+    # households that moved in from elsewhere lose their old assignment first
+    moved_in = [h for _, h, _ in rows]
+    if moved_in:
+        session.execute(delete(Assignment).where(Assignment.plan_id == plan.id,
+                                                 Assignment.household_id.in_(moved_in)),
+                        execution_options={"synchronize_session": False})
+    bulk.insert_rows(session, "assignments", ["plan_id", "household_id", "cell_id"], rows)
+    return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows)}

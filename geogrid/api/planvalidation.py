@@ -1,0 +1,207 @@
+"""Validation and diff of stored plans.
+
+:func:`validate_plan` returns every broken rule with the objects involved, in words a
+planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``, ``gap``,
+``overlap``, ``nesting``, ``outside_cell`` and ``unassigned``.  Areas are measured in
+the local UTM zone; slivers under 1 m² are ignored (the partition engine's tolerance).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+from shapely.ops import unary_union
+from sqlalchemy import func, select
+
+from geogrid.api.geojson import TOLERANCE_M2
+from geogrid.api.scope import Scope
+from geogrid.crs import local_metric_crs
+from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
+
+__all__ = ["validate_plan", "diff_plans"]
+
+
+def _frame(session, stmt) -> gpd.GeoDataFrame:
+    rows = session.execute(stmt).all()
+    if not rows:
+        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=4326)
+    cols = list(rows[0]._fields)
+    data = {c: [getattr(r, c) for r in rows] for c in cols if c != "wkb"}
+    geoms = shapely.from_wkb([bytes(r.wkb) if r.wkb is not None else None for r in rows])
+    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=4326)
+
+
+def _load(session, plan_id: str, scope: Scope, microgrid_ids=None):
+    where = [Microgrid.plan_id == plan_id, scope.microgrids_clause()]
+    if microgrid_ids:
+        where.append(Microgrid.id.in_(list(microgrid_ids)))
+    mgs = _frame(session, select(Microgrid.id, Microgrid.microgrid_key, Microgrid.village_code,
+                                 func.ST_AsBinary(Microgrid.geom).label("wkb")).where(*where))
+    ids = list(mgs["id"]) if len(mgs) else []
+    cells = _frame(session, select(Cell.id, Cell.cell_key, Cell.microgrid_id, Cell.village_code,
+                                   Cell.households, func.ST_AsBinary(Cell.geom).label("wkb"))
+                   .where(Cell.plan_id == plan_id, Cell.microgrid_id.in_(ids)))
+    cell_ids = list(cells["id"]) if len(cells) else []
+    hh = _frame(session, select(Assignment.household_id, Assignment.cell_id,
+                                func.ST_AsBinary(Household.geom).label("wkb"))
+                .join(Household, Household.id == Assignment.household_id)
+                .where(Assignment.plan_id == plan_id, Assignment.cell_id.in_(cell_ids)))
+    return mgs, cells, hh
+
+
+def _metric(*frames):
+    ref = next((f for f in frames if len(f)), None)
+    if ref is None:
+        return frames
+    c = ref.geometry.dropna().union_all().centroid
+    crs = local_metric_crs(c.x, c.y)
+    return tuple(f.to_crs(crs) if len(f) else f for f in frames)
+
+
+def _problem(rule, severity, message, objects, **extra) -> dict:
+    out = {"rule": rule, "severity": severity, "message": message, "objects": objects}
+    out.update(extra)
+    return out
+
+
+def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> list[dict]:
+    """Every broken rule of ``plan`` within ``scope`` (and ``microgrid_ids`` if given)."""
+    cap = int((plan.params or {}).get("max_households", 20))
+    mgs, cells, hh = _load(session, plan.id, scope, microgrid_ids)
+    problems: list[dict] = []
+    if not len(mgs):
+        return problems
+    counts = hh.groupby("cell_id").size() if len(hh) else {}
+    villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
+        Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
+    mgs_m, cells_m, hh_m, vil_m = _metric(mgs, cells, hh, villages)
+    cell_geom = dict(zip(cells_m["id"], cells_m.geometry)) if len(cells_m) else {}
+    key = dict(zip(cells["id"], cells["cell_key"])) if len(cells) else {}
+    for cid in (cells["id"] if len(cells) else []):
+        n = int(counts.get(cid, 0)) if len(hh) else 0
+        if n > cap:
+            problems.append(_problem("over_capacity", "error",
+                                     f"cell {key[cid]} has {n} households, more than {cap}",
+                                     [{"type": "cell", "id": cid, "key": key[cid]}], households=n))
+        if n == 0:
+            problems.append(_problem("empty_cell", "error", f"cell {key[cid]} has no households",
+                                     [{"type": "cell", "id": cid, "key": key[cid]}]))
+        g = cell_geom.get(cid)
+        if g is not None and not g.is_empty and len(getattr(g, "geoms", [g])) > 1:
+            problems.append(_problem("disconnected_cell", "error",
+                                     f"cell {key[cid]} is in {len(g.geoms)} separate pieces",
+                                     [{"type": "cell", "id": cid, "key": key[cid]}]))
+    vil_geom = dict(zip(vil_m["code"], vil_m.geometry)) if len(vil_m) else {}
+    for _, mg in mgs_m.iterrows():
+        ref = {"type": "microgrid", "id": mg["id"], "key": mg["microgrid_key"]}
+        own = cells_m[cells_m["microgrid_id"] == mg["id"]] if len(cells_m) else cells_m
+        g = mg.geometry
+        if g is None or g.is_empty:
+            continue
+        v = vil_geom.get(mg["village_code"])
+        if v is not None:
+            out = g.difference(v).area
+            if out > TOLERANCE_M2:
+                problems.append(_problem("nesting", "error",
+                                         f"micro-grid {mg['microgrid_key']} reaches {out:.0f} m² outside village {mg['village_code']}",
+                                         [ref, {"type": "area", "code": mg["village_code"]}], area_m2=round(out, 1)))
+        geoms = [x for x in own.geometry if x is not None and not x.is_empty] if len(own) else []
+        rows = list(own.itertuples()) if len(own) else []
+        for r in rows:
+            if r.geometry is None:
+                continue
+            out = r.geometry.difference(g).area
+            if out > TOLERANCE_M2:
+                problems.append(_problem("nesting", "error",
+                                         f"cell {r.cell_key} reaches {out:.0f} m² outside micro-grid {mg['microgrid_key']}",
+                                         [{"type": "cell", "id": r.id, "key": r.cell_key}, ref], area_m2=round(out, 1)))
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                a, b = rows[i].geometry, rows[j].geometry
+                if a is None or b is None or not a.intersects(b):
+                    continue
+                ov = a.intersection(b).area
+                if ov > TOLERANCE_M2:
+                    problems.append(_problem("overlap", "error",
+                                             f"cells {rows[i].cell_key} and {rows[j].cell_key} overlap by {ov:.0f} m²",
+                                             [{"type": "cell", "id": rows[i].id, "key": rows[i].cell_key},
+                                              {"type": "cell", "id": rows[j].id, "key": rows[j].cell_key}],
+                                             area_m2=round(ov, 1)))
+        if geoms:
+            gap = g.difference(unary_union(geoms)).area
+            if gap > TOLERANCE_M2:
+                problems.append(_problem("gap", "error",
+                                         f"{gap:.0f} m² of micro-grid {mg['microgrid_key']} is in no cell",
+                                         [ref], area_m2=round(gap, 1)))
+    # micro-grids of one village: overlaps and gaps against the village
+    for code, group in (mgs_m.groupby("village_code") if len(mgs_m) else []):
+        rows = [r for r in group.itertuples() if r.geometry is not None]
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                if rows[i].geometry.intersects(rows[j].geometry):
+                    ov = rows[i].geometry.intersection(rows[j].geometry).area
+                    if ov > TOLERANCE_M2:
+                        problems.append(_problem("overlap", "error",
+                                                 f"micro-grids {rows[i].microgrid_key} and {rows[j].microgrid_key} overlap by {ov:.0f} m²",
+                                                 [{"type": "microgrid", "id": rows[i].id, "key": rows[i].microgrid_key},
+                                                  {"type": "microgrid", "id": rows[j].id, "key": rows[j].microgrid_key}],
+                                                 area_m2=round(ov, 1)))
+        v = vil_geom.get(code)
+        if v is not None and not microgrid_ids and scope.unrestricted:
+            gap = v.difference(unary_union([r.geometry for r in rows])).area
+            if gap > TOLERANCE_M2:
+                problems.append(_problem("gap", "error", f"{gap:.0f} m² of village {code} is in no micro-grid",
+                                         [{"type": "area", "code": code}], area_m2=round(gap, 1)))
+    if len(hh_m):
+        for r in hh_m.itertuples():
+            g = cell_geom.get(r.cell_id)
+            if g is not None and not g.is_empty and g.distance(r.geometry) > 0.5:
+                problems.append(_problem("outside_cell", "warning",
+                                         f"household {r.household_id} lies {g.distance(r.geometry):.0f} m outside its cell {key.get(r.cell_id)}",
+                                         [{"type": "household", "id": r.household_id},
+                                          {"type": "cell", "id": r.cell_id, "key": key.get(r.cell_id)}]))
+    return problems
+
+
+def diff_plans(session, a: Plan, b: Plan, *, scope: Scope) -> dict:
+    """Changes from plan ``a`` to plan ``b``, matched by micro-grid and cell keys."""
+    def cells_of(plan):
+        rows = session.execute(select(Cell.cell_key, Cell.households, Cell.locked,
+                                      func.ST_AsBinary(Cell.geom).label("wkb"))
+                               .where(Cell.plan_id == plan.id, scope.cells_clause())).all()
+        return {r.cell_key: r for r in rows}
+
+    def mgs_of(plan):
+        rows = session.execute(select(Microgrid.microgrid_key, Microgrid.households,
+                                      func.ST_AsBinary(Microgrid.geom).label("wkb"))
+                               .where(Microgrid.plan_id == plan.id, scope.microgrids_clause())).all()
+        return {r.microgrid_key: r for r in rows}
+
+    def members(plan):
+        return dict(session.execute(
+            select(Assignment.household_id, Cell.cell_key).join(Cell, Cell.id == Assignment.cell_id)
+            .join(Household, Household.id == Assignment.household_id)
+            .where(Assignment.plan_id == plan.id, scope.households_clause())).all())
+
+    def changed_geom(x, y) -> bool:
+        gx = shapely.from_wkb(bytes(x.wkb)) if x.wkb is not None else None
+        gy = shapely.from_wkb(bytes(y.wkb)) if y.wkb is not None else None
+        if gx is None or gy is None:
+            return (gx is None) != (gy is None)
+        return not gx.equals_exact(gy, 1e-9)
+
+    out = {"from": a.id, "to": b.id}
+    for name, fetch in (("microgrids", mgs_of), ("cells", cells_of)):
+        xa, xb = fetch(a), fetch(b)
+        out[name] = {
+            "added": sorted(set(xb) - set(xa)),
+            "removed": sorted(set(xa) - set(xb)),
+            "changed": sorted(k for k in set(xa) & set(xb)
+                              if xa[k].households != xb[k].households or changed_geom(xa[k], xb[k])),
+        }
+    ma, mb = members(a), members(b)
+    moved = [{"household_id": h, "from": ma.get(h), "to": mb.get(h)}
+             for h in sorted(set(ma) | set(mb)) if ma.get(h) != mb.get(h)]
+    out["households_moved"] = len(moved)
+    out["moves"] = moved[:5000]
+    return out

@@ -1,0 +1,212 @@
+"""Read queries the API needs that the repositories in :mod:`geogrid.db` do not offer.
+
+They take a session and a resolved :class:`~geogrid.api.scope.Scope`, never commit, and
+return plain dicts/rows.  Candidates to move into ``geogrid.db`` once settled:
+``users`` (create/find/unlock), ``household_rows``/``count_households`` (bbox pages with
+the published cell), and ``care_level_points`` (the aggregate input).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.orm import Session
+
+from geogrid.api.scope import Scope
+from geogrid.db.bulk import bbox_clause
+from geogrid.db.models import (
+    Area, Assignment, AuditEntry, Cell, Household, Microgrid, Person, Plan, User,
+)
+from geogrid.errors import ConflictError, InputError, NotFoundError
+
+__all__ = [
+    "household_rows",
+    "count_households",
+    "get_household",
+    "residents",
+    "get_person",
+    "care_level_points",
+    "create_user",
+    "find_user",
+    "unlock_user",
+    "plan_counts",
+    "audit_rows",
+]
+
+
+# --- households ------------------------------------------------------------------------
+def _bbox(session: Session, table: str, bbox):
+    clause, params = bbox_clause(session, table, bbox, alias=table)
+    return text(clause).bindparams(**params)
+
+
+def _household_filters(session: Session, scope: Scope, *, bbox=None, cell_id=None,
+                       village_code=None):
+    where = [scope.households_clause()]
+    if bbox is not None:
+        where.append(_bbox(session, "households", bbox))
+    if cell_id is not None:
+        where.append(Household.id.in_(select(Assignment.household_id).where(Assignment.cell_id == cell_id)))
+    if village_code is not None:
+        where.append(Household.village_code == village_code)
+    return where
+
+
+def household_rows(session: Session, scope: Scope, *, plan_id: str | None, bbox=None,
+                   cell_id=None, village_code=None, limit: int = 100, offset: int = 0):
+    """A page of households in scope, each with its cell in ``plan_id``."""
+    where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
+    stmt = (
+        select(Household.id, Household.household_no, Household.head_name, Household.address,
+               Household.village_code, Household.building, Household.hamlet,
+               Household.care_level, func.ST_X(Household.geom).label("lon"),
+               func.ST_Y(Household.geom).label("lat"), Assignment.cell_id, Cell.cell_key)
+        .select_from(Household)
+        .outerjoin(Assignment, and_(Assignment.household_id == Household.id,
+                                    Assignment.plan_id == plan_id))
+        .outerjoin(Cell, Cell.id == Assignment.cell_id)
+        .where(*where)
+        .order_by(Household.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.execute(stmt).all()
+
+
+def count_households(session: Session, scope: Scope, *, bbox=None, cell_id=None, village_code=None) -> int:
+    where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
+    return session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+
+
+def get_household(session: Session, scope: Scope, household_id: str, *, plan_id: str | None):
+    """One household in scope with its cell in ``plan_id``, else NotFoundError."""
+    row = session.execute(
+        select(Household.id, Household.household_no, Household.head_name, Household.address,
+               Household.village_code, Household.building, Household.hamlet,
+               Household.care_level, func.ST_X(Household.geom).label("lon"),
+               func.ST_Y(Household.geom).label("lat"), Household.version, Household.updated_at,
+               Assignment.cell_id, Cell.cell_key)
+        .select_from(Household)
+        .outerjoin(Assignment, and_(Assignment.household_id == Household.id,
+                                    Assignment.plan_id == plan_id))
+        .outerjoin(Cell, Cell.id == Assignment.cell_id)
+        .where(Household.id == household_id, scope.households_clause())
+    ).first()
+    if row is None:
+        raise NotFoundError(f"household {household_id} not found")
+    return row
+
+
+def residents(session: Session, household_id: str) -> list[Person]:
+    return list(session.execute(
+        select(Person).where(Person.household_id == household_id)
+        .order_by(Person.relation != "户主", Person.birth_date, Person.id)).scalars())
+
+
+def get_person(session: Session, scope: Scope, person_id: str) -> Person:
+    person = session.execute(
+        select(Person).join(Household, Household.id == Person.household_id)
+        .where(Person.id == person_id, scope.households_clause())).scalar_one_or_none()
+    if person is None:
+        raise NotFoundError(f"person {person_id} not found")
+    return person
+
+
+def search_households(session: Session, scope: Scope, *, address: str | None = None,
+                      limit: int = 20):
+    stmt = (select(Household.id, Household.household_no, Household.head_name, Household.address,
+                   Household.village_code, Household.care_level,
+                   func.ST_X(Household.geom).label("lon"), func.ST_Y(Household.geom).label("lat"))
+            .where(scope.households_clause(), Household.address.contains(address, autoescape=True))
+            .order_by(Household.address).limit(limit))
+    return session.execute(stmt).all()
+
+
+def search_persons(session: Session, scope: Scope, *, name: str | None = None,
+                   id_tail: str | None = None, limit: int = 20):
+    stmt = (select(Person, func.ST_X(Household.geom).label("lon"),
+                   func.ST_Y(Household.geom).label("lat"), Household.address)
+            .join(Household, Household.id == Person.household_id)
+            .where(scope.households_clause()))
+    if name:
+        stmt = stmt.where(Person.name.contains(name, autoescape=True))
+    if id_tail:
+        stmt = stmt.where(Person.id_number.endswith(id_tail.upper(), autoescape=True))
+    return session.execute(stmt.order_by(Person.name, Person.id).limit(limit)).all()
+
+
+def care_level_points(session: Session, scope: Scope, *, bbox=None):
+    """(lon, lat, care_level, village_code) of every household in scope (and bbox)."""
+    where = [scope.households_clause()]
+    if bbox is not None:
+        where.append(_bbox(session, "households", bbox))
+    stmt = select(func.ST_X(Household.geom), func.ST_Y(Household.geom), Household.care_level,
+                  Household.village_code).where(*where)
+    return session.execute(stmt).all()
+
+
+def households_stamp(session: Session) -> tuple:
+    """Changes whenever households are added, removed or edited (cache key)."""
+    return tuple(session.execute(
+        select(func.count(), func.max(Household.updated_at))).one())
+
+
+# --- plans -----------------------------------------------------------------------------
+def plan_counts(session: Session, plan_id: str) -> dict:
+    mgs = session.execute(select(func.count()).select_from(Microgrid)
+                          .where(Microgrid.plan_id == plan_id)).scalar_one()
+    cells = session.execute(select(func.count()).select_from(Cell)
+                            .where(Cell.plan_id == plan_id)).scalar_one()
+    assigned = session.execute(select(func.count()).select_from(Assignment)
+                               .where(Assignment.plan_id == plan_id)).scalar_one()
+    return {"microgrids": mgs, "cells": cells, "households": assigned}
+
+
+# --- users -----------------------------------------------------------------------------
+def find_user(session: Session, username: str) -> User | None:
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def create_user(session: Session, username: str, password_hash: str, role: str,
+                scopes: list[dict]) -> User:
+    from geogrid.api.scope import ROLES
+
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise InputError("username must be 1-64 characters without spaces")
+    if find_user(session, username) is not None:
+        raise ConflictError(f"user {username!r} exists already; choose another name")
+    user = User(username=username, password_hash=password_hash, role=role, scopes=list(scopes))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def unlock_user(session: Session, username: str) -> None:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+# --- audit -----------------------------------------------------------------------------
+def audit_rows(session: Session, *, actor=None, action=None, object_type=None, object_id=None,
+               result=None, since: dt.datetime | None = None, until: dt.datetime | None = None,
+               limit: int = 100, offset: int = 0):
+    where = []
+    for col, value in ((AuditEntry.actor, actor), (AuditEntry.action, action),
+                       (AuditEntry.object_type, object_type), (AuditEntry.object_id, object_id),
+                       (AuditEntry.result, result)):
+        if value is not None:
+            where.append(col == value)
+    if since is not None:
+        where.append(AuditEntry.at >= since)
+    if until is not None:
+        where.append(AuditEntry.at < until)
+    total = session.execute(select(func.count()).select_from(AuditEntry).where(*where)).scalar_one()
+    rows = session.execute(select(AuditEntry).where(*where)
+                           .order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).scalars().all()
+    return total, rows

@@ -1,0 +1,36 @@
+"""A sliding-window rate limiter per key (used for reveals), in process."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+from geogrid.api.errors import ThrottledError
+
+__all__ = ["RateLimiter"]
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window_s`` seconds per key."""
+
+    def __init__(self, limit: int, window_s: float, clock=time.monotonic):
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._events: dict[str, collections.deque] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, what: str = "requests") -> None:
+        """Count one event for ``key`` or raise :class:`ThrottledError` if over the limit."""
+        now = self.clock()
+        with self._lock:
+            q = self._events.setdefault(key, collections.deque())
+            while q and q[0] <= now - self.window_s:
+                q.popleft()
+            if len(q) >= self.limit:
+                wait = q[0] + self.window_s - now
+                raise ThrottledError(
+                    f"at most {self.limit} {what} per {int(self.window_s // 60)} minutes; "
+                    f"try again in {int(wait // 60) + 1} minutes", wait)
+            q.append(now)

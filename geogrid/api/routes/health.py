@@ -1,0 +1,32 @@
+"""``/healthz``: is the database there and at the expected schema?"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness and database check")
+def healthz(request: Request):
+    engine = request.app.state.engine
+    body = {"status": "ok", "database": "spatialite" if engine.dialect.name == "sqlite" else "postgis"}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            try:
+                body["schema"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except Exception:
+                body["schema"] = None
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        return JSONResponse({"status": "unavailable", "database": body["database"],
+                             "detail": f"database unreachable ({type(exc).__name__}); check "
+                                       "GEOGRID_DATABASE_URL and that the server is running"},
+                            status_code=503)
+    if body["schema"] is None:
+        body["status"] = "degraded"
+        body["detail"] = "database has no geogrid schema; run `geogrid db upgrade`"
+        return JSONResponse(body, status_code=503)
+    return body

@@ -1,0 +1,137 @@
+"""Households: bbox/cell pages, one house with its residents, and the H3 aggregate."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Annotated
+
+import h3
+from fastapi import APIRouter, Query, Request
+
+from geogrid.api import queries
+from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
+from geogrid.api.geojson import GeoJSONResponse, feature, feature_collection
+from geogrid.api.paging import Page, collection_meta, parse_bbox
+from geogrid.api.representation import household_properties, person_masked
+from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
+from geogrid.api.scope import require
+from geogrid.columns import CARE_LEVELS
+from geogrid.errors import InputError
+
+router = APIRouter(tags=["households"])
+
+BBOX_DOC = "minLon,minLat,maxLon,maxLat in WGS84"
+_agg_lock = threading.Lock()
+
+
+def _point(row) -> dict:
+    return {"type": "Point", "coordinates": [round(row.lon, 7), round(row.lat, 7)]}
+
+
+@router.get("/households", response_class=GeoJSONResponse,
+            summary="Households in scope as GeoJSON, filtered by bbox, cell or village")
+def list_households(
+    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+    audit: AuditDep,
+    bbox: Annotated[str | None, Query(description=BBOX_DOC)] = None,
+    cell: Annotated[str | None, Query(description="cell id: its households")] = None,
+    village: Annotated[str | None, Query(description="village code", max_length=12)] = None,
+    plan: Annotated[str | None, Query(description="plan id for cell membership (default: published)")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+):
+    require(principal, "read_households")
+    api = request.app.state.api_settings
+    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    box = parse_bbox(bbox)
+    plan_id = resolve_plan_id(session, principal, scope, plan)
+    if cell is not None:
+        cell_row = get_cell_in_scope(session, scope, cell)
+        plan_id = cell_row.plan_id
+    rows = queries.household_rows(session, scope, plan_id=plan_id, bbox=box, cell_id=cell,
+                                  village_code=village, limit=limit, offset=offset)
+    matched = queries.count_households(session, scope, bbox=box, cell_id=cell, village_code=village)
+    page = Page(limit, offset)
+    if rows:
+        audit.record(session, "list", "household", None, detail={
+            "returned": len(rows), "bbox": bbox, "cell": cell, "village": village})
+    features = [feature(r.id, _point(r), household_properties(r)) for r in rows]
+    return feature_collection(features, **collection_meta(request, page, len(rows), matched))
+
+
+@router.get("/households/aggregate", response_class=GeoJSONResponse,
+            summary="H3 hexagons with household counts by care level (low zoom)")
+def aggregate(
+    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+    bbox: Annotated[str | None, Query(description=BBOX_DOC)] = None,
+    resolution: Annotated[int, Query(ge=4, le=10, description="H3 resolution")] = 7,
+):
+    require(principal, "read_geometry")
+    box = parse_bbox(bbox)
+    counts = _hex_counts(request, session, scope, resolution)
+    features = []
+    for cell, by_level in counts.items():
+        lat, lon = h3.cell_to_latlng(cell)
+        if box is not None and not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
+            continue
+        ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
+        ring.append(ring[0])
+        props = {"h3": cell, "households": sum(by_level.values())}
+        props.update({level: by_level.get(level, 0) for level in CARE_LEVELS})
+        props["unknown"] = by_level.get(None, 0)
+        features.append({"type": "Feature", "id": cell,
+                         "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+    return feature_collection(features, resolution=resolution)
+
+
+def _hex_counts(request, session, scope, resolution: int) -> dict:
+    """Counts per H3 cell and care level for the caller's scope.
+
+    Whole-village scopes (and unrestricted ones) are served from a per-process cache of
+    (hexagon, village, care level) counts, keyed by the households' change stamp, so a
+    county-wide view costs one small query once the cache is warm.
+    """
+    stamp = queries.households_stamp(session)
+    cache = request.app.state.aggregate_cache
+    key = (resolution, stamp)
+    if not (scope.microgrid_keys or scope.cell_keys):
+        with _agg_lock:
+            table = cache.get(key)
+        if table is None:
+            from geogrid.api.scope import Scope
+
+            table = defaultdict(int)
+            for lon, lat, level, village in queries.care_level_points(session, Scope(unrestricted=True)):
+                table[(h3.latlng_to_cell(lat, lon, resolution), village, level)] += 1
+            with _agg_lock:
+                for k in [k for k in cache if k[0] == resolution]:
+                    del cache[k]
+                cache[key] = table
+        out: dict = defaultdict(lambda: defaultdict(int))
+        for (cell, village, level), n in table.items():
+            if scope.unrestricted or village in scope.village_codes:
+                out[cell][level] += n
+        return out
+    out = defaultdict(lambda: defaultdict(int))
+    for lon, lat, level, _village in queries.care_level_points(session, scope):
+        out[h3.latlng_to_cell(lat, lon, resolution)][level] += 1
+    return out
+
+
+@router.get("/households/{household_id}", response_class=GeoJSONResponse,
+            summary="One household with its residents (masked)")
+def get_household(request: Request, household_id: str, session: SessionDep,
+                  principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+                  plan: Annotated[str | None, Query()] = None):
+    require(principal, "read_households")
+    plan_id = resolve_plan_id(session, principal, scope, plan)
+    row = queries.get_household(session, scope, household_id, plan_id=plan_id)
+    props = household_properties(row)
+    people = queries.residents(session, household_id)
+    props["residents_count"] = len(people)
+    if principal.can("read_persons"):
+        props["residents"] = [person_masked(p) for p in people]
+    audit.record(session, "read", "household", household_id,
+                 detail={"residents": len(people) if principal.can("read_persons") else 0})
+    return feature(row.id, _point(row), props)

@@ -1,0 +1,61 @@
+"""Persons: one resident (masked), and reveal with a purpose (full values, audited)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from geogrid.api import queries
+from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
+from geogrid.api.errors import ThrottledError
+from geogrid.api.representation import REVEALABLE, person_masked, person_revealed
+from geogrid.api.scope import require
+
+router = APIRouter(tags=["persons"])
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(..., min_length=4, max_length=500,
+                         description="Why the full values are needed (recorded in the audit log)")
+    fields: list[Literal["name", "id_number", "phone", "birth_date"]] = Field(
+        default_factory=lambda: list(REVEALABLE), max_length=4,
+        description="Which fields to reveal (default: all)")
+
+
+@router.get("/persons/{person_id}", summary="One resident, masked")
+def get_person(person_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+               audit: AuditDep) -> dict:
+    require(principal, "read_persons")
+    person = queries.get_person(session, scope, person_id)
+    audit.record(session, "read", "person", person_id)
+    return person_masked(person)
+
+
+@router.post("/persons/{person_id}/reveal",
+             summary="Full personal fields, for a stated purpose (rate-limited, audited)",
+             responses={429: {"description": "reveal rate limit reached"}})
+def reveal(request: Request, person_id: str, body: RevealRequest, session: SessionDep,
+           principal: PrincipalDep, scope: ScopeDep, audit: AuditDep) -> dict:
+    purpose = body.purpose.strip()
+    if not principal.can("reveal"):
+        audit.record(session, "reveal", "person", person_id, result="denied", purpose=purpose)
+        require(principal, "reveal")
+    try:
+        person = queries.get_person(session, scope, person_id)
+    except Exception:
+        audit.record(session, "reveal", "person", person_id, result="not_found", purpose=purpose)
+        raise
+    fields = tuple(dict.fromkeys(body.fields))
+    try:
+        request.app.state.reveal_limiter.hit(principal.user_id, "reveals")
+    except ThrottledError:
+        audit.record(session, "reveal", "person", person_id, result="throttled", purpose=purpose)
+        raise
+    # The entry is committed before the values leave the server.
+    audit.record(session, "reveal", "person", person_id, purpose=purpose,
+                 detail={"fields": list(fields)})
+    return person_revealed(person, fields)

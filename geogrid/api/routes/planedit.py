@@ -1,0 +1,410 @@
+"""Plan editing, the server side of boundary redrawing (issue 4, section 7).
+
+Every edit is one transaction that starts with the plan's compare-and-swap
+(:func:`geogrid.db.plans.bump_version`) against the version named in ``If-Match``:
+no ``If-Match`` is 428, a stale one 412, and of several concurrent edits sent with
+the same ETag exactly one succeeds.  The response carries the new ``ETag``.
+Only drafts can be edited (409 otherwise); planners edit within their scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+import shapely
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select, update
+
+from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
+from geogrid.api.errors import StateError
+from geogrid.api.etag import make_etag, require_if_match, version_from_etag
+from geogrid.api.geojson import check_polygon_in_context, parse_polygon
+from geogrid.api.routes.grid import visible_plan
+from geogrid.api.routes.plans import plan_summary
+from geogrid.api.scope import Scope, require
+from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
+from geogrid.db.plans import bump_version, copy_plan, publish
+from geogrid.errors import InputError, NotFoundError
+
+router = APIRouter(tags=["plan editing"])
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="the plan's ETag")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DraftRequest(_Strict):
+    name: str = Field(..., min_length=1, max_length=200)
+    from_plan: str | None = Field(None, description="plan to copy (default: the published one)")
+
+
+class Move(_Strict):
+    household_id: str = Field(..., min_length=1, max_length=64)
+    cell_id: str = Field(..., min_length=1, max_length=64)
+
+
+class MovesRequest(_Strict):
+    moves: list[Move] = Field(..., min_length=1, max_length=5000)
+
+
+class GeometryRequest(_Strict):
+    geometry: dict = Field(..., description="GeoJSON Polygon or MultiPolygon, WGS84 lon/lat")
+
+
+class SplitRequest(_Strict):
+    household_ids: list[str] = Field(..., min_length=1, max_length=5000,
+                                     description="households that go to the new cell")
+
+
+class MergeRequest(_Strict):
+    cells: list[str] = Field(..., min_length=2, max_length=2, description="two cell ids")
+
+
+class RepartitionRequest(_Strict):
+    microgrids: list[str] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+@contextlib.contextmanager
+def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, response: Response,
+          audit, action: str, detail: dict | None = None):
+    """One edit transaction: permission, 404, 428, 412, draft-only, audit, commit, ETag."""
+    require(principal, "edit_plans")
+    plan = visible_plan(session, principal, plan_id)
+    expected = version_from_etag(plan_id, require_if_match(if_match))
+    begin_write(session)
+    new_version = bump_version(session, plan_id, expected)
+    status = session.execute(select(Plan.status).where(Plan.id == plan_id)).scalar_one()
+    if status != "draft" and action != "publish":
+        raise StateError(f"plan {plan_id} is {status}; only drafts can be edited: create a "
+                         "draft from it with POST /api/v1/plans")
+    info = dict(detail or {})
+    yield plan, info
+    audit.add(session, action, "plan", plan_id, detail=info or None)
+    session.commit()
+    response.headers["ETag"] = make_etag(plan_id, new_version)
+
+
+def _cell(session, scope: Scope, plan_id: str, cell_id: str, *, for_update: bool = True) -> Cell:
+    cell = session.execute(select(Cell).where(Cell.id == cell_id, Cell.plan_id == plan_id,
+                                              scope.cells_clause())).scalar_one_or_none()
+    if cell is None:
+        raise NotFoundError(f"cell {cell_id} not found in plan {plan_id}")
+    return cell
+
+
+def _microgrid(session, scope: Scope, plan_id: str, mg_id: str) -> Microgrid:
+    mg = session.execute(select(Microgrid).where(Microgrid.id == mg_id, Microgrid.plan_id == plan_id,
+                                                 scope.microgrids_clause())).scalar_one_or_none()
+    if mg is None:
+        raise NotFoundError(f"micro-grid {mg_id} not found in plan {plan_id}")
+    return mg
+
+
+def _recount(session, plan_id: str, cell_ids=None) -> None:
+    """Set households counts of cells (and their micro-grids) from the assignments."""
+    n = (select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id)
+         .scalar_subquery())
+    stmt = update(Cell).where(Cell.plan_id == plan_id).values(households=n)
+    mg_ids = None
+    if cell_ids is not None:
+        cell_ids = sorted(set(cell_ids))
+        stmt = stmt.where(Cell.id.in_(cell_ids))
+        mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
+    session.execute(stmt, execution_options={"synchronize_session": False})
+    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
+         .scalar_subquery())
+    mstmt = update(Microgrid).where(Microgrid.plan_id == plan_id).values(households=m)
+    if mg_ids is not None:
+        mstmt = mstmt.where(Microgrid.id.in_(mg_ids))
+    session.execute(mstmt, execution_options={"synchronize_session": False})
+
+
+def _shape(session, geom_col, where):
+    from geoalchemy2.shape import to_shape
+
+    g = session.execute(select(geom_col).where(where)).scalar()
+    return to_shape(g) if g is not None else None
+
+
+def _ewkt(geom) -> str:
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    return f"SRID=4326;{geom.wkt}"
+
+
+# --- drafts and publishing --------------------------------------------------------------
+@router.post("/plans", status_code=201, summary="Create a draft from the published (or a named) plan")
+def create_draft(body: DraftRequest, response: Response, session: SessionDep,
+                 principal: PrincipalDep, audit: AuditDep) -> dict:
+    from geogrid.api.scope import published_plan_id
+
+    require(principal, "edit_plans")
+    source = body.from_plan or published_plan_id(session)
+    if source is None:
+        raise NotFoundError("there is no published plan to copy; partition the register first "
+                            "(`geogrid partition --publish`) or name from_plan")
+    visible_plan(session, principal, source)
+    begin_write(session)
+    plan = copy_plan(session, source, body.name, created_by=principal.username)
+    audit.add(session, "create", "plan", plan.id, detail={"from": source})
+    session.commit()
+    response.headers["ETag"] = make_etag(plan.id, plan.version)
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}"
+    return plan_summary(session, plan)
+
+
+@router.post("/plans/{plan_id}/publish", summary="Publish a draft, archiving the published plan")
+def publish_plan(plan_id: str, response: Response, session: SessionDep, principal: PrincipalDep,
+                 scope: ScopeDep, audit: AuditDep, if_match: IfMatch = None,
+                 force: Annotated[bool, Query(description="admins: publish despite problems")] = False) -> dict:
+    from geogrid.api.planvalidation import validate_plan
+
+    require(principal, "edit_plans")
+    plan = visible_plan(session, principal, plan_id)
+    if plan.status != "draft":
+        raise StateError(f"plan {plan_id} is {plan.status}; only a draft can be published")
+    if not (force and principal.role == "admin"):
+        problems = validate_plan(session, plan, scope=Scope(unrestricted=True))
+        hard = [p for p in problems if p["severity"] == "error"]
+        if hard:
+            err = InputError(f"plan {plan_id} breaks {len(hard)} rule(s); fix them (see "
+                             f"/api/v1/plans/{plan_id}/validation) before publishing")
+            err.errors = hard[:100]
+            raise err
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "publish"):
+        p = session.get(Plan, plan_id)
+        publish(session, plan_id)
+    session.refresh(p)
+    response.headers["ETag"] = make_etag(p.id, p.version)
+    return plan_summary(session, p)
+
+
+# --- household moves ---------------------------------------------------------------------
+@router.patch("/plans/{plan_id}/assignments", summary="Move households between cells")
+def move_households(plan_id: str, body: MovesRequest, response: Response, session: SessionDep,
+                    principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+                    if_match: IfMatch = None) -> dict:
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "move_households",
+               {"moves": len(body.moves)}) as (_plan, info):
+        targets = {m.cell_id for m in body.moves}
+        cells = {c.id: c for c in session.execute(
+            select(Cell).where(Cell.id.in_(sorted(targets)), Cell.plan_id == plan_id,
+                               scope.cells_clause())).scalars()}
+        for t in targets:
+            if t not in cells:
+                raise NotFoundError(f"cell {t} not found in plan {plan_id}")
+        hids = sorted({m.household_id for m in body.moves})
+        if len(hids) != len(body.moves):
+            raise InputError("each household may be moved only once per request")
+        current = dict(session.execute(
+            select(Assignment.household_id, Assignment.cell_id)
+            .join(Household, Household.id == Assignment.household_id)
+            .where(Assignment.plan_id == plan_id, Assignment.household_id.in_(hids),
+                   scope.households_clause())).all())
+        sources = {}
+        for h in hids:
+            if h not in current:
+                raise NotFoundError(f"household {h} is not assigned in plan {plan_id}")
+        source_cells = {c.id: c for c in session.execute(
+            select(Cell).where(Cell.id.in_(sorted(set(current.values())))))
+            .scalars()}
+        for c in list(source_cells.values()) + list(cells.values()):
+            if c.locked:
+                raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
+                                 "households in or out")
+        for m in body.moves:
+            if current[m.household_id] != m.cell_id:
+                sources[m.household_id] = current[m.household_id]
+                session.execute(update(Assignment)
+                                .where(Assignment.plan_id == plan_id,
+                                       Assignment.household_id == m.household_id)
+                                .values(cell_id=m.cell_id),
+                                execution_options={"synchronize_session": False})
+        _recount(session, plan_id, set(sources.values()) | targets)
+        info["moved"] = len(sources)
+    return {"moved": len(sources), "plan": plan_summary(session, session.get(Plan, plan_id))}
+
+
+# --- locks --------------------------------------------------------------------------------
+def _set_lock(plan_id, cell_id, locked, response, session, principal, scope, audit, if_match):
+    with _edit(session, principal, scope, plan_id, if_match, response, audit,
+               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}):
+        _cell(session, scope, plan_id, cell_id)
+        session.execute(update(Cell).where(Cell.id == cell_id).values(locked=locked),
+                        execution_options={"synchronize_session": False})
+    return {"cell_id": cell_id, "locked": locked, "etag": response.headers["ETag"]}
+
+
+@router.post("/plans/{plan_id}/cells/{cell_id}/lock", summary="Lock a cell against re-partition and moves")
+def lock_cell(plan_id: str, cell_id: str, response: Response, session: SessionDep,
+              principal: PrincipalDep, scope: ScopeDep, audit: AuditDep, if_match: IfMatch = None) -> dict:
+    return _set_lock(plan_id, cell_id, True, response, session, principal, scope, audit, if_match)
+
+
+@router.post("/plans/{plan_id}/cells/{cell_id}/unlock", summary="Unlock a cell")
+def unlock_cell(plan_id: str, cell_id: str, response: Response, session: SessionDep,
+                principal: PrincipalDep, scope: ScopeDep, audit: AuditDep, if_match: IfMatch = None) -> dict:
+    return _set_lock(plan_id, cell_id, False, response, session, principal, scope, audit, if_match)
+
+
+# --- micro-grid boundary ------------------------------------------------------------------
+@router.put("/plans/{plan_id}/microgrids/{microgrid_id}/geometry",
+            summary="Replace a micro-grid boundary (checked: valid, inside the village, no overlap)")
+def replace_boundary(plan_id: str, microgrid_id: str, body: GeometryRequest, response: Response,
+                     session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+                     if_match: IfMatch = None) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    geom = parse_polygon(body.geometry, what="micro-grid boundary")
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "replace_boundary",
+               {"microgrid": microgrid_id}):
+        mg = _microgrid(session, scope, plan_id, microgrid_id)
+        village = _shape(session, Area.geom, Area.code == mg.village_code) if mg.village_code else None
+        siblings = {r.microgrid_key: to_shape(r.geom) for r in session.execute(
+            select(Microgrid.microgrid_key, Microgrid.geom).where(
+                Microgrid.plan_id == plan_id, Microgrid.village_code == mg.village_code,
+                Microgrid.id != mg.id, Microgrid.geom.is_not(None)))}
+        check_polygon_in_context(geom, parent=village, siblings=siblings, what="the new boundary",
+                                 parent_name=f"village {mg.village_code}")
+        area_km2 = _area_km2(geom)
+        session.execute(update(Microgrid).where(Microgrid.id == mg.id)
+                        .values(geom=_ewkt(geom), area_km2=area_km2),
+                        execution_options={"synchronize_session": False})
+        # cells follow the boundary: clipped to it (new ground goes to no cell until re-run)
+        for c in session.execute(select(Cell.id, Cell.geom).where(Cell.microgrid_id == mg.id)).all():
+            if c.geom is None:
+                continue
+            clipped = to_shape(c.geom).intersection(geom)
+            clipped = shapely.make_valid(clipped)
+            polys = [g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "Polygon" and not g.is_empty]
+            session.execute(update(Cell).where(Cell.id == c.id)
+                            .values(geom=_ewkt(shapely.MultiPolygon(polys)) if polys else None),
+                            execution_options={"synchronize_session": False})
+    return {"microgrid_id": microgrid_id, "area_km2": area_km2, "etag": response.headers["ETag"]}
+
+
+def _area_km2(geom) -> float:
+    from geogrid.api.geojson import _to_metres
+
+    return round(_to_metres([geom])[0].area / 1e6, 6)
+
+
+# --- split and merge ------------------------------------------------------------------------
+def _voronoi_split(cell_geom, keep_pts, move_pts):
+    """Split ``cell_geom`` between two point sets: each piece is the union of the Voronoi
+    regions of its households, clipped to the cell."""
+    from shapely.ops import unary_union
+
+    pts = shapely.MultiPoint(keep_pts + move_pts)
+    regions = shapely.voronoi_polygons(pts, extend_to=cell_geom.envelope.buffer(0.01))
+    keep_set = shapely.MultiPoint(keep_pts)
+    a, b = [], []
+    for r in regions.geoms:
+        (a if r.intersects(keep_set) else b).append(r)
+    pa = unary_union(a).intersection(cell_geom) if a else shapely.Polygon()
+    pb = cell_geom.difference(pa)
+    return pa, pb
+
+
+@router.post("/plans/{plan_id}/cells/{cell_id}/split",
+             summary="Split a cell: the listed households form a new cell in the same micro-grid")
+def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Response, session: SessionDep,
+               principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+               if_match: IfMatch = None) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "split_cell",
+               {"cell": cell_id}) as (_plan, info):
+        cell = _cell(session, scope, plan_id, cell_id)
+        if cell.locked:
+            raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting")
+        members = session.execute(
+            select(Assignment.household_id, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+            .join(Household, Household.id == Assignment.household_id)
+            .where(Assignment.plan_id == plan_id, Assignment.cell_id == cell_id)).all()
+        moving = set(body.household_ids)
+        known = {m[0] for m in members}
+        if not moving <= known:
+            raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}")
+        if moving == known:
+            raise InputError("a split must leave at least one household in the original cell")
+        keep_pts = [(x, y) for h, x, y in members if h not in moving]
+        move_pts = [(x, y) for h, x, y in members if h in moving]
+        geom_a = geom_b = None
+        if cell.geom is not None:
+            pa, pb = _voronoi_split(to_shape(cell.geom), keep_pts, move_pts)
+            geom_a, geom_b = _ewkt(_polys(pa)), _ewkt(_polys(pb))
+        existing = set(session.execute(select(Cell.cell_key).where(Cell.plan_id == plan_id)).scalars())
+        n = 1
+        while f"{cell.cell_key}-s{n}" in existing:
+            n += 1
+        new = Cell(id=new_id(), plan_id=plan_id, microgrid_id=cell.microgrid_id,
+                   cell_key=f"{cell.cell_key}-s{n}", village_code=cell.village_code, households=0,
+                   locked=False, geom=geom_b)
+        session.add(new)
+        session.flush()
+        if geom_a is not None:
+            session.execute(update(Cell).where(Cell.id == cell.id).values(geom=geom_a),
+                            execution_options={"synchronize_session": False})
+        session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
+                                                 Assignment.household_id.in_(sorted(moving)))
+                        .values(cell_id=new.id), execution_options={"synchronize_session": False})
+        _recount(session, plan_id, [cell.id, new.id])
+        info.update(new_cell=new.id, moved=len(moving))
+    return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key,
+            "etag": response.headers["ETag"]}
+
+
+def _polys(g):
+    g = shapely.make_valid(g)
+    parts = [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon" and not p.is_empty]
+    return shapely.MultiPolygon(parts)
+
+
+@router.post("/plans/{plan_id}/cells/merge", summary="Merge two cells of one micro-grid into the first")
+def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: SessionDep,
+                principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+                if_match: IfMatch = None) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    a_id, b_id = body.cells
+    if a_id == b_id:
+        raise InputError("merge needs two different cells")
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "merge_cells",
+               {"cells": [a_id, b_id]}):
+        a = _cell(session, scope, plan_id, a_id)
+        b = _cell(session, scope, plan_id, b_id)
+        if a.microgrid_id != b.microgrid_id:
+            raise InputError("only cells of the same micro-grid can be merged")
+        if a.locked or b.locked:
+            raise StateError("a locked cell cannot be merged; unlock it first")
+        if a.geom is not None and b.geom is not None:
+            union = shapely.union(to_shape(a.geom), to_shape(b.geom))
+            session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(_polys(union))),
+                            execution_options={"synchronize_session": False})
+        session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
+                                                 Assignment.cell_id == b.id)
+                        .values(cell_id=a.id), execution_options={"synchronize_session": False})
+        session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
+        _recount(session, plan_id, [a.id])
+    return {"cell_id": a_id, "removed_cell_id": b_id, "etag": response.headers["ETag"]}
+
+
+# --- re-run the partition ---------------------------------------------------------------------
+@router.post("/plans/{plan_id}/repartition",
+             summary="Re-run the partition for chosen micro-grids (locked cells stay)")
+def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Response,
+                           session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+                           audit: AuditDep, if_match: IfMatch = None) -> dict:
+    from geogrid.api.planrerun import rerun
+
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
+               {"microgrids": body.microgrids}) as (plan, info):
+        mgs = [_microgrid(session, scope, plan_id, m) for m in dict.fromkeys(body.microgrids)]
+        info.update(rerun(session, plan, mgs, seed=body.seed))
+    return {**info, "etag": response.headers["ETag"]}

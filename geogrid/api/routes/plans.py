@@ -1,0 +1,82 @@
+"""Plans: list, read (with ETag), validate, diff.  Editing is in :mod:`.planedit`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import select
+
+from geogrid.api import queries
+from geogrid.api.deps import PrincipalDep, ScopeDep, SessionDep
+from geogrid.api.etag import make_etag
+from geogrid.api.routes.grid import DRAFT_ROLES, visible_plan
+from geogrid.api.scope import require
+from geogrid.db.models import Plan
+
+router = APIRouter(tags=["plans"])
+
+
+def plan_summary(session, plan: Plan, *, counts: bool = True) -> dict:
+    out = {
+        "id": plan.id,
+        "name": plan.name,
+        "status": plan.status,
+        "county_code": plan.county_code,
+        "params": plan.params,
+        "parent_plan_id": plan.parent_plan_id,
+        "created_at": plan.created_at.isoformat() if plan.created_at else None,
+        "created_by": plan.created_by,
+        "updated_at": plan.updated_at.isoformat() if plan.updated_at else None,
+        "published_at": plan.published_at.isoformat() if plan.published_at else None,
+        "version": plan.version,
+        "etag": make_etag(plan.id, plan.version),
+    }
+    if counts:
+        out["counts"] = queries.plan_counts(session, plan.id)
+    return out
+
+
+@router.get("/plans", summary="Plans, newest first (drafts only for planners and admins)")
+def list_plans(session: SessionDep, principal: PrincipalDep,
+               status: Annotated[Literal["draft", "published", "archived"] | None, Query()] = None) -> dict:
+    require(principal, "read_geometry")
+    stmt = select(Plan).order_by(Plan.created_at.desc(), Plan.id)
+    if status:
+        stmt = stmt.where(Plan.status == status)
+    if principal.role not in DRAFT_ROLES:
+        stmt = stmt.where(Plan.status != "draft")
+    plans = session.execute(stmt).scalars().all()
+    return {"plans": [plan_summary(session, p, counts=False) for p in plans]}
+
+
+@router.get("/plans/{plan_id}", summary="One plan; its ETag is the If-Match for edits")
+def get_plan(plan_id: str, response: Response, session: SessionDep, principal: PrincipalDep) -> dict:
+    require(principal, "read_geometry")
+    plan = visible_plan(session, principal, plan_id)
+    response.headers["ETag"] = make_etag(plan.id, plan.version)
+    return plan_summary(session, plan)
+
+
+@router.get("/plans/{plan_id}/validation",
+            summary="Every broken rule of a plan, with the objects involved")
+def validate(request: Request, plan_id: str, session: SessionDep, principal: PrincipalDep,
+             scope: ScopeDep,
+             microgrid: Annotated[list[str] | None, Query(description="limit to these micro-grid ids")] = None) -> dict:
+    from geogrid.api.planvalidation import validate_plan
+
+    require(principal, "read_geometry")
+    plan = visible_plan(session, principal, plan_id)
+    problems = validate_plan(session, plan, scope=scope, microgrid_ids=microgrid)
+    return {"plan_id": plan.id, "version": plan.version, "valid": not problems, "problems": problems}
+
+
+@router.get("/plans/{plan_id}/diff/{other_id}", summary="What changed from one plan to another")
+def diff(plan_id: str, other_id: str, session: SessionDep, principal: PrincipalDep,
+         scope: ScopeDep) -> dict:
+    from geogrid.api.planvalidation import diff_plans
+
+    require(principal, "read_geometry")
+    a = visible_plan(session, principal, plan_id)
+    b = visible_plan(session, principal, other_id)
+    return diff_plans(session, a, b, scope=scope)

@@ -1,0 +1,265 @@
+"""Roles, permissions and grid-tree scopes.
+
+Roles (``users.role``)::
+
+    admin    everything, unscoped; the only role that reads the audit log
+    planner  geometry, households (masked, without residents) and plan editing, in scope
+    cadre    households and residents (masked), reveal with a purpose, in scope
+    analyst  geometry and aggregates only, never a personal field
+
+A user's ``scopes`` is a JSON list of strings, each one node of the grid tree::
+
+    "area:431227101201"              county, town or village (by code)
+    "microgrid:431227101201-M03"     a micro-grid, by its partition key
+    "cell:431227101201-M03-C02"      a cell, by its partition key
+
+Scope follows the tree: a town covers its villages, a village its micro-grids and
+cells, a micro-grid its cells, and a county everything.  Micro-grids and cells are
+named by their partition key, not their row id, so a scope survives a new published
+plan (``repartition`` keeps keys of everything it did not re-solve).  Which
+households a micro-grid or cell scope covers is decided by the *published* plan.
+
+Anything outside the caller's scope answers 404 (:class:`~geogrid.errors.NotFoundError`),
+so its existence does not leak; a role that may never do something gets 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session
+
+from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
+from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
+
+__all__ = [
+    "ROLES",
+    "PERMISSIONS",
+    "Principal",
+    "Scope",
+    "resolve_scope",
+    "require",
+    "normalise_scope_entries",
+    "parse_scope_entry",
+    "published_plan_id",
+]
+
+ROLES = ("admin", "planner", "cadre", "analyst")
+
+#: capability -> roles that have it.  Checked by :func:`require` (403 when missing).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read_geometry": frozenset(ROLES),
+    "read_households": frozenset({"admin", "planner", "cadre"}),
+    "read_persons": frozenset({"admin", "cadre"}),
+    "reveal": frozenset({"admin", "cadre"}),
+    "search_persons": frozenset({"admin", "cadre"}),
+    "edit_plans": frozenset({"admin", "planner"}),
+    "read_audit": frozenset({"admin"}),
+    "manage_users": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    user_id: str
+    username: str
+    role: str
+    scopes: tuple = ()
+
+    def can(self, capability: str) -> bool:
+        return self.role in PERMISSIONS[capability]
+
+
+def require(principal: Principal, capability: str) -> None:
+    if not principal.can(capability):
+        raise PermissionDeniedError(
+            f"role {principal.role!r} may not {capability.replace('_', ' ')}; ask an administrator "
+            "for a role that can")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A caller's scope resolved against the grid tree."""
+
+    unrestricted: bool = False
+    village_codes: frozenset[str] = field(default_factory=frozenset)
+    microgrid_keys: frozenset[str] = field(default_factory=frozenset)
+    cell_keys: frozenset[str] = field(default_factory=frozenset)
+    published_plan_id: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.unrestricted or self.village_codes or self.microgrid_keys or self.cell_keys)
+
+    # --- SQL filters -----------------------------------------------------------------
+    def households_clause(self):
+        """A WHERE clause on :class:`Household` selecting the households in scope."""
+        if self.unrestricted:
+            return true()
+        parts = []
+        if self.village_codes:
+            parts.append(Household.village_code.in_(sorted(self.village_codes)))
+        if (self.microgrid_keys or self.cell_keys) and self.published_plan_id:
+            parts.append(Household.id.in_(self._assigned_households()))
+        return or_(*parts) if parts else false()
+
+    def _assigned_households(self):
+        keys = []
+        if self.microgrid_keys:
+            keys.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))
+        if self.cell_keys:
+            keys.append(Cell.cell_key.in_(sorted(self.cell_keys)))
+        return (
+            select(Assignment.household_id)
+            .join(Cell, Cell.id == Assignment.cell_id)
+            .join(Microgrid, Microgrid.id == Cell.microgrid_id)
+            .where(Assignment.plan_id == self.published_plan_id, or_(*keys))
+        )
+
+    def microgrids_clause(self):
+        """Micro-grids in scope: by village, by key, or containing a scoped cell."""
+        if self.unrestricted:
+            return true()
+        parts = []
+        if self.village_codes:
+            parts.append(Microgrid.village_code.in_(sorted(self.village_codes)))
+        if self.microgrid_keys:
+            parts.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))
+        if self.cell_keys:
+            parts.append(Microgrid.id.in_(
+                select(Cell.microgrid_id).where(Cell.cell_key.in_(sorted(self.cell_keys)))))
+        return or_(*parts) if parts else false()
+
+    def cells_clause(self):
+        """Cells in scope: by village, by micro-grid key, or by cell key."""
+        if self.unrestricted:
+            return true()
+        parts = []
+        if self.village_codes:
+            parts.append(Cell.village_code.in_(sorted(self.village_codes)))
+        if self.microgrid_keys:
+            parts.append(Cell.microgrid_id.in_(
+                select(Microgrid.id).where(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))))
+        if self.cell_keys:
+            parts.append(Cell.cell_key.in_(sorted(self.cell_keys)))
+        return or_(*parts) if parts else false()
+
+    def areas_clause(self):
+        """Areas in scope: the scoped villages and every ancestor of them (for context)."""
+        if self.unrestricted:
+            return true()
+        return Area.code.in_(sorted(self._area_codes)) if self._area_codes else false()
+
+    _area_codes: frozenset[str] = field(default_factory=frozenset)
+
+    # --- Python checks -----------------------------------------------------------------
+    def covers_village(self, code: str | None) -> bool:
+        return self.unrestricted or (code is not None and code in self.village_codes)
+
+
+def published_plan_id(session: Session, county_code: str | None = None) -> str | None:
+    """The id of the published plan (of ``county_code`` if several counties are stored)."""
+    stmt = select(Plan.id).where(Plan.status == "published")
+    if county_code:
+        stmt = stmt.where(or_(Plan.county_code == county_code, Plan.county_code == ""))
+    return session.execute(stmt.order_by(Plan.published_at.desc()).limit(1)).scalar()
+
+
+def _area_tree(session: Session) -> tuple[dict[str, tuple[str, str | None]], dict[str, list[str]]]:
+    """code -> (level, parent code), and parent code -> child codes."""
+    rows = session.execute(
+        select(Area.code, Area.level, Area.parent_code, Area.parent_id, Area.id)).all()
+    by_id = {r.id: r.code for r in rows}
+    info, children = {}, {}
+    for r in rows:
+        parent = by_id.get(r.parent_id) if r.parent_id else r.parent_code
+        info[r.code] = (r.level, parent)
+        if parent:
+            children.setdefault(parent, []).append(r.code)
+    return info, children
+
+
+def resolve_scope(session: Session, principal: Principal, *, county_code: str | None = None) -> Scope:
+    """Resolve ``principal.scopes`` against the areas table and the published plan."""
+    if principal.role == "admin":
+        return Scope(unrestricted=True, published_plan_id=published_plan_id(session, county_code))
+    entries = [parse_scope_entry(e) for e in principal.scopes or ()]
+    area_codes = [v for k, v in entries if k == "area"]
+    mg_keys = frozenset(v for k, v in entries if k == "microgrid")
+    cell_keys = frozenset(v for k, v in entries if k == "cell")
+    villages: set[str] = set()
+    visible_areas: set[str] = set()
+    unrestricted = False
+    if area_codes:
+        info, children = _area_tree(session)
+        for code in area_codes:
+            level = info.get(code, (None, None))[0]
+            if level == "county":
+                unrestricted = True
+            stack = [code]
+            while stack:  # the subtree
+                c = stack.pop()
+                visible_areas.add(c)
+                if info.get(c, (None,))[0] == "village" or c not in children:
+                    villages.add(c)
+                stack.extend(children.get(c, ()))
+            parent = info.get(code, (None, None))[1]
+            while parent and parent not in visible_areas:  # the ancestors, for context
+                visible_areas.add(parent)
+                parent = info.get(parent, (None, None))[1]
+    plan_id = published_plan_id(session, county_code) if (mg_keys or cell_keys or unrestricted) else None
+    return Scope(
+        unrestricted=unrestricted,
+        village_codes=frozenset(villages),
+        microgrid_keys=mg_keys,
+        cell_keys=cell_keys,
+        published_plan_id=plan_id,
+        _area_codes=frozenset(visible_areas),
+    )
+
+
+def parse_scope_entry(entry) -> tuple[str, str]:
+    """``"area:CODE"`` -> ``("area", "CODE")``; a bare string is taken as an area code."""
+    if isinstance(entry, dict):  # tolerate {"type": ..., "code"/"key": ...}
+        return str(entry.get("type", "area")), str(entry.get("code") or entry.get("key") or "")
+    kind, sep, value = str(entry).partition(":")
+    return (kind, value) if sep else ("area", kind)
+
+
+def normalise_scope_entries(session: Session, tokens: list[str]) -> list[str]:
+    """Turn ``--scope`` arguments into scope entries, checking each exists.
+
+    A token may be an area code (``431227101201``), an area, micro-grid or cell row id,
+    a micro-grid or cell key, or an explicit ``area:CODE`` / ``microgrid:KEY`` / ``cell:KEY``.
+    """
+    out: list[str] = []
+    for raw in tokens:
+        token = raw.strip()
+        kind, _, value = token.partition(":") if ":" in token else ("", "", token)
+        found = None
+        if kind in ("", "area"):
+            row = session.execute(select(Area.code).where(or_(Area.code == value, Area.id == value))).first()
+            if row:
+                found = f"area:{row.code}"
+        if found is None and kind in ("", "microgrid"):
+            row = session.execute(select(Microgrid.microgrid_key).where(
+                or_(Microgrid.microgrid_key == value, Microgrid.id == value)).limit(1)).first()
+            if row:
+                found = f"microgrid:{row.microgrid_key}"
+        if found is None and kind in ("", "cell"):
+            row = session.execute(select(Cell.cell_key).where(
+                or_(Cell.cell_key == value, Cell.id == value)).limit(1)).first()
+            if row:
+                found = f"cell:{row.cell_key}"
+        if kind not in ("", "area", "microgrid", "cell"):
+            raise InputError(f"scope {raw!r}: prefix must be area:, microgrid: or cell:")
+        if found is None:
+            raise NotFoundError(
+                f"scope {raw!r} is not an area code, micro-grid or cell; import the boundaries "
+                "or partition first, or check the code")
+        if found not in out:
+            out.append(found)
+    return out

@@ -1,0 +1,188 @@
+"""Passwords, bearer tokens and log-in throttling.
+
+* Passwords are hashed with Argon2id (argon2-cffi, its RFC 9106 low-memory profile).
+* Tokens are HS256 JWTs (PyJWT) carrying the user id, the role and an expiry; the role
+  and scope are read again from the database on every request, so a changed or
+  disabled account takes effect at once.
+* :class:`LoginThrottle` counts failed log-ins per account name (known or not, so it
+  does not reveal which names exist): after ``login_free_failures`` each attempt must
+  wait ``login_base_delay_s * 2**k`` seconds, and after ``login_max_failures`` in a row the
+  account is locked for ``lockout_minutes``.  A successful log-in resets the count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from geogrid.api.config import DEFAULT_SECRET
+from geogrid.api.errors import AccountLockedError, AuthenticationError, ThrottledError
+from geogrid.errors import InputError
+
+__all__ = [
+    "hash_password",
+    "verify_password",
+    "needs_rehash",
+    "issue_token",
+    "decode_token",
+    "check_secret",
+    "LoginThrottle",
+    "generate_password",
+    "DUMMY_HASH",
+]
+
+_HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory parameters
+_ALGORITHM = "HS256"
+_MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (PHC string)."""
+    if len(password) < _MIN_PASSWORD:
+        raise InputError(f"password too short: use at least {_MIN_PASSWORD} characters")
+    return _HASHER.hash(password)
+
+
+#: Verified against when the user does not exist, so both paths take the same time.
+DUMMY_HASH = _HASHER.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches ``password_hash``; never raises for a mismatch."""
+    try:
+        return _HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(password_hash)
+
+
+def generate_password() -> str:
+    """A random password for demo users (about 80 bits)."""
+    return secrets.token_urlsafe(10)
+
+
+def check_secret(secret_key: str, demo: bool) -> None:
+    """Refuse the default or a short secret outside demo mode."""
+    if demo:
+        return
+    if secret_key == DEFAULT_SECRET:
+        raise InputError(
+            "GEOGRID_SECRET_KEY is still the default; set it to a long random value, e.g. "
+            "`export GEOGRID_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`, "
+            "or set GEOGRID_DEMO=1 for a demo"
+        )
+    if len(secret_key) < 16:
+        raise InputError("GEOGRID_SECRET_KEY is too short: use at least 16 random characters")
+
+
+def issue_token(secret_key: str, *, user_id: str, username: str, role: str,
+                minutes: int, now: dt.datetime | None = None) -> tuple[str, int]:
+    """A signed bearer token and its lifetime in seconds."""
+    now = now or dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": str(user_id),
+        "name": username,
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + dt.timedelta(minutes=minutes)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret_key, algorithm=_ALGORITHM), minutes * 60
+
+
+def decode_token(secret_key: str, token: str) -> dict:
+    """The claims of a valid token, or :class:`AuthenticationError`."""
+    try:
+        claims = jwt.decode(token, secret_key, algorithms=[_ALGORITHM],
+                            options={"require": ["sub", "exp", "role"]})
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationError("the token has expired; log in again") from None
+    except jwt.PyJWTError:
+        raise AuthenticationError("invalid token; log in again at /api/v1/auth/token") from None
+    return claims
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    locked_until: float = 0.0
+
+
+class LoginThrottle:
+    """In-process failed-log-in counter (one per app; see the module docstring).
+
+    It is per process: behind several workers each keeps its own count, so the limits
+    are per worker.  ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, *, free_failures: int, base_delay_s: float, max_failures: int,
+                 lockout_s: float, clock=time.monotonic):
+        self.free_failures = free_failures
+        self.base_delay_s = base_delay_s
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self.clock = clock
+        self._state: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(username: str) -> str:
+        return username.strip().casefold()
+
+    def delay_after(self, failures: int) -> float:
+        """Seconds an attempt must wait after ``failures`` failures in a row."""
+        extra = failures - self.free_failures
+        return 0.0 if extra <= 0 else self.base_delay_s * 2 ** (extra - 1)
+
+    def check(self, username: str) -> None:
+        """Raise if ``username`` may not try now (locked, or too soon after a failure)."""
+        now = self.clock()
+        with self._lock:
+            st = self._state.get(self._key(username))
+            if st is None:
+                return
+            if st.locked_until > now:
+                raise AccountLockedError(
+                    f"account locked after {st.count} failed log-ins; try again in "
+                    f"{int(st.locked_until - now) // 60 + 1} minutes or ask an administrator "
+                    "to unlock it (`geogrid users unlock`)", st.locked_until - now)
+            if st.locked_until and st.locked_until <= now:  # lock expired: start afresh
+                self._state.pop(self._key(username), None)
+                return
+            wait = st.last + self.delay_after(st.count) - now
+            if wait > 0:
+                raise ThrottledError(
+                    f"too many failed log-ins; wait {int(wait + 0.999)} s before trying again", wait)
+
+    def failed(self, username: str) -> int:
+        """Count a failure; return the number in a row (locks at ``max_failures``)."""
+        now = self.clock()
+        with self._lock:
+            st = self._state.setdefault(self._key(username), _Failures())
+            st.count += 1
+            st.last = now
+            if st.count >= self.max_failures:
+                st.locked_until = now + self.lockout_s
+            return st.count
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._state.pop(self._key(username), None)
+
+    def unlock(self, username: str) -> None:
+        self.succeeded(username)
+
+    def is_locked(self, username: str) -> bool:
+        st = self._state.get(self._key(username))
+        return bool(st and st.locked_until > self.clock())
