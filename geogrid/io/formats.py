@@ -91,6 +91,15 @@ def read_table(path: str | os.PathLike, *, layer: str | int | None = None, encod
     return df
 
 
+def _number_rows(df: pd.DataFrame, first: int) -> pd.DataFrame:
+    """Add :data:`ROW` from ``first``; a ``_row`` the file already has (a rejects file
+    read back) is renamed ``_row_before``."""
+    if ROW in df.columns:
+        df = df.rename(columns={ROW: f"{ROW}_before"})
+    df[ROW] = range(first, first + len(df))
+    return _drop_blank_rows(df)
+
+
 def _blank(value) -> bool:
     if value is None:
         return True
@@ -154,8 +163,7 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable CSV file ({exc}); check quotes and separators") from None
     df = df.astype(object)
-    df.insert(len(df.columns), ROW, range(2, len(df) + 2))
-    return _drop_blank_rows(df)
+    return _number_rows(df, 2)
 
 
 # --- XLSX ------------------------------------------------------------------------------
@@ -207,8 +215,7 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
     names = _dedupe([str(header[j]).strip() if not _blank(header[j]) else f"Unnamed: {j}" for j in keep])
     records = [["" if r[j] is None else r[j] for j in keep] for r in body]
     df = pd.DataFrame(records, columns=names, dtype=object)
-    df[ROW] = range(head + 2, head + 2 + len(df))
-    return _drop_blank_rows(df)
+    return _number_rows(df, head + 2)
 
 
 # --- vector formats ------------------------------------------------------------------------
@@ -257,8 +264,7 @@ def _read_vector(path: Path, layer: str | int | None, encoding: str | None):
     except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: not a readable {format_of(path)} file ({exc})") from None
     gdf = gdf.reset_index(drop=True)
-    gdf[ROW] = range(1, len(gdf) + 1)
-    return _drop_blank_rows(gdf)
+    return _number_rows(gdf, 1)
 
 
 def _read_parquet(path: Path):
@@ -276,5 +282,4 @@ def _read_parquet(path: Path):
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
         raise FileFormatError(f"{path}: not a readable GeoParquet file ({exc})") from None
     df = df.reset_index(drop=True)
-    df[ROW] = range(1, len(df) + 1)
-    return _drop_blank_rows(df)
+    return _number_rows(df, 1)
