@@ -85,7 +85,8 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
     counts = Counts()
     new_rows, upd_rows = [], []
     for rec in data.itertuples(index=False):
-        code, name, parent, vintage_ = rec.code, rec.name, bulk.clean(rec.parent_code), rec.vintage
+        code, name, parent = rec.code, rec.name, bulk.clean(rec.parent_code)
+        vintage_ = None if bulk.clean(rec.vintage) is None else int(rec.vintage)
         geom = rec.geometry
         i = by_code.get(code)
         if i is None:

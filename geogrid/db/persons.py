@@ -118,7 +118,7 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
     known = household_ids(session, numbers.dropna().unique().tolist())
     data["household_id"] = [known.get(n) if isinstance(n, str) else None for n in numbers]
     for r, n, hid in zip(rows, numbers, data["household_id"]):
-        if hid is None:
+        if hid is None or pd.isna(hid):
             reason = ("household number is empty" if n is None or pd.isna(n)
                       else f"household {n!r} is not in the register; import households first")
             rejects.append((r, C.HOUSEHOLD_NO, reason))
@@ -155,12 +155,13 @@ def _existing(session: Session, data: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _key(data: pd.DataFrame) -> pd.Series:
+def _key(data: pd.DataFrame) -> list:
     """The identity of a person: the ID number, else household + name + birth date."""
-    fallback = ("~" + data["household_id"].astype(str) + "|" + data[C.NAME].astype(str) + "|"
-                + data[C.BIRTH_DATE].astype(str))
-    idn = data[C.ID_NUMBER]
-    return idn.astype(object).where(idn.notna(), fallback)
+    keys = []
+    for idn, hid, name, birth in zip(bulk.pylist(data[C.ID_NUMBER]), bulk.pylist(data["household_id"]),
+                                     bulk.pylist(data[C.NAME]), bulk.pylist(data[C.BIRTH_DATE])):
+        keys.append(idn if idn is not None else f"~{hid}|{name}|{birth}")
+    return keys
 
 
 def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
@@ -191,11 +192,10 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     data["_key"] = _key(data)
     if len(existing):
         existing = existing.rename(columns={c: f"{c}_db" for c in existing.columns})
-        existing = existing.rename(columns={"household_id_db": "household_id_db"})
         ex_keys = pd.DataFrame({
             "household_id": existing["household_id_db"], C.NAME: existing["name_db"],
             C.BIRTH_DATE: existing["birth_date_db"], C.ID_NUMBER: existing["id_number_db"]})
-        existing["_key"] = _key(ex_keys).to_numpy()
+        existing["_key"] = _key(ex_keys)
         existing = existing.drop_duplicates("_key")
         merged = data.merge(existing, on="_key", how="left")
     else:

@@ -1,0 +1,193 @@
+"""Shared fixtures: every database test runs on SpatiaLite and on PostGIS.
+
+``backend`` is parametrised over ``spatialite`` and ``postgis``; a test that asks for
+``db_url``, ``db_settings``, ``engine`` or ``session`` runs once per back-end, on a
+database already at the newest schema and empty of rows:
+
+- SpatiaLite: a fresh file in ``tmp_path`` (copied from one migrated per test session);
+- PostGIS: one uniquely named database on ``GEOGRID_TEST_POSTGRES_URL`` (default
+  ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) with ``CREATE EXTENSION
+  postgis``, created once per test session, emptied after each test and dropped at the
+  end.  Its tests carry the ``postgis`` marker (``-m "not postgis"`` skips them).
+
+``empty_db_url`` gives an unmigrated database instead (for migration tests).
+
+If PostGIS cannot be reached its tests are skipped, except when ``CI`` is set or
+``GEOGRID_REQUIRE_POSTGIS=1``: then they fail, so a CI run can never pass by silently
+skipping half the suite (the rule geoalchemy2's own test suite follows).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "GEOGRID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+DATA_TABLES = ("assignments", "cells", "microgrids", "plans", "persons", "households", "areas",
+               "audit_log", "users")
+
+BACKENDS = [
+    pytest.param("spatialite", id="spatialite"),
+    pytest.param("postgis", id="postgis", marks=pytest.mark.postgis),
+]
+
+
+def _postgis_required() -> bool:
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return ci or os.environ.get("GEOGRID_REQUIRE_POSTGIS", "") == "1"
+
+
+def _unavailable(reason: str):
+    if _postgis_required():
+        pytest.fail(f"PostGIS is required here (CI or GEOGRID_REQUIRE_POSTGIS=1) but {reason}",
+                    pytrace=False)
+    pytest.skip(f"PostGIS unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgis_admin():
+    """An AUTOCOMMIT engine on the server's maintenance database, or skip/fail."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            available = conn.execute(
+                text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
+    except Exception as exc:  # server down, auth refused...
+        engine.dispose()
+        _unavailable(f"cannot connect to {PG_ADMIN_URL}: {exc}")
+    if not available:
+        engine.dispose()
+        _unavailable("the server has no postgis extension (apt-get install postgresql-15-postgis-3)")
+    yield engine
+    engine.dispose()
+
+
+def _create_database(admin, *, postgis: bool = True) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"geogrid_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    if postgis:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        engine.dispose()
+    return url
+
+
+def _drop_database(admin, url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgis_database(postgis_admin):
+    """URL of this test session's PostGIS database, migrated to head; dropped afterwards."""
+    from geogrid.db import migrate
+
+    url = _create_database(postgis_admin)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        _drop_database(postgis_admin, url)
+
+
+@pytest.fixture(scope="session")
+def spatialite_template(tmp_path_factory):
+    """A SpatiaLite file migrated to head once per test session (tests get copies)."""
+    from geogrid.db import migrate
+
+    path = tmp_path_factory.mktemp("spatialite") / "template.sqlite"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """``"spatialite"`` or ``"postgis"``."""
+    return request.param
+
+
+def _empty_postgis(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        # the append-only triggers also forbid TRUNCATE; only tests may do this
+        conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER USER")
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(backend, request, tmp_path):
+    """URL of an empty database at the newest schema, on ``backend``."""
+    if backend == "spatialite":
+        path = tmp_path / "geogrid.sqlite"
+        shutil.copyfile(request.getfixturevalue("spatialite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgis_database")
+    try:
+        yield url
+    finally:
+        _empty_postgis(url)
+
+
+@pytest.fixture
+def empty_db_url(backend, request, tmp_path):
+    """URL of a database with no geogrid schema at all (PostGIS: not even the extension)."""
+    if backend == "spatialite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    admin = request.getfixturevalue("postgis_admin")
+    url = _create_database(admin, postgis=False)
+    try:
+        yield url
+    finally:
+        _drop_database(admin, url)
+
+
+@pytest.fixture
+def db_settings(db_url):
+    """:class:`geogrid.settings.Settings` pointing at ``db_url``."""
+    from geogrid.settings import Settings
+
+    return Settings(database_url=db_url, sqlite_busy_timeout_ms=10_000)
+
+
+@pytest.fixture
+def engine(db_settings):
+    """An engine (``geogrid.db.engine.make_engine``) on ``db_url``."""
+    from geogrid.db.engine import make_engine
+
+    engine = make_engine(db_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A session on ``engine``; whatever the test leaves uncommitted is rolled back."""
+    from geogrid.db.engine import make_sessionmaker
+
+    s = make_sessionmaker(engine)()
+    yield s
+    s.rollback()
+    s.close()
