@@ -105,7 +105,7 @@ export class SidePanel {
     return `<dl class="fields" id="person-fields">
         ${field(t("person.name"), p.name, { masked: !revealed })}
         ${field(t("person.gender"), p.gender ? t(`gender.${p.gender}`) : null)}
-        ${field(t("person.birth"), p.birth_date)}
+        ${p.birth_date ? field(t("person.birth"), p.birth_date) : field(t("person.age"), p.age === null || p.age === undefined ? null : t("person.age.value", { n: p.age }))}
         ${field(t("person.id"), p.id_number, { masked: !revealed })}
         ${field(t("person.phone"), p.phone, { masked: !revealed })}
         ${field(t("person.relation"), p.relation)}

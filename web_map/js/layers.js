@@ -9,7 +9,7 @@ const L = window.L;
 
 /** Houses are drawn from this zoom on; below it the H3 aggregate is shown. */
 export const HOUSE_ZOOM = 15;
-export const CELL_ZOOM = 14;
+export const CELL_ZOOM = 15;
 export const MICROGRID_ZOOM = 12;
 export const CAP = 20;
 
@@ -245,7 +245,8 @@ export class CadreLayers {
         const p = layer.feature.properties;
         const count = householdCount(p);
         const over = kind === "cell" && count > CAP;
-        const html = `${escapeHtml(nameOf(p))}<span class="cnt">${t("count.households", { n: count })}</span>`;
+        const known = kind !== "village" || p.households !== undefined;
+        const html = `${escapeHtml(nameOf(p))}${known ? `<span class="cnt">${t("count.households", { n: count })}</span>` : ""}`;
         L.tooltip({ permanent: true, direction: "center", className: `map-label ${kind}${over ? " over" : ""}`, interactive: false })
           .setLatLng(c)
           .setContent(html)
@@ -253,6 +254,13 @@ export class CadreLayers {
         n++;
       });
     };
+    // Areas carry no household count: sum the loaded micro-grids of each village.
+    const perVillage = new Map();
+    this.microgrids.eachLayer((l) => {
+      const p = l.feature.properties;
+      perVillage.set(p.village_code, (perVillage.get(p.village_code) || 0) + householdCount(p));
+    });
+    for (const l of this.villages.getLayers()) l.feature.properties.households = perVillage.get(l.feature.properties.code);
     if (this.show.village && zoom >= 10 && zoom < 15) add(this.villages, "village", (p) => p.name || p.code, 200);
     if (this.show.microgrid && zoom >= 14 && zoom < 17) add(this.microgrids, "microgrid", (p) => p.name || p.microgrid_key || "", 200);
     if (this.show.cell && zoom >= 17) add(this.cells, "cell", (p) => p.name || p.cell_key || "", 200);

@@ -20,23 +20,27 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2
 
 /** Everything the planner asks of the API, in one place. */
 export const planApi = {
-  listPlans: () => get("plans", { limit: 100 }),
+  listPlans: () => get("plans"),
   getPlan: (id) => get(`plans/${id}`),
   createDraft: (fromId, name) => request("POST", "plans", { json: { from_plan: fromId, name } }),
   microgrids: (planId, bbox) => getAllFeatures("microgrids", { plan: planId, bbox, limit: 5000 }),
+  microgrid: (id) => get(`microgrids/${id}`),
+  cell: (id) => get(`cells/${id}`),
   cells: (planId, microgridId) => getAllFeatures("cells", { plan: planId, microgrid: microgridId, limit: 5000 }),
   households: (planId, cellId) => getAllFeatures("households", { plan: planId, cell: cellId, limit: 5000 }),
-  assign: (planId, etag, moves) =>
-    request("PATCH", `plans/${planId}/assignments`, { ifMatch: etag, json: { assignments: moves } }),
+  /** moves: [{household_id, cell_id}] between existing cells */
+  assign: (planId, etag, moves) => request("PATCH", `plans/${planId}/assignments`, { ifMatch: etag, json: { moves } }),
   lock: (planId, etag, cellId, locked) =>
     request("POST", `plans/${planId}/cells/${cellId}/${locked ? "lock" : "unlock"}`, { ifMatch: etag }),
   boundary: (planId, etag, microgridId, geometry) =>
-    request("PUT", `plans/${planId}/microgrids/${microgridId}/boundary`, { ifMatch: etag, json: { geometry } }),
-  split: (planId, etag, cellId) => request("POST", `plans/${planId}/cells/${cellId}/split`, { ifMatch: etag, json: {} }),
+    request("PUT", `plans/${planId}/microgrids/${microgridId}/geometry`, { ifMatch: etag, json: { geometry } }),
+  /** the listed households of one cell become a new cell */
+  split: (planId, etag, cellId, householdIds) =>
+    request("POST", `plans/${planId}/cells/${cellId}/split`, { ifMatch: etag, json: { household_ids: householdIds } }),
   merge: (planId, etag, a, b) => request("POST", `plans/${planId}/cells/merge`, { ifMatch: etag, json: { cells: [a, b] } }),
   rerun: (planId, etag, microgridId) =>
     request("POST", `plans/${planId}/repartition`, { ifMatch: etag, json: { microgrids: [microgridId] } }),
-  validate: (planId) => request("POST", `plans/${planId}/validate`, {}),
+  validate: (planId, microgridId) => get(`plans/${planId}/validation`, microgridId ? { microgrid: microgridId } : {}),
   publish: (planId, etag) => request("POST", `plans/${planId}/publish`, { ifMatch: etag }),
 };
 
@@ -348,10 +352,11 @@ export class Planner {
     if (!this.editable || !this.selected.size) return;
     let target = $("assign-target").value;
     if (!target) return;
+    let created = null;
     if (target === "__new__") {
       target = `new:${++this.newCellSeq}`;
-      const colour = PALETTE[(this.cells.size) % PALETTE.length];
-      this.cells.set(target, { id: target, key: t("planner.assign.new") + " " + this.newCellSeq, locked: false, colour, isNew: true });
+      const colour = PALETTE[this.cells.size % PALETTE.length];
+      created = { id: target, key: `${t("planner.assign.new")} ${this.newCellSeq}`, locked: false, colour, isNew: true };
     }
     const moves = [...this.selected].map((id) => [id, this.houses.get(id).cellId]).filter(([, from]) => from !== target);
     if (!moves.length) return;
@@ -359,11 +364,13 @@ export class Planner {
     this.history.do({
       kind: "assign",
       apply: () => {
+        if (created) this.cells.set(created.id, created);
         for (const [id] of moves) this.houses.get(id).cellId = to;
         this.afterAssign();
       },
       revert: () => {
         for (const [id, from] of moves) this.houses.get(id).cellId = from;
+        if (created) this.cells.delete(created.id);
         this.afterAssign();
       },
     });
@@ -425,20 +432,33 @@ export class Planner {
   }
 
   // ---- saving ------------------------------------------------------------------------------------
-  /** The net change since the last load: moves, locks and the boundary. */
+  /** The net change since the last load: moves, new cells, locks and the boundary. */
   pendingChanges() {
     const moves = [];
+    const newCells = new Map(); // "new:N" -> [household ids]
     for (const h of this.houses.values()) {
-      if (h.cellId !== h.baseCellId) moves.push({ household_id: h.id, cell_id: h.cellId.startsWith("new:") ? null : h.cellId, new_cell: h.cellId.startsWith("new:") ? h.cellId : undefined });
+      if (h.cellId === h.baseCellId) continue;
+      if (h.cellId.startsWith("new:")) {
+        if (!newCells.has(h.cellId)) newCells.set(h.cellId, []);
+        newCells.get(h.cellId).push(h);
+      } else {
+        moves.push({ household_id: h.id, cell_id: h.cellId });
+      }
     }
     const locks = [...this.cells.values()].filter((c) => !c.isNew && c.locked !== c.baseLocked);
     const boundary = [...this.history.done].reverse().find((e) => e.kind === "boundary");
-    return { moves, locks, boundary: boundary ? boundary.geometry : null };
+    return { moves, newCells, locks, boundary: boundary ? boundary.geometry : null };
   }
 
+  /**
+   * Send the pending edits, each its own transaction carrying the ETag of the one before:
+   * unlocks, boundary, moves, new cells (gathered into one source cell, then split off),
+   * locks.  The first request carries the ETag the plan was loaded with, so a plan saved
+   * by someone else meanwhile fails at once with 412 and nothing is written.
+   */
   async save() {
     if (!this.editable || !this.history.pending) return true;
-    const { moves, locks, boundary } = this.pendingChanges();
+    const { moves, newCells, locks, boundary } = this.pendingChanges();
     const btn = $("save");
     btn.disabled = true;
     btn.textContent = t("planner.saving");
@@ -446,11 +466,20 @@ export class Planner {
     const track = (res) => {
       const e = res.headers.get("ETag");
       if (e) etag = e;
+      return res;
     };
+    const planId = this.plan.id;
     try {
-      if (boundary) track(await planApi.boundary(this.plan.id, etag, this.mg.id, boundary));
-      if (moves.length) track(await planApi.assign(this.plan.id, etag, moves));
-      for (const c of locks) track(await planApi.lock(this.plan.id, etag, c.id, c.locked));
+      for (const c of locks.filter((c) => !c.locked)) track(await planApi.lock(planId, etag, c.id, false));
+      if (boundary) track(await planApi.boundary(planId, etag, this.mg.id, boundary));
+      if (moves.length) track(await planApi.assign(planId, etag, moves));
+      for (const members of newCells.values()) {
+        const source = members[0].baseCellId;
+        const gather = members.filter((h) => h.baseCellId !== source).map((h) => ({ household_id: h.id, cell_id: source }));
+        if (gather.length) track(await planApi.assign(planId, etag, gather));
+        track(await planApi.split(planId, etag, source, members.map((h) => h.id)));
+      }
+      for (const c of locks.filter((c) => c.locked)) track(await planApi.lock(planId, etag, c.id, true));
       this.plan.etag = etag;
       this.history.clear();
       toast(t("planner.saved"));
@@ -507,13 +536,14 @@ export class Planner {
 
   async serverOp(kind) {
     if (!this.editable || !this.mg) return;
-    if (kind === "split" && !this.picked[0]) return toast(t("planner.cell.pick"));
+    const splitOff = kind === "split" ? [...this.selected].filter((id) => this.houses.get(id).cellId === this.picked[0]) : [];
+    if (kind === "split" && (!this.picked[0] || !splitOff.length)) return toast(t("planner.cell.split.pick"));
     if (kind === "merge" && this.picked.length !== 2) return toast(t("planner.cell.merge.pick"));
     if (kind === "rerun" && !(await openDialog({ title: t("planner.rerun"), body: `<p>${escapeHtml(t("planner.rerun.confirm"))}</p>` }))) return;
     if (this.history.pending && !(await this.save())) return;
     try {
       let res;
-      if (kind === "split") res = await planApi.split(this.plan.id, this.plan.etag, this.picked[0]);
+      if (kind === "split") res = await planApi.split(this.plan.id, this.plan.etag, this.picked[0], splitOff);
       else if (kind === "merge") res = await planApi.merge(this.plan.id, this.plan.etag, this.picked[0], this.picked[1]);
       else res = await planApi.rerun(this.plan.id, this.plan.etag, this.mg.id);
       const e = res.headers.get("ETag");
@@ -530,26 +560,34 @@ export class Planner {
   async validate() {
     if (!this.plan) return;
     try {
-      const { data } = await planApi.validate(this.plan.id);
-      this.validationIssues = Array.isArray(data) ? data : data.issues || data.problems || data.errors || [];
+      const { data } = await planApi.validate(this.plan.id, this.mg ? this.mg.id : null);
+      this.validationIssues = data.problems || [];
     } catch (err) {
       return toast(errorMessage(err), { error: true });
     }
     this.renderValidation();
   }
 
-  zoomToIssue(issue) {
-    const geom = issue.geometry || (issue.location && { type: "Point", coordinates: issue.location });
-    if (geom) {
-      const b = L.geoJSON(geom).getBounds();
-      if (b.isValid()) this.map.fitBounds(b, { maxZoom: 18, padding: [60, 60] });
-      return;
-    }
-    const ids = issue.objects || issue.object_ids || issue.ids || [];
+  /** Fit the map to the objects a problem names, fetching those not on the map. */
+  async zoomToIssue(issue) {
     const bounds = L.latLngBounds([]);
-    this.cellLayer.eachLayer((l) => ids.includes(l.feature.id) && bounds.extend(l.getBounds()));
-    this.mgLayer.eachLayer((l) => ids.includes(l.feature.id) && bounds.extend(l.getBounds()));
-    if (bounds.isValid()) this.map.fitBounds(bounds, { maxZoom: 18, padding: [60, 60] });
+    for (const o of issue.objects || []) {
+      let layer = null;
+      if (o.type === "cell") layer = this.findCellLayer(o.id);
+      if (o.type === "microgrid") this.mgLayer.eachLayer((l) => l.feature.id === o.id && (layer = l));
+      if (layer) {
+        bounds.extend(layer.getBounds());
+        continue;
+      }
+      try {
+        const res = o.type === "cell" ? await planApi.cell(o.id) : o.type === "microgrid" ? await planApi.microgrid(o.id) : null;
+        if (res && res.data.geometry) bounds.extend(L.geoJSON(res.data).getBounds());
+      } catch {
+        /* an object that no longer exists: nothing to show */
+      }
+    }
+    if (bounds.isValid()) this.map.fitBounds(bounds, { maxZoom: 18, padding: [60, 60], animate: false });
+    this.flashIssue = issue;
   }
 
   async publish() {
@@ -654,7 +692,8 @@ export class Planner {
       .map((v, i) => {
         const rule = v.rule || v.code || "unknown";
         const label = t(`rule.${rule}`) === `rule.${rule}` ? rule : t(`rule.${rule}`);
-        return `<li data-i="${i}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(v.message || (v.objects || []).join(", "))}</span></li>`;
+        const what = (v.objects || []).map((o) => o.key || o.code || o.id).join("、");
+        return `<li data-i="${i}" title="${escapeHtml(v.message || "")}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span></li>`;
       })
       .join("");
     for (const li of ul.querySelectorAll("li[data-i]")) li.addEventListener("click", () => this.zoomToIssue(this.validationIssues[+li.dataset.i]));

@@ -15,7 +15,7 @@ export function normaliseHit(hit) {
   return {
     kind: kind === "person" ? "person" : "household",
     label: p.label || p.name || p.address || p.household_no || "",
-    sub: p.sub || (kind === "person" ? p.address || p.id_number || "" : p.household_no || ""),
+    sub: p.sub || (kind === "person" ? p.address || "" : p.household_no || ""),
     household_id: p.household_id || (kind !== "person" ? hit.id || p.id : null),
     lon: coords ? coords[0] : p.lon,
     lat: coords ? coords[1] : p.lat,
@@ -54,7 +54,7 @@ export class SearchBox {
     try {
       const { data } = await get("search", { q, limit: 20 });
       if (gen !== this.gen) return;
-      const raw = Array.isArray(data) ? data : data.features || data.results || data.items || [];
+      const raw = Array.isArray(data) ? data : data.hits || data.features || data.results || [];
       this.hits = raw.map(normaliseHit);
       this.render(this.hits);
     } catch (err) {
