@@ -138,3 +138,8 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         if static is not None:
             app.mount("/static", StaticFiles(directory=static), name="web_map")
     return app
+
+
+def _factory() -> FastAPI:
+    """``uvicorn --factory geogrid.api.app:_factory`` (used by ``geogrid serve --workers N``)."""
+    return create_app()

@@ -111,13 +111,21 @@ class MaskingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Mask the template and each string argument, keeping ``args`` a tuple/dict so
+        # formatters that read them (uvicorn's access log) still work.
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: mask_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to the handler to report
-            return True
-        masked = mask_text(message)
-        if masked != message or record.args:
-            record.msg, record.args = masked, None
+            message = None
+        if message is not None and mask_text(message) != message:
+            # a number split across arguments, or passed as an int: flatten and mask
+            record.msg, record.args = mask_text(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
         elif record.exc_text:
