@@ -44,6 +44,7 @@ def test_missing_household_number(tmp_path):
         ("109.2", "95", "纬度", "latitude 95 is out of range"),
         ("27.36", "109.2", "经度/纬度", "longitude and latitude look swapped"),
         ("45", "100", "经度/纬度", "look swapped"),
+        ("39.47", "75.99", "经度/纬度", "look swapped"),  # Kashgar swapped: both in range, but China is not there
         ("0", "0", "经度/纬度", "0, 0"),
         ("nan", "27.3", "经度", "not a finite number"),
     ],
