@@ -16,10 +16,14 @@ from geogrid.partition.units import Units
 
 __all__ = ["DIRECTIONS", "split_cells", "split_area"]
 
-N_DIRECTIONS = 12
+N_DIRECTIONS = 8
 _ANGLES = np.arange(N_DIRECTIONS) * (np.pi / N_DIRECTIONS)
 #: unit vectors, shape (2, D)
 DIRECTIONS = np.vstack([np.cos(_ANGLES), np.sin(_ANGLES)])
+#: weight of the area's own compactness against the households' (see split_cells)
+AREA_WEIGHT = 1.0
+#: cost of splitting a small hamlet, relative to a node's spread per cell
+HAMLET_WEIGHT = 2.0
 #: the narrowest gap (m) a cut line may pass through
 GAP_M = 1e-4
 
@@ -78,6 +82,13 @@ def _hamlet_splits(order, hamlet_small: np.ndarray) -> np.ndarray:
     return np.cumsum(out, axis=0)[1:n]
 
 
+def _node_sse(xy: np.ndarray, w: np.ndarray) -> float:
+    if not len(xy):
+        return 0.0
+    c = (xy * w[:, None]).sum(axis=0) / w.sum()
+    return float((w * ((xy - c) ** 2).sum(axis=1)).sum())
+
+
 def _prefix_sse(xy_sorted_x, xy_sorted_y, w):
     """SSE of every prefix and every suffix split, (n-1, D) each."""
     S0 = np.cumsum(w, axis=0)
@@ -90,7 +101,7 @@ def _prefix_sse(xy_sorted_x, xy_sorted_y, w):
     with np.errstate(invalid="ignore", divide="ignore"):
         left = Lq - (Lx**2 + Ly**2) / L0
         right = Rq - (Rx**2 + Ry**2) / R0
-    return np.nan_to_num(left) + np.nan_to_num(right), L0
+    return np.where(L0 > 0, left, 0.0) + np.where(R0 > 0, right, 0.0), L0
 
 
 def split_cells(
@@ -99,23 +110,33 @@ def split_cells(
     cap: int,
     n_cells: int,
     hamlet_small: np.ndarray,
-    hamlet_weight: float = 0.5,
+    lattice: np.ndarray | None = None,
+    hamlet_weight: float | None = None,
+    area_weight: float | None = None,
 ) -> list[tuple[np.ndarray, list[HalfPlane]]]:
     """Split units ``idx`` into ``n_cells`` (or, if they cannot be, a few more) groups
     of at most ``cap`` households each (a single bigger building is its own group).
 
+    A cut minimises the households' squared distance to their group's mean point
+    plus ``area_weight`` times that of the ``lattice`` (points filling the area, so
+    that the polygons come out compact too), plus ``hamlet_weight`` per small hamlet
+    it splits, all relative to the node's own spread.
+
     Returns ``[(unit indices, half-planes)]``, one per cell.
     """
+    hamlet_weight = HAMLET_WEIGHT if hamlet_weight is None else hamlet_weight
+    area_weight = AREA_WEIGHT if area_weight is None else area_weight
     leaves: list[tuple[np.ndarray, list[HalfPlane]]] = []
-    stack = [(np.asarray(idx), int(n_cells), [])]
+    lat0 = np.zeros((0, 2)) if lattice is None else lattice
+    stack = [(np.asarray(idx), int(n_cells), [], lat0)]
     while stack:
-        ids, C, hp = stack.pop()
+        ids, C, hp, lat = stack.pop()
         if C <= 1 or len(ids) <= 1:
             leaves.append((ids, hp))
             continue
         cut = None
         while cut is None:
-            cut = _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight)
+            cut = _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat, area_weight)
             if cut is None:
                 if C >= len(ids):
                     raise PartitionError(
@@ -125,13 +146,14 @@ def split_cells(
                 C += 1
         left, right, d, b, C1 = cut
         a0, a1 = DIRECTIONS[0, d], DIRECTIONS[1, d]
+        lp = lat @ DIRECTIONS[:, d] if len(lat) else np.zeros(0)
         # right first so that the left leaf comes out first (stack order)
-        stack.append((ids[right], C - C1, hp + [(-a0, -a1, -b)]))
-        stack.append((ids[left], C1, hp + [(a0, a1, b)]))
+        stack.append((ids[right], C - C1, hp + [(-a0, -a1, -b)], lat[lp > b]))
+        stack.append((ids[left], C1, hp + [(a0, a1, b)], lat[lp <= b]))
     return leaves
 
 
-def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight):
+def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat, area_weight):
     n = len(ids)
     C1 = C // 2
     C2 = C - C1
@@ -151,15 +173,28 @@ def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight):
     feasible = ok & (need_l <= C1) & (need_r <= C2) & (k >= C1) & (n - k >= C2)
     if not feasible.any():
         return None
-    score = sse.copy()
+    node = _node_sse(units.xy[ids], units.weight[ids].astype(float))
+    score = sse / max(node, 1e-9)
+    b_all = 0.5 * (left_max + right_min)
+    if area_weight and len(lat) >= 4:
+        P = lat @ DIRECTIONS
+        lorder = np.argsort(P, axis=0, kind="stable")
+        Ps = np.take_along_axis(P, lorder, axis=0)
+        lsse, _ = _prefix_sse(lat[:, 0][lorder], lat[:, 1][lorder], np.ones(lorder.shape))
+        lsse = np.vstack([np.full((1, P.shape[1]), _node_sse(lat, np.ones(len(lat)))), lsse,
+                          np.full((1, P.shape[1]), _node_sse(lat, np.ones(len(lat))))])
+        pos = np.empty_like(b_all, dtype=int)
+        for d in range(P.shape[1]):
+            pos[:, d] = np.searchsorted(Ps[:, d], b_all[:, d])
+        lat_cost = np.take_along_axis(lsse, pos, axis=0) / max(_node_sse(lat, np.ones(len(lat))), 1e-9)
+        score = score + area_weight * np.nan_to_num(lat_cost, nan=1.0)
     if hamlet_weight and (hamlet_small[ids] >= 0).any():
         splits = _hamlet_splits(order, hamlet_small[ids])
-        total = sse.max() if sse.size else 0.0
-        score = score + splits * hamlet_weight * (total / C)
+        score = score + splits * (hamlet_weight / C)
     score = np.where(feasible, score, np.inf)
     flat = int(np.argmin(score))
     kk, d = divmod(flat, score.shape[1])
-    b = 0.5 * (left_max[kk, d] + right_min[kk, d])
+    b = b_all[kk, d]
     o = order[:, d]
     return o[: kk + 1], o[kk + 1 :], d, float(b), C1
 
@@ -242,7 +277,7 @@ def _best_area_cut(lat, units, ids, K, K1, cap, hamlet_small):
         + np.where(empty_side, 1.0, 0.0)
     )
     if (hamlet_small[ids] >= 0).any():
-        score = score + 0.05 * _hamlet_splits(order, hamlet_small[ids])
+        score = score + 0.3 * _hamlet_splits(order, hamlet_small[ids])
     # the exact area line itself is also a candidate where no unit straddles it
     score = np.where(ok, score, np.inf)
     flat = int(np.argmin(score))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import bmat, coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 __all__ = ["Units", "make_units", "needed_cells", "COLOCATED_M"]
 
@@ -92,27 +94,26 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     # identical coordinates (to the centimetre: closer than that is one address)
     _, by_point = np.unique(np.round(np.asarray(points, float) / COLOCATED_M), axis=0, return_inverse=True)
     by_point = by_point.ravel()
-    parent = np.arange(n)
     if building is not None:
         b = pd.Series(building).reset_index(drop=True)
-        valid = b.notna() & (b.astype(str).str.strip() != "")
+        valid = (b.notna() & (b.astype(str).str.strip() != "")).to_numpy()
         codes = np.full(n, -1)
-        codes[valid.to_numpy()] = pd.factorize(b[valid].astype(str))[0]
+        codes[valid] = pd.factorize(b[valid].astype(str))[0]
     else:
+        valid = np.zeros(n, bool)
         codes = np.full(n, -1)
-    # union-find over the two keys; vectorised via repeated label propagation
-    lab = by_point.copy()
-    for _ in range(50):
-        old = lab
-        if (codes >= 0).any():
-            m = codes >= 0
-            first = pd.Series(lab[m]).groupby(codes[m]).transform("min").to_numpy()
-            lab = lab.copy()
-            lab[m] = first
-        lab = pd.Series(lab).groupby(by_point).transform("min").to_numpy()
-        if np.array_equal(lab, old):
-            break
-    del parent
+    if valid.any():
+        # households joined through a shared point or a shared building key
+        n_pt = int(by_point.max()) + 1
+        rows = np.r_[np.arange(n), np.flatnonzero(valid)]
+        cols = np.r_[by_point, n_pt + codes[valid]]
+        size = n_pt + int(codes.max()) + 1
+        g = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, size)).tocsr()
+        adj = bmat([[None, g], [g.T, None]]).tocsr()
+        _, comp = connected_components(adj, directed=False)
+        lab = comp[:n]
+    else:
+        lab = by_point
     _, of = np.unique(lab, return_inverse=True)
     of = of.ravel()
     u = of.max() + 1
@@ -142,3 +143,25 @@ def needed_cells(weight: np.ndarray, cap: int) -> int:
     big = w > cap
     rest = int(w[~big].sum())
     return int(big.sum()) + -(-rest // cap)
+
+
+def merge_units(units: Units, group: np.ndarray, cap: int) -> tuple[Units, np.ndarray]:
+    """Units merged where ``group`` (per unit, -1 for none) is shared and the merged
+    weight stays within ``cap``.  Returns the merged units and, per old unit, its new
+    unit."""
+    g = np.asarray(group)
+    key = np.where(g >= 0, g, -1 - np.arange(units.n))  # ungrouped stay alone
+    wsum = pd.Series(units.weight).groupby(key).transform("sum").to_numpy()
+    key = np.where((g >= 0) & (wsum <= cap), key, -1 - np.arange(units.n))
+    _, new = np.unique(key, return_inverse=True)
+    new = new.ravel()
+    k = int(new.max()) + 1
+    w = np.bincount(new, weights=units.weight, minlength=k).astype(int)
+    xy = np.column_stack([
+        np.bincount(new, units.xy[:, 0] * units.weight, k) / w,
+        np.bincount(new, units.xy[:, 1] * units.weight, k) / w,
+    ])
+    ham = np.full(k, -1)
+    ham[new] = units.hamlet
+    merged = Units(of=new[units.of], xy=xy, weight=w, hamlet=ham, points=units.points)
+    return merged, new

@@ -15,7 +15,7 @@ import shapely
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, shared_border, union
-from geogrid.partition.units import Units, make_units, needed_cells
+from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
 
@@ -25,6 +25,8 @@ TOL_M = 1e-3
 SPREAD_M = 100.0
 #: lattice points per micro-grid used to measure area while cutting
 LATTICE_PER_PART = 600
+#: lattice points per cell, to keep cell polygons compact
+LATTICE_PER_CELL = 60
 
 
 @dataclass
@@ -227,7 +229,22 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
     if n == 0:
         return [(M, np.zeros(0, int))]
     C = needed_cells(units.weight, cap)
-    leaves = split_cells(units, np.arange(units.n), cap, C, hsmall)
+    lattice = _lattice(M, LATTICE_PER_CELL * C) if C > 1 else None
+    leaves = None
+    if C > 1 and (hsmall >= 0).any():
+        # first try with each small hamlet as one unit, so no cut can split it; keep
+        # that only if it costs no extra cell
+        merged, new = merge_units(units, hsmall, cap)
+        if merged.n < units.n:
+            try:
+                ml = split_cells(merged, np.arange(merged.n), cap, needed_cells(merged.weight, cap),
+                                 np.full(merged.n, -1), lattice)
+            except PartitionError:
+                ml = None
+            if ml is not None and len(ml) <= C:
+                leaves = [(np.flatnonzero(np.isin(new, ids)), hp) for ids, hp in ml]
+    if leaves is None:
+        leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
     pieces = clip_leaves(M, [hp for _, hp in leaves])
     leaf_of_unit = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
