@@ -128,9 +128,11 @@ def _empty_postgis(url: str) -> None:
 
     engine = create_engine(url)
     with engine.begin() as conn:
-        # the append-only triggers also forbid TRUNCATE; only tests may do this
+        # the append-only triggers forbid this; only tests may switch them off.  DELETE
+        # is much faster than TRUNCATE on tables this small.
         conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+        for table in DATA_TABLES:
+            conn.exec_driver_sql(f"DELETE FROM {table}")
         conn.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER USER")
     engine.dispose()
 

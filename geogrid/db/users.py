@@ -25,9 +25,9 @@ def add_user(session: Session, username: str, password_hash: str, role: str,
         raise ValidationError(f"role {role!r} must be one of {', '.join(USER_ROLES)}")
     user = User(username=username, password_hash=password_hash, role=role,
                 scopes=[str(s) for s in scopes])
-    session.add(user)
     try:
         with session.begin_nested():
+            session.add(user)
             session.flush()
     except IntegrityError:
         raise ConflictError(f"user {username!r} already exists; choose another name") from None

@@ -63,10 +63,14 @@ def make_result(households_frame: gpd.GeoDataFrame, per_cell: int = 5):
     hh["microgrid_id"] = hh["village_code"] + "-M1"
     order = hh.groupby("village_code").cumcount()
     hh["cell_id"] = hh["microgrid_id"] + "-C" + (order // per_cell).astype(str)
+    import warnings
+
     cells = hh.dissolve("cell_id", aggfunc={"microgrid_id": "first", "village_code": "first",
                                            "household_no": "count"}).reset_index()
     cells = cells.rename(columns={"household_no": "households"})
-    cells["geometry"] = cells.geometry.convex_hull.buffer(0.001)
+    with warnings.catch_warnings():  # buffering degrees is fine for a stand-in
+        warnings.simplefilter("ignore", UserWarning)
+        cells["geometry"] = cells.geometry.envelope.buffer(0.001, join_style="mitre")
     mg = cells.dissolve("microgrid_id", aggfunc={"village_code": "first", "households": "sum"})
     mg = mg.reset_index()
     mg["area_km2"] = 1.0
