@@ -120,11 +120,11 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
 
     from geogrid.api.routes import (
-        areas, audit, auth, health, households, meta, persons, plans, planedit, search,
+        areas, audit, auth, grid, health, households, meta, persons, planedit, plans, search,
     )
 
     app.include_router(health.router)
-    for module in (auth, meta, areas, plans, planedit, households, persons, search, audit):
+    for module in (auth, meta, areas, plans, planedit, grid, households, persons, search, audit):
         app.include_router(module.router, prefix=API_PREFIX)
 
     static = web_map_dir(api_settings)
