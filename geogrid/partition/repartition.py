@@ -1,3 +1,343 @@
-"""placeholder"""
-def repartition(*a, **k):
-    raise NotImplementedError
+"""``repartition()``: re-solve a few micro-grids after an edit, leave the rest alone."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.optimize import linear_sum_assignment
+
+from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.errors import InputError
+from geogrid.partition.cuts import split_area
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
+from geogrid.partition.result import PartitionResult
+from geogrid.partition.solve import cell_id
+from geogrid.partition.units import make_units
+from geogrid.partition.village import TOL_M, _hamlet_small, _lattice, _locate, solve_cells
+from geogrid.partition.report import polsby_popper
+
+__all__ = ["repartition"]
+
+
+def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
+    return gs.to_crs(metric).to_numpy() if len(gs) else np.zeros(0, dtype=object)
+
+
+def _codes(values) -> np.ndarray:
+    out = np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
+    return out
+
+
+def repartition(
+    previous: PartitionResult,
+    households: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame | None = None,
+    *,
+    microgrids: Iterable[str],
+    locked_cells: Iterable[str] = (),
+) -> PartitionResult:
+    """Re-solve only the named micro-grids; everything else keeps ids and geometry.
+
+    Parameters
+    ----------
+    previous : PartitionResult
+        The plan being edited.
+    households : GeoDataFrame
+        The whole register after the edit (added, moved and removed households), with
+        the same index as before for households that were there.
+    villages : GeoDataFrame or None
+        The village outlines after the edit, if a boundary changed; the named
+        micro-grids then take whatever of their village the other micro-grids do not
+        cover.  None keeps the previous outlines.
+    microgrids : list of str
+        Micro-grid ids to re-solve.
+    locked_cells : list of str
+        Cells (inside those micro-grids) whose polygon must not change; households
+        inside a locked cell's polygon belong to it.
+
+    Inside a re-solved micro-grid the previous cells are kept as they were (clipped to
+    any new outline) if they still respect every rule; otherwise the micro-grid is
+    cut afresh and the new cells take the ids of the previous cells they share most
+    households with, so households keep their cell where possible.
+
+    Households added or moved outside the named micro-grids are not placed; the
+    diagnostics say which micro-grid to name.
+    """
+    params = dict(previous.report.get("parameters", {}))
+    if "metric_crs" not in params:
+        raise InputError("previous is not a result of geogrid.partition.partition()")
+    cap = params["max_households"]
+    metric = pyproj.CRS(params["metric_crs"])
+    named = list(dict.fromkeys(microgrids))
+    locked = set(locked_cells)
+    pm = previous.microgrids
+    pc = previous.cells
+    unknown = [m for m in named if m not in set(pm[MICROGRID_ID])]
+    if unknown:
+        raise InputError(f"no micro-grid {', '.join(unknown)} in the previous plan; "
+                         "use ids from result.microgrids")
+    bad_lock = [c for c in locked if c not in set(pc.loc[pc[MICROGRID_ID].isin(named), CELL_ID])]
+    if bad_lock:
+        raise InputError(f"locked cells {', '.join(sorted(bad_lock))} are not in the named "
+                         "micro-grids; only cells of micro-grids being re-solved can be locked")
+    if households.crs is None:
+        raise InputError("the households have no coordinate system; set one with set_crs")
+    crs = pyproj.CRS(previous.cells.crs)
+    hh = households if households.crs == crs else households.to_crs(crs)
+    prev_h = previous.households
+    diags: list[dict] = []
+
+    # --- which households need placing --------------------------------------------------
+    common = hh.index.intersection(prev_h.index)
+    same_pt = np.zeros(len(hh), bool)
+    pos_common = hh.index.get_indexer(common)
+    a = shapely.get_coordinates(hh.geometry.to_numpy()[pos_common])
+    b = shapely.get_coordinates(prev_h.geometry.reindex(common).to_numpy())
+    if len(a) == len(b):
+        same_pt[pos_common] = np.all(a == b, axis=1)
+    prev_mg = prev_h[MICROGRID_ID].reindex(hh.index).to_numpy(dtype=object)
+    prev_cell = prev_h[CELL_ID].reindex(hh.index).to_numpy(dtype=object)
+    in_named = pd.Series(prev_mg).isin(named).to_numpy()
+    if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
+        same_v = (_codes(hh[VILLAGE_CODE]) == _codes(prev_h[VILLAGE_CODE].reindex(hh.index)))
+        same_pt &= same_v
+    keep = same_pt & ~in_named & pd.notna(prev_mg)
+    place = np.flatnonzero(~keep)
+
+    mg_geom_m = dict(zip(pm[MICROGRID_ID], _to_metric(pm.geometry, metric)))
+    named_geom = {m: mg_geom_m[m] for m in named}
+    mg_village = dict(zip(pm[MICROGRID_ID], pm[VILLAGE_CODE]))
+
+    # --- the area each named micro-grid covers now ----------------------------------------
+    new_mg: dict[str, object] = {}
+    by_village: dict[str, list[str]] = {}
+    for m in named:
+        by_village.setdefault(mg_village[m], []).append(m)
+    vpoly = {}
+    if villages is not None:
+        v = villages[villages[VILLAGE_CODE].astype(str).isin(by_village)]
+        vm = v.to_crs(metric)
+        for code, g in zip(vm[VILLAGE_CODE].astype(str), vm.geometry):
+            vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
+    for code, ms in by_village.items():
+        if code in vpoly:
+            others = pm[(pm[VILLAGE_CODE] == code) & ~pm[MICROGRID_ID].isin(ms)]
+            rest = shapely.union_all([mg_geom_m[o] for o in others[MICROGRID_ID]])
+            region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
+            region = shapely.set_precision(shapely.make_valid(region), GRID_M)
+        else:
+            region = shapely.union_all([named_geom[m] for m in ms], grid_size=GRID_M)
+        if len(ms) == 1:
+            new_mg[ms[0]] = clean(region)
+        else:
+            new_mg.update(_resplit(region, ms, named_geom, cap))
+
+    # --- place households: into the named micro-grids by location -------------------------
+    pts_m = np.full((len(hh), 2), np.nan)
+    if len(place):
+        g = hh.geometry.to_numpy()[place]
+        ok = ~(shapely.is_empty(g) | pd.isna(g))
+        tr = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
+        xy = shapely.get_coordinates(g[ok])
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        pts_m[place[ok]] = np.column_stack([x, y])
+    ids = list(new_mg)
+    loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
+    lost = place[loc < 0]
+    if len(lost):
+        diags.append({
+            "kind": "not_repartitioned", "village_code": None,
+            "households": hh.index[lost].tolist(),
+            "message": f"{len(lost)} household(s) were added or moved outside the micro-grids "
+            "being re-solved (or left them) and are not in any cell; re-solve the micro-grid "
+            "they now lie in as well",
+        })
+
+    # --- cells of each re-solved micro-grid ------------------------------------------------
+    new_cells = []  # (cell_id, mg_id, polygon metric)
+    locked_rows: set[str] = set()
+    cell_of_row: dict[int, str] = {}
+    for k, m in enumerate(ids):
+        M = new_mg[m]
+        rows = place[loc == k]
+        prev_cells = pc[pc[MICROGRID_ID] == m]
+        cell_geom = dict(zip(prev_cells[CELL_ID], _to_metric(prev_cells.geometry, metric)))
+        lk = [c for c in prev_cells[CELL_ID] if c in locked]
+        assigned: dict[str, np.ndarray] = {}
+        region = M
+        if lk:
+            lpolys = [cell_geom[c] for c in lk]
+            li = _locate(pts_m[rows], lpolys, np.full(len(rows), -1))
+            for j, c in enumerate(lk):
+                assigned[c] = rows[li == j]
+                new_cells.append((c, m, cell_geom[c]))
+                locked_rows.add(c)
+                if len(assigned[c]) > cap:
+                    diags.append({
+                        "kind": "locked_cell_full", "village_code": mg_village[m],
+                        "households": hh.index[assigned[c]].tolist(),
+                        "message": f"locked cell {c} now holds {len(assigned[c])} households, more "
+                        f"than {cap}; unlock it or move households out by hand",
+                    })
+            rows = rows[li < 0]
+            region = clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M))
+        free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
+        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap)
+        if kept is None:
+            kept = _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
+                            set(prev_cells[CELL_ID]))
+        for c, poly, members in kept:
+            assigned[c] = members
+            new_cells.append((c, m, poly))
+        for c, members in assigned.items():
+            for r in members:
+                cell_of_row[int(r)] = c
+
+    # --- assemble -------------------------------------------------------------------------
+    out = households.copy()
+    mg_col = np.where(keep, prev_mg, None).astype(object)
+    cell_col = np.where(keep, prev_cell, None).astype(object)
+    cell_to_mg = {c: m for c, m, _ in new_cells}
+    for r, c in cell_of_row.items():
+        cell_col[r] = c
+        mg_col[r] = cell_to_mg[c]
+    out[MICROGRID_ID] = mg_col
+    out[CELL_ID] = cell_col
+    counts = pd.Series(cell_col[pd.notna(cell_col)]).value_counts()
+    nc = gpd.GeoDataFrame(
+        {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
+         VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
+         HOUSEHOLDS: [int(counts.get(c, 0)) for c, _, _ in new_cells]},
+        geometry=gpd.GeoSeries([g for _, _, g in new_cells], crs=metric), crs=metric).to_crs(crs)
+    # locked cells keep their exact geometry, not a round trip through metres
+    if locked_rows:
+        orig = pc.set_index(CELL_ID).geometry
+        is_l = nc[CELL_ID].isin(locked_rows).to_numpy()
+        nc.loc[is_l, "geometry"] = orig.reindex(nc.loc[is_l, CELL_ID]).to_numpy()
+    cells = pd.concat([pc[~pc[MICROGRID_ID].isin(named)], nc], ignore_index=True)
+    cells = cells.sort_values(CELL_ID, kind="stable").reset_index(drop=True)
+    # untouched cells keep their geometry; their counts change only if households left
+    stale = ~cells[MICROGRID_ID].isin(named)
+    cells.loc[stale, HOUSEHOLDS] = cells.loc[stale, CELL_ID].map(counts).fillna(0).astype(int)
+    mg_counts = pd.Series(mg_col[pd.notna(mg_col)]).value_counts()
+    nm = gpd.GeoDataFrame(
+        {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
+         HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
+         AREA_KM2: [new_mg[m].area / 1e6 for m in ids]},
+        geometry=gpd.GeoSeries([new_mg[m] for m in ids], crs=metric), crs=metric).to_crs(crs)
+    mgs = pd.concat([pm[~pm[MICROGRID_ID].isin(named)], nm], ignore_index=True)
+    mgs = mgs.sort_values(MICROGRID_ID, kind="stable").reset_index(drop=True)
+    mgs[HOUSEHOLDS] = mgs[MICROGRID_ID].map(mg_counts).fillna(0).astype(int)
+    mgs = gpd.GeoDataFrame(mgs, geometry="geometry", crs=crs)
+    cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=crs)
+    removed = prev_h.index.difference(hh.index)
+    resolved = nc[HOUSEHOLDS].to_numpy()
+    figures = dict(previous.report.get("figures", {}))
+    figures.update({
+        "households": int(len(out)),
+        "households_assigned": int(pd.notna(cell_col).sum()),
+        "cells": int(len(cells)),
+        "mean_fill": float(cells.loc[cells[HOUSEHOLDS] > 0, HOUSEHOLDS].sum()
+                           / (cap * max(1, int((cells[HOUSEHOLDS] > 0).sum())))),
+        "resolved_microgrids": len(ids),
+        "resolved_cells": int(len(nc)),
+        "resolved_cells_polsby_popper_median": float(np.nanmedian(polsby_popper(
+            np.array([g for _, _, g in new_cells], dtype=object)))) if new_cells else float("nan"),
+        "resolved_cells_mean_households": float(resolved.mean()) if len(resolved) else float("nan"),
+    })
+    report = {
+        "figures": figures,
+        "diagnostics": list(previous.report.get("diagnostics", [])) + diags,
+        "parameters": params,
+        "repartition": {"microgrids": named, "locked_cells": sorted(locked),
+                        "households_placed": int(len(place)), "households_removed": int(len(removed))},
+    }
+    return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+def _resplit(region, ms, named_geom, cap):
+    """Several named micro-grids of one village: cut their area afresh into as many,
+    and give each piece the id of the previous micro-grid it overlaps most."""
+    lattice = _lattice(region, 600 * len(ms))
+    empty = make_units(np.zeros((0, 2)))
+    leaves = split_area(lattice, empty, np.zeros(0, int), len(ms), cap, np.zeros(0, int))
+    pieces = clip_leaves(region, [hp for _, hp in leaves])
+    polys = [clean(p) for p in pieces]
+    # a piece cut in two by a concave outline: its small parts go to the piece they touch
+    polys = _repair_parts(polys)
+    ov = np.array([[shapely.area(shapely.intersection(p, named_geom[m])) for m in ms] for p in polys])
+    r, c = linear_sum_assignment(-ov)
+    return {ms[j]: polys[i] for i, j in zip(r, c)}
+
+
+def _repair_parts(polys):
+    from geogrid.partition.pieces import merge_orphans, union
+
+    parts, labels, orphan = [], [], []
+    for lab, g in enumerate(polys):
+        ps = explode(g)
+        big = max(range(len(ps)), key=lambda i: ps[i].area) if ps else -1
+        for i, p in enumerate(ps):
+            parts.append(p)
+            labels.append(lab)
+            orphan.append(i != big)
+    final = merge_orphans(parts, labels, orphan)
+    return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
+
+
+def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap):
+    """The previous cells, clipped to ``region``, if they still respect every rule."""
+    if not free_prev:
+        return None if len(rows) else []
+    polys = [clean(shapely.intersection(cell_geom[c], region, grid_size=GRID_M)) for c in free_prev]
+    total = sum(p.area for p in polys)
+    if abs(total - region.area) > 0.5:
+        return None
+    for p in polys:
+        if p.is_empty or not p.is_valid or shapely.get_num_geometries(p) != 1:
+            return None
+    li = _locate(pts_m[rows], polys, np.full(len(rows), -1))
+    if (li < 0).any():
+        return None
+    counts = np.bincount(li, minlength=len(polys))
+    if (counts > cap).any():
+        return None
+    return [(c, p, rows[li == j]) for j, (c, p) in enumerate(zip(free_prev, polys))]
+
+
+def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
+    """Cut ``region`` afresh; new cells take the ids of the previous cells they share
+    most households with, the rest new ids after the highest in the micro-grid."""
+    pts = pts_m[rows]
+    building = _codes(hh[BUILDING].to_numpy()[rows]) if BUILDING in hh.columns else None
+    hamlet = _codes(hh[HAMLET].to_numpy()[rows]) if HAMLET in hh.columns else None
+    units = make_units(pts, building, hamlet)
+    hs = _hamlet_small(units, hamlet, cap)
+    from geogrid.partition.village import hsmall_of
+
+    cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
+    old = [c for c in free_prev]
+    ov = np.zeros((len(cells), len(old)))
+    pc = prev_cell[rows]
+    for i, (_, members) in enumerate(cells):
+        vals = pd.Series(pc[members]).value_counts()
+        for j, c in enumerate(old):
+            ov[i, j] = vals.get(c, 0)
+    names = [None] * len(cells)
+    if len(old) and len(cells):
+        r, c = linear_sum_assignment(-ov)
+        for i, j in zip(r, c):
+            names[i] = old[j]
+    nums = [int(mm.group(1)) for x in all_prev if (mm := re.search(r"-C(\d+)$", str(x)))]
+    nxt = max(nums, default=0) + 1
+    for i in range(len(names)):
+        if names[i] is None:
+            names[i] = cell_id(m, nxt)
+            nxt += 1
+    return [(names[i], poly, rows[members]) for i, (poly, members) in enumerate(cells)]
