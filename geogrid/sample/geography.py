@@ -166,7 +166,7 @@ def _sample_uniform(rng, poly, n: int) -> np.ndarray:
 def _lloyd(points: np.ndarray, seeds: np.ndarray, iterations: int, fixed: np.ndarray | None = None) -> np.ndarray:
     seeds = seeds.copy()
     for _ in range(iterations):
-        _, idx = cKDTree(seeds).query(points)
+        _, idx = cKDTree(seeds).query(points, workers=-1)
         counts = np.bincount(idx, minlength=len(seeds))
         sx = np.bincount(idx, weights=points[:, 0], minlength=len(seeds))
         sy = np.bincount(idx, weights=points[:, 1], minlength=len(seeds))
@@ -238,7 +238,7 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
     # Town seats: k-means with the county seat pinned.
     seat_xy = np.array(frame.lonlat_to_xy(*COUNTY_SEAT), dtype=float)
     inner = local.buffer(-3000.0)
-    uniform = _sample_uniform(rng, local, 40_000)
+    uniform = _sample_uniform(rng, local, 20_000)
     start = _sample_uniform(rng, inner, len(TOWNS))
     start[0] = seat_xy
     town_seats = _lloyd(uniform, start, 30, fixed=np.array([0]))
@@ -251,7 +251,7 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
 
     # Village seeds: Lloyd under a density peaked at the county seat and town seats.
     n_total = n_villages + N_SEAT_COMMUNITIES + len(TOWNS) - 1
-    cand = _sample_uniform(rng, local, 240_000)
+    cand = _sample_uniform(rng, local, 120_000)
     d0 = np.hypot(*(cand - seat_xy).T)
     dens = 1.0 + 40.0 * np.exp(-(d0 / 1500.0) ** 2)
     for s in town_seats[1:]:

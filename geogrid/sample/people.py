@@ -118,7 +118,7 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     head_male = rng.random(n) < p_male
     young_couple = rng.random(n) < 0.3
     lo = np.select([htype == ALONE_OLD, htype == SINGLE, htype == COUPLE, htype == NUCLEAR,
-                    htype == SINGLE_PARENT, htype == WITH_PARENTS], [65, 20, np.where(young_couple, 22, 55), 25, 28, 30], 55)
+                    htype == SINGLE_PARENT, htype == WITH_PARENTS], [65.05, 20, np.where(young_couple, 22, 55), 25, 28, 30], 55)
     hi = np.select([htype == ALONE_OLD, htype == SINGLE, htype == COUPLE, htype == NUCLEAR,
                     htype == SINGLE_PARENT, htype == WITH_PARENTS], [93, 64, np.where(young_couple, 34, 86), 56, 55, 55], 80)
     head_age = rng.uniform(lo, hi)
@@ -187,8 +187,22 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     p = pd.DataFrame({k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
     p = p.sort_values(["hh", "role", "k"], kind="stable").reset_index(drop=True)
     m = len(p)
-    age = p["age"].to_numpy()
     male = p["male"].to_numpy(bool)
+    # Birth dates, unique ID numbers.
+    ref = np.datetime64(REFERENCE_DATE.isoformat(), "D")
+    days = np.floor(p["age"].to_numpy() * 365.2425).astype(int)
+    seq_base = 1 + SEQUENCE_SLOTS * town_index
+    for _ in range(100):
+        birth = ref - days
+        rank = pd.DataFrame({"b": birth, "m": male}).groupby(["b", "m"]).cumcount().to_numpy()
+        over = rank >= SEQUENCE_SLOTS
+        if not over.any():
+            break
+        days[over] += 1
+    ids = id_numbers(ID_AREA, birth, seq_base + rank, male)
+
+    # From here on, age is what the birth date says, so tags and flags agree with it.
+    age = days / 365.2425
     hh = p["hh"].to_numpy()
     role = p["role"].to_numpy()
     is_urban = urban[hh]
@@ -239,19 +253,6 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     w = np.where(adult, w, 0.0)
     p_party = 0.07 * w / w[adult].mean() if adult.any() else w
     party = rng.random(m) < p_party
-
-    # Birth dates, unique ID numbers.
-    ref = np.datetime64(REFERENCE_DATE.isoformat(), "D")
-    days = np.floor(age * 365.2425).astype(int)
-    seq_base = 1 + SEQUENCE_SLOTS * town_index
-    for _ in range(100):
-        birth = ref - days
-        rank = pd.DataFrame({"b": birth, "m": male}).groupby(["b", "m"]).cumcount().to_numpy()
-        over = rank >= SEQUENCE_SLOTS
-        if not over.any():
-            break
-        days[over] += 1
-    ids = id_numbers(ID_AREA, birth, seq_base + rank, male)
 
     # Phones: most people of 16+, few of the very old, some teenagers; unique in the town.
     p_phone = np.select([age < 12, age < 16, age < 75], [0.0, 0.15, 0.93], 0.55)

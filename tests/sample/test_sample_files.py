@@ -19,7 +19,7 @@ from geogrid.sample.writing import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, TAG_SEPARA
 REPO = Path(__file__).resolve().parents[2]
 SLICE_DIR = REPO / "data" / "sample"
 #: How data/sample/ was generated (kept in step with data/sample/README.md).
-SLICE_TOWN = "波州镇"
+SLICE_TOWN = "凉伞镇"
 SLICE_SEED = 0
 
 ZH_TAG = {v: k for k, v in C.ZH_PERSON_TAGS.items()}
