@@ -13,7 +13,7 @@ import pytest
 from geogrid import columns as C
 from geogrid.cli import main
 from geogrid.crs import to_wgs84
-from geogrid.sample import generate_county, write_sample
+from geogrid.sample import REFERENCE_DATE, generate_county, write_sample
 from geogrid.sample.writing import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, TAG_SEPARATOR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +145,22 @@ def test_cli_unknown_town_exits_2(tmp_path, capsys):
     rc = main(["sample", "--out", str(tmp_path), "--town", "nowhere"])
     assert rc == 2
     assert "unknown town" in capsys.readouterr().err
+
+
+# --- the real import path -------------------------------------------------------------------
+
+def test_import_path_accepts_the_slice_unchanged():
+    io = pytest.importorskip("geogrid.io")
+    county = generate_county(seed=SLICE_SEED, towns=[SLICE_TOWN])
+    hb = io.load_households(SLICE_DIR / "households.csv", crs="gcj02",
+                            county_outline=county.county.geometry.iloc[0])
+    assert len(hb.rejects) == 0 and len(hb.valid) == len(county.households)
+    got = hb.valid.set_index(C.HOUSEHOLD_NO).geometry.reindex(county.households[C.HOUSEHOLD_NO])
+    want = county.households.geometry
+    assert _metres(got.x.to_numpy(), got.y.to_numpy(), want.x.to_numpy(), want.y.to_numpy()).max() < 0.2
+    pb = io.load_persons(SLICE_DIR / "persons.csv", today=REFERENCE_DATE)
+    assert len(pb.rejects) == 0 and len(pb.valid) == len(county.persons)
+    assert list(pb.valid[C.ID_NUMBER]) == list(county.persons[C.ID_NUMBER])
+    for name, level in (("county", "county"), ("towns", "town"), ("villages", "village")):
+        bb = io.load_boundaries(SLICE_DIR / f"{name}.geojson", level=level)
+        assert len(bb.rejects) == 0 and len(bb.valid) == len(getattr(county, name))
