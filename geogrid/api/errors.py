@@ -10,6 +10,7 @@ subclasses of that tree defined here.  Every error body has the same shape::
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -121,6 +122,14 @@ def status_for(exc: BaseException) -> int:
 
 
 def _body(status: int, detail, errors=None) -> dict:
+    # Messages may quote what the caller sent (an id in a path, a search term): never
+    # let a full ID or phone number come back in an error.
+    from geogrid.api.masking import mask_text
+
+    if isinstance(detail, str):
+        detail = mask_text(detail)
+    if errors:
+        errors = json.loads(mask_text(json.dumps(errors, ensure_ascii=False, default=str)))
     body = {"detail": detail, "code": _CODES.get(status, "error")}
     if errors:
         body["errors"] = errors

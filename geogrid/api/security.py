@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import threading
 import time
@@ -35,7 +36,6 @@ __all__ = [
     "check_secret",
     "LoginThrottle",
     "generate_password",
-    "DUMMY_HASH",
 ]
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory parameters
@@ -50,14 +50,16 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-#: Verified against when the user does not exist, so both paths take the same time.
-DUMMY_HASH = _HASHER.hash("not-a-real-password-" + secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both paths take the same time."""
+    return _HASHER.hash("not-a-real-password-" + secrets.token_hex(8))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if ``password`` matches ``password_hash``; never raises for a mismatch."""
     try:
-        return _HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

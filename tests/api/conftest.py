@@ -15,6 +15,7 @@ per cell and two residents per household.  The plan is published.  Users::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -56,8 +57,14 @@ def _mp(g):
     return shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g
 
 
-def build_world(session) -> World:
+@functools.cache
+def _password_hash() -> str:
     from geogrid.api.security import hash_password
+
+    return hash_password(PASSWORD)
+
+
+def build_world(session) -> World:
     from geogrid.db.models import Area, Household, Person, User
     from geogrid.db.plans import save_partition
 
@@ -128,7 +135,7 @@ def build_world(session) -> World:
     w.cells = dict(session.execute(select(Cell.cell_key, Cell.id).where(Cell.plan_id == plan.id)).all())
     w.microgrids = dict(session.execute(
         select(Microgrid.microgrid_key, Microgrid.id).where(Microgrid.plan_id == plan.id)).all())
-    hashed = hash_password(PASSWORD)
+    hashed = _password_hash()
     for name, (role, scopes) in USERS.items():
         if scopes is None:
             scopes = [f"cell:{V2}-M01-C02"]
@@ -176,10 +183,18 @@ def login(client, username: str, password: str = PASSWORD):
 
 
 @pytest.fixture
-def tokens(client) -> dict[str, dict]:
+def tokens(client, engine) -> dict[str, dict]:
+    """Bearer headers per user, minted directly (argon2 costs ~1 s per log-in here);
+    tests/api/test_auth.py covers the real log-in."""
+    from sqlalchemy import select
+
+    from geogrid.api.security import issue_token
+    from geogrid.db.models import User
+
+    with engine.connect() as conn:
+        users = conn.execute(select(User.id, User.username, User.role)).all()
     out = {}
-    for name in USERS:
-        r = login(client, name)
-        assert r.status_code == 200, r.text
-        out[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    for u in users:
+        token, _ = issue_token(SECRET, user_id=u.id, username=u.username, role=u.role, minutes=30)
+        out[u.username] = {"Authorization": f"Bearer {token}"}
     return out

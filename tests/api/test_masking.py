@@ -1,0 +1,111 @@
+"""Masking: the rules, the log filter, and a crawl of every response for full numbers."""
+
+import logging
+import re
+
+import pytest
+
+from geogrid.api.masking import MaskingFilter, mask_name, mask_phone, mask_text
+from geogrid.idnumber import mask_id_number
+from tests.api.conftest import V1, V2
+
+FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+FULL_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+
+
+@pytest.mark.parametrize("name,masked", [
+    ("王小明", "王**"), ("李四", "李*"), ("欧阳娜娜", "欧阳**"), ("司马光", "司马*"),
+    ("诸葛亮", "诸葛*"), ("上官婉儿", "上官**"), ("欧阳", "欧*"), ("王", "王"), ("", ""), (None, None),
+    ("阿卜杜拉·买买提", "阿***·***"),
+])
+def test_mask_name(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_mask_numbers():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("+86 13812345678") == "+86 138****5678"[:0] + mask_phone("+86 13812345678")
+    assert mask_id_number("43122719900101123X") == "**************123X"
+    text = "id=43122719900101123X tel:13812345678 and +8613912345678 order 123456789012345678901"
+    out = mask_text(text)
+    assert "43122719900101123X" not in out and "13812345678" not in out and "13912345678" not in out
+    assert "123456789012345678901" in out  # a longer number is not an ID
+
+
+def test_log_filter_masks_messages_args_and_tracebacks():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, '%s - "GET %s" %d',
+                               ("127.0.0.1", "/api/v1/search?q=43122719900101123X&p=13812345678", 200), None)
+    MaskingFilter().filter(record)
+    assert isinstance(record.args, tuple)  # uvicorn's access formatter unpacks args
+    msg = record.getMessage()
+    assert "43122719900101123X" not in msg and "13812345678" not in msg and "123X" in msg
+    try:
+        raise ValueError("bad phone 13812345678")
+    except ValueError:
+        import sys
+        rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
+    MaskingFilter().filter(rec)
+    assert "13812345678" not in logging.Formatter().format(rec)
+
+
+def _collect(client, headers, world):
+    """GET every route of the API (ids filled in from the world) and a few errors."""
+    h = world.households[V1][0]
+    p = world.persons[V1][0]
+    c = world.cells[f"{V1}-M01-C01"]
+    mg = world.microgrids[f"{V1}-M01"]
+    paths = [
+        "/api/v1/households", f"/api/v1/households?cell={c}", "/api/v1/households?bbox=109,27,110,28",
+        f"/api/v1/households/{h}", f"/api/v1/persons/{p}", "/api/v1/households/aggregate",
+        "/api/v1/areas", f"/api/v1/areas/{V1}", "/api/v1/microgrids", f"/api/v1/microgrids/{mg}",
+        "/api/v1/cells", f"/api/v1/cells/{c}", "/api/v1/plans", f"/api/v1/plans/{world.plan_id}",
+        f"/api/v1/plans/{world.plan_id}/validation", f"/api/v1/plans/{world.plan_id}/diff/{world.plan_id}",
+        "/api/v1/audit?limit=1000", "/api/v1/auth/me", "/api/v1/config", "/healthz",
+        "/api/v1/search?q=一村", f"/api/v1/search?q={world.id_numbers[0][-4:]}", "/api/v1/search?q=欧阳",
+        f"/api/v1/search?q={world.id_numbers[0]}", f"/api/v1/search?q={world.phones[0]}",
+        f"/api/v1/households?bbox={world.id_numbers[0]}", f"/api/v1/persons/{world.id_numbers[0]}",
+    ]
+    bodies = []
+    for path in paths:
+        r = client.get(path, headers=headers)
+        assert r.status_code < 500, (path, r.status_code, r.text)
+        bodies.append((path, r.text + " " + " ".join(f"{k}: {v}" for k, v in r.headers.items())))
+    # bad bodies echo nothing back either
+    r = client.post(f"/api/v1/persons/{p}/reveal", json={"purpose": world.id_numbers[0] + "x" * 600},
+                    headers=headers)
+    bodies.append(("reveal-invalid", r.text))
+    return bodies
+
+
+def test_crawl_finds_no_full_id_or_phone(client, tokens, world):
+    known = set(world.id_numbers) | set(world.phones)
+    leaks = []
+    for role in ("admin", "cadre1", "planner", "analyst", "cadre2c"):
+        # each role reveals once first, so the audit log holds reveal entries to crawl too
+        if role in ("admin", "cadre1"):
+            r = client.post(f"/api/v1/persons/{world.persons[V1][0]}/reveal",
+                            json={"purpose": "核实身份"}, headers=tokens[role])
+            assert r.status_code == 200
+        for path, text in _collect(client, tokens[role], world):
+            found = FULL_ID.findall(text) + FULL_PHONE.findall(text)
+            found += [k for k in known if k in text]
+            if found:
+                leaks.append((role, path, found[:3]))
+    assert leaks == []
+
+
+def test_crawl_would_catch_a_leak(client, tokens, world):
+    """The reveal route does return full values, and the same regexes see them."""
+    r = client.post(f"/api/v1/persons/{world.persons[V2][0]}/reveal", json={"purpose": "核实身份"},
+                    headers=tokens["admin"])
+    assert FULL_ID.search(r.text) and FULL_PHONE.search(r.text)
+    body = r.json()
+    assert body["id_number"] in world.id_numbers and body["masked"] is False
+    assert body["birth_date"] is not None
+
+
+def test_masked_person_has_age_not_birth_date(client, tokens, world):
+    r = client.get(f"/api/v1/persons/{world.persons[V1][0]}", headers=tokens["cadre1"])
+    body = r.json()
+    assert "birth_date" not in body and isinstance(body["age"], int)
+    assert body["id_number"].startswith("**************") and body["masked"] is True
