@@ -37,15 +37,12 @@ class Prepared:
     diagnostics: list[dict] = field(default_factory=list)
 
 
-def _codes(series: pd.Series) -> np.ndarray:
-    out = np.array(series.astype(object).where(series.notna(), None).to_numpy(dtype=object), dtype=object)
-    for i, v in enumerate(out):
-        if v is not None:
-            s = str(v).strip()
-            if s.endswith(".0") and s[:-2].isdigit():  # codes read as floats
-                s = s[:-2]
-            out[i] = s or None
-    return out
+def _codes(series) -> np.ndarray:
+    """Text codes as an object array, None where missing (``'431.0'`` read as float -> ``'431'``)."""
+    s = pd.Series(series).astype("string").str.strip()
+    s = s.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    s = s.mask(s == "")
+    return s.to_numpy(dtype=object, na_value=None)
 
 
 def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,

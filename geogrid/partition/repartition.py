@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
+from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
@@ -27,11 +28,6 @@ __all__ = ["repartition"]
 
 def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
     return gs.to_crs(metric).to_numpy() if len(gs) else np.zeros(0, dtype=object)
-
-
-def _codes(values) -> np.ndarray:
-    out = np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
-    return out
 
 
 def repartition(
@@ -105,7 +101,9 @@ def repartition(
     prev_cell = prev_h[CELL_ID].reindex(hh.index).to_numpy(dtype=object)
     in_named = pd.Series(prev_mg).isin(named).to_numpy()
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
-        same_v = (_codes(hh[VILLAGE_CODE]) == _codes(prev_h[VILLAGE_CODE].reindex(hh.index)))
+        va = hh[VILLAGE_CODE].to_numpy(dtype=object)
+        vb = prev_h[VILLAGE_CODE].reindex(hh.index).to_numpy(dtype=object)
+        same_v = (va == vb) | (pd.isna(va) & pd.isna(vb))
         same_pt &= same_v
     keep = same_pt & ~in_named & pd.notna(prev_mg)
     place = np.flatnonzero(~keep)

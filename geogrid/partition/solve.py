@@ -86,7 +86,7 @@ def partition(
     ...                      crs="EPSG:32649")
     >>> h = gpd.GeoDataFrame({"village_code": ["V1"] * 30},
     ...     geometry=gpd.points_from_xy(range(10, 310, 10), [500] * 30), crs="EPSG:32649")
-    >>> r = partition(h, v)
+    >>> r = partition(h, v, min_microgrids=1, max_microgrids=1)
     >>> r.cells["households"].tolist()
     [15, 15]
     """

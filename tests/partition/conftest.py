@@ -1,0 +1,107 @@
+"""Fixtures and hypothesis strategies for the partition engine."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import strategies as st
+from shapely.geometry import Polygon, box
+
+UTM = "EPSG:32649"
+X0, Y0 = 380_000.0, 3_025_000.0
+
+
+def village_gdf(polys: dict) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"village_code": list(polys)}, geometry=list(polys.values()), crs=UTM)
+
+
+def households_gdf(xy, village=None, building=None, hamlet=None, crs=UTM) -> gpd.GeoDataFrame:
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    cols = {}
+    if village is not None:
+        cols["village_code"] = village if not isinstance(village, str) else [village] * len(xy)
+    if building is not None:
+        cols["building"] = building
+    if hamlet is not None:
+        cols["hamlet"] = hamlet
+    return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=crs)
+
+
+@pytest.fixture
+def square():
+    return box(X0, Y0, X0 + 2000, Y0 + 2000)
+
+
+@pytest.fixture
+def l_shape():
+    """A non-convex L: a straight cut across it leaves pieces in both arms."""
+    return Polygon([(X0, Y0), (X0 + 3000, Y0), (X0 + 3000, Y0 + 600), (X0 + 600, Y0 + 600),
+                    (X0 + 600, Y0 + 3000), (X0, Y0 + 3000)])
+
+
+@pytest.fixture
+def islands():
+    return shapely.MultiPolygon([box(X0, Y0, X0 + 1200, Y0 + 1200),
+                                 box(X0 + 1500, Y0, X0 + 2700, Y0 + 1200)])
+
+
+# --- hypothesis: random villages and households ----------------------------------------
+
+@st.composite
+def star_polygon(draw, cx=X0, cy=Y0, rmax=1500.0):
+    """A random star-shaped (often strongly non-convex) polygon around (cx, cy)."""
+    k = draw(st.integers(5, 14))
+    radii = draw(st.lists(st.floats(0.25, 1.0), min_size=k, max_size=k))
+    scale = draw(st.floats(150.0, rmax))
+    ang = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    pts = [(cx + scale * r * np.cos(a), cy + scale * r * np.sin(a)) for r, a in zip(radii, ang)]
+    return Polygon(pts)
+
+
+@st.composite
+def village_case(draw):
+    """(village polygon, household points, building keys, hamlets, cap)."""
+    kind = draw(st.sampled_from(["star", "star", "islands", "tiny", "square"]))
+    if kind == "star":
+        poly = draw(star_polygon())
+    elif kind == "islands":
+        a = draw(star_polygon(cx=X0, cy=Y0, rmax=800))
+        b = draw(star_polygon(cx=X0 + 2500, cy=Y0, rmax=800))
+        poly = shapely.MultiPolygon([a, b])
+    elif kind == "tiny":
+        s = draw(st.floats(5.0, 60.0))
+        poly = box(X0, Y0, X0 + s, Y0 + s)
+    else:
+        poly = box(X0, Y0, X0 + 2000, Y0 + 1500)
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(0, 160))
+    x0, y0, x1, y1 = poly.bounds
+    pts = []
+    while len(pts) < n:
+        cand = rng.uniform((x0, y0), (x1, y1), size=(4 * n + 8, 2))
+        ok = shapely.contains_xy(poly, cand[:, 0], cand[:, 1])
+        pts.extend(cand[ok].tolist())
+    pts = np.array(pts[:n]).reshape(-1, 2)
+    # some households exactly on the village boundary (vertices and edge midpoints)
+    n_edge = draw(st.integers(0, 4)) if n else 0
+    ring = shapely.get_coordinates(poly.boundary)
+    for j in range(min(n_edge, len(ring) - 1)):
+        a, b = ring[j], ring[j + 1]
+        pts = np.vstack([pts, [a, (a + b) / 2]])
+    m = len(pts)
+    building = np.array([f"b{i}" for i in range(m)], dtype=object)
+    # co-located pairs, and perhaps one big building (45 households in one point)
+    if m >= 2:
+        for i in rng.choice(m - 1, size=min(5, m - 1), replace=False):
+            pts[i + 1] = pts[i]
+            building[i + 1] = building[i]
+    if m and draw(st.booleans()):
+        extra = np.repeat(pts[:1], 45, axis=0)
+        pts = np.vstack([pts, extra])
+        building = np.concatenate([building, np.array([building[0]] * 45, dtype=object)])
+    hamlet = np.array([f"h{int(x // 300)}_{int(y // 300)}" for x, y in pts], dtype=object)
+    cap = draw(st.sampled_from([5, 12, 20]))
+    return poly, pts, building, hamlet, cap

@@ -1,0 +1,172 @@
+"""Every hard rule, on hand-drawn villages and on random ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+
+from geogrid.errors import ColumnError, InputError
+from geogrid.partition import check, partition
+
+from .conftest import UTM, X0, Y0, households_gdf, village_case, village_gdf
+
+
+def broken(result, villages=None, cap=None) -> dict:
+    return {k: v[:5] for k, v in check(result, villages, cap).items() if v}
+
+
+def test_line_of_thirty_makes_two_cells_of_fifteen(square):
+    v = village_gdf({"V1": square})
+    h = households_gdf([(X0 + 10 + 10 * i, Y0 + 500) for i in range(30)], "V1")
+    r = partition(h, v, min_microgrids=1, max_microgrids=1)
+    assert sorted(r.cells["households"]) == [15, 15]
+    assert broken(r, v) == {}
+    assert r.households.index.equals(h.index)
+    assert "microgrid_id" not in h.columns  # input untouched
+
+
+def test_ids_are_stable_strings(square):
+    v = village_gdf({"431227100001": square})
+    rng = np.random.default_rng(1)
+    h = households_gdf(rng.uniform((X0, Y0), (X0 + 2000, Y0 + 2000), (100, 2)), "431227100001")
+    r = partition(h, v)
+    assert r.microgrids["microgrid_id"].str.fullmatch(r"431227100001-M\d\d").all()
+    assert r.cells["cell_id"].str.fullmatch(r"431227100001-M\d\d-C\d\d").all()
+    assert (r.cells["cell_id"].str[:16] == r.cells["microgrid_id"]).all()
+
+
+def test_non_convex_village(l_shape):
+    v = village_gdf({"L": l_shape})
+    rng = np.random.default_rng(2)
+    pts = rng.uniform((X0, Y0), (X0 + 3000, Y0 + 3000), (3000, 2))
+    pts = pts[shapely.contains_xy(l_shape, pts[:, 0], pts[:, 1])][:400]
+    r = partition(households_gdf(pts, "L"), v, max_households=20)
+    assert broken(r, v) == {}
+    assert r.cells["households"].max() <= 20
+
+
+def test_island_village_may_have_multipart_grids_but_keeps_rules(islands):
+    v = village_gdf({"I": islands})
+    rng = np.random.default_rng(3)
+    pts = rng.uniform((X0, Y0), (X0 + 2700, Y0 + 1200), (2000, 2))
+    pts = pts[shapely.contains_xy(islands, pts[:, 0], pts[:, 1])][:150]
+    r = partition(households_gdf(pts, "I"), v)
+    assert broken(r, v) == {}
+
+
+def test_big_building_is_one_cell_and_reported(square):
+    v = village_gdf({"V": square})
+    pts = [(X0 + 1000, Y0 + 1000)] * 45 + [(X0 + 100 + 30 * i, Y0 + 200) for i in range(30)]
+    b = ["tower"] * 45 + [f"h{i}" for i in range(30)]
+    r = partition(households_gdf(pts, "V", building=b), v)
+    tower = r.households.iloc[:45]["cell_id"]
+    assert tower.nunique() == 1
+    assert (r.households["cell_id"] == tower.iloc[0]).sum() == 45  # no one else in it
+    kinds = [d["kind"] for d in r.diagnostics]
+    assert "oversize_building" in kinds
+    assert broken(r, v) == {}
+
+
+def test_households_on_the_boundary(square):
+    v = village_gdf({"V": square})
+    pts = [(X0, Y0), (X0 + 2000, Y0 + 1000), (X0 + 1000, Y0 + 2000), (X0, Y0 + 7.5)]
+    pts += [(X0 + 50 * i, Y0 + 20) for i in range(1, 30)]
+    r = partition(households_gdf(pts, "V"), v)
+    assert r.households["cell_id"].notna().all()
+    assert broken(r, v) == {}
+
+
+def test_empty_village_unknown_village_and_outside_households(square):
+    v = village_gdf({"A": square, "B": shapely.affinity.translate(square, 5000, 0)})
+    pts = [(X0 + 100, Y0 + 100), (X0 + 200, Y0 + 100), (X0 + 9000, Y0), (X0 + 300, Y0 + 300)]
+    h = households_gdf(pts, ["A", "A", "A", "Z"])
+    r = partition(h, v)
+    kinds = {d["kind"]: d for d in r.diagnostics}
+    assert {"empty_village", "outside_village", "no_village"} <= set(kinds)
+    assert kinds["outside_village"]["households"] == [2]
+    assert kinds["no_village"]["households"] == [3]
+    assert r.households["cell_id"].isna().tolist() == [False, False, True, True]
+    assert (r.cells["village_code"] == "B").sum() == 1  # an empty village is one empty cell
+    assert broken(r, v) == {}
+
+
+def test_village_from_polygon_when_no_code(square):
+    v = village_gdf({"A": square})
+    h = households_gdf([(X0 + 10, Y0 + 10), (X0 + 20, Y0 + 10)])
+    r = partition(h, v)
+    assert r.microgrids["village_code"].tolist() == ["A"]
+    assert r.households["cell_id"].notna().all()
+
+
+def test_villages_none_derives_outlines():
+    rng = np.random.default_rng(4)
+    a = rng.normal((X0, Y0), 300, (120, 2))
+    b = rng.normal((X0 + 3000, Y0), 300, (90, 2))
+    h = households_gdf(np.vstack([a, b]), ["A"] * 120 + ["B"] * 90)
+    r = partition(h, None)
+    assert set(r.microgrids["village_code"]) == {"A", "B"}
+    assert broken(r) == {}
+    assert r.report["parameters"]["derived_outlines"] is True
+
+
+def test_isolated_household_is_reported(square):
+    v = village_gdf({"V": shapely.box(X0, Y0, X0 + 5000, Y0 + 5000)})
+    pts = [(X0 + 100 + i, Y0 + 100) for i in range(10)] + [(X0 + 4900, Y0 + 4900)]
+    r = partition(households_gdf(pts, "V"), v)
+    iso = [d for d in r.diagnostics if d["kind"] == "isolated"]
+    assert iso and iso[0]["households"] == [10]
+
+
+def test_caller_crs_comes_back(square):
+    v = village_gdf({"V": square}).to_crs("EPSG:4326")
+    h = households_gdf([(X0 + 10 * i, Y0 + 500) for i in range(1, 40)], "V").to_crs("EPSG:4326")
+    r = partition(h, v)
+    assert r.cells.crs == v.crs and r.microgrids.crs == v.crs and r.households.crs == v.crs
+    assert broken(r, v) == {}
+
+
+def test_bad_inputs(square):
+    v = village_gdf({"V": square})
+    h = households_gdf([(X0 + 1, Y0 + 1)], "V")
+    with pytest.raises(InputError):
+        partition(h.set_crs(None, allow_override=True), v)
+    with pytest.raises(InputError):
+        partition(h, v, max_households=0)
+    with pytest.raises(ColumnError):
+        partition(h.drop(columns="village_code"), None)
+    with pytest.raises(InputError):
+        partition(h, v, engine="spark")
+
+
+def test_same_inputs_same_result(l_shape):
+    rng = np.random.default_rng(5)
+    pts = rng.uniform((X0, Y0), (X0 + 3000, Y0 + 3000), (3000, 2))
+    pts = pts[shapely.contains_xy(l_shape, pts[:, 0], pts[:, 1])][:300]
+    v = village_gdf({"L": l_shape})
+    h = households_gdf(pts, "L")
+    a, b = partition(h, v, seed=3), partition(h, v, seed=3)
+    assert a.households["cell_id"].equals(b.households["cell_id"])
+    assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=village_case())
+def test_random_villages_keep_every_hard_rule(case):
+    poly, pts, building, hamlet, cap = case
+    v = village_gdf({"R": poly})
+    h = households_gdf(pts, "R", building=building, hamlet=hamlet) if len(pts) else \
+        households_gdf(np.zeros((0, 2)), [], building=[], hamlet=[])
+    r = partition(h, v, max_households=cap)
+    assert broken(r, v, cap) == {}
+    # nothing is left out silently
+    assert r.households["cell_id"].notna().all()
+    # cap only exceeded by one co-located building, as documented
+    over = r.cells[r.cells["households"] > cap]
+    for c in over["cell_id"]:
+        assert r.households.loc[r.households["cell_id"] == c, "building"].nunique() == 1
+    # co-located households are never split
+    key = pd.Series([f"{x:.3f},{y:.3f}" for x, y in pts], index=h.index)
+    assert (r.households.groupby(key)["cell_id"].nunique() <= 1).all()
