@@ -17,7 +17,8 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives identical files."),
     households: int = typer.Option(79_507, "--households", help="Households in the whole county."),
     town: Optional[List[str]] = typer.Option(
-        None, "--town", help="Only this town (code or name, e.g. 431227101000 or 波州镇); repeatable."),
+        None, "--town", help="Only this town (code or name, e.g. 431227101000 or 波州镇); repeatable."
+    ),
     xlsx: bool = typer.Option(False, "--xlsx", help="Also write households.xlsx and persons.xlsx."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -34,8 +35,14 @@ def sample(
     resolve_towns(town or None)  # fail fast on an unknown town
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:

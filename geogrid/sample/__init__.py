@@ -73,7 +73,9 @@ class SampleCounty:
             "persons": len(self.persons),
             "persons_per_household": round(len(self.persons) / max(len(self.households), 1), 3),
             "hamlets": int(len(sizes)),
-            "hamlet_size_quantiles": {q: float(sizes.quantile(q)) for q in (0.0, 0.1, 0.5, 0.9, 1.0)} if len(sizes) else {},
+            "hamlet_size_quantiles": {q: float(sizes.quantile(q)) for q in (0.0, 0.1, 0.5, 0.9, 1.0)}
+            if len(sizes)
+            else {},
         }
 
 
@@ -99,8 +101,11 @@ def _allocate(rng: np.random.Generator, areas: Areas, total: int) -> np.ndarray:
     n = len(areas.village_polygons)
     area = np.array([p.area for p in areas.village_polygons])
     w = rng.lognormal(0.0, 0.35, n) * np.sqrt(area / area.mean())
-    w = np.where(areas.village_is_county_seat, _W_SEAT * rng.uniform(0.8, 1.2, n),
-                 np.where(areas.village_is_community, _W_COMMUNITY * rng.uniform(0.8, 1.2, n), w))
+    w = np.where(
+        areas.village_is_county_seat,
+        _W_SEAT * rng.uniform(0.8, 1.2, n),
+        np.where(areas.village_is_community, _W_COMMUNITY * rng.uniform(0.8, 1.2, n), w),
+    )
     share = w / w.sum() * total
     counts = np.floor(share).astype(int)
     rest = total - counts.sum()
@@ -108,8 +113,12 @@ def _allocate(rng: np.random.Generator, areas: Areas, total: int) -> np.ndarray:
     return counts
 
 
-def generate_county(seed: int = 0, n_households: int = N_HOUSEHOLDS, towns: Iterable[str] | None = None,
-                    progress: Progress | None = None) -> SampleCounty:
+def generate_county(
+    seed: int = 0,
+    n_households: int = N_HOUSEHOLDS,
+    towns: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> SampleCounty:
     """Generate the sample county (or some of its towns).
 
     Parameters
@@ -142,20 +151,46 @@ def generate_county(seed: int = 0, n_households: int = N_HOUSEHOLDS, towns: Iter
     frame = areas.frame
 
     county = gpd.GeoDataFrame(
-        {C.CODE: [COUNTY_CODE], C.NAME: [COUNTY_NAME], C.PARENT_CODE: [None], C.LEVEL: ["county"], C.VINTAGE: [VINTAGE]},
-        geometry=[areas.county], crs="EPSG:4326")
+        {
+            C.CODE: [COUNTY_CODE],
+            C.NAME: [COUNTY_NAME],
+            C.PARENT_CODE: [None],
+            C.LEVEL: ["county"],
+            C.VINTAGE: [VINTAGE],
+        },
+        geometry=[areas.county],
+        crs="EPSG:4326",
+    )
     towns_gdf = gpd.GeoDataFrame(
-        {C.CODE: [areas.town_codes[t] for t in chosen], C.NAME: [areas.town_names[t] for t in chosen],
-         C.PARENT_CODE: COUNTY_CODE, C.LEVEL: "town", C.VINTAGE: VINTAGE},
-        geometry=[frame.to_wgs84(areas.town_polygons[t]) for t in chosen], crs="EPSG:4326")
-    vidx = sorted((i for i in range(len(areas.village_codes)) if areas.village_town[i] in chosen),
-                  key=lambda i: areas.village_codes[i])
+        {
+            C.CODE: [areas.town_codes[t] for t in chosen],
+            C.NAME: [areas.town_names[t] for t in chosen],
+            C.PARENT_CODE: COUNTY_CODE,
+            C.LEVEL: "town",
+            C.VINTAGE: VINTAGE,
+        },
+        geometry=[frame.to_wgs84(areas.town_polygons[t]) for t in chosen],
+        crs="EPSG:4326",
+    )
+    vidx = sorted(
+        (i for i in range(len(areas.village_codes)) if areas.village_town[i] in chosen),
+        key=lambda i: areas.village_codes[i],
+    )
     vcodes = [areas.village_codes[i] for i in vidx]
     vtown = [areas.town_codes[areas.village_town[i]] for i in vidx]
     villages_gdf = gpd.GeoDataFrame(
-        {C.CODE: vcodes, C.VILLAGE_CODE: vcodes, C.NAME: [areas.village_names[i] for i in vidx],
-         C.TOWN_CODE: vtown, C.PARENT_CODE: vtown, C.LEVEL: "village", C.VINTAGE: VINTAGE},
-        geometry=[frame.to_wgs84(areas.village_polygons[i]) for i in vidx], crs="EPSG:4326")
+        {
+            C.CODE: vcodes,
+            C.VILLAGE_CODE: vcodes,
+            C.NAME: [areas.village_names[i] for i in vidx],
+            C.TOWN_CODE: vtown,
+            C.PARENT_CODE: vtown,
+            C.LEVEL: "village",
+            C.VINTAGE: VINTAGE,
+        },
+        geometry=[frame.to_wgs84(areas.village_polygons[i]) for i in vidx],
+        crs="EPSG:4326",
+    )
 
     hh_parts, person_parts = [], []
     total = int(sum(counts[i] for i in vidx))
@@ -165,11 +200,24 @@ def generate_county(seed: int = 0, n_households: int = N_HOUSEHOLDS, towns: Iter
         code = areas.town_codes[t]
         trng = np.random.default_rng([seed, int(code)])
         namer = VillageNamer(trng)
-        cols: dict[str, list] = {k: [] for k in ("x", "y", "hamlet", "building", "address", "clan", "urban", "no", "vcode")}
+        cols: dict[str, list] = {
+            k: [] for k in ("x", "y", "hamlet", "building", "address", "clan", "urban", "no", "vcode")
+        }
         for i in (i for i in vidx if areas.village_town[i] == t):
-            kind = "seat" if areas.village_is_county_seat[i] else ("community" if areas.village_is_community[i] else "village")
-            s = settle_village(trng, namer, areas.village_polygons[i], int(counts[i]), kind,
-                               areas.town_names[t] + areas.village_names[i], areas.village_codes[i])
+            kind = (
+                "seat"
+                if areas.village_is_county_seat[i]
+                else ("community" if areas.village_is_community[i] else "village")
+            )
+            s = settle_village(
+                trng,
+                namer,
+                areas.village_polygons[i],
+                int(counts[i]),
+                kind,
+                areas.town_names[t] + areas.village_names[i],
+                areas.village_codes[i],
+            )
             for k in ("x", "y", "hamlet", "building", "address", "clan", "urban"):
                 cols[k].extend(getattr(s, k))
             cols["no"].extend(f"{areas.village_codes[i]}-{j:04d}" for j in range(1, len(s.x) + 1))
@@ -178,36 +226,70 @@ def generate_county(seed: int = 0, n_households: int = N_HOUSEHOLDS, towns: Iter
             report("households", done, total)
         if not cols["no"]:
             continue
-        people, care = make_people(trng, np.array(cols["clan"], dtype=object), np.array(cols["urban"], bool), t)
+        people, care = make_people(
+            trng, np.array(cols["clan"], dtype=object), np.array(cols["urban"], bool), t
+        )
         nos = np.array(cols["no"], dtype=object)
         people.insert(0, C.HOUSEHOLD_NO, nos[people.pop("hh").to_numpy()])
         heads = people.loc[people[C.RELATION] == "户主"].set_index(C.HOUSEHOLD_NO)[C.NAME]
         lon, lat = frame.xy_to_lonlat(np.array(cols["x"]), np.array(cols["y"]))
-        hh_parts.append(pd.DataFrame({
-            C.HOUSEHOLD_NO: nos,
-            C.HEAD_NAME: heads.reindex(nos).to_numpy(),
-            C.ADDRESS: np.array(cols["address"], dtype=object),
-            C.VILLAGE_CODE: np.array(cols["vcode"], dtype=object),
-            C.BUILDING: np.array(cols["building"], dtype=object),
-            C.HAMLET: np.array(cols["hamlet"], dtype=object),
-            C.CARE_LEVEL: care,
-            "_lon": lon,
-            "_lat": lat,
-        }))
+        hh_parts.append(
+            pd.DataFrame(
+                {
+                    C.HOUSEHOLD_NO: nos,
+                    C.HEAD_NAME: heads.reindex(nos).to_numpy(),
+                    C.ADDRESS: np.array(cols["address"], dtype=object),
+                    C.VILLAGE_CODE: np.array(cols["vcode"], dtype=object),
+                    C.BUILDING: np.array(cols["building"], dtype=object),
+                    C.HAMLET: np.array(cols["hamlet"], dtype=object),
+                    C.CARE_LEVEL: care,
+                    "_lon": lon,
+                    "_lat": lat,
+                }
+            )
+        )
         person_parts.append(people)
 
     if hh_parts:
         hh = pd.concat(hh_parts, ignore_index=True)
         persons = pd.concat(person_parts, ignore_index=True)
     else:
-        hh = pd.DataFrame(columns=[C.HOUSEHOLD_NO, C.HEAD_NAME, C.ADDRESS, C.VILLAGE_CODE, C.BUILDING, C.HAMLET,
-                                   C.CARE_LEVEL, "_lon", "_lat"])
-        persons = pd.DataFrame(columns=[C.HOUSEHOLD_NO, C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE,
-                                        C.RELATION, C.PARTY_MEMBER, C.TAGS])
+        hh = pd.DataFrame(
+            columns=[
+                C.HOUSEHOLD_NO,
+                C.HEAD_NAME,
+                C.ADDRESS,
+                C.VILLAGE_CODE,
+                C.BUILDING,
+                C.HAMLET,
+                C.CARE_LEVEL,
+                "_lon",
+                "_lat",
+            ]
+        )
+        persons = pd.DataFrame(
+            columns=[
+                C.HOUSEHOLD_NO,
+                C.NAME,
+                C.GENDER,
+                C.BIRTH_DATE,
+                C.ID_NUMBER,
+                C.PHONE,
+                C.RELATION,
+                C.PARTY_MEMBER,
+                C.TAGS,
+            ]
+        )
     geom = shapely.points(hh.pop("_lon").to_numpy(float), hh.pop("_lat").to_numpy(float))
     households = gpd.GeoDataFrame(hh, geometry=geom, crs="EPSG:4326")
-    return SampleCounty(county=county, towns=towns_gdf, villages=villages_gdf, households=households,
-                        persons=persons, seed=seed)
+    return SampleCounty(
+        county=county,
+        towns=towns_gdf,
+        villages=villages_gdf,
+        households=households,
+        persons=persons,
+        seed=seed,
+    )
 
 
 def write_sample(county: SampleCounty, out_dir, formats=("csv",)) -> list:

@@ -113,12 +113,15 @@ class LocalFrame:
         return 110_574.0
 
     def to_local(self, geom):
-        return shapely.transform(geom, lambda c: np.column_stack(
-            [(c[:, 0] - self.lon0) * self.kx, (c[:, 1] - self.lat0) * self.ky]))
+        return shapely.transform(
+            geom,
+            lambda c: np.column_stack([(c[:, 0] - self.lon0) * self.kx, (c[:, 1] - self.lat0) * self.ky]),
+        )
 
     def to_wgs84(self, geom):
-        return shapely.transform(geom, lambda c: np.column_stack(
-            [c[:, 0] / self.kx + self.lon0, c[:, 1] / self.ky + self.lat0]))
+        return shapely.transform(
+            geom, lambda c: np.column_stack([c[:, 0] / self.kx + self.lon0, c[:, 1] / self.ky + self.lat0])
+        )
 
     def xy_to_lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(x) / self.kx + self.lon0, np.asarray(y) / self.ky + self.lat0
@@ -163,7 +166,9 @@ def _sample_uniform(rng, poly, n: int) -> np.ndarray:
     return np.concatenate(out)[:n]
 
 
-def _lloyd(points: np.ndarray, seeds: np.ndarray, iterations: int, fixed: np.ndarray | None = None) -> np.ndarray:
+def _lloyd(
+    points: np.ndarray, seeds: np.ndarray, iterations: int, fixed: np.ndarray | None = None
+) -> np.ndarray:
     seeds = seeds.copy()
     for _ in range(iterations):
         _, idx = cKDTree(seeds).query(points, workers=-1)
@@ -207,7 +212,9 @@ def _merge_strays(cells: list, seeds: np.ndarray) -> list:
             cand = tree.query(piece, predicate="intersects")
             if not len(cand):
                 cand = [int(tree.nearest(piece))]
-            best = max(cand, key=lambda j: shapely.length(shapely.intersection(cells[j].boundary, piece.boundary)))
+            best = max(
+                cand, key=lambda j: shapely.length(shapely.intersection(cells[j].boundary, piece.boundary))
+            )
             cells[best] = shapely.union(cells[best], piece)
     return [_largest_polygon(c) if c.geom_type != "Polygon" else c for c in cells]
 
@@ -217,9 +224,12 @@ def _adjacency(cells: list, seeds: np.ndarray):
     left, right = tree.query(cells, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
-    shared = shapely.length(shapely.intersection(
-        shapely.boundary(np.asarray(cells, dtype=object)[left]),
-        shapely.boundary(np.asarray(cells, dtype=object)[right])))
+    shared = shapely.length(
+        shapely.intersection(
+            shapely.boundary(np.asarray(cells, dtype=object)[left]),
+            shapely.boundary(np.asarray(cells, dtype=object)[right]),
+        )
+    )
     real = shared > 1.0  # metres of common border, not a touching corner
     left, right = left[real], right[real]
     w = np.hypot(*(seeds[left] - seeds[right]).T)
@@ -253,14 +263,16 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
     n_total = n_villages + N_SEAT_COMMUNITIES + len(TOWNS) - 1
     cand = _sample_uniform(rng, local, 120_000)
     d0 = np.hypot(*(cand - seat_xy).T)
-    dens = 1.0 + 40.0 * np.exp(-(d0 / 1500.0) ** 2)
+    dens = 1.0 + 40.0 * np.exp(-((d0 / 1500.0) ** 2))
     for s in town_seats[1:]:
-        dens += 1.5 * np.exp(-(np.hypot(*(cand - s).T) / 1200.0) ** 2)
+        dens += 1.5 * np.exp(-((np.hypot(*(cand - s).T) / 1200.0) ** 2))
     pts = cand[rng.random(len(cand)) < dens / dens.max()]
     seeds = pts[rng.choice(len(pts), n_total, replace=False)]
     seeds = _lloyd(pts, seeds, 25)
 
-    vor = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=local.envelope.buffer(5000.0), ordered=True)
+    vor = shapely.voronoi_polygons(
+        shapely.MultiPoint(seeds), extend_to=local.envelope.buffer(5000.0), ordered=True
+    )
     cells = shapely.intersection(np.asarray(shapely.get_parts(vor), dtype=object), local)
     cells = _merge_strays(list(cells), seeds)
 
@@ -268,10 +280,14 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
     tree = cKDTree(seeds)
     seat_cells = []
     for s in town_seats:
-        owner = next((i for i in tree.query(s, k=6)[1] if cells[i].covers(shapely.Point(s))), tree.query(s)[1])
+        owner = next(
+            (i for i in tree.query(s, k=6)[1] if cells[i].covers(shapely.Point(s))), tree.query(s)[1]
+        )
         seat_cells.append(int(owner))
     graph = _adjacency(cells, seeds)
-    _, _, sources = dijkstra(graph, directed=False, indices=seat_cells, min_only=True, return_predecessors=True)
+    _, _, sources = dijkstra(
+        graph, directed=False, indices=seat_cells, min_only=True, return_predecessors=True
+    )
     seat_index = {cell: t for t, cell in enumerate(seat_cells)}
     village_town = np.array([seat_index.get(int(s), 0) if s >= 0 else 0 for s in sources])
 
@@ -304,7 +320,9 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
             codes[i] = f"{tcode[:9]}{k:03d}"
             names[i] = namer.village() + "村"
 
-    town_polys = [shapely.union_all(np.asarray(cells, dtype=object)[village_town == t]) for t in range(len(TOWNS))]
+    town_polys = [
+        shapely.union_all(np.asarray(cells, dtype=object)[village_town == t]) for t in range(len(TOWNS))
+    ]
     return Areas(
         frame=frame,
         county=county,

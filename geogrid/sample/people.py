@@ -47,12 +47,49 @@ _P_TYPE = {
 # Role order within a household (the order persons are listed).
 HEAD, SPOUSE, PARENT, ADULT_CHILD, CHILD_IN_LAW, CHILD, GRANDCHILD = range(7)
 
-_PHONE_PREFIXES = np.array([
-    "134", "135", "136", "137", "138", "139", "147", "150", "151", "152", "157", "158", "159",
-    "178", "182", "183", "184", "187", "188", "198",  # China Mobile
-    "130", "131", "132", "155", "156", "166", "175", "176", "185", "186",  # China Unicom
-    "133", "153", "173", "177", "180", "181", "189", "191", "199",  # China Telecom
-])
+_PHONE_PREFIXES = np.array(
+    [
+        "134",
+        "135",
+        "136",
+        "137",
+        "138",
+        "139",
+        "147",
+        "150",
+        "151",
+        "152",
+        "157",
+        "158",
+        "159",
+        "178",
+        "182",
+        "183",
+        "184",
+        "187",
+        "188",
+        "198",  # China Mobile
+        "130",
+        "131",
+        "132",
+        "155",
+        "156",
+        "166",
+        "175",
+        "176",
+        "185",
+        "186",  # China Unicom
+        "133",
+        "153",
+        "173",
+        "177",
+        "180",
+        "181",
+        "189",
+        "191",
+        "199",  # China Telecom
+    ]
+)
 _PHONE_WEIGHTS = np.r_[np.full(20, 3.0), np.full(10, 1.5), np.full(9, 1.2)]
 _PHONE_WEIGHTS = _PHONE_WEIGHTS / _PHONE_WEIGHTS.sum()
 
@@ -88,7 +125,9 @@ def _repeat(idx: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rep, k
 
 
-def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, town_index: int) -> tuple[pd.DataFrame, np.ndarray]:
+def make_people(
+    rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, town_index: int
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Members of ``len(clan)`` households.
 
     Returns ``(persons, care_level)``: persons with a ``hh`` column (household index)
@@ -104,8 +143,17 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     rows: list[dict] = []
 
     def add(hh, role, male, age, surname, relation, k=None):
-        rows.append(dict(hh=hh, role=np.full(len(hh), role), k=np.zeros(len(hh), int) if k is None else k,
-                         male=male, age=age, surname=surname, relation=relation))
+        rows.append(
+            dict(
+                hh=hh,
+                role=np.full(len(hh), role),
+                k=np.zeros(len(hh), int) if k is None else k,
+                male=male,
+                age=age,
+                surname=surname,
+                relation=relation,
+            )
+        )
 
     # Family surname: the hamlet's clan for 60 % of families, else a draw.
     fs = draw_surnames(rng, n)
@@ -117,17 +165,41 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     p_male = np.select([htype == ALONE_OLD, htype == SINGLE, htype == SINGLE_PARENT], [0.4, 0.65, 0.4], 0.85)
     head_male = rng.random(n) < p_male
     young_couple = rng.random(n) < 0.3
-    lo = np.select([htype == ALONE_OLD, htype == SINGLE, htype == COUPLE, htype == NUCLEAR,
-                    htype == SINGLE_PARENT, htype == WITH_PARENTS], [65.05, 20, np.where(young_couple, 22, 55), 25, 28, 30], 55)
-    hi = np.select([htype == ALONE_OLD, htype == SINGLE, htype == COUPLE, htype == NUCLEAR,
-                    htype == SINGLE_PARENT, htype == WITH_PARENTS], [93, 64, np.where(young_couple, 34, 86), 56, 55, 55], 80)
+    lo = np.select(
+        [
+            htype == ALONE_OLD,
+            htype == SINGLE,
+            htype == COUPLE,
+            htype == NUCLEAR,
+            htype == SINGLE_PARENT,
+            htype == WITH_PARENTS,
+        ],
+        [65.05, 20, np.where(young_couple, 22, 55), 25, 28, 30],
+        55,
+    )
+    hi = np.select(
+        [
+            htype == ALONE_OLD,
+            htype == SINGLE,
+            htype == COUPLE,
+            htype == NUCLEAR,
+            htype == SINGLE_PARENT,
+            htype == WITH_PARENTS,
+        ],
+        [93, 64, np.where(young_couple, 34, 86), 56, 55, 55],
+        80,
+    )
     head_age = rng.uniform(lo, hi)
     head_surname = np.where(head_male, fs, draw_surnames(rng, n))
     hh_all = np.arange(n)
     add(hh_all, HEAD, head_male, head_age, head_surname, np.full(n, "户主", dtype=object))
 
     # Spouse.
-    p_sp = np.select([htype == COUPLE, htype == NUCLEAR, htype == WITH_PARENTS, htype == WITH_GRANDCHILDREN], [1.0, 1.0, 0.92, 0.8], 0.0)
+    p_sp = np.select(
+        [htype == COUPLE, htype == NUCLEAR, htype == WITH_PARENTS, htype == WITH_GRANDCHILDREN],
+        [1.0, 1.0, 0.92, 0.8],
+        0.0,
+    )
     has_sp = rng.random(n) < p_sp
     sp = np.flatnonzero(has_sp)
     sp_male = ~head_male[sp]
@@ -140,8 +212,11 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     mother_age = np.where(~head_male, head_age, np.where(has_sp, spouse_age, head_age - 2.0))
 
     # Children of the head.
-    kid_choice = {NUCLEAR: ([1, 2, 3], [0.35, 0.45, 0.2]), SINGLE_PARENT: ([1, 2], [0.65, 0.35]),
-                  WITH_PARENTS: ([0, 1, 2, 3], [0.05, 0.4, 0.38, 0.17])}
+    kid_choice = {
+        NUCLEAR: ([1, 2, 3], [0.35, 0.45, 0.2]),
+        SINGLE_PARENT: ([1, 2], [0.65, 0.35]),
+        WITH_PARENTS: ([0, 1, 2, 3], [0.05, 0.4, 0.38, 0.17]),
+    }
     n_kids = np.zeros(n, int)
     for t, (vals, p) in kid_choice.items():
         sel = np.flatnonzero(htype == t)
@@ -160,7 +235,9 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     ph, pk = _repeat(sel, n_par)
     only_one = np.repeat(n_par == 1, n_par)
     par_male = np.where(only_one, rng.random(len(ph)) < 0.35, pk == 0)
-    par_age = np.minimum(head_age[ph] + np.where(par_male, rng.uniform(24, 34, len(ph)), rng.uniform(22, 31, len(ph))), 97.0)
+    par_age = np.minimum(
+        head_age[ph] + np.where(par_male, rng.uniform(24, 34, len(ph)), rng.uniform(22, 31, len(ph))), 97.0
+    )
     par_surname = np.where(par_male, head_surname[ph], draw_surnames(rng, len(ph)))
     add(ph, PARENT, par_male, par_age, par_surname, np.where(par_male, "父亲", "母亲").astype(object), pk)
 
@@ -173,7 +250,14 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     il = sel[has_inlaw]
     il_male = ~son[has_inlaw]
     il_age = np.maximum(ac_age[has_inlaw] + np.where(il_male, 2.0, -2.0) + rng.normal(0, 3, len(il)), 18.5)
-    add(il, CHILD_IN_LAW, il_male, il_age, draw_surnames(rng, len(il)), np.where(il_male, "女婿", "儿媳").astype(object))
+    add(
+        il,
+        CHILD_IN_LAW,
+        il_male,
+        il_age,
+        draw_surnames(rng, len(il)),
+        np.where(il_male, "女婿", "儿媳").astype(object),
+    )
     gen_mother = ac_age.copy()
     gen_mother[has_inlaw & son] = il_age[son[has_inlaw]]
     n_gk = rng.choice([0, 1, 2, 3], size=len(sel), p=[0.05, 0.35, 0.45, 0.15])
@@ -182,7 +266,15 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     keep = gk_age >= 0.05
     gh_i, gk, gk_age = gh_i[keep], gk[keep], gk_age[keep]
     gk_male = rng.random(len(gh_i)) < 0.53
-    add(sel[gh_i], GRANDCHILD, gk_male, gk_age, fs[sel[gh_i]], np.where(gk_male, "孙子", "孙女").astype(object), gk)
+    add(
+        sel[gh_i],
+        GRANDCHILD,
+        gk_male,
+        gk_age,
+        fs[sel[gh_i]],
+        np.where(gk_male, "孙子", "孙女").astype(object),
+        gk,
+    )
 
     p = pd.DataFrame({k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
     p = p.sort_values(["hh", "role", "k"], kind="stable").reset_index(drop=True)
@@ -225,8 +317,11 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     couple_both[wg] = u_hh[wg] < np.where(urban[wg], 0.10, 0.45)
     couple_one[wg] = (~couple_both[wg]) & (u_hh[wg] < np.where(urban[wg], 0.2, 0.6))
     # Which roles are "the working couple" of each household type.
-    in_couple = np.where(np.isin(ht, [WITH_GRANDCHILDREN]), np.isin(role, [ADULT_CHILD, CHILD_IN_LAW]),
-                         np.isin(ht, [NUCLEAR, WITH_PARENTS]) & np.isin(role, [HEAD, SPOUSE]))
+    in_couple = np.where(
+        np.isin(ht, [WITH_GRANDCHILDREN]),
+        np.isin(role, [ADULT_CHILD, CHILD_IN_LAW]),
+        np.isin(ht, [NUCLEAR, WITH_PARENTS]) & np.isin(role, [HEAD, SPOUSE]),
+    )
     away |= in_couple & couple_both[hh]
     away |= in_couple & couple_one[hh] & (male | (role == ADULT_CHILD))
     single_away = (ht == SINGLE) & (u_p < np.where(is_urban, 0.15, 0.45))
@@ -238,10 +333,20 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
     parents_away = np.zeros(n, bool)
     cp = pd.DataFrame({"hh": hh[in_couple], "away": away[in_couple]}).groupby("hh")["away"].all()
     parents_away[cp.index.to_numpy()] = cp.to_numpy()
-    left_behind = np.isin(role, [CHILD, GRANDCHILD]) & (age < 16) & parents_away[hh] & np.isin(ht, [WITH_PARENTS, WITH_GRANDCHILDREN])
+    left_behind = (
+        np.isin(role, [CHILD, GRANDCHILD])
+        & (age < 16)
+        & parents_away[hh]
+        & np.isin(ht, [WITH_PARENTS, WITH_GRANDCHILDREN])
+    )
     elderly_alone = (ht == ALONE_OLD) & (age >= 65)
     disabled = rng.random(m) < 0.012 + 0.0007 * np.maximum(age - 30, 0)
-    tag_cols = {"elderly_alone": elderly_alone, "disabled": disabled, "left_behind_child": left_behind, "away_for_work": away}
+    tag_cols = {
+        "elderly_alone": elderly_alone,
+        "disabled": disabled,
+        "left_behind_child": left_behind,
+        "away_for_work": away,
+    }
     tags = np.full(m, "", dtype=object)
     for name in C.PERSON_TAGS:
         flag = tag_cols[name]
@@ -269,29 +374,42 @@ def make_people(rng: np.random.Generator, clan: np.ndarray, urban: np.ndarray, t
         ph[dup] = _phone_numbers(rng, pref[dup], town_index)
     phones[idx] = ph.astype(object)
 
-    names = np.char.add(p["surname"].to_numpy(str), draw_given_names(rng, (ref - days).astype("datetime64[Y]").astype(int) + 1970, np.where(male, "M", "F")).astype(str))
+    names = np.char.add(
+        p["surname"].to_numpy(str),
+        draw_given_names(
+            rng, (ref - days).astype("datetime64[Y]").astype(int) + 1970, np.where(male, "M", "F")
+        ).astype(str),
+    )
 
     # Care levels, ranked within the town.
     hh_dis = np.bincount(hh, weights=disabled, minlength=n) > 0
     hh_lb = np.bincount(hh, weights=left_behind, minlength=n) > 0
     hh_old = np.bincount(hh, weights=age >= 80, minlength=n) > 0
-    score = (rng.normal(0, 0.8, n) + 1.6 * hh_dis + 1.3 * (htype == ALONE_OLD) + 0.6 * hh_lb
-             + 0.4 * (htype == SINGLE_PARENT) + 0.3 * hh_old)
+    score = (
+        rng.normal(0, 0.8, n)
+        + 1.6 * hh_dis
+        + 1.3 * (htype == ALONE_OLD)
+        + 0.6 * hh_lb
+        + 0.4 * (htype == SINGLE_PARENT)
+        + 0.3 * hh_old
+    )
     order = np.argsort(-score, kind="stable")
     care = np.full(n, "green", dtype=object)
     n_red, n_yellow = int(round(0.05 * n)), int(round(0.15 * n))
     care[order[:n_red]] = "red"
-    care[order[n_red:n_red + n_yellow]] = "yellow"
+    care[order[n_red : n_red + n_yellow]] = "yellow"
 
-    out = pd.DataFrame({
-        "hh": hh,
-        C.NAME: names.astype(object),
-        C.GENDER: np.where(male, "M", "F").astype(object),
-        C.BIRTH_DATE: pd.Series(ref - days).dt.date.to_numpy(),
-        C.ID_NUMBER: ids,
-        C.PHONE: phones,
-        C.RELATION: p["relation"].to_numpy(object),
-        C.PARTY_MEMBER: party,
-        C.TAGS: tags,
-    })
+    out = pd.DataFrame(
+        {
+            "hh": hh,
+            C.NAME: names.astype(object),
+            C.GENDER: np.where(male, "M", "F").astype(object),
+            C.BIRTH_DATE: pd.Series(ref - days).dt.date.to_numpy(),
+            C.ID_NUMBER: ids,
+            C.PHONE: phones,
+            C.RELATION: p["relation"].to_numpy(object),
+            C.PARTY_MEMBER: party,
+            C.TAGS: tags,
+        }
+    )
     return out, care

@@ -45,8 +45,9 @@ class Settlement:
     urban: list = field(default_factory=list)
 
 
-def split_sizes(rng: np.random.Generator, total: int, median: float, lo: int = 10, hi: int = 150,
-                sigma: float = 0.6) -> list[int]:
+def split_sizes(
+    rng: np.random.Generator, total: int, median: float, lo: int = 10, hi: int = 150, sigma: float = 0.6
+) -> list[int]:
     """Split ``total`` into parts of ``lo``..``hi`` (lognormal around ``median``).
 
     Returns ``[]`` when ``total < lo`` (those households are placed as scattered).
@@ -77,7 +78,10 @@ def _random_line(rng, inner, step: float, nsteps: int, turn_sd: float):
         # Walk both ways from the start so the start lies mid-line.
         fwd = np.cumsum(np.column_stack([np.cos(heading + turns), np.sin(heading + turns)]) * step, axis=0)
         turns2 = np.cumsum(rng.normal(0.0, turn_sd, nsteps))
-        bwd = np.cumsum(np.column_stack([np.cos(heading + np.pi + turns2), np.sin(heading + np.pi + turns2)]) * step, axis=0)
+        bwd = np.cumsum(
+            np.column_stack([np.cos(heading + np.pi + turns2), np.sin(heading + np.pi + turns2)]) * step,
+            axis=0,
+        )
         coords = np.vstack([bwd[::-1], [[0.0, 0.0]], fwd]) + [x0, y0]
         clipped = shapely.intersection(shapely.LineString(coords), inner)
         parts = [g for g in shapely.get_parts(clipped) if g.geom_type == "LineString"]
@@ -141,8 +145,9 @@ def _building_sizes(rng, total: int, big: int | None) -> list[int]:
     return sizes
 
 
-def settle_village(rng: np.random.Generator, namer: VillageNamer, poly, n: int, kind: str,
-                   prefix: str, code: str) -> Settlement:
+def settle_village(
+    rng: np.random.Generator, namer: VillageNamer, poly, n: int, kind: str, prefix: str, code: str
+) -> Settlement:
     """Place ``n`` households in village polygon ``poly`` (local frame).
 
     ``kind`` is ``"village"``, ``"community"`` (a town seat) or ``"seat"`` (an urban
@@ -181,7 +186,9 @@ def settle_village(rng: np.random.Generator, namer: VillageNamer, poly, n: int, 
     # Valleys / roads / streets.
     n_lines = max(1, int(round(len(clusters) / (4.0 if urban else 3.0))))
     step, nsteps, turn = (60.0, 40, 0.15) if urban else (100.0, 60, 0.22)
-    lines = [ln for ln in (_random_line(rng, inner, step, nsteps, turn) for _ in range(n_lines)) if ln is not None]
+    lines = [
+        ln for ln in (_random_line(rng, inner, step, nsteps, turn) for _ in range(n_lines)) if ln is not None
+    ]
     if not lines:
         lines = [None]
     lengths = np.array([ln.length if ln is not None else 0.0 for ln in lines])

@@ -23,14 +23,40 @@ from geogrid import columns as C
 from geogrid.crs import from_wgs84
 from geogrid.errors import InputError
 
-__all__ = ["TAG_SEPARATOR", "HOUSEHOLD_COLUMNS", "PERSON_COLUMNS", "households_table", "persons_table", "write_sample"]
+__all__ = [
+    "TAG_SEPARATOR",
+    "HOUSEHOLD_COLUMNS",
+    "PERSON_COLUMNS",
+    "households_table",
+    "persons_table",
+    "write_sample",
+]
 
 #: How person tags are joined in the written files.
 TAG_SEPARATOR = "、"
-HOUSEHOLD_COLUMNS = (C.HOUSEHOLD_NO, C.HEAD_NAME, C.ADDRESS, C.VILLAGE_CODE, C.HAMLET, C.BUILDING,
-                     C.CARE_LEVEL, C.LON, C.LAT, C.SOURCE_CRS)
-PERSON_COLUMNS = (C.HOUSEHOLD_NO, C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE, C.RELATION,
-                  C.PARTY_MEMBER, C.TAGS)
+HOUSEHOLD_COLUMNS = (
+    C.HOUSEHOLD_NO,
+    C.HEAD_NAME,
+    C.ADDRESS,
+    C.VILLAGE_CODE,
+    C.HAMLET,
+    C.BUILDING,
+    C.CARE_LEVEL,
+    C.LON,
+    C.LAT,
+    C.SOURCE_CRS,
+)
+PERSON_COLUMNS = (
+    C.HOUSEHOLD_NO,
+    C.NAME,
+    C.GENDER,
+    C.BIRTH_DATE,
+    C.ID_NUMBER,
+    C.PHONE,
+    C.RELATION,
+    C.PARTY_MEMBER,
+    C.TAGS,
+)
 _AREA_COLUMNS = (C.CODE, C.NAME, C.PARENT_CODE, C.LEVEL, C.VINTAGE)
 _FORMATS = {"csv", "xlsx"}
 
@@ -40,18 +66,20 @@ def households_table(households) -> pd.DataFrame:
     x = households.geometry.x.to_numpy(float)
     y = households.geometry.y.to_numpy(float)
     lon, lat = from_wgs84(x, y, "gcj02")
-    df = pd.DataFrame({
-        C.HOUSEHOLD_NO: households[C.HOUSEHOLD_NO].to_numpy(object),
-        C.HEAD_NAME: households[C.HEAD_NAME].to_numpy(object),
-        C.ADDRESS: households[C.ADDRESS].to_numpy(object),
-        C.VILLAGE_CODE: households[C.VILLAGE_CODE].to_numpy(object),
-        C.HAMLET: households[C.HAMLET].to_numpy(object),
-        C.BUILDING: households[C.BUILDING].to_numpy(object),
-        C.CARE_LEVEL: households[C.CARE_LEVEL].map(C.ZH_CARE_LEVELS).to_numpy(object),
-        C.LON: np.round(lon, 6),
-        C.LAT: np.round(lat, 6),
-        C.SOURCE_CRS: "gcj02",
-    })
+    df = pd.DataFrame(
+        {
+            C.HOUSEHOLD_NO: households[C.HOUSEHOLD_NO].to_numpy(object),
+            C.HEAD_NAME: households[C.HEAD_NAME].to_numpy(object),
+            C.ADDRESS: households[C.ADDRESS].to_numpy(object),
+            C.VILLAGE_CODE: households[C.VILLAGE_CODE].to_numpy(object),
+            C.HAMLET: households[C.HAMLET].to_numpy(object),
+            C.BUILDING: households[C.BUILDING].to_numpy(object),
+            C.CARE_LEVEL: households[C.CARE_LEVEL].map(C.ZH_CARE_LEVELS).to_numpy(object),
+            C.LON: np.round(lon, 6),
+            C.LAT: np.round(lat, 6),
+            C.SOURCE_CRS: "gcj02",
+        }
+    )
     return df.rename(columns=C.ZH_HEADERS)
 
 
@@ -63,17 +91,19 @@ def _zh_tags(value: str) -> str:
 
 def persons_table(persons: pd.DataFrame) -> pd.DataFrame:
     """Persons as written: Chinese headers and values, dates as YYYY-MM-DD text."""
-    df = pd.DataFrame({
-        C.HOUSEHOLD_NO: persons[C.HOUSEHOLD_NO].to_numpy(object),
-        C.NAME: persons[C.NAME].to_numpy(object),
-        C.GENDER: persons[C.GENDER].map(C.ZH_GENDERS).to_numpy(object),
-        C.BIRTH_DATE: pd.to_datetime(persons[C.BIRTH_DATE]).dt.strftime("%Y-%m-%d").to_numpy(object),
-        C.ID_NUMBER: persons[C.ID_NUMBER].to_numpy(object),
-        C.PHONE: persons[C.PHONE].to_numpy(object),
-        C.RELATION: persons[C.RELATION].to_numpy(object),
-        C.PARTY_MEMBER: np.where(persons[C.PARTY_MEMBER].to_numpy(bool), "是", "否").astype(object),
-        C.TAGS: [_zh_tags(t) for t in persons[C.TAGS]],
-    })
+    df = pd.DataFrame(
+        {
+            C.HOUSEHOLD_NO: persons[C.HOUSEHOLD_NO].to_numpy(object),
+            C.NAME: persons[C.NAME].to_numpy(object),
+            C.GENDER: persons[C.GENDER].map(C.ZH_GENDERS).to_numpy(object),
+            C.BIRTH_DATE: pd.to_datetime(persons[C.BIRTH_DATE]).dt.strftime("%Y-%m-%d").to_numpy(object),
+            C.ID_NUMBER: persons[C.ID_NUMBER].to_numpy(object),
+            C.PHONE: persons[C.PHONE].to_numpy(object),
+            C.RELATION: persons[C.RELATION].to_numpy(object),
+            C.PARTY_MEMBER: np.where(persons[C.PARTY_MEMBER].to_numpy(bool), "是", "否").astype(object),
+            C.TAGS: [_zh_tags(t) for t in persons[C.TAGS]],
+        }
+    )
     return df.rename(columns=C.ZH_HEADERS)
 
 

@@ -39,8 +39,17 @@ def written(tmp_path_factory, small_town):
 def test_files_written(written):
     _, out, paths = written
     names = sorted(p.name for p in paths)
-    assert names == sorted(["households.csv", "persons.csv", "households.xlsx", "persons.xlsx",
-                            "county.geojson", "towns.geojson", "villages.geojson"])
+    assert names == sorted(
+        [
+            "households.csv",
+            "persons.csv",
+            "households.xlsx",
+            "persons.xlsx",
+            "county.geojson",
+            "towns.geojson",
+            "villages.geojson",
+        ]
+    )
     for name in ("households.csv", "persons.csv"):
         assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
 
@@ -77,7 +86,9 @@ def test_persons_csv_round_trips(written):
     assert df[C.ID_NUMBER].str.len().eq(18).all()
     assert (df[C.GENDER].map({"男": "M", "女": "F"}).to_numpy() == p[C.GENDER].to_numpy()).all()
     assert (pd.to_datetime(df[C.BIRTH_DATE]).dt.date.to_numpy() == p[C.BIRTH_DATE].to_numpy()).all()
-    assert (df[C.PARTY_MEMBER].map({"是": True, "否": False}).to_numpy() == p[C.PARTY_MEMBER].to_numpy()).all()
+    assert (
+        df[C.PARTY_MEMBER].map({"是": True, "否": False}).to_numpy() == p[C.PARTY_MEMBER].to_numpy()
+    ).all()
     assert (df[C.PHONE].to_numpy() == p[C.PHONE].fillna("").to_numpy()).all()
     tags = df[C.TAGS].map(lambda s: ";".join(ZH_TAG[t] for t in s.split(TAG_SEPARATOR)) if s else "")
     assert (tags.to_numpy() == p[C.TAGS].to_numpy()).all()
@@ -105,6 +116,7 @@ def test_boundaries_written_in_wgs84(written):
 
 # --- the committed slice ---------------------------------------------------------------------
 
+
 def test_committed_slice_matches_regeneration(tmp_path):
     assert (SLICE_DIR / "README.md").exists()
     county = generate_county(seed=SLICE_SEED, towns=[SLICE_TOWN])
@@ -113,7 +125,9 @@ def test_committed_slice_matches_regeneration(tmp_path):
         assert filecmp.cmp(SLICE_DIR / name, tmp_path / name, shallow=False), f"data/sample/{name} is stale"
     for name in ("county.geojson", "towns.geojson", "villages.geojson"):
         a, b = gpd.read_file(SLICE_DIR / name), gpd.read_file(tmp_path / name)
-        pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
+        )
         assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all(), name
 
 
@@ -133,8 +147,22 @@ def test_committed_slice_is_a_subset_of_the_full_county(full_county):
 
 # --- the command --------------------------------------------------------------------------
 
+
 def test_cli_writes_a_town(tmp_path):
-    rc = main(["sample", "--out", str(tmp_path), "--town", "米贝苗族乡", "--households", "8000", "--seed", "3", "-q"])
+    rc = main(
+        [
+            "sample",
+            "--out",
+            str(tmp_path),
+            "--town",
+            "米贝苗族乡",
+            "--households",
+            "8000",
+            "--seed",
+            "3",
+            "-q",
+        ]
+    )
     assert rc == 0
     h = pd.read_csv(tmp_path / "households.csv", dtype=str)
     assert h[C.ZH_HEADERS[C.VILLAGE_CODE]].str.startswith("431227201").all()
@@ -149,11 +177,13 @@ def test_cli_unknown_town_exits_2(tmp_path, capsys):
 
 # --- the real import path -------------------------------------------------------------------
 
+
 def test_import_path_accepts_the_slice_unchanged():
     io = pytest.importorskip("geogrid.io")
     county = generate_county(seed=SLICE_SEED, towns=[SLICE_TOWN])
-    hb = io.load_households(SLICE_DIR / "households.csv", crs="gcj02",
-                            county_outline=county.county.geometry.iloc[0])
+    hb = io.load_households(
+        SLICE_DIR / "households.csv", crs="gcj02", county_outline=county.county.geometry.iloc[0]
+    )
     assert len(hb.rejects) == 0 and len(hb.valid) == len(county.households)
     got = hb.valid.set_index(C.HOUSEHOLD_NO).geometry.reindex(county.households[C.HOUSEHOLD_NO])
     want = county.households.geometry

@@ -23,6 +23,7 @@ UTM = local_metric_crs(109.1, 27.2)
 
 # --- determinism ---------------------------------------------------------------------------
 
+
 def test_same_seed_same_output(small_town):
     again = generate_county(seed=7, n_households=20_000, towns=["米贝苗族乡"])
     pd.testing.assert_frame_equal(small_town.households.to_wkb(), again.households.to_wkb())
@@ -45,6 +46,7 @@ def test_town_alone_equals_town_in_county(full_county):
 
 
 # --- counts -------------------------------------------------------------------------------
+
 
 def test_counts_of_the_full_county(full_county):
     c = full_county
@@ -72,6 +74,7 @@ def test_unknown_town_is_an_input_error():
 
 
 # --- tiling -------------------------------------------------------------------------------
+
 
 def _areas_km2(gdf):
     return gdf.to_crs(UTM).area.to_numpy() / 1e6
@@ -112,6 +115,7 @@ def test_villages_are_several_km2(full_county):
 
 # --- households ---------------------------------------------------------------------------
 
+
 def test_households_inside_their_village(full_county):
     c = full_county
     polys = c.villages.set_index(C.VILLAGE_CODE).geometry
@@ -142,6 +146,7 @@ def test_hamlets_buildings_and_care_levels(full_county):
 
 # --- people -------------------------------------------------------------------------------
 
+
 def test_one_head_per_household_named_as_head(full_county):
     p, h = full_county.persons, full_county.households
     heads = p[p[C.RELATION] == "户主"]
@@ -168,7 +173,10 @@ def test_vectorised_ids_match_make_id_number():
     seq = rng.integers(1, 500, 500)
     male = rng.random(500) < 0.5
     got = id_numbers("431227", births, seq, male)
-    want = [make_id_number("431227", b.astype(dt.date), s, "M" if m else "F") for b, s, m in zip(births, seq, male)]
+    want = [
+        make_id_number("431227", b.astype(dt.date), s, "M" if m else "F")
+        for b, s, m in zip(births, seq, male)
+    ]
     assert list(got) == want
 
 
