@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.polygon import orient
-from shapely.ops import transform as shp_transform
 from shapely.validation import explain_validity
 from starlette.responses import JSONResponse
 
@@ -108,7 +108,12 @@ def _to_metres(geoms: list):
     c = geoms[0].centroid
     crs = local_metric_crs(c.x, c.y)
     tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform
-    return [shp_transform(tr, g) if g is not None else None for g in geoms]
+
+    def fn(xy):
+        x, y = tr(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return [shapely.transform(g, fn) if g is not None else None for g in geoms]
 
 
 def check_polygon_in_context(geom, *, parent=None, siblings: dict[str, Any] | None = None,
@@ -119,13 +124,16 @@ def check_polygon_in_context(geom, *, parent=None, siblings: dict[str, Any] | No
     ignored.  The error names the siblings that overlap.
     """
     siblings = siblings or {}
-    ids = list(siblings)
-    metric = _to_metres([geom, parent] + [siblings[i] for i in ids])
-    g, p, sibs = metric[0], metric[1], metric[2:]
-    if p is not None:
-        outside = g.difference(p).area
+
+    def m2(g) -> float:  # topology in stored coordinates, size in metres
+        return 0.0 if g is None or g.is_empty else _to_metres([g])[0].area
+
+    if parent is not None:
+        outside = m2(geom.difference(parent))
         if outside > TOLERANCE_M2:
-            raise InputError(f"{what} reaches {outside:.0f} m² outside {parent_name}; keep it inside")
-    overlapping = [i for i, s in zip(ids, sibs) if s is not None and g.intersection(s).area > TOLERANCE_M2]
+            raise InputError(f"{what} reaches {outside:.0f} m² outside {parent_name}; keep it inside "
+                             "(or check that longitude and latitude are not swapped)")
+    overlapping = [i for i, s in siblings.items()
+                   if s is not None and s.intersects(geom) and m2(geom.intersection(s)) > TOLERANCE_M2]
     if overlapping:
         raise InputError(f"{what} overlaps {', '.join(overlapping)}; move the shared boundary instead")

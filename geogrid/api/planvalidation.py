@@ -49,13 +49,35 @@ def _load(session, plan_id: str, scope: Scope, microgrid_ids=None):
     return mgs, cells, hh
 
 
+class _Area:
+    """Square metres of WGS84 geometry, in the local UTM zone.
+
+    Topology (differences, intersections) is computed in the stored coordinates, where
+    edges are the straight segments that were stored; only the *size* of a result is
+    measured in metres.  Projecting first would bend long east-west edges by
+    millimetres and report phantom slivers.
+    """
+
+    def __init__(self, ref):
+        import pyproj
+
+        c = ref.centroid
+        self._tr = pyproj.Transformer.from_crs(4326, local_metric_crs(c.x, c.y), always_xy=True).transform
+
+    def __call__(self, geom) -> float:
+        if geom is None or geom.is_empty:
+            return 0.0
+        return shapely.transform(geom, lambda xy: _stack(self._tr(xy[:, 0], xy[:, 1]))).area
+
+
+def _stack(xy):
+    import numpy as np
+
+    return np.column_stack(xy)
+
+
 def _metric(*frames):
-    ref = next((f for f in frames if len(f)), None)
-    if ref is None:
-        return frames
-    c = ref.geometry.dropna().union_all().centroid
-    crs = local_metric_crs(c.x, c.y)
-    return tuple(f.to_crs(crs) if len(f) else f for f in frames)
+    return frames
 
 
 def _problem(rule, severity, message, objects, **extra) -> dict:
@@ -74,7 +96,8 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     counts = hh.groupby("cell_id").size() if len(hh) else {}
     villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
         Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
-    mgs_m, cells_m, hh_m, vil_m = _metric(mgs, cells, hh, villages)
+    mgs_m, cells_m, hh_m, vil_m = mgs, cells, hh, villages
+    m2 = _Area(mgs.geometry.dropna().iloc[0] if mgs.geometry.notna().any() else shapely.Point(110, 30))
     cell_geom = dict(zip(cells_m["id"], cells_m.geometry)) if len(cells_m) else {}
     key = dict(zip(cells["id"], cells["cell_key"])) if len(cells) else {}
     for cid in (cells["id"] if len(cells) else []):
@@ -100,7 +123,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
             continue
         v = vil_geom.get(mg["village_code"])
         if v is not None:
-            out = g.difference(v).area
+            out = m2(g.difference(v))
             if out > TOLERANCE_M2:
                 problems.append(_problem("nesting", "error",
                                          f"micro-grid {mg['microgrid_key']} reaches {out:.0f} m² outside village {mg['village_code']}",
@@ -110,7 +133,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
         for r in rows:
             if r.geometry is None:
                 continue
-            out = r.geometry.difference(g).area
+            out = m2(r.geometry.difference(g))
             if out > TOLERANCE_M2:
                 problems.append(_problem("nesting", "error",
                                          f"cell {r.cell_key} reaches {out:.0f} m² outside micro-grid {mg['microgrid_key']}",
@@ -120,7 +143,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                 a, b = rows[i].geometry, rows[j].geometry
                 if a is None or b is None or not a.intersects(b):
                     continue
-                ov = a.intersection(b).area
+                ov = m2(a.intersection(b))
                 if ov > TOLERANCE_M2:
                     problems.append(_problem("overlap", "error",
                                              f"cells {rows[i].cell_key} and {rows[j].cell_key} overlap by {ov:.0f} m²",
@@ -128,7 +151,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                                               {"type": "cell", "id": rows[j].id, "key": rows[j].cell_key}],
                                              area_m2=round(ov, 1)))
         if geoms:
-            gap = g.difference(unary_union(geoms)).area
+            gap = m2(g.difference(unary_union(geoms)))
             if gap > TOLERANCE_M2:
                 problems.append(_problem("gap", "error",
                                          f"{gap:.0f} m² of micro-grid {mg['microgrid_key']} is in no cell",
@@ -139,7 +162,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
         for i in range(len(rows)):
             for j in range(i + 1, len(rows)):
                 if rows[i].geometry.intersects(rows[j].geometry):
-                    ov = rows[i].geometry.intersection(rows[j].geometry).area
+                    ov = m2(rows[i].geometry.intersection(rows[j].geometry))
                     if ov > TOLERANCE_M2:
                         problems.append(_problem("overlap", "error",
                                                  f"micro-grids {rows[i].microgrid_key} and {rows[j].microgrid_key} overlap by {ov:.0f} m²",
@@ -148,16 +171,16 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                                                  area_m2=round(ov, 1)))
         v = vil_geom.get(code)
         if v is not None and not microgrid_ids and scope.unrestricted:
-            gap = v.difference(unary_union([r.geometry for r in rows])).area
+            gap = m2(v.difference(unary_union([r.geometry for r in rows])))
             if gap > TOLERANCE_M2:
                 problems.append(_problem("gap", "error", f"{gap:.0f} m² of village {code} is in no micro-grid",
                                          [{"type": "area", "code": code}], area_m2=round(gap, 1)))
     if len(hh_m):
         for r in hh_m.itertuples():
             g = cell_geom.get(r.cell_id)
-            if g is not None and not g.is_empty and g.distance(r.geometry) > 0.5:
+            if g is not None and not g.is_empty and g.distance(r.geometry) > 5e-6:  # ~0.5 m
                 problems.append(_problem("outside_cell", "warning",
-                                         f"household {r.household_id} lies {g.distance(r.geometry):.0f} m outside its cell {key.get(r.cell_id)}",
+                                         f"household {r.household_id} lies outside its cell {key.get(r.cell_id)}",
                                          [{"type": "household", "id": r.household_id},
                                           {"type": "cell", "id": r.cell_id, "key": key.get(r.cell_id)}]))
     return problems

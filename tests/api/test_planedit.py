@@ -1,0 +1,162 @@
+"""Plan editing: drafts, If-Match (428/412), moves, locks, split, merge, boundaries,
+validation, diff and publish."""
+
+import pytest
+
+from tests.api.conftest import V1, V2, X0, Y0, D
+
+
+@pytest.fixture
+def draft(client, tokens):
+    r = client.post("/api/v1/plans", json={"name": "草案"}, headers=tokens["planner"])
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    cells = client.get(f"/api/v1/cells?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
+    mgs = client.get(f"/api/v1/microgrids?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
+    plan["cells"] = {f["properties"]["cell_key"]: f["id"] for f in cells}
+    plan["microgrids"] = {f["properties"]["microgrid_key"]: f["id"] for f in mgs}
+    return plan
+
+
+def _h(tokens, etag=None, who="planner"):
+    return {**tokens[who], **({"If-Match": etag} if etag else {})}
+
+
+def _cell_members(client, tokens, cell_id):
+    r = client.get("/api/v1/households", params={"cell": cell_id}, headers=tokens["admin"])
+    return {f["id"] for f in r.json()["features"]}
+
+
+def test_if_match_missing_428_stale_412(client, tokens, draft, world):
+    pid, etag = draft["id"], draft["etag"]
+    hid = world.households[V1][0]
+    target = draft["cells"][f"{V1}-M01-C02"]
+    body = {"moves": [{"household_id": hid, "cell_id": target}]}
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json=body, headers=_h(tokens))
+    assert r.status_code == 428
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json=body, headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text
+    new_etag = r.headers["etag"]
+    assert new_etag != etag
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json=body, headers=_h(tokens, etag))
+    assert r.status_code == 412
+    assert hid in _cell_members(client, tokens, target)
+    plan = client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"])
+    assert plan.headers["etag"] == new_etag
+    counts = {f["properties"]["cell_key"]: f["properties"]["households"] for f in
+              client.get(f"/api/v1/cells?plan={pid}", headers=tokens["planner"]).json()["features"]}
+    assert counts[f"{V1}-M01-C01"] == 2 and counts[f"{V1}-M01-C02"] == 4
+    diff = client.get(f"/api/v1/plans/{world.plan_id}/diff/{pid}", headers=tokens["planner"]).json()
+    assert diff["households_moved"] == 1 and diff["moves"][0]["household_id"] == hid
+
+
+def test_published_plan_is_not_editable(client, tokens, world):
+    plan = client.get(f"/api/v1/plans/{world.plan_id}", headers=tokens["planner"])
+    c = world.cells[f"{V1}-M01-C01"]
+    r = client.post(f"/api/v1/plans/{world.plan_id}/cells/{c}/lock",
+                    headers=_h(tokens, plan.headers["etag"]))
+    assert r.status_code == 409
+
+
+def test_locked_cell_refuses_moves(client, tokens, draft, world):
+    pid = draft["id"]
+    c1 = draft["cells"][f"{V1}-M01-C01"]
+    r = client.post(f"/api/v1/plans/{pid}/cells/{c1}/lock", headers=_h(tokens, draft["etag"]))
+    assert r.status_code == 200
+    body = {"moves": [{"household_id": world.households[V1][0], "cell_id": draft["cells"][f"{V1}-M01-C02"]}]}
+    r2 = client.patch(f"/api/v1/plans/{pid}/assignments", json=body, headers=_h(tokens, r.headers["etag"]))
+    assert r2.status_code == 409 and "locked" in r2.json()["detail"]
+    # nothing changed, and the failed edit did not consume the ETag
+    r3 = client.post(f"/api/v1/plans/{pid}/cells/{c1}/unlock", headers=_h(tokens, r.headers["etag"]))
+    assert r3.status_code == 200
+
+
+def test_split_merge_validate_publish(client, tokens, draft, world):
+    pid, etag = draft["id"], draft["etag"]
+    c1 = draft["cells"][f"{V1}-M01-C01"]
+    members = sorted(_cell_members(client, tokens, c1))
+    end = world.households[V1][0]  # the westmost house of the cell: a split leaves two pieces
+    members.remove(end)
+    members.insert(0, end)
+    r = client.post(f"/api/v1/plans/{pid}/cells/{c1}/split", json={"household_ids": members[:1]},
+                    headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text
+    new_cell, etag = r.json()["new_cell_id"], r.headers["etag"]
+    assert _cell_members(client, tokens, new_cell) == set(members[:1])
+    v = client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner"]).json()
+    assert v["valid"], v["problems"]
+    r = client.post(f"/api/v1/plans/{pid}/cells/merge", json={"cells": [c1, new_cell]},
+                    headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    assert _cell_members(client, tokens, c1) == set(members)
+    assert client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner"]).json()["valid"]
+    # an emptied cell is reported
+    c2 = draft["cells"][f"{V1}-M01-C02"]
+    moves = [{"household_id": h, "cell_id": c1} for h in _cell_members(client, tokens, c2)]
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": moves}, headers=_h(tokens, etag))
+    etag = r.headers["etag"]
+    v = client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner"]).json()
+    rules = {(p["rule"], p["objects"][0].get("key")) for p in v["problems"]}
+    assert ("empty_cell", f"{V1}-M01-C02") in rules
+    r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag))
+    assert r.status_code == 422 and r.json()["errors"]
+    # move them back, publish, and the old plan is archived
+    r = client.patch(f"/api/v1/plans/{pid}/assignments",
+                     json={"moves": [{"household_id": m["household_id"], "cell_id": c2} for m in moves]},
+                     headers=_h(tokens, etag))
+    r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, r.headers["etag"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "published"
+    plans = {p["id"]: p["status"] for p in client.get("/api/v1/plans", headers=tokens["admin"]).json()["plans"]}
+    assert plans[world.plan_id] == "archived" and plans[pid] == "published"
+
+
+BAD_POLYGONS = {
+    "self-intersecting": {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + D, Y0 + D], [X0 + D, Y0], [X0, Y0 + D], [X0, Y0]]]},
+    "swapped": {"type": "Polygon", "coordinates": [[[Y0, X0], [Y0, X0 + D], [Y0 + D, X0 + D], [Y0, X0]]]},
+    "outside village": {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 3 * D, Y0], [X0 + 3 * D, Y0 + D], [X0, Y0]]]},
+    "not a polygon": {"type": "Point", "coordinates": [X0, Y0]},
+    "garbage": {"type": "Polygon", "coordinates": "nope"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_POLYGONS))
+def test_bad_boundaries_are_422_and_change_nothing(client, tokens, draft, case):
+    pid, etag = draft["id"], draft["etag"]
+    mg = draft["microgrids"][f"{V1}-M01"]
+    before = client.get(f"/api/v1/microgrids/{mg}", headers=tokens["planner"]).json()
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry", json={"geometry": BAD_POLYGONS[case]},
+                   headers=_h(tokens, etag))
+    assert r.status_code == 422, r.text
+    assert client.get(f"/api/v1/microgrids/{mg}", headers=tokens["planner"]).json() == before
+    assert client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"]).headers["etag"] == etag
+
+
+def test_good_boundary_is_accepted_and_oriented(client, tokens, draft):
+    pid, etag = draft["id"], draft["etag"]
+    mg = draft["microgrids"][f"{V1}-M01"]
+    # clockwise ring, shrunk a little inside the village
+    ring = [[X0 + 0.001, Y0 + 0.001], [X0 + 0.001, Y0 + D - 0.001], [X0 + D - 0.001, Y0 + D - 0.001],
+            [X0 + D - 0.001, Y0 + 0.001], [X0 + 0.001, Y0 + 0.001]]
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry",
+                   json={"geometry": {"type": "Polygon", "coordinates": [ring]}}, headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text
+    assert 0.6 < r.json()["area_km2"] < 0.8
+    v = client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner"]).json()
+    assert any(p["rule"] == "gap" for p in v["problems"])  # the village now has a rim in no micro-grid
+
+
+def test_moves_refuse_unknown_fields_and_bad_json(client, tokens, draft, world):
+    pid, etag = draft["id"], draft["etag"]
+    url = f"/api/v1/plans/{pid}/assignments"
+    for body in ({"moves": []}, {"moves": [{"household_id": "x"}]},
+                 {"moves": [{"household_id": "x", "cell_id": "y", "extra": 1}]}, {"moves": "all"}):
+        assert client.patch(url, json=body, headers=_h(tokens, etag)).status_code == 422, body
+    r = client.patch(url, content=b"{not json", headers={**_h(tokens, etag), "Content-Type": "application/json"})
+    assert r.status_code == 422
+    r = client.patch(url, json={"moves": [{"household_id": world.households[V2][0],
+                                           "cell_id": draft["cells"][f"{V1}-M01-C01"]}]},
+                     headers=_h(tokens, etag, who="planner1"))
+    assert r.status_code == 404  # planner1 cannot see a V2 household
+    assert client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"]).headers["etag"] == etag
