@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import os
-import unicodedata
+import re
 
 from geogrid.errors import EncodingError
 
@@ -29,25 +29,24 @@ _HINT = (
 )
 
 
-def _looks_chinese(text: str) -> bool:
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_CHINESE = re.compile(
+    "[\u3000-\u303f"  # CJK punctuation
+    "\u3400-\u4dbf"  # extension A (䶮)
+    "\u4e00-\u9fff"  # unified ideographs
+    "\uff00-\uffef"  # full-width forms
+    "\U00020000-\U0003134f"  # extensions B..G (𠮷)
+    "\u2000-\u206f\u00b7\u00d7\u00f7\u00b0\u00b1\u2116\u2460-\u24ff\u25a0-\u25ff]"  # punctuation, ①, ■
+)
+
+
+def _looks_chinese(text: str, *, sample: int = 1_000_000) -> bool:
     """Most non-ASCII characters are CJK ideographs, CJK punctuation or full-width forms."""
-    non_ascii = [c for c in text if ord(c) > 127]
+    text = text[:sample]
+    non_ascii = len(_NON_ASCII.findall(text))
     if not non_ascii:
         return True
-    good = 0
-    for c in non_ascii:
-        cp = ord(c)
-        if (
-            0x3000 <= cp <= 0x303F  # CJK punctuation
-            or 0x3400 <= cp <= 0x4DBF  # extension A (䶮)
-            or 0x4E00 <= cp <= 0x9FFF  # unified ideographs
-            or 0xFF00 <= cp <= 0xFFEF  # full-width forms
-            or 0x20000 <= cp <= 0x3134F  # extensions B..G (𠮷)
-            or unicodedata.category(c).startswith("P")
-            or c in "·×÷°±№"
-        ):
-            good += 1
-    return good / len(non_ascii) >= 0.8
+    return len(_CHINESE.findall(text)) / non_ascii >= 0.8
 
 
 def detect_encoding(data: bytes, *, name: str | os.PathLike = "<bytes>") -> str:

@@ -111,13 +111,25 @@ def _blank(value) -> bool:
         return False
 
 
+def _blank_mask(series: pd.Series) -> pd.Series:
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        text = series.astype("string").str.strip()
+        return text.isna() | (text == "")
+    return series.isna()
+
+
 def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
-    data = [c for c in df.columns if c != ROW]
+    data = [c for c in df.columns if c != ROW and c != getattr(df, "_geometry_column_name", None)]
     if df.empty or not data:
         return df
-    blank = df[data].map(_blank).all(axis=1)
-    if "geometry" in df.columns:
-        blank &= df["geometry"].isna()
+    blank = pd.Series(True, index=df.index)
+    for col in data:
+        blank &= _blank_mask(df[col])
+        if not blank.any():
+            return df
+    geom = getattr(df, "_geometry_column_name", None)
+    if geom in df.columns:
+        blank &= df[geom].isna()
     return df.loc[~blank].reset_index(drop=True) if blank.any() else df
 
 

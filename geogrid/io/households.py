@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geogrid import columns as C
 from geogrid.crs import normalize_crs, to_wgs84
@@ -121,42 +121,10 @@ def load_households(
                 problems.add(pos, header(C.SOURCE_CRS), f"{name} cannot apply to a projected file")
                 continue
             row_crs[pos] = name
-    lon_cells, lat_cells = cells(C.LON), cells(C.LAT)
-    for pos in range(n):
-        geom = geo_points[pos] if geo_points is not None else None
-        if geom is not None and not geom.is_empty:
-            if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
-                geom = geom.geoms[0]
-            if geom.geom_type != "Point":
-                problems.add(pos, geom_header, f"geometry is a {geom.geom_type}, not a Point")
-                continue
-            x, y = geom.x, geom.y
-        elif C.LON in mapping and C.LAT in mapping:
-            bad = False
-            try:
-                x = parse_float(lon_cells[pos], "longitude")
-            except ValueError as exc:
-                problems.add(pos, header(C.LON), str(exc))
-                bad = True
-            try:
-                y = parse_float(lat_cells[pos], "latitude")
-            except ValueError as exc:
-                problems.add(pos, header(C.LAT), str(exc))
-                bad = True
-            if bad:
-                continue
-        else:
-            problems.add(pos, geom_header, "the row has no geometry and no longitude/latitude")
-            continue
-        reason = check_lonlat(x, y)
-        if reason:
-            col = geom_header if geom is not None else (
-                f"{header(C.LON)}/{header(C.LAT)}" if "swapped" in reason or "0, 0" in reason
-                else header(C.LON) if "longitude" in reason else header(C.LAT))
-            problems.add(pos, col, reason)
-            continue
-        lon[pos], lat[pos] = x, y
-
+    lon, lat, from_geom = _coordinates(
+        geo_points, geom_header, cells(C.LON) if C.LON in mapping else None,
+        cells(C.LAT) if C.LAT in mapping else None, header(C.LON), header(C.LAT), problems,
+    )
     ok = ~np.isnan(lon)
     for name in set(row_crs):
         idx = np.flatnonzero(ok & (np.asarray(row_crs, dtype=object) == name))
@@ -165,7 +133,7 @@ def load_households(
     if county_outline is not None:
         idx = np.flatnonzero(ok)
         for k, reason in check_outline(lon[idx], lat[idx], county_outline, buffer_m=outline_buffer_m).items():
-            coord_col = geom_header if is_geo and geo_points[idx[k]] is not None else f"{header(C.LON)}/{header(C.LAT)}"
+            coord_col = geom_header if from_geom[idx[k]] else f"{header(C.LON)}/{header(C.LAT)}"
             problems.add(int(idx[k]), coord_col, reason)
 
     # --- village, care level and the rest ---------------------------------------------------
@@ -217,28 +185,92 @@ def load_households(
     return make_batch(raw, valid, problems, source=path, crs=default_crs, kind="households")
 
 
+def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:
+    """Floats from the cells of one column, NaN (and a problem) where a wanted cell is not a number."""
+    fast = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
+    for pos in np.flatnonzero(~np.isfinite(fast) & wanted):
+        try:
+            fast[pos] = parse_float(values[pos], what)  # full-width digits, "109.2°", or the reason
+        except ValueError as exc:
+            problems.add(pos, column, str(exc))
+            fast[pos] = np.nan
+    return np.where(wanted, fast, np.nan)
+
+
+def _coordinates(geoms, geom_header, lon_cells, lat_cells, lon_header, lat_header, problems):
+    """``(lon, lat, from_geometry)`` as given (before datum conversion), NaN where unusable.
+
+    Point geometry wins over lon/lat columns; rows without geometry fall back to them.
+    """
+    n = len(geoms) if geoms is not None else len(lon_cells)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    from_geom = np.zeros(n, dtype=bool)
+    nonpoint = np.zeros(n, dtype=bool)
+    if geoms is not None:
+        arr = np.asarray(geoms, dtype=object)
+        missing = shapely.is_missing(arr) | shapely.is_empty(arr)
+        single = (shapely.get_type_id(arr) == 4) & (shapely.get_num_geometries(arr) == 1)
+        arr = np.where(single, shapely.get_geometry(arr, 0), arr)
+        is_point = shapely.get_type_id(arr) == 0
+        nonpoint = ~missing & ~is_point
+        for pos in np.flatnonzero(nonpoint):
+            problems.add(pos, geom_header, f"geometry is a {arr[pos].geom_type}, not a Point")
+        from_geom = ~missing & is_point
+        x[from_geom] = shapely.get_x(arr[from_geom])
+        y[from_geom] = shapely.get_y(arr[from_geom])
+    need = ~from_geom & ~nonpoint
+    if lon_cells is not None and lat_cells is not None:
+        lon = _numbers(lon_cells, "longitude", lon_header, problems, need)
+        lat = _numbers(lat_cells, "latitude", lat_header, problems, need)
+        x[need], y[need] = lon[need], lat[need]
+    else:
+        for pos in np.flatnonzero(need):
+            problems.add(pos, geom_header, "the row has no geometry and no longitude/latitude")
+    usable = np.isfinite(x) & np.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        bad = usable & (
+            (np.abs(x) > 180) | (np.abs(y) > 90) | ((x == 0) & (y == 0))
+            | ((y >= 73) & (y <= 135) & (x >= 3) & (x <= 54))
+        )
+    for pos in np.flatnonzero(bad):
+        reason = check_lonlat(float(x[pos]), float(y[pos]))
+        if from_geom[pos]:
+            column = geom_header
+        elif "swapped" in reason or "0, 0" in reason:
+            column = f"{lon_header}/{lat_header}"
+        else:
+            column = lon_header if reason.startswith("longitude") else lat_header
+        problems.add(pos, column, reason)
+    keep = usable & ~bad
+    return np.where(keep, x, np.nan), np.where(keep, y, np.nan), from_geom
+
+
 def _building_keys(frame: pd.DataFrame) -> list[str]:
     """Building of each household: as given, else shared by households at identical coordinates.
 
-    A household with no building number at the exact point of a numbered building
+    A household with no building number at the exact point of one numbered building
     takes that number; otherwise co-located households share the smallest of their
     household numbers, and a lone household is its own building.
     """
-    given = frame[C.BUILDING].tolist()
-    points = list(zip(frame[C.LON].tolist(), frame[C.LAT].tolist()))
-    named: dict[tuple, set[str]] = defaultdict(set)
-    unnamed: dict[tuple, list[str]] = defaultdict(list)
-    for b, p, no in zip(given, points, frame[C.HOUSEHOLD_NO].tolist()):
-        if b:
-            named[p].add(b)
-        else:
-            unnamed[p].append(no)
-    out = []
-    for b, p in zip(given, points):
-        if b:
-            out.append(b)
-        elif len(named.get(p, ())) == 1:
-            out.append(next(iter(named[p])))
-        else:
-            out.append(min(unnamed[p]))
-    return out
+    if frame.empty:
+        return []
+    df = frame[[C.HOUSEHOLD_NO, C.LON, C.LAT, C.BUILDING]]
+    named = df[C.BUILDING].notna().to_numpy()
+    result = df[C.BUILDING].astype(object).to_numpy(copy=True)
+    if named.all():
+        return result.tolist()
+    given = df[named].groupby([C.LON, C.LAT])[C.BUILDING].agg(["nunique", "first"])
+    unnamed = df[~named]
+    own = unnamed[C.HOUSEHOLD_NO].to_numpy(dtype=object, copy=True)
+    shared = unnamed.duplicated([C.LON, C.LAT], keep=False).to_numpy()
+    if shared.any():  # few rows: a plain dict beats a groupby over strings
+        smallest: dict[tuple, str] = {}
+        points = list(zip(unnamed[C.LON].to_numpy()[shared].tolist(), unnamed[C.LAT].to_numpy()[shared].tolist()))
+        for point, no in zip(points, own[shared].tolist()):
+            smallest[point] = min(no, smallest.get(point, no))
+        own[shared] = [smallest[p] for p in points]
+    joined = unnamed[[C.LON, C.LAT]].join(given, on=[C.LON, C.LAT])
+    adopt = (joined["nunique"] == 1).to_numpy()
+    result[~named] = np.where(adopt, joined["first"].to_numpy(dtype=object), own)
+    return result.tolist()

@@ -83,6 +83,11 @@ def clean_text(value) -> str:
     """
     if value is None:
         return ""
+    if type(value) is str and value.isascii():
+        text = value.strip()
+        if text[:1] == "'" and len(text) > 1 and text[1] in _FORMULA_START:
+            return text[1:]
+        return text
     if isinstance(value, float):
         if math.isnan(value):
             return ""
@@ -100,8 +105,8 @@ def clean_text(value) -> str:
         if isinstance(value, np.floating):
             return clean_text(float(value))
         return str(value).strip()
-    text = unicodedata.normalize("NFKC", value).strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_START:
+    text = value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+    if text[:1] == "'" and len(text) > 1 and text[1] in _FORMULA_START:
         text = text[1:]
     return text
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import shapely
 
 from geogrid.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geogrid.errors import ColumnError, CRSError, ValidationError
