@@ -89,16 +89,17 @@ def build_register(db_path: Path, sample_dir: Path, *, users: bool = True) -> Re
 
 
 def add_users(engine, reg: Register) -> None:
-    """admin, two planners, a cadre scoped to the first village, an analyst."""
+    """admin, two planners of the whole county, a cadre of the first village, an analyst."""
     from geogrid.api.security import hash_password
     from geogrid.db.engine import session_scope
     from geogrid.db.users import add_user
 
     h = hash_password(PASSWORD)
+    county = f"area:{reg.village_codes[0][:6]}"
     spec = [
         ("admin", "admin", []),
-        ("planner", "planner", []),
-        ("planner2", "planner", []),
+        ("planner", "planner", [county]),
+        ("planner2", "planner", [county]),
         ("cadre", "cadre", [f"area:{reg.village_codes[0]}"]),
         ("analyst", "analyst", []),
     ]

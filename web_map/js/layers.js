@@ -49,6 +49,8 @@ export class CadreLayers {
 
     map.createPane("gg-hex").style.zIndex = 390;
     map.createPane("gg-grid").style.zIndex = 400;
+    // grid outlines are not interactive: let clicks and hovers through to what is below
+    map.getPane("gg-grid").style.pointerEvents = "none";
     map.createPane("gg-houses").style.zIndex = 450;
     this.hexRenderer = L.canvas({ pane: "gg-hex", padding: 0.3 });
     this.gridRenderer = L.canvas({ pane: "gg-grid", padding: 0.3 });

@@ -66,8 +66,13 @@ export class Planner {
     this.tool = "select";
     this.newCellSeq = 0;
     this.history = new History(() => this.renderAll());
-    this.renderer = L.canvas({ padding: 0.3, tolerance: 5 });
+    map.createPane("gg-plan-grid").style.zIndex = 420;
+    map.createPane("gg-plan-houses").style.zIndex = 460;
+    this.renderer = L.canvas({ pane: "gg-plan-houses", padding: 0.3, tolerance: 5 });
+    this.gridRenderer = L.canvas({ pane: "gg-plan-grid", padding: 0.3 });
     this.mgLayer = L.geoJSON(null, {
+      pane: "gg-plan-grid",
+      renderer: this.gridRenderer,
       style: (f) => ({ color: "#1d4e89", weight: 1.6, fillColor: "#1d4e89", fillOpacity: 0.04 }),
       onEachFeature: (f, layer) => {
         layer.on("click", (e) => {
@@ -77,7 +82,7 @@ export class Planner {
         layer.bindTooltip(() => `${escapeHtml(f.properties.microgrid_key || "")} · ${t("count.households", { n: householdCount(f.properties) })}`, { sticky: true, className: "tip" });
       },
     });
-    this.cellLayer = L.geoJSON(null, { interactive: false, style: (f) => this.cellStyle(f) });
+    this.cellLayer = L.geoJSON(null, { pane: "gg-plan-grid", renderer: this.gridRenderer, interactive: false, style: (f) => this.cellStyle(f) });
     this.houseLayer = L.layerGroup();
     this.lasso = new Lasso(map, (pts) => this.lassoSelect(pts));
     this.bind();
@@ -118,9 +123,7 @@ export class Planner {
   // ---- entering and leaving ---------------------------------------------------------
   async enter() {
     this.active = true;
-    this.layers.setVisible("houses", false);
-    this.layers.setVisible("cell", false);
-    this.layers.setVisible("labels", false);
+    for (const name of ["houses", "cell", "microgrid", "labels"]) this.layers.setVisible(name, false);
     this.mgLayer.addTo(this.map);
     this.cellLayer.addTo(this.map);
     this.houseLayer.addTo(this.map);
@@ -133,7 +136,7 @@ export class Planner {
     this.setTool("select");
     this.map.off("moveend", this.onMove);
     for (const l of [this.mgLayer, this.cellLayer, this.houseLayer]) this.map.removeLayer(l);
-    for (const name of ["houses", "cell", "labels"]) this.layers.setVisible(name, $(`lyr-${name}`).checked);
+    for (const name of ["houses", "cell", "microgrid", "labels"]) this.layers.setVisible(name, $(`lyr-${name}`).checked);
   }
 
   canLeave() {
@@ -166,20 +169,24 @@ export class Planner {
   }
 
   async choosePlan(id) {
-    if (!id) return;
+    if (!id || this.choosing === id || (this.plan && this.plan.id === id && this.mgLoaded && this.mgLoaded.size)) return;
     if (this.history.pending && this.plan && id !== this.plan.id) {
       $("plan-select").value = this.plan.id;
       return toast(t("planner.microgrid.unsaved"), { error: true });
     }
+    this.choosing = id;
     try {
       this.plan = planFromResponse(await planApi.getPlan(id));
     } catch (err) {
       return toast(errorMessage(err), { error: true });
+    } finally {
+      this.choosing = null;
     }
     $("plan-select").value = id;
     this.closeMicrogrid();
     this.mgLayer.clearLayers();
     this.mgLoaded = new Set();
+    this.mgGen = (this.mgGen || 0) + 1;
     await this.loadMicrogrids();
     this.renderAll();
   }
@@ -201,9 +208,10 @@ export class Planner {
     const b = this.map.getBounds().pad(0.2);
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
     const planId = this.plan.id;
+    const gen = this.mgGen;
     try {
       const fc = await planApi.microgrids(planId, bbox);
-      if (!this.plan || this.plan.id !== planId) return;
+      if (!this.plan || this.plan.id !== planId || gen !== this.mgGen) return;
       const fresh = fc.features.filter((f) => !this.mgLoaded.has(f.id));
       for (const f of fresh) this.mgLoaded.add(f.id);
       this.mgLayer.addData(fresh);
@@ -517,6 +525,7 @@ export class Planner {
     const mgId = this.mg && this.mg.id;
     this.mgLayer.clearLayers();
     this.mgLoaded = new Set();
+    this.mgGen = (this.mgGen || 0) + 1;
     await this.loadMicrogrids();
     if (mgId) {
       let found = null;
