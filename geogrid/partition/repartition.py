@@ -114,6 +114,7 @@ def repartition(
 
     # --- the area each named micro-grid covers now ----------------------------------------
     new_mg: dict[str, object] = {}
+    unchanged: set[str] = set()  # outline as before: keep the caller's exact geometry
     by_village: dict[str, list[str]] = {}
     for m in named:
         by_village.setdefault(mg_village[m], []).append(m)
@@ -133,6 +134,8 @@ def repartition(
             region = shapely.union_all([named_geom[m] for m in ms], grid_size=GRID_M)
         if len(ms) == 1:
             new_mg[ms[0]] = clean(region)
+            if code not in vpoly:
+                unchanged.add(ms[0])
         else:
             new_mg.update(_resplit(region, ms, named_geom, cap))
 
@@ -229,6 +232,12 @@ def repartition(
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
          AREA_KM2: [new_mg[m].area / 1e6 for m in ids]},
         geometry=gpd.GeoSeries([new_mg[m] for m in ids], crs=metric), crs=metric).to_crs(crs)
+    if unchanged:
+        orig_m = pm.set_index(MICROGRID_ID).geometry
+        is_u = nm[MICROGRID_ID].isin(unchanged).to_numpy()
+        nm.loc[is_u, "geometry"] = orig_m.reindex(nm.loc[is_u, MICROGRID_ID]).to_numpy()
+        nm.loc[is_u, AREA_KM2] = pm.set_index(MICROGRID_ID)[AREA_KM2].reindex(
+            nm.loc[is_u, MICROGRID_ID]).to_numpy()
     mgs = pd.concat([pm[~pm[MICROGRID_ID].isin(named)], nm], ignore_index=True)
     mgs = mgs.sort_values(MICROGRID_ID, kind="stable").reset_index(drop=True)
     mgs[HOUSEHOLDS] = mgs[MICROGRID_ID].map(mg_counts).fillna(0).astype(int)

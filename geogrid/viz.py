@@ -1,0 +1,80 @@
+"""Folium maps of a partition, for analysts in notebooks.
+
+No tile server is needed: the map has no base layer by default (``tiles=None``), so it
+works offline; pass ``tiles="OpenStreetMap"`` when you are online.
+"""
+
+from __future__ import annotations
+
+import folium
+import numpy as np
+
+from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+
+__all__ = ["explore", "fill_colour"]
+
+# light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
+_RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
+
+
+def fill_colour(households: int, cap: int = 20) -> str:
+    """Colour of a cell by how full it is; red when over ``cap`` (one big building)."""
+    if households > cap:
+        return "#d7301f"
+    k = int(np.clip(np.ceil(households / cap * len(_RAMP)) - 1, 0, len(_RAMP) - 1))
+    return _RAMP[k]
+
+
+def explore(result, *, tiles: str | None = None, households: bool = True,
+            max_points: int = 20_000) -> folium.Map:
+    """A folium map of micro-grids, cells coloured by household count, and households.
+
+    Parameters
+    ----------
+    result : PartitionResult
+    tiles : str or None
+        A folium tile name for a base map; None (default) draws on a blank map.
+    households : bool
+        Draw the households as points (the first ``max_points`` of them).
+
+    Every layer has a tooltip with its counts, and a layer control toggles them.
+    """
+    cap = result.report.get("parameters", {}).get("max_households", 20)
+    cells = result.cells.to_crs("EPSG:4326")
+    mgs = result.microgrids.to_crs("EPSG:4326")
+    x0, y0, x1, y1 = mgs.total_bounds if len(mgs) else (0, 0, 0, 0)
+    m = folium.Map(tiles=tiles, control_scale=True)
+    if len(mgs):
+        m.fit_bounds([[y0, x0], [y1, x1]])
+    cell_layer = folium.FeatureGroup(name="cells", show=True)
+    folium.GeoJson(
+        cells[[CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "geometry"]].to_json(),
+        style_function=lambda f: {
+            "fillColor": fill_colour(int(f["properties"][HOUSEHOLDS]), cap),
+            "color": "#555555", "weight": 0.6, "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=[CELL_ID, HOUSEHOLDS],
+                                      aliases=["cell", "households"]),
+    ).add_to(cell_layer)
+    cell_layer.add_to(m)
+    mg_layer = folium.FeatureGroup(name="micro-grids", show=True)
+    folium.GeoJson(
+        mgs[[MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2", "geometry"]].to_json(),
+        style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
+        tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
+                                      aliases=["micro-grid", "households", "km²"]),
+    ).add_to(mg_layer)
+    mg_layer.add_to(m)
+    if households and len(result.households):
+        hh = result.households[result.households[CELL_ID].notna()].head(max_points).to_crs("EPSG:4326")
+        hh = hh[[CELL_ID, MICROGRID_ID, "geometry"]]
+        hl = folium.FeatureGroup(name="households", show=True)
+        folium.GeoJson(
+            hh.to_json(),
+            marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#222222",
+                                       fill_opacity=0.8),
+            tooltip=folium.GeoJsonTooltip(fields=[CELL_ID], aliases=["cell"]),
+        ).add_to(hl)
+        hl.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

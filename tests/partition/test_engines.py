@@ -1,0 +1,48 @@
+"""Every engine gives exactly the serial result."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from geogrid.partition import partition
+
+from .synthetic import synthetic_county
+
+
+@pytest.fixture(scope="module")
+def county():
+    return synthetic_county(seed=11, n_households=4000)
+
+
+@pytest.fixture(scope="module")
+def serial(county):
+    return partition(county.households, county.villages, engine="serial")
+
+
+def _same(a, b):
+    assert a.households["cell_id"].equals(b.households["cell_id"])
+    assert a.cells["cell_id"].tolist() == b.cells["cell_id"].tolist()
+    assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
+    assert a.microgrids.geometry.geom_equals_exact(b.microgrids.geometry, 0).all()
+
+
+def test_process_pool_equals_serial(county, serial):
+    _same(serial, partition(county.households, county.villages, engine="process", workers=2))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs geogrid[dask]")
+def test_dask_equals_serial(county, serial):
+    _same(serial, partition(county.households, county.villages, engine="dask", workers=2))
+
+
+def test_report_has_every_figure(serial):
+    f = serial.figures
+    for k in ("mean_fill", "microgrids_within_min_plus_one", "polsby_popper_median",
+              "within_cell_msd_m2", "small_hamlets_unsplit", "microgrid_area_within_25pct",
+              "microgrid_households_multiple"):
+        assert k in f and f[k] == f[k]  # present and not NaN
+    assert 0 < f["mean_fill"] <= 1.5
+    assert f["households_assigned"] == len(serial.households)
