@@ -24,6 +24,7 @@ from geogrid.io.validate import (
     check_outline,
     clean_text,
     find_duplicates,
+    memoized,
     parse_care_level,
     parse_float,
 )
@@ -153,9 +154,10 @@ def load_households(
             else:
                 village_name[pos] = text or None
     care = [None] * n
+    parse_care = memoized(parse_care_level)
     for pos, value in enumerate(cells(C.CARE_LEVEL)):
         try:
-            care[pos] = parse_care_level(value)
+            care[pos] = parse_care(value)
         except ValueError as exc:
             problems.add(pos, header(C.CARE_LEVEL), str(exc))
 
@@ -182,7 +184,8 @@ def load_households(
     frame = frame.iloc[good].reset_index(drop=True)
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")
-    return make_batch(raw, valid, problems, source=path, crs=default_crs, kind="households")
+    batch_crs = row_crs[0] if is_geo and n else default_crs
+    return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households")
 
 
 def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:

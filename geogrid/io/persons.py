@@ -16,6 +16,7 @@ from geogrid.io.validate import (
     Problems,
     clean_text,
     find_duplicates,
+    memoized,
     parse_date,
     parse_gender,
     parse_id,
@@ -79,6 +80,8 @@ def load_persons(
     gender_cells, birth_cells = cells(C.GENDER), cells(C.BIRTH_DATE)
     phone_cells, party_cells, tag_cells = cells(C.PHONE), cells(C.PARTY_MEMBER), cells(C.TAGS)
     today = today or dt.date.today()
+    parse_gender_, parse_date_ = memoized(parse_gender), memoized(parse_date)
+    parse_party_, parse_tags_ = memoized(parse_party_member), memoized(parse_tags)
 
     for pos, raw_id in enumerate(cells(C.ID_NUMBER)):
         if not numbers[pos]:
@@ -92,7 +95,7 @@ def load_persons(
         except ValueError as exc:
             problems.add(pos, header(C.ID_NUMBER), str(exc))
         try:
-            gender = parse_gender(gender_cells[pos])
+            gender = parse_gender_(gender_cells[pos])
         except ValueError as exc:
             problems.add(pos, header(C.GENDER), str(exc))
             gender = None
@@ -104,7 +107,7 @@ def load_persons(
             gender = gender or parsed.gender
         genders[pos] = gender
         try:
-            birth = parse_date(birth_cells[pos])
+            birth = parse_date_(birth_cells[pos])
         except ValueError as exc:
             problems.add(pos, header(C.BIRTH_DATE), str(exc))
             birth = None
@@ -126,11 +129,11 @@ def load_persons(
         except ValueError as exc:
             problems.add(pos, header(C.PHONE), str(exc))
         try:
-            party[pos] = parse_party_member(party_cells[pos])
+            party[pos] = parse_party_(party_cells[pos])
         except ValueError as exc:
             problems.add(pos, header(C.PARTY_MEMBER), str(exc))
         try:
-            tags[pos] = parse_tags(tag_cells[pos])
+            tags[pos] = parse_tags_(tag_cells[pos])
         except ValueError as exc:
             problems.add(pos, header(C.TAGS), str(exc))
 

@@ -25,6 +25,7 @@ from geogrid.idnumber import IdNumber, parse_id_number
 
 __all__ = [
     "Problems",
+    "memoized",
     "clean_text",
     "parse_float",
     "check_lonlat",
@@ -70,6 +71,32 @@ class Problems:
     def triples(self, rows: Sequence[int]) -> list[tuple[int, str, str]]:
         """``(row number, column, reason)`` for every problem, as :class:`ValidationError` wants."""
         return [(int(rows[p]), h or "", r) for p in sorted(self._by_pos) for h, r in self._by_pos[p]]
+
+
+def memoized(parse):
+    """``parse`` with a per-call cache, for columns with few distinct values (性别, 是否党员 ...).
+
+    Use as ``parse = memoized(parse_gender)`` inside one import; exceptions are cached too.
+    """
+    cache: dict = {}
+
+    def wrapper(value):
+        try:
+            key = (type(value), value)
+            hit = cache.get(key)
+        except TypeError:  # unhashable
+            return parse(value)
+        if hit is None:
+            try:
+                hit = (True, parse(value))
+            except ValueError as exc:
+                hit = (False, exc)
+            cache[key] = hit
+        if hit[0]:
+            return hit[1]
+        raise ValueError(str(hit[1]))
+
+    return wrapper
 
 
 def clean_text(value) -> str:
