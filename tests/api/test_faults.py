@@ -1,0 +1,74 @@
+"""Faults: a database that goes away answers 503 (and writes nothing); huge bodies 413."""
+
+import shutil
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import SECRET, V1
+
+
+def _app_on(url, api_settings):
+    from geogrid.api import create_app
+    from geogrid.settings import Settings
+
+    return create_app(Settings(database_url=url, secret_key=SECRET, sqlite_busy_timeout_ms=2000),
+                      api_settings=api_settings)
+
+
+def test_503_when_the_database_is_gone(backend, db_url, world, tokens, api_settings, request, tmp_path):
+    if backend == "spatialite":
+        # a copy of the database in a directory we can remove
+        src = db_url.removeprefix("sqlite:///")
+        d = tmp_path / "gone"
+        d.mkdir()
+        shutil.copy(src, d / "g.sqlite")
+        url = f"sqlite:///{d / 'g.sqlite'}"
+    else:
+        from tests.conftest import _create_database, _drop_database
+
+        admin = request.getfixturevalue("postgis_admin")
+        from geogrid.db import migrate
+
+        url = _create_database(admin)
+        migrate.upgrade(url)
+    app = _app_on(url, api_settings)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        app.state.engine.dispose()
+        if backend == "spatialite":
+            shutil.rmtree(d)
+        else:
+            _drop_database(admin, url)
+        r = client.get("/healthz")
+        assert r.status_code == 503
+        r = client.get(f"/api/v1/households/{world.households[V1][0]}", headers=tokens["admin"])
+        assert r.status_code == 503, r.text
+        assert r.headers.get("retry-after")
+        r = client.post("/api/v1/plans", json={"name": "x"}, headers=tokens["admin"])
+        assert r.status_code == 503
+        r = client.post("/api/v1/auth/token", data={"username": "admin", "password": "whatever1"})
+        assert r.status_code == 503
+
+
+def test_huge_bodies_are_413(client, tokens, world):
+    pid = world.persons[V1][0]
+    big = {"purpose": "x" * 200_000}
+    r = client.post(f"/api/v1/persons/{pid}/reveal", json=big, headers=tokens["cadre1"])
+    assert r.status_code == 413
+
+    def chunks():  # no Content-Length: counted as it streams
+        for _ in range(30):
+            yield b"x" * 10_000
+
+    r = client.post(f"/api/v1/persons/{pid}/reveal", content=chunks(),
+                    headers={**tokens["cadre1"], "Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_bad_query_parameters_are_4xx(client, tokens):
+    for q in ("bbox=1,2,3", "bbox=a,b,c,d", "bbox=27.3,109.2,27.4,109.3", "bbox=110,28,109,27",
+              "limit=0", "offset=-1", "bbox=nan,1,2,3"):
+        r = client.get(f"/api/v1/households?{q}", headers=tokens["admin"])
+        assert 400 <= r.status_code < 500, q
+    r = client.get("/api/v1/households?bbox=27.3,109.2,27.4,109.3", headers=tokens["admin"])
+    assert "swapped" in r.json()["detail"]
