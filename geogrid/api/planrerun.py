@@ -8,18 +8,24 @@ assignments exactly; inside the named ones, the engine's new cells replace the o
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from geogrid import columns as C
-from geogrid.db import bulk
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.errors import PartitionError
 
 __all__ = ["rerun"]
 
 
-def _ewkb(geom, postgis):
-    return bulk.optional_wkb(list(bulk.multipolygons([geom])), postgis)[0]
+def _ewkb(geom, postgis=None):
+    """EWKT of a (multi)polygon; GeoAlchemy2 binds it on both back-ends."""
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    return f"SRID=4326;{geom.wkt}"
 
 
 def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) -> dict:
@@ -52,7 +58,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) ->
     except TypeError:
         result = repartition(previous, households, villages, microgrids=keys, locked_cells=locked)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
-    postgis = bulk.is_postgis(session)
+    postgis = None
     new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
     for r in new_mg.itertuples():
         session.execute(update(Microgrid).where(Microgrid.id == mg_ids[r.microgrid_id]).values(
@@ -89,5 +95,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) ->
         session.execute(delete(Assignment).where(Assignment.plan_id == plan.id,
                                                  Assignment.household_id.in_(moved_in)),
                         execution_options={"synchronize_session": False})
-    bulk.insert_rows(session, "assignments", ["plan_id", "household_id", "cell_id"], rows)
+    if rows:
+        session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c}
+                                             for p, h, c in rows])
     return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows)}
