@@ -104,19 +104,17 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
         upd_rows.append((old["id"], name, level, parent, vintage_, geom, now))
 
     if new_rows:
-        geoms_out = bulk.optional_wkb([r[6] for r in new_rows], postgis)
-        rows = [(*r[:6], g, *r[7:]) for r, g in zip(new_rows, geoms_out)]
-        counts.added = bulk.insert_rows(
-            session, "areas",
-            ["id", "code", "name", "level", "parent_code", "vintage", "geom", "created_at",
-             "updated_at"], rows, geom="geom")
+        cols = ["id", "code", "name", "level", "parent_code", "vintage", "geom", "created_at",
+                "updated_at"]
+        data_new = {c: [r[i] for r in new_rows] for i, c in enumerate(cols)}
+        data_new["geom"] = bulk.optional_wkb(data_new["geom"], postgis)
+        counts.added = bulk.insert_rows(session, "areas", data_new, geom="geom")
     if upd_rows:
-        geoms_out = bulk.optional_wkb([r[5] for r in upd_rows], postgis)
-        rows = [(*r[:5], g, r[6]) for r, g in zip(upd_rows, geoms_out)]
-        bulk.update_rows(session, "areas", "id",
-                         ["name", "level", "parent_code", "vintage", "geom", "updated_at"], rows,
-                         geom="geom", types=_PG_TYPES, bump_version=False)
-        counts.updated = len(upd_rows)
+        cols = ["id", "name", "level", "parent_code", "vintage", "geom", "updated_at"]
+        data_upd = {c: [r[i] for r in upd_rows] for i, c in enumerate(cols)}
+        data_upd["geom"] = bulk.optional_wkb(data_upd["geom"], postgis)
+        counts.updated = bulk.update_rows(session, "areas", "id", data_upd, geom="geom",
+                                          types=_PG_TYPES, bump_version=False)
     _link(session)
     session.expire_all()
     return counts

@@ -74,17 +74,24 @@ def pylist(series: pd.Series) -> list:
 
 
 def text_column(series: pd.Series) -> list:
-    """A column as a list of str or None (numbers that are whole become '12', not '12.0')."""
+    """A column as a list of str or None: stripped, empty as None, and numbers that are
+    whole written without a decimal point ('12', not '12.0')."""
+    values = series.tolist()
     out = []
-    for v in series.tolist():
+    append = out.append
+    for v in values:
+        if type(v) is str:
+            v = v.strip()
+            append(v if v else None)
+            continue
         v = clean(v)
         if v is None:
-            out.append(None)
+            append(None)
         elif isinstance(v, float) and v.is_integer():
-            out.append(str(int(v)))
+            append(str(int(v)))
         else:
-            s = str(v).strip()
-            out.append(s if s else None)
+            v = str(v).strip()
+            append(v if v else None)
     return out
 
 
@@ -98,6 +105,24 @@ def _sqlite_value(v):
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+def _sqlite_column(values: list) -> list:
+    """Values the sqlite3 driver stores as SQLAlchemy would: dates as ISO text, bools as 0/1."""
+    sample = next((v for v in values if v is not None), None)
+    if sample is None or (type(sample) in (str, int, float, bytes)):
+        return values
+    cache: dict = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        r = cache.get(v)
+        if r is None:
+            r = cache[v] = _sqlite_value(v)
+        out.append(r)
+    return out
 
 
 def geometry_wkb(geoms, *, postgis: bool) -> list:
@@ -141,69 +166,77 @@ def _row_chunks(rows: Sequence, size: int = 20_000) -> Iterable[Sequence]:
 # --- writes -----------------------------------------------------------------------------
 
 
-def insert_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple],
-                *, geom: str | None = None) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order; geometry as from :func:`geometry_wkb`).
+def _columns(data: dict[str, list]) -> tuple[list[str], int]:
+    names = list(data)
+    lengths = {len(v) for v in data.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of unequal length: {lengths}")
+    return names, (lengths.pop() if lengths else 0)
 
-    ``geom`` names the geometry column among ``columns``, if any.
+
+def _copy(session: Session, target: str, names: list[str], data: dict[str, list]) -> None:
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({', '.join(names)}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in zip(*(data[c] for c in names)):
+            write(row)
+
+
+def insert_rows(session: Session, table: str, data: dict[str, list], *,
+                geom: str | None = None) -> int:
+    """Insert rows given column-wise (``{column: values}``); returns how many.
+
+    ``geom`` names the geometry column, whose values come from :func:`geometry_wkb`.
     """
-    if not rows:
+    names, n = _columns(data)
+    if n == 0:
         return 0
-    conn = session.connection()
     if is_postgis(session):
-        cols = ", ".join(columns)
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return len(rows)
-    placeholders = ", ".join(f"GeomFromWKB(?, {SRID})" if c == geom else "?" for c in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        _copy(session, table, names, data)
+        return n
+    conn = session.connection()
+    placeholders = ", ".join(f"GeomFromWKB(?, {SRID})" if c == geom else "?" for c in names)
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})"
+    rows = list(zip(*(_sqlite_column(data[c]) for c in names)))
     for chunk in _row_chunks(rows):
-        conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in row) for row in chunk])
-    return len(rows)
+        conn.exec_driver_sql(sql, chunk)
+    return n
 
 
-def update_rows(session: Session, table: str, key: str, columns: Sequence[str],
-                rows: Sequence[tuple], *, geom: str | None = None, types: dict[str, str],
-                bump_version: bool = True) -> int:
-    """Update rows by ``key``; each row is ``(key, *values in columns order)``.
+def update_rows(session: Session, table: str, key: str, data: dict[str, list], *,
+                geom: str | None = None, types: dict[str, str], bump_version: bool = True) -> int:
+    """Update rows matched on ``data[key]`` with the other columns of ``data``.
 
     ``version`` is incremented when ``bump_version``.  ``types`` gives each column's
-    PostgreSQL type, for the staging table of the PostGIS path.
+    PostgreSQL type, for the staging table that ``COPY`` fills on PostGIS.
     """
-    if not rows:
+    names, n = _columns(data)
+    if n == 0:
         return 0
+    columns = [c for c in names if c != key]
     conn = session.connection()
     if is_postgis(session):
         stage = f"_stage_{table}"
-        cols = [key, *columns]
-        defs = ", ".join(f"{c} {types[c]}" for c in cols)
+        defs = ", ".join(f"{c} {types[c]}" for c in names)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({defs}) ON COMMIT DROP")
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(cols)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(session, stage, names, data)
         sets = ", ".join(f"{c} = s.{c}" for c in columns)
         if bump_version:
             sets += ", version = t.version + 1"
-        result = conn.exec_driver_sql(
-            f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE t.{key} = s.{key}"
-        )
+        conn.exec_driver_sql(
+            f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE t.{key} = s.{key}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
-        return result.rowcount
+        return n
     sets = ", ".join(
-        f"{c} = GeomFromWKB(?, {SRID})" if c == geom else f"{c} = ?" for c in columns
-    )
+        f"{c} = GeomFromWKB(?, {SRID})" if c == geom else f"{c} = ?" for c in columns)
     if bump_version:
         sets += ", version = version + 1"
     sql = f"UPDATE {table} SET {sets} WHERE {key} = ?"
+    rows = list(zip(*(_sqlite_column(data[c]) for c in [*columns, key])))
     for chunk in _row_chunks(rows):
-        conn.exec_driver_sql(
-            sql, [tuple(_sqlite_value(v) for v in (*row[1:], row[0])) for row in chunk]
-        )
-    return len(rows)
+        conn.exec_driver_sql(sql, chunk)
+    return n
 
 
 # --- reads ------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+# shapely must load its own GEOS before mod_spatialite loads the system one: the first
+# library loaded wins the GEOS symbols, and shapely running on Debian's older GEOS fails
+# ("WKB output dimension must be 2 or 3") or worse.  Importing it here guarantees the order.
+import shapely  # noqa: F401
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
@@ -115,6 +119,7 @@ def _sqlite_engine(url: URL, settings, **kwargs) -> Engine:
         try:
             cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports touch many pages
             if database and database != ":memory:":
                 cur.execute("PRAGMA journal_mode = WAL")
                 cur.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster

@@ -17,7 +17,7 @@ from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.bulk import Counts
 from geogrid.db.engine import flush
-from geogrid.db.models import Household, new_id, utcnow
+from geogrid.db.models import Household, new_ids, utcnow
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -185,21 +185,21 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
 
     new = merged[is_new]
     if len(new):
-        cols = ["id", *value_cols, "geom", "created_at", "updated_at", "version"]
-        geoms = bulk.geometry_wkb(new["geometry"].to_numpy(), postgis=postgis)
-        ids = [new_id() for _ in range(len(new))]
-        values = [bulk.pylist(new[c]) for c in value_cols]
-        rows = [(i, *vals, g, now, now, 1) for i, *vals, g in zip(ids, *values, geoms)]
-        counts.added = bulk.insert_rows(session, "households", cols, rows, geom="geom")
+        data_new = {"id": new_ids(len(new))}
+        data_new.update({c: bulk.pylist(new[c]) for c in value_cols})
+        data_new["geom"] = bulk.geometry_wkb(new["geometry"].to_numpy(), postgis=postgis)
+        data_new["created_at"] = data_new["updated_at"] = [now] * len(new)
+        data_new["version"] = [1] * len(new)
+        counts.added = bulk.insert_rows(session, "households", data_new, geom="geom")
 
     upd = merged[changed]
     if len(upd):
-        cols = [*value_cols[1:], "geom", "updated_at"]
-        geoms = bulk.geometry_wkb(upd["geometry"].to_numpy(), postgis=postgis)
-        values = [bulk.pylist(upd[c]) for c in value_cols[1:]]
-        rows = [(i, *vals, g, now) for i, *vals, g in zip(upd["id"].tolist(), *values, geoms)]
-        bulk.update_rows(session, "households", "id", cols, rows, geom="geom", types=_PG_TYPES)
-        counts.updated = len(upd)
+        data_upd = {"id": upd["id"].tolist()}
+        data_upd.update({c: bulk.pylist(upd[c]) for c in value_cols[1:]})
+        data_upd["geom"] = bulk.geometry_wkb(upd["geometry"].to_numpy(), postgis=postgis)
+        data_upd["updated_at"] = [now] * len(upd)
+        counts.updated = bulk.update_rows(session, "households", "id", data_upd, geom="geom",
+                                          types=_PG_TYPES)
     counts.unchanged = len(merged) - counts.added - counts.updated
     session.expire_all()  # ORM objects loaded earlier must see the new versions
     return counts

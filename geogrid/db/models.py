@@ -51,6 +51,7 @@ __all__ = [
     "AuditEntry",
     "User",
     "new_id",
+    "new_ids",
     "utcnow",
     "SRID",
     "PLAN_STATUSES",
@@ -74,6 +75,19 @@ NAMING_CONVENTION = {
 def new_id() -> str:
     """A non-guessable id: 32 hex characters of uuid4."""
     return uuid.uuid4().hex
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` ids like :func:`new_id` (uuid4: 122 random bits from os.urandom), fast."""
+    import os
+
+    import numpy as np
+
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    text_ = raw.tobytes().hex()
+    return [text_[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
 def utcnow() -> dt.datetime:

@@ -16,7 +16,7 @@ from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.bulk import Counts
 from geogrid.db.households import household_ids
-from geogrid.db.models import new_id, utcnow
+from geogrid.db.models import new_ids, utcnow
 from geogrid.errors import ColumnError, ValidationError
 
 __all__ = ["upsert_persons", "persons_frame", "Counts"]
@@ -44,39 +44,74 @@ def _tags(value) -> str | None:
     return ";".join(parts) if parts else None
 
 
-def _party(value, row: int, rejects: list) -> bool:
-    value = bulk.clean(value)
-    if value is None:
-        return False
-    if isinstance(value, bool | int):
-        return bool(value)
-    if isinstance(value, float):
-        return bool(value)
-    s = str(value).strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    rejects.append((row, C.PARTY_MEMBER, f"{value!r} is not yes/no (是/否)"))
-    return False
+def _party(series: pd.Series, rows: list[int], rejects: list) -> list[bool]:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return [bool(v) for v in series.tolist()]
+    out = []
+    for r, value in zip(rows, series.tolist()):
+        if type(value) is bool:
+            out.append(value)
+            continue
+        value = bulk.clean(value)
+        if value is None:
+            out.append(False)
+        elif isinstance(value, bool | int | float):
+            out.append(bool(value))
+        else:
+            s = str(value).strip().lower()
+            if s in _TRUE:
+                out.append(True)
+            else:
+                if s not in _FALSE:
+                    rejects.append((r, C.PARTY_MEMBER, f"{value!r} is not yes/no (是/否)"))
+                out.append(False)
+    return out
 
 
 def _dates(series: pd.Series, rows: list[int], rejects: list) -> list:
-    out = []
+    """Birth dates as datetime.date (or None); anything unparseable is rejected."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return [None if pd.isna(v) else v.date() for v in series.tolist()]
+    out: list = []
+    cache: dict = {}
     for r, v in zip(rows, series.tolist()):
-        v = bulk.clean(v)
-        if v is None:
-            out.append(None)
-        elif isinstance(v, dt.datetime):
-            out.append(v.date())
-        elif isinstance(v, dt.date):
+        t = type(v)
+        if t is dt.date:
             out.append(v)
-        else:
+            continue
+        if v is None or v is pd.NaT or (t is float and v != v):
+            out.append(None)
+            continue
+        if isinstance(v, dt.datetime):
+            out.append(v.date())
+            continue
+        if isinstance(v, dt.date):
+            out.append(v)
+            continue
+        key = str(v).strip()
+        d = cache.get(key)
+        if d is None:
             try:
-                out.append(pd.Timestamp(str(v)).date())
+                d = cache[key] = pd.Timestamp(key).date()
             except (ValueError, TypeError):
-                rejects.append((r, C.BIRTH_DATE, f"{v!r} is not a date"))
-                out.append(None)
+                d = None
+        if d is None:
+            rejects.append((r, C.BIRTH_DATE, f"{v!r} is not a date"))
+        out.append(d)
+    return out
+
+
+def _iso_dates(values: list) -> list:
+    cache: dict = {}
+    out = []
+    for v in values:
+        if v is None or isinstance(v, dt.date) or bulk.clean(v) is None:
+            out.append(v if isinstance(v, dt.date) else None)
+            continue
+        d = cache.get(v)
+        if d is None:
+            d = cache[v] = dt.date.fromisoformat(str(v)[:10])
+        out.append(d)
     return out
 
 
@@ -92,7 +127,7 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
         data[col] = bulk.text_column(df[col]) if col in df.columns else None
     data[C.BIRTH_DATE] = (_dates(df[C.BIRTH_DATE], rows, rejects)
                           if C.BIRTH_DATE in df.columns else None)
-    data[C.PARTY_MEMBER] = ([_party(v, r, rejects) for r, v in zip(rows, df[C.PARTY_MEMBER].tolist())]
+    data[C.PARTY_MEMBER] = (_party(df[C.PARTY_MEMBER], rows, rejects)
                             if C.PARTY_MEMBER in df.columns else False)
     data[C.TAGS] = [_tags(v) for v in df[C.TAGS].tolist()] if C.TAGS in df.columns else None
 
@@ -148,9 +183,7 @@ def _existing(session: Session, data: pd.DataFrame) -> pd.DataFrame:
         frame = (pd.concat(frames, ignore_index=True).drop_duplicates("id")
                  if frames else pd.DataFrame(columns=cols.split(", ")))
     if len(frame):
-        frame["birth_date"] = [
-            None if bulk.clean(v) is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
-            for v in frame["birth_date"].tolist()]
+        frame["birth_date"] = _iso_dates(frame["birth_date"].tolist())
         frame["party_member"] = [bool(v) for v in frame["party_member"].tolist()]
     return frame
 
@@ -213,17 +246,17 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     now = utcnow()
     new = merged[is_new]
     if len(new):
-        cols = ["id", *_VALUE_COLS, "created_at", "updated_at", "version"]
-        values = [bulk.pylist(new[c]) for c in _VALUE_COLS]
-        rows = [(new_id(), *vals, now, now, 1) for vals in zip(*values)]
-        counts.added = bulk.insert_rows(session, "persons", cols, rows)
+        data_new = {"id": new_ids(len(new))}
+        data_new.update({c: bulk.pylist(new[c]) for c in _VALUE_COLS})
+        data_new["created_at"] = data_new["updated_at"] = [now] * len(new)
+        data_new["version"] = [1] * len(new)
+        counts.added = bulk.insert_rows(session, "persons", data_new)
     upd = merged[changed]
     if len(upd):
-        values = [bulk.pylist(upd[c]) for c in _VALUE_COLS]
-        rows = [(i, *vals, now) for i, *vals in zip(upd["id_db"].tolist(), *values)]
-        bulk.update_rows(session, "persons", "id", [*_VALUE_COLS, "updated_at"], rows,
-                         types=_PG_TYPES)
-        counts.updated = len(upd)
+        data_upd = {"id": upd["id_db"].tolist()}
+        data_upd.update({c: bulk.pylist(upd[c]) for c in _VALUE_COLS})
+        data_upd["updated_at"] = [now] * len(upd)
+        counts.updated = bulk.update_rows(session, "persons", "id", data_upd, types=_PG_TYPES)
     counts.unchanged = len(merged) - counts.added - counts.updated
     session.expire_all()
     return counts
@@ -249,7 +282,5 @@ def persons_frame(session: Session, *, household_ids=None) -> pd.DataFrame:
         params, geom=None)
     if len(frame):
         frame[C.PARTY_MEMBER] = frame[C.PARTY_MEMBER].astype(bool)
-        frame[C.BIRTH_DATE] = [
-            None if bulk.clean(v) is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
-            for v in frame[C.BIRTH_DATE].tolist()]
+        frame[C.BIRTH_DATE] = _iso_dates(frame[C.BIRTH_DATE].tolist())
     return frame

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.engine import flush
-from geogrid.db.models import Plan, new_id, utcnow
+from geogrid.db.models import Plan, new_id, new_ids, utcnow
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -131,15 +131,13 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     mg_keys = [str(k) for k in mg[C.MICROGRID_ID].tolist()]
     if len(set(mg_keys)) != len(mg_keys):
         raise ValidationError("partition result has duplicate microgrid ids")
-    mg_ids = {k: new_id() for k in mg_keys}
+    mg_ids = dict(zip(mg_keys, new_ids(len(mg_keys))))
     mg_geoms = _polygons(mg)
-    rows = list(zip(
-        [mg_ids[k] for k in mg_keys], [plan.id] * len(mg_keys), mg_keys,
-        _texts(mg, C.VILLAGE_CODE), _ints(mg, C.HOUSEHOLDS), _floats(mg, C.AREA_KM2),
-        _wkb(mg_geoms, postgis)))
-    bulk.insert_rows(session, "microgrids",
-                     ["id", "plan_id", "microgrid_key", "village_code", "households", "area_km2",
-                      "geom"], rows, geom="geom")
+    bulk.insert_rows(session, "microgrids", {
+        "id": [mg_ids[k] for k in mg_keys], "plan_id": [plan.id] * len(mg_keys),
+        "microgrid_key": mg_keys, "village_code": _texts(mg, C.VILLAGE_CODE),
+        "households": _ints(mg, C.HOUSEHOLDS), "area_km2": _floats(mg, C.AREA_KM2),
+        "geom": _wkb(mg_geoms, postgis)}, geom="geom")
 
     cell_keys = [str(k) for k in cells[C.CELL_ID].tolist()]
     if len(set(cell_keys)) != len(cell_keys):
@@ -148,16 +146,14 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     unknown = sorted({p for p in parents if p not in mg_ids})
     if unknown:
         raise ValidationError(f"cells name micro-grids that are not in the result: {unknown[:5]}")
-    cell_ids = {k: new_id() for k in cell_keys}
+    cell_ids = dict(zip(cell_keys, new_ids(len(cell_keys))))
     locked = ([bool(bulk.clean(v)) for v in cells["locked"].tolist()] if "locked" in cells.columns
               else [False] * len(cells))
-    rows = list(zip(
-        [cell_ids[k] for k in cell_keys], [plan.id] * len(cell_keys),
-        [mg_ids[p] for p in parents], cell_keys, _texts(cells, C.VILLAGE_CODE),
-        _ints(cells, C.HOUSEHOLDS), locked, _wkb(_polygons(cells), postgis)))
-    bulk.insert_rows(session, "cells",
-                     ["id", "plan_id", "microgrid_id", "cell_key", "village_code", "households",
-                      "locked", "geom"], rows, geom="geom")
+    bulk.insert_rows(session, "cells", {
+        "id": [cell_ids[k] for k in cell_keys], "plan_id": [plan.id] * len(cell_keys),
+        "microgrid_id": [mg_ids[p] for p in parents], "cell_key": cell_keys,
+        "village_code": _texts(cells, C.VILLAGE_CODE), "households": _ints(cells, C.HOUSEHOLDS),
+        "locked": locked, "geom": _wkb(_polygons(cells), postgis)}, geom="geom")
 
     assigned = hh[hh[C.CELL_ID].notna()]
     if C.HOUSEHOLD_ID in assigned.columns and assigned[C.HOUSEHOLD_ID].notna().all():
@@ -177,8 +173,9 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     bad = sorted({k for k in keys if k not in cell_ids})
     if bad:
         raise ValidationError(f"households name cells that are not in the result: {bad[:5]}")
-    bulk.insert_rows(session, "assignments", ["plan_id", "household_id", "cell_id"],
-                     [(plan.id, h, cell_ids[k]) for h, k in zip(hids, keys)])
+    bulk.insert_rows(session, "assignments", {
+        "plan_id": [plan.id] * len(hids), "household_id": hids,
+        "cell_id": [cell_ids[k] for k in keys]})
     return plan
 
 
