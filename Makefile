@@ -16,8 +16,12 @@ HOST         ?= 127.0.0.1
 PORT         ?= 8000
 PYTEST_ARGS  ?=
 
-SYSTEM_PKGS  := python3 python3-venv python3-dev build-essential libsqlite3-mod-spatialite \
+SYSTEM_PKGS  := python3 python3-venv python3-dev build-essential pkg-config \
+                libsqlite3-mod-spatialite libgeos-dev libproj-dev proj-bin libgdal-dev \
                 fonts-noto-cjk
+# Built from source against Debian's GEOS/PROJ/GDAL, the same libraries mod_spatialite
+# loads; the copies inside the binary wheels clash with them in one process.
+SOURCE_BUILDS := shapely,pyproj,pyogrio
 TEST_PKGS    := chromium
 
 .PHONY: demo test system venv demo-data serve postgis check-python clean lint bench
@@ -40,7 +44,12 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,dask,bench]"
+	PIP_CONSTRAINT=$(CURDIR)/scripts/build-constraints.txt \
+	  $(BIN)/python -m pip install -q --no-binary $(SOURCE_BUILDS) -e ".[test,dask,bench]"
+	$(BIN)/python -m geogrid.native 2>/dev/null || PIP_CONSTRAINT=$(CURDIR)/scripts/build-constraints.txt \
+	  $(BIN)/python -m pip install -q --force-reinstall --no-deps --no-binary $(SOURCE_BUILDS) \
+	  shapely "pyproj<3.7" pyogrio
+	$(BIN)/python -m geogrid.native
 	@touch $@
 
 demo-data: venv

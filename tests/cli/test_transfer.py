@@ -1,0 +1,157 @@
+"""``geogrid import`` / ``geogrid export`` end to end, on SpatiaLite and PostGIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from geogrid.cli import main
+from geogrid.idnumber import make_id_number
+
+HOUSEHOLDS = """户编号,户主,地址,经度,纬度,村代码,户类别
+H001,杨大山,晃州镇A村1号,109.1700,27.3600,431227100201,放心户
+H002,吴小河,晃州镇A村2号,109.1710,27.3610,431227100201,关心户
+H003,龙三,晃州镇A村3号,109.1720,27.3620,431227100201,连心户
+"""
+
+
+def _persons_csv(rows):
+    return "户编号,姓名,性别,身份证号,联系电话,与户主关系\n" + "\n".join(",".join(r) for r in rows) + "\n"
+
+
+def _id(year, seq, gender):
+    return make_id_number("431227", dt.date(year, 3, 4), seq, gender)
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch, capsys):
+    monkeypatch.setenv("GEOGRID_DATABASE_URL", db_url)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def _count(db_url, table):
+    from sqlalchemy import create_engine
+
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    with engine.connect() as conn:
+        n = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def test_import_gbk_households_then_reimport_updates(cli, db_url, tmp_path):
+    path = tmp_path / "households.csv"
+    path.write_bytes(HOUSEHOLDS.encode("gbk"))
+    code, out, err = cli("import", "households", path, "--crs", "gcj02")
+    assert code == 0, err
+    assert "3 added" in out
+    assert _count(db_url, "households") == 3
+    path.write_bytes(HOUSEHOLDS.replace("杨大山", "杨大川").encode("gbk"))
+    code, out, err = cli("import", "households", path, "--crs", "gcj02")
+    assert code == 0, err
+    assert "0 added, 1 updated, 2 unchanged" in out
+    assert _count(db_url, "households") == 3
+
+
+def test_gcj02_points_are_stored_in_wgs84(cli, db_url, tmp_path):
+    from geogrid.crs import gcj02_to_wgs84
+    from geogrid.db.engine import make_engine, session_scope
+    from geogrid.db.households import households_frame
+    from geogrid.settings import Settings
+
+    path = tmp_path / "h.csv"
+    path.write_text(HOUSEHOLDS, encoding="utf-8-sig")
+    assert cli("import", "households", path, "--crs", "gcj02")[0] == 0
+    engine = make_engine(Settings(database_url=db_url))
+    with session_scope(engine) as s:
+        frame = households_frame(s)
+    engine.dispose()
+    lon, lat = gcj02_to_wgs84([109.17], [27.36])
+    p = frame.set_index("household_no").geometry["H001"]
+    assert p.x == pytest.approx(lon[0], abs=1e-7) and p.y == pytest.approx(lat[0], abs=1e-7)
+
+
+def test_bad_row_means_nothing_written(cli, db_url, tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(HOUSEHOLDS + "H004,石四,地址,27.36,109.17,431227100201,放心户\n", encoding="utf-8")
+    code, out, err = cli("import", "households", path)
+    assert code == 3
+    assert "row 5" in err and "swapped" in err
+    assert _count(db_url, "households") == 0
+
+
+def test_skip_invalid_writes_rejects_untouched(cli, db_url, tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(HOUSEHOLDS + "H005,石五,地址,abc,27.36,431227100201,放心户\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, out, err = cli("import", "households", path, "--skip-invalid", "--rejects", rejects)
+    assert code == 0, err
+    assert "3 added" in out and "1 rejected" in out
+    bad = pd.read_csv(rejects, dtype=str, encoding="utf-8-sig")
+    assert bad["经度"].tolist() == ["abc"]
+    assert "lon" in bad["reason"][0] or "经度" in bad["reason"][0]
+    assert _count(db_url, "households") == 3
+
+
+def test_persons_of_unknown_households_are_rejected(cli, db_url, tmp_path):
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    p = tmp_path / "p.csv"
+    p.write_text(_persons_csv([
+        ["H001", "杨大山", "男", _id(1970, 1, "M"), "138 1234 5678", "户主"],
+        ["H999", "无名", "女", _id(1980, 2, "F"), "13912345678", "户主"],
+    ]), encoding="utf-8")
+    code, out, err = cli("import", "persons", p)
+    assert code == 3 and "row 3" in err and "not in the register" in err
+    assert _count(db_url, "persons") == 0
+    rejects = tmp_path / "pr.csv"
+    code, out, err = cli("import", "persons", p, "--skip-invalid", "--rejects", rejects)
+    assert code == 0, err
+    assert _count(db_url, "persons") == 1
+    assert pd.read_csv(rejects, dtype=str)["户编号"].tolist() == ["H999"]
+
+
+def test_export_persons_masked_by_default_and_audited(cli, db_url, tmp_path):
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    cli("import", "households", h)
+    number = _id(1970, 1, "M")
+    p = tmp_path / "p.csv"
+    p.write_text(_persons_csv([["H001", "杨大山", "男", number, "13812345678", "户主"]]), encoding="utf-8")
+    assert cli("import", "persons", p)[0] == 0
+    out_csv = tmp_path / "out.csv"
+    assert cli("export", "persons", "-o", out_csv)[0] == 0
+    text_out = out_csv.read_text(encoding="utf-8-sig")
+    assert number not in text_out and "13812345678" not in text_out
+    assert number[-4:] in text_out and "138****5678" in text_out and "杨**" in text_out
+    code, _, err = cli("export", "persons", "-o", out_csv, "--unmasked")
+    assert code == 2 and "--purpose" in err
+    assert cli("export", "persons", "-o", out_csv, "--unmasked", "--purpose", "户籍核对")[0] == 0
+    assert number in out_csv.read_text(encoding="utf-8-sig")
+    assert _count(db_url, "audit_log") >= 4  # two imports, two exports
+
+
+def test_export_households_formats(cli, db_url, tmp_path):
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS.replace("晃州镇A村1号", "=HYPERLINK(1)"), encoding="utf-8")
+    cli("import", "households", h)
+    for name in ("out.geojson", "out.gpkg", "out.xlsx", "out.csv"):
+        assert cli("export", "households", "-o", tmp_path / name, "--zh")[0] == 0
+    import geopandas as gpd
+
+    assert len(gpd.read_file(tmp_path / "out.gpkg")) == 3
+    csv_text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(1)" in csv_text and "户编号" in csv_text
