@@ -1,6 +1,6 @@
 """Canonical column names, in one place.
 
-Files arrive with English or Chinese headers; ``geogrid.io.columns`` maps them onto
+Files arrive with English or Chinese headers; ``geogrid.io.headers`` maps them onto
 these names.  Everything downstream (partition, database, API) uses only these.
 """
 
