@@ -45,7 +45,7 @@ def list_areas(
     rows = session.execute(select(*cols).where(*where).order_by(Area.code).limit(limit).offset(offset)).all()
     matched = session.execute(select(func.count()).select_from(Area).where(*where)).scalar_one()
     feats = [feature(r.id, r.gj if geometry else None, _props(r)) for r in rows]
-    return feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched))
+    return GeoJSONResponse(feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched)))
 
 
 @router.get("/areas/{area}", response_class=GeoJSONResponse, summary="One area, by id or code")

@@ -92,7 +92,7 @@ def list_microgrids(
                            .order_by(Microgrid.microgrid_key).limit(limit).offset(offset)).all()
     matched = session.execute(select(func.count()).select_from(Microgrid).where(*where)).scalar_one()
     feats = [feature(r.id, r.gj, microgrid_props(r)) for r in rows]
-    return feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched))
+    return GeoJSONResponse(feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched)))
 
 
 @router.get("/microgrids/{microgrid_id}", response_class=GeoJSONResponse, summary="One micro-grid")
@@ -129,7 +129,7 @@ def list_cells(
                            .order_by(Cell.cell_key).limit(limit).offset(offset)).all()
     matched = session.execute(select(func.count()).select_from(Cell).where(*where)).scalar_one()
     feats = [feature(r.id, r.gj, cell_props(r)) for r in rows]
-    return feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched))
+    return GeoJSONResponse(feature_collection(feats, **collection_meta(request, Page(limit, offset), len(rows), matched)))
 
 
 @router.get("/cells/{cell_id}", response_class=GeoJSONResponse, summary="One cell")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from typing import Annotated
 
@@ -23,6 +24,8 @@ router = APIRouter(tags=["households"])
 
 BBOX_DOC = "minLon,minLat,maxLon,maxLat in WGS84"
 _agg_lock = threading.Lock()
+#: How long the aggregate trusts the households' change stamp (seconds).
+STAMP_TTL_S = 5.0
 
 
 def _point(row) -> dict:
@@ -57,7 +60,7 @@ def list_households(
         audit.record(session, "list", "household", None, detail={
             "returned": len(rows), "bbox": bbox, "cell": cell, "village": village})
     features = [feature(r.id, _point(r), household_properties(r)) for r in rows]
-    return feature_collection(features, **collection_meta(request, page, len(rows), matched))
+    return GeoJSONResponse(feature_collection(features, **collection_meta(request, page, len(rows), matched)))
 
 
 @router.get("/households/aggregate", response_class=GeoJSONResponse,
@@ -82,7 +85,7 @@ def aggregate(
         props["unknown"] = by_level.get(None, 0)
         features.append({"type": "Feature", "id": cell,
                          "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
-    return feature_collection(features, resolution=resolution)
+    return GeoJSONResponse(feature_collection(features, resolution=resolution))
 
 
 def _hex_counts(request, session, scope, resolution: int) -> dict:
@@ -92,8 +95,12 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
     (hexagon, village, care level) counts, keyed by the households' change stamp, so a
     county-wide view costs one small query once the cache is warm.
     """
-    stamp = queries.households_stamp(session)
     cache = request.app.state.aggregate_cache
+    now = time.monotonic()
+    stamp_at, stamp = cache.get("_stamp", (0.0, None))
+    if now - stamp_at > STAMP_TTL_S:  # the change stamp is a full scan: re-read it every few seconds
+        stamp = queries.households_stamp(session)
+        cache["_stamp"] = (now, stamp)
     key = (resolution, stamp)
     if not (scope.microgrid_keys or scope.cell_keys):
         with _agg_lock:
@@ -105,7 +112,7 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
             for lon, lat, level, village in queries.care_level_points(session, Scope(unrestricted=True)):
                 table[(h3.latlng_to_cell(lat, lon, resolution), village, level)] += 1
             with _agg_lock:
-                for k in [k for k in cache if k[0] == resolution]:
+                for k in [k for k in cache if k != "_stamp" and k[0] == resolution]:
                     del cache[k]
                 cache[key] = table
         out: dict = defaultdict(lambda: defaultdict(int))
@@ -134,4 +141,4 @@ def get_household(request: Request, household_id: str, session: SessionDep,
         props["residents"] = [person_masked(p) for p in people]
     audit.record(session, "read", "household", household_id,
                  detail={"residents": len(people) if principal.can("read_persons") else 0})
-    return feature(row.id, _point(row), props)
+    return GeoJSONResponse(feature(row.id, _point(row), props))
