@@ -24,6 +24,10 @@ DIRECTIONS = np.vstack([np.cos(_ANGLES), np.sin(_ANGLES)])
 AREA_WEIGHT = 1.0
 #: cost of splitting a small hamlet, relative to a node's spread per cell
 HAMLET_WEIGHT = 2.0
+#: weight of the households' spread when cutting micro-grids (area balance is a
+#: constraint: each side within MG_AREA_TOL of its share)
+MG_HOUSEHOLD_WEIGHT = 3.0
+MG_AREA_TOL = 0.15
 #: the narrowest gap (m) a cut line may pass through
 GAP_M = 1e-4
 
@@ -265,14 +269,20 @@ def _best_area_cut(lat, units, ids, K, K1, cap, hamlet_small):
     W = np.cumsum(w, axis=0)[:-1]
     N = w.sum(axis=0)
     k = np.arange(1, n)[:, None]
-    area_dev = np.abs(f - t) / t + np.abs((1 - f) - (1 - t)) / (1 - t)
+    area_dev = np.maximum(np.abs(f - t) / t, np.abs((1 - f) - (1 - t)) / (1 - t))
+    xs = units.xy[ids, 0][order]
+    ys = units.xy[ids, 1][order]
+    hsse, _ = _prefix_sse(xs, ys, units.weight[ids][order].astype(float))
+    hh_cost = hsse / max(_node_sse(units.xy[ids], units.weight[ids].astype(float)), 1e-9)
     whole = N[0] % cap == 0
     mod_ok = (W % cap == 0) if whole else ((W % cap == 0) | ((N - W) % cap == 0))
-    within = area_dev <= 0.30
+    within = area_dev <= MG_AREA_TOL
     empty_side = (k < K1) | (n - k < K - K1)
     score = (
         shape_cost[None, :]
-        + 2.0 * area_dev
+        + MG_HOUSEHOLD_WEIGHT * hh_cost
+        + 0.5 * area_dev
+        + np.where(area_dev > MG_AREA_TOL, 5.0 + 10 * area_dev, 0.0)
         + np.where(within & mod_ok, 0.0, 0.15)
         + np.where(empty_side, 1.0, 0.0)
     )

@@ -203,8 +203,14 @@ def derive_outlines(pts: np.ndarray, village: np.ndarray) -> dict[str, object]:
     env = shapely.box(uniq[:, 0].min() - span, uniq[:, 1].min() - span,
                       uniq[:, 0].max() + span, uniq[:, 1].max() + span)
     if len(uniq) >= 2:
-        vor = shapely.get_parts(shapely.voronoi_polygons(
-            shapely.multipoints(uniq), extend_to=env, ordered=True))
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=env))
+        # the Voronoi cell of each point (``ordered=True`` needs GEOS 3.12)
+        pi, ci = shapely.STRtree(cells).query(shapely.points(uniq), predicate="intersects")
+        order = np.lexsort((ci, pi))
+        pi, ci = pi[order], ci[order]
+        first = np.r_[True, pi[1:] != pi[:-1]]
+        vor = np.empty(len(uniq), dtype=object)
+        vor[pi[first]] = cells[ci[first]]
     else:
         vor = np.array([env], dtype=object)
     out = {}

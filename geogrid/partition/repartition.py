@@ -90,22 +90,29 @@ def repartition(
     diags: list[dict] = []
 
     # --- which households need placing --------------------------------------------------
-    common = hh.index.intersection(prev_h.index)
+    if hh.index.equals(prev_h.index):
+        pos_prev = np.arange(len(hh))
+    else:
+        pos_prev = prev_h.index.get_indexer(hh.index)  # -1: a new household
+    had = pos_prev >= 0
     same_pt = np.zeros(len(hh), bool)
-    pos_common = hh.index.get_indexer(common)
-    a = shapely.get_coordinates(hh.geometry.to_numpy()[pos_common])
-    b = shapely.get_coordinates(prev_h.geometry.reindex(common).to_numpy())
+    a = shapely.get_coordinates(hh.geometry.to_numpy()[had])
+    b = shapely.get_coordinates(prev_h.geometry.to_numpy()[pos_prev[had]])
     if len(a) == len(b):
-        same_pt[pos_common] = np.all(a == b, axis=1)
-    prev_mg = prev_h[MICROGRID_ID].reindex(hh.index).to_numpy(dtype=object)
-    prev_cell = prev_h[CELL_ID].reindex(hh.index).to_numpy(dtype=object)
-    in_named = pd.Series(prev_mg).isin(named).to_numpy()
+        same_pt[had] = np.all(a == b, axis=1)
+    pm_codes = np.asarray(prev_h[MICROGRID_ID].to_numpy(dtype=object, na_value=None))
+    pc_codes = np.asarray(prev_h[CELL_ID].to_numpy(dtype=object, na_value=None))
+    prev_mg = np.full(len(hh), None, dtype=object)
+    prev_cell = np.full(len(hh), None, dtype=object)
+    prev_mg[had] = pm_codes[pos_prev[had]]
+    prev_cell[had] = pc_codes[pos_prev[had]]
+    in_named = np.isin(prev_mg, np.array(named, dtype=object))
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
         va = hh[VILLAGE_CODE].to_numpy(dtype=object)
-        vb = prev_h[VILLAGE_CODE].reindex(hh.index).to_numpy(dtype=object)
-        same_v = (va == vb) | (pd.isna(va) & pd.isna(vb))
-        same_pt &= same_v
-    keep = same_pt & ~in_named & pd.notna(prev_mg)
+        vb = np.full(len(hh), None, dtype=object)
+        vb[had] = prev_h[VILLAGE_CODE].to_numpy(dtype=object)[pos_prev[had]]
+        same_pt &= (va == vb)
+    keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
     place = np.flatnonzero(~keep)
 
     mg_geom_m = dict(zip(pm[MICROGRID_ID], _to_metric(pm.geometry, metric)))
@@ -201,7 +208,7 @@ def repartition(
                 cell_of_row[int(r)] = c
 
     # --- assemble -------------------------------------------------------------------------
-    out = households.copy()
+    out = households.copy(deep=False)
     mg_col = np.where(keep, prev_mg, None).astype(object)
     cell_col = np.where(keep, prev_cell, None).astype(object)
     cell_to_mg = {c: m for c, m, _ in new_cells}
@@ -210,7 +217,8 @@ def repartition(
         mg_col[r] = cell_to_mg[c]
     out[MICROGRID_ID] = mg_col
     out[CELL_ID] = cell_col
-    counts = pd.Series(cell_col[pd.notna(cell_col)]).value_counts()
+    codes, uniq = pd.factorize(cell_col)  # None -> -1
+    counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniq)), index=uniq)
     nc = gpd.GeoDataFrame(
         {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
@@ -226,7 +234,8 @@ def repartition(
     # untouched cells keep their geometry; their counts change only if households left
     stale = ~cells[MICROGRID_ID].isin(named)
     cells.loc[stale, HOUSEHOLDS] = cells.loc[stale, CELL_ID].map(counts).fillna(0).astype(int)
-    mg_counts = pd.Series(mg_col[pd.notna(mg_col)]).value_counts()
+    codes, uniq = pd.factorize(mg_col)
+    mg_counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniq)), index=uniq)
     nm = gpd.GeoDataFrame(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
@@ -248,7 +257,7 @@ def repartition(
     figures = dict(previous.report.get("figures", {}))
     figures.update({
         "households": int(len(out)),
-        "households_assigned": int(pd.notna(cell_col).sum()),
+        "households_assigned": int((cell_col != None).sum()),  # noqa: E711
         "cells": int(len(cells)),
         "mean_fill": float(cells.loc[cells[HOUSEHOLDS] > 0, HOUSEHOLDS].sum()
                            / (cap * max(1, int((cells[HOUSEHOLDS] > 0).sum())))),

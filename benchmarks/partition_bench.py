@@ -1,0 +1,263 @@
+"""Benchmark of the partition engine: the whole sample county and a 10-village slice.
+
+Run:  python benchmarks/partition_bench.py [--households 79507] [--seed 0] [--workers 2]
+
+Prints, in one run:
+- time and peak memory of ``partition`` on the whole county, polygons included;
+- every quality figure of the report, against the targets of issue 3;
+- the time of a ``repartition`` of one micro-grid (median of several edits);
+- on the 10-village slice: our time and within-cell mean squared distance, and the
+  same for k-means-constrained, spopt max-p and METIS (pymetis) with the same
+  number of cells per village, with ratios.
+
+Data: ``geogrid.sample.generate_county`` when it is importable (it says so), else the
+synthetic county of ``tests/partition/synthetic.py`` of the same size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geogrid.partition import check, partition, repartition  # noqa: E402
+from geogrid.partition.report import within_cell_msd  # noqa: E402
+
+TARGETS = {
+    "mean_fill": (">=", 0.9),
+    "microgrids_within_min_plus_one": (">=", 0.99),
+    "polsby_popper_median": (">=", 0.6),
+    "small_hamlets_unsplit": (">=", 0.95),
+    "microgrid_area_within_25pct": (">=", 1.0),
+}
+
+
+def load(n: int, seed: int):
+    try:
+        from geogrid.sample import generate_county
+
+        c = generate_county(seed=seed, n_households=n)
+        return "geogrid.sample.generate_county", c.villages, c.households
+    except ImportError as exc:
+        from tests.partition.synthetic import synthetic_county
+
+        c = synthetic_county(seed=seed, n_households=n)
+        return f"synthetic county (geogrid.sample not importable: {exc})", c.villages, c.households
+
+
+def peak_mb() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, kids
+
+
+def fmt_target(k, v):
+    if k not in TARGETS:
+        return ""
+    op, t = TARGETS[k]
+    ok = v >= t if op == ">=" else v <= t
+    return f"   target {op} {t}: {'MET' if ok else 'NOT MET'}"
+
+
+def slice_codes(villages, households, k=10):
+    """Ten ordinary villages: the first by code that have 150-1500 households."""
+    counts = households["village_code"].value_counts()
+    ok = sorted(c for c in villages["village_code"] if 150 <= counts.get(c, 0) <= 1500)
+    step = max(1, len(ok) // k)
+    return ok[::step][:k]
+
+
+def metric_points(households, crs):
+    g = households.to_crs(crs).geometry
+    return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
+
+
+def run_kmc(pts_by_v, cells_by_v, cap):
+    from k_means_constrained import KMeansConstrained
+
+    labels, t = {}, 0.0
+    for v, pts in pts_by_v.items():
+        k = max(cells_by_v[v], -(-len(pts) // cap))
+        t0 = time.perf_counter()
+        if k <= 1 or len(pts) <= cap:
+            labels[v] = np.zeros(len(pts), int)
+            t += time.perf_counter() - t0
+            continue
+        km = KMeansConstrained(n_clusters=k, size_max=cap, random_state=0, n_init=3)
+        labels[v] = km.fit_predict(pts)
+        t += time.perf_counter() - t0
+    return labels, t
+
+
+def run_metis(pts_by_v, cells_by_v, cap):
+    import pymetis
+    from scipy.spatial import cKDTree
+
+    labels, t = {}, 0.0
+    for v, pts in pts_by_v.items():
+        k = max(cells_by_v[v], -(-len(pts) // cap))
+        t0 = time.perf_counter()
+        jit = pts + np.random.default_rng(0).normal(0, 1e-3, pts.shape)  # co-located points
+        _, nb = cKDTree(jit).query(jit, k=9)
+        adj = [set() for _ in range(len(pts))]
+        for i, row in enumerate(nb):
+            for j in row[1:]:
+                adj[i].add(int(j))
+                adj[int(j)].add(i)
+        _, parts = pymetis.part_graph(k, adjacency=[sorted(a) for a in adj])
+        labels[v] = np.asarray(parts)
+        t += time.perf_counter() - t0
+    return labels, t
+
+
+def run_maxp(pts_by_v, cells_by_v, cap, budget_s=120.0):
+    import geopandas as gpd
+    from libpysal.weights import KNN
+    from spopt.region import MaxPHeuristic
+
+    labels, t = {}, 0.0
+    for v, pts in pts_by_v.items():
+        if t > budget_s:
+            break
+        t0 = time.perf_counter()
+        jit = pts + np.random.default_rng(0).normal(0, 1e-3, pts.shape)
+        gdf = gpd.GeoDataFrame({"x": jit[:, 0], "y": jit[:, 1], "one": 1.0},
+                               geometry=gpd.points_from_xy(jit[:, 0], jit[:, 1]))
+        w = KNN.from_array(jit, k=6)
+        # max-p sets a floor: ask for regions of at least ~cap*0.75 households
+        m = MaxPHeuristic(gdf, w, ["x", "y"], "one", int(cap * 0.75), top_n=2,
+                          max_iterations_construction=3, max_iterations_sa=3, verbose=False)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            np.random.seed(0)  # spopt draws from the global generator
+            m.solve()
+        labels[v] = np.asarray(m.labels_)
+        t += time.perf_counter() - t0
+    return labels, t
+
+
+def figures_for(labels, pts_by_v, cap):
+    msd_num, n, sizes = 0.0, 0, []
+    for v, lab in labels.items():
+        pts = pts_by_v[v]
+        _, lab = np.unique(lab, return_inverse=True)
+        msd_num += within_cell_msd(pts, lab.ravel()) * len(pts)
+        n += len(pts)
+        sizes.append(np.bincount(lab.ravel()))
+    sizes = np.concatenate(sizes) if sizes else np.zeros(0)
+    return {"msd": msd_num / max(n, 1), "cells": int(len(sizes)), "max_size": int(sizes.max()) if len(sizes) else 0,
+            "over_cap": int((sizes > cap).sum()), "fill": float(sizes.sum() / (cap * max(len(sizes), 1))),
+            "villages": len(labels)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=79_507)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--skip-baselines", action="store_true")
+    args = ap.parse_args(argv)
+    cap = 20
+
+    t0 = time.perf_counter()
+    source, villages, households = load(args.households, args.seed)
+    print(f"data: {source}: {len(households)} households, {len(villages)} villages "
+          f"(generated in {time.perf_counter() - t0:.1f} s, not timed below)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; workers={args.workers}")
+    base_me, _ = peak_mb()
+
+    # --- whole county -------------------------------------------------------------------
+    times = []
+    for _ in range(2):  # the first run also warms imports and the page cache
+        t0 = time.perf_counter()
+        result = partition(households, villages, workers=args.workers)
+        times.append(time.perf_counter() - t0)
+    me, kids = peak_mb()
+    print("\n== whole county ==")
+    print(f"partition time: {times[-1]:.2f} s (first run {times[0]:.2f} s), polygons included; target < 10 s: "
+          f"{'MET' if times[-1] < 10 else 'NOT MET'}")
+    print(f"peak memory: main process {me:.0f} MB (data alone {base_me:.0f} MB), largest worker {kids:.0f} MB; "
+          f"upper bound main + {args.workers} workers = {me + args.workers * kids:.0f} MB; target < 2048 MB: "
+          f"{'MET' if me + args.workers * kids < 2048 else 'NOT MET'}")
+    for k, v in result.figures.items():
+        print(f"  {k}: {v:.4f}{fmt_target(k, v)}" if isinstance(v, float) else f"  {k}: {v}")
+    kinds = pd.Series([d["kind"] for d in result.diagnostics]).value_counts()
+    print("  diagnostics:", dict(kinds))
+    t0 = time.perf_counter()
+    bad = {k: len(v) for k, v in check(result, villages).items() if v}
+    print(f"hard rules (geogrid.partition.check, {time.perf_counter() - t0:.1f} s): "
+          f"{'all met' if not bad else bad}")
+
+    # --- repartition of one micro-grid ----------------------------------------------------
+    rng = np.random.default_rng(0)
+    ids = result.microgrids["microgrid_id"].to_numpy()
+    rt = []
+    for m in rng.choice(ids, size=min(7, len(ids)), replace=False):
+        members = result.households.index[result.households["microgrid_id"] == m]
+        edited = households.drop(members[:2])
+        t0 = time.perf_counter()
+        r2 = repartition(result, edited, microgrids=[m])
+        rt.append(time.perf_counter() - t0)
+    print(f"\nrepartition of one micro-grid (2 households removed), median of {len(rt)}: "
+          f"{np.median(rt) * 1000:.0f} ms (min {min(rt) * 1000:.0f}, max {max(rt) * 1000:.0f}); "
+          f"target < 100 ms: {'MET' if np.median(rt) < 0.1 else 'NOT MET'}")
+
+    # --- 10-village slice against the baselines -------------------------------------------
+    codes = slice_codes(villages, households)
+    sv = villages[villages["village_code"].isin(codes)]
+    sh = households[households["village_code"].isin(codes)]
+    print(f"\n== slice: {len(codes)} villages, {len(sh)} households ==")
+    t0 = time.perf_counter()
+    ours = partition(sh, sv, engine="serial")
+    t_ours = time.perf_counter() - t0
+    crs = ours.report["parameters"]["metric_crs"]
+    pts_all = metric_points(sh, crs)
+    vil = sh["village_code"].to_numpy()
+    pts_by_v = {v: pts_all[vil == v] for v in codes}
+    lab_ours = ours.households["cell_id"].to_numpy()
+    ours_labels = {v: pd.factorize(lab_ours[vil == v])[0] for v in codes}
+    cells_by_v = ours.cells.groupby("village_code").size().to_dict()
+    f_ours = figures_for(ours_labels, pts_by_v, cap)
+    f_ours["time"] = t_ours
+    f_ours["pp"] = ours.figures["polsby_popper_median"]
+    print(f"geogrid (serial, polygons included): {t_ours:.2f} s, cells {f_ours['cells']}, "
+          f"within-cell MSD {f_ours['msd']:.0f} m², fill {f_ours['fill']:.3f}, "
+          f"cells over {cap}: {f_ours['over_cap']} (single buildings), PP median {f_ours['pp']:.3f}")
+    if args.skip_baselines:
+        return 0
+    rows = []
+    for name, fn in (("k-means-constrained", run_kmc), ("pymetis", run_metis), ("spopt max-p", run_maxp)):
+        try:
+            labels, t = fn(pts_by_v, cells_by_v, cap)
+        except Exception as exc:  # a baseline that is not installed or fails
+            print(f"{name}: not run ({type(exc).__name__}: {exc})")
+            continue
+        f = figures_for(labels, pts_by_v, cap)
+        # like for like: our figures on the same villages the baseline finished
+        sub = {v: ours_labels[v] for v in labels}
+        fo = figures_for(sub, pts_by_v, cap)
+        t_sub = t_ours * sum(len(pts_by_v[v]) for v in labels) / max(1, len(sh))
+        rows.append((name, f, t, fo, t_sub))
+        print(f"{name}: {t:.2f} s on {f['villages']} villages, cells {f['cells']}, within-cell MSD {f['msd']:.0f} m², "
+              f"largest cell {f['max_size']}, cells over {cap}: {f['over_cap']}, fill {f['fill']:.3f}, no polygons")
+        print(f"   ratios: time {name} / geogrid = {t / max(t_sub, 1e-9):.1f}x; "
+              f"MSD geogrid / {name} = {fo['msd'] / max(f['msd'], 1e-9):.3f}"
+              + ("   (targets for k-means-constrained: time >= 10x, MSD <= 1.10: "
+                 f"{'MET' if t / max(t_sub, 1e-9) >= 10 else 'NOT MET'}, "
+                 f"{'MET' if fo['msd'] / max(f['msd'], 1e-9) <= 1.10 else 'NOT MET'})"
+                 if name == "k-means-constrained" else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
