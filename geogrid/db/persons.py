@@ -33,6 +33,12 @@ _LOOKUP_IN_LIMIT = 2_000
 
 
 def _tags(value) -> str | None:
+    if type(value) is str:  # fast path: already canonical "a;b"
+        if not value:
+            return None
+        if not any(ch in value for ch in ",，、 \t") and ";;" not in value and value[0] != ";" \
+                and value[-1] != ";":
+            return value
     value = bulk.clean(value) if not isinstance(value, list | tuple | set | np.ndarray) else value
     if value is None:
         return None

@@ -122,3 +122,22 @@ def test_postgis_missing_message_names_the_package(engine):
         msg = postgis_missing_message(conn)
     assert "apt-get install postgresql-15-postgis-3" in msg
     assert "CREATE EXTENSION postgis" in msg
+
+
+def test_shapely_keeps_its_geos_after_spatialite_loads(tmp_path):
+    """mod_spatialite links Debian's GEOS; if it loads first, shapely breaks.  The engine
+    module imports shapely first, so geometry code keeps working after connecting."""
+    import subprocess
+    import sys
+
+    code = (
+        "from geogrid.db.engine import make_engine\n"
+        f"e = make_engine('sqlite:///{tmp_path / 'g.sqlite'}')\n"
+        "e.connect().close()\n"
+        "import shapely\n"
+        "assert shapely.to_wkb(shapely.Point(1, 2))[:1] == b'\\x01'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
