@@ -227,12 +227,30 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="per scenario, at most")
     p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--households", type=int, default=79_507)
+    p.add_argument("--synthetic", action="store_true",
+                   help="use benchmarks/import_bench.py's synthetic register, not geogrid.sample")
     args = p.parse_args(argv)
-    from geogrid.sample import generate_county
-
     t = time.perf_counter()
-    county = generate_county(seed=0, n_households=args.households)
-    print(f"sample county generated in {time.perf_counter() - t:.1f} s", flush=True)
+    county = None
+    if not args.synthetic:
+        try:
+            from geogrid.sample import generate_county
+
+            county = generate_county(seed=0, n_households=args.households)
+            print(f"sample county generated in {time.perf_counter() - t:.1f} s", flush=True)
+        except Exception as exc:  # geogrid.sample is another issue's work in progress
+            print(f"geogrid.sample failed ({type(exc).__name__}: {exc}); using the synthetic "
+                  "register of benchmarks/import_bench.py instead", flush=True)
+    if county is None:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from import_bench import synthetic_register
+
+        county = synthetic_register()
+        if args.households < len(county.households):
+            keep = county.households.iloc[: args.households]
+            county.households = keep
+            county.persons = county.persons[county.persons["household_no"].isin(keep["household_no"])]
+        print(f"synthetic register built in {time.perf_counter() - t:.1f} s", flush=True)
     backends = ["spatialite", "postgis"] if args.backend == "both" else [args.backend]
     summary = {b: run_backend(b, county, args) for b in backends}
     print("\nsummary (targets: p95 < 50 ms house -> residents, < 200 ms bbox and aggregate)")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import defaultdict
 from typing import Annotated
 
 import h3
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from geogrid.api import queries
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
@@ -73,19 +74,36 @@ def aggregate(
     require(principal, "read_geometry")
     box = parse_bbox(bbox)
     counts = _hex_counts(request, session, scope, resolution)
+    cache = request.app.state.aggregate_cache
+    body_key = ("_body", resolution, bbox, cache.get("_stamp", (0, None))[1])
+    if scope.unrestricted and body_key in cache:  # the county-wide view, already built
+        return Response(cache[body_key], media_type="application/geo+json")
     features = []
     for cell, by_level in counts.items():
         lat, lon = h3.cell_to_latlng(cell)
         if box is not None and not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
             continue
-        ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
-        ring.append(ring[0])
+        ring = _ring(cell)
         props = {"h3": cell, "households": sum(by_level.values())}
         props.update({level: by_level.get(level, 0) for level in CARE_LEVELS})
         props["unknown"] = by_level.get(None, 0)
         features.append({"type": "Feature", "id": cell,
                          "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
-    return GeoJSONResponse(feature_collection(features, resolution=resolution))
+    response = GeoJSONResponse(feature_collection(features, resolution=resolution))
+    if scope.unrestricted:
+        with _agg_lock:
+            for k in [k for k in cache if k[0] == "_body" and k[3] != body_key[3]]:
+                del cache[k]
+            if len(cache) < 64:
+                cache[body_key] = response.body
+    return response
+
+
+@functools.lru_cache(maxsize=200_000)
+def _ring(cell: str) -> list:
+    ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
+    ring.append(ring[0])
+    return ring
 
 
 def _hex_counts(request, session, scope, resolution: int) -> dict:
