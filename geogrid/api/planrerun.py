@@ -28,7 +28,7 @@ def _ewkb(geom, postgis=None):
     return f"SRID=4326;{geom.wkt}"
 
 
-def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) -> dict:
+def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     try:
         from geogrid.partition import repartition
     except ImportError as exc:  # the engine is another issue's work
@@ -38,25 +38,31 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) ->
     from geogrid.db.households import households_frame
     from geogrid.db.plans import load_plan
 
+    from geogrid.crs import local_metric_crs
+    from geogrid.partition.result import PartitionResult
+
     frames = load_plan(session, plan.id)
     keys = [m.microgrid_key for m in microgrids]
-    villages_codes = sorted({m.village_code for m in microgrids if m.village_code})
-    households = households_frame(session, village_codes=villages_codes)
+    village_codes = sorted({m.village_code for m in microgrids if m.village_code})
+    # the villages of the named micro-grids are the whole problem: other villages are
+    # independent in the engine, so neither side needs them
+    prev_mg = frames.microgrids[frames.microgrids[C.VILLAGE_CODE].isin(village_codes)]
+    prev_cells = frames.cells[frames.cells[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
+    prev_hh = frames.households[frames.households[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
+    prev_hh = prev_hh.set_index(C.HOUSEHOLD_ID)
+    households = households_frame(session, village_codes=village_codes).set_index(C.HOUSEHOLD_ID)
     villages = villages_frame(session)
-    villages = villages[villages[C.VILLAGE_CODE].isin(villages_codes)]
-    locked = frames.cells.loc[frames.cells["locked"] & frames.cells[C.MICROGRID_ID].isin(keys), C.CELL_ID].tolist() \
-        if len(frames.cells) else []
-    params = {k: v for k, v in (plan.params or {}).items()
-              if k in ("max_households", "microgrid_km2", "min_microgrids", "max_microgrids")}
-    previous = type("Previous", (), {})()
-    previous.households = frames.households
-    previous.microgrids = frames.microgrids
-    previous.cells = frames.cells
-    try:
-        result = repartition(previous, households, villages, microgrids=keys, locked_cells=locked,
-                             seed=seed, **params)
-    except TypeError:
-        result = repartition(previous, households, villages, microgrids=keys, locked_cells=locked)
+    villages = villages[villages[C.VILLAGE_CODE].isin(village_codes)]
+    locked = prev_cells.loc[prev_cells["locked"].astype(bool) & prev_cells[C.MICROGRID_ID].isin(keys),
+                            C.CELL_ID].tolist() if len(prev_cells) else []
+    c = prev_mg.geometry.union_all().centroid
+    params = {"max_households": 20, "microgrid_km2": 1.0, "min_microgrids": 3, "max_microgrids": 5}
+    params.update({k: v for k, v in (plan.params or {}).items() if k in params})
+    params["metric_crs"] = local_metric_crs(c.x, c.y).to_string()
+    previous = PartitionResult(households=prev_hh, microgrids=prev_mg, cells=prev_cells,
+                               report={"parameters": params})
+    result = repartition(previous, households, villages if len(villages) else None,
+                         microgrids=keys, locked_cells=locked)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
     postgis = None
     new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
@@ -83,12 +89,8 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid], *, seed: int = 0) ->
                          geom=_ewkb(r.geometry, postgis)))
     session.flush()
     hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
-    hid_col = C.HOUSEHOLD_ID if C.HOUSEHOLD_ID in hh.columns else None
-    rows = []
-    for idx, r in hh.iterrows():
-        hid = r[hid_col] if hid_col else idx
-        if r[C.CELL_ID] in cell_ids:
-            rows.append((plan.id, str(hid), cell_ids[r[C.CELL_ID]]))
+    rows = [(plan.id, str(hid), cell_ids[cell]) for hid, cell in zip(hh.index, hh[C.CELL_ID])
+            if cell in cell_ids]
     # households that moved in from elsewhere lose their old assignment first
     moved_in = [h for _, h, _ in rows]
     if moved_in:

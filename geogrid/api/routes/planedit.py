@@ -66,7 +66,6 @@ class MergeRequest(_Strict):
 
 class RepartitionRequest(_Strict):
     microgrids: list[str] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
 @contextlib.contextmanager
@@ -406,5 +405,5 @@ def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Res
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
                {"microgrids": body.microgrids}) as (plan, info):
         mgs = [_microgrid(session, scope, plan_id, m) for m in dict.fromkeys(body.microgrids)]
-        info.update(rerun(session, plan, mgs, seed=body.seed))
+        info.update(rerun(session, plan, mgs))
     return {**info, "etag": response.headers["ETag"]}
