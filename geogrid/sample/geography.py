@@ -270,10 +270,16 @@ def build_areas(rng: np.random.Generator, n_villages: int = N_VILLAGES) -> Areas
     seeds = pts[rng.choice(len(pts), n_total, replace=False)]
     seeds = _lloyd(pts, seeds, 25)
 
-    vor = shapely.voronoi_polygons(
-        shapely.MultiPoint(seeds), extend_to=local.envelope.buffer(5000.0), ordered=True
+    vor = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=local.envelope.buffer(5000.0))
     )
-    cells = shapely.intersection(np.asarray(shapely.get_parts(vor), dtype=object), local)
+    # Order the cells like their seeds.  (``ordered=True`` would do this, but needs GEOS
+    # 3.12 and geogrid uses Debian's GEOS 3.11, the one mod_spatialite loads.)
+    seed_idx, cell_idx = shapely.STRtree(vor).query(shapely.points(seeds), predicate="within")
+    if len(np.unique(seed_idx)) != len(seeds):
+        raise RuntimeError("a Voronoi cell does not hold exactly one seed")
+    vor = vor[cell_idx[np.argsort(seed_idx, kind="stable")]]
+    cells = shapely.intersection(np.asarray(vor, dtype=object), local)
     cells = _merge_strays(list(cells), seeds)
 
     # Towns: multi-source Dijkstra from the cells holding the town seats.
