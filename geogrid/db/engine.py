@@ -23,10 +23,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-# shapely must load its own GEOS before mod_spatialite loads the system one: the first
-# library loaded wins the GEOS symbols, and shapely running on Debian's older GEOS fails
-# ("WKB output dimension must be 2 or 3") or worse.  Importing it here guarantees the order.
-import shapely  # noqa: F401
+import shapely  # noqa: F401  (loaded before mod_spatialite; see geogrid.native)
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
@@ -94,6 +91,9 @@ def load_spatialite(dbapi_conn, library: str) -> None:
 def _sqlite_engine(url: URL, settings, **kwargs) -> Engine:
     from sqlalchemy import create_engine
 
+    from geogrid.native import check_native_libraries
+
+    check_native_libraries()  # wheels bundling GEOS/PROJ would clash with mod_spatialite
     module = _sqlite_module()
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
