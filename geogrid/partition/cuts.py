@@ -140,7 +140,12 @@ def split_cells(
             continue
         cut = None
         while cut is None:
-            cut = _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat, area_weight)
+            # an even split of the cells first; then uneven ones before an extra cell
+            for C1 in sorted(range(1, C), key=lambda c1: (abs(2 * c1 - C), c1)):
+                cut = _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat,
+                                     area_weight, C1)
+                if cut is not None:
+                    break
             if cut is None:
                 if C >= len(ids):
                     raise PartitionError(
@@ -157,9 +162,9 @@ def split_cells(
     return leaves
 
 
-def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat, area_weight):
+def _best_cell_cut(units, ids, C, cap, hamlet_small, hamlet_weight, lat, area_weight, C1=None):
     n = len(ids)
-    C1 = C // 2
+    C1 = C // 2 if C1 is None else C1
     C2 = C - C1
     c, lo, hi = _extent(units, ids)
     order, left_max, right_min, ok = _gaps(c, lo, hi)
