@@ -11,7 +11,8 @@ from geogrid.db.models import Base
 
 TABLES = {"areas", "households", "persons", "plans", "microgrids", "cells", "assignments",
           "audit_log", "users"}
-SPATIAL = {("areas", "geom"), ("households", "geom"), ("microgrids", "geom"), ("cells", "geom")}
+SPATIAL = {("areas", "geom"), ("households", "geom"), ("microgrids", "geom"), ("cells", "geom"),
+           ("issues", "geom")}
 
 
 def _tables(url) -> set[str]:
