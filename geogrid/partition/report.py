@@ -45,6 +45,7 @@ def quality(
     mg_households: np.ndarray,
     village_area: dict[str, float],
     cap: int,
+    unit_of: np.ndarray | None = None,  # indivisible unit (building/point) per household
 ) -> dict:
     """Every quality figure of the issue, as plain numbers."""
     f: dict[str, float | int] = {}
@@ -77,6 +78,15 @@ def quality(
     minimum = np.ceil(mg_households / cap)
     has = mg_households > 0
     f["microgrids_within_min_plus_one"] = float(np.mean(n_cells_mg[has] <= minimum[has] + 1)) if has.any() else float("nan")
+    if unit_of is not None and has.any():
+        # a bound that knows buildings: units of more than cap/2 households cannot share
+        ok = cell_of >= 0
+        mg_of = cell_microgrid[cell_of[ok]]
+        df = pd.DataFrame({"m": mg_of, "u": unit_of[ok]})
+        w = df.groupby(["m", "u"]).size()
+        halves = (w > cap / 2).groupby(level=0).sum().reindex(range(len(mg_geoms))).fillna(0).to_numpy()
+        bound = np.maximum(minimum, halves)
+        f["microgrids_within_packing_bound_plus_one"] = float(np.mean(n_cells_mg[has] <= bound[has] + 1))
     f["microgrids_at_minimum"] = float(np.mean(n_cells_mg[has] <= minimum[has])) if has.any() else float("nan")
     # --- compactness -------------------------------------------------------------------
     pp = polsby_popper(cell_geoms)

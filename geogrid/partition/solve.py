@@ -119,6 +119,21 @@ def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
     return tasks
 
 
+def _unit_keys(prep: Prepared) -> np.ndarray:
+    """A key per household shared by households that must stay together (for the
+    report only): the building key, else the point to the centimetre."""
+    pts = np.round(np.nan_to_num(prep.points) * 100).astype(np.int64)
+    _, by_pt = np.unique(pts, axis=0, return_inverse=True)
+    key = by_pt.ravel().astype(np.int64)
+    if prep.building is not None:
+        b = pd.Series(prep.building)
+        has = b.notna().to_numpy()
+        codes = pd.factorize(b[has])[0]
+        key = key.copy()
+        key[has] = -1 - codes
+    return key
+
+
 def assemble(households, prep: Prepared, tasks, results: list[VillageResult], params) -> PartitionResult:
     """Turn per-village results into the three GeoDataFrames and the report."""
     n = len(households)
@@ -158,6 +173,7 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
         cell_geoms=cell_geoms, cell_households=cell_hh, cell_microgrid=cell_mg,
         mg_geoms=mg_geoms, mg_village=np.array(mg_vil, dtype=object), mg_households=mg_hh,
         village_area={c: prep.polygons[c].area for c in prep.polygons}, cap=cap,
+        unit_of=_unit_keys(prep),
     )
     crs = prep.crs
     metric = prep.metric
