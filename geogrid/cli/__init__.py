@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "geogrid.cli.transfer",
     "geogrid.cli.partition",
     "geogrid.cli.serve",
+    "geogrid.cli.users",
 )
 
 
