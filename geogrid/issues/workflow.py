@@ -55,6 +55,8 @@ __all__ = [
     "check_invariants",
     "level_rank",
     "next_level",
+    "is_manager",
+    "is_handler",
 ]
 
 STATUSES = ("reported", "accepted", "rejected", "dispatched", "in_progress", "resolved",
@@ -173,6 +175,16 @@ def _is_handler(state: IssueState, actor: Actor) -> bool:
         return actor.user_id == state.handler_id
     # a department works outside geogrid: a manager records its progress
     return state.handler_department is not None and _is_manager(state, actor)
+
+
+def is_manager(state: IssueState, actor: Actor) -> bool:
+    """Whether ``actor`` manages the issue: admin, or a covering cadre at its level or above."""
+    return actor.role in ISSUE_ROLES and _is_manager(state, actor)
+
+
+def is_handler(state: IssueState, actor: Actor) -> bool:
+    """Whether ``actor`` handles the issue (the person dispatched to; for a department, a manager)."""
+    return actor.role in ISSUE_ROLES and _is_handler(state, actor)
 
 
 def _may(state: IssueState, actor: Actor, action: str) -> bool:
