@@ -1,0 +1,224 @@
+"""The closed loop over HTTP on both back-ends: report -> accept -> dispatch -> start ->
+proof photo -> resolve -> verify -> close -> rate; bad input changes nothing; scope."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from tests.issues.conftest import V1, V2, X0, Y0, png_bytes, point
+
+API = "/api/v1"
+
+
+def _report(client, headers, *, category="sanitation", where=None, **extra):
+    lon, lat = where or point(V1, 0)
+    body = {"category": category, "lon": lon, "lat": lat, "description": "垃圾堆放在路边", **extra}
+    return client.post(f"{API}/issues", json=body, headers=headers)
+
+
+def _act(client, headers, issue_id, action, **body):
+    return client.post(f"{API}/issues/{issue_id}/transitions", json={"action": action, **body},
+                       headers=headers)
+
+
+def _count(engine, table):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def test_closed_loop(iclient, itokens, user_ids, engine, clock):
+    r = _report(iclient, itokens["cell1"], contact_name="王小明", contact_phone="13812345678")
+    assert r.status_code == 201, r.text
+    issue = r.json()
+    iid, props = issue["id"], issue["properties"]
+    assert props["status"] == "reported" and props["level"] == "cell"
+    assert props["cell_key"] == f"{V1}-M01-C01" and props["microgrid_key"] == f"{V1}-M01"
+    assert props["village_code"] == V1 and props["town_code"] == "431227101000"
+    assert props["near_boundary"] is False
+    assert props["contact_phone"] != "13812345678" and props["contact_phone"].endswith("5678")
+    assert props["due_at"] == "2025-03-06T01:00:00Z"  # sanitation: 3 days
+
+    # the cell leader manages cell-level issues in their cell
+    assert set(props["allowed_actions"]) >= {"accept", "reject", "escalate"}
+    assert _act(iclient, itokens["cell1"], iid, "accept", version=1).status_code == 200
+    r = _act(iclient, itokens["cell1"], iid, "dispatch", handler_id=user_ids["cell1"], version=2)
+    assert r.status_code == 200, r.text
+    assert _act(iclient, itokens["cell1"], iid, "start").status_code == 200
+    # resolving needs a proof photo first
+    r = _act(iclient, itokens["cell1"], iid, "resolve")
+    assert r.status_code == 422 and "proof photo" in r.json()["detail"]
+    r = iclient.post(f"{API}/issues/{iid}/photos", headers=itokens["cell1"], data={"kind": "proof"},
+                     files={"file": ("fix.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    photo = r.json()
+    assert iclient.get(photo["thumbnail_url"], headers=itokens["cell1"]).status_code == 200
+    clock.advance(days=1)
+    assert _act(iclient, itokens["cell1"], iid, "resolve", note="已清理").status_code == 200
+    # the resolver may not verify; the village cadre may
+    r = _act(iclient, itokens["cell1"], iid, "verify")
+    assert r.status_code == 403
+    assert _act(iclient, itokens["cadre1"], iid, "verify").status_code == 200
+    r = _act(iclient, itokens["cadre1"], iid, "close")
+    assert r.status_code == 422  # the answer to the reporter is required
+    clock.advance(hours=2)
+    assert _act(iclient, itokens["cadre1"], iid, "close", note="已清理，谢谢反映").status_code == 200
+    # only the reporter rates
+    assert _act(iclient, itokens["cadre1"], iid, "rate", rating=5).status_code == 403
+    r = _act(iclient, itokens["cell1"], iid, "rate", rating=5, note="很快")
+    assert r.status_code == 200
+    final = r.json()["properties"]
+    assert final["status"] == "rated" and final["rating"] == 5 and final["version"] == 8
+    actions = [e["action"] for e in final["timeline"]]
+    assert actions == ["report", "accept", "dispatch", "start", "photo", "resolve", "verify",
+                       "close", "rate"]
+    assert all(e["actor"] for e in final["timeline"])
+
+    stats = iclient.get(f"{API}/issues/stats?by=status", headers=itokens["analyst"]).json()
+    assert stats["summary"]["total"] == 1 and stats["summary"]["on_time_share"] == 1.0
+    assert stats["summary"]["median_hours_to_close"] == 26.0
+
+
+def test_invalid_transition_is_409_and_changes_nothing(iclient, itokens, engine):
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    before = _count(engine, "issue_events")
+    r = _act(iclient, itokens["cadre1"], iid, "resolve")
+    assert r.status_code == 409 and "reported" in r.json()["detail"]
+    r = _act(iclient, itokens["cadre1"], iid, "close", note="x")
+    assert r.status_code == 409
+    r = _act(iclient, itokens["cadre1"], iid, "fly")
+    assert r.status_code == 422
+    got = iclient.get(f"{API}/issues/{iid}", headers=itokens["cadre1"]).json()["properties"]
+    assert got["status"] == "reported" and got["version"] == 1
+    assert _count(engine, "issue_events") == before
+
+
+def test_stale_version_is_412(iclient, itokens):
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    assert _act(iclient, itokens["cadre1"], iid, "accept", version=1).status_code == 200
+    r = _act(iclient, itokens["cadre1"], iid, "reject", reason="invalid", version=1)
+    assert r.status_code == 412
+
+
+def test_outside_county_is_422_and_stores_nothing(iclient, itokens, engine):
+    r = _report(iclient, itokens["hotline"], where=(X0 - 0.05, Y0 + 0.005))
+    assert r.status_code == 422 and "outside county" in r.json()["detail"]
+    r = _report(iclient, itokens["hotline"], where=(Y0, X0))  # swapped
+    assert r.status_code == 422
+    assert _count(engine, "issues") == 0 and _count(engine, "issue_events") == 0
+
+
+def test_report_outside_own_scope_is_403(iclient, itokens, engine):
+    r = _report(iclient, itokens["cell1"], where=point(V2, 1))
+    assert r.status_code == 403
+    assert _count(engine, "issues") == 0
+
+
+def test_uploads_checked_and_nothing_changed(iclient, itokens, engine, issue_app):
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    h = itokens["cadre1"]
+    url = f"{API}/issues/{iid}/photos"
+    r = iclient.post(url, headers=h, files={"file": ("x.jpg", b"not an image at all", "image/jpeg")})
+    assert r.status_code == 422 and "not a JPEG" in r.json()["detail"]
+    big = b"\xff\xd8\xff" + b"0" * 1_100_000
+    r = iclient.post(url, headers=h, files={"file": ("big.jpg", big, "image/jpeg")})
+    assert r.status_code == 413
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (3000, 3000)).save(buf, "PNG")  # 9 Mpx in a few kB: over the 4 Mpx limit
+    r = iclient.post(url, headers=h, files={"file": ("bomb.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 413 and "pixels" in r.json()["detail"]
+    assert _count(engine, "issue_photos") == 0
+    data_dir = issue_app.state.settings.data_dir
+    assert not (data_dir / "issues").exists() or not any(
+        p.is_file() for p in (data_dir / "issues").rglob("*"))
+    # a proof photo is the handler's, and only while dispatched / in progress
+    r = iclient.post(url, headers=h, data={"kind": "proof"},
+                     files={"file": ("a.png", png_bytes(), "image/png")})
+    assert r.status_code == 403
+
+
+def test_scope_hides_other_places(iclient, itokens):
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    assert iclient.get(f"{API}/issues/{iid}", headers=itokens["cadre2c"]).status_code == 404
+    assert _act(iclient, itokens["cadre2c"], iid, "accept").status_code == 404
+    # the east cell's leader sees neither
+    assert iclient.get(f"{API}/issues/{iid}", headers=itokens["cell1b"]).status_code == 404
+    listed = iclient.get(f"{API}/issues", headers=itokens["cadre2c"]).json()
+    assert listed["numberMatched"] == 0
+    # planners never handle issues; analysts only get statistics
+    assert iclient.get(f"{API}/issues", headers=itokens["planner"]).status_code == 403
+    assert iclient.get(f"{API}/issues/{iid}", headers=itokens["analyst"]).status_code == 403
+    assert iclient.get(f"{API}/issues/hotspots", headers=itokens["analyst"]).status_code == 200
+
+
+def test_village_issue_not_handled_by_cell_leader(iclient, itokens, user_ids):
+    # disputes are village-level: a cell leader sees them in their cell but cannot accept
+    iid = _report(iclient, itokens["cell1"], category="disputes").json()["id"]
+    r = _act(iclient, itokens["cell1"], iid, "accept")
+    assert r.status_code == 403
+    assert _act(iclient, itokens["cadre1"], iid, "accept").status_code == 200
+    # village dispatches down to the cell leader, who may then escalate back up
+    r = _act(iclient, itokens["cadre1"], iid, "dispatch", handler_id=user_ids["cell1"])
+    assert r.status_code == 200 and r.json()["properties"]["level"] == "cell"
+    # a person whose scope does not cover the place cannot be the handler
+    r = _act(iclient, itokens["cadre1"], iid, "dispatch", handler_id=user_ids["cadre2c"])
+    assert r.status_code == 422
+    r = _act(iclient, itokens["cell1"], iid, "escalate", note="需村里协调")
+    assert r.status_code == 200
+    p = r.json()["properties"]
+    assert p["status"] == "accepted" and p["level"] == "village" and p["handler_id"] is None
+    # a village cadre cannot send it to a county department: escalate first
+    r = _act(iclient, itokens["cadre1"], iid, "dispatch", department="justice")
+    assert r.status_code == 403
+    r = _act(iclient, itokens["cadre1"], iid, "dispatch", department="town_office")
+    assert r.status_code == 403
+    assert _act(iclient, itokens["town"], iid, "dispatch", department="town_office").status_code == 200
+
+
+def test_reject_duplicate_and_reopen(iclient, itokens):
+    first = _report(iclient, itokens["cadre1"]).json()
+    second = _report(iclient, itokens["cadre1"]).json()
+    dups = second["properties"]["possible_duplicates"]
+    assert [d["issue_id"] for d in dups] == [first["id"]]
+    r = _act(iclient, itokens["cadre1"], second["id"], "reject", reason="duplicate")
+    assert r.status_code == 422
+    r = _act(iclient, itokens["cadre1"], second["id"], "reject", reason="duplicate",
+             duplicate_of=first["id"])
+    assert r.status_code == 200 and r.json()["properties"]["duplicate_of"] == first["id"]
+    r = _act(iclient, itokens["cadre1"], second["id"], "reopen", note="不是同一处")
+    assert r.status_code == 200 and r.json()["properties"]["status"] == "reported"
+    near = iclient.get(f"{API}/issues/duplicates", headers=itokens["cadre1"],
+                       params={"category": "sanitation", "lon": point(V1, 0)[0],
+                               "lat": point(V1, 0)[1]}).json()
+    assert {d["issue_id"] for d in near} == {first["id"], second["id"]}
+
+
+def test_list_filters_and_csv_is_formula_safe(iclient, itokens, engine):
+    _report(iclient, itokens["cadre1"], description="=HYPERLINK(\"http://x\",\"y\")")
+    _report(iclient, itokens["cadre1"], category="safety", where=point(V1, 1))
+    fc = iclient.get(f"{API}/issues?category=safety", headers=itokens["cadre1"]).json()
+    assert fc["numberMatched"] == 1 and fc["features"][0]["properties"]["category"] == "safety"
+    fc = iclient.get(f"{API}/issues?bbox={X0},{Y0},{X0 + 0.005},{Y0 + 0.01}",
+                     headers=itokens["cadre1"]).json()
+    assert fc["numberMatched"] == 1
+    r = iclient.get(f"{API}/issues/export.csv", headers=itokens["cadre1"])
+    assert r.status_code == 200
+    text = r.content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    from sqlalchemy import text as sql
+
+    with engine.connect() as conn:
+        assert conn.execute(sql("SELECT count(*) FROM audit_log WHERE action = 'export'")).scalar() == 1
+
+
+def test_catalogue_endpoint(iclient, itokens):
+    cat = iclient.get(f"{API}/issues/catalogue", headers=itokens["analyst"]).json()
+    codes = [c["code"] for c in cat["categories"]]
+    assert codes == ["sanitation", "roads_lights", "rivers_water", "disputes", "safety", "care",
+                     "policy", "other"]
+    assert cat["levels"] == ["cell", "village", "town", "county"]
