@@ -42,8 +42,9 @@ def _utc(series: pd.Series) -> pd.Series:
 
 
 def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
-           period: str | None = None) -> pd.DataFrame:
-    """Number of issues per combination of ``by`` (and reporting ``period``)."""
+           period: str | None = None, tz: str = "Asia/Shanghai") -> pd.DataFrame:
+    """Number of issues per combination of ``by`` (and reporting ``period``, whose days
+    begin at midnight in ``tz``: China Standard Time by default)."""
     by = list(by)
     bad = [b for b in by if b not in GROUPS]
     if bad:
@@ -56,7 +57,7 @@ def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
             from geogrid.errors import InputError
 
             raise InputError(f"period must be one of {', '.join(PERIODS)}")
-        reported = _utc(df["reported_at"]).dt.tz_localize(None)
+        reported = _utc(df["reported_at"]).dt.tz_convert(tz).dt.tz_localize(None)
         frame["period"] = reported.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
         by = by + ["period"]
     if not by:
