@@ -73,15 +73,6 @@ from geogrid.settings import Settings
 settings = Settings(database_url=sys.argv[1], secret_key=sys.argv[2], demo=False,
                     basemap="none", sqlite_busy_timeout_ms=30000)
 app = create_app(settings)
-if sys.argv[4] == "1" and "/api/v1/cells" not in {getattr(r, "path", None) for r in app.router.routes}:
-    # Development stop-gap (off by default): mount routes/grid.py ahead of the static
-    # files when the app factory does not.  Never on in CI: a missing route must fail.
-    from fastapi import APIRouter
-    from geogrid.api.routes import grid
-    extra = APIRouter()
-    extra.include_router(grid.router, prefix="/api/v1")
-    for r in reversed(extra.routes):
-        app.router.routes.insert(0, r)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 """
 
@@ -110,8 +101,7 @@ class Server:
 def start_server(register, log_path: Path) -> Server:
     port = _free_port()
     log = open(log_path, "w")
-    workaround = os.environ.get("GEOGRID_BROWSER_MOUNT_GRID", "0")
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, register.db_url, SECRET, str(port), workaround],
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, register.db_url, SECRET, str(port)],
                             cwd=str(reg_mod.REPO), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     import httpx

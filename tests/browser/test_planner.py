@@ -171,16 +171,21 @@ def test_validation_list_and_balance_panel(page):
     _open_planner_with_draft(page)
     _open_microgrid(page)
     counts = _counts(page)
-    source, target = max(counts, key=counts.get), min(counts, key=counts.get)
-    # overfill one cell past the cap of 20: the balance row turns red
+    assert len(counts) >= 2, counts
+    # overfill one cell past the cap of 20 from another (the fullest other cell): its
+    # balance row turns red.  (Cells may all hold exactly 20, so pick two distinct ones.)
+    target = min(counts, key=counts.get)
+    source = max((c for c in counts if c != target), key=counts.get)
     need = 21 - counts[target]
-    if need > 0 and counts[source] > need:
-        ids = page.evaluate("""([src, n]) => [...geogrid.planner.houses.values()]
-            .filter((h) => h.cellId === src).slice(0, n).map((h) => h.id)""", [source, need])
-        page.evaluate("(ids) => { for (const id of ids) geogrid.planner.selected.add(id); geogrid.planner.renderSelection(); }", ids)
-        page.select_option("#assign-target", target)
-        page.click("#assign-do")
-        assert page.locator(f'#balance li[data-cell="{target}"]').get_attribute("class").find("over") >= 0
+    assert 0 < need <= counts[source], counts
+    ids = page.evaluate("""([src, n]) => [...geogrid.planner.houses.values()]
+        .filter((h) => h.cellId === src).slice(0, n).map((h) => h.id)""", [source, need])
+    page.evaluate("(ids) => { for (const id of ids) geogrid.planner.selected.add(id); geogrid.planner.renderSelection(); }", ids)
+    page.select_option("#assign-target", target)
+    page.click("#assign-do")
+    # the panel re-renders asynchronously: wait for the red row rather than race it
+    page.wait_for_selector(f'#balance li[data-cell="{target}"].over', timeout=10_000)
+    assert _counts(page)[target] == 21
     page.click("#validate-do")
     page.wait_for_selector("#validation li")
     shot(page, "15-planner-validation")
