@@ -28,7 +28,8 @@ import pytest
 PG_ADMIN_URL = os.environ.get(
     "GEOGRID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-DATA_TABLES = ("assignments", "cells", "microgrids", "plans", "persons", "households", "areas",
+DATA_TABLES = ("issue_photos", "issue_events", "issues", "api_keys",
+               "assignments", "cells", "microgrids", "plans", "persons", "households", "areas",
                "audit_log", "users")
 
 BACKENDS = [

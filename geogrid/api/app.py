@@ -127,6 +127,10 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     for module in (auth, meta, areas, plans, planedit, grid, households, persons, search, audit):
         app.include_router(module.router, prefix=API_PREFIX)
 
+    from geogrid.api.routes.issues import include_issue_routes
+
+    include_issue_routes(app)  # /api/v1/issues, /api/v1/api-keys, /open311/v2
+
     static = web_map_dir(api_settings)
     if static is not None and (static / "index.html").is_file():
         app.mount("/", StaticFiles(directory=static, html=True), name="web_map")

@@ -22,7 +22,8 @@ class ApiSettings(BaseSettings):
 
     token_minutes: int = Field(480, ge=1, description="Lifetime of a bearer token (minutes).")
     max_body_bytes: int = Field(
-        2_000_000, ge=1024, description="Largest request body accepted; larger ones get 413."
+        12_000_000, ge=1024,
+        description="Largest request body accepted (a phone photo must fit); larger ones get 413."
     )
     login_free_failures: int = Field(
         3, ge=0, description="Failed log-ins per account before the exponential slowdown starts."
