@@ -122,6 +122,20 @@ def _write(engine, batch, kind: str, upsert) -> None:
                f"{counts.rejected:,} rejected")
 
 
+def _import(database_url, file: Path, kind: str, load, upsert, *, skip_invalid: bool,
+            rejects: Path | None, db_check=None) -> None:
+    """Read and validate ``file`` (``load(engine) -> ImportBatch``), run the checks that need
+    the database (``db_check(engine, batch) -> {row: reason}``), then write all or nothing
+    (``upsert(session, valid_rows)``) in one transaction."""
+    engine = _engine(database_url)
+    with _console().status(f"reading and validating {file}"):
+        batch = load(engine)
+        if db_check is not None:
+            _reject_rows(batch, db_check(engine, batch))
+    _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
+    _write(engine, batch, kind, lambda session: upsert(session, batch.valid))
+
+
 def _county_outline(engine):
     from geogrid.db.areas import areas_frame
     from geogrid.db.engine import session_scope
@@ -148,12 +162,10 @@ def import_households(
     from geogrid.db.households import upsert_households
     from geogrid.io import load_households
 
-    engine = _engine(database_url)
-    with _console().status(f"reading and validating {file}"):
-        batch = load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                                county_outline=_county_outline(engine))
-    _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
-    _write(engine, batch, "households", lambda s: upsert_households(s, batch.valid))
+    _import(database_url, file, "households",
+            lambda engine: load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
+                                           county_outline=_county_outline(engine)),
+            upsert_households, skip_invalid=skip_invalid, rejects=rejects)
 
 
 @import_app.command("persons")
@@ -172,16 +184,15 @@ def import_persons(
     from geogrid.db.persons import upsert_persons
     from geogrid.io import ROW, load_persons
 
-    engine = _engine(database_url)
-    with _console().status(f"reading and validating {file}"):
-        batch = load_persons(file, columns=_columns(columns), encoding=encoding)
+    def unregistered(engine, batch) -> dict[int, str]:
         with session_scope(engine) as session:
             known = household_ids(session, batch.valid[C.HOUSEHOLD_NO].dropna().unique().tolist())
-    missing = {int(r): f"household_no: household {no!r} is not in the register; import households first"
-               for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
-    _reject_rows(batch, missing)
-    _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
-    _write(engine, batch, "persons", lambda s: upsert_persons(s, batch.valid))
+        return {int(r): f"household_no: household {no!r} is not in the register; import households first"
+                for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
+
+    _import(database_url, file, "persons",
+            lambda engine: load_persons(file, columns=_columns(columns), encoding=encoding),
+            upsert_persons, skip_invalid=skip_invalid, rejects=rejects, db_check=unregistered)
 
 
 @import_app.command("boundaries")
@@ -200,11 +211,11 @@ def import_boundaries(
     from geogrid.io import load_boundaries, normalize_level
 
     level = normalize_level(level)
-    engine = _engine(database_url)
-    with _console().status(f"reading and validating {file}"):
-        batch = load_boundaries(file, level=level, crs=crs, columns=_columns(columns), encoding=encoding)
-    _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
-    _write(engine, batch, "areas", lambda s: upsert_areas(s, batch.valid, level))
+    _import(database_url, file, "areas",
+            lambda engine: load_boundaries(file, level=level, crs=crs, columns=_columns(columns),
+                                           encoding=encoding),
+            lambda session, valid: upsert_areas(session, valid, level),
+            skip_invalid=skip_invalid, rejects=rejects)
 
 
 @export_app.command("households")

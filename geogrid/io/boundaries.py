@@ -16,7 +16,7 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import WKT, resolve_columns
+from geogrid.io.headers import column_accessors, WKT, resolve_columns
 from geogrid.io.validate import Problems, clean_text, find_duplicates, parse_year, repair_polygon
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
@@ -103,11 +103,7 @@ def load_boundaries(
     rows = raw[ROW].to_numpy()
     problems = Problems()
 
-    def cells(canonical: str) -> list:
-        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
-
-    def header(canonical: str) -> str:
-        return mapping.get(canonical, canonical)
+    cells, header = column_accessors(raw, mapping)
 
     digits = _CODE_DIGITS[level]
     if C.CODE in mapping:

@@ -210,3 +210,21 @@ def require_columns(
         f"{source}: missing column {'; '.join(lines)}. The file's headers are: {shown}. "
         f"Rename the header or map it with --columns 'HEADER={missing[0]}'"
     )
+
+
+def column_accessors(raw, mapping: dict[str, str]):
+    """``(cells, header)`` for a raw table seen through a header ``mapping``.
+
+    ``cells(canonical)`` lists that column's values as read (``None`` for every row when
+    the file lacks it); ``header(canonical)`` is the file's own header for it, for
+    messages that name the column as the user wrote it.
+    """
+    n = len(raw)
+
+    def cells(canonical: str) -> list:
+        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
+
+    def header(canonical: str) -> str:
+        return mapping.get(canonical, canonical)
+
+    return cells, header

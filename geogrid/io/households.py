@@ -17,7 +17,7 @@ from geogrid.errors import CRSError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import VILLAGE, VILLAGE_NAME, require_columns, resolve_columns
+from geogrid.io.headers import column_accessors, VILLAGE, VILLAGE_NAME, require_columns, resolve_columns
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
@@ -80,11 +80,7 @@ def load_households(
     rows = raw[ROW].to_numpy()
     problems = Problems()
 
-    def cells(canonical: str) -> list:
-        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
-
-    def header(canonical: str) -> str:
-        return mapping.get(canonical, canonical)
+    cells, header = column_accessors(raw, mapping)
 
     # --- household number -------------------------------------------------------------
     numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]

@@ -11,7 +11,7 @@ import pandas as pd
 from geogrid import columns as C
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import require_columns, resolve_columns
+from geogrid.io.headers import column_accessors, require_columns, resolve_columns
 from geogrid.io.validate import (
     Problems,
     clean_text,
@@ -63,11 +63,7 @@ def load_persons(
     rows = raw[ROW].to_numpy()
     problems = Problems()
 
-    def cells(canonical: str) -> list:
-        return raw[mapping[canonical]].tolist() if canonical in mapping else [None] * n
-
-    def header(canonical: str) -> str:
-        return mapping.get(canonical, canonical)
+    cells, header = column_accessors(raw, mapping)
 
     numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]
     names = [clean_text(v) for v in cells(C.NAME)]
