@@ -115,9 +115,12 @@ def repartition(
     keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
     place = np.flatnonzero(~keep)
 
-    mg_geom_m = dict(zip(pm[MICROGRID_ID], _to_metric(pm.geometry, metric)))
-    named_geom = {m: mg_geom_m[m] for m in named}
     mg_village = dict(zip(pm[MICROGRID_ID], pm[VILLAGE_CODE]))
+    # only the villages being edited are brought into metres
+    touched_v = {mg_village[m] for m in named}
+    sib = pm[pm[VILLAGE_CODE].isin(touched_v)]
+    mg_geom_m = dict(zip(sib[MICROGRID_ID], _to_metric(sib.geometry, metric)))
+    named_geom = {m: mg_geom_m[m] for m in named}
 
     # --- the area each named micro-grid covers now ----------------------------------------
     new_mg: dict[str, object] = {}
