@@ -1,0 +1,139 @@
+// Saving the planner's edits with the plan's ETag (If-Match), the 412 conflict dialog,
+// reloading, and the server-side operations (split, merge, re-run).  Mixed into Planner.
+
+import { openDialog, toast, errorMessage } from "./dialog.js";
+import { escapeHtml } from "./layers.js";
+import { planApi, planFromResponse } from "./planner-api.js";
+import { t } from "../i18n.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class PlannerSave {
+  // ---- saving ------------------------------------------------------------------------------------
+  /** The net change since the last load: moves, new cells, locks and the boundary. */
+  pendingChanges() {
+    const moves = [];
+    const newCells = new Map(); // "new:N" -> [household ids]
+    for (const h of this.houses.values()) {
+      if (h.cellId === h.baseCellId) continue;
+      if (h.cellId.startsWith("new:")) {
+        if (!newCells.has(h.cellId)) newCells.set(h.cellId, []);
+        newCells.get(h.cellId).push(h);
+      } else {
+        moves.push({ household_id: h.id, cell_id: h.cellId });
+      }
+    }
+    const locks = [...this.cells.values()].filter((c) => !c.isNew && c.locked !== c.baseLocked);
+    const boundary = [...this.history.done].reverse().find((e) => e.kind === "boundary");
+    return { moves, newCells, locks, boundary: boundary ? boundary.geometry : null };
+  }
+
+  /**
+   * Send the pending edits, each its own transaction carrying the ETag of the one before:
+   * unlocks, boundary, moves, new cells (gathered into one source cell, then split off),
+   * locks.  The first request carries the ETag the plan was loaded with, so a plan saved
+   * by someone else meanwhile fails at once with 412 and nothing is written.
+   */
+  async save() {
+    if (!this.editable || !this.history.pending) return true;
+    const { moves, newCells, locks, boundary } = this.pendingChanges();
+    const btn = $("save");
+    btn.disabled = true;
+    btn.textContent = t("planner.saving");
+    let etag = this.plan.etag;
+    const track = (res) => {
+      const e = res.headers.get("ETag");
+      if (e) etag = e;
+      return res;
+    };
+    const planId = this.plan.id;
+    try {
+      for (const c of locks.filter((c) => !c.locked)) track(await planApi.lock(planId, etag, c.id, false));
+      if (boundary) track(await planApi.boundary(planId, etag, this.mg.id, boundary));
+      if (moves.length) track(await planApi.assign(planId, etag, moves));
+      for (const members of newCells.values()) {
+        const source = members[0].baseCellId;
+        const gather = members.filter((h) => h.baseCellId !== source).map((h) => ({ household_id: h.id, cell_id: source }));
+        if (gather.length) track(await planApi.assign(planId, etag, gather));
+        track(await planApi.split(planId, etag, source, members.map((h) => h.id)));
+      }
+      for (const c of locks.filter((c) => c.locked)) track(await planApi.lock(planId, etag, c.id, true));
+      this.plan.etag = etag;
+      this.history.clear();
+      toast(t("planner.saved"));
+      await this.reloadMicrogrid();
+      return true;
+    } catch (err) {
+      this.plan.etag = etag;
+      if (err.status === 412) this.conflict();
+      else toast(errorMessage(err), { error: true });
+      return false;
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t("planner.save");
+      this.renderAll();
+    }
+  }
+
+  async conflict() {
+    const ok = await openDialog({
+      title: t("planner.conflict.title"),
+      body: `<p id="conflict-text">${escapeHtml(t("planner.conflict.body"))}</p>`,
+      ok: t("planner.conflict.reload"),
+      cancel: t("planner.conflict.keep"),
+      className: "conflict",
+    });
+    if (ok) {
+      this.history.clear();
+      await this.reloadMicrogrid();
+    }
+  }
+
+  async reloadMicrogrid() {
+    const planId = this.plan.id;
+    this.plan = planFromResponse(await planApi.getPlan(planId));
+    const mgId = this.mg && this.mg.id;
+    this.mgLayer.clearLayers();
+    this.mgLoaded = new Set();
+    this.mgGen = (this.mgGen || 0) + 1;
+    await this.loadMicrogrids();
+    if (mgId) {
+      let found = null;
+      this.mgLayer.eachLayer((l) => {
+        if (l.feature.id === mgId) found = l;
+      });
+      if (found) {
+        this.mg = { id: mgId, feature: found.feature, layer: found };
+        this.mgLayer.eachLayer((l) => l.setStyle({ weight: l === found ? 3 : 1.2, fillOpacity: l === found ? 0 : 0.1, color: l === found ? "#0b2f5c" : "#6b7f99" }));
+        await this.loadMicrogridContents();
+      } else {
+        this.closeMicrogrid();
+      }
+    }
+    this.renderAll();
+  }
+
+  async serverOp(kind) {
+    if (!this.editable || !this.mg) return;
+    const splitOff = kind === "split" ? [...this.selected].filter((id) => this.houses.get(id).cellId === this.picked[0]) : [];
+    if (kind === "split" && (!this.picked[0] || !splitOff.length)) return toast(t("planner.cell.split.pick"));
+    if (kind === "merge" && this.picked.length !== 2) return toast(t("planner.cell.merge.pick"));
+    if (kind === "rerun" && !(await openDialog({ title: t("planner.rerun"), body: `<p>${escapeHtml(t("planner.rerun.confirm"))}</p>` }))) return;
+    if (this.history.pending && !(await this.save())) return;
+    try {
+      let res;
+      if (kind === "split") res = await planApi.split(this.plan.id, this.plan.etag, this.picked[0], splitOff);
+      else if (kind === "merge") res = await planApi.merge(this.plan.id, this.plan.etag, this.picked[0], this.picked[1]);
+      else res = await planApi.rerun(this.plan.id, this.plan.etag, this.mg.id);
+      const e = res.headers.get("ETag");
+      if (e) this.plan.etag = e;
+      this.picked = [];
+      toast(t("planner.done"));
+      await this.reloadMicrogrid();
+    } catch (err) {
+      if (err.status === 412) this.conflict();
+      else toast(errorMessage(err), { error: true });
+    }
+  }
+
+}
