@@ -21,6 +21,7 @@ from geogrid.api.config import ApiSettings
 from geogrid.api.errors import install_error_handlers
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
+from geogrid.api.scope import ScopeCache
 from geogrid.api.security import LoginThrottle, check_secret
 
 __all__ = ["create_app", "web_map_dir"]
@@ -79,9 +80,16 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     check_secret(settings.secret_key, settings.demo)
     own_engine = engine is None
     if engine is None:
+        # Pools per worker process (``geogrid serve --workers N`` has N of them).  Requests
+        # run on anyio's 40 threads; PostgreSQL's default max_connections is 100, so
+        # 2 workers x (10 + 30) leave room for psql and migrations.  SQLite connections
+        # each load mod_spatialite and keep a page cache, so fewer: a request waiting
+        # for one costs less than a cold connection.
         kwargs = {}
         if settings.database_url.startswith("postgresql"):
-            kwargs = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+            kwargs = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 10}
+        elif settings.database_url.startswith("sqlite") and ":memory:" not in settings.database_url:
+            kwargs = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 30}
         engine = make_engine(settings, **kwargs)
 
     @contextlib.asynccontextmanager
@@ -115,6 +123,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     )
     app.state.reveal_limiter = RateLimiter(api_settings.reveal_per_hour, 3600.0)
     app.state.aggregate_cache = {}
+    app.state.scope_cache = ScopeCache()
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)

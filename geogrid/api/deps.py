@@ -14,13 +14,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from geogrid.api.errors import AuthenticationError
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.api.security import decode_token
-from geogrid.db.models import AuditEntry, User
+from geogrid.db.models import AuditEntry, User, utcnow
+
+_AUDIT = AuditEntry.__table__
 
 __all__ = [
     "SessionDep",
@@ -80,7 +82,18 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def get_scope(request: Request, session: SessionDep, principal: PrincipalDep) -> Scope:
-    return resolve_scope(session, principal, county_code=request.app.state.settings.county_code)
+    """The caller's resolved scope, from the app's :class:`~geogrid.api.scope.ScopeCache`.
+
+    One small stamp query per request (published plan, areas' count and newest change);
+    the grid tree is walked again only when that stamp changes.
+    """
+    county = request.app.state.settings.county_code
+    cache = getattr(request.app.state, "scope_cache", None)
+    if cache is None:
+        return resolve_scope(session, principal, county_code=county)
+    stamp = cache.stamp(session, county)
+    request.state.any_published_plan_id = stamp[1]
+    return cache.resolve(session, principal, county_code=county, stamp=stamp)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
@@ -109,18 +122,35 @@ class Auditor:
                           object_id=None if object_id is None else str(object_id),
                           result=result, purpose=purpose, detail=d or None)
 
+    def values(self, action: str, object_type: str | None = None, object_id: str | None = None,
+               *, result: str = "ok", purpose: str | None = None,
+               detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The row of :meth:`entry` as plain column values (for a Core INSERT)."""
+        d = dict(detail or {})
+        if self.client:
+            d.setdefault("client", self.client)
+        return {"at": utcnow(), "actor": self.actor, "action": action, "object_type": object_type,
+                "object_id": None if object_id is None else str(object_id), "result": result,
+                "purpose": purpose, "detail": d or None}
+
     def add(self, session: Session, action: str, *args, **kwargs) -> None:
         session.add(self.entry(action, *args, **kwargs))
 
     def record(self, session: Session, action: str, *args, **kwargs) -> None:
+        """Commit one entry now, in its own write transaction (before any data is returned).
+
+        A Core INSERT (no ORM unit of work): the hot read paths call this once per request.
+        """
         begin_write(session)
-        session.add(self.entry(action, *args, **kwargs))
+        session.execute(insert(_AUDIT), [self.values(action, *args, **kwargs)])
         session.commit()
 
     def record_many(self, session: Session, entries: list[tuple]) -> None:
         begin_write(session)
-        for action, object_type, object_id, kwargs in entries:
-            session.add(self.entry(action, object_type, object_id, **kwargs))
+        rows = [self.values(action, object_type, object_id, **kwargs)
+                for action, object_type, object_id, kwargs in entries]
+        if rows:
+            session.execute(insert(_AUDIT), rows)
         session.commit()
 
 

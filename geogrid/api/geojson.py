@@ -36,8 +36,35 @@ __all__ = [
 TOLERANCE_M2 = 1.0
 
 
+try:  # orjson: ~5-10x faster than json.dumps on FeatureCollections of 1,000 houses
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - optional speed-up
+    _orjson = None
+
+
+def dumps(content: Any) -> bytes:
+    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it, with orjson when installed.
+
+    Anything orjson refuses (a non-string key, an integer beyond 64 bits, a NaN...) goes
+    through :func:`json.dumps` with Starlette's settings, so the output and the errors
+    stay those of :class:`~starlette.responses.JSONResponse`.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(content, option=_orjson.OPT_PASSTHROUGH_DATETIME
+                                 | _orjson.OPT_PASSTHROUGH_DATACLASS
+                                 | _orjson.OPT_PASSTHROUGH_SUBCLASS)
+        except TypeError:
+            pass
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
+
+
 class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
 
 
 def geometry_json(geom) -> dict | None:

@@ -9,8 +9,9 @@ the published cell), and ``care_level_points`` (the aggregate input).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, literal_column, null, select, text
 from sqlalchemy.orm import Session
 
 from geogrid.api.scope import Scope
@@ -53,24 +54,41 @@ def _household_filters(session: Session, scope: Scope, *, bbox=None, cell_id=Non
     return where
 
 
+_HOUSEHOLD_COLUMNS = (
+    Household.id, Household.household_no, Household.head_name, Household.address,
+    Household.village_code, Household.building, Household.hamlet, Household.care_level,
+    func.ST_X(Household.geom).label("lon"), func.ST_Y(Household.geom).label("lat"),
+)
+#: SQLite: ``ORDER BY +households.id`` (the unary plus keeps the primary-key index out of
+#: the ORDER BY), so a bbox page is driven by the R*Tree hits and then sorted, instead of
+#: walking every household in id order and probing the hit list for each.
+_SQLITE_ORDER = literal_column("+households.id")
+
+
+def _order_by_id(session: Session, bbox) -> Any:
+    if bbox is not None and session.get_bind().dialect.name == "sqlite":
+        return _SQLITE_ORDER
+    return Household.id
+
+
 def household_rows(session: Session, scope: Scope, *, plan_id: str | None, bbox=None,
                    cell_id=None, village_code=None, limit: int = 100, offset: int = 0):
-    """A page of households in scope, each with its cell in ``plan_id``."""
+    """A page of households in scope, each with its cell in ``plan_id``.
+
+    Without a plan no household can have a cell, so the join is skipped.
+    """
     where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
-    stmt = (
-        select(Household.id, Household.household_no, Household.head_name, Household.address,
-               Household.village_code, Household.building, Household.hamlet,
-               Household.care_level, func.ST_X(Household.geom).label("lon"),
-               func.ST_Y(Household.geom).label("lat"), Assignment.cell_id, Cell.cell_key)
-        .select_from(Household)
-        .outerjoin(Assignment, and_(Assignment.household_id == Household.id,
-                                    Assignment.plan_id == plan_id))
-        .outerjoin(Cell, Cell.id == Assignment.cell_id)
-        .where(*where)
-        .order_by(Household.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    if plan_id is None:
+        stmt = select(*_HOUSEHOLD_COLUMNS, null().label("cell_id"), null().label("cell_key"))
+    else:
+        stmt = (
+            select(*_HOUSEHOLD_COLUMNS, Assignment.cell_id, Cell.cell_key)
+            .select_from(Household)
+            .outerjoin(Assignment, and_(Assignment.household_id == Household.id,
+                                        Assignment.plan_id == plan_id))
+            .outerjoin(Cell, Cell.id == Assignment.cell_id)
+        )
+    stmt = stmt.where(*where).order_by(_order_by_id(session, bbox)).limit(limit).offset(offset)
     return session.execute(stmt).all()
 
 
@@ -98,10 +116,16 @@ def get_household(session: Session, scope: Scope, household_id: str, *, plan_id:
     return row
 
 
-def residents(session: Session, household_id: str) -> list[Person]:
-    return list(session.execute(
-        select(Person).where(Person.household_id == household_id)
-        .order_by(Person.relation != "户主", Person.birth_date, Person.id)).scalars())
+_RESIDENT_COLUMNS = (Person.id, Person.household_id, Person.name, Person.gender, Person.birth_date,
+                     Person.id_number, Person.phone, Person.relation, Person.party_member,
+                     Person.tags)
+
+
+def residents(session: Session, household_id: str) -> list:
+    """The household's persons as rows (the columns :func:`person_masked` reads), head first."""
+    return session.execute(
+        select(*_RESIDENT_COLUMNS).where(Person.household_id == household_id)
+        .order_by(Person.relation != "户主", Person.birth_date, Person.id)).all()
 
 
 def get_person(session: Session, scope: Scope, person_id: str) -> Person:
@@ -193,6 +217,14 @@ def unlock_user(session: Session, username: str) -> None:
 
 
 # --- audit -----------------------------------------------------------------------------
+def reveals_since(session: Session, actor: str, since: dt.datetime) -> int:
+    """Successful reveals by ``actor`` since ``since`` (the cross-process reveal limit)."""
+    return session.execute(
+        select(func.count()).select_from(AuditEntry)
+        .where(AuditEntry.actor == actor, AuditEntry.action == "reveal", AuditEntry.result == "ok",
+               AuditEntry.at >= since)).scalar_one()
+
+
 def audit_rows(session: Session, *, actor=None, action=None, object_type=None, object_id=None,
                result=None, since: dt.datetime | None = None, until: dt.datetime | None = None,
                limit: int = 100, offset: int = 0):

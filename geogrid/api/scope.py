@@ -39,6 +39,7 @@ __all__ = [
     "Principal",
     "Scope",
     "resolve_scope",
+    "ScopeCache",
     "require",
     "normalise_scope_entries",
     "parse_scope_entry",
@@ -182,10 +183,23 @@ def _area_tree(session: Session) -> tuple[dict[str, tuple[str, str | None]], dic
     return info, children
 
 
-def resolve_scope(session: Session, principal: Principal, *, county_code: str | None = None) -> Scope:
-    """Resolve ``principal.scopes`` against the areas table and the published plan."""
+def resolve_scope(session: Session, principal: Principal, *, county_code: str | None = None,
+                  cache: "ScopeCache | None" = None) -> Scope:
+    """Resolve ``principal.scopes`` against the areas table and the published plan.
+
+    With ``cache`` (one per app, see :class:`ScopeCache`) the result is reused for as
+    long as the areas and the published plan are unchanged, checked with one small
+    query per call; without it everything is read afresh.
+    """
+    if cache is not None:
+        return cache.resolve(session, principal, county_code=county_code)
+    return _build_scope(principal, lambda: _area_tree(session),
+                        lambda: published_plan_id(session, county_code))
+
+
+def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
     if principal.role == "admin":
-        return Scope(unrestricted=True, published_plan_id=published_plan_id(session, county_code))
+        return Scope(unrestricted=True, published_plan_id=plan_id_of_county())
     entries = [parse_scope_entry(e) for e in principal.scopes or ()]
     area_codes = [v for k, v in entries if k == "area"]
     mg_keys = frozenset(v for k, v in entries if k == "microgrid")
@@ -194,7 +208,7 @@ def resolve_scope(session: Session, principal: Principal, *, county_code: str | 
     visible_areas: set[str] = set()
     unrestricted = False
     if area_codes:
-        info, children = _area_tree(session)
+        info, children = area_tree()
         for code in area_codes:
             level = info.get(code, (None, None))[0]
             if level == "county":
@@ -210,7 +224,7 @@ def resolve_scope(session: Session, principal: Principal, *, county_code: str | 
             while parent and parent not in visible_areas:  # the ancestors, for context
                 visible_areas.add(parent)
                 parent = info.get(parent, (None, None))[1]
-    plan_id = published_plan_id(session, county_code) if (mg_keys or cell_keys or unrestricted) else None
+    plan_id = plan_id_of_county() if (mg_keys or cell_keys or unrestricted) else None
     return Scope(
         unrestricted=unrestricted,
         village_codes=frozenset(villages),
@@ -219,6 +233,83 @@ def resolve_scope(session: Session, principal: Principal, *, county_code: str | 
         published_plan_id=plan_id,
         _area_codes=frozenset(visible_areas),
     )
+
+
+def _published_subquery(county_code: str | None):
+    stmt = select(Plan.id).where(Plan.status == "published")
+    if county_code:
+        stmt = stmt.where(or_(Plan.county_code == county_code, Plan.county_code == ""))
+    return stmt.order_by(Plan.published_at.desc()).limit(1).scalar_subquery()
+
+
+class ScopeCache:
+    """Resolved scopes per (user, role, scope entries), reused while nothing they depend on changed.
+
+    Resolving a scope reads the whole areas table (the grid tree) and the published
+    plan.  Both change rarely (a boundary import, a publish), so each request instead
+    runs one small *stamp* query -- the published plan of the county, the published
+    plan of any county, and the areas' row count and newest ``updated_at`` -- and the
+    scope (and the area tree) is rebuilt only when the stamp differs.  The user's
+    role and scope entries are part of the key and are read from the database on every
+    request (:func:`geogrid.api.deps.get_principal`), so a changed account takes effect
+    at once; a publish or a boundary import takes effect on the next request.
+
+    The stamp's "any county" plan is kept so :func:`geogrid.api.routes.grid.resolve_plan_id`
+    need not query it again (``request.state.any_published_plan_id``).
+    """
+
+    def __init__(self, maxsize: int = 4096):
+        import threading
+
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._scopes: dict = {}
+        self._tree: tuple | None = None  # (areas stamp, (info, children))
+        self._stamp_stmts: dict = {}
+
+    def stamp(self, session: Session, county_code: str | None) -> tuple:
+        stmt = self._stamp_stmts.get(county_code)
+        if stmt is None:
+            from sqlalchemy import func
+
+            stmt = select(
+                _published_subquery(county_code),
+                _published_subquery(None),
+                select(func.count()).select_from(Area).scalar_subquery(),
+                select(func.max(Area.updated_at)).scalar_subquery(),
+            )
+            self._stamp_stmts[county_code] = stmt
+        return tuple(session.execute(stmt).one())
+
+    def resolve(self, session: Session, principal: Principal, *, county_code: str | None = None,
+                stamp: tuple | None = None) -> Scope:
+        stamp = stamp or self.stamp(session, county_code)
+        key = (principal.user_id, principal.role, principal.scopes, county_code, stamp)
+        with self._lock:
+            scope = self._scopes.get(key)
+        if scope is not None:
+            return scope
+        areas_stamp = stamp[2:]
+
+        def tree():
+            with self._lock:
+                cached = self._tree
+            if cached is not None and cached[0] == areas_stamp:
+                return cached[1]
+            built = _area_tree(session)
+            with self._lock:
+                self._tree = (areas_stamp, built)
+            return built
+
+        scope = _build_scope(principal, tree, lambda: stamp[0])
+        with self._lock:
+            if len(self._scopes) >= self.maxsize:
+                self._scopes.clear()
+            # entries of an older stamp can never be hit again
+            for k in [k for k in self._scopes if k[4] != stamp]:
+                del self._scopes[k]
+            self._scopes[key] = scope
+        return scope
 
 
 def parse_scope_entry(entry) -> tuple[str, str]:

@@ -1,23 +1,54 @@
 """``geogrid serve``: run the HTTP API (and the web map at /) with uvicorn.
 
-    geogrid serve [--host 127.0.0.1] [--port 8000]
+    geogrid serve [--host 127.0.0.1] [--port 8000] [--workers N]
 
 Refuses to start with the default GEOGRID_SECRET_KEY unless GEOGRID_DEMO=1.
+
+``--workers`` defaults to the number of CPUs this process may run on
+(``GEOGRID_WORKERS`` overrides it): each request runs Python code under one GIL, so
+one process uses one core however many threads it has.  Every worker is a separate
+process with its own copy of the per-process state:
+
+* the log-in *slowdown* (the wait after a few failures) counts failures per worker;
+  the account *lock* is kept in the database (``users.failed_logins`` and
+  ``locked_until``), so it holds across workers and restarts;
+* the reveal rate limit is checked in the worker and, across workers, against the
+  audit log (reveals by the user in the last hour), so N workers never allow N times
+  the limit;
+* the resolved-scope cache and the H3 aggregate cache are per worker and are
+  re-validated against the database (see :class:`geogrid.api.scope.ScopeCache`);
+* each worker has its own connection pool, so the database sees up to
+  ``workers x pool size`` connections.
 """
 
 from __future__ import annotations
+
+import os
 
 import typer
 
 from geogrid.cli import app
 
 
+def default_workers() -> int:
+    """``GEOGRID_WORKERS``, else the CPUs available to this process (at most 8)."""
+    env = os.environ.get("GEOGRID_WORKERS", "").strip()
+    if env:
+        return max(1, int(env))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64,
-                                help="Worker processes (log-in throttling is per worker)."),
+    workers: int = typer.Option(None, "--workers", min=1, max=64, show_default="the CPU count",
+                                help="Worker processes (default: GEOGRID_WORKERS or the CPUs; "
+                                     "log-in slowdown is per worker, account locks are not)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the API at http://HOST:PORT/api/v1 and the web map at /."""
@@ -27,14 +58,30 @@ def serve(
     from geogrid.api.masking import install_log_masking
     from geogrid.settings import get_settings
 
+    workers = workers or default_workers()
     settings = get_settings()
     api = create_app(settings)  # checks the secret before anything listens
-    typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs)"
-               + ("  [demo mode]" if settings.demo else ""), err=True)
-    config = uvicorn.Config(api if workers == 1 else "geogrid.api.app:_factory", host=host, port=port,
-                            workers=workers, factory=workers > 1, log_level=log_level,
-                            proxy_headers=False)
-    server = uvicorn.Server(config)
-    config.load()  # sets up uvicorn's logging handlers; mask before the first request
+    typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs) with {workers} "
+               f"worker{'s' if workers > 1 else ''}" + ("  [demo mode]" if settings.demo else ""),
+               err=True)
+    if workers == 1:
+        config = uvicorn.Config(api, host=host, port=port, log_level=log_level, proxy_headers=False)
+        server = uvicorn.Server(config)
+        config.load()  # sets up uvicorn's logging handlers; mask before the first request
+        install_log_masking()
+        server.run()
+        return
+    # Several processes: uvicorn's supervisor binds the socket once and starts each worker
+    # with the app factory (create_app() from the same environment); every worker installs
+    # the log masking in the app's lifespan, before its first request.
+    engine = api.state.engine
+    engine.dispose()  # the parent serves nothing: no connection may leak into the workers
+    del api
+    config = uvicorn.Config("geogrid.api.app:_factory", factory=True, host=host, port=port,
+                            workers=workers, log_level=log_level, proxy_headers=False)
     install_log_masking()
-    server.run()
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    install_log_masking()  # bind_socket/Config set up logging handlers: mask them too
+    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()

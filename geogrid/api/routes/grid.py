@@ -28,9 +28,14 @@ def visible_plan(session, principal: Principal, plan_id: str) -> Plan:
     return plan
 
 
-def resolve_plan_id(session, principal: Principal, scope: Scope, plan: str | None) -> str | None:
+def resolve_plan_id(session, principal: Principal, scope: Scope, plan: str | None,
+                    request: Request | None = None) -> str | None:
     if plan is None:
-        return scope.published_plan_id or published_plan_id(session)
+        if scope.published_plan_id:
+            return scope.published_plan_id
+        if request is not None and hasattr(request.state, "any_published_plan_id"):
+            return request.state.any_published_plan_id  # read with the scope stamp
+        return published_plan_id(session)
     return visible_plan(session, principal, plan).id
 
 

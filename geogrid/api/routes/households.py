@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from geogrid.api import queries
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
-from geogrid.api.geojson import GeoJSONResponse, feature, feature_collection
+from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
@@ -49,7 +49,7 @@ def list_households(
     api = request.app.state.api_settings
     limit = min(limit or api.page_limit_default, api.page_limit_max)
     box = parse_bbox(bbox)
-    plan_id = resolve_plan_id(session, principal, scope, plan)
+    plan_id = resolve_plan_id(session, principal, scope, plan, request)
     if cell is not None:
         cell_row = get_cell_in_scope(session, scope, cell)
         plan_id = cell_row.plan_id
@@ -60,7 +60,8 @@ def list_households(
     if rows:
         audit.record(session, "list", "household", None, detail={
             "returned": len(rows), "bbox": bbox, "cell": cell, "village": village})
-    features = [feature(r.id, _point(r), household_properties(r)) for r in rows]
+    features = [{"type": "Feature", "id": r.id, "geometry": _point(r),
+                 "properties": household_properties(r)} for r in rows]
     return GeoJSONResponse(feature_collection(features, **collection_meta(request, page, len(rows), matched)))
 
 
@@ -73,11 +74,14 @@ def aggregate(
 ):
     require(principal, "read_geometry")
     box = parse_bbox(bbox)
-    counts = _hex_counts(request, session, scope, resolution)
     cache = request.app.state.aggregate_cache
+    if scope.unrestricted:  # the county-wide view: served as bytes once built
+        stamp = _stamp(cache, session)
+        body = cache.get(("_body", resolution, bbox, stamp))
+        if body is not None:
+            return Response(body, media_type="application/geo+json")
+    counts = _hex_counts(request, session, scope, resolution)
     body_key = ("_body", resolution, bbox, cache.get("_stamp", (0, None))[1])
-    if scope.unrestricted and body_key in cache:  # the county-wide view, already built
-        return Response(cache[body_key], media_type="application/geo+json")
     features = []
     for cell, by_level in counts.items():
         lat, lon = h3.cell_to_latlng(cell)
@@ -99,6 +103,17 @@ def aggregate(
     return response
 
 
+def _stamp(cache: dict, session) -> tuple:
+    """The households' change stamp, re-read at most every :data:`STAMP_TTL_S` seconds
+    (it is a full scan)."""
+    now = time.monotonic()
+    stamp_at, stamp = cache.get("_stamp", (0.0, None))
+    if now - stamp_at > STAMP_TTL_S:
+        stamp = queries.households_stamp(session)
+        cache["_stamp"] = (now, stamp)
+    return stamp
+
+
 @functools.lru_cache(maxsize=200_000)
 def _ring(cell: str) -> list:
     ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
@@ -114,11 +129,7 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
     county-wide view costs one small query once the cache is warm.
     """
     cache = request.app.state.aggregate_cache
-    now = time.monotonic()
-    stamp_at, stamp = cache.get("_stamp", (0.0, None))
-    if now - stamp_at > STAMP_TTL_S:  # the change stamp is a full scan: re-read it every few seconds
-        stamp = queries.households_stamp(session)
-        cache["_stamp"] = (now, stamp)
+    stamp = _stamp(cache, session)
     key = (resolution, stamp)
     if not (scope.microgrid_keys or scope.cell_keys):
         with _agg_lock:
@@ -150,7 +161,7 @@ def get_household(request: Request, household_id: str, session: SessionDep,
                   principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                   plan: Annotated[str | None, Query()] = None):
     require(principal, "read_households")
-    plan_id = resolve_plan_id(session, principal, scope, plan)
+    plan_id = resolve_plan_id(session, principal, scope, plan, request)
     row = queries.get_household(session, scope, household_id, plan_id=plan_id)
     props = household_properties(row)
     people = queries.residents(session, household_id)
@@ -159,4 +170,5 @@ def get_household(request: Request, household_id: str, session: SessionDep,
         props["residents"] = [person_masked(p) for p in people]
     audit.record(session, "read", "household", household_id,
                  detail={"residents": len(people) if principal.can("read_persons") else 0})
-    return GeoJSONResponse(feature(row.id, _point(row), props))
+    return GeoJSONResponse({"type": "Feature", "id": row.id, "geometry": _point(row),
+                            "properties": props})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
 from geogrid.api.errors import ThrottledError
 from geogrid.api.representation import REVEALABLE, person_masked, person_revealed
 from geogrid.api.scope import require
+from geogrid.db.models import utcnow
 
 router = APIRouter(tags=["persons"])
 
@@ -24,6 +26,16 @@ class RevealRequest(BaseModel):
     fields: list[Literal["name", "id_number", "phone", "birth_date"]] = Field(
         default_factory=lambda: list(REVEALABLE), max_length=4,
         description="Which fields to reveal (default: all)")
+
+
+def _check_reveals_across_workers(request: Request, session, principal) -> None:
+    """The same hourly limit, counted in the audit log: it holds across worker processes
+    (``geogrid serve --workers N``), whose in-process limiters each see only their share."""
+    limit = request.app.state.api_settings.reveal_per_hour
+    since = utcnow() - dt.timedelta(hours=1)
+    done = queries.reveals_since(session, principal.username, since)
+    if done >= limit:
+        raise ThrottledError(f"at most {limit} reveals per 60 minutes; try again later", 60.0)
 
 
 @router.get("/persons/{person_id}", summary="One resident, masked")
@@ -52,6 +64,7 @@ def reveal(request: Request, person_id: str, body: RevealRequest, session: Sessi
     fields = tuple(dict.fromkeys(body.fields))
     try:
         request.app.state.reveal_limiter.hit(principal.user_id, "reveals")
+        _check_reveals_across_workers(request, session, principal)
     except ThrottledError:
         audit.record(session, "reveal", "person", person_id, result="throttled", purpose=purpose)
         raise
