@@ -71,7 +71,7 @@ import sys, uvicorn
 from geogrid.api import create_app
 from geogrid.settings import Settings
 settings = Settings(database_url=sys.argv[1], secret_key=sys.argv[2], demo=False,
-                    basemap="none", sqlite_busy_timeout_ms=30000)
+                    basemap="none", sqlite_busy_timeout_ms=30000, data_dir=sys.argv[4])
 app = create_app(settings)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 """
@@ -91,6 +91,14 @@ class Server:
         r.raise_for_status()
         return r.json()["access_token"]
 
+    def user_id(self, username: str) -> str:
+        """The user's id: the ``sub`` claim of their token."""
+        import base64
+        import json
+
+        part = self.token(username).split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["sub"]
+
     def api(self, username: str):
         import httpx
 
@@ -101,7 +109,9 @@ class Server:
 def start_server(register, log_path: Path) -> Server:
     port = _free_port()
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, register.db_url, SECRET, str(port)],
+    data_dir = log_path.parent / "data"  # issue photos: never under the repository's var/
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, register.db_url, SECRET, str(port),
+                             str(data_dir)],
                             cwd=str(reg_mod.REPO), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     import httpx

@@ -25,6 +25,8 @@ class Register:
     village_codes: list[str]
     users: dict[str, str] = field(default_factory=dict)  # username -> role
     sample_dir: Path | None = None
+    #: the cell (id, key) of the published plan that ``cellhead`` leads (first village, fullest cell)
+    handler_cell: tuple[str, str] | None = None
 
 
 def sample_files(out_dir: Path, *, towns=None, n_households: int | None = None, seed: int = 0) -> Path:
@@ -89,11 +91,21 @@ def build_register(db_path: Path, sample_dir: Path, *, users: bool = True) -> Re
 
 
 def add_users(engine, reg: Register) -> None:
-    """admin, two planners of the whole county, a cadre of the first village, an analyst."""
+    """admin, two planners of the whole county, a cadre of the first village, an analyst,
+    and ``cellhead``: a cell-level cadre (户团长) of one cell of the first village, who
+    handles the issues dispatched to them (tests/browser/test_issues.py)."""
+    from sqlalchemy import text
+
     from geogrid.api.security import hash_password
     from geogrid.db.engine import session_scope
     from geogrid.db.users import add_user
 
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT id, cell_key FROM cells WHERE plan_id = :p AND village_code = :v "
+            "ORDER BY households DESC, cell_key LIMIT 1"),
+            {"p": reg.plan_id, "v": reg.village_codes[0]}).first()
+    reg.handler_cell = (row[0], row[1]) if row else None
     h = hash_password(PASSWORD)
     county = f"area:{reg.village_codes[0][:6]}"
     spec = [
@@ -103,6 +115,8 @@ def add_users(engine, reg: Register) -> None:
         ("cadre", "cadre", [f"area:{reg.village_codes[0]}"]),
         ("analyst", "analyst", []),
     ]
+    if reg.handler_cell:
+        spec.append(("cellhead", "cadre", [f"cell:{reg.handler_cell[1]}"]))
     with session_scope(engine, write=True) as s:
         for name, role, scopes in spec:
             add_user(s, name, h, role, scopes)
@@ -115,4 +129,4 @@ def copy_register(reg: Register, dest: Path) -> Register:
     shutil.copyfile(src, dest)
     return Register(db_url=f"sqlite:///{dest}", plan_id=reg.plan_id,
                     village_codes=list(reg.village_codes), users=dict(reg.users),
-                    sample_dir=reg.sample_dir)
+                    sample_dir=reg.sample_dir, handler_cell=reg.handler_cell)

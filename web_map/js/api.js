@@ -57,9 +57,10 @@ function url(path, params) {
 
 /**
  * fetch() one API resource.  Returns {data, status, headers}.  `ifMatch` sets If-Match
- * (plan edits); `json` sends a JSON body; `form` an urlencoded one.
+ * (plan edits); `json` sends a JSON body; `form` an urlencoded one; `formData` a
+ * multipart one (photo uploads).
  */
-export async function request(method, path, { params, json, form, ifMatch, signal } = {}) {
+export async function request(method, path, { params, json, form, formData, ifMatch, signal } = {}) {
   const headers = { Accept: "application/json, application/geo+json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (ifMatch) headers["If-Match"] = ifMatch;
@@ -70,6 +71,8 @@ export async function request(method, path, { params, json, form, ifMatch, signa
   } else if (form) {
     headers["Content-Type"] = "application/x-www-form-urlencoded";
     body = new URLSearchParams(form).toString();
+  } else if (formData) {
+    body = formData; // the browser sets the multipart boundary
   }
   let res;
   try {
@@ -97,6 +100,25 @@ export async function request(method, path, { params, json, form, ifMatch, signa
 }
 
 export const get = (path, params, opts = {}) => request("GET", path, { ...opts, params });
+
+/**
+ * An object URL for a protected image (issue photos need the bearer token, which an
+ * <img src> cannot send).  Cached per path; the caller never revokes it.
+ */
+const blobCache = new Map();
+export function blobUrl(path) {
+  if (!blobCache.has(path)) {
+    const p = (async () => {
+      const headers = token ? { Authorization: `Bearer ${token}` } : {};
+      const res = await fetch(url(path), { headers });
+      if (!res.ok) throw new ApiError(res.status, null);
+      return URL.createObjectURL(await res.blob());
+    })();
+    p.catch(() => blobCache.delete(path));
+    blobCache.set(path, p);
+  }
+  return blobCache.get(path);
+}
 
 /**
  * GET a GeoJSON FeatureCollection and every following page (OGC API – Features `next`

@@ -6,6 +6,9 @@ import { CadreLayers, HOUSE_ZOOM } from "./layers.js";
 import { SidePanel } from "./house.js";
 import { SearchBox } from "./search.js";
 import { Planner } from "./planner.js";
+import { IssueLayer } from "./issue-layer.js";
+import { IssuePanel } from "./issue-panel.js";
+import { IssueReporter } from "./issue-report.js";
 import { toast, errorMessage } from "./dialog.js";
 import { t, applyI18n, setLang, getLang, onLangChange } from "../i18n.js";
 
@@ -22,6 +25,10 @@ const state = {
   basemaps: null,
   panel: null,
   planner: null,
+  /** the issue layer, panel and report mode (null for roles that see no issues) */
+  issues: null,
+  issuePanel: null,
+  reporter: null,
   view: "map",
   /** resolves once the first data view is drawn (used by tests and the benchmark) */
   firstRender: null,
@@ -76,11 +83,19 @@ async function start() {
   state.user = await loadUser();
   showUser();
   const map = state.map;
-  state.panel = new SidePanel({ onClose: () => state.layers.highlightHouse(null) });
+  state.panel = new SidePanel({
+    onClose: () => {
+      state.layers.highlightHouse(null);
+      if (state.issues) state.issues.select(null);
+      if (state.reporter) state.reporter.stop();
+    },
+  });
   state.layers = new CadreLayers(map, {
     planId: () => (state.view === "planner" && state.planner ? state.planner.planId : null),
     onHouseClick: (f) => {
       if (state.view === "planner") return state.planner.onHouseClick(f);
+      if (state.reporter && state.reporter.active) return; // the map click reports here
+      if (state.issues) state.issues.select(null);
       state.layers.highlightHouse(f.id);
       state.panel.openHouse(f.id);
     },
@@ -95,7 +110,7 @@ async function start() {
       toast(errorMessage(err), { error: true });
     }
     if (bounds && bounds.isValid()) map.fitBounds(bounds, { animate: false, padding: [20, 20] });
-    await state.layers.update();
+    await Promise.all([state.layers.update(), initIssues()]);
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     state.firstRenderMs = performance.now() - t0;
     document.body.dataset.ready = "1";
@@ -116,14 +131,81 @@ async function start() {
   state.planner = new Planner({ map, layers: state.layers, user: state.user });
 }
 
+const ISSUE_READERS = new Set(["admin", "cadre"]);
+const STATS_READERS = new Set(["admin", "cadre", "analyst"]);
+
+/** The issue layer, panel, inbox and report mode, for the roles that take part. */
+async function initIssues() {
+  const role = (state.user || {}).role;
+  const card = $("issue-card");
+  if (!STATS_READERS.has(role)) {
+    card.hidden = true;
+    return;
+  }
+  let catalogue;
+  try {
+    ({ data: catalogue } = await api.get("issues/catalogue"));
+  } catch (err) {
+    toast(errorMessage(err), { error: true });
+    return;
+  }
+  const canRead = ISSUE_READERS.has(role);
+  card.hidden = false;
+  card.classList.toggle("stats-only", !canRead);
+  const villageName = (code) => {
+    const v = (state.layers.villageFeatures || []).find((f) => f.properties.code === code);
+    return v ? v.properties.name || code : code;
+  };
+  state.issues = new IssueLayer(state.map, {
+    canRead,
+    onClick: (id) => {
+      state.layers.highlightHouse(null);
+      state.issuePanel.openIssue(id);
+    },
+    onError: (err) => toast(errorMessage(err), { error: true }),
+  });
+  state.issues.initCard(catalogue);
+  if (!canRead) {
+    $("iss-show").checked = false;
+    return;
+  }
+  state.issuePanel = new IssuePanel({
+    panel: state.panel,
+    layer: state.issues,
+    map: state.map,
+    user: state.user,
+    catalogue,
+    villageName,
+    onChanged: () => {
+      state.issuePanel.refreshInbox();
+      state.issues.updateHotspots();
+    },
+  });
+  state.reporter = new IssueReporter({
+    map: state.map,
+    panel: state.panel,
+    issues: state.issuePanel,
+    layer: state.issues,
+    catalogue,
+    villageName,
+    onReported: () => {
+      state.issuePanel.refreshInbox();
+      state.issues.updateHotspots();
+    },
+  });
+  await Promise.all([state.issues.reload(), state.issuePanel.refreshInbox()]);
+}
+
 function setView(view) {
   if (view === state.view) return;
   if (view === "map" && state.planner && !state.planner.canLeave()) return;
   state.view = view;
   for (const b of document.querySelectorAll("#view-tabs button")) b.classList.toggle("active", b.dataset.view === view);
-  $("layer-panel").hidden = view !== "map";
+  $("left-stack").hidden = view !== "map";
   $("planner-panel").hidden = view !== "planner";
   state.panel.close();
+  if (state.reporter) state.reporter.stop();
+  if (state.issues) state.issues.suspend(view === "planner");
   if (view === "planner") state.planner.enter();
   else state.planner.leave();
 }
@@ -171,6 +253,7 @@ async function main() {
     showUser();
     if (state.layers) state.layers.updateLabels();
     if (state.planner) state.planner.renderAll();
+    if (state.issues) state.issues.renderCard();
   });
   const config = await api.mapConfig();
   initMap(config);

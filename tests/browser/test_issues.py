@@ -1,0 +1,271 @@
+"""Issues on the map in a real browser: the closed loop from a click on the map to the
+reporter's rating, the pin changing colour at each step; conflicts; filters, overdue and
+supervised pins, hotspots, the inbox.
+
+Users (tests/browser/register.py): ``cadre`` (village level: reports, accepts, dispatches,
+verifies, closes, rates) and ``cellhead`` (cell level, the 户团长 of ``handler_cell``:
+starts and resolves with a proof photo).
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+
+from conftest import login, new_page, shot
+
+STATUS_COLOURS = {
+    "reported": "rgb(240, 140, 0)", "accepted": "rgb(28, 126, 214)", "dispatched": "rgb(95, 61, 196)",
+    "in_progress": "rgb(174, 62, 201)", "resolved": "rgb(12, 166, 120)", "verified": "rgb(43, 138, 62)",
+    "closed": "rgb(73, 80, 87)", "rated": "rgb(134, 142, 150)",
+}
+
+
+def png(colour=(60, 140, 70), size=(96, 72)) -> dict:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, colour)
+    ImageDraw.Draw(img).rectangle([10, 10, size[0] - 10, size[1] - 10], outline=(255, 255, 255), width=4)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return {"name": "photo.png", "mimeType": "image/png", "buffer": buf.getvalue()}
+
+
+def _house_in_handler_cell(server):
+    """A household of cellhead's cell, the one nearest the middle of the cell's houses."""
+    cell_id, cell_key = server.register.handler_cell
+    with server.api("admin") as api:
+        fc = api.get("/households", params={"cell": cell_id, "limit": 100}).json()
+    pts = [f["geometry"]["coordinates"] for f in fc["features"]]
+    assert pts, f"no households in cell {cell_key}"
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    lon, lat = min(pts, key=lambda p: (p[0] - mx) ** 2 + (p[1] - my) ** 2)
+    return lon, lat, cell_key
+
+
+def _go(page, lon, lat, zoom=18):
+    page.evaluate("([lat, lon, z]) => { geogrid.map.setView([lat, lon], z, {animate: false}); }", [lat, lon, zoom])
+    page.wait_for_timeout(400)
+
+
+def _xy(page, lon, lat):
+    return page.evaluate("""([lat, lon]) => {
+        const p = geogrid.map.latLngToContainerPoint([lat, lon]);
+        const r = document.getElementById('map').getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top];
+    }""", [lat, lon])
+
+
+def _pin(page, issue_id, status, timeout=15_000):
+    """Wait until the issue's pin shows `status`; return the pin's fill colour."""
+    page.wait_for_function("""([id, s]) => {
+        const el = document.querySelector(`.im[data-id="${id}"]`);
+        return el && el.dataset.status === s;
+    }""", arg=[issue_id, status], timeout=timeout)
+    return page.evaluate("""(id) => getComputedStyle(document.querySelector(`.im[data-id="${id}"] .im-pin`))
+        .backgroundColor""", issue_id)
+
+
+def _open_pin(page, issue_id):
+    page.locator(f'.im[data-id="{issue_id}"]').click()
+    page.wait_for_selector(f'#issue-head')
+
+
+def _act(page, action, fill=None):
+    """Click an action button of the issue panel, fill its form, confirm."""
+    version = page.get_attribute("#issue-head", "data-version")
+    page.click(f'#issue-actions [data-action="{action}"]')
+    page.wait_for_selector("#dialog[open]")
+    if fill:
+        fill()
+    page.click("#dialog-ok")
+    page.wait_for_selector("#dialog", state="hidden")
+    page.wait_for_function("(v) => { const h = document.getElementById('issue-head'); return h && h.dataset.version !== v; }",
+                           arg=version)
+
+
+def _problems(ctx, page):
+    problems = list(page.log.problems)
+    ctx.close()
+    assert not problems, "the page had errors:\n" + "\n".join(problems)
+
+
+def test_issue_closed_loop_on_the_map(page, server, browser):
+    lon, lat, cell_key = _house_in_handler_cell(server)
+    handler_id = server.user_id("cellhead")
+    colours = {}
+
+    # -- a village cadre reports it with a click on the map ---------------------------------
+    login(page, "cadre")
+    page.wait_for_selector("#issue-card:not([hidden])")
+    _go(page, lon, lat)
+    page.click("#iss-report")
+    page.wait_for_selector("#report-hint:not([hidden])")
+    page.mouse.click(*_xy(page, lon, lat))
+    page.wait_for_selector("#report-form")
+    assert "." in page.inner_text("#report-point")
+    page.select_option("#report-category", "sanitation")
+    page.fill("#report-description", "村道旁垃圾堆放，已散发异味（浏览器测试）")
+    page.select_option("#report-priority", "high")
+    page.set_input_files("#report-photo", png((150, 110, 60)))
+    page.wait_for_selector("#report-dups:not([hidden])")
+    shot(page, "20-issue-report-form")
+    page.click("#report-submit")
+    page.wait_for_selector("#report-done")
+    routing = page.locator("#report-routing")
+    assert routing.get_attribute("data-cell") == cell_key
+    assert cell_key in routing.inner_text()
+    issue_id = page.evaluate("geogrid.issues.selectedId")
+    colours["reported"] = _pin(page, issue_id, "reported")
+    shot(page, "20-issue-report")
+
+    # -- the cadre accepts and dispatches it to the cell leader ------------------------------
+    page.click("#report-open")
+    page.wait_for_selector("#issue-head[data-status='reported']")
+    assert page.locator("#issue-photos figure[data-kind='report'] img[src^='blob:']").count() == 1 or \
+        page.wait_for_selector("#issue-photos figure[data-kind='report'] img[src^='blob:']")
+    _act(page, "accept")
+    colours["accepted"] = _pin(page, issue_id, "accepted")
+
+    def dispatch_form():
+        page.check("input[name=mode][value=person]")
+        page.select_option("#act-who", "other")
+        page.fill("#act-handler-id", handler_id)
+
+    _act(page, "dispatch", dispatch_form)
+    colours["dispatched"] = _pin(page, issue_id, "dispatched")
+    assert page.locator("#issue-actions [data-action]").evaluate_all("els => els.map(e => e.dataset.action)") \
+        == [a for a in ["dispatch", "escalate"]]  # the cadre may re-dispatch or escalate; not start
+
+    # -- the cell leader finds it in the inbox, starts and resolves with a proof photo -----------
+    ctx2, hp = new_page(browser, server)
+    login(hp, "cellhead")
+    hp.wait_for_selector("#iss-inbox-n:not([hidden])")
+    hp.click("#iss-inbox")
+    hp.wait_for_selector(f'.inbox[data-reason="handle"] [data-issue="{issue_id}"]')
+    shot(hp, "21-issue-inbox")
+    hp.click(f'.inbox [data-issue="{issue_id}"]')
+    hp.wait_for_selector("#issue-head[data-status='dispatched']")
+    assert "本人" in hp.inner_text("#side-body")  # dispatched to me
+    _act(hp, "start")
+    colours["in_progress"] = _pin(hp, issue_id, "in_progress")
+
+    # resolving without a proof photo is refused in the form, before any request
+    hp.click('#issue-actions [data-action="resolve"]')
+    hp.wait_for_selector("#dialog[open]")
+    hp.click("#dialog-ok")
+    hp.wait_for_selector("#dialog-error:not([hidden])")
+    assert "照片" in hp.inner_text("#dialog-error")
+    hp.click("#dialog-cancel")
+    hp.wait_for_selector("#dialog", state="hidden")
+
+    def resolve_form():
+        hp.set_input_files("#act-proof", png((40, 160, 90)))
+        hp.fill("#act-note", "已清运垃圾并消杀")
+
+    _act(hp, "resolve", resolve_form)
+    colours["resolved"] = _pin(hp, issue_id, "resolved")
+    hp.wait_for_selector("#issue-photos figure[data-kind='proof'] img[src^='blob:']")
+    handler_actions = hp.locator("#issue-actions [data-action]").evaluate_all("els => els.map(e => e.dataset.action)")
+    assert "verify" not in handler_actions, handler_actions  # the resolver may not verify
+    shot(hp, "21-issue-panel")
+    _problems(ctx2, hp)
+
+    # -- the village cadre verifies, closes with a reply, and (as the reporter) rates ----------
+    page.evaluate("(id) => geogrid.issuePanel.openIssue(id)", issue_id)
+    page.wait_for_selector("#issue-head[data-status='resolved']")
+    assert _pin(page, issue_id, "resolved") == colours["resolved"]
+    _act(page, "verify")
+    colours["verified"] = _pin(page, issue_id, "verified")
+    # closing needs the reply to the reporter
+    page.click('#issue-actions [data-action="close"]')
+    page.wait_for_selector("#dialog[open]")
+    page.click("#dialog-ok")
+    page.wait_for_selector("#dialog-error:not([hidden])")
+    page.fill("#act-note", "垃圾已清运，感谢反映。")
+    page.click("#dialog-ok")
+    page.wait_for_selector("#issue-head[data-status='closed']")
+    colours["closed"] = _pin(page, issue_id, "closed")
+    shot(page, "22-issue-closed")
+    _act(page, "rate", lambda: page.check("input[name=rating][value='5']"))
+    colours["rated"] = _pin(page, issue_id, "rated")
+    assert "★★★★★" in page.inner_text("#side-body")
+
+    timeline = page.locator("#issue-timeline li").evaluate_all("els => els.map(e => e.dataset.action).reverse()")
+    assert timeline == ["report", "photo", "accept", "dispatch", "start", "photo", "resolve", "verify",
+                        "close", "rate"], timeline
+    # a distinct colour at every step, the legend's
+    assert colours == STATUS_COLOURS, colours
+    assert len(set(colours.values())) == len(colours)
+
+
+def _db(server):
+    return sqlite3.connect(server.register.db_url.removeprefix("sqlite:///"), timeout=30)
+
+
+def test_issue_conflict_filters_overdue_and_hotspots(page, server):
+    lon, lat, _ = _house_in_handler_cell(server)
+    with server.api("cadre") as api:
+        made = []
+        for i, (cat, dx) in enumerate([("sanitation", 0.0), ("roads_lights", 0.0004), ("safety", -0.0004)]):
+            r = api.post("/issues", json={"category": cat, "lon": lon + dx, "lat": lat + 0.0002 * i,
+                                          "description": f"测试问题 {i}"})
+            assert r.status_code == 201, r.text
+            made.append(r.json()["id"])
+    first, second, third = made
+    # the second is overdue and supervised (督办): its deadline passed three days ago
+    with _db(server) as db:
+        db.execute("UPDATE issues SET due_at = strftime('%Y-%m-%d %H:%M:%S.000000', 'now', '-3 days'), "
+                   "supervised = 1, supervision_level = 'village' WHERE id = ?", (second,))
+
+    login(page, "cadre")
+    _go(page, lon, lat, 17)
+    page.wait_for_selector(f'.im[data-id="{second}"].overdue.supervised .im-badge')
+    assert page.locator(f'.im[data-id="{first}"].overdue').count() == 0
+
+    # -- someone else acts first: the stale click gets 412 and a clear message ----------------
+    _open_pin(page, first)
+    page.wait_for_selector("#issue-head[data-status='reported'][data-version='1']")
+    with server.api("cadre") as api:
+        assert api.post(f"/issues/{first}/transitions", json={"action": "accept", "version": 1}).status_code == 200
+    page.expect_http(412, f"/issues/{first}/transitions")
+    page.click('#issue-actions [data-action="reject"]')
+    page.check("input[name=reason][value=invalid]")
+    page.click("#dialog-ok")
+    page.wait_for_selector("#issue-conflict")
+    assert "其他人" in page.inner_text("#issue-conflict")
+    page.wait_for_selector("#issue-head[data-status='accepted']")
+    _pin(page, first, "accepted")
+    shot(page, "23-issue-conflict")
+
+    # -- filters: overdue only, a status off, a category -----------------------------------
+    page.check("#iss-overdue")
+    page.wait_for_function("(ids) => !document.querySelector(`.im[data-id='${ids[0]}']`) && "
+                           "!!document.querySelector(`.im[data-id='${ids[1]}']`)", arg=[first, second])
+    page.uncheck("#iss-overdue")
+    page.wait_for_selector(f'.im[data-id="{first}"]')
+    page.click('#iss-status [data-status="accepted"]')
+    page.wait_for_selector(f'.im[data-id="{first}"]', state="detached")
+    assert page.locator(f'.im[data-id="{third}"]').count() == 1
+    page.click('#iss-status [data-status="accepted"]')
+    page.select_option("#iss-category", "safety")
+    page.wait_for_function("(ids) => !document.querySelector(`.im[data-id='${ids[0]}']`) && "
+                           "!!document.querySelector(`.im[data-id='${ids[1]}']`)", arg=[first, third])
+    page.select_option("#iss-category", "")
+    page.wait_for_selector(f'.im[data-id="{first}"]')
+
+    # -- the H3 hotspot layer ----------------------------------------------------------------
+    _go(page, lon, lat, 15)
+    page.check("#iss-hot")
+    page.wait_for_function("geogrid.issues.hot.getLayers().length > 0")
+    counts = page.evaluate("geogrid.issues.hot.getLayers().map(l => l.feature.properties.issues)")
+    assert sum(counts) == 3, counts
+
+    # -- the inbox: what needs the cadre, the supervised one first --------------------------------
+    page.click("#iss-inbox")
+    page.wait_for_selector(".inbox [data-issue]")
+    reasons = page.locator(".inbox").evaluate_all("els => els.map(e => e.dataset.reason)")
+    assert "triage" in reasons
+    assert page.locator(f'.inbox [data-issue="{second}"]').count() >= 1
+    shot(page, "24-issue-hotspots-inbox")
