@@ -2,21 +2,35 @@
 
     .venv/bin/python benchmarks/api_load.py                        # SpatiaLite and PostGIS
     .venv/bin/python benchmarks/api_load.py --backend spatialite --requests 1000 --seconds 30
+    .venv/bin/python benchmarks/api_load.py --baseline-ref b889c20   # also the code before REF
 
 For each back-end:
 
 1. a fresh database migrated to head, loaded with ``geogrid.sample.generate_county(seed=0)``
    (79,507 households and their persons) through the repositories, and one cadre whose
    scope is the county;
-2. ``geogrid serve`` started as a subprocess on 127.0.0.1 (a free port);
-3. from this process, 50 concurrent clients (threads, one keep-alive connection each)
+2. ``geogrid serve --workers W`` started as a subprocess on 127.0.0.1 (a free port;
+   W defaults to the server's own default, the CPU count);
+3. from this process, 50 concurrent clients (threads, one keep-alive ``http.client``
+   connection each, closed loop: the next request is sent when the answer arrived)
    drive three scenarios, each bounded by ``--requests`` and ``--seconds``:
    - house -> residents: ``GET /api/v1/households/{id}`` for random households
      (masked residents; each read is audited, i.e. one committed insert per request);
    - bbox: ``GET /api/v1/households?bbox=...&limit=1000`` for boxes that each hold about
      1,000 households (the 1,000 nearest neighbours of a random house);
    - aggregate: ``GET /api/v1/households/aggregate?resolution=7`` for the whole county.
-4. p50 / p95 latency (ms), throughput (requests/s) and errors are printed per scenario.
+4. p50 / p95 latency (ms), throughput (requests/s) and errors are printed per scenario,
+   with the baseline named in the same run:
+   - ``1 client``: the same scenario with one client (the latency without queueing);
+     the ratio p95(50 clients) / p50(1 client) is how much queueing adds;
+   - with ``--baseline-ref REF``: the same scenarios, 50 clients, against a server
+     run from a ``git worktree`` of REF (e.g. the commit before the optimisation) on
+     the same database; the ratio is baseline p95 / this p95 (the speed-up).
+
+Everything runs on 127.0.0.1 only (``--postgres`` must point there too) and is bounded
+in time: ``--seconds`` per scenario and ``--budget`` for the whole run (scenarios that
+would start after it are skipped and reported as such).  The machine's load average is
+printed before and after, since other work on the same cores moves every figure.
 
 Targets (issue 4): p95 < 50 ms house -> residents, < 200 ms bbox and aggregate.
 """
@@ -24,6 +38,8 @@ Targets (issue 4): p95 < 50 ms house -> residents, < 200 ms bbox and aggregate.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import random
 import socket
@@ -36,7 +52,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,27 +91,73 @@ def load_database(url: str, county) -> None:
     print(f"  loaded in {time.perf_counter() - t:.1f} s", flush=True)
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
+def _get(port: int, path: str, headers: dict | None = None, timeout: float = 2) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+def login(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        body = f"username=bench-cadre&password={PASSWORD}"
+        conn.request("POST", "/api/v1/auth/token", body=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise SystemExit(f"log-in failed: {r.status} {data[:200]!r}")
+        return json.loads(data)["access_token"]
+    finally:
+        conn.close()
+
+
+def start_server(url: str, port: int, log: Path, *, workers: int | None = None,
+                 cwd: Path = ROOT) -> subprocess.Popen:
+    """``python -m geogrid serve`` from ``cwd`` (its ``geogrid`` package comes first on the path)."""
     env = dict(os.environ, GEOGRID_DATABASE_URL=url, GEOGRID_SECRET_KEY=SECRET, GEOGRID_DEMO="0",
-               GEOGRID_API_LOGIN_MAX_FAILURES="1000")
-    proc = subprocess.Popen([sys.executable, "-m", "geogrid", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+               GEOGRID_API_LOGIN_MAX_FAILURES="1000", PYTHONPATH=str(cwd))
+    cmd = [sys.executable, "-m", "geogrid", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--log-level", "warning"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if _get(port, "/healthz") == 200:
                 return proc
-        except httpx.HTTPError:
+        except OSError:
             pass
         if proc.poll() is not None:
             raise SystemExit(f"server exited: see {log}")
         time.sleep(0.3)
-    proc.terminate()
+    stop_server(proc)
     raise SystemExit(f"server did not start in 60 s: see {log}")
 
 
-def drive(base: str, token: str, make_path, *, clients: int, requests: int, seconds: float) -> dict:
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server and its worker processes (its own process group, nothing else)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def drive(port: int, token: str, make_path, *, clients: int, requests: int, seconds: float) -> dict:
     latencies: list[float] = []
     errors: list[int] = []
     lock = threading.Lock()
@@ -105,21 +166,35 @@ def drive(base: str, token: str, make_path, *, clients: int, requests: int, seco
     rng = random.Random(0)
     paths = [make_path(rng) for _ in range(requests)]
 
+    headers = {"Authorization": f"Bearer {token}"}
+
     def worker():
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                          timeout=60) as c:
+        # http.client, not httpx: the client shares the cores with the server, and
+        # http.client costs a fraction of the CPU per request
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
             while time.monotonic() < deadline:
                 with lock:
                     i = next(counter, None)
                 if i is None:
                     return
                 t = time.perf_counter()
-                r = c.get(paths[i])
+                try:
+                    conn.request("GET", paths[i], headers=headers)
+                    r = conn.getresponse()
+                    r.read()
+                    status = r.status
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    status = 0
                 dt_ms = (time.perf_counter() - t) * 1000
                 with lock:
                     latencies.append(dt_ms)
-                    if r.status_code != 200:
-                        errors.append(r.status_code)
+                    if status != 200:
+                        errors.append(status)
+        finally:
+            conn.close()
 
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -155,9 +230,68 @@ def bboxes(county, n: int = 200, k: int = 1000, seed: int = 0) -> list[str]:
     return out
 
 
-def run_backend(backend: str, county, args) -> dict:
+SCENARIOS = ("house -> residents", "bbox ~1,000 households", "H3 aggregate, county")
+TARGET_P95_MS = {"house -> residents": 50.0, "bbox ~1,000 households": 200.0,
+                 "H3 aggregate, county": 200.0}
+
+
+def loadavg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def _line(backend: str, label: str, res: dict) -> str:
+    if res.get("skipped"):
+        return f"[{backend}] {label:36s} skipped ({res['skipped']})"
+    return (f"[{backend}] {label:36s} n={res['n']:5d}  p50={res['p50']:7.1f} ms  "
+            f"p95={res['p95']:7.1f} ms  {res['rps']:7.1f} req/s  errors={res['errors']}"
+            f"{' ' + str(res['error_codes']) if res['errors'] else ''}")
+
+
+def baseline_tree(ref: str, tmp: Path) -> Path:
+    """A ``git worktree`` of ``ref`` (removed again by :func:`drop_baseline_tree`)."""
+    tree = tmp / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), ref],
+                   check=True)
+    return tree
+
+
+def drop_baseline_tree(tree: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, budget_end: float,
+            *, cwd: Path = ROOT, clients_list=(None,)) -> dict:
+    """Start a server from ``cwd`` and run every scenario for each client count."""
+    port = free_port()
+    proc = start_server(url, port, tmp / f"server-{label}.log", workers=args.workers, cwd=cwd)
+    out: dict = {}
+    try:
+        token = login(port)
+        for name in SCENARIOS:
+            make = paths[name]
+            # warm-up (connection pools, caches) outside the measurement
+            drive(port, token, make, clients=4, requests=40, seconds=30)
+            for clients in clients_list:
+                clients = clients or args.clients
+                left = budget_end - time.monotonic()
+                key = (name, clients)
+                if left < 5:
+                    out[key] = {"skipped": "over --budget"}
+                else:
+                    out[key] = drive(port, token, make, clients=clients,
+                                     requests=args.requests if clients > 1 else args.requests // 4,
+                                     seconds=min(args.seconds, left))
+                print(_line(backend, f"{name} [{label}, {clients} cl]", out[key]), flush=True)
+        return out
+    finally:
+        stop_server(proc)
+
+
+def run_backend(backend: str, county, args, budget_end: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="geogrid-api-bench-"))
     admin = None
+    name = None
     if backend == "spatialite":
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
     else:
@@ -173,91 +307,98 @@ def run_backend(backend: str, county, args) -> dict:
         with e.connect() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
         e.dispose()
-    print(f"[{backend}] loading {len(county.households):,} households, {len(county.persons):,} persons",
-          flush=True)
-    load_database(url, county)
-    port = free_port()
-    proc = start_server(url, port, tmp / "server.log")
-    base = f"http://127.0.0.1:{port}"
+    tree = None
     try:
-        r = httpx.post(f"{base}/api/v1/auth/token",
-                       data={"username": "bench-cadre", "password": PASSWORD}, timeout=30)
-        r.raise_for_status()
-        token = r.json()["access_token"]
+        print(f"[{backend}] loading {len(county.households):,} households, "
+              f"{len(county.persons):,} persons", flush=True)
+        load_database(url, county)
         from sqlalchemy import create_engine, text
 
         e = create_engine(url)
         with e.connect() as conn:
-            ids = [row[0] for row in conn.execute(text("SELECT id FROM households"))]
+            ids = [row[0] for row in conn.execute(text("SELECT id FROM households ORDER BY id"))]
         e.dispose()
         boxes = bboxes(county)
-        scenarios = {
+        paths = {
             "house -> residents": lambda rng: f"/api/v1/households/{rng.choice(ids)}",
             "bbox ~1,000 households": lambda rng: f"/api/v1/households?bbox={rng.choice(boxes)}&limit=1000",
             "H3 aggregate, county": lambda rng: "/api/v1/households/aggregate?resolution=7",
         }
-        results = {}
-        for name, make in scenarios.items():
-            # warm-up (connection pools, caches) outside the measurement
-            drive(base, token, make, clients=4, requests=20, seconds=30)
-            res = drive(base, token, make, clients=args.clients, requests=args.requests,
-                        seconds=args.seconds)
-            results[name] = res
-            print(f"[{backend}] {name:24s} n={res['n']:5d}  p50={res['p50']:7.1f} ms  "
-                  f"p95={res['p95']:7.1f} ms  {res['rps']:7.1f} req/s  errors={res['errors']}"
-                  f"{' ' + str(res['error_codes']) if res['errors'] else ''}", flush=True)
+        print(f"[{backend}] {loadavg()}", flush=True)
+        results = {"this": measure(url, tmp, "this", backend, paths, args, budget_end,
+                                   clients_list=(args.clients, 1))}
+        if args.baseline_ref:
+            tree = baseline_tree(args.baseline_ref, tmp)
+            results["baseline"] = measure(url, tmp, f"baseline {args.baseline_ref}", backend, paths,
+                                          args, budget_end, cwd=tree, clients_list=(args.clients,))
+        print(f"[{backend}] {loadavg()}", flush=True)
         return results
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if tree is not None:
+            drop_baseline_tree(tree)
         if admin is not None:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
 
 
+def _loopback_only(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    host = make_url(url).host or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"--postgres must be on this machine (127.0.0.1), not {host!r}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=["spatialite", "postgis", "both"], default="both")
     p.add_argument("--clients", type=int, default=50)
-    p.add_argument("--requests", type=int, default=2000, help="per scenario")
-    p.add_argument("--seconds", type=float, default=60.0, help="per scenario, at most")
+    p.add_argument("--requests", type=int, default=2000, help="per scenario (1-client runs: a quarter)")
+    p.add_argument("--seconds", type=float, default=30.0, help="per scenario, at most")
+    p.add_argument("--budget", type=float, default=900.0,
+                   help="seconds for the whole run, at most (scenarios past it are skipped)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="geogrid serve --workers (default: the server's default, the CPU count)")
+    p.add_argument("--baseline-ref", default=None,
+                   help="also measure the server of this git revision (a worktree) on the same data")
     p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    p.add_argument("--households", type=int, default=79_507)
-    p.add_argument("--synthetic", action="store_true",
-                   help="use benchmarks/import_bench.py's synthetic register, not geogrid.sample")
+    p.add_argument("--households", type=int, default=None,
+                   help="only the first N households of the sample county (default: all 79,507)")
     args = p.parse_args(argv)
+    _loopback_only(args.postgres)
+    budget_end = time.monotonic() + args.budget
+    print(loadavg(), flush=True)
     t = time.perf_counter()
-    county = None
-    if not args.synthetic:
-        try:
-            from geogrid.sample import generate_county
+    from geogrid.sample import generate_county
 
-            county = generate_county(seed=0, n_households=args.households)
-            print(f"sample county generated in {time.perf_counter() - t:.1f} s", flush=True)
-        except Exception as exc:  # geogrid.sample is another issue's work in progress
-            print(f"geogrid.sample failed ({type(exc).__name__}: {exc}); using the synthetic "
-                  "register of benchmarks/import_bench.py instead", flush=True)
-    if county is None:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from import_bench import synthetic_register
-
-        county = synthetic_register()
-        if args.households < len(county.households):
-            keep = county.households.iloc[: args.households]
-            county.households = keep
-            county.persons = county.persons[county.persons["household_no"].isin(keep["household_no"])]
-        print(f"synthetic register built in {time.perf_counter() - t:.1f} s", flush=True)
+    kwargs = {"n_households": args.households} if args.households else {}
+    county = generate_county(seed=0, **kwargs)
+    print(f"sample county generated in {time.perf_counter() - t:.1f} s: "
+          f"{len(county.households):,} households, {len(county.persons):,} persons", flush=True)
     backends = ["spatialite", "postgis"] if args.backend == "both" else [args.backend]
-    summary = {b: run_backend(b, county, args) for b in backends}
-    print("\nsummary (targets: p95 < 50 ms house -> residents, < 200 ms bbox and aggregate)")
+    summary = {b: run_backend(b, county, args, budget_end) for b in backends}
+    print(f"\nsummary ({loadavg()}; targets: p95 < 50 ms house -> residents, "
+          "< 200 ms bbox and aggregate)")
     for b, res in summary.items():
-        for name, r in res.items():
-            print(f"  {b:10s} {name:24s} p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
-                  f"{r['rps']:7.1f} req/s  errors {r['errors']}")
+        for name in SCENARIOS:
+            r = res["this"].get((name, args.clients), {"skipped": "not run"})
+            one = res["this"].get((name, 1), {"skipped": "not run"})
+            if r.get("skipped"):
+                print(f"  {b:10s} {name:24s} skipped ({r['skipped']})")
+                continue
+            met = "MET" if r["p95"] < TARGET_P95_MS[name] else "not met"
+            line = (f"  {b:10s} {name:24s} {args.clients} clients: p50 {r['p50']:7.1f} ms  "
+                    f"p95 {r['p95']:7.1f} ms  {r['rps']:7.1f} req/s  errors {r['errors']}  "
+                    f"target {TARGET_P95_MS[name]:.0f} ms {met}")
+            if not one.get("skipped"):
+                line += (f" | baseline '1 client' p50 {one['p50']:.1f} ms, "
+                         f"queueing ratio p95/p50(1) {r['p95'] / one['p50']:.1f}x")
+            base = res.get("baseline", {}).get((name, args.clients))
+            if base and not base.get("skipped"):
+                line += (f" | baseline '{args.baseline_ref}' p95 {base['p95']:.1f} ms, "
+                         f"{base['rps']:.1f} req/s: speed-up p95 {base['p95'] / r['p95']:.1f}x")
+            print(line)
     return 0
 
 

@@ -77,11 +77,5 @@ def serve(
     engine = api.state.engine
     engine.dispose()  # the parent serves nothing: no connection may leak into the workers
     del api
-    config = uvicorn.Config("geogrid.api.app:_factory", factory=True, host=host, port=port,
-                            workers=workers, log_level=log_level, proxy_headers=False)
-    install_log_masking()
-    from uvicorn.supervisors import Multiprocess
-
-    sock = config.bind_socket()
-    install_log_masking()  # bind_socket/Config set up logging handlers: mask them too
-    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    uvicorn.run("geogrid.api.app:_factory", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, proxy_headers=False)

@@ -10,9 +10,10 @@ from typing import Annotated
 
 import h3
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from geogrid.api import queries
-from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
+from geogrid.api.deps import ClaimsDep, request_context
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
@@ -35,9 +36,8 @@ def _point(row) -> dict:
 
 @router.get("/households", response_class=GeoJSONResponse,
             summary="Households in scope as GeoJSON, filtered by bbox, cell or village")
-def list_households(
-    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
-    audit: AuditDep,
+async def list_households(
+    request: Request, claims: ClaimsDep,
     bbox: Annotated[str | None, Query(description=BBOX_DOC)] = None,
     cell: Annotated[str | None, Query(description="cell id: its households")] = None,
     village: Annotated[str | None, Query(description="village code", max_length=12)] = None,
@@ -45,6 +45,18 @@ def list_households(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
+    return await run_in_threadpool(_list_households, request, claims, bbox, cell, village, plan,
+                                   limit, offset)
+
+
+def _list_households(request, claims, bbox, cell, village, plan, limit, offset):
+    with request_context(request, claims) as (session, principal, scope, audit):
+        return _list_households_in(request, session, principal, scope, audit, bbox, cell, village,
+                                   plan, limit, offset)
+
+
+def _list_households_in(request, session, principal, scope, audit, bbox, cell, village, plan,
+                        limit, offset):
     require(principal, "read_households")
     api = request.app.state.api_settings
     limit = min(limit or api.page_limit_default, api.page_limit_max)
@@ -67,11 +79,20 @@ def list_households(
 
 @router.get("/households/aggregate", response_class=GeoJSONResponse,
             summary="H3 hexagons with household counts by care level (low zoom)")
-def aggregate(
-    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+async def aggregate(
+    request: Request, claims: ClaimsDep,
     bbox: Annotated[str | None, Query(description=BBOX_DOC)] = None,
     resolution: Annotated[int, Query(ge=4, le=10, description="H3 resolution")] = 7,
 ):
+    return await run_in_threadpool(_aggregate, request, claims, bbox, resolution)
+
+
+def _aggregate(request, claims, bbox, resolution):
+    with request_context(request, claims) as (session, principal, scope, _audit):
+        return _aggregate_in(request, session, principal, scope, bbox, resolution)
+
+
+def _aggregate_in(request, session, principal, scope, bbox, resolution):
     require(principal, "read_geometry")
     box = parse_bbox(bbox)
     cache = request.app.state.aggregate_cache
@@ -157,9 +178,17 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
 
 @router.get("/households/{household_id}", response_class=GeoJSONResponse,
             summary="One household with its residents (masked)")
-def get_household(request: Request, household_id: str, session: SessionDep,
-                  principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
-                  plan: Annotated[str | None, Query()] = None):
+async def get_household(request: Request, household_id: str, claims: ClaimsDep,
+                        plan: Annotated[str | None, Query()] = None):
+    return await run_in_threadpool(_get_household, request, household_id, claims, plan)
+
+
+def _get_household(request, household_id, claims, plan):
+    with request_context(request, claims) as (session, principal, scope, audit):
+        return _get_household_in(request, household_id, session, principal, scope, audit, plan)
+
+
+def _get_household_in(request, household_id, session, principal, scope, audit, plan):
     require(principal, "read_households")
     plan_id = resolve_plan_id(session, principal, scope, plan, request)
     row = queries.get_household(session, scope, household_id, plan_id=plan_id)
