@@ -269,3 +269,10 @@ def test_issue_conflict_filters_overdue_and_hotspots(page, server):
     assert "triage" in reasons
     assert page.locator(f'.inbox [data-issue="{second}"]').count() >= 1
     shot(page, "24-issue-hotspots-inbox")
+
+    # -- the issue card follows the language switch ------------------------------------------
+    page.click("#lang-switch")
+    assert page.inner_text("#iss-report") == "Report an issue"
+    assert "Accepted" in page.inner_text("#iss-status")
+    page.click("#lang-switch")
+    assert page.inner_text("#iss-report") == "上报问题"
