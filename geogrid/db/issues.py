@@ -39,7 +39,8 @@ __all__ = [
     "transition", "add_photo", "photos", "events", "issue_rows", "count_issues",
     "find_duplicates", "supervise_overdue", "inbox_rows", "issues_frame",
     "create_api_key", "user_for_api_key", "list_api_keys", "revoke_api_key", "SOURCES",
-    "PRIORITIES",
+    "PRIORITIES", "CellChoice", "candidate_cells", "published_cell", "reroute",
+    "REROUTE_STATUSES", "usernames", "area_names",
 ]
 
 SOURCES = ("cadre", "resident", "hotline", "open311")
@@ -150,15 +151,160 @@ def route(session: Session, lon: float, lat: float, *, county_code: str,
     town_code = None
     if village_code is not None:
         info = village_match.info if village_match.key == village_code else {}
-        town_code = info.get("parent_code")
-        if town_code is None:
-            row = session.execute(select(Area.parent_code, Area.parent_id)
-                                  .where(Area.code == village_code)).first()
-            if row is not None:
-                town_code = row.parent_code or session.execute(
-                    select(Area.code).where(Area.id == row.parent_id)).scalar()
+        town_code = info.get("parent_code") or _town_of(session, village_code)
     return Routing(plan_id, town_code, village_code, microgrid_key, cell_key, bool(near),
                    distance, alternatives)
+
+
+def _town_of(session: Session, village_code: str | None) -> str | None:
+    """The town code of a village (its parent area), or None."""
+    if not village_code:
+        return None
+    row = session.execute(select(Area.parent_code, Area.parent_id)
+                          .where(Area.code == village_code)).first()
+    if row is None:
+        return None
+    return row.parent_code or session.execute(
+        select(Area.code).where(Area.id == row.parent_id)).scalar()
+
+
+# --- manual re-routing ------------------------------------------------------------------------
+#: States in which an issue may be re-routed by hand: before it is dispatched (routing
+#: decides who triages it; once dispatched, the handler is who is responsible).
+REROUTE_STATUSES = ("reported", "accepted")
+
+
+@dataclass(frozen=True)
+class CellChoice:
+    """A cell of the published plan an issue may be routed to."""
+
+    plan_id: str
+    cell_key: str
+    microgrid_key: str | None
+    village_code: str | None
+    #: from the issue's point to the cell (0 inside), metres; None when not measured
+    distance_m: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"cell_key": self.cell_key, "microgrid_key": self.microgrid_key,
+                "village_code": self.village_code, "distance_m": self.distance_m}
+
+
+def _cell_select(plan_id: str):
+    return (select(Cell.cell_key, Cell.village_code, Microgrid.microgrid_key,
+                   func.ST_AsBinary(Cell.geom).label("wkb"))
+            .join(Microgrid, Microgrid.id == Cell.microgrid_id)
+            .where(Cell.plan_id == plan_id, Cell.geom.is_not(None)))
+
+
+def candidate_cells(session: Session, lon: float, lat: float, *, county_code: str,
+                    radius_m: float) -> list[CellChoice]:
+    """Cells of the published plan within ``radius_m`` of (lon, lat), nearest first
+    (the cell the point falls in has distance 0)."""
+    from geogrid.issues.routing import _project  # noqa: PLC0415 - metric projection helper
+
+    _check_point(lon, lat)
+    plan_id = _published_plan(session, county_code)
+    if plan_id is None:
+        return []
+    rows = session.execute(_cell_select(plan_id).where(
+        _near(session, "cells", lon, lat, radius_m))).all()
+    if not rows:
+        return []
+    point, polys = _project(lon, lat, [shapely.from_wkb(bytes(r.wkb)) for r in rows])
+    out = []
+    for r, poly in zip(rows, polys):
+        d = poly.distance(point)
+        if d <= radius_m:
+            out.append(CellChoice(plan_id, r.cell_key, r.microgrid_key, r.village_code,
+                                  round(d, 3)))
+    return sorted(out, key=lambda c: (c.distance_m, c.cell_key))
+
+
+def published_cell(session: Session, cell_key: str, *, county_code: str) -> CellChoice | None:
+    """The cell ``cell_key`` of the published plan, or None."""
+    plan_id = _published_plan(session, county_code)
+    if plan_id is None:
+        return None
+    row = session.execute(select(Cell.cell_key, Cell.village_code, Microgrid.microgrid_key)
+                          .join(Microgrid, Microgrid.id == Cell.microgrid_id)
+                          .where(Cell.plan_id == plan_id, Cell.cell_key == cell_key)).first()
+    if row is None:
+        return None
+    return CellChoice(plan_id, row.cell_key, row.microgrid_key, row.village_code)
+
+
+def reroute(session: Session, issue_id: str, *, cell: CellChoice, actor_id: str | None,
+            actor_name: str, now: dt.datetime, expected_version: int,
+            point: tuple[float, float] | None = None, boundary_distance_m: float | None = None,
+            note: str | None = None, where=None) -> Issue:
+    """Route an issue to ``cell`` by hand (optionally moving its point), clear the
+    near-boundary flag, bump the version and record a ``reroute`` timeline event
+    (who, when, from -> to, note).  Compare-and-swap on version: raises
+    ConflictError (HTTP 412) when the issue is not at ``expected_version``.
+
+    The caller decides whether ``cell`` is an allowed target and whether the actor may
+    re-route; this function only refuses states outside :data:`REROUTE_STATUSES`
+    (:class:`~geogrid.issues.workflow.InvalidTransitionError`).
+    """
+    from geogrid.issues.workflow import InvalidTransitionError  # noqa: PLC0415
+
+    issue = get_issue(session, issue_id, where)
+    if issue.version != expected_version:
+        raise ConflictError(
+            f"issue {issue_id} is at version {issue.version}, not {expected_version}: someone "
+            "else acted on it first; reload it and try again")
+    if issue.status not in REROUTE_STATUSES:
+        raise InvalidTransitionError(
+            f"issue {issue_id} is {issue.status}: only a reported or accepted issue can be "
+            "re-routed; escalate it, or reopen and re-dispatch it instead")
+    old_lon, old_lat = session.execute(select(func.ST_X(Issue.geom), func.ST_Y(Issue.geom))
+                                       .where(Issue.id == issue_id)).one()
+    before = {"cell_key": issue.cell_key, "microgrid_key": issue.microgrid_key,
+              "village_code": issue.village_code, "lon": old_lon, "lat": old_lat}
+    town = _town_of(session, cell.village_code) if cell.village_code else None
+    values = dict(plan_id=cell.plan_id, cell_key=cell.cell_key, microgrid_key=cell.microgrid_key,
+                  village_code=cell.village_code, town_code=town or issue.town_code,
+                  near_boundary=False, version=issue.version + 1, updated_at=now)
+    after = {"cell_key": cell.cell_key, "microgrid_key": cell.microgrid_key,
+             "village_code": cell.village_code, "lon": old_lon, "lat": old_lat}
+    if point is not None:
+        _check_point(*point)
+        values["geom"] = f"SRID=4326;POINT({float(point[0])!r} {float(point[1])!r})"
+        values["boundary_distance_m"] = boundary_distance_m
+        after.update(lon=float(point[0]), lat=float(point[1]))
+    table = Issue.__table__
+    result = session.execute(update(table).where(table.c.id == issue.id,
+                                                 table.c.version == issue.version).values(**values))
+    if result.rowcount != 1:
+        raise ConflictError(
+            f"issue {issue_id} was changed by someone else at the same moment; reload it and "
+            "try again")
+    session.add(IssueEvent(issue_id=issue.id, at=now, actor_id=actor_id or None,
+                           actor_name=actor_name, action="reroute", from_status=issue.status,
+                           to_status=issue.status, level=issue.level,
+                           note=(note or "").strip() or None,
+                           detail={"from": before, "to": after,
+                                   "by": "point" if point is not None else "cell"}))
+    session.flush()
+    return get_issue(session, issue_id)
+
+
+# --- names -----------------------------------------------------------------------------------
+def usernames(session: Session, ids) -> dict[str, str]:
+    """user id -> username for the given ids (missing ids are left out)."""
+    ids = sorted({i for i in ids if i})
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def area_names(session: Session, codes) -> dict[str, str]:
+    """area code -> name for the given codes."""
+    codes = sorted({c for c in codes if c})
+    if not codes:
+        return {}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
 
 
 # --- reporting ------------------------------------------------------------------------------

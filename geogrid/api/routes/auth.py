@@ -27,6 +27,7 @@ class Token(BaseModel):
 
 
 class Me(BaseModel):
+    id: str
     username: str
     role: str
     scopes: list[str]
@@ -91,5 +92,5 @@ def login(request: Request, session: SessionDep,
 def me(principal: PrincipalDep) -> Me:
     from geogrid.api.scope import PERMISSIONS
 
-    return Me(username=principal.username, role=principal.role, scopes=list(principal.scopes),
+    return Me(id=principal.user_id, username=principal.username, role=principal.role, scopes=list(principal.scopes),
               permissions=sorted(p for p, roles in PERMISSIONS.items() if principal.role in roles))

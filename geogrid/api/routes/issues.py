@@ -156,9 +156,23 @@ def _iso(t: dt.datetime | None) -> str | None:
     return None if t is None else t.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def issue_properties(row, now: dt.datetime, catalogue: Catalogue) -> dict:
+class Names:
+    """Usernames and village names for a batch of issue rows (two small queries)."""
+
+    def __init__(self, session: Session, rows):
+        rows = list(rows)
+        self.users = repo.usernames(session, [i for r in rows for i in (r.reporter_id, r.handler_id)])
+        self.areas = repo.area_names(session, [r.village_code for r in rows])
+
+    def of(self, row) -> dict:
+        return {"reporter_name": self.users.get(row.reporter_id),
+                "handler_name": self.users.get(row.handler_id),
+                "village_name": self.areas.get(row.village_code)}
+
+
+def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names | None = None) -> dict:
     cat = catalogue.get(row.category) if row.category in catalogue.codes() else None
-    return {
+    out = {
         "category": row.category, "category_name": cat.name if cat else row.category,
         "description": row.description, "address": row.address, "priority": row.priority,
         "source": row.source, "status": row.status, "level": row.level,
@@ -175,6 +189,9 @@ def issue_properties(row, now: dt.datetime, catalogue: Catalogue) -> dict:
         "updated_at": _iso(row.updated_at), "version": row.version,
         "escalations": row.escalations, "reopen_count": row.reopen_count,
     }
+    if names is not None:
+        out.update(names.of(row))
+    return out
 
 
 def _point(lon, lat) -> dict:
@@ -192,12 +209,22 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
     row = _issue_row(session, issue_id)
     issue = repo.get_issue(session, issue_id)
     actor = issue_actor(session, principal, scope, issue)
-    props = issue_properties(row, c.now(), c.catalogue)
+    props = issue_properties(row, c.now(), c.catalogue, Names(session, [row]))
     props["contact_name"] = mask_name(issue.contact_name)
     props["contact_phone"] = mask_phone(issue.contact_phone)
     state = repo.state_of(session, issue)
     props["allowed_actions"] = allowed_actions(state, actor)
     props["may_upload"] = _may_upload(state, actor, issue, principal)
+    props["may_reroute"] = _may_reroute(state, actor)
+    # the cells a person may route it to, offered when the point is near a boundary
+    props["route_candidates"] = (
+        [dict(ch.as_dict(), current=ch.cell_key == row.cell_key)
+         for ch in _candidates(session, request, row.lon, row.lat)]
+        if props["may_reroute"] and row.near_boundary else [])
+    if props["route_candidates"]:
+        vnames = repo.area_names(session, [ch["village_code"] for ch in props["route_candidates"]])
+        for ch in props["route_candidates"]:
+            ch["village_name"] = vnames.get(ch["village_code"])
     props["timeline"] = [
         {"at": _iso(e.at), "actor": e.actor_name, "action": e.action, "from_status": e.from_status,
          "to_status": e.to_status, "level": e.level, "note": e.note, "detail": e.detail}
@@ -205,6 +232,22 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
     props["photos"] = [_photo_json(p) for p in repo.photos(session, issue_id)]
     return {"type": "Feature", "id": issue_id, "geometry": _point(row.lon, row.lat),
             "properties": props}
+
+
+def _may_reroute(state: IssueState, actor: Actor) -> bool:
+    return state.status in repo.REROUTE_STATUSES and is_manager(state, actor)
+
+
+def reroute_radius_m(request: Request) -> float:
+    """How far from an issue's point a cell counts as a re-routing candidate: the
+    boundary tolerance times four, at least 25 m (GPS error plus a misplaced pin)."""
+    return max(4 * ctx(request).settings.boundary_tolerance_m, 25.0)
+
+
+def _candidates(session: Session, request: Request, lon, lat) -> list:
+    return repo.candidate_cells(session, float(lon), float(lat),
+                                county_code=request.app.state.settings.county_code,
+                                radius_m=reroute_radius_m(request))
 
 
 def _photo_json(p: IssuePhoto) -> dict:
@@ -250,6 +293,21 @@ class TransitionIn(BaseModel):
     handler_id: str | None = Field(None, max_length=32, description="dispatch to this cadre")
     department: str | None = Field(None, max_length=64, description="or to this department code")
     rating: int | None = Field(None, ge=1, le=5)
+
+
+class RouteIn(BaseModel):
+    """Re-route an issue by hand: to a cell (``cell_key``), or by correcting its point
+    (``lon`` and ``lat``: routed again automatically).  Exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="the version you saw (optimistic locking)")
+    cell_key: str | None = Field(None, min_length=1, max_length=100,
+                                 description="a candidate cell near the point, or a cell of "
+                                 "your scope in the issue's village")
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    note: str | None = Field(None, max_length=4000)
 
 
 class ApiKeyIn(BaseModel):
@@ -365,8 +423,9 @@ def list_issues(
         rows = [r for r in rows if not is_overdue(r.status, r.due_at, c.now())]
     matched = repo.count_issues(session, **filters) if overdue is not False else None
     now = c.now()
+    names = Names(session, rows)
     feats = [{"type": "Feature", "id": r.id, "geometry": _point(r.lon, r.lat),
-              "properties": issue_properties(r, now, c.catalogue)} for r in rows]
+              "properties": issue_properties(r, now, c.catalogue, names)} for r in rows]
     return GeoJSONResponse(feature_collection(
         feats, **collection_meta(request, Page(limit, offset), len(rows), matched)))
 
@@ -381,8 +440,9 @@ def get_inbox(request: Request, session: SessionDep, principal: PrincipalDep,
                            level=user_level(session, principal),
                            where=issues_clause(scope), now=now)
     items = []
+    names = Names(session, [r for _, r in rows])
     for reason, r in rows:
-        props = issue_properties(r, now, c.catalogue)
+        props = issue_properties(r, now, c.catalogue, names)
         props["reason"] = reason
         items.append({"type": "Feature", "id": r.id, "geometry": _point(r.lon, r.lat),
                       "properties": props})
@@ -421,12 +481,15 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
 def get_hotspots(request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                  resolution: Annotated[int, Query(ge=5, le=11)] = 8,
                  status: Annotated[str | None, Query()] = None,
-                 category: Annotated[str | None, Query()] = None):
+                 category: Annotated[str | None, Query()] = None,
+                 bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat: "
+                                                   "only issues in this box")] = None):
     _require(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
     frame = repo.issues_frame(session, where=issues_clause(scope),
                               status=_csv_list(status, STATUSES, "status"),
-                              category=_csv_list(category, c.catalogue.codes(), "category"))
+                              category=_csv_list(category, c.catalogue.codes(), "category"),
+                              bbox=parse_bbox(bbox))
     return GeoJSONResponse(feature_collection(stats.hotspots(frame, resolution, c.now()),
                                               resolution=resolution))
 
@@ -477,6 +540,117 @@ def get_events(issue_id: str, session: SessionDep, principal: PrincipalDep,
     return [{"at": _iso(e.at), "actor": e.actor_name, "action": e.action,
              "from_status": e.from_status, "to_status": e.to_status, "level": e.level,
              "note": e.note, "detail": e.detail} for e in repo.events(session, issue_id)]
+
+
+@router.get("/issues/{issue_id}/handlers",
+            summary="Who the caller may dispatch the issue to: cadres whose scope covers its place")
+def get_handlers(issue_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
+                 scope: ScopeDep) -> list[dict]:
+    """The cadres whose scope covers the issue's cell, micro-grid or village, at a level
+    the caller may dispatch to (their own or below; admins: any), nearest level first.
+    Only a manager of the issue (who may dispatch it) may ask: others get 403."""
+    _require(principal, ISSUE_READERS, "dispatch issues")
+    issue = repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
+    actor = issue_actor(session, principal, scope, issue)
+    if not is_manager(repo.state_of(session, issue), actor):
+        raise PermissionDeniedError("only a manager of this issue (a cadre responsible for its "
+                                    "place at its level or above) may dispatch it")
+    county = request.app.state.settings.county_code
+    cache = getattr(request.app.state, "scope_cache", None)
+    stamp = cache.stamp(session, county) if cache is not None else None
+    max_rank = 3 if principal.role == "admin" else level_rank(actor.level)
+    out = []
+    for u in session.scalars(select(User).where(User.role == "cadre").order_by(User.username)):
+        if not u.scopes:
+            continue
+        p = Principal(u.id, u.username, u.role, tuple(u.scopes))
+        s = (cache.resolve(session, p, county_code=county, stamp=stamp) if cache is not None
+             else resolve_scope(session, p, county_code=county))
+        if not covers(s, issue.village_code, issue.microgrid_key, issue.cell_key):
+            continue
+        level = user_level(session, p)
+        if level is None or level_rank(level) > max_rank:
+            continue
+        out.append({"id": u.id, "username": u.username, "level": level,
+                    "current": u.id == issue.handler_id, "me": u.id == principal.user_id})
+    out.sort(key=lambda h: (level_rank(h["level"]), h["username"]))
+    return out
+
+
+@router.post("/issues/{issue_id}/route", response_class=GeoJSONResponse,
+             summary="Re-route an issue by hand to a cell, or by correcting its point "
+             "(clears the near-boundary flag)",
+             responses={403: {"description": "not a manager of the issue"},
+                        404: {"description": "no such issue in your scope"},
+                        409: {"description": "not reported or accepted any more"},
+                        412: {"description": "stale version: someone acted first"},
+                        422: {"description": "not an allowed cell, or a point outside the "
+                                             "county or in no cell"}})
+def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionDep,
+               principal: PrincipalDep, scope: ScopeDep):
+    """Allowed to managers of the issue (admins, covering cadres at its level or above)
+    while it is reported or accepted.  The target cell must be
+
+    - a *candidate*: a cell of the published plan within :func:`reroute_radius_m` of the
+      issue's current point (the neighbours a GPS error could have confused), or
+    - a cell the caller's scope covers (``cell_key``: in the issue's current village).
+
+    A corrected point (``lon``, ``lat``) is routed again automatically; the cell it falls
+    in must pass the same test (a candidate of the old point, or in the caller's scope).
+    Recorded in the timeline as ``reroute`` (who, when, from -> to, note); not audited
+    (issues hold no personal data beyond the masked contact, which does not change).
+    """
+    c = ctx(request)
+    _require(principal, ISSUE_READERS, "re-route issues")
+    if (body.cell_key is None) == (body.lon is None and body.lat is None):
+        raise InputError("send either cell_key, or a corrected point (lon and lat), not both")
+    if body.cell_key is None and (body.lon is None or body.lat is None):
+        raise InputError("a corrected point needs both lon and lat")
+    begin_write(session)
+    where = issues_clause(scope, principal.user_id)
+    issue = repo.get_issue(session, issue_id, where)
+    actor = issue_actor(session, principal, scope, issue)
+    if not is_manager(repo.state_of(session, issue), actor):
+        raise PermissionDeniedError("only a manager of this issue (a cadre responsible for its "
+                                    "place at its level or above) may re-route it")
+    row = _issue_row(session, issue_id)
+    county = request.app.state.settings.county_code
+    candidates = {ch.cell_key: ch for ch in _candidates(session, request, row.lon, row.lat)}
+    point = distance = None
+    if body.cell_key is not None:
+        cell = candidates.get(body.cell_key)
+        if cell is None:
+            found = repo.published_cell(session, body.cell_key, county_code=county)
+            if (found is not None and found.village_code == issue.village_code
+                    and covers(scope, found.village_code, found.microgrid_key, found.cell_key)):
+                cell = found
+        if cell is None:
+            raise InputError(
+                f"cell {body.cell_key!r} is not a cell this issue can be routed to: choose one "
+                f"within {reroute_radius_m(request):g} m of its point ("
+                + (", ".join(sorted(candidates)) or "none")
+                + ") or a cell of your scope in its village, or correct the point instead")
+    else:
+        routing = repo.route(session, body.lon, body.lat, county_code=county,
+                             tolerance_m=c.settings.boundary_tolerance_m)
+        if routing.cell_key is None:
+            raise InputError(f"({body.lon:.6f}, {body.lat:.6f}) is in no cell of the published "
+                             "plan; choose a cell instead")
+        cell = repo.published_cell(session, routing.cell_key, county_code=county)
+        if cell is None or not (cell.cell_key in candidates or covers(
+                scope, routing.village_code, routing.microgrid_key, routing.cell_key)):
+            raise InputError(
+                f"the corrected point falls in cell {routing.cell_key}, which is neither near "
+                "the issue's point nor in your scope; ask the cadre responsible for it")
+        point, distance = (body.lon, body.lat), routing.boundary_distance_m
+    try:
+        repo.reroute(session, issue_id, cell=cell, actor_id=principal.user_id,
+                     actor_name=principal.username, now=c.now(), expected_version=body.version,
+                     point=point, boundary_distance_m=distance, note=body.note, where=where)
+    except InvalidTransitionError as exc:
+        raise StateError(str(exc)) from exc
+    session.commit()
+    return GeoJSONResponse(issue_detail(session, request, principal, scope, issue_id))
 
 
 def _target(session: Session, request: Request, issue, body: TransitionIn) -> Target | None:
