@@ -287,7 +287,9 @@ export class IssueLayer {
   async updateHotspots() {
     if (!this.hotOn || this.suspended) return;
     const gen = ++this.hotGen;
-    const p = { resolution: hotspotResolution(this.map.getZoom()) };
+    // the view's box, padded so hexagons cut by its edge still count their issues outside it
+    const b = this.map.getBounds().pad(0.5);
+    const p = { resolution: hotspotResolution(this.map.getZoom()), bbox: fmtBbox([Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]) };
     const st = this.filters.statuses;
     if (st.size && st.size < STATUSES.length) p.status = [...st].join(",");
     if (this.filters.category) p.category = this.filters.category;

@@ -57,7 +57,8 @@ export class IssuePanel {
     this.catalogue = catalogue || { categories: [], departments: [] };
     this.villageName = villageName || ((c) => c);
     this.onChanged = onChanged || (() => {});
-    this.me = (tokenClaims() || {}).sub || null;
+    this.me = this.user.id || (tokenClaims() || {}).sub || null;
+    this.handlers = null; // GET /issues/{id}/handlers, loaded when the dispatch form opens
     this.issue = null;
     $("iss-inbox").addEventListener("click", () => this.openInbox());
   }
@@ -124,17 +125,19 @@ export class IssuePanel {
         ${field(t("issue.handler"), this.handlerText(p))}
         ${field(t("issue.due"), dueText, { html: true })}
         ${field(t("issue.reported_at"), fmtTime(p.reported_at))}
+        ${p.reporter_name ? field(t("issue.reporter"), p.reporter_name) : ""}
         ${p.contact_name || p.contact_phone ? field(t("issue.contact"), [p.contact_name, p.contact_phone].filter(Boolean).join(" "), { cls: "masked" }) : ""}
         ${p.reject_reason ? field(t("issue.reject_reason"), t(`form.reason.${p.reject_reason}`) + (p.duplicate_of ? ` #${p.duplicate_of}` : "")) : ""}
         ${p.reply ? field(t("issue.reply"), p.reply) : ""}
         ${stars ? field(t("issue.rating"), stars, { html: true }) : ""}
       </dl>
       <div class="routing" id="issue-routing">
-        <div><span>${escapeHtml(t("issue.village"))}</span><b>${escapeHtml(this.villageName(p.village_code) || "—")}</b></div>
+        <div><span>${escapeHtml(t("issue.village"))}</span><b>${escapeHtml(p.village_name || this.villageName(p.village_code) || "—")}</b></div>
         <div><span>${escapeHtml(t("issue.microgrid"))}</span><b>${escapeHtml(p.microgrid_key || "—")}</b></div>
         <div><span>${escapeHtml(t("issue.cell"))}</span><b>${escapeHtml(p.cell_key || "—")}</b></div>
       </div>
-      ${p.near_boundary ? `<p class="notice warn" id="issue-near-boundary">⚠ ${escapeHtml(t("issue.near_boundary", { m: Math.round(p.boundary_distance_m ?? 0) }))}</p>` : ""}
+      ${p.near_boundary ? `<p class="notice warn" id="issue-near-boundary">⚠ ${escapeHtml(t("issue.near_boundary", { m: Math.round(p.boundary_distance_m ?? 0) }))}
+        ${p.may_reroute && (p.route_candidates || []).length ? `<button type="button" class="btn secondary" id="issue-reroute">${escapeHtml(t("action.reroute"))}</button>` : ""}</p>` : ""}
       <div class="section-title">${escapeHtml(t("issue.actions"))}</div>
       <div class="iss-actions" id="issue-actions">
         ${actions.length
@@ -153,7 +156,9 @@ export class IssuePanel {
         ${(p.timeline || []).slice().reverse().map((e) => this.eventHtml(e)).join("")}
       </ol>`;
     this.panel.show(`${categoryName(cat) || p.category_name || t("issue.title")}`, html);
-    for (const b of this.panel.body.querySelectorAll("[data-action]")) b.addEventListener("click", () => this.act(b.dataset.action));
+    for (const b of this.panel.body.querySelectorAll("#issue-actions [data-action]")) b.addEventListener("click", () => this.act(b.dataset.action));
+    const rr = $("issue-reroute");
+    if (rr) rr.addEventListener("click", () => this.reroute());
     for (const img of this.panel.body.querySelectorAll("img[data-src]")) {
       blobUrl(img.dataset.src).then((u) => (img.src = u)).catch(() => img.closest("figure").classList.add("broken"));
       img.addEventListener("click", () => this.viewPhoto(img.dataset.full));
@@ -168,10 +173,8 @@ export class IssuePanel {
       return d ? d.name : p.handler_department;
     }
     if (!p.handler_id) return null;
-    if (p.handler_id === this.me) return t("issue.handler.me", { name: this.user.username || "" });
-    // the API gives the handler's id only: their name is known once they have acted
-    const acted = (p.timeline || []).filter((e) => ["start", "resolve"].includes(e.action)).pop();
-    return acted ? acted.actor : t("issue.handler.user", { id: String(p.handler_id).slice(-6) });
+    if (p.handler_id === this.me) return t("issue.handler.me", { name: this.user.username || p.handler_name || "" });
+    return p.handler_name || t("issue.handler.user", { id: String(p.handler_id).slice(-6) });
   }
 
   eventHtml(e) {
@@ -179,9 +182,12 @@ export class IssuePanel {
     const bits = [];
     if (e.action === "dispatch") {
       const dep = d.department && this.department(d.department);
-      bits.push(dep ? dep.name : d.handler_id === this.me ? t("issue.handler.me", { name: this.user.username || "" }) : d.handler_id ? t("issue.handler.user", { id: String(d.handler_id).slice(-6) }) : "");
+      const p = (this.issue && this.issue.properties) || {};
+      const name = d.handler_id && d.handler_id === p.handler_id ? p.handler_name : null;
+      bits.push(dep ? dep.name : d.handler_id === this.me ? t("issue.handler.me", { name: this.user.username || "" }) : d.handler_id ? name || t("issue.handler.user", { id: String(d.handler_id).slice(-6) }) : "");
       if (d.level) bits.push(t(`level.${d.level}`));
     }
+    if (e.action === "reroute" && d.from && d.to) bits.push(`${d.from.cell_key || d.from.village_code || "—"} → ${d.to.cell_key || d.to.village_code || "—"}`);
     if (e.action === "escalate" && d.level) bits.push(`→ ${t(`level.${d.level}`)}`);
     if (e.action === "reject" && d.reason) bits.push(t(`form.reason.${d.reason}`));
     if (e.action === "rate" && d.rating) bits.push("★".repeat(d.rating));
@@ -236,10 +242,11 @@ export class IssuePanel {
           <label class="inline"><input type="radio" name="mode" value="person" checked> ${escapeHtml(t("form.dispatch.person"))}</label>
           <label class="inline"><input type="radio" name="mode" value="department"> ${escapeHtml(t("form.dispatch.department"))}</label></fieldset>
         <div class="mode-person">
+          ${this.handlers ? this.handlerPicker() : `
           <label><span>${escapeHtml(t("form.dispatch.person"))}</span><select name="who" id="act-who">
             <option value="me">${escapeHtml(t("form.dispatch.me"))}（${escapeHtml(this.user.username || "")}）</option>
             <option value="other">${escapeHtml(t("form.dispatch.other"))}</option></select></label>
-          <label class="who-other" hidden><span>${escapeHtml(t("form.dispatch.user_id"))}</span><input name="handler_id" id="act-handler-id" maxlength="32" autocomplete="off"></label>
+          <label class="who-other" hidden><span>${escapeHtml(t("form.dispatch.user_id"))}</span><input name="handler_id" id="act-handler-id" maxlength="32" autocomplete="off"></label>`}
           <p class="hint">${escapeHtml(t("form.dispatch.level.person"))}</p>
         </div>
         <div class="mode-department" hidden>
@@ -272,7 +279,7 @@ export class IssuePanel {
       if (v.reason === "duplicate" && !(v.duplicate_of || "").trim()) return t("form.duplicate.need");
     }
     if (action === "dispatch") {
-      if (v.mode === "department" ? !v.department : v.who === "other" && !(v.handler_id || "").trim()) return t("form.dispatch.need");
+      if (v.mode === "department" ? !v.department : this.handlers ? !v.handler : v.who === "other" && !(v.handler_id || "").trim()) return t("form.dispatch.need");
     }
     if (action === "resolve" && !(v.proof && v.proof.size) && !(p.photos || []).some((x) => x.kind === "proof")) return t("form.proof.need");
     if (action === "close" && !(v.note || "").trim()) return t("form.close.need");
@@ -289,15 +296,89 @@ export class IssuePanel {
     }
     if (action === "dispatch") {
       if (v.mode === "department") b.department = v.department;
+      else if (this.handlers) b.handler_id = v.handler;
       else b.handler_id = v.who === "me" ? this.me : v.handler_id.trim();
     }
     if (action === "rate") b.rating = Number(v.rating);
     return b;
   }
 
+  /** The dispatch form's person picker: the cadres GET /issues/{id}/handlers offers. */
+  handlerPicker() {
+    const hs = this.handlers || [];
+    if (!hs.length) return `<p class="hint" id="act-handler-none">${escapeHtml(t("form.dispatch.none"))}</p>`;
+    const pre = (hs.find((h) => h.current) || hs.find((h) => h.me) || {}).id;
+    return `<label><span>${escapeHtml(t("form.dispatch.pick"))}</span><select name="handler" id="act-handler">
+      ${hs.map((h) => `<option value="${escapeHtml(h.id)}" data-username="${escapeHtml(h.username)}"${h.id === pre ? " selected" : ""}>${escapeHtml(h.username)}${h.me ? `（${escapeHtml(t("form.dispatch.me"))}）` : ""} · ${escapeHtml(t(`level.${h.level}`))}</option>`).join("")}
+    </select></label>`;
+  }
+
+  /** Re-route a near-boundary issue to one of the candidate cells (POST /issues/{id}/route). */
+  async reroute() {
+    const f = this.issue;
+    const p = f.properties;
+    const cands = p.route_candidates || [];
+    const wrap = document.createElement("div");
+    wrap.className = "act-form";
+    wrap.innerHTML = `<fieldset class="radios" id="reroute-cells"><legend>${escapeHtml(t("form.reroute.pick"))}</legend>
+        ${cands.map((c) => `<label class="inline"><input type="radio" name="cell_key" value="${escapeHtml(c.cell_key)}"${c.current ? " disabled" : ""}>
+          ${escapeHtml(c.cell_key)} · ${escapeHtml(c.village_name || c.village_code || "")} · ${Math.round(c.distance_m ?? 0)} m${c.current ? ` <em>（${escapeHtml(t("form.reroute.current"))}）</em>` : ""}</label>`).join("")}
+      </fieldset>
+      <label><span>${escapeHtml(t("form.note.optional"))}</span><textarea name="note" id="act-note" maxlength="4000"></textarea></label>`;
+    let result = null;
+    let conflict = null;
+    const ok = await openDialog({
+      title: `${t("action.reroute")} · ${categoryName(this.category(p.category)) || ""}`,
+      body: wrap,
+      ok: t("action.reroute"),
+      className: "act act-reroute",
+      validate: (v) => (v.cell_key ? null : t("form.reroute.need")),
+      onOk: async (v) => {
+        const body = { cell_key: v.cell_key, version: p.version };
+        if ((v.note || "").trim()) body.note = v.note.trim();
+        try {
+          ({ data: result } = await request("POST", `issues/${encodeURIComponent(f.id)}/route`, { json: body }));
+          return null;
+        } catch (err) {
+          if (err.status === 409 || err.status === 412) {
+            conflict = err;
+            return null;
+          }
+          return errorMessage(err);
+        }
+      },
+    });
+    if (!ok) return;
+    await this.afterAction(f, result, conflict, t("form.reroute.done", { cell: result ? result.properties.cell_key : "" }));
+  }
+
+  /** Show the outcome of an action: the new state, or the reloaded issue after a conflict. */
+  async afterAction(f, result, conflict, done) {
+    const push = this.panel.stack.length > 1;
+    if (conflict) {
+      const msg = conflict.status === 412 ? t("conflict.412") : t("conflict.409", { msg: conflict.detail || "" });
+      toast(msg, { error: true, ms: 6000 });
+      const fresh = await this.openIssue(f.id, { push, notice: msg });
+      if (fresh) this.onChanged(fresh);
+      return;
+    }
+    this.panel.stack = push ? this.panel.stack : [() => this.openIssue(f.id)];
+    this.show(result);
+    toast(done);
+    this.onChanged(result);
+  }
+
   /** Ask for what `action` needs, send it with the version, handle conflicts. */
   async act(action) {
     const f = this.issue;
+    this.handlers = null;
+    if (action === "dispatch") {
+      try {
+        ({ data: this.handlers } = await get(`issues/${encodeURIComponent(f.id)}/handlers`));
+      } catch {
+        this.handlers = null; // fall back to typing a user id
+      }
+    }
     const wrap = document.createElement("div");
     wrap.className = "act-form";
     wrap.innerHTML = this.formHtml(action);
@@ -325,18 +406,7 @@ export class IssuePanel {
       },
     });
     if (!ok) return;
-    const push = this.panel.stack.length > 1;
-    if (conflict) {
-      const msg = conflict.status === 412 ? t("conflict.412") : t("conflict.409", { msg: conflict.detail || "" });
-      toast(msg, { error: true, ms: 6000 });
-      const fresh = await this.openIssue(f.id, { push, notice: msg });
-      if (fresh) this.onChanged(fresh);
-      return;
-    }
-    this.panel.stack = push ? this.panel.stack : [() => this.openIssue(f.id)];
-    this.show(result);
-    toast(t("action.done", { action: t(`action.${action}`) }));
-    this.onChanged(result);
+    await this.afterAction(f, result, conflict, t("action.done", { action: t(`action.${action}`) }));
   }
 
   // ---- inbox -------------------------------------------------------------------------------
@@ -405,10 +475,12 @@ function wireDispatchForm(wrap) {
     const mode = wrap.querySelector('input[name="mode"]:checked').value;
     wrap.querySelector(".mode-person").hidden = mode !== "person";
     wrap.querySelector(".mode-department").hidden = mode !== "department";
-    wrap.querySelector(".who-other").hidden = wrap.querySelector("#act-who").value !== "other";
+    const who = wrap.querySelector("#act-who");
+    if (who) wrap.querySelector(".who-other").hidden = who.value !== "other";
   };
   for (const m of modes) m.addEventListener("change", sync);
-  wrap.querySelector("#act-who").addEventListener("change", sync);
+  const who = wrap.querySelector("#act-who");
+  if (who) who.addEventListener("change", sync);
   sync();
 }
 
