@@ -130,8 +130,7 @@ def test_issue_closed_loop_on_the_map(page, server, browser):
 
     def dispatch_form():
         page.check("input[name=mode][value=person]")
-        page.select_option("#act-who", "other")
-        page.fill("#act-handler-id", handler_id)
+        page.select_option("#act-handler", handler_id)  # the picker (GET /issues/{id}/handlers)
 
     _act(page, "dispatch", dispatch_form)
     colours["dispatched"] = _pin(page, issue_id, "dispatched")
@@ -276,3 +275,96 @@ def test_issue_conflict_filters_overdue_and_hotspots(page, server):
     assert "Accepted" in page.inner_text("#iss-status")
     page.click("#lang-switch")
     assert page.inner_text("#iss-report") == "上报问题"
+
+
+def _near_boundary_point(server):
+    """A point 2 m inside a neighbour of cellhead's cell (same village), so routing puts it
+    in the neighbour and flags it; returns (lon, lat, neighbour key, handler cell key)."""
+    import math
+
+    import shapely
+    from sqlalchemy import text
+
+    from geogrid.db.engine import make_engine
+
+    reg = server.register
+    engine = make_engine(reg.db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT cell_key, ST_AsBinary(geom) FROM cells WHERE plan_id = :p AND village_code = :v"),
+                {"p": reg.plan_id, "v": reg.village_codes[0]}).all()
+    finally:
+        engine.dispose()
+    cells = {k: shapely.from_wkb(bytes(w)) for k, w in rows}
+    hkey = reg.handler_cell[1]
+    home = cells[hkey]
+    for key, other in sorted(cells.items()):
+        if key == hkey:
+            continue
+        shared = home.boundary.intersection(other.boundary)
+        if shared.is_empty or shared.length == 0:
+            continue
+        p = shared.representative_point()
+        dy = 2.0 / 111_320
+        dx = 2.0 / (111_320 * math.cos(math.radians(p.y)))
+        for ux, uy in [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]:
+            q = shapely.Point(p.x + ux * dx, p.y + uy * dy)
+            if other.contains(q) and not home.contains(q) and all(
+                    not g.contains(q) for k, g in cells.items() if k != key):
+                return q.x, q.y, key, hkey
+    raise AssertionError(f"no neighbour of {hkey} shares a boundary with it")
+
+
+def test_issue_reroute_and_dispatch_from_the_picker(page, server):
+    lon, lat, neighbour, hkey = _near_boundary_point(server)
+    handler_id = server.user_id("cellhead")
+    with server.api("cadre") as api:
+        r = api.post("/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
+                                      "description": "边界附近的垃圾（改派测试）"})
+        assert r.status_code == 201, r.text
+        p = r.json()["properties"]
+        assert p["near_boundary"] is True and p["cell_key"] == neighbour, p
+        issue_id = r.json()["id"]
+
+    login(page, "cadre")
+    _go(page, lon, lat, 18)
+    page.wait_for_selector(f'.im[data-id="{issue_id}"]')
+    _open_pin(page, issue_id)
+    page.wait_for_selector("#issue-head[data-status='reported'][data-version='1']")
+    assert neighbour in page.inner_text("#issue-routing")
+    assert "cadre" in page.inner_text("#side-body")  # the reporter's name
+
+    # -- re-route by hand: the dialog lists the candidate cells, the current one disabled --------
+    page.click("#issue-near-boundary #issue-reroute")
+    page.wait_for_selector("#dialog[open] #reroute-cells")
+    offered = page.locator("#reroute-cells input[name=cell_key]").evaluate_all(
+        "els => els.map(e => [e.value, e.disabled])")
+    assert [neighbour, True] in offered and [hkey, False] in offered, offered
+    page.check(f"#reroute-cells input[value='{hkey}']")
+    page.fill("#act-note", "核对后属于该户团")
+    page.click("#dialog-ok")
+    page.wait_for_selector("#dialog", state="hidden")
+    page.wait_for_selector("#issue-head[data-version='2']")
+    assert hkey in page.inner_text("#issue-routing")
+    assert page.locator("#issue-near-boundary").count() == 0  # the flag is cleared
+    page.wait_for_selector("#issue-timeline li[data-action='reroute']")
+    tl = page.inner_text("#issue-timeline li[data-action='reroute']")
+    assert f"{neighbour} → {hkey}" in tl and "核对后属于该户团" in tl
+    shot(page, "25-issue-reroute")
+
+    # -- accept, then dispatch to the cell leader chosen from the picker ------------------------
+    _act(page, "accept")
+
+    def dispatch_form():
+        page.check("input[name=mode][value=person]")
+        names = page.locator("#act-handler option").evaluate_all("els => els.map(e => e.dataset.username)")
+        assert "cellhead" in names and "cadre" in names, names
+        page.select_option("#act-handler", handler_id)
+
+    _act(page, "dispatch", dispatch_form)
+    _pin(page, issue_id, "dispatched")
+    assert "cellhead" in page.inner_text("#side-body")  # the handler's name, not an id
+    with server.api("cadre") as api:
+        p = api.get(f"/issues/{issue_id}").json()["properties"]
+    assert p["handler_id"] == handler_id and p["handler_name"] == "cellhead" and p["cell_key"] == hkey
