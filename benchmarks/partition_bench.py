@@ -173,6 +173,30 @@ def run_maxp(pts_by_v, cells_by_v, cap, budget_s=60.0):
     return labels, t
 
 
+def _maxp_child(queue, pts_by_v, cells_by_v, cap):
+    queue.put(run_maxp(pts_by_v, cells_by_v, cap))
+
+
+def run_maxp_bounded(pts_by_v, cells_by_v, cap, wall_s=180.0):
+    """run_maxp in a child process, stopped after ``wall_s``: max-p can run for tens of
+    minutes on one clustered village, and must not hang the benchmark."""
+    import multiprocessing as mp
+
+    q = mp.Queue()
+    p = mp.Process(target=_maxp_child, args=(q, pts_by_v, cells_by_v, cap))
+    t0 = time.perf_counter()
+    p.start()
+    try:
+        return q.get(timeout=wall_s)
+    except Exception:
+        raise TimeoutError(f"did not finish even the smallest village in {wall_s:.0f} s "
+                           f"(stopped after {time.perf_counter() - t0:.0f} s)") from None
+    finally:
+        if p.is_alive():
+            p.terminate()
+        p.join()
+
+
 def figures_for(labels, pts_by_v, cap):
     msd_num, n, sizes = 0.0, 0, []
     for v, lab in labels.items():
@@ -274,7 +298,7 @@ def main(argv=None) -> int:
     if args.skip_baselines:
         return 0
     rows = []
-    for name, fn in (("k-means-constrained", run_kmc), ("pymetis", run_metis), ("spopt max-p", run_maxp)):
+    for name, fn in (("k-means-constrained", run_kmc), ("pymetis", run_metis), ("spopt max-p", run_maxp_bounded)):
         try:
             labels, t = fn(pts_by_v, cells_by_v, cap)
         except Exception as exc:  # a baseline that is not installed or fails
