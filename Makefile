@@ -23,6 +23,13 @@ SYSTEM_PKGS  := python3 python3-venv python3-dev build-essential pkg-config \
 # loads; the copies inside the binary wheels clash with them in one process.
 SOURCE_BUILDS := shapely,pyproj,pyogrio
 TEST_PKGS    := chromium
+# pip is pinned, and every package is held to the versions in scripts/constraints.txt
+# (the set the suite last passed with), so a fresh clone installs what CI tested.
+# Build-time pins go through --build-constraint: since pip 26.2, PIP_CONSTRAINT no
+# longer reaches the isolated build environments.
+PIP_VERSION  := 26.3
+PIP_INSTALL  := $(BIN)/python -m pip install -q -c scripts/constraints.txt \
+                --build-constraint scripts/build-constraints.txt
 
 .PHONY: demo test system venv demo-data serve postgis check-python clean lint bench
 
@@ -41,14 +48,14 @@ postgis:
 # The virtualenv is rebuilt when pyproject.toml changes.
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml scripts/constraints.txt scripts/build-constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	PIP_CONSTRAINT=$(CURDIR)/scripts/build-constraints.txt \
-	  $(BIN)/python -m pip install -q --no-binary $(SOURCE_BUILDS) -e ".[test,dask,bench]"
-	$(BIN)/python -m geogrid.native 2>/dev/null || PIP_CONSTRAINT=$(CURDIR)/scripts/build-constraints.txt \
-	  $(BIN)/python -m pip install -q --force-reinstall --no-deps --no-binary $(SOURCE_BUILDS) \
-	  shapely "pyproj<3.7" pyogrio
+	$(BIN)/python -m pip install -q "pip==$(PIP_VERSION)"
+	@# a wheel cached from a build without the Cython pin would be reused silently
+	-$(BIN)/python -m pip cache remove pyproj >/dev/null 2>&1
+	$(PIP_INSTALL) --no-binary $(SOURCE_BUILDS) -e ".[test,dask,bench]"
+	$(BIN)/python -m geogrid.native 2>/dev/null || $(PIP_INSTALL) --force-reinstall --no-deps \
+	  --no-binary $(SOURCE_BUILDS) shapely pyproj pyogrio
 	$(BIN)/python -m geogrid.native
 	@touch $@
 
