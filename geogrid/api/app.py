@@ -52,7 +52,8 @@ def web_map_dir(api_settings: ApiSettings) -> Path | None:
     return None
 
 
-def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None = None) -> FastAPI:
+def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None = None,
+               issue_settings=None, clock=None) -> FastAPI:
     """Build the geogrid API.
 
     Parameters
@@ -63,6 +64,10 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         Use this engine instead of making one from ``settings.database_url`` (tests).
     api_settings : ApiSettings, optional
         Limits and lifetimes; read from ``GEOGRID_API_*`` when omitted.
+    issue_settings : geogrid.issues.config.IssueSettings, optional
+        Photo limits and the category catalogue; read from ``GEOGRID_ISSUES_*`` when omitted.
+    clock : geogrid.issues.deadlines.Clock, optional
+        What "now" is for deadlines and supervision (tests pass a fixed clock).
 
     Raises
     ------
@@ -138,7 +143,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
 
     from geogrid.api.routes.issues import include_issue_routes
 
-    include_issue_routes(app)  # /api/v1/issues, /api/v1/api-keys, /open311/v2
+    include_issue_routes(app, issue_settings=issue_settings, clock=clock)  # /api/v1/issues, /api/v1/api-keys, /open311/v2
 
     static = web_map_dir(api_settings)
     if static is not None and (static / "index.html").is_file():

@@ -68,7 +68,6 @@ def clock():
 def issue_app(engine, db_url, iworld, clock, tmp_path):
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
-    from geogrid.api.routes.issues import include_issue_routes
     from geogrid.issues.config import IssueSettings
     from geogrid.settings import Settings
 
@@ -76,11 +75,10 @@ def issue_app(engine, db_url, iworld, clock, tmp_path):
                         sqlite_busy_timeout_ms=10_000, data_dir=tmp_path / "data")
     api = ApiSettings(login_free_failures=2, login_base_delay_s=0.0, login_max_failures=5,
                       reveal_per_hour=1000, max_body_bytes=3_000_000)
-    app = create_app(settings, engine=engine, api_settings=api)
-    include_issue_routes(app, issue_settings=IssueSettings(photo_max_bytes=1_000_000,
-                                                           photo_max_pixels=4_000_000),
-                         clock=clock)
-    return app
+    return create_app(settings, engine=engine, api_settings=api,
+                      issue_settings=IssueSettings(photo_max_bytes=1_000_000,
+                                                   photo_max_pixels=4_000_000),
+                      clock=clock)
 
 
 @pytest.fixture
