@@ -53,6 +53,47 @@ def _read_households(path: Path):
     return batch.valid
 
 
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+def _partition_register(database_url, name, village_codes, **params) -> None:
+    """The register in the database -> a new draft plan, in one transaction (a failed
+    partition writes nothing)."""
+    from geogrid.db.engine import make_engine, session_scope
+    from geogrid.db.plans import partition_register
+    from geogrid.settings import get_settings
+
+    settings = get_settings(**({"database_url": database_url} if database_url else {}))
+    db = make_engine(settings)
+    codes = [c.strip() for c in village_codes.split(",") if c.strip()] if village_codes else None
+    try:
+        with session_scope(db, write=True) as session:
+            saved = partition_register(session, name=name, created_by=_actor(),
+                                       village_codes=codes, **params)
+            plan = saved.plan
+            plan_id, plan_name = plan.id, plan.name
+    finally:
+        db.dispose()
+    f = saved.result.figures
+    typer.echo(f"draft plan {plan_id} ({plan_name}): {f.get('households_assigned', 0)} households "
+               f"in {f.get('microgrids', 0)} micro-grids and {f.get('cells', 0)} cells; "
+               f"mean fill {f.get('mean_fill', float('nan')):.2f}")
+    _notes(saved.result)
+
+
+def _notes(result) -> None:
+    for d in result.diagnostics[:20]:
+        typer.echo(f"note: {d['message']}", err=True)
+    if len(result.diagnostics) > 20:
+        typer.echo(f"note: … and {len(result.diagnostics) - 20} more notes", err=True)
+
+
 @app.command("partition")
 def partition_command(
     households: Optional[Path] = typer.Option(
@@ -67,6 +108,13 @@ def partition_command(
     max_microgrids: int = typer.Option(5, help="Most micro-grids per village."),
     seed: int = typer.Option(0, help="Seed (the result is deterministic)."),
     engine: str = typer.Option("auto", help="auto, serial, process or dask."),
+    name: Optional[str] = typer.Option(
+        None, "--name", help="Name of the draft plan (without --households); default: the date."),
+    villages_only: Optional[str] = typer.Option(
+        None, "--village-codes", help="Comma-separated village codes to partition (without "
+        "--households); default: the whole register."),
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", help="Overrides GEOGRID_DATABASE_URL (without --households)."),
 ) -> None:
     """Partition households into micro-grids and cells.
 
@@ -76,18 +124,10 @@ def partition_command(
     params = dict(max_households=max_households, microgrid_km2=microgrid_km2,
                   min_microgrids=min_microgrids, max_microgrids=max_microgrids, seed=seed)
     if households is None:
-        # HOOK: the register in the database -> a new draft plan.  Written in
-        # geogrid.db.plans by the database work; imported lazily so that the partition
-        # command works without the database extras.
-        try:
-            from geogrid.db.plans import partition_register
-        except ImportError as exc:
-            raise InputError(
-                "no --households file given and the database plans module is not available "
-                f"({exc}); pass --households FILE --out OUT.gpkg"
-            ) from None
-        plan = partition_register(engine=engine, **params)
-        typer.echo(f"draft plan {getattr(plan, 'id', plan)} written to the database")
+        if out is not None or villages is not None:
+            raise InputError("--out and --villages go with --households FILE; without a file "
+                             "the register in the database is partitioned into a draft plan")
+        _partition_register(database_url, name, villages_only, engine=engine, **params)
         return
     if out is None:
         raise InputError("--out OUT.gpkg is required with --households")
@@ -107,7 +147,4 @@ def partition_command(
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")
-    for d in result.diagnostics[:20]:
-        typer.echo(f"note: {d['message']}", err=True)
-    if len(result.diagnostics) > 20:
-        typer.echo(f"note: … and {len(result.diagnostics) - 20} more notes", err=True)
+    _notes(result)

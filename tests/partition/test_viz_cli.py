@@ -53,3 +53,56 @@ def test_cli_without_file_needs_out_or_db(tmp_path, monkeypatch):
 
     hh = tmp_path / "missing.gpkg"
     assert main(["partition", "--households", str(hh), "--out", str(tmp_path / "o.gpkg")]) == 4
+
+
+def _tiny_register():
+    """Two 0.02° villages side by side and 60 households, in the database's columns."""
+    from shapely.geometry import Point, box
+
+    villages = gpd.GeoDataFrame(
+        {"code": ["431227100201", "431227100202"], "name": ["甲村", "乙村"],
+         "parent_code": ["431227100000"] * 2, "vintage": [2023, 2023]},
+        geometry=[box(109.0, 27.0, 109.02, 27.02), box(109.02, 27.0, 109.04, 27.02)], crs=4326)
+    rows, pts = [], []
+    for i in range(60):
+        v = i % 2
+        rows.append({"household_no": f"H{i:05d}", "head_name": f"户主{i}", "address": f"{i}号",
+                     "village_code": villages["code"].iloc[v], "building": f"B{i}",
+                     "hamlet": None, "care_level": "green", "source_crs": "wgs84"})
+        pts.append(Point(109.001 + 0.02 * v + 0.0006 * (i // 2 % 30), 27.005 + 0.0003 * (i % 7)))
+    return villages, gpd.GeoDataFrame(rows, geometry=pts, crs=4326)
+
+
+def test_cli_without_file_partitions_the_register_into_a_draft_plan(db_url, capsys):
+    """``geogrid partition`` with no file: the register in the database -> a draft plan."""
+    from geogrid.cli import main
+    from geogrid.db import areas, households as hh_repo, plans
+    from geogrid.db.engine import make_engine, session_scope
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    try:
+        # an empty register is refused, and nothing is written
+        assert main(["partition", "--database-url", db_url]) == 3
+        assert "import some first" in capsys.readouterr().err
+        with session_scope(engine) as s:
+            assert plans.list_plans(s) == []
+        villages, households = _tiny_register()
+        with session_scope(engine) as s:
+            areas.upsert_areas(s, villages, "village")
+            hh_repo.upsert_households(s, households)
+        code = main(["partition", "--database-url", db_url, "--name", "cli draft"])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert "draft plan" in out.out
+        with session_scope(engine) as s:
+            saved = plans.list_plans(s)
+            assert [(p.name, p.status) for p in saved] == [("cli draft", "draft")]
+            loaded = plans.load_plan(s, saved[0].id)
+        assert len(loaded.households) == 60
+        assert loaded.households["cell_id"].notna().all()
+        assert loaded.cells["households"].max() <= 20
+        # --out belongs with a file; without one it is a mistake, not silently ignored
+        assert main(["partition", "--database-url", db_url, "--out", "x.gpkg"]) == 2
+    finally:
+        engine.dispose()
