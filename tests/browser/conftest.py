@@ -15,6 +15,7 @@ Screenshots go to ``test-artifacts/screenshots/`` (``shot(page, name)``).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -193,9 +194,19 @@ class PageLog:
 
 def new_page(browser, server, *, viewport=(1440, 900)):
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
-    # No internet: refuse anything that is not our server (tile hosts, if a test picks a basemap).
-    page = ctx.new_page()
     log = PageLog()
+    # No internet: anything that is not our server is refused and counted as a problem, so
+    # a page that reaches for a CDN, a web font or a tile host fails its test even on a
+    # machine that is online.  (A test that picks an online basemap serves its tiles with
+    # ``page.serve_offsite(url_glob, body)``.)
+    local = re.compile(r"^(?!" + re.escape(server.base_url) + r"/|data:|blob:|about:)")
+
+    def refuse(route):
+        log.problems.append(f"off-line page asked the internet: {route.request.method} {route.request.url}")
+        route.abort("internetdisconnected")
+
+    ctx.route(local, refuse)
+    page = ctx.new_page()
     page.on("console", log.on_console)
     page.on("pageerror", lambda e: log.problems.append(f"page error: {e}"))
     page.on("response", log.on_response)
@@ -203,6 +214,12 @@ def new_page(browser, server, *, viewport=(1440, 900)):
     page.log = log
     page.expect_http = log.expect_http
     page.base_url = server.base_url
+
+    def serve_offsite(url_glob: str, body: bytes, content_type: str = "image/png") -> None:
+        # Routes registered later win, so this answers before `refuse` sees the request.
+        page.route(url_glob, lambda route: route.fulfill(status=200, body=body, content_type=content_type))
+
+    page.serve_offsite = serve_offsite
     return ctx, page
 
 
