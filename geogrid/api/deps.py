@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from geogrid.api.errors import AuthenticationError
+from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.api.security import decode_token
 from geogrid.db.models import AuditEntry, User, utcnow
@@ -133,23 +134,27 @@ class Auditor:
     def entry(self, action: str, object_type: str | None = None, object_id: str | None = None,
               *, result: str = "ok", purpose: str | None = None,
               detail: dict[str, Any] | None = None) -> AuditEntry:
-        d = dict(detail or {})
-        if self.client:
-            d.setdefault("client", self.client)
-        return AuditEntry(actor=self.actor, action=action, object_type=object_type,
-                          object_id=None if object_id is None else str(object_id),
-                          result=result, purpose=purpose, detail=d or None)
+        return AuditEntry(**self._columns(action, object_type, object_id, result=result,
+                                          purpose=purpose, detail=detail))
 
     def values(self, action: str, object_type: str | None = None, object_id: str | None = None,
                *, result: str = "ok", purpose: str | None = None,
                detail: dict[str, Any] | None = None) -> dict[str, Any]:
         """The row of :meth:`entry` as plain column values (for a Core INSERT)."""
+        return {"at": utcnow(), **self._columns(action, object_type, object_id, result=result,
+                                                purpose=purpose, detail=detail)}
+
+    def _columns(self, action, object_type, object_id, *, result, purpose, detail) -> dict[str, Any]:
+        # The purpose and the detail are free text typed by the caller ("核实 4312...");
+        # the log keeps them with every ID and phone number masked, so GET /audit never
+        # hands a full number back.
         d = dict(detail or {})
         if self.client:
             d.setdefault("client", self.client)
-        return {"at": utcnow(), "actor": self.actor, "action": action, "object_type": object_type,
-                "object_id": None if object_id is None else str(object_id), "result": result,
-                "purpose": purpose, "detail": d or None}
+        return {"actor": self.actor, "action": action, "object_type": object_type,
+                "object_id": None if object_id is None else mask_text(str(object_id)),
+                "result": result, "purpose": None if purpose is None else mask_text(purpose),
+                "detail": mask_json(d) or None}
 
     def add(self, session: Session, action: str, *args, **kwargs) -> None:
         session.add(self.entry(action, *args, **kwargs))

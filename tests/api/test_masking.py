@@ -11,6 +11,14 @@ from tests.api.conftest import V1, V2
 
 FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 FULL_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+# geogrid's ids are 32 hex characters; about one in 500 holds "1" + ten digits
+OBJECT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])")
+
+
+def full_numbers(text: str) -> list[str]:
+    """Every full ID or mobile number in ``text`` (object ids aside)."""
+    text = OBJECT_ID.sub("<id>", text)
+    return FULL_ID.findall(text) + FULL_PHONE.findall(text)
 
 
 @pytest.mark.parametrize("name,masked", [
@@ -48,6 +56,55 @@ def test_log_filter_masks_messages_args_and_tracebacks():
     assert "13812345678" not in logging.Formatter().format(rec)
 
 
+def test_mask_text_leaves_object_ids_alone():
+    import uuid
+
+    from geogrid.db.models import new_id, new_ids
+
+    ids = [new_id() for _ in range(5000)] + new_ids(5000) + [uuid.uuid4().hex for _ in range(5000)]
+    ids.append("0a13812345678b4e9f00c2d1e3a5b7c9")  # a phone-like run inside an id
+    changed = [i for i in ids if mask_text(f"/api/v1/persons/{i}?x=1") != f"/api/v1/persons/{i}?x=1"]
+    assert changed == []
+    assert mask_text("0a13812345678b4e9f00c2d1e3a5b7c9 13812345678") == \
+        "0a13812345678b4e9f00c2d1e3a5b7c9 138****5678"
+
+
+def test_free_text_in_the_audit_log_and_plans_is_masked(client, tokens, world):
+    """A purpose or plan name may quote a number; GET /audit and /plans must not give it back."""
+    idn, phone = world.id_numbers[0], world.phones[0]
+    p = world.persons[V1][0]
+    r = client.post(f"/api/v1/persons/{p}/reveal", json={"purpose": f"核实 {idn} 电话 {phone}"},
+                    headers=tokens["cadre1"])
+    assert r.status_code == 200
+    r = client.post(f"/api/v1/persons/{world.persons[V2][0]}/reveal",
+                    json={"purpose": f"核实 {idn}"}, headers=tokens["cadre1"])  # out of scope: 404
+    assert r.status_code == 404
+    client.get(f"/api/v1/persons/{idn}", headers=tokens["cadre1"])
+    r = client.post("/api/v1/plans", json={"name": f"草案 {phone}"}, headers=tokens["planner"])
+    assert r.status_code == 201
+    audit = client.get("/api/v1/audit", params={"action": "reveal"}, headers=tokens["admin"])
+    purposes = sorted(e["purpose"] for e in audit.json()["entries"])
+    assert purposes == [f"核实 {mask_id_number(idn)}", f"核实 {mask_id_number(idn)} 电话 {mask_phone(phone)}"]
+    for text in (audit.text, client.get("/api/v1/audit?limit=1000", headers=tokens["admin"]).text,
+                 r.text, client.get("/api/v1/plans", headers=tokens["planner"]).text):
+        assert full_numbers(text) == [] and idn not in text and phone not in text
+
+
+def test_audit_read_masks_entries_written_elsewhere(client, tokens, engine, world):
+    """Entries from outside the API (``geogrid export --purpose``) are masked when read."""
+    from geogrid.db import audit
+    from geogrid.db.engine import make_sessionmaker
+
+    idn = world.id_numbers[1]
+    with make_sessionmaker(engine)() as s:
+        audit.append(s, "cli", "export.persons", "persons", None, purpose=f"核对 {idn}",
+                     detail={"note": idn})
+        s.commit()
+    r = client.get("/api/v1/audit", params={"actor": "cli"}, headers=tokens["admin"])
+    assert r.json()["numberMatched"] == 1
+    assert idn not in r.text and mask_id_number(idn) in r.text
+
+
 def _collect(client, headers, world):
     """GET every route of the API (ids filled in from the world) and a few errors."""
     h = world.households[V1][0]
@@ -82,13 +139,14 @@ def test_crawl_finds_no_full_id_or_phone(client, tokens, world):
     leaks = []
     for role in ("admin", "cadre1", "planner", "analyst", "cadre2c"):
         # each role reveals once first, so the audit log holds reveal entries to crawl too
+        # (with the numbers themselves in the purpose, as a hurried cadre types it)
         if role in ("admin", "cadre1"):
             r = client.post(f"/api/v1/persons/{world.persons[V1][0]}/reveal",
-                            json={"purpose": "核实身份"}, headers=tokens[role])
+                            json={"purpose": f"核实身份 {world.id_numbers[0]} {world.phones[0]}"},
+                            headers=tokens[role])
             assert r.status_code == 200
         for path, text in _collect(client, tokens[role], world):
-            found = FULL_ID.findall(text) + FULL_PHONE.findall(text)
-            found += [k for k in known if k in text]
+            found = full_numbers(text) + [k for k in known if k in text]
             if found:
                 leaks.append((role, path, found[:3]))
     assert leaks == []

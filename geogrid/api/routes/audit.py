@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from geogrid.api import queries
 from geogrid.api.deps import PrincipalDep, SessionDep
+from geogrid.api.masking import mask_json
 from geogrid.api.paging import Page, page_links
 from geogrid.api.scope import require
 
@@ -34,8 +35,12 @@ def list_audit(
     total, rows = queries.audit_rows(session, actor=actor, action=action, object_type=object_type,
                                      object_id=object_id, result=result, since=since, until=until,
                                      limit=limit, offset=offset)
-    entries = [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
-                "object_type": r.object_type, "object_id": r.object_id, "result": r.result,
-                "purpose": r.purpose, "detail": r.detail} for r in rows]
+    # The API's own entries are masked when written (geogrid.api.deps.Auditor); entries
+    # from elsewhere (`geogrid export --purpose ...`, older rows) are masked here.
+    entries = [{"id": r.id, "at": r.at.isoformat(),
+                **mask_json({"actor": r.actor, "action": r.action, "object_type": r.object_type,
+                             "object_id": r.object_id, "result": r.result, "purpose": r.purpose,
+                             "detail": r.detail})}
+               for r in rows]
     return {"entries": entries, "numberMatched": total, "numberReturned": len(entries),
             "links": page_links(request, Page(limit, offset), len(entries), total)}

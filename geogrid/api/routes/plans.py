@@ -10,6 +10,7 @@ from sqlalchemy import select
 from geogrid.api import queries
 from geogrid.api.deps import PrincipalDep, ScopeDep, SessionDep
 from geogrid.api.etag import make_etag
+from geogrid.api.masking import mask_text
 from geogrid.api.routes.grid import DRAFT_ROLES, visible_plan
 from geogrid.api.scope import require
 from geogrid.db.models import Plan
@@ -20,7 +21,7 @@ router = APIRouter(tags=["plans"])
 def plan_summary(session, plan: Plan, *, counts: bool = True) -> dict:
     out = {
         "id": plan.id,
-        "name": plan.name,
+        "name": mask_text(plan.name) if plan.name else plan.name,  # free text: no full numbers
         "status": plan.status,
         "county_code": plan.county_code,
         "params": plan.params,
