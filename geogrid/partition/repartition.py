@@ -149,6 +149,9 @@ def repartition(
         else:
             new_mg.update(_resplit(region, ms, named_geom, cap))
 
+    if vpoly:
+        diags += _crossing(pm, named, vpoly, mg_village, metric, crs)
+
     # --- place households: into the named micro-grids by location -------------------------
     pts_m = np.full((len(hh), 2), np.nan)
     if len(place):
@@ -278,6 +281,45 @@ def repartition(
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+#: a micro-grid sticking out of its edited village, or into an edited one, by more
+#: than this (m²) is reported
+CROSS_M2 = 1.0
+
+
+def _crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
+    """Micro-grids not being re-solved that an edited outline now cuts: those of an
+    edited village that stick out of its new outline, and those of other villages
+    that reach into it.  They keep their geometry (only named micro-grids change), so
+    the planner is told which to name as well."""
+    rest = pm[~pm[MICROGRID_ID].isin(named)]
+    if rest.empty:
+        return []
+    to_caller = pyproj.Transformer.from_crs(metric, crs, always_xy=True)
+    out = []
+    for code, poly in vpoly.items():
+        probe = shapely.transform(poly, lambda xy: np.column_stack(to_caller.transform(xy[:, 0], xy[:, 1])))
+        near = rest.iloc[rest.sindex.query(probe, predicate="intersects")]
+        own = rest[rest[VILLAGE_CODE] == code]
+        cand = pd.concat([near, own[~own.index.isin(near.index)]])
+        if cand.empty:
+            continue
+        geoms = _to_metric(cand.geometry, metric)
+        same = (cand[VILLAGE_CODE] == code).to_numpy()
+        bad_area = np.where(same, shapely.area(shapely.difference(geoms, poly)),
+                            shapely.area(shapely.intersection(geoms, poly)))
+        bad = cand[MICROGRID_ID].to_numpy()[bad_area > CROSS_M2]
+        if len(bad):
+            ids = sorted(bad.tolist())
+            out.append({
+                "kind": "outline_crosses_microgrids", "village_code": code, "households": [],
+                "microgrids": ids,
+                "message": f"the edited outline of village {code} cuts micro-grid(s) "
+                f"{', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}, which were not re-solved and "
+                "so kept their old shape; re-solve them together with the edited micro-grids",
+            })
+    return out
 
 
 def _resplit(region, ms, named_geom, cap):

@@ -124,3 +124,51 @@ def test_new_household_inside_a_locked_cell_joins_it(county):
     r2 = repartition(r, hh, microgrids=[m], locked_cells=[lock])
     assert (r2.households.loc[10**6:, "cell_id"] == lock).all()
     assert _broken(r2, c.villages) == {} or r2.cells.set_index("cell_id").loc[lock, "households"] > 20
+
+
+def _grow(c, r, code, by_m=100.0):
+    """Village ``code`` grown by ``by_m`` metres, taken from its neighbours."""
+    metric = r.report["parameters"]["metric_crs"]
+    vm = c.villages.to_crs(metric)
+    j = vm.index[vm["village_code"] == code][0]
+    grown = vm.geometry[j].buffer(by_m)
+    geoms = [grown if k == j else g.difference(grown) for k, g in zip(vm.index, vm.geometry)]
+    vm = vm.set_geometry(gpd.GeoSeries(geoms, index=vm.index, crs=metric))
+    changed = [v for v, a, b in zip(vm["village_code"], c.villages.to_crs(metric).geometry, geoms)
+               if a.symmetric_difference(b).area > 1.0]
+    return vm.to_crs(c.villages.crs), changed
+
+
+def test_boundary_edit_moves_only_the_named_microgrids(county):
+    c, r = county
+    code = r.microgrids["village_code"].value_counts().index[0]
+    edited, changed = _grow(c, r, code)
+    assert code in changed and len(changed) > 1
+    # the edited village alone: its micro-grids take the new outline, and the diagnostics
+    # name the neighbours' micro-grids that now overlap it
+    own = r.microgrids.loc[r.microgrids["village_code"] == code, "microgrid_id"].tolist()
+    r2 = repartition(r, c.households, edited, microgrids=own)
+    cross = [d for d in r2.diagnostics if d["kind"] == "outline_crosses_microgrids"]
+    assert cross and all(d["village_code"] in changed for d in cross)
+    named_too = sorted({m for d in cross for m in d["microgrids"]})
+    assert named_too and not set(named_too) & set(own)
+    assert set(r.microgrids.set_index("microgrid_id").loc[named_too, "village_code"]) <= set(changed)
+    metric = r.report["parameters"]["metric_crs"]
+    new_own = r2.microgrids[r2.microgrids["microgrid_id"].isin(own)].to_crs(metric).union_all()
+    target = edited.loc[edited["village_code"] == code].to_crs(metric).geometry.iloc[0]
+    diff = gpd.GeoSeries([new_own.symmetric_difference(target)], crs=metric)
+    assert diff.area.iloc[0] < 1.0  # the named micro-grids tile the new outline
+    # naming them as well gives a plan that keeps every rule on the edited outlines,
+    # and every other micro-grid keeps its id and geometry exactly
+    ms = own + named_too
+    r3 = repartition(r, c.households, edited, microgrids=ms)
+    assert _broken(r3, edited) == {}
+    assert not [d for d in r3.diagnostics if d["kind"] == "outline_crosses_microgrids"]
+    a = r.microgrids.set_index("microgrid_id").geometry
+    b = r3.microgrids.set_index("microgrid_id").geometry
+    rest = a.index.difference(ms)
+    assert a[rest].geom_equals_exact(b[rest], 0).all()
+    ac = r.cells.set_index("cell_id")
+    bc = r3.cells.set_index("cell_id")
+    other = ac.index[~ac["microgrid_id"].isin(ms)]
+    assert ac.geometry[other].geom_equals_exact(bc.geometry[other], 0).all()
