@@ -105,3 +105,54 @@ def village_case(draw):
     hamlet = np.array([f"h{int(x // 300)}_{int(y // 300)}" for x, y in pts], dtype=object)
     cap = draw(st.sampled_from([5, 12, 20]))
     return poly, pts, building, hamlet, cap
+
+
+@st.composite
+def split_villages_case(draw):
+    """Two or three villages that share borders: a random (non-convex) polygon cut by
+    straight lines, so pieces may be in several parts; households inside, and some
+    exactly on the shared borders.  Returns (villages {code: polygon}, points, cap)."""
+    poly = draw(star_polygon(rmax=1800.0))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n_cuts = draw(st.integers(1, 2))
+    x0, y0, x1, y1 = poly.bounds
+    span = 4 * max(x1 - x0, y1 - y0)
+    pieces, lines = [poly], []
+    c = np.array(poly.centroid.coords[0])
+    for _ in range(n_cuts):
+        a = rng.uniform(0, np.pi)
+        d = np.array([np.cos(a), np.sin(a)])
+        o = c + rng.uniform(-0.3, 0.3) * (x1 - x0) * np.array([-d[1], d[0]])
+        line = shapely.LineString([o - span * d, o + span * d])
+        half = shapely.Polygon([o - span * d, o + span * d,
+                                o + span * d + span * np.array([-d[1], d[0]]),
+                                o - span * d + span * np.array([-d[1], d[0]])])
+        nxt = []
+        for p in pieces:
+            for q in (shapely.intersection(p, half), shapely.difference(p, half)):
+                q = shapely.union_all([g for g in shapely.get_parts(q)
+                                       if g.geom_type == "Polygon" and g.area > 1.0])
+                if not q.is_empty:
+                    nxt.append(q)
+        pieces = nxt
+        lines.append(line)
+    villages = {f"V{i}": p for i, p in enumerate(pieces)}
+    n = draw(st.integers(1, 150))
+    pts = []
+    while len(pts) < n:
+        cand = rng.uniform((x0, y0), (x1, y1), size=(4 * n + 8, 2))
+        pts.extend(cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])].tolist())
+    pts = np.array(pts[:n])
+    # households exactly on a shared border (inside the outer polygon)
+    on = []
+    for line in lines:
+        inner = shapely.intersection(line, poly)
+        for part in shapely.get_parts(inner):
+            if part.geom_type == "LineString" and part.length > 0:
+                for f in rng.uniform(0.05, 0.95, size=draw(st.integers(0, 4))):
+                    on.append(np.array(part.interpolate(f, normalized=True).coords[0]))
+    if on:
+        pts = np.vstack([pts, np.array(on)])
+    cap = draw(st.sampled_from([5, 20]))
+    return villages, pts, cap

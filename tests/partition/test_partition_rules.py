@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geogrid.errors import ColumnError, InputError
 from geogrid.partition import check, partition
 
-from .conftest import UTM, X0, Y0, households_gdf, village_case, village_gdf
+from .conftest import UTM, X0, Y0, households_gdf, split_villages_case, village_case, village_gdf
 
 
 def broken(result, villages=None, cap=None) -> dict:
@@ -170,3 +171,33 @@ def test_random_villages_keep_every_hard_rule(case):
     # co-located households are never split
     key = pd.Series([f"{x:.3f},{y:.3f}" for x, y in pts], index=h.index)
     assert (r.households.groupby(key)["cell_id"].nunique() <= 1).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=split_villages_case(), with_codes=st.booleans(), in_degrees=st.booleans())
+def test_neighbouring_villages_and_households_on_their_border(case, with_codes, in_degrees):
+    """Villages that share borders (often in several parts), households on the shared
+    border; without a village_code column each household takes the polygon holding it,
+    households may come in another CRS, and the same inputs give the same result."""
+    polys, pts, cap = case
+    v = village_gdf(polys)
+    h = households_gdf(pts)
+    if with_codes:
+        # the code of a polygon holding the point (on a border: either one)
+        held = [next(c for c, p in polys.items() if p.distance(shapely.Point(x, y)) < 1e-6)
+                for x, y in pts]
+        h["village_code"] = held
+    if in_degrees:
+        h = h.to_crs("EPSG:4326")
+    r = partition(h, v, max_households=cap)
+    assert broken(r, v, cap) == {}
+    assert r.households["cell_id"].notna().all()
+    assert r.households.index.equals(h.index)
+    # each household's cell belongs to a village whose polygon holds it
+    hv = r.households.merge(r.cells[["cell_id", "village_code"]], on="cell_id", how="left",
+                            suffixes=("_in", ""))["village_code"].to_numpy()
+    pm = h.to_crs(UTM).geometry.to_numpy()
+    assert all(polys[c].distance(p) < 1e-3 for c, p in zip(hv, pm))
+    again = partition(h, v, max_households=cap)
+    assert again.households["cell_id"].equals(r.households["cell_id"])
+    assert again.cells.geometry.geom_equals_exact(r.cells.geometry, 0).all()
