@@ -174,15 +174,31 @@ class MaskingFilter(logging.Filter):
 
 
 _LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "geogrid", "sqlalchemy")
+_FILTER = MaskingFilter()
+
+
+def _masking_factory(base):
+    def factory(*args, **kwargs):
+        record = base(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory._geogrid_masking = True
+    return factory
 
 
 def install_log_masking(logger_names=_LOGGERS) -> MaskingFilter:
-    """Add one :class:`MaskingFilter` to every handler of the named loggers (idempotent).
+    """Mask every log record of the process, and add a :class:`MaskingFilter` to every
+    handler of the named loggers (idempotent).
 
-    Call it after logging is configured (``geogrid serve`` calls it once uvicorn has
-    set up its handlers).  Loggers that have no handler yet get the filter on the
-    logger itself, which covers records logged there directly.
+    The record factory (:func:`logging.setLogRecordFactory`) masks each record as it is
+    made, whatever logger it comes from and whichever handler writes it: a filter on a
+    handler misses records of loggers configured later, and a filter on a logger misses
+    records that propagate up from its children (``geogrid.api`` -> ``geogrid``) and
+    Python's last-resort stderr handler.  The handler filters stay as a second line.
     """
+    if not getattr(logging.getLogRecordFactory(), "_geogrid_masking", False):
+        logging.setLogRecordFactory(_masking_factory(logging.getLogRecordFactory()))
     existing = None
     for name in logger_names:
         logger = logging.getLogger(name)

@@ -1,0 +1,153 @@
+"""``geogrid serve`` as a real process: the secret check, /healthz, /docs, /openapi.json,
+the OAuth2 log-in, and a crawl of everything the server *logs* for full ID or phone numbers.
+
+The server runs in a second process on loopback, with uvicorn's own logging set-up (the
+one a deployment has), and its stdout and stderr are read back after it stops.
+"""
+
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD, SECRET, V1
+from tests.api.test_masking import full_numbers
+
+GEOGRID = str(Path(sys.executable).with_name("geogrid"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp_path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOGRID_")}
+    env.update({"GEOGRID_WORKERS": "1", **extra})
+    return env
+
+
+def test_serve_refuses_the_default_secret(tmp_path):
+    port = _free_port()
+    r = subprocess.run([GEOGRID, "serve", "--port", str(port)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120,
+                       env=_env(tmp_path, GEOGRID_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}"))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "GEOGRID_SECRET_KEY" in r.stderr and "GEOGRID_DEMO=1" in r.stderr
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing ever listened
+
+
+@pytest.fixture
+def served(tmp_path, db_url, world):
+    port = _free_port()
+    out = open(tmp_path / "server.log", "w+b")
+    proc = subprocess.Popen(
+        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--log-level", "info"],
+        cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        env=_env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, (tmp_path / "server.log").read_text()
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "geogrid serve did not come up"
+        time.sleep(0.2)
+
+    def log_text() -> str:
+        proc.terminate()
+        proc.wait(30)
+        out.flush()
+        return (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
+
+    try:
+        yield base, log_text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        out.close()
+
+
+def test_served_app_and_its_logs(served, backend, db_url, world, request):
+    base, log_text = served
+    idn, phone = world.id_numbers[0], world.phones[0]
+    with httpx.Client(base_url=base, timeout=30) as c:
+        health = c.get("/healthz").json()
+        assert health["status"] == "ok" and health["schema"]
+        assert "swagger" in c.get("/docs").text.lower()
+        spec = c.get("/openapi.json").json()
+        assert "/api/v1/auth/token" in spec["paths"] and "/api/v1/persons/{person_id}/reveal" in spec["paths"]
+        # the OAuth2 password flow, for real (argon2 and all)
+        r = c.post("/api/v1/auth/token", data={"username": "cadre1", "password": PASSWORD})
+        assert r.status_code == 200 and r.json()["token_type"] == "bearer"
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert c.post("/api/v1/auth/token", data={"username": idn, "password": phone}).status_code == 401
+        # full numbers in paths, queries and bodies: the access log must not keep them
+        for path in (f"/api/v1/search?q={idn}", f"/api/v1/search?q={phone}",
+                     f"/api/v1/search?q=%2B86{phone}", f"/api/v1/persons/{idn}",
+                     f"/api/v1/households?bbox={idn},{phone},1,2", f"/api/v1/households/{phone}"):
+            assert c.get(path, headers=auth).status_code < 500, path
+        r = c.post(f"/api/v1/persons/{world.persons[V1][0]}/reveal", headers=auth,
+                   json={"purpose": f"核实 {idn} {phone}"})
+        assert r.status_code == 200 and r.json()["id_number"] in world.id_numbers
+        if backend == "postgis":
+            # the database refuses connections: 503s, and the API logs each failed request
+            admin = request.getfixturevalue("postgis_admin")
+            from sqlalchemy import text
+            from sqlalchemy.engine import make_url
+
+            name = make_url(db_url).database
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            try:
+                assert c.get(f"/api/v1/persons/{idn}", headers=auth).status_code == 503
+                assert c.get(f"/api/v1/search?q={phone}", headers=auth).status_code == 503
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    logged = log_text()
+    assert "/api/v1/search?q=" in logged  # the access log is there, so the check means something
+    if backend == "postgis":
+        assert "GET /api/v1/persons/" in logged and " failed: " in logged
+    assert full_numbers(logged) == [], logged[-3000:]
+    assert idn not in logged and phone not in logged
+
+
+def test_records_of_any_logger_are_masked():
+    """A child logger's record reaches handlers that carry no filter (and Python's
+    last-resort stderr handler): the record factory masks it anyway."""
+    from geogrid.api.masking import install_log_masking
+
+    install_log_masking()
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)  # added after install: no MaskingFilter on it
+    logger = logging.getLogger("geogrid.api.test_serve_probe")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.error("GET %s failed", "/api/v1/persons/43122719900101123X?tel=13812345678")
+        try:
+            raise RuntimeError("lookup of 13912345678 failed")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    text = buf.getvalue()
+    assert "/api/v1/persons/" in text and "Traceback" in text
+    assert full_numbers(text) == [], text
