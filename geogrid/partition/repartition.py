@@ -176,6 +176,7 @@ def repartition(
     # --- cells of each re-solved micro-grid ------------------------------------------------
     new_cells = []  # (cell_id, mg_id, polygon metric)
     locked_rows: set[str] = set()
+    exact_rows: set[str] = set()  # cells kept as they were: the caller's exact geometry
     cell_of_row: dict[int, str] = {}
     for k, m in enumerate(ids):
         M = new_mg[m]
@@ -202,7 +203,9 @@ def repartition(
             rows = rows[li < 0]
             region = clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M))
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
-        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap)
+        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh)
+        if kept is not None and m in unchanged and not lk:
+            exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
         if kept is None:
             kept = _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
                             set(prev_cells[CELL_ID]))
@@ -230,10 +233,10 @@ def repartition(
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
          HOUSEHOLDS: [int(counts.get(c, 0)) for c, _, _ in new_cells]},
         geometry=gpd.GeoSeries([g for _, _, g in new_cells], crs=metric), crs=metric).to_crs(crs)
-    # locked cells keep their exact geometry, not a round trip through metres
-    if locked_rows:
+    # locked and kept cells keep their exact geometry, not a round trip through metres
+    if locked_rows or exact_rows:
         orig = pc.set_index(CELL_ID).geometry
-        is_l = nc[CELL_ID].isin(locked_rows).to_numpy()
+        is_l = nc[CELL_ID].isin(locked_rows | exact_rows).to_numpy()
         nc.loc[is_l, "geometry"] = orig.reindex(nc.loc[is_l, CELL_ID]).to_numpy()
     cells = pd.concat([pc[~pc[MICROGRID_ID].isin(named)], nc], ignore_index=True)
     cells = cells.sort_values(CELL_ID, kind="stable").reset_index(drop=True)
@@ -352,8 +355,10 @@ def _repair_parts(polys):
     return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
 
 
-def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap):
-    """The previous cells, clipped to ``region``, if they still respect every rule."""
+def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
+    """The previous cells, clipped to ``region``, if they still respect every rule:
+    they tile it, hold every household, no more than ``cap`` each (unless a cell is one
+    building), and no building or shared address is split between them."""
     if not free_prev:
         return None if len(rows) else []
     polys = [clean(shapely.intersection(cell_geom[c], region, grid_size=GRID_M)) for c in free_prev]
@@ -366,9 +371,16 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap):
     li = _locate(pts_m[rows], polys, np.full(len(rows), -1))
     if (li < 0).any():
         return None
+    building = _codes(hh[BUILDING].to_numpy()[rows]) if BUILDING in hh.columns else None
+    units = make_units(pts_m[rows], building)
+    if units.n:
+        cells_per_unit = pd.Series(li).groupby(units.of).nunique().to_numpy()
+        if (cells_per_unit > 1).any():
+            return None  # a building (or one address) would be split
     counts = np.bincount(li, minlength=len(polys))
-    if (counts > cap).any():
-        return None
+    for j in np.flatnonzero(counts > cap):
+        if len(np.unique(units.of[li == j])) > 1:
+            return None  # over capacity and not a single building
     return [(c, p, rows[li == j]) for j, (c, p) in enumerate(zip(free_prev, polys))]
 
 

@@ -172,3 +172,39 @@ def test_boundary_edit_moves_only_the_named_microgrids(county):
     bc = r3.cells.set_index("cell_id")
     other = ac.index[~ac["microgrid_id"].isin(ms)]
     assert ac.geometry[other].geom_equals_exact(bc.geometry[other], 0).all()
+
+
+def test_new_household_of_a_building_joins_the_building_cell(county):
+    """A household added to an existing building, with its point in another cell that
+    has room, must not split the building (the previous cells cannot simply be kept)."""
+    c, r = county
+    m = r.cells["microgrid_id"].value_counts().index[0]
+    mc = r.cells[r.cells["microgrid_id"] == m]
+    roomy = mc["cell_id"][mc["households"] < 18].iloc[0]
+    other = mc["cell_id"][mc["cell_id"] != roomy].iloc[0]
+    h1 = r.households.index[r.households["cell_id"] == other][0]
+    p = r.cells.set_index("cell_id").geometry[roomy].representative_point()
+    new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
+                            "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
+                           geometry=[p], crs=c.households.crs, index=[10**6])
+    r2 = repartition(r, pd.concat([c.households, new]), microgrids=[m])
+    assert _broken(r2, c.villages) == {}
+    assert r2.households.loc[10**6, "cell_id"] == r2.households.loc[h1, "cell_id"]
+
+
+def test_microgrid_with_an_oversize_building_keeps_its_cells(county):
+    """A cell that is one 45-household building is not a reason to re-cut: removing
+    another household keeps every cell, its members and its exact geometry."""
+    c, r = county
+    big = r.cells[r.cells["households"] > 20]
+    assert len(big) == 1 and big["households"].iloc[0] == 45
+    m, tower = big["microgrid_id"].iloc[0], big["cell_id"].iloc[0]
+    others = r.households.index[(r.households["microgrid_id"] == m)
+                                & (r.households["cell_id"] != tower)]
+    r2 = repartition(r, c.households.drop(others[:1]), microgrids=[m])
+    assert _broken(r2, c.villages) == {}
+    stay = r.households.index.difference(others[:1])
+    assert r.households.loc[stay, "cell_id"].equals(r2.households.loc[stay, "cell_id"])
+    a = r.cells.set_index("cell_id").geometry
+    b = r2.cells.set_index("cell_id").geometry
+    assert a.geom_equals_exact(b.reindex(a.index), 0).all()
