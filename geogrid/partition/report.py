@@ -46,6 +46,9 @@ def quality(
     village_area: dict[str, float],
     cap: int,
     unit_of: np.ndarray | None = None,  # indivisible unit (building/point) per household
+    microgrid_km2: float | None = None,
+    min_microgrids: int | None = None,
+    max_microgrids: int | None = None,
 ) -> dict:
     """Every quality figure of the issue, as plain numbers."""
     f: dict[str, float | int] = {}
@@ -64,6 +67,16 @@ def quality(
     mean_area = np.array([village_area[v] / mg_k[v] for v in mg_village]) if len(mg_village) else np.zeros(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         dev = np.abs(mg_area / mean_area - 1)
+    if microgrid_km2 is not None and len(mg_village):
+        # clamp(round(area / microgrid_km2), min, max) per village; fewer only where the
+        # village has too few households to fill them (diagnostic ``few_households``)
+        codes = list(mg_k.index)
+        target = np.array([min(max_microgrids, max(min_microgrids,
+                                                   int(round(village_area[v] / 1e6 / microgrid_km2))))
+                           for v in codes])
+        got = mg_k.to_numpy()
+        f["villages_at_target_microgrids"] = float(np.mean(got == target))
+        f["villages_below_target_microgrids"] = int((got < target).sum())
     f["microgrid_area_within_25pct"] = float(np.mean(dev <= 0.25)) if len(dev) else float("nan")
     f["microgrid_households_multiple"] = float(np.mean(mg_households % cap == 0)) if len(mg_households) else float("nan")
     # cells above the village's own minimum ceil(N/cap): what uneven micro-grids cost

@@ -173,7 +173,8 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
         cell_geoms=cell_geoms, cell_households=cell_hh, cell_microgrid=cell_mg,
         mg_geoms=mg_geoms, mg_village=np.array(mg_vil, dtype=object), mg_households=mg_hh,
         village_area={c: prep.polygons[c].area for c in prep.polygons}, cap=cap,
-        unit_of=_unit_keys(prep),
+        unit_of=_unit_keys(prep), microgrid_km2=params["microgrid_km2"],
+        min_microgrids=params["min_microgrids"], max_microgrids=params["max_microgrids"],
     )
     crs = prep.crs
     metric = prep.metric

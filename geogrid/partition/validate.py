@@ -2,7 +2,7 @@
 
 :func:`check` measures every rule of the issue and returns the violations;
 :func:`assert_valid` raises :class:`~geogrid.errors.PartitionError` listing them.
-Tests run it on every generated county; ``partition(check=True)`` runs it too.
+Tests, the notebook and the benchmark run it on every partition they make.
 """
 
 from __future__ import annotations

@@ -201,3 +201,22 @@ def test_neighbouring_villages_and_households_on_their_border(case, with_codes, 
     again = partition(h, v, max_households=cap)
     assert again.households["cell_id"].equals(r.households["cell_id"])
     assert again.cells.geometry.geom_equals_exact(r.cells.geometry, 0).all()
+
+
+def test_microgrid_count_follows_area_and_is_reported(square):
+    """clamp(round(area / microgrid_km2), min, max) micro-grids per village, and the
+    report says how many villages got their target."""
+    big = shapely.box(X0, Y0, X0 + 3000, Y0 + 3000)  # 9 km²: clamped to 5
+    mid = shapely.affinity.translate(square, 4000, 0)  # 4 km²: 4
+    few = shapely.affinity.translate(square, 7000, 0)  # 4 km² but 30 households: 2
+    v = village_gdf({"A": big, "B": mid, "C": few})
+    rng = np.random.default_rng(8)
+    pts = np.vstack([rng.uniform((X0, Y0), (X0 + 3000, Y0 + 3000), (300, 2)),
+                     rng.uniform((X0 + 4000, Y0), (X0 + 6000, Y0 + 2000), (200, 2)),
+                     rng.uniform((X0 + 7000, Y0), (X0 + 9000, Y0 + 2000), (30, 2))])
+    r = partition(households_gdf(pts, ["A"] * 300 + ["B"] * 200 + ["C"] * 30), v)
+    assert r.microgrids.groupby("village_code").size().to_dict() == {"A": 5, "B": 4, "C": 2}
+    assert r.figures["villages_at_target_microgrids"] == pytest.approx(2 / 3)
+    assert r.figures["villages_below_target_microgrids"] == 1
+    assert [d["village_code"] for d in r.diagnostics if d["kind"] == "few_households"] == ["C"]
+    assert broken(r, v) == {}
