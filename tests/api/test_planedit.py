@@ -160,3 +160,88 @@ def test_moves_refuse_unknown_fields_and_bad_json(client, tokens, draft, world):
                      headers=_h(tokens, etag, who="planner1"))
     assert r.status_code == 404  # planner1 cannot see a V2 household
     assert client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"]).headers["etag"] == etag
+
+
+def test_validation_names_each_broken_rule_with_its_objects(client, tokens, draft, world, engine):
+    """over_capacity, disconnected_cell, overlap and nesting (empty_cell and gap above),
+    each with the cells or micro-grids involved; publish refuses with the same list."""
+    import shapely
+    from shapely.geometry import box
+    from sqlalchemy import update
+
+    from geogrid.db.models import Cell, Plan
+
+    pid = draft["id"]
+    c = draft["cells"]
+    ewkt = lambda g: f"SRID=4326;{(g if g.geom_type == 'MultiPolygon' else shapely.MultiPolygon([g])).wkt}"  # noqa: E731
+    x2 = X0 + D  # V2's west edge
+    with engine.begin() as conn:
+        conn.execute(update(Plan).where(Plan.id == pid).values(params={"max_households": 3}))
+        # V2 west cell in two separate pieces (a strip between them is in no cell)
+        conn.execute(update(Cell).where(Cell.id == c[f"{V2}-M01-C01"]).values(geom=ewkt(
+            shapely.MultiPolygon([box(x2, Y0, x2 + D / 8, Y0 + D), box(x2 + D / 4, Y0, x2 + D / 2, Y0 + D)]))))
+        # V2 east cell reaches into the west one
+        conn.execute(update(Cell).where(Cell.id == c[f"{V2}-M01-C02"]).values(
+            geom=ewkt(box(x2 + D * 3 / 8, Y0, x2 + D, Y0 + D))))
+        # V1 west cell pokes out of its micro-grid (and village) to the west
+        conn.execute(update(Cell).where(Cell.id == c[f"{V1}-M01-C01"]).values(
+            geom=ewkt(box(X0 - D / 10, Y0, X0 + D / 2, Y0 + D))))
+    # one more household into V1's east cell: 4 > 3
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", headers=_h(tokens, draft["etag"]),
+                     json={"moves": [{"household_id": world.households[V1][0], "cell_id": c[f"{V1}-M01-C02"]}]})
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    v = client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner"]).json()
+    assert v["valid"] is False
+    got = {(p["rule"], tuple(sorted(o.get("key") or o.get("code") for o in p["objects"])))
+           for p in v["problems"] if p["severity"] == "error"}
+    assert ("over_capacity", (f"{V1}-M01-C02",)) in got
+    assert ("disconnected_cell", (f"{V2}-M01-C01",)) in got
+    assert ("overlap", (f"{V2}-M01-C01", f"{V2}-M01-C02")) in got
+    assert ("nesting", (f"{V1}-M01", f"{V1}-M01-C01")) in got
+    assert ("gap", (f"{V2}-M01",)) in got  # the strip between the two pieces
+    assert not any(k == f"{V1}-M01-C01" for rule, keys in got if rule == "over_capacity" for k in keys)
+    for p in v["problems"]:
+        assert p["message"] and p["objects"] and all(o["type"] in ("cell", "microgrid", "area", "household")
+                                                     for o in p["objects"])
+    # a planner scoped to V1 sees only V1's problems
+    v1 = client.get(f"/api/v1/plans/{pid}/validation", headers=tokens["planner1"]).json()
+    assert v1["problems"] and all(V2 not in str(p["objects"]) for p in v1["problems"])
+    r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag))
+    assert r.status_code == 422
+    assert {e["rule"] for e in r.json()["errors"]} >= {"over_capacity", "disconnected_cell", "overlap", "nesting"}
+    plans = {p["id"]: p["status"] for p in client.get("/api/v1/plans", headers=tokens["admin"]).json()["plans"]}
+    assert plans[world.plan_id] == "published" and plans[pid] == "draft"
+
+
+def test_boundary_overlapping_a_sibling_is_refused(client, tokens, draft, engine, world):
+    """A second micro-grid in V1 (east half): the first may not be redrawn over it."""
+    import shapely
+    from shapely.geometry import box
+    from sqlalchemy import update
+
+    from geogrid.db.models import Microgrid, new_id
+
+    pid, etag = draft["id"], draft["etag"]
+    mg = draft["microgrids"][f"{V1}-M01"]
+    west, east = box(X0, Y0, X0 + D / 2, Y0 + D), box(X0 + D / 2, Y0, X0 + D, Y0 + D)
+    with engine.begin() as conn:
+        conn.execute(update(Microgrid).where(Microgrid.id == mg).values(
+            geom=f"SRID=4326;{shapely.MultiPolygon([west]).wkt}"))
+        conn.execute(Microgrid.__table__.insert().values(
+            id=new_id(), plan_id=pid, microgrid_key=f"{V1}-M02", village_code=V1, households=0,
+            area_km2=0.5, geom=f"SRID=4326;{shapely.MultiPolygon([east]).wkt}"))
+    grown = box(X0, Y0, X0 + D * 3 / 4, Y0 + D)
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry", headers=_h(tokens, etag),
+                   json={"geometry": shapely.geometry.mapping(grown)})
+    assert r.status_code == 422 and f"{V1}-M02" in r.json()["detail"], r.text
+    assert client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"]).headers["etag"] == etag
+    # touching the sibling along the shared edge is fine; the ring comes back counter-clockwise
+    cw = [[X0, Y0], [X0, Y0 + D], [X0 + D / 2, Y0 + D], [X0 + D / 2, Y0], [X0, Y0]]
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry", headers=_h(tokens, etag),
+                   json={"geometry": {"type": "Polygon", "coordinates": [cw]}})
+    assert r.status_code == 200, r.text
+    got = client.get(f"/api/v1/microgrids/{mg}", params={"plan": pid}, headers=tokens["planner"]).json()
+    ring = shapely.geometry.shape(got["geometry"])
+    polys = getattr(ring, "geoms", [ring])
+    assert all(p.exterior.is_ccw for p in polys)
