@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from geogrid.partition import partition
@@ -33,7 +31,6 @@ def test_process_pool_equals_serial(county, serial):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs geogrid[dask]")
 def test_dask_equals_serial(county, serial):
     _same(serial, partition(county.households, county.villages, engine="dask", workers=2))
 

@@ -16,7 +16,8 @@ def small():
 
 
 def test_explore_has_layers_and_tooltips(small):
-    folium = pytest.importorskip("folium")
+    import folium
+
     from geogrid.viz import explore, fill_colour
 
     r = partition(small.households, small.villages)
@@ -26,6 +27,8 @@ def test_explore_has_layers_and_tooltips(small):
     for name in ("cells", "micro-grids", "households"):
         assert name in html
     assert "households" in html and "tooltip" in html.lower()
+    assert "L.control.layers" in html
+    assert "tileLayer" not in html  # no tile server needed: works offline
     assert fill_colour(25, 20) != fill_colour(20, 20) != fill_colour(2, 20)
 
 
