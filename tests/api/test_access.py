@@ -141,3 +141,90 @@ def test_planner_edits_only_in_scope(client, tokens, world):
         r = client.post(f"/api/v1/plans/{plan['id']}/cells/{by_key[f'{V1}-M01-C01']}/unlock",
                         headers={**tokens[role], "If-Match": r.headers.get("etag", etag)})
         assert r.status_code in (403, 404)  # cadres and analysts do not see drafts at all
+
+
+# --- plan editing and the remaining reads: role x operation x in-scope (V1) / out-of-scope (V2)
+EDIT_ROLES = {  # role -> (status on the V1 object, status on the V2 object)
+    "admin": (200, 200), "planner": (200, 200), "planner1": (200, 404),
+    "cadre1": (403, 403), "cadre2c": (403, 403), "analyst": (403, 403),
+}
+
+
+def _draft(client, tokens):
+    plan = client.post("/api/v1/plans", json={"name": "matrix"}, headers=tokens["admin"]).json()
+    cells = client.get(f"/api/v1/cells?plan={plan['id']}", headers=tokens["admin"]).json()["features"]
+    mgs = client.get(f"/api/v1/microgrids?plan={plan['id']}", headers=tokens["admin"]).json()["features"]
+    plan["cells"] = {f["properties"]["cell_key"]: f["id"] for f in cells}
+    plan["mgs"] = {f["properties"]["microgrid_key"]: f["id"] for f in mgs}
+    return plan
+
+
+def _edits(draft, world, village):
+    """(name, method, path, body) of every edit, aimed at ``village``'s objects."""
+    from tests.api.conftest import D, X0, Y0
+
+    pid = draft["id"]
+    c1, c2 = draft["cells"][f"{village}-M01-C01"], draft["cells"][f"{village}-M01-C02"]
+    mg = draft["mgs"][f"{village}-M01"]
+    west = [h for h in world.households[village] if world.cell_of[h].endswith("C01")]
+    x0 = X0 + (0 if village == V1 else D)
+    ring = [[x0, Y0], [x0 + D, Y0], [x0 + D, Y0 + D], [x0, Y0 + D], [x0, Y0]]  # the village itself
+    return [
+        ("lock", "POST", f"/api/v1/plans/{pid}/cells/{c1}/lock", None),
+        ("unlock", "POST", f"/api/v1/plans/{pid}/cells/{c1}/unlock", None),
+        ("move", "PATCH", f"/api/v1/plans/{pid}/assignments",
+         {"moves": [{"household_id": west[0], "cell_id": c2}]}),
+        ("boundary", "PUT", f"/api/v1/plans/{pid}/microgrids/{mg}/geometry",
+         {"geometry": {"type": "Polygon", "coordinates": [ring]}}),
+        ("split", "POST", f"/api/v1/plans/{pid}/cells/{c1}/split", {"household_ids": [west[1]]}),
+        ("merge", "POST", f"/api/v1/plans/{pid}/cells/merge", {"cells": [c1, c2]}),
+        ("repartition", "POST", f"/api/v1/plans/{pid}/repartition", {"microgrids": [mg]}),
+    ]
+
+
+def test_edit_access_matrix(client, tokens, world):
+    pytest.importorskip("geogrid.partition")
+    wrong = []
+    for role, expected in EDIT_ROLES.items():
+        draft = _draft(client, tokens)
+        for village, want in zip((V1, V2), expected):
+            for name, method, path, body in _edits(draft, world, village):
+                etag = client.get(f"/api/v1/plans/{draft['id']}", headers=tokens["admin"]).headers["etag"]
+                r = client.request(method, path, json=body, headers={**tokens[role], "If-Match": etag})
+                if r.status_code != want:
+                    wrong.append(f"{role} {name} {village}: {r.status_code} != {want} {r.text[:200]}")
+                after = client.get(f"/api/v1/plans/{draft['id']}", headers=tokens["admin"]).headers["etag"]
+                if (after != etag) != (r.status_code == 200):  # refusals change nothing
+                    wrong.append(f"{role} {name} {village}: ETag {etag} -> {after} on {r.status_code}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_read_access_matrix(client, tokens, world):
+    """Plans (published and draft), validation, diff, search and the aggregate, per role."""
+    draft = _draft(client, tokens)
+    pub, d = world.plan_id, draft["id"]
+    everyone = dict.fromkeys(EDIT_ROLES, 200)
+    planners_only = {r: (200 if r in ("admin", "planner", "planner1") else 404) for r in EDIT_ROLES}
+    persons = {r: (200 if r in ("admin", "cadre1", "cadre2c") else 403) for r in EDIT_ROLES}
+    households = {r: (403 if r == "analyst" else 200) for r in EDIT_ROLES}
+    cases = [
+        (f"/api/v1/plans/{pub}", everyone),
+        (f"/api/v1/plans/{pub}/validation", everyone),
+        (f"/api/v1/plans/{d}", planners_only),
+        (f"/api/v1/plans/{d}/validation", planners_only),
+        (f"/api/v1/plans/{pub}/diff/{d}", planners_only),
+        ("/api/v1/households/aggregate?resolution=8", everyone),
+        ("/api/v1/search?q=一村1组", households),  # an address
+        ("/api/v1/search?q=欧阳", persons),  # a name
+        (f"/api/v1/search?q={world.id_numbers[0][-4:]}", persons),  # an ID tail
+    ]
+    wrong = []
+    for path, table in cases:
+        for role, want in table.items():
+            got = client.get(path, headers=tokens[role]).status_code
+            if got != want:
+                wrong.append(f"{role} GET {path}: {got} != {want}")
+    assert wrong == [], "\n".join(wrong)
+    # what an analyst gets never carries a personal field
+    body = client.get("/api/v1/households/aggregate?resolution=8", headers=tokens["analyst"]).text
+    assert "head_name" not in body and "residents" not in body and "address" not in body
