@@ -224,10 +224,28 @@ def export_households(
     zh: bool = typer.Option(False, "--zh", help="Chinese headers and values, as registers use."),
     database_url: Optional[str] = _URL,
 ) -> None:
-    """Export every household (with its point) to a file."""
+    """Export every household (with its point) to a file. Coordinates are WGS84 (经度/纬度
+    columns and the geometry); the system each point first arrived in is kept as
+    arrived_crs (原坐标系), so the file imports back unchanged."""
     from geogrid.db.households import households_frame
 
-    _export(database_url, out, zh, "households", households_frame)
+    _export(database_url, out, zh, "households", lambda s: _households_for_export(households_frame(s)))
+
+
+def _households_for_export(households):
+    """Households with WGS84 ``lon``/``lat`` columns, ``source_crs`` saying so for every row
+    (an import reads that column as the system of the coordinates) and the stored
+    arrival system moved to ``arrived_crs``."""
+    from geogrid import columns as C
+    from geogrid.io.headers import ARRIVED_CRS
+
+    out = households.rename(columns={C.SOURCE_CRS: ARRIVED_CRS})
+    at = list(out.columns).index(C.CARE_LEVEL) + 1 if C.CARE_LEVEL in out.columns else len(out.columns)
+    present = out.geometry.notna() & ~out.geometry.is_empty
+    out.insert(at, C.LON, out.geometry.x.where(present))
+    out.insert(at + 1, C.LAT, out.geometry.y.where(present))
+    out.insert(at + 2, C.SOURCE_CRS, "wgs84")
+    return out
 
 
 @export_app.command("persons")

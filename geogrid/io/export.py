@@ -30,7 +30,7 @@ WRITE_FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV", ".xlsx":
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_CELL_LIMIT = 32767
 #: Extra Chinese headers for columns that :data:`geogrid.columns.ZH_HEADERS` does not name.
-_ZH_EXTRA = {"village_name": "村名", "repaired": "修复说明", "_row": "行号"}
+_ZH_EXTRA = {"village_name": "村名", "repaired": "修复说明", "_row": "行号", "arrived_crs": "原坐标系"}
 
 
 def _escape(value):

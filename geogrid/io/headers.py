@@ -22,7 +22,7 @@ from geogrid import columns as C
 from geogrid.errors import ColumnError
 
 __all__ = [
-    "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
+    "ARRIVED_CRS", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
     "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
 ]
 
@@ -32,6 +32,10 @@ VILLAGE = "village"
 VILLAGE_NAME = "village_name"
 #: A text column of WKT geometry (lets a CSV or XLSX carry polygons).
 WKT = "wkt"
+#: The system a household's point first arrived in, as ``geogrid export households``
+#: writes it next to WGS84 coordinates: kept as the stored ``source_crs`` but never
+#: used to convert (the ``坐标系``/``source_crs`` column says what the coordinates are).
+ARRIVED_CRS = "arrived_crs"
 
 _HOUSEHOLD_NO = ("户编号", "户号", "户籍编号", "户编码", "户籍号", "家庭编号", "household_no",
                  "household_number", "householdno", "hh_no", "hhno", "household",
@@ -52,6 +56,7 @@ _HOUSEHOLDS: dict[str, tuple[str, ...]] = {
     C.HAMLET: ("自然寨", "组", "村民小组", "小组", "团寨", "寨", "自然村", "组别", "hamlet", "group"),
     C.CARE_LEVEL: ("户类别", "关爱等级", "户类型", "关爱类别", "等级", "care_level", "care", "carelevel"),
     C.SOURCE_CRS: ("坐标系", "坐标系统", "坐标系名称", "source_crs", "crs", "datum"),
+    ARRIVED_CRS: ("原坐标系", "原始坐标系", "来源坐标系", "arrived_crs", "arrived_cr"),
 }
 
 _PERSONS: dict[str, tuple[str, ...]] = {

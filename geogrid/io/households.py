@@ -17,7 +17,9 @@ from geogrid.errors import CRSError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import column_accessors, VILLAGE, VILLAGE_NAME, require_columns, resolve_columns
+from geogrid.io.headers import (
+    ARRIVED_CRS, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
+)
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
@@ -118,6 +120,17 @@ def load_households(
                 problems.add(pos, header(C.SOURCE_CRS), f"{name} cannot apply to a projected file")
                 continue
             row_crs[pos] = name
+    stored_crs = list(row_crs)  # what the point arrived in: kept as source_crs
+    if ARRIVED_CRS in mapping:  # a file that geogrid exported: WGS84 now, arrived in another
+        for pos, value in enumerate(cells(ARRIVED_CRS)):
+            text = clean_text(value)
+            if not text:
+                continue
+            try:
+                stored_crs[pos] = normalize_crs(text)
+            except CRSError:
+                problems.add(pos, header(ARRIVED_CRS),
+                             f"coordinate system {text!r} is not one of wgs84, cgcs2000, gcj02, bd09")
     lon, lat, from_geom = _coordinates(
         geo_points, geom_header, cells(C.LON) if C.LON in mapping else None,
         cells(C.LAT) if C.LAT in mapping else None, header(C.LON), header(C.LAT), problems,
@@ -171,7 +184,7 @@ def load_households(
         C.BUILDING: texts(C.BUILDING),
         C.HAMLET: texts(C.HAMLET),
         C.CARE_LEVEL: care,
-        C.SOURCE_CRS: row_crs,
+        C.SOURCE_CRS: stored_crs,
     }
     if VILLAGE in mapping:
         data[VILLAGE_NAME] = village_name

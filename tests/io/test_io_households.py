@@ -114,6 +114,16 @@ def test_per_row_crs_column(tmp_path):
     assert "坐标系: coordinate system 'mars2'" in reasons(batch)[4]
 
 
+def test_arrived_crs_is_kept_but_never_converts(tmp_path):
+    """原坐标系 (written by geogrid export) is stored as source_crs; the coordinates are
+    what 坐标系 or --crs say, so an exported file is not shifted a second time."""
+    batch = load(tmp_path, "H1,a,109.2,27.36,wgs84,gcj02\nH2,b,109.2,27.36,,bd09\nH3,c,109.2,27.36,wgs84,amapx\n",
+                 head="户号,户主,经度,纬度,坐标系,原坐标系\n", crs="wgs84")
+    assert batch.valid["source_crs"].tolist() == ["gcj02", "bd09"]
+    assert batch.valid["lon"].tolist() == [109.2, 109.2] and batch.valid["lat"].tolist() == [27.36, 27.36]
+    assert reasons(batch)[4] == "原坐标系: coordinate system 'amapx' is not one of wgs84, cgcs2000, gcj02, bd09"
+
+
 def test_geojson_claiming_wgs84_but_gcj02(tmp_path):
     lon, lat = wgs84_to_gcj02(np.array([109.2]), np.array([27.36]))
     path = tmp_path / "h.geojson"
