@@ -245,3 +245,17 @@ def test_boundary_overlapping_a_sibling_is_refused(client, tokens, draft, engine
     ring = shapely.geometry.shape(got["geometry"])
     polys = getattr(ring, "geoms", [ring])
     assert all(p.exterior.is_ccw for p in polys)
+
+
+def test_publish_checks_if_match_before_validating(client, tokens, draft, world):
+    """A broken draft published without If-Match is 428, with a stale one 412 (not 422)."""
+    pid, etag = draft["id"], draft["etag"]
+    c1, c2 = draft["cells"][f"{V1}-M01-C01"], draft["cells"][f"{V1}-M01-C02"]
+    moves = [{"household_id": h, "cell_id": c1} for h in _cell_members(client, tokens, c2)]
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": moves}, headers=_h(tokens, etag))
+    assert r.status_code == 200  # C02 is now empty: the draft breaks a rule
+    assert client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens)).status_code == 428
+    assert client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag)).status_code == 412
+    assert client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, r.headers["etag"])).status_code == 422
+    plans = {p["id"]: p["status"] for p in client.get("/api/v1/plans", headers=tokens["admin"]).json()["plans"]}
+    assert plans[world.plan_id] == "published" and plans[pid] == "draft"

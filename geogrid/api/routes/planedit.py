@@ -26,7 +26,7 @@ from geogrid.api.routes.plans import plan_summary
 from geogrid.api.scope import Scope, require
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
 from geogrid.db.plans import bump_version, copy_plan, publish
-from geogrid.errors import InputError, NotFoundError
+from geogrid.errors import ConflictError, InputError, NotFoundError
 
 router = APIRouter(tags=["plan editing"])
 
@@ -167,6 +167,12 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
     plan = visible_plan(session, principal, plan_id)
     if plan.status != "draft":
         raise StateError(f"plan {plan_id} is {plan.status}; only a draft can be published")
+    # 428 / 412 before the (slow) validation: a stale planner learns that first; the
+    # compare-and-swap in _edit is still what decides
+    if version_from_etag(plan_id, require_if_match(if_match)) != plan.version:
+        raise ConflictError(
+            "If-Match does not match this plan's current ETag: someone else changed it first; "
+            "reload the plan, check it again and publish")
     if not (force and principal.role == "admin"):
         problems = validate_plan(session, plan, scope=Scope(unrestricted=True))
         hard = [p for p in problems if p["severity"] == "error"]
