@@ -16,7 +16,7 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import column_accessors, WKT, resolve_columns
+from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns
 from geogrid.io.validate import Problems, clean_text, find_duplicates, parse_year, repair_polygon
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
@@ -98,7 +98,10 @@ def load_boundaries(
     level = normalize_level(level)
     default_crs = normalize_crs(crs)
     raw = read_table(path, layer=layer, encoding=encoding)
-    mapping = resolve_columns(raw.columns, "boundaries", columns=columns, source=path)
+    is_geo = isinstance(raw, gpd.GeoDataFrame) and raw.geometry.name in raw.columns
+    # a vector file's own geometry column is not a WKT text column, whatever its name
+    headers = [h for h in raw.columns if not (is_geo and h == raw.geometry.name)]
+    mapping = resolve_columns(headers, "boundaries", columns=columns, source=path)
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
@@ -117,8 +120,10 @@ def load_boundaries(
             "Rename the header or map it with --columns 'HEADER=code'"
         )
 
+    require_columns(mapping, [C.NAME], "boundaries", raw.columns, source=path)  # every area is named
+
     # --- geometry -------------------------------------------------------------------------
-    if isinstance(raw, gpd.GeoDataFrame) and raw.geometry.name in raw.columns:
+    if is_geo:
         geom_header = raw.geometry.name
         geoms, source_crs = lonlat_geometry(raw, default_crs, source=path)
         geoms = list(geoms)

@@ -83,6 +83,8 @@ def to_chinese(df: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].astype(object).map(fn)
     names = {**_ZH_EXTRA, **C.ZH_HEADERS}
+    if C.CODE in out.columns and C.ID_NUMBER not in out.columns:
+        names[C.NAME] = "名称"  # an area's name, not a person's (姓名)
     geom = getattr(out, "_geometry_column_name", None)
     return out.rename(columns={c: names[c] for c in out.columns if c in names and c != geom})
 

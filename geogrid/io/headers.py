@@ -83,7 +83,7 @@ _BOUNDARIES: dict[str, tuple[str, ...]] = {
                     "parent_adcode", "parentcode", "parent_cod"),
     C.VINTAGE: ("年份", "版本", "年度", "vintage", "year"),
     C.LEVEL: ("级别", "层级", "level"),
-    WKT: ("wkt", "几何", "geometry_wkt", "geom_wkt", "the_geom"),
+    WKT: ("wkt", "几何", "geometry_wkt", "geom_wkt", "the_geom", "geometry"),  # "geometry": CSV/XLSX of `geogrid export areas`
 }
 
 #: Canonical name -> recognised headers, per kind of import.

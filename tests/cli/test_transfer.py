@@ -192,3 +192,21 @@ def test_exported_households_import_back_unchanged(cli, db_url, tmp_path, name, 
 
         headers = set(read_table(out).columns)
         assert ({"经度", "纬度"} if zh else {"lon", "lat"}) <= headers and "geometry" not in headers
+
+
+@pytest.mark.parametrize("name", ["areas.csv", "areas.xlsx", "areas.geojson"])
+def test_exported_areas_import_back_unchanged(cli, db_url, tmp_path, name):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    villages = tmp_path / "villages.geojson"
+    gpd.GeoDataFrame({"code": ["431227100201", "431227100202"], "name": ["甲村", "乙村"],
+                      "vintage": [2023, 2023]},
+                     geometry=[box(109.1, 27.3, 109.2, 27.4), box(109.2, 27.3, 109.3, 27.4)],
+                     crs=4326).to_file(villages)
+    assert cli("import", "boundaries", villages, "--level", "village")[0] == 0
+    out = tmp_path / name
+    assert cli("export", "areas", "-o", out, "--zh")[0] == 0
+    code, stdout, err = cli("import", "boundaries", out, "--level", "village")
+    assert code == 0, err
+    assert "0 added, 0 updated, 2 unchanged, 0 rejected" in stdout

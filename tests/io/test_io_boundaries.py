@@ -121,9 +121,17 @@ def test_projected_file(tmp_path):
 
 def test_code_from_file_name(tmp_path):
     path = tmp_path / "431227.geojson"
-    gpd.GeoSeries([box(0)], crs=4326).to_file(path)
+    gpd.GeoDataFrame({"名称": ["新晃侗族自治县"]}, geometry=[box(0)], crs=4326).to_file(path)
     batch = load_boundaries(path, level="county")
     assert batch.valid["code"].tolist() == ["431227"] and batch.valid["parent_code"][0] == "431200"
+
+
+def test_name_column_is_required(tmp_path):
+    """The database needs a name for every area: say so with the file, before writing."""
+    path = tmp_path / "431227.geojson"
+    gpd.GeoSeries([box(0)], crs=4326).to_file(path)  # a bare outline, like ../shared's
+    with pytest.raises(ColumnError, match=r"431227\.geojson: missing column name \(headers such as 名称"):
+        load_boundaries(path, level="county")
 
 
 def test_wkt_in_csv(tmp_path):
