@@ -72,28 +72,6 @@ def _console():
     return Console(stderr=True)
 
 
-def _reject_rows(batch, rows: dict[int, str]) -> None:
-    """Move valid rows (by file row number) into ``batch.rejects`` with a reason each.
-
-    Used for checks that need the database (a person's household must be registered);
-    the rejected rows are re-read from the file so they stay exactly as the user wrote them.
-    """
-    import pandas as pd
-
-    from geogrid.io import REASON, ROW, read_table
-
-    if not rows:
-        return
-    raw = read_table(batch.source)
-    raw = raw[raw[ROW].isin(list(rows))].copy()
-    raw[REASON] = [rows[r] for r in raw[ROW]]
-    if "geometry" in raw.columns:
-        raw = pd.DataFrame(raw.drop(columns="geometry"))
-    batch.rejects = pd.concat([batch.rejects, raw], ignore_index=True).sort_values(ROW, kind="stable")
-    batch.valid = batch.valid[~batch.valid[ROW].isin(list(rows))]
-    batch.problems = sorted([*batch.problems, *((r, "household_no", why) for r, why in rows.items())])
-
-
 def _finish(batch, *, skip_invalid: bool, rejects: Path | None) -> None:
     from geogrid.io import write_rejects
 
@@ -125,13 +103,13 @@ def _write(engine, batch, kind: str, upsert) -> None:
 def _import(database_url, file: Path, kind: str, load, upsert, *, skip_invalid: bool,
             rejects: Path | None, db_check=None) -> None:
     """Read and validate ``file`` (``load(engine) -> ImportBatch``), run the checks that need
-    the database (``db_check(engine, batch) -> {row: reason}``), then write all or nothing
+    the database (``db_check(engine, batch) -> {row: (column, reason)}``), then write all or nothing
     (``upsert(session, valid_rows)``) in one transaction."""
     engine = _engine(database_url)
     with _console().status(f"reading and validating {file}"):
         batch = load(engine)
         if db_check is not None:
-            _reject_rows(batch, db_check(engine, batch))
+            batch.reject(db_check(engine, batch))
     _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
     _write(engine, batch, kind, lambda session: upsert(session, batch.valid))
 
@@ -184,10 +162,10 @@ def import_persons(
     from geogrid.db.persons import upsert_persons
     from geogrid.io import ROW, load_persons
 
-    def unregistered(engine, batch) -> dict[int, str]:
+    def unregistered(engine, batch) -> dict[int, tuple[str, str]]:
         with session_scope(engine) as session:
             known = household_ids(session, batch.valid[C.HOUSEHOLD_NO].dropna().unique().tolist())
-        return {int(r): f"household_no: household {no!r} is not in the register; import households first"
+        return {int(r): (C.HOUSEHOLD_NO, f"household {no!r} is not in the register; import households first")
                 for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
 
     _import(database_url, file, "persons",

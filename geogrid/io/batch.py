@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ class ImportBatch:
         :func:`geogrid.crs.normalize_crs`); ``None`` for persons.
     kind : ``"households"``, ``"persons"`` or ``"boundaries"``.
     problems : ``(row, column, reason)`` for every problem, in row order.
+    raw : every row as read (for :meth:`reject`).
+    columns : ``{canonical name: the file's header}`` of the columns recognised.
     """
 
     valid: pd.DataFrame
@@ -41,6 +44,8 @@ class ImportBatch:
     crs: str | None
     kind: str = ""
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    raw: pd.DataFrame | None = field(default=None, repr=False)
+    columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -66,6 +71,28 @@ class ImportBatch:
             self.problems,
         )
 
+    def reject(self, reasons: Mapping[int, tuple[str, str]]) -> None:
+        """Move valid rows to the rejects: ``{row number: (canonical column, reason)}``.
+
+        For checks that need the database (a person's household must be registered).
+        The rows come from :attr:`raw`, so the rejects file holds them exactly as read,
+        and the reason names the column by the file's own header.
+        """
+        reasons = {int(r): v for r, v in reasons.items() if int(r) in set(self.valid[ROW].tolist())}
+        if not reasons:
+            return
+        if self.raw is None:
+            raise GeogridError(f"{self.source}: internal error, the batch keeps no raw rows; please report this")
+        header = {r: self.columns.get(col, col) for r, (col, _) in reasons.items()}
+        moved = self.raw[self.raw[ROW].isin(list(reasons))].copy()
+        reason_col = REASON if REASON not in self.raw.columns else f"_{REASON}"
+        moved[reason_col] = [f"{header[r]}: {reasons[r][1]}" for r in moved[ROW]]
+        parts = [p for p in (self.rejects, moved) if len(p)]
+        self.rejects = pd.concat(parts, ignore_index=True).sort_values(ROW, kind="stable").reset_index(drop=True)
+        self.valid = self.valid[~self.valid[ROW].isin(list(reasons))].reset_index(drop=True)
+        added = [(r, header[r], why) for r, (_, why) in reasons.items()]
+        self.problems = sorted([*self.problems, *added], key=lambda t: t[0])
+
     def raise_for_rejects(self) -> None:
         """Raise :meth:`error` when any row was rejected (the all-or-nothing default)."""
         err = self.error()
@@ -74,7 +101,8 @@ class ImportBatch:
 
 
 def make_batch(
-    raw: pd.DataFrame, valid: pd.DataFrame, problems: Problems, *, source: Path, crs: str | None, kind: str
+    raw: pd.DataFrame, valid: pd.DataFrame, problems: Problems, *, source: Path, crs: str | None, kind: str,
+    columns: Mapping[str, str] | None = None,
 ) -> ImportBatch:
     """Assemble a batch and check that every row of ``raw`` is valid or rejected, never both."""
     bad = problems.positions()
@@ -94,5 +122,5 @@ def make_batch(
         )
     return ImportBatch(
         valid=valid, rejects=rejects, source=Path(source), crs=crs, kind=kind,
-        problems=problems.triples(raw[ROW].to_numpy()),
+        problems=problems.triples(raw[ROW].to_numpy()), raw=raw, columns=dict(columns or {}),
     )

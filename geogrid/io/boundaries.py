@@ -216,4 +216,4 @@ def load_boundaries(
     good = [pos for pos in range(n) if pos not in problems]
     frame = frame.iloc[good].reset_index(drop=True)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([geometry[p] for p in good], crs="EPSG:4326"))
-    return make_batch(raw, valid, problems, source=path, crs=source_crs, kind="boundaries")
+    return make_batch(raw, valid, problems, source=path, crs=source_crs, kind="boundaries", columns=mapping)

@@ -194,7 +194,7 @@ def load_households(
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")
     batch_crs = row_crs[0] if is_geo and n else default_crs
-    return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households")
+    return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping)
 
 
 def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:

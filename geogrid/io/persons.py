@@ -152,4 +152,4 @@ def load_persons(
     frame[ROW] = rows
     good = [pos for pos in range(n) if pos not in problems]
     valid = frame.iloc[good].reset_index(drop=True)
-    return make_batch(raw, valid, problems, source=path, crs=None, kind="persons")
+    return make_batch(raw, valid, problems, source=path, crs=None, kind="persons", columns=mapping)

@@ -210,3 +210,34 @@ def test_exported_areas_import_back_unchanged(cli, db_url, tmp_path, name):
     code, stdout, err = cli("import", "boundaries", out, "--level", "village")
     assert code == 0, err
     assert "0 added, 0 updated, 2 unchanged, 0 rejected" in stdout
+
+
+def test_unregistered_household_is_named_by_the_files_header(cli, db_url, tmp_path):
+    p = tmp_path / "p.csv"
+    p.write_text(_persons_csv([["H999", "无名", "女", _id(1980, 2, "F"), "13912345678", "户主"]]),
+                 encoding="utf-8")
+    code, _, err = cli("import", "persons", p)
+    assert code == 3
+    assert f"{p}: 1 of 1 rows are invalid" in err
+    assert "row 2, column 户编号: household 'H999' is not in the register" in err
+    assert "household_no" not in err
+
+
+def test_rejects_of_an_explicit_encoding_stay_untouched(cli, db_url, tmp_path):
+    """Rows rejected by a database check are written as read, not re-read with a guess."""
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    text_in = ("household_no,name,id_number,phone\n"
+               f"H001,楊大山,{_id(1970, 1, 'M')},13812345678\n"
+               f"H999,無名氏,{_id(1980, 2, 'F')},13912345678\n")
+    p = tmp_path / "big5.csv"
+    p.write_bytes(text_in.encode("big5"))
+    rejects = tmp_path / "rejects.csv"
+    code, _, err = cli("import", "persons", p, "--encoding", "big5", "--skip-invalid", "--rejects", rejects)
+    assert code == 0, err
+    bad = pd.read_csv(rejects, dtype=str, encoding="utf-8-sig")
+    assert bad[["household_no", "name", "id_number"]].values.tolist() == [
+        ["H999", "無名氏", _id(1980, 2, "F")]]
+    assert bad["reason"][0] == "household_no: household 'H999' is not in the register; import households first"
+    assert _count(db_url, "persons") == 1
