@@ -62,11 +62,13 @@ def _actor() -> str:
         return "cli"
 
 
-def _partition_register(database_url, name, village_codes, **params) -> None:
+def _partition_register(database_url, name, village_codes, publish=False, **params) -> None:
     """The register in the database -> a new draft plan, in one transaction (a failed
-    partition writes nothing)."""
+    partition writes nothing); with ``publish``, published in that same transaction,
+    archiving the plan published before."""
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.plans import partition_register
+    from geogrid.db.plans import publish as publish_plan
     from geogrid.settings import get_settings
 
     settings = get_settings(**({"database_url": database_url} if database_url else {}))
@@ -77,11 +79,13 @@ def _partition_register(database_url, name, village_codes, **params) -> None:
             saved = partition_register(session, name=name, created_by=_actor(),
                                        village_codes=codes, **params)
             plan = saved.plan
-            plan_id, plan_name = plan.id, plan.name
+            if publish:
+                plan = publish_plan(session, plan.id)
+            plan_id, plan_name, status = plan.id, plan.name, plan.status
     finally:
         db.dispose()
     f = saved.result.figures
-    typer.echo(f"draft plan {plan_id} ({plan_name}): {f.get('households_assigned', 0)} households "
+    typer.echo(f"{status} plan {plan_id} ({plan_name}): {f.get('households_assigned', 0)} households "
                f"in {f.get('microgrids', 0)} micro-grids and {f.get('cells', 0)} cells; "
                f"mean fill {f.get('mean_fill', float('nan')):.2f}")
     _notes(saved.result)
@@ -115,6 +119,9 @@ def partition_command(
         "--households); default: the whole register."),
     database_url: Optional[str] = typer.Option(
         None, "--database-url", help="Overrides GEOGRID_DATABASE_URL (without --households)."),
+    publish: bool = typer.Option(
+        False, "--publish", help="Publish the new plan at once, archiving the one published "
+        "before (without --households)."),
 ) -> None:
     """Partition households into micro-grids and cells.
 
@@ -127,8 +134,11 @@ def partition_command(
         if out is not None or villages is not None:
             raise InputError("--out and --villages go with --households FILE; without a file "
                              "the register in the database is partitioned into a draft plan")
-        _partition_register(database_url, name, villages_only, engine=engine, **params)
+        _partition_register(database_url, name, villages_only, publish=publish, engine=engine,
+                            **params)
         return
+    if publish:
+        raise InputError("--publish goes with a plan in the database, not with --households FILE")
     if out is None:
         raise InputError("--out OUT.gpkg is required with --households")
     from geogrid.partition import partition

@@ -107,5 +107,13 @@ def test_cli_without_file_partitions_the_register_into_a_draft_plan(db_url, caps
         assert loaded.cells["households"].max() <= 20
         # --out belongs with a file; without one it is a mistake, not silently ignored
         assert main(["partition", "--database-url", db_url, "--out", "x.gpkg"]) == 2
+        # --publish (what make demo runs): published at once, the plan before archived
+        assert main(["partition", "--database-url", db_url, "--name", "p1", "--publish"]) == 0
+        assert "published plan" in capsys.readouterr().out
+        assert main(["partition", "--database-url", db_url, "--name", "p2", "--publish"]) == 0
+        with session_scope(engine) as s:
+            status = {p.name: p.status for p in plans.list_plans(s)}
+        assert status == {"cli draft": "draft", "p1": "archived", "p2": "published"}
+        assert main(["partition", "--households", "x.csv", "--out", "o.gpkg", "--publish"]) == 2
     finally:
         engine.dispose()
