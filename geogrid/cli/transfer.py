@@ -36,6 +36,13 @@ _COLUMNS = typer.Option(
 _ENCODING = typer.Option(None, "--encoding", help="CSV encoding; detected when omitted (UTF-8, GBK, GB18030).")
 _SKIP = typer.Option(False, "--skip-invalid", help="Write the valid rows even if some are rejected.")
 _REJECTS = typer.Option(None, "--rejects", help="Write every rejected row, untouched, with its reason here.")
+_LAYER = typer.Option(None, "--layer", help="Sheet of an XLSX or layer of a GeoPackage: its name or 0-based number.")
+
+
+def _layer(option: str | None) -> str | int | None:
+    if option is None:
+        return None
+    return int(option) if option.strip().isdigit() else option
 
 
 def _actor() -> str:
@@ -133,6 +140,7 @@ def import_households(
     encoding: Optional[str] = _ENCODING,
     skip_invalid: bool = _SKIP,
     rejects: Optional[Path] = _REJECTS,
+    layer: Optional[str] = _LAYER,
     database_url: Optional[str] = _URL,
 ) -> None:
     """Import households (upsert by household number). Points are converted to WGS84; with
@@ -142,7 +150,7 @@ def import_households(
 
     _import(database_url, file, "households",
             lambda engine: load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                                           county_outline=_county_outline(engine)),
+                                           layer=_layer(layer), county_outline=_county_outline(engine)),
             upsert_households, skip_invalid=skip_invalid, rejects=rejects)
 
 
@@ -153,6 +161,7 @@ def import_persons(
     encoding: Optional[str] = _ENCODING,
     skip_invalid: bool = _SKIP,
     rejects: Optional[Path] = _REJECTS,
+    layer: Optional[str] = _LAYER,
     database_url: Optional[str] = _URL,
 ) -> None:
     """Import persons (upsert by ID number). Each row's household must be registered."""
@@ -169,7 +178,8 @@ def import_persons(
                 for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
 
     _import(database_url, file, "persons",
-            lambda engine: load_persons(file, columns=_columns(columns), encoding=encoding),
+            lambda engine: load_persons(file, columns=_columns(columns), encoding=encoding,
+                                        layer=_layer(layer)),
             upsert_persons, skip_invalid=skip_invalid, rejects=rejects, db_check=unregistered)
 
 
@@ -182,6 +192,7 @@ def import_boundaries(
     encoding: Optional[str] = _ENCODING,
     skip_invalid: bool = _SKIP,
     rejects: Optional[Path] = _REJECTS,
+    layer: Optional[str] = _LAYER,
     database_url: Optional[str] = _URL,
 ) -> None:
     """Import administrative boundaries of one level (upsert by code)."""
@@ -191,7 +202,7 @@ def import_boundaries(
     level = normalize_level(level)
     _import(database_url, file, "areas",
             lambda engine: load_boundaries(file, level=level, crs=crs, columns=_columns(columns),
-                                           encoding=encoding),
+                                           encoding=encoding, layer=_layer(layer)),
             lambda session, valid: upsert_areas(session, valid, level),
             skip_invalid=skip_invalid, rejects=rejects)
 

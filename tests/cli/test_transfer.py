@@ -241,3 +241,20 @@ def test_rejects_of_an_explicit_encoding_stay_untouched(cli, db_url, tmp_path):
         ["H999", "無名氏", _id(1980, 2, "F")]]
     assert bad["reason"][0] == "household_no: household 'H999' is not in the register; import households first"
     assert _count(db_url, "persons") == 1
+
+
+def test_layer_option_chooses_a_geopackage_layer(cli, db_url, tmp_path):
+    import geopandas as gpd
+
+    frame = pd.read_csv(__import__("io").StringIO(HOUSEHOLDS), dtype=str)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["经度"].astype(float),
+                                                              frame["纬度"].astype(float)), crs=4326)
+    path = tmp_path / "two.gpkg"
+    gdf.to_file(path, layer="村甲")
+    gdf.head(1).to_file(path, layer="村乙")
+    code, _, err = cli("import", "households", path)
+    assert code == 4 and "--layer" in err
+    code, stdout, err = cli("import", "households", path, "--layer", "村乙")
+    assert code == 0 and "1 added" in stdout, err
+    code, stdout, err = cli("import", "households", path, "--layer", "0")
+    assert code == 0 and "2 added, 0 updated, 1 unchanged" in stdout, err
