@@ -83,8 +83,8 @@ def _finish(batch, *, skip_invalid: bool, rejects: Path | None) -> None:
     from geogrid.io import write_rejects
 
     if rejects is not None and len(batch.rejects):
-        write_rejects(batch, rejects)
-        _console().print(f"{len(batch.rejects)} rejected rows written to {rejects}")
+        written = write_rejects(batch, rejects)
+        _console().print(f"{len(batch.rejects)} rejected rows written to {written}")
     if not skip_invalid:
         batch.raise_for_rejects()
 

@@ -127,7 +127,9 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
             raise ColumnError(f"persons need a {col!r} column")
     rows = bulk.row_numbers(df)
     rejects: list[tuple[int, str, str]] = []
-    data = pd.DataFrame({"_row": rows})
+    data = pd.DataFrame({"_row": pd.Series(rows, dtype="int64")})
+    if data.empty:  # every row rejected (--skip-invalid): nothing to write
+        return data
     data[C.HOUSEHOLD_NO] = bulk.text_column(df[C.HOUSEHOLD_NO])
     for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION):
         data[col] = bulk.text_column(df[col]) if col in df.columns else None

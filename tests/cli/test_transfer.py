@@ -258,3 +258,19 @@ def test_layer_option_chooses_a_geopackage_layer(cli, db_url, tmp_path):
     assert code == 0 and "1 added" in stdout, err
     code, stdout, err = cli("import", "households", path, "--layer", "0")
     assert code == 0 and "2 added, 0 updated, 1 unchanged" in stdout, err
+
+
+def test_skip_invalid_when_every_row_is_rejected(cli, db_url, tmp_path):
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    p = tmp_path / "p.xlsx"
+    pd.DataFrame({"户编号": ["H001", "H999"], "姓名": ["甲", "乙"],
+                  "身份证号": [float(_id(1970, 1, "M")[:17] + "1"), _id(1980, 2, "F")]}).to_excel(p, index=False)
+    rejects = tmp_path / "rejects"
+    code, stdout, err = cli("import", "persons", p, "--skip-invalid", "--rejects", rejects)
+    assert code == 0, err
+    assert "0 added, 0 updated, 0 unchanged, 2 rejected" in stdout
+    assert f"written to {rejects}.xlsx" in err.replace("\n", "")  # the rejects of an XLSX are an XLSX
+    assert pd.read_excel(f"{rejects}.xlsx", dtype=str)["户编号"].tolist() == ["H001", "H999"]
+    assert _count(db_url, "persons") == 0

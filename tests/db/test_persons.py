@@ -115,3 +115,11 @@ def test_party_member_words(session, register):
     with pytest.raises(ValidationError) as info:
         p_repo.upsert_persons(session, df)
     assert [(r, c) for r, c, _ in info.value.rejects] == [(4, "party_member")]
+
+
+def test_empty_frame_writes_nothing(session, register):
+    """What is left when --skip-invalid rejected every row of a file."""
+    empty = make_persons(register).iloc[:0]
+    counts = p_repo.upsert_persons(session, empty)
+    assert (counts.added, counts.updated, counts.unchanged) == (0, 0, 0)
+    assert session.execute(text("SELECT count(*) FROM persons")).scalar() == 0
