@@ -47,7 +47,7 @@ def test_one_step_inverse_would_be_metres_off():
     one_step = _metres(2 * glon - flon - lon, 2 * glat - flat - lat, lat)[0]
     ilon, ilat = crs.gcj02_to_wgs84(glon, glat)
     iterated = _metres(ilon - lon, ilat - lat, lat)[0]
-    assert one_step > 0.05 and iterated < 0.001
+    assert one_step > 0.5 and iterated < 0.001  # about 1 m against 0.1 mm
 
 
 def test_offset_is_hundreds_of_metres_in_xinhuang():

@@ -260,6 +260,45 @@ def test_layer_option_chooses_a_geopackage_layer(cli, db_url, tmp_path):
     assert code == 0 and "2 added, 0 updated, 1 unchanged" in stdout, err
 
 
+def _dump(db_url):
+    from sqlalchemy import create_engine
+
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    out = {}
+    with engine.connect() as conn:
+        for table in ("households", "persons", "areas", "audit_log"):
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+            out[table] = sorted((tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows))
+    engine.dispose()
+    return out
+
+
+def test_failed_import_leaves_the_database_exactly_as_it_was(cli, db_url, tmp_path):
+    """Changed rows and a bad row in one file: exit 3 and not one value, version,
+    timestamp or audit entry differs afterwards."""
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    p = tmp_path / "p.csv"
+    p.write_text(_persons_csv([["H001", "杨大山", "男", _id(1970, 1, "M"), "13812345678", "户主"]]),
+                 encoding="utf-8")
+    assert cli("import", "persons", p)[0] == 0
+    before = _dump(db_url)
+    h.write_text(HOUSEHOLDS.replace("杨大山", "杨大川") + "H004,新户,地址,109.18,27.37,431227100201,放心户\n"
+                 + "H005,坏户,地址,109.18,91,431227100201,放心户\n", encoding="utf-8")
+    code, _, err = cli("import", "households", h)
+    assert code == 3 and "row 6, column 纬度" in err
+    p.write_text(_persons_csv([["H001", "杨大川", "男", _id(1970, 1, "M"), "13812345678", "户主"],
+                               ["H002", "吴小河", "男", _id(1971, 1, "M"), "1381234567", "户主"]]),
+                 encoding="utf-8")
+    code, _, err = cli("import", "persons", p)
+    assert code == 3 and "row 3, column 联系电话" in err
+    assert _dump(db_url) == before
+
+
 def test_skip_invalid_when_every_row_is_rejected(cli, db_url, tmp_path):
     h = tmp_path / "h.csv"
     h.write_text(HOUSEHOLDS, encoding="utf-8")
