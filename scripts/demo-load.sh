@@ -7,8 +7,16 @@ DIR=${1:-var/demo}
 BIN=${BIN:-.venv/bin}
 G="$BIN/geogrid"
 STAMP="$DIR/.loaded"
+demo_users() {
+  # every run (re)sets and prints the demo credentials, so they are on screen right
+  # before `make demo` starts serving, even when the data was loaded before
+  if "$G" users --help >/dev/null 2>&1; then
+    "$G" users demo
+  fi
+}
 if [ -f "$STAMP" ]; then
   echo "geogrid: demo data already loaded in $DIR (delete it to reload)"
+  demo_users
   exit 0
 fi
 mkdir -p "$DIR"
@@ -22,7 +30,5 @@ mkdir -p "$DIR"
 if "$G" partition --help >/dev/null 2>&1; then
   "$G" partition --name "demo" --publish
 fi
-if "$G" users --help >/dev/null 2>&1; then
-  "$G" users demo
-fi
 touch "$STAMP"
+demo_users

@@ -51,7 +51,8 @@ def test_demo_load_script_loads_partitions_publishes_and_makes_users(tmp_path):
     # the credentials are printed for the person who ran make demo
     assert "planner" in run.stdout + run.stderr
 
-    # a second run finds the stamp and changes nothing
+    # a second run finds the stamp, loads nothing and prints the credentials again
     again = subprocess.run(["bash", str(ROOT / "scripts" / "demo-load.sh"), str(demo)], cwd=ROOT,
                            env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "already loaded" in again.stdout
+    assert "demo-planner" in again.stdout and "rows read" not in again.stdout
