@@ -270,6 +270,12 @@ def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, bu
         token = login(port)
         for name in SCENARIOS:
             make = paths[name]
+            # the first request of a fresh server, before any cache holds it: for the
+            # county aggregate this is the real cost of computing it
+            t0 = time.perf_counter()
+            status = _get(port, make(random.Random(0)), {"Authorization": f"Bearer {token}"},
+                          timeout=30)
+            out[(name, "cold")] = {"ms": (time.perf_counter() - t0) * 1000, "status": status}
             # warm-up (connection pools, caches) outside the measurement
             drive(port, token, make, clients=4, requests=40, seconds=30)
             for clients in clients_list:
@@ -387,10 +393,14 @@ def main(argv=None) -> int:
             if r.get("skipped"):
                 print(f"  {b:10s} {name:24s} skipped ({r['skipped']})")
                 continue
-            met = "MET" if r["p95"] < TARGET_P95_MS[name] else "not met"
+            # errors count against the target: a fast 503 is not a met target
+            met = "MET" if r["p95"] < TARGET_P95_MS[name] and r["errors"] == 0 else "not met"
             line = (f"  {b:10s} {name:24s} {args.clients} clients: p50 {r['p50']:7.1f} ms  "
                     f"p95 {r['p95']:7.1f} ms  {r['rps']:7.1f} req/s  errors {r['errors']}  "
                     f"target {TARGET_P95_MS[name]:.0f} ms {met}")
+            cold = res["this"].get((name, "cold"))
+            if cold:
+                line += f" | first request, cold: {cold['ms']:.0f} ms (HTTP {cold['status']})"
             if not one.get("skipped"):
                 line += (f" | baseline '1 client' p50 {one['p50']:.1f} ms, "
                          f"queueing ratio p95/p50(1) {r['p95'] / one['p50']:.1f}x")
