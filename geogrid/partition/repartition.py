@@ -139,7 +139,8 @@ def repartition(
             others = pm[(pm[VILLAGE_CODE] == code) & ~pm[MICROGRID_ID].isin(ms)]
             rest = shapely.union_all([mg_geom_m[o] for o in others[MICROGRID_ID]])
             region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
-            region = shapely.set_precision(shapely.make_valid(region), GRID_M)
+            region = _drop_specks(shapely.set_precision(shapely.make_valid(region), GRID_M),
+                                  vpoly[code])
         else:
             region = shapely.union_all([named_geom[m] for m in ms], grid_size=GRID_M)
         if len(ms) == 1:
@@ -289,6 +290,24 @@ def repartition(
 #: a micro-grid sticking out of its edited village, or into an edited one, by more
 #: than this (m²) is reported
 CROSS_M2 = 1.0
+
+
+#: a detached part of a re-solved area smaller than this (m²) is float noise where the
+#: new outline runs along a kept micro-grid's edge, not land (the tiling rule allows
+#: gaps and overlaps under 1 m² in total)
+SPECK_M2 = 0.25
+
+
+def _drop_specks(region, village):
+    """``region`` without the specks a difference of nearly equal outlines leaves, when
+    it is in more pieces than its village (an island village keeps all its islands)."""
+    parts = explode(region)
+    if len(parts) <= max(1, len(explode(village))):
+        return region
+    keep = [p for p in parts if p.area >= SPECK_M2]
+    if not keep:
+        return region
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
 
 
 def _crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
