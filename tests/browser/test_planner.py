@@ -21,12 +21,17 @@ def _open_microgrid(page, key=None):
     if key:
         page.wait_for_function("""(key) => geogrid.planner.mgLayer.getLayers()
             .some((x) => x.feature.properties.microgrid_key === key)""", arg=key, timeout=20_000)
+    # (a plan switch still in flight may clear and refill mgLayer: look again until it is there)
     page.evaluate("""async (key) => {
         const p = geogrid.planner;
-        const layers = p.mgLayer.getLayers();
-        const l = key ? layers.find((x) => x.feature.properties.microgrid_key === key)
-                      : layers.sort((a, b) => b.feature.properties.households - a.feature.properties.households)[0];
-        await p.openMicrogrid(l.feature, l);
+        for (let tries = 0; tries < 100; tries++) {
+            const layers = p.mgLayer.getLayers();
+            const l = key ? layers.find((x) => x.feature.properties.microgrid_key === key)
+                          : layers.sort((a, b) => b.feature.properties.households - a.feature.properties.households)[0];
+            if (l) return await p.openMicrogrid(l.feature, l);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`micro-grid ${key} never appeared on the planner's map`);
     }""", key)
     page.wait_for_selector("#balance li", state="attached")
     return page.evaluate("geogrid.planner.mg.feature.properties.microgrid_key")
