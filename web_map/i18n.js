@@ -63,6 +63,10 @@ export const STRINGS = {
     "count.households": "{n} 户",
     "count.over": "超出上限 {cap} 户",
     "hex.tooltip": "共 {total} 户：放心 {green}，关心 {yellow}，连心 {red}",
+    "legend.hex.title": "每个六边形内的户数",
+    "legend.hex.range": "{lo}–{hi} 户",
+    "legend.hex.one": "{n} 户",
+    "legend.hex.red": "红色描边：含连心户",
 
     "house.title": "住户",
     "house.address": "地址",
@@ -394,6 +398,10 @@ export const STRINGS = {
     "count.households": "{n} households",
     "count.over": "over the cap of {cap}",
     "hex.tooltip": "{total} households: green {green}, yellow {yellow}, red {red}",
+    "legend.hex.title": "Households per hexagon",
+    "legend.hex.range": "{lo}–{hi} households",
+    "legend.hex.one": "{n} households",
+    "legend.hex.red": "Red outline: at least one red-care (连心户) household",
 
     "house.title": "Household",
     "house.address": "Address",

@@ -125,3 +125,93 @@ def test_english_switch(page):
     shot(page, "09-english")
     page.click("#lang-switch")
     assert page.inner_text(".layer-panel h2") == "图层"
+
+
+def _hexes_drawn(page):
+    """Every hexagon on the map: its count, red-care count, fill and outline as drawn, and
+    the pixel of the hexagon canvas at its centre (read back from the canvas itself)."""
+    return page.evaluate("""async () => {
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const L = geogrid.layers, map = geogrid.map, r = L.hexRenderer;
+        const dpr = window.devicePixelRatio || 1, size = map.getSize();
+        return L.hex.getLayers().map((l) => {
+            const p = l.feature.properties, c = l.getCenter();
+            const cp = map.latLngToContainerPoint(c);
+            let pixel = null;
+            if (cp.x > 5 && cp.y > 5 && cp.x < size.x - 5 && cp.y < size.y - 5) {
+                const q = map.latLngToLayerPoint(c).subtract(r._bounds.min).multiplyBy(dpr).round();
+                pixel = [...r._ctx.getImageData(q.x, q.y, 1, 1).data];
+            }
+            return {n: p.households ?? p.household_count ?? p.count ?? p.total ?? 0, red: p.red ?? 0,
+                    fill: l.options.fillColor, stroke: l.options.color, pixel};
+        });
+    }""")
+
+
+def _rgb(hex_colour):
+    h = hex_colour.lstrip("#")
+    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def test_legend_explains_hexagons_at_low_zoom_and_houses_at_high_zoom(page):
+    login(page, "cadre")
+    assert page.evaluate("geogrid.map.getZoom()") < 15
+    page.wait_for_function("geogrid.layers.hex.getLayers().length > 0", timeout=20_000)
+    page.wait_for_selector("#hex-legend:not([hidden]) #hex-classes li[data-lo]")
+    assert page.is_hidden("#care-legend")
+    assert page.inner_text("#hex-legend h3") == "每个六边形内的户数"
+    classes = page.evaluate("""() => [...document.querySelectorAll('#hex-classes li[data-lo]')].map((li) => ({
+        lo: +li.dataset.lo, hi: +li.dataset.hi, colour: li.dataset.colour, text: li.innerText.trim(),
+        swatch: li.querySelector('svg path').getAttribute('fill')}))""")
+    red_item = page.evaluate("""() => { const li = document.querySelector('#hex-classes li.hex-red');
+        return {colour: li.dataset.colour, text: li.innerText.trim(),
+                stroke: li.querySelector('svg path').getAttribute('stroke')}; }""")
+    assert "连心户" in red_item["text"] and red_item["stroke"] == red_item["colour"]
+    # classes: contiguous from 1, each its own colour, the swatch painted in that colour
+    assert len(classes) >= 2, classes
+    assert classes[0]["lo"] == 1
+    for a, b in zip(classes, classes[1:]):
+        assert b["lo"] == a["hi"] + 1, classes
+    assert len({c["colour"] for c in classes}) == len(classes), classes
+    for c in classes:
+        assert c["swatch"] == c["colour"] and "户" in c["text"], c
+
+    hexes = _hexes_drawn(page)
+    assert max(h["n"] for h in hexes) == classes[-1]["hi"], (classes, hexes)
+    used = set()
+    sampled = 0
+    for h in hexes:
+        cls = [c for c in classes if c["lo"] <= h["n"] <= c["hi"]]
+        assert len(cls) == 1, (h, classes)
+        assert h["fill"] == cls[0]["colour"], (h, cls)
+        used.add(cls[0]["colour"])
+        assert (h["stroke"] == red_item["colour"]) == (h["red"] > 0), h
+        if h["pixel"] is not None:
+            # what the canvas really holds at the hexagon's centre is the legend's colour
+            *rgb, alpha = h["pixel"]
+            assert alpha > 150, h
+            assert all(abs(a - b) <= 3 for a, b in zip(rgb, _rgb(cls[0]["colour"]))), (h, cls)
+            sampled += 1
+    assert sampled >= 3, hexes
+    assert len(used) >= 2, (used, classes)
+    assert any(h["red"] > 0 for h in hexes), "the sample has red-care households"
+    shot(page, "19-legend-hexagons")
+    page.click("#lang-switch")
+    assert page.inner_text("#hex-legend h3") == "Households per hexagon"
+    assert "red-care" in page.inner_text("#hex-classes li.hex-red")
+    page.click("#lang-switch")
+
+    # high zoom: houses coloured by care level, and the legend says which colour is which
+    _zoom_to_a_house(page)
+    page.wait_for_selector("#care-legend:not([hidden])")
+    assert page.is_hidden("#hex-legend")
+    legend = page.evaluate("""() => Object.fromEntries(['green', 'yellow', 'red'].map((k) => [k,
+        getComputedStyle(document.querySelector('#care-legend .dot.care-' + k)).backgroundColor]))""")
+    houses = page.evaluate("""() => [...geogrid.layers.houseById.values()].map((m) =>
+        [m.feature.properties.care_level, m.options.fillColor])""")
+    assert {care for care, _ in houses} & {"green", "yellow", "red"}
+    for care, fill in houses:
+        if care in legend:
+            assert legend[care] == "rgb({}, {}, {})".format(*_rgb(fill)), (care, fill, legend)
+    assert page.evaluate("geogrid.layers.hex.getLayers().length") == 0
+    shot(page, "19-legend-houses")

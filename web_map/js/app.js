@@ -251,7 +251,10 @@ async function main() {
   $("lang-switch-login").addEventListener("click", toggle);
   onLangChange(() => {
     showUser();
-    if (state.layers) state.layers.updateLabels();
+    if (state.layers) {
+      state.layers.updateLabels();
+      state.layers.renderLegend();
+    }
     if (state.planner) state.planner.renderAll();
     if (state.issues) state.issues.renderCard();
   });

@@ -37,6 +37,46 @@ function debounce(fn, ms) {
 }
 
 const HEX_RAMP = ["#e8f1fb", "#c6dbf2", "#9cc2e8", "#6aa3da", "#3f80c4", "#245f9e", "#153f6e"];
+/** Outline of a hexagon holding at least one 连心户 (red-care household). */
+export const HEX_RED_OUTLINE = "#b23a30";
+export const HEX_FILL_OPACITY = 0.72;
+
+/** The smallest "round" number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k) at or above x. */
+function niceCeil(x) {
+  if (x <= 10) return Math.max(1, Math.ceil(x));
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+/**
+ * Household-count classes of the hexagons in view: up to five classes on a square-root
+ * scale up to the fullest hexagon, with round bounds.  [{lo, hi, colour}], lowest first;
+ * the legend and the drawing both use these, so they cannot disagree.
+ */
+export function hexClasses(max) {
+  max = Math.max(1, Math.ceil(max));
+  const K = 5;
+  const his = [];
+  for (let i = 1; i <= K; i++) {
+    const hi = i === K ? max : Math.min(max, niceCeil(max * (i / K) ** 2));
+    if (!his.length || hi > his[his.length - 1]) his.push(hi);
+  }
+  return his.map((hi, j) => ({
+    lo: j === 0 ? 1 : his[j - 1] + 1,
+    hi,
+    colour: HEX_RAMP[his.length === 1 ? HEX_RAMP.length - 1 : Math.round(1 + (j * (HEX_RAMP.length - 2)) / (his.length - 1))],
+  }));
+}
+
+export function hexClassOf(classes, n) {
+  return classes.find((c) => n <= c.hi) || classes[classes.length - 1];
+}
+
+/** A small hexagon for the legend, coloured like the map's. */
+function hexSwatch(fill, stroke, width) {
+  return `<svg class="hex-swatch" viewBox="0 0 20 18" aria-hidden="true"><path d="M5.5 1h9l4.5 8-4.5 8h-9L1 9z" fill="${fill}" fill-opacity="${HEX_FILL_OPACITY}" stroke="${stroke}" stroke-width="${width}"/></svg>`;
+}
 
 export class CadreLayers {
   constructor(map, { onHouseClick, onError, planId = () => null }) {
@@ -108,7 +148,7 @@ export class CadreLayers {
       onFeatures: (fs) => this.addHouses(fs),
     });
     this.hexGen = 0;
-    this.hexMax = 1;
+    this.hexClasses = hexClasses(1);
 
     this.refresh = debounce(() => this.update(), 120);
     map.on("moveend", this.refresh);
@@ -117,9 +157,34 @@ export class CadreLayers {
 
   hexStyle(f) {
     const n = householdCount(f.properties);
-    const i = Math.min(HEX_RAMP.length - 1, Math.floor((Math.sqrt(n) / Math.sqrt(this.hexMax || 1)) * (HEX_RAMP.length - 1)));
+    const { colour } = hexClassOf(this.hexClasses, n);
     const red = (f.properties.red ?? 0) > 0;
-    return { color: red ? "#b23a30" : "#ffffff", weight: red ? 1.2 : 0.8, fillColor: HEX_RAMP[i], fillOpacity: 0.72 };
+    return { color: red ? HEX_RED_OUTLINE : "#ffffff", weight: red ? 2 : 0.8, fillColor: colour, fillOpacity: HEX_FILL_OPACITY };
+  }
+
+  /** Is the hexagon aggregate what the map shows now (rather than the houses)? */
+  get hexShown() {
+    return this.show.houses && this.map.hasLayer(this.hex) && this.map.getZoom() < HOUSE_ZOOM;
+  }
+
+  /** The legend follows the map: hexagon classes at low zoom, care levels of houses at high zoom. */
+  renderLegend() {
+    const hexBox = document.getElementById("hex-legend");
+    const careBox = document.getElementById("care-legend");
+    if (!hexBox || !careBox) return;
+    const hex = this.hexShown;
+    hexBox.hidden = !hex;
+    careBox.hidden = hex;
+    const hint = document.getElementById("zoom-hint");
+    if (hint) hint.hidden = !hex;
+    const ul = document.getElementById("hex-classes");
+    ul.innerHTML =
+      this.hexClasses
+        .map((c) => `<li data-lo="${c.lo}" data-hi="${c.hi}" data-colour="${c.colour}">${hexSwatch(c.colour, "#ffffff", 0.8)}<span>${escapeHtml(
+          c.lo === c.hi ? t("legend.hex.one", { n: c.lo }) : t("legend.hex.range", { lo: c.lo, hi: c.hi }),
+        )}</span></li>`)
+        .join("") +
+      `<li class="hex-red" data-colour="${HEX_RED_OUTLINE}">${hexSwatch("#ffffff", HEX_RED_OUTLINE, 2)}<span>${escapeHtml(t("legend.hex.red"))}</span></li>`;
   }
 
   setVisible(name, on) {
@@ -196,8 +261,11 @@ export class CadreLayers {
     if (gen !== this.hexGen || this.map.getZoom() >= HOUSE_ZOOM) return;
     this.hex.clearLayers();
     const feats = data.features || [];
-    this.hexMax = feats.reduce((m, f) => Math.max(m, householdCount(f.properties)), 1);
-    this.hex.addData(feats);
+    this.hexClasses = hexClasses(feats.reduce((m, f) => Math.max(m, householdCount(f.properties)), 1));
+    // red-outlined hexagons last, so their neighbours' white outlines do not cover them
+    const red = (f) => ((f.properties.red ?? 0) > 0 ? 1 : 0);
+    this.hex.addData([...feats].sort((a, b) => red(a) - red(b)));
+    this.renderLegend();
   }
 
   /** Fetch and draw what the current view needs.  Resolves when it is drawn. */
@@ -223,8 +291,7 @@ export class CadreLayers {
       } else if (map.hasLayer(this.cells)) {
         map.removeLayer(this.cells);
       }
-      const hint = document.getElementById("zoom-hint");
-      if (hint) hint.hidden = zoom >= HOUSE_ZOOM;
+      this.renderLegend();
       await Promise.all(jobs);
     } catch (err) {
       this.onError(err);
