@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geogrid.crs import reproject
 from geogrid.columns import AREA_KM2, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
 from geogrid.partition.engines import run_tasks
@@ -102,8 +103,12 @@ def partition(
 
 def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
     codes = sorted(prep.polygons) if codes is None else codes
-    vil = pd.Series(prep.village)
-    groups = vil[vil.notna()].groupby(vil[vil.notna()]).indices
+    # positions in the whole array: ``groupby(...).indices`` of a filtered Series would
+    # count within the filtered rows and hand households to the wrong village
+    codes_of, uniq = pd.factorize(pd.Series(prep.village, dtype=object), use_na_sentinel=True)
+    order = np.argsort(codes_of, kind="stable")
+    bounds = np.searchsorted(codes_of[order], np.arange(len(uniq) + 1))
+    groups = {u: order[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniq)}
     tasks = []
     for code in codes:
         idx = np.sort(groups.get(code, np.zeros(0, int)))
@@ -181,13 +186,13 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
     mg_df = gpd.GeoDataFrame(
         {MICROGRID_ID: mg_ids, VILLAGE_CODE: mg_vil, HOUSEHOLDS: mg_hh,
          AREA_KM2: shapely.area(mg_geoms) / 1e6},
-        geometry=gpd.GeoSeries(mg_geoms, crs=metric), crs=metric,
-    ).to_crs(crs)
+        geometry=reproject(gpd.GeoSeries(mg_geoms, crs=metric), crs), crs=crs,
+    )
     cell_df = gpd.GeoDataFrame(
         {CELL_ID: cell_ids, MICROGRID_ID: [mg_ids[m] for m in cell_mg], VILLAGE_CODE: cell_vil,
          HOUSEHOLDS: cell_hh},
-        geometry=gpd.GeoSeries(cell_geoms, crs=metric), crs=metric,
-    ).to_crs(crs)
+        geometry=reproject(gpd.GeoSeries(cell_geoms, crs=metric), crs), crs=crs,
+    )
     out = households.copy()
     cid = np.array(cell_ids, dtype=object)
     mid = np.array([mg_ids[m] for m in cell_mg], dtype=object)

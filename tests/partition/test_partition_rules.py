@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -219,4 +220,52 @@ def test_microgrid_count_follows_area_and_is_reported(square):
     assert r.figures["villages_at_target_microgrids"] == pytest.approx(2 / 3)
     assert r.figures["villages_below_target_microgrids"] == 1
     assert [d["village_code"] for d in r.diagnostics if d["kind"] == "few_households"] == ["C"]
+    assert broken(r, v) == {}
+
+
+def test_a_household_left_out_does_not_shift_the_others_to_another_village():
+    """The first household lies outside its village and is left out; every later one
+    must still go to its own village (a filtered groupby once counted positions within
+    the filtered rows and handed households to the wrong village's task)."""
+    a = shapely.box(X0, Y0, X0 + 2000, Y0 + 2000)
+    b = shapely.box(X0 + 2000, Y0, X0 + 4000, Y0 + 2000)
+    v = village_gdf({"A": a, "B": b})
+    rng = np.random.default_rng(1)
+    pts = [(X0 + 9000, Y0 + 9000)]  # registered in A, far outside it
+    pts += [tuple(p) for p in rng.uniform((X0 + 100, Y0 + 100), (X0 + 1900, Y0 + 1900), (30, 2))]
+    pts += [tuple(p) for p in rng.uniform((X0 + 2100, Y0 + 100), (X0 + 3900, Y0 + 1900), (30, 2))]
+    r = partition(households_gdf(pts, ["A"] * 31 + ["B"] * 30), v)
+    assert [d["households"] for d in r.diagnostics if d["kind"] == "outside_village"] == [[0]]
+    h = r.households
+    assert h["cell_id"].iloc[0] is None or pd.isna(h["cell_id"].iloc[0])
+    assert (h["village_code"].iloc[1:] == h["microgrid_id"].iloc[1:].str[:1]).all()
+    assert broken(r, v) == {}
+
+
+def test_long_straight_village_edges_in_degrees_are_followed():
+    """A village stored in WGS84 has edges straight in degrees; cut in metres, its
+    micro-grids and cells must follow those edges, not their UTM chords, or a database
+    that compares them in degrees finds slivers of hundreds of m² (5 km edges)."""
+    import pyproj
+
+    ll = shapely.Polygon([(109.20, 27.30), (109.26, 27.30), (109.25, 27.34), (109.19, 27.35)])
+    v = gpd.GeoDataFrame({"village_code": ["V"]}, geometry=[ll], crs=4326)
+    rng = np.random.default_rng(2)
+    lon = rng.uniform(109.20, 109.25, 400)
+    lat = rng.uniform(27.305, 27.335, 400)
+    keep = shapely.contains_xy(ll, lon, lat)
+    h = gpd.GeoDataFrame({"village_code": ["V"] * int(keep.sum())},
+                         geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs=4326)
+    r = partition(h, v)
+    tr = pyproj.Transformer.from_crs(4326, UTM, always_xy=True).transform
+
+    def m2(g):  # topology in degrees, as stored; only the size in metres (edges split
+        # first: a 6 km edge straight in degrees is a curve in metres)
+        g = shapely.segmentize(g, 1e-4)
+        return 0.0 if g.is_empty else shapely.transform(g, lambda xy: np.column_stack(tr(xy[:, 0], xy[:, 1]))).area
+
+    mgs = r.microgrids.geometry
+    assert m2(shapely.union_all(mgs.to_numpy()).symmetric_difference(ll)) < 1.0
+    for cid, g in zip(r.cells["microgrid_id"], r.cells.geometry):
+        assert m2(g.difference(r.microgrids.set_index("microgrid_id").geometry[cid])) < 1.0
     assert broken(r, v) == {}
