@@ -38,6 +38,8 @@ __all__ = [
     "geometry_to_wgs84",
     "geometry_from_wgs84",
     "local_metric_crs",
+    "reproject",
+    "DENSIFY_M",
 ]
 
 #: The names accepted for ``--crs`` and the ``source_crs`` column.
@@ -227,3 +229,31 @@ def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
         raise CRSError(f"({lon}, {lat}) is not a longitude/latitude pair")
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+#: Longest edge (m) a polygon keeps when it changes CRS.  A straight edge in degrees is
+#: a curve in UTM and the other way round: over a 5 km village edge the two differ by
+#: about 0.1 m, enough to leave 200 m² slivers between a stored village and micro-grids
+#: cut in metres.  Over 100 m they differ by about 10 µm.
+DENSIFY_M = 100.0
+
+
+def reproject(geoms, crs, *, max_segment_m: float = DENSIFY_M):
+    """A GeoSeries (with a CRS) in ``crs``, its edges first split to at most
+    ``max_segment_m`` in the source CRS so that they keep their shape.
+
+    Both sides of a shared edge get the same points (shapely.segmentize divides an
+    edge evenly), so neighbours stay neighbours.
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoSeries([box(109.0, 27.0, 109.05, 27.05)], crs=4326)
+    >>> len(shapely.get_coordinates(reproject(g, 32649).iloc[0])) > 5 * 4
+    True
+    """
+    src = pyproj.CRS(geoms.crs)
+    if src == pyproj.CRS(crs):
+        return geoms
+    step = max_segment_m / 111_320.0 if src.is_geographic else max_segment_m
+    dense = shapely.segmentize(geoms.to_numpy(), step)
+    return type(geoms)(dense, index=geoms.index, crs=src).to_crs(crs)

@@ -12,7 +12,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
-from geogrid.crs import local_metric_crs
+from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import ColumnError, InputError
 
 __all__ = ["Prepared", "prepare", "derive_outlines", "ISOLATED_M"]
@@ -95,7 +95,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     polygons: dict[str, object] = {}
     derived = False
     if villages is not None:
-        v = villages.to_crs(metric)
+        v = villages.set_geometry(reproject(villages.geometry, metric))
         vcodes = _codes(v[VILLAGE_CODE])
         gs = shapely.make_valid(v.geometry.to_numpy())
         for code, g in zip(vcodes, gs):

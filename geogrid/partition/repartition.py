@@ -13,6 +13,7 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.crs import reproject
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.inputs import _codes
@@ -27,7 +28,7 @@ __all__ = ["repartition"]
 
 
 def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
-    return gs.to_crs(metric).to_numpy() if len(gs) else np.zeros(0, dtype=object)
+    return reproject(gs, metric).to_numpy() if len(gs) else np.zeros(0, dtype=object)
 
 
 def repartition(
@@ -131,7 +132,7 @@ def repartition(
     vpoly = {}
     if villages is not None:
         v = villages[villages[VILLAGE_CODE].astype(str).isin(by_village)]
-        vm = v.to_crs(metric)
+        vm = v.set_geometry(reproject(v.geometry, metric))
         for code, g in zip(vm[VILLAGE_CODE].astype(str), vm.geometry):
             vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
     for code, ms in by_village.items():
@@ -233,7 +234,7 @@ def repartition(
         {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
          HOUSEHOLDS: [int(counts.get(c, 0)) for c, _, _ in new_cells]},
-        geometry=gpd.GeoSeries([g for _, _, g in new_cells], crs=metric), crs=metric).to_crs(crs)
+        geometry=reproject(gpd.GeoSeries([g for _, _, g in new_cells], crs=metric), crs), crs=crs)
     # locked and kept cells keep their exact geometry, not a round trip through metres
     if locked_rows or exact_rows:
         orig = pc.set_index(CELL_ID).geometry
@@ -250,7 +251,7 @@ def repartition(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
          AREA_KM2: [new_mg[m].area / 1e6 for m in ids]},
-        geometry=gpd.GeoSeries([new_mg[m] for m in ids], crs=metric), crs=metric).to_crs(crs)
+        geometry=reproject(gpd.GeoSeries([new_mg[m] for m in ids], crs=metric), crs), crs=crs)
     if unchanged:
         orig_m = pm.set_index(MICROGRID_ID).geometry
         is_u = nm[MICROGRID_ID].isin(unchanged).to_numpy()

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
-from geogrid.crs import local_metric_crs
+from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
 
 __all__ = ["check", "assert_valid", "GAP_M2", "POINT_TOL_M"]
@@ -59,8 +59,10 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     metric = _metric(result)
     cap = max_households or result.report.get("parameters", {}).get("max_households", 20)
     hh = result.households.to_crs(metric)
-    cells = result.cells.to_crs(metric)
-    mgs = result.microgrids.to_crs(metric)
+    # polygons keep the shape they have in their own CRS (straight edges in degrees
+    # for WGS84), as the partition engine and the databases read them
+    cells = result.cells.set_geometry(reproject(result.cells.geometry, metric))
+    mgs = result.microgrids.set_geometry(reproject(result.microgrids.geometry, metric))
     out: dict[str, list] = {}
     named = set()
     for d in result.report.get("diagnostics", []):
@@ -105,7 +107,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     # valid, one piece unless the village is in pieces
     multipart_v = set()
     if villages is not None:
-        vm = villages.to_crs(metric)
+        vm = villages.set_geometry(reproject(villages.geometry, metric))
         multipart_v = set(vm.loc[shapely.get_num_geometries(vm.geometry.to_numpy()) > 1, VILLAGE_CODE])
     else:
         for v, g in mgs.groupby(VILLAGE_CODE):
@@ -120,7 +122,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
         out[f"{name}_not_empty"] = df.loc[shapely.is_empty(g) | (shapely.area(g) <= 0), key].tolist()
     out["cells_tile_microgrids"] = _tiling(cells, mgs, MICROGRID_ID, MICROGRID_ID)
     if villages is not None:
-        vm = villages.to_crs(metric).dissolve(VILLAGE_CODE).reset_index()
+        vm = villages.set_geometry(reproject(villages.geometry, metric)).dissolve(VILLAGE_CODE).reset_index()
         used = set(mgs[VILLAGE_CODE])
         out["microgrids_tile_villages"] = _tiling(mgs, vm[vm[VILLAGE_CODE].isin(used)],
                                                   VILLAGE_CODE, VILLAGE_CODE)

@@ -18,6 +18,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point, Polygon
 
+from geogrid.crs import reproject
+
 UTM = "EPSG:32649"
 ORIGIN = (380_000.0, 3_025_000.0)  # about 109.2 E, 27.35 N
 
@@ -103,7 +105,9 @@ def synthetic_county(
         geometry=gpd.points_from_xy(hh["x"], hh["y"]), crs=UTM,
     )
     if crs is not None and crs != UTM:
-        villages = villages.to_crs(crs)
+        # edges split first so that they keep their UTM shape in degrees, and the
+        # households put on a border stay on it
+        villages = villages.set_geometry(reproject(villages.geometry, crs))
         households = households.to_crs(crs)
     return County(villages=villages, households=households)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geogrid.crs import reproject
 from geogrid.errors import InputError
 from geogrid.partition import check, partition, repartition
 
@@ -132,14 +133,14 @@ def test_new_household_inside_a_locked_cell_joins_it(county):
 def _grow(c, r, code, by_m=100.0):
     """Village ``code`` grown by ``by_m`` metres, taken from its neighbours."""
     metric = r.report["parameters"]["metric_crs"]
-    vm = c.villages.to_crs(metric)
+    vm = c.villages.set_geometry(reproject(c.villages.geometry, metric))
     j = vm.index[vm["village_code"] == code][0]
     grown = vm.geometry[j].buffer(by_m)
     geoms = [grown if k == j else g.difference(grown) for k, g in zip(vm.index, vm.geometry)]
     vm = vm.set_geometry(gpd.GeoSeries(geoms, index=vm.index, crs=metric))
-    changed = [v for v, a, b in zip(vm["village_code"], c.villages.to_crs(metric).geometry, geoms)
+    changed = [v for v, a, b in zip(vm["village_code"], reproject(c.villages.geometry, metric), geoms)
                if a.symmetric_difference(b).area > 1.0]
-    return vm.to_crs(c.villages.crs), changed
+    return vm.set_geometry(reproject(vm.geometry, c.villages.crs)), changed
 
 
 def test_boundary_edit_moves_only_the_named_microgrids(county):
@@ -157,8 +158,8 @@ def test_boundary_edit_moves_only_the_named_microgrids(county):
     assert named_too and not set(named_too) & set(own)
     assert set(r.microgrids.set_index("microgrid_id").loc[named_too, "village_code"]) <= set(changed)
     metric = r.report["parameters"]["metric_crs"]
-    new_own = r2.microgrids[r2.microgrids["microgrid_id"].isin(own)].to_crs(metric).union_all()
-    target = edited.loc[edited["village_code"] == code].to_crs(metric).geometry.iloc[0]
+    new_own = reproject(r2.microgrids[r2.microgrids["microgrid_id"].isin(own)].geometry, metric).union_all()
+    target = reproject(edited.loc[edited["village_code"] == code].geometry, metric).iloc[0]
     diff = gpd.GeoSeries([new_own.symmetric_difference(target)], crs=metric)
     assert diff.area.iloc[0] < 1.0  # the named micro-grids tile the new outline
     # naming them as well gives a plan that keeps every rule on the edited outlines,
@@ -229,3 +230,55 @@ def test_specks_of_a_difference_are_dropped_but_islands_kept():
     assert _drop_specks(islands, islands).equals(islands)
     real = MultiPolygon([box(0, 0, 500, 1000), box(900, 0, 1000, 100)])  # a real piece stays
     assert _drop_specks(real, village).equals(real)
+
+
+def _with_spike(poly, outline, metric, crs, eps=1e-3):
+    """``poly`` (in ``crs``) with an edge on ``outline`` doubled back a hair outside
+    itself: in metres the ring crosses its own edge there, like the cells a degree-space
+    overlay once left along a micro-grid's edge (GEOS then threw "side location
+    conflict").  None if ``poly`` has no such edge."""
+    import shapely
+    from shapely.geometry.polygon import orient
+
+    g, line = gpd.GeoSeries([poly, outline.boundary], crs=crs).to_crs(metric)
+    g = orient(max(getattr(g, "geoms", [g]), key=lambda p: p.area), 1.0)
+    xy = np.asarray(g.exterior.coords)[:-1]
+    # an edge v0-v1 on the outline whose next vertex v2 is well inside (a convex corner)
+    for _ in range(len(xy)):
+        v0, v1, v2 = xy[0], xy[1], xy[2]
+        d = (v1 - v0) / np.hypot(*(v1 - v0))
+        if np.cross(d, v2 - v1) > 1.0 and line.distance(shapely.Point((v0 + v1) / 2)) < 1e-3:
+            break
+        xy = np.roll(xy, -1, axis=0)
+    else:
+        return None
+    spike = (v0 + v1) / 2 + eps * np.array([d[1], -d[0]])  # just outside edge v0-v1
+    bad = shapely.Polygon(np.vstack([v0, v1, spike, xy[2:]]))
+    assert not bad.is_valid
+    return gpd.GeoSeries([bad], crs=metric).to_crs(crs).iloc[0]
+
+
+def test_a_self_crossing_cell_is_recut_not_a_geos_error(county):
+    """A stored cell whose ring crosses itself in metres on its micro-grid's edge (a
+    plan edit once stored such spikes) is not kept, and no GEOS error escapes: the
+    micro-grid is cut afresh, every household in one cell, none over the cap."""
+    c, r = county
+    m = r.cells["microgrid_id"].value_counts().index[0]
+    outline = r.microgrids.set_index("microgrid_id").geometry[m]
+    metric = r.report["parameters"]["metric_crs"]
+    cells = r.cells.copy()
+    for i in cells.index[cells["microgrid_id"] == m]:
+        bad = _with_spike(cells.geometry[i], outline, metric, cells.crs)
+        if bad is not None:
+            cells.loc[i, "geometry"] = bad
+            break
+    else:
+        pytest.fail("no cell of the micro-grid has an edge on its outline")
+    prev = type(r)(households=r.households, microgrids=r.microgrids, cells=cells, report=r.report)
+    r2 = repartition(prev, c.households, microgrids=[m])
+    assert _broken(r2, c.villages) == {}
+    inside = r2.households[r2.households["microgrid_id"] == m]
+    assert len(inside) == (r.households["microgrid_id"] == m).sum()
+    assert inside["cell_id"].notna().all()
+    own = r2.cells[r2.cells["microgrid_id"] == m]
+    assert (own["households"] <= 20).all() and own.geometry.is_valid.all()
