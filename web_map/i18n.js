@@ -177,6 +177,9 @@ export const STRINGS = {
     "rule.gap": "存在空隙",
     "rule.overlap": "存在重叠",
     "rule.nesting": "嵌套关系错误",
+    "rule.outside_cell": "住户在所属网格外",
+    "rule.unassigned": "住户未分配网格",
+    "planner.validation.house": "户 {no}",
     "rule.unknown": "问题",
 
     "error.network": "无法连接服务器，请检查网络。",
@@ -512,6 +515,9 @@ export const STRINGS = {
     "rule.gap": "Gap",
     "rule.overlap": "Overlap",
     "rule.nesting": "Wrong nesting",
+    "rule.outside_cell": "House outside its cell",
+    "rule.unassigned": "House in no cell",
+    "planner.validation.house": "house {no}",
     "rule.unknown": "Problem",
 
     "error.network": "Cannot reach the server; check the network.",

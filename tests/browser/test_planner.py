@@ -191,13 +191,45 @@ def test_validation_list_and_balance_panel(page):
     # the panel re-renders asynchronously: wait for the red row rather than race it
     page.wait_for_selector(f'#balance li[data-cell="{target}"].over', timeout=10_000)
     assert _counts(page)[target] == 21
+    # validation checks the stored plan: save, and it names the over-full cell
+    page.click("#save")
+    page.wait_for_function("geogrid.planner.history.pending === 0 && !document.getElementById('save').textContent.includes('…')")
     page.click("#validate-do")
     page.wait_for_selector("#validation li")
+    row = page.evaluate("""(cell) => geogrid.planner.validationIssues.findIndex((v) =>
+        v.rule === 'over_capacity' && v.objects.some((o) => o.type === 'cell' && o.id === cell))""", target)
+    assert row >= 0, page.evaluate("geogrid.planner.validationIssues")
+    # the row names the cell shortly ("M01-C03"); the full key is in its tooltip
+    key = page.evaluate("(id) => geogrid.planner.cells.get(id).key", target)
+    li = page.locator(f'#validation li[data-i="{row}"]')
+    assert key.split("-", 1)[1] in li.inner_text() and key not in li.inner_text(), li.inner_text()
+    assert key in li.get_attribute("title")
+
+    # look elsewhere first, then click the problem: the map goes to the over-full cell
+    page.evaluate("""() => { const c = geogrid.planner.mg.layer.getBounds().getCenter();
+        geogrid.map.setView([c.lat + 0.05, c.lng + 0.05], 12, {animate: false}); }""")
+    cell_bounds = page.evaluate("""(id) => { const b = geogrid.planner.findCellLayer(id).getBounds();
+        return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }""", target)
+    page.click(f'#validation li[data-i="{row}"]')
+    page.wait_for_selector(f'#validation li[data-i="{row}"].active')
+    page.wait_for_function("geogrid.map.getZoom() > 12 && geogrid.planner.issueLayer.getLayers().length > 0")
+    view = page.evaluate("""(cb) => {
+        const map = geogrid.map, cell = L.latLngBounds([cb[0], cb[1]], [cb[2], cb[3]]);
+        const hl = geogrid.planner.issueLayer.getLayers().map((l) => l.getBounds());
+        // where the cell lands on screen, and where the planner panel ends
+        const mapBox = map.getContainer().getBoundingClientRect();
+        const nw = map.latLngToContainerPoint(cell.getNorthWest()), se = map.latLngToContainerPoint(cell.getSouthEast());
+        return {zoom: map.getZoom(), contains: map.getBounds().contains(cell),
+                highlighted: hl.some((b) => b.equals(cell, 1e-5)),  // (GeoJSON keeps 6 decimals)
+                left: nw.x + mapBox.left, right: se.x + mapBox.left,
+                panel: document.getElementById('planner-panel').getBoundingClientRect().right,
+                width: mapBox.right};
+    }""", cell_bounds)
+    assert view["zoom"] >= 15, view
+    assert view["contains"] and view["highlighted"], view
+    # not hidden under the planner panel
+    assert view["panel"] < view["left"] < view["right"] <= view["width"], view
     shot(page, "15-planner-validation")
-    first = page.locator("#validation li[data-i]")
-    if first.count():
-        first.first.click()
-        page.wait_for_timeout(300)
 
 
 def _vertices(page):

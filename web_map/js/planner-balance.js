@@ -4,6 +4,7 @@
 import { openDialog, toast, errorMessage } from "./dialog.js";
 import { escapeHtml, CAP } from "./layers.js";
 import { planApi } from "./planner-api.js";
+import { get } from "./api.js";
 import { t } from "../i18n.js";
 
 const L = window.L;
@@ -15,32 +16,95 @@ export class PlannerBalance {
     try {
       const { data } = await planApi.validate(this.plan.id, this.mg ? this.mg.id : null);
       this.validationIssues = data.problems || [];
+      this.clearIssueHighlight();
     } catch (err) {
       return toast(errorMessage(err), { error: true });
     }
     this.renderValidation();
   }
 
-  /** Fit the map to the objects a problem names, fetching those not on the map. */
-  async zoomToIssue(issue) {
-    const bounds = L.latLngBounds([]);
-    for (const o of issue.objects || []) {
+  /** Padding that keeps a fitted object clear of the planner panel on the left. */
+  fitPadding(px = 40) {
+    const panel = $("planner-panel");
+    const mapBox = this.map.getContainer().getBoundingClientRect();
+    const left = panel && !panel.hidden ? Math.max(0, panel.getBoundingClientRect().right - mapBox.left) : 0;
+    return { paddingTopLeft: [left + px, px], paddingBottomRight: [px, px] };
+  }
+
+  /** The outline of the problem's objects on the planner's map (lives and goes with mgLayer). */
+  issueHighlight() {
+    if (!this.issueLayer) {
+      this.issueLayer = L.geoJSON(null, {
+        pane: "gg-plan-grid",
+        renderer: this.gridRenderer,
+        interactive: false,
+        // the cell or micro-grid at fault filled red; a village it is measured against only outlined
+        style: (f) => (f.properties && f.properties.issue_object === "area"
+          ? { color: "#d43c2f", weight: 2, opacity: 0.8, dashArray: "6 4", fill: false }
+          : { color: "#d43c2f", weight: 4, opacity: 0.9, dashArray: null, fillColor: "#d43c2f", fillOpacity: 0.12 }),
+        // a household at fault: a red ring round its dot
+        pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 11, renderer: this.gridRenderer }),
+      });
+      this.mgLayer.on("add", () => this.issueLayer.addTo(this.map));
+      this.mgLayer.on("remove", () => this.map.removeLayer(this.issueLayer));
+      if (this.map.hasLayer(this.mgLayer)) this.issueLayer.addTo(this.map);
+    }
+    return this.issueLayer;
+  }
+
+  /** GeoJSON of one object a problem names: from the map if it is there, else from the API. */
+  async issueObject(o) {
+    if (o.type === "cell") {
+      const layer = this.findCellLayer(o.id);
+      if (layer) return layer.toGeoJSON();
+    }
+    if (o.type === "microgrid") {
       let layer = null;
-      if (o.type === "cell") layer = this.findCellLayer(o.id);
-      if (o.type === "microgrid") this.mgLayer.eachLayer((l) => l.feature.id === o.id && (layer = l));
-      if (layer) {
-        bounds.extend(layer.getBounds());
-        continue;
-      }
+      this.mgLayer.eachLayer((l) => l.feature.id === o.id && (layer = l));
+      if (layer) return layer.toGeoJSON();
+    }
+    if (o.type === "household") {
+      const h = this.houses.get(o.id);
+      if (h) return h.feature;
       try {
-        const res = o.type === "cell" ? await planApi.cell(o.id) : o.type === "microgrid" ? await planApi.microgrid(o.id) : null;
-        if (res && res.data.geometry) bounds.extend(L.geoJSON(res.data).getBounds());
+        return (await get(`households/${o.id}`)).data;
       } catch {
-        /* an object that no longer exists: nothing to show */
+        return null;
       }
     }
-    if (bounds.isValid()) this.map.fitBounds(bounds, { maxZoom: 18, padding: [60, 60], animate: false });
+    if (o.type === "area" || o.type === "village") {
+      const code = o.code || o.id;
+      return (this.layers.villageFeatures || []).find((f) => f.properties.code === code) || null;
+    }
+    try {
+      const res = o.type === "cell" ? await planApi.cell(o.id) : o.type === "microgrid" ? await planApi.microgrid(o.id) : null;
+      return res && res.data.geometry ? res.data : null;
+    } catch {
+      return null; // an object that no longer exists: nothing to show
+    }
+  }
+
+  /** Fit the map to the objects a problem names and outline them; its row stays marked. */
+  async zoomToIssue(issue) {
     this.flashIssue = issue;
+    this.renderValidation();
+    const objects = issue.objects || [];
+    const found = await Promise.all(objects.map((o) => this.issueObject(o)));
+    const features = found
+      .map((f, i) => f && { ...f, properties: { ...(f.properties || {}), issue_object: objects[i].type } })
+      .filter(Boolean)
+      .reverse(); // the first-named object (the one at fault) drawn last, on top
+    if (this.flashIssue !== issue) return; // another row was clicked meanwhile
+    const hl = this.issueHighlight();
+    hl.clearLayers();
+    for (const f of features) hl.addData(f);
+    const bounds = hl.getBounds();
+    if (bounds.isValid()) this.map.fitBounds(bounds, { maxZoom: 18, animate: false, ...this.fitPadding(60) });
+  }
+
+  clearIssueHighlight() {
+    this.flashIssue = null;
+    if (this.issueLayer) this.issueLayer.clearLayers();
   }
 
   async publish() {
@@ -119,7 +183,7 @@ export class PlannerBalance {
         if (this.picked.includes(id)) this.picked = this.picked.filter((x) => x !== id);
         else this.picked = [...this.picked.slice(-1), id];
         const layer = this.findCellLayer(id);
-        if (layer) this.map.fitBounds(layer.getBounds(), { maxZoom: this.map.getZoom(), padding: [80, 80] });
+        if (layer) this.map.fitBounds(layer.getBounds(), { maxZoom: this.map.getZoom(), ...this.fitPadding(80) });
         this.renderAll();
       });
     }
@@ -131,10 +195,27 @@ export class PlannerBalance {
     return found;
   }
 
+  /** A short name for an object a problem names ("M01-C06", a village's name, a house's number);
+   *  the full keys stay in the row's tooltip. */
+  objectLabel(o) {
+    if (o.type === "area" || o.type === "village") {
+      const code = o.code || o.id;
+      const v = (this.layers.villageFeatures || []).find((f) => f.properties.code === code);
+      return (v && v.properties.name) || code;
+    }
+    if (o.type === "household") {
+      const p = this.houses.get(o.id)?.feature.properties || {};
+      const no = p.household_no || "";
+      return t("planner.validation.house", { no: no ? no.split("-").pop() : String(o.id).slice(0, 8) });
+    }
+    return shortKey(o.key || o.code || o.id);
+  }
+
   renderValidation() {
     const ul = $("validation");
     if (!this.validationIssues) {
       ul.innerHTML = "";
+      this.clearIssueHighlight();
       return;
     }
     if (!this.validationIssues.length) {
@@ -145,10 +226,17 @@ export class PlannerBalance {
       .map((v, i) => {
         const rule = v.rule || v.code || "unknown";
         const label = t(`rule.${rule}`) === `rule.${rule}` ? rule : t(`rule.${rule}`);
-        const what = (v.objects || []).map((o) => o.key || o.code || o.id).join("、");
-        return `<li data-i="${i}" title="${escapeHtml(v.message || "")}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span></li>`;
+        const what = (v.objects || []).map((o) => this.objectLabel(o)).join("、");
+        const full = (v.objects || []).map((o) => o.key || o.code || o.id).join("、");
+        const active = this.flashIssue === v ? ' class="active"' : "";
+        return `<li data-i="${i}"${active} title="${escapeHtml([v.message, full].filter(Boolean).join("\n"))}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span></li>`;
       })
       .join("");
     for (const li of ul.querySelectorAll("li[data-i]")) li.addEventListener("click", () => this.zoomToIssue(this.validationIssues[+li.dataset.i]));
   }
+}
+
+/** "431227103001-M04-C02" -> "M04-C02": the village code is the same for everything in view. */
+export function shortKey(key) {
+  return String(key ?? "").replace(/^\d{9,}-/, "");
 }
