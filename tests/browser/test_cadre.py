@@ -215,3 +215,81 @@ def test_legend_explains_hexagons_at_low_zoom_and_houses_at_high_zoom(page):
             assert legend[care] == "rgb({}, {}, {})".format(*_rgb(fill)), (care, fill, legend)
     assert page.evaluate("geogrid.layers.hex.getLayers().length") == 0
     shot(page, "19-legend-houses")
+
+
+def _pick_hit_and_check_the_house(page, index):
+    """Click search result `index`; the map flies to its house, highlights it and opens its
+    panel with the residents masked.  Returns the house as the API gave it to the page."""
+    hit = page.evaluate("(i) => geogrid.search.hits[i]", index)
+    page.locator(f'#search-results li[data-i="{index}"]').click()
+    page.wait_for_selector("#residents li")
+    assert page.is_hidden("#search-results")
+    view = page.evaluate("""(hit) => {
+        const map = geogrid.map, ll = L.latLng(hit.lat, hit.lon), m = geogrid.layers.highlighted;
+        return {zoom: map.getZoom(), off_m: map.getCenter().distanceTo(ll), inView: map.getBounds().contains(ll),
+                highlighted: m ? m.feature.id : null, panelFor: geogrid.panel.house && geogrid.panel.house.id};
+    }""", hit)
+    assert view["zoom"] >= 17 and view["off_m"] < 2 and view["inView"], view
+    assert view["highlighted"] == hit["household_id"] == view["panelFor"], (view, hit)
+    house = page.evaluate("geogrid.panel.house")
+    assert page.inner_text("#side-title") == house["properties"]["address"]
+    for li in page.locator("#residents li").all():
+        assert re.fullmatch(r"\*{14}[\dX]{4}", li.locator(".idn").inner_text())
+        assert "*" in li.locator(".who").inner_text()
+    return hit, house
+
+
+def _register_rows(server, name):
+    import csv
+
+    with open(server.register.sample_dir / name, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_search_by_partial_address_flies_to_the_house(page, server):
+    village = server.register.village_codes[0]
+    rows = [r for r in _register_rows(server, "households.csv") if r["村代码"] == village]
+    target = rows[len(rows) // 3]
+    address = target["地址"]
+    partial = address[-7:]  # e.g. 梨屯路12号: no town, no village
+    assert partial != address
+    login(page, "cadre")
+    page.fill("#search-input", partial)
+    page.wait_for_selector("#search-results li[data-i]")
+    hits = page.evaluate("geogrid.search.hits")
+    assert all(h["kind"] == "household" and partial in h["label"] for h in hits), hits
+    index = next(i for i, h in enumerate(hits) if h["label"].startswith(address + " ") or h["label"] == address)
+    # the head of the house shows masked in the result, never in full
+    assert target["户主"] not in page.inner_text("#search-results")
+    shot(page, "08-search-address")
+    _, house = _pick_hit_and_check_the_house(page, index)
+    assert house["properties"]["household_no"] == target["户编号"]
+    assert house["properties"]["address"] == address
+
+
+def test_search_by_family_name_flies_to_the_house(page, server):
+    village = server.register.village_codes[0]
+    people = [r for r in _register_rows(server, "persons.csv") if r["户编号"].startswith(village + "-")]
+    # a family name on several houses of the village, but not on the first 20 people only
+    from collections import Counter
+
+    surnames = Counter(r["姓名"][0] for r in people)
+    surname = next(s for s, n in surnames.most_common() if 3 <= n <= 40)
+    login(page, "cadre")
+    page.fill("#search-input", surname)  # one character: a family name is worth a search
+    page.wait_for_selector("#search-results li[data-i]")
+    hits = page.evaluate("geogrid.search.hits")
+    assert hits and all(h["kind"] == "person" and surname in h["label"] for h in hits), hits
+    text = page.inner_text("#search-results")
+    leaked = [r["姓名"] for r in people if surname in r["姓名"] and r["姓名"] in text]
+    assert not leaked, leaked  # names are masked in the results
+    shot(page, "08-search-name")
+    # not simply the first result: the last one that carries the family name first
+    index = max(i for i, h in enumerate(hits) if h["label"].startswith(surname + "*"))
+    hit, house = _pick_hit_and_check_the_house(page, index)
+    members = [r for r in people if r["户编号"] == house["properties"]["household_no"]]
+    assert any(r["姓名"].startswith(surname) for r in members), (surname, members)
+    whos = [w.inner_text() for w in page.locator("#residents li .who").all()]
+    assert any(w.startswith(surname) and "*" in w for w in whos), whos
+    body = page.inner_text("#side-body")
+    assert not [r["姓名"] for r in members if r["姓名"] in body], "the panel shows names masked"

@@ -25,6 +25,7 @@ const state = {
   basemaps: null,
   panel: null,
   planner: null,
+  search: null,
   /** the issue layer, panel and report mode (null for roles that see no issues) */
   issues: null,
   issuePanel: null,
@@ -116,7 +117,7 @@ async function start() {
     document.body.dataset.ready = "1";
     return state.firstRenderMs;
   })();
-  new SearchBox({
+  state.search = new SearchBox({
     onPick: async (hit) => {
       if (hit.lat !== undefined && hit.lat !== null) {
         state.map.setView([hit.lat, hit.lon], Math.max(HOUSE_ZOOM + 2, state.map.getZoom()), { animate: false });

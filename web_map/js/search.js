@@ -45,7 +45,8 @@ export class SearchBox {
   async run() {
     const q = this.input.value.trim();
     const gen = ++this.gen;
-    if (q.length < 2) {
+    // one Chinese character is a family name (杨, 王): worth a search; one letter or digit is not
+    if (q.length < 2 && !/^\p{Script=Han}$/u.test(q)) {
       this.list.hidden = true;
       this.hits = [];
       return;
