@@ -2,13 +2,16 @@
 
 :func:`validate_plan` returns every broken rule with the objects involved, in words a
 planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``, ``gap``,
-``overlap``, ``nesting``, ``outside_cell`` and ``unassigned``.  Areas are measured in
+``overlap``, ``nesting``, ``outside_cell`` and ``unassigned``; a cell that is one
+building over the cap is the warning ``oversize_building``, as the partition engine
+keeps such a building whole.  Areas are measured in
 the local UTM zone; slivers under 1 m² are ignored (the partition engine's tolerance).
 """
 
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.ops import unary_union
 from sqlalchemy import func, select
@@ -42,7 +45,7 @@ def _load(session, plan_id: str, scope: Scope, microgrid_ids=None):
                                    Cell.households, func.ST_AsBinary(Cell.geom).label("wkb"))
                    .where(Cell.plan_id == plan_id, Cell.microgrid_id.in_(ids)))
     cell_ids = list(cells["id"]) if len(cells) else []
-    hh = _frame(session, select(Assignment.household_id, Assignment.cell_id,
+    hh = _frame(session, select(Assignment.household_id, Assignment.cell_id, Household.building,
                                 func.ST_AsBinary(Household.geom).label("wkb"))
                 .join(Household, Household.id == Assignment.household_id)
                 .where(Assignment.plan_id == plan_id, Assignment.cell_id.in_(cell_ids)))
@@ -67,6 +70,10 @@ class _Area:
     def __call__(self, geom) -> float:
         if geom is None or geom.is_empty:
             return 0.0
+        # edges split to ~10 m first: a long edge straight in degrees is a curve in
+        # metres, and measured as its chord a sliver along a 5 km village edge would
+        # come out at several m² instead of a few cm²
+        geom = shapely.segmentize(geom, 1e-4)
         return shapely.transform(geom, lambda xy: _stack(self._tr(xy[:, 0], xy[:, 1]))).area
 
 
@@ -78,6 +85,18 @@ def _stack(xy):
 
 def _metric(*frames):
     return frames
+
+
+def _single_building_cells(hh) -> set:
+    """Cells whose households are all of one building (one building key, or all at one
+    point when they carry none)."""
+    if not len(hh):
+        return set()
+    xy = shapely.get_coordinates(hh.geometry.to_numpy())
+    point = [f"{x:.7f},{y:.7f}" for x, y in xy]
+    key = [b if isinstance(b, str) and b.strip() else f"@{p}" for b, p in zip(hh["building"], point)]
+    per_cell = pd.Series(key, index=hh.index).groupby(hh["cell_id"].to_numpy()).nunique()
+    return set(per_cell.index[per_cell == 1])
 
 
 def _problem(rule, severity, message, objects, **extra) -> dict:
@@ -94,6 +113,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     if not len(mgs):
         return problems
     counts = hh.groupby("cell_id").size() if len(hh) else {}
+    one_building = _single_building_cells(hh)
     villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
         Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
     mgs_m, cells_m, hh_m, vil_m = mgs, cells, hh, villages
@@ -102,7 +122,14 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     key = dict(zip(cells["id"], cells["cell_key"])) if len(cells) else {}
     for cid in (cells["id"] if len(cells) else []):
         n = int(counts.get(cid, 0)) if len(hh) else 0
-        if n > cap:
+        if n > cap and cid in one_building:
+            # the partition engine keeps a bigger building whole as a cell of its own
+            problems.append(_problem("oversize_building", "warning",
+                                     f"cell {key[cid]} is one building of {n} households, more than "
+                                     f"{cap}; split it by floor or stairwell if one grid worker "
+                                     "cannot serve it",
+                                     [{"type": "cell", "id": cid, "key": key[cid]}], households=n))
+        elif n > cap:
             problems.append(_problem("over_capacity", "error",
                                      f"cell {key[cid]} has {n} households, more than {cap}",
                                      [{"type": "cell", "id": cid, "key": key[cid]}], households=n))
