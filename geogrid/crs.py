@@ -251,8 +251,9 @@ def reproject(geoms, crs, *, max_segment_m: float = DENSIFY_M):
     >>> len(shapely.get_coordinates(reproject(g, 32649).iloc[0])) > 5 * 4
     True
     """
-    src = pyproj.CRS(geoms.crs)
-    if src == pyproj.CRS(crs):
+    src = pyproj.CRS.from_user_input(geoms.crs)  # the same object, not a copy
+    dst = pyproj.CRS.from_user_input(crs)
+    if src is dst or src == dst:
         return geoms
     step = max_segment_m / 111_320.0 if src.is_geographic else max_segment_m
     dense = shapely.segmentize(geoms.to_numpy(), step)

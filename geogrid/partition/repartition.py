@@ -70,7 +70,7 @@ def repartition(
     if "metric_crs" not in params:
         raise InputError("previous is not a result of geogrid.partition.partition()")
     cap = params["max_households"]
-    metric = pyproj.CRS(params["metric_crs"])
+    metric = pyproj.CRS.from_user_input(params["metric_crs"])
     named = list(dict.fromkeys(microgrids))
     locked = set(locked_cells)
     pm = previous.microgrids
@@ -85,7 +85,7 @@ def repartition(
                          "micro-grids; only cells of micro-grids being re-solved can be locked")
     if households.crs is None:
         raise InputError("the households have no coordinate system; set one with set_crs")
-    crs = pyproj.CRS(previous.cells.crs)
+    crs = pyproj.CRS.from_user_input(previous.cells.crs)
     hh = households if households.crs == crs else households.to_crs(crs)
     prev_h = previous.households
     diags: list[dict] = []
@@ -226,8 +226,10 @@ def repartition(
     for r, c in cell_of_row.items():
         cell_col[r] = c
         mg_col[r] = cell_to_mg[c]
-    out[MICROGRID_ID] = mg_col
-    out[CELL_ID] = cell_col
+    # object columns, as partition() returns them: no string inference on 80k rows, and
+    # the next repartition reads them back without a conversion
+    out[MICROGRID_ID] = pd.Series(mg_col, index=out.index, dtype=object)
+    out[CELL_ID] = pd.Series(cell_col, index=out.index, dtype=object)
     codes, uniq = pd.factorize(cell_col)  # None -> -1
     counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniq)), index=uniq)
     nc = gpd.GeoDataFrame(
@@ -375,13 +377,28 @@ def _repair_parts(polys):
     return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
 
 
+def _clip_to(cell, region):
+    """``cell`` clipped to ``region`` on the grid, made valid first: a stored cell valid
+    in degrees can cross itself in metres (a spike a hair beside an edge turns over
+    when projected), and GEOS refuses to overlay it ("side location conflict").
+    None if it still cannot be clipped."""
+    try:
+        if cell is not None and not cell.is_valid:
+            cell = shapely.make_valid(cell, method="structure", keep_collapsed=False)
+        return clean(shapely.intersection(cell, region, grid_size=GRID_M))
+    except shapely.errors.GEOSException:
+        return None
+
+
 def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
     """The previous cells, clipped to ``region``, if they still respect every rule:
     they tile it, hold every household, no more than ``cap`` each (unless a cell is one
     building), and no building or shared address is split between them."""
     if not free_prev:
         return None if len(rows) else []
-    polys = [clean(shapely.intersection(cell_geom[c], region, grid_size=GRID_M)) for c in free_prev]
+    polys = [_clip_to(cell_geom[c], region) for c in free_prev]
+    if any(p is None for p in polys):
+        return None  # a cell GEOS cannot clip even made valid: cut afresh
     total = sum(p.area for p in polys)
     if abs(total - region.area) > 0.5:
         return None

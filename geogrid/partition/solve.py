@@ -201,8 +201,10 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
     col_m = np.full(n, None, dtype=object)
     col_c[has] = cid[cell_of[has]]
     col_m[has] = mid[cell_of[has]]
-    out[MICROGRID_ID] = col_m
-    out[CELL_ID] = col_c
+    # object columns (not pandas' inferred string dtype): repartition() reads them back
+    # on every edit, and a conversion of 80k strings costs milliseconds each time
+    out[MICROGRID_ID] = pd.Series(col_m, index=out.index, dtype=object)
+    out[CELL_ID] = pd.Series(col_c, index=out.index, dtype=object)
     labels = households.index
     for d in diags:
         d["households"] = labels[d["households"]].tolist()
