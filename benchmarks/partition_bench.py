@@ -98,7 +98,8 @@ def run_kmc(pts_by_v, cells_by_v, cap):
             labels[v] = np.zeros(len(pts), int)
             t += time.perf_counter() - t0
             continue
-        km = KMeansConstrained(n_clusters=k, size_max=cap, random_state=0, n_init=3)
+        # the library's defaults (n_init=10): the baseline as its users run it
+        km = KMeansConstrained(n_clusters=k, size_max=cap, random_state=0)
         labels[v] = km.fit_predict(pts)
         t += time.perf_counter() - t0
     return labels, t
@@ -272,6 +273,25 @@ def main(argv=None) -> int:
           f"{np.median(rt) * 1000:.0f} ms (min {min(rt) * 1000:.0f}, max {max(rt) * 1000:.0f}); "
           f"target < 100 ms: {'MET' if np.median(rt) < 0.1 else 'NOT MET'}; CPU median {np.median(rcpu) * 1000:.0f} ms")
 
+    # an edit the previous cells cannot absorb: 25 new households at one point, so the
+    # micro-grid is re-cut (the removal above is the cheap keep-the-cells path)
+    rt = []
+    for m in rng.choice(ids, size=min(7, len(ids)), replace=False):
+        poly = result.microgrids.set_index("microgrid_id").geometry[m]
+        p = poly.representative_point()
+        code = result.microgrids.set_index("microgrid_id")["village_code"][m]
+        new = pd.concat([households, type(households)(
+            {"village_code": [code] * 25, "building": [f"bench-new-{m}"] * 25},
+            geometry=[p] * 25, crs=households.crs,
+            index=pd.RangeIndex(10**7, 10**7 + 25))])
+        t0 = time.perf_counter()
+        r2 = repartition(result, new, microgrids=[m])
+        rt.append(time.perf_counter() - t0)
+        assert (r2.households.loc[10**7:, "cell_id"].nunique() == 1)
+    print(f"repartition of one micro-grid (a 25-household building added: re-cut), median of {len(rt)}: "
+          f"{np.median(rt) * 1000:.0f} ms (min {min(rt) * 1000:.0f}, max {max(rt) * 1000:.0f}); "
+          f"target < 100 ms: {'MET' if np.median(rt) < 0.1 else 'NOT MET'}")
+
     # --- 10-village slice against the baselines -------------------------------------------
     codes = slice_codes(villages, households)
     sv = villages[villages["village_code"].isin(codes)]
@@ -314,9 +334,10 @@ def main(argv=None) -> int:
               f"largest cell {f['max_size']}, cells over {cap}: {f['over_cap']}, fill {f['fill']:.3f}, no polygons")
         print(f"   ratios: time {name} / geogrid = {t / max(t_sub, 1e-9):.1f}x; "
               f"MSD geogrid / {name} = {fo['msd'] / max(f['msd'], 1e-9):.3f}"
-              + ("   (targets for k-means-constrained: time >= 10x, MSD <= 1.10: "
-                 f"{'MET' if t / max(t_sub, 1e-9) >= 10 else 'NOT MET'}, "
-                 f"{'MET' if fo['msd'] / max(f['msd'], 1e-9) <= 1.10 else 'NOT MET'})"
+              + ("   (targets for k-means-constrained: MSD <= 1.10: "
+                 f"{'MET' if fo['msd'] / max(f['msd'], 1e-9) <= 1.10 else 'NOT MET'}; "
+                 "time >= 10x at equal or better compactness (MSD ratio <= 1.00): "
+                 f"{'MET' if t / max(t_sub, 1e-9) >= 10 and fo['msd'] <= f['msd'] else 'NOT MET'})"
                  if name == "k-means-constrained" else ""))
     return 0
 
