@@ -232,53 +232,28 @@ def test_specks_of_a_difference_are_dropped_but_islands_kept():
     assert _drop_specks(real, village).equals(real)
 
 
-def _with_spike(poly, outline, metric, crs, eps=1e-3):
-    """``poly`` (in ``crs``) with an edge on ``outline`` doubled back a hair outside
-    itself: in metres the ring crosses its own edge there, like the cells a degree-space
-    overlay once left along a micro-grid's edge (GEOS then threw "side location
-    conflict").  None if ``poly`` has no such edge."""
+def test_keep_previous_makes_a_self_crossing_cell_valid_first():
+    """A stored cell valid in degrees can cross itself once projected to metres (a spike
+    a hair outside the micro-grid's edge, as plan edits once stored).  The previous
+    cells are still judged, on their valid shape, instead of GEOS throwing "side
+    location conflict"."""
     import shapely
-    from shapely.geometry.polygon import orient
+    from shapely.geometry import Polygon, box
 
-    g, line = gpd.GeoSeries([poly, outline.boundary], crs=crs).to_crs(metric)
-    g = orient(max(getattr(g, "geoms", [g]), key=lambda p: p.area), 1.0)
-    xy = np.asarray(g.exterior.coords)[:-1]
-    # an edge v0-v1 on the outline whose next vertex v2 is well inside (a convex corner)
-    for _ in range(len(xy)):
-        v0, v1, v2 = xy[0], xy[1], xy[2]
-        d = (v1 - v0) / np.hypot(*(v1 - v0))
-        if np.cross(d, v2 - v1) > 1.0 and line.distance(shapely.Point((v0 + v1) / 2)) < 1e-3:
-            break
-        xy = np.roll(xy, -1, axis=0)
-    else:
-        return None
-    spike = (v0 + v1) / 2 + eps * np.array([d[1], -d[0]])  # just outside edge v0-v1
-    bad = shapely.Polygon(np.vstack([v0, v1, spike, xy[2:]]))
-    assert not bad.is_valid
-    return gpd.GeoSeries([bad], crs=metric).to_crs(crs).iloc[0]
+    from geogrid.partition.repartition import _keep_previous
 
-
-def test_a_self_crossing_cell_is_recut_not_a_geos_error(county):
-    """A stored cell whose ring crosses itself in metres on its micro-grid's edge (a
-    plan edit once stored such spikes) is not kept, and no GEOS error escapes: the
-    micro-grid is cut afresh, every household in one cell, none over the cap."""
-    c, r = county
-    m = r.cells["microgrid_id"].value_counts().index[0]
-    outline = r.microgrids.set_index("microgrid_id").geometry[m]
-    metric = r.report["parameters"]["metric_crs"]
-    cells = r.cells.copy()
-    for i in cells.index[cells["microgrid_id"] == m]:
-        bad = _with_spike(cells.geometry[i], outline, metric, cells.crs)
-        if bad is not None:
-            cells.loc[i, "geometry"] = bad
-            break
-    else:
-        pytest.fail("no cell of the micro-grid has an edge on its outline")
-    prev = type(r)(households=r.households, microgrids=r.microgrids, cells=cells, report=r.report)
-    r2 = repartition(prev, c.households, microgrids=[m])
-    assert _broken(r2, c.villages) == {}
-    inside = r2.households[r2.households["microgrid_id"] == m]
-    assert len(inside) == (r.households["microgrid_id"] == m).sum()
-    assert inside["cell_id"].notna().all()
-    own = r2.cells[r2.cells["microgrid_id"] == m]
-    assert (own["households"] <= 20).all() and own.geometry.is_valid.all()
+    region = box(0, 0, 1000, 1000)
+    # meant as box(0, 0, 500, 500), with a spike up the west edge and back 0.09 mm outside it
+    spiky = Polygon([(0, 0), (0, 1000), (-9e-5, 500), (500, 500), (500, 0)])
+    assert not spiky.is_valid
+    cells = {"W": spiky, "NW": box(0, 500, 500, 1000), "E": box(500, 0, 1000, 1000)}
+    pts = np.array([[100, 100], [200, 300], [300, 200], [100, 900], [250, 700],
+                    [600, 100], [800, 500], [900, 900]], float)
+    hh = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]))
+    rows = np.arange(len(pts))
+    kept = _keep_previous(region, rows, pts, list(cells), cells, 20, hh)
+    assert kept is not None
+    got = {c: (p, sorted(m.tolist())) for c, p, m in kept}
+    assert got["W"][1] == [0, 1, 2] and got["NW"][1] == [3, 4] and got["E"][1] == [5, 6, 7]
+    assert got["W"][0].is_valid and abs(got["W"][0].area - 250_000) < 1e-3
+    assert shapely.get_num_geometries(got["W"][0]) == 1

@@ -10,13 +10,16 @@ Only drafts can be edited (409 otherwise); planners edit within their scope.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Annotated
 
 import shapely
+import shapely.errors
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select, update
 
+from geogrid.api import cellgeometry
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import StateError
 from geogrid.api.etag import make_etag, require_if_match, version_from_etag
@@ -29,6 +32,7 @@ from geogrid.db.plans import bump_version, copy_plan, publish
 from geogrid.errors import ConflictError, InputError, NotFoundError
 
 router = APIRouter(tags=["plan editing"])
+log = logging.getLogger("geogrid.api")
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="the plan's ETag")]
 
@@ -82,7 +86,15 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
         raise StateError(f"plan {plan_id} is {status}; only drafts can be edited: create a "
                          "draft from it with POST /api/v1/plans")
     info = dict(detail or {})
-    yield plan, info
+    try:
+        yield plan, info
+    except shapely.errors.GEOSException as exc:
+        # never a 500: the transaction is rolled back (the session closes uncommitted)
+        log.warning("plan %s: %s failed in GEOS: %s", plan_id, action, exc)
+        raise InputError(
+            f"{action.replace('_', ' ')} could not be computed: a polygon of this micro-grid is "
+            f"broken ({exc}); nothing was changed. Redraw the micro-grid boundary or re-run the "
+            "partition for the micro-grid, then try again") from None
     audit.add(session, action, "plan", plan_id, detail=info or None)
     session.commit()
     response.headers["ETag"] = make_etag(plan_id, new_version)
@@ -130,7 +142,9 @@ def _shape(session, geom_col, where):
     return to_shape(g) if g is not None else None
 
 
-def _ewkt(geom) -> str:
+def _ewkt(geom) -> str | None:
+    if geom is None or geom.is_empty:
+        return None
     if geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return f"SRID=4326;{geom.wkt}"
@@ -284,11 +298,8 @@ def replace_boundary(plan_id: str, microgrid_id: str, body: GeometryRequest, res
         for c in session.execute(select(Cell.id, Cell.geom).where(Cell.microgrid_id == mg.id)).all():
             if c.geom is None:
                 continue
-            clipped = to_shape(c.geom).intersection(geom)
-            clipped = shapely.make_valid(clipped)
-            polys = [g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "Polygon" and not g.is_empty]
             session.execute(update(Cell).where(Cell.id == c.id)
-                            .values(geom=_ewkt(shapely.MultiPolygon(polys)) if polys else None),
+                            .values(geom=_ewkt(cellgeometry.clip_cell(to_shape(c.geom), geom))),
                             execution_options={"synchronize_session": False})
     return {"microgrid_id": microgrid_id, "area_km2": area_km2, "etag": response.headers["ETag"]}
 
@@ -300,22 +311,6 @@ def _area_km2(geom) -> float:
 
 
 # --- split and merge ------------------------------------------------------------------------
-def _voronoi_split(cell_geom, keep_pts, move_pts):
-    """Split ``cell_geom`` between two point sets: each piece is the union of the Voronoi
-    regions of its households, clipped to the cell."""
-    from shapely.ops import unary_union
-
-    pts = shapely.MultiPoint(keep_pts + move_pts)
-    regions = shapely.voronoi_polygons(pts, extend_to=cell_geom.envelope.buffer(0.01))
-    keep_set = shapely.MultiPoint(keep_pts)
-    a, b = [], []
-    for r in regions.geoms:
-        (a if r.intersects(keep_set) else b).append(r)
-    pa = unary_union(a).intersection(cell_geom) if a else shapely.Polygon()
-    pb = cell_geom.difference(pa)
-    return pa, pb
-
-
 @router.post("/plans/{plan_id}/cells/{cell_id}/split",
              summary="Split a cell: the listed households form a new cell in the same micro-grid")
 def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Response, session: SessionDep,
@@ -342,8 +337,8 @@ def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Respons
         move_pts = [(x, y) for h, x, y in members if h in moving]
         geom_a = geom_b = None
         if cell.geom is not None:
-            pa, pb = _voronoi_split(to_shape(cell.geom), keep_pts, move_pts)
-            geom_a, geom_b = _ewkt(_polys(pa)), _ewkt(_polys(pb))
+            pa, pb = cellgeometry.split_cell(to_shape(cell.geom), keep_pts, move_pts)
+            geom_a, geom_b = _ewkt(pa), _ewkt(pb)
         existing = set(session.execute(select(Cell.cell_key).where(Cell.plan_id == plan_id)).scalars())
         n = 1
         while f"{cell.cell_key}-s{n}" in existing:
@@ -365,12 +360,6 @@ def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Respons
             "etag": response.headers["ETag"]}
 
 
-def _polys(g):
-    g = shapely.make_valid(g)
-    parts = [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon" and not p.is_empty]
-    return shapely.MultiPolygon(parts)
-
-
 @router.post("/plans/{plan_id}/cells/merge", summary="Merge two cells of one micro-grid into the first")
 def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: SessionDep,
                 principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
@@ -388,9 +377,10 @@ def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: S
             raise InputError("only cells of the same micro-grid can be merged")
         if a.locked or b.locked:
             raise StateError("a locked cell cannot be merged; unlock it first")
-        if a.geom is not None and b.geom is not None:
-            union = shapely.union(to_shape(a.geom), to_shape(b.geom))
-            session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(_polys(union))),
+        if b.geom is not None:
+            union = (cellgeometry.merge_cells(to_shape(a.geom), to_shape(b.geom))
+                     if a.geom is not None else to_shape(b.geom))
+            session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(union)),
                             execution_options={"synchronize_session": False})
         session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
                                                  Assignment.cell_id == b.id)
