@@ -293,3 +293,74 @@ def test_search_by_family_name_flies_to_the_house(page, server):
     assert any(w.startswith(surname) and "*" in w for w in whos), whos
     body = page.inner_text("#side-body")
     assert not [r["姓名"] for r in members if r["姓名"] in body], "the panel shows names masked"
+
+
+def _labels(page, kind):
+    # (the labels on the map now: removed ones fade out of the DOM for a moment)
+    return page.evaluate("""(kind) => geogrid.layers.labels.getLayers().map((tip) => tip.getElement())
+        .filter((el) => el.classList.contains(kind)).map((el) => {
+        const r = el.getBoundingClientRect();
+        return {text: el.innerText.trim(), title: el.title, key: el.dataset.key,
+                box: [r.left, r.top, r.right, r.bottom]};
+    })""", kind)
+
+
+def _overlapping(labels):
+    out = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = a["box"], b["box"]
+            if l1 < r2 and l2 < r1 and t1 < b2 and t2 < b1:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+def test_grid_labels_are_short_with_the_full_key_in_their_tooltip(page):
+    login(page, "cadre")
+    page.evaluate("() => { geogrid.map.setZoom(14, {animate: false}); }")
+    page.wait_for_selector(".map-label.microgrid")
+    page.wait_for_timeout(300)
+    mgs = _labels(page, "microgrid")
+    assert len(mgs) >= 2, mgs
+    for lab in mgs:
+        # "M04 · 186 户", not "431227103001-M04 186 户"; the tooltip has the full key
+        assert re.fullmatch(r"M\d+ · \d+ 户", lab["text"]), lab
+        assert re.fullmatch(r"\d{12}-M\d+", lab["key"]), lab
+        assert lab["title"].startswith(lab["key"] + " · ") and lab["key"].endswith(lab["text"].split(" ")[0]), lab
+    everything = mgs + _labels(page, "village")
+    assert not _overlapping(everything), _overlapping(everything)
+    page.wait_for_timeout(300)  # labels fade in
+    shot(page, "26-labels-microgrids")
+
+    house = _zoom_to_a_house(page)
+    page.evaluate("() => { geogrid.map.setZoom(17, {animate: false}); }")
+    page.wait_for_selector(".map-label.cell")
+    cells = _labels(page, "cell")
+    assert cells
+    for lab in cells:
+        assert re.fullmatch(r"M\d+-C\d+ · \d+ 户", lab["text"]), lab
+        assert re.fullmatch(r"\d{12}-M\d+-C\d+", lab["key"]) and lab["key"] in lab["title"], lab
+    assert not _overlapping(cells), _overlapping(cells)
+    page.wait_for_timeout(300)  # labels fade in
+    shot(page, "26-labels-cells")
+
+    # a label over a house does not swallow the click: the house opens
+    xy = page.evaluate("""(id) => {
+        const m = geogrid.layers.houseById.get(id), map = geogrid.map;
+        const tip = geogrid.layers.labels.getLayers()[0];
+        tip.setLatLng(m.getLatLng());
+        const p = map.latLngToContainerPoint(m.getLatLng()), r = map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top];
+    }""", house)
+    top = page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('.map-label')", xy)
+    assert top, "the label should lie over the house for this check"
+    page.mouse.click(*xy)
+    page.wait_for_selector("#residents li")
+    assert page.evaluate("geogrid.panel.house.id") == house
+    # with the house panel open, no label hides under it
+    page.wait_for_timeout(300)
+    panel = page.evaluate("(() => { const r = document.getElementById('side-panel').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()")
+    under = [lab for lab in _labels(page, "cell") + _labels(page, "microgrid")
+             if _overlapping([lab, {"text": "panel", "box": panel}])]
+    assert not under, under
+    shot(page, "26-labels-with-panel")

@@ -89,6 +89,7 @@ async function start() {
       state.layers.highlightHouse(null);
       if (state.issues) state.issues.select(null);
       if (state.reporter) state.reporter.stop();
+      if (state.layers) state.layers.updateLabels();
     },
   });
   state.layers = new CadreLayers(map, {
@@ -99,6 +100,7 @@ async function start() {
       if (state.issues) state.issues.select(null);
       state.layers.highlightHouse(f.id);
       state.panel.openHouse(f.id);
+      state.layers.updateLabels(); // the panel now covers the right of the map
     },
     onError: (err) => toast(errorMessage(err), { error: true }),
   });
@@ -126,6 +128,7 @@ async function start() {
       if (hit.household_id) {
         state.layers.highlightHouse(hit.household_id);
         state.panel.openHouse(hit.household_id);
+        state.layers.updateLabels();
       }
     },
   });

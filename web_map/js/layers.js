@@ -299,27 +299,57 @@ export class CadreLayers {
     this.updateLabels();
   }
 
-  /** Labels with household counts for the features in view, at the zooms they fit. */
+  /** The map's bounds less what the floating cards cover (the layer card, the house panel). */
+  freeBounds() {
+    const map = this.map;
+    const box = map.getContainer().getBoundingClientRect();
+    let left = 0;
+    let right = box.width;
+    for (const id of ["left-stack", "side-panel"]) {
+      const el = document.getElementById(id);
+      if (!el || el.hidden) continue;
+      const r = el.getBoundingClientRect();
+      if (!r.width) continue;
+      if (r.left - box.left < box.width / 2) left = Math.max(left, r.right - box.left);
+      else right = Math.min(right, r.left - box.left);
+    }
+    if (right - left < 120) return map.getBounds();
+    return L.latLngBounds(map.containerPointToLatLng([left, box.height]), map.containerPointToLatLng([right, 0]));
+  }
+
+  /**
+   * Labels with household counts for the features in view, at the zooms they fit.  A label
+   * reads "M04 · 166 户" (the village code is the same for everything in view); its tooltip
+   * holds the full key.  Labels that would overlap one already placed are left out.
+   */
   updateLabels() {
     this.labels.clearLayers();
     if (!this.show.labels) return;
     const zoom = this.map.getZoom();
-    const bounds = this.map.getBounds();
-    const add = (layerGroup, kind, nameOf, max) => {
+    const bounds = this.freeBounds();
+    const placed = [];
+    const add = (layerGroup, kind, nameOf, fullOf, max) => {
       let n = 0;
       layerGroup.eachLayer((layer) => {
         if (n >= max) return;
-        const c = layer.getBounds().getCenter();
-        if (!bounds.contains(c)) return;
+        const c = labelPoint(layer, bounds);
+        if (!c) return;
         const p = layer.feature.properties;
         const count = householdCount(p);
         const over = kind === "cell" && count > CAP;
         const known = kind !== "village" || p.households !== undefined;
-        const html = `${escapeHtml(nameOf(p))}${known ? `<span class="cnt">${t("count.households", { n: count })}</span>` : ""}`;
-        L.tooltip({ permanent: true, direction: "center", className: `map-label ${kind}${over ? " over" : ""}`, interactive: false })
+        const countText = t("count.households", { n: count });
+        const full = [fullOf(p), known ? countText : ""].filter(Boolean).join(" · ");
+        const html = `<span class="name">${escapeHtml(nameOf(p))}</span>${known ? `<span class="sep"> · </span><span class="cnt">${escapeHtml(countText)}</span>` : ""}`;
+        const tip = L.tooltip({ permanent: true, direction: "center", className: `map-label ${kind}${over ? " over" : ""}`, interactive: false })
           .setLatLng(c)
           .setContent(html)
           .addTo(this.labels);
+        const el = tip.getElement();
+        el.title = full;
+        el.dataset.key = fullOf(p);
+        passClicksThrough(el);
+        placed.push(tip);
         n++;
       });
     };
@@ -330,10 +360,75 @@ export class CadreLayers {
       perVillage.set(p.village_code, (perVillage.get(p.village_code) || 0) + householdCount(p));
     });
     for (const l of this.villages.getLayers()) l.feature.properties.households = perVillage.get(l.feature.properties.code);
-    if (this.show.village && zoom >= 10 && zoom < 15) add(this.villages, "village", (p) => p.name || p.code, 200);
-    if (this.show.microgrid && zoom >= 14 && zoom < 17) add(this.microgrids, "microgrid", (p) => p.name || p.microgrid_key || "", 200);
-    if (this.show.cell && zoom >= 17) add(this.cells, "cell", (p) => p.name || p.cell_key || "", 200);
+    const mgKey = (p) => p.microgrid_key || p.name || "";
+    const cellKey = (p) => p.cell_key || p.name || "";
+    if (this.show.village && zoom >= 10 && zoom < 15) add(this.villages, "village", (p) => p.name || p.code, (p) => (p.name ? `${p.name}（${p.code}）` : p.code), 200);
+    if (this.show.microgrid && zoom >= 14 && zoom < 17) add(this.microgrids, "microgrid", (p) => shortKey(mgKey(p)), mgKey, 200);
+    if (this.show.cell && zoom >= 17) add(this.cells, "cell", (p) => shortKey(cellKey(p)), cellKey, 200);
+    // one layout pass: measure every label, then drop those that collide with an earlier one
+    const rects = placed.map((tip) => tip.getElement().getBoundingClientRect());
+    const kept = [];
+    placed.forEach((tip, i) => {
+      const r = rects[i];
+      if (kept.some((k) => r.left < k.right + 2 && r.right > k.left - 2 && r.top < k.bottom && r.bottom > k.top)) this.labels.removeLayer(tip);
+      else kept.push(r);
+    });
   }
+}
+
+/**
+ * Where a polygon's label goes: its own middle if that is in the free view; else (a big cell
+ * seen at high zoom) a point of its part in the free view, in the upper third so that it does
+ * not sit on the house the map is centred on, if that point lies inside it; else nowhere.
+ */
+function labelPoint(layer, free) {
+  const b = layer.getBounds();
+  const own = b.getCenter();
+  if (free.contains(own)) return own;
+  if (!b.intersects(free)) return null;
+  const s = Math.max(b.getSouth(), free.getSouth());
+  const n = Math.min(b.getNorth(), free.getNorth());
+  const w = Math.max(b.getWest(), free.getWest());
+  const e = Math.min(b.getEast(), free.getEast());
+  const c = L.latLng(s + (n - s) * 0.7, (w + e) / 2);
+  return inside(layer.getLatLngs(), c) ? c : null;
+}
+
+/** Even-odd point-in-polygon over every ring of a (multi)polygon's nested latlngs. */
+function inside(latlngs, p) {
+  let odd = false;
+  const ring = (pts) => {
+    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
+      const a = pts[i], b = pts[j];
+      if (a.lat > p.lat !== b.lat > p.lat && p.lng < ((b.lng - a.lng) * (p.lat - a.lat)) / (b.lat - a.lat) + a.lng) odd = !odd;
+    }
+  };
+  const walk = (x) => (x.length && x[0] instanceof L.LatLng ? ring(x) : x.forEach(walk));
+  walk(latlngs);
+  return odd;
+}
+
+/** "431227103001-M04-C02" -> "M04-C02": the village code is the same for everything in view. */
+export function shortKey(key) {
+  return String(key ?? "").replace(/^\d{9,}-/, "");
+}
+
+/**
+ * A map label shows its full key on hover, so it takes the pointer; a click on it goes on to
+ * whatever is drawn below (a house on the canvas), as if the label were not there.
+ */
+function passClicksThrough(el) {
+  el.addEventListener("click", (e) => {
+    if (!e.isTrusted) return;
+    L.DomEvent.stop(e);
+    el.style.pointerEvents = "none";
+    const under = document.elementFromPoint(e.clientX, e.clientY);
+    el.style.pointerEvents = "";
+    if (under && under !== el) {
+      under.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, view: window,
+        clientX: e.clientX, clientY: e.clientY, screenX: e.screenX, screenY: e.screenY, button: e.button }));
+    }
+  });
 }
 
 export function escapeHtml(s) {
