@@ -199,6 +199,36 @@ def test_edit_access_matrix(client, tokens, world):
     assert wrong == [], "\n".join(wrong)
 
 
+def _as_batch(name, path, body) -> dict:
+    """The edit (name, path, body) of :func:`_edits` as an operation of POST .../edits."""
+    parts = path.split("/")
+    if name in ("lock", "unlock", "split"):
+        return {"op": name, "cell_id": parts[-2], **(body or {})}
+    if name == "boundary":
+        return {"op": name, "microgrid_id": parts[-2], **body}
+    return {"op": name, **body}
+
+
+def test_batch_edit_access_matrix(client, tokens, world):
+    """Each edit sent as a one-operation batch answers as the single edit does."""
+    pytest.importorskip("geogrid.partition")
+    wrong = []
+    for role, expected in EDIT_ROLES.items():
+        draft = _draft(client, tokens)
+        for village, want in zip((V1, V2), expected):
+            for name, _method, path, body in _edits(draft, world, village):
+                etag = client.get(f"/api/v1/plans/{draft['id']}", headers=tokens["admin"]).headers["etag"]
+                r = client.post(f"/api/v1/plans/{draft['id']}/edits",
+                                json={"edits": [_as_batch(name, path, body)]},
+                                headers={**tokens[role], "If-Match": etag})
+                if r.status_code != want:
+                    wrong.append(f"{role} batch {name} {village}: {r.status_code} != {want} {r.text[:200]}")
+                after = client.get(f"/api/v1/plans/{draft['id']}", headers=tokens["admin"]).headers["etag"]
+                if (after != etag) != (r.status_code == 200):
+                    wrong.append(f"{role} batch {name} {village}: ETag {etag} -> {after} on {r.status_code}")
+    assert wrong == [], "\n".join(wrong)
+
+
 def test_read_access_matrix(client, tokens, world):
     """Plans (published and draft), validation, diff, search and the aggregate, per role."""
     draft = _draft(client, tokens)

@@ -355,8 +355,9 @@ def test_boundary_drag_snaps_refuses_self_intersection_undoes_and_saves(page, se
     assert _ring(page) == moved
     page.click('#tool-seg [data-tool="select"]')
     mg_id = page.evaluate("geogrid.planner.mg.id")
-    page.expect_http(422, "/geometry")
-    with page.expect_response(lambda r: r.url.endswith("/geometry")) as put:
+    # the save is one all-or-nothing batch (POST /plans/{id}/edits) carrying the boundary
+    page.expect_http(422, "/edits")
+    with page.expect_response(lambda r: r.url.endswith("/edits")) as put:
         page.click("#save")
     page.wait_for_function("!document.getElementById('save').textContent.includes('…')")
     if put.value.status == 200:

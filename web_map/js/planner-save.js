@@ -1,6 +1,8 @@
-// Saving the planner's edits with the plan's ETag (If-Match), the 412 conflict dialog,
-// reloading, and the server-side operations (split, merge, re-run).  Mixed into Planner.
+// Saving the planner's edits in one all-or-nothing request with the plan's ETag
+// (If-Match), the 412 conflict dialog, reloading, and the server-side operations
+// (split, merge, re-run).  Mixed into Planner.
 
+import { request } from "./api.js";
 import { openDialog, toast, errorMessage } from "./dialog.js";
 import { escapeHtml } from "./layers.js";
 import { planApi, planFromResponse } from "./planner-api.js";
@@ -28,43 +30,48 @@ export class PlannerSave {
     return { moves, newCells, locks, boundary: boundary ? boundary.geometry : null };
   }
 
+  /** The pending edits as the ordered operations of POST /plans/{id}/edits: unlocks,
+   * boundary, moves, new cells (gathered into one source cell, then split off), locks. */
+  pendingEdits() {
+    const { moves, newCells, locks, boundary } = this.pendingChanges();
+    const edits = [];
+    for (const c of locks.filter((c) => !c.locked)) edits.push({ op: "unlock", cell_id: c.id });
+    if (boundary) edits.push({ op: "boundary", microgrid_id: this.mg.id, geometry: boundary });
+    if (moves.length) edits.push({ op: "move", moves });
+    for (const members of newCells.values()) {
+      const source = members[0].baseCellId;
+      const gather = members.filter((h) => h.baseCellId !== source).map((h) => ({ household_id: h.id, cell_id: source }));
+      if (gather.length) edits.push({ op: "move", moves: gather });
+      edits.push({ op: "split", cell_id: source, household_ids: members.map((h) => h.id) });
+    }
+    for (const c of locks.filter((c) => c.locked)) edits.push({ op: "lock", cell_id: c.id });
+    return edits;
+  }
+
   /**
-   * Send the pending edits, each its own transaction carrying the ETag of the one before:
-   * unlocks, boundary, moves, new cells (gathered into one source cell, then split off),
-   * locks.  The first request carries the ETag the plan was loaded with, so a plan saved
-   * by someone else meanwhile fails at once with 412 and nothing is written.
+   * Send the pending edits in one request, applied by the server in one transaction
+   * under the ETag the plan was loaded with: all are saved (one new ETag), or none is.
+   * A plan saved by someone else meanwhile fails with 412 and the conflict dialog; any
+   * other refusal names the failing edit and leaves the plan and the ETag as they were.
    */
   async save() {
     if (!this.editable || !this.history.pending) return true;
-    const { moves, newCells, locks, boundary } = this.pendingChanges();
+    const edits = this.pendingEdits();
     const btn = $("save");
     btn.disabled = true;
     btn.textContent = t("planner.saving");
-    let etag = this.plan.etag;
-    const track = (res) => {
-      const e = res.headers.get("ETag");
-      if (e) etag = e;
-      return res;
-    };
     const planId = this.plan.id;
     try {
-      for (const c of locks.filter((c) => !c.locked)) track(await planApi.lock(planId, etag, c.id, false));
-      if (boundary) track(await planApi.boundary(planId, etag, this.mg.id, boundary));
-      if (moves.length) track(await planApi.assign(planId, etag, moves));
-      for (const members of newCells.values()) {
-        const source = members[0].baseCellId;
-        const gather = members.filter((h) => h.baseCellId !== source).map((h) => ({ household_id: h.id, cell_id: source }));
-        if (gather.length) track(await planApi.assign(planId, etag, gather));
-        track(await planApi.split(planId, etag, source, members.map((h) => h.id)));
+      if (edits.length) {
+        const res = await request("POST", `plans/${planId}/edits`, { ifMatch: this.plan.etag, json: { edits } });
+        const e = res.headers.get("ETag");
+        if (e) this.plan.etag = e;
       }
-      for (const c of locks.filter((c) => c.locked)) track(await planApi.lock(planId, etag, c.id, true));
-      this.plan.etag = etag;
       this.history.clear();
       toast(t("planner.saved"));
       await this.reloadMicrogrid();
       return true;
     } catch (err) {
-      this.plan.etag = etag;
       if (err.status === 412) this.conflict();
       else toast(errorMessage(err), { error: true });
       return false;

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 import shapely
 import shapely.errors
@@ -29,7 +29,7 @@ from geogrid.api.routes.plans import plan_summary
 from geogrid.api.scope import Scope, require
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
 from geogrid.db.plans import bump_version, copy_plan, publish
-from geogrid.errors import ConflictError, InputError, NotFoundError
+from geogrid.errors import ConflictError, GeogridError, InputError, NotFoundError
 
 router = APIRouter(tags=["plan editing"])
 log = logging.getLogger("geogrid.api")
@@ -203,60 +203,191 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
     return plan_summary(session, p)
 
 
+# --- the edits themselves ----------------------------------------------------------------
+# Each _apply_* does one edit inside a transaction opened by _edit (a single route) or
+# by the batch: no commit, no ETag; it records what it did in ``info`` (the audit
+# detail) and returns the route's answer.
+
+def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dict) -> dict:
+    plan_id = plan.id
+    targets = {m.cell_id for m in moves}
+    cells = {c.id: c for c in session.execute(
+        select(Cell).where(Cell.id.in_(sorted(targets)), Cell.plan_id == plan_id,
+                           scope.cells_clause())).scalars()}
+    for t in targets:
+        if t not in cells:
+            raise NotFoundError(f"cell {t} not found in plan {plan_id}")
+    hids = sorted({m.household_id for m in moves})
+    if len(hids) != len(moves):
+        raise InputError("each household may be moved only once per request")
+    current = dict(session.execute(
+        select(Assignment.household_id, Assignment.cell_id)
+        .join(Household, Household.id == Assignment.household_id)
+        .where(Assignment.plan_id == plan_id, Assignment.household_id.in_(hids),
+               scope.households_clause())).all())
+    sources = {}
+    for h in hids:
+        if h not in current:
+            raise NotFoundError(f"household {h} is not assigned in plan {plan_id}")
+    source_cells = {c.id: c for c in session.execute(
+        select(Cell).where(Cell.id.in_(sorted(set(current.values())))))
+        .scalars()}
+    for c in list(source_cells.values()) + list(cells.values()):
+        if c.locked:
+            raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
+                             "households in or out")
+    for m in moves:
+        if current[m.household_id] != m.cell_id:
+            sources[m.household_id] = current[m.household_id]
+            session.execute(update(Assignment)
+                            .where(Assignment.plan_id == plan_id,
+                                   Assignment.household_id == m.household_id)
+                            .values(cell_id=m.cell_id),
+                            execution_options={"synchronize_session": False})
+    _recount(session, plan_id, set(sources.values()) | targets)
+    info["moved"] = len(sources)
+    return {"moved": len(sources)}
+
+
+def _apply_lock(session, scope: Scope, plan: Plan, cell_id: str, locked: bool, info: dict) -> dict:
+    _cell(session, scope, plan.id, cell_id)
+    session.execute(update(Cell).where(Cell.id == cell_id).values(locked=locked),
+                    execution_options={"synchronize_session": False})
+    return {"cell_id": cell_id, "locked": locked}
+
+
+def _apply_boundary(session, scope: Scope, plan: Plan, microgrid_id: str, geom, info: dict) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    plan_id = plan.id
+    mg = _microgrid(session, scope, plan_id, microgrid_id)
+    village = _shape(session, Area.geom, Area.code == mg.village_code) if mg.village_code else None
+    siblings = {r.microgrid_key: to_shape(r.geom) for r in session.execute(
+        select(Microgrid.microgrid_key, Microgrid.geom).where(
+            Microgrid.plan_id == plan_id, Microgrid.village_code == mg.village_code,
+            Microgrid.id != mg.id, Microgrid.geom.is_not(None)))}
+    check_polygon_in_context(geom, parent=village, siblings=siblings, what="the new boundary",
+                             parent_name=f"village {mg.village_code}")
+    area_km2 = _area_km2(geom)
+    session.execute(update(Microgrid).where(Microgrid.id == mg.id)
+                    .values(geom=_ewkt(geom), area_km2=area_km2),
+                    execution_options={"synchronize_session": False})
+    # cells follow the boundary: clipped to it (new ground goes to no cell until re-run)
+    for c in session.execute(select(Cell.id, Cell.geom).where(Cell.microgrid_id == mg.id)).all():
+        if c.geom is None:
+            continue
+        session.execute(update(Cell).where(Cell.id == c.id)
+                        .values(geom=_ewkt(cellgeometry.clip_cell(to_shape(c.geom), geom))),
+                        execution_options={"synchronize_session": False})
+    return {"microgrid_id": microgrid_id, "area_km2": area_km2}
+
+
+def _area_km2(geom) -> float:
+    from geogrid.api.geojson import _to_metres
+
+    return round(_to_metres([geom])[0].area / 1e6, 6)
+
+
+def _apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: list[str],
+                 info: dict) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    plan_id = plan.id
+    cell = _cell(session, scope, plan_id, cell_id)
+    if cell.locked:
+        raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting")
+    members = session.execute(
+        select(Assignment.household_id, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+        .join(Household, Household.id == Assignment.household_id)
+        .where(Assignment.plan_id == plan_id, Assignment.cell_id == cell_id)).all()
+    moving = set(household_ids)
+    known = {m[0] for m in members}
+    if not moving <= known:
+        raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}")
+    if moving == known:
+        raise InputError("a split must leave at least one household in the original cell")
+    keep_pts = [(x, y) for h, x, y in members if h not in moving]
+    move_pts = [(x, y) for h, x, y in members if h in moving]
+    geom_a = geom_b = None
+    if cell.geom is not None:
+        pa, pb = cellgeometry.split_cell(to_shape(cell.geom), keep_pts, move_pts)
+        geom_a, geom_b = _ewkt(pa), _ewkt(pb)
+    existing = set(session.execute(select(Cell.cell_key).where(Cell.plan_id == plan_id)).scalars())
+    n = 1
+    while f"{cell.cell_key}-s{n}" in existing:
+        n += 1
+    new = Cell(id=new_id(), plan_id=plan_id, microgrid_id=cell.microgrid_id,
+               cell_key=f"{cell.cell_key}-s{n}", village_code=cell.village_code, households=0,
+               locked=False, geom=geom_b)
+    session.add(new)
+    session.flush()
+    if geom_a is not None:
+        session.execute(update(Cell).where(Cell.id == cell.id).values(geom=geom_a),
+                        execution_options={"synchronize_session": False})
+    session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
+                                             Assignment.household_id.in_(sorted(moving)))
+                    .values(cell_id=new.id), execution_options={"synchronize_session": False})
+    _recount(session, plan_id, [cell.id, new.id])
+    info.update(new_cell=new.id, moved=len(moving))
+    return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key}
+
+
+def _check_merge(cells: list[str]) -> tuple[str, str]:
+    a_id, b_id = cells
+    if a_id == b_id:
+        raise InputError("merge needs two different cells")
+    return a_id, b_id
+
+
+def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict) -> dict:
+    from geoalchemy2.shape import to_shape
+
+    a_id, b_id = _check_merge(cells)
+    a = _cell(session, scope, plan.id, a_id)
+    b = _cell(session, scope, plan.id, b_id)
+    if a.microgrid_id != b.microgrid_id:
+        raise InputError("only cells of the same micro-grid can be merged")
+    if a.locked or b.locked:
+        raise StateError("a locked cell cannot be merged; unlock it first")
+    if b.geom is not None:
+        union = (cellgeometry.merge_cells(to_shape(a.geom), to_shape(b.geom))
+                 if a.geom is not None else to_shape(b.geom))
+        session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(union)),
+                        execution_options={"synchronize_session": False})
+    session.execute(update(Assignment).where(Assignment.plan_id == plan.id,
+                                             Assignment.cell_id == b.id)
+                    .values(cell_id=a.id), execution_options={"synchronize_session": False})
+    session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
+    _recount(session, plan.id, [a.id])
+    return {"cell_id": a_id, "removed_cell_id": b_id}
+
+
+def _apply_repartition(session, scope: Scope, plan: Plan, microgrids: list[str], info: dict) -> dict:
+    from geogrid.api.planrerun import rerun
+
+    mgs = [_microgrid(session, scope, plan.id, m) for m in dict.fromkeys(microgrids)]
+    done = rerun(session, plan, mgs)
+    info.update(done)
+    return dict(done)
+
+
 # --- household moves ---------------------------------------------------------------------
 @router.patch("/plans/{plan_id}/assignments", summary="Move households between cells")
 def move_households(plan_id: str, body: MovesRequest, response: Response, session: SessionDep,
                     principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                     if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "move_households",
-               {"moves": len(body.moves)}) as (_plan, info):
-        targets = {m.cell_id for m in body.moves}
-        cells = {c.id: c for c in session.execute(
-            select(Cell).where(Cell.id.in_(sorted(targets)), Cell.plan_id == plan_id,
-                               scope.cells_clause())).scalars()}
-        for t in targets:
-            if t not in cells:
-                raise NotFoundError(f"cell {t} not found in plan {plan_id}")
-        hids = sorted({m.household_id for m in body.moves})
-        if len(hids) != len(body.moves):
-            raise InputError("each household may be moved only once per request")
-        current = dict(session.execute(
-            select(Assignment.household_id, Assignment.cell_id)
-            .join(Household, Household.id == Assignment.household_id)
-            .where(Assignment.plan_id == plan_id, Assignment.household_id.in_(hids),
-                   scope.households_clause())).all())
-        sources = {}
-        for h in hids:
-            if h not in current:
-                raise NotFoundError(f"household {h} is not assigned in plan {plan_id}")
-        source_cells = {c.id: c for c in session.execute(
-            select(Cell).where(Cell.id.in_(sorted(set(current.values())))))
-            .scalars()}
-        for c in list(source_cells.values()) + list(cells.values()):
-            if c.locked:
-                raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
-                                 "households in or out")
-        for m in body.moves:
-            if current[m.household_id] != m.cell_id:
-                sources[m.household_id] = current[m.household_id]
-                session.execute(update(Assignment)
-                                .where(Assignment.plan_id == plan_id,
-                                       Assignment.household_id == m.household_id)
-                                .values(cell_id=m.cell_id),
-                                execution_options={"synchronize_session": False})
-        _recount(session, plan_id, set(sources.values()) | targets)
-        info["moved"] = len(sources)
-    return {"moved": len(sources), "plan": plan_summary(session, session.get(Plan, plan_id))}
+               {"moves": len(body.moves)}) as (plan, info):
+        out = _apply_moves(session, scope, plan, body.moves, info)
+    return {**out, "plan": plan_summary(session, session.get(Plan, plan_id))}
 
 
 # --- locks --------------------------------------------------------------------------------
 def _set_lock(plan_id, cell_id, locked, response, session, principal, scope, audit, if_match):
     with _edit(session, principal, scope, plan_id, if_match, response, audit,
-               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}):
-        _cell(session, scope, plan_id, cell_id)
-        session.execute(update(Cell).where(Cell.id == cell_id).values(locked=locked),
-                        execution_options={"synchronize_session": False})
-    return {"cell_id": cell_id, "locked": locked, "etag": response.headers["ETag"]}
+               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info):
+        out = _apply_lock(session, scope, plan, cell_id, locked, info)
+    return {**out, "etag": response.headers["ETag"]}
 
 
 @router.post("/plans/{plan_id}/cells/{cell_id}/lock", summary="Lock a cell against re-partition and moves")
@@ -277,37 +408,11 @@ def unlock_cell(plan_id: str, cell_id: str, response: Response, session: Session
 def replace_boundary(plan_id: str, microgrid_id: str, body: GeometryRequest, response: Response,
                      session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                      if_match: IfMatch = None) -> dict:
-    from geoalchemy2.shape import to_shape
-
     geom = parse_polygon(body.geometry, what="micro-grid boundary")
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "replace_boundary",
-               {"microgrid": microgrid_id}):
-        mg = _microgrid(session, scope, plan_id, microgrid_id)
-        village = _shape(session, Area.geom, Area.code == mg.village_code) if mg.village_code else None
-        siblings = {r.microgrid_key: to_shape(r.geom) for r in session.execute(
-            select(Microgrid.microgrid_key, Microgrid.geom).where(
-                Microgrid.plan_id == plan_id, Microgrid.village_code == mg.village_code,
-                Microgrid.id != mg.id, Microgrid.geom.is_not(None)))}
-        check_polygon_in_context(geom, parent=village, siblings=siblings, what="the new boundary",
-                                 parent_name=f"village {mg.village_code}")
-        area_km2 = _area_km2(geom)
-        session.execute(update(Microgrid).where(Microgrid.id == mg.id)
-                        .values(geom=_ewkt(geom), area_km2=area_km2),
-                        execution_options={"synchronize_session": False})
-        # cells follow the boundary: clipped to it (new ground goes to no cell until re-run)
-        for c in session.execute(select(Cell.id, Cell.geom).where(Cell.microgrid_id == mg.id)).all():
-            if c.geom is None:
-                continue
-            session.execute(update(Cell).where(Cell.id == c.id)
-                            .values(geom=_ewkt(cellgeometry.clip_cell(to_shape(c.geom), geom))),
-                            execution_options={"synchronize_session": False})
-    return {"microgrid_id": microgrid_id, "area_km2": area_km2, "etag": response.headers["ETag"]}
-
-
-def _area_km2(geom) -> float:
-    from geogrid.api.geojson import _to_metres
-
-    return round(_to_metres([geom])[0].area / 1e6, 6)
+               {"microgrid": microgrid_id}) as (plan, info):
+        out = _apply_boundary(session, scope, plan, microgrid_id, geom, info)
+    return {**out, "etag": response.headers["ETag"]}
 
 
 # --- split and merge ------------------------------------------------------------------------
@@ -316,78 +421,21 @@ def _area_km2(geom) -> float:
 def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Response, session: SessionDep,
                principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                if_match: IfMatch = None) -> dict:
-    from geoalchemy2.shape import to_shape
-
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "split_cell",
-               {"cell": cell_id}) as (_plan, info):
-        cell = _cell(session, scope, plan_id, cell_id)
-        if cell.locked:
-            raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting")
-        members = session.execute(
-            select(Assignment.household_id, func.ST_X(Household.geom), func.ST_Y(Household.geom))
-            .join(Household, Household.id == Assignment.household_id)
-            .where(Assignment.plan_id == plan_id, Assignment.cell_id == cell_id)).all()
-        moving = set(body.household_ids)
-        known = {m[0] for m in members}
-        if not moving <= known:
-            raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}")
-        if moving == known:
-            raise InputError("a split must leave at least one household in the original cell")
-        keep_pts = [(x, y) for h, x, y in members if h not in moving]
-        move_pts = [(x, y) for h, x, y in members if h in moving]
-        geom_a = geom_b = None
-        if cell.geom is not None:
-            pa, pb = cellgeometry.split_cell(to_shape(cell.geom), keep_pts, move_pts)
-            geom_a, geom_b = _ewkt(pa), _ewkt(pb)
-        existing = set(session.execute(select(Cell.cell_key).where(Cell.plan_id == plan_id)).scalars())
-        n = 1
-        while f"{cell.cell_key}-s{n}" in existing:
-            n += 1
-        new = Cell(id=new_id(), plan_id=plan_id, microgrid_id=cell.microgrid_id,
-                   cell_key=f"{cell.cell_key}-s{n}", village_code=cell.village_code, households=0,
-                   locked=False, geom=geom_b)
-        session.add(new)
-        session.flush()
-        if geom_a is not None:
-            session.execute(update(Cell).where(Cell.id == cell.id).values(geom=geom_a),
-                            execution_options={"synchronize_session": False})
-        session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
-                                                 Assignment.household_id.in_(sorted(moving)))
-                        .values(cell_id=new.id), execution_options={"synchronize_session": False})
-        _recount(session, plan_id, [cell.id, new.id])
-        info.update(new_cell=new.id, moved=len(moving))
-    return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key,
-            "etag": response.headers["ETag"]}
+               {"cell": cell_id}) as (plan, info):
+        out = _apply_split(session, scope, plan, cell_id, body.household_ids, info)
+    return {**out, "etag": response.headers["ETag"]}
 
 
 @router.post("/plans/{plan_id}/cells/merge", summary="Merge two cells of one micro-grid into the first")
 def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: SessionDep,
                 principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                 if_match: IfMatch = None) -> dict:
-    from geoalchemy2.shape import to_shape
-
-    a_id, b_id = body.cells
-    if a_id == b_id:
-        raise InputError("merge needs two different cells")
+    _check_merge(body.cells)
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "merge_cells",
-               {"cells": [a_id, b_id]}):
-        a = _cell(session, scope, plan_id, a_id)
-        b = _cell(session, scope, plan_id, b_id)
-        if a.microgrid_id != b.microgrid_id:
-            raise InputError("only cells of the same micro-grid can be merged")
-        if a.locked or b.locked:
-            raise StateError("a locked cell cannot be merged; unlock it first")
-        if b.geom is not None:
-            union = (cellgeometry.merge_cells(to_shape(a.geom), to_shape(b.geom))
-                     if a.geom is not None else to_shape(b.geom))
-            session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(union)),
-                            execution_options={"synchronize_session": False})
-        session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
-                                                 Assignment.cell_id == b.id)
-                        .values(cell_id=a.id), execution_options={"synchronize_session": False})
-        session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
-        _recount(session, plan_id, [a.id])
-    return {"cell_id": a_id, "removed_cell_id": b_id, "etag": response.headers["ETag"]}
+               {"cells": list(body.cells)}) as (plan, info):
+        out = _apply_merge(session, scope, plan, body.cells, info)
+    return {**out, "etag": response.headers["ETag"]}
 
 
 # --- re-run the partition ---------------------------------------------------------------------
@@ -396,10 +444,107 @@ def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: S
 def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Response,
                            session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                            audit: AuditDep, if_match: IfMatch = None) -> dict:
-    from geogrid.api.planrerun import rerun
-
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
                {"microgrids": body.microgrids}) as (plan, info):
-        mgs = [_microgrid(session, scope, plan_id, m) for m in dict.fromkeys(body.microgrids)]
-        info.update(rerun(session, plan, mgs))
+        _apply_repartition(session, scope, plan, body.microgrids, info)
     return {**info, "etag": response.headers["ETag"]}
+
+
+# --- several edits, all or nothing ----------------------------------------------------------
+class MoveOp(MovesRequest):
+    op: Literal["move"]
+
+
+class LockOp(_Strict):
+    op: Literal["lock", "unlock"]
+    cell_id: str = Field(..., min_length=1, max_length=64)
+
+
+class BoundaryOp(GeometryRequest):
+    op: Literal["boundary"]
+    microgrid_id: str = Field(..., min_length=1, max_length=64)
+
+
+class SplitOp(SplitRequest):
+    op: Literal["split"]
+    cell_id: str = Field(..., min_length=1, max_length=64)
+
+
+class MergeOp(MergeRequest):
+    op: Literal["merge"]
+
+
+class RepartitionOp(RepartitionRequest):
+    op: Literal["repartition"]
+
+
+EditOp = Annotated[MoveOp | LockOp | BoundaryOp | SplitOp | MergeOp | RepartitionOp,
+                   Field(discriminator="op")]
+
+
+class EditsRequest(_Strict):
+    edits: list[EditOp] = Field(..., min_length=1, max_length=500,
+                                description="applied in this order, in one transaction")
+
+
+def _apply_op(session, scope: Scope, plan: Plan, op) -> tuple[str, dict, dict]:
+    """One operation of a batch: (audit action, audit detail, result)."""
+    if op.op == "move":
+        info = {"moves": len(op.moves)}
+        return "move_households", info, _apply_moves(session, scope, plan, op.moves, info)
+    if op.op in ("lock", "unlock"):
+        info = {"cell": op.cell_id}
+        return f"{op.op}_cell", info, _apply_lock(session, scope, plan, op.cell_id, op.op == "lock", info)
+    if op.op == "boundary":
+        info = {"microgrid": op.microgrid_id}
+        geom = parse_polygon(op.geometry, what="micro-grid boundary")
+        return "replace_boundary", info, _apply_boundary(session, scope, plan, op.microgrid_id, geom, info)
+    if op.op == "split":
+        info = {"cell": op.cell_id}
+        return "split_cell", info, _apply_split(session, scope, plan, op.cell_id, op.household_ids, info)
+    if op.op == "merge":
+        info = {"cells": list(op.cells)}
+        return "merge_cells", info, _apply_merge(session, scope, plan, op.cells, info)
+    info = {"microgrids": op.microgrids}
+    return "repartition", info, _apply_repartition(session, scope, plan, op.microgrids, info)
+
+
+def _failed_at(index: int, n: int, op, exc: Exception) -> Exception:
+    """The error of a batch's operation ``index``, with its place in the batch (same
+    class, so the same status code)."""
+    if isinstance(exc, shapely.errors.GEOSException):
+        exc = InputError(f"the polygons could not be computed ({exc}); redraw the micro-grid "
+                         "boundary or re-run the partition for the micro-grid, then try again")
+    reason = str(exc)
+    exc.args = (f"edit {index} ({op.op}) failed, so none of the {n} edits was saved: {reason}",)
+    exc.errors = [{"index": index, "op": op.op, "reason": reason}]
+    return exc
+
+
+@router.post("/plans/{plan_id}/edits",
+             summary="Apply several edits in order, all or nothing, with one ETag change")
+def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: SessionDep,
+                principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+                if_match: IfMatch = None) -> dict:
+    """The operations are those of the single edit routes (``move``: the body of PATCH
+    assignments; ``lock``/``unlock``: ``cell_id``; ``boundary``: ``microgrid_id`` and
+    ``geometry``; ``split``: ``cell_id`` and ``household_ids``; ``merge``: ``cells``;
+    ``repartition``: ``microgrids``), each checked as there.  They run in one
+    transaction under one If-Match: all are saved and the plan's ETag changes once, or
+    the first that fails is answered (its status, ``errors[0].index``) and nothing is."""
+    n = len(body.edits)
+    with _edit(session, principal, scope, plan_id, if_match, response, audit, "edit_batch",
+               {"edits": n, "ops": [op.op for op in body.edits]}) as (plan, info):
+        results = []
+        for i, op in enumerate(body.edits):
+            try:
+                action, detail, out = _apply_op(session, scope, plan, op)
+            except (GeogridError, shapely.errors.GEOSException) as exc:
+                raise _failed_at(i, n, op, exc) from None
+            audit.add(session, action, "plan", plan_id, detail={**detail, "batch_index": i})
+            results.append({"index": i, "op": op.op, **out})
+            # the next operation reads what this one wrote, not the session's stale copies
+            session.flush()
+            session.expire_all()
+    return {"applied": n, "results": results, "etag": response.headers["ETag"],
+            "plan": plan_summary(session, session.get(Plan, plan_id))}
