@@ -151,3 +151,43 @@ def test_records_of_any_logger_are_masked():
     text = buf.getvalue()
     assert "/api/v1/persons/" in text and "Traceback" in text
     assert full_numbers(text) == [], text
+
+
+def _nodelay_of_accepted(sock) -> int:
+    """TCP_NODELAY of a connection an asyncio server accepted on ``sock``."""
+    import asyncio
+    import socket
+
+    async def main():
+        got = asyncio.get_running_loop().create_future()
+
+        def on_conn(reader, writer):
+            s = writer.get_extra_info("socket")
+            got.set_result(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_conn, sock=sock)
+        _, w = await asyncio.open_connection(*sock.getsockname()[:2])
+        value = await asyncio.wait_for(got, 5)
+        w.close()
+        server.close()
+        return value
+
+    return asyncio.run(main())
+
+
+def test_workers_socket_gets_tcp_nodelay():
+    """``geogrid serve --workers N`` shares one listening socket; created by uvicorn it
+    has protocol 0, so asyncio never sets TCP_NODELAY on its connections and a response
+    written in two parts waits ~40 ms for the client's delayed ACK.  Ours says TCP."""
+    import socket
+
+    import uvicorn
+
+    from geogrid.cli.serve import listening_socket
+
+    ours = listening_socket("127.0.0.1", 0)
+    assert ours.proto == socket.IPPROTO_TCP
+    assert _nodelay_of_accepted(ours) != 0
+    theirs = uvicorn.Config(app=None, host="127.0.0.1", port=0).bind_socket()
+    assert _nodelay_of_accepted(theirs) == 0  # why listening_socket exists
