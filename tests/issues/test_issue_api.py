@@ -222,3 +222,34 @@ def test_catalogue_endpoint(iclient, itokens):
     assert codes == ["sanitation", "roads_lights", "rivers_water", "disputes", "safety", "care",
                      "policy", "other"]
     assert cat["levels"] == ["cell", "village", "town", "county"]
+
+
+def test_numbers_typed_into_free_text_are_masked_everywhere(iclient, itokens):
+    """A reporter types a neighbour's ID number and phone into the description, a cadre
+    into a note: no issue response, timeline, CSV export or Open311 answer carries them
+    in full (the stored text keeps them)."""
+    import datetime as dt
+    import re
+
+    from geogrid.idnumber import make_id_number
+
+    pid = make_id_number("431227", dt.date(1950, 3, 4), 12, "male")
+    phone = "13912345678"
+    r = _report(iclient, itokens["cell1"], description=f"邻居 {pid} 独居，电话 {phone}，需要照看")
+    assert r.status_code == 201, r.text
+    iid = r.json()["id"]
+    h = itokens["cell1"]
+    assert _act(iclient, h, iid, "accept", version=1, note=f"已联系 {phone}").status_code == 200
+    bodies = [r.text]
+    for path in (f"/issues/{iid}", f"/issues/{iid}/events", "/issues", "/issues/inbox",
+                 "/issues/export.csv"):
+        got = iclient.get(f"{API}{path}", headers=h)
+        assert got.status_code == 200, (path, got.text)
+        bodies.append(got.text)
+    for fmt in ("json", "xml"):
+        got = iclient.get(f"/open311/v2/requests/{iid}.{fmt}")
+        bodies.append(got.text)
+    text = "\n".join(bodies)
+    assert "独居" in text  # the description itself is there
+    assert pid not in text and phone not in text
+    assert re.search(r"139\*{4}5678", text) and pid[-4:] in text

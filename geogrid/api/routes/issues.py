@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import PayloadTooLargeError, StateError
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
-from geogrid.api.masking import mask_name, mask_phone
+from geogrid.api.masking import mask_json, mask_name, mask_phone, mask_text
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.scope import Principal, Scope, parse_scope_entry, resolve_scope
 from geogrid.db import issues as repo
@@ -170,11 +170,25 @@ class Names:
                 "village_name": self.areas.get(row.village_code)}
 
 
+def _free(text):
+    return mask_text(text) if isinstance(text, str) else text
+
+
+def event_json(e) -> dict:
+    """One step of an issue's timeline, its note and detail masked."""
+    return {"at": _iso(e.at), "actor": e.actor_name, "action": e.action,
+            "from_status": e.from_status, "to_status": e.to_status, "level": e.level,
+            "note": _free(e.note), "detail": mask_json(e.detail) if e.detail else e.detail}
+
+
 def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names | None = None) -> dict:
     cat = catalogue.get(row.category) if row.category in catalogue.codes() else None
     out = {
         "category": row.category, "category_name": cat.name if cat else row.category,
-        "description": row.description, "address": row.address, "priority": row.priority,
+        # free text is what people typed: an ID or phone number in it is masked like any
+        # other (the stored text keeps it, for a reveal by the right person)
+        "description": _free(row.description), "address": _free(row.address),
+        "priority": row.priority,
         "source": row.source, "status": row.status, "level": row.level,
         "overdue": is_overdue(row.status, row.due_at, now), "supervised": bool(row.supervised),
         "supervision_level": row.supervision_level,
@@ -182,8 +196,8 @@ def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names |
         "microgrid_key": row.microgrid_key, "cell_key": row.cell_key,
         "near_boundary": bool(row.near_boundary), "boundary_distance_m": row.boundary_distance_m,
         "reporter_id": row.reporter_id, "handler_id": row.handler_id,
-        "handler_department": row.handler_department, "reject_reason": row.reject_reason,
-        "duplicate_of": row.duplicate_of, "reply": row.reply, "rating": row.rating,
+        "handler_department": row.handler_department, "reject_reason": _free(row.reject_reason),
+        "duplicate_of": row.duplicate_of, "reply": _free(row.reply), "rating": row.rating,
         "due_at": _iso(row.due_at), "reported_at": _iso(row.reported_at),
         "resolved_at": _iso(row.resolved_at), "closed_at": _iso(row.closed_at),
         "updated_at": _iso(row.updated_at), "version": row.version,
@@ -225,10 +239,7 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
         vnames = repo.area_names(session, [ch["village_code"] for ch in props["route_candidates"]])
         for ch in props["route_candidates"]:
             ch["village_name"] = vnames.get(ch["village_code"])
-    props["timeline"] = [
-        {"at": _iso(e.at), "actor": e.actor_name, "action": e.action, "from_status": e.from_status,
-         "to_status": e.to_status, "level": e.level, "note": e.note, "detail": e.detail}
-        for e in repo.events(session, issue_id)]
+    props["timeline"] = [event_json(e) for e in repo.events(session, issue_id)]
     props["photos"] = [_photo_json(p) for p in repo.photos(session, issue_id)]
     return {"type": "Feature", "id": issue_id, "geometry": _point(row.lon, row.lat),
             "properties": props}
@@ -506,6 +517,9 @@ def export_csv(request: Request, session: SessionDep, principal: PrincipalDep, s
     frame = repo.issues_frame(session, where=issues_clause(scope, principal.user_id),
                               status=_csv_list(status, STATUSES, "status"), since=s, until=u)
     audit.record(session, "export", "issue", None, detail={"rows": len(frame)})
+    for col in ("description", "address"):
+        if col in frame:
+            frame[col] = frame[col].map(_free)
     return Response(stats.csv_bytes(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="issues.csv"'})
 
@@ -537,9 +551,7 @@ def get_events(issue_id: str, session: SessionDep, principal: PrincipalDep,
                scope: ScopeDep) -> list[dict]:
     _require(principal, ISSUE_READERS, "read issues")
     repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
-    return [{"at": _iso(e.at), "actor": e.actor_name, "action": e.action,
-             "from_status": e.from_status, "to_status": e.to_status, "level": e.level,
-             "note": e.note, "detail": e.detail} for e in repo.events(session, issue_id)]
+    return [event_json(e) for e in repo.events(session, issue_id)]
 
 
 @router.get("/issues/{issue_id}/handlers",

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from geogrid.api.masking import mask_text
 from geogrid.api.errors import status_for
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.db import issues as repo
@@ -90,8 +91,6 @@ def _error(fmt: str, exc: Exception) -> Response:
         status = 400
     if status == 401:
         status = 403
-    from geogrid.api.masking import mask_text
-
     body = [{"code": status, "description": mask_text(str(exc) or type(exc).__name__)}]
     return _render(fmt if fmt in _FORMATS else "json", body, "errors", "error", status)
 
@@ -125,11 +124,13 @@ def _request_json(row, catalogue) -> dict:
         agency = dep.name if dep else row.handler_department
     return {
         "service_request_id": row.id, "status": "open" if open_ else "closed",
-        "status_notes": notes, "service_name": cat.name if cat else row.category,
-        "service_code": row.category, "description": row.description,
+        "status_notes": mask_text(notes) if notes else notes,
+        "service_name": cat.name if cat else row.category,
+        "service_code": row.category, "description": mask_text(row.description or ""),
         "agency_responsible": agency, "service_notice": None,
         "requested_datetime": _iso(row.reported_at), "updated_datetime": _iso(row.updated_at),
-        "expected_datetime": _iso(row.due_at), "address": row.address, "address_id": None,
+        "expected_datetime": _iso(row.due_at), "address": mask_text(row.address or "") or None,
+        "address_id": None,
         "zipcode": None, "lat": round(float(row.lat), 7), "long": round(float(row.lon), 7),
         "media_url": None,
     }
