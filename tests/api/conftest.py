@@ -198,3 +198,21 @@ def tokens(client, engine) -> dict[str, dict]:
         token, _ = issue_token(SECRET, user_id=u.id, username=u.username, role=u.role, minutes=30)
         out[u.username] = {"Authorization": f"Bearer {token}"}
     return out
+
+
+@pytest.fixture
+def draft(client, tokens):
+    """A new draft of the published plan, with its cells and micro-grids by key."""
+    r = client.post("/api/v1/plans", json={"name": "草案"}, headers=tokens["planner"])
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    cells = client.get(f"/api/v1/cells?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
+    mgs = client.get(f"/api/v1/microgrids?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
+    plan["cells"] = {f["properties"]["cell_key"]: f["id"] for f in cells}
+    plan["microgrids"] = {f["properties"]["microgrid_key"]: f["id"] for f in mgs}
+    return plan
+
+
+def if_match(tokens, etag=None, who="planner"):
+    """``who``'s bearer header, plus ``If-Match: etag`` when given."""
+    return {**tokens[who], **({"If-Match": etag} if etag else {})}

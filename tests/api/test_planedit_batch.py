@@ -2,23 +2,7 @@
 
 import pytest
 
-from tests.api.conftest import V1, V2
-
-
-@pytest.fixture
-def draft(client, tokens):
-    r = client.post("/api/v1/plans", json={"name": "草案"}, headers=tokens["planner"])
-    assert r.status_code == 201, r.text
-    plan = r.json()
-    cells = client.get(f"/api/v1/cells?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
-    mgs = client.get(f"/api/v1/microgrids?plan={plan['id']}", headers=tokens["planner"]).json()["features"]
-    plan["cells"] = {f["properties"]["cell_key"]: f["id"] for f in cells}
-    plan["microgrids"] = {f["properties"]["microgrid_key"]: f["id"] for f in mgs}
-    return plan
-
-
-def _h(tokens, etag=None, who="planner"):
-    return {**tokens[who], **({"If-Match": etag} if etag else {})}
+from tests.api.conftest import V1, V2, if_match as _h
 
 
 def _version(etag):
