@@ -79,6 +79,20 @@ class Units:
         )
 
 
+def _keys(values, strip: bool = True) -> np.ndarray:
+    """Each value as text (an object array), "" where it is missing (None, NaN) or, with
+    ``strip``, blank.  Plain Python over a village's few hundred rows: pandas' string
+    methods cost more than they save at this size."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            out[i] = ""
+        else:
+            t = str(v)
+            out[i] = t.strip() if strip else t
+    return out
+
+
 def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     """Group households (rows of ``points``) that share a building key or a point.
 
@@ -95,10 +109,10 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     _, by_point = np.unique(np.round(np.asarray(points, float) / COLOCATED_M), axis=0, return_inverse=True)
     by_point = by_point.ravel()
     if building is not None:
-        b = pd.Series(building).reset_index(drop=True)
-        valid = (b.notna() & (b.astype(str).str.strip() != "")).to_numpy()
+        keys = _keys(building)
+        valid = keys != ""
         codes = np.full(n, -1)
-        codes[valid] = pd.factorize(b[valid].astype(str))[0]
+        codes[valid] = pd.factorize(keys[valid])[0]
     else:
         valid = np.zeros(n, bool)
         codes = np.full(n, -1)
@@ -123,10 +137,10 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
         np.bincount(of, points[:, 1], minlength=u) / weight,
     ])
     if hamlet is not None:
-        hs = pd.Series(hamlet).reset_index(drop=True)
+        hkeys = _keys(hamlet, strip=False)
         hcode = np.full(n, -1)
-        ok = hs.notna().to_numpy()
-        hcode[ok] = pd.factorize(hs[ok].astype(str))[0]
+        ok = hkeys != ""
+        hcode[ok] = pd.factorize(hkeys[ok])[0]
         # the hamlet of a unit: that of its first household
         first = np.full(u, -1)
         order = np.argsort(of, kind="stable")
