@@ -408,7 +408,7 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
     li = _locate(pts_m[rows], polys, np.full(len(rows), -1))
     if (li < 0).any():
         return None
-    building = _codes(hh[BUILDING].to_numpy()[rows]) if BUILDING in hh.columns else None
+    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
     units = make_units(pts_m[rows], building)
     if units.n:
         cells_per_unit = pd.Series(li).groupby(units.of).nunique().to_numpy()
@@ -425,8 +425,8 @@ def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     """Cut ``region`` afresh; new cells take the ids of the previous cells they share
     most households with, the rest new ids after the highest in the micro-grid."""
     pts = pts_m[rows]
-    building = _codes(hh[BUILDING].to_numpy()[rows]) if BUILDING in hh.columns else None
-    hamlet = _codes(hh[HAMLET].to_numpy()[rows]) if HAMLET in hh.columns else None
+    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
+    hamlet = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
     units = make_units(pts, building, hamlet)
     hs = _hamlet_small(units, hamlet, cap)
     from geogrid.partition.village import hsmall_of
