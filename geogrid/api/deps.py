@@ -23,6 +23,7 @@ from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.api.security import decode_token
 from geogrid.db.models import AuditEntry, User, utcnow
+from geogrid.errors import NotFoundError, PermissionDeniedError
 
 _AUDIT = AuditEntry.__table__
 
@@ -167,6 +168,12 @@ class Auditor:
         begin_write(session)
         session.execute(insert(_AUDIT), [self.values(action, *args, **kwargs)])
         session.commit()
+
+    def refused(self, session: Session, exc: Exception, action: str, *args, **kwargs) -> None:
+        """Commit the refusal of a read: ``not_found`` (also what out-of-scope objects
+        answer) or ``denied`` (the role may not), so attempts are on record too."""
+        result = "not_found" if isinstance(exc, NotFoundError) else "denied"
+        self.record(session, action, *args, result=result, **kwargs)
 
     def record_many(self, session: Session, entries: list[tuple]) -> None:
         begin_write(session)

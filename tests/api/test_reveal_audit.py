@@ -82,3 +82,18 @@ def test_audit_log_cannot_be_edited(client, tokens, engine):
             conn.execute(text("DELETE FROM audit_log"))
     r = client.get("/api/v1/audit", params={"actor": "cadre1"}, headers=tokens["admin"])
     assert r.json()["numberMatched"] >= 1
+
+
+def test_refused_personal_reads_are_audited(client, tokens, world):
+    """A cadre opening a house or person outside their scope gets 404 (its existence does
+    not leak) and an analyst asking for a person 403; both attempts are on record."""
+    h2 = world.households[V2][0]
+    p2 = world.persons[V2][0]
+    assert client.get(f"/api/v1/households/{h2}", headers=tokens["cadre1"]).status_code == 404
+    assert client.get(f"/api/v1/persons/{p2}", headers=tokens["cadre1"]).status_code == 404
+    assert client.get(f"/api/v1/persons/{p2}", headers=tokens["analyst"]).status_code == 403
+    got = {(e["actor"], e["action"], e["object_type"], e["object_id"], e["result"])
+           for who in ("cadre1", "analyst") for e in _audit(client, tokens, actor=who)}
+    assert ("cadre1", "read", "household", h2, "not_found") in got
+    assert ("cadre1", "read", "person", p2, "not_found") in got
+    assert ("analyst", "read", "person", p2, "denied") in got

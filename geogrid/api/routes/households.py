@@ -20,7 +20,7 @@ from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
 from geogrid.api.scope import require
 from geogrid.columns import CARE_LEVELS
-from geogrid.errors import InputError
+from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["households"])
 
@@ -189,9 +189,13 @@ def _get_household(request, household_id, claims, plan):
 
 
 def _get_household_in(request, household_id, session, principal, scope, audit, plan):
-    require(principal, "read_households")
-    plan_id = resolve_plan_id(session, principal, scope, plan, request)
-    row = queries.get_household(session, scope, household_id, plan_id=plan_id)
+    try:
+        require(principal, "read_households")
+        plan_id = resolve_plan_id(session, principal, scope, plan, request)
+        row = queries.get_household(session, scope, household_id, plan_id=plan_id)
+    except (NotFoundError, PermissionDeniedError) as exc:
+        audit.refused(session, exc, "read", "household", household_id)
+        raise
     props = household_properties(row)
     people = queries.residents(session, household_id)
     props["residents_count"] = len(people)

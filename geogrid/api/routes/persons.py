@@ -14,6 +14,7 @@ from geogrid.api.errors import ThrottledError
 from geogrid.api.representation import REVEALABLE, person_masked, person_revealed
 from geogrid.api.scope import require
 from geogrid.db.models import utcnow
+from geogrid.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["persons"])
 
@@ -41,8 +42,12 @@ def _check_reveals_across_workers(request: Request, session, principal) -> None:
 @router.get("/persons/{person_id}", summary="One resident, masked")
 def get_person(person_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                audit: AuditDep) -> dict:
-    require(principal, "read_persons")
-    person = queries.get_person(session, scope, person_id)
+    try:
+        require(principal, "read_persons")
+        person = queries.get_person(session, scope, person_id)
+    except (NotFoundError, PermissionDeniedError) as exc:
+        audit.refused(session, exc, "read", "person", person_id)
+        raise
     audit.record(session, "read", "person", person_id)
     return person_masked(person)
 
