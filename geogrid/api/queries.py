@@ -242,3 +242,10 @@ def audit_rows(session: Session, *, actor=None, action=None, object_type=None, o
     rows = session.execute(select(AuditEntry).where(*where)
                            .order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).scalars().all()
     return total, rows
+
+
+def area_name(session: Session, code: str | None) -> str | None:
+    """The name of the area with this code (a village's, for the house panel)."""
+    if not code:
+        return None
+    return session.execute(select(Area.name).where(Area.code == code).limit(1)).scalar()

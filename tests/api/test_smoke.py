@@ -13,6 +13,7 @@ def test_household_with_residents_masked(client, tokens, world):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["type"] == "Feature"
+    assert body["properties"]["village_name"] == "一村"  # the house panel shows the name
     res = body["properties"]["residents"]
     assert len(res) == 2
     assert res[0]["id_number"].startswith("*" * 14)

@@ -197,6 +197,7 @@ def _get_household_in(request, household_id, session, principal, scope, audit, p
         audit.refused(session, exc, "read", "household", household_id)
         raise
     props = household_properties(row)
+    props["village_name"] = queries.area_name(session, row.village_code)
     people = queries.residents(session, household_id)
     props["residents_count"] = len(people)
     if principal.can("read_persons"):
