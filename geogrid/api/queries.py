@@ -33,6 +33,7 @@ __all__ = [
     "unlock_user",
     "plan_counts",
     "audit_rows",
+    "area_name",
 ]
 
 
