@@ -27,6 +27,11 @@ SPREAD_M = 100.0
 LATTICE_PER_PART = 600
 #: lattice points per cell, to keep cell polygons compact
 LATTICE_PER_CELL = 60
+#: cells a micro-grid may add to keep its small hamlets whole, never past one above
+#: its minimum ceil(households / cap).  Measured on the sample county: small hamlets
+#: kept whole 91.1 % -> 94.3 % for 4 more cells (of 4,335); 2 would reach 96.7 % but
+#: put 0.4 % more micro-grids past minimum + 1.
+HAMLET_EXTRA_CELLS = 1
 
 
 @dataclass
@@ -233,7 +238,8 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
     leaves = None
     if C > 1 and (hsmall >= 0).any():
         # first try with each small hamlet as one unit, so no cut can split it; keep
-        # that only if it costs no extra cell
+        # that if it costs no extra cell, or one extra cell when the ordinary cut would
+        # split a small hamlet (a natural hamlet of up to 20 households is one cell)
         merged, new = merge_units(units, hsmall, cap)
         if merged.n < units.n:
             try:
@@ -243,6 +249,13 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
                 ml = None
             if ml is not None and len(ml) <= C:
                 leaves = [(np.flatnonzero(np.isin(new, ids)), hp) for ids, hp in ml]
+            elif ml is not None and len(ml) <= max(C, min(C + HAMLET_EXTRA_CELLS,
+                                                          -(-n // cap) + 1)):
+                plain = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
+                if _splits_a_hamlet(plain, hsmall, units.n):
+                    leaves = [(np.flatnonzero(np.isin(new, ids)), hp) for ids, hp in ml]
+                else:
+                    leaves = plain
     if leaves is None:
         leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
     pieces = clip_leaves(M, [hp for _, hp in leaves])
@@ -299,6 +312,18 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
             continue
         out.append((clean(union(mine)), np.flatnonzero(hh_label == lab)))
     return out
+
+
+def _splits_a_hamlet(leaves, hsmall: np.ndarray, n_units: int) -> bool:
+    """Whether the leaves put the units of one small hamlet in different cells."""
+    leaf = np.full(n_units, -1)
+    for lab, (ids, _) in enumerate(leaves):
+        leaf[ids] = lab
+    m = hsmall >= 0
+    if not m.any():
+        return False
+    pairs = np.unique(np.column_stack([hsmall[m], leaf[m]]), axis=0)
+    return len(pairs) > len(np.unique(hsmall[m]))
 
 
 def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):

@@ -269,3 +269,19 @@ def test_long_straight_village_edges_in_degrees_are_followed():
     for cid, g in zip(r.cells["microgrid_id"], r.cells.geometry):
         assert m2(g.difference(r.microgrids.set_index("microgrid_id").geometry[cid])) < 1.0
     assert broken(r, v) == {}
+
+
+def test_a_small_hamlet_costs_at_most_one_extra_cell_to_keep_whole():
+    """Eight households of one hamlet between two groups of six, at most ten a cell: two
+    cells must split the hamlet; three keep it whole, one above the minimum of two."""
+    v = village_gdf({"V": shapely.box(X0, Y0, X0 + 900, Y0 + 300)})
+    pts = [(X0 + 20 + 10 * i, Y0 + 150) for i in range(6)]           # left
+    pts += [(X0 + 420 + 8 * i, Y0 + 150) for i in range(8)]          # the hamlet
+    pts += [(X0 + 820 + 10 * i, Y0 + 150) for i in range(6)]         # right
+    hamlet = [None] * 6 + ["凤湾"] * 8 + [None] * 6
+    r = partition(households_gdf(pts, "V", hamlet=hamlet), v, max_households=10,
+                  min_microgrids=1, max_microgrids=1)
+    cells = r.households["cell_id"]
+    assert cells.iloc[6:14].nunique() == 1
+    assert r.cells["households"].max() <= 10 and len(r.cells) == 3
+    assert broken(r, v, cap=10) == {}
