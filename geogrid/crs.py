@@ -39,6 +39,7 @@ __all__ = [
     "geometry_from_wgs84",
     "local_metric_crs",
     "reproject",
+    "densify",
     "DENSIFY_M",
 ]
 
@@ -255,6 +256,12 @@ def reproject(geoms, crs, *, max_segment_m: float = DENSIFY_M):
     dst = pyproj.CRS.from_user_input(crs)
     if src is dst or src == dst:
         return geoms
-    step = max_segment_m / 111_320.0 if src.is_geographic else max_segment_m
-    dense = shapely.segmentize(geoms.to_numpy(), step)
+    dense = densify(geoms.to_numpy(), geographic=src.is_geographic, max_segment_m=max_segment_m)
     return type(geoms)(dense, index=geoms.index, crs=src).to_crs(crs)
+
+
+def densify(geoms, *, geographic: bool = True, max_segment_m: float = DENSIFY_M):
+    """``geoms`` (shapely, vectorised) with no edge longer than ``max_segment_m``, in
+    degrees when ``geographic``: what to do to a polygon before its vertices are
+    transformed one by one, so that its edges keep their shape (see :func:`reproject`)."""
+    return shapely.segmentize(geoms, max_segment_m / 111_320.0 if geographic else max_segment_m)

@@ -21,16 +21,13 @@ import numpy as np
 import pyproj
 import shapely
 
-from geogrid.crs import local_metric_crs
+from geogrid.crs import densify, local_metric_crs
+from geogrid.partition.pieces import GRID_M, union
 
-__all__ = ["GRID_M", "SLIVER_M2", "tidy", "split_cell", "merge_cells", "clip_cell"]
+__all__ = ["SLIVER_M2", "tidy", "split_cell", "merge_cells", "clip_cell"]
 
-#: The engine's grid (m); the API does not import geogrid.partition to read it.
-GRID_M = 1e-6
 #: Polygon parts smaller than this (m²) are overlay noise, not land.
 SLIVER_M2 = 1e-4
-#: Two cells whose shared edges are off by less than this (m) touch.
-TOUCH_M = 1e-5
 
 
 class _Metric:
@@ -49,7 +46,8 @@ class _Metric:
         return shapely.transform(geom, lambda xy: np.column_stack(tr(xy[:, 0], xy[:, 1])))
 
     def to_m(self, geom):
-        return self._apply(self._fwd, geom)
+        # edges split first, as the engine reads stored polygons (geogrid.crs.reproject)
+        return self._apply(self._fwd, None if geom is None else densify(geom))
 
     def to_deg(self, geom):
         g = self._apply(self._inv, geom)
@@ -93,17 +91,6 @@ def tidy(geom_m):
     return shapely.orient_polygons(shapely.MultiPolygon(keep), exterior_cw=False)
 
 
-def _fuse(parts_m):
-    """Union of pieces whose common edges may be off by float noise (pieces.union)."""
-    u = tidy(shapely.union_all(parts_m, grid_size=GRID_M))
-    if len(u.geoms) > 1:
-        grown = shapely.buffer(np.array(parts_m, dtype=object), TOUCH_M, join_style="mitre")
-        fused = tidy(shapely.buffer(shapely.union_all(grown), -TOUCH_M, join_style="mitre"))
-        if 0 < len(fused.geoms) < len(u.geoms) and abs(fused.area - u.area) < 1e-2:
-            u = fused
-    return u
-
-
 def split_cell(cell, keep_pts, move_pts):
     """Split ``cell`` between two point sets (lon, lat): each piece is the union of the
     Voronoi regions of its households, clipped to the cell.  Returns (kept, moved)."""
@@ -125,7 +112,8 @@ def split_cell(cell, keep_pts, move_pts):
 def merge_cells(a, b):
     """The union of two cells as one (multi)polygon."""
     m = _Metric(shapely.union(a.envelope, b.envelope))
-    return m.to_deg(_fuse([tidy(m.to_m(a)), tidy(m.to_m(b))]))
+    # the engine's union: pieces whose common edges are off by float noise are fused
+    return m.to_deg(tidy(union([tidy(m.to_m(a)), tidy(m.to_m(b))])))
 
 
 def clip_cell(cell, boundary):

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from geogrid.api.geojson import TOLERANCE_M2
 from geogrid.api.scope import Scope
-from geogrid.crs import local_metric_crs
+from geogrid.crs import densify, local_metric_crs
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
 
 __all__ = ["validate_plan", "diff_plans"]
@@ -70,10 +70,10 @@ class _Area:
     def __call__(self, geom) -> float:
         if geom is None or geom.is_empty:
             return 0.0
-        # edges split to ~10 m first: a long edge straight in degrees is a curve in
-        # metres, and measured as its chord a sliver along a 5 km village edge would
-        # come out at several m² instead of a few cm²
-        geom = shapely.segmentize(geom, 1e-4)
+        # edges split first: a long edge straight in degrees is a curve in metres, and
+        # measured as its chord a sliver along a 5 km village edge would come out at
+        # several m² instead of a few cm²
+        geom = densify(geom)
         return shapely.transform(geom, lambda xy: _stack(self._tr(xy[:, 0], xy[:, 1]))).area
 
 
