@@ -11,7 +11,6 @@ the local UTM zone; slivers under 1 m² are ignored (the partition engine's tole
 from __future__ import annotations
 
 import geopandas as gpd
-import pandas as pd
 import shapely
 from shapely.ops import unary_union
 from sqlalchemy import func, select
@@ -20,6 +19,7 @@ from geogrid.api.geojson import TOLERANCE_M2
 from geogrid.api.scope import Scope
 from geogrid.crs import densify, local_metric_crs
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
+from geogrid.partition.validate import one_building_cells
 
 __all__ = ["validate_plan", "diff_plans"]
 
@@ -87,16 +87,15 @@ def _metric(*frames):
     return frames
 
 
-def _single_building_cells(hh) -> set:
-    """Cells whose households are all of one building (one building key, or all at one
-    point when they carry none)."""
+def _one_building(hh) -> set:
+    """Cells that are one building (the engine's rule: geogrid.partition.validate)."""
     if not len(hh):
         return set()
     xy = shapely.get_coordinates(hh.geometry.to_numpy())
-    point = [f"{x:.7f},{y:.7f}" for x, y in xy]
-    key = [b if isinstance(b, str) and b.strip() else f"@{p}" for b, p in zip(hh["building"], point)]
-    per_cell = pd.Series(key, index=hh.index).groupby(hh["cell_id"].to_numpy()).nunique()
-    return set(per_cell.index[per_cell == 1])
+    tr = _Area(hh.geometry.iloc[0])._tr
+    pts_m = _stack(tr(xy[:, 0], xy[:, 1]))
+    return one_building_cells(hh["cell_id"].to_numpy(dtype=object), pts_m,
+                              hh["building"].to_numpy(dtype=object))
 
 
 def _problem(rule, severity, message, objects, **extra) -> dict:
@@ -113,7 +112,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     if not len(mgs):
         return problems
     counts = hh.groupby("cell_id").size() if len(hh) else {}
-    one_building = _single_building_cells(hh)
+    one_building = _one_building(hh)
     villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
         Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
     mgs_m, cells_m, hh_m, vil_m = mgs, cells, hh, villages

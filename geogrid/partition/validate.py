@@ -16,7 +16,7 @@ from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
 
-__all__ = ["check", "assert_valid", "GAP_M2", "POINT_TOL_M"]
+__all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
 
 #: gaps plus overlaps allowed per parent, m²
 GAP_M2 = 1.0
@@ -53,6 +53,35 @@ def _tiling(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, key: str, pke
     return bad
 
 
+def one_building_cells(cell_of, points_m, building=None, tol_m: float = 0.01) -> set:
+    """The cells whose households are one building: all of one building key, or all
+    at one point (within ``tol_m``).  Such a cell may hold more than the cap: the
+    engine keeps a bigger building whole.
+
+    >>> import numpy as np
+    >>> one_building_cells(np.array(["a", "a", "b", "b"], dtype=object),
+    ...                    np.array([[0., 0], [5, 0], [0, 0], [0, 0]]),
+    ...                    np.array([None, None, None, None], dtype=object))
+    {'b'}
+    """
+    cell_of = np.asarray(cell_of, dtype=object)
+    ok = pd.notna(cell_of)
+    if not ok.any():
+        return set()
+    snap = np.round(np.asarray(points_m, float)[ok] / tol_m).astype(np.int64)
+    by_point = pd.Series([f"@{x},{y}" for x, y in snap])
+    if building is None:
+        key = by_point
+    else:
+        b = pd.Series(np.asarray(building, dtype=object)[ok])
+        named = b.map(lambda v: isinstance(v, str) and bool(v.strip()))
+        key = b.where(named, by_point)
+    groups = cell_of[ok]
+    one_key = key.groupby(groups).nunique() == 1
+    one_point = by_point.groupby(groups).nunique() == 1  # a key-less flat at the block's point
+    return set(one_key.index[one_key.to_numpy() | one_point.to_numpy()])
+
+
 def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int | None = None) -> dict:
     """Every hard rule: ``{rule: [violations]}`` (all lists empty when the partition is
     right).  ``villages`` adds the nesting and tiling of micro-grids in villages."""
@@ -78,15 +107,10 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     # capacity, unless the cell is one building / one point
     counts = cid.value_counts()
     big = counts[counts > cap]
-    over = []
     pts = shapely.get_coordinates(hh.geometry.to_numpy())
-    for c in big.index:
-        m = (cid == c).to_numpy()
-        one_point = len(np.unique(np.round(pts[m] / 0.01), axis=0)) == 1
-        one_building = BUILDING in hh.columns and hh.loc[m, BUILDING].nunique(dropna=False) == 1
-        if not (one_point or one_building):
-            over.append(c)
-    out["cell_capacity"] = over
+    whole = one_building_cells(cid.to_numpy(dtype=object), pts,
+                               hh[BUILDING].to_numpy(dtype=object) if BUILDING in hh.columns else None)
+    out["cell_capacity"] = [c for c in big.index if c not in whole]
     stated = cells.set_index(CELL_ID)[HOUSEHOLDS]
     out["cell_counts_match"] = [c for c in stated.index if stated[c] != counts.get(c, 0)]
     # co-located households never split
