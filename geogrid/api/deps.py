@@ -113,6 +113,7 @@ def get_scope(request: Request, session: SessionDep, principal: PrincipalDep) ->
         return resolve_scope(session, principal, county_code=county)
     stamp = cache.stamp(session, county)
     request.state.any_published_plan_id = stamp[1]
+    request.state.scope_stamp = stamp
     return cache.resolve(session, principal, county_code=county, stamp=stamp)
 
 

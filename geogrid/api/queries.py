@@ -33,7 +33,6 @@ __all__ = [
     "unlock_user",
     "plan_counts",
     "audit_rows",
-    "area_name",
 ]
 
 
@@ -244,9 +243,3 @@ def audit_rows(session: Session, *, actor=None, action=None, object_type=None, o
                            .order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).scalars().all()
     return total, rows
 
-
-def area_name(session: Session, code: str | None) -> str | None:
-    """The name of the area with this code (a village's, for the house panel)."""
-    if not code:
-        return None
-    return session.execute(select(Area.name).where(Area.code == code).limit(1)).scalar()

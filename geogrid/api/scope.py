@@ -266,6 +266,7 @@ class ScopeCache:
         self._scopes: dict = {}
         self._tree: tuple | None = None  # (areas stamp, (info, children))
         self._stamp_stmts: dict = {}
+        self._names: tuple | None = None  # (areas stamp, {code: name})
 
     def stamp(self, session: Session, county_code: str | None) -> tuple:
         stmt = self._stamp_stmts.get(county_code)
@@ -280,6 +281,19 @@ class ScopeCache:
             )
             self._stamp_stmts[county_code] = stmt
         return tuple(session.execute(stmt).one())
+
+    def area_names(self, session: Session, stamp: tuple) -> dict[str, str]:
+        """Every area's name, read again only when the areas changed (``stamp[2:]``)."""
+        from geogrid.db.areas import area_names
+
+        with self._lock:
+            cached = self._names
+        if cached is not None and cached[0] == stamp[2:]:
+            return cached[1]
+        names = area_names(session)
+        with self._lock:
+            self._names = (stamp[2:], names)
+        return names
 
     def resolve(self, session: Session, principal: Principal, *, county_code: str | None = None,
                 stamp: tuple | None = None) -> Scope:
@@ -310,6 +324,20 @@ class ScopeCache:
                 del self._scopes[k]
             self._scopes[key] = scope
         return scope
+
+
+def area_name(request, session: Session, code: str | None) -> str | None:
+    """The name of an area, from the app's :class:`ScopeCache` when the request's scope
+    came through it (no query on the hot path), else from the database."""
+    from geogrid.db.areas import area_names
+
+    if not code:
+        return None
+    cache = getattr(request.app.state, "scope_cache", None)
+    stamp = getattr(request.state, "scope_stamp", None)
+    if cache is None or stamp is None:
+        return area_names(session, [code]).get(code)
+    return cache.area_names(session, stamp).get(code)
 
 
 def parse_scope_entry(entry) -> tuple[str, str]:

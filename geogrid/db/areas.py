@@ -15,7 +15,7 @@ from geogrid.db.bulk import Counts
 from geogrid.db.models import new_id, utcnow
 from geogrid.errors import ColumnError, ValidationError
 
-__all__ = ["upsert_areas", "areas_frame", "villages_frame", "Counts"]
+__all__ = ["upsert_areas", "areas_frame", "villages_frame", "area_names", "Counts"]
 
 _PG_TYPES = {"id": "varchar(32)", "name": "text", "level": "varchar(8)",
              "parent_code": "varchar(12)", "vintage": "integer",
@@ -149,3 +149,18 @@ def villages_frame(session: Session) -> gpd.GeoDataFrame:
     frame = areas_frame(session, "village")
     frame = frame.rename(columns={C.CODE: C.VILLAGE_CODE, C.PARENT_CODE: C.TOWN_CODE})
     return frame[[C.VILLAGE_CODE, "name", C.TOWN_CODE, "area_id", C.VINTAGE, "geometry"]]
+
+
+def area_names(session: Session, codes=None) -> dict[str, str]:
+    """area code -> name, for the given codes (all areas when ``codes`` is None)."""
+    from sqlalchemy import select
+
+    from geogrid.db.models import Area
+
+    stmt = select(Area.code, Area.name)
+    if codes is not None:
+        codes = sorted({c for c in codes if c})
+        if not codes:
+            return {}
+        stmt = stmt.where(Area.code.in_(codes))
+    return dict(session.execute(stmt).all())

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from geogrid.db.bulk import bbox_clause
 from geogrid.db.issue_models import ApiKey, Issue, IssueEvent, IssuePhoto
+from geogrid.db.areas import area_names  # noqa: F401 - re-exported for the issue routes
 from geogrid.db.models import Area, Cell, Microgrid, Plan, User, new_id
 from geogrid.errors import ConflictError, InputError, NotFoundError, ValidationError
 from geogrid.issues.catalogue import Catalogue, Category
@@ -297,14 +298,6 @@ def usernames(session: Session, ids) -> dict[str, str]:
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-
-
-def area_names(session: Session, codes) -> dict[str, str]:
-    """area code -> name for the given codes."""
-    codes = sorted({c for c in codes if c})
-    if not codes:
-        return {}
-    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
 
 
 # --- reporting ------------------------------------------------------------------------------

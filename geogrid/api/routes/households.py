@@ -18,7 +18,7 @@ from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
-from geogrid.api.scope import require
+from geogrid.api.scope import area_name, require
 from geogrid.columns import CARE_LEVELS
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
@@ -197,7 +197,7 @@ def _get_household_in(request, household_id, session, principal, scope, audit, p
         audit.refused(session, exc, "read", "household", household_id)
         raise
     props = household_properties(row)
-    props["village_name"] = queries.area_name(session, row.village_code)
+    props["village_name"] = area_name(request, session, row.village_code)
     people = queries.residents(session, household_id)
     props["residents_count"] = len(people)
     if principal.can("read_persons"):
