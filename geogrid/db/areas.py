@@ -6,13 +6,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.bulk import Counts
-from geogrid.db.models import new_id, utcnow
+from geogrid.db.models import Area, new_id, utcnow
 from geogrid.errors import ColumnError, ValidationError
 
 __all__ = ["upsert_areas", "areas_frame", "villages_frame", "area_names", "Counts"]
@@ -153,10 +153,6 @@ def villages_frame(session: Session) -> gpd.GeoDataFrame:
 
 def area_names(session: Session, codes=None) -> dict[str, str]:
     """area code -> name, for the given codes (all areas when ``codes`` is None)."""
-    from sqlalchemy import select
-
-    from geogrid.db.models import Area
-
     stmt = select(Area.code, Area.name)
     if codes is not None:
         codes = sorted({c for c in codes if c})
