@@ -20,7 +20,7 @@ from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
 from geogrid.api.scope import area_name, require
 from geogrid.columns import CARE_LEVELS
-from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
+from geogrid.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["households"])
 

@@ -1,4 +1,5 @@
-"""Issues on the map: report, list, act, photos, inbox, statistics and API keys.
+"""Issues on the map: report, list, act, inbox and statistics (photos: :mod:`.issuephotos`;
+Open311 keys: :mod:`.apikeys`).
 
 Mounted by :func:`include_issue_routes` (``create_app`` calls it).  Who may do what is
 decided by :mod:`geogrid.issues.workflow`; this module turns the caller into an
@@ -15,28 +16,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
-from geogrid.api.errors import PayloadTooLargeError, StateError
+from geogrid.api.errors import StateError
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
-from geogrid.api.masking import mask_json, mask_name, mask_phone, mask_text
+from geogrid.api.issuejson import (  # noqa: F401 - IssueIn is Open311's body too
+    API_PREFIX, IssueIn, Names, RouteIn, TransitionIn, event_json, issue_properties,
+)
+from geogrid.api.issuejson import free_text as _free
+from geogrid.api.issuejson import iso as _iso
+from geogrid.api.issuejson import photo_json as _photo_json
+from geogrid.api.issuejson import point_json as _point
+from geogrid.api.masking import mask_name, mask_phone
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.scope import Principal, Scope, parse_scope_entry, resolve_scope
 from geogrid.db import issues as repo
-from geogrid.db.issue_models import Issue, IssuePhoto
-from geogrid.db.models import Area, User, new_id
+from geogrid.db.issue_models import Issue
+from geogrid.db.models import Area, User
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 from geogrid.issues import stats
 from geogrid.issues.catalogue import Catalogue
 from geogrid.issues.deadlines import Clock, SystemClock, is_overdue
-from geogrid.issues.photos import PhotoTooLargeError, delete_photo_files, process_photo, store_photo
 from geogrid.issues.workflow import (
-    ACTIONS, LEVELS, STATUSES, TRANSITIONS, Actor, InvalidTransitionError, IssueState, Target,
+    LEVELS, STATUSES, TRANSITIONS, Actor, InvalidTransitionError, IssueState, Target,
     allowed_actions, is_handler, is_manager, level_rank,
 )
 
@@ -45,7 +50,6 @@ __all__ = ["router", "include_issue_routes", "IssueContext", "issue_actor", "use
 
 router = APIRouter(tags=["issues"])
 
-API_PREFIX = "/api/v1"
 ISSUE_READERS = frozenset({"admin", "cadre"})
 STATS_READERS = frozenset({"admin", "cadre", "analyst"})
 
@@ -72,7 +76,7 @@ def include_issue_routes(app: FastAPI, *, issue_settings=None, clock: Clock | No
     catalogue now, not at import.  ``clock`` (default: the system clock) is how tests
     control deadlines.
     """
-    from geogrid.api.routes import open311
+    from geogrid.api.routes import apikeys, issuephotos, open311
     from geogrid.issues.catalogue import load_catalogue
     from geogrid.issues.config import IssueSettings
 
@@ -81,6 +85,8 @@ def include_issue_routes(app: FastAPI, *, issue_settings=None, clock: Clock | No
         catalogue = load_catalogue(issue_settings.catalogue_path)
     app.state.issues = IssueContext(issue_settings, catalogue, clock or SystemClock())
     app.include_router(router, prefix=API_PREFIX)
+    app.include_router(issuephotos.router, prefix=API_PREFIX)
+    app.include_router(apikeys.router, prefix=API_PREFIX)
     app.include_router(open311.router, prefix=open311.PREFIX)
     # the web map (if any) is mounted at "/" and would shadow routes added after it
     routes = app.router.routes
@@ -152,66 +158,6 @@ def _require(principal: Principal, roles: frozenset[str], what: str) -> None:
 
 
 # --- representation ------------------------------------------------------------------------------
-def _iso(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-class Names:
-    """Usernames and village names for a batch of issue rows (two small queries)."""
-
-    def __init__(self, session: Session, rows):
-        rows = list(rows)
-        self.users = repo.usernames(session, [i for r in rows for i in (r.reporter_id, r.handler_id)])
-        self.areas = repo.area_names(session, [r.village_code for r in rows])
-
-    def of(self, row) -> dict:
-        return {"reporter_name": self.users.get(row.reporter_id),
-                "handler_name": self.users.get(row.handler_id),
-                "village_name": self.areas.get(row.village_code)}
-
-
-def _free(text):
-    return mask_text(text) if isinstance(text, str) else text
-
-
-def event_json(e) -> dict:
-    """One step of an issue's timeline, its note and detail masked."""
-    return {"at": _iso(e.at), "actor": e.actor_name, "action": e.action,
-            "from_status": e.from_status, "to_status": e.to_status, "level": e.level,
-            "note": _free(e.note), "detail": mask_json(e.detail) if e.detail else e.detail}
-
-
-def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names | None = None) -> dict:
-    cat = catalogue.get(row.category) if row.category in catalogue.codes() else None
-    out = {
-        "category": row.category, "category_name": cat.name if cat else row.category,
-        # free text is what people typed: an ID or phone number in it is masked like any
-        # other (the stored text keeps it, for a reveal by the right person)
-        "description": _free(row.description), "address": _free(row.address),
-        "priority": row.priority,
-        "source": row.source, "status": row.status, "level": row.level,
-        "overdue": is_overdue(row.status, row.due_at, now), "supervised": bool(row.supervised),
-        "supervision_level": row.supervision_level,
-        "plan_id": row.plan_id, "town_code": row.town_code, "village_code": row.village_code,
-        "microgrid_key": row.microgrid_key, "cell_key": row.cell_key,
-        "near_boundary": bool(row.near_boundary), "boundary_distance_m": row.boundary_distance_m,
-        "reporter_id": row.reporter_id, "handler_id": row.handler_id,
-        "handler_department": row.handler_department, "reject_reason": _free(row.reject_reason),
-        "duplicate_of": row.duplicate_of, "reply": _free(row.reply), "rating": row.rating,
-        "due_at": _iso(row.due_at), "reported_at": _iso(row.reported_at),
-        "resolved_at": _iso(row.resolved_at), "closed_at": _iso(row.closed_at),
-        "updated_at": _iso(row.updated_at), "version": row.version,
-        "escalations": row.escalations, "reopen_count": row.reopen_count,
-    }
-    if names is not None:
-        out.update(names.of(row))
-    return out
-
-
-def _point(lon, lat) -> dict:
-    return {"type": "Point", "coordinates": [round(float(lon), 7), round(float(lat), 7)]}
-
-
 def _issue_row(session: Session, issue_id: str):
     cols = repo._COLS  # noqa: SLF001 - the repository's column list
     return session.execute(select(*cols).where(Issue.id == issue_id)).first()
@@ -261,13 +207,6 @@ def _candidates(session: Session, request: Request, lon, lat) -> list:
                                 radius_m=reroute_radius_m(request))
 
 
-def _photo_json(p: IssuePhoto) -> dict:
-    base = f"{API_PREFIX}/issues/{p.issue_id}/photos/{p.id}"
-    return {"id": p.id, "kind": p.kind, "content_type": p.content_type, "width": p.width,
-            "height": p.height, "bytes": p.bytes, "created_at": _iso(p.created_at),
-            "url": base, "thumbnail_url": base + "?thumbnail=true"}
-
-
 def _may_upload(state: IssueState, actor: Actor, issue, principal: Principal) -> list[str]:
     kinds = []
     if state.status in ("reported", "accepted", "dispatched", "in_progress") and (
@@ -276,56 +215,6 @@ def _may_upload(state: IssueState, actor: Actor, issue, principal: Principal) ->
     if state.status in ("dispatched", "in_progress") and is_handler(state, actor):
         kinds.append("proof")
     return kinds
-
-
-# --- bodies ---------------------------------------------------------------------------------------
-class IssueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    category: str = Field(max_length=32, description="a category code from /issues/catalogue")
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    description: str = Field("", max_length=4000)
-    address: str | None = Field(None, max_length=500)
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    source: Literal["cadre", "resident", "hotline"] = "cadre"
-    contact_name: str | None = Field(None, max_length=100)
-    contact_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 -]{3,20}$")
-
-
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal[ACTIONS]  # type: ignore[valid-type]
-    version: int | None = Field(None, ge=1, description="the version you saw (optimistic locking)")
-    note: str | None = Field(None, max_length=4000)
-    reason: Literal["invalid", "duplicate"] | None = None
-    duplicate_of: str | None = Field(None, max_length=32)
-    handler_id: str | None = Field(None, max_length=32, description="dispatch to this cadre")
-    department: str | None = Field(None, max_length=64, description="or to this department code")
-    rating: int | None = Field(None, ge=1, le=5)
-
-
-class RouteIn(BaseModel):
-    """Re-route an issue by hand: to a cell (``cell_key``), or by correcting its point
-    (``lon`` and ``lat``: routed again automatically).  Exactly one of the two."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = Field(ge=1, description="the version you saw (optimistic locking)")
-    cell_key: str | None = Field(None, min_length=1, max_length=100,
-                                 description="a candidate cell near the point, or a cell of "
-                                 "your scope in the issue's village")
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
-    note: str | None = Field(None, max_length=4000)
-
-
-class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(max_length=200)
-    name: str = Field(max_length=200, description="who uses the key, e.g. '12345 hotline'")
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -709,98 +598,3 @@ def post_transition(issue_id: str, body: TransitionIn, request: Request, session
     audit.add(session, body.action, "issue", issue_id)
     session.commit()
     return GeoJSONResponse(issue_detail(session, request, principal, scope, issue_id))
-
-
-@router.post("/issues/{issue_id}/photos", status_code=201,
-             summary="Upload a photo (kind=report, or kind=proof of the fix before resolving)")
-def post_photo(issue_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
-               scope: ScopeDep, audit: AuditDep, file: Annotated[UploadFile, File()],
-               kind: Annotated[Literal["report", "proof"], Form()] = "report") -> dict:
-    c = ctx(request)
-    _require(principal, ISSUE_READERS, "upload photos")
-    limit = c.settings.photo_max_bytes
-    data = file.file.read(limit + 1)
-    try:
-        processed = process_photo(data, max_bytes=limit, max_pixels=c.settings.photo_max_pixels,
-                                  thumb_px=c.settings.thumbnail_px)
-    except PhotoTooLargeError as exc:
-        raise PayloadTooLargeError(str(exc)) from exc
-    begin_write(session)
-    issue = repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
-    actor = issue_actor(session, principal, scope, issue)
-    allowed = _may_upload(repo.state_of(session, issue), actor, issue, principal)
-    if kind not in allowed:
-        if kind == "proof":
-            raise PermissionDeniedError("only the handler may upload a proof photo, while the "
-                                        "issue is dispatched or in progress")
-        raise PermissionDeniedError("photos can be added to an open issue by its reporter or a "
-                                    "cadre responsible for its place")
-    data_dir = request.app.state.settings.data_dir
-    photo_id = new_id()
-    path, thumb = store_photo(data_dir, issue.id, photo_id, processed)
-    try:
-        photo = repo.add_photo(session, issue, photo_id=photo_id, kind=kind, path=path,
-                               thumb_path=thumb, processed=processed,
-                               uploaded_by=principal.user_id, actor_name=principal.username,
-                               now=c.now())
-        audit.add(session, "photo", "issue", issue.id, detail={"photo": photo_id, "kind": kind})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        delete_photo_files(data_dir, path, thumb)
-        raise
-    return _photo_json(photo)
-
-
-@router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse,
-            summary="A photo (EXIF stripped) or its thumbnail")
-def get_photo(issue_id: str, photo_id: str, request: Request, session: SessionDep,
-              principal: PrincipalDep, scope: ScopeDep,
-              thumbnail: Annotated[bool, Query()] = False):
-    _require(principal, ISSUE_READERS, "read issues")
-    repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
-    photo = session.get(IssuePhoto, photo_id)
-    if photo is None or photo.issue_id != issue_id:
-        raise NotFoundError(f"photo {photo_id} not found")
-    root = request.app.state.settings.data_dir
-    path = root / (photo.thumb_path if thumbnail else photo.path)
-    if not path.is_file():
-        raise NotFoundError(f"photo {photo_id} is recorded but its file is missing under "
-                            f"{root}; restore GEOGRID_DATA_DIR from backup")
-    return FileResponse(path, media_type="image/jpeg" if thumbnail else photo.content_type)
-
-
-# --- Open311 API keys ----------------------------------------------------------------------------------
-@router.post("/api-keys", status_code=201, summary="Create an Open311 API key for a user (admin)")
-def post_api_key(body: ApiKeyIn, session: SessionDep, principal: PrincipalDep,
-                 audit: AuditDep) -> dict:
-    _require(principal, frozenset({"admin"}), "manage API keys")
-    begin_write(session)
-    user = session.execute(select(User).where(User.username == body.username)).scalar_one_or_none()
-    if user is None:
-        raise NotFoundError(f"user {body.username!r} not found; create it with `geogrid users add`")
-    key, raw = repo.create_api_key(session, user.id, body.name)
-    audit.add(session, "create_api_key", "api_key", key.id, detail={"user": user.username})
-    session.commit()
-    return {"id": key.id, "api_key": raw, "prefix": key.prefix, "username": user.username,
-            "name": key.name, "note": "shown once: store it now"}
-
-
-@router.get("/api-keys", summary="Open311 API keys (admin; never the keys themselves)")
-def get_api_keys(session: SessionDep, principal: PrincipalDep) -> list[dict]:
-    _require(principal, frozenset({"admin"}), "manage API keys")
-    names = dict(session.execute(select(User.id, User.username)).all())
-    return [{"id": k.id, "prefix": k.prefix, "username": names.get(k.user_id), "name": k.name,
-             "created_at": _iso(k.created_at), "revoked_at": _iso(k.revoked_at)}
-            for k in repo.list_api_keys(session)]
-
-
-@router.delete("/api-keys/{key_id}", summary="Revoke an Open311 API key (admin)")
-def delete_api_key(key_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
-                   audit: AuditDep) -> dict:
-    _require(principal, frozenset({"admin"}), "manage API keys")
-    begin_write(session)
-    key = repo.revoke_api_key(session, key_id, ctx(request).now())
-    audit.add(session, "revoke_api_key", "api_key", key.id)
-    session.commit()
-    return {"id": key.id, "revoked_at": _iso(key.revoked_at)}
