@@ -79,22 +79,15 @@ class Units:
         )
 
 
-def _keys(values, strip: bool = True) -> np.ndarray:
-    """Each value as text (an object array), "" where it is missing (None, NaN) or, with
-    ``strip``, blank.  Plain Python over a village's few hundred rows: pandas' string
-    methods cost more than they save at this size."""
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-            out[i] = ""
-        else:
-            t = str(v)
-            out[i] = t.strip() if strip else t
-    return out
+def _present(codes) -> np.ndarray:
+    """Which entries hold a code: building and hamlet codes arrive as
+    :func:`geogrid.partition.inputs._codes` makes them (text, None where missing)."""
+    return np.fromiter((c is not None for c in codes), bool, count=len(codes))
 
 
 def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
-    """Group households (rows of ``points``) that share a building key or a point.
+    """Group households (rows of ``points``) that share a building key or a point
+    (``building`` and ``hamlet``: codes as ``inputs._codes`` gives them, None if missing).
 
     Both relations are merged: two households are in one unit if a chain of shared
     buildings or identical coordinates links them.
@@ -109,8 +102,8 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     _, by_point = np.unique(np.round(np.asarray(points, float) / COLOCATED_M), axis=0, return_inverse=True)
     by_point = by_point.ravel()
     if building is not None:
-        keys = _keys(building)
-        valid = keys != ""
+        keys = np.asarray(building, dtype=object)
+        valid = _present(keys)
         codes = np.full(n, -1)
         codes[valid] = pd.factorize(keys[valid])[0]
     else:
@@ -137,9 +130,9 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
         np.bincount(of, points[:, 1], minlength=u) / weight,
     ])
     if hamlet is not None:
-        hkeys = _keys(hamlet, strip=False)
+        hkeys = np.asarray(hamlet, dtype=object)
         hcode = np.full(n, -1)
-        ok = hkeys != ""
+        ok = _present(hkeys)
         hcode[ok] = pd.factorize(hkeys[ok])[0]
         # the hamlet of a unit: that of its first household
         first = np.full(u, -1)
