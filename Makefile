@@ -25,11 +25,13 @@ SOURCE_BUILDS := shapely,pyproj,pyogrio
 TEST_PKGS    := chromium
 # pip is pinned, and every package is held to the versions in scripts/constraints.txt
 # (the set the suite last passed with), so a fresh clone installs what CI tested.
-# Build-time pins go through --build-constraint: since pip 26.2, PIP_CONSTRAINT no
-# longer reaches the isolated build environments.
+# pyproj 3.6.1 (the newest that builds against Debian's PROJ 9.1) needs Cython < 3.1,
+# while shapely 2.2 needs Cython >= 3.1, so pyproj is built on its own, first, with the
+# pin in scripts/build-constraints.txt; since pip 26.2 that pin has to go through
+# --build-constraint, as PIP_CONSTRAINT no longer reaches isolated build environments.
 PIP_VERSION  := 26.3
-PIP_INSTALL  := $(BIN)/python -m pip install -q -c scripts/constraints.txt \
-                --build-constraint scripts/build-constraints.txt
+PIP_INSTALL  := $(BIN)/python -m pip install -q -c scripts/constraints.txt
+PYPROJ_BUILD := $(PIP_INSTALL) --build-constraint scripts/build-constraints.txt --no-binary pyproj pyproj
 
 .PHONY: demo test system venv demo-data serve postgis check-python clean lint bench
 
@@ -53,9 +55,10 @@ $(VENV)/.installed: pyproject.toml scripts/constraints.txt scripts/build-constra
 	$(BIN)/python -m pip install -q "pip==$(PIP_VERSION)"
 	@# a wheel cached from a build without the Cython pin would be reused silently
 	-$(BIN)/python -m pip cache remove pyproj >/dev/null 2>&1
+	$(PYPROJ_BUILD)
 	$(PIP_INSTALL) --no-binary $(SOURCE_BUILDS) -e ".[test,dask,bench]"
-	$(BIN)/python -m geogrid.native 2>/dev/null || $(PIP_INSTALL) --force-reinstall --no-deps \
-	  --no-binary $(SOURCE_BUILDS) shapely pyproj pyogrio
+	$(BIN)/python -m geogrid.native 2>/dev/null || { $(PYPROJ_BUILD) --force-reinstall --no-deps && \
+	  $(PIP_INSTALL) --force-reinstall --no-deps --no-binary shapely,pyogrio shapely pyogrio; }
 	$(BIN)/python -m geogrid.native
 	@touch $@
 
