@@ -22,6 +22,7 @@ from geogrid.api.errors import install_error_handlers
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
+from geogrid.db.audit import GroupCommitWriter
 from geogrid.api.security import LoginThrottle, check_secret
 
 __all__ = ["create_app", "web_map_dir"]
@@ -129,6 +130,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.reveal_limiter = RateLimiter(api_settings.reveal_per_hour, 3600.0)
     app.state.aggregate_cache = {}
     app.state.scope_cache = ScopeCache()
+    app.state.audit_writer = GroupCommitWriter()
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)

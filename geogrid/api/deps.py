@@ -22,6 +22,8 @@ from geogrid.api.errors import AuthenticationError
 from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.api.security import decode_token
+from geogrid.db.audit import GroupCommitWriter
+from geogrid.db.engine import begin_write
 from geogrid.db.models import AuditEntry, User, utcnow
 from geogrid.errors import NotFoundError, PermissionDeniedError
 
@@ -42,7 +44,6 @@ __all__ = [
 
 TOKEN_URL = "/api/v1/auth/token"
 _oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
-_SQLITE_BEGIN = "geogrid_sqlite_begin"  # execution option read by geogrid.db.engine
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -54,17 +55,6 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def begin_write(session: Session) -> Session:
-    """End the current (read) transaction and begin a write transaction.
-
-    On SQLite the new transaction is ``BEGIN IMMEDIATE``; on PostGIS a plain ``BEGIN``.
-    """
-    session.commit()
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
-    return session
 
 
 def _claims(request: Request, token: str | None) -> dict:
@@ -132,6 +122,8 @@ class Auditor:
 
     actor: str
     client: str | None
+    #: The app's group commit for :meth:`record` (None: one commit per call).
+    writer: GroupCommitWriter | None = None
 
     def entry(self, action: str, object_type: str | None = None, object_id: str | None = None,
               *, result: str = "ok", purpose: str | None = None,
@@ -164,10 +156,18 @@ class Auditor:
     def record(self, session: Session, action: str, *args, **kwargs) -> None:
         """Commit one entry now, in its own write transaction (before any data is returned).
 
-        A Core INSERT (no ORM unit of work): the hot read paths call this once per request.
+        A Core INSERT (no ORM unit of work): the hot read paths call this once per request,
+        so concurrent calls share one commit through :attr:`writer`.
         """
+        self._commit(session, [self.values(action, *args, **kwargs)])
+
+    def _commit(self, session: Session, rows: list[dict]) -> None:
+        if self.writer is not None:
+            self.writer.write(session, rows)
+            return
         begin_write(session)
-        session.execute(insert(_AUDIT), [self.values(action, *args, **kwargs)])
+        if rows:
+            session.execute(insert(_AUDIT), rows)
         session.commit()
 
     def refused(self, session: Session, exc: Exception, action: str, *args, **kwargs) -> None:
@@ -177,21 +177,26 @@ class Auditor:
         self.record(session, action, *args, result=result, **kwargs)
 
     def record_many(self, session: Session, entries: list[tuple]) -> None:
-        begin_write(session)
         rows = [self.values(action, object_type, object_id, **kwargs)
                 for action, object_type, object_id, kwargs in entries]
         if rows:
-            session.execute(insert(_AUDIT), rows)
-        session.commit()
+            self._commit(session, rows)
+        else:
+            session.commit()
 
 
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _auditor(request: Request, actor: str) -> Auditor:
+    return Auditor(actor=actor, client=_client(request),
+                   writer=getattr(request.app.state, "audit_writer", None))
+
+
 async def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:
     # async: no I/O here, so no trip through the thread pool
-    return Auditor(actor=principal.username, client=_client(request))
+    return _auditor(request, principal.username)
 
 
 @contextmanager
@@ -206,7 +211,7 @@ def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, P
     try:
         principal = principal_from_claims(request, session, claims)
         scope = get_scope(request, session, principal)
-        yield session, principal, scope, Auditor(actor=principal.username, client=_client(request))
+        yield session, principal, scope, _auditor(request, principal.username)
     finally:
         session.close()  # rolls back anything not committed
 
@@ -215,4 +220,4 @@ AuditDep = Annotated[Auditor, Depends(get_auditor)]
 
 
 def anonymous_auditor(request: Request, username: str) -> Auditor:
-    return Auditor(actor=username or "(anonymous)", client=_client(request))
+    return _auditor(request, username or "(anonymous)")

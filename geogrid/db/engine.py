@@ -34,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from geogrid.errors import ConflictError, DatabaseError, SpatialiteNotFoundError, GeogridError
 
 __all__ = [
+    "begin_write",
     "make_engine",
     "make_sessionmaker",
     "session_scope",
@@ -246,6 +247,19 @@ def postgis_missing_message(conn) -> str:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A sessionmaker bound to ``engine`` (objects stay usable after commit)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> Session:
+    """End the session's current (read) transaction and begin a write transaction.
+
+    On SQLite the new transaction is ``BEGIN IMMEDIATE`` (the write lock is taken up front,
+    waiting on the busy timeout, instead of failing when a read transaction upgrades);
+    on PostGIS a plain ``BEGIN``.
+    """
+    session.commit()
+    if backend(session) == "spatialite":
+        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+    return session
 
 
 @contextlib.contextmanager

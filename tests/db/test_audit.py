@@ -49,3 +49,104 @@ def test_truncate_is_rejected_on_postgis(engine):
     with pytest.raises(Exception, match="append-only"):
         with session_scope(engine) as s:
             s.execute(text("TRUNCATE audit_log"))
+
+
+def _row(actor: str) -> dict:
+    from geogrid.db.models import utcnow
+
+    return {"at": utcnow(), "actor": actor, "action": "read", "object_type": "household",
+            "object_id": actor, "result": "ok", "purpose": None, "detail": None}
+
+
+def test_group_commit_commits_every_callers_row_once_and_shares_commits(engine):
+    import threading
+
+    from geogrid.db.engine import make_sessionmaker
+
+    writer = audit.GroupCommitWriter()
+    factory = make_sessionmaker(engine)
+    n_threads, per_thread = 12, 15
+    start = threading.Barrier(n_threads)
+    seen_after_return = []
+    errors = []
+
+    def reader(i: int) -> None:
+        try:
+            start.wait()
+            for j in range(per_thread):
+                actor = f"t{i}-{j}"
+                with factory() as s:
+                    writer.write(s, [_row(actor)])
+                # committed before write() returned: another session sees it at once
+                with factory() as check:
+                    seen_after_return.append(audit.count(check, actor=actor))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert seen_after_return == [1] * (n_threads * per_thread)
+    with factory() as s:
+        assert audit.count(s) == n_threads * per_thread
+        actors = {e.actor for e in audit.entries(s, limit=1000)}
+    assert len(actors) == n_threads * per_thread
+    batches, rows = writer.stats
+    assert rows == n_threads * per_thread
+    assert batches < rows  # concurrent callers shared commits
+
+
+def test_group_commit_failure_reaches_the_caller_and_commits_nothing(engine):
+    from geogrid.db.engine import make_sessionmaker
+
+    writer = audit.GroupCommitWriter()
+    factory = make_sessionmaker(engine)
+    bad = _row("x")
+    bad["action"] = None  # NOT NULL: the batch's insert fails
+    with factory() as s, pytest.raises(Exception):
+        writer.write(s, [_row("fine"), bad])
+    with factory() as s:
+        assert audit.count(s) == 0
+        writer.write(s, [_row("after")])  # the writer is not wedged by a failed batch
+    with factory() as s:
+        assert [e.actor for e in audit.entries(s)] == ["after"]
+
+
+def test_group_commit_callers_either_return_with_their_row_committed_or_raise_without(engine):
+    """Bad rows spoil their batch: whoever shared it raises, and nothing of it is kept."""
+    import threading
+
+    from geogrid.db.engine import make_sessionmaker
+
+    writer = audit.GroupCommitWriter()
+    factory = make_sessionmaker(engine)
+    outcome = {}
+    start = threading.Barrier(8)
+
+    def caller(i: int) -> None:
+        start.wait()
+        for j in range(10):
+            actor = f"c{i}-{j}"
+            row = _row(actor)
+            if (i + j) % 7 == 0:
+                row["action"] = None
+            try:
+                with factory() as s:
+                    writer.write(s, [row])
+                outcome[actor] = "returned"
+            except Exception:
+                outcome[actor] = "raised"
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with factory() as s:
+        kept = {e.actor for e in audit.entries(s, limit=1000)}
+    assert len(outcome) == 80
+    assert kept == {a for a, how in outcome.items() if how == "returned"}
+    assert any(how == "raised" for how in outcome.values())
