@@ -82,7 +82,7 @@ def clip_leaves(parent, leaves: list[list[HalfPlane]]) -> np.ndarray:
 
 def shared_border(a, b) -> float:
     """Length (m) of the border two pieces share, robust to float noise."""
-    return float(shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, TOUCH_M, 2))))
+    return float(shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, TOUCH_M, quad_segs=2))))
 
 
 def union(parts):
