@@ -94,3 +94,27 @@ def test_throttle_unit():
         t.check("U")  # case-insensitive
     now[0] += 61
     t.check("u")  # lock expired
+
+
+def test_a_lock_that_ran_out_starts_a_fresh_count(client, app, engine):
+    """After the lockout has passed, one more wrong password is one failure, not a new lock."""
+    import datetime as dt
+
+    from sqlalchemy import select, update
+
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import User
+
+    app.state.throttle.base_delay_s = 0.0
+    for i in range(5):
+        login(client, "planner1", f"nope-{i}")
+    assert login(client, "planner1").status_code == 423
+    with session_scope(engine) as s:  # the lockout has run out
+        s.execute(update(User).where(User.username == "planner1")
+                  .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    app.state.throttle.unlock("planner1")
+    assert login(client, "planner1", "one-more-slip").status_code == 401
+    with session_scope(engine) as s:
+        user = s.execute(select(User).where(User.username == "planner1")).scalar_one()
+        assert user.failed_logins == 1 and user.locked_until is None
+    assert login(client, "planner1").status_code == 200

@@ -66,11 +66,14 @@ def login(request: Request, session: SessionDep,
         begin_write(session)
         if user is not None:
             locked = None
-            failures = user.failed_logins + 1
+            # a lock that has run out starts a fresh count: one more slip after the
+            # lockout must not lock the account again at once
+            expired = user.locked_until is not None and user.locked_until <= _now()
+            failures = 1 if expired else user.failed_logins + 1
             if failures >= api.login_max_failures:
                 locked = _now() + dt.timedelta(minutes=api.lockout_minutes)
-            session.execute(update(User).where(User.id == user.id)
-                            .values(failed_logins=User.failed_logins + 1, locked_until=locked))
+            session.execute(update(User).where(User.id == user.id).values(
+                failed_logins=1 if expired else User.failed_logins + 1, locked_until=locked))
         audit.add(session, "login", "user", username, result="failed",
                   detail={"failures_in_a_row": count})
         session.commit()
