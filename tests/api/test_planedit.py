@@ -243,3 +243,16 @@ def test_publish_checks_if_match_before_validating(client, tokens, draft, world)
     assert client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, r.headers["etag"])).status_code == 422
     plans = {p["id"]: p["status"] for p in client.get("/api/v1/plans", headers=tokens["admin"]).json()["plans"]}
     assert plans[world.plan_id] == "published" and plans[pid] == "draft"
+
+
+def test_only_a_county_wide_planner_or_admin_publishes(client, tokens, draft, world):
+    """planner1 may edit V1 in the draft, but publishing swaps the county's plan: 403,
+    and nothing changes; the county planner then publishes the same draft."""
+    pid, etag = draft["id"], draft["etag"]
+    r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag, who="planner1"))
+    assert r.status_code == 403, r.text
+    assert "county" in r.json()["detail"]
+    plans = {p["id"]: p["status"] for p in client.get("/api/v1/plans", headers=tokens["admin"]).json()["plans"]}
+    assert plans[world.plan_id] == "published" and plans[pid] == "draft"
+    r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text

@@ -29,7 +29,7 @@ from geogrid.api.routes.plans import plan_summary
 from geogrid.api.scope import Scope, require
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
 from geogrid.db.plans import bump_version, copy_plan, publish
-from geogrid.errors import ConflictError, GeogridError, InputError, NotFoundError
+from geogrid.errors import ConflictError, GeogridError, InputError, NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["plan editing"])
 log = logging.getLogger("geogrid.api")
@@ -179,6 +179,12 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
 
     require(principal, "edit_plans")
     plan = visible_plan(session, principal, plan_id)
+    if not scope.unrestricted:
+        # publishing replaces the plan of the whole county, not only the caller's part
+        raise PermissionDeniedError(
+            f"publishing replaces the whole county's plan, so it needs a county-wide planner "
+            f"or an admin; your scope is part of the county: ask one of them to review and "
+            f"publish draft {plan_id}")
     if plan.status != "draft":
         raise StateError(f"plan {plan_id} is {plan.status}; only a draft can be published")
     # 428 / 412 before the (slow) validation: a stale planner learns that first; the
