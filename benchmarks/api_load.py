@@ -11,8 +11,9 @@ For each back-end:
    scope is the county;
 2. ``geogrid serve --workers W`` started as a subprocess on 127.0.0.1 (a free port;
    W defaults to the server's own default, the CPU count);
-3. from this process, 50 concurrent clients (threads, one keep-alive ``http.client``
-   connection each, closed loop: the next request is sent when the answer arrived)
+3. from this process, 50 concurrent clients (one keep-alive HTTP/1.1 connection each,
+   all on one asyncio loop; closed loop: the next request is sent when the answer
+   arrived)
    drive three scenarios, each bounded by ``--requests`` and ``--seconds``:
    - house -> residents: ``GET /api/v1/households/{id}`` for random households
      (masked residents; each read is audited, i.e. one committed insert per request);
@@ -31,6 +32,9 @@ Everything runs on 127.0.0.1 only (``--postgres`` must point there too) and is b
 in time: ``--seconds`` per scenario and ``--budget`` for the whole run (scenarios that
 would start after it are skipped and reported as such).  The machine's load average is
 printed before and after, since other work on the same cores moves every figure.
+
+5. the floor: the same clients fetching the web map's ``index.html`` (a static file, no
+   database, no auth), printed first and as a ratio on every line.
 
 Targets (issue 4): p95 < 50 ms house -> residents, < 200 ms bbox and aggregate.
 """
@@ -158,50 +162,56 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def drive(port: int, token: str, make_path, *, clients: int, requests: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors: list[int] = []
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    deadline = time.monotonic() + seconds
+    """``clients`` keep-alive HTTP/1.1 connections, closed loop, on one asyncio loop.
+
+    One thread and a few dozen microseconds of Python per request: 50 client *threads*
+    would take the cores from the server they measure, and a thread woken by its answer
+    can wait a whole interpreter-lock switch interval (5 ms) before it reads the clock,
+    which lands in the latency.  Here the clock is read in the callback that gets the
+    last byte of the answer.
+    """
+    import asyncio
+
     rng = random.Random(0)
     paths = [make_path(rng) for _ in range(requests)]
+    return asyncio.run(_drive(port, token, paths, clients, seconds))
 
-    headers = {"Authorization": f"Bearer {token}"}
 
-    def worker():
-        # http.client, not httpx: the client shares the cores with the server, and
-        # http.client costs a fraction of the CPU per request
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+async def _drive(port: int, token: str, paths: list[str], clients: int, seconds: float) -> dict:
+    import asyncio
+
+    latencies: list[float] = []
+    errors: list[int] = []
+    counter = iter(range(len(paths)))
+    deadline = time.monotonic() + seconds
+
+    async def connect():
+        return await asyncio.open_connection("127.0.0.1", port, limit=2 ** 24)
+
+    async def client():
+        reader, writer = await connect()
         try:
             while time.monotonic() < deadline:
-                with lock:
-                    i = next(counter, None)
+                i = next(counter, None)
                 if i is None:
                     return
                 t = time.perf_counter()
                 try:
-                    conn.request("GET", paths[i], headers=headers)
-                    r = conn.getresponse()
-                    r.read()
-                    status = r.status
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    writer.write(f"GET {paths[i]} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 f"Authorization: Bearer {token}\r\n\r\n".encode())
+                    status = await asyncio.wait_for(_response(reader), 60)
+                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+                    writer.close()
+                    reader, writer = await connect()
                     status = 0
-                dt_ms = (time.perf_counter() - t) * 1000
-                with lock:
-                    latencies.append(dt_ms)
-                    if status != 200:
-                        errors.append(status)
+                latencies.append((time.perf_counter() - t) * 1000)
+                if status != 200:
+                    errors.append(status)
         finally:
-            conn.close()
+            writer.close()
 
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    await asyncio.gather(*(client() for _ in range(clients)))
     wall = time.perf_counter() - start
     lat = sorted(latencies)
     return {
@@ -212,6 +222,23 @@ def drive(port: int, token: str, make_path, *, clients: int, requests: int, seco
         "errors": len(errors),
         "error_codes": sorted(set(errors)),
     }
+
+
+async def _response(reader) -> int:
+    """Read one HTTP/1.1 response (Content-Length or chunked) and return its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    fields = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+    if "content-length" in fields:
+        await reader.readexactly(int(fields["content-length"]))
+    elif fields.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
 
 
 def bboxes(county, n: int = 200, k: int = 1000, seed: int = 0) -> list[str]:
@@ -231,6 +258,10 @@ def bboxes(county, n: int = 200, k: int = 1000, seed: int = 0) -> list[str]:
 
 
 SCENARIOS = ("house -> residents", "bbox ~1,000 households", "H3 aggregate, county")
+#: The floor, a named baseline: the web map's index.html (a static file, no database, no
+#: auth) under the same clients.  No route can answer faster than this on this machine,
+#: so it says how much of a latency is the HTTP stack and the shared cores.
+FLOOR = "floor: static file GET /"
 TARGET_P95_MS = {"house -> residents": 50.0, "bbox ~1,000 households": 200.0,
                  "H3 aggregate, county": 200.0}
 
@@ -268,7 +299,7 @@ def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, bu
     out: dict = {}
     try:
         token = login(port)
-        for name in SCENARIOS:
+        for name in paths:
             make = paths[name]
             # the first request of a fresh server, before any cache holds it: for the
             # county aggregate this is the real cost of computing it
@@ -329,6 +360,7 @@ def run_backend(backend: str, county, args, budget_end: float) -> dict:
             "house -> residents": lambda rng: f"/api/v1/households/{rng.choice(ids)}",
             "bbox ~1,000 households": lambda rng: f"/api/v1/households?bbox={rng.choice(boxes)}&limit=1000",
             "H3 aggregate, county": lambda rng: "/api/v1/households/aggregate?resolution=7",
+            FLOOR: lambda rng: "/",
         }
         print(f"[{backend}] {loadavg()}", flush=True)
         results = {"this": measure(url, tmp, "this", backend, paths, args, budget_end,
@@ -387,6 +419,10 @@ def main(argv=None) -> int:
     print(f"\nsummary ({loadavg()}; targets: p95 < 50 ms house -> residents, "
           "< 200 ms bbox and aggregate)")
     for b, res in summary.items():
+        floor = res["this"].get((FLOOR, args.clients), {"skipped": "not run"})
+        if not floor.get("skipped"):
+            print(f"  {b:10s} {FLOOR:24s} {args.clients} clients: p50 {floor['p50']:7.1f} ms  "
+                  f"p95 {floor['p95']:7.1f} ms  {floor['rps']:7.1f} req/s  errors {floor['errors']}")
         for name in SCENARIOS:
             r = res["this"].get((name, args.clients), {"skipped": "not run"})
             one = res["this"].get((name, 1), {"skipped": "not run"})
@@ -404,6 +440,9 @@ def main(argv=None) -> int:
             if not one.get("skipped"):
                 line += (f" | baseline '1 client' p50 {one['p50']:.1f} ms, "
                          f"queueing ratio p95/p50(1) {r['p95'] / one['p50']:.1f}x")
+            if not floor.get("skipped"):
+                line += (f" | baseline 'floor' p95 {floor['p95']:.1f} ms: this / floor "
+                         f"{r['p95'] / floor['p95']:.1f}x")
             base = res.get("baseline", {}).get((name, args.clients))
             if base and not base.get("skipped"):
                 line += (f" | baseline '{args.baseline_ref}' p95 {base['p95']:.1f} ms, "

@@ -86,21 +86,26 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     check_secret(settings.secret_key, settings.demo)
     own_engine = engine is None
     if engine is None:
-        # Pools per worker process (``geogrid serve --workers N`` has N of them).  Requests
-        # run on anyio's 40 threads; PostgreSQL's default max_connections is 100, so
-        # 2 workers x (10 + 30) leave room for psql and migrations.  SQLite connections
-        # each load mod_spatialite and keep a page cache, so fewer: a request waiting
-        # for one costs less than a cold connection.
+        # Pools per worker process (``geogrid serve --workers N`` has N of them): one
+        # connection per worker thread (``GEOGRID_API_THREADS``; every route that touches
+        # the database runs on them) plus a few, kept open rather than opened and closed
+        # per request: a new SQLite connection loads mod_spatialite, a new PostgreSQL one
+        # forks a server process.  2 workers x (12 + 10) stay well inside PostgreSQL's
+        # default max_connections of 100.
         kwargs = {}
+        size = api_settings.threads + 4
         if settings.database_url.startswith("postgresql"):
-            kwargs = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 10}
+            kwargs = {"pool_size": size, "max_overflow": 10, "pool_timeout": 10}
         elif settings.database_url.startswith("sqlite") and ":memory:" not in settings.database_url:
-            kwargs = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 30}
+            kwargs = {"pool_size": size, "max_overflow": 10, "pool_timeout": 30}
         engine = make_engine(settings, **kwargs)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         install_log_masking()
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = api_settings.threads
         yield
         if own_engine:
             engine.dispose()

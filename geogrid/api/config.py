@@ -38,6 +38,13 @@ class ApiSettings(BaseSettings):
     reveal_per_hour: int = Field(
         30, ge=1, description="Reveals of full personal fields allowed per user per hour."
     )
+    threads: int = Field(
+        8, ge=1, le=200,
+        description="Worker threads per process for the routes that touch the database.  "
+                    "Few: Python runs one thread at a time, and 40 threads (anyio's default) "
+                    "under load spend their time queueing for the interpreter lock and "
+                    "churning pooled connections; requests beyond this wait on the event loop.",
+    )
     page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
     page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")
     web_map_dir: str = Field(

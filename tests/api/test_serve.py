@@ -191,3 +191,27 @@ def test_workers_socket_gets_tcp_nodelay():
     assert _nodelay_of_accepted(ours) != 0
     theirs = uvicorn.Config(app=None, host="127.0.0.1", port=0).bind_socket()
     assert _nodelay_of_accepted(theirs) == 0  # why listening_socket exists
+
+
+def test_threads_setting_bounds_the_worker_threads_and_sizes_the_pool(db_url):
+    """GEOGRID_API_THREADS: that many worker threads per process, and a pooled connection
+    for each of them (plus a few), so requests never open and close connections."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from geogrid.api import create_app
+    from geogrid.api.config import ApiSettings
+    from geogrid.settings import Settings
+
+    from tests.api.conftest import SECRET
+
+    app = create_app(Settings(database_url=db_url, secret_key=SECRET), api_settings=ApiSettings(threads=3))
+    with TestClient(app) as client:
+        tokens = client.portal.call(lambda: _tokens(anyio.to_thread))
+        assert tokens == 3
+        assert app.state.engine.pool.size() == 3 + 4
+        assert client.get("/healthz").status_code == 200
+
+
+async def _tokens(to_thread) -> float:
+    return to_thread.current_default_thread_limiter().total_tokens
