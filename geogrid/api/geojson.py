@@ -13,6 +13,7 @@ import json
 from typing import Any, Iterable
 
 import numpy as np
+import orjson
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.polygon import orient
@@ -36,26 +37,20 @@ __all__ = [
 TOLERANCE_M2 = 1.0
 
 
-try:  # orjson: ~5-10x faster than json.dumps on FeatureCollections of 1,000 houses
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - optional speed-up
-    _orjson = None
-
-
 def dumps(content: Any) -> bytes:
-    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it, with orjson when installed.
+    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it, through orjson.
 
-    Anything orjson refuses (a non-string key, an integer beyond 64 bits, a NaN...) goes
-    through :func:`json.dumps` with Starlette's settings, so the output and the errors
-    stay those of :class:`~starlette.responses.JSONResponse`.
+    Anything orjson refuses (a non-string key, an integer beyond 64 bits, a type it does
+    not know...) goes through :func:`json.dumps` with Starlette's settings, so the output
+    and the errors stay those of :class:`~starlette.responses.JSONResponse`.  orjson is
+    ~5-10x faster than :func:`json.dumps` on a FeatureCollection of 1,000 houses.  Unlike
+    JSONResponse it writes NaN and infinities as ``null`` instead of failing the request.
     """
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(content, option=_orjson.OPT_PASSTHROUGH_DATETIME
-                                 | _orjson.OPT_PASSTHROUGH_DATACLASS
-                                 | _orjson.OPT_PASSTHROUGH_SUBCLASS)
-        except TypeError:
-            pass
+    try:
+        return orjson.dumps(content, option=orjson.OPT_PASSTHROUGH_DATETIME
+                            | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:
+        pass
     return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
                       separators=(",", ":")).encode("utf-8")
 
