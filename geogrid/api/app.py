@@ -12,6 +12,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
@@ -22,8 +23,8 @@ from geogrid.api.errors import install_error_handlers
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
-from geogrid.db.audit import GroupCommitWriter
 from geogrid.api.security import LoginThrottle, check_secret
+from geogrid.db.audit import GroupCommitWriter
 
 __all__ = ["create_app", "web_map_dir"]
 
@@ -103,8 +104,6 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         install_log_masking()
-        import anyio.to_thread
-
         anyio.to_thread.current_default_thread_limiter().total_tokens = api_settings.threads
         yield
         if own_engine:

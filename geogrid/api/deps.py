@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geogrid.api.errors import AuthenticationError
@@ -23,11 +23,9 @@ from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.api.security import decode_token
 from geogrid.db.audit import GroupCommitWriter
-from geogrid.db.engine import begin_write
+from geogrid.db.engine import begin_write  # noqa: F401  (re-exported for the routes)
 from geogrid.db.models import AuditEntry, User, utcnow
 from geogrid.errors import NotFoundError, PermissionDeniedError
-
-_AUDIT = AuditEntry.__table__
 
 __all__ = [
     "SessionDep",
@@ -122,8 +120,9 @@ class Auditor:
 
     actor: str
     client: str | None
-    #: The app's group commit for :meth:`record` (None: one commit per call).
-    writer: GroupCommitWriter | None = None
+    #: The app's group commit, shared by all requests (a writer of its own, alone,
+    #: commits each call by itself).
+    writer: GroupCommitWriter = field(default_factory=GroupCommitWriter)
 
     def entry(self, action: str, object_type: str | None = None, object_id: str | None = None,
               *, result: str = "ok", purpose: str | None = None,
@@ -159,16 +158,7 @@ class Auditor:
         A Core INSERT (no ORM unit of work): the hot read paths call this once per request,
         so concurrent calls share one commit through :attr:`writer`.
         """
-        self._commit(session, [self.values(action, *args, **kwargs)])
-
-    def _commit(self, session: Session, rows: list[dict]) -> None:
-        if self.writer is not None:
-            self.writer.write(session, rows)
-            return
-        begin_write(session)
-        if rows:
-            session.execute(insert(_AUDIT), rows)
-        session.commit()
+        self.writer.write(session, [self.values(action, *args, **kwargs)])
 
     def refused(self, session: Session, exc: Exception, action: str, *args, **kwargs) -> None:
         """Commit the refusal of a read: ``not_found`` (also what out-of-scope objects
@@ -180,7 +170,7 @@ class Auditor:
         rows = [self.values(action, object_type, object_id, **kwargs)
                 for action, object_type, object_id, kwargs in entries]
         if rows:
-            self._commit(session, rows)
+            self.writer.write(session, rows)
         else:
             session.commit()
 
@@ -190,8 +180,7 @@ def _client(request: Request) -> str | None:
 
 
 def _auditor(request: Request, actor: str) -> Auditor:
-    return Auditor(actor=actor, client=_client(request),
-                   writer=getattr(request.app.state, "audit_writer", None))
+    return Auditor(actor=actor, client=_client(request), writer=request.app.state.audit_writer)
 
 
 async def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:

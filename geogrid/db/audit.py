@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections import deque
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ class GroupCommitWriter:
     def __init__(self, *, max_batch: int = 1000):
         self._max_batch = max_batch
         self._cond = threading.Condition()
-        self._pending: list[_Ticket] = []
+        self._pending: deque[_Ticket] = deque()
         self._flushing = False
         #: (batches, rows) committed so far: how much grouping happened.
         self.stats = [0, 0]
@@ -128,7 +129,7 @@ class GroupCommitWriter:
     def _take(self) -> list["_Ticket"]:
         batch, n = [], 0
         while self._pending and (not batch or n + len(self._pending[0].rows) <= self._max_batch):
-            t = self._pending.pop(0)
+            t = self._pending.popleft()
             batch.append(t)
             n += len(t.rows)
         return batch

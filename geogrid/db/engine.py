@@ -281,8 +281,8 @@ def session_scope(bind, *, write: bool = False) -> Iterator[Session]:
     factory = bind if isinstance(bind, sessionmaker) else make_sessionmaker(bind)
     session = factory()
     try:
-        if write and backend(session) == "spatialite":
-            session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+        if write:
+            begin_write(session)
         yield session
         session.commit()
     except StaleDataError as exc:
