@@ -299,17 +299,25 @@ export class CadreLayers {
     this.updateLabels();
   }
 
-  /** The map's bounds less what the floating cards cover (the layer card, the house panel). */
+  /** The screen rectangles of the floating cards shown over the map (the layer card, the house panel). */
+  cardRects() {
+    const rects = [];
+    for (const id of ["left-stack", "side-panel"]) {
+      const el = document.getElementById(id);
+      if (!el || el.hidden) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width) rects.push(r);
+    }
+    return rects;
+  }
+
+  /** The map's bounds less what the floating cards cover. */
   freeBounds() {
     const map = this.map;
     const box = map.getContainer().getBoundingClientRect();
     let left = 0;
     let right = box.width;
-    for (const id of ["left-stack", "side-panel"]) {
-      const el = document.getElementById(id);
-      if (!el || el.hidden) continue;
-      const r = el.getBoundingClientRect();
-      if (!r.width) continue;
+    for (const r of this.cardRects()) {
       if (r.left - box.left < box.width / 2) left = Math.max(left, r.right - box.left);
       else right = Math.min(right, r.left - box.left);
     }
@@ -365,9 +373,11 @@ export class CadreLayers {
     if (this.show.village && zoom >= 10 && zoom < 15) add(this.villages, "village", (p) => p.name || p.code, (p) => (p.name ? `${p.name}（${p.code}）` : p.code), 200);
     if (this.show.microgrid && zoom >= 14 && zoom < 17) add(this.microgrids, "microgrid", (p) => shortKey(mgKey(p)), mgKey, 200);
     if (this.show.cell && zoom >= 17) add(this.cells, "cell", (p) => shortKey(cellKey(p)), cellKey, 200);
-    // one layout pass: measure every label, then drop those that collide with an earlier one
+    // one layout pass: measure every label, then drop those that collide with an earlier
+    // one or reach under a floating card (a label centred just left of the house panel
+    // still spills half its width under it)
     const rects = placed.map((tip) => tip.getElement().getBoundingClientRect());
-    const kept = [];
+    const kept = this.cardRects();
     placed.forEach((tip, i) => {
       const r = rects[i];
       if (kept.some((k) => r.left < k.right + 2 && r.right > k.left - 2 && r.top < k.bottom && r.bottom > k.top)) this.labels.removeLayer(tip);
