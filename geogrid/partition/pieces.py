@@ -23,6 +23,7 @@ __all__ = [
     "explode",
     "merge_orphans",
     "clean",
+    "polygonal",
 ]
 
 #: A half-plane ``a[0] * x + a[1] * y <= b``.
@@ -200,3 +201,16 @@ def clean(geom):
     if len(out) == 1:
         return out[0]
     return shapely.MultiPolygon(out)
+
+
+def polygonal(geoms) -> np.ndarray:
+    """Each geometry with its points and lines dropped (what an overlay of pieces
+    that touch leaves behind), so that it can enter another overlay."""
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty or g.geom_type in ("Polygon", "MultiPolygon"):
+            out[i] = Polygon() if g is None else g
+            continue
+        parts = [p for p in shapely.get_parts(shapely.get_parts(g)) if p.geom_type == "Polygon"]
+        out[i] = shapely.MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else Polygon())
+    return out

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from shapely.geometry import Polygon
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
-from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, shared_border, union
+from geogrid.partition.grouping import AREA_TOL, group_cells
+from geogrid.partition.lloyd import lloyd, power_halfplanes, power_weights, voronoi_cells
+from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
+                                     polygonal, shared_border, union)
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -32,6 +36,18 @@ LATTICE_PER_CELL = 60
 #: kept whole 91.1 % -> 94.3 % for 4 more cells (of 4,335); 2 would reach 96.7 % but
 #: put 0.4 % more micro-grids past minimum + 1.
 HAMLET_EXTRA_CELLS = 1
+#: draw a village's cells first and group them into micro-grids (see grouping.py);
+#: the straight area cuts remain where that grouping misses the area tolerance
+CELLS_FIRST = False
+#: a cell bigger than this share of a micro-grid's area gives up its empty land
+SPLIT_SHARE = 0.25
+#: that land is handed out in squares of 1/SQUARES_PER_SIDE of a micro-grid's side
+SQUARES_PER_SIDE = 4
+#: a cell keeps this much land (m) around the hull of its households
+CORE_MARGIN_M = 50.0
+#: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
+LLOYD = True
+GROUP_HAMLETS = True
 
 
 @dataclass
@@ -148,6 +164,114 @@ def solve_village(task: VillageTask) -> VillageResult:
         })
     _report_units(task, units, cap, diags)
 
+    if K > 1 and CELLS_FIRST and V.geom_type == "Polygon":
+        first = _cells_first(task, V, units, hsmall, K, cap)
+        if first is not None and first[1] == 0:
+            _fill(res, first[0])
+            return res
+    else:
+        first = None
+    cut = _cuts_first(task, V, units, hsmall, K, cap)
+    _fill(res, first[0] if first is not None and first[1] <= cut[1] else cut[0])
+    return res
+
+
+def _fill(res: VillageResult, layout) -> None:
+    mg, cells, cell_mg, hh_cell = layout
+    res.microgrids = [shapely.to_wkb(p) for p in mg]
+    res.cells = [shapely.to_wkb(p) for p in cells]
+    res.cell_microgrid = list(cell_mg)
+    res.household_cell = hh_cell
+
+
+def _area_misses(mg_polys: list, village_area: float) -> int:
+    """Micro-grids outside ±AREA_TOL of the village's mean area."""
+    mean = village_area / max(len(mg_polys), 1)
+    return int(sum(abs(p.area / mean - 1) > AREA_TOL for p in mg_polys))
+
+
+def _cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
+    """Cells for the whole village, then micro-grids as connected groups of them:
+    ``((micro-grids, cells, micro-grid of each cell, cell of each household), misses)``,
+    or None when the cells cannot be grouped into ``K`` connected micro-grids.
+
+    A cell whose area is a large share of a micro-grid's (a cell on the edge of a
+    settlement, reaching far into empty land) keeps the land around its households
+    and hands the rest, in squares, to the grouping: each square joins a micro-grid
+    and then the cell of that micro-grid it borders, so that area can be balanced
+    across the empty land without moving a single household.
+    """
+    n = len(task.points)
+    cells = solve_cells(V, units, task.points, cap, hsmall)
+    if any(p.geom_type != "Polygon" for p, _ in cells):
+        return None
+    share = V.area / K
+    step = math.sqrt(share) / SQUARES_PER_SIDE
+    nodes, owner = [], []  # owner: the cell a node belongs to, -1 for a free square
+    for c, (poly, members) in enumerate(cells):
+        core, free = (None, [])
+        if poly.area > SPLIT_SHARE * share and len(members):
+            core, free = _core(poly, task.points[members], step, V.bounds)
+        nodes.append(poly if core is None else core)
+        owner.append(c)
+        for sq in free:
+            nodes.append(sq)
+            owner.append(-1)
+    owner = np.array(owner)
+    groups = group_cells(nodes, K, anchor=owner >= 0)
+    if groups is None or any(not (owner[g] >= 0).any() for g in groups):
+        return None
+    out_cells, cell_mg, mg_polys = [], [], []
+    hh_cell = np.full(n, -1)
+    for m, g in enumerate(groups):
+        parts = [nodes[i] for i in g]
+        labels = [int(owner[i]) if owner[i] >= 0 else -1 - k for k, i in enumerate(g)]
+        final = np.array(merge_orphans(parts, labels, [owner[i] < 0 for i in g]))
+        if (final < 0).any():
+            return None  # a square that borders no cell of its micro-grid
+        mine = []
+        for c in sorted(set(final.tolist())):
+            poly = clean(union([p for p, f in zip(parts, final) if f == c]))
+            if poly.geom_type != "Polygon":
+                return None
+            out_cells.append(poly)
+            cell_mg.append(m)
+            hh_cell[cells[c][1]] = len(out_cells) - 1
+            mine.append(poly)
+        mg = clean(union(mine))
+        if mg.geom_type != "Polygon":
+            return None
+        mg_polys.append(mg)
+    return (mg_polys, out_cells, cell_mg, hh_cell), _area_misses(mg_polys, V.area)
+
+
+def _core(poly, points: np.ndarray, step: float, origin_bounds):
+    """A cell cut to the land around its households, and the rest of it in squares
+    of side ``step`` on a grid anchored at ``origin_bounds``; ``(None, [])`` when the
+    cell is better left whole."""
+    hull = shapely.convex_hull(shapely.multipoints(points))
+    core = shapely.intersection(poly, shapely.buffer(hull, CORE_MARGIN_M), grid_size=GRID_M)
+    core = clean(core)
+    if core.geom_type != "Polygon" or core.area > (1 - 1e-3) * poly.area:
+        return None, []
+    if not shapely.contains_xy(shapely.buffer(core, -TOL_M), points[:, 0], points[:, 1]).all():
+        return None, []
+    rest = shapely.difference(poly, core, grid_size=GRID_M)
+    x0, y0 = origin_bounds[0], origin_bounds[1]
+    bx0, by0, bx1, by1 = rest.bounds
+    i0, i1 = int(math.floor((bx0 - x0) / step)), int(math.ceil((bx1 - x0) / step))
+    j0, j1 = int(math.floor((by0 - y0) / step)), int(math.ceil((by1 - y0) / step))
+    gx, gy = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
+    boxes = shapely.box(x0 + gx.ravel() * step, y0 + gy.ravel() * step,
+                        x0 + (gx.ravel() + 1) * step, y0 + (gy.ravel() + 1) * step)
+    squares = shapely.intersection(rest, boxes, grid_size=GRID_M)
+    free = [p for g in squares for p in explode(g)]
+    return core, free
+
+
+def _cuts_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
+    """Micro-grids by straight area cuts, then the cells of each."""
+    n = len(task.points)
     # --- micro-grids ---------------------------------------------------------------
     if K > 1:
         lattice = _lattice(V, LATTICE_PER_PART * K)
@@ -186,21 +310,19 @@ def solve_village(task: VillageTask) -> VillageResult:
         )
 
     # --- cells ---------------------------------------------------------------------
-    res.household_cell = np.full(n, -1)
+    hh_cell = np.full(n, -1)
+    out_cells, cell_mg = [], []
     # a unit split between micro-grids (a building spread out) becomes one unit per side
     key = units.of * (len(mg_polys) + 1) + hh_mg if n else np.zeros(0, int)
     for m, M in enumerate(mg_polys):
         hh = np.flatnonzero(hh_mg == m)
         sub = _subunits(task, units, key, hh)
         cells = solve_cells(M, sub, task.points[hh], cap, hsmall_of(sub, units, hh, hsmall))
-        base = len(res.cells)
-        res.microgrids.append(shapely.to_wkb(M))
         for poly, members in cells:
-            res.cells.append(shapely.to_wkb(poly))
-            res.cell_microgrid.append(m)
-            res.household_cell[hh[members]] = len(res.cells) - 1
-        del base
-    return res
+            out_cells.append(poly)
+            cell_mg.append(m)
+            hh_cell[hh[members]] = len(out_cells) - 1
+    return (mg_polys, out_cells, cell_mg, hh_cell), _area_misses(mg_polys, V.area)
 
 
 def hsmall_of(sub: Units, units: Units, hh: np.ndarray, hsmall: np.ndarray) -> np.ndarray:
@@ -258,7 +380,36 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
                     leaves = plain
     if leaves is None:
         leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
-    pieces = clip_leaves(M, [hp for _, hp in leaves])
+    if not (LLOYD and len(leaves) > 1):
+        return _draw(M, units, points, cap, leaves, None)
+    better = _power_leaves(units, leaves, cap, hsmall, M.bounds)
+    if better is None:
+        return _draw(M, units, points, cap, leaves, None)
+    out = _draw(M, units, points, cap, *better)
+    if len(out) > len(better[0]):
+        # the parent's shape cut some cells apart and their cut-off households became
+        # cells of their own: one more round of Lloyd with those cells as the start
+        start = np.empty(units.n, int)
+        for c, (_, members) in enumerate(out):
+            start[units.of[members]] = c
+        again = _power_leaves(units, [(np.flatnonzero(start == c), []) for c in range(len(out))],
+                              cap, hsmall, M.bounds)
+        if again is not None:
+            out2 = _draw(M, units, points, cap, *again)
+            if len(out2) <= len(out):
+                out = out2
+    return out
+
+
+def _draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
+    """Polygons for ``leaves`` (unit indices and the half-planes of a convex region,
+    or ``pieces``: a region per leaf), clipped to ``M`` and repaired where ``M``'s
+    shape cuts a region apart."""
+    n = len(points)
+    if pieces is None:
+        pieces = clip_leaves(M, [hp for _, hp in leaves])
+    else:
+        pieces = polygonal(shapely.intersection(M, polygonal(pieces), grid_size=GRID_M))
     leaf_of_unit = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
         leaf_of_unit[ids] = lab
@@ -312,6 +463,98 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
             continue
         out.append((clean(union(mine)), np.flatnonzero(hh_label == lab)))
     return out
+
+
+def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
+    """The cells of ``leaves`` improved by capacity-constrained Lloyd rounds, as the
+    half-planes of their power diagram; None when that does not improve them.
+
+    Units stay whole, and so does every small hamlet the leaves kept in one cell.  A
+    building bigger than ``cap`` keeps its own cell, which takes part in the power
+    diagram but not in the rounds.
+    """
+    leaf = np.empty(units.n, int)
+    for lab, (ids, _) in enumerate(leaves):
+        leaf[ids] = lab
+    # groups that must stay together: a unit, or a small hamlet the leaves kept whole
+    group = np.arange(units.n)
+    m = hsmall >= 0
+    if m.any() and GROUP_HAMLETS:
+        codes, first = np.unique(hsmall[m], return_index=True)
+        pairs = np.unique(np.column_stack([hsmall[m], leaf[m]]), axis=0)
+        whole = codes[np.bincount(np.searchsorted(codes, pairs[:, 0]), minlength=len(codes)) == 1]
+        hm = m & np.isin(hsmall, whole)
+        group[hm] = np.flatnonzero(m)[first][np.searchsorted(codes, hsmall[hm])]
+    _, group = np.unique(group, return_inverse=True)
+    group = group.ravel()
+    G = group.max() + 1
+    gw = np.bincount(group, weights=units.weight, minlength=G)
+    origin = units.xy.mean(axis=0)
+    gxy = np.column_stack([np.bincount(group, (units.xy[:, 0] - origin[0]) * units.weight, G),
+                           np.bincount(group, (units.xy[:, 1] - origin[1]) * units.weight, G)]) / gw[:, None]
+    gleaf = np.zeros(G, int)
+    gleaf[group] = leaf
+    fixed_leaf = np.zeros(len(leaves), bool)
+    fixed_leaf[leaf[units.weight > cap]] = True
+    mov = ~fixed_leaf[gleaf]
+    got = lloyd(gxy[mov], gw[mov], gleaf[mov], cap) if mov.any() else None
+    if got is None:
+        return None
+    glabel = np.empty(G, int)
+    glabel[mov] = got[0]
+    centres = [got[1]]
+    k = len(got[1])
+    for lab in np.flatnonzero(fixed_leaf):
+        gs = np.flatnonzero(gleaf == lab)
+        glabel[gs] = k
+        centres.append(gxy[gs[:1]])
+        k += 1
+    centres = np.vstack(centres)
+    cell_of_unit = glabel[group]
+    pts = units.points - origin
+    hh_cell = cell_of_unit[units.of]
+    sse_new = ((pts - centres[hh_cell]) ** 2).sum()
+    old_c = np.array([pts[leaf[units.of] == lab].mean(axis=0) for lab in range(len(leaves))])
+    sse_old = ((pts - old_c[leaf[units.of]]) ** 2).sum()
+    if k > len(leaves) or sse_new > sse_old * (1 - 1e-9):
+        return None
+    cells = [np.flatnonzero(cell_of_unit == c) for c in range(k)]
+    w = power_weights(pts, hh_cell, centres)
+    if w is not None:
+        hps = power_halfplanes(centres, w, origin)
+        return [(cells[c], hps[c]) for c in range(k)], None
+    # buildings of several households made the rounds' answer one that no power
+    # diagram separates exactly.  The diagram of the single households then holds
+    # all but a few buildings; the cells around those are redrawn as the union of
+    # their households' Voronoi regions, within the area their power regions cover.
+    box = _box(bounds, units.points)
+    single = units.weight[units.of] == 1
+    w = power_weights(pts[single], hh_cell[single], centres) if single.any() else None
+    if w is None:
+        return [(cells[c], []) for c in range(k)], voronoi_cells(units.points, hh_cell, k, box)
+    pw = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :]
+    own = pw[np.arange(len(pts)), hh_cell]
+    pw[np.arange(len(pts)), hh_cell] = np.inf
+    bad = pw.min(axis=1) - own <= 1e-6
+    hps = power_halfplanes(centres, w, origin)
+    regions = np.empty(k, dtype=object)
+    for c in range(k):
+        ring = convex_region(box.bounds, hps[c])
+        regions[c] = Polygon(ring) if len(ring) >= 3 else Polygon()
+    affected = np.union1d(hh_cell[bad], np.argmin(pw[bad], axis=1))
+    area = union(list(regions[affected]))
+    sub = np.isin(hh_cell, affected)
+    redrawn = voronoi_cells(units.points[sub], np.searchsorted(affected, hh_cell[sub]), len(affected), box)
+    regions[affected] = polygonal(shapely.intersection(redrawn, area, grid_size=GRID_M))
+    return [(cells[c], []) for c in range(k)], regions
+
+
+def _box(bounds, points: np.ndarray):
+    """A box around ``bounds`` and ``points`` with a wide margin."""
+    x0, y0 = np.minimum(points.min(axis=0), bounds[:2])
+    x1, y1 = np.maximum(points.max(axis=0), bounds[2:])
+    m = max(x1 - x0, y1 - y0, 1.0)
+    return shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
 
 
 def _splits_a_hamlet(leaves, hsmall: np.ndarray, n_units: int) -> bool:

@@ -1,0 +1,191 @@
+"""Capacity-constrained Lloyd rounds, and the power diagram of their result.
+
+The straight cuts of :mod:`geogrid.partition.cuts` give a good start but are bound
+to cut at multiples of the cap.  From there, alternate:
+
+- an exact assignment of indivisible groups of households to the current centres
+  with at most ``cap`` households per centre, minimising the squared distances (a
+  min-cost flow, solved by OR-Tools' ``SimpleMinCostFlow``); and
+- moving each centre to the mean point of its households,
+
+until nothing changes.  An optimal capacitated assignment of points to centres is a
+power diagram (Aurenhammer, Hoffmann and Aronov 1998): there are weights ``w`` with
+every household ``x`` of cell ``i`` satisfying ``|x-c_i|² - w_i < |x-c_j|² - w_j`` for
+every other cell ``j``.  Those are difference constraints ``w_j - w_i <= D_ij``, solved
+by Bellman-Ford; the cells are then convex polygons, given as half-planes shared by
+each pair with opposite signs, so that they tile the plane exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from ortools.graph.python import min_cost_flow
+
+from geogrid.partition.pieces import GRID_M, HalfPlane, polygonal
+
+__all__ = ["lloyd", "power_weights", "power_halfplanes", "voronoi_cells"]
+
+#: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
+MAX_ROUNDS = 25
+#: candidate centres per group in the flow network (nearest first); the full set is
+#: used when the nearest ones cannot hold everyone
+NEAREST = 12
+#: flow costs are squared metres times this, rounded to integers
+COST_SCALE = 100.0
+#: least distance (m) between a household and its cell's border
+MARGIN_M = 1e-4
+
+
+def _assign(gxy, gw, centres, cap, nearest):
+    """Min-cost flow of groups (mean point ``gxy``, households ``gw``) to centres with
+    room for ``cap`` households each; returns each group's centre, or None."""
+    G, C = len(gxy), len(centres)
+    d2 = ((gxy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) * gw[:, None]
+    m = min(C, nearest)
+    cand = np.argsort(d2, axis=1, kind="stable")[:, :m]
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    src, snk = G + C, G + C + 1
+    tails = np.concatenate([np.full(G, src), np.repeat(np.arange(G), m), G + np.arange(C)])
+    heads = np.concatenate([np.arange(G), G + cand.ravel(), np.full(C, snk)])
+    caps = np.concatenate([gw, np.repeat(gw, m), np.full(C, cap)]).astype(np.int64)
+    cost = np.round(np.take_along_axis(d2, cand, axis=1).ravel() / gw.repeat(m) * COST_SCALE)
+    costs = np.concatenate([np.zeros(G), cost, np.zeros(C)]).astype(np.int64)
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    total = int(gw.sum())
+    smcf.set_nodes_supplies(np.array([src, snk]), np.array([total, -total]))
+    if smcf.solve() != smcf.OPTIMAL or smcf.maximum_flow() < total:
+        return None
+    flow = smcf.flows(arcs[G : G + G * m]).reshape(G, m)
+    label = cand[np.arange(G), np.argmax(flow, axis=1)]
+    if (flow.max(axis=1) < gw).any():
+        # a group the flow split: it goes whole to its biggest share; a centre over
+        # its cap then sheds the groups that cost least to move elsewhere
+        label = _repair(label, d2, gw, cap)
+    return label
+
+
+def _repair(label, d2, gw, cap):
+    C = d2.shape[1]
+    load = np.bincount(label, weights=gw, minlength=C)
+    for c in np.flatnonzero(load > cap):
+        while load[c] > cap:
+            mine = np.flatnonzero(label == c)
+            room = load + gw[mine][:, None] <= cap  # (len(mine), C)
+            extra = np.where(room, d2[mine] - d2[mine, c][:, None], np.inf)
+            extra[:, c] = np.inf
+            k = np.unravel_index(np.argmin(extra), extra.shape)
+            if not np.isfinite(extra[k]):
+                return label  # nothing fits anywhere: leave it to the caller's check
+            g, to = mine[k[0]], k[1]
+            label[g] = to
+            load[c] -= gw[g]
+            load[to] += gw[g]
+    return label
+
+
+def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
+    """Capacity-constrained Lloyd rounds from ``label`` (the cell of each group).
+
+    Returns ``(label, centres)``: the final cell of each group (cells renumbered
+    0..k-1, empty ones dropped) and the centres the last assignment used, or None
+    when no assignment within ``cap`` was found.
+    """
+    label = np.unique(label, return_inverse=True)[1].ravel()
+    for _ in range(MAX_ROUNDS):
+        C = label.max() + 1
+        w = np.bincount(label, weights=gw, minlength=C)
+        centres = np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
+                                   np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
+        new = _assign(gxy, gw, centres, cap, NEAREST)
+        if new is None:
+            new = _assign(gxy, gw, centres, cap, C)
+        if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
+            return None
+        if np.array_equal(new, label):
+            return label, centres
+        label = new
+        used = np.unique(label)
+        if len(used) < C:  # a centre left empty: the next round goes without it
+            label = np.searchsorted(used, label)
+    C = label.max() + 1
+    # not settled: the power diagram must be that of the last assignment's centres
+    w = np.bincount(label, weights=gw, minlength=C)
+    centres = np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
+                               np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
+    new = _assign(gxy, gw, centres, cap, C)
+    if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
+        return None
+    return np.searchsorted(np.unique(new), new), centres[np.unique(new)]
+
+
+def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> np.ndarray | None:
+    """Weights under which every household lies in its own cell's power region, at
+    least :data:`MARGIN_M` from its border; None when there are none (the assignment
+    is not optimal for these centres).  Coordinates should be local (near 0)."""
+    C = len(centres)
+    if C == 1:
+        return np.zeros(1)
+    sq = (centres**2).sum(axis=1)
+    # D[i, j] = min over x in i of |x-c_j|² - |x-c_i|², less the margin
+    proj = points @ centres.T  # (n, C): x . c_j
+    D = np.full((C, C), np.inf)
+    for i in range(C):
+        mine = cell == i
+        if not mine.any():
+            return None
+        # |x-c_j|² - |x-c_i|² = sq_j - sq_i - 2 x.(c_j - c_i)
+        val = sq[None, :] - sq[i] - 2 * (proj[mine] - proj[mine][:, [i]])
+        D[i] = val.min(axis=0)
+    dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    D = D - 2 * MARGIN_M * dist
+    np.fill_diagonal(D, 0.0)
+    w = np.zeros(C)
+    for _ in range(C + 1):
+        nw = np.minimum(w, (w[:, None] + D).min(axis=0))
+        if np.array_equal(nw, w):
+            return w
+        w = nw
+    return None
+
+
+def power_halfplanes(centres: np.ndarray, weights: np.ndarray, origin: np.ndarray) -> list[list[HalfPlane]]:
+    """The power region of each centre as half-planes in the original coordinates
+    (``centres`` and ``weights`` are relative to ``origin``)."""
+    C = len(centres)
+    sq = (centres**2).sum(axis=1)
+    out = []
+    for i in range(C):
+        hp = []
+        for j in range(C):
+            if j == i:
+                continue
+            if i < j:
+                a = 2 * (centres[j] - centres[i])
+                b = sq[j] - sq[i] + weights[i] - weights[j]
+            else:  # exactly the negation of j's half-plane against i
+                a = -2 * (centres[i] - centres[j])
+                b = -(sq[i] - sq[j] + weights[j] - weights[i])
+            hp.append((float(a[0]), float(a[1]), float(b + a @ origin)))
+        out.append(hp)
+    return out
+
+
+def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarray:
+    """Per cell, the union of its households' Voronoi regions within ``box`` (which
+    must hold every point): ``k`` polygons that tile the box."""
+    xy, first = np.unique(points, axis=0, return_index=True)
+    lab = cell[first]
+    if len(xy) == 1:
+        regions = np.array([box], dtype=object)
+    else:
+        regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box))
+        regions = polygonal(shapely.intersection(regions, box))
+    # voronoi_polygons does not keep the input order: match each region to its site
+    site, reg = shapely.STRtree(regions).query(shapely.points(xy), predicate="within")
+    owner = np.full(len(regions), -1)
+    owner[reg] = lab[site]
+    out = np.empty(k, dtype=object)
+    for c in range(k):
+        out[c] = shapely.union_all(regions[owner == c], grid_size=GRID_M)
+    return polygonal(out)
