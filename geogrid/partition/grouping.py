@@ -19,16 +19,16 @@ import numpy as np
 import shapely
 
 from geogrid.partition.cuts import DIRECTIONS
-from geogrid.partition.pieces import TOUCH_M
+from geogrid.partition.pieces import TOUCH_M, clean, grid_squares, union
 
-__all__ = ["adjacency", "group_cells", "AREA_TOL"]
+__all__ = ["adjacency", "group_cells", "rebalance", "AREA_TOL"]
 
 #: the issue's tolerance: each micro-grid within ±25 % of its village's mean area
 AREA_TOL = 0.25
 #: the local moves aim inside this, so that a group does not sit on the edge
 AIM_TOL = 0.2
 #: at most this many local-move passes over the border cells
-MAX_PASSES = 60
+MAX_PASSES = 200
 
 
 def adjacency(polys: list) -> list[set[int]]:
@@ -110,9 +110,9 @@ def _bisect(ids: np.ndarray, K: int, area: np.ndarray, xy: np.ndarray, nb: list[
 
 
 def _improve(groups: list[np.ndarray], area: np.ndarray, nb: list[set[int]], target: float,
-             anchor: np.ndarray):
-    """Move border cells from groups over their area to neighbouring groups under it,
-    keeping an anchor in every group."""
+             anchor: np.ndarray, movable: np.ndarray | None = None):
+    """Move border pieces (the ``movable`` ones) from groups over their area to
+    neighbouring groups under it, keeping every group connected and with an anchor."""
     label = np.empty(len(area), int)
     for g, ids in enumerate(groups):
         label[ids] = g
@@ -128,7 +128,7 @@ def _improve(groups: list[np.ndarray], area: np.ndarray, nb: list[set[int]], tar
         # the best move that keeps the group it leaves connected
         moved = False
         cand = []
-        for c in range(len(area)):
+        for c in range(len(area)) if movable is None else np.flatnonzero(movable).tolist():
             g = label[c]
             for h in sorted({int(label[d]) for d in nb[c]} - {g}):
                 gain = (penalty(garea[g]) + penalty(garea[h])
@@ -181,3 +181,36 @@ def group_cells(polys: list, K: int, anchor: np.ndarray | None = None) -> list[n
         stack.append((right, k - k // 2))
         stack.append((left, k // 2))
     return _improve(groups, area, nb, area.sum() / K, anchor)
+
+
+def rebalance(polys: list, points: np.ndarray, owner: np.ndarray, step: float, origin) -> list | None:
+    """Micro-grids ``polys`` (tiling one village; household ``points`` in micro-grid
+    ``owner``) with empty land handed across their borders until each is within
+    :data:`AIM_TOL` of the mean area, or as close as the land allows.
+
+    Each micro-grid is cut into squares of side ``step`` on a grid anchored at
+    ``origin``; a square holding a household stays, an empty one may change hands.
+    Returns the new polygons, in the same order, or None when one would fall apart.
+    """
+    pieces, label = [], []
+    for m, P in enumerate(polys):
+        for q in grid_squares(P, step, origin):
+            pieces.append(q)
+            label.append(m)
+    label = np.array(label)
+    arr = np.array(pieces, dtype=object)
+    pi, qi = shapely.STRtree(arr).query(shapely.points(points), predicate="dwithin", distance=1e-3)
+    locked = np.zeros(len(arr), bool)
+    locked[qi[label[qi] == owner[pi]]] = True
+    nb = adjacency(pieces)
+    area = shapely.area(arr)
+    K = len(polys)
+    groups = [np.flatnonzero(label == m) for m in range(K)]
+    groups = _improve(groups, area, nb, area.sum() / K, locked, movable=~locked)
+    out = []
+    for g in groups:
+        poly = clean(union([pieces[i] for i in g]))
+        if poly.geom_type != "Polygon":
+            return None
+        out.append(poly)
+    return out

@@ -9,6 +9,8 @@ handed to a neighbour by :func:`merge_orphans`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
@@ -24,6 +26,7 @@ __all__ = [
     "merge_orphans",
     "clean",
     "polygonal",
+    "grid_squares",
 ]
 
 #: A half-plane ``a[0] * x + a[1] * y <= b``.
@@ -214,3 +217,16 @@ def polygonal(geoms) -> np.ndarray:
         parts = [p for p in shapely.get_parts(shapely.get_parts(g)) if p.geom_type == "Polygon"]
         out[i] = shapely.MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else Polygon())
     return out
+
+
+def grid_squares(geom, step: float, origin) -> list:
+    """``geom`` cut into the squares of side ``step`` of a grid anchored at
+    ``origin`` (x, y): the polygon parts of each square's overlap."""
+    x0, y0 = origin[0], origin[1]
+    bx0, by0, bx1, by1 = geom.bounds
+    i0, i1 = int(math.floor((bx0 - x0) / step)), int(math.ceil((bx1 - x0) / step))
+    j0, j1 = int(math.floor((by0 - y0) / step)), int(math.ceil((by1 - y0) / step))
+    gx, gy = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
+    gx, gy = gx.ravel(), gy.ravel()
+    boxes = shapely.box(x0 + gx * step, y0 + gy * step, x0 + (gx + 1) * step, y0 + (gy + 1) * step)
+    return [p for g in shapely.intersection(geom, boxes, grid_size=GRID_M) for p in explode(g)]

@@ -15,10 +15,10 @@ from shapely.geometry import Polygon
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
-from geogrid.partition.grouping import AREA_TOL, group_cells
+from geogrid.partition.grouping import AREA_TOL, group_cells, rebalance
 from geogrid.partition.lloyd import lloyd, power_halfplanes, power_weights, voronoi_cells
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
-                                     polygonal, shared_border, union)
+                                     grid_squares, polygonal, shared_border, union)
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -39,6 +39,8 @@ HAMLET_EXTRA_CELLS = 1
 #: draw a village's cells first and group them into micro-grids (see grouping.py);
 #: the straight area cuts remain where that grouping misses the area tolerance
 CELLS_FIRST = False
+#: hand empty land across micro-grid borders where their areas are uneven
+REBALANCE = True
 #: a cell bigger than this share of a micro-grid's area gives up its empty land
 SPLIT_SHARE = 0.25
 #: that land is handed out in squares of 1/SQUARES_PER_SIDE of a micro-grid's side
@@ -257,15 +259,7 @@ def _core(poly, points: np.ndarray, step: float, origin_bounds):
     if not shapely.contains_xy(shapely.buffer(core, -TOL_M), points[:, 0], points[:, 1]).all():
         return None, []
     rest = shapely.difference(poly, core, grid_size=GRID_M)
-    x0, y0 = origin_bounds[0], origin_bounds[1]
-    bx0, by0, bx1, by1 = rest.bounds
-    i0, i1 = int(math.floor((bx0 - x0) / step)), int(math.ceil((bx1 - x0) / step))
-    j0, j1 = int(math.floor((by0 - y0) / step)), int(math.ceil((by1 - y0) / step))
-    gx, gy = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
-    boxes = shapely.box(x0 + gx.ravel() * step, y0 + gy.ravel() * step,
-                        x0 + (gx.ravel() + 1) * step, y0 + (gy.ravel() + 1) * step)
-    squares = shapely.intersection(rest, boxes, grid_size=GRID_M)
-    free = [p for g in squares for p in explode(g)]
+    free = grid_squares(rest, step, origin_bounds)
     return core, free
 
 
@@ -308,6 +302,14 @@ def _cuts_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
             f"village {task.code}: {int((hh_mg < 0).sum())} households fell outside every "
             "micro-grid; this is a bug in geogrid, please report it with the input"
         )
+    if REBALANCE and K > 1 and _area_misses(mg_polys, V.area):
+        # coarse squares first (fewer steps in the new borders), finer where needed
+        for per_side in (SQUARES_PER_SIDE, 2 * SQUARES_PER_SIDE):
+            moved = rebalance(mg_polys, task.points, hh_mg, math.sqrt(V.area / K) / per_side, V.bounds)
+            if moved is not None and _area_misses(moved, V.area) < _area_misses(mg_polys, V.area):
+                mg_polys = moved
+            if not _area_misses(mg_polys, V.area):
+                break
 
     # --- cells ---------------------------------------------------------------------
     hh_cell = np.full(n, -1)
