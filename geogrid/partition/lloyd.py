@@ -24,7 +24,7 @@ from ortools.graph.python import min_cost_flow
 
 from geogrid.partition.pieces import GRID_M, HalfPlane, polygonal
 
-__all__ = ["lloyd", "power_weights", "power_halfplanes", "voronoi_cells"]
+__all__ = ["lloyd", "fewer_cells", "power_weights", "power_halfplanes", "voronoi_cells"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
@@ -117,6 +117,24 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
         return None
     return np.searchsorted(np.unique(new), new), centres[np.unique(new)]
+
+
+def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
+    """From a Lloyd result ``got``, drop the emptiest cell and rerun the rounds while
+    there are more than ``goal`` cells and the groups still fit; the last result that
+    fitted."""
+    while got is not None and len(got[1]) > goal:
+        label, centres = got
+        load = np.bincount(label, weights=gw, minlength=len(centres))
+        drop = int(np.argmin(load))
+        keep = np.delete(np.arange(len(centres)), drop)
+        d2 = ((gxy[:, None, :] - centres[None, keep, :]) ** 2).sum(axis=2)
+        start = np.where(label == drop, np.argmin(d2, axis=1), np.searchsorted(keep, label))
+        again = lloyd(gxy, gw, start, cap)
+        if again is None or len(again[1]) >= len(centres):
+            break
+        got = again
+    return got
 
 
 def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> np.ndarray | None:

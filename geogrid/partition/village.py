@@ -16,7 +16,7 @@ from shapely.geometry import Polygon
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import AREA_TOL, group_cells, rebalance
-from geogrid.partition.lloyd import lloyd, power_halfplanes, power_weights, voronoi_cells
+from geogrid.partition.lloyd import fewer_cells, lloyd, power_halfplanes, power_weights, voronoi_cells
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
                                      grid_squares, polygonal, shared_border, union)
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
@@ -49,7 +49,6 @@ SQUARES_PER_SIDE = 4
 CORE_MARGIN_M = 50.0
 #: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
 LLOYD = True
-GROUP_HAMLETS = True
 
 
 @dataclass
@@ -471,22 +470,20 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     """The cells of ``leaves`` improved by capacity-constrained Lloyd rounds, as the
     half-planes of their power diagram; None when that does not improve them.
 
-    Units stay whole, and so does every small hamlet the leaves kept in one cell.  A
+    Units stay whole, and so does every small hamlet where the flow allows.  A
     building bigger than ``cap`` keeps its own cell, which takes part in the power
     diagram but not in the rounds.
     """
     leaf = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
         leaf[ids] = lab
-    # groups that must stay together: a unit, or a small hamlet the leaves kept whole
+    # groups that must stay together: a unit, or a small hamlet (the flow keeps it
+    # whole where it fits, which the cuts could not always do)
     group = np.arange(units.n)
     m = hsmall >= 0
-    if m.any() and GROUP_HAMLETS:
+    if m.any():
         codes, first = np.unique(hsmall[m], return_index=True)
-        pairs = np.unique(np.column_stack([hsmall[m], leaf[m]]), axis=0)
-        whole = codes[np.bincount(np.searchsorted(codes, pairs[:, 0]), minlength=len(codes)) == 1]
-        hm = m & np.isin(hsmall, whole)
-        group[hm] = np.flatnonzero(m)[first][np.searchsorted(codes, hsmall[hm])]
+        group[m] = np.flatnonzero(m)[first][np.searchsorted(codes, hsmall[m])]
     _, group = np.unique(group, return_inverse=True)
     group = group.ravel()
     G = group.max() + 1
@@ -502,6 +499,12 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     got = lloyd(gxy[mov], gw[mov], gleaf[mov], cap) if mov.any() else None
     if got is None:
         return None
+    n_fixed = int(fixed_leaf.sum())
+    goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one
+    if len(got[1]) + n_fixed > goal:
+        # more cells than the minimum plus one (buildings that pack badly): fewer,
+        # where the households still fit, even at some cost in compactness
+        got = fewer_cells(gxy[mov], gw[mov], got, cap, max(1, goal - n_fixed))
     glabel = np.empty(G, int)
     glabel[mov] = got[0]
     centres = [got[1]]
@@ -518,7 +521,8 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     sse_new = ((pts - centres[hh_cell]) ** 2).sum()
     old_c = np.array([pts[leaf[units.of] == lab].mean(axis=0) for lab in range(len(leaves))])
     sse_old = ((pts - old_c[leaf[units.of]]) ** 2).sum()
-    if k > len(leaves) or sse_new > sse_old * (1 - 1e-9):
+    kept = _hamlets_whole(hsmall, cell_of_unit) - _hamlets_whole(hsmall, leaf)
+    if k > len(leaves) or (k == len(leaves) and kept <= 0 and sse_new > sse_old * (1 - 1e-9)):
         return None
     cells = [np.flatnonzero(cell_of_unit == c) for c in range(k)]
     w = power_weights(pts, hh_cell, centres)
@@ -557,6 +561,15 @@ def _box(bounds, points: np.ndarray):
     x1, y1 = np.maximum(points.max(axis=0), bounds[2:])
     m = max(x1 - x0, y1 - y0, 1.0)
     return shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
+
+
+def _hamlets_whole(hsmall: np.ndarray, cell_of_unit: np.ndarray) -> int:
+    """How many small hamlets lie in one cell each."""
+    m = hsmall >= 0
+    if not m.any():
+        return 0
+    pairs = np.unique(np.column_stack([hsmall[m], cell_of_unit[m]]), axis=0)
+    return int((np.bincount(np.searchsorted(np.unique(hsmall[m]), pairs[:, 0])) == 1).sum())
 
 
 def _splits_a_hamlet(leaves, hsmall: np.ndarray, n_units: int) -> bool:

@@ -148,3 +148,45 @@ def test_cells_of_a_village_with_buildings_keep_every_household_inside():
         where[members] = c
     for u in range(units.n):
         assert len(set(where[units.of == u])) == 1
+
+
+def test_fewer_cells_when_the_start_has_too_many():
+    pts = np.random.default_rng(4).uniform(0, 1000, (100, 2))
+    got = L.lloyd(pts, np.ones(100), np.arange(100) % 8, cap=20)
+    assert got is not None and len(got[1]) > 6
+    less = L.fewer_cells(pts, np.ones(100), got, cap=20, goal=6)
+    assert len(less[1]) == 6
+    assert np.bincount(less[0]).max() <= 20
+
+
+def test_fewer_cells_stops_where_the_buildings_no_longer_fit():
+    # six buildings of 11 cannot share a cell of 20: six cells at least, whatever the goal
+    rng = np.random.default_rng(6)
+    xy = rng.uniform(0, 1000, (20, 2))
+    w = np.array([11.0] * 6 + [1.0] * 14)
+    got = L.lloyd(xy, w, np.arange(20) % 8, cap=20)
+    assert got is not None
+    less = L.fewer_cells(xy, w, got, cap=20, goal=4)
+    assert len(less[1]) == 6
+    assert np.bincount(less[0], weights=w).max() <= 20
+
+
+def test_a_small_hamlet_a_start_splits_ends_in_one_cell():
+    # two groups of 21 houses and a hamlet of 18 between them; the start deals the
+    # houses round the three cells, so the hamlet begins in all three
+    rng = np.random.default_rng(2)
+    left = rng.uniform([0, 0], [400, 1000], (21, 2))
+    right = rng.uniform([600, 0], [1000, 1000], (21, 2))
+    hamlet = rng.normal([500, 500], 15, (18, 2))
+    pts = np.vstack([left, right, hamlet]) + [X0, Y0]
+    units = make_units(pts)
+    hsmall = np.full(units.n, -1)
+    hsmall[units.of[42:]] = 0
+    start = [(np.flatnonzero(np.arange(units.n) % 3 == c), []) for c in range(3)]
+    got = _power_leaves(units, start, 20, hsmall, shapely.MultiPoint(pts).bounds)
+    assert got is not None
+    where = np.empty(units.n, int)
+    for c, (ids, _) in enumerate(got[0]):
+        where[ids] = c
+    assert len(set(where[units.of[42:]].tolist())) == 1
+    assert np.bincount(where[units.of]).max() <= 20
