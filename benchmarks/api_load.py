@@ -33,8 +33,15 @@ in time: ``--seconds`` per scenario and ``--budget`` for the whole run (scenario
 would start after it are skipped and reported as such).  The machine's load average is
 printed before and after, since other work on the same cores moves every figure.
 
-5. the floor: the same clients fetching the web map's ``index.html`` (a static file, no
-   database, no auth), printed first and as a ratio on every line.
+5. the floors, named baselines printed first and as ratios on every line:
+   - ``floor: static file``: the same clients fetching the web map's ``index.html`` from
+     the geogrid server (no database, no auth);
+   - ``floor: no-op FastAPI``: a FastAPI app that does nothing
+     (``benchmarks/noop_app.py``: ``GET /noop`` answers ``{"ok": true}``), served by the
+     same uvicorn, started the same way and with the same worker count as
+     ``geogrid serve``; and the same app answering a ready-made body as large as a bbox
+     answer (``GET /noop/bytes?size=N``, N the bytes of the first bbox answer), which is
+     what shipping that answer costs with no work behind it.
 
 Targets (issue 4): p95 < 50 ms house -> residents, < 200 ms bbox and aggregate.
 """
@@ -96,12 +103,16 @@ def load_database(url: str, county) -> None:
 
 
 def _get(port: int, path: str, headers: dict | None = None, timeout: float = 2) -> int:
+    return _fetch(port, path, headers, timeout)[0]
+
+
+def _fetch(port: int, path: str, headers: dict | None = None, timeout: float = 2) -> tuple[int, int]:
+    """(status, body length) of one GET on a fresh connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
-        r.read()
-        return r.status
+        return r.status, len(r.read())
     finally:
         conn.close()
 
@@ -130,12 +141,26 @@ def start_server(url: str, port: int, log: Path, *, workers: int | None = None,
            "--log-level", "warning"]
     if workers:
         cmd += ["--workers", str(workers)]
+    return _start(cmd, env, cwd, port, "/healthz", log)
+
+
+def start_noop_server(port: int, log: Path, *, workers: int | None = None) -> subprocess.Popen:
+    """``benchmarks/noop_app.py``: the no-op FastAPI app, served as ``geogrid serve`` is."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "noop_app.py"), "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    return _start(cmd, env, ROOT, port, "/noop", log)
+
+
+def _start(cmd: list[str], env: dict, cwd: Path, port: int, ready: str, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if _get(port, "/healthz") == 200:
+            if _get(port, ready) == 200:
                 return proc
         except OSError:
             pass
@@ -262,6 +287,12 @@ SCENARIOS = ("house -> residents", "bbox ~1,000 households", "H3 aggregate, coun
 #: auth) under the same clients.  No route can answer faster than this on this machine,
 #: so it says how much of a latency is the HTTP stack and the shared cores.
 FLOOR = "floor: static file GET /"
+#: The second floor: a FastAPI route that does nothing (benchmarks/noop_app.py), served by
+#: the same uvicorn with the same workers: what the stack costs per request, and the same
+#: route handing back a ready-made body the size of a bbox answer.
+NOOP_FLOOR = "floor: no-op FastAPI GET /noop"
+NOOP_BYTES_FLOOR = "floor: no-op FastAPI, bbox-size body"
+FLOORS = (FLOOR, NOOP_FLOOR, NOOP_BYTES_FLOOR)
 TARGET_P95_MS = {"house -> residents": 50.0, "bbox ~1,000 households": 200.0,
                  "H3 aggregate, county": 200.0}
 
@@ -304,9 +335,10 @@ def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, bu
             # the first request of a fresh server, before any cache holds it: for the
             # county aggregate this is the real cost of computing it
             t0 = time.perf_counter()
-            status = _get(port, make(random.Random(0)), {"Authorization": f"Bearer {token}"},
-                          timeout=30)
-            out[(name, "cold")] = {"ms": (time.perf_counter() - t0) * 1000, "status": status}
+            status, size = _fetch(port, make(random.Random(0)), {"Authorization": f"Bearer {token}"},
+                                  timeout=30)
+            out[(name, "cold")] = {"ms": (time.perf_counter() - t0) * 1000, "status": status,
+                                   "bytes": size}
             # warm-up (connection pools, caches) outside the measurement
             drive(port, token, make, clients=4, requests=40, seconds=30)
             for clients in clients_list:
@@ -320,6 +352,30 @@ def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, bu
                                      requests=args.requests if clients > 1 else args.requests // 4,
                                      seconds=min(args.seconds, left))
                 print(_line(backend, f"{name} [{label}, {clients} cl]", out[key]), flush=True)
+        return out
+    finally:
+        stop_server(proc)
+
+
+def measure_noop(tmp: Path, backend: str, args, budget_end: float, body_bytes: int) -> dict:
+    """The no-op floors: ``/noop`` and a ``body_bytes`` ready-made body, 50 clients and 1."""
+    port = free_port()
+    proc = start_noop_server(port, tmp / "server-noop.log", workers=args.workers)
+    paths = {NOOP_FLOOR: "/noop", NOOP_BYTES_FLOOR: f"/noop/bytes?size={body_bytes}"}
+    out: dict = {}
+    try:
+        for name, path in paths.items():
+            drive(port, "none", lambda rng, path=path: path, clients=4, requests=40, seconds=30)
+            for clients in (args.clients, 1):
+                left = budget_end - time.monotonic()
+                if left < 5:
+                    out[(name, clients)] = {"skipped": "over --budget"}
+                else:
+                    out[(name, clients)] = drive(
+                        port, "none", lambda rng, path=path: path, clients=clients,
+                        requests=args.requests if clients > 1 else args.requests // 4,
+                        seconds=min(args.seconds, left))
+                print(_line(backend, f"{name} [{clients} cl]", out[(name, clients)]), flush=True)
         return out
     finally:
         stop_server(proc)
@@ -365,6 +421,8 @@ def run_backend(backend: str, county, args, budget_end: float) -> dict:
         print(f"[{backend}] {loadavg()}", flush=True)
         results = {"this": measure(url, tmp, "this", backend, paths, args, budget_end,
                                    clients_list=(args.clients, 1))}
+        bbox_bytes = results["this"][("bbox ~1,000 households", "cold")]["bytes"]
+        results["this"].update(measure_noop(tmp, backend, args, budget_end, bbox_bytes))
         if args.baseline_ref:
             tree = baseline_tree(args.baseline_ref, tmp)
             results["baseline"] = measure(url, tmp, f"baseline {args.baseline_ref}", backend, paths,
@@ -419,10 +477,15 @@ def main(argv=None) -> int:
     print(f"\nsummary ({loadavg()}; targets: p95 < 50 ms house -> residents, "
           "< 200 ms bbox and aggregate)")
     for b, res in summary.items():
+        for name in FLOORS:
+            f = res["this"].get((name, args.clients), {"skipped": "not run"})
+            if not f.get("skipped"):
+                one = res["this"].get((name, 1), {})
+                print(f"  {b:10s} {name:24s} {args.clients} clients: p50 {f['p50']:7.1f} ms  "
+                      f"p95 {f['p95']:7.1f} ms  {f['rps']:7.1f} req/s  errors {f['errors']}"
+                      + (f" | 1 client p50 {one['p50']:.1f} ms" if one.get("p50") else ""))
         floor = res["this"].get((FLOOR, args.clients), {"skipped": "not run"})
-        if not floor.get("skipped"):
-            print(f"  {b:10s} {FLOOR:24s} {args.clients} clients: p50 {floor['p50']:7.1f} ms  "
-                  f"p95 {floor['p95']:7.1f} ms  {floor['rps']:7.1f} req/s  errors {floor['errors']}")
+        noop = res["this"].get((NOOP_FLOOR, args.clients), {"skipped": "not run"})
         for name in SCENARIOS:
             r = res["this"].get((name, args.clients), {"skipped": "not run"})
             one = res["this"].get((name, 1), {"skipped": "not run"})
@@ -443,6 +506,14 @@ def main(argv=None) -> int:
             if not floor.get("skipped"):
                 line += (f" | baseline 'floor' p95 {floor['p95']:.1f} ms: this / floor "
                          f"{r['p95'] / floor['p95']:.1f}x")
+            if not noop.get("skipped"):
+                line += (f" | baseline 'no-op FastAPI' p95 {noop['p95']:.1f} ms, "
+                         f"{noop['rps']:.1f} req/s: this / no-op {r['p95'] / noop['p95']:.1f}x")
+            if name.startswith("bbox"):
+                big = res["this"].get((NOOP_BYTES_FLOOR, args.clients), {"skipped": "not run"})
+                if not big.get("skipped"):
+                    line += (f" | baseline 'no-op, same body size' p95 {big['p95']:.1f} ms, "
+                             f"{big['rps']:.1f} req/s: this / it {r['p95'] / big['p95']:.1f}x")
             base = res.get("baseline", {}).get((name, args.clients))
             if base and not base.get("skipped"):
                 line += (f" | baseline '{args.baseline_ref}' p95 {base['p95']:.1f} ms, "
