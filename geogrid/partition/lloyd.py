@@ -35,6 +35,8 @@ NEAREST = 12
 COST_SCALE = 100.0
 #: least distance (m) between a household and its cell's border
 MARGIN_M = 1e-4
+#: borders midway between the two cells' households, not against one side's
+CENTRED = True
 
 
 def _assign(gxy, gw, centres, cap, nearest):
@@ -158,8 +160,25 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> 
     dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
     D = D - 2 * MARGIN_M * dist
     np.fill_diagonal(D, 0.0)
-    w = np.zeros(C)
-    for _ in range(C + 1):
+    hi = _shortest(D)
+    if hi is None:
+        return None
+    if not CENTRED:
+        return hi
+    # a solution presses each border against one side's households.  The shortest
+    # paths from any one cell, or to it, are solutions too, at the extremes; the
+    # feasible set is convex, so their mean is one, with the borders in between
+    P = D.copy()
+    for k in range(C):
+        np.minimum(P, P[:, [k]] + P[[k], :], out=P)
+    return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+
+
+def _shortest(D: np.ndarray) -> np.ndarray | None:
+    """Bellman-Ford from a virtual source joined to every node by a zero edge:
+    the highest ``w <= 0`` with ``w_j - w_i <= D_ij``; None on a negative cycle."""
+    w = np.zeros(len(D))
+    for _ in range(len(D) + 1):
         nw = np.minimum(w, (w[:, None] + D).min(axis=0))
         if np.array_equal(nw, w):
             return w

@@ -190,3 +190,21 @@ def test_a_small_hamlet_a_start_splits_ends_in_one_cell():
         where[ids] = c
     assert len(set(where[units.of[42:]].tolist())) == 1
     assert np.bincount(where[units.of]).max() <= 20
+
+
+def test_the_border_runs_midway_between_two_settlements():
+    # 20 houses at x 0..100 and 20 at x 300..1000: the centres sit near 50 and 650, so
+    # the plain bisector would run near 350; the border is placed in the middle of the gap
+    rng = np.random.default_rng(9)
+    a = np.column_stack([rng.uniform(0, 100, 20), rng.uniform(0, 100, 20)])
+    b = np.column_stack([rng.uniform(300, 1000, 20), rng.uniform(0, 100, 20)])
+    pts = np.vstack([a, b])
+    label = np.repeat([0, 1], 20)
+    centres = np.array([a.mean(axis=0), b.mean(axis=0)])
+    w = L.power_weights(pts, label, centres)
+    hp = L.power_halfplanes(centres, w, np.zeros(2))[0]
+    (a0, a1, bb), = hp
+    # the border crosses y = 50 at x = (bb - a1 * 50) / a0
+    x = (bb - a1 * 50) / a0
+    lo, hi = a[:, 0].max(), b[:, 0].min()
+    assert abs(x - (lo + hi) / 2) < 0.1 * (hi - lo)
