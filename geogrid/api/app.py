@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from geogrid.api.bodylimit import BodySizeLimit
 from geogrid.api.config import ApiSettings
 from geogrid.api.errors import install_error_handlers
+from geogrid.api.householdfeatures import HouseholdFeatures
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
@@ -133,6 +134,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     )
     app.state.reveal_limiter = RateLimiter(api_settings.reveal_per_hour, 3600.0)
     app.state.aggregate_cache = {}
+    app.state.household_features = HouseholdFeatures()
     app.state.scope_cache = ScopeCache()
     app.state.audit_writer = GroupCommitWriter()
 

@@ -23,6 +23,8 @@ from geogrid.errors import ConflictError, InputError, NotFoundError
 
 __all__ = [
     "household_rows",
+    "household_page",
+    "household_feature_rows",
     "count_households",
     "get_household",
     "residents",
@@ -38,7 +40,7 @@ __all__ = [
 
 # --- households ------------------------------------------------------------------------
 def _bbox(session: Session, table: str, bbox):
-    clause, params = bbox_clause(session, table, bbox, alias=table)
+    clause, params = bbox_clause(session, table, bbox, alias=table, points=table == "households")
     return text(clause).bindparams(**params)
 
 
@@ -75,7 +77,9 @@ def household_rows(session: Session, scope: Scope, *, plan_id: str | None, bbox=
                    cell_id=None, village_code=None, limit: int = 100, offset: int = 0):
     """A page of households in scope, each with its cell in ``plan_id``.
 
-    Without a plan no household can have a cell, so the join is skipped.
+    Without a plan no household can have a cell, so the join is skipped.  The list route
+    serves :func:`household_page` with cached features instead; this is the reference it
+    is tested against (``tests/api/test_household_features.py``).
     """
     where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
     if plan_id is None:
@@ -92,9 +96,67 @@ def household_rows(session: Session, scope: Scope, *, plan_id: str | None, bbox=
     return session.execute(stmt).all()
 
 
+def household_page(session: Session, scope: Scope, *, plan_id: str | None, bbox=None,
+                   cell_id=None, village_code=None, limit: int = 100, offset: int = 0):
+    """The page of :func:`household_rows` as ``(id, version, cell_id, cell_key)`` rows, and
+    :func:`count_households` of the same filters.
+
+    The same filters, order and page, without the household's own columns: those come
+    from :class:`~geogrid.api.householdfeatures.HouseholdFeatures`, by id and version.
+    The page is cut from the households alone and only its rows are then looked up in
+    ``plan_id``'s assignments and cells (a bbox holds more households than a page, and on
+    PostGIS each lookup is two index probes).
+
+    With a bbox the count comes from the same statement (``count(*) OVER ()`` over the
+    households the bbox and scope select, before the page is cut), one round trip less;
+    the bbox bounds the rows the window keeps.  Without one (a whole village or county),
+    or when the page is past the end, it is :func:`count_households`: there a window
+    would hold every household where the count reads an index.
+    """
+    where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
+    windowed = bbox is not None
+    page = select(Household.id, Household.version)
+    if windowed:
+        page = page.add_columns(func.count().over().label("matched"))
+    page = page.where(*where).order_by(_order_by_id(session, bbox)).limit(limit).offset(offset)
+    # Core, not the ORM: nothing here is an entity, and ORM result rows cost more
+    conn = session.connection()
+    if plan_id is None:
+        rows = conn.execute(page.add_columns(null().label("cell_id"), null().label("cell_key"))).all()
+    else:
+        page = page.subquery("page")
+        stmt = (
+            select(page.c.id, page.c.version, *([page.c.matched] if windowed else []),
+                   Assignment.cell_id, Cell.cell_key)
+            .select_from(page)
+            .outerjoin(Assignment, and_(Assignment.household_id == page.c.id,
+                                        Assignment.plan_id == plan_id))
+            .outerjoin(Cell, Cell.id == Assignment.cell_id)
+            .order_by(page.c.id)
+        )
+        rows = conn.execute(stmt).all()
+    if windowed and rows:
+        matched = rows[0][2]
+        rows = [(r[0], r[1], r[3], r[4]) for r in rows]
+    else:
+        matched = count_households(session, scope, bbox=bbox, cell_id=cell_id,
+                                   village_code=village_code)
+    return rows, matched
+
+
+def household_feature_rows(session: Session, household_ids: list[str]):
+    """The rows of :func:`household_rows` for the given households (in no particular
+    order), with their ``version`` and without a cell (``cell_id``, ``cell_key`` None)."""
+    return session.execute(
+        select(*_HOUSEHOLD_COLUMNS, null().label("cell_id"), null().label("cell_key"),
+               Household.version).where(Household.id.in_(household_ids))
+    ).all()
+
+
 def count_households(session: Session, scope: Scope, *, bbox=None, cell_id=None, village_code=None) -> int:
     where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
-    return session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    return session.connection().execute(
+        select(func.count()).select_from(Household).where(*where)).scalar_one()
 
 
 def get_household(session: Session, scope: Scope, household_id: str, *, plan_id: str | None):

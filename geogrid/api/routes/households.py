@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from geogrid.api import queries
 from geogrid.api.deps import ClaimsDep, request_context
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
+from geogrid.api.householdfeatures import feature_collection_bytes, point
 from geogrid.api.paging import Page, collection_meta, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
@@ -28,10 +29,6 @@ BBOX_DOC = "minLon,minLat,maxLon,maxLat in WGS84"
 _agg_lock = threading.Lock()
 #: How long the aggregate trusts the households' change stamp (seconds).
 STAMP_TTL_S = 5.0
-
-
-def _point(row) -> dict:
-    return {"type": "Point", "coordinates": [round(row.lon, 7), round(row.lat, 7)]}
 
 
 @router.get("/households", response_class=GeoJSONResponse,
@@ -65,16 +62,14 @@ def _list_households_in(request, session, principal, scope, audit, bbox, cell, v
     if cell is not None:
         cell_row = get_cell_in_scope(session, scope, cell)
         plan_id = cell_row.plan_id
-    rows = queries.household_rows(session, scope, plan_id=plan_id, bbox=box, cell_id=cell,
-                                  village_code=village, limit=limit, offset=offset)
-    matched = queries.count_households(session, scope, bbox=box, cell_id=cell, village_code=village)
-    page = Page(limit, offset)
-    if rows:
+    rows, matched = queries.household_page(session, scope, plan_id=plan_id, bbox=box, cell_id=cell,
+                                           village_code=village, limit=limit, offset=offset)
+    features = request.app.state.household_features.page(session, rows)
+    if features:
         audit.record(session, "list", "household", None, detail={
-            "returned": len(rows), "bbox": bbox, "cell": cell, "village": village})
-    features = [{"type": "Feature", "id": r.id, "geometry": _point(r),
-                 "properties": household_properties(r)} for r in rows]
-    return GeoJSONResponse(feature_collection(features, **collection_meta(request, page, len(rows), matched)))
+            "returned": len(features), "bbox": bbox, "cell": cell, "village": village})
+    meta = collection_meta(request, Page(limit, offset), len(features), matched)
+    return Response(feature_collection_bytes(features, meta), media_type=GeoJSONResponse.media_type)
 
 
 @router.get("/households/aggregate", response_class=GeoJSONResponse,
@@ -204,5 +199,5 @@ def _get_household_in(request, household_id, session, principal, scope, audit, p
         props["residents"] = [person_masked(p) for p in people]
     audit.record(session, "read", "household", household_id,
                  detail={"residents": len(people) if principal.can("read_persons") else 0})
-    return GeoJSONResponse({"type": "Feature", "id": row.id, "geometry": _point(row),
+    return GeoJSONResponse({"type": "Feature", "id": row.id, "geometry": point(row),
                             "properties": props})
