@@ -15,10 +15,10 @@ from shapely.geometry import Polygon
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
-from geogrid.partition.grouping import AREA_TOL, group_cells, rebalance
+from geogrid.partition.balance import AREA_TOL, rebalance
 from geogrid.partition.lloyd import fewer_cells, lloyd, power_halfplanes, power_weights, voronoi_cells
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
-                                     grid_squares, polygonal, shared_border, union)
+                                     polygonal, shared_border, union)
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -36,17 +36,10 @@ LATTICE_PER_CELL = 60
 #: kept whole 91.1 % -> 94.3 % for 4 more cells (of 4,335); 2 would reach 96.7 % but
 #: put 0.4 % more micro-grids past minimum + 1.
 HAMLET_EXTRA_CELLS = 1
-#: draw a village's cells first and group them into micro-grids (see grouping.py);
-#: the straight area cuts remain where that grouping misses the area tolerance
-CELLS_FIRST = False
-#: hand empty land across micro-grid borders where their areas are uneven
+#: hand empty land across micro-grid borders where their areas are uneven, in
+#: squares of 1/SQUARES_PER_SIDE of a micro-grid's side (then half that)
 REBALANCE = True
-#: a cell bigger than this share of a micro-grid's area gives up its empty land
-SPLIT_SHARE = 0.25
-#: that land is handed out in squares of 1/SQUARES_PER_SIDE of a micro-grid's side
 SQUARES_PER_SIDE = 4
-#: a cell keeps this much land (m) around the hull of its households
-CORE_MARGIN_M = 50.0
 #: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
 LLOYD = True
 
@@ -165,15 +158,7 @@ def solve_village(task: VillageTask) -> VillageResult:
         })
     _report_units(task, units, cap, diags)
 
-    if K > 1 and CELLS_FIRST and V.geom_type == "Polygon":
-        first = _cells_first(task, V, units, hsmall, K, cap)
-        if first is not None and first[1] == 0:
-            _fill(res, first[0])
-            return res
-    else:
-        first = None
-    cut = _cuts_first(task, V, units, hsmall, K, cap)
-    _fill(res, first[0] if first is not None and first[1] <= cut[1] else cut[0])
+    _fill(res, _cuts_first(task, V, units, hsmall, K, cap)[0])
     return res
 
 
@@ -189,77 +174,6 @@ def _area_misses(mg_polys: list, village_area: float) -> int:
     """Micro-grids outside ±AREA_TOL of the village's mean area."""
     mean = village_area / max(len(mg_polys), 1)
     return int(sum(abs(p.area / mean - 1) > AREA_TOL for p in mg_polys))
-
-
-def _cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
-    """Cells for the whole village, then micro-grids as connected groups of them:
-    ``((micro-grids, cells, micro-grid of each cell, cell of each household), misses)``,
-    or None when the cells cannot be grouped into ``K`` connected micro-grids.
-
-    A cell whose area is a large share of a micro-grid's (a cell on the edge of a
-    settlement, reaching far into empty land) keeps the land around its households
-    and hands the rest, in squares, to the grouping: each square joins a micro-grid
-    and then the cell of that micro-grid it borders, so that area can be balanced
-    across the empty land without moving a single household.
-    """
-    n = len(task.points)
-    cells = solve_cells(V, units, task.points, cap, hsmall)
-    if any(p.geom_type != "Polygon" for p, _ in cells):
-        return None
-    share = V.area / K
-    step = math.sqrt(share) / SQUARES_PER_SIDE
-    nodes, owner = [], []  # owner: the cell a node belongs to, -1 for a free square
-    for c, (poly, members) in enumerate(cells):
-        core, free = (None, [])
-        if poly.area > SPLIT_SHARE * share and len(members):
-            core, free = _core(poly, task.points[members], step, V.bounds)
-        nodes.append(poly if core is None else core)
-        owner.append(c)
-        for sq in free:
-            nodes.append(sq)
-            owner.append(-1)
-    owner = np.array(owner)
-    groups = group_cells(nodes, K, anchor=owner >= 0)
-    if groups is None or any(not (owner[g] >= 0).any() for g in groups):
-        return None
-    out_cells, cell_mg, mg_polys = [], [], []
-    hh_cell = np.full(n, -1)
-    for m, g in enumerate(groups):
-        parts = [nodes[i] for i in g]
-        labels = [int(owner[i]) if owner[i] >= 0 else -1 - k for k, i in enumerate(g)]
-        final = np.array(merge_orphans(parts, labels, [owner[i] < 0 for i in g]))
-        if (final < 0).any():
-            return None  # a square that borders no cell of its micro-grid
-        mine = []
-        for c in sorted(set(final.tolist())):
-            poly = clean(union([p for p, f in zip(parts, final) if f == c]))
-            if poly.geom_type != "Polygon":
-                return None
-            out_cells.append(poly)
-            cell_mg.append(m)
-            hh_cell[cells[c][1]] = len(out_cells) - 1
-            mine.append(poly)
-        mg = clean(union(mine))
-        if mg.geom_type != "Polygon":
-            return None
-        mg_polys.append(mg)
-    return (mg_polys, out_cells, cell_mg, hh_cell), _area_misses(mg_polys, V.area)
-
-
-def _core(poly, points: np.ndarray, step: float, origin_bounds):
-    """A cell cut to the land around its households, and the rest of it in squares
-    of side ``step`` on a grid anchored at ``origin_bounds``; ``(None, [])`` when the
-    cell is better left whole."""
-    hull = shapely.convex_hull(shapely.multipoints(points))
-    core = shapely.intersection(poly, shapely.buffer(hull, CORE_MARGIN_M), grid_size=GRID_M)
-    core = clean(core)
-    if core.geom_type != "Polygon" or core.area > (1 - 1e-3) * poly.area:
-        return None, []
-    if not shapely.contains_xy(shapely.buffer(core, -TOL_M), points[:, 0], points[:, 1]).all():
-        return None, []
-    rest = shapely.difference(poly, core, grid_size=GRID_M)
-    free = grid_squares(rest, step, origin_bounds)
-    return core, free
 
 
 def _cuts_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
@@ -474,6 +388,16 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     building bigger than ``cap`` keeps its own cell, which takes part in the power
     diagram but not in the rounds.
     """
+    got = _rounds(units, leaves, cap, hsmall, fewer=True)
+    if got is None:
+        return None
+    cell_of_unit, centres, origin = got
+    return _diagram(units, cell_of_unit, centres, origin, bounds)
+
+
+def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, fewer: bool):
+    """Lloyd rounds from ``leaves``: ``(cell of each unit, centres, origin)`` (centres
+    relative to origin), or None when they do not improve on the leaves."""
     leaf = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
         leaf[ids] = lab
@@ -501,7 +425,7 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
         return None
     n_fixed = int(fixed_leaf.sum())
     goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one
-    if len(got[1]) + n_fixed > goal:
+    if fewer and len(got[1]) + n_fixed > goal:
         # more cells than the minimum plus one (buildings that pack badly): fewer,
         # where the households still fit, even at some cost in compactness
         got = fewer_cells(gxy[mov], gw[mov], got, cap, max(1, goal - n_fixed))
@@ -524,6 +448,15 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     kept = _hamlets_whole(hsmall, cell_of_unit) - _hamlets_whole(hsmall, leaf)
     if k > len(leaves) or (k == len(leaves) and kept <= 0 and sse_new > sse_old * (1 - 1e-9)):
         return None
+    return cell_of_unit, centres, origin
+
+
+def _diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin, bounds):
+    """Leaves (unit indices and half-planes) of the power diagram of a Lloyd result,
+    or leaves and a region per cell where no exact power diagram exists."""
+    k = len(centres)
+    pts = units.points - origin
+    hh_cell = cell_of_unit[units.of]
     cells = [np.flatnonzero(cell_of_unit == c) for c in range(k)]
     w = power_weights(pts, hh_cell, centres)
     if w is not None:

@@ -1,16 +1,12 @@
-"""Micro-grids as groups of whole cells: connected, and balanced in area.
+"""Micro-grids balanced in area by handing empty land across their borders.
 
-The cells of a village are drawn first, for the village as a whole, so that no
-micro-grid line cuts through a settlement where the cells would not.  Each
-micro-grid is then a connected set of neighbouring cells whose areas add up to
-about the village's area over the number of micro-grids:
-
-1. recursive bisection: the cells are ordered along each of the cut directions and
-   split where the two sides' areas come closest to their share, among the splits
-   that leave both sides connected;
-2. local moves: a cell on the border of a group that is too big joins a neighbour
-   that is too small, as long as both stay connected, until every group is within
-   the tolerance or no move helps.
+The straight cuts of :func:`geogrid.partition.cuts.split_area` balance area only as
+far as the gaps between households allow, and a non-convex village hands the
+pieces it cuts off to a neighbour.  Where a micro-grid then ends up outside the
+tolerance, the micro-grids of the village are cut into squares: a square holding a
+household stays where it is; an empty one on a border may join the neighbour, as
+long as both stay in one piece, until every micro-grid is within :data:`AIM_TOL`
+of the mean or no move helps.
 """
 
 from __future__ import annotations
@@ -18,16 +14,15 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geogrid.partition.cuts import DIRECTIONS
 from geogrid.partition.pieces import TOUCH_M, clean, grid_squares, union
 
-__all__ = ["adjacency", "group_cells", "rebalance", "AREA_TOL"]
+__all__ = ["adjacency", "rebalance", "AREA_TOL"]
 
 #: the issue's tolerance: each micro-grid within ±25 % of its village's mean area
 AREA_TOL = 0.25
 #: the local moves aim inside this, so that a group does not sit on the edge
 AIM_TOL = 0.2
-#: at most this many local-move passes over the border cells
+#: at most this many moves
 MAX_PASSES = 200
 
 
@@ -67,46 +62,6 @@ def _connected(members: np.ndarray, nb: list[set[int]]) -> bool:
                 seen.add(d)
                 todo.append(d)
     return len(seen) == len(want)
-
-
-def _sse(xy: np.ndarray, w: np.ndarray) -> float:
-    c = (xy * w[:, None]).sum(axis=0) / w.sum()
-    return float((w * ((xy - c) ** 2).sum(axis=1)).sum())
-
-
-def _bisect(ids: np.ndarray, K: int, area: np.ndarray, xy: np.ndarray, nb: list[set[int]],
-            anchor: np.ndarray):
-    """Split cells ``ids`` into a side for ``K // 2`` micro-grids and one for the rest,
-    each with at least as many anchors as micro-grids."""
-    K1 = K // 2
-    t = K1 / K
-    total = area[ids].sum()
-    node = max(_sse(xy[ids], area[ids]), 1e-9)
-    cands = []
-    for d in range(DIRECTIONS.shape[1]):
-        order = ids[np.argsort(xy[ids] @ DIRECTIONS[:, d], kind="stable")]
-        f = np.cumsum(area[order])[:-1] / total
-        j = np.arange(1, len(order))
-        dev = np.maximum(np.abs(f - t) / t, np.abs(f - t) / (1 - t))
-        na = np.cumsum(anchor[order])[:-1]
-        ok = (na >= K1) & (anchor[order].sum() - na >= K - K1)
-        for k in np.flatnonzero(ok):
-            cands.append((float(dev[k]), d, int(j[k]), order))
-    # the most even splits first; among those within the aim, the most compact
-    cands.sort(key=lambda c: (c[0], c[1], c[2]))
-    best = None
-    for dev, d, j, order in cands[:200]:
-        left, right = order[:j], order[j:]
-        if best is not None and dev > max(AIM_TOL / 2, best[0]):
-            break
-        if not (_connected(left, nb) and _connected(right, nb)):
-            continue
-        score = (_sse(xy[left], area[left]) + _sse(xy[right], area[right])) / node + 2.0 * dev
-        if best is None or score < best[1] - 1e-12:
-            best = (dev, score, left, right)
-    if best is None:
-        return None
-    return best[2], best[3]
 
 
 def _improve(groups: list[np.ndarray], area: np.ndarray, nb: list[set[int]], target: float,
@@ -149,38 +104,6 @@ def _improve(groups: list[np.ndarray], area: np.ndarray, nb: list[set[int]], tar
         if not moved:
             break
     return [np.flatnonzero(label == g) for g in range(K)]
-
-
-def group_cells(polys: list, K: int, anchor: np.ndarray | None = None) -> list[np.ndarray] | None:
-    """``K`` connected groups of the pieces ``polys`` (which tile one village), each of
-    about a K-th of the area and each with at least one ``anchor`` piece (a cell with
-    households; default: every piece); None when the adjacency does not allow it."""
-    n = len(polys)
-    if K <= 1:
-        return [np.arange(n)]
-    anchor = np.ones(n, bool) if anchor is None else np.asarray(anchor, bool)
-    if anchor.sum() < K:
-        return None
-    arr = np.array(polys, dtype=object)
-    area = shapely.area(arr)
-    cen = shapely.get_coordinates(shapely.centroid(arr))
-    nb = adjacency(polys)
-    if not _connected(np.arange(n), nb):
-        return None
-    groups: list[np.ndarray] = []
-    stack = [(np.arange(n), K)]
-    while stack:
-        ids, k = stack.pop()
-        if k == 1:
-            groups.append(np.sort(ids))
-            continue
-        split = _bisect(ids, k, area, cen, nb, anchor)
-        if split is None:
-            return None
-        left, right = split
-        stack.append((right, k - k // 2))
-        stack.append((left, k // 2))
-    return _improve(groups, area, nb, area.sum() / K, anchor)
 
 
 def rebalance(polys: list, points: np.ndarray, owner: np.ndarray, step: float, origin) -> list | None:

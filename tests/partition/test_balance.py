@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geogrid.partition.grouping import AIM_TOL, rebalance
+from geogrid.partition.balance import AIM_TOL, rebalance
 
 from .conftest import X0, Y0
 
