@@ -1,9 +1,9 @@
 """The partition engine: households into micro-grids (about 1 km²) and cells (at most
 20 households), fast, compact and editable.
 
-A pure library: it imports numpy, pandas, shapely, geopandas, pyproj and scipy only
-(Dask only when ``engine="dask"`` is asked for), never the database, the web app,
-folium or settings.
+A pure library: it imports numpy, pandas, shapely, geopandas, pyproj, scipy and
+OR-Tools' min-cost flow only (Dask only when ``engine="dask"`` is asked for), never
+the database, the web app, folium or settings.
 
 How it works, per village, in metres (the local UTM zone):
 
@@ -14,13 +14,29 @@ How it works, per village, in metres (the local UTM zone):
    points), each cut nudged into a gap between households where that makes the
    household count a multiple of ``max_households`` without moving the area more
    than 15 %, and away from small hamlets.
-3. Each micro-grid is cut into ``ceil(n / max_households)`` cells (one more where
-   buildings do not pack) by recursive straight cuts that respect the capacity on
-   both sides and minimise the within-cell squared distance, trying 12 directions.
-4. Polygons are the half-plane regions of the cuts clipped to the parent, so they
-   tile it exactly.  Where a non-convex parent cuts a region in two, the cut-off
-   piece joins the neighbour it shares the longest border with (if it holds
-   households, a neighbour with room for them, else it becomes a cell of its own).
+3. Micro-grids still outside ±25 % of the village's mean area (the gaps between
+   households did not allow a better cut, or a non-convex village handed a piece to
+   a neighbour) trade empty land across their borders in squares
+   (:mod:`geogrid.partition.balance`).
+4. Each micro-grid is cut into ``ceil(n / max_households)`` cells (one more where
+   buildings do not pack, or to keep a small hamlet whole) by recursive straight
+   cuts that respect the capacity on both sides and minimise the within-cell
+   squared distance.
+5. Those cells are the start of capacity-constrained Lloyd rounds
+   (:mod:`geogrid.partition.lloyd`): an exact min-cost-flow assignment of units (and
+   small hamlets) to centres with at most ``max_households`` each, then each centre
+   to its members' mean, until nothing moves; a cell is dropped while the
+   micro-grid has more than its minimum plus one and the buildings still fit.
+   The result is the power diagram of the assignment: its weights solve the
+   difference constraints that keep every household inside its own cell (centred
+   in their feasible set, so borders run midway between settlements).  Where
+   buildings of several households make that impossible, the cells around them
+   are redrawn as the union of their households' Voronoi regions.
+6. Polygons are convex regions clipped to the parent, so they tile it exactly.
+   Where a non-convex parent cuts a region in two, the cut-off piece joins the
+   neighbour it shares the longest border with (if it holds households, a
+   neighbour with room for them, else it becomes a cell of its own, and the rounds
+   run once more from there).
 
 See :func:`partition` and :func:`repartition`; :mod:`geogrid.partition.validate`
 checks every hard rule.
