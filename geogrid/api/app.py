@@ -24,7 +24,7 @@ from geogrid.api.householdfeatures import HouseholdFeatures
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
-from geogrid.api.security import LoginThrottle, check_secret
+from geogrid.api.security import LoginThrottle, TokenCache, check_secret
 from geogrid.db.audit import GroupCommitWriter
 
 __all__ = ["create_app", "web_map_dir"]
@@ -126,6 +126,12 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.api_settings = api_settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    if engine.dialect.name == "postgresql":
+        # the hot read routes (deps.request_context): reads and their audit insert in
+        # autocommit, so no BEGIN / COMMIT / ROLLBACK round trips around them
+        app.state.read_sessionmaker = make_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"))
+    app.state.token_cache = TokenCache(settings.secret_key)
     app.state.throttle = LoginThrottle(
         free_failures=api_settings.login_free_failures,
         base_delay_s=api_settings.login_base_delay_s,

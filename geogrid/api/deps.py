@@ -59,7 +59,10 @@ def _claims(request: Request, token: str | None) -> dict:
     if not token:
         raise AuthenticationError("not logged in: POST username and password to /api/v1/auth/token "
                                   "and send the token as 'Authorization: Bearer ...'")
-    return decode_token(request.app.state.settings.secret_key, token)
+    tokens = getattr(request.app.state, "token_cache", None)
+    if tokens is None:
+        return decode_token(request.app.state.settings.secret_key, token)
+    return tokens.claims(token)
 
 
 async def get_claims(request: Request, token: Annotated[str | None, Depends(_oauth2)]) -> dict:
@@ -195,11 +198,32 @@ def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, P
     What ``SessionDep``, ``PrincipalDep``, ``ScopeDep`` and ``AuditDep`` give, with the
     same checks, for the hot read routes: FastAPI runs each sync dependency in the thread
     pool on its own (five hops per request); these routes make one hop for all of it.
+
+    One query finds the account and the scope's stamp together
+    (:meth:`~geogrid.api.scope.ScopeCache.principal_and_stamp`); the scope itself comes
+    from the cache while that stamp and the account's role and scope entries are what
+    they were.  On PostGIS the session reads in autocommit
+    (``app.state.read_sessionmaker``): no BEGIN, COMMIT or ROLLBACK round trips around
+    its reads, and the audit insert commits by itself.  These routes write nothing but
+    the audit log.
     """
-    session = request.app.state.sessionmaker()
+    state = request.app.state
+    factory = getattr(state, "read_sessionmaker", None) or state.sessionmaker
+    session = factory()
     try:
-        principal = principal_from_claims(request, session, claims)
-        scope = get_scope(request, session, principal)
+        cache = getattr(state, "scope_cache", None)
+        if cache is None:
+            principal = principal_from_claims(request, session, claims)
+            scope = get_scope(request, session, principal)
+        else:
+            county = state.settings.county_code
+            principal, stamp = cache.principal_and_stamp(session, claims["sub"], county)
+            if principal is None:
+                raise AuthenticationError("this account no longer exists; log in again")
+            request.state.principal = principal
+            request.state.any_published_plan_id = stamp[1]
+            request.state.scope_stamp = stamp
+            scope = cache.resolve(session, principal, county_code=county, stamp=stamp)
         yield session, principal, scope, _auditor(request, principal.username)
     finally:
         session.close()  # rolls back anything not committed

@@ -9,9 +9,9 @@ the published cell), and ``care_level_points`` (the aggregate input).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, literal_column, null, select, text
+from sqlalchemy import and_, bindparam, func, literal_column, null, select, text
 from sqlalchemy.orm import Session
 
 from geogrid.api.scope import Scope
@@ -28,6 +28,8 @@ __all__ = [
     "count_households",
     "get_household",
     "residents",
+    "household_with_residents",
+    "Resident",
     "get_person",
     "care_level_points",
     "create_user",
@@ -176,6 +178,70 @@ def get_household(session: Session, scope: Scope, household_id: str, *, plan_id:
     if row is None:
         raise NotFoundError(f"household {household_id} not found")
     return row
+
+
+class Resident(NamedTuple):
+    """A resident as :func:`household_with_residents` reads it (what :func:`person_masked` needs)."""
+
+    id: str
+    household_id: str
+    name: str | None
+    gender: str | None
+    birth_date: dt.date | None
+    id_number: str | None
+    phone: str | None
+    relation: str | None
+    party_member: bool | None
+    tags: str | None
+
+
+_RESIDENT_LABELS = tuple(f"resident_{f}" for f in Resident._fields)
+_HOUSE_STMTS: dict = {}
+_HOUSE_STMTS_MAX = 1024
+
+
+def _house_statement(scope: Scope):
+    """:func:`get_household` and :func:`residents` as one statement (households left-joined
+    to their persons), built once per scope: ``household_id`` and ``plan_id`` are bound."""
+    stmt = _HOUSE_STMTS.get(scope)
+    if stmt is not None:
+        return stmt
+    hh, asg, cell, person = (Household.__table__, Assignment.__table__, Cell.__table__,
+                             Person.__table__)
+    stmt = (
+        select(hh.c.id, hh.c.household_no, hh.c.head_name, hh.c.address, hh.c.village_code,
+               hh.c.building, hh.c.hamlet, hh.c.care_level, func.ST_X(hh.c.geom).label("lon"),
+               func.ST_Y(hh.c.geom).label("lat"), hh.c.version, hh.c.updated_at,
+               asg.c.cell_id, cell.c.cell_key,
+               *(person.c[f].label(label) for f, label in zip(Resident._fields, _RESIDENT_LABELS)))
+        .select_from(hh)
+        .outerjoin(asg, and_(asg.c.household_id == hh.c.id, asg.c.plan_id == bindparam("plan_id")))
+        .outerjoin(cell, cell.c.id == asg.c.cell_id)
+        .outerjoin(person, person.c.household_id == hh.c.id)
+        .where(hh.c.id == bindparam("household_id"), scope.households_clause())
+        .order_by(person.c.relation != "户主", person.c.birth_date, person.c.id)
+    )
+    if len(_HOUSE_STMTS) >= _HOUSE_STMTS_MAX:
+        _HOUSE_STMTS.clear()
+    _HOUSE_STMTS[scope] = stmt
+    return stmt
+
+
+def household_with_residents(session: Session, scope: Scope, household_id: str, *,
+                             plan_id: str | None) -> tuple[Any, list[Resident]]:
+    """:func:`get_household` and :func:`residents` of it in one query (one round trip).
+
+    Returns the household row (the columns of :func:`get_household`; the residents'
+    columns after them are to be ignored) and its residents, head first, as
+    :func:`residents` orders them.  NotFoundError when the household is not in scope.
+    """
+    rows = session.connection().execute(
+        _house_statement(scope), {"household_id": household_id, "plan_id": plan_id}).all()
+    if not rows:
+        raise NotFoundError(f"household {household_id} not found")
+    first = len(rows[0]) - len(Resident._fields)
+    people = [Resident._make(r[first:]) for r in rows if r[first] is not None]
+    return rows[0], people
 
 
 _RESIDENT_COLUMNS = (Person.id, Person.household_id, Person.name, Person.gender, Person.birth_date,

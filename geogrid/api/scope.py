@@ -268,19 +268,48 @@ class ScopeCache:
         self._stamp_stmts: dict = {}
         self._names: tuple | None = None  # (areas stamp, {code: name})
 
+    @staticmethod
+    def _stamp_columns(county_code: str | None) -> tuple:
+        from sqlalchemy import func
+
+        return (
+            _published_subquery(county_code),
+            _published_subquery(None),
+            select(func.count()).select_from(Area).scalar_subquery(),
+            select(func.max(Area.updated_at)).scalar_subquery(),
+        )
+
     def stamp(self, session: Session, county_code: str | None) -> tuple:
         stmt = self._stamp_stmts.get(county_code)
         if stmt is None:
-            from sqlalchemy import func
-
-            stmt = select(
-                _published_subquery(county_code),
-                _published_subquery(None),
-                select(func.count()).select_from(Area).scalar_subquery(),
-                select(func.max(Area.updated_at)).scalar_subquery(),
-            )
+            stmt = select(*self._stamp_columns(county_code))
             self._stamp_stmts[county_code] = stmt
         return tuple(session.execute(stmt).one())
+
+    def principal_and_stamp(self, session: Session, user_id: str,
+                            county_code: str | None) -> tuple[Principal | None, tuple | None]:
+        """The account ``user_id`` as a :class:`Principal` and :meth:`stamp`, in one query.
+
+        ``(None, None)`` when the account no longer exists.  The account's username, role
+        and scope entries are read afresh on every call (they key :meth:`resolve`), so a
+        changed or deleted account takes effect at once, in every worker process.
+        """
+        from sqlalchemy import bindparam
+
+        from geogrid.db.models import User
+
+        key = ("principal", county_code)
+        stmt = self._stamp_stmts.get(key)
+        if stmt is None:
+            users = User.__table__  # Core columns: no ORM entity to build per row
+            stmt = (select(users.c.id, users.c.username, users.c.role, users.c.scopes,
+                           *self._stamp_columns(county_code))
+                    .where(users.c.id == bindparam("user_id")))
+            self._stamp_stmts[key] = stmt
+        row = session.connection().execute(stmt, {"user_id": str(user_id)}).first()
+        if row is None:
+            return None, None
+        return Principal(row[0], row[1], row[2], tuple(row[3] or ())), tuple(row[4:])
 
     def area_names(self, session: Session, stamp: tuple) -> dict[str, str]:
         """Every area's name, read again only when the areas changed (``stamp[2:]``)."""

