@@ -283,6 +283,9 @@ def bboxes(county, n: int = 200, k: int = 1000, seed: int = 0) -> list[str]:
 
 
 SCENARIOS = ("house -> residents", "bbox ~1,000 households", "H3 aggregate, county")
+#: ``--scenarios`` names.
+SHORT = {"house -> residents": "house", "bbox ~1,000 households": "bbox",
+         "H3 aggregate, county": "aggregate"}
 #: The floor, a named baseline: the web map's index.html (a static file, no database, no
 #: auth) under the same clients.  No route can answer faster than this on this machine,
 #: so it says how much of a latency is the HTTP stack and the shared cores.
@@ -418,11 +421,13 @@ def run_backend(backend: str, county, args, budget_end: float) -> dict:
             "H3 aggregate, county": lambda rng: "/api/v1/households/aggregate?resolution=7",
             FLOOR: lambda rng: "/",
         }
+        paths = {k: v for k, v in paths.items() if k == FLOOR or SHORT[k] in args.scenarios}
         print(f"[{backend}] {loadavg()}", flush=True)
         results = {"this": measure(url, tmp, "this", backend, paths, args, budget_end,
                                    clients_list=(args.clients, 1))}
-        bbox_bytes = results["this"][("bbox ~1,000 households", "cold")]["bytes"]
-        results["this"].update(measure_noop(tmp, backend, args, budget_end, bbox_bytes))
+        if not args.no_floors:
+            bbox_bytes = results["this"].get(("bbox ~1,000 households", "cold"), {}).get("bytes", 425_000)
+            results["this"].update(measure_noop(tmp, backend, args, budget_end, bbox_bytes))
         if args.baseline_ref:
             tree = baseline_tree(args.baseline_ref, tmp)
             results["baseline"] = measure(url, tmp, f"baseline {args.baseline_ref}", backend, paths,
@@ -459,9 +464,16 @@ def main(argv=None) -> int:
     p.add_argument("--baseline-ref", default=None,
                    help="also measure the server of this git revision (a worktree) on the same data")
     p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--scenarios", default="house,bbox,aggregate",
+                   help="comma-separated, of house, bbox, aggregate (the static-file floor always runs)")
+    p.add_argument("--no-floors", action="store_true",
+                   help="skip the no-op FastAPI floors (the static-file floor still runs)")
     p.add_argument("--households", type=int, default=None,
                    help="only the first N households of the sample county (default: all 79,507)")
     args = p.parse_args(argv)
+    args.scenarios = {x.strip() for x in args.scenarios.split(",") if x.strip()}
+    if not args.scenarios <= set(SHORT.values()):
+        p.error(f"--scenarios: choose from {', '.join(SHORT.values())}")
     _loopback_only(args.postgres)
     budget_end = time.monotonic() + args.budget
     print(loadavg(), flush=True)
