@@ -16,7 +16,7 @@ from collections import deque
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from geogrid.db.engine import begin_write
+from geogrid.db.engine import backend, begin_single_statements, begin_write
 from geogrid.db.models import AuditEntry, utcnow
 
 __all__ = ["append", "entries", "count", "GroupCommitWriter"]
@@ -73,6 +73,12 @@ def count(session: Session, **filters) -> int:
     return session.scalar(_filtered(select(func.count(AuditEntry.id)), **filters))
 
 
+_INSERT = insert(AuditEntry.__table__)
+#: Rows of one multi-row INSERT on SQLite (8 columns each, well inside its 32,766
+#: bound parameters).
+_ONE_STATEMENT_ROWS = 1000
+
+
 class GroupCommitWriter:
     """Commits audit rows for many threads at once, each caller waiting for its own row.
 
@@ -84,6 +90,11 @@ class GroupCommitWriter:
     them in one write transaction of its own session (what a lone caller did before) and
     commits, then wakes the others.  Rows that arrive meanwhile form the next batch.
     No extra connection is needed, so a full pool cannot deadlock the leader.
+
+    On SQLite the batch is one multi-row INSERT run as a transaction of its own
+    (:func:`~geogrid.db.engine.begin_single_statements`), so the write lock is held
+    only inside that one call; on PostGIS the rows join the caller's read transaction
+    (or, in an autocommit session, commit with the INSERT itself).
 
     The guarantee is unchanged: :meth:`write` returns only after the caller's rows are
     committed, and if that commit fails every caller of the batch gets the exception
@@ -101,8 +112,8 @@ class GroupCommitWriter:
     def write(self, session: Session, rows: list[dict]) -> None:
         """Insert ``rows`` (column values of ``audit_log``) and return once committed.
 
-        ``session``'s transaction is committed first (as by :func:`begin_write`) when this
-        caller leads a batch; it must hold no uncommitted writes of its own.
+        When this caller leads a batch, ``session``'s transaction is committed with it (on
+        SQLite first, on PostGIS together); it must hold no uncommitted writes of its own.
         """
         if not rows:
             return
@@ -137,9 +148,25 @@ class GroupCommitWriter:
     def _flush(self, session: Session, batch: list["_Ticket"]) -> BaseException | None:
         rows = [row for t in batch for row in t.rows]
         try:
-            begin_write(session)
-            session.execute(insert(AuditEntry.__table__), rows)
-            session.commit()
+            if backend(session) == "spatialite" and len(rows) <= _ONE_STATEMENT_ROWS:
+                # One multi-row INSERT outside BEGIN ... COMMIT: SQLite takes the write
+                # lock, inserts and commits inside one call, so another process never
+                # waits while this thread waits for the interpreter lock between
+                # BEGIN IMMEDIATE, INSERT and COMMIT (under load each of those steps
+                # could cost up to a 5 ms switch interval with the write lock held).
+                begin_single_statements(session)
+                session.execute(insert(AuditEntry.__table__).values(rows))
+                session.commit()
+            elif backend(session) == "spatialite":  # more rows than one statement takes
+                begin_write(session)  # BEGIN IMMEDIATE
+                session.execute(_INSERT, rows)
+                session.commit()
+            else:
+                # The rows join the session's (read) transaction and commit with it, two
+                # round trips fewer than ending it first; in an autocommit session the
+                # INSERT (one statement per 1,000 rows) commits by itself.
+                session.execute(_INSERT, rows)
+                session.commit()
         except Exception as exc:  # handed to every caller of the batch
             try:
                 session.rollback()

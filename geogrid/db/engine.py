@@ -35,6 +35,7 @@ from geogrid.errors import ConflictError, DatabaseError, SpatialiteNotFoundError
 
 __all__ = [
     "begin_write",
+    "begin_single_statements",
     "make_engine",
     "make_sessionmaker",
     "session_scope",
@@ -130,7 +131,8 @@ def _sqlite_engine(url: URL, settings, **kwargs) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "NONE":  # NONE: each statement its own transaction (begin_single_statements)
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -259,6 +261,21 @@ def begin_write(session: Session) -> Session:
     session.commit()
     if backend(session) == "spatialite":
         session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+    return session
+
+
+def begin_single_statements(session: Session) -> Session:
+    """End the session's current transaction; on SQLite its next statements then run
+    without BEGIN, each one a transaction of its own (SQLite's autocommit).
+
+    For a write that is one statement: SQLite takes the write lock, writes and commits
+    inside that one call, with no interpreter lock to win back while it holds it.  A
+    following ``session.commit()`` has nothing left to do.  On PostGIS this is
+    :func:`begin_write`.
+    """
+    session.commit()
+    if backend(session) == "spatialite":
+        session.connection(execution_options={_SQLITE_BEGIN: "NONE"})
     return session
 
 

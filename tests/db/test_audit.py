@@ -150,3 +150,40 @@ def test_group_commit_callers_either_return_with_their_row_committed_or_raise_wi
     assert len(outcome) == 80
     assert kept == {a for a, how in outcome.items() if how == "returned"}
     assert any(how == "raised" for how in outcome.values())
+
+
+def test_group_commit_of_more_rows_than_one_statement_takes(engine):
+    """Past one multi-row INSERT (SQLite: 1,000 rows) the batch is still one transaction:
+    all rows, or none when one is bad."""
+    from geogrid.db.engine import make_sessionmaker
+
+    writer = audit.GroupCommitWriter(max_batch=5000)
+    factory = make_sessionmaker(engine)
+    rows = [_row(f"many-{i}") for i in range(1500)]
+    with factory() as s:
+        writer.write(s, rows)
+    with factory() as s:
+        assert audit.count(s) == 1500
+    bad = [_row(f"bad-{i}") for i in range(1500)]
+    bad[-1]["action"] = None
+    with factory() as s, pytest.raises(Exception):
+        writer.write(s, bad)
+    with factory() as s:
+        assert audit.count(s) == 1500
+
+
+def test_group_commit_stores_what_append_stores(engine):
+    """The one-statement path keeps every column as the ORM path does (JSON detail, None)."""
+    from geogrid.db.engine import make_sessionmaker, session_scope
+
+    writer = audit.GroupCommitWriter()
+    with_detail = {**_row("w1"), "detail": {"client": "127.0.0.1", "n": [1, "二"]}}
+    with make_sessionmaker(engine)() as s:
+        writer.write(s, [with_detail, _row("w2")])
+    with session_scope(engine, write=True) as s:
+        audit.append(s, "a1", "read", "household", "a1", detail={"client": "127.0.0.1", "n": [1, "二"]})
+        audit.append(s, "a2", "read", "household", "a2")
+    with make_sessionmaker(engine)() as s:
+        got = {e.actor: e.detail for e in audit.entries(s)}
+    assert got["w1"] == got["a1"] == {"client": "127.0.0.1", "n": [1, "二"]}
+    assert got["w2"] == got["a2"]
