@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 from ortools.graph.python import min_cost_flow
 
-from geogrid.partition.pieces import GRID_M, HalfPlane, polygonal
+from geogrid.partition.pieces import HalfPlane, polygonal
 
 __all__ = ["lloyd", "fewer_cells", "power_weights", "power_halfplanes", "voronoi_cells"]
 
@@ -224,5 +224,8 @@ def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarr
     owner[reg] = lab[site]
     out = np.empty(k, dtype=object)
     for c in range(k):
-        out[c] = shapely.union_all(regions[owner == c], grid_size=GRID_M)
+        # the regions of one diagram share their edges exactly: a coverage union, ten
+        # times faster than an overlay on the grid (the caller's clip snaps to it)
+        mine = regions[owner == c]
+        out[c] = shapely.coverage_union_all(mine) if len(mine) else shapely.Polygon()
     return polygonal(out)
