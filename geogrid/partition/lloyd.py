@@ -12,7 +12,7 @@ until nothing changes.  An optimal capacitated assignment of points to centres i
 power diagram (Aurenhammer, Hoffmann and Aronov 1998): there are weights ``w`` with
 every household ``x`` of cell ``i`` satisfying ``|x-c_i|² - w_i < |x-c_j|² - w_j`` for
 every other cell ``j``.  Those are difference constraints ``w_j - w_i <= D_ij``, solved
-by Bellman-Ford; the cells are then convex polygons, given as half-planes shared by
+by shortest paths; the cells are then convex polygons, given as half-planes shared by
 each pair with opposite signs, so that they tile the plane exactly.
 """
 
@@ -35,8 +35,6 @@ NEAREST = 12
 COST_SCALE = 100.0
 #: least distance (m) between a household and its cell's border
 MARGIN_M = 1e-4
-#: borders midway between the two cells' households, not against one side's
-CENTRED = True
 
 
 def _assign(gxy, gw, centres, cap, nearest):
@@ -86,6 +84,26 @@ def _repair(label, d2, gw, cap):
     return label
 
 
+def _centres(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray) -> np.ndarray:
+    """The weighted mean point of each cell's groups."""
+    C = label.max() + 1
+    w = np.bincount(label, weights=gw, minlength=C)
+    return np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
+                            np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
+
+
+def _assign_within(gxy, gw, centres, cap):
+    """:func:`_assign`, with the nearest centres first and all of them if need be;
+    None when no assignment keeps every centre within ``cap``."""
+    C = len(centres)
+    new = _assign(gxy, gw, centres, cap, NEAREST)
+    if new is None and NEAREST < C:
+        new = _assign(gxy, gw, centres, cap, C)
+    if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
+        return None
+    return new
+
+
 def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     """Capacity-constrained Lloyd rounds from ``label`` (the cell of each group).
 
@@ -94,31 +112,18 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     when no assignment within ``cap`` was found.
     """
     label = np.unique(label, return_inverse=True)[1].ravel()
-    for _ in range(MAX_ROUNDS):
-        C = label.max() + 1
-        w = np.bincount(label, weights=gw, minlength=C)
-        centres = np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
-                                   np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
-        new = _assign(gxy, gw, centres, cap, NEAREST)
+    for _ in range(MAX_ROUNDS + 1):
+        centres = _centres(label, gxy, gw)
+        new = _assign_within(gxy, gw, centres, cap)
         if new is None:
-            new = _assign(gxy, gw, centres, cap, C)
-        if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
             return None
-        if np.array_equal(new, label):
-            return label, centres
-        label = new
-        used = np.unique(label)
-        if len(used) < C:  # a centre left empty: the next round goes without it
-            label = np.searchsorted(used, label)
-    C = label.max() + 1
-    # not settled: the power diagram must be that of the last assignment's centres
-    w = np.bincount(label, weights=gw, minlength=C)
-    centres = np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
-                               np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
-    new = _assign(gxy, gw, centres, cap, C)
-    if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
-        return None
-    return np.searchsorted(np.unique(new), new), centres[np.unique(new)]
+        used = np.unique(new)
+        if np.array_equal(new, label) or _ == MAX_ROUNDS:
+            # settled, or out of rounds: the power diagram is that of the centres
+            # this last assignment used
+            return np.searchsorted(used, new), centres[used]
+        label = np.searchsorted(used, new)  # a centre left empty: next round without it
+    raise AssertionError("unreachable")
 
 
 def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
@@ -160,30 +165,16 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> 
     dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
     D = D - 2 * MARGIN_M * dist
     np.fill_diagonal(D, 0.0)
-    hi = _shortest(D)
-    if hi is None:
-        return None
-    if not CENTRED:
-        return hi
-    # a solution presses each border against one side's households.  The shortest
-    # paths from any one cell, or to it, are solutions too, at the extremes; the
-    # feasible set is convex, so their mean is one, with the borders in between
+    # all-pairs shortest paths (Floyd-Warshall): the paths from any one cell, and to
+    # it, are solutions at the extremes (each presses borders against one side's
+    # households); the feasible set is convex, so their mean is a solution with the
+    # borders in between.  A negative cycle means there is no solution at all.
     P = D.copy()
     for k in range(C):
         np.minimum(P, P[:, [k]] + P[[k], :], out=P)
+    if (np.diag(P) < -1e-7).any():
+        return None
     return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
-
-
-def _shortest(D: np.ndarray) -> np.ndarray | None:
-    """Bellman-Ford from a virtual source joined to every node by a zero edge:
-    the highest ``w <= 0`` with ``w_j - w_i <= D_ij``; None on a negative cycle."""
-    w = np.zeros(len(D))
-    for _ in range(len(D) + 1):
-        nw = np.minimum(w, (w[:, None] + D).min(axis=0))
-        if np.array_equal(nw, w):
-            return w
-        w = nw
-    return None
 
 
 def power_halfplanes(centres: np.ndarray, weights: np.ndarray, origin: np.ndarray) -> list[list[HalfPlane]]:

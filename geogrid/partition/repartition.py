@@ -21,7 +21,7 @@ from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units
-from geogrid.partition.village import TOL_M, _hamlet_small, _lattice, _locate, solve_cells
+from geogrid.partition.village import _hamlet_small, _lattice, _locate, solve_cells
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]

@@ -158,16 +158,12 @@ def solve_village(task: VillageTask) -> VillageResult:
         })
     _report_units(task, units, cap, diags)
 
-    _fill(res, _cuts_first(task, V, units, hsmall, K, cap)[0])
-    return res
-
-
-def _fill(res: VillageResult, layout) -> None:
-    mg, cells, cell_mg, hh_cell = layout
+    mg, cells, cell_mg, hh_cell = _layout(task, V, units, hsmall, K, cap)
     res.microgrids = [shapely.to_wkb(p) for p in mg]
     res.cells = [shapely.to_wkb(p) for p in cells]
-    res.cell_microgrid = list(cell_mg)
+    res.cell_microgrid = cell_mg
     res.household_cell = hh_cell
+    return res
 
 
 def _area_misses(mg_polys: list, village_area: float) -> int:
@@ -176,8 +172,9 @@ def _area_misses(mg_polys: list, village_area: float) -> int:
     return int(sum(abs(p.area / mean - 1) > AREA_TOL for p in mg_polys))
 
 
-def _cuts_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
-    """Micro-grids by straight area cuts, then the cells of each."""
+def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
+    """Micro-grids by straight area cuts, then the cells of each: ``(micro-grids,
+    cells, micro-grid of each cell, cell of each household)``."""
     n = len(task.points)
     # --- micro-grids ---------------------------------------------------------------
     if K > 1:
@@ -237,7 +234,7 @@ def _cuts_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
             out_cells.append(poly)
             cell_mg.append(m)
             hh_cell[hh[members]] = len(out_cells) - 1
-    return (mg_polys, out_cells, cell_mg, hh_cell), _area_misses(mg_polys, V.area)
+    return mg_polys, out_cells, cell_mg, hh_cell
 
 
 def hsmall_of(sub: Units, units: Units, hh: np.ndarray, hsmall: np.ndarray) -> np.ndarray:
@@ -388,14 +385,14 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     building bigger than ``cap`` keeps its own cell, which takes part in the power
     diagram but not in the rounds.
     """
-    got = _rounds(units, leaves, cap, hsmall, fewer=True)
+    got = _rounds(units, leaves, cap, hsmall)
     if got is None:
         return None
     cell_of_unit, centres, origin = got
     return _diagram(units, cell_of_unit, centres, origin, bounds)
 
 
-def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, fewer: bool):
+def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
     """Lloyd rounds from ``leaves``: ``(cell of each unit, centres, origin)`` (centres
     relative to origin), or None when they do not improve on the leaves."""
     leaf = np.empty(units.n, int)
@@ -425,7 +422,7 @@ def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, fewer: bool):
         return None
     n_fixed = int(fixed_leaf.sum())
     goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one
-    if fewer and len(got[1]) + n_fixed > goal:
+    if len(got[1]) + n_fixed > goal:
         # more cells than the minimum plus one (buildings that pack badly): fewer,
         # where the households still fit, even at some cost in compactness
         got = fewer_cells(gxy[mov], gw[mov], got, cap, max(1, goal - n_fixed))
@@ -511,10 +508,7 @@ def _splits_a_hamlet(leaves, hsmall: np.ndarray, n_units: int) -> bool:
     for lab, (ids, _) in enumerate(leaves):
         leaf[ids] = lab
     m = hsmall >= 0
-    if not m.any():
-        return False
-    pairs = np.unique(np.column_stack([hsmall[m], leaf[m]]), axis=0)
-    return len(pairs) > len(np.unique(hsmall[m]))
+    return bool(m.any()) and _hamlets_whole(hsmall, leaf) < len(np.unique(hsmall[m]))
 
 
 def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
