@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 from geogrid.api.errors import AuthenticationError
 from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
-from geogrid.api.security import decode_token
 from geogrid.db.audit import GroupCommitWriter
 from geogrid.db.engine import begin_write  # noqa: F401  (re-exported for the routes)
 from geogrid.db.models import AuditEntry, User, utcnow
-from geogrid.errors import NotFoundError, PermissionDeniedError
+from geogrid.errors import NotFoundError
 
 __all__ = [
     "SessionDep",
@@ -59,10 +58,7 @@ def _claims(request: Request, token: str | None) -> dict:
     if not token:
         raise AuthenticationError("not logged in: POST username and password to /api/v1/auth/token "
                                   "and send the token as 'Authorization: Bearer ...'")
-    tokens = getattr(request.app.state, "token_cache", None)
-    if tokens is None:
-        return decode_token(request.app.state.settings.secret_key, token)
-    return tokens.claims(token)
+    return request.app.state.token_cache.claims(token)
 
 
 async def get_claims(request: Request, token: Annotated[str | None, Depends(_oauth2)]) -> dict:
@@ -211,19 +207,14 @@ def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, P
     factory = getattr(state, "read_sessionmaker", None) or state.sessionmaker
     session = factory()
     try:
-        cache = getattr(state, "scope_cache", None)
-        if cache is None:
-            principal = principal_from_claims(request, session, claims)
-            scope = get_scope(request, session, principal)
-        else:
-            county = state.settings.county_code
-            principal, stamp = cache.principal_and_stamp(session, claims["sub"], county)
-            if principal is None:
-                raise AuthenticationError("this account no longer exists; log in again")
-            request.state.principal = principal
-            request.state.any_published_plan_id = stamp[1]
-            request.state.scope_stamp = stamp
-            scope = cache.resolve(session, principal, county_code=county, stamp=stamp)
+        county = state.settings.county_code
+        principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county)
+        if principal is None:
+            raise AuthenticationError("this account no longer exists; log in again")
+        request.state.principal = principal
+        request.state.any_published_plan_id = stamp[1]
+        request.state.scope_stamp = stamp
+        scope = state.scope_cache.resolve(session, principal, county_code=county, stamp=stamp)
         yield session, principal, scope, _auditor(request, principal.username)
     finally:
         session.close()  # rolls back anything not committed
