@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, literal_column, null, select, text
+from sqlalchemy import Float, Integer, and_, bindparam, func, literal_column, null, select, text
 from sqlalchemy.orm import Session
 
 from geogrid.api.scope import Scope
 from geogrid.db.bulk import bbox_clause
+from geogrid.db.prepared import Prepared
 from geogrid.db.models import (
     Area, Assignment, AuditEntry, Cell, Household, Microgrid, Person, Plan, User,
 )
@@ -115,35 +116,72 @@ def household_page(session: Session, scope: Scope, *, plan_id: str | None, bbox=
     or when the page is past the end, it is :func:`count_households`: there a window
     would hold every household where the count reads an index.
     """
-    where = _household_filters(session, scope, bbox=bbox, cell_id=cell_id, village_code=village_code)
-    windowed = bbox is not None
-    page = select(Household.id, Household.version)
-    if windowed:
-        page = page.add_columns(func.count().over().label("matched"))
-    page = page.where(*where).order_by(_order_by_id(session, bbox)).limit(limit).offset(offset)
-    # Core, not the ORM: nothing here is an entity, and ORM result rows cost more
-    conn = session.connection()
-    if plan_id is None:
-        rows = conn.execute(page.add_columns(null().label("cell_id"), null().label("cell_key"))).all()
-    else:
-        page = page.subquery("page")
-        stmt = (
-            select(page.c.id, page.c.version, *([page.c.matched] if windowed else []),
-                   Assignment.cell_id, Cell.cell_key)
-            .select_from(page)
-            .outerjoin(Assignment, and_(Assignment.household_id == page.c.id,
-                                        Assignment.plan_id == plan_id))
-            .outerjoin(Cell, Cell.id == Assignment.cell_id)
-            .order_by(page.c.id)
-        )
-        rows = conn.execute(stmt).all()
+    params = {"limit": limit, "offset": offset, "plan_id": plan_id, "cell_id": cell_id,
+              "village_code": village_code}
+    clause = None
+    if bbox is not None:
+        clause, box = bbox_clause(session, "households", bbox, alias="households", points=True)
+        params.update(box)
+    windowed = clause is not None
+    stmt = _page_statement(session, scope, bbox_sql=clause, plan=plan_id is not None,
+                           cell=cell_id is not None, village=village_code is not None)
+    rows = stmt.rows(session, params)
     if windowed and rows:
         matched = rows[0][2]
         rows = [(r[0], r[1], r[3], r[4]) for r in rows]
     else:
+        if windowed:
+            rows = [(r[0], r[1], r[3], r[4]) for r in rows]
         matched = count_households(session, scope, bbox=bbox, cell_id=cell_id,
                                    village_code=village_code)
     return rows, matched
+
+
+_PAGE_STMTS: dict = {}
+_BBOX_PARAMS = ("minx", "miny", "maxx", "maxy")
+
+
+def _page_statement(session: Session, scope: Scope, *, bbox_sql: str | None, plan: bool,
+                    cell: bool, village: bool) -> Prepared:
+    """The statement of :func:`household_page` for one scope and set of filters, built
+    and compiled once: the box, plan, cell, village, limit and offset are parameters."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, scope, bbox_sql, plan, cell, village)
+    stmt = _PAGE_STMTS.get(key)
+    if stmt is not None:
+        return stmt
+    where = [scope.households_clause()]
+    if bbox_sql is not None:
+        where.append(text(bbox_sql).bindparams(*(bindparam(n, type_=Float) for n in _BBOX_PARAMS)))
+    if cell:
+        where.append(Household.id.in_(select(Assignment.household_id)
+                                      .where(Assignment.cell_id == bindparam("cell_id"))))
+    if village:
+        where.append(Household.village_code == bindparam("village_code"))
+    page = select(Household.id, Household.version)
+    if bbox_sql is not None:
+        page = page.add_columns(func.count().over().label("matched"))
+    order = _SQLITE_ORDER if bbox_sql is not None and dialect == "sqlite" else Household.id
+    page = (page.where(*where).order_by(order)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    if not plan:
+        built = page.add_columns(null().label("cell_id"), null().label("cell_key"))
+    else:
+        page = page.subquery("page")
+        built = (
+            select(page.c.id, page.c.version, *([page.c.matched] if bbox_sql is not None else []),
+                   Assignment.cell_id, Cell.cell_key)
+            .select_from(page)
+            .outerjoin(Assignment, and_(Assignment.household_id == page.c.id,
+                                        Assignment.plan_id == bindparam("plan_id")))
+            .outerjoin(Cell, Cell.id == Assignment.cell_id)
+            .order_by(page.c.id)
+        )
+    stmt = Prepared(built)
+    if len(_PAGE_STMTS) >= _HOUSE_STMTS_MAX:
+        _PAGE_STMTS.clear()
+    _PAGE_STMTS[key] = stmt
+    return stmt
 
 
 def household_feature_rows(session: Session, household_ids: list[str]):
@@ -200,9 +238,10 @@ _HOUSE_STMTS: dict = {}
 _HOUSE_STMTS_MAX = 1024
 
 
-def _house_statement(scope: Scope):
+def _house_statement(scope: Scope) -> Prepared:
     """:func:`get_household` and :func:`residents` as one statement (households left-joined
-    to their persons), built once per scope: ``household_id`` and ``plan_id`` are bound."""
+    to their persons), built and compiled once per scope: ``household_id`` and ``plan_id``
+    are bound."""
     stmt = _HOUSE_STMTS.get(scope)
     if stmt is not None:
         return stmt
@@ -221,6 +260,7 @@ def _house_statement(scope: Scope):
         .where(hh.c.id == bindparam("household_id"), scope.households_clause())
         .order_by(person.c.relation != "户主", person.c.birth_date, person.c.id)
     )
+    stmt = Prepared(stmt)
     if len(_HOUSE_STMTS) >= _HOUSE_STMTS_MAX:
         _HOUSE_STMTS.clear()
     _HOUSE_STMTS[scope] = stmt
@@ -235,8 +275,8 @@ def household_with_residents(session: Session, scope: Scope, household_id: str, 
     columns after them are to be ignored) and its residents, head first, as
     :func:`residents` orders them.  NotFoundError when the household is not in scope.
     """
-    rows = session.connection().execute(
-        _house_statement(scope), {"household_id": household_id, "plan_id": plan_id}).all()
+    rows = _house_statement(scope).rows(session, {"household_id": household_id, "plan_id": plan_id},
+                                        named=True)
     if not rows:
         raise NotFoundError(f"household {household_id} not found")
     first = len(rows[0]) - len(Resident._fields)

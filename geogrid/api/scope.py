@@ -31,6 +31,7 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
+from geogrid.db.prepared import Prepared
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
 __all__ = [
@@ -302,13 +303,14 @@ class ScopeCache:
         stmt = self._stamp_stmts.get(key)
         if stmt is None:
             users = User.__table__  # Core columns: no ORM entity to build per row
-            stmt = (select(users.c.id, users.c.username, users.c.role, users.c.scopes,
-                           *self._stamp_columns(county_code))
-                    .where(users.c.id == bindparam("user_id")))
+            stmt = Prepared(select(users.c.id, users.c.username, users.c.role, users.c.scopes,
+                                   *self._stamp_columns(county_code))
+                            .where(users.c.id == bindparam("user_id")))
             self._stamp_stmts[key] = stmt
-        row = session.connection().execute(stmt, {"user_id": str(user_id)}).first()
-        if row is None:
+        rows = stmt.rows(session, {"user_id": str(user_id)})
+        if not rows:
             return None, None
+        row = rows[0]
         return Principal(row[0], row[1], row[2], tuple(row[3] or ())), tuple(row[4:])
 
     def area_names(self, session: Session, stamp: tuple) -> dict[str, str]:

@@ -138,24 +138,37 @@ def test_a_household_without_residents_answers_with_none(client, engine, tokens,
 
 def test_a_failed_audit_commit_is_503_without_data(client, app, engine, tokens, world):
     """The read's audit row fails to commit (the database refuses it): 503, no personal
-    field in the answer, and no row of it in the log."""
+    field in the answer, and no row of it in the log.
+
+    The refusal is a trigger in the database itself: the hot read path runs its
+    statements on the DB-API cursor (geogrid.db.prepared), past SQLAlchemy's events."""
     from geogrid.db import audit
     from geogrid.db.engine import make_sessionmaker
 
-    module = engine.dialect.loaded_dbapi
     hid = world.households[V1][0]
+    if engine.dialect.name == "sqlite":
+        create = ["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                  "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"]
+        drop = ["DROP TRIGGER refuse_audit"]
+    else:
+        create = ["CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN RAISE EXCEPTION 'disk I/O error (injected)'; END $$",
+                  "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                  "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"]
+        drop = ["DROP TRIGGER refuse_audit ON audit_log", "DROP FUNCTION refuse_audit()"]
 
-    def refuse(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
-            raise module.OperationalError("disk I/O error (injected)")
+    def run(statements):
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
 
     with make_sessionmaker(engine)() as s:
         before = audit.count(s, object_id=hid)
-    event.listen(engine, "before_cursor_execute", refuse)
+    run(create)
     try:
         r = client.get(f"/api/v1/households/{hid}", headers=tokens["cadre1"])
     finally:
-        event.remove(engine, "before_cursor_execute", refuse)
+        run(drop)
     assert r.status_code == 503, r.text
     assert "residents" not in r.text and "household_no" not in r.text
     with make_sessionmaker(engine)() as s:
