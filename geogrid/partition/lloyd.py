@@ -14,6 +14,12 @@ every household ``x`` of cell ``i`` satisfying ``|x-c_i|² - w_i < |x-c_j|² - w
 every other cell ``j``.  Those are difference constraints ``w_j - w_i <= D_ij``, solved
 by shortest paths; the cells are then convex polygons, given as half-planes shared by
 each pair with opposite signs, so that they tile the plane exactly.
+
+The diagram's sites need not be the households' centres: any sites and weights that
+keep every household in its own region draw the same cells.  :func:`move_sites` moves
+them towards the centroids of the cells' land (one step of a centroidal Voronoi
+iteration, with the households as linear constraints), which turns the long parallel
+strips a row of centres draws across empty land into fans of more compact cells.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from ortools.graph.python import min_cost_flow
+from scipy.optimize import linprog
+from scipy.sparse import coo_array
+from scipy.spatial import ConvexHull, QhullError
 
 from geogrid.partition.pieces import HalfPlane, polygonal
 
-__all__ = ["lloyd", "fewer_cells", "power_weights", "power_halfplanes", "voronoi_cells"]
+__all__ = ["lloyd", "fewer_cells", "power_weights", "move_sites", "power_halfplanes", "voronoi_cells"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
@@ -35,6 +44,9 @@ NEAREST = 12
 COST_SCALE = 100.0
 #: least distance (m) between a household and its cell's border
 MARGIN_M = 1e-4
+#: moved sites keep each household at least this far (m) from a border, or as far as
+#: the centres' diagram kept it where that was less (see move_sites)
+SITE_MARGIN_M = 5.0
 
 
 def _assign(gxy, gw, centres, cap, nearest):
@@ -144,10 +156,14 @@ def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
     return got
 
 
-def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> np.ndarray | None:
+def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
+                  least: np.ndarray | None = None) -> np.ndarray | None:
     """Weights under which every household lies in its own cell's power region, at
     least :data:`MARGIN_M` from its border; None when there are none (the assignment
-    is not optimal for these centres).  Coordinates should be local (near 0)."""
+    is not optimal for these centres).  Coordinates should be local (near 0).
+
+    ``least[i, j]``, if given, is a larger least difference of power distances
+    ``|x-c_j|² - w_j - (|x-c_i|² - w_i)`` for the households ``x`` of cell ``i``."""
     C = len(centres)
     if C == 1:
         return np.zeros(1)
@@ -163,7 +179,7 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> 
         val = sq[None, :] - sq[i] - 2 * (proj[mine] - proj[mine][:, [i]])
         D[i] = val.min(axis=0)
     dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
-    D = D - 2 * MARGIN_M * dist
+    D = D - (2 * MARGIN_M * dist if least is None else np.maximum(2 * MARGIN_M * dist, least))
     np.fill_diagonal(D, 0.0)
     # all-pairs shortest paths (Floyd-Warshall): the paths from any one cell, and to
     # it, are solutions at the extremes (each presses borders against one side's
@@ -175,6 +191,78 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray) -> 
     if (np.diag(P) < -1e-7).any():
         return None
     return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+
+
+def _hull_points(points: np.ndarray) -> np.ndarray:
+    """The corners of the convex hull of ``points`` (all distinct points where the hull
+    is degenerate): a linear function is least over the points at one of them."""
+    u = np.unique(points, axis=0)
+    if len(u) <= 3:
+        return u
+    try:
+        return u[ConvexHull(u).vertices]
+    except QhullError:  # all on one line
+        return u
+
+
+def move_sites(points: np.ndarray, cell: np.ndarray, centres: np.ndarray, weights: np.ndarray,
+               targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sites as near ``targets`` as keep every household in its own power region, and
+    their weights (centred, as :func:`power_weights` gives them).
+
+    With ``f_i(x) = 2 s_i . x - b_i`` (the power distance to site ``s_i`` less ``|x|²``,
+    negated), household ``x`` of cell ``i`` lies in ``i``'s region when ``f_i(x) >
+    f_j(x)`` for every ``j``: linear in the sites and offsets together.  One linear
+    programme (HiGHS) finds the sites nearest the targets (sum of absolute coordinate
+    differences) under those
+    constraints, written for the corners of each cell's hull only.  Each pair keeps the margin the given ``centres`` and ``weights`` had, up to
+    :data:`SITE_MARGIN_M`, so that no border moves up against a house.  Returns the
+    given sites and weights unchanged when the programme or the weights fail.
+    """
+    C = len(centres)
+    if C < 2:
+        return centres, weights
+    hulls = [_hull_points(points[cell == i]) for i in range(C)]
+    X = np.vstack(hulls)
+    own = np.repeat(np.arange(C), [len(h) for h in hulls])
+    ii = np.repeat(own, C)
+    jj = np.tile(np.arange(C), len(X))
+    keep = ii != jj
+    ii, jj = ii[keep], jj[keep]
+    x = np.repeat(X, C, axis=0)[keep]
+    # the margin each pair has now, in units of f, and what the moved sites must keep
+    beta = (centres**2).sum(axis=1) - weights
+    slack = 2 * ((centres[ii] - centres[jj]) * x).sum(axis=1) - beta[ii] + beta[jj]
+    s0 = np.full((C, C), np.inf)
+    np.minimum.at(s0, (ii, jj), slack)
+    d0 = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    need = np.minimum(s0, 2 * SITE_MARGIN_M * d0)[ii, jj]
+    # variables sx, sy, b, ux, uy (C each), with u >= |s - target|
+    m = len(ii)
+    k = np.arange(C)
+    one = np.ones(C)
+    rows = np.r_[np.repeat(np.arange(m), 6), m + np.repeat(np.arange(4 * C), 2)]
+    cols = np.r_[np.column_stack([ii, jj, C + ii, C + jj, 2 * C + ii, 2 * C + jj]).ravel(),
+                 np.column_stack([np.r_[k, C + k, k, C + k],
+                                  np.r_[3 * C + k, 4 * C + k, 3 * C + k, 4 * C + k]]).ravel()]
+    vals = np.r_[np.column_stack([-2 * x[:, 0], 2 * x[:, 0], -2 * x[:, 1], 2 * x[:, 1],
+                                  np.ones(m), -np.ones(m)]).ravel(),
+                 np.column_stack([np.r_[one, one, -one, -one], -np.r_[one, one, one, one]]).ravel()]
+    A = coo_array((vals, (rows, cols)), shape=(m + 4 * C, 5 * C)).tocsr()
+    b = np.r_[-need, targets[:, 0], targets[:, 1], -targets[:, 0], -targets[:, 1]]
+    res = linprog(np.r_[np.zeros(3 * C), np.ones(2 * C)], A_ub=A, b_ub=b,
+                  bounds=[(None, None)] * (3 * C) + [(0, None)] * (2 * C), method="highs")
+    if res.status != 0:
+        return centres, weights
+    moved = np.column_stack([res.x[:C], res.x[C : 2 * C]])
+    # centred weights for the moved sites, keeping the margins the programme kept (a
+    # hair less, for the solver's tolerance)
+    least = np.zeros((C, C))
+    np.maximum.at(least, (ii, jj), need)
+    w = power_weights(points, cell, moved, least=least * (1 - 1e-6))
+    if w is None:
+        return centres, weights
+    return moved, w
 
 
 def power_halfplanes(centres: np.ndarray, weights: np.ndarray, origin: np.ndarray) -> list[list[HalfPlane]]:

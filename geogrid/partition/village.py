@@ -16,7 +16,8 @@ from shapely.geometry import Polygon
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.balance import AREA_TOL, rebalance
-from geogrid.partition.lloyd import fewer_cells, lloyd, power_halfplanes, power_weights, voronoi_cells
+from geogrid.partition.lloyd import (fewer_cells, lloyd, move_sites, power_halfplanes, power_weights,
+                                     voronoi_cells)
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
                                      polygonal, shared_border, union)
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
@@ -42,6 +43,10 @@ REBALANCE = True
 SQUARES_PER_SIDE = 4
 #: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
 LLOYD = True
+#: draw those cells' power diagram from sites moved towards their land's centroids
+#: (lloyd.move_sites).  Measured on the sample county: median Polsby-Popper of the
+#: cells 0.5785 -> 0.610; households' cells unchanged
+LAND_SITES = True
 
 
 @dataclass
@@ -294,7 +299,7 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
         leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
     if not (LLOYD and len(leaves) > 1):
         return _draw(M, units, points, cap, leaves, None)
-    better = _power_leaves(units, leaves, cap, hsmall, M.bounds)
+    better = _power_leaves(units, leaves, cap, hsmall, M)
     if better is None:
         return _draw(M, units, points, cap, leaves, None)
     out = _draw(M, units, points, cap, *better)
@@ -305,7 +310,7 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
         for c, (_, members) in enumerate(out):
             start[units.of[members]] = c
         again = _power_leaves(units, [(np.flatnonzero(start == c), []) for c in range(len(out))],
-                              cap, hsmall, M.bounds)
+                              cap, hsmall, M)
         if again is not None:
             out2 = _draw(M, units, points, cap, *again)
             if len(out2) <= len(out):
@@ -377,9 +382,10 @@ def _draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
     return out
 
 
-def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
+def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, parent):
     """The cells of ``leaves`` improved by capacity-constrained Lloyd rounds, as the
-    half-planes of their power diagram; None when that does not improve them.
+    half-planes of their power diagram within the polygon ``parent``; None when that
+    does not improve them.
 
     Units stay whole, and so does every small hamlet where the flow allows.  A
     building bigger than ``cap`` keeps its own cell, which takes part in the power
@@ -389,7 +395,7 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, bounds):
     if got is None:
         return None
     cell_of_unit, centres, origin = got
-    return _diagram(units, cell_of_unit, centres, origin, bounds)
+    return _diagram(units, cell_of_unit, centres, origin, parent)
 
 
 def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
@@ -448,7 +454,7 @@ def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
     return cell_of_unit, centres, origin
 
 
-def _diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin, bounds):
+def _diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin, parent):
     """Leaves (unit indices and half-planes) of the power diagram of a Lloyd result,
     or leaves and a region per cell where no exact power diagram exists."""
     k = len(centres)
@@ -457,13 +463,19 @@ def _diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin
     cells = [np.flatnonzero(cell_of_unit == c) for c in range(k)]
     w = power_weights(pts, hh_cell, centres)
     if w is not None:
+        if LAND_SITES:
+            # the sites one step towards the centroids of their cells' land
+            regions = clip_leaves(parent, power_halfplanes(centres, w, origin))
+            if (shapely.area(regions) > 0).all():
+                land = shapely.get_coordinates(shapely.centroid(regions)) - origin
+                centres, w = move_sites(pts, hh_cell, centres, w, land)
         hps = power_halfplanes(centres, w, origin)
         return [(cells[c], hps[c]) for c in range(k)], None
     # buildings of several households made the rounds' answer one that no power
     # diagram separates exactly.  The diagram of the single households then holds
     # all but a few buildings; the cells around those are redrawn as the union of
     # their households' Voronoi regions, within the area their power regions cover.
-    box = _box(bounds, units.points)
+    box = _box(parent.bounds, units.points)
     single = units.weight[units.of] == 1
     w = power_weights(pts[single], hh_cell[single], centres) if single.any() else None
     if w is None:
