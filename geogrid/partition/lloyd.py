@@ -214,8 +214,8 @@ def move_sites(points: np.ndarray, cell: np.ndarray, centres: np.ndarray, weight
     negated), household ``x`` of cell ``i`` lies in ``i``'s region when ``f_i(x) >
     f_j(x)`` for every ``j``: linear in the sites and offsets together.  One linear
     programme (HiGHS) finds the sites nearest the targets (sum of absolute coordinate
-    differences) under those
-    constraints, written for the corners of each cell's hull only.  Each pair keeps the margin the given ``centres`` and ``weights`` had, up to
+    differences) under those constraints, written for the corners of each cell's hull
+    only.  Each pair keeps the margin the given ``centres`` and ``weights`` had, up to
     :data:`SITE_MARGIN_M`, so that no border moves up against a house.  Returns the
     given sites and weights unchanged when the programme or the weights fail.
     """
@@ -231,11 +231,11 @@ def move_sites(points: np.ndarray, cell: np.ndarray, centres: np.ndarray, weight
     ii, jj = ii[keep], jj[keep]
     x = np.repeat(X, C, axis=0)[keep]
     # the margin each pair has now, in units of f, and what the moved sites must keep
+    d0 = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
     beta = (centres**2).sum(axis=1) - weights
     slack = 2 * ((centres[ii] - centres[jj]) * x).sum(axis=1) - beta[ii] + beta[jj]
     s0 = np.full((C, C), np.inf)
     np.minimum.at(s0, (ii, jj), slack)
-    d0 = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
     need = np.minimum(s0, 2 * SITE_MARGIN_M * d0)[ii, jj]
     # variables sx, sy, b, ux, uy (C each), with u >= |s - target|
     m = len(ii)
