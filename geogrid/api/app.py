@@ -25,7 +25,7 @@ from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
-from geogrid.db.audit import GroupCommitWriter
+from geogrid.db.audit import AuditThread, GroupCommitWriter
 
 __all__ = ["create_app", "web_map_dir"]
 
@@ -78,7 +78,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         If the secret key is the default and demo mode is off.
     """
     from geogrid import __version__
-    from geogrid.db.engine import make_engine, make_sessionmaker
+    from geogrid.db.engine import autocommit, make_engine, make_sessionmaker
 
     if settings is None:
         from geogrid.settings import get_settings
@@ -107,6 +107,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         install_log_masking()
         anyio.to_thread.current_default_thread_limiter().total_tokens = api_settings.threads
         yield
+        app.state.audit_thread.close()
         if own_engine:
             engine.dispose()
 
@@ -126,11 +127,9 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.api_settings = api_settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    if engine.dialect.name == "postgresql":
-        # the hot read routes (deps.request_context): reads and their audit insert in
-        # autocommit, so no BEGIN / COMMIT / ROLLBACK round trips around them
-        app.state.read_sessionmaker = make_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"))
+    # the hot read routes (deps.request_context): reads and their audit insert in
+    # autocommit, so no BEGIN / COMMIT / ROLLBACK statements around them
+    app.state.read_sessionmaker = make_sessionmaker(autocommit(engine))
     app.state.token_cache = TokenCache(settings.secret_key)
     app.state.throttle = LoginThrottle(
         free_failures=api_settings.login_free_failures,
@@ -143,6 +142,10 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.household_features = HouseholdFeatures()
     app.state.scope_cache = ScopeCache()
     app.state.audit_writer = GroupCommitWriter()
+    app.state.audit_thread = AuditThread(engine)
+    app.state.reads_on_loop = (api_settings.reads_on_loop == "always"
+                               or (api_settings.reads_on_loop == "auto"
+                                   and engine.dialect.name == "sqlite"))
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)

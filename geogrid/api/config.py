@@ -6,6 +6,8 @@ this class holds what only the API uses.  Nothing is read at import time.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,13 @@ class ApiSettings(BaseSettings):
                     "Few: Python runs one thread at a time, and 40 threads (anyio's default) "
                     "under load spend their time queueing for the interpreter lock and "
                     "churning pooled connections; requests beyond this wait on the event loop.",
+    )
+    reads_on_loop: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Where the hot read routes (a house, a bbox page, a person) run: on the "
+                    "event loop with their audit rows committed by a writer thread (always), "
+                    "in the thread pool (never), or on the loop for SQLite only, whose reads "
+                    "never wait on the network (auto).",
     )
     page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
     page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")

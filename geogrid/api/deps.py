@@ -8,6 +8,7 @@ lock is taken up front instead of failing when a read transaction upgrades.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from geogrid.api.errors import AuthenticationError
 from geogrid.api.masking import mask_json, mask_text
@@ -37,6 +39,8 @@ __all__ = [
     "get_principal",
     "ClaimsDep",
     "request_context",
+    "hot_read",
+    "commit_audit",
 ]
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -122,6 +126,9 @@ class Auditor:
     #: The app's group commit, shared by all requests (a writer of its own, alone,
     #: commits each call by itself).
     writer: GroupCommitWriter = field(default_factory=GroupCommitWriter)
+    #: Rows that :meth:`record` keeps here instead of committing, for a route body on
+    #: the event loop: :func:`hot_read` commits them (awaited) before the answer goes.
+    deferred: list | None = None
 
     def entry(self, action: str, object_type: str | None = None, object_id: str | None = None,
               *, result: str = "ok", purpose: str | None = None,
@@ -157,7 +164,11 @@ class Auditor:
         A Core INSERT (no ORM unit of work): the hot read paths call this once per request,
         so concurrent calls share one commit through :attr:`writer`.
         """
-        self.writer.write(session, [self.values(action, *args, **kwargs)])
+        row = self.values(action, *args, **kwargs)
+        if self.deferred is not None:
+            self.deferred.append(row)
+        else:
+            self.writer.write(session, [row])
 
     def refused(self, session: Session, exc: Exception, action: str, *args, **kwargs) -> None:
         """Commit the refusal of a read: ``not_found`` (also what out-of-scope objects
@@ -168,7 +179,9 @@ class Auditor:
     def record_many(self, session: Session, entries: list[tuple]) -> None:
         rows = [self.values(action, object_type, object_id, **kwargs)
                 for action, object_type, object_id, kwargs in entries]
-        if rows:
+        if rows and self.deferred is not None:
+            self.deferred.extend(rows)
+        elif rows:
             self.writer.write(session, rows)
         else:
             session.commit()
@@ -178,8 +191,9 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _auditor(request: Request, actor: str) -> Auditor:
-    return Auditor(actor=actor, client=_client(request), writer=request.app.state.audit_writer)
+def _auditor(request: Request, actor: str, deferred: list | None = None) -> Auditor:
+    return Auditor(actor=actor, client=_client(request), writer=request.app.state.audit_writer,
+                   deferred=deferred)
 
 
 async def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:
@@ -188,7 +202,8 @@ async def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:
 
 
 @contextmanager
-def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, Principal, Scope, Auditor]]:
+def request_context(request: Request, claims: dict, *,
+                    deferred: list | None = None) -> Iterator[tuple[Session, Principal, Scope, Auditor]]:
     """Session, principal, scope and auditor of a request, in the calling thread.
 
     What ``SessionDep``, ``PrincipalDep``, ``ScopeDep`` and ``AuditDep`` give, with the
@@ -198,14 +213,13 @@ def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, P
     One query finds the account and the scope's stamp together
     (:meth:`~geogrid.api.scope.ScopeCache.principal_and_stamp`); the scope itself comes
     from the cache while that stamp and the account's role and scope entries are what
-    they were.  On PostGIS the session reads in autocommit
-    (``app.state.read_sessionmaker``): no BEGIN, COMMIT or ROLLBACK round trips around
-    its reads, and the audit insert commits by itself.  These routes write nothing but
-    the audit log.
+    they were.  The session reads in autocommit (``app.state.read_sessionmaker``,
+    :func:`geogrid.db.engine.autocommit`): no BEGIN, COMMIT or ROLLBACK statements (on
+    PostGIS round trips) around its reads, and the audit insert commits by itself.
+    These routes write nothing but the audit log.
     """
     state = request.app.state
-    factory = getattr(state, "read_sessionmaker", None) or state.sessionmaker
-    session = factory()
+    session = state.read_sessionmaker()
     try:
         county = state.settings.county_code
         principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county)
@@ -215,9 +229,70 @@ def request_context(request: Request, claims: dict) -> Iterator[tuple[Session, P
         request.state.any_published_plan_id = stamp[1]
         request.state.scope_stamp = stamp
         scope = state.scope_cache.resolve(session, principal, county_code=county, stamp=stamp)
-        yield session, principal, scope, _auditor(request, principal.username)
+        yield session, principal, scope, _auditor(request, principal.username, deferred)
     finally:
         session.close()  # rolls back anything not committed
+
+
+def reads_on_loop(app) -> bool:
+    """Whether the hot read routes run on the event loop (see :func:`hot_read`)."""
+    return app.state.reads_on_loop
+
+
+async def hot_read(request: Request, claims: dict, body, *args):
+    """Run ``body(request, session, principal, scope, auditor, *args)``, a read route's
+    body that writes nothing but audit rows, and return what it returns.
+
+    On SQLite (``GEOGRID_API_READS_ON_LOOP=auto``) the body runs on the event loop: its
+    reads take microseconds, less than a hop to the thread pool and the interpreter-lock
+    hand-overs around it.  Its audit rows are kept (:attr:`Auditor.deferred`), the
+    session is closed, and the rows are committed by the app's
+    :class:`~geogrid.db.audit.AuditThread` while this coroutine awaits them: the answer
+    (or the body's exception, e.g. a refused read's 404) goes out only once they are
+    committed, and a failed commit answers 503 with no data.  Elsewhere (PostGIS, whose
+    reads are network round trips) the body runs in the thread pool with
+    :func:`request_context`, committing through the group commit as before.
+    """
+    if not request.app.state.reads_on_loop:
+        return await run_in_threadpool(_threaded_read, request, claims, body, args)
+    rows: list = []
+    try:
+        with request_context(request, claims, deferred=rows) as (session, principal, scope, audit):
+            result = body(request, session, principal, scope, audit, *args)
+    except BaseException:
+        if rows:
+            await commit_audit(request.app, rows)  # a refusal is on record before it is told
+        raise
+    if rows:
+        await commit_audit(request.app, rows)
+    return result
+
+
+def _threaded_read(request, claims, body, args):
+    with request_context(request, claims) as (session, principal, scope, audit):
+        return body(request, session, principal, scope, audit, *args)
+
+
+async def commit_audit(app, rows: list[dict]) -> None:
+    """Commit ``rows`` through the app's audit thread; returns once they are committed,
+    raises what the commit raised."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def done(error):
+        loop.call_soon_threadsafe(_settle, future, error)
+
+    app.state.audit_thread.submit(rows, done)
+    await future
+
+
+def _settle(future, error) -> None:
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]

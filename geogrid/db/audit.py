@@ -21,7 +21,7 @@ from geogrid.db.engine import backend, begin_single_statements, begin_write
 from geogrid.db.models import AuditEntry, utcnow
 from geogrid.db.prepared import Prepared
 
-__all__ = ["append", "entries", "count", "GroupCommitWriter"]
+__all__ = ["append", "entries", "count", "commit_rows", "GroupCommitWriter", "AuditThread"]
 
 
 def append(session: Session, actor: str, action: str, object_type: str | None = None,
@@ -91,12 +91,13 @@ def _insert_rows(n: int) -> Prepared:
         {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in COLUMNS} for i in range(n)]))
 
 
-def _insert(session: Session, rows: list[dict]) -> None:
-    """Insert ``rows`` in statements of at most :data:`_ONE_STATEMENT_ROWS` rows each."""
+def _insert(bind, rows: list[dict]) -> None:
+    """Insert ``rows`` (on a session or connection) in statements of at most
+    :data:`_ONE_STATEMENT_ROWS` rows each."""
     for start in range(0, len(rows), _ONE_STATEMENT_ROWS):
         chunk = rows[start:start + _ONE_STATEMENT_ROWS]
         _insert_rows(len(chunk)).execute(
-            session, {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in COLUMNS})
+            bind, {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in COLUMNS})
 
 
 class GroupCommitWriter:
@@ -167,30 +168,157 @@ class GroupCommitWriter:
 
     def _flush(self, session: Session, batch: list["_Ticket"]) -> BaseException | None:
         rows = [row for t in batch for row in t.rows]
+        error = commit_rows(session, rows)
+        if error is None:
+            self.stats[0] += 1
+            self.stats[1] += len(rows)
+        return error
+
+
+def commit_rows(session: Session, rows: list[dict]) -> BaseException | None:
+    """Insert ``rows`` and commit; the exception (after a rollback) if that failed.
+
+    On SQLite a batch of at most :data:`_ONE_STATEMENT_ROWS` rows is one multi-row
+    INSERT outside BEGIN ... COMMIT: SQLite takes the write lock, inserts and commits
+    inside one call, so another process never waits while this thread waits for the
+    interpreter lock between BEGIN IMMEDIATE, INSERT and COMMIT (under load each of
+    those steps could cost up to a 5 ms switch interval with the write lock held).
+    On PostGIS the rows join the session's (read) transaction and commit with it, two
+    round trips fewer than ending it first; in an autocommit session each INSERT (one
+    statement per 1,000 rows) commits by itself.
+    """
+    try:
+        if backend(session) == "spatialite" and len(rows) <= _ONE_STATEMENT_ROWS:
+            begin_single_statements(session)
+        elif backend(session) == "spatialite":  # more rows than one statement takes
+            begin_write(session)  # BEGIN IMMEDIATE
+        _insert(session, rows)
+        session.commit()
+    except Exception as exc:  # handed to every caller of the batch
         try:
-            if backend(session) == "spatialite" and len(rows) <= _ONE_STATEMENT_ROWS:
-                # One multi-row INSERT outside BEGIN ... COMMIT: SQLite takes the write
-                # lock, inserts and commits inside one call, so another process never
-                # waits while this thread waits for the interpreter lock between
-                # BEGIN IMMEDIATE, INSERT and COMMIT (under load each of those steps
-                # could cost up to a 5 ms switch interval with the write lock held).
-                begin_single_statements(session)
-            elif backend(session) == "spatialite":  # more rows than one statement takes
-                begin_write(session)  # BEGIN IMMEDIATE
-            # On PostGIS the rows join the session's (read) transaction and commit with
-            # it, two round trips fewer than ending it first; in an autocommit session
-            # each INSERT (one statement per 1,000 rows) commits by itself.
-            _insert(session, rows)
-            session.commit()
-        except Exception as exc:  # handed to every caller of the batch
-            try:
-                session.rollback()
-            except Exception:  # the connection itself is gone; closing the session ends it
-                pass
+            session.rollback()
+        except Exception:  # the connection itself is gone; closing the session ends it
+            pass
+        return exc
+    return None
+
+
+class AuditThread:
+    """Commits audit rows for callers that must not block: one writer thread per process.
+
+    The hot read routes run on the event loop (SQLite reads take microseconds; a thread
+    pool hop and the interpreter-lock hand-overs around it cost more than the read).
+    They cannot wait on a commit there, so they hand their rows to :meth:`submit` with a
+    callback and await it (``geogrid.api.deps.commit_audit``).  The thread takes every
+    row waiting (at most :data:`_ONE_STATEMENT_ROWS`) and inserts them as one multi-row
+    INSERT on a connection of its own in autocommit
+    (:func:`~geogrid.db.engine.autocommit`), which commits them in that one statement:
+    no session, no BEGIN or COMMIT, so the thread needs the interpreter lock for a few
+    microseconds a batch and never holds SQLite's write lock while it waits for it.
+    Then it calls each caller's callback with ``None`` or the exception; rows that
+    arrive meanwhile form the next batch.  A caller's data is returned only after its
+    callback said its row is committed, as with :class:`GroupCommitWriter`.  After a
+    failure the connection is dropped and the next batch opens a new one.
+
+    The thread starts with the first row and stops on :meth:`close` (after committing
+    what was submitted before it).
+    """
+
+    def __init__(self, engine):
+        import queue
+
+        from geogrid.db.engine import autocommit
+
+        self._engine = autocommit(engine)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._conn = None
+        #: (batches, rows) committed so far: how much grouping happened.
+        self.stats = [0, 0]
+
+    def submit(self, rows: list[dict], done) -> None:
+        """Commit ``rows`` (column values of ``audit_log``) in the writer thread, then call
+        ``done(None)``, or ``done(exception)`` if the commit failed.  ``done`` runs in the
+        writer thread and must only hand the result over (e.g. to an event loop)."""
+        if not rows:
+            done(None)
+            return
+        if len(rows) > _ONE_STATEMENT_ROWS:
+            raise ValueError(f"at most {_ONE_STATEMENT_ROWS} audit rows at once")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the audit writer is closed")
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="geogrid-audit",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put((rows, done))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit what was submitted, then stop the thread."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        import queue
+
+        stop = False
+        try:
+            while not stop:
+                item = self._queue.get()
+                if item is None:
+                    return
+                batch, n = [item], len(item[0])
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    if n + len(item[0]) > _ONE_STATEMENT_ROWS:
+                        self._settle(batch, self._commit([r for rows, _ in batch for r in rows]))
+                        batch, n = [], 0
+                    batch.append(item)
+                    n += len(item[0])
+                self._settle(batch, self._commit([r for rows, _ in batch for r in rows]))
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _commit(self, rows: list[dict]) -> BaseException | None:
+        try:
+            if self._conn is None:
+                self._conn = self._engine.connect()
+            _insert(self._conn, rows)  # one statement: committed by itself
+        except Exception as exc:
+            if self._conn is not None:
+                try:
+                    self._conn.invalidate()
+                    self._conn.close()
+                except Exception:  # the connection is gone already
+                    pass
+                self._conn = None
             return exc
         self.stats[0] += 1
         self.stats[1] += len(rows)
         return None
+
+    @staticmethod
+    def _settle(batch, error) -> None:
+        for _, done in batch:
+            try:
+                done(error)
+            except Exception:  # a caller's hand-over failed (its loop is closed): the
+                pass           # others must still hear
 
 
 class _Ticket:

@@ -36,6 +36,7 @@ from geogrid.errors import ConflictError, DatabaseError, SpatialiteNotFoundError
 __all__ = [
     "begin_write",
     "begin_single_statements",
+    "autocommit",
     "make_engine",
     "make_sessionmaker",
     "session_scope",
@@ -262,6 +263,20 @@ def begin_write(session: Session) -> Session:
     if backend(session) == "spatialite":
         session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
     return session
+
+
+def autocommit(engine: Engine) -> Engine:
+    """``engine`` whose connections run each statement as a transaction of its own.
+
+    For sessions that only read (and append audit rows): no BEGIN, COMMIT or ROLLBACK
+    statements around their reads.  PostGIS: ``AUTOCOMMIT`` isolation (no round trips);
+    SQLite: no ``BEGIN`` (SQLite's own autocommit), so a read holds no transaction
+    open between its statements.  Two reads may then see two states of the database,
+    as two requests would.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_SQLITE_BEGIN: "NONE"})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def begin_single_statements(session: Session) -> Session:

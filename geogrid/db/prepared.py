@@ -33,6 +33,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from geogrid.errors import DatabaseError
@@ -47,6 +48,7 @@ class _Compiled:
     order: tuple[str, ...] | None
     defaults: dict[str, Any]
     binds: dict[str, Any]  # name -> bind processor
+    required: tuple[str, ...]  # the parameters the caller must give
     types: tuple | None  # the selected columns' types; None: not a SELECT
     row: type | None  # a namedtuple of the columns' keys (for attribute access), or None
     #: (column index, result processor) of the columns that have one; found on the first
@@ -96,7 +98,7 @@ class Prepared:
             columns = self.stmt.selected_columns
             types = tuple(col.type for col in columns)
             row = namedtuple("Row", list(columns.keys()), rename=True)
-        c = _Compiled(state.statement, order, defaults, binds, types, row)
+        c = _Compiled(state.statement, order, defaults, binds, tuple(required), types, row)
         with self._lock:
             self._compiled[key] = c
         return c
@@ -105,6 +107,9 @@ class Prepared:
         values = dict(c.defaults)
         if params:
             values.update(params)
+        for name in c.required:
+            if name not in values:
+                raise KeyError(f"parameter {name!r} of the statement was not given")
         binds = c.binds
         for name, proc in binds.items():
             values[name] = proc(values[name])
@@ -112,11 +117,12 @@ class Prepared:
             return values
         return tuple(values[name] for name in c.order)
 
-    def rows(self, session: Session, params: dict | None = None, *,
+    def rows(self, bind: Session | Connection, params: dict | None = None, *,
              named: bool = False) -> list[tuple]:
-        """Run the select in ``session``'s transaction and return its rows: plain tuples,
-        or with ``named`` namedtuples whose fields are the selected columns' keys."""
-        conn = session.connection()
+        """Run the select on ``bind`` (a session: in its transaction) and return its rows:
+        plain tuples, or with ``named`` namedtuples whose fields are the selected
+        columns' keys."""
+        conn = bind.connection() if isinstance(bind, Session) else bind
         c = self.compiled(conn.dialect)
         if c.types is None:
             raise TypeError("rows() runs a SELECT; use execute() for other statements")
@@ -134,9 +140,9 @@ class Prepared:
             return [make(r) for r in raw]
         return [tuple(r) for r in raw] if c.results else raw
 
-    def execute(self, session: Session, params: dict | None = None) -> None:
-        """Run the statement once in ``session``'s transaction (no rows wanted)."""
-        conn = session.connection()
+    def execute(self, bind: Session | Connection, params: dict | None = None) -> None:
+        """Run the statement once on ``bind`` (a session: in its transaction; no rows)."""
+        conn = bind.connection() if isinstance(bind, Session) else bind
         self._run(conn, self.compiled(conn.dialect), params, fetch=False)
 
     def _run(self, conn, c: _Compiled, params: dict | None, *, fetch: bool):

@@ -1,6 +1,10 @@
 """The hot house read (``GET /households/{id}``): one query for the account and the scope
 stamp, one for the house and its residents, claims cached per token.  What it must keep:
-account changes seen at once by every worker, scope answers, the audit guarantee."""
+account changes seen at once by every worker, scope answers, the audit guarantee.
+
+Every test runs with the route body where the back-end puts it by default
+(``GEOGRID_API_READS_ON_LOOP=auto``: on the event loop with the audit thread for
+SQLite, in the thread pool with the group commit for PostGIS) and the other way round."""
 
 from __future__ import annotations
 
@@ -9,6 +13,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, select, update
 
 from tests.api.conftest import SECRET, USERS, V1, V2
+
+
+@pytest.fixture(params=["auto", "flipped"])
+def api_settings(request, backend):
+    from geogrid.api.config import ApiSettings
+
+    mode = request.param
+    if mode == "flipped":
+        mode = "never" if backend == "spatialite" else "always"
+    return ApiSettings(login_free_failures=2, login_base_delay_s=0.0, login_max_failures=5,
+                       reveal_per_hour=1000, max_body_bytes=100_000, reads_on_loop=mode)
+
+
+def test_the_route_body_runs_where_the_setting_says(app, backend, api_settings):
+    on_loop = api_settings.reads_on_loop == "always" or (
+        api_settings.reads_on_loop == "auto" and backend == "spatialite")
+    assert app.state.reads_on_loop is on_loop
 
 
 def _second_worker(db_url, api_settings):

@@ -187,3 +187,84 @@ def test_group_commit_stores_what_append_stores(engine):
         got = {e.actor: e.detail for e in audit.entries(s)}
     assert got["w1"] == got["a1"] == {"client": "127.0.0.1", "n": [1, "二"]}
     assert got["w2"] == got["a2"]
+
+
+def _settled(thread: "audit.AuditThread", rows: list[dict], timeout: float = 30.0):
+    """Submit ``rows`` to ``thread`` and wait for its callback; what the callback got."""
+    import threading
+
+    got = []
+    ready = threading.Event()
+
+    def done(error):
+        got.append(error)
+        ready.set()
+
+    thread.submit(rows, done)
+    assert ready.wait(timeout), "the audit thread never answered"
+    return got[0]
+
+
+def test_audit_thread_commits_before_it_answers_and_groups_callers(engine):
+    """Each caller hears back only once its rows are committed (another session sees
+    them); callers submitting together share commits."""
+    import threading
+
+    from geogrid.db.engine import make_sessionmaker
+
+    factory = make_sessionmaker(engine)
+    writer = audit.AuditThread(engine)
+    seen, errors = [], []
+    start = threading.Barrier(10)
+
+    def caller(i: int) -> None:
+        start.wait()
+        for j in range(12):
+            actor = f"loop{i}-{j}"
+            errors.append(_settled(writer, [_row(actor)]))
+            with factory() as check:
+                seen.append(audit.count(check, actor=actor))
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.close()
+    assert errors == [None] * 120
+    assert seen == [1] * 120
+    batches, rows = writer.stats
+    assert rows == 120 and batches < rows
+
+
+def test_audit_thread_hands_a_failed_commit_to_each_caller_and_keeps_going(engine):
+    from geogrid.db.engine import make_sessionmaker
+
+    factory = make_sessionmaker(engine)
+    writer = audit.AuditThread(engine)
+    bad = _row("bad")
+    bad["action"] = None  # NOT NULL
+    error = _settled(writer, [_row("spoilt"), bad])
+    assert error is not None
+    assert _settled(writer, [_row("after")]) is None  # not wedged
+    writer.close()
+    with factory() as s:
+        assert [e.actor for e in audit.entries(s)] == ["after"]
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.submit([_row("late")], lambda error: None)
+
+
+def test_audit_thread_stores_what_append_stores(engine):
+    from geogrid.db.engine import make_sessionmaker
+
+    factory = make_sessionmaker(engine)
+    writer = audit.AuditThread(engine)
+    detail = {"client": "127.0.0.1", "n": [1, "二"]}
+    assert _settled(writer, [{**_row("t1"), "detail": detail}, _row("t2")]) is None
+    writer.close()
+    with session_scope(engine, write=True) as s:
+        audit.append(s, "a1", "read", "household", "a1", detail=detail)
+    with factory() as s:
+        got = {e.actor: (e.detail, e.at.tzinfo is not None) for e in audit.entries(s)}
+    assert got["t1"] == got["a1"] == (detail, True)
+    assert got["t2"][0] is None

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from geogrid.api import queries
-from geogrid.api.deps import ClaimsDep, request_context
+from geogrid.api.deps import ClaimsDep, hot_read, request_context
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.householdfeatures import feature_collection_bytes, point
 from geogrid.api.paging import Page, collection_meta, parse_bbox
@@ -42,14 +42,8 @@ async def list_households(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
-    return await run_in_threadpool(_list_households, request, claims, bbox, cell, village, plan,
-                                   limit, offset)
-
-
-def _list_households(request, claims, bbox, cell, village, plan, limit, offset):
-    with request_context(request, claims) as (session, principal, scope, audit):
-        return _list_households_in(request, session, principal, scope, audit, bbox, cell, village,
-                                   plan, limit, offset)
+    return await hot_read(request, claims, _list_households_in, bbox, cell, village, plan,
+                          limit, offset)
 
 
 def _list_households_in(request, session, principal, scope, audit, bbox, cell, village, plan,
@@ -175,15 +169,10 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
             summary="One household with its residents (masked)")
 async def get_household(request: Request, household_id: str, claims: ClaimsDep,
                         plan: Annotated[str | None, Query()] = None):
-    return await run_in_threadpool(_get_household, request, household_id, claims, plan)
+    return await hot_read(request, claims, _get_household_in, household_id, plan)
 
 
-def _get_household(request, household_id, claims, plan):
-    with request_context(request, claims) as (session, principal, scope, audit):
-        return _get_household_in(request, household_id, session, principal, scope, audit, plan)
-
-
-def _get_household_in(request, household_id, session, principal, scope, audit, plan):
+def _get_household_in(request, session, principal, scope, audit, household_id, plan):
     try:
         require(principal, "read_households")
         plan_id = resolve_plan_id(session, principal, scope, plan, request)
