@@ -278,3 +278,23 @@ def test_sites_that_cannot_move_are_given_back_unchanged():
     c = np.array([[0.5, 0.5]])
     got = L.move_sites(pts, np.zeros(2, int), c, np.zeros(1), np.array([[50.0, 50.0]]))
     assert got[0] is c
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), k=st.integers(2, 9))
+def test_sites_moved_anywhere_still_hold_every_household(seed, k):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(-1500, 1500, (20 * k - int(rng.integers(0, 15)), 2))
+    label, centres = L.lloyd(pts, np.ones(len(pts)), np.arange(len(pts)) % k, cap=20)
+    w = L.power_weights(pts, label, centres)
+    targets = centres + rng.normal(0, 500, centres.shape)
+    moved, w2 = L.move_sites(pts, label, centres, w, targets)
+    pw = ((pts[:, None, :] - moved[None]) ** 2).sum(axis=2) - w2[None]
+    own = pw[np.arange(len(pts)), label]
+    pw[np.arange(len(pts)), label] = np.inf
+    # every household in its own region, at least MARGIN_M from its border
+    dist = np.sqrt(((moved[label][:, None, :] - moved[None]) ** 2).sum(axis=2))
+    dist[np.arange(len(pts)), label] = 1.0
+    assert ((pw - own[:, None]) / (2 * dist) >= L.MARGIN_M * (1 - 1e-6)).all()
+    # and no site went further from its target than it started
+    assert (np.abs(moved - targets).sum() <= np.abs(centres - targets).sum() + 1e-6)
