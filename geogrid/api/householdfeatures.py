@@ -99,7 +99,9 @@ class HouseholdFeatures:
         self.max_features = max_features
         self._lock = threading.Lock()
         self._heads: dict[str, tuple[int, bytes]] = {}
-        self._tails: dict[tuple[str | None, str | None], bytes] = {}
+        #: cell id -> (cell key, the features' tail); keyed by the id alone (a str, whose
+        #: hash is cached), the key checked on use
+        self._tails: dict[str | None, tuple[str | None, bytes]] = {}
         #: [features served from the cache, features read from the database]
         self.stats = [0, 0]
 
@@ -114,29 +116,36 @@ class HouseholdFeatures:
     def page(self, session: Session, rows) -> list[bytes]:
         """The features of ``rows`` (``(id, version, cell_id, cell_key)``, as
         :func:`geogrid.api.queries.household_page` returns them), in their order."""
-        heads = self._heads
-        found = [heads.get(r[0]) for r in rows]
-        missing = [r[0] for r, hit in zip(rows, found) if hit is None or hit[0] != r[1]]
+        heads, tails = self._heads, self._tails
+        out: list = []
+        missing: list = []  # (position in out, row) of features not cached at that version
+        for row in rows:
+            hit = heads.get(row[0])
+            tail = tails.get(row[2])
+            if tail is not None and tail[0] == row[3]:
+                tail = tail[1]
+            else:
+                tail = self._tail(row[2], row[3])
+            if hit is None or hit[0] != row[1]:
+                missing.append((len(out), row, tail))
+                out.append(None)
+            else:
+                out.append(hit[1] + tail)
         with self._lock:
             self.stats[0] += len(rows) - len(missing)
             self.stats[1] += len(missing)
-        fresh: dict[str, tuple[int, bytes]] = {}
         if missing:
             fresh = {r.id: (r.version, feature_head(r))
-                     for r in queries.household_feature_rows(session, missing)}
+                     for r in queries.household_feature_rows(session, [m[1][0] for m in missing])}
             with self._lock:
                 if len(heads) + len(fresh) > self.max_features:
                     heads.clear()
                 heads.update(fresh)
-        out = []
-        tails = self._tails
-        for (hid, version, cell_id, cell_key), hit in zip(rows, found):
-            if hit is None or hit[0] != version:
-                hit = fresh.get(hid)
-                if hit is None:  # deleted since the page was read (PostGIS)
-                    continue
-            tail = tails.get((cell_id, cell_key))
-            out.append(hit[1] + (tail if tail is not None else self._tail(cell_id, cell_key)))
+            for i, row, tail in missing:
+                hit = fresh.get(row[0])
+                if hit is not None:  # else deleted since the page was read (PostGIS)
+                    out[i] = hit[1] + tail
+            out = [f for f in out if f is not None]
         return out
 
     def _tail(self, cell_id, cell_key) -> bytes:
@@ -144,5 +153,5 @@ class HouseholdFeatures:
         with self._lock:
             if len(self._tails) >= self.max_features:
                 self._tails.clear()
-            self._tails[(cell_id, cell_key)] = tail
+            self._tails[cell_id] = (cell_key, tail)
         return tail

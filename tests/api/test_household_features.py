@@ -52,10 +52,16 @@ def _query(params: dict) -> str:
     return "/api/v1/households?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
+@pytest.mark.parametrize("cut", [20_000, 3, 0], ids=["python-cut", "mixed", "database-cut"])
 @pytest.mark.parametrize("username", ["admin", "planner1", "cadre1", "cadre2c"])
-def test_pages_are_byte_for_byte_the_old_answer(client, tokens, world, engine, app, username):
+def test_pages_are_byte_for_byte_the_old_answer(client, tokens, world, engine, app, username, cut,
+                                                monkeypatch):
+    """Also when the bbox is cut into pages by the database instead of in Python (boxes
+    holding more than ``BBOX_CUT_IN_PYTHON`` households)."""
+    from geogrid.api import queries
     from geogrid.db.engine import make_sessionmaker
 
+    monkeypatch.setattr(queries, "BBOX_CUT_IN_PYTHON", cut)
     v1_west = world.cells[f"{V1}-M01-C01"]
     v2_east = world.cells[f"{V2}-M01-C02"]
     cases = [{}, {"bbox": ALL}, {"bbox": ALL, "limit": 5}, {"bbox": ALL, "limit": 5, "offset": 5},

@@ -177,8 +177,8 @@ def _nodelay_of_accepted(sock) -> int:
 
 
 def test_workers_socket_gets_tcp_nodelay():
-    """``geogrid serve --workers N`` shares one listening socket; created by uvicorn it
-    has protocol 0, so asyncio never sets TCP_NODELAY on its connections and a response
+    """``geogrid serve --workers N`` makes the workers' listening sockets; created by uvicorn
+    a socket has protocol 0, so asyncio never sets TCP_NODELAY on its connections and a response
     written in two parts waits ~40 ms for the client's delayed ACK.  Ours says TCP."""
     import socket
 
@@ -215,3 +215,82 @@ def test_threads_setting_bounds_the_worker_threads_and_sizes_the_pool(db_url):
 
 async def _tokens(to_thread) -> float:
     return to_thread.current_default_thread_limiter().total_tokens
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on 127.0.0.1:``port`` (from /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and local == f"0100007F:{port:04X}":
+            found.add(inode)
+    return found
+
+
+def _owners(inodes: set[str]) -> set[int]:
+    """The processes holding those sockets open."""
+    pids = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    pids.add(int(fd_dir.parent.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return pids
+
+
+@pytest.mark.parametrize("backend", ["spatialite"], indirect=True)
+def test_each_worker_listens_on_a_socket_of_its_own(tmp_path, db_url, world):
+    """``--workers 2``: two listening sockets on the port (SO_REUSEPORT), each held by one
+    worker and not by the supervisor, so a worker's connections are its own and a dead
+    worker's socket goes with it; a replaced worker listens again; a second server on
+    the same port is refused with a clear message."""
+    import signal
+
+    port = _free_port()
+    out = open(tmp_path / "server.log", "w+b")
+    env = _env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET)
+    proc = subprocess.Popen(
+        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+         "--log-level", "warning"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+    def wait_for(condition, what: str, seconds: float = 60):
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, f"{what}: {(tmp_path / 'server.log').read_text()}"
+            time.sleep(0.2)
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(lambda: len(_listening_inodes(port)) == 2 and healthy(), "two listening workers")
+        owners = _owners(_listening_inodes(port))
+        assert len(owners) == 2 and proc.pid not in owners
+        # the same port again: refused, and the running server is untouched
+        r = subprocess.run([GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port),
+                            "--workers", "2"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120, env=env)
+        assert r.returncode == 1 and "cannot listen" in r.stderr, r.stderr
+        assert len(_listening_inodes(port)) == 2
+        # a worker dies: its socket goes with it, its replacement listens on a new one
+        victim = min(owners)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(_listening_inodes(port)) == 2
+                 and victim not in _owners(_listening_inodes(port)), "a replaced worker")
+        assert proc.pid not in _owners(_listening_inodes(port))
+        assert all(healthy() for _ in range(20))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        out.close()
