@@ -2,7 +2,7 @@
 20 households), fast, compact and editable.
 
 A pure library: it imports numpy, pandas, shapely, geopandas, pyproj, scipy and
-OR-Tools' min-cost flow only (Dask only when ``engine="dask"`` is asked for), never
+OR-Tools' min-cost flow and GLOP only (Dask only when ``engine="dask"`` is asked for), never
 the database, the web app, folium or settings.
 
 How it works, per village, in metres (the local UTM zone):
@@ -31,7 +31,7 @@ How it works, per village, in metres (the local UTM zone):
    difference constraints that keep every household inside its own cell (centred
    in their feasible set, so borders run midway between settlements).  Its sites
    are then moved one step towards the centroids of their cells' land, by a linear
-   programme (SciPy's HiGHS) over sites and weights that keeps every household in
+   programme (OR-Tools' GLOP) over sites and weights that keeps every household in
    its cell and each border as far from the houses as before, up to 5 m: a row of
    centres otherwise draws long parallel strips across empty land.  Where
    buildings of several households make an exact diagram impossible, the cells
