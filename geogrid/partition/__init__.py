@@ -2,8 +2,8 @@
 20 households), fast, compact and editable.
 
 A pure library: it imports numpy, pandas, shapely, geopandas, pyproj, scipy and
-OR-Tools' min-cost flow and GLOP only (Dask only when ``engine="dask"`` is asked for), never
-the database, the web app, folium or settings.
+OR-Tools' min-cost flow and GLOP only (Dask only when ``engine="dask"`` is asked
+for), never the database, the web app, folium or settings.
 
 How it works, per village, in metres (the local UTM zone):
 
