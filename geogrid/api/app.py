@@ -27,7 +27,7 @@ from geogrid.api.scope import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
 from geogrid.db.audit import AuditThread, GroupCommitWriter
 
-__all__ = ["create_app", "web_map_dir"]
+__all__ = ["create_app", "web_map_dir", "reads_on_loop"]
 
 log = logging.getLogger("geogrid.api")
 
@@ -143,9 +143,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.scope_cache = ScopeCache()
     app.state.audit_writer = GroupCommitWriter()
     app.state.audit_thread = AuditThread(engine)
-    app.state.reads_on_loop = (api_settings.reads_on_loop == "always"
-                               or (api_settings.reads_on_loop == "auto"
-                                   and engine.dialect.name == "sqlite"))
+    app.state.reads_on_loop = reads_on_loop(api_settings.reads_on_loop, engine)
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
@@ -173,6 +171,23 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         if static is not None:
             app.mount("/static", StaticFiles(directory=static), name="web_map")
     return app
+
+
+def reads_on_loop(setting: str, engine) -> bool:
+    """Whether the hot read routes run on the event loop (``GEOGRID_API_READS_ON_LOOP``).
+
+    ``auto``: when every read is a local call that answers in microseconds, so blocking
+    the loop for it costs less than a hop to the thread pool: SQLite, and PostgreSQL on
+    this machine (a Unix socket or a loopback address).  A database across a network
+    would hold the loop for a round trip per statement, so its reads go to the pool.
+    """
+    if setting != "auto":
+        return setting == "always"
+    if engine.dialect.name == "sqlite":
+        return True
+    host = engine.url.host or engine.url.query.get("host") or ""  # libpq: ?host=/socket/dir
+    host = (host if isinstance(host, str) else host[0]).strip("[]")
+    return host in ("", "localhost", "::1") or host.startswith(("/", "127."))
 
 
 def _factory() -> FastAPI:

@@ -49,10 +49,10 @@ class ApiSettings(BaseSettings):
     )
     reads_on_loop: Literal["auto", "always", "never"] = Field(
         "auto",
-        description="Where the hot read routes (a house, a bbox page, a person) run: on the "
-                    "event loop with their audit rows committed by a writer thread (always), "
-                    "in the thread pool (never), or on the loop for SQLite only, whose reads "
-                    "never wait on the network (auto).",
+        description="Where the hot read routes (a house, a bbox page) run: on the event loop "
+                    "with their audit rows committed by a writer thread (always), in the "
+                    "thread pool (never), or on the loop when the database is local: "
+                    "SQLite, or PostgreSQL on a Unix socket or loopback address (auto).",
     )
     page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
     page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")

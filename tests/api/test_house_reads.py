@@ -2,9 +2,9 @@
 stamp, one for the house and its residents, claims cached per token.  What it must keep:
 account changes seen at once by every worker, scope answers, the audit guarantee.
 
-Every test runs with the route body where the back-end puts it by default
-(``GEOGRID_API_READS_ON_LOOP=auto``: on the event loop with the audit thread for
-SQLite, in the thread pool with the group commit for PostGIS) and the other way round."""
+Every test runs with the route body on the event loop with the audit thread
+(``GEOGRID_API_READS_ON_LOOP=always``, what ``auto`` picks for a local database) and in
+the thread pool with the group commit (``never``), on both back-ends."""
 
 from __future__ import annotations
 
@@ -15,21 +15,34 @@ from sqlalchemy import delete, event, select, update
 from tests.api.conftest import SECRET, USERS, V1, V2
 
 
-@pytest.fixture(params=["auto", "flipped"])
-def api_settings(request, backend):
+@pytest.fixture(params=["always", "never"])
+def api_settings(request):
     from geogrid.api.config import ApiSettings
 
-    mode = request.param
-    if mode == "flipped":
-        mode = "never" if backend == "spatialite" else "always"
     return ApiSettings(login_free_failures=2, login_base_delay_s=0.0, login_max_failures=5,
-                       reveal_per_hour=1000, max_body_bytes=100_000, reads_on_loop=mode)
+                       reveal_per_hour=1000, max_body_bytes=100_000, reads_on_loop=request.param)
 
 
-def test_the_route_body_runs_where_the_setting_says(app, backend, api_settings):
-    on_loop = api_settings.reads_on_loop == "always" or (
-        api_settings.reads_on_loop == "auto" and backend == "spatialite")
-    assert app.state.reads_on_loop is on_loop
+def test_the_route_body_runs_where_the_setting_says(app, api_settings):
+    assert app.state.reads_on_loop is (api_settings.reads_on_loop == "always")
+
+
+@pytest.mark.parametrize("url, local", [
+    ("sqlite:///x.sqlite", True), ("postgresql+psycopg://u@127.0.0.1:5432/g", True),
+    ("postgresql+psycopg://u@localhost/g", True), ("postgresql+psycopg://u@[::1]:5432/g", True),
+    ("postgresql+psycopg:///g?host=/var/run/postgresql", True),
+    ("postgresql+psycopg://u@db.example.org/g", False),
+    ("postgresql+psycopg:///g?host=db.example.org", False),
+    ("postgresql+psycopg://u@10.0.0.5:5432/g", False),
+])
+def test_auto_puts_the_reads_on_the_loop_for_a_local_database_only(url, local):
+    from sqlalchemy import create_engine
+
+    from geogrid.api.app import reads_on_loop
+
+    engine = create_engine(url)
+    assert reads_on_loop("auto", engine) is local
+    assert reads_on_loop("always", engine) is True and reads_on_loop("never", engine) is False
 
 
 def _second_worker(db_url, api_settings):
