@@ -234,11 +234,6 @@ def request_context(request: Request, claims: dict, *,
         session.close()  # rolls back anything not committed
 
 
-def reads_on_loop(app) -> bool:
-    """Whether the hot read routes run on the event loop (see :func:`hot_read`)."""
-    return app.state.reads_on_loop
-
-
 async def hot_read(request: Request, claims: dict, body, *args):
     """Run ``body(request, session, principal, scope, auditor, *args)``, a read route's
     body that writes nothing but audit rows, and return what it returns.
@@ -246,8 +241,8 @@ async def hot_read(request: Request, claims: dict, body, *args):
     With a local database (``GEOGRID_API_READS_ON_LOOP=auto``: SQLite, or PostgreSQL on
     this machine; see :func:`geogrid.api.app.reads_on_loop`) the body runs on the event
     loop: its reads take microseconds, less than a hop to the thread pool and the
-    interpreter-lock hand-overs around it.  Its audit rows are kept (:attr:`Auditor.deferred`), the
-    session is closed, and the rows are committed by the app's
+    interpreter-lock hand-overs around it.  Its audit rows are kept
+    (:attr:`Auditor.deferred`), the session is closed, and the rows are committed by the app's
     :class:`~geogrid.db.audit.AuditThread` while this coroutine awaits them: the answer
     (or the body's exception, e.g. a refused read's 404) goes out only once they are
     committed, and a failed commit answers 503 with no data.  Elsewhere (a database
