@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.balance import AREA_TOL, rebalance
-from geogrid.partition.lloyd import (fewer_cells, lloyd, move_sites, power_halfplanes, power_weights,
-                                     voronoi_cells)
-from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
-                                     polygonal, shared_border, union)
+from geogrid.partition.drawing import diagram, draw
+from geogrid.partition.lloyd import fewer_cells, lloyd
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, union
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -43,13 +41,6 @@ REBALANCE = True
 SQUARES_PER_SIDE = 4
 #: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
 LLOYD = True
-#: draw those cells' power diagram from sites moved towards their land's centroids
-#: (lloyd.move_sites), also the diagram of the single households where buildings
-#: leave no exact one.  Measured on the sample county: median Polsby-Popper of the
-#: cells 0.5785 -> 0.612 (seed 0; seed 1 0.571 -> 0.607, seed 2 0.583 -> 0.612).  The
-#: households' cells stay those of the rounds, except where a cell's polygon is cut
-#: apart by the micro-grid's shape and _draw rehomes a part (seed 1: MSD +0.02 %)
-LAND_SITES = True
 
 
 @dataclass
@@ -301,11 +292,11 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
     if leaves is None:
         leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
     if not (LLOYD and len(leaves) > 1):
-        return _draw(M, units, points, cap, leaves, None)
+        return draw(M, units, points, cap, leaves, None)
     better = _power_leaves(units, leaves, cap, hsmall, M)
     if better is None:
-        return _draw(M, units, points, cap, leaves, None)
-    out = _draw(M, units, points, cap, *better)
+        return draw(M, units, points, cap, leaves, None)
+    out = draw(M, units, points, cap, *better)
     if len(out) > len(better[0]):
         # the parent's shape cut some cells apart and their cut-off households became
         # cells of their own: one more round of Lloyd with those cells as the start
@@ -315,73 +306,9 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
         again = _power_leaves(units, [(np.flatnonzero(start == c), []) for c in range(len(out))],
                               cap, hsmall, M)
         if again is not None:
-            out2 = _draw(M, units, points, cap, *again)
+            out2 = draw(M, units, points, cap, *again)
             if len(out2) <= len(out):
                 out = out2
-    return out
-
-
-def _draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
-    """Polygons for ``leaves`` (unit indices and the half-planes of a convex region,
-    or ``pieces``: a region per leaf), clipped to ``M`` and repaired where ``M``'s
-    shape cuts a region apart."""
-    n = len(points)
-    if pieces is None:
-        pieces = clip_leaves(M, [hp for _, hp in leaves])
-    else:
-        pieces = polygonal(shapely.intersection(M, polygonal(pieces), grid_size=GRID_M))
-    leaf_of_unit = np.empty(units.n, int)
-    for lab, (ids, _) in enumerate(leaves):
-        leaf_of_unit[ids] = lab
-    hh_leaf = leaf_of_unit[units.of]
-    parts, labels = [], []
-    for lab, g in enumerate(pieces):
-        for p in explode(g):
-            parts.append(p)
-            labels.append(lab)
-    # each household's part: among the parts of its own leaf, the nearest
-    lab_arr = np.array(labels)
-    hh_part = np.full(n, -1)
-    pts = shapely.points(points)
-    for lab in range(len(leaves)):
-        cand = np.flatnonzero(lab_arr == lab)
-        mine = np.flatnonzero(hh_leaf == lab)
-        if not len(mine):
-            continue
-        if len(cand) == 0:
-            raise PartitionError("a cell lost all its area; this is a bug in geogrid, please report it")
-        if len(cand) == 1:
-            hh_part[mine] = cand[0]
-        else:
-            dist = shapely.distance(pts[mine][:, None], np.array(parts, dtype=object)[cand][None, :])
-            hh_part[mine] = cand[np.argmin(dist, axis=1)]
-    count = np.bincount(hh_part, minlength=len(parts))
-    n_leaves = len(leaves)
-    labels = list(labels)
-    orphan = [False] * len(parts)
-    stranded = []
-    for lab in range(n_leaves):
-        cand = np.flatnonzero(lab_arr == lab)
-        if len(cand) == 0:
-            continue
-        main = cand[np.lexsort((-np.array([parts[c].area for c in cand]), -count[cand]))[0]]
-        for c in cand:
-            if c == main:
-                continue
-            if count[c] == 0:
-                orphan[c] = True
-            else:
-                stranded.append(c)
-    if stranded:
-        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves)
-    final = merge_orphans(parts, labels, orphan)
-    hh_label = np.array(final)[hh_part]
-    out = []
-    for lab in range(n_leaves):
-        mine = [p for p, f in zip(parts, final) if f == lab]
-        if not mine:
-            continue
-        out.append((clean(union(mine)), np.flatnonzero(hh_label == lab)))
     return out
 
 
@@ -398,7 +325,7 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, parent):
     if got is None:
         return None
     cell_of_unit, centres, origin = got
-    return _diagram(units, cell_of_unit, centres, origin, parent)
+    return diagram(units, cell_of_unit, centres, origin, parent)
 
 
 def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
@@ -457,65 +384,6 @@ def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
     return cell_of_unit, centres, origin
 
 
-def _diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin, parent):
-    """Leaves (unit indices and half-planes) of the power diagram of a Lloyd result,
-    or leaves and a region per cell where no exact power diagram exists."""
-    k = len(centres)
-    pts = units.points - origin
-    hh_cell = cell_of_unit[units.of]
-    cells = [np.flatnonzero(cell_of_unit == c) for c in range(k)]
-    w = power_weights(pts, hh_cell, centres)
-    if w is not None:
-        if LAND_SITES:
-            centres, w = _land_sites(parent, pts, hh_cell, centres, w, origin)
-        hps = power_halfplanes(centres, w, origin)
-        return [(cells[c], hps[c]) for c in range(k)], None
-    # buildings of several households made the rounds' answer one that no power
-    # diagram separates exactly.  The diagram of the single households then holds
-    # all but a few buildings; the cells around those are redrawn as the union of
-    # their households' Voronoi regions, within the area their power regions cover.
-    box = _box(parent.bounds, units.points)
-    single = units.weight[units.of] == 1
-    w = power_weights(pts[single], hh_cell[single], centres) if single.any() else None
-    if w is None:
-        return [(cells[c], []) for c in range(k)], voronoi_cells(units.points, hh_cell, k, box)
-    if LAND_SITES:
-        centres, w = _land_sites(parent, pts[single], hh_cell[single], centres, w, origin)
-    pw = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :]
-    own = pw[np.arange(len(pts)), hh_cell]
-    pw[np.arange(len(pts)), hh_cell] = np.inf
-    bad = pw.min(axis=1) - own <= 1e-6
-    hps = power_halfplanes(centres, w, origin)
-    regions = np.empty(k, dtype=object)
-    for c in range(k):
-        ring = convex_region(box.bounds, hps[c])
-        regions[c] = Polygon(ring) if len(ring) >= 3 else Polygon()
-    affected = np.union1d(hh_cell[bad], np.argmin(pw[bad], axis=1))
-    area = union(list(regions[affected]))
-    sub = np.isin(hh_cell, affected)
-    redrawn = voronoi_cells(units.points[sub], np.searchsorted(affected, hh_cell[sub]), len(affected), box)
-    regions[affected] = polygonal(shapely.intersection(redrawn, area, grid_size=GRID_M))
-    return [(cells[c], []) for c in range(k)], regions
-
-
-def _land_sites(parent, pts: np.ndarray, hh_cell: np.ndarray, centres: np.ndarray, w: np.ndarray, origin):
-    """The power diagram's sites one step towards the centroids of their cells' land
-    within ``parent`` (see lloyd.move_sites), and their weights."""
-    regions = clip_leaves(parent, power_halfplanes(centres, w, origin))
-    if not (shapely.area(regions) > 0).all():
-        return centres, w
-    land = shapely.get_coordinates(shapely.centroid(regions)) - origin
-    return move_sites(pts, hh_cell, centres, w, land)
-
-
-def _box(bounds, points: np.ndarray):
-    """A box around ``bounds`` and ``points`` with a wide margin."""
-    x0, y0 = np.minimum(points.min(axis=0), bounds[:2])
-    x1, y1 = np.maximum(points.max(axis=0), bounds[2:])
-    m = max(x1 - x0, y1 - y0, 1.0)
-    return shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
-
-
 def _hamlets_whole(hsmall: np.ndarray, cell_of_unit: np.ndarray) -> int:
     """How many small hamlets lie in one cell each."""
     m = hsmall >= 0
@@ -532,36 +400,6 @@ def _splits_a_hamlet(leaves, hsmall: np.ndarray, n_units: int) -> bool:
         leaf[ids] = lab
     m = hsmall >= 0
     return bool(m.any()) and _hamlets_whole(hsmall, leaf) < len(np.unique(hsmall[m]))
-
-
-def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
-    """A part of a cell cut off by the parent's shape, holding some of its households,
-    joins a neighbouring cell with room for them, or becomes a cell of its own."""
-    arr = np.array(parts, dtype=object)
-    totals: dict[int, int] = {}
-    for i, lab in enumerate(labels):
-        totals[lab] = totals.get(lab, 0) + int(count[i])
-    stranded_set = set(stranded)
-    for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
-        nb = shapely.STRtree(arr).query(arr[s], predicate="dwithin", distance=1e-5)
-        best, best_len = None, 0.0
-        for j in nb.tolist():
-            if j == s or j in stranded_set or labels[j] == labels[s]:
-                continue
-            if totals[labels[j]] + count[s] > cap:
-                continue
-            shared = shared_border(arr[s], arr[j])
-            if shared > best_len + 1e-9:
-                best, best_len = j, shared
-        totals[labels[s]] -= int(count[s])
-        if best is not None:
-            labels[s] = labels[best]
-        else:
-            labels[s] = n_leaves
-            n_leaves += 1
-        totals[labels[s]] = totals.get(labels[s], 0) + int(count[s])
-        stranded_set.discard(s)
-    return labels, n_leaves
 
 
 def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> None:
