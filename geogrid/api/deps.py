@@ -176,16 +176,6 @@ class Auditor:
         result = "not_found" if isinstance(exc, NotFoundError) else "denied"
         self.record(session, action, *args, result=result, **kwargs)
 
-    def record_many(self, session: Session, entries: list[tuple]) -> None:
-        rows = [self.values(action, object_type, object_id, **kwargs)
-                for action, object_type, object_id, kwargs in entries]
-        if rows and self.deferred is not None:
-            self.deferred.extend(rows)
-        elif rows:
-            self.writer.write(session, rows)
-        else:
-            session.commit()
-
 
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
@@ -255,7 +245,7 @@ async def hot_read(request: Request, claims: dict, body, *args):
     try:
         with request_context(request, claims, deferred=rows) as (session, principal, scope, audit):
             result = body(request, session, principal, scope, audit, *args)
-    except BaseException:
+    except Exception:
         if rows:
             await commit_audit(request.app, rows)  # a refusal is on record before it is told
         raise

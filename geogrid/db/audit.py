@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import queue
 import threading
 from collections import deque
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from geogrid.db.engine import backend, begin_single_statements, begin_write
+from geogrid.db.engine import autocommit, backend, begin_single_statements, begin_write
 from geogrid.db.models import AuditEntry, utcnow
 from geogrid.db.prepared import Prepared
 
-__all__ = ["append", "entries", "count", "commit_rows", "GroupCommitWriter", "AuditThread"]
+__all__ = ["append", "entries", "count", "GroupCommitWriter", "AuditThread"]
 
 
 def append(session: Session, actor: str, action: str, object_type: str | None = None,
@@ -167,40 +168,36 @@ class GroupCommitWriter:
         return batch
 
     def _flush(self, session: Session, batch: list["_Ticket"]) -> BaseException | None:
+        """Insert the batch's rows and commit; the exception (after a rollback) if that
+        failed.
+
+        On SQLite a batch of at most :data:`_ONE_STATEMENT_ROWS` rows is one multi-row
+        INSERT outside BEGIN ... COMMIT: SQLite takes the write lock, inserts and
+        commits inside one call, so another process never waits while this thread
+        waits for the interpreter lock between BEGIN IMMEDIATE, INSERT and COMMIT
+        (under load each of those steps could cost up to a 5 ms switch interval with
+        the write lock held).  On PostGIS the rows join the session's (read)
+        transaction and commit with it, two round trips fewer than ending it first; in
+        an autocommit session each INSERT (one statement per 1,000 rows) commits by
+        itself.
+        """
         rows = [row for t in batch for row in t.rows]
-        error = commit_rows(session, rows)
-        if error is None:
-            self.stats[0] += 1
-            self.stats[1] += len(rows)
-        return error
-
-
-def commit_rows(session: Session, rows: list[dict]) -> BaseException | None:
-    """Insert ``rows`` and commit; the exception (after a rollback) if that failed.
-
-    On SQLite a batch of at most :data:`_ONE_STATEMENT_ROWS` rows is one multi-row
-    INSERT outside BEGIN ... COMMIT: SQLite takes the write lock, inserts and commits
-    inside one call, so another process never waits while this thread waits for the
-    interpreter lock between BEGIN IMMEDIATE, INSERT and COMMIT (under load each of
-    those steps could cost up to a 5 ms switch interval with the write lock held).
-    On PostGIS the rows join the session's (read) transaction and commit with it, two
-    round trips fewer than ending it first; in an autocommit session each INSERT (one
-    statement per 1,000 rows) commits by itself.
-    """
-    try:
-        if backend(session) == "spatialite" and len(rows) <= _ONE_STATEMENT_ROWS:
-            begin_single_statements(session)
-        elif backend(session) == "spatialite":  # more rows than one statement takes
-            begin_write(session)  # BEGIN IMMEDIATE
-        _insert(session, rows)
-        session.commit()
-    except Exception as exc:  # handed to every caller of the batch
         try:
-            session.rollback()
-        except Exception:  # the connection itself is gone; closing the session ends it
-            pass
-        return exc
-    return None
+            if backend(session) == "spatialite" and len(rows) <= _ONE_STATEMENT_ROWS:
+                begin_single_statements(session)
+            elif backend(session) == "spatialite":  # more rows than one statement takes
+                begin_write(session)  # BEGIN IMMEDIATE
+            _insert(session, rows)
+            session.commit()
+        except Exception as exc:  # handed to every caller of the batch
+            try:
+                session.rollback()
+            except Exception:  # the connection itself is gone; closing the session ends it
+                pass
+            return exc
+        self.stats[0] += 1
+        self.stats[1] += len(rows)
+        return None
 
 
 class AuditThread:
@@ -225,10 +222,6 @@ class AuditThread:
     """
 
     def __init__(self, engine):
-        import queue
-
-        from geogrid.db.engine import autocommit
-
         self._engine = autocommit(engine)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -266,8 +259,6 @@ class AuditThread:
             thread.join(timeout)
 
     def _run(self) -> None:
-        import queue
-
         stop = False
         try:
             while not stop:
