@@ -14,7 +14,10 @@ For each back-end:
 3. from this process, 50 concurrent clients (one keep-alive HTTP/1.1 connection each,
    all on one asyncio loop; closed loop: the next request is sent when the answer
    arrived)
-   drive three scenarios, each bounded by ``--requests`` and ``--seconds``:
+   drive three scenarios, each bounded by ``--requests`` and ``--seconds``, after a
+   warm-up pass whose figures are printed apart (``warm-up pass``): the bbox scenario's
+   200 boxes once each (so the per-process feature cache holds what a server that has
+   been running holds), the others 40 requests; the cold first request is printed too:
    - house -> residents: ``GET /api/v1/households/{id}`` for random households
      (masked residents; each read is audited, i.e. one committed insert per request);
    - bbox: ``GET /api/v1/households?bbox=...&limit=1000`` for boxes that each hold about
@@ -326,8 +329,12 @@ def drop_baseline_tree(tree: Path) -> None:
 
 
 def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, budget_end: float,
-            *, cwd: Path = ROOT, clients_list=(None,)) -> dict:
-    """Start a server from ``cwd`` and run every scenario for each client count."""
+            *, cwd: Path = ROOT, clients_list=(None,), warm_paths: dict | None = None) -> dict:
+    """Start a server from ``cwd`` and run every scenario for each client count, after a
+    warm-up pass over ``warm_paths[scenario]`` (or 40 requests)."""
+    import asyncio
+
+    warm_paths = warm_paths or {}
     port = free_port()
     proc = start_server(url, port, tmp / f"server-{label}.log", workers=args.workers, cwd=cwd)
     out: dict = {}
@@ -342,8 +349,12 @@ def measure(url: str, tmp: Path, label: str, backend: str, paths: dict, args, bu
                                   timeout=30)
             out[(name, "cold")] = {"ms": (time.perf_counter() - t0) * 1000, "status": status,
                                    "bytes": size}
-            # warm-up (connection pools, caches) outside the measurement
-            drive(port, token, make, clients=4, requests=40, seconds=30)
+            # warm-up outside the measurement: connection pools, and the caches a server
+            # that has been running holds (every box once: the households' features).  Its
+            # own figures are printed as the cold pass
+            warm = warm_paths.get(name) or [make(random.Random(1)) for _ in range(40)]
+            out[(name, "warm-up")] = asyncio.run(_drive(port, token, warm, args.clients, 120))
+            print(_line(backend, f"{name} [{label}, warm-up pass]", out[(name, "warm-up")]), flush=True)
             for clients in clients_list:
                 clients = clients or args.clients
                 left = budget_end - time.monotonic()
@@ -423,15 +434,17 @@ def run_backend(backend: str, county, args, budget_end: float) -> dict:
         }
         paths = {k: v for k, v in paths.items() if k == FLOOR or SHORT[k] in args.scenarios}
         print(f"[{backend}] {loadavg()}", flush=True)
+        warm = {"bbox ~1,000 households": [f"/api/v1/households?bbox={b}&limit=1000" for b in boxes]}
         results = {"this": measure(url, tmp, "this", backend, paths, args, budget_end,
-                                   clients_list=(args.clients, 1))}
+                                   clients_list=(args.clients, 1), warm_paths=warm)}
         if not args.no_floors:
             bbox_bytes = results["this"].get(("bbox ~1,000 households", "cold"), {}).get("bytes", 425_000)
             results["this"].update(measure_noop(tmp, backend, args, budget_end, bbox_bytes))
         if args.baseline_ref:
             tree = baseline_tree(args.baseline_ref, tmp)
             results["baseline"] = measure(url, tmp, f"baseline {args.baseline_ref}", backend, paths,
-                                          args, budget_end, cwd=tree, clients_list=(args.clients,))
+                                          args, budget_end, cwd=tree, clients_list=(args.clients,),
+                                          warm_paths=warm)
         print(f"[{backend}] {loadavg()}", flush=True)
         return results
     finally:
@@ -512,6 +525,9 @@ def main(argv=None) -> int:
             cold = res["this"].get((name, "cold"))
             if cold:
                 line += f" | first request, cold: {cold['ms']:.0f} ms (HTTP {cold['status']})"
+            warm = res["this"].get((name, "warm-up"))
+            if warm and warm.get("n"):
+                line += f" | warm-up pass ({warm['n']} requests, cold caches): p95 {warm['p95']:.1f} ms"
             if not one.get("skipped"):
                 line += (f" | baseline '1 client' p50 {one['p50']:.1f} ms, "
                          f"queueing ratio p95/p50(1) {r['p95'] / one['p50']:.1f}x")

@@ -25,7 +25,7 @@ from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scope import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
-from geogrid.db.audit import AuditThread, GroupCommitWriter
+from geogrid.db.audit import GroupCommitWriter, LoopAuditWriter
 
 __all__ = ["create_app", "web_map_dir", "reads_on_loop"]
 
@@ -107,7 +107,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
         install_log_masking()
         anyio.to_thread.current_default_thread_limiter().total_tokens = api_settings.threads
         yield
-        app.state.audit_thread.close()
+        app.state.loop_audit.close()
         if own_engine:
             engine.dispose()
 
@@ -142,7 +142,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.household_features = HouseholdFeatures()
     app.state.scope_cache = ScopeCache()
     app.state.audit_writer = GroupCommitWriter()
-    app.state.audit_thread = AuditThread(engine)
+    app.state.loop_audit = LoopAuditWriter(engine)
     app.state.reads_on_loop = reads_on_loop(api_settings.reads_on_loop, engine)
 
     install_error_handlers(app)

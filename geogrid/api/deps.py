@@ -8,7 +8,6 @@ lock is taken up front instead of failing when a read transaction upgrades.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -233,7 +232,7 @@ async def hot_read(request: Request, claims: dict, body, *args):
     loop: its reads take microseconds, less than a hop to the thread pool and the
     interpreter-lock hand-overs around it.  Its audit rows are kept
     (:attr:`Auditor.deferred`), the session is closed, and the rows are committed by the app's
-    :class:`~geogrid.db.audit.AuditThread` while this coroutine awaits them: the answer
+    :class:`~geogrid.db.audit.LoopAuditWriter` while this coroutine awaits them: the answer
     (or the body's exception, e.g. a refused read's 404) goes out only once they are
     committed, and a failed commit answers 503 with no data.  Elsewhere (a database
     across a network, whose reads are round trips) the body runs in the thread pool with
@@ -260,25 +259,9 @@ def _threaded_read(request, claims, body, args):
 
 
 async def commit_audit(app, rows: list[dict]) -> None:
-    """Commit ``rows`` through the app's audit thread; returns once they are committed,
-    raises what the commit raised."""
-    loop = asyncio.get_running_loop()
-    future = loop.create_future()
-
-    def done(error):
-        loop.call_soon_threadsafe(_settle, future, error)
-
-    app.state.audit_thread.submit(rows, done)
-    await future
-
-
-def _settle(future, error) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+    """Commit ``rows`` through the app's :class:`~geogrid.db.audit.LoopAuditWriter`;
+    returns once they are committed, raises what the commit raised."""
+    await app.state.loop_audit.commit(rows)
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]

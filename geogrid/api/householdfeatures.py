@@ -98,6 +98,10 @@ class HouseholdFeatures:
     def __init__(self, max_features: int = MAX_FEATURES):
         self.max_features = max_features
         self._lock = threading.Lock()
+        #: a page row ``(id, version, cell_id, cell_key)`` -> the whole feature: a page
+        #: whose rows are all here is one C-level pass of dict lookups and one join
+        self._features: dict[tuple, bytes] = {}
+        #: id -> (version, the feature up to its cell), for rows whose cell changed
         self._heads: dict[str, tuple[int, bytes]] = {}
         #: cell id -> (cell key, the features' tail); keyed by the id alone (a str, whose
         #: hash is cached), the key checked on use
@@ -110,27 +114,34 @@ class HouseholdFeatures:
 
     def clear(self) -> None:
         with self._lock:
+            self._features.clear()
             self._heads.clear()
             self._tails.clear()
 
     def page(self, session: Session, rows) -> list[bytes]:
-        """The features of ``rows`` (``(id, version, cell_id, cell_key)``, as
+        """The features of ``rows`` (``(id, version, cell_id, cell_key)`` tuples, as
         :func:`geogrid.api.queries.household_page` returns them), in their order."""
+        out = list(map(self._features.get, rows))
+        if None not in out:
+            with self._lock:
+                self.stats[0] += len(rows)
+            return out
         heads, tails = self._heads, self._tails
-        out: list = []
-        missing: list = []  # (position in out, row) of features not cached at that version
-        for row in rows:
-            hit = heads.get(row[0])
+        built: dict[tuple, bytes] = {}
+        missing: list = []  # (position in out, row, tail) of heads not cached at that version
+        for i, row in enumerate(rows):
+            if out[i] is not None:
+                continue
             tail = tails.get(row[2])
             if tail is not None and tail[0] == row[3]:
                 tail = tail[1]
             else:
                 tail = self._tail(row[2], row[3])
+            hit = heads.get(row[0])
             if hit is None or hit[0] != row[1]:
-                missing.append((len(out), row, tail))
-                out.append(None)
+                missing.append((i, row, tail))
             else:
-                out.append(hit[1] + tail)
+                out[i] = built[row] = hit[1] + tail
         with self._lock:
             self.stats[0] += len(rows) - len(missing)
             self.stats[1] += len(missing)
@@ -143,10 +154,16 @@ class HouseholdFeatures:
                 heads.update(fresh)
             for i, row, tail in missing:
                 hit = fresh.get(row[0])
-                if hit is not None:  # else deleted since the page was read (PostGIS)
+                if hit is not None and hit[0] == row[1]:
+                    out[i] = built[row] = hit[1] + tail
+                elif hit is not None:  # edited since the page was read (PostGIS)
                     out[i] = hit[1] + tail
-            out = [f for f in out if f is not None]
-        return out
+                # else deleted since the page was read (PostGIS): left out
+        with self._lock:
+            if len(self._features) + len(built) > self.max_features:
+                self._features.clear()
+            self._features.update(built)
+        return [f for f in out if f is not None]
 
     def _tail(self, cell_id, cell_key) -> bytes:
         tail = cell_tail(cell_id, cell_key)

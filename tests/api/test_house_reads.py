@@ -2,7 +2,7 @@
 stamp, one for the house and its residents, claims cached per token.  What it must keep:
 account changes seen at once by every worker, scope answers, the audit guarantee.
 
-Every test runs with the route body on the event loop with the audit thread
+Every test runs with the route body on the event loop with its audit writer
 (``GEOGRID_API_READS_ON_LOOP=always``, what ``auto`` picks for a local database) and in
 the thread pool with the group commit (``never``), on both back-ends."""
 

@@ -189,78 +189,71 @@ def test_group_commit_stores_what_append_stores(engine):
     assert got["w2"] == got["a2"]
 
 
-def _settled(thread: "audit.AuditThread", rows: list[dict], timeout: float = 30.0):
-    """Submit ``rows`` to ``thread`` and wait for its callback; what the callback got."""
-    import threading
-
-    got = []
-    ready = threading.Event()
-
-    def done(error):
-        got.append(error)
-        ready.set()
-
-    thread.submit(rows, done)
-    assert ready.wait(timeout), "the audit thread never answered"
-    return got[0]
-
-
-def test_audit_thread_commits_before_it_answers_and_groups_callers(engine):
+def test_loop_writer_commits_before_it_answers_and_groups_callers(engine):
     """Each caller hears back only once its rows are committed (another session sees
-    them); callers submitting together share commits."""
-    import threading
+    them); callers on one loop share commits."""
+    import asyncio
 
     from geogrid.db.engine import make_sessionmaker
 
     factory = make_sessionmaker(engine)
-    writer = audit.AuditThread(engine)
-    seen, errors = [], []
-    start = threading.Barrier(10)
+    writer = audit.LoopAuditWriter(engine)
+    seen = []
 
-    def caller(i: int) -> None:
-        start.wait()
+    async def caller(i: int) -> None:
         for j in range(12):
             actor = f"loop{i}-{j}"
-            errors.append(_settled(writer, [_row(actor)]))
+            await writer.commit([_row(actor)])
             with factory() as check:
                 seen.append(audit.count(check, actor=actor))
 
-    threads = [threading.Thread(target=caller, args=(i,)) for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    async def main():
+        await asyncio.gather(*(caller(i) for i in range(10)))
+
+    asyncio.run(main())
     writer.close()
-    assert errors == [None] * 120
     assert seen == [1] * 120
     batches, rows = writer.stats
     assert rows == 120 and batches < rows
 
 
-def test_audit_thread_hands_a_failed_commit_to_each_caller_and_keeps_going(engine):
+def test_loop_writer_hands_a_failed_commit_to_each_caller_and_keeps_going(engine):
+    import asyncio
+
     from geogrid.db.engine import make_sessionmaker
 
     factory = make_sessionmaker(engine)
-    writer = audit.AuditThread(engine)
+    writer = audit.LoopAuditWriter(engine)
     bad = _row("bad")
     bad["action"] = None  # NOT NULL
-    error = _settled(writer, [_row("spoilt"), bad])
-    assert error is not None
-    assert _settled(writer, [_row("after")]) is None  # not wedged
+
+    async def main():
+        got = await asyncio.gather(writer.commit([_row("spoilt"), bad]), writer.commit([_row("also")]),
+                                   return_exceptions=True)
+        assert all(isinstance(g, Exception) for g in got)  # one batch, one failure for both
+        await writer.commit([_row("after")])  # not wedged: a new connection
+
+    asyncio.run(main())
     writer.close()
     with factory() as s:
         assert [e.actor for e in audit.entries(s)] == ["after"]
+
+    async def late():
+        await writer.commit([_row("late")])
+
     with pytest.raises(RuntimeError, match="closed"):
-        writer.submit([_row("late")], lambda error: None)
+        asyncio.run(late())
 
 
-def test_audit_thread_stores_what_append_stores(engine):
+def test_loop_writer_stores_what_append_stores(engine):
+    import asyncio
+
     from geogrid.db.engine import make_sessionmaker
 
     factory = make_sessionmaker(engine)
-    writer = audit.AuditThread(engine)
+    writer = audit.LoopAuditWriter(engine)
     detail = {"client": "127.0.0.1", "n": [1, "二"]}
-    assert _settled(writer, [{**_row("t1"), "detail": detail}, _row("t2")]) is None
+    asyncio.run(writer.commit([{**_row("t1"), "detail": detail}, _row("t2")]))
     writer.close()
     with session_scope(engine, write=True) as s:
         audit.append(s, "a1", "read", "household", "a1", detail=detail)
@@ -268,3 +261,49 @@ def test_audit_thread_stores_what_append_stores(engine):
         got = {e.actor: (e.detail, e.at.tzinfo is not None) for e in audit.entries(s)}
     assert got["t1"] == got["a1"] == (detail, True)
     assert got["t2"][0] is None
+
+
+def test_loop_writer_waits_out_another_writer_without_blocking_its_loop(engine):
+    """SQLite: while another connection holds the write lock, the flush is retried and
+    the loop keeps running other work; the rows commit once the lock is released, and a
+    lock held past ``give_up_s`` fails the callers instead of hanging them."""
+    import asyncio
+    import time
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL INSERTs take no lock another INSERT waits for")
+    from geogrid.db.engine import make_sessionmaker
+
+    factory = make_sessionmaker(engine)
+    writer = audit.LoopAuditWriter(engine)
+    holder = engine.raw_connection()
+    holder.driver_connection.execute("PRAGMA busy_timeout = 0")
+
+    async def main():
+        holder.driver_connection.execute("BEGIN IMMEDIATE")  # the other worker writing
+        task = asyncio.ensure_future(writer.commit([_row("waited")]))
+        ticks = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 0.2:
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not task.done()
+        assert ticks >= 10  # the loop was not stalled while the lock was held
+        holder.driver_connection.execute("ROLLBACK")
+        await asyncio.wait_for(task, 5)
+        writer.give_up_s = 0.05
+        holder.driver_connection.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Exception, match="locked"):
+            await asyncio.wait_for(writer.commit([_row("given up")]), 5)
+        holder.driver_connection.execute("ROLLBACK")
+
+    try:
+        asyncio.run(main())
+    finally:
+        holder.close()
+    writer.close()
+    with factory() as s:
+        assert [e.actor for e in audit.entries(s)] == ["waited"]
+        # the pooled connection got its busy timeout back
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
