@@ -144,6 +144,9 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.state.audit_writer = GroupCommitWriter()
     app.state.loop_audit = LoopAuditWriter(engine)
     app.state.reads_on_loop = reads_on_loop(api_settings.reads_on_loop, engine)
+    # PostgreSQL through psycopg: the hot reads send their main query with the account
+    # query, in one round trip (deps.request_context, prepared.pipelined)
+    app.state.pipelined = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)

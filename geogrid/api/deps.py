@@ -191,8 +191,8 @@ async def get_auditor(request: Request, principal: PrincipalDep) -> Auditor:
 
 
 @contextmanager
-def request_context(request: Request, claims: dict, *,
-                    deferred: list | None = None) -> Iterator[tuple[Session, Principal, Scope, Auditor]]:
+def request_context(request: Request, claims: dict, *, deferred: list | None = None,
+                    prefetch=None) -> Iterator[tuple[Session, Principal, Scope, Auditor]]:
     """Session, principal, scope and auditor of a request, in the calling thread.
 
     What ``SessionDep``, ``PrincipalDep``, ``ScopeDep`` and ``AuditDep`` give, with the
@@ -206,12 +206,22 @@ def request_context(request: Request, claims: dict, *,
     :func:`geogrid.db.engine.autocommit`): no BEGIN, COMMIT or ROLLBACK statements (on
     PostGIS round trips) around its reads, and the audit insert commits by itself.
     These routes write nothing but the audit log.
+
+    ``prefetch(session, principal, stamp, scope)``, if given, names the statements the body will
+    run, as ``[(Prepared, params)]``, for the scope the caller had on their last request;
+    on PostGIS they go in the same round trip as the account query, and the body's own
+    calls get their rows if the scope is still that one (same account, same stamp).
     """
     state = request.app.state
     session = state.read_sessionmaker()
     try:
         county = state.settings.county_code
-        principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county)
+        ahead = None
+        if prefetch is not None and state.pipelined:
+            last = state.scope_cache.last(claims["sub"], county)
+            if last is not None:
+                ahead = prefetch(session, *last)
+        principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county, ahead)
         if principal is None:
             raise AuthenticationError("this account no longer exists; log in again")
         request.state.principal = principal
@@ -223,7 +233,7 @@ def request_context(request: Request, claims: dict, *,
         session.close()  # rolls back anything not committed
 
 
-async def hot_read(request: Request, claims: dict, body, *args):
+async def hot_read(request: Request, claims: dict, body, *args, prefetch=None):
     """Run ``body(request, session, principal, scope, auditor, *args)``, a read route's
     body that writes nothing but audit rows, and return what it returns.
 
@@ -239,10 +249,11 @@ async def hot_read(request: Request, claims: dict, body, *args):
     :func:`request_context`, committing through the group commit as before.
     """
     if not request.app.state.reads_on_loop:
-        return await run_in_threadpool(_threaded_read, request, claims, body, args)
+        return await run_in_threadpool(_threaded_read, request, claims, body, args, prefetch)
     rows: list = []
     try:
-        with request_context(request, claims, deferred=rows) as (session, principal, scope, audit):
+        with request_context(request, claims, deferred=rows, prefetch=prefetch) as (
+                session, principal, scope, audit):
             result = body(request, session, principal, scope, audit, *args)
     except Exception:
         if rows:
@@ -253,8 +264,8 @@ async def hot_read(request: Request, claims: dict, body, *args):
     return result
 
 
-def _threaded_read(request, claims, body, args):
-    with request_context(request, claims) as (session, principal, scope, audit):
+def _threaded_read(request, claims, body, args, prefetch):
+    with request_context(request, claims, prefetch=prefetch) as (session, principal, scope, audit):
         return body(request, session, principal, scope, audit, *args)
 
 

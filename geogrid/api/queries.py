@@ -116,6 +116,33 @@ def household_page(session: Session, scope: Scope, *, plan_id: str | None, bbox=
     :func:`count_households`: there a window would hold every household where the count
     reads an index.
     """
+    stmt, params, filters = _page_query(session, scope, plan_id=plan_id, bbox=bbox, cell_id=cell_id,
+                                        village_code=village_code, limit=limit, offset=offset)
+    if filters["bbox_sql"] is not None:
+        # Every household of the box (with its cell), sorted and cut here: a box on the
+        # map holds a page or two, and sorting them in Python costs less than the
+        # database's window count and ORDER BY (SpatiaLite, 1,200 in the box: 1.2 ms
+        # instead of 2.1 ms).  A box holding more falls back to the database's cut.
+        everything = stmt.rows(session, params)
+        if len(everything) <= BBOX_CUT_IN_PYTHON:
+            everything.sort()
+            return everything[offset:offset + limit], len(everything)
+    rows = _page_statement(session, scope, **filters).rows(session, params)
+    if filters["bbox_sql"] is not None and rows:  # windowed: (id, version, matched, cell_id, cell_key)
+        return [(r[0], r[1], r[3], r[4]) for r in rows], rows[0][2]
+    matched = count_households(session, scope, bbox=bbox, cell_id=cell_id,
+                               village_code=village_code)
+    return rows, matched
+
+
+def household_page_query(session: Session, scope: Scope, *, plan_id: str | None, bbox,
+                         cell_id=None, village_code=None, limit: int = 100, offset: int = 0):
+    """``(statement, parameters)`` of the first query :func:`household_page` runs."""
+    return _page_query(session, scope, plan_id=plan_id, bbox=bbox, cell_id=cell_id,
+                       village_code=village_code, limit=limit, offset=offset)[:2]
+
+
+def _page_query(session, scope, *, plan_id, bbox, cell_id, village_code, limit, offset):
     params = {"limit": limit, "offset": offset, "plan_id": plan_id, "cell_id": cell_id,
               "village_code": village_code, "cap": BBOX_CUT_IN_PYTHON + 1}
     clause = None
@@ -124,21 +151,8 @@ def household_page(session: Session, scope: Scope, *, plan_id: str | None, bbox=
         params.update(box)
     filters = {"bbox_sql": clause, "plan": plan_id is not None, "cell": cell_id is not None,
                "village": village_code is not None}
-    if clause is not None:
-        # Every household of the box (with its cell), sorted and cut here: a box on the
-        # map holds a page or two, and sorting them in Python costs less than the
-        # database's window count and ORDER BY (SpatiaLite, 1,200 in the box: 1.2 ms
-        # instead of 2.1 ms).  A box holding more falls back to the database's cut.
-        everything = _page_statement(session, scope, whole=True, **filters).rows(session, params)
-        if len(everything) <= BBOX_CUT_IN_PYTHON:
-            everything.sort()
-            return everything[offset:offset + limit], len(everything)
-    rows = _page_statement(session, scope, **filters).rows(session, params)
-    if clause is not None and rows:  # windowed: (id, version, matched, cell_id, cell_key)
-        return [(r[0], r[1], r[3], r[4]) for r in rows], rows[0][2]
-    matched = count_households(session, scope, bbox=bbox, cell_id=cell_id,
-                               village_code=village_code)
-    return rows, matched
+    stmt = _page_statement(session, scope, whole=clause is not None, **filters)
+    return stmt, params, filters
 
 
 #: Boxes holding at most this many households (in scope, with the other filters) are
@@ -292,13 +306,18 @@ def household_with_residents(session: Session, scope: Scope, household_id: str, 
     columns after them are to be ignored) and its residents, head first, as
     :func:`residents` orders them.  NotFoundError when the household is not in scope.
     """
-    rows = _house_statement(scope).rows(session, {"household_id": household_id, "plan_id": plan_id},
-                                        named=True)
+    stmt, params = house_query(scope, household_id, plan_id)
+    rows = stmt.rows(session, params, named=True)
     if not rows:
         raise NotFoundError(f"household {household_id} not found")
     first = len(rows[0]) - len(Resident._fields)
     people = [Resident._make(r[first:]) for r in rows if r[first] is not None]
     return rows[0], people
+
+
+def house_query(scope: Scope, household_id: str, plan_id: str | None) -> tuple:
+    """``(statement, parameters)`` of :func:`household_with_residents`."""
+    return _house_statement(scope), {"household_id": household_id, "plan_id": plan_id}
 
 
 _RESIDENT_COLUMNS = (Person.id, Person.household_id, Person.name, Person.gender, Person.birth_date,

@@ -31,7 +31,7 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
-from geogrid.db.prepared import Prepared
+from geogrid.db.prepared import Prepared, pipelined
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
 __all__ = [
@@ -268,6 +268,7 @@ class ScopeCache:
         self._tree: tuple | None = None  # (areas stamp, (info, children))
         self._stamp_stmts: dict = {}
         self._names: tuple | None = None  # (areas stamp, {code: name})
+        self._last: dict = {}  # (user id, county) -> (principal, stamp, scope)
 
     @staticmethod
     def _stamp_columns(county_code: str | None) -> tuple:
@@ -287,13 +288,15 @@ class ScopeCache:
             self._stamp_stmts[county_code] = stmt
         return tuple(session.execute(stmt).one())
 
-    def principal_and_stamp(self, session: Session, user_id: str,
-                            county_code: str | None) -> tuple[Principal | None, tuple | None]:
+    def principal_and_stamp(self, session: Session, user_id: str, county_code: str | None,
+                            ahead: list | None = None) -> tuple[Principal | None, tuple | None]:
         """The account ``user_id`` as a :class:`Principal` and :meth:`stamp`, in one query.
 
         ``(None, None)`` when the account no longer exists.  The account's username, role
         and scope entries are read afresh on every call (they key :meth:`resolve`), so a
         changed or deleted account takes effect at once, in every worker process.
+        ``ahead``: statements sent in the same round trip (see
+        :func:`~geogrid.db.prepared.pipelined`).
         """
         from sqlalchemy import bindparam
 
@@ -307,7 +310,7 @@ class ScopeCache:
                                    *self._stamp_columns(county_code))
                             .where(users.c.id == bindparam("user_id")))
             self._stamp_stmts[key] = stmt
-        rows = stmt.rows(session, {"user_id": str(user_id)})
+        rows = pipelined(session, stmt, {"user_id": str(user_id)}, ahead or [])
         if not rows:
             return None, None
         row = rows[0]
@@ -333,6 +336,7 @@ class ScopeCache:
         with self._lock:
             scope = self._scopes.get(key)
         if scope is not None:
+            self._last[(principal.user_id, county_code)] = (principal, stamp, scope)
             return scope
         areas_stamp = stamp[2:]
 
@@ -354,7 +358,16 @@ class ScopeCache:
             for k in [k for k in self._scopes if k[4] != stamp]:
                 del self._scopes[k]
             self._scopes[key] = scope
+            if len(self._last) >= self.maxsize:
+                self._last.clear()
+            self._last[(principal.user_id, county_code)] = (principal, stamp, scope)
         return scope
+
+    def last(self, user_id: str, county_code: str | None) -> tuple | None:
+        """``(principal, stamp, scope)`` of the user's last resolved request: a guess at
+        this request's, to send its query ahead (:func:`~geogrid.db.prepared.pipelined`);
+        it is used only if the account and stamp read with it are the same."""
+        return self._last.get((str(user_id), county_code))
 
 
 def area_name(request, session: Session, code: str | None) -> str | None:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from geogrid.errors import DatabaseError
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "pipelined"]
 
 
 @dataclass
@@ -121,24 +121,20 @@ class Prepared:
              named: bool = False) -> list[tuple]:
         """Run the select on ``bind`` (a session: in its transaction) and return its rows:
         plain tuples, or with ``named`` namedtuples whose fields are the selected
-        columns' keys."""
+        columns' keys.  A session holding this statement's rows for these very
+        parameters from :func:`pipelined` hands those over instead (once)."""
         conn = bind.connection() if isinstance(bind, Session) else bind
         c = self.compiled(conn.dialect)
         if c.types is None:
             raise TypeError("rows() runs a SELECT; use execute() for other statements")
-        raw = self._run(conn, c, params, fetch=True)
-        if c.results:
-            out = []
-            for row in raw:
-                row = list(row)
-                for i, p in c.results:
-                    row[i] = p(row[i])
-                out.append(row)
-            raw = out
-        if named:
-            make = c.row._make
-            return [make(r) for r in raw]
-        return [tuple(r) for r in raw] if c.results else raw
+        raw = None
+        if isinstance(bind, Session):
+            ahead = bind.info.get(_PREFETCHED)
+            if ahead:
+                raw = ahead.pop(_prefetch_key(self, params), None)
+        if raw is None:
+            raw = self._run(conn, c, params, fetch=True)
+        return _processed(c, raw, named)
 
     def execute(self, bind: Session | Connection, params: dict | None = None) -> None:
         """Run the statement once on ``bind`` (a session: in its transaction; no rows)."""
@@ -177,3 +173,72 @@ def _result_processors(dialect, types, description) -> list:
         if proc is not None:
             out.append((i, proc))
     return out
+
+
+def _processed(c: _Compiled, raw: list, named: bool) -> list:
+    """Rows as :meth:`Prepared.rows` returns them: values through the result processors."""
+    if c.results:
+        out = []
+        for row in raw:
+            row = list(row)
+            for i, p in c.results:
+                row[i] = p(row[i])
+            out.append(row)
+        raw = out
+    if named:
+        make = c.row._make
+        return [make(r) for r in raw]
+    return [tuple(r) for r in raw] if c.results else raw
+
+
+#: ``Session.info`` key of the rows :func:`pipelined` fetched ahead for the request
+_PREFETCHED = "geogrid.prefetched"
+
+
+def _prefetch_key(stmt: Prepared, params: dict | None) -> tuple:
+    return (id(stmt), tuple(sorted((params or {}).items())))
+
+
+def pipelined(session: Session, first: Prepared, params: dict, ahead: list[tuple[Prepared, dict]]) -> list:
+    """``first.rows(session, params)``, with the statements ``ahead`` sent in the same
+    round trip (PostgreSQL's pipeline mode; psycopg) and their raw rows kept in the
+    session for the :meth:`Prepared.rows` calls that ask for exactly them.
+
+    For a request whose next statements can be guessed before the first one's answer
+    (the house route's query, under the scope the caller had on the last request):
+    one network round trip instead of two.  A guess that turns out wrong costs only
+    its query: its rows are used by nothing but the same statement with the same
+    parameters.  Elsewhere (SQLite, another driver) the statements ahead are not run.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    dbapi_conn = conn.connection.driver_connection
+    if not ahead or dialect.name != "postgresql" or not hasattr(dbapi_conn, "pipeline"):
+        return first.rows(session, params)
+    c = first.compiled(dialect)
+    stmts = [(first, c, params)] + [(stmt, stmt.compiled(dialect), p) for stmt, p in ahead]
+    cursors = []
+    try:
+        with dbapi_conn.pipeline():
+            for stmt, cc, p in stmts:
+                cur = dbapi_conn.cursor()
+                cursors.append(cur)
+                cur.execute(cc.sql, stmt._parameters(cc, p))
+        raws = [cur.fetchall() for cur in cursors]
+        for (stmt, cc, _), cur in zip(stmts, cursors):
+            if cc.results is None:
+                cc.results = _result_processors(dialect, cc.types, cur.description)
+    except dialect.loaded_dbapi.Error:
+        # a statement ahead failed (or the connection did): the first one on its own,
+        # with the usual error handling
+        return first.rows(session, params)
+    finally:
+        for cur in cursors:
+            try:
+                cur.close()
+            except Exception:  # the connection is gone already
+                pass
+    kept = session.info.setdefault(_PREFETCHED, {})
+    for (stmt, _, p), raw in zip(stmts[1:], raws[1:]):
+        kept[_prefetch_key(stmt, p)] = raw
+    return _processed(c, raws[0], False)

@@ -42,8 +42,27 @@ async def list_households(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
+    ahead = None
+    if bbox is not None and cell is None and plan is None:
+        ahead = _page_ahead(request, bbox, village, limit, offset)
     return await hot_read(request, claims, _list_households_in, bbox, cell, village, plan,
-                          limit, offset)
+                          limit, offset, prefetch=ahead)
+
+
+def _page_ahead(request, bbox, village, limit, offset):
+    """The bbox page query :func:`_list_households_in` will run under a guessed scope
+    (published plan, no cell): nothing if the box does not parse (the body says why)."""
+    api = request.app.state.api_settings
+    limit = min(limit or api.page_limit_default, api.page_limit_max)
+
+    def ahead(session, principal, stamp, scope):
+        try:
+            box = parse_bbox(bbox)
+        except Exception:
+            return None
+        return [queries.household_page_query(session, scope, plan_id=scope.published_plan_id or stamp[1],
+                                             bbox=box, village_code=village, limit=limit, offset=offset)]
+    return ahead
 
 
 def _list_households_in(request, session, principal, scope, audit, bbox, cell, village, plan,
@@ -169,7 +188,16 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
             summary="One household with its residents (masked)")
 async def get_household(request: Request, household_id: str, claims: ClaimsDep,
                         plan: Annotated[str | None, Query()] = None):
-    return await hot_read(request, claims, _get_household_in, household_id, plan)
+    return await hot_read(request, claims, _get_household_in, household_id, plan,
+                          prefetch=None if plan is not None else _house_ahead(household_id))
+
+
+def _house_ahead(household_id: str):
+    """The house query :func:`_get_household_in` will run under a guessed scope (the
+    published plan: ``resolve_plan_id`` with no plan asked for)."""
+    def ahead(session, principal, stamp, scope):
+        return [queries.house_query(scope, household_id, scope.published_plan_id or stamp[1])]
+    return ahead
 
 
 def _get_household_in(request, session, principal, scope, audit, household_id, plan):
