@@ -208,12 +208,16 @@ def pipelined(session: Session, first: Prepared, params: dict, ahead: list[tuple
     (the house route's query, under the scope the caller had on the last request):
     one network round trip instead of two.  A guess that turns out wrong costs only
     its query: its rows are used by nothing but the same statement with the same
-    parameters.  Elsewhere (SQLite, another driver) the statements ahead are not run.
+    parameters.  Only in an autocommit session (the hot reads'), where a guess that
+    fails takes nothing down with it; elsewhere (a transaction, SQLite, another driver)
+    the statements ahead are not run.
     """
     conn = session.connection()
     dialect = conn.dialect
     dbapi_conn = conn.connection.driver_connection
-    if not ahead or dialect.name != "postgresql" or not hasattr(dbapi_conn, "pipeline"):
+    if (not ahead or dialect.name != "postgresql" or not hasattr(dbapi_conn, "pipeline")
+            or not dbapi_conn.autocommit):
+        # in a transaction, a failed guess would abort the transaction with it
         return first.rows(session, params)
     c = first.compiled(dialect)
     stmts = [(first, c, params)] + [(stmt, stmt.compiled(dialect), p) for stmt, p in ahead]

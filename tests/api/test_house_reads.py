@@ -86,6 +86,48 @@ def test_scope_change_reaches_every_worker_at_once(workers, engine, tokens, worl
     assert _statuses(workers, f"/api/v1/households/{v2}", h) == [404, 404]
 
 
+def test_a_bbox_page_follows_a_scope_change_at_once(workers, engine, tokens, world):
+    """The page query is sent ahead under the last request's scope (PostGIS); after a
+    scope change that guess must not answer."""
+    h = tokens["cadre1"]
+    box = "-180,-90,180,90"
+
+    def ids(c):
+        r = c.get(f"/api/v1/households?bbox={box}&limit=1000", headers=h)
+        assert r.status_code == 200
+        return {f["id"] for f in r.json()["features"]}
+
+    for _ in range(2):
+        assert [ids(c) for c in workers] == [set(world.households[V1])] * 2
+    _set_user(engine, "cadre1", scopes=[f"area:{V2}"])
+    assert [ids(c) for c in workers] == [set(world.households[V2])] * 2
+
+
+def test_the_house_query_rides_with_the_account_query_on_postgis(client, engine, tokens, world,
+                                                                   monkeypatch):
+    """PostGIS: from the second read on, the house query is not run on its own: it went
+    with the account query (the rows are still the right ones)."""
+    from geogrid.db.prepared import Prepared
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("pipeline mode is PostgreSQL's")
+    alone = []
+    run = Prepared._run
+
+    def spy(self, conn, c, params, *, fetch):
+        if "persons" in c.sql and "household_id" in (params or {}):
+            alone.append(params["household_id"])
+        return run(self, conn, c, params, fetch=fetch)
+
+    monkeypatch.setattr(Prepared, "_run", spy)
+    a, b = world.households[V1][:2]
+    first = client.get(f"/api/v1/households/{a}", headers=tokens["cadre1"]).json()
+    second = client.get(f"/api/v1/households/{b}", headers=tokens["cadre1"]).json()
+    assert first["id"] == a and second["id"] == b
+    assert len(second["properties"]["residents"]) == 2
+    assert alone == [a]
+
+
 def test_role_change_reaches_every_worker_at_once(workers, tokens, engine, world):
     hid = world.households[V1][0]
     h = tokens["cadre1"]

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import bindparam, func, insert, select
 
-from geogrid.db.engine import make_sessionmaker, session_scope
+from geogrid.db.engine import autocommit, make_sessionmaker, session_scope
 from geogrid.db.models import Area, AuditEntry, Household
 from geogrid.db.prepared import Prepared
 from geogrid.errors import DatabaseError
@@ -75,3 +75,50 @@ def test_a_database_error_is_a_database_error_and_the_session_goes_on(loaded):
             bad.rows(s)
         s.rollback()
         assert good.rows(s)[0][0] > 0
+
+
+def test_pipelined_keeps_the_rows_ahead_for_exactly_their_statement(loaded):
+    """PostGIS: the statements ahead run in the same round trip and are handed, once, to
+    the call with the same statement and parameters; any other call runs its own query.
+    SQLite: nothing is run ahead."""
+    from db_registers import V1, V2
+
+    from geogrid.db.prepared import _PREFETCHED, pipelined
+
+    first = Prepared(select(func.count()).select_from(Household)
+                     .where(Household.village_code == bindparam("v")))
+    ahead = Prepared(select(Household.id).where(Household.village_code == bindparam("v"))
+                     .order_by(Household.id))
+    with make_sessionmaker(autocommit(loaded))() as s:
+        want_v1 = ahead.rows(s, {"v": V1})
+        want_v2 = ahead.rows(s, {"v": V2})
+        assert pipelined(s, first, {"v": V1}, [(ahead, {"v": V1})]) == [(len(want_v1),)]
+        kept = s.info.get(_PREFETCHED) or {}
+        if loaded.dialect.name == "postgresql":
+            assert len(kept) == 1
+            assert ahead.rows(s, {"v": V2}) == want_v2  # other parameters: its own query
+            assert len(kept) == 1
+            assert ahead.rows(s, {"v": V1}) == want_v1  # the rows sent ahead, used once
+            assert kept == {}
+        else:
+            assert kept == {}
+        assert ahead.rows(s, {"v": V1}) == want_v1
+
+
+def test_pipelined_answers_the_first_statement_when_one_ahead_fails(loaded):
+    from db_registers import V1
+
+    from geogrid.db.prepared import _PREFETCHED, pipelined
+
+    first = Prepared(select(func.count()).select_from(Household)
+                     .where(Household.village_code == bindparam("v")))
+    broken = Prepared(select(func.ST_GeomFromText(bindparam("wkt"), 4326)))
+    with make_sessionmaker(autocommit(loaded))() as s:
+        want = first.rows(s, {"v": V1})
+        assert pipelined(s, first, {"v": V1}, [(broken, {"wkt": "not a geometry"})]) == want
+        assert not s.info.get(_PREFETCHED)
+        assert first.rows(s, {"v": V1}) == want  # the connection goes on
+    # in a transaction nothing is sent ahead: a failed guess would abort it
+    with make_sessionmaker(loaded)() as s:
+        assert pipelined(s, first, {"v": V1}, [(first, {"v": "x"})]) == want
+        assert not s.info.get(_PREFETCHED)
