@@ -210,6 +210,7 @@ async def _drive(port: int, token: str, paths: list[str], clients: int, seconds:
 
     latencies: list[float] = []
     errors: list[int] = []
+    reconnects = [0]
     counter = iter(range(len(paths)))
     deadline = time.monotonic() + seconds
 
@@ -227,7 +228,7 @@ async def _drive(port: int, token: str, paths: list[str], clients: int, seconds:
                 try:
                     writer.write(f"GET {paths[i]} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                  f"Authorization: Bearer {token}\r\n\r\n".encode())
-                    status = await asyncio.wait_for(_response(reader), 60)
+                    status, close = await asyncio.wait_for(_response(reader), 60)
                 except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
                     writer.close()
                     reader, writer = await connect()
@@ -235,6 +236,10 @@ async def _drive(port: int, token: str, paths: list[str], clients: int, seconds:
                 latencies.append((time.perf_counter() - t) * 1000)
                 if status != 200:
                     errors.append(status)
+                if status and close:  # the server asked for a new connection (HTTP/1.1)
+                    writer.close()
+                    reader, writer = await connect()
+                    reconnects[0] += 1
         finally:
             writer.close()
 
@@ -249,11 +254,13 @@ async def _drive(port: int, token: str, paths: list[str], clients: int, seconds:
         "rps": len(lat) / wall if wall else 0.0,
         "errors": len(errors),
         "error_codes": sorted(set(errors)),
+        "reconnects": reconnects[0],
     }
 
 
-async def _response(reader) -> int:
-    """Read one HTTP/1.1 response (Content-Length or chunked) and return its status."""
+async def _response(reader) -> tuple[int, bool]:
+    """Read one HTTP/1.1 response (Content-Length or chunked): its status, and whether
+    it said ``Connection: close``."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -266,7 +273,7 @@ async def _response(reader) -> int:
             await reader.readexactly(size + 2)
             if size == 0:
                 break
-    return status
+    return status, fields.get("connection", "").lower() == "close"
 
 
 def bboxes(county, n: int = 200, k: int = 1000, seed: int = 0) -> list[str]:
@@ -313,7 +320,8 @@ def _line(backend: str, label: str, res: dict) -> str:
         return f"[{backend}] {label:36s} skipped ({res['skipped']})"
     return (f"[{backend}] {label:36s} n={res['n']:5d}  p50={res['p50']:7.1f} ms  "
             f"p95={res['p95']:7.1f} ms  {res['rps']:7.1f} req/s  errors={res['errors']}"
-            f"{' ' + str(res['error_codes']) if res['errors'] else ''}")
+            f"{' ' + str(res['error_codes']) if res['errors'] else ''}"
+            f"{'  reconnects=' + str(res['reconnects']) if res.get('reconnects') else ''}")
 
 
 def baseline_tree(ref: str, tmp: Path) -> Path:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from geogrid.api.balance import ConnectionBalancer
 from geogrid.api.bodylimit import BodySizeLimit
 from geogrid.api.config import ApiSettings
 from geogrid.api.errors import install_error_handlers
@@ -150,6 +151,7 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(ConnectionBalancer, enabled=api_settings.balance_connections)
 
     from geogrid.api.routes import (
         areas, audit, auth, grid, health, households, meta, persons, planedit, plans, search,

@@ -47,10 +47,16 @@ class ApiSettings(BaseSettings):
                     "under load spend their time queueing for the interpreter lock and "
                     "churning pooled connections; requests beyond this wait on the event loop.",
     )
+    balance_connections: bool = Field(
+        True,
+        description="With several workers, a worker holding more than its share of the "
+                    "port's keep-alive connections answers some with `Connection: close`, "
+                    "so that clients reconnect and the kernel spreads them again (Linux).",
+    )
     reads_on_loop: Literal["auto", "always", "never"] = Field(
         "auto",
         description="Where the hot read routes (a house, a bbox page) run: on the event loop "
-                    "with their audit rows committed by a writer thread (always), in the "
+                    "with their audit rows group-committed on the loop (always), in the "
                     "thread pool (never), or on the loop when the database is local: "
                     "SQLite, or PostgreSQL on a Unix socket or loopback address (auto).",
     )

@@ -21,7 +21,8 @@ process with its own copy of the per-process state:
   ``workers x pool size`` connections;
 * each worker listens on a socket of its own on the same port (``SO_REUSEPORT``), so
   the kernel spreads connections over the workers instead of the least busy worker
-  accepting them all (see :func:`_workers_with_own_sockets`).
+  accepting them all (see :func:`_workers_with_own_sockets`), and a worker holding
+  more than its share hands some back (:mod:`geogrid.api.balance`).
 """
 
 from __future__ import annotations
