@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import pytest
 
 from geogrid.api import balance
+from tests import aio
 
 
 def test_connection_counts_reads_listeners_connections_and_own_ones():
@@ -60,7 +60,7 @@ def _run(middleware, n: int) -> list[list]:
         for _ in range(n):
             await one()
 
-    asyncio.run(main())
+    aio.run(main())
     return out
 
 
@@ -94,6 +94,6 @@ def test_other_scopes_and_disabled_balancers_pass_through(monkeypatch):
         seen.append(scope["type"])
 
     mw = balance.ConnectionBalancer(app)
-    asyncio.run(mw({"type": "websocket", "server": ("127.0.0.1", 8000)}, None, None))
-    asyncio.run(mw({"type": "http", "http_version": "2", "server": ("127.0.0.1", 8000)}, None, None))
+    aio.run(mw({"type": "websocket", "server": ("127.0.0.1", 8000)}, None, None))
+    aio.run(mw({"type": "http", "http_version": "2", "server": ("127.0.0.1", 8000)}, None, None))
     assert seen == ["websocket", "http"] and mw.shed == 0

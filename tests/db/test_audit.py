@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from geogrid.db import audit
 from geogrid.db.engine import session_scope
+from tests import aio
 
 
 def test_append_and_query(session):
@@ -210,7 +211,7 @@ def test_loop_writer_commits_before_it_answers_and_groups_callers(engine):
     async def main():
         await asyncio.gather(*(caller(i) for i in range(10)))
 
-    asyncio.run(main())
+    aio.run(main())
     writer.close()
     assert seen == [1] * 120
     batches, rows = writer.stats
@@ -233,7 +234,7 @@ def test_loop_writer_hands_a_failed_commit_to_each_caller_and_keeps_going(engine
         assert all(isinstance(g, Exception) for g in got)  # one batch, one failure for both
         await writer.commit([_row("after")])  # not wedged: a new connection
 
-    asyncio.run(main())
+    aio.run(main())
     writer.close()
     with factory() as s:
         assert [e.actor for e in audit.entries(s)] == ["after"]
@@ -242,18 +243,16 @@ def test_loop_writer_hands_a_failed_commit_to_each_caller_and_keeps_going(engine
         await writer.commit([_row("late")])
 
     with pytest.raises(RuntimeError, match="closed"):
-        asyncio.run(late())
+        aio.run(late())
 
 
 def test_loop_writer_stores_what_append_stores(engine):
-    import asyncio
-
     from geogrid.db.engine import make_sessionmaker
 
     factory = make_sessionmaker(engine)
     writer = audit.LoopAuditWriter(engine)
     detail = {"client": "127.0.0.1", "n": [1, "二"]}
-    asyncio.run(writer.commit([{**_row("t1"), "detail": detail}, _row("t2")]))
+    aio.run(writer.commit([{**_row("t1"), "detail": detail}, _row("t2")]))
     writer.close()
     with session_scope(engine, write=True) as s:
         audit.append(s, "a1", "read", "household", "a1", detail=detail)
@@ -298,7 +297,7 @@ def test_loop_writer_waits_out_another_writer_without_blocking_its_loop(engine):
         holder.driver_connection.execute("ROLLBACK")
 
     try:
-        asyncio.run(main())
+        aio.run(main())
     finally:
         holder.close()
     writer.close()
