@@ -13,13 +13,19 @@ from fastapi import Request
 
 from geogrid.errors import InputError
 
-__all__ = ["Page", "page_links", "parse_bbox"]
+__all__ = ["Page", "page_limit", "page_links", "parse_bbox"]
 
 
 @dataclass(frozen=True)
 class Page:
     limit: int
     offset: int
+
+
+def page_limit(request: Request, limit: int | None) -> int:
+    """The page size asked for, or the default, capped (``GEOGRID_API_PAGE_LIMIT_*``)."""
+    api = request.app.state.api_settings
+    return min(limit or api.page_limit_default, api.page_limit_max)
 
 
 def page_links(request: Request, page: Page, returned: int, matched: int | None) -> list[dict]:

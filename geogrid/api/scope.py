@@ -332,11 +332,19 @@ class ScopeCache:
     def resolve(self, session: Session, principal: Principal, *, county_code: str | None = None,
                 stamp: tuple | None = None) -> Scope:
         stamp = stamp or self.stamp(session, county_code)
+        scope = self._resolve(session, principal, county_code, stamp)
+        with self._lock:
+            if len(self._last) >= self.maxsize:
+                self._last.clear()
+            self._last[(principal.user_id, county_code)] = (principal, stamp, scope)
+        return scope
+
+    def _resolve(self, session: Session, principal: Principal, county_code: str | None,
+                 stamp: tuple) -> Scope:
         key = (principal.user_id, principal.role, principal.scopes, county_code, stamp)
         with self._lock:
             scope = self._scopes.get(key)
         if scope is not None:
-            self._last[(principal.user_id, county_code)] = (principal, stamp, scope)
             return scope
         areas_stamp = stamp[2:]
 
@@ -358,9 +366,6 @@ class ScopeCache:
             for k in [k for k in self._scopes if k[4] != stamp]:
                 del self._scopes[k]
             self._scopes[key] = scope
-            if len(self._last) >= self.maxsize:
-                self._last.clear()
-            self._last[(principal.user_id, county_code)] = (principal, stamp, scope)
         return scope
 
     def last(self, user_id: str, county_code: str | None) -> tuple | None:

@@ -332,6 +332,7 @@ class LoopAuditWriter:
             else:
                 future.set_exception(error)
 
+
 class _Ticket:
     __slots__ = ("rows", "done", "error")
 

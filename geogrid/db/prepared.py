@@ -150,8 +150,7 @@ class Prepared:
             cursor.execute(c.sql, self._parameters(c, params))
             if not fetch:
                 return None
-            if c.results is None:
-                c.results = _result_processors(dialect, c.types, cursor.description)
+            _learn_results(c, dialect, cursor)
             return cursor.fetchall()
         except dialect.loaded_dbapi.Error as exc:
             if dialect.is_disconnect(exc, dbapi_conn, cursor):
@@ -159,11 +158,21 @@ class Prepared:
             raise DatabaseError(f"the database failed: {str(exc).strip()}; check that it is "
                                 "reachable and try again") from exc
         finally:
-            if cursor is not None:
-                try:
-                    cursor.close()
-                except Exception:  # the connection is gone already
-                    pass
+            _close(cursor)
+
+
+def _learn_results(c: _Compiled, dialect, cursor) -> None:
+    """The result processors of ``c``, from the driver's type codes of its first run."""
+    if c.results is None:
+        c.results = _result_processors(dialect, c.types, cursor.description)
+
+
+def _close(cursor) -> None:
+    if cursor is not None:
+        try:
+            cursor.close()
+        except Exception:  # the connection is gone already
+            pass
 
 
 def _result_processors(dialect, types, description) -> list:
@@ -229,19 +238,15 @@ def pipelined(session: Session, first: Prepared, params: dict, ahead: list[tuple
                 cursors.append(cur)
                 cur.execute(cc.sql, stmt._parameters(cc, p))
         raws = [cur.fetchall() for cur in cursors]
-        for (stmt, cc, _), cur in zip(stmts, cursors):
-            if cc.results is None:
-                cc.results = _result_processors(dialect, cc.types, cur.description)
+        for (_, cc, _), cur in zip(stmts, cursors):
+            _learn_results(cc, dialect, cur)
     except dialect.loaded_dbapi.Error:
         # a statement ahead failed (or the connection did): the first one on its own,
         # with the usual error handling
         return first.rows(session, params)
     finally:
         for cur in cursors:
-            try:
-                cur.close()
-            except Exception:  # the connection is gone already
-                pass
+            _close(cur)
     kept = session.info.setdefault(_PREFETCHED, {})
     for (stmt, _, p), raw in zip(stmts[1:], raws[1:]):
         kept[_prefetch_key(stmt, p)] = raw

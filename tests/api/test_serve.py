@@ -5,6 +5,7 @@ The server runs in a second process on loopback, with uvicorn's own logging set-
 one a deployment has), and its stdout and stderr are read back after it stops.
 """
 
+import contextlib
 import io
 import logging
 import os
@@ -217,29 +218,68 @@ async def _tokens(to_thread) -> float:
     return to_thread.current_default_thread_limiter().total_tokens
 
 
-def _listening_inodes(port: int) -> set[str]:
-    """Inodes of the TCP sockets listening on 127.0.0.1:``port`` (from /proc/net/tcp)."""
+def _inodes(port: int, state: str = "0A") -> set[str]:
+    """Inodes of the TCP sockets on 127.0.0.1:``port`` in ``state`` (from /proc/net/tcp;
+    0A listening, 01 established)."""
     found = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local, state, inode = fields[1], fields[3], fields[9]
-        if state == "0A" and local == f"0100007F:{port:04X}":
-            found.add(inode)
+        if fields[3] == state and fields[1] == f"0100007F:{port:04X}":
+            found.add(fields[9])
     return found
 
 
-def _owners(inodes: set[str]) -> set[int]:
-    """The processes holding those sockets open."""
-    pids = set()
+def _listening_inodes(port: int) -> set[str]:
+    return _inodes(port, "0A")
+
+
+def _owner_counts(inodes: set[str]) -> dict[int, int]:
+    """How many of those sockets each process holds open."""
+    counts: dict[int, int] = {}
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
             for fd in fd_dir.iterdir():
                 target = os.readlink(fd)
                 if target.startswith("socket:[") and target[8:-1] in inodes:
-                    pids.add(int(fd_dir.parent.name))
+                    pid = int(fd_dir.parent.name)
+                    counts[pid] = counts.get(pid, 0) + 1
         except OSError:  # gone, or not ours to read
             continue
-    return pids
+    return counts
+
+
+def _owners(inodes: set[str]) -> set[int]:
+    """The processes holding those sockets open."""
+    return set(_owner_counts(inodes))
+
+
+@contextlib.contextmanager
+def _two_workers(tmp_path, db_url):
+    """``geogrid serve --workers 2`` on a free port: ``(process, port, env)``, stopped
+    on exit."""
+    port = _free_port()
+    out = open(tmp_path / "server.log", "w+b")
+    env = _env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET)
+    proc = subprocess.Popen(
+        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+         "--log-level", "warning"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc, port, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        out.close()
+
+
+def _wait_for(proc, tmp_path, condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert proc.poll() is None, (tmp_path / "server.log").read_text()
+        assert time.monotonic() < deadline, f"{what}: {(tmp_path / 'server.log').read_text()}"
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("backend", ["spatialite"], indirect=True)
@@ -250,28 +290,15 @@ def test_each_worker_listens_on_a_socket_of_its_own(tmp_path, db_url, world):
     the same port is refused with a clear message."""
     import signal
 
-    port = _free_port()
-    out = open(tmp_path / "server.log", "w+b")
-    env = _env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET)
-    proc = subprocess.Popen(
-        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--log-level", "warning"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
+    with _two_workers(tmp_path, db_url) as (proc, port, env):
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
 
-    def wait_for(condition, what: str, seconds: float = 60):
-        deadline = time.monotonic() + seconds
-        while not condition():
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, f"{what}: {(tmp_path / 'server.log').read_text()}"
-            time.sleep(0.2)
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(lambda: len(_listening_inodes(port)) == 2 and healthy(), "two listening workers")
+        _wait_for(proc, tmp_path, lambda: len(_listening_inodes(port)) == 2 and healthy(),
+                  "two listening workers")
         owners = _owners(_listening_inodes(port))
         assert len(owners) == 2 and proc.pid not in owners
         # the same port again: refused, and the running server is untouched
@@ -283,37 +310,10 @@ def test_each_worker_listens_on_a_socket_of_its_own(tmp_path, db_url, world):
         # a worker dies: its socket goes with it, its replacement listens on a new one
         victim = min(owners)
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: len(_listening_inodes(port)) == 2
-                 and victim not in _owners(_listening_inodes(port)), "a replaced worker")
+        _wait_for(proc, tmp_path, lambda: len(_listening_inodes(port)) == 2
+                  and victim not in _owners(_listening_inodes(port)), "a replaced worker")
         assert proc.pid not in _owners(_listening_inodes(port))
         assert all(healthy() for _ in range(20))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()
-
-
-def _connection_owners(port: int) -> dict[int, int]:
-    """Established connections on local ``port`` per owning process."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "01" and fields[1] == f"0100007F:{port:04X}":
-            inodes.add(fields[9])
-    counts: dict[int, int] = {}
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            for fd in fd_dir.iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    pid = int(fd_dir.parent.name)
-                    counts[pid] = counts.get(pid, 0) + 1
-        except OSError:
-            continue
-    return counts
 
 
 @pytest.mark.parametrize("backend", ["spatialite"], indirect=True)
@@ -323,17 +323,9 @@ def test_keep_alive_connections_end_up_evenly_spread_over_the_workers(tmp_path, 
     close``, the clients reconnect, and within seconds each worker holds 10."""
     import http.client
 
-    port = _free_port()
-    out = open(tmp_path / "server.log", "w+b")
-    env = _env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET)
-    proc = subprocess.Popen(
-        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--log-level", "warning"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while len(_listening_inodes(port)) < 2 or len(_owners(_listening_inodes(port))) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
+    with _two_workers(tmp_path, db_url) as (proc, port, _):
+        _wait_for(proc, tmp_path, lambda: len(_listening_inodes(port)) == 2
+                  and len(_owners(_listening_inodes(port))) == 2, "two listening workers")
         conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
         closes = 0
         deadline = time.monotonic() + 30
@@ -344,17 +336,10 @@ def test_keep_alive_connections_end_up_evenly_spread_over_the_workers(tmp_path, 
                 r.read()
                 assert r.status == 200
                 closes += r.getheader("connection", "").lower() == "close"
-            split = sorted(_connection_owners(port).values())
+            split = sorted(_owner_counts(_inodes(port, "01")).values())
             if split == [10, 10] or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         assert split == [10, 10], (split, closes)
         for c in conns:
             c.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from geogrid.api.deps import PrincipalDep, ScopeDep, SessionDep
 from geogrid.api.geojson import GeoJSONResponse, feature, feature_collection
-from geogrid.api.paging import Page, collection_meta
+from geogrid.api.paging import Page, collection_meta, page_limit
 from geogrid.api.scope import require
 from geogrid.db.models import Area
 from geogrid.errors import NotFoundError
@@ -34,8 +34,7 @@ def list_areas(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
     require(principal, "read_geometry")
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
     where = [scope.areas_clause()]
     if level:
         where.append(Area.level == level)

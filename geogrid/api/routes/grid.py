@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from geogrid.api.deps import PrincipalDep, ScopeDep, SessionDep
 from geogrid.api.geojson import GeoJSONResponse, feature, feature_collection
-from geogrid.api.paging import Page, collection_meta, parse_bbox
+from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.scope import Principal, Scope, published_plan_id, require
 from geogrid.db.bulk import bbox_clause
 from geogrid.db.models import Cell, Microgrid, Plan
@@ -31,12 +31,17 @@ def visible_plan(session, principal: Principal, plan_id: str) -> Plan:
 def resolve_plan_id(session, principal: Principal, scope: Scope, plan: str | None,
                     request: Request | None = None) -> str | None:
     if plan is None:
-        if scope.published_plan_id:
-            return scope.published_plan_id
         if request is not None and hasattr(request.state, "any_published_plan_id"):
-            return request.state.any_published_plan_id  # read with the scope stamp
-        return published_plan_id(session)
+            # read with the scope stamp
+            return default_plan_id(scope, request.state.any_published_plan_id)
+        return scope.published_plan_id or published_plan_id(session)
     return visible_plan(session, principal, plan).id
+
+
+def default_plan_id(scope: Scope, any_published_plan_id: str | None) -> str | None:
+    """The plan of a read that names none: the scope's published plan, else the newest
+    published plan of any county (the scope stamp's second field)."""
+    return scope.published_plan_id or any_published_plan_id
 
 
 def get_cell_in_scope(session, scope: Scope, cell_id: str):
@@ -84,8 +89,7 @@ def list_microgrids(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
     require(principal, "read_geometry")
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
     box = parse_bbox(bbox)
     plan_id = resolve_plan_id(session, principal, scope, plan)
     where = [Microgrid.plan_id == plan_id, scope.microgrids_clause()]
@@ -121,8 +125,7 @@ def list_cells(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
     require(principal, "read_geometry")
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
     box = parse_bbox(bbox)
     plan_id = resolve_plan_id(session, principal, scope, plan)
     where = [Cell.plan_id == plan_id, scope.cells_clause()]

@@ -16,12 +16,12 @@ from geogrid.api import queries
 from geogrid.api.deps import ClaimsDep, hot_read, request_context
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.householdfeatures import feature_collection_bytes, point
-from geogrid.api.paging import Page, collection_meta, parse_bbox
+from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
-from geogrid.api.routes.grid import get_cell_in_scope, resolve_plan_id
+from geogrid.api.routes.grid import default_plan_id, get_cell_in_scope, resolve_plan_id
 from geogrid.api.scope import area_name, require
 from geogrid.columns import CARE_LEVELS
-from geogrid.errors import NotFoundError, PermissionDeniedError
+from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["households"])
 
@@ -52,15 +52,14 @@ async def list_households(
 def _page_ahead(request, bbox, village, limit, offset):
     """The bbox page query :func:`_list_households_in` will run under a guessed scope
     (published plan, no cell): nothing if the box does not parse (the body says why)."""
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
 
     def ahead(session, principal, stamp, scope):
         try:
             box = parse_bbox(bbox)
-        except Exception:
+        except InputError:
             return None
-        return [queries.household_page_query(session, scope, plan_id=scope.published_plan_id or stamp[1],
+        return [queries.household_page_query(session, scope, plan_id=default_plan_id(scope, stamp[1]),
                                              bbox=box, village_code=village, limit=limit, offset=offset)]
     return ahead
 
@@ -68,8 +67,7 @@ def _page_ahead(request, bbox, village, limit, offset):
 def _list_households_in(request, session, principal, scope, audit, bbox, cell, village, plan,
                         limit, offset):
     require(principal, "read_households")
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
     box = parse_bbox(bbox)
     plan_id = resolve_plan_id(session, principal, scope, plan, request)
     if cell is not None:
@@ -196,7 +194,7 @@ def _house_ahead(household_id: str):
     """The house query :func:`_get_household_in` will run under a guessed scope (the
     published plan: ``resolve_plan_id`` with no plan asked for)."""
     def ahead(session, principal, stamp, scope):
-        return [queries.house_query(scope, household_id, scope.published_plan_id or stamp[1])]
+        return [queries.house_query(scope, household_id, default_plan_id(scope, stamp[1]))]
     return ahead
 
 

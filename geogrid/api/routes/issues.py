@@ -31,7 +31,7 @@ from geogrid.api.issuejson import iso as _iso
 from geogrid.api.issuejson import photo_json as _photo_json
 from geogrid.api.issuejson import point_json as _point
 from geogrid.api.masking import mask_name, mask_phone
-from geogrid.api.paging import Page, collection_meta, parse_bbox
+from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.scope import Principal, Scope, parse_scope_entry, resolve_scope
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import Issue
@@ -311,8 +311,7 @@ def list_issues(
 ):
     _require(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
-    api = request.app.state.api_settings
-    limit = min(limit or api.page_limit_default, api.page_limit_max)
+    limit = page_limit(request, limit)
     filters = dict(where=issues_clause(scope, principal.user_id),
                    status=_csv_list(status, STATUSES, "status"),
                    category=_csv_list(category, c.catalogue.codes(), "category"),
