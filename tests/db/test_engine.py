@@ -7,6 +7,7 @@ import time
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from geogrid.db.engine import check_postgis, make_engine, session_scope
 from geogrid.errors import DatabaseError, SpatialiteNotFoundError
@@ -141,3 +142,66 @@ def test_shapely_keeps_its_geos_after_spatialite_loads(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def _terminate(postgis_admin, pid: int) -> None:
+    with postgis_admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+
+
+def _count_pings(engine, monkeypatch) -> list:
+    pings = []
+    real = engine.dialect.do_ping
+
+    def counting(dbapi_conn):
+        pings.append(dbapi_conn)
+        return real(dbapi_conn)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counting)
+    return pings
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_pooled_connection_is_pinged_only_after_idling(db_settings, monkeypatch):
+    engine = make_engine(db_settings, ping_after_idle_s=0.3)
+    try:
+        pings = _count_pings(engine, monkeypatch)
+        first = _backend_pid(engine)  # a fresh connection: no ping
+        for _ in range(5):  # in steady use: no ping, the same connection
+            assert _backend_pid(engine) == first
+        assert pings == []
+        time.sleep(0.4)
+        assert _backend_pid(engine) == first
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_connection_dropped_while_idle_is_replaced_before_use(db_settings, postgis_admin):
+    engine = make_engine(db_settings, ping_after_idle_s=0.2)
+    try:
+        old = _backend_pid(engine)
+        _terminate(postgis_admin, old)
+        time.sleep(0.3)
+        assert _backend_pid(engine) != old  # no error reached the caller
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_connection_dropped_while_busy_fails_once_then_the_pool_recovers(db_settings, postgis_admin):
+    engine = make_engine(db_settings, ping_after_idle_s=60)
+    try:
+        old = _backend_pid(engine)
+        _terminate(postgis_admin, old)
+        with pytest.raises(OperationalError, match="terminating connection"):  # the API's 503
+            _backend_pid(engine)
+        assert _backend_pid(engine) != old
+    finally:
+        engine.dispose()
