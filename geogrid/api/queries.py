@@ -9,6 +9,7 @@ the published cell), and ``care_level_points`` (the aggregate input).
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Float, Integer, and_, bindparam, func, literal_column, null, select, text
@@ -125,7 +126,7 @@ def household_page(session: Session, scope: Scope, *, plan_id: str | None, bbox=
         # instead of 2.1 ms).  A box holding more falls back to the database's cut.
         everything = stmt.rows(session, params)
         if len(everything) <= BBOX_CUT_IN_PYTHON:
-            everything.sort()
+            everything.sort(key=_FIRST)  # by id, which is unique: the rows' own order
             return everything[offset:offset + limit], len(everything)
     rows = _page_statement(session, scope, **filters).rows(session, params)
     if filters["bbox_sql"] is not None and rows:  # windowed: (id, version, matched, cell_id, cell_key)
@@ -155,6 +156,8 @@ def _page_query(session, scope, *, plan_id, bbox, cell_id, village_code, limit, 
     return stmt, params, filters
 
 
+#: a row's first column (its id)
+_FIRST = itemgetter(0)
 #: Boxes holding at most this many households (in scope, with the other filters) are
 #: sorted and cut into pages in Python (:func:`household_page`).
 BBOX_CUT_IN_PYTHON = 20_000
