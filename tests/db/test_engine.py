@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -166,10 +167,18 @@ def _count_pings(engine, monkeypatch) -> list:
     return pings
 
 
+@contextmanager
+def _pinging_engine(db_settings, idle_s: float):
+    engine = make_engine(db_settings, ping_after_idle_s=idle_s)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 def test_pooled_connection_is_pinged_only_after_idling(db_settings, monkeypatch):
-    engine = make_engine(db_settings, ping_after_idle_s=0.3)
-    try:
+    with _pinging_engine(db_settings, 0.3) as engine:
         pings = _count_pings(engine, monkeypatch)
         first = _backend_pid(engine)  # a fresh connection: no ping
         for _ in range(5):  # in steady use: no ping, the same connection
@@ -178,30 +187,22 @@ def test_pooled_connection_is_pinged_only_after_idling(db_settings, monkeypatch)
         time.sleep(0.4)
         assert _backend_pid(engine) == first
         assert len(pings) == 1
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 def test_connection_dropped_while_idle_is_replaced_before_use(db_settings, postgis_admin):
-    engine = make_engine(db_settings, ping_after_idle_s=0.2)
-    try:
+    with _pinging_engine(db_settings, 0.2) as engine:
         old = _backend_pid(engine)
         _terminate(postgis_admin, old)
         time.sleep(0.3)
         assert _backend_pid(engine) != old  # no error reached the caller
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 def test_connection_dropped_while_busy_fails_once_then_the_pool_recovers(db_settings, postgis_admin):
-    engine = make_engine(db_settings, ping_after_idle_s=60)
-    try:
+    with _pinging_engine(db_settings, 60) as engine:
         old = _backend_pid(engine)
         _terminate(postgis_admin, old)
         with pytest.raises(OperationalError, match="terminating connection"):  # the API's 503
             _backend_pid(engine)
         assert _backend_pid(engine) != old
-    finally:
-        engine.dispose()
