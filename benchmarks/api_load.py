@@ -52,6 +52,7 @@ Targets (issue 4): p95 < 50 ms house -> residents, < 200 ms bbox and aggregate.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -403,25 +404,40 @@ def measure_noop(tmp: Path, backend: str, args, budget_end: float, body_bytes: i
         stop_server(proc)
 
 
-def run_backend(backend: str, county, args, budget_end: float) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="geogrid-api-bench-"))
-    admin = None
-    name = None
+@contextlib.contextmanager
+def empty_database(backend: str, postgres: str, tmp: Path):
+    """The URL of an empty database on ``backend``: a SpatiaLite file in ``tmp``, or a new
+    PostGIS database on the server of ``postgres`` (dropped again on leaving)."""
     if backend == "spatialite":
-        url = f"sqlite:///{tmp / 'bench.sqlite'}"
-    else:
-        from sqlalchemy import create_engine
-        from sqlalchemy.engine import make_url
+        yield f"sqlite:///{tmp / 'bench.sqlite'}"
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"geogrid_apibench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    name = f"geogrid_apibench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
         e = create_engine(url, isolation_level="AUTOCOMMIT")
         with e.connect() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
         e.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def run_backend(backend: str, county, args, budget_end: float) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="geogrid-api-bench-"))
+    with empty_database(backend, args.postgres, tmp) as url:
+        return _run_backend(backend, url, tmp, county, args, budget_end)
+
+
+def _run_backend(backend: str, url: str, tmp: Path, county, args, budget_end: float) -> dict:
     tree = None
     try:
         print(f"[{backend}] loading {len(county.households):,} households, "
@@ -458,10 +474,6 @@ def run_backend(backend: str, county, args, budget_end: float) -> dict:
     finally:
         if tree is not None:
             drop_baseline_tree(tree)
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
 
 
 def _loopback_only(url: str) -> None:
