@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         30_000, description="How long a SQLite writer waits for a lock before failing."
     )
+    db_ping_after_idle_s: float = Field(
+        1.0, ge=0, description="A pooled PostgreSQL connection idle longer than this (seconds) "
+        "is pinged before use, and replaced if the server dropped it; 0 pings at every use."
+    )
     secret_key: str = Field("change-me", description="JWT signing key; must be changed outside demo mode.")
     demo: bool = Field(False, description="Demo mode: allows the default secret and demo users.")
     data_dir: Path = Field(Path("var"), description="Where uploads and generated files are kept.")

@@ -139,14 +139,10 @@ def _sqlite_engine(url: URL, settings, **kwargs) -> Engine:
     return engine
 
 
-#: A pooled PostgreSQL connection idle longer than this (seconds) is pinged before use.
-PING_AFTER_IDLE_S = 1.0
-
-
 def _postgres_engine(url: URL, settings, **kwargs) -> Engine:
     from sqlalchemy import create_engine
 
-    ping_after = kwargs.pop("ping_after_idle_s", PING_AFTER_IDLE_S)
+    ping_after = kwargs.pop("ping_after_idle_s", settings.db_ping_after_idle_s)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         ping_idle_connections(engine, ping_after)
@@ -154,7 +150,8 @@ def _postgres_engine(url: URL, settings, **kwargs) -> Engine:
 
 
 def ping_idle_connections(engine: Engine, idle_s: float) -> None:
-    """Ping a pooled connection at checkout only if it sat idle in the pool over ``idle_s``.
+    """Ping a pooled connection at checkout only if it sat idle in the pool over ``idle_s``
+    (``GEOGRID_DB_PING_AFTER_IDLE_S``, default 1 s; 0: at every checkout).
 
     SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on PostGIS a round trip
     (``SELECT 1``) per request, a tenth of a hot read's CPU.  A connection in steady use
@@ -169,7 +166,7 @@ def ping_idle_connections(engine: Engine, idle_s: float) -> None:
 
     @event.listens_for(engine, "connect")
     def _fresh(_dbapi_conn, record):
-        record.info["geogrid_idle_since"] = time.monotonic()
+        record.info["geogrid_idle_since"] = None  # just connected: nothing to check
 
     @event.listens_for(engine, "checkin")
     def _idle(_dbapi_conn, record):
@@ -179,7 +176,7 @@ def ping_idle_connections(engine: Engine, idle_s: float) -> None:
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_conn, record, _proxy):
         since = record.info.get("geogrid_idle_since")
-        if since is not None and time.monotonic() - since <= idle_s:
+        if since is None or time.monotonic() - since <= idle_s:
             return
         try:
             dialect.do_ping(dbapi_conn)
@@ -199,7 +196,7 @@ def make_engine(settings, **kwargs) -> Engine:
     Parameters
     ----------
     settings : geogrid.settings.Settings or str
-        A database URL string is taken as ``Settings(database_url=...)``.  Uses ``database_url``, ``spatialite_library`` and ``sqlite_busy_timeout_ms``.
+        A database URL string is taken as ``Settings(database_url=...)``.  Uses ``database_url``, ``spatialite_library``, ``sqlite_busy_timeout_ms`` and ``db_ping_after_idle_s``.
     **kwargs
         Passed to :func:`sqlalchemy.create_engine` (``echo=True``, pool options...).
 

@@ -190,6 +190,18 @@ def test_pooled_connection_is_pinged_only_after_idling(db_settings, monkeypatch)
 
 
 @pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_ping_threshold_comes_from_the_settings(db_url, monkeypatch):
+    engine = make_engine(Settings(database_url=db_url, db_ping_after_idle_s=0))  # 0: every checkout
+    try:
+        pings = _count_pings(engine, monkeypatch)
+        first = _backend_pid(engine)
+        assert _backend_pid(engine) == first and _backend_pid(engine) == first
+        assert len(pings) == 2
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 def test_connection_dropped_while_idle_is_replaced_before_use(db_settings, postgis_admin):
     with _pinging_engine(db_settings, 0.2) as engine:
         old = _backend_pid(engine)
