@@ -205,12 +205,25 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
     else:
         mg_polys = [clean(V)]
         prefer = np.zeros(n, int)
+    hh_mg = locate_households(task, mg_polys, prefer)
+    mg_polys = balance_areas(task, V, mg_polys, hh_mg, K)
+    return (mg_polys, *cells_in_microgrids(task, units, hsmall, cap, mg_polys, hh_mg))
+
+
+def locate_households(task: VillageTask, mg_polys: list, prefer: np.ndarray) -> np.ndarray:
+    """The micro-grid of each household; ``prefer`` decides for one on a border."""
     hh_mg = _locate(task.points, mg_polys, prefer)
-    if n and (hh_mg < 0).any():
+    if len(hh_mg) and (hh_mg < 0).any():
         raise PartitionError(
             f"village {task.code}: {int((hh_mg < 0).sum())} households fell outside every "
             "micro-grid; this is a bug in geogrid, please report it with the input"
         )
+    return hh_mg
+
+
+def balance_areas(task: VillageTask, V, mg_polys: list, hh_mg: np.ndarray, K: int) -> list:
+    """``mg_polys`` with empty land handed across borders where an area is outside the
+    tolerance (:func:`~geogrid.partition.balance.rebalance`); households stay put."""
     if REBALANCE and K > 1 and _area_misses(mg_polys, V.area):
         # coarse squares first (fewer steps in the new borders), finer where needed
         for per_side in (SQUARES_PER_SIDE, 2 * SQUARES_PER_SIDE):
@@ -219,8 +232,14 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
                 mg_polys = moved
             if not _area_misses(mg_polys, V.area):
                 break
+    return mg_polys
 
-    # --- cells ---------------------------------------------------------------------
+
+def cells_in_microgrids(task: VillageTask, units: Units, hsmall: np.ndarray, cap: int,
+                        mg_polys: list, hh_mg: np.ndarray):
+    """The cells of each micro-grid (:func:`solve_cells`): ``(cells, micro-grid of each
+    cell, cell of each household)``."""
+    n = len(task.points)
     hh_cell = np.full(n, -1)
     out_cells, cell_mg = [], []
     # a unit split between micro-grids (a building spread out) becomes one unit per side
@@ -233,7 +252,7 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
             out_cells.append(poly)
             cell_mg.append(m)
             hh_cell[hh[members]] = len(out_cells) - 1
-    return mg_polys, out_cells, cell_mg, hh_cell
+    return out_cells, cell_mg, hh_cell
 
 
 def hsmall_of(sub: Units, units: Units, hh: np.ndarray, hsmall: np.ndarray) -> np.ndarray:
