@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geogrid.partition.pieces import TOUCH_M, clean, grid_squares, union
+from geogrid.partition.pieces import TOUCH_M, clean, grid_squares, shared_border, union
 
 __all__ = ["adjacency", "rebalance", "AREA_TOL"]
 
@@ -38,8 +38,7 @@ def adjacency(polys: list) -> list[set[int]]:
     left, right = left[keep], right[keep]
     if not len(left):
         return nb
-    shared = shapely.length(shapely.intersection(
-        shapely.boundary(arr[left]), shapely.buffer(arr[right], TOUCH_M, quad_segs=2)))
+    shared = shared_border(arr[left], arr[right])
     for i, j, s in zip(left.tolist(), right.tolist(), shared.tolist()):
         if s > 1e-3:
             nb[i].add(j)

@@ -1,0 +1,57 @@
+"""Pieces of one parent: shared borders and orphan parts merged into neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from geogrid.partition.balance import adjacency
+from geogrid.partition.pieces import GRID_M, merge_orphans, shared_border, union
+
+# The straight cuts of a 2,363 m² village (UTM 49N) in three micro-grids, as a
+# hypothesis example found them: the cut of micro-grid 2 left a thin clockwise
+# triangle (part 2, 29 m²) beside micro-grid 0, away from its own main part (part 3).
+# The pieces carry the common grid (set_precision), as the cuts leave them: GEOS then
+# rounds a buffer of the triangle to that grid too.
+PARTS = shapely.set_precision(shapely.from_wkt([
+    "POLYGON ((379953.528104 3025067.762613, 379965.887329 3025097.600422, "
+    "379976.166775 3025102.526235, 379924.906576 3024984.498479, 379920.848734 3024988.867635, "
+    "379944.896033 3025046.922952, 379946.493177 3025047.402909, 379953.528104 3025067.762613))",
+    "POLYGON ((379883.942111 3025028.6057, 379891.565613 3025030.896637, "
+    "379931.419816 3025014.388485, 379920.848734 3024988.867635, 379883.942111 3025028.6057))",
+    "POLYGON ((379963.431371 3025096.42355, 379965.887329 3025097.600422, "
+    "379953.528104 3025067.762613, 379963.431371 3025096.42355))",
+    "POLYGON ((379944.896033 3025046.922952, 379931.419816 3025014.388485, "
+    "379891.565613 3025030.896637, 379944.896033 3025046.922952))",
+]), GRID_M)
+
+
+def test_border_along_a_thin_clockwise_triangle_is_measured_both_ways():
+    edge = shapely.length(shapely.intersection(PARTS[0], PARTS[2]))
+    assert edge == pytest.approx(32.296, abs=0.01)
+    assert shared_border(PARTS[0], PARTS[2]) == pytest.approx(edge, abs=1e-3)
+    assert shared_border(PARTS[2], PARTS[0]) == pytest.approx(edge, abs=1e-3)
+    both = shared_border(PARTS[[0, 2]], PARTS[[2, 0]])
+    assert both.shape == (2,) and np.allclose(both, edge, atol=1e-3)
+
+
+def test_orphan_triangle_joins_the_micro_grid_it_borders():
+    labels = merge_orphans(list(PARTS), [0, 1, 2, 2], [False, False, True, False])
+    assert labels == [0, 1, 0, 2]
+    for lab in set(labels):
+        merged = union([p for p, f in zip(PARTS, labels) if f == lab])
+        assert merged.geom_type == "Polygon", lab
+
+
+def test_adjacency_sees_the_triangle():
+    nb = adjacency(list(PARTS))
+    assert 2 in nb[0] and 0 in nb[2]
+    assert 3 not in nb[2]  # the triangle and its own main part only meet nowhere
+
+
+def test_pieces_a_rounding_error_apart_still_share_their_border():
+    a = shapely.box(0, 0, 10, 10)
+    b = shapely.box(10 + 1e-7, 0, 20, 10)  # not touching, by a tenth of a micrometre
+    assert shared_border(a, b) == pytest.approx(10, abs=1e-3)
+    assert shared_border(a, shapely.box(10.5, 0, 20, 10)) == 0.0
