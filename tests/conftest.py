@@ -24,6 +24,13 @@ import shutil
 import uuid
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore new random examples on every run.  A failing one prints a
+# ``@reproduce_failure`` line, so that a failure seen once (in CI, say) can be replayed
+# exactly; some examples (villages as shapely polygons) print too little to rebuild.
+hypothesis_settings.register_profile("geogrid", print_blob=True)
+hypothesis_settings.load_profile("geogrid")
 
 PG_ADMIN_URL = os.environ.get(
     "GEOGRID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
