@@ -64,6 +64,28 @@ def _run(middleware, n: int) -> list[list]:
     return out
 
 
+@pytest.mark.parametrize("host, family", [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)])
+def test_the_table_of_the_servers_family_holds_its_connections(host, family):
+    """The balancer reads only the /proc table of the address it serves on."""
+    if family == socket.AF_INET6 and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    server = socket.socket(family)
+    try:
+        server.bind((host, 0))
+    except OSError:
+        server.close()
+        pytest.skip(f"cannot bind {host}")
+    port = server.getsockname()[1]
+    server.listen(8)
+    clients = [socket.create_connection((host, port)) for _ in range(3)]
+    try:
+        assert balance.connection_counts(port, tables=balance.tables_for(host))[:2] == (1, 3)
+    finally:
+        for s in clients + [server]:
+            s.close()
+    assert balance.tables_for("127.0.0.1") == ("tcp",)
+
+
 @pytest.mark.parametrize("own, established, listening, closed", [
     (13, 20, 2, 3),   # 13 of 20 on two workers: 3 over its share of 10
     (10, 20, 2, 0),   # its share exactly
@@ -73,7 +95,7 @@ def _run(middleware, n: int) -> list[list]:
 ])
 def test_only_the_connections_over_the_share_are_told_to_close(monkeypatch, own, established,
                                                                 listening, closed):
-    monkeypatch.setattr(balance, "connection_counts", lambda port, inodes=None: (listening, established, own))
+    monkeypatch.setattr(balance, "connection_counts", lambda port, inodes=None, tables=None: (listening, established, own))
     monkeypatch.setattr(balance, "_own_socket_inodes", lambda: set())
     mw = balance.ConnectionBalancer(None, check_s=3600)
     heads = _run(mw, 6)
@@ -84,7 +106,7 @@ def test_only_the_connections_over_the_share_are_told_to_close(monkeypatch, own,
 
 
 def test_other_scopes_and_disabled_balancers_pass_through(monkeypatch):
-    monkeypatch.setattr(balance, "connection_counts", lambda port, inodes=None: (2, 20, 20))
+    monkeypatch.setattr(balance, "connection_counts", lambda port, inodes=None, tables=None: (2, 20, 20))
     monkeypatch.setattr(balance, "_own_socket_inodes", lambda: set())
     off = balance.ConnectionBalancer(None, enabled=False)
     assert not any((b"connection", b"close") in h for h in _run(off, 3))
