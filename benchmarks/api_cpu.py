@@ -159,13 +159,7 @@ def run_backend(backend: str, county, args, trees: dict[str, Path]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="geogrid-api-cpu-"))
     with api_load.empty_database(backend, args.postgres, tmp) as url:
         print(f"[{backend}] loading {len(county.households):,} households", flush=True)
-        api_load.load_database(url, county)
-        from sqlalchemy import create_engine, text
-
-        e = create_engine(url)
-        with e.connect() as conn:
-            ids = [row[0] for row in conn.execute(text("SELECT id FROM households ORDER BY id"))]
-        e.dispose()
+        ids = api_load.load_database(url, county)
         data = tmp / "data.json"
         data.write_text(json.dumps({"ids": ids, "boxes": api_load.bboxes(county),
                                     "password": api_load.PASSWORD}))

@@ -82,7 +82,9 @@ def free_port() -> int:
     return port
 
 
-def load_database(url: str, county) -> None:
+def load_database(url: str, county) -> list[str]:
+    """Load ``county`` and the bench cadre into the empty database at ``url``; returns the
+    households' ids, sorted."""
     from geogrid.api.security import hash_password
     from geogrid.db import areas, households as hh_repo, migrate, persons as p_repo
     from geogrid.db.engine import make_engine, session_scope
@@ -102,8 +104,11 @@ def load_database(url: str, county) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.exec_driver_sql("SELECT id FROM households ORDER BY id")]
     engine.dispose()
     print(f"  loaded in {time.perf_counter() - t:.1f} s", flush=True)
+    return ids
 
 
 def _get(port: int, path: str, headers: dict | None = None, timeout: float = 2) -> int:
@@ -442,13 +447,7 @@ def _run_backend(backend: str, url: str, tmp: Path, county, args, budget_end: fl
     try:
         print(f"[{backend}] loading {len(county.households):,} households, "
               f"{len(county.persons):,} persons", flush=True)
-        load_database(url, county)
-        from sqlalchemy import create_engine, text
-
-        e = create_engine(url)
-        with e.connect() as conn:
-            ids = [row[0] for row in conn.execute(text("SELECT id FROM households ORDER BY id"))]
-        e.dispose()
+        ids = load_database(url, county)
         boxes = bboxes(county)
         paths = {
             "house -> residents": lambda rng: f"/api/v1/households/{rng.choice(ids)}",
