@@ -11,7 +11,10 @@ Prints, in one run:
   number of cells per village, with ratios (k-means-constrained also with one start
   instead of its default ten, to show how much its restarts buy); and
   k-means-constrained once more inside our micro-grids, to show how much of the gap
-  the micro-grids' borders make.
+  the micro-grids' borders make;
+- the other layout against the one measured (``--layout``, the library's default
+  ``straight`` unless given: micro-grids first; the other is ``cells_first``), on the
+  county and on the slice, with its own k-means-constrained ratio.
 
 Data: ``geogrid.sample.generate_county`` when it is importable (it says so), else the
 synthetic county of ``tests/partition/synthetic.py`` of the same size.
@@ -220,12 +223,49 @@ def figures_for(labels, pts_by_v, cap):
             "villages": len(labels)}
 
 
+def compare_layout(layout, households, villages, sh, sv, codes, pts_by_v, cap, workers, t_county, f_ours):
+    """Another layout on the county and the slice, with its own k-means-constrained
+    ratio (at its own cell counts)."""
+    partition(households.iloc[:3000], villages, workers=workers, layout=layout)  # warm-up
+    t0 = time.perf_counter()
+    r = partition(households, villages, workers=workers, layout=layout)
+    t = time.perf_counter() - t0
+    F = r.figures
+    print(f"\nlayout={layout!r} on the county: {t:.2f} s ({t / max(t_county, 1e-9):.2f}x the time above; "
+          f"target < 10 s: {'MET' if t < 10 else 'NOT MET'}), "
+          f"cells {len(r.cells)}, fill {F['mean_fill']:.4f}, min+1 {F['microgrids_within_min_plus_one']:.4f}, "
+          f"PP {F['polsby_popper_median']:.4f}, hamlets {F['small_hamlets_unsplit']:.4f}, "
+          f"area {F['microgrid_area_within_25pct']:.4f}")
+    partition(sh, sv, engine="serial", layout=layout)  # warm-up
+    t0 = time.perf_counter()
+    s = partition(sh, sv, engine="serial", layout=layout)
+    t_s = time.perf_counter() - t0
+    vil = sh["village_code"].to_numpy()
+    lab = s.households["cell_id"].to_numpy()
+    f = figures_for({v: pd.factorize(lab[vil == v])[0] for v in codes}, pts_by_v, cap)
+    try:
+        kl, t_k = run_kmc(pts_by_v, s.cells.groupby("village_code").size().to_dict(), cap)
+    except Exception as exc:
+        print(f"layout={layout!r} on the slice: cells {f['cells']}, MSD {f['msd']:.0f} m² (k-means-constrained "
+              f"not run: {type(exc).__name__}: {exc})")
+        return
+    k = figures_for(kl, pts_by_v, cap)
+    ratio = f["msd"] / max(k["msd"], 1e-9)
+    print(f"layout={layout!r} on the slice: {t_s:.2f} s, cells {f['cells']}, within-cell MSD {f['msd']:.0f} m², "
+          f"PP median {s.figures['polsby_popper_median']:.3f}; k-means-constrained with the same cells "
+          f"{k['msd']:.0f} m² in {t_k:.2f} s: MSD ratio {ratio:.3f} (target <= 1.10: "
+          f"{'MET' if ratio <= 1.10 else 'NOT MET'}), time ratio {t_k / max(t_s, 1e-9):.1f}x (target >= 10x "
+          f"at MSD ratio <= 1.00: {'MET' if t_k / max(t_s, 1e-9) >= 10 and ratio <= 1.0 else 'NOT MET'})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=79_507)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--layout", default="straight", help="the layout measured in full (the other "
+                    "of straight and cells_first is measured for comparison)")
     ap.add_argument("--county-pickle", help="a pickled geogrid.sample county to use instead of "
                     "generating one (for machines where the generator cannot run)")
     args = ap.parse_args(argv)
@@ -243,13 +283,13 @@ def main(argv=None) -> int:
     for _ in range(2):  # the first run also warms imports and the page cache
         c0 = os.times()
         t0 = time.perf_counter()
-        result = partition(households, villages, workers=args.workers)
+        result = partition(households, villages, workers=args.workers, layout=args.layout)
         times.append(time.perf_counter() - t0)
         c1 = os.times()
         cpus.append((c1.user - c0.user) + (c1.system - c0.system)
                     + (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system))
     me, kids = peak_mb()
-    print("\n== whole county ==")
+    print(f"\n== whole county, layout={args.layout!r} ==")
     print(f"partition time: {times[-1]:.2f} s (first run {times[0]:.2f} s), polygons included; target < 10 s: "
           f"{'MET' if times[-1] < 10 else 'NOT MET'}")
     print(f"CPU time of that run, all processes: {cpus[-1]:.2f} s (on an idle 2-core machine the wall "
@@ -305,9 +345,9 @@ def main(argv=None) -> int:
     sv = villages[villages["village_code"].isin(codes)]
     sh = households[households["village_code"].isin(codes)]
     print(f"\n== slice: {len(codes)} villages, {len(sh)} households ==")
-    partition(sh, sv, engine="serial")  # warm-up (first calls), as k-means-constrained gets
+    partition(sh, sv, engine="serial", layout=args.layout)  # warm-up, as k-means-constrained gets
     t0 = time.perf_counter()
-    ours = partition(sh, sv, engine="serial")
+    ours = partition(sh, sv, engine="serial", layout=args.layout)
     t_ours = time.perf_counter() - t0
     for k in ("mean_fill", "polsby_popper_median", "small_hamlets_unsplit", "microgrids_within_min_plus_one"):
         print(f"  slice {k}: {ours.figures.get(k, float('nan')):.3f}")
@@ -350,6 +390,8 @@ def main(argv=None) -> int:
                  "time >= 10x at equal or better compactness (MSD ratio <= 1.00): "
                  f"{'MET' if t / max(t_sub, 1e-9) >= 10 and fo['msd'] <= f['msd'] else 'NOT MET'})"
                  if name == "k-means-constrained" else ""))
+    compare_layout("cells_first" if args.layout == "straight" else "straight", households, villages, sh, sv,
+                   codes, pts_by_v, cap, args.workers, times[-1], f_ours)
     # where the gap to k-means-constrained lies: the same solver inside our micro-grids,
     # with our number of cells in each (a diagnostic, not a target)
     try:

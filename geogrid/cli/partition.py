@@ -111,6 +111,10 @@ def partition_command(
     min_microgrids: int = typer.Option(3, help="Fewest micro-grids per village."),
     max_microgrids: int = typer.Option(5, help="Most micro-grids per village."),
     seed: int = typer.Option(0, help="Seed (the result is deterministic)."),
+    layout: str = typer.Option(
+        "straight", help="straight (micro-grids by straight area cuts first), cells_first "
+        "(cells over the whole village, micro-grids as groups of them: more compact cells, "
+        "about 1.6 times the time) or auto (cells first for villages of up to 1,000 households)."),
     engine: str = typer.Option("auto", help="auto, serial, process or dask."),
     name: Optional[str] = typer.Option(
         None, "--name", help="Name of the draft plan (without --households); default: the date."),
@@ -129,7 +133,8 @@ def partition_command(
     register in the database into a new draft plan.
     """
     params = dict(max_households=max_households, microgrid_km2=microgrid_km2,
-                  min_microgrids=min_microgrids, max_microgrids=max_microgrids, seed=seed)
+                  min_microgrids=min_microgrids, max_microgrids=max_microgrids, seed=seed,
+                  layout=layout)
     if households is None:
         if out is not None or villages is not None:
             raise InputError("--out and --villages go with --households FILE; without a file "

@@ -42,6 +42,31 @@ How it works, per village, in metres (the local UTM zone):
    neighbour with room for them, else it becomes a cell of its own, and the rounds
    run once more from there).
 
+That is the ``"straight"`` layout (the default): micro-grids first.  A straight
+micro-grid border can run through a settlement, and the cells on each side then
+stretch away from it.  The ``"cells_first"`` layout (``"auto"`` uses it for villages
+of up to 1,000 households) turns the order round (:mod:`geogrid.partition.grouping`):
+
+a. steps 4-5 over the whole village, starting from the straight cuts' cells of each
+   straight micro-grid (so as many cells as the straight layout has), then the
+   Lloyd rounds over the whole village, which move cells across those borders;
+b. each cell's *footprint* is the hull of its households, grown by two lattice
+   steps (one, or half, where cells must then stay together that would not fit one
+   micro-grid) and cut to its own power region; two cells whose households the
+   diagram cannot separate (a small hamlet kept whole) are tied to one micro-grid;
+c. free lattice points and whole footprints are assigned to the micro-grids by the
+   same capacity-constrained rounds, with room for 1.05 of a micro-grid's share of
+   the land each, and every micro-grid gets at least one cell;
+d. the free land is drawn as the micro-grids' power diagram and every footprint
+   joins its micro-grid whole, all from one noding of every line, so the pieces
+   share their edges exactly; a piece apart from its micro-grid's body, or a
+   hair-thin one, joins the neighbour it borders longest;
+e. steps 3 and 5-6 per micro-grid, from the village's cells (the rounds only where
+   a cell is cut apart).
+
+A village where any of that fails (tied cells that hold more land than a micro-grid,
+a micro-grid that is not one piece, an area outside ±25 %) gets the straight layout.
+
 See :func:`partition` and :func:`repartition`; :mod:`geogrid.partition.validate`
 checks every hard rule.
 """

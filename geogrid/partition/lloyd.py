@@ -33,7 +33,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from geogrid.partition.pieces import HalfPlane, polygonal
 
-__all__ = ["lloyd", "fewer_cells", "power_weights", "move_sites", "power_halfplanes", "voronoi_cells"]
+__all__ = ["lloyd", "assign_within", "fewer_cells", "power_weights", "move_sites", "power_halfplanes", "voronoi_cells"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
@@ -49,10 +49,13 @@ MARGIN_M = 1e-4
 SITE_MARGIN_M = 5.0
 
 
-def _assign(gxy, gw, centres, cap, nearest):
+def _assign(gxy, gw, centres, cap, nearest, low=None):
     """Min-cost flow of groups (mean point ``gxy``, households ``gw``) to centres with
-    room for ``cap`` households each; returns each group's centre, or None."""
+    room for ``cap`` households each (or ``cap[i]`` for centre i), and at least
+    ``low[i]`` where given; returns each group's centre, or None."""
     G, C = len(gxy), len(centres)
+    cap = np.broadcast_to(cap, C)
+    low = np.zeros(C, np.int64) if low is None else np.broadcast_to(low, C).astype(np.int64)
     d2 = ((gxy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) * gw[:, None]
     m = min(C, nearest)
     cand = np.argsort(d2, axis=1, kind="stable")[:, :m]
@@ -60,12 +63,12 @@ def _assign(gxy, gw, centres, cap, nearest):
     src, snk = G + C, G + C + 1
     tails = np.concatenate([np.full(G, src), np.repeat(np.arange(G), m), G + np.arange(C)])
     heads = np.concatenate([np.arange(G), G + cand.ravel(), np.full(C, snk)])
-    caps = np.concatenate([gw, np.repeat(gw, m), np.full(C, cap)]).astype(np.int64)
+    caps = np.concatenate([gw, np.repeat(gw, m), cap - low]).astype(np.int64)
     cost = np.round(np.take_along_axis(d2, cand, axis=1).ravel() / gw.repeat(m) * COST_SCALE)
     costs = np.concatenate([np.zeros(G), cost, np.zeros(C)]).astype(np.int64)
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     total = int(gw.sum())
-    smcf.set_nodes_supplies(np.array([src, snk]), np.array([total, -total]))
+    smcf.set_nodes_supplies(np.r_[src, snk, G + np.arange(C)], np.r_[total, -(total - low.sum()), -low])
     if smcf.solve() != smcf.OPTIMAL or smcf.maximum_flow() < total:
         return None
     flow = smcf.flows(arcs[G : G + G * m]).reshape(G, m)
@@ -79,9 +82,10 @@ def _assign(gxy, gw, centres, cap, nearest):
 
 def _repair(label, d2, gw, cap):
     C = d2.shape[1]
+    cap = np.broadcast_to(cap, C)
     load = np.bincount(label, weights=gw, minlength=C)
     for c in np.flatnonzero(load > cap):
-        while load[c] > cap:
+        while load[c] > cap[c]:
             mine = np.flatnonzero(label == c)
             room = load + gw[mine][:, None] <= cap  # (len(mine), C)
             extra = np.where(room, d2[mine] - d2[mine, c][:, None], np.inf)
@@ -104,14 +108,14 @@ def _centres(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray) -> np.ndarray:
                             np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
 
 
-def _assign_within(gxy, gw, centres, cap):
+def assign_within(gxy, gw, centres, cap, low=None):
     """:func:`_assign`, with the nearest centres first and all of them if need be;
     None when no assignment keeps every centre within ``cap``."""
     C = len(centres)
-    new = _assign(gxy, gw, centres, cap, NEAREST)
+    new = _assign(gxy, gw, centres, cap, NEAREST, low)
     if new is None and NEAREST < C:
-        new = _assign(gxy, gw, centres, cap, C)
-    if new is None or np.bincount(new, weights=gw, minlength=C).max() > cap:
+        new = _assign(gxy, gw, centres, cap, C, low)
+    if new is None or (np.bincount(new, weights=gw, minlength=C) > cap).any():
         return None
     return new
 
@@ -126,7 +130,7 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     label = np.unique(label, return_inverse=True)[1].ravel()
     for _ in range(MAX_ROUNDS + 1):
         centres = _centres(label, gxy, gw)
-        new = _assign_within(gxy, gw, centres, cap)
+        new = assign_within(gxy, gw, centres, cap)
         if new is None:
             return None
         used = np.unique(new)
@@ -157,13 +161,17 @@ def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
 
 
 def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
-                  least: np.ndarray | None = None) -> np.ndarray | None:
+                  least: np.ndarray | None = None, relax: bool = False) -> np.ndarray | None:
     """Weights under which every household lies in its own cell's power region, at
     least :data:`MARGIN_M` from its border; None when there are none (the assignment
     is not optimal for these centres).  Coordinates should be local (near 0).
 
     ``least[i, j]``, if given, is a larger least difference of power distances
-    ``|x-c_j|² - w_j - (|x-c_i|² - w_i)`` for the households ``x`` of cell ``i``."""
+    ``|x-c_j|² - w_j - (|x-c_i|² - w_i)`` for the households ``x`` of cell ``i``.
+
+    With ``relax``, weights are always returned: where there are none, those that put
+    every point as little on the wrong side of a border as can be (for land, where a
+    few points drawn into a neighbour matter only by their area)."""
     C = len(centres)
     if C == 1:
         return np.zeros(1)
@@ -185,12 +193,29 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
     # it, are solutions at the extremes (each presses borders against one side's
     # households); the feasible set is convex, so their mean is a solution with the
     # borders in between.  A negative cycle means there is no solution at all.
-    P = D.copy()
-    for k in range(C):
-        np.minimum(P, P[:, [k]] + P[[k], :], out=P)
+    P = _shortest_paths(D)
     if (np.diag(P) < -1e-7).any():
-        return None
+        if not relax:
+            return None
+        # the least slack that every border can be given so that the constraints
+        # hold: the largest mean deficit round a cycle, found by bisection
+        lo, hi = 0.0, float(-np.min(D[np.isfinite(D)])) + 1.0
+        while hi - lo > 1e-3 * hi + 1e-6:
+            mid = 0.5 * (lo + hi)
+            if (np.diag(_shortest_paths(D + mid * (1 - np.eye(C)))) < -1e-7).any():
+                lo = mid
+            else:
+                hi = mid
+        P = _shortest_paths(D + hi * (1 - np.eye(C)))
     return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+
+
+def _shortest_paths(D: np.ndarray) -> np.ndarray:
+    """All-pairs shortest paths (Floyd-Warshall) of the difference constraints ``D``."""
+    P = D.copy()
+    for k in range(len(D)):
+        np.minimum(P, P[:, [k]] + P[[k], :], out=P)
+    return P
 
 
 def _hull_points(points: np.ndarray) -> np.ndarray:

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.balance import AREA_TOL, rebalance
 from geogrid.partition.drawing import diagram, draw
-from geogrid.partition.lloyd import fewer_cells, lloyd
+from geogrid.partition.grouping import footprints, group_cells, one_piece
+from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, power_halfplanes, power_weights
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, union
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
@@ -41,6 +44,18 @@ REBALANCE = True
 SQUARES_PER_SIDE = 4
 #: improve the cut cells by capacity-constrained Lloyd rounds (see lloyd.py)
 LLOYD = True
+#: how a village with several micro-grids is laid out (see partition's ``layout``)
+LAYOUTS = ("auto", "cells_first", "straight")
+#: ``layout="auto"`` lays out villages of up to this many households cells first
+AUTO_CELLS_FIRST_MAX = 1000
+#: a cell's footprint is the hull of its households grown by this many steps of the
+#: micro-grid lattice; the narrower ones where cells tied together would otherwise hold
+#: more than FIT_SHARE of a micro-grid's land
+FOOTPRINT_STEPS = (2.0, 1.0, 0.5)
+FIT_SHARE = 0.9
+#: lattice points per micro-grid when grouping cells into micro-grids
+GROUP_LATTICE_PER_PART = 250
+#: cells tied to one micro-grid hold at most this share of a micro-grid's land
 
 
 @dataclass
@@ -55,6 +70,7 @@ class VillageTask:
     min_microgrids: int
     max_microgrids: int
     seed: int = 0
+    layout: str = "straight"
 
 
 @dataclass
@@ -175,6 +191,10 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
     """Micro-grids by straight area cuts, then the cells of each: ``(micro-grids,
     cells, micro-grid of each cell, cell of each household)``."""
     n = len(task.points)
+    first = task.layout == "cells_first" or (task.layout == "auto" and n <= AUTO_CELLS_FIRST_MAX)
+    got = cells_first(task, V, units, hsmall, K, cap) if first else None
+    if got is not None:
+        return got
     # --- micro-grids ---------------------------------------------------------------
     if K > 1:
         lattice = _lattice(V, LATTICE_PER_PART * K)
@@ -208,6 +228,125 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
     hh_mg = locate_households(task, mg_polys, prefer)
     mg_polys = balance_areas(task, V, mg_polys, hh_mg, K)
     return (mg_polys, *cells_in_microgrids(task, units, hsmall, cap, mg_polys, hh_mg))
+
+
+def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
+    """The layout of :mod:`~geogrid.partition.grouping`: cells over the whole village,
+    micro-grids as groups of whole cells; None where it cannot be made (the caller
+    then cuts the micro-grids straight)."""
+    n = len(task.points)
+    if K <= 1 or n == 0 or V.geom_type != "Polygon" or needed_cells(units.weight, cap) < K:
+        return None
+    # the straight area cuts are the micro-grids' start, and their cells' count the
+    # village's: as many as the straight layout would have at least
+    mlat = _lattice(V, GROUP_LATTICE_PER_PART * K)
+    mleaves = split_area(mlat, units, np.arange(units.n), K, cap, hsmall)
+    part = np.empty(units.n, int)
+    for lab, (ids, _) in enumerate(mleaves):
+        part[ids] = lab
+    cell_of_unit, centres, origin = _village_cells(units, cap, hsmall, [ids for ids, _ in mleaves])
+    hh_cell = cell_of_unit[units.of]
+    if len(centres) < K:
+        return None
+    got = _atoms(task, V, hh_cell, centres, origin, math.sqrt(V.area / max(len(mlat), 1)), K)
+    if got is None:
+        return None
+    atoms, atom_of_cell = got
+    votes = np.zeros((len(atoms), K))
+    np.add.at(votes, (atom_of_cell[hh_cell], part[units.of]), 1)
+    grouped = group_cells(V, mlat, atoms, K, [hp for _, hp in mleaves], votes.argmax(axis=1))
+    if grouped is None:
+        return None
+    mg_polys, atom_mg = grouped
+    hh_mg = _locate(task.points, mg_polys, atom_mg[atom_of_cell][hh_cell])
+    if (hh_mg < 0).any():
+        return None
+    mg_polys = balance_areas(task, V, mg_polys, hh_mg, K)
+    if _area_misses(mg_polys, V.area):
+        return None
+    hh_mg = _locate(task.points, mg_polys, hh_mg)
+    if (hh_mg < 0).any() or (np.bincount(hh_mg, minlength=K) == 0).any():
+        return None
+    cells, cell_mg, hh_out = _grouped_cells(task, units, hsmall, cap, mg_polys, hh_mg, hh_cell, centres, origin)
+    if not one_piece([*mg_polys, *cells]):
+        return None  # not expected; the straight cuts' layout instead
+    return mg_polys, cells, cell_mg, hh_out
+
+
+def _village_cells(units: Units, cap: int, hsmall: np.ndarray, parts: list):
+    """The cells of a whole village: the straight cuts' cells of each of ``parts``
+    (the units of each straight micro-grid: as many cells as the straight layout would
+    have at least), then the Lloyd rounds over the whole village, which move them
+    across the parts' borders.  ``(cell of each unit, centres, origin)``, centres
+    relative to origin."""
+    leaves = []
+    for ids in parts:
+        if len(ids):
+            leaves += split_cells(units, ids, cap, needed_cells(units.weight[ids], cap), hsmall)
+    got = _rounds(units, leaves, cap, hsmall, goal=len(leaves)) if LLOYD else None
+    if got is not None:
+        return got
+    cell_of_unit = np.empty(units.n, int)
+    for lab, (ids, _) in enumerate(leaves):
+        cell_of_unit[ids] = lab
+    origin = units.xy.mean(axis=0)
+    return cell_of_unit, _centres(units, cell_of_unit, origin), origin
+
+
+def _atoms(task: VillageTask, V, hh_cell: np.ndarray, centres: np.ndarray, origin, step: float, K: int):
+    """What must go to a micro-grid whole: ``(footprints, atom of each cell)``, or
+    None where cells tied together hold too much land for one micro-grid.
+
+    The rounds keep small hamlets whole, which can leave cells that no power diagram
+    separates: a household on a neighbour's side of the closest diagram ties the two
+    cells (and their footprints) to one micro-grid.  Footprints are grown by the
+    first of :data:`FOOTPRINT_STEPS` lattice steps with which every group of tied
+    cells holds at most :data:`FIT_SHARE` of a micro-grid's land.
+    """
+    n, k = len(task.points), len(centres)
+    w = power_weights(task.points - origin, hh_cell, centres, relax=True)
+    pts = task.points - origin
+    pw = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :]
+    side = np.argmin(pw, axis=1)
+    loose = pw[np.arange(n), hh_cell] - pw[np.arange(n), side] > 1e-6
+    ties = coo_array((np.ones(int(loose.sum())), (hh_cell[loose], side[loose])), shape=(k, k))
+    A, atom_of_cell = connected_components(ties, directed=False)
+    hps = power_halfplanes(centres, w, origin)
+    for steps in FOOTPRINT_STEPS:
+        feet = footprints(task.points, hh_cell, hps, steps * step, V)
+        atoms = feet if A == k else np.array([union(list(feet[atom_of_cell == a])) for a in range(A)],
+                                             dtype=object)
+        if shapely.area(atoms).max() <= FIT_SHARE * V.area / K:
+            return atoms, atom_of_cell
+    return None
+
+
+def _grouped_cells(task: VillageTask, units: Units, hsmall: np.ndarray, cap: int, mg_polys: list,
+                   hh_mg: np.ndarray, hh_cell: np.ndarray, centres: np.ndarray, origin):
+    """The cells of each micro-grid from the village's cells (:func:`solve_cells` from
+    that start, drawn from their sites): ``(cells, micro-grid of each cell, cell of
+    each household)``.  A micro-grid with more than one cell above its minimum gets
+    the straight cuts' cells where those are fewer."""
+    hh_out = np.full(len(task.points), -1)
+    out_cells, out_mg = [], []
+    key = units.of * (len(mg_polys) + 1) + hh_mg
+    for m, M in enumerate(mg_polys):
+        hh = np.flatnonzero(hh_mg == m)
+        sub = _subunits(task, units, key, hh)
+        start = np.empty(sub.n, int)
+        mine, local = np.unique(hh_cell[hh], return_inverse=True)
+        start[sub.of] = local.ravel()
+        hs = hsmall_of(sub, units, hh, hsmall)
+        cells = solve_cells(M, sub, task.points[hh], cap, hs, start=start, sites=(centres[mine], origin))
+        if len(cells) > -(-len(hh) // cap) + 1:
+            alt = solve_cells(M, sub, task.points[hh], cap, hs)
+            if len(alt) < len(cells):
+                cells = alt
+        for poly, members in cells:
+            out_cells.append(poly)
+            out_mg.append(m)
+            hh_out[hh[members]] = len(out_cells) - 1
+    return out_cells, out_mg, hh_out
 
 
 def locate_households(task: VillageTask, mg_polys: list, prefer: np.ndarray) -> np.ndarray:
@@ -276,17 +415,76 @@ def _subunits(task: VillageTask, units: Units, key: np.ndarray, hh: np.ndarray) 
     return Units(of=of, xy=xy, weight=w, hamlet=np.full(u, -1), points=pts)
 
 
-def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray):
+def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray,
+                start: np.ndarray | None = None, sites=None):
     """Cells of one micro-grid ``M``: ``[(polygon, household indices)]``.
 
     Every household lies in its own cell, cells tile ``M``, and each holds at most
-    ``cap`` households unless it is a single bigger building.
+    ``cap`` households unless it is a single bigger building.  The rounds start from
+    the straight cuts, or from ``start`` (a cell per unit, each within ``cap``), whose
+    diagram is drawn from ``sites`` (``(centres, origin)``, the centres the start was
+    assigned to) or else its cells' mean points.
     """
     n = len(points)
     if n == 0:
         return [(M, np.zeros(0, int))]
+    if start is not None:
+        leaves = [(np.flatnonzero(start == c), []) for c in range(start.max() + 1)]
+        if len(leaves) == 1:
+            return [(M, np.arange(n))]
+        # the start's own diagram; the rounds only where its drawing needs more cells,
+        # or where it has more than one above the minimum
+        centres, origin = sites if sites is not None else (None, units.xy.mean(axis=0))
+        if centres is None:
+            centres = _centres(units, start, origin)
+        out = _draw_repaired(M, units, points, cap, hsmall, diagram(units, start, centres, origin, M))
+        if LLOYD and (len(out) > len(leaves) or len(out) > -(-n // cap) + 1):
+            # the drawing cut cells apart (households of one cell inside another's
+            # land): the rounds again, and the units alone assigned to the same sites
+            # (a diagram that separates them, where small hamlets had kept it from
+            # existing); whichever needs fewer cells
+            better = _power_leaves(units, leaves, cap, hsmall, M)
+            if better is not None:
+                out2 = _draw_repaired(M, units, points, cap, hsmall, better)
+                if len(out2) < len(out):
+                    out = out2
+            again = None
+            if len(out) > len(leaves):
+                again = assign_within(units.xy - origin, units.weight.astype(np.int64), centres, cap)
+            if again is not None and _hamlets_whole(hsmall, again) < _hamlets_whole(hsmall, start):
+                again = None  # not at the cost of a small hamlet
+            if again is not None:
+                used, again = np.unique(again, return_inverse=True)
+                out2 = _draw_repaired(M, units, points, cap, hsmall,
+                                      diagram(units, again.ravel(), centres[used], origin, M))
+                if len(out2) < len(out):
+                    out = out2
+        return out
     C = needed_cells(units.weight, cap)
     lattice = _lattice(M, LATTICE_PER_CELL * C) if C > 1 else None
+    leaves = first_leaves(units, cap, C, hsmall, lattice)
+    if not (LLOYD and len(leaves) > 1):
+        return draw(M, units, points, cap, leaves, None)
+    better = _power_leaves(units, leaves, cap, hsmall, M)
+    if better is None:
+        return draw(M, units, points, cap, leaves, None)
+    return _draw_repaired(M, units, points, cap, hsmall, better)
+
+
+def _centres(units: Units, cell_of_unit: np.ndarray, origin) -> np.ndarray:
+    """Each cell's mean household, relative to ``origin``."""
+    hh = cell_of_unit[units.of]
+    k = cell_of_unit.max() + 1
+    return np.column_stack([np.bincount(hh, units.points[:, 0] - origin[0], k),
+                            np.bincount(hh, units.points[:, 1] - origin[1], k)]) / \
+        np.bincount(hh, minlength=k)[:, None]
+
+
+def first_leaves(units: Units, cap: int, C: int, hsmall: np.ndarray, lattice):
+    """The straight cuts' cells (:func:`~geogrid.partition.cuts.split_cells`), with
+    small hamlets kept whole where that costs no cell, or one when the plain cut would
+    split a hamlet."""
+    n = int(units.weight.sum())
     leaves = None
     if C > 1 and (hsmall >= 0).any():
         # first try with each small hamlet as one unit, so no cut can split it; keep
@@ -310,15 +508,15 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
                     leaves = plain
     if leaves is None:
         leaves = split_cells(units, np.arange(units.n), cap, C, hsmall, lattice)
-    if not (LLOYD and len(leaves) > 1):
-        return draw(M, units, points, cap, leaves, None)
-    better = _power_leaves(units, leaves, cap, hsmall, M)
-    if better is None:
-        return draw(M, units, points, cap, leaves, None)
-    out = draw(M, units, points, cap, *better)
-    if len(out) > len(better[0]):
-        # the parent's shape cut some cells apart and their cut-off households became
-        # cells of their own: one more round of Lloyd with those cells as the start
+    return leaves
+
+
+def _draw_repaired(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray, drawn):
+    """:func:`draw` of a diagram's ``(leaves, pieces)``; where ``M``'s shape cut cells
+    apart and their cut-off households became cells of their own, one more round of
+    Lloyd with those cells as the start."""
+    out = draw(M, units, points, cap, *drawn)
+    if len(out) > len(drawn[0]):
         start = np.empty(units.n, int)
         for c, (_, members) in enumerate(out):
             start[units.of[members]] = c
@@ -347,7 +545,7 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, parent):
     return diagram(units, cell_of_unit, centres, origin, parent)
 
 
-def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
+def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | None = None):
     """Lloyd rounds from ``leaves``: ``(cell of each unit, centres, origin)`` (centres
     relative to origin), or None when they do not improve on the leaves."""
     leaf = np.empty(units.n, int)
@@ -376,7 +574,8 @@ def _rounds(units: Units, leaves, cap: int, hsmall: np.ndarray):
     if got is None:
         return None
     n_fixed = int(fixed_leaf.sum())
-    goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one
+    if goal is None:
+        goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one
     if len(got[1]) + n_fixed > goal:
         # more cells than the minimum plus one (buildings that pack badly): fewer,
         # where the households still fit, even at some cost in compactness

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from geogrid.partition import lloyd as L
 from geogrid.partition.cuts import split_cells
+from geogrid.partition.lloyd import assign_within, power_weights
 from geogrid.partition.pieces import convex_region
 from geogrid.partition.report import within_cell_msd
 from geogrid.partition.units import make_units
@@ -298,3 +299,38 @@ def test_sites_moved_anywhere_still_hold_every_household(seed, k):
     assert ((pw - own[:, None]) / (2 * dist) >= L.MARGIN_M * (1 - 1e-6)).all()
     # and no site went further from its target than it started
     assert (np.abs(moved - targets).sum() <= np.abs(centres - targets).sum() + 1e-6)
+
+
+def test_assignment_honours_a_least_load_per_centre():
+    """Ten groups all nearest centre 0: with at least 4 for centre 1 it gets the 4
+    nearest to it, and none when no least is asked."""
+    gxy = np.column_stack([np.arange(10.0), np.zeros(10)])
+    gw = np.ones(10, np.int64)
+    centres = np.array([[0.0, 0.0], [30.0, 0.0]])
+    assert (assign_within(gxy, gw, centres, 10) == 0).all()
+    got = assign_within(gxy, gw, centres, 10, low=np.array([0, 4]))
+    assert got.tolist() == [0] * 6 + [1] * 4
+    # per-centre room
+    got = assign_within(gxy, gw, centres, np.array([7, 10]))
+    assert np.bincount(got).tolist() == [7, 3]
+
+
+def test_relaxed_power_weights_exist_where_exact_ones_do_not():
+    """Two cells whose points cross (no power diagram separates them): the exact
+    weights do not exist; the relaxed ones put no point further on the wrong side
+    than the one that crosses, and where exact weights exist they are those."""
+    a = np.array([[0.0, 0], [0, 10], [0, -10], [25, 0]])  # one point beyond b
+    b = np.array([[20.0, 0], [20, 10], [20, -10]])
+    pts = np.vstack([a, b])
+    cell = np.r_[np.zeros(4, int), np.ones(3, int)]
+    centres = np.array([a.mean(axis=0), b.mean(axis=0)])
+    assert power_weights(pts, cell, centres) is None
+    w = power_weights(pts, cell, centres, relax=True)
+    pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
+    gap = pw[np.arange(len(pts)), cell] - pw.min(axis=1)
+    assert gap[3] > 0 and gap.argmax() == 3
+    ok = np.r_[0, 0, 0, 1, 1, 1, 1]  # the crossing point with b: separable
+    exact = power_weights(pts, ok, np.array([a[:3].mean(axis=0), np.vstack([a[3:], b]).mean(axis=0)]))
+    assert exact is not None
+    assert np.allclose(power_weights(pts, ok, np.array([a[:3].mean(axis=0), np.vstack([a[3:], b]).mean(axis=0)]),
+                                     relax=True), exact)

@@ -141,6 +141,8 @@ def test_bad_inputs(square):
         partition(h.drop(columns="village_code"), None)
     with pytest.raises(InputError):
         partition(h, v, engine="spark")
+    with pytest.raises(InputError, match="layout"):
+        partition(h, v, layout="diagonal")
 
 
 def test_same_inputs_same_result(l_shape):
@@ -155,13 +157,13 @@ def test_same_inputs_same_result(l_shape):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=village_case())
-def test_random_villages_keep_every_hard_rule(case):
+@given(case=village_case(), layout=st.sampled_from(["cells_first", "straight"]))
+def test_random_villages_keep_every_hard_rule(case, layout):
     poly, pts, building, hamlet, cap = case
     v = village_gdf({"R": poly})
     h = households_gdf(pts, "R", building=building, hamlet=hamlet) if len(pts) else \
         households_gdf(np.zeros((0, 2)), [], building=[], hamlet=[])
-    r = partition(h, v, max_households=cap)
+    r = partition(h, v, max_households=cap, layout=layout)
     assert broken(r, v, cap) == {}
     # nothing is left out silently
     assert r.households["cell_id"].notna().all()

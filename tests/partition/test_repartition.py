@@ -182,8 +182,11 @@ def test_new_household_of_a_building_joins_the_building_cell(county):
     """A household added to an existing building, with its point in another cell that
     has room, must not split the building (the previous cells cannot simply be kept)."""
     c, r = county
-    m = r.cells["microgrid_id"].value_counts().index[0]
+    # the micro-grid with the most cells among those with a cell that has room
+    has_room = r.cells.loc[r.cells["households"] < 18, "microgrid_id"].unique()
+    m = r.cells["microgrid_id"][r.cells["microgrid_id"].isin(has_room)].value_counts().index[0]
     mc = r.cells[r.cells["microgrid_id"] == m]
+    assert len(mc) > 1
     roomy = mc["cell_id"][mc["households"] < 18].iloc[0]
     other = mc["cell_id"][mc["cell_id"] != roomy].iloc[0]
     h1 = r.households.index[r.households["cell_id"] == other][0]
