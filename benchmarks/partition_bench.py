@@ -12,9 +12,10 @@ Prints, in one run:
   instead of its default ten, to show how much its restarts buy); and
   k-means-constrained once more inside our micro-grids, to show how much of the gap
   the micro-grids' borders make;
-- the other layout against the one measured (``--layout``, the library's default
-  ``straight`` unless given: micro-grids first; the other is ``cells_first``), on the
-  county and on the slice, with its own k-means-constrained ratio.
+- the straight layout (micro-grids first) against the one measured (``--layout``,
+  the library's default ``auto`` unless given; ``cells_first`` when it is
+  ``straight``), on the county and on the slice, with its own k-means-constrained
+  ratio.
 
 Data: ``geogrid.sample.generate_county`` when it is importable (it says so), else the
 synthetic county of ``tests/partition/synthetic.py`` of the same size.
@@ -264,8 +265,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-baselines", action="store_true")
-    ap.add_argument("--layout", default="straight", help="the layout measured in full (the other "
-                    "of straight and cells_first is measured for comparison)")
+    ap.add_argument("--layout", default="auto", help="the layout measured in full (the library's "
+                    "default); the straight one is measured for comparison (cells_first when this is straight)")
     ap.add_argument("--county-pickle", help="a pickled geogrid.sample county to use instead of "
                     "generating one (for machines where the generator cannot run)")
     args = ap.parse_args(argv)

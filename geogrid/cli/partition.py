@@ -112,9 +112,9 @@ def partition_command(
     max_microgrids: int = typer.Option(5, help="Most micro-grids per village."),
     seed: int = typer.Option(0, help="Seed (the result is deterministic)."),
     layout: str = typer.Option(
-        "straight", help="straight (micro-grids by straight area cuts first), cells_first "
-        "(cells over the whole village, micro-grids as groups of them: more compact cells, "
-        "about 1.6 times the time) or auto (cells first for villages of up to 1,000 households)."),
+        "auto", help="auto (cells first for villages of up to 1,000 households, straight above), "
+        "cells_first (cells over the whole village, micro-grids as groups of them: more compact "
+        "cells) or straight (micro-grids by straight area cuts first: about 0.6 times the time)."),
     engine: str = typer.Option("auto", help="auto, serial, process or dask."),
     name: Optional[str] = typer.Option(
         None, "--name", help="Name of the draft plan (without --households); default: the date."),

@@ -42,10 +42,10 @@ How it works, per village, in metres (the local UTM zone):
    neighbour with room for them, else it becomes a cell of its own, and the rounds
    run once more from there).
 
-That is the ``"straight"`` layout (the default): micro-grids first.  A straight
-micro-grid border can run through a settlement, and the cells on each side then
-stretch away from it.  The ``"cells_first"`` layout (``"auto"`` uses it for villages
-of up to 1,000 households) turns the order round (:mod:`geogrid.partition.grouping`):
+That is the ``"straight"`` layout: micro-grids first.  A straight micro-grid border
+can run through a settlement, and the cells on each side then stretch away from it.
+The ``"cells_first"`` layout (the default, ``"auto"``, uses it for villages of up to
+1,000 households) turns the order round (:mod:`geogrid.partition.grouping`):
 
 a. steps 4-5 over the whole village, starting from the straight cuts' cells of each
    straight micro-grid (so as many cells as the straight layout has), then the
@@ -62,7 +62,8 @@ d. the free land is drawn as the micro-grids' power diagram and every footprint
    share their edges exactly; a piece apart from its micro-grid's body, or a
    hair-thin one, joins the neighbour it borders longest;
 e. steps 3 and 5-6 per micro-grid, from the village's cells (the rounds only where
-   a cell is cut apart).
+   a cell is cut apart); vertices a micrometre apart, which the noding leaves and an
+   editor's self-intersection test reads as a crossing, are dropped.
 
 A village where any of that fails (tied cells that hold more land than a micro-grid,
 a micro-grid that is not one piece, an area outside ±25 %) gets the straight layout.

@@ -50,7 +50,7 @@ def partition(
     min_microgrids: int = 3,
     max_microgrids: int = 5,
     seed: int = 0,
-    layout: str = "straight",
+    layout: str = "auto",
     engine: str = "auto",
     workers: int | None = None,
     scheduler: str | None = None,
@@ -74,16 +74,15 @@ def partition(
     seed : int
         Accepted for reproducibility of future randomised steps; the current solver
         is deterministic, so any seed gives the same result.
-    layout : {"straight", "cells_first", "auto"}
-        How a village with more than one micro-grid is laid out.  ``"straight"`` (the
-        default): the micro-grids first, by straight cuts that balance area, then the
-        cells of each.  ``"cells_first"``: the cells first, over the whole village,
-        and micro-grids as groups of whole cells (more compact cells where the
-        straight cuts would cross a settlement, at about 1.6 times the time; a
-        village where that cannot be made falls back to the straight cuts).
-        ``"auto"``: cells first for villages of up to
-        :data:`~geogrid.partition.village.AUTO_CELLS_FIRST_MAX` households, straight
-        above.
+    layout : {"auto", "cells_first", "straight"}
+        How a village with more than one micro-grid is laid out.  ``"straight"``: the
+        micro-grids first, by straight cuts that balance area, then the cells of each.
+        ``"cells_first"``: the cells first, over the whole village, and micro-grids as
+        groups of whole cells (more compact cells where a straight cut would cross a
+        settlement, at about 1.6 times the time; a village where that cannot be made
+        falls back to the straight cuts).  ``"auto"`` (the default): cells first for
+        villages of up to :data:`~geogrid.partition.village.AUTO_CELLS_FIRST_MAX`
+        households, straight above (towns, where cells first costs most).
     engine : {"auto", "serial", "process", "dask"}
         Where villages are solved; all give exactly the same result.  ``scheduler``
         is a Dask scheduler address (default: a LocalCluster of ``workers``).

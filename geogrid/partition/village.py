@@ -53,6 +53,8 @@ AUTO_CELLS_FIRST_MAX = 1000
 #: more than FIT_SHARE of a micro-grid's land
 FOOTPRINT_STEPS = (2.0, 1.0, 0.5)
 FIT_SHARE = 0.9
+#: vertices of a cells-first layout closer than this (m) to the one before are dropped
+REPEATED_M = 1e-4
 #: lattice points per micro-grid when grouping cells into micro-grids
 GROUP_LATTICE_PER_PART = 250
 #: cells tied to one micro-grid hold at most this share of a micro-grid's land
@@ -268,7 +270,12 @@ def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
     if (hh_mg < 0).any() or (np.bincount(hh_mg, minlength=K) == 0).any():
         return None
     cells, cell_mg, hh_out = _grouped_cells(task, units, hsmall, cap, mg_polys, hh_mg, hh_cell, centres, origin)
-    if not one_piece([*mg_polys, *cells]):
+    # the noding leaves micrometre edges where two lines nearly meet; an editor's
+    # self-intersection test (turf's kinks, in Leaflet-Geoman) takes the two edges
+    # around one for a crossing
+    mg_polys = list(shapely.remove_repeated_points(np.array(mg_polys, dtype=object), REPEATED_M))
+    cells = list(shapely.remove_repeated_points(np.array(cells, dtype=object), REPEATED_M))
+    if not (shapely.is_valid(np.array([*mg_polys, *cells], dtype=object)).all() and one_piece([*mg_polys, *cells])):
         return None  # not expected; the straight cuts' layout instead
     return mg_polys, cells, cell_mg, hh_out
 

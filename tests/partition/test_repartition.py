@@ -179,18 +179,23 @@ def test_boundary_edit_moves_only_the_named_microgrids(county):
 
 
 def test_new_household_of_a_building_joins_the_building_cell(county):
-    """A household added to an existing building, with its point in another cell that
-    has room, must not split the building (the previous cells cannot simply be kept)."""
+    """A household added to an existing building, with its point in a neighbouring
+    cell that has room, must not split the building (the previous cells cannot simply
+    be kept).  (A building whose households lie so far apart that no straight cut of
+    the micro-grid avoids them is refused with a PartitionError instead.)"""
     c, r = county
     # the micro-grid with the most cells among those with a cell that has room
     has_room = r.cells.loc[r.cells["households"] < 18, "microgrid_id"].unique()
     m = r.cells["microgrid_id"][r.cells["microgrid_id"].isin(has_room)].value_counts().index[0]
-    mc = r.cells[r.cells["microgrid_id"] == m]
+    mc = r.cells[r.cells["microgrid_id"] == m].set_index("cell_id")
     assert len(mc) > 1
-    roomy = mc["cell_id"][mc["households"] < 18].iloc[0]
-    other = mc["cell_id"][mc["cell_id"] != roomy].iloc[0]
-    h1 = r.households.index[r.households["cell_id"] == other][0]
-    p = r.cells.set_index("cell_id").geometry[roomy].representative_point()
+    roomy = mc.index[mc["households"] < 18][0]
+    # a household of the neighbouring cell nearest the roomy one
+    others = mc.drop(index=roomy)
+    other = others.index[np.argmin(others.geometry.distance(mc.geometry[roomy]).to_numpy())]
+    hh = r.households[r.households["cell_id"] == other]
+    h1 = hh.index[np.argmin(hh.geometry.distance(mc.geometry[roomy]).to_numpy())]
+    p = mc.geometry[roomy].representative_point()
     new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
                             "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
                            geometry=[p], crs=c.households.crs, index=[10**6])
