@@ -300,6 +300,7 @@ def main(argv=None) -> int:
           f"{'MET' if me + args.workers * kids < 2048 else 'NOT MET'}")
     for k, v in result.figures.items():
         print(f"  {k}: {v:.4f}{fmt_target(k, v)}" if isinstance(v, float) else f"  {k}: {v}")
+    print("  villages by layout:", dict(pd.Series(result.report["layouts"]).value_counts()))
     kinds = pd.Series([d["kind"] for d in result.diagnostics]).value_counts()
     print("  diagnostics:", dict(kinds))
     t0 = time.perf_counter()

@@ -225,5 +225,8 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
         "diagnostics": diags,
         "parameters": dict(params, metric_crs=metric.to_string(),
                            derived_outlines=prep.derived_outlines),
+        # how each village was laid out (see ``layout``): cells_first, straight, or
+        # straight_fallback where cells first was asked for and could not be made
+        "layouts": {task.code: res.layout for task, res in zip(tasks, results)},
     }
     return PartitionResult(households=out, microgrids=mg_df, cells=cell_df, report=report)

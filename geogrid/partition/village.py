@@ -83,6 +83,9 @@ class VillageResult:
     cell_microgrid: list[int] = field(default_factory=list)
     household_cell: np.ndarray | None = None  # index into cells, per household
     diagnostics: list[dict] = field(default_factory=list)
+    #: "cells_first", "straight", or "straight_fallback" (cells first was tried and
+    #: could not be made)
+    layout: str = "straight"
 
 
 def target_microgrids(area_m2: float, n_households: int, task: VillageTask) -> int:
@@ -175,7 +178,7 @@ def solve_village(task: VillageTask) -> VillageResult:
         })
     _report_units(task, units, cap, diags)
 
-    mg, cells, cell_mg, hh_cell = _layout(task, V, units, hsmall, K, cap)
+    mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, units, hsmall, K, cap)
     res.microgrids = [shapely.to_wkb(p) for p in mg]
     res.cells = [shapely.to_wkb(p) for p in cells]
     res.cell_microgrid = cell_mg
@@ -190,13 +193,15 @@ def _area_misses(mg_polys: list, village_area: float) -> int:
 
 
 def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):
-    """Micro-grids by straight area cuts, then the cells of each: ``(micro-grids,
-    cells, micro-grid of each cell, cell of each household)``."""
+    """The cells-first layout where asked for and possible, else micro-grids by
+    straight area cuts, then the cells of each: ``(micro-grids, cells, micro-grid of
+    each cell, cell of each household, layout used)``."""
     n = len(task.points)
     first = task.layout == "cells_first" or (task.layout == "auto" and n <= AUTO_CELLS_FIRST_MAX)
+    first = first and K > 1 and n > 0
     got = cells_first(task, V, units, hsmall, K, cap) if first else None
     if got is not None:
-        return got
+        return (*got, "cells_first")
     # --- micro-grids ---------------------------------------------------------------
     if K > 1:
         lattice = _lattice(V, LATTICE_PER_PART * K)
@@ -229,7 +234,8 @@ def _layout(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap:
         prefer = np.zeros(n, int)
     hh_mg = locate_households(task, mg_polys, prefer)
     mg_polys = balance_areas(task, V, mg_polys, hh_mg, K)
-    return (mg_polys, *cells_in_microgrids(task, units, hsmall, cap, mg_polys, hh_mg))
+    return (mg_polys, *cells_in_microgrids(task, units, hsmall, cap, mg_polys, hh_mg),
+            "straight_fallback" if first else "straight")
 
 
 def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, cap: int):

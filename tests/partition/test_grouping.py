@@ -95,6 +95,7 @@ def test_cells_first_keeps_a_settlement_on_a_straight_border_together():
         assert broken(r, v) == {}
         assert len(r.microgrids) == 3
         assert r.report["parameters"]["layout"] == layout
+        assert r.report["layouts"] == {"V": layout}
         got[layout] = (len(r.cells), r.households["cell_id"].iloc[:20].nunique())
         if layout == "cells_first":
             # no micrometre edges (an editor's self-intersection test reads the two

@@ -57,6 +57,8 @@ def test_island_village_may_have_multipart_grids_but_keeps_rules(islands):
     pts = pts[shapely.contains_xy(islands, pts[:, 0], pts[:, 1])][:150]
     r = partition(households_gdf(pts, "I"), v)
     assert broken(r, v) == {}
+    # cells first needs a village in one piece: the report says it fell back
+    assert r.report["layouts"] == {"I": "straight_fallback"}
 
 
 def test_big_building_is_one_cell_and_reported(square):
