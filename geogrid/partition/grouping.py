@@ -3,20 +3,26 @@
 Straight area cuts put micro-grid borders where the area balances, which can run
 through a settlement and force long thin cells on each side.  Here the cells come
 first, solved over the whole village (capacity-constrained Lloyd rounds, so they are
-a power diagram), and each micro-grid is then a group of whole cells plus empty land:
+nearly a power diagram), and each micro-grid is then a group of whole cells plus
+empty land:
 
 - every cell claims its *footprint*: the convex hull of its households, grown by
-  ``radius`` and cut to its own power region, so footprints are convex and disjoint;
+  ``radius`` and cut to its own power region, so footprints are convex and disjoint
+  (cells the diagram cannot separate are tied together by the caller);
 - the village's land is a lattice of equal-area points; the points outside every
   footprint are free land;
 - free points and whole footprints are assigned to ``K`` micro-grid centres, each
-  with room for about ``1/K`` of the area, by the same capacity-constrained Lloyd
-  rounds (:func:`geogrid.partition.lloyd.lloyd`) as the cells;
+  with between 1 - AREA_SLACK and 1 + AREA_SLACK of its share of the land, by
+  capacity-constrained Lloyd rounds (OR-Tools' min-cost flow, as for the cells); a
+  micro-grid that gets no cell is given the nearest spare one, which its centre then
+  stays on;
 - the free land is drawn as the power diagram of the centres (straight borders), and
   every footprint joins its micro-grid whole, so a border bends round a settlement
-  instead of crossing it.
+  instead of crossing it.  All the lines are noded once (:func:`shapely.polygonize`),
+  so the faces share their edges exactly; a body of faces apart from its micro-grid,
+  or a hair-thin face, joins the neighbour it borders longest.
 
-Pure geometry in metres: numpy, shapely and OR-Tools.
+Pure geometry in metres: numpy, scipy, shapely and OR-Tools.
 """
 
 from __future__ import annotations
@@ -35,8 +41,9 @@ from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, convex_region, exp
 
 __all__ = ["footprints", "group_cells", "one_piece", "AREA_SLACK"]
 
-#: a micro-grid may hold this much more than its share of the land while the rounds
-#: assign it (whole footprints do not divide evenly); the final check is AREA_TOL
+#: a micro-grid holds this much more or less than its share of the land when the
+#: rounds assign it (whole footprints do not divide evenly); the final check is
+#: balance.AREA_TOL
 AREA_SLACK = 0.05
 #: corners of the grown hulls: segments per quarter circle
 QUAD_SEGS = 2
