@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
 
 from geogrid.errors import PartitionError
-from geogrid.partition.lloyd import move_sites, power_halfplanes, power_weights, voronoi_cells
-from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_region, explode, merge_orphans,
+from geogrid.partition.lloyd import move_sites, power_distances, power_halfplanes, power_weights, voronoi_cells
+from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_polygons, explode, merge_orphans,
                                      polygonal, shared_border, union)
 from geogrid.partition.units import Units
 
@@ -117,15 +116,11 @@ def diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin,
         return [(cells[c], []) for c in range(k)], voronoi_cells(units.points, hh_cell, k, box)
     if LAND_SITES:
         centres, w = _land_sites(parent, pts[single], hh_cell[single], centres, w, origin)
-    pw = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :]
+    pw = power_distances(pts, centres, w)
     own = pw[np.arange(len(pts)), hh_cell]
     pw[np.arange(len(pts)), hh_cell] = np.inf
     bad = pw.min(axis=1) - own <= 1e-6
-    hps = power_halfplanes(centres, w, origin)
-    regions = np.empty(k, dtype=object)
-    for c in range(k):
-        ring = convex_region(box.bounds, hps[c])
-        regions[c] = Polygon(ring) if len(ring) >= 3 else Polygon()
+    regions = convex_polygons(box.bounds, power_halfplanes(centres, w, origin))
     affected = np.union1d(hh_cell[bad], np.argmin(pw[bad], axis=1))
     area = union(list(regions[affected]))
     sub = np.isin(hh_cell, affected)

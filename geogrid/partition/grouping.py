@@ -35,9 +35,10 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
-from geogrid.partition.lloyd import assign_within, power_halfplanes, power_weights
-from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, convex_region, explode, merge_orphans, polygonal,
-                                     shared_border, union)
+from geogrid.partition.lloyd import (assign_within, halfplanes_between, mean_points, power_distances,
+                                     power_halfplanes, power_weights)
+from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, convex_polygons, explode, merge_orphans,
+                                     polygonal, shared_border, union)
 
 __all__ = ["footprints", "group_cells", "one_piece", "AREA_SLACK"]
 
@@ -60,12 +61,12 @@ SPIKE_RAD = 1e-3
 ROUNDS = 6
 
 
-def footprints(points: np.ndarray, hh_cell: np.ndarray, halfplanes, radius: float, V) -> np.ndarray:
+def footprints(points: np.ndarray, hh_cell: np.ndarray, centres: np.ndarray, weights: np.ndarray, origin,
+               radius: float, V) -> np.ndarray:
     """Per cell, the convex hull of its households grown by ``radius``, within its own
-    region of a power diagram (``halfplanes[i][j]``: cell i's side of its border with
-    j, as :func:`~geogrid.partition.lloyd.power_halfplanes` gives them) and the
-    village ``V``."""
-    k = len(halfplanes)
+    region of the power diagram of ``centres`` and ``weights`` (relative to
+    ``origin``) and the village ``V``."""
+    k = len(centres)
     order = np.argsort(hh_cell, kind="stable")
     mp = shapely.multipoints(points[order], indices=hh_cell[order])
     hull = shapely.buffer(shapely.convex_hull(mp), radius, quad_segs=QUAD_SEGS)
@@ -74,11 +75,12 @@ def footprints(points: np.ndarray, hh_cell: np.ndarray, halfplanes, radius: floa
     # only the borders with cells whose grown hulls overlap can cut a hull
     a, b = shapely.STRtree(hull).query(hull, predicate="intersects")
     keep = a != b
+    a, b = a[keep], b[keep]
+    rows = halfplanes_between(centres, weights, origin, a, b).tolist()
     near = [[] for _ in range(k)]
-    for i, j in zip(a[keep].tolist(), b[keep].tolist()):
-        near[i].append(halfplanes[i][j - (j > i)])
-    regions = np.array([Polygon(r) if len(r := convex_region(hull[i].bounds, near[i])) >= 3 else Polygon()
-                        for i in range(k)], dtype=object)
+    for i, row in zip(a.tolist(), rows):
+        near[i].append(tuple(row))
+    regions = convex_polygons(list(shapely.bounds(hull)), near)
     out = polygonal(shapely.intersection(shapely.intersection(hull, regions, grid_size=GRID_M), V,
                                          grid_size=GRID_M))
     # a part that the village's outline or a neighbour's region cut off from the
@@ -119,11 +121,9 @@ def _rounds(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, room: int, least
         if lows.sum() > gw[free].sum():
             lows = np.zeros(K, np.int64)
         for r in range(ROUNDS + 1):
-            mass = np.bincount(label, weights=gw, minlength=K)
-            if (mass <= 0).any():
+            if (np.bincount(label, weights=gw, minlength=K) <= 0).any():
                 return None
-            centres = np.column_stack([np.bincount(label, gxy[:, 0] * gw, K),
-                                       np.bincount(label, gxy[:, 1] * gw, K)]) / mass[:, None]
+            centres = mean_points(label, gxy, gw, K)
             for e, item in seeds.items():
                 centres[e] = gxy[item]  # a forced centre stays on its atom
             new = label.copy()
@@ -197,8 +197,7 @@ def group_cells(V, lattice: np.ndarray, feet: np.ndarray, K: int, start_leaves, 
         return None
     # one overlay of every line (the village's outline, the footprints' outlines and
     # the free land's power diagram), so that the faces share their edges exactly
-    regions = np.array([Polygon(r) if len(r := convex_region(V.bounds, hp)) >= 3 else Polygon()
-                        for hp in power_halfplanes(centres, w, origin)], dtype=object)
+    regions = convex_polygons(V.bounds, power_halfplanes(centres, w, origin))
     lines = np.array([V.boundary, *shapely.boundary(feet), *shapely.boundary(regions)], dtype=object)
     noded = shapely.union_all(lines[~shapely.is_empty(lines)], grid_size=GRID_M)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
@@ -210,7 +209,7 @@ def group_cells(V, lattice: np.ndarray, feet: np.ndarray, K: int, start_leaves, 
     fi, ci = shapely.STRtree(feet).query(probe, predicate="within")
     holds[fi] = ci
     xy = shapely.get_coordinates(probe) - origin
-    land = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :], axis=1)
+    land = np.argmin(power_distances(xy, centres, w), axis=1)
     labels = np.where(holds >= 0, cell_mg[np.maximum(holds, 0)], land)
     parts = list(faces)
     # per micro-grid, the faces that touch form one polygon; a body apart from the
@@ -218,13 +217,12 @@ def group_cells(V, lattice: np.ndarray, feet: np.ndarray, K: int, start_leaves, 
     final = _join_apart(parts, labels.tolist(), K, holds >= 0)
     if final is None:
         return None
-    holds = np.array(holds)
     final = np.array(final)
     cell_mg = np.full(C, -1)
-    p_area = shapely.area(np.array(parts, dtype=object))
+    p_area = shapely.area(faces)
     for c in range(C):
-        # a footprint the village's outline cut apart may have parted: the cell is
-        # that of its biggest part (the caller re-solves the cells it splits)
+        # a footprint the village's outline cut apart may have parted: the cell goes
+        # with its biggest part (the caller places each household where it lies)
         mine = np.flatnonzero(holds == c)
         cell_mg[c] = final[mine[np.argmax(p_area[mine])]]
     if len(np.unique(final)) != K:

@@ -33,7 +33,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from geogrid.partition.pieces import HalfPlane, polygonal
 
-__all__ = ["lloyd", "assign_within", "fewer_cells", "power_weights", "move_sites", "power_halfplanes", "voronoi_cells"]
+__all__ = ["lloyd", "assign_within", "mean_points", "fewer_cells", "power_weights", "power_distances",
+           "halfplanes_between", "move_sites", "power_halfplanes", "voronoi_cells"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
@@ -100,9 +101,9 @@ def _repair(label, d2, gw, cap):
     return label
 
 
-def _centres(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray) -> np.ndarray:
-    """The weighted mean point of each cell's groups."""
-    C = label.max() + 1
+def mean_points(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int | None = None) -> np.ndarray:
+    """The weighted mean point of each of ``C`` cells' groups (``label`` per group)."""
+    C = label.max() + 1 if C is None else C
     w = np.bincount(label, weights=gw, minlength=C)
     return np.column_stack([np.bincount(label, gxy[:, 0] * gw, C),
                             np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
@@ -129,7 +130,7 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     """
     label = np.unique(label, return_inverse=True)[1].ravel()
     for _ in range(MAX_ROUNDS + 1):
-        centres = _centres(label, gxy, gw)
+        centres = mean_points(label, gxy, gw)
         new = assign_within(gxy, gw, centres, cap)
         if new is None:
             return None
@@ -303,26 +304,32 @@ def move_sites(points: np.ndarray, cell: np.ndarray, centres: np.ndarray, weight
     return moved, w
 
 
+def power_distances(points: np.ndarray, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``|x - c_j|² - w_j`` for every point and centre, (n, C)."""
+    return ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - weights[None, :]
+
+
+def halfplanes_between(centres: np.ndarray, weights: np.ndarray, origin: np.ndarray,
+                       i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Centre ``i[k]``'s side of its power border with ``j[k]``, as rows ``(a0, a1, b)``
+    of ``a . x <= b`` in the original coordinates (``centres`` and ``weights`` are
+    relative to ``origin``).  The pair's two sides are exact negations of each other,
+    so that the regions tile the plane."""
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    sign = np.where(i < j, 1.0, -1.0)
+    sq = (centres**2).sum(axis=1)
+    a = sign[:, None] * (2 * (centres[hi] - centres[lo]))
+    b = sign * (sq[hi] - sq[lo] + weights[lo] - weights[hi])
+    return np.column_stack([a, b + a[:, 0] * origin[0] + a[:, 1] * origin[1]])
+
+
 def power_halfplanes(centres: np.ndarray, weights: np.ndarray, origin: np.ndarray) -> list[list[HalfPlane]]:
     """The power region of each centre as half-planes in the original coordinates
     (``centres`` and ``weights`` are relative to ``origin``)."""
     C = len(centres)
-    sq = (centres**2).sum(axis=1)
-    out = []
-    for i in range(C):
-        hp = []
-        for j in range(C):
-            if j == i:
-                continue
-            if i < j:
-                a = 2 * (centres[j] - centres[i])
-                b = sq[j] - sq[i] + weights[i] - weights[j]
-            else:  # exactly the negation of j's half-plane against i
-                a = -2 * (centres[i] - centres[j])
-                b = -(sq[i] - sq[j] + weights[j] - weights[i])
-            hp.append((float(a[0]), float(a[1]), float(b + a @ origin)))
-        out.append(hp)
-    return out
+    i, j = np.nonzero(~np.eye(C, dtype=bool))
+    rows = [tuple(r) for r in halfplanes_between(centres, weights, origin, i, j).tolist()]
+    return [rows[k * (C - 1):(k + 1) * (C - 1)] for k in range(C)]
 
 
 def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarray:

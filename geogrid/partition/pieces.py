@@ -21,6 +21,7 @@ __all__ = [
     "union",
     "HalfPlane",
     "convex_region",
+    "convex_polygons",
     "clip_leaves",
     "explode",
     "merge_orphans",
@@ -74,14 +75,20 @@ def convex_region(bounds, halfplanes: list[HalfPlane]) -> np.ndarray:
     return poly
 
 
+def convex_polygons(bounds, leaves: list[list[HalfPlane]]) -> np.ndarray:
+    """Each leaf's convex region (:func:`convex_region`) as a polygon, empty where it
+    is; ``bounds`` is one box for all, or a box per leaf."""
+    per_leaf = len(bounds) == len(leaves) and len(leaves) and np.ndim(bounds[0]) == 1
+    out = np.empty(len(leaves), dtype=object)
+    for k, hp in enumerate(leaves):
+        ring = convex_region(bounds[k] if per_leaf else bounds, hp)
+        out[k] = Polygon(ring) if len(ring) >= 3 else Polygon()
+    return out
+
+
 def clip_leaves(parent, leaves: list[list[HalfPlane]]) -> np.ndarray:
     """Each leaf's convex region clipped to ``parent``: an array of geometries."""
-    bounds = parent.bounds
-    regions = []
-    for hp in leaves:
-        ring = convex_region(bounds, hp)
-        regions.append(Polygon(ring) if len(ring) >= 3 else Polygon())
-    return shapely.intersection(parent, np.array(regions, dtype=object), grid_size=GRID_M)
+    return shapely.intersection(parent, convex_polygons(parent.bounds, leaves), grid_size=GRID_M)
 
 
 def shared_border(a, b):

@@ -19,7 +19,7 @@ from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.balance import AREA_TOL, rebalance
 from geogrid.partition.drawing import diagram, draw
 from geogrid.partition.grouping import footprints, group_cells, one_piece
-from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, power_halfplanes, power_weights
+from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points, power_distances, power_weights
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, union
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
@@ -317,16 +317,15 @@ def _atoms(task: VillageTask, V, hh_cell: np.ndarray, centres: np.ndarray, origi
     cells holds at most :data:`FIT_SHARE` of a micro-grid's land.
     """
     n, k = len(task.points), len(centres)
-    w = power_weights(task.points - origin, hh_cell, centres, relax=True)
     pts = task.points - origin
-    pw = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - w[None, :]
+    w = power_weights(pts, hh_cell, centres, relax=True)
+    pw = power_distances(pts, centres, w)
     side = np.argmin(pw, axis=1)
     loose = pw[np.arange(n), hh_cell] - pw[np.arange(n), side] > 1e-6
     ties = coo_array((np.ones(int(loose.sum())), (hh_cell[loose], side[loose])), shape=(k, k))
     A, atom_of_cell = connected_components(ties, directed=False)
-    hps = power_halfplanes(centres, w, origin)
     for steps in FOOTPRINT_STEPS:
-        feet = footprints(task.points, hh_cell, hps, steps * step, V)
+        feet = footprints(task.points, hh_cell, centres, w, origin, steps * step, V)
         atoms = feet if A == k else np.array([union(list(feet[atom_of_cell == a])) for a in range(A)],
                                              dtype=object)
         if shapely.area(atoms).max() <= FIT_SHARE * V.area / K:
@@ -486,11 +485,7 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
 
 def _centres(units: Units, cell_of_unit: np.ndarray, origin) -> np.ndarray:
     """Each cell's mean household, relative to ``origin``."""
-    hh = cell_of_unit[units.of]
-    k = cell_of_unit.max() + 1
-    return np.column_stack([np.bincount(hh, units.points[:, 0] - origin[0], k),
-                            np.bincount(hh, units.points[:, 1] - origin[1], k)]) / \
-        np.bincount(hh, minlength=k)[:, None]
+    return mean_points(cell_of_unit[units.of], units.points - origin, np.ones(len(units.of)))
 
 
 def first_leaves(units: Units, cap: int, C: int, hsmall: np.ndarray, lattice):

@@ -8,7 +8,7 @@ from shapely.geometry import Polygon, box
 
 from geogrid.partition import partition
 from geogrid.partition.grouping import footprints, group_cells, one_piece
-from geogrid.partition.lloyd import power_halfplanes, power_weights
+from geogrid.partition.lloyd import power_weights
 
 from .conftest import X0, Y0, households_gdf, village_gdf
 from .test_partition_rules import broken
@@ -41,12 +41,12 @@ def _two_settlements():
     origin = pts.mean(axis=0)
     w = power_weights(pts - origin, cell, centres - origin)
     assert w is not None
-    return box(0, 0, 2000, 2000), pts, cell, power_halfplanes(centres - origin, w, origin)
+    return box(0, 0, 2000, 2000), pts, cell, (centres - origin, w, origin)
 
 
 def test_footprints_are_disjoint_hold_their_households_and_stay_in_the_village():
-    V, pts, cell, hps = _two_settlements()
-    feet = footprints(pts, cell, hps, 50.0, V)
+    V, pts, cell, diagram = _two_settlements()
+    feet = footprints(pts, cell, *diagram, 50.0, V)
     assert len(feet) == 5
     for c in range(5):
         assert shapely.contains(feet[c], shapely.points(pts[cell == c])).all()
@@ -56,8 +56,8 @@ def test_footprints_are_disjoint_hold_their_households_and_stay_in_the_village()
 
 
 def test_group_cells_tiles_the_village_with_whole_cells_and_a_cell_in_every_microgrid():
-    V, pts, cell, hps = _two_settlements()
-    feet = footprints(pts, cell, hps, 50.0, V)
+    V, pts, cell, diagram = _two_settlements()
+    feet = footprints(pts, cell, *diagram, 50.0, V)
     xs = np.arange(20, 2000, 40.0)
     lattice = np.array([(x, y) for x in xs for y in xs])
     # start: three vertical strips; every cell starts in the middle one, so the two
