@@ -27,6 +27,7 @@ __all__ = [
     "merge_orphans",
     "clean",
     "polygonal",
+    "drop_micro_edges",
     "grid_squares",
 ]
 
@@ -38,6 +39,8 @@ SLIVER_M2 = 1e-6
 #: Every overlay snaps to this grid (m), so that pieces cut from one parent share
 #: their edges exactly and no hair-thin spike survives a change of CRS.
 GRID_M = 1e-6
+#: Output polygons drop vertices closer than this (m) to the one before.
+MICRO_EDGE_M = 1e-4
 #: Two pieces whose boundaries run within this distance (m) share that border.
 TOUCH_M = 1e-5
 
@@ -224,6 +227,23 @@ def clean(geom):
     if len(out) == 1:
         return out[0]
     return shapely.MultiPolygon(out)
+
+
+def drop_micro_edges(polys) -> np.ndarray:
+    """``polys`` without vertices closer than :data:`MICRO_EDGE_M` to the one before,
+    each where that keeps it valid and in as many pieces.
+
+    Overlays on the common grid leave micrometre edges where two lines nearly meet;
+    an editor's self-intersection test (turf's ``kinks``, in Leaflet-Geoman) takes the
+    two edges around one for a crossing, and refuses to let a planner move the
+    boundary.  Neighbours may keep different ends of such an edge: a gap or overlap of
+    a micrometre, far inside the tiling tolerance."""
+    arr = np.empty(len(polys), dtype=object)
+    arr[:] = list(polys)
+    out = shapely.remove_repeated_points(arr, MICRO_EDGE_M)
+    ok = shapely.is_valid(out) & ~shapely.is_empty(out) & \
+        (shapely.get_num_geometries(out) == shapely.get_num_geometries(arr))
+    return np.where(ok, out, arr)
 
 
 def polygonal(geoms) -> np.ndarray:

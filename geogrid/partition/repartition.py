@@ -17,7 +17,7 @@ from geogrid.crs import reproject
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.inputs import _codes
-from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units
@@ -240,7 +240,8 @@ def repartition(
         {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
          HOUSEHOLDS: [int(counts.get(c, 0)) for c, _, _ in new_cells]},
-        geometry=reproject(gpd.GeoSeries([g for _, _, g in new_cells], crs=metric), crs), crs=crs)
+        geometry=reproject(gpd.GeoSeries(drop_micro_edges([g for _, _, g in new_cells]), crs=metric), crs),
+        crs=crs)
     # locked and kept cells keep their exact geometry, not a round trip through metres
     if locked_rows or exact_rows:
         orig = pc.set_index(CELL_ID).geometry
@@ -257,7 +258,7 @@ def repartition(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
          AREA_KM2: [new_mg[m].area / 1e6 for m in ids]},
-        geometry=reproject(gpd.GeoSeries([new_mg[m] for m in ids], crs=metric), crs), crs=crs)
+        geometry=reproject(gpd.GeoSeries(drop_micro_edges([new_mg[m] for m in ids]), crs=metric), crs), crs=crs)
     if unchanged:
         orig_m = pm.set_index(MICROGRID_ID).geometry
         is_u = nm[MICROGRID_ID].isin(unchanged).to_numpy()

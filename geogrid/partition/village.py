@@ -20,7 +20,7 @@ from geogrid.partition.balance import AREA_TOL, rebalance
 from geogrid.partition.drawing import diagram, draw
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points, power_distances, power_weights
-from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, merge_orphans, union
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode, merge_orphans, union
 from geogrid.partition.units import Units, make_units, merge_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "solve_cells", "TOL_M"]
@@ -53,8 +53,6 @@ AUTO_CELLS_FIRST_MAX = 1000
 #: more than FIT_SHARE of a micro-grid's land
 FOOTPRINT_STEPS = (2.0, 1.0, 0.5)
 FIT_SHARE = 0.9
-#: vertices of a cells-first layout closer than this (m) to the one before are dropped
-REPEATED_M = 1e-4
 #: lattice points per micro-grid when grouping cells into micro-grids
 GROUP_LATTICE_PER_PART = 250
 #: cells tied to one micro-grid hold at most this share of a micro-grid's land
@@ -179,8 +177,8 @@ def solve_village(task: VillageTask) -> VillageResult:
     _report_units(task, units, cap, diags)
 
     mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, units, hsmall, K, cap)
-    res.microgrids = [shapely.to_wkb(p) for p in mg]
-    res.cells = [shapely.to_wkb(p) for p in cells]
+    res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
+    res.cells = [shapely.to_wkb(p) for p in drop_micro_edges(cells)]
     res.cell_microgrid = cell_mg
     res.household_cell = hh_cell
     return res
@@ -276,12 +274,7 @@ def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
     if (hh_mg < 0).any() or (np.bincount(hh_mg, minlength=K) == 0).any():
         return None
     cells, cell_mg, hh_out = _grouped_cells(task, units, hsmall, cap, mg_polys, hh_mg, hh_cell, centres, origin)
-    # the noding leaves micrometre edges where two lines nearly meet; an editor's
-    # self-intersection test (turf's kinks, in Leaflet-Geoman) takes the two edges
-    # around one for a crossing
-    mg_polys = list(shapely.remove_repeated_points(np.array(mg_polys, dtype=object), REPEATED_M))
-    cells = list(shapely.remove_repeated_points(np.array(cells, dtype=object), REPEATED_M))
-    if not (shapely.is_valid(np.array([*mg_polys, *cells], dtype=object)).all() and one_piece([*mg_polys, *cells])):
+    if not one_piece([*mg_polys, *cells]):
         return None  # not expected; the straight cuts' layout instead
     return mg_polys, cells, cell_mg, hh_out
 

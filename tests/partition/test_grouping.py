@@ -97,13 +97,12 @@ def test_cells_first_keeps_a_settlement_on_a_straight_border_together():
         assert r.report["parameters"]["layout"] == layout
         assert r.report["layouts"] == {"V": layout}
         got[layout] = (len(r.cells), r.households["cell_id"].iloc[:20].nunique())
-        if layout == "cells_first":
-            # no micrometre edges (an editor's self-intersection test reads the two
-            # edges around one as a crossing)
-            for g in [*r.microgrids.geometry, *r.cells.geometry]:
-                for ring in [g.exterior, *g.interiors] if g.geom_type == "Polygon" else []:
-                    xy = np.asarray(ring.coords)
-                    assert np.hypot(*np.diff(xy, axis=0).T).min() >= 1e-4
+        # no micrometre edges, in either layout (an editor's self-intersection test
+        # reads the two edges around one as a crossing)
+        for g in [*r.microgrids.geometry, *r.cells.geometry]:
+            for ring in [g.exterior, *g.interiors] if g.geom_type == "Polygon" else []:
+                xy = np.asarray(ring.coords)
+                assert np.hypot(*np.diff(xy, axis=0).T).min() >= 1e-4
     assert got["straight"] == (5, 2)
     assert got["cells_first"] == (4, 1)
     # auto: cells first for a village of 80 households

@@ -55,3 +55,20 @@ def test_pieces_a_rounding_error_apart_still_share_their_border():
     b = shapely.box(10 + 1e-7, 0, 20, 10)  # not touching, by a tenth of a micrometre
     assert shared_border(a, b) == pytest.approx(10, abs=1e-3)
     assert shared_border(a, shapely.box(10.5, 0, 20, 10)) == 0.0
+
+
+def test_drop_micro_edges_removes_micrometre_edges_and_keeps_the_shape():
+    from shapely.geometry import Polygon
+
+    from geogrid.partition.pieces import drop_micro_edges
+
+    # a square with a 1 µm edge on one side: turf's kinks reads the edges around it as
+    # crossing; without it the square is the same to the micrometre
+    p = Polygon([(0, 0), (50, 0), (50.000001, 0.0), (100, 0), (100, 100), (0, 100)])
+    (q,) = drop_micro_edges([p])
+    xy = np.asarray(q.exterior.coords)
+    assert np.hypot(*np.diff(xy, axis=0).T).min() > 1
+    assert q.is_valid and abs(q.area - p.area) < 1e-3
+    # a polygon that would not survive it is kept as it was
+    tiny = Polygon([(0, 0), (1e-5, 0), (0, 1e-5)])
+    assert drop_micro_edges([tiny])[0].equals(tiny)
