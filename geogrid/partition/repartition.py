@@ -21,7 +21,8 @@ from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edge
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units
-from geogrid.partition.village import _hamlet_small, _lattice, _locate, solve_cells
+from geogrid.partition.cells import lattice_points, solve_cells
+from geogrid.partition.village import _hamlet_small, _locate
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -360,7 +361,7 @@ def _crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
 def _resplit(region, ms, named_geom, cap):
     """Several named micro-grids of one village: cut their area afresh into as many,
     and give each piece the id of the previous micro-grid it overlaps most."""
-    lattice = _lattice(region, 600 * len(ms))
+    lattice = lattice_points(region, 600 * len(ms))
     empty = make_units(np.zeros((0, 2)))
     leaves = split_area(lattice, empty, np.zeros(0, int), len(ms), cap, np.zeros(0, int))
     pieces = clip_leaves(region, [hp for _, hp in leaves])

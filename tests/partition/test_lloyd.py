@@ -14,7 +14,7 @@ from geogrid.partition.lloyd import assign_within, power_weights
 from geogrid.partition.pieces import convex_region
 from geogrid.partition.report import within_cell_msd
 from geogrid.partition.units import make_units
-from geogrid.partition.village import _power_leaves, solve_cells
+from geogrid.partition.cells import _power_leaves, solve_cells
 
 from .conftest import X0, Y0
 
