@@ -130,7 +130,7 @@ def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
             hamlet=None if prep.hamlet is None else prep.hamlet[idx],
             max_households=params["max_households"], microgrid_km2=params["microgrid_km2"],
             min_microgrids=params["min_microgrids"], max_microgrids=params["max_microgrids"],
-            seed=params["seed"], layout=params.get("layout", "straight"),
+            seed=params["seed"], layout=params["layout"],
         ))
         tasks[-1].index = idx  # household positions; not sent to workers' results
     return tasks
