@@ -17,7 +17,7 @@ import shapely
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_cells
 from geogrid.partition.drawing import diagram, draw
-from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points
+from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points, relocate
 from geogrid.partition.units import Units, merge_units, needed_cells
 
 __all__ = ["solve_cells", "first_leaves", "cell_rounds", "cell_centres", "lattice_points", "LLOYD"]
@@ -208,6 +208,7 @@ def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | 
     got = lloyd(gxy[mov], gw[mov], gleaf[mov], cap) if mov.any() else None
     if got is None:
         return None
+    got = relocate(gxy[mov], gw[mov], got, cap)
     n_fixed = int(fixed_leaf.sum())
     if goal is None:
         goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one

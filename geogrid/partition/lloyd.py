@@ -33,16 +33,21 @@ from scipy.spatial import ConvexHull, QhullError
 
 from geogrid.partition.pieces import HalfPlane, polygonal
 
-__all__ = ["lloyd", "assign_within", "mean_points", "fewer_cells", "power_weights", "power_distances",
+__all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "power_weights", "power_distances",
            "halfplanes_between", "move_sites", "power_halfplanes", "voronoi_cells"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
+#: the rounds stop once one lowers the squared distances by less than this share
+#: (the last rounds of a village move a household or two for a few parts in 10,000)
+SETTLED = 1e-3
 #: candidate centres per group in the flow network (nearest first); the full set is
 #: used when the nearest ones cannot hold everyone
 NEAREST = 12
 #: flow costs are squared metres times this, rounded to integers
 COST_SCALE = 100.0
+#: moves of one cell to where a split gains most, at most (see relocate)
+RELOCATE_TRIES = 6
 #: least distance (m) between a household and its cell's border
 MARGIN_M = 1e-4
 #: moved sites keep each household at least this far (m) from a border, or as far as
@@ -57,7 +62,7 @@ def _assign(gxy, gw, centres, cap, nearest, low=None):
     G, C = len(gxy), len(centres)
     cap = np.broadcast_to(cap, C)
     low = np.zeros(C, np.int64) if low is None else np.broadcast_to(low, C).astype(np.int64)
-    d2 = ((gxy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) * gw[:, None]
+    d2 = squared_distances(gxy, centres) * gw[:, None]
     m = min(C, nearest)
     cand = np.argsort(d2, axis=1, kind="stable")[:, :m]
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -101,6 +106,14 @@ def _repair(label, d2, gw, cap):
     return label
 
 
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``|a_i - b_j|²`` for every pair, as ``|a|² + |b|² - 2 a·b`` (one matrix product,
+    not an (n, m, 2) array); for coordinates near their origin, as here, exact to
+    far below a square millimetre."""
+    out = (a ** 2).sum(axis=1)[:, None] + (b ** 2).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(out, 0.0, out=out)
+
+
 def mean_points(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int | None = None) -> np.ndarray:
     """The weighted mean point of each of ``C`` cells' groups (``label`` per group)."""
     C = label.max() + 1 if C is None else C
@@ -129,18 +142,86 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
     when no assignment within ``cap`` was found.
     """
     label = np.unique(label, return_inverse=True)[1].ravel()
+    before = np.inf
     for _ in range(MAX_ROUNDS + 1):
         centres = mean_points(label, gxy, gw)
         new = assign_within(gxy, gw, centres, cap)
         if new is None:
             return None
         used = np.unique(new)
-        if np.array_equal(new, label) or _ == MAX_ROUNDS:
+        new = np.searchsorted(used, new)  # a centre left empty: next round without it
+        now = sse(new, gxy, gw)
+        if np.array_equal(new, label) or _ == MAX_ROUNDS or now > before * (1 - SETTLED):
             # settled, or out of rounds: the power diagram is that of the centres
             # this last assignment used
-            return np.searchsorted(used, new), centres[used]
-        label = np.searchsorted(used, new)  # a centre left empty: next round without it
+            return new, centres[used]
+        before, label = now, new
     raise AssertionError("unreachable")
+
+
+def sse(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int | None = None) -> float:
+    """Sum over groups of households times squared distance to their cell's mean."""
+    c = mean_points(label, gxy, gw, C)
+    return float((gw * ((gxy - c[label]) ** 2).sum(axis=1)).sum())
+
+
+def _halves(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int):
+    """Each cell cut in two across its principal axis: ``(side of each group, how much
+    the cut would lower each cell's squared distances)``."""
+    c = mean_points(label, gxy, gw, C)
+    d = gxy - c[label]
+    sxx = np.bincount(label, gw * d[:, 0] ** 2, C)
+    syy = np.bincount(label, gw * d[:, 1] ** 2, C)
+    sxy = np.bincount(label, gw * d[:, 0] * d[:, 1], C)
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    side = (d[:, 0] * np.cos(theta)[label] + d[:, 1] * np.sin(theta)[label] > 0).astype(int)
+    key = 2 * label + side
+    w2 = np.bincount(key, gw, 2 * C)
+    s2 = np.column_stack([np.bincount(key, gw * d[:, 0], 2 * C), np.bincount(key, gw * d[:, 1], 2 * C)])
+    # a cell's squared distances less its halves': sum over halves of w |mean of half|²
+    gain = np.bincount(np.arange(2 * C) // 2, (s2 ** 2).sum(axis=1) / np.maximum(w2, 1e-12), C)
+    gain[(w2.reshape(C, 2) == 0).any(axis=1)] = 0.0
+    return side, gain
+
+
+def relocate(gxy: np.ndarray, gw: np.ndarray, got, cap: int, tries: int = RELOCATE_TRIES):
+    """Moves the Lloyd rounds cannot make: the cell that costs least to dissolve (its
+    groups to their next nearest cells) goes to the cell whose split across its
+    principal axis gains most, and the rounds run again; kept while the squared
+    distances fall.  This is what spends a village's spare cells on its outlying
+    households, which a k-d start and local rounds leave to share long cells.
+
+    ``got`` is :func:`lloyd`'s ``(label, centres)``; returns the same, improved or not.
+    """
+    label, centres = got
+    C = len(centres)
+    if C < 3:
+        return got
+    rows = np.arange(len(gxy))
+    current = sse(label, gxy, gw, C)
+    for _ in range(tries):
+        c = mean_points(label, gxy, gw, C)
+        d2 = squared_distances(gxy, c)
+        own = d2[rows, label].copy()
+        d2[rows, label] = np.inf
+        alt = np.argmin(d2, axis=1)
+        cost = np.bincount(label, gw * (d2[rows, alt] - own), C)
+        side, gain = _halves(label, gxy, gw, C)
+        a = int(np.argmin(cost))
+        gain[a] = 0.0
+        b = int(np.argmax(gain))
+        if gain[b] <= 0.5 * cost[a]:
+            break
+        start = np.where(label == a, alt, label)
+        start[(label == b) & (side == 1)] = a
+        again = lloyd(gxy, gw, start, cap)
+        if again is None or len(again[1]) < C:
+            break
+        s = sse(again[0], gxy, gw, C)
+        if s >= current * (1 - 1e-9):
+            break
+        got, label, current = again, again[0], s
+    return got
 
 
 def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
@@ -152,7 +233,7 @@ def fewer_cells(gxy: np.ndarray, gw: np.ndarray, got, cap: int, goal: int):
         load = np.bincount(label, weights=gw, minlength=len(centres))
         drop = int(np.argmin(load))
         keep = np.delete(np.arange(len(centres)), drop)
-        d2 = ((gxy[:, None, :] - centres[None, keep, :]) ** 2).sum(axis=2)
+        d2 = squared_distances(gxy, centres[keep])
         start = np.where(label == drop, np.argmin(d2, axis=1), np.searchsorted(keep, label))
         again = lloyd(gxy, gw, start, cap)
         if again is None or len(again[1]) >= len(centres):

@@ -225,13 +225,14 @@ def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
     hh_cell = cell_of_unit[units.of]
     if len(centres) < K:
         return None
-    got = _atoms(task, V, hh_cell, centres, origin, math.sqrt(V.area / max(len(mlat), 1)), K)
-    if got is None:
-        return None
-    atoms, atom_of_cell = got
-    votes = np.zeros((len(atoms), K))
-    np.add.at(votes, (atom_of_cell[hh_cell], part[units.of]), 1)
-    grouped = group_cells(V, mlat, atoms, K, [hp for _, hp in mleaves], votes.argmax(axis=1))
+    grouped = None
+    step = math.sqrt(V.area / max(len(mlat), 1))
+    for atoms, atom_of_cell in _atoms(task, V, hh_cell, centres, origin, step, K):
+        votes = np.zeros((len(atoms), K))
+        np.add.at(votes, (atom_of_cell[hh_cell], part[units.of]), 1)
+        grouped = group_cells(V, mlat, atoms, K, [hp for _, hp in mleaves], votes.argmax(axis=1))
+        if grouped is not None:
+            break
     if grouped is None:
         return None
     mg_polys, atom_mg = grouped
@@ -271,14 +272,16 @@ def _village_cells(units: Units, cap: int, hsmall: np.ndarray, parts: list):
 
 
 def _atoms(task: VillageTask, V, hh_cell: np.ndarray, centres: np.ndarray, origin, step: float, K: int):
-    """What must go to a micro-grid whole: ``(footprints, atom of each cell)``, or
-    None where cells tied together hold too much land for one micro-grid.
+    """What must go to a micro-grid whole: ``(footprints, atom of each cell)``, for
+    each footprint size with which cells tied together fit one micro-grid, widest
+    first (none where they never fit).
 
     The rounds keep small hamlets whole, which can leave cells that no power diagram
     separates: a household on a neighbour's side of the closest diagram ties the two
-    cells (and their footprints) to one micro-grid.  Footprints are grown by the
-    first of :data:`FOOTPRINT_STEPS` lattice steps with which every group of tied
-    cells holds at most :data:`FIT_SHARE` of a micro-grid's land.
+    cells (and their footprints) to one micro-grid.  Footprints are grown by each of
+    :data:`FOOTPRINT_STEPS` lattice steps with which every group of tied cells holds
+    at most :data:`FIT_SHARE` of a micro-grid's land; the caller takes the first that
+    groups into micro-grids of one piece each.
     """
     n, k = len(task.points), len(centres)
     pts = task.points - origin
@@ -293,8 +296,7 @@ def _atoms(task: VillageTask, V, hh_cell: np.ndarray, centres: np.ndarray, origi
         atoms = feet if A == k else np.array([union(list(feet[atom_of_cell == a])) for a in range(A)],
                                              dtype=object)
         if shapely.area(atoms).max() <= FIT_SHARE * V.area / K:
-            return atoms, atom_of_cell
-    return None
+            yield atoms, atom_of_cell
 
 
 def _grouped_cells(task: VillageTask, units: Units, hsmall: np.ndarray, cap: int, mg_polys: list,
