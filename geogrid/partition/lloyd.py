@@ -24,6 +24,8 @@ strips a row of centres draws across empty land into fans of more compact cells.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import shapely
 from ortools.graph.python import min_cost_flow
@@ -48,6 +50,8 @@ NEAREST = 12
 COST_SCALE = 100.0
 #: moves of one cell to where a split gains most, at most (see relocate)
 RELOCATE_TRIES = 6
+#: the cheapest dissolves and the biggest splits paired, per move, until one helps
+RELOCATE_PAIRS = 1
 #: least distance (m) between a household and its cell's border
 MARGIN_M = 1e-4
 #: moved sites keep each household at least this far (m) from a border, or as far as
@@ -207,20 +211,23 @@ def relocate(gxy: np.ndarray, gw: np.ndarray, got, cap: int, tries: int = RELOCA
         alt = np.argmin(d2, axis=1)
         cost = np.bincount(label, gw * (d2[rows, alt] - own), C)
         side, gain = _halves(label, gxy, gw, C)
-        a = int(np.argmin(cost))
-        gain[a] = 0.0
-        b = int(np.argmax(gain))
-        if gain[b] <= 0.5 * cost[a]:
+        found = None
+        for a, b in itertools.product(np.argsort(cost)[:RELOCATE_PAIRS], np.argsort(-gain)[:RELOCATE_PAIRS]):
+            if a == b or gain[b] <= 0.5 * cost[a]:
+                continue
+            start = np.where(label == a, alt, label)
+            start[(label == b) & (side == 1)] = a
+            again = lloyd(gxy, gw, start, cap)
+            if again is None or len(again[1]) < C:
+                continue
+            s = sse(again[0], gxy, gw, C)
+            if s < current * (1 - 1e-9):
+                found = again, s
+                break
+        if found is None:
             break
-        start = np.where(label == a, alt, label)
-        start[(label == b) & (side == 1)] = a
-        again = lloyd(gxy, gw, start, cap)
-        if again is None or len(again[1]) < C:
-            break
-        s = sse(again[0], gxy, gw, C)
-        if s >= current * (1 - 1e-9):
-            break
-        got, label, current = again, again[0], s
+        got, current = found
+        label = got[0]
     return got
 
 

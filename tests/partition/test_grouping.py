@@ -107,3 +107,27 @@ def test_cells_first_keeps_a_settlement_on_a_straight_border_together():
     assert got["cells_first"] == (4, 1)
     # auto: cells first for a village of 80 households
     assert partition(h, v, layout="auto").households["cell_id"].iloc[:20].nunique() == 1
+
+
+def test_cells_first_tries_narrower_footprints_before_falling_back(monkeypatch):
+    """Where the widest footprints group into micro-grids that are not one piece each
+    (group_cells gives None), the narrower ones are tried before the straight cuts."""
+    import geogrid.partition.village as village
+
+    rng = np.random.default_rng(1)
+    pts = np.vstack([rng.normal(c, 25, size=(20, 2)) for c in
+                     [(X0 + 300, Y0 + 500), (X0 + 1200, Y0 + 400), (X0 + 2000, Y0 + 300), (X0 + 2700, Y0 + 600)]])
+    v = village_gdf({"V": box(X0, Y0, X0 + 3000, Y0 + 1000)})
+    h = households_gdf(pts, "V")
+    calls = []
+    real = village.group_cells
+
+    def first_fails(V, lattice, feet, *args):
+        calls.append(float(shapely.area(feet).sum()))
+        return None if len(calls) == 1 else real(V, lattice, feet, *args)
+
+    monkeypatch.setattr(village, "group_cells", first_fails)
+    r = partition(h, v, layout="cells_first")
+    assert len(calls) == 2 and calls[1] < calls[0]  # the second try, with narrower footprints
+    assert r.report["layouts"] == {"V": "cells_first"}
+    assert broken(r, v) == {}

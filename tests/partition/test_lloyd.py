@@ -151,6 +151,44 @@ def test_cells_of_a_village_with_buildings_keep_every_household_inside():
         assert len(set(where[units.of == u])) == 1
 
 
+def _stuck():
+    """A settlement of 6 split between two cells, and a cell shared by two hamlets of
+    3 households 300 m apart, 1 km away: the rounds cannot leave it (every household
+    is nearer its own centre than any other), although one cell holds all 6."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 2.0, (6, 2))
+    b = np.array([1000.0, 0.0]) + rng.normal(0, 2.0, (3, 2))
+    o = np.array([1000.0, 300.0]) + rng.normal(0, 2.0, (3, 2))
+    return np.vstack([a, b, o]), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+
+
+def test_relocate_moves_a_cell_from_a_split_settlement_to_two_far_hamlets():
+    pts, start = _stuck()
+    w = np.ones(len(pts))
+    got = L.lloyd(pts, w, start, cap=6)
+    assert got is not None
+    # the rounds alone stay stuck: the settlement in two cells, the hamlets in one
+    assert len(set(got[0][:6])) == 2 and got[0][6] == got[0][9]
+    label, centres = L.relocate(pts, w, got, cap=6)
+    assert len(centres) == 3 and np.bincount(label).max() <= 6
+    assert len(set(label[:6])) == 1  # the settlement in one cell
+    assert label[6] != label[9]  # each hamlet in its own
+    assert sse(pts, label) < 0.01 * sse(pts, start)
+    # and the result is still the rounds' own: a power diagram of the centres it returns
+    assert L.power_weights(pts - pts.mean(axis=0), label, centres - pts.mean(axis=0)) is not None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relocate_never_loses_compactness_nor_breaks_the_cap(seed):
+    pts = clusters(seed, per=23)
+    w = np.ones(len(pts))
+    got = L.lloyd(pts, w, np.arange(len(pts)) % 8, cap=20)
+    moved = L.relocate(pts, w, got, cap=20)
+    assert len(moved[1]) == len(got[1])
+    assert np.bincount(moved[0]).max() <= 20
+    assert sse(pts, moved[0]) <= sse(pts, got[0]) * (1 + 1e-12)
+
+
 def test_fewer_cells_when_the_start_has_too_many():
     pts = np.random.default_rng(4).uniform(0, 1000, (100, 2))
     got = L.lloyd(pts, np.ones(100), np.arange(100) % 8, cap=20)
