@@ -180,9 +180,17 @@ def _power_leaves(units: Units, leaves, cap: int, hsmall: np.ndarray, parent):
     return diagram(units, cell_of_unit, centres, origin, parent)
 
 
-def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | None = None):
+def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | None = None,
+                moves: bool = False):
     """Lloyd rounds from ``leaves``: ``(cell of each unit, centres, origin)`` (centres
-    relative to origin), or None when they do not improve on the leaves."""
+    relative to origin), or None when they do not improve on the leaves.
+
+    With ``moves``, also :func:`~geogrid.partition.lloyd.relocate`'s moves of whole
+    cells: for a whole village's cells (the cells-first layout), where a spare cell
+    can go to any outlying hamlet.  Within a micro-grid already cut (the straight
+    layout's) they cost cells: on the sample county's towns, a cell moved to a far
+    corner of a block was then cut apart by the block's shape, and 3 more
+    micro-grids went past their minimum plus one."""
     leaf = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
         leaf[ids] = lab
@@ -208,7 +216,8 @@ def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | 
     got = lloyd(gxy[mov], gw[mov], gleaf[mov], cap) if mov.any() else None
     if got is None:
         return None
-    got = relocate(gxy[mov], gw[mov], got, cap)
+    if moves:
+        got = relocate(gxy[mov], gw[mov], got, cap)
     n_fixed = int(fixed_leaf.sum())
     if goal is None:
         goal = -(-int(units.weight.sum()) // cap) + 1  # the minimum ceil(n / cap), plus one

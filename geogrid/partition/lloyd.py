@@ -159,7 +159,7 @@ def lloyd(gxy: np.ndarray, gw: np.ndarray, label: np.ndarray, cap: int):
         used = np.unique(new)
         new = np.searchsorted(used, new)  # a centre left empty: next round without it
         now = sse(new, gxy, gw)
-        if np.array_equal(new, label) or _ == MAX_ROUNDS or now > before * (1 - SETTLED):
+        if np.array_equal(new, label) or _ == MAX_ROUNDS or before * (1 - SETTLED) < now <= before:
             # settled, or out of rounds: the power diagram is that of the centres
             # this last assignment used
             return new, centres[used]

@@ -255,13 +255,14 @@ def _village_cells(units: Units, cap: int, hsmall: np.ndarray, parts: list):
     """The cells of a whole village: the straight cuts' cells of each of ``parts``
     (the units of each straight micro-grid: as many cells as the straight layout would
     have at least), then the Lloyd rounds over the whole village, which move them
-    across the parts' borders.  ``(cell of each unit, centres, origin)``, centres
+    across the parts' borders, and moves of whole cells to the outlying households
+    (:func:`~geogrid.partition.lloyd.relocate`).  ``(cell of each unit, centres, origin)``, centres
     relative to origin."""
     leaves = []
     for ids in parts:
         if len(ids):
             leaves += split_cells(units, ids, cap, needed_cells(units.weight[ids], cap), hsmall)
-    got = cell_rounds(units, leaves, cap, hsmall, goal=len(leaves)) if LLOYD else None
+    got = cell_rounds(units, leaves, cap, hsmall, goal=len(leaves), moves=True) if LLOYD else None
     if got is not None:
         return got
     cell_of_unit = np.empty(units.n, int)
