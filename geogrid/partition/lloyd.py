@@ -29,7 +29,6 @@ import shapely
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 from scipy.sparse import coo_array
-from scipy.spatial import ConvexHull, QhullError
 
 from geogrid.partition.pieces import HalfPlane, polygonal
 
@@ -315,16 +314,16 @@ def _shortest_paths(D: np.ndarray) -> np.ndarray:
     return P
 
 
-def _hull_points(points: np.ndarray) -> np.ndarray:
-    """The corners of the convex hull of ``points`` (all distinct points where the hull
-    is degenerate): a linear function is least over the points at one of them."""
-    u = np.unique(points, axis=0)
-    if len(u) <= 3:
-        return u
-    try:
-        return u[ConvexHull(u).vertices]
-    except QhullError:  # all on one line
-        return u
+def _hull_corners(points: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of each cell's convex hull (the two ends where its households lie
+    on a line, the point where they are one): a linear function is least over a
+    cell's households at one of them.  ``(corners, cell of each)``, all cells at once."""
+    present, local = np.unique(cell, return_inverse=True)
+    local = local.ravel()
+    order = np.argsort(local, kind="stable")
+    hulls = shapely.convex_hull(shapely.multipoints(points[order], indices=local[order]))
+    xy, which = shapely.get_coordinates(shapely.extract_unique_points(hulls), return_index=True)
+    return xy, present[which]
 
 
 def _lp_min(c: np.ndarray, A, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
@@ -357,9 +356,7 @@ def move_sites(points: np.ndarray, cell: np.ndarray, centres: np.ndarray, weight
     C = len(centres)
     if C < 2:
         return centres, weights
-    hulls = [_hull_points(points[cell == i]) for i in range(C)]
-    X = np.vstack(hulls)
-    own = np.repeat(np.arange(C), [len(h) for h in hulls])
+    X, own = _hull_corners(points, cell)
     ii = np.repeat(own, C)
     jj = np.tile(np.arange(C), len(X))
     keep = ii != jj
