@@ -25,7 +25,7 @@ How it works, per village, in metres (the local UTM zone):
 5. Those cells are the start of capacity-constrained Lloyd rounds
    (:mod:`geogrid.partition.lloyd`): an exact min-cost-flow assignment of units (and
    small hamlets) to centres with at most ``max_households`` each, then each centre
-   to its members' mean, until nothing moves; a cell is dropped while the
+   to its members' mean, until a round gains under 0.1 %; a cell is dropped while the
    micro-grid has more than its minimum plus one and the buildings still fit.
    The result is the power diagram of the assignment: its weights solve the
    difference constraints that keep every household inside its own cell (centred
@@ -49,10 +49,15 @@ The ``"cells_first"`` layout (the default, ``"auto"``, uses it for villages of u
 
 a. steps 4-5 over the whole village, starting from the straight cuts' cells of each
    straight micro-grid (so as many cells as the straight layout has), then the
-   Lloyd rounds over the whole village, which move cells across those borders;
+   Lloyd rounds over the whole village, which move cells across those borders,
+   and moves the rounds cannot make (:func:`~geogrid.partition.lloyd.relocate`):
+   the cell cheapest to dissolve goes to where splitting a cell gains most, and
+   the rounds run again, while that lowers the squared distances; so a village's
+   spare cells go to its outlying households;
 b. each cell's *footprint* is the hull of its households, grown by two lattice
    steps (one, or half, where cells must then stay together that would not fit one
-   micro-grid) and cut to its own power region; two cells whose households the
+   micro-grid, or where the wider footprints do not group into micro-grids of one
+   piece each) and cut to its own power region; two cells whose households the
    diagram cannot separate (a small hamlet kept whole) are tied to one micro-grid;
 c. free lattice points and whole footprints are assigned to the micro-grids by the
    same capacity-constrained rounds, with room for 1.05 of a micro-grid's share of
