@@ -10,9 +10,8 @@ Prints, in one run:
   same for k-means-constrained, spopt max-p and METIS (pymetis) with the same
   number of cells per village, with ratios (k-means-constrained also with one start
   instead of its default ten, to show how much its restarts buy);
-  k-means-constrained's time and compactness with 1, 2, 3, 5, 10 and 20 starts, and
-  the fewest starts that are as compact as ours (our speed ratio at equal
-  compactness); and k-means-constrained once more inside our micro-grids, to show
+  k-means-constrained's time and compactness with 1 to 10 and 20 starts, and the
+  fewest starts that are as compact as ours (our speed ratio at equal compactness); and k-means-constrained once more inside our micro-grids, to show
   how much of the gap the micro-grids' borders make;
 - the straight layout (micro-grids first) against the one measured (``--layout``,
   the library's default ``auto`` unless given; ``cells_first`` when it is
@@ -226,7 +225,7 @@ def figures_for(labels, pts_by_v, cap):
             "villages": len(labels)}
 
 
-def kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours, known, starts=(1, 2, 3, 5, 10, 20)):
+def kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours, known, starts=(*range(1, 11), 20)):
     """k-means-constrained's time against its compactness: with ``n_init=n`` it keeps
     the best of its first n starts (one random state, drawn in turn, so each n's
     starts begin with the fewer n's), and the fewest starts as compact as geogrid:
