@@ -54,8 +54,8 @@ a. steps 4-5 over the whole village, starting from the straight cuts' cells of e
    the cell cheapest to dissolve goes to where splitting a cell gains most, and
    the rounds run again, while that lowers the squared distances; so a village's
    spare cells go to its outlying households;
-b. each cell's *footprint* is the hull of its households, grown by two lattice
-   steps (one, or half, where cells must then stay together that would not fit one
+b. each cell's *footprint* is the hull of its households, grown by one lattice
+   step (half of one where cells must then stay together that would not fit one
    micro-grid, or where the wider footprints do not group into micro-grids of one
    piece each) and cut to its own power region; two cells whose households the
    diagram cannot separate (a small hamlet kept whole) are tied to one micro-grid;
