@@ -10,6 +10,15 @@ import { t } from "../i18n.js";
 const L = window.L;
 const $ = (id) => document.getElementById(id);
 
+/**
+ * The pane of issue pins: above the area labels (Leaflet's tooltip pane, 650), so that a
+ * cell's name never covers a pin or takes the click meant for it; below popups (700).
+ */
+export function issuePane(map) {
+  if (!map.getPane("gg-issues")) map.createPane("gg-issues").style.zIndex = 660;
+  return "gg-issues";
+}
+
 /** Workflow order, with the colour of each state (legend, pins, chips). */
 export const STATUS_COLOURS = {
   reported: "#f08c00",
@@ -71,6 +80,7 @@ export class IssueLayer {
     this.gen = 0;
     this.hotGen = 0;
     map.createPane("gg-hot").style.zIndex = 395;
+    issuePane(map);
     this.markers = L.layerGroup().addTo(map);
     this.hot = L.geoJSON(null, {
       pane: "gg-hot",
@@ -238,7 +248,7 @@ export class IssueLayer {
       m.setLatLng([lat, lon]);
       m.setIcon(icon);
     } else {
-      m = L.marker([lat, lon], { icon, keyboard: true, riseOnHover: true, title: `${p.category_name || p.category} · ${t(`status.${p.status}`)}` });
+      m = L.marker([lat, lon], { icon, pane: issuePane(this.map), keyboard: true, riseOnHover: true, title: `${p.category_name || p.category} · ${t(`status.${p.status}`)}` });
       m.on("click", () => this.onClick(f.id));
       this.byId.set(f.id, m);
       if (this.passes(p)) this.markers.addLayer(m);

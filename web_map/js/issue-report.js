@@ -5,7 +5,7 @@
 
 import { get, request } from "./api.js";
 import { escapeHtml } from "./layers.js";
-import { categoryName } from "./issue-layer.js";
+import { categoryName, issuePane } from "./issue-layer.js";
 import { statusChip, fmtTime, uploadPhoto } from "./issue-panel.js";
 import { errorMessage, toast } from "./dialog.js";
 import { t } from "../i18n.js";
@@ -63,7 +63,7 @@ export class IssueReporter {
     this.point = latlng;
     const icon = L.divIcon({ className: "issue-icon", html: '<div class="im new"><span class="im-ring"></span><span class="im-pin"></span></div>', iconSize: [28, 34], iconAnchor: [14, 32] });
     if (this.marker) this.marker.setLatLng(latlng);
-    else this.marker = L.marker(latlng, { icon, interactive: false, zIndexOffset: 2000 }).addTo(this.map);
+    else this.marker = L.marker(latlng, { icon, pane: issuePane(this.map), interactive: false, zIndexOffset: 2000 }).addTo(this.map);
     if (this.formOpen && $("report-form")) {
       $("report-point").textContent = fmtPoint(latlng);
       this.checkDuplicates();
