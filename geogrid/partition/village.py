@@ -259,8 +259,8 @@ def _village_cells(units: Units, cap: int, hsmall: np.ndarray, parts: list):
     (the units of each straight micro-grid: as many cells as the straight layout would
     have at least), then the Lloyd rounds over the whole village, which move them
     across the parts' borders, and moves of whole cells to the outlying households
-    (:func:`~geogrid.partition.lloyd.relocate`).  ``(cell of each unit, centres, origin)``, centres
-    relative to origin."""
+    (:func:`~geogrid.partition.lloyd.relocate`).  ``(cell of each unit, centres,
+    origin)``, centres relative to origin."""
     leaves = []
     for ids in parts:
         if len(ids):
