@@ -8,7 +8,9 @@ for), never the database, the web app, folium or settings.
 How it works, per village, in metres (the local UTM zone):
 
 1. Households that share a building key or a point (to the centimetre) form one
-   *unit* that is never split.
+   *unit* that is never split.  A key whose households lie in places more than
+   100 m apart (a mistyped coordinate, a key used twice) is a building per place,
+   and the diagnostics name it (``spread_building``).
 2. The village is cut into ``clamp(round(area / microgrid_km2), min, max)``
    micro-grids by recursive straight cuts of equal area (measured on a lattice of
    points), each cut nudged into a gap between households where that makes the

@@ -22,7 +22,7 @@ from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units
 from geogrid.partition.cells import lattice_points, solve_cells
-from geogrid.partition.village import _hamlet_small, _locate
+from geogrid.partition.village import _hamlet_small, _locate, building_places
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -179,6 +179,16 @@ def repartition(
             "being re-solved (or left them) and are not in any cell; re-solve the micro-grid "
             "they now lie in as well",
         })
+
+    # a building key in places far apart (a mistyped coordinate) is a building per place
+    if BUILDING in hh.columns and len(place):
+        placed = place[loc >= 0]
+        village_of = np.array([mg_village[ids[k]] for k in loc[loc >= 0]], dtype=object)
+        for code in sorted(set(village_of)):
+            rows = placed[village_of == code]
+            for d in building_places(code, pts_m[rows], _codes(hh[BUILDING].iloc[rows].to_numpy())):
+                d["households"] = hh.index[rows[d["households"]]].tolist()
+                diags.append(d)
 
     # --- cells of each re-solved micro-grid ------------------------------------------------
     new_cells = []  # (cell_id, mg_id, polygon metric)

@@ -8,11 +8,16 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import bmat, coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
-__all__ = ["Units", "make_units", "needed_cells", "COLOCATED_M"]
+__all__ = ["Units", "make_units", "building_groups", "needed_cells", "COLOCATED_M", "SPREAD_M"]
 
 #: households closer than this (m) are at one address and form one unit
 COLOCATED_M = 0.01
+#: one building key links only households within this distance (m) of another of
+#: its households: a key whose households lie further apart (a mistyped coordinate,
+#: a key used twice) is one building per place
+SPREAD_M = 100.0
 
 
 @dataclass
@@ -90,7 +95,9 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     (``building`` and ``hamlet``: codes as ``inputs._codes`` gives them, None if missing).
 
     Both relations are merged: two households are in one unit if a chain of shared
-    buildings or identical coordinates links them.
+    buildings or identical coordinates links them.  A building key is one building
+    per place where its households lie more than :data:`SPREAD_M` apart
+    (:func:`building_groups`).
     """
     n = len(points)
     if n == 0:
@@ -106,6 +113,7 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
         valid = _present(keys)
         codes = np.full(n, -1)
         codes[valid] = pd.factorize(keys[valid])[0]
+        codes = building_groups(np.asarray(points, float), codes)
     else:
         valid = np.zeros(n, bool)
         codes = np.full(n, -1)
@@ -142,6 +150,32 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     else:
         first = np.full(u, -1)
     return Units(of=of, xy=xy, weight=weight, hamlet=first, points=np.asarray(points, float))
+
+
+def building_groups(points: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per household, its building: the households of one key (``codes``, -1 for none)
+    that chains of steps of at most :data:`SPREAD_M` link.  A key whose households lie
+    in places further apart is a building per place (new codes after the keys')."""
+    out = np.asarray(codes).copy()
+    has = np.flatnonzero(out >= 0)
+    if not len(has):
+        return out
+    c = out[has]
+    k = int(c.max()) + 1
+    lo = np.full((k, 2), np.inf)
+    hi = np.full((k, 2), -np.inf)
+    np.minimum.at(lo, c, points[has])
+    np.maximum.at(hi, c, points[has])
+    nxt = k
+    for key in np.flatnonzero(np.hypot(*(hi - lo).T) > SPREAD_M):
+        hh = has[c == key]
+        pairs = cKDTree(points[hh]).query_pairs(SPREAD_M, output_type="ndarray")
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(hh), len(hh)))
+        m, place = connected_components(graph, directed=False)
+        if m > 1:
+            out[hh] = np.where(place == 0, key, nxt + place - 1)
+            nxt += m - 1
+    return out
 
 
 def needed_cells(weight: np.ndarray, cap: int) -> int:

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
@@ -24,14 +25,12 @@ from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.lloyd import power_distances, power_weights
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode, merge_orphans, union
-from geogrid.partition.units import Units, make_units, needed_cells
+from geogrid.partition.units import SPREAD_M, Units, building_groups, make_units, needed_cells
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "cells_first", "TOL_M"]
 
 #: a household within this distance (m) of a polygon counts as inside it
 TOL_M = 1e-3
-#: households of one building further apart than this (m) are reported
-SPREAD_M = 100.0
 #: lattice points per micro-grid used to measure area while cutting
 LATTICE_PER_PART = 600
 #: hand empty land across micro-grid borders where their areas are uneven, in
@@ -411,6 +410,8 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
             f"than {cap}; it is kept whole as a cell of its own. Split it by floor or "
             "stairwell by hand if one grid worker cannot serve it.",
         })
+    if task.building is not None:
+        diags += building_places(task.code, task.points, task.building)
     if units.spread is not None and units.spread.any():
         members = members or units.members()
         for u in np.flatnonzero(units.spread):
@@ -424,6 +425,28 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
                     f"{size:.0f} m apart; they are kept in one cell, which then stretches. "
                     "Check their coordinates or building keys.",
                 })
+
+
+def building_places(code: str, points: np.ndarray, building) -> list[dict]:
+    """A ``spread_building`` diagnostic for each building key whose households lie in
+    places more than :data:`~geogrid.partition.units.SPREAD_M` apart, which the engine
+    takes as a building per place (:func:`~geogrid.partition.units.building_groups`);
+    ``households`` are positions in ``points``."""
+    keyed = np.flatnonzero([b is not None for b in building])
+    if not len(keyed):
+        return []
+    key = pd.factorize(pd.Series(np.asarray(building, dtype=object)[keyed], dtype=object))[0]
+    places = pd.Series(building_groups(points[keyed], key)).groupby(key).nunique()
+    out = []
+    for k in places.index[places.to_numpy() > 1]:
+        hh = keyed[key == k]
+        out.append({
+            "kind": "spread_building", "village_code": code, "households": hh.tolist(),
+            "message": f"building {building[hh[0]]} in village {code} has households in {places[k]} "
+            f"places more than {SPREAD_M:.0f} m apart; each place is kept whole as a building of "
+            "its own, and they may be in different cells. Check their coordinates or building keys.",
+        })
+    return out
 
 
 def _building_name(task: VillageTask, hh: np.ndarray) -> str:

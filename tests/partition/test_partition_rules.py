@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from geogrid.errors import ColumnError, InputError
 from geogrid.partition import check, partition
+from geogrid.partition.units import building_groups, make_units
 
 from .conftest import UTM, X0, Y0, households_gdf, split_villages_case, village_case, village_gdf
 
@@ -72,6 +73,43 @@ def test_big_building_is_one_cell_and_reported(square):
     kinds = [d["kind"] for d in r.diagnostics]
     assert "oversize_building" in kinds
     assert broken(r, v) == {}
+
+
+def test_a_building_key_is_a_building_per_place():
+    """One key: three flats at one spot, a fourth 60 m on (a chain: same building), a
+    fifth 1 km away (a mistyped coordinate): two places.  Keys stay apart."""
+    pts = np.array([[0, 0], [0, 0], [1, 0], [60, 0], [1000, 0], [0, 0.0], [3000, 0]])
+    codes = np.array([0, 0, 0, 0, 0, 1, -1])
+    places = building_groups(pts, codes)
+    assert len(set(places[:4])) == 1 and places[4] != places[0]
+    assert places[5] == 1 and places[6] == -1
+    units = make_units(pts, np.array(["a"] * 5 + ["b", None], dtype=object))
+    # "b" shares a's point, so it joins a's first place; the far flat is a unit alone
+    assert len(set(units.of[:4])) == 1 and units.of[5] == units.of[0] and units.of[4] != units.of[0]
+
+
+def test_a_building_in_two_places_is_two_buildings_and_reported(square):
+    """A key reused 1.5 km apart: each place is whole, the rules hold (check takes a
+    building per place too), and the diagnostics name it; a key within 100 m is still
+    one building that check holds to one cell."""
+    v = village_gdf({"V": square})
+    pts = [(X0 + 200, Y0 + 200)] * 12 + [(X0 + 1700, Y0 + 1700)] * 12
+    pts += [(X0 + 100 + 35 * i, Y0 + 1000) for i in range(40)]
+    b = ["blk"] * 24 + [f"h{i}" for i in range(40)]
+    r = partition(households_gdf(pts, "V", building=b), v)
+    assert broken(r, v) == {}
+    assert r.households.iloc[:12]["cell_id"].nunique() == 1
+    assert r.households.iloc[12:24]["cell_id"].nunique() == 1
+    spread = [d for d in r.diagnostics if d["kind"] == "spread_building"]
+    assert len(spread) == 1 and "2 places" in spread[0]["message"]
+    assert sorted(spread[0]["households"]) == sorted(r.households.index[:24])
+    # check() holds one place to one cell: split the first place by hand
+    bad = r.households.copy()
+    other = bad["cell_id"].iloc[30]
+    assert other != bad["cell_id"].iloc[0]
+    bad.iloc[0, bad.columns.get_loc("cell_id")] = other
+    r.households = bad
+    assert "blk" in check(r)["building_not_split"]
 
 
 def test_households_on_the_boundary(square):

@@ -10,6 +10,7 @@ import pytest
 from geogrid.crs import reproject
 from geogrid.errors import InputError
 from geogrid.partition import check, partition, repartition
+from geogrid.partition.units import SPREAD_M
 
 from .synthetic import synthetic_county
 
@@ -180,9 +181,8 @@ def test_boundary_edit_moves_only_the_named_microgrids(county):
 
 def test_new_household_of_a_building_joins_the_building_cell(county):
     """A household added to an existing building, with its point in a neighbouring
-    cell that has room, must not split the building (the previous cells cannot simply
-    be kept).  (A building whose households lie so far apart that no straight cut of
-    the micro-grid avoids them is refused with a PartitionError instead.)"""
+    cell that has room (within SPREAD_M of the building: one place), must not split
+    the building (the previous cells cannot simply be kept)."""
     c, r = county
     # the micro-grid with the most cells among those with a cell that has room
     has_room = r.cells.loc[r.cells["households"] < 18, "microgrid_id"].unique()
@@ -195,13 +195,47 @@ def test_new_household_of_a_building_joins_the_building_cell(county):
     other = others.index[np.argmin(others.geometry.distance(mc.geometry[roomy]).to_numpy())]
     hh = r.households[r.households["cell_id"] == other]
     h1 = hh.index[np.argmin(hh.geometry.distance(mc.geometry[roomy]).to_numpy())]
-    p = mc.geometry[roomy].representative_point()
+    metric = r.report["parameters"]["metric_crs"]
+    at = reproject(gpd.GeoSeries([c.households.geometry[h1]], crs=c.households.crs), metric).iloc[0]
+    room = reproject(gpd.GeoSeries([mc.geometry[roomy]], crs=mc.crs), metric).iloc[0]
+    near = room.intersection(at.buffer(0.6 * SPREAD_M))
+    assert not near.is_empty
+    p = reproject(gpd.GeoSeries([near.representative_point()], crs=metric), c.households.crs).iloc[0]
     new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
                             "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
                            geometry=[p], crs=c.households.crs, index=[10**6])
     r2 = repartition(r, pd.concat([c.households, new]), microgrids=[m])
     assert _broken(r2, c.villages) == {}
     assert r2.households.loc[10**6, "cell_id"] == r2.households.loc[h1, "cell_id"]
+
+
+def test_a_building_in_two_places_keeps_every_hard_rule_and_is_reported(county):
+    """A household added to an existing building but far from it (a mistyped
+    coordinate) across the largest micro-grids: each place is a building of its own,
+    kept whole; nothing fails, and the diagnostics name the building.  (Before, the
+    building was split per micro-grid side against its own rule, or the straight cuts
+    raised a PartitionError.)"""
+    c, r = county
+    metric = r.report["parameters"]["metric_crs"]
+    mgs = r.microgrids.sort_values("area_km2", ascending=False).set_index("microgrid_id")
+    for m in mgs.index[:4]:
+        hh = r.households[(r.households["microgrid_id"] == m) & r.households["building"].notna()]
+        h1 = hh.index[0]
+        poly = reproject(gpd.GeoSeries([mgs.geometry[m]], crs=mgs.crs), metric).iloc[0]
+        at = reproject(gpd.GeoSeries([c.households.geometry[h1]], crs=c.households.crs), metric).iloc[0]
+        xy = np.asarray(poly.exterior.coords)
+        far = xy[np.argmax(np.hypot(xy[:, 0] - at.x, xy[:, 1] - at.y))]
+        q = gpd.points_from_xy([0.8 * far[0] + 0.2 * poly.centroid.x], [0.8 * far[1] + 0.2 * poly.centroid.y])
+        assert q[0].distance(at) > 2 * SPREAD_M and poly.contains(q[0])
+        new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
+                                "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
+                               geometry=reproject(gpd.GeoSeries(q, crs=metric), c.households.crs).to_numpy(),
+                               crs=c.households.crs, index=[10**6])
+        r2 = repartition(r, pd.concat([c.households, new]), microgrids=[m])
+        assert _broken(r2, c.villages) == {}
+        spread = [d for d in r2.report["diagnostics"] if d["kind"] == "spread_building"]
+        assert any(10**6 in d["households"] and h1 in d["households"] and "2 places" in d["message"]
+                   for d in spread), spread
 
 
 def test_microgrid_with_an_oversize_building_keeps_its_cells(county):
