@@ -10,7 +10,11 @@ How it works, per village, in metres (the local UTM zone):
 1. Households that share a building key or a point (to the centimetre) form one
    *unit* that is never split.  A key whose households lie in places more than
    100 m apart (a mistyped coordinate, a key used twice) is a building per place,
-   and the diagnostics name it (``spread_building``).
+   and the diagnostics name it (``spread_building``).  Households of one building
+   that are apart (never those at one point) may still end in different cells where
+   a micro-grid border runs between them, or where no straight cut separates them
+   from another such building; the diagnostics name those too (``building_split``),
+   and :func:`check` accepts what they name.
 2. The village is cut into ``clamp(round(area / microgrid_km2), min, max)``
    micro-grids by recursive straight cuts of equal area (measured on a lattice of
    points), each cut nudged into a gap between households where that makes the

@@ -14,7 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject
-from geogrid.errors import InputError
+from geogrid.errors import InputError, PartitionError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
@@ -22,7 +22,7 @@ from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units
 from geogrid.partition.cells import lattice_points, solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, building_places
+from geogrid.partition.village import _hamlet_small, _locate, building_places, split_buildings
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -229,6 +229,7 @@ def repartition(
         for c, poly, members in kept:
             assigned[c] = members
             new_cells.append((c, m, poly))
+        diags += _split_in(kept, mg_village[m], pts_m, hh)
         for c, members in assigned.items():
             for r in members:
                 cell_of_row[int(r)] = c
@@ -442,6 +443,20 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
     return [(c, p, rows[li == j]) for j, (c, p) in enumerate(zip(free_prev, polys))]
 
 
+def _split_in(kept, code, pts_m, hh) -> list[dict]:
+    """:func:`~geogrid.partition.village.split_buildings` for the cells of one re-solved
+    micro-grid, with the caller's household labels."""
+    rows = np.concatenate([members for _, _, members in kept]) if kept else np.zeros(0, int)
+    if not len(rows):
+        return []
+    cell = np.concatenate([np.full(len(members), i) for i, (_, _, members) in enumerate(kept)])
+    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
+    out = split_buildings(code, make_units(pts_m[rows], building), cell, pts_m[rows], building)
+    for d in out:
+        d["households"] = hh.index[rows[d["households"]]].tolist()
+    return out
+
+
 def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     """Cut ``region`` afresh; new cells take the ids of the previous cells they share
     most households with, the rest new ids after the highest in the micro-grid."""
@@ -449,10 +464,20 @@ def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
     hamlet = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
     units = make_units(pts, building, hamlet)
-    hs = _hamlet_small(units, hamlet, cap)
     from geogrid.partition.village import hsmall_of
 
-    cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
+    try:
+        hs = _hamlet_small(units, hamlet, cap)
+        cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
+    except PartitionError:
+        # households of a building apart that no straight cut separates from their
+        # neighbours: only households at one point kept together (the caller names
+        # what that split)
+        if units.n == 0 or not units.spread.any():
+            raise
+        units = make_units(pts, None, hamlet)
+        hs = _hamlet_small(units, hamlet, cap)
+        cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
     old = [c for c in free_prev]
     ov = np.zeros((len(cells), len(old)))
     pc = prev_cell[rows]

@@ -81,14 +81,15 @@ class VillageResult:
     layout: str = "straight"
 
 
-def target_microgrids(area_m2: float, n_households: int, task: VillageTask) -> int:
+def target_microgrids(area_m2: float, n_households: int, task: VillageTask, n_units: int | None = None) -> int:
     """``clamp(round(area / microgrid_km2), min, max)``, but no more micro-grids than
-    ``ceil(households / max_households)`` so that none is left empty."""
+    ``ceil(households / max_households)``, nor than the village has units (buildings
+    and addresses, which are never split), so that none is left empty."""
     k = int(round(area_m2 / 1e6 / task.microgrid_km2))
     k = max(task.min_microgrids, min(task.max_microgrids, k))
     if n_households == 0:
         return 1
-    return max(1, min(k, -(-n_households // task.max_households)))
+    return max(1, min(k, -(-n_households // task.max_households), n_units or n_households))
 
 
 def _hamlet_small(units: Units, hamlet: np.ndarray | None, cap: int) -> np.ndarray:
@@ -139,17 +140,29 @@ def solve_village(task: VillageTask) -> VillageResult:
             "message": f"village {task.code} has no households; it is one micro-grid with one "
             "empty cell. Check that its households were imported with this village code.",
         })
-    K = target_microgrids(V.area, n, task)
+    K = target_microgrids(V.area, n, task, units.n)
     k_area = max(task.min_microgrids, min(task.max_microgrids, int(round(V.area / 1e6 / task.microgrid_km2))))
     if n and K < k_area:
         diags.append({
             "kind": "few_households", "village_code": task.code, "households": [],
-            "message": f"village {task.code} has only {n} households, so it gets {K} micro-grid(s) "
-            f"instead of {k_area} by area; more would leave some without households.",
+            "message": f"village {task.code} has only {n} households ({units.n} buildings or "
+            f"addresses), so it gets {K} micro-grid(s) instead of {k_area} by area; more would "
+            "leave some without households.",
         })
     _report_units(task, units, cap, diags)
 
-    mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, units, hsmall, K, cap)
+    try:
+        mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, units, hsmall, K, cap)
+    except PartitionError:
+        # households of a building apart (not at one point) that no straight cut
+        # separates from their neighbours: the layout again with only households at
+        # one point kept together; split_buildings below names what that split
+        if units.n == 0 or not units.spread.any():
+            raise
+        loose = make_units(task.points, None, task.hamlet)
+        mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, loose, _hamlet_small(loose, task.hamlet, cap),
+                                                          K, cap)
+    diags += split_buildings(task.code, units, hh_cell, task.points, task.building)
     res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
     res.cells = [shapely.to_wkb(p) for p in drop_micro_edges(cells)]
     res.cell_microgrid = cell_mg
@@ -425,6 +438,30 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
                     f"{size:.0f} m apart; they are kept in one cell, which then stretches. "
                     "Check their coordinates or building keys.",
                 })
+
+
+def split_buildings(code: str, units: Units, hh_cell: np.ndarray, points: np.ndarray, building) -> list[dict]:
+    """A ``building_split`` diagnostic for each unit (a building in one place, or one
+    point) whose households ended in more than one cell: households apart (never at
+    one point) that a micro-grid border runs between, or that no straight cut could
+    separate from their neighbours; ``households`` are positions in ``points``."""
+    if units.n == 0:
+        return []
+    pairs = np.unique(np.column_stack([units.of, hh_cell]), axis=0)
+    out = []
+    for u in np.flatnonzero(np.bincount(pairs[:, 0], minlength=units.n) > 1):
+        hh = np.flatnonzero(units.of == u)
+        b = None if building is None else building[hh[0]]
+        name = f"building {b}" if b is not None else "one address"
+        size = float(np.max(np.ptp(points[hh], axis=0)))
+        out.append({
+            "kind": "building_split", "village_code": code, "households": hh.tolist(),
+            "message": f"{name} in village {code} has households {size:.0f} m apart, and they are in "
+            f"{int((pairs[:, 0] == u).sum())} cells: a border between micro-grids runs between them, "
+            "or no straight cut separates them from their neighbours. Check their coordinates or "
+            "building keys.",
+        })
+    return out
 
 
 def building_places(code: str, points: np.ndarray, building) -> list[dict]:

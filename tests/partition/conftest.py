@@ -62,7 +62,8 @@ def star_polygon(draw, cx=X0, cy=Y0, rmax=1500.0):
 
 @st.composite
 def village_case(draw):
-    """(village polygon, household points, building keys, hamlets, cap)."""
+    """(village polygon, household points, building keys (some shared by households
+    apart), hamlets, cap)."""
     kind = draw(st.sampled_from(["star", "star", "islands", "tiny", "square"]))
     if kind == "star":
         poly = draw(star_polygon())
@@ -98,6 +99,11 @@ def village_case(draw):
         for i in rng.choice(m - 1, size=min(5, m - 1), replace=False):
             pts[i + 1] = pts[i]
             building[i + 1] = building[i]
+    # perhaps a few keys shared by households apart (near: one building that
+    # stretches; over 100 m: a building per place)
+    if m >= 4 and draw(st.booleans()):
+        for i, j in rng.choice(m, size=(min(3, m // 2), 2), replace=False):
+            building[j] = building[i]
     if m and draw(st.booleans()):
         extra = np.repeat(pts[:1], 45, axis=0)
         pts = np.vstack([pts, extra])

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from geogrid.crs import reproject
 from geogrid.errors import InputError
@@ -236,6 +237,30 @@ def test_a_building_in_two_places_keeps_every_hard_rule_and_is_reported(county):
         spread = [d for d in r2.report["diagnostics"] if d["kind"] == "spread_building"]
         assert any(10**6 in d["households"] and h1 in d["households"] and "2 places" in d["message"]
                    for d in spread), spread
+
+
+def test_two_crossed_buildings_are_split_and_reported_not_refused(county):
+    """Two buildings of 15 added to a micro-grid, each at two points 85 m apart,
+    crossed like an X: no straight cut separates them and one cell cannot hold both.
+    The re-run keeps households at one point together, meets the rules and names the
+    split buildings (before: PartitionError)."""
+    c, r = county
+    metric = r.report["parameters"]["metric_crs"]
+    mgs = r.microgrids.sort_values("area_km2", ascending=False).set_index("microgrid_id")
+    m = mgs.index[0]
+    poly = reproject(gpd.GeoSeries([mgs.geometry[m]], crs=mgs.crs), metric).iloc[0]
+    o = np.asarray(poly.representative_point().coords[0])
+    xy = np.array([o, o + 60] * 8 + [o + [0, 60], o + [60, 0]] * 8)[:30]
+    assert all(poly.contains(shapely.Point(p)) for p in xy)
+    new = gpd.GeoDataFrame({"village_code": [mgs["village_code"][m]] * 30,
+                            "building": ["X1"] * 15 + ["X2"] * 15, "hamlet": [None] * 30},
+                           geometry=reproject(gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=metric),
+                                              c.households.crs).to_numpy(),
+                           crs=c.households.crs, index=pd.RangeIndex(10**6, 10**6 + 30))
+    r2 = repartition(r, pd.concat([c.households, new]), microgrids=[m])
+    assert _broken(r2, c.villages) == {}
+    told = [d for d in r2.report["diagnostics"] if d["kind"] == "building_split"]
+    assert {h for d in told for h in d["households"]} & set(new.index)
 
 
 def test_microgrid_with_an_oversize_building_keeps_its_cells(county):
