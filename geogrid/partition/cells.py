@@ -239,8 +239,12 @@ def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | 
     pts = units.points - origin
     hh_cell = cell_of_unit[units.of]
     sse_new = ((pts - centres[hh_cell]) ** 2).sum()
-    old_c = np.array([pts[leaf[units.of] == lab].mean(axis=0) for lab in range(len(leaves))])
-    sse_old = ((pts - old_c[leaf[units.of]]) ** 2).sum()
+    hh_leaf = leaf[units.of]
+    # the leaves' mean points (a leaf the cuts left without households has none)
+    n_leaf = np.maximum(np.bincount(hh_leaf, minlength=len(leaves)), 1)
+    old_c = np.column_stack([np.bincount(hh_leaf, pts[:, 0], len(leaves)),
+                             np.bincount(hh_leaf, pts[:, 1], len(leaves))]) / n_leaf[:, None]
+    sse_old = ((pts - old_c[hh_leaf]) ** 2).sum()
     kept = _hamlets_whole(hsmall, cell_of_unit) - _hamlets_whole(hsmall, leaf)
     if k > len(leaves) or (k == len(leaves) and kept <= 0 and sse_new > sse_old * (1 - 1e-9)):
         return None
