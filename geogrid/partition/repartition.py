@@ -14,13 +14,13 @@ from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject
-from geogrid.errors import InputError, PartitionError
+from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
-from geogrid.partition.units import make_units
+from geogrid.partition.units import make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
 from geogrid.partition.village import _hamlet_small, _locate, building_places, split_buildings
 from geogrid.partition.report import polsby_popper
@@ -463,21 +463,14 @@ def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     pts = pts_m[rows]
     building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
     hamlet = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
-    units = make_units(pts, building, hamlet)
     from geogrid.partition.village import hsmall_of
 
-    try:
-        hs = _hamlet_small(units, hamlet, cap)
-        cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
-    except PartitionError:
-        # households of a building apart that no straight cut separates from their
-        # neighbours: only households at one point kept together (the caller names
-        # what that split)
-        if units.n == 0 or not units.spread.any():
-            raise
-        units = make_units(pts, None, hamlet)
-        hs = _hamlet_small(units, hamlet, cap)
-        cells = solve_cells(region, units, pts, cap, hsmall_of(units, units, np.arange(len(rows)), hs))
+    def solve(units):
+        hs = hsmall_of(units, units, np.arange(len(rows)), _hamlet_small(units, hamlet, cap))
+        return solve_cells(region, units, pts, cap, hs)
+
+    # the caller's split_buildings names what a loosened solve split
+    cells = or_loosened(solve, make_units(pts, building, hamlet), pts, hamlet)
     old = [c for c in free_prev]
     ov = np.zeros((len(cells), len(old)))
     pc = prev_cell[rows]

@@ -10,7 +10,9 @@ from scipy.sparse import bmat, coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["Units", "make_units", "building_groups", "needed_cells", "COLOCATED_M", "SPREAD_M"]
+from geogrid.errors import PartitionError
+
+__all__ = ["Units", "make_units", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
 
 #: households closer than this (m) are at one address and form one unit
 COLOCATED_M = 0.01
@@ -176,6 +178,19 @@ def building_groups(points: np.ndarray, codes: np.ndarray) -> np.ndarray:
             out[hh] = np.where(place == 0, key, nxt + place - 1)
             nxt += m - 1
     return out
+
+
+def or_loosened(solve, units: Units, points: np.ndarray, hamlet=None):
+    """``solve(units)``; where it finds no straight cut that separates households of a
+    building that are apart (not at one point) from their neighbours, ``solve`` again
+    with only households at one point kept together (the caller names what that
+    split: ``village.split_buildings``)."""
+    try:
+        return solve(units)
+    except PartitionError:
+        if units.n == 0 or not units.spread.any():
+            raise
+        return solve(make_units(points, None, hamlet))
 
 
 def needed_cells(weight: np.ndarray, cap: int) -> int:

@@ -25,7 +25,7 @@ from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.lloyd import power_distances, power_weights
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode, merge_orphans, union
-from geogrid.partition.units import SPREAD_M, Units, building_groups, make_units, needed_cells
+from geogrid.partition.units import SPREAD_M, Units, building_groups, make_units, needed_cells, or_loosened
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "cells_first", "TOL_M"]
 
@@ -151,17 +151,9 @@ def solve_village(task: VillageTask) -> VillageResult:
         })
     _report_units(task, units, cap, diags)
 
-    try:
-        mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, units, hsmall, K, cap)
-    except PartitionError:
-        # households of a building apart (not at one point) that no straight cut
-        # separates from their neighbours: the layout again with only households at
-        # one point kept together; split_buildings below names what that split
-        if units.n == 0 or not units.spread.any():
-            raise
-        loose = make_units(task.points, None, task.hamlet)
-        mg, cells, cell_mg, hh_cell, res.layout = _layout(task, V, loose, _hamlet_small(loose, task.hamlet, cap),
-                                                          K, cap)
+    mg, cells, cell_mg, hh_cell, res.layout = or_loosened(
+        lambda u: _layout(task, V, u, hsmall if u is units else _hamlet_small(u, task.hamlet, cap), K, cap),
+        units, task.points, task.hamlet)
     diags += split_buildings(task.code, units, hh_cell, task.points, task.building)
     res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
     res.cells = [shapely.to_wkb(p) for p in drop_micro_edges(cells)]
@@ -435,8 +427,9 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
                 diags.append({
                     "kind": "spread_building", "village_code": task.code, "households": hh.tolist(),
                     "message": f"{_building_name(task, hh)} in village {task.code} has households "
-                    f"{size:.0f} m apart; they are kept in one cell, which then stretches. "
-                    "Check their coordinates or building keys.",
+                    f"{size:.0f} m apart; they are kept in one cell, which then stretches, unless a "
+                    "micro-grid border runs between them (building_split then names them). Check "
+                    "their coordinates or building keys.",
                 })
 
 
