@@ -11,8 +11,9 @@ Prints, in one run:
   number of cells per village, with ratios (k-means-constrained also with one start
   instead of its default ten, to show how much its restarts buy);
   k-means-constrained's time and compactness with 1 to 10 and 20 starts, and the
-  fewest starts that are as compact as ours (our speed ratio at equal compactness); and k-means-constrained once more inside our micro-grids, to show
-  how much of the gap the micro-grids' borders make;
+  fewest starts that are as compact as ours (our speed ratio at equal compactness);
+  and k-means-constrained once more inside our micro-grids, to show how much of the
+  gap the micro-grids' borders make;
 - the straight layout (micro-grids first) against the one measured (``--layout``,
   the library's default ``auto`` unless given; ``cells_first`` when it is
   ``straight``), on the county and on the slice, with its own k-means-constrained

@@ -16,7 +16,7 @@ from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
 from geogrid.partition.inputs import _codes
-from geogrid.partition.units import COLOCATED_M, building_groups, make_units
+from geogrid.partition.units import building_groups, make_units
 
 __all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
 
@@ -55,10 +55,10 @@ def _tiling(children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame, key: str, pke
     return bad
 
 
-def one_building_cells(cell_of, points_m, building=None, tol_m: float = COLOCATED_M) -> set:
+def one_building_cells(cell_of, points_m, building=None) -> set:
     """The cells whose households are one building as the engine takes them (one
-    unit: linked by shared points, within ``tol_m``, and by shared building keys within
-    :data:`~geogrid.partition.units.SPREAD_M`).  Such a cell may hold more than the cap:
+    unit, :func:`~geogrid.partition.units.make_units`: linked by shared points and by
+    shared building keys within :data:`~geogrid.partition.units.SPREAD_M`).  Such a cell may hold more than the cap:
     the engine keeps a bigger building whole.
 
     >>> import numpy as np
@@ -71,11 +71,8 @@ def one_building_cells(cell_of, points_m, building=None, tol_m: float = COLOCATE
     ok = pd.notna(cell_of)
     if not ok.any():
         return set()
-    pts = np.asarray(points_m, float)[ok]
-    if tol_m != COLOCATED_M:
-        pts = np.round(pts / tol_m) * COLOCATED_M  # the engine's own snapping, at this tolerance
     codes = None if building is None else _codes(np.asarray(building, dtype=object)[ok])
-    units = make_units(pts, codes)
+    units = make_units(np.asarray(points_m, float)[ok], codes)
     per_cell = pd.Series(units.of).groupby(cell_of[ok]).nunique()
     return set(per_cell.index[per_cell.to_numpy() == 1])
 
