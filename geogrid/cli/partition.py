@@ -112,7 +112,7 @@ def partition_command(
     max_microgrids: int = typer.Option(5, help="Most micro-grids per village."),
     seed: int = typer.Option(0, help="Seed (the result is deterministic)."),
     layout: str = typer.Option(
-        "auto", help="auto (cells first for villages of up to 1,500 households, straight above), "
+        "auto", help="auto (cells first for villages of up to 1,000 households, straight above), "
         "cells_first (cells over the whole village, micro-grids as groups of them: more compact "
         "cells) or straight (micro-grids by straight area cuts first: about 0.6 times the time)."),
     engine: str = typer.Option("auto", help="auto, serial, process or dask."),

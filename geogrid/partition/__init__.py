@@ -51,7 +51,7 @@ How it works, per village, in metres (the local UTM zone):
 That is the ``"straight"`` layout: micro-grids first.  A straight micro-grid border
 can run through a settlement, and the cells on each side then stretch away from it.
 The ``"cells_first"`` layout (the default, ``"auto"``, uses it for villages of up to
-1,500 households) turns the order round (:mod:`geogrid.partition.grouping`):
+1,000 households) turns the order round (:mod:`geogrid.partition.grouping`):
 
 a. steps 4-5 over the whole village, starting from the straight cuts' cells of each
    straight micro-grid (so as many cells as the straight layout has), then the

@@ -40,12 +40,12 @@ SQUARES_PER_SIDE = 4
 #: how a village with several micro-grids is laid out (see partition's ``layout``)
 LAYOUTS = ("auto", "cells_first", "straight")
 #: ``layout="auto"`` lays out villages of up to this many households cells first.
-#: Measured on the sample county (2 workers): 1,000 -> 1,500 brings in its three
-#: villages of 1,044-1,060 households, whose within-cell MSD falls 41 %, 14 % and
-#: 57 % (the county's 1.5 %) for 0.3 s more; all of them (its ten towns of 1,700-2,500,
-#: dense blocks of flats whose cells are already small) would take 1 s more and put
-#: 0.4 % more micro-grids past their minimum plus one, for another 0.2 %
-AUTO_CELLS_FIRST_MAX = 1500
+#: Measured on the sample county (2 workers, runs alternated): 1,500 would bring in
+#: its three villages of 1,044-1,060 households, whose within-cell MSD falls 14-57 %
+#: (the county's 1.5 %), but for 0.6 s more (median 7.95 -> 8.52 s): their blocks of
+#: flats and buildings spread over 100 m leave cells no power diagram separates, and
+#: redrawing those takes most of it.  Not worth that much of the 10 s budget.
+AUTO_CELLS_FIRST_MAX = 1000
 #: a cell's footprint is the hull of its households grown by this many steps of the
 #: micro-grid lattice; the narrower one where cells tied together would otherwise hold
 #: more than FIT_SHARE of a micro-grid's land, or where the wider ones do not group
