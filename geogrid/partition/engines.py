@@ -23,9 +23,10 @@ _POOL_MIN_HOUSEHOLDS = 5_000
 def _largest_first(tasks: list[VillageTask]) -> list[VillageTask]:
     """The tasks biggest first (by households), one per job: a worker that finishes
     takes the next, so none is left with a big village at the end while the others
-    idle (the longest-processing-time-first rule).  Measured on the sample county
-    with 2 workers: 8.1 s -> 7.4-7.6 s, where batches of similar household counts had
-    been handed out in turn."""
+    idle (the longest-processing-time-first rule), whatever a village's layout costs
+    per household.  On the sample county with 2 workers, in alternated runs, it is as
+    fast as the batches of similar household counts it replaces (median 8.9 s
+    against 9.0 s)."""
     return sorted(tasks, key=lambda t: -len(t.points))
 
 
