@@ -26,15 +26,20 @@ def test_login_page_then_map(page):
     shot(page, "02-map-overview")
 
 
-def _zoom_to_a_house(page):
-    page.evaluate("geogrid.map.setZoom(17, {animate: false})")
-    page.wait_for_function("geogrid.layers.houseById.size > 0", timeout=20_000)
-    # every page of the view loaded: no house added for 600 ms
+def _houses_settled(page):
+    """Wait until every page of the view has loaded: no house added for 600 ms."""
+    page.evaluate("() => { window.__houses = -1; }")
     page.wait_for_function("""() => {
         const n = geogrid.layers.houseById.size, now = Date.now();
         if (window.__houses !== n) { window.__houses = n; window.__since = now; }
         return now - window.__since > 600;
     }""", polling=100, timeout=20_000)
+
+
+def _zoom_to_a_house(page):
+    page.evaluate("geogrid.map.setZoom(17, {animate: false})")
+    page.wait_for_function("geogrid.layers.houseById.size > 0", timeout=20_000)
+    _houses_settled(page)
     # a house with no other within 15 m: a click opens whichever marker is drawn on top
     # at that point, and at zoom 17 a marker's disc (4.5 px and its outline) is about
     # 6 m across each way, so a neighbour 5-6 m away was hit too.  Chosen well inside
@@ -350,6 +355,8 @@ def test_grid_labels_are_short_with_the_full_key_in_their_tooltip(page):
     house = _zoom_to_a_house(page)
     page.evaluate("() => { geogrid.map.setZoom(17, {animate: false}); }")
     page.wait_for_selector(".map-label.cell")
+    # the wider view loads more houses; a click while they are being added can miss
+    _houses_settled(page)
     cells = _labels(page, "cell")
     assert cells
     for lab in cells:
@@ -370,8 +377,12 @@ def test_grid_labels_are_short_with_the_full_key_in_their_tooltip(page):
     top = page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('.map-label')", xy)
     assert top, "the label should lie over the house for this check"
     page.mouse.click(*xy)
-    page.wait_for_selector("#residents li")
-    assert page.evaluate("geogrid.panel.house.id") == house
+    # the house panel (or its error), then what it holds, so that a failure says which
+    # house opened and what the panel showed
+    page.wait_for_selector("#side-panel .fields, #side-panel .error")
+    opened = page.evaluate("geogrid.panel.house && geogrid.panel.house.id")
+    assert opened == house and page.locator("#residents li").count() > 0, (
+        opened, house, page.locator("#side-panel").inner_text())
     # with the house panel open, no label hides under it (once the labels are laid out
     # again: polled for up to 3 s, as a loaded machine may take longer than one frame)
     for _ in range(30):
