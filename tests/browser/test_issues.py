@@ -32,16 +32,35 @@ def png(colour=(60, 140, 70), size=(96, 72)) -> dict:
 
 
 def _house_in_handler_cell(server):
-    """A household of cellhead's cell, the one nearest the middle of the cell's houses."""
+    """A point of cellhead's cell to report at: the household deepest inside the cell's
+    polygon, or, where every household is within 3 m of its border (the cell of one
+    big building, whose border can pass 0.2 m from it), the point of the cell farthest
+    from its border.  A click is rounded to a pixel (0.6 m at zoom 18), so a point
+    right on a border can land in the neighbouring cell."""
+    import shapely
+    from shapely.geometry import shape
+    from shapely.ops import polylabel
+
     cell_id, cell_key = server.register.handler_cell
     with server.api("admin") as api:
         fc = api.get("/households", params={"cell": cell_id, "limit": 100}).json()
+        cell = api.get(f"/cells/{cell_id}").json()
     pts = [f["geometry"]["coordinates"] for f in fc["features"]]
     assert pts, f"no households in cell {cell_key}"
-    mx = sum(p[0] for p in pts) / len(pts)
-    my = sum(p[1] for p in pts) / len(pts)
-    lon, lat = min(pts, key=lambda p: (p[0] - mx) ** 2 + (p[1] - my) ** 2)
-    return lon, lat, cell_key
+    poly = shape(cell["geometry"] if "geometry" in cell else cell["features"][0]["geometry"])
+    edge = poly.boundary
+    # distances in metres near the county (a degree of latitude ~111 km; of longitude
+    # ~111 km x cos 27.4 deg)
+    kx, ky = 111_320 * 0.888, 110_574
+
+    def depth(p):
+        return shapely.distance(shapely.Point(p), edge) * min(kx, ky)
+
+    best = max(pts, key=depth)
+    if depth(best) >= 3.0:
+        return best[0], best[1], cell_key
+    inner = polylabel(poly, tolerance=1e-7)
+    return inner.x, inner.y, cell_key
 
 
 def _go(page, lon, lat, zoom=18):
