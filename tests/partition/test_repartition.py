@@ -185,22 +185,32 @@ def test_new_household_of_a_building_joins_the_building_cell(county):
     cell that has room (within SPREAD_M of the building: one place), must not split
     the building (the previous cells cannot simply be kept)."""
     c, r = county
-    # the micro-grid with the most cells among those with a cell that has room
-    has_room = r.cells.loc[r.cells["households"] < 18, "microgrid_id"].unique()
-    m = r.cells["microgrid_id"][r.cells["microgrid_id"].isin(has_room)].value_counts().index[0]
-    mc = r.cells[r.cells["microgrid_id"] == m].set_index("cell_id")
-    assert len(mc) > 1
-    roomy = mc.index[mc["households"] < 18][0]
-    # a household of the neighbouring cell nearest the roomy one
-    others = mc.drop(index=roomy)
-    other = others.index[np.argmin(others.geometry.distance(mc.geometry[roomy]).to_numpy())]
-    hh = r.households[r.households["cell_id"] == other]
-    h1 = hh.index[np.argmin(hh.geometry.distance(mc.geometry[roomy]).to_numpy())]
     metric = r.report["parameters"]["metric_crs"]
-    at = reproject(gpd.GeoSeries([c.households.geometry[h1]], crs=c.households.crs), metric).iloc[0]
-    room = reproject(gpd.GeoSeries([mc.geometry[roomy]], crs=mc.crs), metric).iloc[0]
-    near = room.intersection(at.buffer(0.6 * SPREAD_M))
-    assert not near.is_empty
+
+    def setting():
+        """The first micro-grid (most cells first) with a cell that has room and, in a
+        neighbouring cell, a household of a building within 0.6 SPREAD_M of it: ``(micro-
+        grid, household, the part of the roomy cell near it)``."""
+        has_room = r.cells.loc[r.cells["households"] < 18, "microgrid_id"].unique()
+        for m in r.cells["microgrid_id"][r.cells["microgrid_id"].isin(has_room)].value_counts().index:
+            mc = r.cells[r.cells["microgrid_id"] == m].set_index("cell_id")
+            for roomy in mc.index[mc["households"] < 18]:
+                room = reproject(gpd.GeoSeries([mc.geometry[roomy]], crs=mc.crs), metric).iloc[0]
+                hh = r.households[(r.households["microgrid_id"] == m) & (r.households["cell_id"] != roomy)
+                                  & r.households["building"].notna()]
+                if not len(hh):
+                    continue
+                pts = reproject(c.households.geometry.loc[hh.index], metric)
+                d = pts.distance(room).to_numpy()
+                h1 = hh.index[np.argmin(d)]
+                near = room.intersection(pts.loc[h1].buffer(0.6 * SPREAD_M))
+                if not near.is_empty and near.area > 1.0:
+                    return m, h1, near
+        return None
+
+    got = setting()
+    assert got is not None, "no cell with room beside a building in the test county"
+    m, h1, near = got
     p = reproject(gpd.GeoSeries([near.representative_point()], crs=metric), c.households.crs).iloc[0]
     new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
                             "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
