@@ -372,3 +372,26 @@ def test_relaxed_power_weights_exist_where_exact_ones_do_not():
     assert exact is not None
     assert np.allclose(power_weights(pts, ok, np.array([a[:3].mean(axis=0), np.vstack([a[3:], b]).mean(axis=0)]),
                                      relax=True), exact)
+
+
+def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeypatch):
+    """Six cells in a row with the far-side households of cells 2 and 3 swapped: no
+    power diagram separates them.  The relaxed weights put those two on the wrong side
+    and no other household; the uniform slack on every border (the fallback when the
+    linear programme fails) also pushes innocent households near other borders over."""
+    rng = np.random.default_rng(3)
+    pts = np.vstack([np.column_stack([rng.uniform(0, 40, 12) + 50 * k, rng.uniform(0, 40, 12)])
+                     for k in range(6)])
+    cell = np.repeat(np.arange(6), 12)
+    a, b = 24 + np.argmin(pts[24:36, 0]), 36 + np.argmax(pts[36:48, 0])
+    cell[[a, b]] = cell[[b, a]]
+    centres = np.array([pts[cell == k].mean(axis=0) for k in range(6)])
+    assert power_weights(pts, cell, centres) is None
+
+    def astray(w):
+        pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
+        return set(np.flatnonzero(pw[np.arange(len(pts)), cell] - pw.min(axis=1) > 1e-6).tolist())
+
+    assert astray(power_weights(pts, cell, centres, relax=True)) == {a, b}
+    monkeypatch.setattr(L, "RELAX_L1", False)
+    assert astray(power_weights(pts, cell, centres, relax=True)) > {a, b}
