@@ -287,19 +287,11 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
     if C == 1:
         return np.zeros(1)
     sq = (centres**2).sum(axis=1)
-    # D[i, j] = min over x in i of |x-c_j|² - |x-c_i|², less the margin
     proj = points @ centres.T  # (n, C): x . c_j
-    D = np.full((C, C), np.inf)
-    for i in range(C):
-        mine = cell == i
-        if not mine.any():
-            return None
-        # |x-c_j|² - |x-c_i|² = sq_j - sq_i - 2 x.(c_j - c_i)
-        val = sq[None, :] - sq[i] - 2 * (proj[mine] - proj[mine][:, [i]])
-        D[i] = val.min(axis=0)
     dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
-    D = D - (2 * MARGIN_M * dist if least is None else np.maximum(2 * MARGIN_M * dist, least))
-    np.fill_diagonal(D, 0.0)
+    D = _differences(cell, sq, proj, dist, least)
+    if D is None:
+        return None
     # all-pairs shortest paths (Floyd-Warshall): the paths from any one cell, and to
     # it, are solutions at the extremes (each presses borders against one side's
     # households); the feasible set is convex, so their mean is a solution with the
@@ -308,20 +300,24 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
     if (np.diag(P) < -1e-7).any():
         if not relax:
             return None
-        if RELAX_L1:
-            w = _fewest_astray(points, cell, centres, sq, proj, dist, least)
-            if w is not None:
-                return w
-        # the least slack that every border can be given so that the constraints
-        # hold: the largest mean deficit round a cycle, found by bisection
-        lo, hi = 0.0, float(-np.min(D[np.isfinite(D)])) + 1.0
-        while hi - lo > 1e-3 * hi + 1e-6:
-            mid = 0.5 * (lo + hi)
-            if (np.diag(_shortest_paths(D + mid * (1 - np.eye(C)))) < -1e-7).any():
-                lo = mid
-            else:
-                hi = mid
-        P = _shortest_paths(D + hi * (1 - np.eye(C)))
+        slack = _fewest_astray(points, cell, centres, sq, proj, dist, least) if RELAX_L1 else None
+        if slack is not None:
+            # the households that must stray, stray by that much; the borders then
+            # lie in between as for exact weights (not against the households, where
+            # the programme's own weights would put them)
+            D = _differences(cell, sq, proj, dist, least, slack)
+            P = _shortest_paths(D)
+        if (np.diag(P) < -1e-7).any():
+            # the least slack that every border can be given so that the constraints
+            # hold: the largest mean deficit round a cycle, found by bisection
+            lo, hi = 0.0, float(-np.min(D[np.isfinite(D)])) + 1.0
+            while hi - lo > 1e-3 * hi + 1e-6:
+                mid = 0.5 * (lo + hi)
+                if (np.diag(_shortest_paths(D + mid * (1 - np.eye(C)))) < -1e-7).any():
+                    lo = mid
+                else:
+                    hi = mid
+            P = _shortest_paths(D + hi * (1 - np.eye(C)))
     return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
 
 
@@ -334,10 +330,30 @@ RELAX_L1 = True
 RELAX_NEAREST = 8
 
 
+def _differences(cell, sq, proj, dist, least, slack=None):
+    """The difference constraints of power weights, ``D[i, j]`` = the least over the
+    households ``x`` of cell ``i`` of ``|x-c_j|² - |x-c_i|²`` (plus ``slack[x]``, how far
+    ``x`` may stray), less the margin; None when a cell has no household."""
+    C = len(sq)
+    D = np.full((C, C), np.inf)
+    for i in range(C):
+        mine = cell == i
+        if not mine.any():
+            return None
+        # |x-c_j|² - |x-c_i|² = sq_j - sq_i - 2 x.(c_j - c_i)
+        val = sq[None, :] - sq[i] - 2 * (proj[mine] - proj[mine][:, [i]])
+        if slack is not None:
+            val = val + slack[mine][:, None]
+        D[i] = val.min(axis=0)
+    D = D - (2 * MARGIN_M * dist if least is None else np.maximum(2 * MARGIN_M * dist, least))
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
 def _fewest_astray(points, cell, centres, sq, proj, dist, least):
-    """Weights that put the households on the wrong side of their cell's borders by as
-    little in all as can be (sum of each household's worst excess, minimised by GLOP);
-    centred; None if the programme fails."""
+    """How far each household must stray (in power distance) for weights to exist, as
+    little in all as can be (the sum, minimised by GLOP over the household's borders
+    with its :data:`RELAX_NEAREST` nearest other cells); None if the programme fails."""
     n, C = len(points), len(centres)
     m = min(C - 1, RELAX_NEAREST)
     val = sq[None, :] - sq[cell][:, None] - 2 * (proj - proj[np.arange(n), cell][:, None])  # (n, C)
@@ -360,8 +376,7 @@ def _fewest_astray(points, cell, centres, sq, proj, dist, least):
                   np.full(C + n, np.inf))
     if sol is None:
         return None
-    w = sol[:C]
-    return w - w.mean()
+    return np.maximum(sol[C:], 0.0) * (1 + 1e-9) + 1e-9
 
 
 def _shortest_paths(D: np.ndarray) -> np.ndarray:
