@@ -287,11 +287,15 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
     if C == 1:
         return np.zeros(1)
     sq = (centres**2).sum(axis=1)
-    proj = points @ centres.T  # (n, C): x . c_j
-    dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
-    D = _differences(cell, sq, proj, dist, least)
-    if D is None:
+    if np.bincount(cell, minlength=C).min() == 0:
         return None
+    # val[x, j] = |x-c_j|² - |x-c_i|² for household x of cell i, = sq_j - sq_i - 2 x.(c_j - c_i)
+    proj = points @ centres.T  # (n, C): x . c_j
+    rows = np.arange(len(points))
+    val = sq[None, :] - sq[cell][:, None] - 2 * (proj - proj[rows, cell][:, None])
+    dist = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    margin = 2 * MARGIN_M * dist if least is None else np.maximum(2 * MARGIN_M * dist, least)
+    D = _differences(cell, val, margin)
     # all-pairs shortest paths (Floyd-Warshall): the paths from any one cell, and to
     # it, are solutions at the extremes (each presses borders against one side's
     # households); the feasible set is convex, so their mean is a solution with the
@@ -300,12 +304,12 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
     if (np.diag(P) < -1e-7).any():
         if not relax:
             return None
-        slack = _fewest_astray(points, cell, centres, sq, proj, dist, least) if RELAX_L1 else None
+        slack = _fewest_astray(cell, val, margin) if RELAX_L1 else None
         if slack is not None:
             # the households that must stray, stray by that much; the borders then
             # lie in between as for exact weights (not against the households, where
             # the programme's own weights would put them)
-            D = _differences(cell, sq, proj, dist, least, slack)
+            D = _differences(cell, val, margin, slack)
             P = _shortest_paths(D)
         if (np.diag(P) < -1e-7).any():
             # the least slack that every border can be given so that the constraints
@@ -330,37 +334,28 @@ RELAX_L1 = True
 RELAX_NEAREST = 8
 
 
-def _differences(cell, sq, proj, dist, least, slack=None):
-    """The difference constraints of power weights, ``D[i, j]`` = the least over the
-    households ``x`` of cell ``i`` of ``|x-c_j|² - |x-c_i|²`` (plus ``slack[x]``, how far
-    ``x`` may stray), less the margin; None when a cell has no household."""
-    C = len(sq)
+def _differences(cell, val, margin, slack=None):
+    """The difference constraints of power weights: ``D[i, j]`` = the least over the
+    households ``x`` of cell ``i`` of ``val[x, j]`` (plus ``slack[x]``, how far ``x`` may
+    stray), less ``margin[i, j]``.  Every cell has a household."""
+    C = len(margin)
     D = np.full((C, C), np.inf)
+    v = val if slack is None else val + slack[:, None]
     for i in range(C):
-        mine = cell == i
-        if not mine.any():
-            return None
-        # |x-c_j|² - |x-c_i|² = sq_j - sq_i - 2 x.(c_j - c_i)
-        val = sq[None, :] - sq[i] - 2 * (proj[mine] - proj[mine][:, [i]])
-        if slack is not None:
-            val = val + slack[mine][:, None]
-        D[i] = val.min(axis=0)
-    D = D - (2 * MARGIN_M * dist if least is None else np.maximum(2 * MARGIN_M * dist, least))
+        D[i] = v[cell == i].min(axis=0)
+    D = D - margin
     np.fill_diagonal(D, 0.0)
     return D
 
 
-def _fewest_astray(points, cell, centres, sq, proj, dist, least):
+def _fewest_astray(cell, val, margin):
     """How far each household must stray (in power distance) for weights to exist, as
     little in all as can be (the sum, minimised by GLOP over the household's borders
-    with its :data:`RELAX_NEAREST` nearest other cells); None if the programme fails."""
-    n, C = len(points), len(centres)
+    with its :data:`RELAX_NEAREST` nearest other cells); None if the programme fails.
+    ``val`` and ``margin`` as :func:`_differences` takes them."""
+    n, C = val.shape
     m = min(C - 1, RELAX_NEAREST)
-    val = sq[None, :] - sq[cell][:, None] - 2 * (proj - proj[np.arange(n), cell][:, None])  # (n, C)
-    margin = 2 * MARGIN_M * dist[cell]
-    if least is not None:
-        margin = np.maximum(margin, least[cell])
-    rhs = val - margin
+    rhs = val - margin[cell]
     rhs[np.arange(n), cell] = np.inf
     cand = np.argpartition(rhs, m - 1, axis=1)[:, :m] if m < C - 1 else np.argsort(rhs, axis=1)[:, :m]
     rows = np.repeat(np.arange(n), m)
