@@ -37,9 +37,11 @@ def _house_in_handler_cell(server):
     big building, whose border can pass 0.2 m from it), the point of the cell farthest
     from its border.  A click is rounded to a pixel (0.6 m at zoom 18), so a point
     right on a border can land in the neighbouring cell."""
-    import shapely
+    import geopandas as gpd
     from shapely.geometry import shape
     from shapely.ops import polylabel
+
+    from geogrid.crs import local_metric_crs, reproject
 
     cell_id, cell_key = server.register.handler_cell
     with server.api("admin") as api:
@@ -47,18 +49,15 @@ def _house_in_handler_cell(server):
         cell = api.get(f"/cells/{cell_id}").json()
     pts = [f["geometry"]["coordinates"] for f in fc["features"]]
     assert pts, f"no households in cell {cell_key}"
-    poly = shape(cell["geometry"] if "geometry" in cell else cell["features"][0]["geometry"])
-    edge = poly.boundary
-    # distances in metres near the county (a degree of latitude ~111 km; of longitude
-    # ~111 km x cos 27.4 deg)
-    kx, ky = 111_320 * 0.888, 110_574
-
-    def depth(p):
-        return shapely.distance(shapely.Point(p), edge) * min(kx, ky)
-
-    best = max(pts, key=depth)
-    if depth(best) >= 3.0:
-        return best[0], best[1], cell_key
+    poly = shape(cell["geometry"])
+    # depths in metres, in the local UTM zone
+    metric = local_metric_crs(*pts[0])
+    poly_m = reproject(gpd.GeoSeries([poly], crs=4326), metric).iloc[0]
+    pts_m = gpd.GeoSeries(gpd.points_from_xy(*zip(*pts)), crs=4326).to_crs(metric)
+    depth = pts_m.distance(poly_m.boundary).to_numpy()
+    if depth.max() >= 3.0:
+        lon, lat = pts[int(depth.argmax())]
+        return lon, lat, cell_key
     inner = polylabel(poly, tolerance=1e-7)
     return inner.x, inner.y, cell_key
 
