@@ -425,16 +425,16 @@ export function shortKey(key) {
 
 /**
  * A map label shows its full key on hover, so it takes the pointer; a click on it goes on to
- * whatever is drawn below (a house on the canvas), as if the label were not there.
+ * whatever is drawn below (a house on the canvas), as if the label were not there.  Below
+ * means below every label at that point: the click went nowhere when it was handed to a
+ * second label under the first.
  */
 function passClicksThrough(el) {
   el.addEventListener("click", (e) => {
     if (!e.isTrusted) return;
     L.DomEvent.stop(e);
-    el.style.pointerEvents = "none";
-    const under = document.elementFromPoint(e.clientX, e.clientY);
-    el.style.pointerEvents = "";
-    if (under && under !== el) {
+    const under = document.elementsFromPoint(e.clientX, e.clientY).find((x) => !x.closest(".map-label"));
+    if (under) {
       under.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, view: window,
         clientX: e.clientX, clientY: e.clientY, screenX: e.screenX, screenY: e.screenY, button: e.button }));
     }
