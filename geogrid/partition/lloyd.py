@@ -309,8 +309,9 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
             # the households that must stray, stray by that much; the borders then
             # lie in between as for exact weights (not against the households, where
             # the programme's own weights would put them)
-            D = _differences(cell, val, margin, slack)
-            P = _shortest_paths(D)
+            P = _shortest_paths(_differences(cell, val, margin, slack))
+            if not (np.diag(P) < -1e-7).any():
+                P = _strays_across(cell, val, margin, slack, P)
         if (np.diag(P) < -1e-7).any():
             # the least slack that every border can be given so that the constraints
             # hold: the largest mean deficit round a cycle, found by bisection
@@ -332,6 +333,30 @@ RELAX_L1 = True
 #: other cells per household whose border it is kept on the right side of, in that
 #: programme (the nearest centres)
 RELAX_NEAREST = 8
+
+
+def _strays_across(cell, val, margin, slack, P):
+    """The paths ``P`` of relaxed weights, redone with each household that strays
+    (``slack`` > 0) counted in the cell it strays into, so that the borders lie
+    between it and the others as between any two cells' households: with the slack
+    alone, each border that a household crosses passes right through it.  On the
+    sample county 89 households lay within 1 cm of their micro-grid's border that way
+    (with cuts.KEEP_M, 236 households within 1 cm of their cell's border became 10;
+    seeds 1 and 2 of the sample: 129 -> 14, 175 -> 15).  ``P`` itself where that
+    leaves no solution."""
+    stray = slack > margin.max()
+    if not stray.any():
+        return P
+    w = 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+    rows = np.arange(len(cell))
+    gap = val - (w[None, :] - w[cell][:, None])
+    gap[rows, cell] = np.inf
+    moved = np.where(stray, np.argmin(gap, axis=1), cell)
+    if np.bincount(moved, minlength=len(margin)).min() == 0:
+        return P
+    # val is |x-c_j|² - |x-c_i|² for x's cell i: shift it to x's new cell
+    again = _shortest_paths(_differences(moved, val - val[rows, moved][:, None], margin))
+    return P if (np.diag(again) < -1e-7).any() else again
 
 
 def _differences(cell, val, margin, slack=None):

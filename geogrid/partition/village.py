@@ -229,7 +229,9 @@ def cells_first(task: VillageTask, V, units: Units, hsmall: np.ndarray, K: int, 
     # the straight area cuts are the micro-grids' start, and their cells' count the
     # village's: as many as the straight layout would have at least
     mlat = lattice_points(V, GROUP_LATTICE_PER_PART * K)
-    mleaves = split_area(mlat, units, np.arange(units.n), K, cap, hsmall)
+    # (at the gaps' edges, as always: they are only a start, and test_grouping's street
+    # village was cut from lines a few metres off them)
+    mleaves = split_area(mlat, units, np.arange(units.n), K, cap, hsmall, keep=0.0)
     part = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(mleaves):
         part[ids] = lab

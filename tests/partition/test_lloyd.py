@@ -392,6 +392,16 @@ def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeyp
         pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
         return set(np.flatnonzero(pw[np.arange(len(pts)), cell] - pw.min(axis=1) > 1e-6).tolist())
 
-    assert astray(power_weights(pts, cell, centres, relax=True)) == {a, b}
+    w = power_weights(pts, cell, centres, relax=True)
+    assert astray(w) == {a, b}
+    # and the borders keep off every household, those two included, as they would
+    # between any two cells' households (the rows are 10 m apart): before, the
+    # borders they cross passed right through them, and others lay on borders too
+    pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
+    dist = np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1))
+    side = np.argmin(pw, axis=1)
+    nearest_border = np.array([min((pw[x, j] - pw[x, side[x]]) / (2 * dist[side[x], j])
+                                   for j in range(6) if j != side[x]) for x in range(len(pts))])
+    assert nearest_border.min() > 1.0, np.sort(nearest_border)[:5]
     monkeypatch.setattr(L, "RELAX_L1", False)
     assert astray(power_weights(pts, cell, centres, relax=True)) > {a, b}

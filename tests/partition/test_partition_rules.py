@@ -9,6 +9,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shapely.geometry import box
 
 from geogrid.errors import ColumnError, InputError
 from geogrid.partition import check, partition
@@ -349,3 +350,25 @@ def test_a_small_hamlet_costs_at_most_one_extra_cell_to_keep_whole():
     assert cells.iloc[6:14].nunique() == 1
     assert r.cells["households"].max() <= 10 and len(r.cells) == 3
     assert broken(r, v, cap=10) == {}
+
+
+def test_straight_micro_grid_cuts_keep_off_the_households():
+    """A 3 km x 1 km village cut into thirds, with a hamlet of 20 on each line that
+    cuts it into equal thirds: each cut moves to the edge of its hamlet, and keeps
+    5 m off it (it went to the very edge, 0.05 mm from a house, so that a click on the
+    house could land in the next micro-grid)."""
+    rng = np.random.default_rng(1)
+    centres = [(X0 + 300, Y0 + 500), (X0 + 1000, Y0 + 500), (X0 + 2000, Y0 + 500), (X0 + 2700, Y0 + 500)]
+    pts = np.vstack([rng.uniform(-30, 30, size=(20, 2)) + c for c in centres])
+    v = village_gdf({"V": box(X0, Y0, X0 + 3000, Y0 + 1000)})
+    h = households_gdf(pts, "V")
+    r = partition(h, v, layout="straight")
+    assert broken(r, v) == {} and len(r.microgrids) == 3
+    mg = r.microgrids.set_index("microgrid_id").geometry
+    border = shapely.difference(shapely.boundary(mg.loc[r.households["microgrid_id"]].to_numpy()),
+                                v.geometry.iloc[0].exterior.buffer(1e-3))
+    d = shapely.distance(r.households.geometry.to_numpy(), border)
+    assert d.min() >= 5.0 - 1e-6, np.sort(d)[:5]
+    # each hamlet on a line is whole in one micro-grid
+    for k in (1, 2):
+        assert r.households["microgrid_id"].iloc[20 * k:20 * k + 20].nunique() == 1

@@ -236,7 +236,12 @@ def test_a_building_in_two_places_keeps_every_hard_rule_and_is_reported(county):
         at = reproject(gpd.GeoSeries([c.households.geometry[h1]], crs=c.households.crs), metric).iloc[0]
         xy = np.asarray(poly.exterior.coords)
         far = xy[np.argmax(np.hypot(xy[:, 0] - at.x, xy[:, 1] - at.y))]
-        q = gpd.points_from_xy([0.8 * far[0] + 0.2 * poly.centroid.x], [0.8 * far[1] + 0.2 * poly.centroid.y])
+        # a point of the micro-grid towards its far corner (in a non-convex one, the
+        # first of the points from there to the middle that lies inside it)
+        cx, cy = poly.centroid.x, poly.centroid.y
+        q = next(q for t in (0.8, 0.7, 0.6, 0.5, 0.4)
+                 if poly.contains(q := gpd.points_from_xy([t * far[0] + (1 - t) * cx], [t * far[1] + (1 - t) * cy])[0]))
+        q = gpd.GeoSeries([q]).values
         assert q[0].distance(at) > 2 * SPREAD_M and poly.contains(q[0])
         new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
                                 "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
