@@ -16,7 +16,7 @@ import shapely
 
 from geogrid.errors import PartitionError
 from geogrid.partition.cuts import split_cells
-from geogrid.partition.drawing import diagram, draw
+from geogrid.partition.drawing import diagram, draw, join_small
 from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points, relocate
 from geogrid.partition.units import Units, merge_units, needed_cells
 
@@ -62,8 +62,15 @@ def solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarra
     ``cap`` households unless it is a single bigger building.  The rounds start from
     the straight cuts, or from ``start`` (a cell per unit, each within ``cap``), whose
     diagram is drawn from ``sites`` (``(centres, origin)``, the centres the start was
-    assigned to) or else its cells' mean points.
+    assigned to) or else its cells' mean points.  More than one cell above the
+    minimum ``ceil(households / cap)``, and small cells join their neighbours
+    (:func:`~geogrid.partition.drawing.join_small`).
     """
+    out = _solve_cells(M, units, points, cap, hsmall, start, sites)
+    return join_small(out, cap, -(-len(points) // cap) + 1)
+
+
+def _solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray, start, sites):
     n = len(points)
     if n == 0:
         return [(M, np.zeros(0, int))]

@@ -13,11 +13,11 @@ import shapely
 
 from geogrid.errors import PartitionError
 from geogrid.partition.lloyd import move_sites, power_distances, power_halfplanes, power_weights, voronoi_cells
-from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, convex_polygons, explode, merge_orphans,
-                                     polygonal, shared_border, union)
+from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, clip_leaves, convex_polygons, explode,
+                                     merge_orphans, polygonal, shared_border, union)
 from geogrid.partition.units import Units
 
-__all__ = ["draw", "diagram", "LAND_SITES"]
+__all__ = ["draw", "diagram", "join_small", "LAND_SITES"]
 
 #: draw those cells' power diagram from sites moved towards their land's centroids
 #: (lloyd.move_sites), also the diagram of the single households where buildings
@@ -175,3 +175,39 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
         totals[labels[s]] = totals.get(labels[s], 0) + int(count[s])
         stranded_set.discard(s)
     return labels, n_leaves
+
+
+def join_small(cells: list, cap: int, goal: int) -> list:
+    """Cells ``[(polygon, household indices)]`` of one area with more than ``goal`` of
+    them: the smallest that can joins the neighbour it shares the longest border with,
+    among those with room for its households, until there are ``goal`` or none can.
+
+    Drawing makes a cell of each part of a cell that the area's shape cuts off with
+    households in it where no neighbour has room for them at that point; the tiny
+    cells of 1-3 households it leaves put micro-grids past their minimum plus one.
+    Measured on the sample county: micro-grids past it 6 -> 3 of 756 (seeds 1 and 2:
+    5 -> 3 of 754, 9 -> 5 of 732, where 9 missed the target of 99 %), for a within-
+    cell MSD 0.08 % higher and a mean fill 0.9137 -> 0.9145.
+    """
+    cells = list(cells)
+    while len(cells) > goal:
+        size = np.array([len(m) for _, m in cells])
+        polys = np.array([p for p, _ in cells], dtype=object)
+        for s in np.argsort(size, kind="stable"):
+            room = np.flatnonzero((size + size[s] <= cap) & (np.arange(len(cells)) != s))
+            room = room[shapely.dwithin(polys[room], polys[s], TOUCH_M)]
+            if not len(room):
+                continue
+            shared = shared_border(np.repeat(polys[s], len(room)), polys[room])
+            if shared.max() <= 1e-6:
+                continue
+            j = int(room[np.argmax(shared)])
+            joined = clean(union([polys[s], polys[j]]))
+            if joined.geom_type != "Polygon":
+                continue
+            cells[j] = (joined, np.concatenate([cells[j][1], cells[s][1]]))
+            del cells[s]
+            break
+        else:
+            break
+    return cells

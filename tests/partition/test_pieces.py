@@ -72,3 +72,25 @@ def test_drop_micro_edges_removes_micrometre_edges_and_keeps_the_shape():
     # a polygon that would not survive it is kept as it was
     tiny = Polygon([(0, 0), (1e-5, 0), (0, 1e-5)])
     assert drop_micro_edges([tiny])[0].equals(tiny)
+
+
+def test_small_cells_join_a_neighbour_with_room():
+    """Four cells in a row with 20, 3, 15 and 2 households, and a goal of two: the 2
+    joins the 15 (its only neighbour), then the 3 joins those 17 (the 20 has no room);
+    every household stays, and the joined cell is one polygon."""
+    from geogrid.partition.drawing import join_small
+
+    boxes = [shapely.box(0, 0, 100, 100), shapely.box(100, 0, 130, 100),
+             shapely.box(130, 0, 280, 100), shapely.box(280, 0, 300, 100)]
+    start = np.cumsum([0, 20, 3, 15, 2])
+    cells = [(b, np.arange(start[k], start[k + 1])) for k, b in enumerate(boxes)]
+    out = join_small(cells, 20, 2)
+    assert len(out) == 2
+    (first, a), (joined, b) = sorted(out, key=lambda c: c[0].bounds[0])
+    assert first.equals(boxes[0]) and a.tolist() == list(range(20))
+    assert joined.geom_type == "Polygon" and joined.equals(shapely.box(100, 0, 300, 100))
+    assert sorted(b.tolist()) == list(range(20, 40))
+    # at the goal already, or where no neighbour has room (3 + 18 > 20): unchanged
+    assert join_small(cells, 20, 4) == cells
+    full = [(boxes[0], np.arange(20)), (boxes[1], np.arange(20, 23)), (boxes[2], np.arange(23, 41))]
+    assert len(join_small(full, 20, 2)) == 3
