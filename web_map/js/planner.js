@@ -145,27 +145,44 @@ export class Planner {
     }
   }
 
+  /**
+   * Show plan `id`.  Choosing the plan already on its way waits for it rather than
+   * starting again (which closed a micro-grid opened meanwhile); of two plans chosen in
+   * quick succession, the later wins whichever answer comes back first.
+   */
   async choosePlan(id) {
-    if (!id || this.choosing === id || (this.plan && this.plan.id === id && this.mgLoaded && this.mgLoaded.size)) return;
+    if (!id) return;
+    if (this.choosing && this.choosing.id === id) return this.choosing.done;
+    if (!this.choosing && this.plan && this.plan.id === id && this.mgLoaded && this.mgLoaded.size) return;
     if (this.history.pending && this.plan && id !== this.plan.id) {
       $("plan-select").value = this.plan.id;
       return toast(t("planner.microgrid.unsaved"), { error: true });
     }
-    this.choosing = id;
+    const seq = (this.chooseSeq = (this.chooseSeq || 0) + 1);
+    const done = (async () => {
+      let plan;
+      try {
+        plan = planFromResponse(await planApi.getPlan(id));
+      } catch (err) {
+        if (seq === this.chooseSeq) toast(errorMessage(err), { error: true });
+        return;
+      }
+      if (seq !== this.chooseSeq) return; // a later choice
+      this.plan = plan;
+      $("plan-select").value = id;
+      this.closeMicrogrid();
+      this.mgLayer.clearLayers();
+      this.mgLoaded = new Set();
+      this.mgGen = (this.mgGen || 0) + 1;
+      await this.loadMicrogrids();
+      this.renderAll();
+    })();
+    this.choosing = { id, done };
     try {
-      this.plan = planFromResponse(await planApi.getPlan(id));
-    } catch (err) {
-      return toast(errorMessage(err), { error: true });
+      await done;
     } finally {
-      this.choosing = null;
+      if (this.choosing && this.choosing.done === done) this.choosing = null;
     }
-    $("plan-select").value = id;
-    this.closeMicrogrid();
-    this.mgLayer.clearLayers();
-    this.mgLoaded = new Set();
-    this.mgGen = (this.mgGen || 0) + 1;
-    await this.loadMicrogrids();
-    this.renderAll();
   }
 
   async newDraft() {
