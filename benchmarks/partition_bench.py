@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,6 +69,15 @@ def load(n: int, seed: int, pickled: str | None = None):
 
         c = synthetic_county(seed=seed, n_households=n)
         return f"synthetic county (geogrid.sample not importable: {exc})", c.villages, c.households
+
+
+def border_distances(result) -> dict[str, int]:
+    """How many households lie within 1 cm, 10 cm and 1 m of their own cell's border."""
+    crs = result.report["parameters"]["metric_crs"]
+    hh = result.households.to_crs(crs)
+    cells = result.cells.to_crs(crs).set_index("cell_id").geometry
+    d = shapely.distance(hh.geometry.to_numpy(), shapely.boundary(cells.loc[hh["cell_id"]].to_numpy()))
+    return {f"{t} m": int((d < t).sum()) for t in (0.01, 0.1, 1.0)}
 
 
 def peak_mb() -> tuple[float, float]:
@@ -373,6 +383,8 @@ def main(argv=None) -> int:
     print("  villages by layout:", dict(pd.Series(result.report["layouts"]).value_counts()))
     kinds = pd.Series([d["kind"] for d in result.diagnostics]).value_counts()
     print("  diagnostics:", dict(kinds))
+    print("  households this near their cell's border (a click there may land in the next cell):",
+          border_distances(result))
     t0 = time.perf_counter()
     bad = {k: len(v) for k, v in check(result, villages).items() if v}
     print(f"hard rules (geogrid.partition.check, {time.perf_counter() - t0:.1f} s): "
