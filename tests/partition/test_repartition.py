@@ -239,9 +239,11 @@ def test_a_building_in_two_places_keeps_every_hard_rule_and_is_reported(county):
         # a point of the micro-grid towards its far corner (in a non-convex one, the
         # first of the points from there to the middle that lies inside it)
         cx, cy = poly.centroid.x, poly.centroid.y
-        q = next(q for t in (0.8, 0.7, 0.6, 0.5, 0.4)
-                 if poly.contains(q := gpd.points_from_xy([t * far[0] + (1 - t) * cx], [t * far[1] + (1 - t) * cy])[0]))
-        q = gpd.GeoSeries([q]).values
+        inside = [t for t in (0.8, 0.7, 0.6, 0.5, 0.4)
+                  if poly.contains(shapely.Point(t * far[0] + (1 - t) * cx, t * far[1] + (1 - t) * cy))]
+        assert inside, f"no point from {m}'s far corner to its middle lies inside it"
+        t = inside[0]
+        q = gpd.points_from_xy([t * far[0] + (1 - t) * cx], [t * far[1] + (1 - t) * cy])
         assert q[0].distance(at) > 2 * SPREAD_M and poly.contains(q[0])
         new = gpd.GeoDataFrame({"village_code": [c.households.loc[h1, "village_code"]],
                                 "building": [c.households.loc[h1, "building"]], "hamlet": [None]},
