@@ -214,7 +214,12 @@ function setView(view) {
   else state.planner.leave();
 }
 
-function initLogin() {
+/**
+ * The login form is live from the start: `mapReady` is the map being set up (its
+ * settings fetched), which a sign-in waits for.  Listening only after that fetch let a
+ * quick user submit the form natively, with the password in the page's URL.
+ */
+function initLogin(mapReady) {
   const form = $("login-form");
   const err = $("login-error");
   form.addEventListener("submit", async (e) => {
@@ -226,6 +231,7 @@ function initLogin() {
     try {
       await api.login($("login-username").value.trim(), $("login-password").value);
       $("login-password").value = "";
+      await mapReady;
       await start();
     } catch (ex) {
       err.textContent =
@@ -262,9 +268,9 @@ async function main() {
     if (state.planner) state.planner.renderAll();
     if (state.issues) state.issues.renderCard();
   });
-  const config = await api.mapConfig();
-  initMap(config);
-  initLogin();
+  const mapReady = api.mapConfig().then(initMap);
+  initLogin(mapReady);
+  await mapReady;
   $("logout").addEventListener("click", () => logout());
   for (const b of document.querySelectorAll("#view-tabs button")) b.addEventListener("click", () => setView(b.dataset.view));
   for (const name of ["village", "microgrid", "cell", "houses", "labels"]) {
