@@ -154,18 +154,12 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
     totals: dict[int, int] = {}
     for i, lab in enumerate(labels):
         totals[lab] = totals.get(lab, 0) + int(count[i])
-    stranded_set = set(stranded)
+    is_stranded = np.zeros(len(parts), bool)
+    is_stranded[stranded] = True
     for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
-        nb = shapely.STRtree(arr).query(arr[s], predicate="dwithin", distance=1e-5)
-        best, best_len = None, 0.0
-        for j in nb.tolist():
-            if j == s or j in stranded_set or labels[j] == labels[s]:
-                continue
-            if totals[labels[j]] + count[s] > cap:
-                continue
-            shared = shared_border(arr[s], arr[j])
-            if shared > best_len + 1e-9:
-                best, best_len = j, shared
+        lab = np.array(labels)
+        room = np.array([totals[x] for x in labels]) + count[s] <= cap
+        best = _longest_border(arr, s, room & ~is_stranded & (lab != labels[s]))
         totals[labels[s]] -= int(count[s])
         if best is not None:
             labels[s] = labels[best]
@@ -173,7 +167,7 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
             labels[s] = n_leaves
             n_leaves += 1
         totals[labels[s]] = totals.get(labels[s], 0) + int(count[s])
-        stranded_set.discard(s)
+        is_stranded[s] = False
     return labels, n_leaves
 
 
@@ -194,14 +188,9 @@ def join_small(cells: list, cap: int, goal: int) -> list:
         size = np.array([len(m) for _, m in cells])
         polys = np.array([p for p, _ in cells], dtype=object)
         for s in np.argsort(size, kind="stable"):
-            room = np.flatnonzero((size + size[s] <= cap) & (np.arange(len(cells)) != s))
-            room = room[shapely.dwithin(polys[room], polys[s], TOUCH_M)]
-            if not len(room):
+            j = _longest_border(polys, s, size + size[s] <= cap)
+            if j is None:
                 continue
-            shared = shared_border(np.repeat(polys[s], len(room)), polys[room])
-            if shared.max() <= 1e-6:
-                continue
-            j = int(room[np.argmax(shared)])
             joined = clean(union([polys[s], polys[j]]))
             if joined.geom_type != "Polygon":
                 continue
@@ -211,3 +200,16 @@ def join_small(cells: list, cap: int, goal: int) -> list:
         else:
             break
     return cells
+
+
+def _longest_border(polys: np.ndarray, s: int, ok: np.ndarray) -> int | None:
+    """Of the polygons where ``ok`` (``polys[s]`` itself aside), the one that shares the
+    longest border with ``polys[s]``; None where none shares one."""
+    cand = np.flatnonzero(ok)
+    cand = cand[cand != s]
+    cand = cand[shapely.dwithin(polys[cand], polys[s], TOUCH_M)]
+    if not len(cand):
+        return None
+    shared = shared_border(np.repeat(polys[s], len(cand)), polys[cand])
+    k = int(np.argmax(shared))
+    return int(cand[k]) if shared[k] > 1e-9 else None

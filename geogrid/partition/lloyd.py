@@ -323,7 +323,7 @@ def power_weights(points: np.ndarray, cell: np.ndarray, centres: np.ndarray,
                 else:
                     hi = mid
             P = _shortest_paths(D + hi * (1 - np.eye(C)))
-    return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+    return _centred(P)
 
 
 #: relaxed power weights (no exact ones): as little total distance on the wrong side
@@ -347,7 +347,7 @@ def _strays_across(cell, val, margin, slack, P):
     stray = slack > margin.max()
     if not stray.any():
         return P
-    w = 0.5 * (P.mean(axis=0) - P.mean(axis=1))
+    w = _centred(P)
     rows = np.arange(len(cell))
     gap = val - (w[None, :] - w[cell][:, None])
     gap[rows, cell] = np.inf
@@ -357,6 +357,12 @@ def _strays_across(cell, val, margin, slack, P):
     # val is |x-c_j|² - |x-c_i|² for x's cell i: shift it to x's new cell
     again = _shortest_paths(_differences(moved, val - val[rows, moved][:, None], margin))
     return P if (np.diag(again) < -1e-7).any() else again
+
+
+def _centred(P: np.ndarray) -> np.ndarray:
+    """The weights of shortest paths ``P`` with the borders in between: the mean of the
+    solutions at the extremes (the paths from each cell and to it), centred."""
+    return 0.5 * (P.mean(axis=0) - P.mean(axis=1))
 
 
 def _differences(cell, val, margin, slack=None):

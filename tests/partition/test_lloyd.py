@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from geogrid.partition import lloyd as L
 from geogrid.partition.cuts import split_cells
-from geogrid.partition.lloyd import assign_within, power_weights
+from geogrid.partition.lloyd import assign_within, power_distances, power_weights
 from geogrid.partition.pieces import convex_region
 from geogrid.partition.report import within_cell_msd
 from geogrid.partition.units import make_units
@@ -389,7 +389,7 @@ def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeyp
     assert power_weights(pts, cell, centres) is None
 
     def astray(w):
-        pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
+        pw = power_distances(pts, centres, w)
         return set(np.flatnonzero(pw[np.arange(len(pts)), cell] - pw.min(axis=1) > 1e-6).tolist())
 
     w = power_weights(pts, cell, centres, relax=True)
@@ -397,7 +397,7 @@ def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeyp
     # and the borders keep off every household, those two included, as they would
     # between any two cells' households (the rows are 10 m apart): before, the
     # borders they cross passed right through them, and others lay on borders too
-    pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w
+    pw = power_distances(pts, centres, w)
     dist = np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1))
     side = np.argmin(pw, axis=1)
     nearest_border = np.array([min((pw[x, j] - pw[x, side[x]]) / (2 * dist[side[x], j])
