@@ -110,10 +110,10 @@ def _solve_cells(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarr
     lattice = lattice_points(M, LATTICE_PER_CELL * C) if C > 1 else None
     leaves = first_leaves(units, cap, C, hsmall, lattice)
     if not (LLOYD and len(leaves) > 1):
-        return draw(M, units, points, cap, leaves, None)
+        return draw(M, units, points, cap, leaves, None, hsmall)
     better = _power_leaves(units, leaves, cap, hsmall, M)
     if better is None:
-        return draw(M, units, points, cap, leaves, None)
+        return draw(M, units, points, cap, leaves, None, hsmall)
     return _draw_repaired(M, units, points, cap, hsmall, better)
 
 
@@ -157,7 +157,7 @@ def _draw_repaired(M, units: Units, points: np.ndarray, cap: int, hsmall: np.nda
     """:func:`draw` of a diagram's ``(leaves, pieces)``; where ``M``'s shape cut cells
     apart and their cut-off households became cells of their own, one more round of
     Lloyd with those cells as the start."""
-    out = draw(M, units, points, cap, *drawn)
+    out = draw(M, units, points, cap, *drawn, hsmall)
     if len(out) > len(drawn[0]):
         start = np.empty(units.n, int)
         for c, (_, members) in enumerate(out):
@@ -165,7 +165,7 @@ def _draw_repaired(M, units: Units, points: np.ndarray, cap: int, hsmall: np.nda
         again = _power_leaves(units, [(np.flatnonzero(start == c), []) for c in range(len(out))],
                               cap, hsmall, M)
         if again is not None:
-            out2 = draw(M, units, points, cap, *again)
+            out2 = draw(M, units, points, cap, *again, hsmall)
             if len(out2) <= len(out):
                 out = out2
     return out

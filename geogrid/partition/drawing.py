@@ -26,12 +26,26 @@ __all__ = ["draw", "diagram", "join_small", "LAND_SITES"]
 #: households' cells stay those of the rounds, except where a cell's polygon is cut
 #: apart by the micro-grid's shape and _draw rehomes a part (seed 1: MSD +0.02 %)
 LAND_SITES = True
+#: a part of a cell cut off from it among other cells' land, holding households of a
+#: small hamlet, is joined back by a passage: (half its width, least distance from
+#: its axis to every other cell's household), in metres, the first that fits; its
+#: border then keeps 1 m, or 0.5 m, from their houses
+CORRIDOR_M = ((2.0, 3.0), (0.5, 1.0))
+#: where the shortest line will not do, lines to this many points of the cell's
+#: outline, this far apart (m), are tried, nearest first
+CORRIDOR_TRIES = 12
+CORRIDOR_STEP_M = 5.0
+#: no longer than this (m): a straggler among the next houses, not a part the
+#: micro-grid's shape cut off far away
+CORRIDOR_MAX_M = 30.0
 
 
-def draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
+def draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces, hsmall: np.ndarray | None = None):
     """Polygons for ``leaves`` (unit indices and the half-planes of a convex region,
     or ``pieces``: a region per leaf), clipped to ``M`` and repaired where ``M``'s
-    shape cuts a region apart."""
+    shape cuts a region apart; a cut-off part that holds households of a small
+    hamlet (``hsmall``, per unit, -1 for none) whose others are in its cell's main
+    part is joined back to it by a passage (:func:`_corridor`)."""
     n = len(points)
     if pieces is None:
         pieces = clip_leaves(M, [hp for _, hp in leaves])
@@ -67,11 +81,12 @@ def draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
     labels = list(labels)
     orphan = [False] * len(parts)
     stranded = []
+    main_of = {}
     for lab in range(n_leaves):
         cand = np.flatnonzero(lab_arr == lab)
         if len(cand) == 0:
             continue
-        main = cand[np.lexsort((-np.array([parts[c].area for c in cand]), -count[cand]))[0]]
+        main = main_of[lab] = cand[np.lexsort((-np.array([parts[c].area for c in cand]), -count[cand]))[0]]
         for c in cand:
             if c == main:
                 continue
@@ -80,7 +95,15 @@ def draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces):
             else:
                 stranded.append(c)
     if stranded:
-        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves)
+        hamlet = np.full(n, -1) if hsmall is None else hsmall[units.of]
+
+        def reach(s):
+            own = main_of[labels[s]]
+            mine = hamlet[hh_part == s]
+            if not np.isin(mine[mine >= 0], hamlet[hh_part == own]).any():
+                return False
+            return _corridor(M, parts, labels, s, own, hh_part, pts)
+        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach)
     final = merge_orphans(parts, labels, orphan)
     hh_label = np.array(final)[hh_part]
     out = []
@@ -139,6 +162,66 @@ def _land_sites(parent, pts: np.ndarray, hh_cell: np.ndarray, centres: np.ndarra
     return move_sites(pts, hh_cell, centres, w, land)
 
 
+def _corridor(M, parts: list, labels: list, s: int, own: int, hh_part: np.ndarray, pts) -> bool:
+    """Join the stranded part ``s`` to its own cell's main part ``own`` by a narrow
+    passage, where one fits: the shortest line between the two, widened by the first
+    of :data:`CORRIDOR_M` that keeps its border clear of every other cell's
+    households, inside ``M``, leaving each part it crosses in one piece.  ``parts``
+    is updated in place; whether it was done.
+
+    The rounds keep a small hamlet in one cell, but where its houses mingle with
+    another cell's, neither a power diagram nor the union of their Voronoi regions
+    reaches them all: drawn apart, a straggler joined a neighbour with room or became
+    a cell of 1-3 households of its own, which split the hamlet (and put the micro-
+    grid past its minimum plus one).
+    """
+    lab_arr = np.asarray(labels)
+    others = pts[lab_arr[hh_part] != labels[s]]
+    for line in _passages(parts[s], parts[own]):
+        if line.length > CORRIDOR_MAX_M:
+            break
+        if shapely.difference(line, M).length > 1e-6:
+            continue
+        for half, clear in CORRIDOR_M:
+            if shapely.dwithin(others, line, clear).any():
+                continue
+            way = polygonal([shapely.intersection(shapely.buffer(line, half, quad_segs=2), M, grid_size=GRID_M)])[0]
+            crossed = [i for i in range(len(parts)) if lab_arr[i] != labels[s] and parts[i].intersects(way)]
+            kept, spare = [], [way]
+            for i in crossed:
+                # the piece that holds the part's households stays; pieces the passage
+                # cut off from it, with none, go with the passage
+                pieces = explode(shapely.difference(parts[i], way, grid_size=GRID_M))
+                mine = pts[hh_part == i]
+                if len(mine):
+                    holds = [int(shapely.dwithin(q, mine, TOUCH_M).sum()) for q in pieces]
+                    if max(holds, default=0) < len(mine):
+                        break
+                    k = holds.index(len(mine))
+                else:
+                    k = int(np.argmax([q.area for q in pieces])) if pieces else -1
+                if k < 0:
+                    break
+                kept.append(pieces[k])
+                spare += pieces[:k] + pieces[k + 1:]
+            else:
+                for i, q in zip(crossed, kept):
+                    parts[i] = q
+                parts[s] = clean(union([parts[s], *spare]))
+                return True
+    return False
+
+
+def _passages(part, own, tries: int = CORRIDOR_TRIES):
+    """Lines from ``part`` to ``own``: the shortest, then to the nearest points of
+    ``own``'s outline (every :data:`CORRIDOR_STEP_M`), nearest first."""
+    yield shapely.shortest_line(part, own)
+    ring = shapely.get_coordinates(shapely.segmentize(shapely.get_exterior_ring(own), CORRIDOR_STEP_M))
+    ends = shapely.points(ring)
+    for j in np.argsort(shapely.distance(part, ends), kind="stable")[:tries]:
+        yield shapely.shortest_line(part, ends[j])
+
+
 def _box(bounds, points: np.ndarray):
     """A box around ``bounds`` and ``points`` with a wide margin."""
     x0, y0 = np.minimum(points.min(axis=0), bounds[:2])
@@ -147,9 +230,11 @@ def _box(bounds, points: np.ndarray):
     return shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
 
 
-def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
+def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach):
     """A part of a cell cut off by the parent's shape, holding some of its households,
-    joins a neighbouring cell with room for them, or becomes a cell of its own."""
+    is joined back to its own cell by a passage where ``reach(part)`` makes one (see
+    :func:`_corridor`), or joins a neighbouring cell with room for them, or becomes a
+    cell of its own."""
     arr = np.array(parts, dtype=object)
     totals: dict[int, int] = {}
     for i, lab in enumerate(labels):
@@ -157,6 +242,10 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves):
     is_stranded = np.zeros(len(parts), bool)
     is_stranded[stranded] = True
     for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
+        if reach(s):
+            is_stranded[s] = False
+            arr = np.array(parts, dtype=object)
+            continue
         lab = np.array(labels)
         room = np.array([totals[x] for x in labels]) + count[s] <= cap
         best = _longest_border(arr, s, room & ~is_stranded & (lab != labels[s]))

@@ -94,3 +94,59 @@ def test_small_cells_join_a_neighbour_with_room():
     assert join_small(cells, 20, 4) == cells
     full = [(boxes[0], np.arange(20)), (boxes[1], np.arange(20, 23)), (boxes[2], np.arange(23, 41))]
     assert len(join_small(full, 20, 2)) == 3
+
+
+def _straggler_map():
+    """A 200 m x 100 m micro-grid: cell A's land is the left half plus an island of
+    10 m inside cell B's right half, 8 m from A, with one of A's 20 households on it;
+    B's 20 households keep off the island and the way to it."""
+    from geogrid.partition.units import make_units
+
+    M = shapely.box(0, 0, 200, 100)
+    island = shapely.box(108, 45, 118, 55)
+    a_land = shapely.union(shapely.box(0, 0, 100, 100), island)
+    b_land = shapely.difference(shapely.box(100, 0, 200, 100), island)
+    rng = np.random.default_rng(3)
+    a = np.vstack([np.column_stack([rng.uniform(10, 90, 19), rng.uniform(10, 90, 19)]), [[113.0, 50.0]]])
+    b = np.column_stack([rng.uniform(130, 190, 20), rng.uniform(10, 90, 20)])
+    points = np.vstack([a, b])
+    units = make_units(points)
+    leaves = [(np.unique(units.of[:20]), []), (np.unique(units.of[20:]), [])]
+    return M, units, points, leaves, np.array([a_land, b_land], dtype=object)
+
+
+def test_a_hamlets_straggler_among_another_cells_land_is_joined_by_a_passage():
+    """One of a small hamlet's 20 households lies among a full cell's land: the
+    drawing joins it to its cell by a narrow passage instead of making it a cell of
+    one household (which split the hamlet and put the micro-grid past its minimum plus
+    one); the cells still tile the micro-grid, in one piece each, and hold their
+    households clear of the passage."""
+    from geogrid.partition.drawing import draw
+
+    M, units, points, leaves, regions = _straggler_map()
+    hsmall = np.full(units.n, -1)
+    hsmall[units.of[:20]] = 0  # A's households are one small hamlet
+    out = draw(M, units, points, 20, leaves, regions, hsmall)
+    assert len(out) == 2
+    (pa, a), (pb, b) = sorted(out, key=lambda c: c[0].bounds[0])
+    assert sorted(a.tolist()) == list(range(20)) and sorted(b.tolist()) == list(range(20, 40))
+    for poly, members in ((pa, a), (pb, b)):
+        assert poly.is_valid and poly.geom_type == "Polygon"
+        assert shapely.covers(poly, shapely.points(points[members])).all()
+    others = shapely.points(points[b])
+    assert shapely.distance(pa, others).min() >= 1.0  # the passage keeps clear of B's houses
+    assert abs(pa.area + pb.area - M.area) < 1e-3 and shapely.union(pa, pb).equals(M)
+    # a narrow way, not a wide band: A gained at most 8 m x 4 m of B's land, and the
+    # rounded ends of the 4 m wide way
+    assert 0 < pa.area - shapely.box(0, 0, 100, 100).area - 100.0 <= 8 * 4 + 4 * np.pi
+
+
+def test_a_straggler_of_no_hamlet_still_becomes_a_cell_of_its_own():
+    """Without a small hamlet to keep whole, the cut-off household is a cell of its
+    own when no neighbour has room, as before (the rounds' next pass and
+    ``join_small`` deal with it): a passage is only drawn to keep a hamlet whole."""
+    from geogrid.partition.drawing import draw
+
+    M, units, points, leaves, regions = _straggler_map()
+    out = draw(M, units, points, 20, leaves, regions, np.full(units.n, -1))
+    assert sorted(len(m) for _, m in out) == [1, 19, 20]
