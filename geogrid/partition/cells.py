@@ -156,18 +156,40 @@ def first_leaves(units: Units, cap: int, C: int, hsmall: np.ndarray, lattice):
 def _draw_repaired(M, units: Units, points: np.ndarray, cap: int, hsmall: np.ndarray, drawn):
     """:func:`draw` of a diagram's ``(leaves, pieces)``; where ``M``'s shape cut cells
     apart and their cut-off households became cells of their own, one more round of
-    Lloyd with those cells as the start."""
+    Lloyd with those cells as the start, and then one without keeping whole the
+    small hamlets that the drawing split all the same."""
     out = draw(M, units, points, cap, *drawn, hsmall)
     if len(out) > len(drawn[0]):
-        start = np.empty(units.n, int)
-        for c, (_, members) in enumerate(out):
-            start[units.of[members]] = c
+        start = _cell_of_unit(units, out)
         again = _power_leaves(units, [(np.flatnonzero(start == c), []) for c in range(len(out))],
                               cap, hsmall, M)
         if again is not None:
             out2 = draw(M, units, points, cap, *again, hsmall)
             if len(out2) <= len(out):
                 out = out2
+    if len(out) > len(drawn[0]):
+        # a small hamlet whose houses mingle with another cell's, too far in for a
+        # passage (drawing._corridor): kept together by the rounds, it was drawn in
+        # pieces anyway, with cells of its stragglers; it is not kept whole then
+        cell = _cell_of_unit(units, out)
+        m = hsmall >= 0
+        pairs = np.unique(np.column_stack([hsmall[m], cell[m]]), axis=0)
+        codes, n_cells = np.unique(pairs[:, 0], return_counts=True)
+        loose = np.where(np.isin(hsmall, codes[n_cells > 1]), -1, hsmall)
+        if (loose != hsmall).any():
+            again = _power_leaves(units, drawn[0], cap, loose, M)
+            if again is not None:
+                out2 = draw(M, units, points, cap, *again, loose)
+                if len(out2) < len(out):
+                    out = out2
+    return out
+
+
+def _cell_of_unit(units: Units, cells) -> np.ndarray:
+    """The cell of each unit, from cells ``[(polygon, household indices)]``."""
+    out = np.empty(units.n, int)
+    for c, (_, members) in enumerate(cells):
+        out[units.of[members]] = c
     return out
 
 

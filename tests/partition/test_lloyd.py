@@ -405,3 +405,27 @@ def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeyp
     assert nearest_border.min() > 1.0, np.sort(nearest_border)[:5]
     monkeypatch.setattr(L, "RELAX_L1", False)
     assert astray(power_weights(pts, cell, centres, relax=True)) > {a, b}
+
+
+def test_a_hamlet_that_cannot_be_drawn_whole_leaves_no_cell_of_its_straggler():
+    """A small hamlet of 20 with one house deep among another cell's 20 (two rings
+    around it, too far in for a passage): the rounds keep the hamlet together, but
+    no drawing can, and its straggler became a cell of one.  It is split instead, as
+    the drawing split it anyway: two full cells, each household inside its own."""
+    M = shapely.box(0, 0, 200, 100)
+    rng = np.random.default_rng(3)
+    a = np.vstack([np.column_stack([rng.uniform(10, 90, 19), rng.uniform(10, 90, 19)]), [[160.0, 50.0]]])
+    ang = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    r = np.r_[np.full(10, 12.0), np.full(10, 28.0)]
+    b = np.column_stack([160 + r * np.cos(ang), 50 + r * np.sin(ang)])
+    pts = np.vstack([a, b])
+    units = make_units(pts)
+    hsmall = np.full(units.n, -1)
+    hsmall[units.of[:20]] = 0
+    out = solve_cells(M, units, pts, 20, hsmall)
+    assert sorted(len(m) for _, m in out) == [20, 20]
+    ring = next(m for _, m in out if 19 in m)
+    assert set(range(20, 40)) - set(ring.tolist()) and len(set(range(20, 40)) & set(ring.tolist())) == 19
+    for poly, members in out:
+        assert poly.geom_type == "Polygon" and shapely.covers(poly, shapely.points(pts[members])).all()
+    assert abs(sum(p.area for p, _ in out) - M.area) < 1e-3
