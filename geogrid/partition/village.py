@@ -160,6 +160,7 @@ def solve_village(task: VillageTask) -> VillageResult:
         lambda u: _layout(task, V, u, hsmall if u is units else _hamlet_small(u, task.hamlet, cap), K, cap),
         units, task.points, task.hamlet)
     diags += split_buildings(task.code, units, hh_cell, task.points, task.building)
+    diags += split_hamlets(task.code, hh_cell, cell_mg, task.points, task.hamlet, cap)
     res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
     res.cells = [shapely.to_wkb(p) for p in drop_micro_edges(cells)]
     res.cell_microgrid = cell_mg
@@ -460,6 +461,44 @@ def split_buildings(code: str, units: Units, hh_cell: np.ndarray, points: np.nda
             f"{int((pairs[:, 0] == u).sum())} cells: a border between micro-grids runs between them, "
             "or no straight cut separates them from their neighbours. Check their coordinates or "
             "building keys.",
+        })
+    return out
+
+
+def split_hamlets(code: str, hh_cell: np.ndarray, cell_mg: list, points: np.ndarray, hamlet,
+                  cap: int) -> list[dict]:
+    """A ``hamlet_split`` diagnostic for each hamlet of at most ``cap`` households (one
+    cell's worth) that ended in more than one cell, with why where it can be told: a
+    micro-grid border runs through it, or its houses lie among another hamlet's;
+    ``households`` are positions in ``points``."""
+    if hamlet is None or not len(hh_cell):
+        return []
+    keyed = np.flatnonzero(pd.notna(pd.Series(hamlet, dtype=object)).to_numpy() & (hh_cell >= 0))
+    if not len(keyed):
+        return []
+    names = np.asarray(hamlet, dtype=object)[keyed]
+    key, uniq = pd.factorize(pd.Series(names, dtype=object))
+    out = []
+    cell_mg = np.asarray(cell_mg)
+    for k, name in enumerate(uniq):
+        hh = keyed[key == k]
+        cells, shares = np.unique(hh_cell[hh], return_counts=True)
+        if len(hh) > cap or len(cells) < 2:
+            continue
+        if len(np.unique(cell_mg[cells])) > 1:
+            why = "a micro-grid border runs through it"
+        else:
+            hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(points[hh])), 1.0)
+            inside = keyed[(key != k) & shapely.contains_xy(hull, points[keyed][:, 0], points[keyed][:, 1])]
+            among = pd.unique(pd.Series(np.asarray(hamlet, dtype=object)[inside], dtype=object))
+            why = (f"its houses lie among those of {', '.join(map(str, among[:3]))}, so one cell "
+                   "holding them all could not be drawn" if len(among) else
+                   "the cells around it had no room to take it whole")
+        out.append({
+            "kind": "hamlet_split", "village_code": code, "households": hh.tolist(),
+            "message": f"hamlet {name} in village {code} ({len(hh)} households) is in {len(cells)} cells "
+            f"({' + '.join(map(str, sorted(shares, reverse=True)))}): {why}. Move the border by hand "
+            "if it should be one cell.",
         })
     return out
 

@@ -372,3 +372,26 @@ def test_straight_micro_grid_cuts_keep_off_the_households():
     # each hamlet on a line is whole in one micro-grid
     for k in (1, 2):
         assert r.households["microgrid_id"].iloc[20 * k:20 * k + 20].nunique() == 1
+
+
+def test_a_split_hamlet_is_named_with_the_hamlet_its_houses_mingle_with():
+    """Two hamlets of 20 whose houses alternate along one street, in a village of one
+    micro-grid: no two cells of one piece can hold each whole, so at least one is
+    split; the diagnostics name it and the hamlet it mingles with, and not a hamlet
+    kept whole."""
+    v = village_gdf({"V": box(X0, Y0, X0 + 1000, Y0 + 1000)})
+    xy = [(X0 + 300 + 8 * i, Y0 + 500 + (3 if i // 2 % 2 else -3)) for i in range(40)]
+    names = ["上寨" if i % 2 else "下寨" for i in range(40)]
+    r = partition(households_gdf(xy, "V", hamlet=names), v, min_microgrids=1)
+    assert len(r.microgrids) == 1
+    assert broken(r, v) == {}
+    cells = r.households.groupby("hamlet")["cell_id"].nunique()
+    assert cells.max() > 1
+    told = [d for d in r.diagnostics if d["kind"] == "hamlet_split"]
+    assert sorted(r.households.loc[d["households"], "hamlet"].iloc[0] for d in told) == \
+        sorted(cells.index[cells > 1])
+    for d in told:
+        mine = r.households.loc[d["households"], "hamlet"].unique()
+        assert len(mine) == 1 and len(d["households"]) == 20
+        other = "上寨" if mine[0] == "下寨" else "下寨"
+        assert f"among those of {other}" in d["message"] and f"hamlet {mine[0]}" in d["message"]
