@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import ColumnError, InputError
+from geogrid.partition.result import diagnostic
 
 __all__ = ["Prepared", "prepare", "derive_outlines", "ISOLATED_M"]
 
@@ -161,9 +162,7 @@ def _outside(pts, village, polygons, diags) -> None:
 
 
 def _diag(kind, code, idx, template) -> dict:
-    idx = [int(i) for i in idx]
-    return {"kind": kind, "village_code": code, "households": idx,
-            "message": template.format(n=len(idx))}
+    return diagnostic(kind, code, idx, template.format(n=len(idx)))
 
 
 def _isolated(pts, village, diags) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-__all__ = ["PartitionResult"]
+__all__ = ["PartitionResult", "diagnostic"]
 
 
 @dataclass
@@ -50,3 +50,11 @@ class PartitionResult:
             kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
         lines += [f"diagnostic {k}: {v}" for k, v in sorted(kinds.items())]
         return "\n".join(lines)
+
+
+def diagnostic(kind: str, village_code, households, message: str) -> dict:
+    """One entry of ``report["diagnostics"]``: its kind, its village, the households it
+    names (positions in the caller's arrays until :func:`partition` maps them to index
+    labels) and a message a planner can act on."""
+    return {"kind": kind, "village_code": village_code, "households": [int(h) for h in households],
+            "message": message}

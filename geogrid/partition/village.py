@@ -25,6 +25,7 @@ from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.lloyd import power_distances, power_weights
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode, merge_orphans, union
+from geogrid.partition.result import diagnostic
 from geogrid.partition.units import SPREAD_M, Units, building_groups, make_units, needed_cells, or_loosened
 
 __all__ = ["VillageTask", "VillageResult", "solve_village", "cells_first", "TOL_M"]
@@ -140,20 +141,20 @@ def solve_village(task: VillageTask) -> VillageResult:
     hsmall = _hamlet_small(units, task.hamlet, cap)
     diags = res.diagnostics
     if n == 0:
-        diags.append({
-            "kind": "empty_village", "village_code": task.code, "households": [],
-            "message": f"village {task.code} has no households; it is one micro-grid with one "
+        diags.append(diagnostic(
+            "empty_village", task.code, [],
+            f"village {task.code} has no households; it is one micro-grid with one "
             "empty cell. Check that its households were imported with this village code.",
-        })
+        ))
     K = target_microgrids(V.area, n, task, units.n)
     k_area = max(task.min_microgrids, min(task.max_microgrids, int(round(V.area / 1e6 / task.microgrid_km2))))
     if n and K < k_area:
-        diags.append({
-            "kind": "few_households", "village_code": task.code, "households": [],
-            "message": f"village {task.code} has only {n} households ({units.n} buildings or "
+        diags.append(diagnostic(
+            "few_households", task.code, [],
+            f"village {task.code} has only {n} households ({units.n} buildings or "
             f"addresses), so it gets {K} micro-grid(s) instead of {k_area} by area; more would "
             "leave some without households.",
-        })
+        ))
     _report_units(task, units, cap, diags)
 
     mg, cells, cell_mg, hh_cell, res.layout = or_loosened(
@@ -417,12 +418,12 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
         members = members or units.members()
         hh = members[u]
         name = _building_name(task, hh)
-        diags.append({
-            "kind": "oversize_building", "village_code": task.code, "households": hh.tolist(),
-            "message": f"{name} in village {task.code} has {int(units.weight[u])} households, more "
+        diags.append(diagnostic(
+            "oversize_building", task.code, hh,
+            f"{name} in village {task.code} has {int(units.weight[u])} households, more "
             f"than {cap}; it is kept whole as a cell of its own. Split it by floor or "
             "stairwell by hand if one grid worker cannot serve it.",
-        })
+        ))
     if task.building is not None:
         diags += building_places(task.code, task.points, task.building)
     if units.spread is not None and units.spread.any():
@@ -432,13 +433,13 @@ def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> Non
             p = task.points[hh]
             size = float(np.max(np.ptp(p, axis=0)))
             if size > SPREAD_M:
-                diags.append({
-                    "kind": "spread_building", "village_code": task.code, "households": hh.tolist(),
-                    "message": f"{_building_name(task, hh)} in village {task.code} has households "
+                diags.append(diagnostic(
+                    "spread_building", task.code, hh,
+                    f"{_building_name(task, hh)} in village {task.code} has households "
                     f"{size:.0f} m apart; they are kept in one cell, which then stretches, unless a "
                     "micro-grid border runs between them (building_split then names them). Check "
                     "their coordinates or building keys.",
-                })
+                ))
 
 
 def split_buildings(code: str, units: Units, hh_cell: np.ndarray, points: np.ndarray, building) -> list[dict]:
@@ -455,13 +456,13 @@ def split_buildings(code: str, units: Units, hh_cell: np.ndarray, points: np.nda
         b = None if building is None else building[hh[0]]
         name = f"building {b}" if b is not None else "one address"
         size = float(np.max(np.ptp(points[hh], axis=0)))
-        out.append({
-            "kind": "building_split", "village_code": code, "households": hh.tolist(),
-            "message": f"{name} in village {code} has households {size:.0f} m apart, and they are in "
+        out.append(diagnostic(
+            "building_split", code, hh,
+            f"{name} in village {code} has households {size:.0f} m apart, and they are in "
             f"{int((pairs[:, 0] == u).sum())} cells: a border between micro-grids runs between them, "
             "or no straight cut separates them from their neighbours. Check their coordinates or "
             "building keys.",
-        })
+        ))
     return out
 
 
@@ -494,12 +495,12 @@ def split_hamlets(code: str, hh_cell: np.ndarray, cell_mg: list, points: np.ndar
             why = (f"its houses lie among those of {', '.join(map(str, among[:3]))}, so one cell "
                    "holding them all could not be drawn" if len(among) else
                    "the cells around it had no room to take it whole")
-        out.append({
-            "kind": "hamlet_split", "village_code": code, "households": hh.tolist(),
-            "message": f"hamlet {name} in village {code} ({len(hh)} households) is in {len(cells)} cells "
+        out.append(diagnostic(
+            "hamlet_split", code, hh,
+            f"hamlet {name} in village {code} ({len(hh)} households) is in {len(cells)} cells "
             f"({' + '.join(map(str, sorted(shares, reverse=True)))}): {why}. Move the border by hand "
             "if it should be one cell.",
-        })
+        ))
     return out
 
 
@@ -516,12 +517,12 @@ def building_places(code: str, points: np.ndarray, building) -> list[dict]:
     out = []
     for k in places.index[places.to_numpy() > 1]:
         hh = keyed[key == k]
-        out.append({
-            "kind": "spread_building", "village_code": code, "households": hh.tolist(),
-            "message": f"building {building[hh[0]]} in village {code} has households in {places[k]} "
+        out.append(diagnostic(
+            "spread_building", code, hh,
+            f"building {building[hh[0]]} in village {code} has households in {places[k]} "
             f"places more than {SPREAD_M:.0f} m apart; each place is kept whole as a building of "
             "its own, and they may be in different cells. Check their coordinates or building keys.",
-        })
+        ))
     return out
 
 
