@@ -190,11 +190,18 @@ def run_maxp(pts_by_v, cells_by_v, cap, budget_s=60.0):
                 np.random.seed(0)  # spopt draws from numpy's global generator
                 m = MaxPHeuristic(gdf, ws, ["x", "y"], "one", floor, top_n=1,
                                   max_iterations_construction=1, max_iterations_sa=1, verbose=False)
-                m.solve()
+                try:
+                    m.solve()
+                except Exception as exc:  # spopt's own failure on this village: skip it
+                    lab = None
+                    print(f"   spopt max-p failed on village {v} ({type(exc).__name__} in spopt: {exc}); "
+                          "it is left out of the comparison")
+                    break
                 lab[idx] = nxt + np.asarray(m.labels_)
                 nxt = lab.max() + 1
-        labels[v] = lab
-        t += time.perf_counter() - t0
+        if lab is not None:  # (a village max-p failed on counts in neither time nor figures)
+            labels[v] = lab
+            t += time.perf_counter() - t0
     return labels, t
 
 
@@ -478,6 +485,12 @@ def main(argv=None) -> int:
                  "time >= 10x at equal or better compactness (MSD ratio <= 1.00): "
                  f"{'MET' if t / max(t_sub, 1e-9) >= 10 and fo['msd'] <= f['msd'] else 'NOT MET'})"
                  if name == "k-means-constrained" else ""))
+    for name, _, t, _, _ in rows[:1] if rows and rows[0][0] == "k-means-constrained" else []:
+        # this VM's speed drifts by up to 2x between sessions (and by 40 % within one):
+        # the county's time against a baseline timed in the same run moves far less
+        print(f"county time / {name}'s time on the slice, both this run: {times[-1]:.2f} s / "
+              f"{t:.2f} s = {times[-1] / t:.2f} (the machine's speed cancels out, up to its drift "
+              "within the run)")
     kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours,
               {1: r for r in rows if r[0].startswith("k-means-constrained, one")} |
               {10: r for r in rows if r[0] == "k-means-constrained"})
