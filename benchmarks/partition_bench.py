@@ -485,10 +485,11 @@ def main(argv=None) -> int:
                  "time >= 10x at equal or better compactness (MSD ratio <= 1.00): "
                  f"{'MET' if t / max(t_sub, 1e-9) >= 10 and fo['msd'] <= f['msd'] else 'NOT MET'})"
                  if name == "k-means-constrained" else ""))
-    for name, _, t, _, _ in rows[:1] if rows and rows[0][0] == "k-means-constrained" else []:
+    if rows and rows[0][0] == "k-means-constrained":
         # this VM's speed drifts by up to 2x between sessions (and by 40 % within one):
         # the county's time against a baseline timed in the same run moves far less
-        print(f"county time / {name}'s time on the slice, both this run: {times[-1]:.2f} s / "
+        t = rows[0][2]
+        print(f"county time / k-means-constrained's time on the slice, both this run: {times[-1]:.2f} s / "
               f"{t:.2f} s = {times[-1] / t:.2f} (the machine's speed cancels out, up to its drift "
               "within the run)")
     kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours,

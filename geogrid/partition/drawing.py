@@ -186,7 +186,7 @@ def _corridor(M, parts: list, labels: list, s: int, own: int, hh_part: np.ndarra
             if shapely.dwithin(others, line, clear).any():
                 continue
             way = polygonal([shapely.intersection(shapely.buffer(line, half, quad_segs=2), M, grid_size=GRID_M)])[0]
-            crossed = [i for i in range(len(parts)) if lab_arr[i] != labels[s] and parts[i].intersects(way)]
+            crossed = np.flatnonzero((lab_arr != labels[s]) & shapely.intersects(np.array(parts, dtype=object), way))
             kept, spare = [], [way]
             for i in crossed:
                 # the piece that holds the part's households stays; pieces the passage

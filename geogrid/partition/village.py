@@ -474,11 +474,11 @@ def split_hamlets(code: str, hh_cell: np.ndarray, cell_mg: list, points: np.ndar
     ``households`` are positions in ``points``."""
     if hamlet is None or not len(hh_cell):
         return []
-    keyed = np.flatnonzero(pd.notna(pd.Series(hamlet, dtype=object)).to_numpy() & (hh_cell >= 0))
+    keyed = np.flatnonzero(np.array([h is not None for h in hamlet], dtype=bool) & (hh_cell >= 0))
     if not len(keyed):
         return []
     names = np.asarray(hamlet, dtype=object)[keyed]
-    key, uniq = pd.factorize(pd.Series(names, dtype=object))
+    key, uniq = pd.factorize(names)
     out = []
     cell_mg = np.asarray(cell_mg)
     for k, name in enumerate(uniq):
@@ -490,8 +490,7 @@ def split_hamlets(code: str, hh_cell: np.ndarray, cell_mg: list, points: np.ndar
             why = "a micro-grid border runs through it"
         else:
             hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(points[hh])), 1.0)
-            inside = keyed[(key != k) & shapely.contains_xy(hull, points[keyed][:, 0], points[keyed][:, 1])]
-            among = pd.unique(pd.Series(np.asarray(hamlet, dtype=object)[inside], dtype=object))
+            among = pd.unique(names[(key != k) & shapely.contains_xy(hull, *points[keyed].T)])
             why = (f"its houses lie among those of {', '.join(map(str, among[:3]))}, so one cell "
                    "holding them all could not be drawn" if len(among) else
                    "the cells around it had no room to take it whole")
