@@ -22,7 +22,7 @@ from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, building_places, split_buildings
+from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings, split_hamlets
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -180,13 +180,16 @@ def repartition(
             "they now lie in as well",
         })
 
-    # a building key in places far apart (a mistyped coordinate) is a building per place
-    if BUILDING in hh.columns and len(place):
+    # the placed households' own diagnostics, as partition() gives them: a building over
+    # the cap, a building key in places far apart (a mistyped coordinate: a building
+    # per place) or spread out
+    if len(place):
         placed = place[loc >= 0]
         village_of = np.array([mg_village[ids[k]] for k in loc[loc >= 0]], dtype=object)
         for code in sorted(set(village_of)):
             rows = placed[village_of == code]
-            for d in building_places(code, pts_m[rows], _codes(hh[BUILDING].iloc[rows].to_numpy())):
+            building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
+            for d in report_units(code, pts_m[rows], building, make_units(pts_m[rows], building), cap):
                 d["households"] = hh.index[rows[d["households"]]].tolist()
                 diags.append(d)
 
@@ -297,14 +300,81 @@ def repartition(
             np.array([g for _, _, g in new_cells], dtype=object)))) if new_cells else float("nan"),
         "resolved_cells_mean_households": float(resolved.mean()) if len(resolved) else float("nan"),
     })
+    if HAMLET in hh.columns and len(place):
+        diags += _hamlets_split(hh, place, cell_col, mg_col, mg_village, pts_m, metric, cap)
+    changed = set(removed.tolist()) | set(hh.index[place].tolist())
+    carried = _carried(previous.diagnostics, changed, set(by_village) if vpoly else set())
     report = {
         "figures": figures,
-        "diagnostics": list(previous.report.get("diagnostics", [])) + diags,
+        "diagnostics": carried + diags,
         "parameters": params,
         "repartition": {"microgrids": named, "locked_cells": sorted(locked),
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+#: diagnostics that a repartition makes afresh for the households it places (those in
+#: the re-solved micro-grids, added or moved): a previous one that names any of them,
+#: or a removed household, is dropped whole, as it tells of a building, a hamlet or a
+#: cell that may have changed
+REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "locked_cell_full",
+                    "oversize_building", "spread_building"})
+
+
+def _carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
+    """The previous plan's diagnostics that still hold: those of households kept as
+    they were, not ``changed`` (removed, or placed by this repartition).  One of the :data:`REDONE` kinds naming any other household is dropped
+    (this repartition's own replace it); one of another kind (an input's: no point, no
+    village, isolated) keeps only its kept households, and is dropped with none left.
+    A village's ``outline_crosses_microgrids`` goes when its outline was given again
+    (``recrossed``: it is checked afresh)."""
+    out = []
+    for d in previous:
+        if d["kind"] == "outline_crosses_microgrids" and d.get("village_code") in recrossed:
+            continue
+        named = d.get("households") or []
+        if not named:
+            out.append(d)
+            continue
+        still = [h for h in named if h not in changed]
+        if len(still) == len(named):
+            out.append(d)
+        elif still and d["kind"] not in REDONE:
+            out.append({**d, "households": still})
+    return out
+
+
+def _hamlets_split(hh, place, cell_col, mg_col, mg_village, pts_m, metric, cap) -> list[dict]:
+    """``hamlet_split`` diagnostics (:func:`~geogrid.partition.village.split_hamlets`)
+    for the hamlets with a household placed by this repartition, each as the plan now
+    stands, among the placed households (whose houses a split hamlet's mingle with)."""
+    placed = place[pd.notna(cell_col[place])]
+    raw = hh[HAMLET].iloc[placed]
+    names = raw[raw.notna()].unique()
+    if not len(names):
+        return []
+    hit = np.flatnonzero(hh[HAMLET].isin(names).to_numpy())
+    rows = np.union1d(hit[pd.notna(cell_col[hit])], placed)
+    pts = pts_m[rows].copy()
+    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those hamlets
+    if len(far):
+        pts[far] = shapely.get_coordinates(reproject(gpd.GeoSeries(hh.geometry.to_numpy()[rows[far]],
+                                                                   crs=hh.crs), metric))
+    village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
+    was_placed = np.isin(rows, placed)
+    out = []
+    for code in sorted(set(village[was_placed])):
+        mine = np.flatnonzero(village == code)
+        cell, _ = pd.factorize(pd.Series(cell_col[rows[mine]], dtype=object))
+        cell_mg = np.zeros(cell.max() + 1, object)
+        cell_mg[cell] = mg_col[rows[mine]]
+        for d in split_hamlets(code, cell, pd.factorize(cell_mg)[0], pts[mine],
+                               _codes(hh[HAMLET].iloc[rows[mine]].to_numpy()), cap):
+            if was_placed[mine[d["households"]]].any():
+                d["households"] = hh.index[rows[mine[d["households"]]]].tolist()
+                out.append(d)
+    return out
 
 
 #: a micro-grid sticking out of its edited village, or into an edited one, by more

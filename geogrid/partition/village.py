@@ -155,7 +155,7 @@ def solve_village(task: VillageTask) -> VillageResult:
             f"addresses), so it gets {K} micro-grid(s) instead of {k_area} by area; more would "
             "leave some without households.",
         ))
-    _report_units(task, units, cap, diags)
+    diags += report_units(task.code, task.points, task.building, units, cap)
 
     mg, cells, cell_mg, hh_cell, res.layout = or_loosened(
         lambda u: _layout(task, V, u, hsmall if u is units else _hamlet_small(u, task.hamlet, cap), K, cap),
@@ -410,36 +410,41 @@ def _subunits(task: VillageTask, units: Units, key: np.ndarray, hh: np.ndarray) 
     return Units(of=of, xy=xy, weight=w, hamlet=np.full(u, -1), points=pts)
 
 
-def _report_units(task: VillageTask, units: Units, cap: int, diags: list) -> None:
+def report_units(code: str, points: np.ndarray, building, units: Units, cap: int) -> list[dict]:
+    """The diagnostics of a village's households as given, whatever the cells: a
+    building bigger than ``cap`` (``oversize_building``), and a building key in places
+    apart or a building spread out (``spread_building``); ``households`` are positions
+    in ``points``."""
+    diags: list[dict] = []
     if units.n == 0:
-        return
+        return diags
     members = None
     for u in np.flatnonzero(units.weight > cap):
         members = members or units.members()
         hh = members[u]
-        name = _building_name(task, hh)
         diags.append(diagnostic(
-            "oversize_building", task.code, hh,
-            f"{name} in village {task.code} has {int(units.weight[u])} households, more "
-            f"than {cap}; it is kept whole as a cell of its own. Split it by floor or "
+            "oversize_building", code, hh,
+            f"{_building_name(building, hh)} in village {code} has {int(units.weight[u])} households, "
+            f"more than {cap}; it is kept whole as a cell of its own. Split it by floor or "
             "stairwell by hand if one grid worker cannot serve it.",
         ))
-    if task.building is not None:
-        diags += building_places(task.code, task.points, task.building)
+    if building is not None:
+        diags += building_places(code, points, building)
     if units.spread is not None and units.spread.any():
         members = members or units.members()
         for u in np.flatnonzero(units.spread):
             hh = members[u]
-            p = task.points[hh]
+            p = points[hh]
             size = float(np.max(np.ptp(p, axis=0)))
             if size > SPREAD_M:
                 diags.append(diagnostic(
-                    "spread_building", task.code, hh,
-                    f"{_building_name(task, hh)} in village {task.code} has households "
+                    "spread_building", code, hh,
+                    f"{_building_name(building, hh)} in village {code} has households "
                     f"{size:.0f} m apart; they are kept in one cell, which then stretches, unless a "
                     "micro-grid border runs between them (building_split then names them). Check "
                     "their coordinates or building keys.",
                 ))
+    return diags
 
 
 def split_buildings(code: str, units: Units, hh_cell: np.ndarray, points: np.ndarray, building) -> list[dict]:
@@ -525,9 +530,9 @@ def building_places(code: str, points: np.ndarray, building) -> list[dict]:
     return out
 
 
-def _building_name(task: VillageTask, hh: np.ndarray) -> str:
-    if task.building is not None:
-        b = task.building[hh[0]]
+def _building_name(building, hh: np.ndarray) -> str:
+    if building is not None:
+        b = building[hh[0]]
         if b is not None and str(b).strip() and str(b) != "nan":
             return f"building {b}"
     return "one address"

@@ -341,3 +341,58 @@ def test_keep_previous_makes_a_self_crossing_cell_valid_first():
     assert got["W"][1] == [0, 1, 2] and got["NW"][1] == [3, 4] and got["E"][1] == [5, 6, 7]
     assert got["W"][0].is_valid and abs(got["W"][0].area - 250_000) < 1e-3
     assert shapely.get_num_geometries(got["W"][0]) == 1
+
+
+def test_the_report_tells_of_the_plan_after_the_edit_not_before():
+    """A repartition's diagnostics tell of the plan as it now stands.  A village of two
+    micro-grids: two hamlets of 20 whose houses alternate along a street on the west
+    (one is split), and a 25-household building on the east.  Re-solving the east
+    carries the west's hamlet_split over and tells of the building once; re-solving
+    the west tells of each split hamlet once; removing the hamlets' houses, or the
+    building, takes their notes away (before, the previous plan's notes were carried
+    over whole, naming households no longer there)."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"V": box(X0, Y0, X0 + 2000, Y0 + 1000)})
+    street = [(X0 + 300 + 8 * i, Y0 + 500 + (3 if i // 2 % 2 else -3)) for i in range(40)]
+    west = [(X0 + 200 + 60 * (i % 8), Y0 + 150 + 90 * (i // 8)) for i in range(12)]
+    east = [(X0 + 1300 + 70 * (i % 8), Y0 + 200 + 150 * (i // 8)) for i in range(24)]
+    tower = [(X0 + 1700, Y0 + 700)] * 25
+    hamlet = ["上寨" if i % 2 else "下寨" for i in range(40)] + [None] * 61
+    building = [None] * 76 + ["T1"] * 25
+    hh = households_gdf(street + west + east + tower, "V", building=building, hamlet=hamlet)
+    r = partition(hh, v, min_microgrids=2, max_microgrids=2, engine="serial")
+    assert _broken(r, v) == {}
+    mg_of = r.households["microgrid_id"]
+    w, e = mg_of.iloc[0], mg_of.iloc[-1]
+    assert w != e and set(mg_of.iloc[:40]) == {w}
+
+    def told(res, kind):
+        return [d for d in res.diagnostics if d["kind"] == kind]
+
+    def split(res):
+        n = res.households.dropna(subset=["hamlet"]).groupby("hamlet")["cell_id"].nunique()
+        return sorted(n.index[n > 1])
+
+    def named(res, kind):
+        return sorted(res.households.loc[d["households"], "hamlet"].iloc[0] for d in told(res, kind))
+
+    assert split(r) and named(r, "hamlet_split") == split(r)
+    assert len(told(r, "oversize_building")) == 1
+
+    r_east = repartition(r, hh, microgrids=[e])
+    assert told(r_east, "hamlet_split") == told(r, "hamlet_split")
+    assert [sorted(d["households"]) for d in told(r_east, "oversize_building")] == [list(range(76, 101))]
+
+    r_west = repartition(r, hh, microgrids=[w])
+    assert _broken(r_west, v) == {}
+    assert split(r_west) and named(r_west, "hamlet_split") == split(r_west)
+
+    gone = repartition(r, hh.drop(hh.index[:40]), microgrids=[w])
+    assert told(gone, "hamlet_split") == []
+    no_tower = repartition(r, hh.drop(hh.index[76:]), microgrids=[e])
+    assert told(no_tower, "oversize_building") == []
+    for res, left in ((gone, hh.index[40:]), (no_tower, hh.index[:76])):
+        assert {h for d in res.diagnostics for h in d["households"]} <= set(left)
