@@ -39,6 +39,8 @@ class Prepared:
     diagnostics: list[dict] = field(default_factory=list)
 
 
+#: a text column longer than this is read one distinct code at a time
+_FEW = 1_000
 #: a whole number read as a float, ``'431.0'``
 _FLOAT_INT = re.compile(r"(\d+)\.0")
 
@@ -48,7 +50,16 @@ def _codes(series) -> np.ndarray:
 
     A plain loop: as fast as pandas' string methods on the county's 80,000 rows, and
     70 times faster on a repartition's few (those cost about 1 ms a call whatever the
-    length)."""
+    length).  A long text column with few distinct codes (villages, hamlets) runs the
+    loop over its distinct codes only."""
+    if isinstance(getattr(series, "dtype", None), pd.StringDtype) and len(series) > _FEW:
+        # a text column (no numbers or booleans to tell apart): each distinct code once,
+        # ten times faster on the county's village and hamlet columns (72 -> 7 ms)
+        key, uniq = pd.factorize(series)
+        if len(uniq) * 4 < len(series):
+            out = np.full(len(series), None, dtype=object)
+            out[key >= 0] = _codes(np.asarray(uniq, dtype=object))[key[key >= 0]]
+            return out
     vals = series.to_numpy(dtype=object) if hasattr(series, "to_numpy") else np.asarray(series, dtype=object)
     out = np.empty(len(vals), dtype=object)
     for i, v in enumerate(vals):
@@ -165,9 +176,18 @@ def _outside(pts, village, polygons, diags) -> None:
     has = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
     if not len(has):
         return
-    polys = np.array([polygons[c] for c in village[has]], dtype=object)
-    d = shapely.distance(shapely.points(pts[has]), polys)
-    out = has[d > TOL_M]
+    # inside their village's (prepared) polygon, the most: a distance only for the rest
+    # (one distance per household to its village's outline took 0.2 s on the county)
+    key, codes = pd.factorize(village[has])
+    inside = np.zeros(len(has), bool)
+    for k, c in enumerate(codes):
+        mine = np.flatnonzero(key == k)
+        poly = polygons[c]
+        shapely.prepare(poly)
+        inside[mine] = shapely.contains_xy(poly, pts[has[mine], 0], pts[has[mine], 1])
+    rest = has[~inside]
+    d = shapely.distance(shapely.points(pts[rest]), np.array([polygons[c] for c in village[rest]], dtype=object))
+    out = rest[d > TOL_M]
     if len(out):
         diags.append(_diag("outside_village", None, out,
                            "{n} household(s) lie outside the outline of the village they are "

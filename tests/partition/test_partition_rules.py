@@ -410,3 +410,9 @@ def test_codes_read_as_text_the_same_whichever_way_they_are_read(size):
     got = inputs._codes(pd.Series(tricky * (size // 13), dtype=object))
     assert list(got) == want * (size // 13)
     assert list(inputs._codes(np.array(tricky, dtype=object))) == want
+    # a text column (as read from a file), long enough to be read a distinct code at a
+    # time: the same codes
+    text = [t for t in tricky if isinstance(t, str) or t is None]
+    col = pd.Series(text * (size // 13), dtype="str")
+    assert (len(col) > inputs._FEW) == (size > 13)
+    assert list(inputs._codes(col)) == list(inputs._codes(pd.Series(text, dtype=object))) * (size // 13)
