@@ -6,12 +6,14 @@ works offline; pass ``tiles="OpenStreetMap"`` when you are online.
 
 from __future__ import annotations
 
+import html
+
 import folium
 import numpy as np
 
 from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 
-__all__ = ["explore", "fill_colour"]
+__all__ = ["explore", "fill_colour", "diagnostic_layers"]
 
 # light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
 _RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
@@ -26,8 +28,9 @@ def fill_colour(households: int, cap: int = 20) -> str:
 
 
 def explore(result, *, tiles: str | None = None, households: bool = True,
-            max_points: int = 20_000) -> folium.Map:
-    """A folium map of micro-grids, cells coloured by household count, and households.
+            max_points: int = 20_000, diagnostics: bool = True) -> folium.Map:
+    """A folium map of micro-grids, cells coloured by household count, households, and
+    the diagnostics: where a planner's attention is needed.
 
     Parameters
     ----------
@@ -36,6 +39,12 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         A folium tile name for a base map; None (default) draws on a blank map.
     households : bool
         Draw the households as points (the first ``max_points`` of them).
+    diagnostics : bool
+        A layer per kind of diagnostic (``hamlet_split``, ``oversize_building``, ...):
+        a marker at the mean point of the households each names, its kind as the
+        tooltip and its message as the popup.  A diagnostic that names no household
+        with a point is marked at its village's micro-grids where it has a village;
+        the others (a village code with no outline, say) are left to the report.
 
     Every layer has a tooltip with its counts, and a layer control toggles them.
     """
@@ -76,5 +85,56 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
             tooltip=folium.GeoJsonTooltip(fields=[CELL_ID], aliases=["cell"]),
         ).add_to(hl)
         hl.add_to(m)
+    if diagnostics:
+        for layer in diagnostic_layers(result, mgs):
+            layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+#: marker colours of the diagnostic layers, by kind (others grey)
+_KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversize_building": "#b2182b",
+                "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
+                "outside_village": "#b2182b", "locked_cell_full": "#b2182b"}
+
+
+def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
+    """One folium layer per kind of ``result``'s diagnostics, hidden at first, named
+    with its kind and count: a circle marker per diagnostic (see :func:`explore`)."""
+    if not result.diagnostics:
+        return []
+    hh = result.households
+    pts = hh.geometry.to_crs("EPSG:4326") if hh.crs is not None else hh.geometry
+    ok = ~(pts.isna() | pts.is_empty).to_numpy()
+    xy = np.full((len(hh), 2), np.nan)
+    xy[ok, 0], xy[ok, 1] = pts[ok].x.to_numpy(), pts[ok].y.to_numpy()
+    pos = {label: i for i, label in enumerate(hh.index)} if len(hh) else {}
+    mgs = result.microgrids.to_crs("EPSG:4326") if mgs is None else mgs
+    village_at = {}
+    if len(mgs):
+        for code, g in mgs.groupby(VILLAGE_CODE):
+            c = g.geometry.union_all().representative_point()
+            village_at[code] = (c.x, c.y)
+    layers: dict[str, list] = {}
+    for d in result.diagnostics:
+        rows = [pos[h] for h in d.get("households") or [] if h in pos]
+        here = xy[rows][~np.isnan(xy[rows, 0])] if rows else np.zeros((0, 2))
+        if len(here):
+            x, y = here.mean(axis=0)
+        elif d.get("village_code") in village_at:
+            x, y = village_at[d["village_code"]]
+        else:
+            continue
+        layers.setdefault(d["kind"], []).append((x, y, d))
+    out = []
+    for kind in sorted(layers):
+        group = folium.FeatureGroup(name=f"{kind} ({len(layers[kind])})", show=False)
+        colour = _KIND_COLOUR.get(kind, "#636363")
+        for x, y, d in layers[kind]:
+            folium.CircleMarker(
+                location=[float(y), float(x)], radius=7, color=colour, weight=2, fill=True,
+                fill_color=colour, fill_opacity=0.35, tooltip=kind,
+                popup=folium.Popup(folium.Html(html.escape(d["message"])), max_width=360),
+            ).add_to(group)
+        out.append(group)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
+import shapely
 
 from geogrid.partition import partition
 
@@ -117,3 +118,33 @@ def test_cli_without_file_partitions_the_register_into_a_draft_plan(db_url, caps
         assert main(["partition", "--households", "x.csv", "--out", "o.gpkg", "--publish"]) == 2
     finally:
         engine.dispose()
+
+
+def test_explore_marks_each_diagnostic_where_it_is():
+    """The map has a layer per kind of diagnostic, named with its count: a 45-household
+    tower is marked at its own point with its message as the popup, and an empty
+    village (which names no household) at its micro-grid; diagnostics=False leaves
+    them out."""
+    from shapely.geometry import box
+
+    from geogrid.viz import diagnostic_layers, explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"A": box(X0, Y0, X0 + 1000, Y0 + 1000), "B": box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)})
+    xy = [(X0 + 500, Y0 + 500)] * 45 + [(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)]
+    hh = households_gdf(xy, "A", building=["T"] * 45 + [None] * 30)
+    r = partition(hh, v, min_microgrids=1)
+    kinds = sorted(d["kind"] for d in r.diagnostics)
+    assert kinds == ["empty_village", "oversize_building"]
+    layers = {g.layer_name: g for g in diagnostic_layers(r)}
+    assert set(layers) == {"empty_village (1)", "oversize_building (1)"}
+    tower = gpd.GeoSeries(hh.geometry.iloc[:1], crs=hh.crs).to_crs(4326).iloc[0]
+    (marker,) = layers["oversize_building (1)"]._children.values()
+    assert marker.location == pytest.approx([tower.y, tower.x], abs=1e-9)
+    (empty,) = layers["empty_village (1)"]._children.values()
+    b = r.microgrids[r.microgrids["village_code"] == "B"].to_crs(4326).geometry.iloc[0]
+    assert b.contains(shapely.Point(empty.location[1], empty.location[0]))
+    page = explore(r).get_root().render()
+    assert "oversize_building (1)" in page and "45 households" in page
+    assert "oversize_building (1)" not in explore(r, diagnostics=False).get_root().render()
