@@ -123,10 +123,12 @@ def repartition(
     prev_cell[had] = pc_codes[pos_prev[had]]
     in_named = np.isin(prev_mg, np.array(named, dtype=object))
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
-        # the same village as before (a missing code never is); pandas compares its
-        # string arrays without making Python objects of 80,000 codes
+        # the same village as before (a missing code never is); two text columns are
+        # compared by pandas without making Python objects of 80,000 codes
         va = hh[VILLAGE_CODE].iloc[np.flatnonzero(had)].reset_index(drop=True)
         vb = prev_h[VILLAGE_CODE].iloc[pos_prev[had]].reset_index(drop=True)
+        if not (isinstance(va.dtype, pd.StringDtype) and isinstance(vb.dtype, pd.StringDtype)):
+            va, vb = va.astype(object), vb.astype(object)  # categories, numbers: as values
         same_pt[had] &= (va == vb).to_numpy(dtype=bool, na_value=False)
     keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
     place = np.flatnonzero(~keep)
@@ -340,11 +342,12 @@ REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "lock
 
 def _carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
     """The previous plan's diagnostics that still hold: those of households kept as
-    they were, not ``changed`` (removed, or placed by this repartition).  One of the :data:`REDONE` kinds naming any other household is dropped
-    (this repartition's own replace it); one of another kind (an input's: no point, no
-    village, isolated) keeps only its kept households, and is dropped with none left.
-    A village's ``outline_crosses_microgrids`` goes when its outline was given again
-    (``recrossed``: it is checked afresh)."""
+    they were, not ``changed`` (removed, or placed by this repartition).  One of the
+    :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
+    replace it); one of another kind (an input's: no point, no village, isolated) keeps
+    only its kept households, and is dropped with none left.  A village's
+    ``outline_crosses_microgrids`` goes when its outline was given again (``recrossed``:
+    it is checked afresh)."""
     out = []
     for d in previous:
         if d["kind"] == "outline_crosses_microgrids" and d.get("village_code") in recrossed:

@@ -396,3 +396,21 @@ def test_the_report_tells_of_the_plan_after_the_edit_not_before():
     assert told(no_tower, "oversize_building") == []
     for res, left in ((gone, hh.index[40:]), (no_tower, hh.index[:76])):
         assert {h for d in res.diagnostics for h in d["households"]} <= set(left)
+
+
+def test_a_categorical_village_column_gives_the_same_repartition(county):
+    """Village codes read as categorical columns, in the plan and in the edit (with a
+    new code among its categories), are compared by their values, as text columns
+    are: the same result, no error."""
+    c, r = county
+    m = r.microgrids["microgrid_id"].iloc[0]
+    hh = _edit(c, r, m)
+    before = r.households.copy()
+    before["village_code"] = before["village_code"].astype("category")
+    plan = type(r)(households=before, microgrids=r.microgrids, cells=r.cells, report=r.report)
+    cat = hh.copy()
+    cat["village_code"] = cat["village_code"].astype("category").cat.add_categories(["elsewhere"])
+    a = repartition(r, hh, microgrids=[m])
+    b = repartition(plan, cat, microgrids=[m])
+    assert a.households["cell_id"].equals(b.households["cell_id"])
+    assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
