@@ -115,12 +115,14 @@ def repartition(
     # over the county, five times faster than comparing extracted coordinates
     same_pt[had] = shapely.equals_exact(hh.geometry.to_numpy()[had],
                                         prev_h.geometry.to_numpy()[pos_prev[had]], tolerance=0)
-    pm_codes = np.asarray(prev_h[MICROGRID_ID].to_numpy(dtype=object, na_value=None))
-    pc_codes = np.asarray(prev_h[CELL_ID].to_numpy(dtype=object, na_value=None))
+    # the previous micro-grid and cell of each household, as ids (None for none) and as
+    # integer keys into the plan's distinct ids, which count the kept households below
+    pm_key, pm_ids = _keys(prev_h[MICROGRID_ID])
+    pc_key, pc_ids = _keys(prev_h[CELL_ID])
     prev_mg = np.full(len(hh), None, dtype=object)
     prev_cell = np.full(len(hh), None, dtype=object)
-    prev_mg[had] = pm_codes[pos_prev[had]]
-    prev_cell[had] = pc_codes[pos_prev[had]]
+    prev_mg[had] = pm_ids[pm_key[pos_prev[had]]]
+    prev_cell[had] = pc_ids[pc_key[pos_prev[had]]]
     in_named = np.isin(prev_mg, np.array(named, dtype=object))
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
         # the same village as before (a missing code never is); two text columns are
@@ -265,8 +267,10 @@ def repartition(
     # the next repartition reads them back without a conversion
     out[MICROGRID_ID] = pd.Series(mg_col, index=out.index, dtype=object)
     out[CELL_ID] = pd.Series(cell_col, index=out.index, dtype=object)
-    codes, uniq = pd.factorize(cell_col)  # None -> -1
-    counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniq)), index=uniq)
+    # households per cell and micro-grid: the kept ones by their previous keys, the
+    # placed ones by their new cells (no cell of one is a cell of the other)
+    kept_at = pos_prev[keep]
+    counts = _counted(pc_key[kept_at], pc_ids, cell_of_row.values())
     nc = gpd.GeoDataFrame(
         {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
@@ -283,8 +287,7 @@ def repartition(
     # untouched cells keep their geometry; their counts change only if households left
     stale = ~cells[MICROGRID_ID].isin(named)
     cells.loc[stale, HOUSEHOLDS] = cells.loc[stale, CELL_ID].map(counts).fillna(0).astype(int)
-    codes, uniq = pd.factorize(mg_col)
-    mg_counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniq)), index=uniq)
+    mg_counts = _counted(pm_key[kept_at], pm_ids, (cell_to_mg[c] for c in cell_of_row.values()))
     nm = gpd.GeoDataFrame(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
@@ -308,7 +311,7 @@ def repartition(
     figures = dict(previous.report.get("figures", {}))
     figures.update({
         "households": int(len(out)),
-        "households_assigned": int((cell_col != None).sum()),  # noqa: E711
+        "households_assigned": int(counts.sum()),
         "cells": int(len(cells)),
         "mean_fill": float(cells.loc[cells[HOUSEHOLDS] > 0, HOUSEHOLDS].sum()
                            / (cap * max(1, int((cells[HOUSEHOLDS] > 0).sum())))),
@@ -330,6 +333,27 @@ def repartition(
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+def _keys(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of an id column and its distinct ids, with one more id, None, at
+    the end for a missing one (key -1 picks it)."""
+    key, ids = pd.factorize(col, use_na_sentinel=True)
+    return key, np.append(np.asarray(ids, dtype=object), None)
+
+
+def _counted(kept_keys: np.ndarray, ids: np.ndarray, placed) -> pd.Series:
+    """Households per id: the kept ones by their keys into ``ids`` (``_keys``), and
+    ``placed``, the ids of the placed ones; only ids with a household."""
+    n = np.bincount(kept_keys[kept_keys >= 0], minlength=len(ids) - 1)
+    counts = pd.Series(n, index=ids[:-1])
+    counts = counts[counts > 0]
+    extra = pd.Series(list(placed), dtype=object).value_counts()
+    if len(extra):
+        counts = pd.concat([counts, extra.astype(counts.dtype)])
+        if not counts.index.is_unique:  # not expected: a placed cell's id among the kept
+            counts = counts.groupby(level=0, sort=False).sum()
+    return counts
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
