@@ -116,18 +116,29 @@ def _locate(points: np.ndarray, polys: list, prefer: np.ndarray) -> np.ndarray:
     if not len(points) or not polys:
         return out
     arr = np.array(polys, dtype=object)
+    # a point inside its preferred polygon is settled (prepared point-in-polygon tests,
+    # a third of the time of the query below on the county's villages)
+    rest = np.arange(len(points))
+    for g in np.unique(prefer[(prefer >= 0) & (prefer < len(arr))]):
+        mine = rest[prefer[rest] == g]
+        shapely.prepare(arr[g])
+        inside = shapely.contains_xy(arr[g], points[mine, 0], points[mine, 1])
+        out[mine[inside]] = g
+    rest = np.flatnonzero(out < 0)
+    if not len(rest):
+        return out
     tree = shapely.STRtree(arr)
-    pts = shapely.points(points)
+    pts = shapely.points(points[rest])
     pi, gi = tree.query(pts, predicate="dwithin", distance=TOL_M)
     if not len(pi):
         return out
     dist = shapely.distance(pts[pi], arr[gi])
-    pref = (gi == prefer[pi]).astype(float)
+    pref = (gi == prefer[rest][pi]).astype(float)
     # sort by point, then preferred first, then nearest, then lowest index
     order = np.lexsort((gi, dist, -pref, pi))
     pi, gi = pi[order], gi[order]
     first = np.r_[True, pi[1:] != pi[:-1]]
-    out[pi[first]] = gi[first]
+    out[rest[pi[first]]] = gi[first]
     return out
 
 
