@@ -402,8 +402,9 @@ def _hamlets_split(hh, place, cell_col, mg_col, mg_village, pts_m, metric, cap) 
     pts = pts_m[rows].copy()
     far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those hamlets
     if len(far):
-        pts[far] = shapely.get_coordinates(reproject(gpd.GeoSeries(hh.geometry.to_numpy()[rows[far]],
-                                                                   crs=hh.crs), metric))
+        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
+        pts[far] = np.column_stack(_transformer(pyproj.CRS.from_user_input(hh.crs), metric).transform(
+            xy[:, 0], xy[:, 1]))
     village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
     was_placed = np.isin(rows, placed)
     out = []
