@@ -6,8 +6,6 @@ works offline; pass ``tiles="OpenStreetMap"`` when you are online.
 
 from __future__ import annotations
 
-import html
-
 import folium
 import numpy as np
 
@@ -134,7 +132,7 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
             folium.CircleMarker(
                 location=[float(y), float(x)], radius=7, color=colour, weight=2, fill=True,
                 fill_color=colour, fill_opacity=0.35, tooltip=kind,
-                popup=folium.Popup(folium.Html(html.escape(d["message"])), max_width=360),
+                popup=folium.Popup(folium.Html(d["message"]), max_width=360),  # Html escapes it
             ).add_to(group)
         out.append(group)
     return out
