@@ -6,6 +6,8 @@ works offline; pass ``tiles="OpenStreetMap"`` when you are online.
 
 from __future__ import annotations
 
+import html
+
 import folium
 import numpy as np
 
@@ -96,6 +98,14 @@ _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversiz
                 "outside_village": "#b2182b", "locked_cell_full": "#b2182b"}
 
 
+def _popup_text(text: str) -> str:
+    """``text`` as HTML for a folium popup.  folium writes a popup's HTML into a
+    JavaScript template literal and escapes neither a backtick nor ``${``, so a
+    building key or hamlet name holding them would end the literal or run as code:
+    they are written as character references, as are ``<``, ``>``, ``&`` and quotes."""
+    return html.escape(text).replace("`", "&#96;").replace("$", "&#36;")
+
+
 def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
     """One folium layer per kind of ``result``'s diagnostics, hidden at first, named
     with its kind and count: a circle marker per diagnostic (see :func:`explore`)."""
@@ -132,7 +142,7 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
             folium.CircleMarker(
                 location=[float(y), float(x)], radius=7, color=colour, weight=2, fill=True,
                 fill_color=colour, fill_opacity=0.35, tooltip=kind,
-                popup=folium.Popup(folium.Html(d["message"]), max_width=360),  # Html escapes it
+                popup=folium.Popup(folium.Html(_popup_text(d["message"]), script=True), max_width=360),
             ).add_to(group)
         out.append(group)
     return out

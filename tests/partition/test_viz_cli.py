@@ -122,8 +122,8 @@ def test_cli_without_file_partitions_the_register_into_a_draft_plan(db_url, caps
 
 def test_explore_marks_each_diagnostic_where_it_is():
     """The map has a layer per kind of diagnostic, named with its count: a 45-household
-    tower is marked at its own point with its message as the popup (its key escaped
-    once), and an empty village (which names no household) at its micro-grid;
+    tower is marked at its own point with its message as the popup (its key, with
+    HTML and JavaScript template characters in it, escaped once), and an empty village (which names no household) at its micro-grid;
     diagnostics=False leaves them out."""
     from shapely.geometry import box
 
@@ -133,7 +133,7 @@ def test_explore_marks_each_diagnostic_where_it_is():
 
     v = village_gdf({"A": box(X0, Y0, X0 + 1000, Y0 + 1000), "B": box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)})
     xy = [(X0 + 500, Y0 + 500)] * 45 + [(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)]
-    hh = households_gdf(xy, "A", building=["T&1"] * 45 + [None] * 30)
+    hh = households_gdf(xy, "A", building=["T&1`${7*6}"] * 45 + [None] * 30)
     r = partition(hh, v, min_microgrids=1)
     kinds = sorted(d["kind"] for d in r.diagnostics)
     assert kinds == ["empty_village", "oversize_building"]
@@ -147,5 +147,8 @@ def test_explore_marks_each_diagnostic_where_it_is():
     assert b.contains(shapely.Point(empty.location[1], empty.location[0]))
     page = explore(r).get_root().render()
     assert "oversize_building (1)" in page and "45 households" in page
-    assert "building T&amp;1 in village A" in page and "&amp;amp;" not in page  # escaped once
+    # the key as text, escaped once; neither its backtick nor its ${ reaches the
+    # JavaScript template literal folium writes a popup into
+    assert "building T&amp;1&#96;&#36;{7*6} in village A" in page and "&amp;amp;" not in page
+    assert "${7*6}" not in page and "T&1`" not in page
     assert "oversize_building (1)" not in explore(r, diagnostics=False).get_root().render()
