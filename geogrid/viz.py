@@ -57,7 +57,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         m.fit_bounds([[y0, x0], [y1, x1]])
     cell_layer = folium.FeatureGroup(name="cells", show=True)
     folium.GeoJson(
-        cells[[CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "geometry"]].to_json(),
+        _as_text(cells[[CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "geometry"]]).to_json(),
         style_function=lambda f: {
             "fillColor": fill_colour(int(f["properties"][HOUSEHOLDS]), cap),
             "color": "#555555", "weight": 0.6, "fillOpacity": 0.6,
@@ -68,7 +68,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     cell_layer.add_to(m)
     mg_layer = folium.FeatureGroup(name="micro-grids", show=True)
     folium.GeoJson(
-        mgs[[MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2", "geometry"]].to_json(),
+        _as_text(mgs[[MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2", "geometry"]]).to_json(),
         style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
         tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
                                       aliases=["micro-grid", "households", "km²"]),
@@ -76,7 +76,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     mg_layer.add_to(m)
     if households and len(result.households):
         hh = result.households[result.households[CELL_ID].notna()].head(max_points).to_crs("EPSG:4326")
-        hh = hh[[CELL_ID, MICROGRID_ID, "geometry"]]
+        hh = _as_text(hh[[CELL_ID, MICROGRID_ID, "geometry"]])
         hl = folium.FeatureGroup(name="households", show=True)
         folium.GeoJson(
             hh.to_json(),
@@ -96,6 +96,17 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
 _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversize_building": "#b2182b",
                 "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
                 "outside_village": "#b2182b", "locked_cell_full": "#b2182b"}
+
+
+def _as_text(frame):
+    """``frame`` with its id columns escaped as HTML: folium's tooltips put property
+    values into the page with ``innerHTML``, and ids carry village codes, which are
+    the user's text (``<img onerror=...>`` in one would run as code)."""
+    out = frame.copy()
+    for col in (CELL_ID, MICROGRID_ID, VILLAGE_CODE):
+        if col in out.columns:
+            out[col] = [None if v is None or v != v else html.escape(str(v)) for v in out[col]]
+    return out
 
 
 def _popup_text(text: str) -> str:

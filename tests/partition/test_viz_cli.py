@@ -152,3 +152,23 @@ def test_explore_marks_each_diagnostic_where_it_is():
     assert "building T&amp;1&#96;&#36;{7*6} in village A" in page and "&amp;amp;" not in page
     assert "${7*6}" not in page and "T&1`" not in page
     assert "oversize_building (1)" not in explore(r, diagnostics=False).get_root().render()
+
+
+def test_explore_shows_ids_as_text_not_html():
+    """Ids carry village codes, the user's text; folium's tooltips set them with
+    innerHTML, so the map carries them escaped: a village coded <img onerror=...> shows
+    as that text and adds no element to the page."""
+    from shapely.geometry import box
+
+    from geogrid.viz import explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    code = "<img src=x onerror=alert(1)>"
+    v = village_gdf({code: box(X0, Y0, X0 + 1000, Y0 + 1000)})
+    hh = households_gdf([(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)], code)
+    r = partition(hh, v, min_microgrids=1)
+    page = explore(r).get_root().render()
+    assert "onerror" in page  # the code is there, as text
+    assert "\\u003cimg" not in page and "<img" not in page
+    assert "\\u0026lt;img" in page or "&lt;img" in page
