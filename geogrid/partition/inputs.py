@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import ColumnError, InputError
+from geogrid.partition.pieces import inside_own
 from geogrid.partition.result import diagnostic
 
 __all__ = ["Prepared", "prepare", "derive_outlines", "ISOLATED_M"]
@@ -176,16 +177,10 @@ def _outside(pts, village, polygons, diags) -> None:
     has = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
     if not len(has):
         return
-    # most lie inside their village's polygon: a prepared point-in-polygon test for all,
-    # a distance only for the rest (a distance for every household took 0.2 s on the county)
+    # most lie inside their village's polygon: a distance only for the rest (a distance
+    # for every household took 0.2 s on the county)
     key, codes = pd.factorize(village[has])
-    inside = np.zeros(len(has), bool)
-    for k, c in enumerate(codes):
-        mine = np.flatnonzero(key == k)
-        poly = polygons[c]
-        shapely.prepare(poly)
-        inside[mine] = shapely.contains_xy(poly, pts[has[mine], 0], pts[has[mine], 1])
-    rest = has[~inside]
+    rest = has[~inside_own(pts[has], [polygons[c] for c in codes], key)]
     d = shapely.distance(shapely.points(pts[rest]), np.array([polygons[c] for c in village[rest]], dtype=object))
     out = rest[d > TOL_M]
     if len(out):

@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import Polygon
 
 __all__ = [
+    "inside_own",
     "GRID_M",
     "shared_border",
     "union",
@@ -274,3 +275,18 @@ def grid_squares(geom, step: float, origin) -> list:
     gx, gy = gx.ravel(), gy.ravel()
     boxes = shapely.box(x0 + gx * step, y0 + gy * step, x0 + (gx + 1) * step, y0 + (gy + 1) * step)
     return [p for g in shapely.intersection(geom, boxes, grid_size=GRID_M) for p in explode(g)]
+
+
+def inside_own(points: np.ndarray, polys, own: np.ndarray) -> np.ndarray:
+    """Whether each point lies in the interior of its own polygon, ``polys[own[i]]``
+    (False where ``own[i]`` is -1 or past the end): prepared point-in-polygon tests, one
+    polygon at a time, several times faster than a distance or an STRtree query per
+    point, for the callers that then deal with the few that are not."""
+    out = np.zeros(len(points), bool)
+    polys = np.asarray(polys, dtype=object)
+    ok = (own >= 0) & (own < len(polys))
+    for g in np.unique(own[ok]):
+        mine = np.flatnonzero(own == g)
+        shapely.prepare(polys[g])
+        out[mine] = shapely.contains_xy(polys[g], points[mine, 0], points[mine, 1])
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Iterable
 
@@ -14,31 +13,20 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
-from geogrid.crs import reproject
+from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
+from geogrid.partition.edit_report import carried, crossing, hamlet_splits
 from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings, split_hamlets
+from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
-
-
-@functools.lru_cache(maxsize=16)
-def _crs(text: str) -> pyproj.CRS:
-    """The CRS of a user string (a repartition's metric CRS), parsed once."""
-    return pyproj.CRS.from_user_input(text)
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    """An ``always_xy`` transformer between two CRSs, made once (1.3 ms each time)."""
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
@@ -84,7 +72,7 @@ def repartition(
     if "metric_crs" not in params:
         raise InputError("previous is not a result of geogrid.partition.partition()")
     cap = params["max_households"]
-    metric = _crs(params["metric_crs"])
+    metric = crs_of(params["metric_crs"])
     named = list(dict.fromkeys(microgrids))
     locked = set(locked_cells)
     pm = previous.microgrids
@@ -175,14 +163,14 @@ def repartition(
             new_mg.update(_resplit(region, ms, named_geom, cap))
 
     if vpoly:
-        diags += _crossing(pm, named, vpoly, mg_village, metric, crs)
+        diags += crossing(pm, named, vpoly, mg_village, metric, crs)
 
     # --- place households: into the named micro-grids by location -------------------------
     pts_m = np.full((len(hh), 2), np.nan)
     if len(place):
         g = hh.geometry.to_numpy()[place]
         ok = ~(shapely.is_empty(g) | pd.isna(g))
-        tr = _transformer(crs, metric)
+        tr = transformer(crs, metric)
         xy = shapely.get_coordinates(g[ok])
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         pts_m[place[ok]] = np.column_stack([x, y])
@@ -322,12 +310,11 @@ def repartition(
         "resolved_cells_mean_households": float(resolved.mean()) if len(resolved) else float("nan"),
     })
     if HAMLET in hh.columns and len(place):
-        diags += _hamlets_split(hh, place, cell_col, mg_col, mg_village, pts_m, metric, cap)
+        diags += hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, transformer(crs, metric), cap)
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
-    carried = _carried(previous.diagnostics, changed, set(by_village) if vpoly else set())
     report = {
         "figures": figures,
-        "diagnostics": carried + diags,
+        "diagnostics": carried(previous.diagnostics, changed, set(by_village) if vpoly else set()) + diags,
         "parameters": params,
         "repartition": {"microgrids": named, "locked_cells": sorted(locked),
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
@@ -356,76 +343,6 @@ def _counted(kept_keys: np.ndarray, ids: np.ndarray, placed) -> pd.Series:
     return counts
 
 
-#: diagnostics that a repartition makes afresh for the households it places (those in
-#: the re-solved micro-grids, added or moved): a previous one that names any of them,
-#: or a removed household, is dropped whole, as it tells of a building, a hamlet or a
-#: cell that may have changed
-REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "locked_cell_full",
-                    "oversize_building", "spread_building"})
-
-
-def _carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
-    """The previous plan's diagnostics that still hold: those of households kept as
-    they were, not ``changed`` (removed, or placed by this repartition).  One of the
-    :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
-    replace it); one of another kind (an input's: no point, no village, isolated) keeps
-    only its kept households, and is dropped with none left.  A village's
-    ``outline_crosses_microgrids`` goes when its outline was given again (``recrossed``:
-    it is checked afresh)."""
-    out = []
-    for d in previous:
-        if d["kind"] == "outline_crosses_microgrids" and d.get("village_code") in recrossed:
-            continue
-        named = d.get("households") or []
-        if not named:
-            out.append(d)
-            continue
-        still = [h for h in named if h not in changed]
-        if len(still) == len(named):
-            out.append(d)
-        elif still and d["kind"] not in REDONE:
-            out.append({**d, "households": still})
-    return out
-
-
-def _hamlets_split(hh, place, cell_col, mg_col, mg_village, pts_m, metric, cap) -> list[dict]:
-    """``hamlet_split`` diagnostics (:func:`~geogrid.partition.village.split_hamlets`)
-    for the hamlets with a household placed by this repartition, each as the plan now
-    stands, among the placed households (whose houses a split hamlet's mingle with)."""
-    placed = place[pd.notna(cell_col[place])]
-    raw = hh[HAMLET].iloc[placed]
-    names = raw[raw.notna()].unique()
-    if not len(names):
-        return []
-    hit = np.flatnonzero(hh[HAMLET].isin(names).to_numpy())
-    rows = np.union1d(hit[pd.notna(cell_col[hit])], placed)
-    pts = pts_m[rows].copy()
-    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those hamlets
-    if len(far):
-        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
-        pts[far] = np.column_stack(_transformer(pyproj.CRS.from_user_input(hh.crs), metric).transform(
-            xy[:, 0], xy[:, 1]))
-    village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
-    was_placed = np.isin(rows, placed)
-    out = []
-    for code in sorted(set(village[was_placed])):
-        mine = np.flatnonzero(village == code)
-        cell, _ = pd.factorize(pd.Series(cell_col[rows[mine]], dtype=object))
-        cell_mg = np.zeros(cell.max() + 1, object)
-        cell_mg[cell] = mg_col[rows[mine]]
-        for d in split_hamlets(code, cell, pd.factorize(cell_mg)[0], pts[mine],
-                               _codes(hh[HAMLET].iloc[rows[mine]].to_numpy()), cap):
-            if was_placed[mine[d["households"]]].any():
-                d["households"] = hh.index[rows[mine[d["households"]]]].tolist()
-                out.append(d)
-    return out
-
-
-#: a micro-grid sticking out of its edited village, or into an edited one, by more
-#: than this (m²) is reported
-CROSS_M2 = 1.0
-
-
 #: a re-solved micro-grid whose outline (its village less the others) differs from its
 #: own by less than this (m²) keeps its own: no border moved
 SAME_M2 = 0.25
@@ -447,40 +364,6 @@ def _drop_specks(region, village):
     if not keep:
         return region
     return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
-
-
-def _crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
-    """Micro-grids not being re-solved that an edited outline now cuts: those of an
-    edited village that stick out of its new outline, and those of other villages
-    that reach into it.  They keep their geometry (only named micro-grids change), so
-    the planner is told which to name as well."""
-    rest = pm[~pm[MICROGRID_ID].isin(named)]
-    if rest.empty:
-        return []
-    to_caller = _transformer(metric, crs)
-    out = []
-    for code, poly in vpoly.items():
-        probe = shapely.transform(poly, lambda xy: np.column_stack(to_caller.transform(xy[:, 0], xy[:, 1])))
-        near = rest.iloc[rest.sindex.query(probe, predicate="intersects")]
-        own = rest[rest[VILLAGE_CODE] == code]
-        cand = pd.concat([near, own[~own.index.isin(near.index)]])
-        if cand.empty:
-            continue
-        geoms = _to_metric(cand.geometry, metric)
-        same = (cand[VILLAGE_CODE] == code).to_numpy()
-        bad_area = np.where(same, shapely.area(shapely.difference(geoms, poly)),
-                            shapely.area(shapely.intersection(geoms, poly)))
-        bad = cand[MICROGRID_ID].to_numpy()[bad_area > CROSS_M2]
-        if len(bad):
-            ids = sorted(bad.tolist())
-            out.append({
-                "kind": "outline_crosses_microgrids", "village_code": code, "households": [],
-                "microgrids": ids,
-                "message": f"the edited outline of village {code} cuts micro-grid(s) "
-                f"{', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}, which were not re-solved and "
-                "so kept their old shape; re-solve them together with the edited micro-grids",
-            })
-    return out
 
 
 def _resplit(region, ms, named_geom, cap):

@@ -1,0 +1,121 @@
+"""What a repartition's report says: which of the previous plan's diagnostics still
+hold after an edit, and those made afresh for what it re-solved (the hamlets it split,
+the micro-grids an edited outline now cuts).  Pure, like the rest of the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geogrid.columns import HAMLET, MICROGRID_ID, VILLAGE_CODE
+from geogrid.crs import reproject, transformer
+from geogrid.partition.inputs import _codes
+from geogrid.partition.village import split_hamlets
+
+__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing"]
+
+
+#: diagnostics that a repartition makes afresh for the households it places (those in
+#: the re-solved micro-grids, added or moved): a previous one that names any of them,
+#: or a removed household, is dropped whole, as it tells of a building, a hamlet or a
+#: cell that may have changed
+REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "locked_cell_full",
+                    "oversize_building", "spread_building"})
+
+
+def carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
+    """The previous plan's diagnostics that still hold: those of households kept as
+    they were, not ``changed`` (removed, or placed by this repartition).  One of the
+    :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
+    replace it); one of another kind (an input's: no point, no village, isolated) keeps
+    only its kept households, and is dropped with none left.  A village's
+    ``outline_crosses_microgrids`` goes when its outline was given again (``recrossed``:
+    it is checked afresh)."""
+    out = []
+    for d in previous:
+        if d["kind"] == "outline_crosses_microgrids" and d.get("village_code") in recrossed:
+            continue
+        named = d.get("households") or []
+        if not named:
+            out.append(d)
+            continue
+        still = [h for h in named if h not in changed]
+        if len(still) == len(named):
+            out.append(d)
+        elif still and d["kind"] not in REDONE:
+            out.append({**d, "households": still})
+    return out
+
+
+def hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric, cap) -> list[dict]:
+    """``hamlet_split`` diagnostics (:func:`~geogrid.partition.village.split_hamlets`)
+    for the hamlets with a household placed by this repartition, each as the plan now
+    stands, among the placed households (whose houses a split hamlet's mingle with).
+    ``pts_m`` are the placed households' points in metres (NaN for the others), and
+    ``to_metric`` brings the callers' coordinates there."""
+    placed = place[pd.notna(cell_col[place])]
+    raw = hh[HAMLET].iloc[placed]
+    names = raw[raw.notna()].unique()
+    if not len(names):
+        return []
+    hit = np.flatnonzero(hh[HAMLET].isin(names).to_numpy())
+    rows = np.union1d(hit[pd.notna(cell_col[hit])], placed)
+    pts = pts_m[rows].copy()
+    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those hamlets
+    if len(far):
+        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
+        pts[far] = np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
+    was_placed = np.isin(rows, placed)
+    out = []
+    for code in sorted(set(village[was_placed])):
+        mine = np.flatnonzero(village == code)
+        cell, _ = pd.factorize(pd.Series(cell_col[rows[mine]], dtype=object))
+        cell_mg = np.zeros(cell.max() + 1, object)
+        cell_mg[cell] = mg_col[rows[mine]]
+        for d in split_hamlets(code, cell, pd.factorize(cell_mg)[0], pts[mine],
+                               _codes(hh[HAMLET].iloc[rows[mine]].to_numpy()), cap):
+            if was_placed[mine[d["households"]]].any():
+                d["households"] = hh.index[rows[mine[d["households"]]]].tolist()
+                out.append(d)
+    return out
+
+
+#: a micro-grid sticking out of its edited village, or into an edited one, by more
+#: than this (m²) is reported
+CROSS_M2 = 1.0
+
+
+def crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
+    """Micro-grids not being re-solved that an edited outline now cuts: those of an
+    edited village that stick out of its new outline, and those of other villages
+    that reach into it.  They keep their geometry (only named micro-grids change), so
+    the planner is told which to name as well."""
+    rest = pm[~pm[MICROGRID_ID].isin(named)]
+    if rest.empty:
+        return []
+    to_caller = transformer(metric, crs)
+    out = []
+    for code, poly in vpoly.items():
+        probe = shapely.transform(poly, lambda xy: np.column_stack(to_caller.transform(xy[:, 0], xy[:, 1])))
+        near = rest.iloc[rest.sindex.query(probe, predicate="intersects")]
+        own = rest[rest[VILLAGE_CODE] == code]
+        cand = pd.concat([near, own[~own.index.isin(near.index)]])
+        if cand.empty:
+            continue
+        geoms = reproject(cand.geometry, metric).to_numpy()
+        same = (cand[VILLAGE_CODE] == code).to_numpy()
+        bad_area = np.where(same, shapely.area(shapely.difference(geoms, poly)),
+                            shapely.area(shapely.intersection(geoms, poly)))
+        bad = cand[MICROGRID_ID].to_numpy()[bad_area > CROSS_M2]
+        if len(bad):
+            ids = sorted(bad.tolist())
+            out.append({
+                "kind": "outline_crosses_microgrids", "village_code": code, "households": [],
+                "microgrids": ids,
+                "message": f"the edited outline of village {code} cuts micro-grid(s) "
+                f"{', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}, which were not re-solved and "
+                "so kept their old shape; re-solve them together with the edited micro-grids",
+            })
+    return out
