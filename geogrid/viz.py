@@ -1,7 +1,11 @@
 """Folium maps of a partition, for analysts in notebooks.
 
-No tile server is needed: the map has no base layer by default (``tiles=None``), so it
-works offline; pass ``tiles="OpenStreetMap"`` when you are online.
+Nothing is fetched from the internet: the map has no base layer by default
+(``tiles=None``; pass ``tiles="OpenStreetMap"`` when you are online), and the page
+carries its own Leaflet, the copy the web map vendors from npm
+(``web_map/vendor/leaflet``), instead of folium's links to CDNs.  folium's other
+defaults (jQuery, Bootstrap, Font Awesome, awesome-markers) are left out: nothing
+here uses them.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import html
 import folium
 import numpy as np
 
+from geogrid import webassets
 from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 
-__all__ = ["explore", "fill_colour", "diagnostic_layers"]
+__all__ = ["explore", "fill_colour", "diagnostic_layers", "standalone"]
 
 # light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
 _RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
@@ -46,13 +51,14 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         with a point is marked at its village's micro-grids where it has a village;
         the others (a village code with no outline, say) are left to the report.
 
-    Every layer has a tooltip with its counts, and a layer control toggles them.
+    Every layer has a tooltip with its counts, and a layer control toggles them.  The
+    page stands alone (Leaflet is written into it); :func:`standalone` says how.
     """
     cap = result.report.get("parameters", {}).get("max_households", 20)
     cells = result.cells.to_crs("EPSG:4326")
     mgs = result.microgrids.to_crs("EPSG:4326")
     x0, y0, x1, y1 = mgs.total_bounds if len(mgs) else (0, 0, 0, 0)
-    m = folium.Map(tiles=tiles, control_scale=True)
+    m = standalone(folium.Map(tiles=tiles, control_scale=True))
     if len(mgs):
         m.fit_bounds([[y0, x0], [y1, x1]])
     cell_layer = folium.FeatureGroup(name="cells", show=True)
@@ -92,6 +98,24 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     return m
 
 
+def standalone(m: folium.Map) -> folium.Map:
+    """``m`` with Leaflet's script and stylesheet written into its page, and folium's
+    links to CDNs dropped, so the map draws with no internet (in a notebook, or saved
+    as a file).  Only Leaflet is kept: jQuery, Bootstrap and the marker fonts folium
+    links by default serve its ``Popup`` and ``Icon``, which these maps do not use
+    (popups here are ``GeoJsonPopup``, plain Leaflet).
+
+    Raises FileNotFoundError, saying what to do, when the vendored Leaflet is missing.
+    """
+    js, css = webassets.leaflet_inline()
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet")
+    return m
+
+
 #: marker colours of the diagnostic layers, by kind (others grey)
 _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversize_building": "#b2182b",
                 "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
@@ -107,14 +131,6 @@ def _as_text(frame):
         if col in out.columns:
             out[col] = [None if v is None or v != v else html.escape(str(v)) for v in out[col]]
     return out
-
-
-def _popup_text(text: str) -> str:
-    """``text`` as HTML for a folium popup.  folium writes a popup's HTML into a
-    JavaScript template literal and escapes neither a backtick nor ``${``, so a
-    building key or hamlet name holding them would end the literal or run as code:
-    they are written as character references, as are ``<``, ``>``, ``&`` and quotes."""
-    return html.escape(text).replace("`", "&#96;").replace("$", "&#36;")
 
 
 def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
@@ -149,11 +165,19 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
     for kind in sorted(layers):
         group = folium.FeatureGroup(name=f"{kind} ({len(layers[kind])})", show=False)
         colour = _KIND_COLOUR.get(kind, "#636363")
-        for x, y, d in layers[kind]:
-            folium.CircleMarker(
-                location=[float(y), float(x)], radius=7, color=colour, weight=2, fill=True,
-                fill_color=colour, fill_opacity=0.35, tooltip=kind,
-                popup=folium.Popup(folium.Html(_popup_text(d["message"]), script=True), max_width=360),
-            ).add_to(group)
+        # One GeoJson layer of points per kind: its popup is folium's GeoJsonPopup,
+        # which puts the message into the page with innerHTML (so it is escaped here,
+        # once) and, unlike folium.Popup, needs no jQuery.
+        features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+                     "properties": {"kind": kind, "message": html.escape(d["message"])}}
+                    for x, y, d in layers[kind]]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.CircleMarker(radius=7, color=colour, weight=2, fill=True,
+                                       fill_color=colour, fill_opacity=0.35),
+            tooltip=folium.GeoJsonTooltip(fields=["kind"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["message"], labels=False, localize=False,
+                                      max_width=360),
+        ).add_to(group)
         out.append(group)
     return out

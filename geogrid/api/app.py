@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from geogrid import webassets
 from geogrid.api.balance import ConnectionBalancer
 from geogrid.api.bodylimit import BodySizeLimit
 from geogrid.api.config import ApiSettings
@@ -46,14 +47,7 @@ and <a href="/healthz">/healthz</a>.</p>
 
 def web_map_dir(api_settings: ApiSettings) -> Path | None:
     """The directory served at ``/``: the setting, else ``web_map/`` here or in the repo."""
-    candidates = []
-    if api_settings.web_map_dir:
-        candidates.append(Path(api_settings.web_map_dir))
-    candidates += [Path.cwd() / "web_map", Path(__file__).resolve().parents[2] / "web_map"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
+    return webassets.web_map_dir(api_settings.web_map_dir or None)
 
 
 def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None = None,

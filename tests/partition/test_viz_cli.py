@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -29,7 +31,11 @@ def test_explore_has_layers_and_tooltips(small):
         assert name in html
     assert "households" in html and "tooltip" in html.lower()
     assert "L.control.layers" in html
-    assert "tileLayer" not in html  # no tile server needed: works offline
+    # no tile server, and no CDN: Leaflet is written into the page
+    assert "L.tileLayer(" not in html
+    assert not re.search(r"<(script|link)[^>]*(src|href)=[\"']?(https?:)?//", html)
+    assert "cdn.jsdelivr" not in html and "jquery" not in html.lower()
+    assert "Leaflet 1.9.4" in html  # Leaflet itself, the vendored copy
     assert fill_colour(25, 20) != fill_colour(20, 20) != fill_colour(2, 20)
 
 
@@ -140,17 +146,21 @@ def test_explore_marks_each_diagnostic_where_it_is():
     layers = {g.layer_name: g for g in diagnostic_layers(r)}
     assert set(layers) == {"empty_village (1)", "oversize_building (1)"}
     tower = gpd.GeoSeries(hh.geometry.iloc[:1], crs=hh.crs).to_crs(4326).iloc[0]
-    (marker,) = layers["oversize_building (1)"]._children.values()
-    assert marker.location == pytest.approx([tower.y, tower.x], abs=1e-9)
-    (empty,) = layers["empty_village (1)"]._children.values()
+
+    def points(layer):
+        (gj,) = layer._children.values()
+        return [f["geometry"]["coordinates"] for f in gj.data["features"]]
+
+    assert points(layers["oversize_building (1)"]) == [pytest.approx([tower.x, tower.y], abs=1e-9)]
+    ((ex, ey),) = points(layers["empty_village (1)"])
     b = r.microgrids[r.microgrids["village_code"] == "B"].to_crs(4326).geometry.iloc[0]
-    assert b.contains(shapely.Point(empty.location[1], empty.location[0]))
+    assert b.contains(shapely.Point(ex, ey))
     page = explore(r).get_root().render()
     assert "oversize_building (1)" in page and "45 households" in page
-    # the key as text, escaped once; neither its backtick nor its ${ reaches the
-    # JavaScript template literal folium writes a popup into
-    assert "building T&amp;1&#96;&#36;{7*6} in village A" in page and "&amp;amp;" not in page
-    assert "${7*6}" not in page and "T&1`" not in page
+    # the key as text, escaped once (the popup sets it with innerHTML); it travels as
+    # JSON data, never as script, so its backtick and ${ are inert (the browser test
+    # tests/browser/test_folium_map.py shows it on the page as typed)
+    assert "building T\\u0026amp;1`${7*6} in village A" in page and "amp;amp;" not in page
     assert "oversize_building (1)" not in explore(r, diagnostics=False).get_root().render()
 
 

@@ -1,0 +1,61 @@
+"""Where the vendored front-end files are: the web map's directory and its Leaflet.
+
+The web map (``web_map/``) and the analysts' folium maps load the same Leaflet, copied
+from the npm registry into ``web_map/vendor/leaflet`` (pinned, with its licence; see
+``web_map/vendor/README.md``), so neither needs the internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from pathlib import Path
+
+__all__ = ["web_map_dir", "leaflet_inline"]
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def web_map_dir(configured: str | Path | None = None) -> Path | None:
+    """The web map's directory: ``configured`` when given, else ``web_map/`` in the
+    working directory or in the repository geogrid runs from; None when none exists."""
+    candidates = [Path(configured)] if configured else []
+    candidates += [Path.cwd() / "web_map", _REPO / "web_map"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _leaflet_inline(leaflet: Path) -> tuple[str, str]:
+    js = (leaflet / "leaflet.js").read_text(encoding="utf-8")
+    css = (leaflet / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(m: re.Match) -> str:
+        png = (leaflet / m.group(1)).read_bytes()
+        return "url(data:image/png;base64," + base64.b64encode(png).decode("ascii") + ")"
+
+    # the layer-control and marker icons, which a page written inline cannot fetch
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+    # the sourceMappingURL comment names a map that is not shipped
+    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
+    # a page written inline must not meet a closing tag inside the script
+    return js.replace("</script", "<\\/script"), css
+
+
+def leaflet_inline() -> tuple[str, str]:
+    """Leaflet's script and stylesheet as text, its images inlined as data URIs, for a
+    page that must stand alone (a folium map in a notebook or an HTML file).
+
+    Raises FileNotFoundError, saying what to do, when the vendored copy is not found.
+    """
+    root = web_map_dir()
+    leaflet = root / "vendor" / "leaflet" if root else None
+    if leaflet is None or not (leaflet / "leaflet.js").is_file():
+        raise FileNotFoundError(
+            "the vendored Leaflet (web_map/vendor/leaflet/leaflet.js) was not found in the "
+            "working directory or next to the geogrid package: run from a geogrid checkout, "
+            "or run scripts/vendor-web.sh there")
+    return _leaflet_inline(leaflet)
