@@ -23,3 +23,11 @@ def test_quickstart_notebook_runs():
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert errors == []
+    # the map's output stands alone: Leaflet is in the page, and nothing is linked
+    # from a CDN (offline, such a map is blank)
+    maps = [o["data"]["text/html"] for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "folium" in o.get("data", {}).get("text/html", "")]
+    assert maps, "no folium map among the outputs"
+    for page in maps:
+        assert "Leaflet 1.9.4" in page
+        assert "cdn.jsdelivr" not in page and "code.jquery.com" not in page and "cdnjs" not in page
