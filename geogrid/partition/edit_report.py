@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from geogrid.columns import HAMLET, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
-from geogrid.partition.inputs import _codes
+from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes
 from geogrid.partition.village import split_hamlets
 
-__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing"]
+__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing", "isolation"]
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
@@ -24,14 +25,15 @@ REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "lock
                     "oversize_building", "spread_building"})
 
 
-def carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
+def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset()) -> list[dict]:
     """The previous plan's diagnostics that still hold: those of households kept as
     they were, not ``changed`` (removed, or placed by this repartition).  One of the
     :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
     replace it); one of another kind (an input's: no point, no village, isolated) keeps
     only its kept households, and is dropped with none left.  A village's
     ``outline_crosses_microgrids`` goes when its outline was given again (``recrossed``:
-    it is checked afresh)."""
+    it is checked afresh).  An ``isolated`` note also loses the households whose
+    isolation was judged afresh (``rechecked``: see :func:`isolation`)."""
     out = []
     for d in previous:
         if d["kind"] == "outline_crosses_microgrids" and d.get("village_code") in recrossed:
@@ -40,7 +42,8 @@ def carried(previous: list[dict], changed: set, recrossed: set) -> list[dict]:
         if not named:
             out.append(d)
             continue
-        still = [h for h in named if h not in changed]
+        gone = changed | rechecked if d["kind"] == "isolated" and rechecked else changed
+        still = [h for h in named if h not in gone]
         if len(still) == len(named):
             out.append(d)
         elif still and d["kind"] not in REDONE:
@@ -119,3 +122,52 @@ def crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
                 "so kept their old shape; re-solve them together with the edited micro-grids",
             })
     return out
+
+
+def isolation(hh, mg_col, mg_village, new_rows, old_xy, pts_m, to_metric) -> tuple[set, list[dict]]:
+    """Which households' isolation an edit may have changed, and the ``isolated`` notes
+    for them as the plan now stands (partition's test: no other household's point
+    within :data:`~geogrid.partition.inputs.ISOLATED_M`, among those in a cell).
+
+    ``mg_col`` is each household's micro-grid now (None: in no cell), ``mg_village``
+    each micro-grid's village; ``new_rows`` are the rows of households at a new point
+    (added or moved), whose metric points are in ``pts_m``; ``old_xy`` the previous points (callers'
+    coordinates) of households removed or moved.  Affected are the households at a new
+    point and those within ``ISOLATED_M`` of a new or old point: a removal can leave a
+    neighbour alone, an addition can keep one company.  Only the households within
+    twice that distance of those points are brought into metres.  Returns the affected
+    households' labels and the notes."""
+    xy_new = pts_m[new_rows]
+    xy_new = xy_new[~np.isnan(xy_new[:, 0])]
+    if len(old_xy):
+        ox, oy = to_metric.transform(old_xy[:, 0], old_xy[:, 1])
+        xy_old = np.column_stack([ox, oy])
+        xy_old = xy_old[np.isfinite(xy_old).all(axis=1)]
+    else:
+        xy_old = np.zeros((0, 2))
+    probes = np.vstack([xy_new, xy_old])
+    if not len(probes):
+        return set(), []
+    # the households within 2 * ISOLATED_M of a probe, found in the callers' CRS by
+    # the bounds of a densified box around the probes' bounds, then in metres
+    x0, y0 = probes.min(axis=0) - 2 * ISOLATED_M
+    x1, y1 = probes.max(axis=0) + 2 * ISOLATED_M
+    ring = shapely.get_coordinates(shapely.segmentize(shapely.box(x0, y0, x1, y1).exterior, 100.0))
+    bx, by = to_metric.transform(ring[:, 0], ring[:, 1], direction="INVERSE")
+    geoms = hh.geometry.to_numpy()
+    gx, gy = shapely.get_x(geoms), shapely.get_y(geoms)
+    near = np.flatnonzero((gx >= np.min(bx)) & (gx <= np.max(bx)) & (gy >= np.min(by)) & (gy <= np.max(by)))
+    near = near[pd.notna(mg_col[near])]
+    mx, my = to_metric.transform(gx[near], gy[near])
+    pts = np.column_stack([mx, my])
+    ok = np.isfinite(pts).all(axis=1)
+    near, pts = near[ok], pts[ok]
+    if not len(near):
+        return set(), []
+    hit = np.isfinite(cKDTree(probes).query(pts, distance_upper_bound=ISOLATED_M)[0])
+    affected = hit | np.isin(near, new_rows)
+    village = np.array([mg_village[m] for m in mg_col[near]], dtype=object)
+    notes = isolated_notes(pts, village, np.flatnonzero(affected))
+    for d in notes:
+        d["households"] = [hh.index[near[h]] for h in d["households"]]
+    return set(hh.index[near[affected]].tolist()), notes

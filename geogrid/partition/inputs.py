@@ -18,7 +18,7 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.partition.pieces import inside_own
 from geogrid.partition.result import diagnostic
 
-__all__ = ["Prepared", "prepare", "derive_outlines", "ISOLATED_M"]
+__all__ = ["Prepared", "prepare", "derive_outlines", "isolated_notes", "ISOLATED_M"]
 
 #: a household further than this (m) from every other one is reported as isolated
 ISOLATED_M = 1000.0
@@ -197,21 +197,35 @@ def _diag(kind, code, idx, template) -> dict:
 
 def _isolated(pts, village, diags) -> None:
     ok = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
-    if len(ok) < 2:
-        return
-    uniq, inv = np.unique(pts[ok], axis=0, return_inverse=True)
+    for d in isolated_notes(pts[ok], village[ok]):
+        d["households"] = [int(ok[h]) for h in d["households"]]
+        diags.append(d)
+
+
+def isolated_notes(pts: np.ndarray, village: np.ndarray, only: np.ndarray | None = None) -> list[dict]:
+    """``isolated`` diagnostics: a household whose nearest other household (at another
+    point: those at one point keep each other company) is further than
+    :data:`ISOLATED_M`, among ``pts`` (metres), for all of them or those at positions
+    ``only``; each names its position in ``pts``."""
+    if len(pts) < 2:
+        return []
+    uniq, inv = np.unique(pts, axis=0, return_inverse=True)
+    inv = inv.ravel()
     if len(uniq) < 2:
-        return
-    dist, _ = cKDTree(uniq).query(uniq, k=2)
-    far = np.flatnonzero(dist[inv.ravel(), 1] > ISOLATED_M)
-    for i in far:
-        h = ok[i]
-        diags.append({
+        return []
+    rows = np.arange(len(pts)) if only is None else np.asarray(only, dtype=int)
+    need = np.unique(inv[rows])  # the distinct points asked about
+    dist = np.zeros(len(uniq))
+    dist[need] = cKDTree(uniq).query(uniq[need], k=2)[0][:, 1]
+    out = []
+    for h in rows[dist[inv[rows]] > ISOLATED_M]:
+        out.append({
             "kind": "isolated", "village_code": village[h], "households": [int(h)],
-            "message": f"a household of village {village[h]} is {dist[inv.ravel()[i], 1] / 1000:.1f} km "
+            "message": f"a household of village {village[h]} is {dist[inv[h]] / 1000:.1f} km "
             "from every other household; its cell stretches to reach it. Check its point, "
             "or agree by hand which grid worker visits it",
         })
+    return out
 
 
 def derive_outlines(pts: np.ndarray, village: np.ndarray) -> dict[str, object]:

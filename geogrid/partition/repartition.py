@@ -16,7 +16,7 @@ from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MIC
 from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
-from geogrid.partition.edit_report import carried, crossing, hamlet_splits
+from geogrid.partition.edit_report import carried, crossing, hamlet_splits, isolation
 from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
@@ -103,6 +103,7 @@ def repartition(
     # over the county, five times faster than comparing extracted coordinates
     same_pt[had] = shapely.equals_exact(hh.geometry.to_numpy()[had],
                                         prev_h.geometry.to_numpy()[pos_prev[had]], tolerance=0)
+    moved_not = same_pt.copy()  # at the same point as before, whatever its village
     # the previous micro-grid and cell of each household, as ids (None for none) and as
     # integer keys into the plan's distinct ids, which count the kept households below
     pm_key, pm_ids = _keys(prev_h[MICROGRID_ID])
@@ -311,10 +312,18 @@ def repartition(
     })
     if HAMLET in hh.columns and len(place):
         diags += hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, transformer(crs, metric), cap)
+    # isolation judged afresh around every household added, moved or removed
+    new_rows = place[~had[place] | ~moved_not[place]]
+    old_rows = np.r_[np.flatnonzero(gone), pos_prev[place[had[place] & ~moved_not[place]]]]
+    old_xy = np.column_stack([shapely.get_x(prev_h.geometry.to_numpy()[old_rows]),
+                              shapely.get_y(prev_h.geometry.to_numpy()[old_rows])])
+    rechecked, lonely = isolation(hh, mg_col, mg_village, new_rows, old_xy, pts_m, transformer(crs, metric))
+    diags += lonely
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
     report = {
         "figures": figures,
-        "diagnostics": carried(previous.diagnostics, changed, set(by_village) if vpoly else set()) + diags,
+        "diagnostics": carried(previous.diagnostics, changed, set(by_village) if vpoly else set(),
+                               rechecked) + diags,
         "parameters": params,
         "repartition": {"microgrids": named, "locked_cells": sorted(locked),
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},

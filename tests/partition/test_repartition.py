@@ -414,3 +414,61 @@ def test_a_categorical_village_column_gives_the_same_repartition(county):
     b = repartition(plan, cat, microgrids=[m])
     assert a.households["cell_id"].equals(b.households["cell_id"])
     assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
+
+
+def test_isolation_is_judged_afresh_around_every_household_added_moved_or_removed():
+    """``isolated`` (no other household within ISOLATED_M) depends on the neighbours, so a
+    repartition judges it again around each edit, wherever the micro-grids are: removing
+    the houses near a lone household leaves it isolated, a new house near an isolated
+    one keeps it company, and a new house far from all is isolated itself.  Each time
+    the notes are those a partition of the edited register gives (before, a
+    repartition carried the old notes over and made no new one)."""
+    from shapely.geometry import box
+
+    from geogrid.partition.inputs import ISOLATED_M
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    assert ISOLATED_M == 1000.0  # the distances below are drawn around it
+    v = village_gdf({"V": box(X0, Y0, X0 + 6000, Y0 + 2000)})
+    west = [(X0 + 300 + 100 * (i % 14), Y0 + 800 + 100 * (i // 14)) for i in range(42)]  # x to 1600
+    lone = [(X0 + 2500, Y0 + 1000)]  # 900 m from the west's edge
+    island = [(X0 + 3500, Y0 + 1800)]  # 1.28 km from all
+    east = [(X0 + 4500 + 100 * (i % 12), Y0 + 800 + 100 * (i // 12)) for i in range(36)]
+    hh = households_gdf(west + lone + island + east, "V")
+    r = partition(hh, v, min_microgrids=2, max_microgrids=2, engine="serial")
+    LONE, ISLAND = 42, 43
+
+    def isolated(res):
+        return sorted(h for d in res.diagnostics if d["kind"] == "isolated" for h in d["households"])
+
+    assert isolated(r) == [ISLAND]
+    mg = r.microgrids.set_index("microgrid_id").geometry
+
+    def mg_at(x, y):
+        return [m for m, g in mg.items() if g.intersects(shapely.Point(x, y))][:1]
+
+    def add(frame, x, y, label):
+        return pd.concat([frame, households_gdf([(x, y)], "V").set_axis([label])])
+
+    # (a) the west's houses past x = 1400 go: the lone house is 1.1 km from the rest
+    edge = [i for i, (x, _) in enumerate(west) if x > X0 + 1400]
+    named = sorted(set(r.households["microgrid_id"].iloc[edge]))
+    a = repartition(r, hh.drop(hh.index[edge]), microgrids=named)
+    assert _broken(a, v) == {}
+    assert isolated(a) == [LONE, ISLAND] == isolated(partition(hh.drop(hh.index[edge]), v, min_microgrids=2,
+                                                                max_microgrids=2, engine="serial"))
+    # (b) a new house 500 m from the island keeps it company
+    b_hh = add(hh, X0 + 3500, Y0 + 1300, 1000)
+    b = repartition(r, b_hh, microgrids=mg_at(X0 + 3500, Y0 + 1300))
+    assert isolated(b) == [] == isolated(partition(b_hh, v, min_microgrids=2, max_microgrids=2, engine="serial"))
+    # (c) a new house 1.03 km from the lone one and further from all others
+    c_hh = add(hh, X0 + 3000, Y0 + 100, 1001)
+    c = repartition(r, c_hh, microgrids=mg_at(X0 + 3000, Y0 + 100))
+    assert isolated(c) == [ISLAND, 1001] == isolated(partition(c_hh, v, min_microgrids=2, max_microgrids=2,
+                                                              engine="serial"))
+    # (d) the island moved next to the east: no longer isolated, and nothing else is
+    d_hh = hh.copy()
+    d_hh.loc[ISLAND, "geometry"] = shapely.Point(X0 + 4300, Y0 + 1000)
+    d = repartition(r, d_hh, microgrids=sorted(set(mg_at(X0 + 3500, Y0 + 1800) + mg_at(X0 + 4300, Y0 + 1000))))
+    assert isolated(d) == [] == isolated(partition(d_hh, v, min_microgrids=2, max_microgrids=2, engine="serial"))
