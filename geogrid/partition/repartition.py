@@ -24,7 +24,7 @@ from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
 from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
-from geogrid.partition.report import polsby_popper
+from geogrid.partition.report import plan_figures, polsby_popper
 
 __all__ = ["repartition"]
 
@@ -298,12 +298,11 @@ def repartition(
     removed = prev_h.index[gone]
     resolved = nc[HOUSEHOLDS].to_numpy()
     figures = dict(previous.report.get("figures", {}))
+    fresh = _plan_figures(cells, mgs, params)
+    figures.update(fresh)
     figures.update({
         "households": int(len(out)),
         "households_assigned": int(counts.sum()),
-        "cells": int(len(cells)),
-        "mean_fill": float(cells.loc[cells[HOUSEHOLDS] > 0, HOUSEHOLDS].sum()
-                           / (cap * max(1, int((cells[HOUSEHOLDS] > 0).sum())))),
         "resolved_microgrids": len(ids),
         "resolved_cells": int(len(nc)),
         "resolved_cells_polsby_popper_median": float(np.nanmedian(polsby_popper(
@@ -326,9 +325,32 @@ def repartition(
                                rechecked) + diags,
         "parameters": params,
         "repartition": {"microgrids": named, "locked_cells": sorted(locked),
+                        # figures that need every cell's shape or every household's
+                        # point: as the previous report gave them
+                        "figures_carried": sorted(k for k in figures if k not in fresh and k not in (
+                            "households", "households_assigned") and not k.startswith("resolved_")),
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+def _plan_figures(cells, mgs, params) -> dict:
+    """:func:`~geogrid.partition.report.plan_figures` of the whole plan after the edit,
+    from the frames' counts and the micro-grids' areas (a village's area is its
+    micro-grids', which tile it)."""
+    area = mgs[AREA_KM2].to_numpy(dtype=float) * 1e6 if AREA_KM2 in mgs.columns else np.full(len(mgs), np.nan)
+    if np.isnan(area).any():  # a plan read without areas: measured in metres
+        miss = np.isnan(area)
+        area[miss] = shapely.area(reproject(mgs.geometry[miss], params["metric_crs"]).to_numpy())
+    mg_village = mgs[VILLAGE_CODE].to_numpy(dtype=object)
+    village_area = pd.Series(area).groupby(mg_village).sum().to_dict()
+    cell_mg = pd.Index(mgs[MICROGRID_ID]).get_indexer(cells[MICROGRID_ID])
+    keep = cell_mg >= 0
+    return plan_figures(cell_households=cells[HOUSEHOLDS].to_numpy(dtype=int)[keep], cell_microgrid=cell_mg[keep],
+                        mg_village=mg_village, mg_households=mgs[HOUSEHOLDS].to_numpy(dtype=int), mg_area=area,
+                        village_area=village_area, cap=params["max_households"],
+                        microgrid_km2=params.get("microgrid_km2"), min_microgrids=params.get("min_microgrids"),
+                        max_microgrids=params.get("max_microgrids"))
 
 
 def _keys(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:

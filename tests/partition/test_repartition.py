@@ -472,3 +472,45 @@ def test_isolation_is_judged_afresh_around_every_household_added_moved_or_remove
     d_hh.loc[ISLAND, "geometry"] = shapely.Point(X0 + 4300, Y0 + 1000)
     d = repartition(r, d_hh, microgrids=sorted(set(mg_at(X0 + 3500, Y0 + 1800) + mg_at(X0 + 4300, Y0 + 1000))))
     assert isolated(d) == [] == isolated(partition(d_hh, v, min_microgrids=2, max_microgrids=2, engine="serial"))
+
+
+def test_a_repartition_gives_the_plans_count_figures_afresh(county):
+    """The figures that counts and areas give are those of the plan after the edit
+    (before, all but cells and mean_fill were the previous plan's): here worked out
+    again from the result's own frames with pandas, for an edit that removes 47
+    households from one micro-grid and adds a 25-household building to another.  The
+    figures that need every cell's shape or every household's point are named as
+    carried over."""
+    c, r = county
+    mg = r.microgrids.sort_values("households", ascending=False)["microgrid_id"].tolist()
+    a, b = mg[0], mg[1]
+    hh = _edit(c, r, b, drop=0, add=25)
+    hh = hh.drop(r.households.index[r.households["microgrid_id"] == a][:47])
+    r2 = repartition(r, hh, microgrids=[a, b])
+    assert _broken(r2, c.villages) == {}
+    f, cells, mgs = r2.figures, r2.cells, r2.microgrids
+    n = cells.groupby("microgrid_id").size().reindex(mgs["microgrid_id"]).fillna(0).to_numpy()
+    h = mgs["households"].to_numpy()
+    assert h.sum() == len(hh) and cells["households"].sum() == len(hh)
+    has = h > 0
+    minimum = np.ceil(h / 20)
+    expect = {
+        "cells": len(cells), "microgrids": len(mgs), "empty_cells": int((cells["households"] == 0).sum()),
+        "oversize_cells": int((cells["households"] > 20).sum()),
+        "mean_fill": cells["households"].sum() / (20 * (cells["households"] > 0).sum()),
+        "microgrids_within_min_plus_one": float(np.mean(n[has] <= minimum[has] + 1)),
+        "microgrids_at_minimum": float(np.mean(n[has] <= minimum[has])),
+        "microgrid_households_multiple": float(np.mean(h % 20 == 0)),
+    }
+    per_v = mgs.groupby("village_code")["households"].sum()
+    cells_v = cells[cells["households"] > 0].groupby("village_code").size().reindex(per_v.index).fillna(0)
+    expect["cells_above_village_minimum"] = int((cells_v - np.ceil(per_v / 20)).clip(lower=0).sum())
+    share = mgs["area_km2"] / mgs.groupby("village_code")["area_km2"].transform("mean")
+    expect["microgrid_area_within_25pct"] = float(np.mean((share - 1).abs() <= 0.25))
+    for k, v in expect.items():
+        assert f[k] == pytest.approx(v), k
+    # the edit changed some of them, so a copy of the previous report would fail above
+    assert any(r.figures[k] != pytest.approx(v) for k, v in expect.items() if k not in ("cells", "mean_fill"))
+    carried = r2.report["repartition"]["figures_carried"]
+    assert "polsby_popper_median" in carried and "within_cell_msd_m2" in carried
+    assert not set(carried) & set(expect)
