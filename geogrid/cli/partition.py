@@ -62,10 +62,11 @@ def _actor() -> str:
         return "cli"
 
 
-def _partition_register(database_url, name, village_codes, publish=False, **params) -> None:
+def _partition_register(database_url, name, village_codes, publish=False, quiet=False, **params) -> None:
     """The register in the database -> a new draft plan, in one transaction (a failed
     partition writes nothing); with ``publish``, published in that same transaction,
     archiving the plan published before."""
+    from geogrid.cli.progress import progress_bar
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.plans import partition_register
     from geogrid.db.plans import publish as publish_plan
@@ -75,9 +76,9 @@ def _partition_register(database_url, name, village_codes, publish=False, **para
     db = make_engine(settings)
     codes = [c.strip() for c in village_codes.split(",") if c.strip()] if village_codes else None
     try:
-        with session_scope(db, write=True) as session:
+        with session_scope(db, write=True) as session, progress_bar(quiet) as progress:
             saved = partition_register(session, name=name, created_by=_actor(),
-                                       village_codes=codes, **params)
+                                       village_codes=codes, progress=progress, **params)
             plan = saved.plan
             if publish:
                 plan = publish_plan(session, plan.id)
@@ -126,6 +127,7 @@ def partition_command(
     publish: bool = typer.Option(
         False, "--publish", help="Publish the new plan at once, archiving the one published "
         "before (without --households)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Partition households into micro-grids and cells.
 
@@ -140,19 +142,21 @@ def partition_command(
             raise InputError("--out and --villages go with --households FILE; without a file "
                              "the register in the database is partitioned into a draft plan")
         _partition_register(database_url, name, villages_only, publish=publish, engine=engine,
-                            **params)
+                            quiet=quiet, **params)
         return
     if publish:
         raise InputError("--publish goes with a plan in the database, not with --households FILE")
     if out is None:
         raise InputError("--out OUT.gpkg is required with --households")
+    from geogrid.cli.progress import progress_bar
     from geogrid.partition import partition
 
     hh = _read_households(households)
     vv = _read(villages) if villages is not None else None
     if vv is not None and "village_code" not in vv.columns and "code" in vv.columns:
         vv = vv.rename(columns={"code": "village_code"})
-    result = partition(hh, vv, engine=engine, **params)
+    with progress_bar(quiet) as progress:
+        result = partition(hh, vv, engine=engine, progress=progress, **params)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()

@@ -27,33 +27,16 @@ def sample(
     Writes households.csv and persons.csv (UTF-8 with BOM, Chinese headers, GCJ-02
     coordinates) and county/towns/villages.geojson (WGS84) into --out.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from geogrid.cli.progress import progress_bar
     from geogrid.sample import generate_county, resolve_towns, write_sample
 
     resolve_towns(town or None)  # fail fast on an unknown town
-    console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=max(total, 1))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
-
+    with progress_bar(quiet) as progress:
         county = generate_county(seed=seed, n_households=households, towns=town or None, progress=progress)
-        task = bar.add_task("writing", total=None)
+        progress("writing", 0, None)
         paths = write_sample(county, out, formats=("csv", "xlsx") if xlsx else ("csv",))
-        bar.update(task, completed=1, total=1)
+        progress("writing", 1, 1)
     s = county.summary()
     typer.echo(
         f"{s['households']} households, {s['persons']} persons ({s['persons_per_household']:.2f} per household) "

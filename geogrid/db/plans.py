@@ -256,12 +256,12 @@ def load_plan(session: Session, plan_id: str) -> PlanFrames:
 
 def partition_register(session: Session, *, name: str | None = None,
                        created_by: str | None = None, county_code: str | None = None,
-                       village_codes=None, **params) -> SavedPartition:
+                       village_codes=None, progress=None, **params) -> SavedPartition:
     """Partition the households in the database into a new draft plan.
 
     Reads households and village polygons, calls :func:`geogrid.partition.partition`
     with ``params`` (``max_households``, ``microgrid_km2``, ``seed``...) and saves the
-    result with :func:`save_partition`.
+    result with :func:`save_partition`; ``progress`` is passed to it, not saved.
     """
     from geogrid.db.areas import villages_frame
     from geogrid.db.households import households_frame
@@ -274,7 +274,7 @@ def partition_register(session: Session, *, name: str | None = None,
     if village_codes is not None:
         villages = villages[villages[C.VILLAGE_CODE].isin(list(village_codes))]
     villages = villages[villages.geometry.notna()]
-    result = partition(households, villages if len(villages) else None, **params)
+    result = partition(households, villages if len(villages) else None, progress=progress, **params)
     plan_name = name or f"partition {utcnow():%Y-%m-%d %H:%M}"
     plan = save_partition(session, result, plan_name, params, created_by,
                           county_code=county_code)

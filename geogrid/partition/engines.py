@@ -7,12 +7,16 @@ its own inputs, and results are put back in village-code order.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from geogrid.errors import InputError
 from geogrid.partition.village import VillageResult, VillageTask, solve_village
 
-__all__ = ["ENGINES", "run_tasks"]
+__all__ = ["ENGINES", "run_tasks", "Progress"]
+
+#: ``progress(stage, done, total)``, as :func:`geogrid.sample.generate_county` calls it
+Progress = Callable[[str, int, int], None]
 
 ENGINES = ("auto", "serial", "process", "dask")
 
@@ -35,28 +39,51 @@ def run_tasks(
     engine: str = "auto",
     workers: int | None = None,
     scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> list[VillageResult]:
-    """Solve every task; results in the order of ``tasks``."""
+    """Solve every task; results in the order of ``tasks``.  ``progress`` is called as
+    ``progress("households", done, total)`` each time a village is solved, ``done``
+    counting the households of the villages solved so far (villages differ in size
+    tenfold, so households tell the work left better than villages)."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     n_hh = sum(len(t.points) for t in tasks)
     workers = workers or os.cpu_count() or 1
     if engine == "auto":
         engine = "process" if (workers > 1 and n_hh >= _POOL_MIN_HOUSEHOLDS and len(tasks) > 1) else "serial"
+    tell = _counter(progress, n_hh)
     if engine == "serial" or not tasks:
-        return [solve_village(t) for t in tasks]
+        return [tell(solve_village(t)) for t in tasks]
     if engine == "process":
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(solve_village, _largest_first(tasks)))
+            # submitted biggest first: the pool starts them in that order, as map would
+            done = [tell(f.result()) for f in as_completed([pool.submit(solve_village, t)
+                                                            for t in _largest_first(tasks)])]
     else:
-        done = _run_dask(_largest_first(tasks), workers, scheduler)
+        done = _run_dask(_largest_first(tasks), workers, scheduler, tell)
     by_code = {r.code: r for r in done}
     return [by_code[t.code] for t in tasks]
 
 
-def _run_dask(tasks, workers, scheduler):
+def _counter(progress: Progress | None, total: int):
+    """A function that passes a village's result through and tells ``progress``."""
+    if progress is None:
+        return lambda r: r
+    done = 0
+    progress("households", 0, total)
+
+    def tell(r: VillageResult) -> VillageResult:
+        nonlocal done
+        done += 0 if r.household_cell is None else len(r.household_cell)
+        progress("households", done, total)
+        return r
+
+    return tell
+
+
+def _run_dask(tasks, workers, scheduler, tell):
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, as_completed as dask_completed
     except ImportError:  # pragma: no cover - depends on the extra
         raise InputError(
             "engine='dask' needs dask and distributed: pip install 'geogrid[dask]'"
@@ -65,7 +92,7 @@ def _run_dask(tasks, workers, scheduler):
     def run(client):
         # biggest first here too: a higher priority runs earlier
         futures = [client.submit(solve_village, t, pure=False, priority=len(t.points)) for t in tasks]
-        return client.gather(futures)
+        return [tell(f.result()) for f in dask_completed(futures)]
 
     if scheduler:
         with Client(scheduler) as client:

@@ -10,7 +10,7 @@ import shapely
 from geogrid.crs import reproject
 from geogrid.columns import AREA_KM2, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
-from geogrid.partition.engines import run_tasks
+from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.inputs import Prepared, prepare
 from geogrid.partition.report import quality
 from geogrid.partition.result import PartitionResult
@@ -54,6 +54,7 @@ def partition(
     engine: str = "auto",
     workers: int | None = None,
     scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> PartitionResult:
     """Partition households into micro-grids (by area) and cells (by household count).
 
@@ -86,6 +87,12 @@ def partition(
     engine : {"auto", "serial", "process", "dask"}
         Where villages are solved; all give exactly the same result.  ``scheduler``
         is a Dask scheduler address (default: a LocalCluster of ``workers``).
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` while the work proceeds:
+        ``("households", done, total)`` as each village is solved (``done`` counts the
+        households of the villages solved so far), then ``("assembling", 0, 1)`` and
+        ``("assembling", 1, 1)`` around the making of the frames and the report.  The
+        ``geogrid partition`` command draws it as a progress bar.
 
     Returns
     -------
@@ -109,8 +116,13 @@ def partition(
                   min_microgrids=int(min_microgrids), max_microgrids=int(max_microgrids),
                   seed=int(seed), layout=str(layout))
     tasks = make_tasks(prep, params)
-    results = run_tasks(tasks, engine=engine, workers=workers, scheduler=scheduler)
-    return assemble(households, prep, tasks, results, params)
+    results = run_tasks(tasks, engine=engine, workers=workers, scheduler=scheduler, progress=progress)
+    if progress is not None:
+        progress("assembling", 0, 1)
+    out = assemble(households, prep, tasks, results, params)
+    if progress is not None:
+        progress("assembling", 1, 1)
+    return out
 
 
 def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:

@@ -26,13 +26,37 @@ def _same(a, b):
     assert a.microgrids.geometry.geom_equals_exact(b.microgrids.geometry, 0).all()
 
 
-def test_process_pool_equals_serial(county, serial):
-    _same(serial, partition(county.households, county.villages, engine="process", workers=2))
+class Calls(list):
+    """``progress(stage, done, total)`` calls, kept."""
+
+    def __call__(self, stage, done, total):
+        self.append((stage, done, total))
+
+    def check(self, county):
+        """Households from 0 to all of them, one step per village, never backwards;
+        then the assembling."""
+        hh = [(d, t) for s, d, t in self if s == "households"]
+        n = len(county.households)
+        assert hh[0] == (0, n) and hh[-1] == (n, n)
+        assert len(hh) == 1 + county.villages["village_code"].nunique()
+        assert all(a[0] < b[0] for a, b in zip(hh, hh[1:]))  # no village is empty here
+        assert self[-2:] == [("assembling", 0, 1), ("assembling", 1, 1)]
+
+
+def test_process_pool_equals_serial_and_tells_progress(county, serial):
+    calls = Calls()
+    _same(serial, partition(county.households, county.villages, engine="process", workers=2, progress=calls))
+    calls.check(county)
+    calls = Calls()
+    _same(serial, partition(county.households, county.villages, engine="serial", progress=calls))
+    calls.check(county)
 
 
 @pytest.mark.slow
-def test_dask_equals_serial(county, serial):
-    _same(serial, partition(county.households, county.villages, engine="dask", workers=2))
+def test_dask_equals_serial_and_tells_progress(county, serial):
+    calls = Calls()
+    _same(serial, partition(county.households, county.villages, engine="dask", workers=2, progress=calls))
+    calls.check(county)
 
 
 def test_report_has_every_figure(serial):

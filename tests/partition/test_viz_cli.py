@@ -56,6 +56,36 @@ def test_cli_writes_three_layers(small, tmp_path):
     assert len(h) == len(small.households)
     assert h["cell_id"].isin(cells["cell_id"]).all()
     assert set(cells["microgrid_id"]) == set(mgs["microgrid_id"])
+    assert main(["partition", "--households", str(hh), "--villages", str(vv), "--out", str(out),
+                 "--quiet"]) == 0
+
+
+def test_the_commands_progress_bar_follows_the_partition(small):
+    """The bar ``geogrid partition`` draws (on a terminal) counts the households of the
+    villages solved, and the assembling after them."""
+    import io
+
+    from rich.console import Console
+
+    from geogrid.cli.progress import progress_bar
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=100)
+    seen = []
+    with progress_bar(console=console) as progress:
+        def spy(stage, done, total):
+            seen.append((stage, done, total))
+            progress(stage, done, total)
+
+        partition(small.households, small.villages, engine="serial", progress=spy)
+    out = buf.getvalue()
+    n = len(small.households)
+    assert f"{n}/{n}" in out and "households" in out and "assembling" in out
+    assert seen[0] == ("households", 0, n) and seen[-1] == ("assembling", 1, 1)
+    quiet = io.StringIO()
+    with progress_bar(console=Console(file=quiet, force_terminal=True, quiet=True)) as progress:
+        progress("households", 1, 2)
+    assert quiet.getvalue() == ""
 
 
 def test_cli_without_file_needs_out_or_db(tmp_path, monkeypatch):
