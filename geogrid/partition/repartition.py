@@ -21,7 +21,7 @@ from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id
-from geogrid.partition.units import make_units, or_loosened
+from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
 from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
 from geogrid.partition.report import plan_figures, polsby_popper
@@ -208,6 +208,10 @@ def repartition(
     for k, m in enumerate(ids):
         M = new_mg[m]
         rows = place[loc == k]
+        # in an order of their own, as partition() takes a village's households
+        rows = rows[canonical_order(
+            pts_m[rows], _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None,
+            _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None)]
         prev_cells = pc[pc[MICROGRID_ID] == m]
         cell_geom = dict(zip(prev_cells[CELL_ID], _to_metric(prev_cells.geometry, metric)))
         lk = [c for c in prev_cells[CELL_ID] if c in locked]

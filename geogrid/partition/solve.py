@@ -11,6 +11,7 @@ from geogrid.crs import reproject
 from geogrid.columns import AREA_KM2, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
 from geogrid.partition.engines import Progress, run_tasks
+from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
 from geogrid.partition.report import quality
 from geogrid.partition.result import PartitionResult
@@ -135,7 +136,7 @@ def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
     groups = {u: order[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniq)}
     tasks = []
     for code in codes:
-        idx = np.sort(groups.get(code, np.zeros(0, int)))
+        idx = _canonical(prep, groups.get(code, np.zeros(0, int)))
         tasks.append(VillageTask(
             code=code, polygon=shapely.to_wkb(prep.polygons[code]), points=prep.points[idx],
             building=None if prep.building is None else prep.building[idx],
@@ -146,6 +147,13 @@ def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
         ))
         tasks[-1].index = idx  # household positions; not sent to workers' results
     return tasks
+
+
+def _canonical(prep: Prepared, idx: np.ndarray) -> np.ndarray:
+    """A village's household positions ``idx`` in :func:`canonical_order`."""
+    idx = np.asarray(idx, dtype=int)
+    return idx[canonical_order(prep.points[idx], None if prep.building is None else prep.building[idx],
+                               None if prep.hamlet is None else prep.hamlet[idx])]
 
 
 def _unit_keys(prep: Prepared) -> np.ndarray:

@@ -514,3 +514,17 @@ def test_a_repartition_gives_the_plans_count_figures_afresh(county):
     carried = r2.report["repartition"]["figures_carried"]
     assert "polsby_popper_median" in carried and "within_cell_msd_m2" in carried
     assert not set(carried) & set(expect)
+
+
+def test_the_order_of_the_rows_does_not_change_a_repartition(county):
+    """A re-solved micro-grid takes its households in an order of their own, as a
+    partition does: the edited register shuffled gives the same cells."""
+    c, r = county
+    for i in (2, 4, 9):
+        m = r.microgrids["microgrid_id"].iloc[i]
+        hh = _edit(c, r, m, drop=3, add=25)
+        a = repartition(r, hh, microgrids=[m])
+        b = repartition(r, hh.iloc[np.random.default_rng(i).permutation(len(hh))], microgrids=[m])
+        assert b.households["cell_id"].reindex(a.households.index).equals(a.households["cell_id"])
+        assert a.cells["cell_id"].tolist() == b.cells["cell_id"].tolist()
+        assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
