@@ -9,12 +9,13 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geogrid.columns import HAMLET, MICROGRID_ID, VILLAGE_CODE
+from geogrid.columns import AREA_KM2, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
 from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes
+from geogrid.partition.report import plan_figures
 from geogrid.partition.village import split_hamlets
 
-__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing", "isolation"]
+__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing", "isolation", "figures_now"]
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
@@ -124,23 +125,23 @@ def crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
     return out
 
 
-def isolation(hh, mg_col, mg_village, new_rows, old_xy, pts_m, to_metric) -> tuple[set, list[dict]]:
+def isolation(hh, mg_col, mg_village, new_rows, old_points, pts_m, to_metric) -> tuple[set, list[dict]]:
     """Which households' isolation an edit may have changed, and the ``isolated`` notes
     for them as the plan now stands (partition's test: no other household's point
     within :data:`~geogrid.partition.inputs.ISOLATED_M`, among those in a cell).
 
     ``mg_col`` is each household's micro-grid now (None: in no cell), ``mg_village``
     each micro-grid's village; ``new_rows`` are the rows of households at a new point
-    (added or moved), whose metric points are in ``pts_m``; ``old_xy`` the previous points (callers'
-    coordinates) of households removed or moved.  Affected are the households at a new
+    (added or moved), whose metric points are in ``pts_m``; ``old_points`` the previous points (callers'
+    coordinates, shapely) of households removed or moved.  Affected are the households at a new
     point and those within ``ISOLATED_M`` of a new or old point: a removal can leave a
     neighbour alone, an addition can keep one company.  Only the households within
     twice that distance of those points are brought into metres.  Returns the affected
     households' labels and the notes."""
     xy_new = pts_m[new_rows]
     xy_new = xy_new[~np.isnan(xy_new[:, 0])]
-    if len(old_xy):
-        ox, oy = to_metric.transform(old_xy[:, 0], old_xy[:, 1])
+    if len(old_points):
+        ox, oy = to_metric.transform(shapely.get_x(old_points), shapely.get_y(old_points))
         xy_old = np.column_stack([ox, oy])
         xy_old = xy_old[np.isfinite(xy_old).all(axis=1)]
     else:
@@ -171,3 +172,22 @@ def isolation(hh, mg_col, mg_village, new_rows, old_xy, pts_m, to_metric) -> tup
     for d in notes:
         d["households"] = [hh.index[near[h]] for h in d["households"]]
     return set(hh.index[near[affected]].tolist()), notes
+
+
+def figures_now(cells, mgs, params) -> dict:
+    """:func:`~geogrid.partition.report.plan_figures` of the whole plan after the edit,
+    from the frames' counts and the micro-grids' areas (a village's area is its
+    micro-grids', which tile it)."""
+    area = mgs[AREA_KM2].to_numpy(dtype=float) * 1e6 if AREA_KM2 in mgs.columns else np.full(len(mgs), np.nan)
+    if np.isnan(area).any():  # a plan read without areas: measured in metres
+        miss = np.isnan(area)
+        area[miss] = shapely.area(reproject(mgs.geometry[miss], params["metric_crs"]).to_numpy())
+    mg_village = mgs[VILLAGE_CODE].to_numpy(dtype=object)
+    village_area = pd.Series(area).groupby(mg_village).sum().to_dict()
+    cell_mg = pd.Index(mgs[MICROGRID_ID]).get_indexer(cells[MICROGRID_ID])
+    keep = cell_mg >= 0
+    return plan_figures(cell_households=cells[HOUSEHOLDS].to_numpy(dtype=int)[keep], cell_microgrid=cell_mg[keep],
+                        mg_village=mg_village, mg_households=mgs[HOUSEHOLDS].to_numpy(dtype=int), mg_area=area,
+                        village_area=village_area, cap=params["max_households"],
+                        microgrid_km2=params.get("microgrid_km2"), min_microgrids=params.get("min_microgrids"),
+                        max_microgrids=params.get("max_microgrids"))

@@ -16,7 +16,7 @@ from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MIC
 from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
-from geogrid.partition.edit_report import carried, crossing, hamlet_splits, isolation
+from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
 from geogrid.partition.inputs import _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult
@@ -24,7 +24,7 @@ from geogrid.partition.solve import cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
 from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
-from geogrid.partition.report import plan_figures, polsby_popper
+from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
 
@@ -103,7 +103,7 @@ def repartition(
     # over the county, five times faster than comparing extracted coordinates
     same_pt[had] = shapely.equals_exact(hh.geometry.to_numpy()[had],
                                         prev_h.geometry.to_numpy()[pos_prev[had]], tolerance=0)
-    moved_not = same_pt.copy()  # at the same point as before, whatever its village
+    at_same_point = same_pt.copy()  # at the same point as before, whatever its village
     # the previous micro-grid and cell of each household, as ids (None for none) and as
     # integer keys into the plan's distinct ids, which count the kept households below
     pm_key, pm_ids = _keys(prev_h[MICROGRID_ID])
@@ -302,7 +302,7 @@ def repartition(
     removed = prev_h.index[gone]
     resolved = nc[HOUSEHOLDS].to_numpy()
     figures = dict(previous.report.get("figures", {}))
-    fresh = _plan_figures(cells, mgs, params)
+    fresh = figures_now(cells, mgs, params)
     figures.update(fresh)
     figures.update({
         "households": int(len(out)),
@@ -316,11 +316,10 @@ def repartition(
     if HAMLET in hh.columns and len(place):
         diags += hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, transformer(crs, metric), cap)
     # isolation judged afresh around every household added, moved or removed
-    new_rows = place[~had[place] | ~moved_not[place]]
-    old_rows = np.r_[np.flatnonzero(gone), pos_prev[place[had[place] & ~moved_not[place]]]]
-    old_xy = np.column_stack([shapely.get_x(prev_h.geometry.to_numpy()[old_rows]),
-                              shapely.get_y(prev_h.geometry.to_numpy()[old_rows])])
-    rechecked, lonely = isolation(hh, mg_col, mg_village, new_rows, old_xy, pts_m, transformer(crs, metric))
+    new_rows = place[~had[place] | ~at_same_point[place]]
+    old_rows = np.r_[np.flatnonzero(gone), pos_prev[place[had[place] & ~at_same_point[place]]]]
+    rechecked, lonely = isolation(hh, mg_col, mg_village, new_rows, prev_h.geometry.to_numpy()[old_rows], pts_m,
+                                  transformer(crs, metric))
     diags += lonely
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
     report = {
@@ -336,25 +335,6 @@ def repartition(
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
-
-
-def _plan_figures(cells, mgs, params) -> dict:
-    """:func:`~geogrid.partition.report.plan_figures` of the whole plan after the edit,
-    from the frames' counts and the micro-grids' areas (a village's area is its
-    micro-grids', which tile it)."""
-    area = mgs[AREA_KM2].to_numpy(dtype=float) * 1e6 if AREA_KM2 in mgs.columns else np.full(len(mgs), np.nan)
-    if np.isnan(area).any():  # a plan read without areas: measured in metres
-        miss = np.isnan(area)
-        area[miss] = shapely.area(reproject(mgs.geometry[miss], params["metric_crs"]).to_numpy())
-    mg_village = mgs[VILLAGE_CODE].to_numpy(dtype=object)
-    village_area = pd.Series(area).groupby(mg_village).sum().to_dict()
-    cell_mg = pd.Index(mgs[MICROGRID_ID]).get_indexer(cells[MICROGRID_ID])
-    keep = cell_mg >= 0
-    return plan_figures(cell_households=cells[HOUSEHOLDS].to_numpy(dtype=int)[keep], cell_microgrid=cell_mg[keep],
-                        mg_village=mg_village, mg_households=mgs[HOUSEHOLDS].to_numpy(dtype=int), mg_area=area,
-                        village_area=village_area, cap=params["max_households"],
-                        microgrid_km2=params.get("microgrid_km2"), min_microgrids=params.get("min_microgrids"),
-                        max_microgrids=params.get("max_microgrids"))
 
 
 def _keys(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
