@@ -125,12 +125,15 @@ def crossing(pm, named, vpoly, mg_village, metric, crs) -> list[dict]:
     return out
 
 
-def isolation(hh, mg_col, mg_village, new_rows, old_points, pts_m, to_metric) -> tuple[set, list[dict]]:
+def isolation(hh, rows_within, mg_col, mg_village, new_rows, old_points, pts_m,
+              to_metric) -> tuple[set, list[dict]]:
     """Which households' isolation an edit may have changed, and the ``isolated`` notes
     for them as the plan now stands (partition's test: no other household's point
     within :data:`~geogrid.partition.inputs.ISOLATED_M`, among those in a cell).
 
-    ``mg_col`` is each household's micro-grid now (None: in no cell), ``mg_village``
+    ``rows_within(x0, y0, x1, y1)`` gives the rows of (at least) every household in a
+    cell whose point lies in that box of the callers' CRS; ``mg_col`` is each
+    household's micro-grid now (None: in no cell), ``mg_village``
     each micro-grid's village; ``new_rows`` are the rows of households at a new point
     (added or moved), whose metric points are in ``pts_m``; ``old_points`` the previous points (callers'
     coordinates, shapely) of households removed or moved.  Affected are the households at a new
@@ -155,11 +158,14 @@ def isolation(hh, mg_col, mg_village, new_rows, old_points, pts_m, to_metric) ->
     x1, y1 = probes.max(axis=0) + 2 * ISOLATED_M
     ring = shapely.get_coordinates(shapely.segmentize(shapely.box(x0, y0, x1, y1).exterior, 100.0))
     bx, by = to_metric.transform(ring[:, 0], ring[:, 1], direction="INVERSE")
-    geoms = hh.geometry.to_numpy()
-    gx, gy = shapely.get_x(geoms), shapely.get_y(geoms)
-    near = np.flatnonzero((gx >= np.min(bx)) & (gx <= np.max(bx)) & (gy >= np.min(by)) & (gy <= np.max(by)))
+    box = np.min(bx), np.min(by), np.max(bx), np.max(by)
+    near = rows_within(*box)
     near = near[pd.notna(mg_col[near])]
-    mx, my = to_metric.transform(gx[near], gy[near])
+    geoms = hh.geometry.to_numpy()[near]
+    gx, gy = shapely.get_x(geoms), shapely.get_y(geoms)
+    inside = (gx >= box[0]) & (gx <= box[2]) & (gy >= box[1]) & (gy <= box[3])
+    near, gx, gy = near[inside], gx[inside], gy[inside]
+    mx, my = to_metric.transform(gx, gy)
     pts = np.column_stack([mx, my])
     ok = np.isfinite(pts).all(axis=1)
     near, pts = near[ok], pts[ok]

@@ -318,8 +318,20 @@ def repartition(
     # isolation judged afresh around every household added, moved or removed
     new_rows = place[~had[place] | ~at_same_point[place]]
     old_rows = np.r_[np.flatnonzero(gone), pos_prev[place[had[place] & ~at_same_point[place]]]]
-    rechecked, lonely = isolation(hh, mg_col, mg_village, new_rows, prev_h.geometry.to_numpy()[old_rows], pts_m,
-                                  transformer(crs, metric))
+    pm_box = shapely.bounds(pm.geometry.to_numpy())
+    placed_in = place[pd.notna(mg_col[place])]
+
+    def rows_within(x0, y0, x1, y1):
+        # the households now in a cell that may lie in the box: the kept ones of the
+        # previous micro-grids whose bounds meet it (a household lies in its
+        # micro-grid), and the placed ones; no pass over every household's point
+        hit = (pm_box[:, 0] <= x1) & (pm_box[:, 2] >= x0) & (pm_box[:, 1] <= y1) & (pm_box[:, 3] >= y0)
+        key_hit = np.append(np.isin(pm_ids[:-1], pm[MICROGRID_ID].to_numpy()[hit]), False)
+        kept_rows = np.flatnonzero(keep)
+        return np.union1d(kept_rows[key_hit[pm_key[pos_prev[kept_rows]]]], placed_in)
+
+    rechecked, lonely = isolation(hh, rows_within, mg_col, mg_village, new_rows, prev_h.geometry.to_numpy()[old_rows],
+                                  pts_m, transformer(crs, metric))
     diags += lonely
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
     report = {
