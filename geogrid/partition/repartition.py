@@ -279,7 +279,7 @@ def repartition(
     cells = cells.sort_values(CELL_ID, kind="stable").reset_index(drop=True)
     # untouched cells keep their geometry; their counts change only if households left
     stale = ~cells[MICROGRID_ID].isin(named)
-    cells.loc[stale, HOUSEHOLDS] = cells.loc[stale, CELL_ID].map(counts).fillna(0).astype(int)
+    cells.loc[stale, HOUSEHOLDS] = [counts.get(c, 0) for c in cells.loc[stale, CELL_ID].tolist()]
     mg_counts = _counted(pm_key[kept_at], pm_ids, (cell_to_mg[c] for c in cell_of_row.values()))
     nm = gpd.GeoDataFrame(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
@@ -294,7 +294,7 @@ def repartition(
             nm.loc[is_u, MICROGRID_ID]).to_numpy()
     mgs = pd.concat([pm[~pm[MICROGRID_ID].isin(named)], nm], ignore_index=True)
     mgs = mgs.sort_values(MICROGRID_ID, kind="stable").reset_index(drop=True)
-    mgs[HOUSEHOLDS] = mgs[MICROGRID_ID].map(mg_counts).fillna(0).astype(int)
+    mgs[HOUSEHOLDS] = np.array([mg_counts.get(m, 0) for m in mgs[MICROGRID_ID].tolist()], dtype=int)
     mgs = gpd.GeoDataFrame(mgs, geometry="geometry", crs=crs)
     cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=crs)
     gone = np.ones(len(prev_h), bool)
@@ -306,7 +306,7 @@ def repartition(
     figures.update(fresh)
     figures.update({
         "households": int(len(out)),
-        "households_assigned": int(counts.sum()),
+        "households_assigned": int(sum(counts.values())),
         "resolved_microgrids": len(ids),
         "resolved_cells": int(len(nc)),
         "resolved_cells_polsby_popper_median": float(np.nanmedian(polsby_popper(
@@ -356,17 +356,15 @@ def _keys(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return key, np.append(np.asarray(ids, dtype=object), None)
 
 
-def _counted(kept_keys: np.ndarray, ids: np.ndarray, placed) -> pd.Series:
+def _counted(kept_keys: np.ndarray, ids: np.ndarray, placed) -> dict:
     """Households per id: the kept ones by their keys into ``ids`` (``_keys``), and
-    ``placed``, the ids of the placed ones; only ids with a household."""
+    ``placed``, the ids of the placed ones; only ids with a household.  A dict: a
+    Series with an index of 4,000 ids cost 2 ms a call to build."""
     n = np.bincount(kept_keys[kept_keys >= 0], minlength=len(ids) - 1)
-    counts = pd.Series(n, index=ids[:-1])
-    counts = counts[counts > 0]
-    extra = pd.Series(list(placed), dtype=object).value_counts()
-    if len(extra):
-        counts = pd.concat([counts, extra.astype(counts.dtype)])
-        if not counts.index.is_unique:  # not expected: a placed cell's id among the kept
-            counts = counts.groupby(level=0, sort=False).sum()
+    has = np.flatnonzero(n)
+    counts = dict(zip(ids[has].tolist(), n[has].tolist()))
+    for c in placed:
+        counts[c] = counts.get(c, 0) + 1
     return counts
 
 
