@@ -11,9 +11,30 @@ from geogrid.cli import app
 from geogrid.errors import FileFormatError, InputError
 
 
-def _read(path: Path):
+def _read(path: Path, crs: str = "wgs84"):
     """A layer of points or polygons from any file geopandas reads (GeoPackage,
-    GeoJSON, Shapefile, FlatGeobuf), or CSV with lon/lat columns."""
+    GeoJSON, Shapefile, FlatGeobuf), or CSV with lon/lat columns, in WGS84.  ``crs``
+    says what its longitudes/latitudes are (wgs84, cgcs2000, gcj02, bd09): a GeoJSON
+    always claims WGS84, but outlines traced on AMap are GCJ-02 all the same, several
+    hundred metres off.  A file in a projected CRS is reprojected."""
+    return _in_wgs84(_read_layer(path), crs, path)
+
+
+def _in_wgs84(gdf, crs: str, path: Path):
+    import geopandas as gpd
+    import numpy as np
+
+    from geogrid.crs import geometry_to_wgs84
+    from geogrid.io.coords import lonlat_geometry
+
+    geoms, source = lonlat_geometry(gdf, crs, source=path)
+    values = np.asarray(geoms, dtype=object)
+    if source in ("gcj02", "bd09"):
+        values = geometry_to_wgs84(values, source)
+    return gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs="EPSG:4326"))
+
+
+def _read_layer(path: Path):
     import geopandas as gpd
     import pandas as pd
 
@@ -34,19 +55,20 @@ def _read(path: Path):
         raise FileFormatError(f"cannot read {path}: {exc}") from None
 
 
-def _read_households(path: Path):
+def _read_households(path: Path, crs: str = "wgs84"):
     """Through geogrid.io when it can (Chinese headers, GCJ-02/BD-09 points, checks),
-    else as a plain layer."""
+    else as a plain layer; ``crs`` as for :func:`_read` (a ``坐标系`` column overrides
+    it per row)."""
     try:
         from geogrid.io.households import load_households
     except ImportError:
-        return _read(path)
+        return _read(path, crs)
     from geogrid.errors import ColumnError
 
     try:
-        batch = load_households(path)
+        batch = load_households(path, crs=crs)
     except ColumnError:
-        return _read(path)
+        return _read(path, crs)
     rejected = getattr(batch, "rejects", None)
     if rejected is not None and len(rejected):
         typer.echo(f"note: {len(rejected)} household rows rejected by the import checks", err=True)
@@ -127,6 +149,11 @@ def partition_command(
     publish: bool = typer.Option(
         False, "--publish", help="Publish the new plan at once, archiving the one published "
         "before (without --households)."),
+    crs: str = typer.Option(
+        "wgs84", "--crs", help="What the households' longitudes/latitudes are: wgs84, cgcs2000, "
+        "gcj02 (AMap, Tencent) or bd09 (Baidu); converted to WGS84, in which the output is."),
+    villages_crs: str = typer.Option(
+        "wgs84", "--villages-crs", help="The same for the villages' outlines."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Partition households into micro-grids and cells.
@@ -151,8 +178,8 @@ def partition_command(
     from geogrid.cli.progress import progress_bar
     from geogrid.partition import partition
 
-    hh = _read_households(households)
-    vv = _read(villages) if villages is not None else None
+    hh = _read_households(households, crs)
+    vv = _read(villages, villages_crs) if villages is not None else None
     if vv is not None and "village_code" not in vv.columns and "code" in vv.columns:
         vv = vv.rename(columns={"code": "village_code"})
     with progress_bar(quiet) as progress:

@@ -212,3 +212,36 @@ def test_explore_shows_ids_as_text_not_html():
     assert "onerror" in page  # the code is there, as text
     assert "\\u003cimg" not in page and "<img" not in page
     assert "\\u0026lt;img" in page or "&lt;img" in page
+
+
+def test_cli_reads_gcj02_households_and_outlines(small, tmp_path):
+    """Households copied from AMap and outlines traced on it are GCJ-02, several hundred
+    metres off WGS84, though a GeoJSON claims WGS84: with --crs gcj02 and
+    --villages-crs gcj02 they are brought back (the plan's households sit where the
+    WGS84 originals are, to the centimetre, and every one is in a cell); without, every
+    point is off by hundreds of metres."""
+    from geogrid.cli import main
+    from geogrid.crs import geometry_from_wgs84
+
+    hh84 = small.households.to_crs(4326)
+    vv84 = small.villages.to_crs(4326)
+    gcj = geometry_from_wgs84(hh84.geometry.to_numpy(), "gcj02")
+    csv = tmp_path / "hh.csv"
+    hh84.drop(columns="geometry").assign(lon=shapely.get_x(gcj), lat=shapely.get_y(gcj)).to_csv(csv, index=False)
+    vfile = tmp_path / "v.geojson"
+    vv84.set_geometry(geometry_from_wgs84(vv84.geometry.to_numpy(), "gcj02")).to_file(vfile)
+    out = tmp_path / "plan.gpkg"
+    assert main(["partition", "--households", str(csv), "--villages", str(vfile), "--out", str(out),
+                 "--crs", "gcj02", "--villages-crs", "gcj02", "--quiet"]) == 0
+    got = gpd.read_file(out, layer="households")
+    assert got["cell_id"].notna().all() and len(got) == len(hh84)
+    utm = "EPSG:32649"
+    truth = small.households.geometry.to_crs(utm).reset_index(drop=True)
+    d = gpd.GeoSeries(got.geometry.to_numpy(), crs=got.crs).to_crs(utm).distance(truth)
+    assert d.max() < 0.01
+    out2 = tmp_path / "plan2.gpkg"
+    assert main(["partition", "--households", str(csv), "--villages", str(vfile), "--out", str(out2),
+                 "--quiet"]) == 0
+    raw = gpd.read_file(out2, layer="households")
+    d2 = gpd.GeoSeries(raw.geometry.to_numpy(), crs=raw.crs).to_crs(utm).distance(truth)
+    assert d2.min() > 100
