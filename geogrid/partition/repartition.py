@@ -279,7 +279,9 @@ def repartition(
     cells = cells.sort_values(CELL_ID, kind="stable").reset_index(drop=True)
     # untouched cells keep their geometry; their counts change only if households left
     stale = ~cells[MICROGRID_ID].isin(named)
-    cells.loc[stale, HOUSEHOLDS] = [counts.get(c, 0) for c in cells.loc[stale, CELL_ID].tolist()]
+    if stale.any():  # none where every micro-grid of the plan is re-solved
+        cells.loc[stale, HOUSEHOLDS] = np.array([counts.get(c, 0) for c in cells.loc[stale, CELL_ID].tolist()],
+                                                dtype=np.int64)
     mg_counts = _counted(pm_key[kept_at], pm_ids, (cell_to_mg[c] for c in cell_of_row.values()))
     nm = gpd.GeoDataFrame(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],

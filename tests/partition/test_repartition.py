@@ -528,3 +528,21 @@ def test_the_order_of_the_rows_does_not_change_a_repartition(county):
         assert b.households["cell_id"].reindex(a.households.index).equals(a.households["cell_id"])
         assert a.cells["cell_id"].tolist() == b.cells["cell_id"].tolist()
         assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
+
+
+def test_every_microgrid_of_the_plan_re_solved_at_once():
+    """A plan whose micro-grids are all named (the API hands repartition only the
+    villages of the named micro-grids): no cell is left as it was, and the counts are
+    the new ones (fbb5ace failed here: an empty assignment into the kept cells)."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"V": box(X0, Y0, X0 + 2000, Y0 + 1000)})
+    hh = households_gdf([(X0 + 100 + 37 * (i % 50), Y0 + 100 + 160 * (i // 50)) for i in range(300)], "V")
+    r = partition(hh, v, min_microgrids=2, max_microgrids=2, engine="serial")
+    edited = hh.drop(hh.index[:7])
+    r2 = repartition(r, edited, microgrids=r.microgrids["microgrid_id"].tolist())
+    assert _broken(r2, v) == {}
+    assert r2.cells["households"].sum() == r2.microgrids["households"].sum() == len(edited)
+    assert r2.cells["households"].dtype == np.int64
