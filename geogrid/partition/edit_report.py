@@ -11,7 +11,7 @@ from scipy.spatial import cKDTree
 
 from geogrid.columns import AREA_KM2, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
-from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes
+from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
 from geogrid.partition.report import plan_figures
 from geogrid.partition.village import split_hamlets
 
@@ -144,7 +144,8 @@ def isolation(hh, rows_within, mg_col, mg_village, new_rows, old_points, pts_m,
     xy_new = pts_m[new_rows]
     xy_new = xy_new[~np.isnan(xy_new[:, 0])]
     if len(old_points):
-        ox, oy = to_metric.transform(shapely.get_x(old_points), shapely.get_y(old_points))
+        old = point_xy(old_points)
+        ox, oy = to_metric.transform(old[:, 0], old[:, 1])
         xy_old = np.column_stack([ox, oy])
         xy_old = xy_old[np.isfinite(xy_old).all(axis=1)]
     else:
@@ -161,8 +162,7 @@ def isolation(hh, rows_within, mg_col, mg_village, new_rows, old_points, pts_m,
     box = np.min(bx), np.min(by), np.max(bx), np.max(by)
     near = rows_within(*box)
     near = near[pd.notna(mg_col[near])]
-    geoms = hh.geometry.to_numpy()[near]
-    gx, gy = shapely.get_x(geoms), shapely.get_y(geoms)
+    gx, gy = point_xy(hh.geometry.to_numpy()[near]).T
     inside = (gx >= box[0]) & (gx <= box[2]) & (gy >= box[1]) & (gy <= box[3])
     near, gx, gy = near[inside], gx[inside], gy[inside]
     mx, my = to_metric.transform(gx, gy)

@@ -18,10 +18,13 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.partition.pieces import inside_own
 from geogrid.partition.result import diagnostic
 
-__all__ = ["Prepared", "prepare", "derive_outlines", "isolated_notes", "ISOLATED_M"]
+__all__ = ["Prepared", "prepare", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
 
 #: a household further than this (m) from every other one is reported as isolated
 ISOLATED_M = 1000.0
+#: what a ``no_point`` diagnostic says (``n``: how many households)
+NO_POINT = ("{n} household(s) have no coordinates and are not in any cell; geocode their address "
+            "or set their point on the map")
 #: derived village outlines reach this far (m) beyond their outermost households
 OUTLINE_MARGIN_M = 150.0
 TOL_M = 1e-3
@@ -111,9 +114,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     if (~bad).any():
         pts[~bad.to_numpy()] = shapely.get_coordinates(geom[~bad].to_crs(metric).to_numpy())
     if bad.any():
-        diags.append(_diag("no_point", None, np.flatnonzero(bad.to_numpy()),
-                           "{n} household(s) have no coordinates and are not in any cell; "
-                           "geocode their address or set their point on the map"))
+        diags.append(_diag("no_point", None, np.flatnonzero(bad.to_numpy()), NO_POINT))
     building = _codes(households[BUILDING]) if BUILDING in households.columns else None
     hamlet = _codes(households[HAMLET]) if HAMLET in households.columns else None
     village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
@@ -193,6 +194,18 @@ def _outside(pts, village, polygons, diags) -> None:
 
 def _diag(kind, code, idx, template) -> dict:
     return diagnostic(kind, code, idx, template.format(n=len(idx)))
+
+
+def point_xy(geoms) -> np.ndarray:
+    """``(n, 2)`` coordinates of an array of points, a row each, NaN for a missing or
+    empty one (``shapely.get_coordinates`` skips those, and ``get_x`` raises on an
+    empty point)."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.full((len(geoms), 2), np.nan)
+    has = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+    if has.any():
+        out[has] = shapely.get_coordinates(geoms[has])
+    return out
 
 
 def _isolated(pts, village, diags) -> None:

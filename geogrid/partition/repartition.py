@@ -17,9 +17,9 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import _codes
+from geogrid.partition.inputs import NO_POINT, _codes
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
-from geogrid.partition.result import PartitionResult
+from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
@@ -122,7 +122,15 @@ def repartition(
             va, vb = va.astype(object), vb.astype(object)  # categories, numbers: as values
         same_pt[had] &= (va == vb).to_numpy(dtype=bool, na_value=False)
     keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
-    place = np.flatnonzero(~keep)
+    # households left out for an input problem (no village, outside their village's
+    # outline), at the same point and village, with no outline given: still out, and
+    # their note stands (placed, they went into whichever named micro-grid they lay in)
+    out_before = {h for d in previous.diagnostics if d["kind"] in ("no_village", "outside_village")
+                  for h in d["households"]}
+    stay_out = np.zeros(len(hh), bool)
+    if out_before and villages is None:
+        stay_out = same_pt & (prev_mg == None) & hh.index.isin(list(out_before))  # noqa: E711
+    place = np.flatnonzero(~keep & ~stay_out)
 
     mg_village = dict(zip(pm[MICROGRID_ID].tolist(), pm[VILLAGE_CODE].tolist()))
     # only the villages being edited are brought into metres
@@ -177,7 +185,11 @@ def repartition(
         pts_m[place[ok]] = np.column_stack([x, y])
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
-    lost = place[loc < 0]
+    no_point = np.isnan(pts_m[place, 0]) if len(place) else np.zeros(0, bool)
+    lost = place[(loc < 0) & ~no_point]
+    if no_point.any():
+        diags.append({**diagnostic("no_point", None, [], NO_POINT.format(n=int(no_point.sum()))),
+                      "households": hh.index[place[no_point]].tolist()})
     if len(lost):
         diags.append({
             "kind": "not_repartitioned", "village_code": None,

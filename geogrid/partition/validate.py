@@ -15,7 +15,7 @@ import shapely
 from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
-from geogrid.partition.inputs import _codes
+from geogrid.partition.inputs import _codes, point_xy
 from geogrid.partition.units import building_groups, make_units
 
 __all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
@@ -102,7 +102,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     # capacity, unless the cell is one building / one point
     counts = cid.value_counts()
     big = counts[counts > cap]
-    pts = shapely.get_coordinates(hh.geometry.to_numpy())
+    pts = point_xy(hh.geometry.to_numpy())  # a row per household, NaN without a point
     whole = one_building_cells(cid.to_numpy(dtype=object), pts,
                                hh[BUILDING].to_numpy(dtype=object) if BUILDING in hh.columns else None)
     out["cell_capacity"] = [c for c in big.index if c not in whole]

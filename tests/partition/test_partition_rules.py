@@ -416,3 +416,35 @@ def test_codes_read_as_text_the_same_whichever_way_they_are_read(size):
     col = pd.Series(text * (size // 13), dtype="str")
     assert (len(col) > inputs._FEW) == (size > 13)
     assert list(inputs._codes(col)) == list(inputs._codes(pd.Series(text, dtype=object))) * (size // 13)
+
+
+def test_households_without_a_point_are_named_and_the_rules_still_checked():
+    """A register row with no point (a missing or empty geometry) is left out of every
+    cell and named in a ``no_point`` diagnostic; the others are partitioned, and
+    :func:`check` judges the plan (it raised an IndexError: it read the points with
+    shapely.get_coordinates, which skips a missing one, and lost the rows' order)."""
+    import shapely
+
+    from geogrid.partition import check
+
+    from .synthetic import synthetic_county
+
+    c = synthetic_county(seed=3, n_households=600)
+    hh = c.households.copy()
+    g = hh.geometry.to_numpy().copy()
+    g[:4] = None
+    g[4] = shapely.Point()  # empty
+    hh = hh.set_geometry(g, crs=c.households.crs)
+    r = partition(hh, c.villages, engine="serial")
+    (told,) = [d for d in r.diagnostics if d["kind"] == "no_point"]
+    assert sorted(told["households"]) == hh.index[:5].tolist()
+    assert r.households["cell_id"].iloc[:5].isna().all() and r.households["cell_id"].iloc[5:].notna().all()
+    assert {k: v for k, v in check(r, c.villages).items() if v} == {}
+    # an edit that removes them, and one other: the isolation check reads their old
+    # (missing) points without raising
+    from geogrid.partition import repartition
+
+    m = r.households["microgrid_id"].iloc[5]
+    r2 = repartition(r, hh.drop(hh.index[[0, 4, 5]]), microgrids=[m])
+    assert {k: v for k, v in check(r2, c.villages).items() if v} == {}
+    assert sorted(h for d in r2.diagnostics if d["kind"] == "no_point" for h in d["households"]) == [1, 2, 3]

@@ -546,3 +546,36 @@ def test_every_microgrid_of_the_plan_re_solved_at_once():
     assert _broken(r2, v) == {}
     assert r2.cells["households"].sum() == r2.microgrids["households"].sum() == len(edited)
     assert r2.cells["households"].dtype == np.int64
+
+
+def test_households_left_out_stay_out_for_an_input_problem_and_come_in_when_named():
+    """A household registered in village A but lying in B is left out (outside_village)
+    by a partition; re-solving B's micro-grid where it lies keeps it out, with its note
+    (before, it was placed in B's micro-grid by its point, against its register, and
+    the note dropped).  A household added outside the named micro-grids is left out as
+    not_repartitioned, and comes in when the micro-grid it lies in is named."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"A": box(X0, Y0, X0 + 1000, Y0 + 1000), "B": box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)})
+    a = [(X0 + 100 + 80 * (i % 10), Y0 + 100 + 80 * (i // 10)) for i in range(60)]
+    b = [(X0 + 1100 + 80 * (i % 10), Y0 + 100 + 80 * (i // 10)) for i in range(60)]
+    hh = pd.concat([households_gdf(a, "A"), households_gdf(b, "B"), households_gdf([(X0 + 1500, Y0 + 950)], "A")],
+                   ignore_index=True)
+    stray = hh.index[-1]
+    r = partition(hh, v, min_microgrids=1, max_microgrids=1, engine="serial")
+    assert [d["households"] for d in r.diagnostics if d["kind"] == "outside_village"] == [[stray]]
+    mb = r.microgrids.loc[r.microgrids["village_code"] == "B", "microgrid_id"].iloc[0]
+    r2 = repartition(r, hh, microgrids=[mb])
+    assert pd.isna(r2.households.loc[stray, "cell_id"])
+    assert [d["households"] for d in r2.diagnostics if d["kind"] == "outside_village"] == [[stray]]
+    assert _broken(r2, v) == {}
+    # a new household of B added while only A is re-solved: left out, then placed
+    ma = r.microgrids.loc[r.microgrids["village_code"] == "A", "microgrid_id"].iloc[0]
+    new = pd.concat([hh, households_gdf([(X0 + 1500, Y0 + 500)], "B").set_axis([999])])
+    r3 = repartition(r, new, microgrids=[ma])
+    assert [d["households"] for d in r3.diagnostics if d["kind"] == "not_repartitioned"] == [[999]]
+    r4 = repartition(r3, new, microgrids=[mb])
+    assert r4.households.loc[999, "microgrid_id"] == mb
+    assert pd.isna(r4.households.loc[stray, "cell_id"]) and _broken(r4, v) == {}
