@@ -17,21 +17,9 @@ def _read(path: Path, crs: str = "wgs84"):
     says what its longitudes/latitudes are (wgs84, cgcs2000, gcj02, bd09): a GeoJSON
     always claims WGS84, but outlines traced on AMap are GCJ-02 all the same, several
     hundred metres off.  A file in a projected CRS is reprojected."""
-    return _in_wgs84(_read_layer(path), crs, path)
+    from geogrid.io.coords import wgs84_frame
 
-
-def _in_wgs84(gdf, crs: str, path: Path):
-    import geopandas as gpd
-    import numpy as np
-
-    from geogrid.crs import geometry_to_wgs84
-    from geogrid.io.coords import lonlat_geometry
-
-    geoms, source = lonlat_geometry(gdf, crs, source=path)
-    values = np.asarray(geoms, dtype=object)
-    if source in ("gcj02", "bd09"):
-        values = geometry_to_wgs84(values, source)
-    return gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs="EPSG:4326"))
+    return wgs84_frame(_read_layer(path), crs, source=path)
 
 
 def _read_layer(path: Path):

@@ -1,15 +1,17 @@
-"""Bring the geometry of a vector file to longitude/latitude before datum conversion."""
+"""Bring the geometry of a vector file to longitude/latitude before datum conversion,
+and to WGS84 after it."""
 
 from __future__ import annotations
 
 import os
 
 import geopandas as gpd
+import numpy as np
 
-from geogrid.crs import normalize_crs
+from geogrid.crs import geometry_to_wgs84, normalize_crs
 from geogrid.errors import CRSError
 
-__all__ = ["lonlat_geometry"]
+__all__ = ["lonlat_geometry", "wgs84_frame"]
 
 _LONLAT_EPSG = {4326: "wgs84", 4490: "cgcs2000"}
 
@@ -43,3 +45,14 @@ def lonlat_geometry(gdf: gpd.GeoDataFrame, crs: str | None, *, source: str | os.
     except Exception as exc:  # pyproj.exceptions.CRSError and friends
         raise CRSError(f"{source}: cannot convert from {file_crs.to_string()} to WGS84 ({exc})") from None
     return out, ("cgcs2000" if geodetic == 4490 else "wgs84")
+
+
+def wgs84_frame(gdf: gpd.GeoDataFrame, crs: str | None, *, source: str | os.PathLike) -> gpd.GeoDataFrame:
+    """``gdf`` with its geometry in WGS84 (EPSG:4326): reprojected from a projected
+    file, and brought back from GCJ-02 or BD-09 where ``crs`` says its
+    longitudes/latitudes are those (see :func:`lonlat_geometry`)."""
+    geoms, name = lonlat_geometry(gdf, crs, source=source)
+    values = np.asarray(geoms, dtype=object)
+    if name in ("gcj02", "bd09"):
+        values = geometry_to_wgs84(values, name)
+    return gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs="EPSG:4326"))

@@ -17,7 +17,7 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import NO_POINT, _codes
+from geogrid.partition.inputs import NO_POINT, _codes, point_xy
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import cell_id
@@ -177,11 +177,9 @@ def repartition(
     # --- place households: into the named micro-grids by location -------------------------
     pts_m = np.full((len(hh), 2), np.nan)
     if len(place):
-        g = hh.geometry.to_numpy()[place]
-        ok = ~(shapely.is_empty(g) | pd.isna(g))
-        tr = transformer(crs, metric)
-        xy = shapely.get_coordinates(g[ok])
-        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        xy = point_xy(hh.geometry.to_numpy()[place])
+        ok = ~np.isnan(xy[:, 0])
+        x, y = transformer(crs, metric).transform(xy[ok, 0], xy[ok, 1])
         pts_m[place[ok]] = np.column_stack([x, y])
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
@@ -332,13 +330,12 @@ def repartition(
     # isolation judged afresh around every household added, moved or removed
     new_rows = place[~had[place] | ~at_same_point[place]]
     old_rows = np.r_[np.flatnonzero(gone), pos_prev[place[had[place] & ~at_same_point[place]]]]
-    pm_box = shapely.bounds(pm.geometry.to_numpy())
-    placed_in = place[pd.notna(mg_col[place])]
-
     def rows_within(x0, y0, x1, y1):
         # the households now in a cell that may lie in the box: the kept ones of the
         # previous micro-grids whose bounds meet it (a household lies in its
         # micro-grid), and the placed ones; no pass over every household's point
+        pm_box = shapely.bounds(pm.geometry.to_numpy())
+        placed_in = place[pd.notna(mg_col[place])]
         hit = (pm_box[:, 0] <= x1) & (pm_box[:, 2] >= x0) & (pm_box[:, 1] <= y1) & (pm_box[:, 3] >= y0)
         key_hit = np.append(np.isin(pm_ids[:-1], pm[MICROGRID_ID].to_numpy()[hit]), False)
         kept_rows = np.flatnonzero(keep)

@@ -103,12 +103,11 @@ def quality(
                           mg_area=shapely.area(mg_geoms), village_area=village_area, cap=cap,
                           microgrid_km2=microgrid_km2, min_microgrids=min_microgrids,
                           max_microgrids=max_microgrids))
-    used = cell_households > 0
-    n_cells_mg = np.bincount(cell_microgrid[used], minlength=len(mg_geoms))
-    minimum = np.ceil(mg_households / cap)
     has = mg_households > 0
     if unit_of is not None and has.any():
         # a bound that knows buildings: units of more than cap/2 households cannot share
+        n_cells_mg = np.bincount(cell_microgrid[cell_households > 0], minlength=len(mg_geoms))
+        minimum = np.ceil(mg_households / cap)
         ok = cell_of >= 0
         mg_of = cell_microgrid[cell_of[ok]]
         df = pd.DataFrame({"m": mg_of, "u": unit_of[ok]})

@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from geogrid.errors import PartitionError
 
-__all__ = ["Units", "make_units", "canonical_order", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
+__all__ = ["Units", "make_units", "canonical_order", "text_ranks", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
 
 #: households closer than this (m) are at one address and form one unit
 COLOCATED_M = 0.01
@@ -228,16 +228,20 @@ def canonical_order(points: np.ndarray, building=None, hamlet=None) -> np.ndarra
     building and hamlet key.  The solver takes a village's (or a re-solved micro-grid's)
     households in this order whatever the order of the caller's rows, so a register
     sorted another way gets the same plan.  Households equal in all four are
-    interchangeable (one point is one unit, always in one cell).
+    interchangeable (one point is one unit, always in one cell).  The keys are text
+    (None: missing) or their :func:`text_ranks`.
 
     Which of the two axes leads is arbitrary: x first gave the same figures within
     noise on the sample counties of seeds 0-5 (Polsby-Popper median of seed 1 0.5992
     against 0.6002, seed 0 0.6049 against 0.6047)."""
     if len(points) < 2:
         return np.arange(len(points))
-    keys = []
-    for col in (hamlet, building):
-        if col is not None:
-            text = np.array(["" if v is None else str(v) for v in col], dtype=object)
-            keys.append(np.unique(text, return_inverse=True)[1].ravel())
+    keys = [c if c.dtype != object else text_ranks(c)
+            for c in (np.asarray(c) for c in (hamlet, building) if c is not None)]
     return np.lexsort((*keys, points[:, 0], points[:, 1]))
+
+
+def text_ranks(codes) -> np.ndarray:
+    """Each text code's rank in sorted order (-1 for a missing one): integer keys that
+    order like the text, whichever rows they are taken from."""
+    return pd.factorize(np.asarray(codes, dtype=object), sort=True, use_na_sentinel=True)[0]
