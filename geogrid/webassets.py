@@ -14,14 +14,16 @@ from pathlib import Path
 
 __all__ = ["web_map_dir", "leaflet_inline"]
 
-_REPO = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
+_REPO = _PACKAGE.parent
 
 
 def web_map_dir(configured: str | Path | None = None) -> Path | None:
     """The web map's directory: ``configured`` when given, else ``web_map/`` in the
-    working directory or in the repository geogrid runs from; None when none exists."""
+    working directory, in the checkout geogrid runs from, or the copy a wheel installs
+    inside the package (see setup.py); None when none exists."""
     candidates = [Path(configured)] if configured else []
-    candidates += [Path.cwd() / "web_map", _REPO / "web_map"]
+    candidates += [Path.cwd() / "web_map", _REPO / "web_map", _PACKAGE / "web_map"]
     for c in candidates:
         if c.is_dir():
             return c
@@ -56,6 +58,6 @@ def leaflet_inline() -> tuple[str, str]:
     if leaflet is None or not (leaflet / "leaflet.js").is_file():
         raise FileNotFoundError(
             "the vendored Leaflet (web_map/vendor/leaflet/leaflet.js) was not found in the "
-            "working directory or next to the geogrid package: run from a geogrid checkout, "
-            "or run scripts/vendor-web.sh there")
+            "working directory, next to the geogrid package or inside it: install geogrid "
+            "from a wheel or a checkout, or run scripts/vendor-web.sh in the checkout")
     return _leaflet_inline(leaflet)
