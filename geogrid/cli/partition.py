@@ -11,6 +11,20 @@ from geogrid.cli import app
 from geogrid.errors import FileFormatError, InputError
 
 
+#: rejected rows listed on stderr; all of them go to OUT.rejected.csv
+_SHOWN = 20
+
+
+def _read_households(path: Path, crs: str = "wgs84"):
+    """The households of ``path`` through :func:`geogrid.io.load_households`, as
+    ``geogrid import households`` reads them (encoding, header synonyms, the checks,
+    GCJ-02/BD-09 points; a ``坐标系`` column overrides ``crs`` per row), except that a
+    household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
+    from geogrid.io import load_households
+
+    return load_households(path, crs=crs, require_number=False)
+
+
 def _read(path: Path, crs: str = "wgs84"):
     """A layer of points or polygons from any file geopandas reads (GeoPackage,
     GeoJSON, Shapefile, FlatGeobuf), or CSV with lon/lat columns, in WGS84.  ``crs``
@@ -43,24 +57,73 @@ def _read_layer(path: Path):
         raise FileFormatError(f"cannot read {path}: {exc}") from None
 
 
-def _read_households(path: Path, crs: str = "wgs84"):
-    """Through geogrid.io when it can (Chinese headers, GCJ-02/BD-09 points, checks),
-    else as a plain layer; ``crs`` as for :func:`_read` (a ``坐标系`` column overrides
-    it per row)."""
-    try:
-        from geogrid.io.households import load_households
-    except ImportError:
-        return _read(path, crs)
-    from geogrid.errors import ColumnError
+def _rejected_rows(batch, what: str) -> list[tuple[str, str]]:
+    """``(where, why)`` for each rejected row of ``batch``: its row number in the file (as a
+    spreadsheet counts them) with its household number or village code if any, and every
+    reason, each naming its column."""
+    from geogrid import columns as C
+    from geogrid.io import ROW
+    from geogrid.io.validate import clean_text
 
-    try:
-        batch = load_households(path, crs=crs)
-    except ColumnError:
-        return _read(path, crs)
-    rejected = getattr(batch, "rejects", None)
-    if rejected is not None and len(rejected):
-        typer.echo(f"note: {len(rejected)} household rows rejected by the import checks", err=True)
-    return batch.valid
+    reasons: dict[int, list[str]] = {}
+    for row, column, reason in batch.problems:
+        reasons.setdefault(row, []).append(f"{column}: {reason}" if column else reason)
+    header = batch.columns.get(C.HOUSEHOLD_NO if what == "household" else C.CODE)
+    label = {}
+    if header is not None and header in batch.rejects.columns:
+        kind = "household" if what == "household" else "village"
+        label = {int(r): f" ({kind} {clean_text(v)})" for r, v in zip(batch.rejects[ROW], batch.rejects[header])
+                 if clean_text(v)}
+    return [(f"row {row}{label.get(row, '')}", "; ".join(why)) for row, why in reasons.items()]
+
+
+def _report_rejects(batch, what: str) -> None:
+    """Name each rejected row of ``batch`` and why on stderr (the first :data:`_SHOWN`)."""
+    if batch.ok:
+        return
+    rows = _rejected_rows(batch, what)
+    left_out = " and are left out of the plan" if len(batch.valid) else ""
+    typer.echo(f"note: {len(rows)} of {batch.n_rows} {what} rows of {batch.source} were rejected{left_out}:",
+               err=True)
+    for where, why in rows[:_SHOWN]:
+        typer.echo(f"note:   {where}: {why}", err=True)
+    if len(rows) > _SHOWN:
+        typer.echo(f"note:   … and {len(rows) - _SHOWN} more", err=True)
+
+
+def _require_some(batch, what: str) -> None:
+    """Refuse a file from which no row could be read: nothing to partition."""
+    from geogrid.errors import ValidationError
+
+    if len(batch.valid):
+        return
+    if not batch.n_rows:
+        raise InputError(f"no {what} could be read from {batch.source}: it has headers but no rows. "
+                         "Nothing was written")
+    where, why = _rejected_rows(batch, what)[0]
+    raise ValidationError(
+        f"no {what} could be read from {batch.source}: all {batch.n_rows} rows were rejected, {where} "
+        f"because {why}; fix the rows listed above and run again. Nothing was written", batch.problems)
+
+
+def _rejects_path(out: Path, what: str) -> Path:
+    return out.with_name(f"{out.stem}.rejected.csv")
+
+
+def _write_rejects(batch, out: Path, what: str) -> None:
+    """All rejected rows of ``batch``, as read and with their reasons, beside ``out``; a
+    list left there by an earlier run is removed when this one has none, as it no
+    longer belongs to ``out``."""
+    from geogrid.io import write_rejects
+
+    path = _rejects_path(out, what)
+    if batch.ok:
+        if path.exists():
+            path.unlink()
+        return
+    write_rejects(batch, path)
+    typer.echo(f"note: all {len(batch.rejects)} rejected {what} rows, as read and with their reasons, "
+               f"are in {path}", err=True)
 
 
 def _actor() -> str:
@@ -112,11 +175,15 @@ def _notes(result) -> None:
 @app.command("partition")
 def partition_command(
     households: Optional[Path] = typer.Option(
-        None, "--households", help="Household points (GeoPackage, GeoJSON, CSV with lon/lat)."),
+        None, "--households", help="Household points (CSV, XLSX, GeoPackage, GeoJSON, Shapefile, "
+        "GeoParquet), read and checked as geogrid import households reads them; a household number "
+        "is optional. Rejected rows are named on stderr and left out."),
     villages: Optional[Path] = typer.Option(
         None, "--villages", help="Village polygons with village_code; omitted: derived from households."),
     out: Optional[Path] = typer.Option(
-        None, "--out", help="GeoPackage to write, with layers households, microgrids and cells."),
+        None, "--out", help="GeoPackage to write, with layers households, microgrids and cells. "
+        "Rejected rows, as read and with their reasons, go beside it "
+        "as NAME.rejected.csv."),
     max_households: int = typer.Option(20, help="Most households in one cell."),
     microgrid_km2: float = typer.Option(1.0, help="Target micro-grid area, km²."),
     min_microgrids: int = typer.Option(3, help="Fewest micro-grids per village."),
@@ -167,17 +234,20 @@ def partition_command(
     from geogrid.partition import partition
 
     hh = _read_households(households, crs)
+    _report_rejects(hh, "household")
+    _require_some(hh, "household")
     vv = _read(villages, villages_crs) if villages is not None else None
     if vv is not None and "village_code" not in vv.columns and "code" in vv.columns:
         vv = vv.rename(columns={"code": "village_code"})
     with progress_bar(quiet) as progress:
-        result = partition(hh, vv, engine=engine, progress=progress, **params)
+        result = partition(hh.valid, vv, engine=engine, progress=progress, **params)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()
     result.households.to_file(out, layer="households", driver="GPKG")
     result.microgrids.to_file(out, layer="microgrids", driver="GPKG")
     result.cells.to_file(out, layer="cells", driver="GPKG")
+    _write_rejects(hh, out, "household")
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")

@@ -52,6 +52,7 @@ def load_households(
     encoding: str | None = None,
     layer: str | int | None = None,
     outline_buffer_m: float = 200.0,
+    require_number: bool = True,
 ) -> ImportBatch:
     """Read and validate households from any accepted file.
 
@@ -66,6 +67,10 @@ def load_households(
         outside it are rejected.
     encoding : of a CSV (detected when ``None``).
     layer : sheet or layer to read.
+    require_number : ``False`` accepts a file without a household-number column (a
+        partition needs none): ``household_no`` is then empty and every other check is
+        the same; co-located households without a building number share a building key
+        named by the first of their rows (``row 12``).
 
     Returns an :class:`ImportBatch` whose ``valid`` is a GeoDataFrame of Points in
     EPSG:4326 with :data:`HOUSEHOLD_COLUMNS`.  Rows sharing exact coordinates and no
@@ -76,8 +81,9 @@ def load_households(
     raw = read_table(path, layer=layer, encoding=encoding)
     mapping = resolve_columns(raw.columns, "households", columns=columns, source=path)
     is_geo = isinstance(raw, gpd.GeoDataFrame) and raw.geometry.name in raw.columns
-    require_columns(mapping, [C.HOUSEHOLD_NO] + ([] if is_geo else [C.LON, C.LAT]), "households",
-                    raw.columns, source=path)
+    numbered = require_number or C.HOUSEHOLD_NO in mapping
+    require_columns(mapping, ([C.HOUSEHOLD_NO] if numbered else []) + ([] if is_geo else [C.LON, C.LAT]),
+                    "households", raw.columns, source=path)
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
@@ -85,9 +91,9 @@ def load_households(
     cells, header = column_accessors(raw, mapping)
 
     # --- household number -------------------------------------------------------------
-    numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]
+    numbers = [clean_text(v) or None for v in cells(C.HOUSEHOLD_NO)]
     for pos, no in enumerate(numbers):
-        if not no:
+        if not no and numbered:
             problems.add(pos, header(C.HOUSEHOLD_NO), "household number is empty")
     for pos, others in find_duplicates(numbers, rows).items():
         where = ", ".join(map(str, others))
@@ -263,7 +269,8 @@ def _building_keys(frame: pd.DataFrame) -> list[str]:
 
     A household with no building number at the exact point of one numbered building
     takes that number; otherwise co-located households share the smallest of their
-    household numbers, and a lone household is its own building.
+    household numbers (without household numbers: ``row N``, the first of their rows),
+    and a lone household is its own building.
     """
     if frame.empty:
         return []
@@ -275,13 +282,16 @@ def _building_keys(frame: pd.DataFrame) -> list[str]:
     given = df[named].groupby([C.LON, C.LAT])[C.BUILDING].agg(["nunique", "first"])
     unnamed = df[~named]
     own = unnamed[C.HOUSEHOLD_NO].to_numpy(dtype=object, copy=True)
+    numbered = all(own)  # no household-number column: keys from the rows (row order)
+    if not numbered:
+        own = np.array([f"row {r}" for r in frame.loc[~named, ROW]], dtype=object)
     shared = unnamed.duplicated([C.LON, C.LAT], keep=False).to_numpy()
     if shared.any():  # few rows: a plain dict beats a groupby over strings
-        smallest: dict[tuple, str] = {}
+        first: dict[tuple, str] = {}
         points = list(zip(unnamed[C.LON].to_numpy()[shared].tolist(), unnamed[C.LAT].to_numpy()[shared].tolist()))
         for point, no in zip(points, own[shared].tolist()):
-            smallest[point] = min(no, smallest.get(point, no))
-        own[shared] = [smallest[p] for p in points]
+            first[point] = min(no, first.get(point, no)) if numbered else first.get(point, no)
+        own[shared] = [first[p] for p in points]
     joined = unnamed[[C.LON, C.LAT]].join(given, on=[C.LON, C.LAT])
     adopt = (joined["nunique"] == 1).to_numpy()
     result[~named] = np.where(adopt, joined["first"].to_numpy(dtype=object), own)

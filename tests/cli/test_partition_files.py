@@ -1,0 +1,135 @@
+"""``geogrid partition --households FILE [--villages FILE] --out OUT.gpkg``: files are read
+as ``geogrid import`` reads them, rejected rows are named, and OUT is written whole or
+not at all."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import box
+
+from geogrid.cli import main
+
+A, B = "431227100201", "431227100202"
+OUTLINES = {A: box(109.0, 27.0, 109.02, 27.02), B: box(109.02, 27.0, 109.04, 27.02)}
+
+
+def _rows(n=40):
+    """``n`` households, alternately in village A and B, as a register's rows."""
+    rows = []
+    for i in range(n):
+        v = i % 2
+        rows.append({"户编号": f"H{i:03d}", "户主": f"户主{i}", "村代码": (A, B)[v],
+                     "经度": f"{109.001 + 0.02 * v + 0.0006 * (i // 2 % 30):.6f}",
+                     "纬度": f"{27.005 + 0.0003 * (i % 7):.6f}"})
+    return rows
+
+
+def _csv(path, rows, encoding="utf-8"):
+    pd.DataFrame(rows).to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def _villages(path, headers=("村代码", "村名")):
+    code, name = headers
+    gpd.GeoDataFrame({code: list(OUTLINES), name: ["甲村", "乙村"]},
+                     geometry=list(OUTLINES.values()), crs=4326).to_file(path)
+    return path
+
+
+@pytest.fixture
+def run(capsys):
+    def run(*args):
+        code = main(["partition", "--quiet", *map(str, args)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def _swap(row):
+    row["经度"], row["纬度"] = row["纬度"], row["经度"]
+    return row
+
+
+def test_rejected_rows_are_named_with_their_row_household_and_reason(run, tmp_path):
+    """Each rejected row is named on stderr by its spreadsheet row number and household
+    number, with load_households' reason, and all of them go, as read, to
+    OUT.rejected.csv; the others are partitioned (before: only "3 rows rejected")."""
+    rows = _rows()
+    _swap(rows[3])  # file row 5
+    rows[10]["经度"] = "200"  # row 12
+    rows[20]["纬度"] = "abc"  # row 22
+    hh = _csv(tmp_path / "hh.csv", rows)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", hh, "--villages", _villages(tmp_path / "v.gpkg", ("village_code", "name")),
+                     "--out", out)
+    assert code == 0, err
+    assert "3 of 40 household rows" in err
+    assert "row 5 (household H003): 经度/纬度: longitude and latitude look swapped" in err
+    assert "row 12 (household H010): 经度: longitude 200 is out of range" in err
+    assert "row 22 (household H020): 纬度: latitude 'abc' is not a number" in err
+    rejected = pd.read_csv(tmp_path / "plan.rejected.csv", dtype=str, encoding="utf-8-sig")
+    assert rejected["户编号"].tolist() == ["H003", "H010", "H020"]
+    assert rejected["经度"].tolist()[1] == "200" and "swapped" in rejected["reason"][0]
+    assert f"are in {tmp_path / 'plan.rejected.csv'}" in err
+    assert len(gpd.read_file(out, layer="households")) == 37
+
+    # many rejects: the first 20 on stderr, all in the file; a clean run removes the list
+    rows = _rows()
+    for row in rows[:25]:
+        row["纬度"] = "-95"
+    code, _, err = run("--households", _csv(hh, rows), "--out", out)
+    assert code == 0, err
+    assert err.count("latitude -95 is out of range") == 20 and "… and 5 more" in err
+    assert len(pd.read_csv(tmp_path / "plan.rejected.csv", dtype=str, encoding="utf-8-sig")) == 25
+    code, _, err = run("--households", _csv(hh, _rows()), "--out", out)
+    assert code == 0 and "rejected" not in err
+    assert not (tmp_path / "plan.rejected.csv").exists()
+
+
+def test_a_file_whose_every_row_is_rejected_fails_and_writes_nothing(run, tmp_path):
+    """All rows rejected: exit 3 with one error line saying no household could be read and
+    why, no OUT and no rejects file (before: exit 0 and a plan of 0 households).  A CSV
+    of headers only: exit 2, nothing written."""
+    out = tmp_path / "plan.gpkg"
+    hh = _csv(tmp_path / "hh.csv", [_swap(r) for r in _rows(5)])
+    code, stdout, err = run("--households", hh, "--out", out)
+    assert code == 3
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"error: no household could be read from {hh}: all 5 rows were rejected, "
+                           "row 2 (household H000) because 经度/纬度: longitude and latitude look swapped")
+    assert err.count("look swapped") == 6  # the five rows listed, and the first again in the error
+    assert stdout == "" and list(tmp_path.iterdir()) == [hh]
+
+    headers = tmp_path / "headers.csv"
+    headers.write_text("户编号,经度,纬度,村代码\n", encoding="utf-8")
+    code, _, err = run("--households", headers, "--out", out)
+    assert code == 2
+    assert "no household could be read" in err and "no rows" in err
+    assert not out.exists()
+
+
+def test_a_file_without_household_numbers_is_read_and_checked_as_the_import_reads_it(run, tmp_path):
+    """No 户编号 column: a GBK file is decoded, 村代码 is the village code, a longitude
+    'abc' and one out of range are rejected by row with the import's reasons, and
+    co-located households share a building named by their first row (before: a
+    UnicodeDecodeError, then ValueError tracebacks, and 村代码 unrecognised)."""
+    rows = [{k: v for k, v in r.items() if k != "户编号"} for r in _rows()]
+    rows[0]["经度"] = "abc"
+    rows[1]["经度"] = "200"
+    rows[7]["经度"], rows[7]["纬度"] = rows[5]["经度"], rows[5]["纬度"]  # rows 9 and 7 of the file: one point
+    hh = _csv(tmp_path / "hh.csv", rows, encoding="gbk")
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", hh, "--out", out)
+    assert code == 0, err
+    assert "row 2: 经度: longitude 'abc' is not a number" in err
+    assert "row 3: 经度: longitude 200 is out of range -180..180" in err
+    got = gpd.read_file(out, layer="households")
+    assert len(got) == 38
+    assert got["village_code"].value_counts().to_dict() == {A: 19, B: 19}
+    assert all(c.startswith(v) for c, v in zip(got["cell_id"], got["village_code"]))
+    assert got.loc[got["_row"].isin([7, 9]), "building"].tolist() == ["row 7", "row 7"]
+    assert got["head_name"].str.startswith("户主").all()
