@@ -23,6 +23,7 @@ from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
+from geogrid.partition.lloyd import voronoi_cells
 from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
 from geogrid.partition.report import polsby_popper
 
@@ -133,6 +134,7 @@ def repartition(
     place = np.flatnonzero(~keep & ~stay_out)
 
     mg_village = dict(zip(pm[MICROGRID_ID].tolist(), pm[VILLAGE_CODE].tolist()))
+    mg_households = dict(zip(pm[MICROGRID_ID].tolist(), pm[HOUSEHOLDS].tolist()))
     # only the villages being edited are brought into metres
     touched_v = {mg_village[m] for m in named}
     sib = pm[pm[VILLAGE_CODE].isin(touched_v)]
@@ -159,17 +161,27 @@ def repartition(
             region = _drop_specks(shapely.set_precision(shapely.make_valid(region), GRID_M),
                                   vpoly[code])
         else:
-            region = shapely.union_all([named_geom[m] for m in ms], grid_size=GRID_M)
-        if len(ms) == 1:
+            region = None
+        if region is None or shapely.symmetric_difference(
+                region, shapely.union_all([named_geom[m] for m in ms])).area < SAME_M2 * len(ms):
+            # no border of the village moved (beyond the round trip's float noise, which
+            # can leave a hair-thin spike where two borders meet at a shallow angle):
+            # each named micro-grid keeps the caller's exact outline, however many of
+            # one village are named, so that households keep their cells
+            for m in ms:
+                new_mg[m] = clean(named_geom[m])
+                unchanged.add(m)
+        elif len(ms) == 1:
             new_mg[ms[0]] = clean(region)
-            if code not in vpoly or shapely.symmetric_difference(region, named_geom[ms[0]]).area < SAME_M2:
-                # no border moved (beyond the round trip's float noise, which can leave a
-                # hair-thin spike where two borders meet at a shallow angle): the caller's
-                # exact outline
-                new_mg[ms[0]] = clean(named_geom[ms[0]])
-                unchanged.add(ms[0])
         else:
-            new_mg.update(_resplit(region, ms, named_geom, cap))
+            # the outline moved: each named micro-grid follows it, and only where one
+            # would be left with no land are they cut afresh
+            follow = _follow_outline(region, ms, named_geom)
+            new_mg.update(follow if all(not g.is_empty for g in follow.values())
+                          else _resplit(region, ms, named_geom, cap))
+        if region is not None:
+            diags += _in_pieces(code, ms, new_mg, vpoly[code])
+            _locked_inside(code, ms, new_mg, _locked_geoms(pc, ms, locked, metric))
 
     if vpoly:
         diags += crossing(pm, named, vpoly, mg_village, metric, crs)
@@ -242,9 +254,20 @@ def repartition(
                         f"than {cap}; unlock it or move households out by hand",
                     })
             rows = rows[li < 0]
-            region = clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M))
+            region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M)
+            if len(explode(region)) > len(explode(M)):
+                # land of the micro-grid that only the locked cells touch (an outline
+                # edit added it beyond them): no free cell can take it in one piece
+                raise InputError(
+                    f"locked cells {', '.join(lk)} cut off part of micro-grid {m} from the rest "
+                    "of it (land an outline edit added beyond them); unlock them, or re-solve "
+                    "without the outline edit")
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
-        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh)
+        # fewer households than before: no more cells than the minimum plus one
+        n_now = len(rows) + sum(len(v) for v in assigned.values())
+        most = -(-n_now // cap) + 1 if n_now < mg_households[m] else None
+        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh,
+                              None if most is None else most - len(lk))
         if kept is not None and m in unchanged and not lk:
             exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
         if kept is None:
@@ -402,9 +425,36 @@ def _drop_specks(region, village):
     return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
 
 
+def _follow_outline(region, ms, named_geom) -> dict:
+    """Several named micro-grids of one village whose outline moved: each keeps what
+    of its area the new outline still holds (so its cells, locked or not, stay where
+    they were), the land the outline adds goes to the nearest of them (the Voronoi
+    regions of a lattice over that land, each point labelled with its nearest
+    micro-grid), and a piece cut off from its micro-grid joins the named neighbour it
+    borders longest."""
+    polys = [clean(shapely.intersection(named_geom[m], region, grid_size=GRID_M)) for m in ms]
+    live = [i for i, p in enumerate(polys) if not p.is_empty]
+    extra = shapely.difference(region, shapely.union_all(polys), grid_size=GRID_M)
+    if live and extra.area >= SPECK_M2:
+        lat = lattice_points(extra, FOLLOW_LATTICE * len(ms))
+        if len(lat):
+            q, t = shapely.STRtree([polys[i] for i in live]).query_nearest(shapely.points(lat))
+            _, first = np.unique(q, return_index=True)  # ties: the first
+            regions = voronoi_cells(lat, np.asarray(live)[t[first]], len(ms),
+                                    shapely.box(*extra.buffer(1.0).bounds))
+            polys = [shapely.union(p, shapely.intersection(g, extra, grid_size=GRID_M), grid_size=GRID_M)
+                     for p, g in zip(polys, regions)]
+    return dict(zip(ms, _repair_parts([clean(p) for p in polys])))
+
+
+#: lattice points per micro-grid over the land an outline edit adds (see _follow_outline)
+FOLLOW_LATTICE = 300
+
+
 def _resplit(region, ms, named_geom, cap):
-    """Several named micro-grids of one village: cut their area afresh into as many,
-    and give each piece the id of the previous micro-grid it overlaps most."""
+    """Several named micro-grids of one village, one of which the new outline leaves
+    with no land: cut their area afresh into as many, and give each piece the id of
+    the previous micro-grid it overlaps most."""
     lattice = lattice_points(region, 600 * len(ms))
     empty = make_units(np.zeros((0, 2)))
     leaves = split_area(lattice, empty, np.zeros(0, int), len(ms), cap, np.zeros(0, int))
@@ -415,6 +465,45 @@ def _resplit(region, ms, named_geom, cap):
     ov = np.array([[shapely.area(shapely.intersection(p, named_geom[m])) for m in ms] for p in polys])
     r, c = linear_sum_assignment(-ov)
     return {ms[j]: polys[i] for i, j in zip(r, c)}
+
+
+def _locked_geoms(pc, ms, locked, metric) -> dict[str, list]:
+    """The locked cells' polygons in metres, by micro-grid, for micro-grids ``ms``."""
+    if not locked:
+        return {}
+    lc = pc[pc[CELL_ID].isin(locked) & pc[MICROGRID_ID].isin(ms)]
+    out: dict[str, list] = {}
+    for m, g in zip(lc[MICROGRID_ID], _to_metric(lc.geometry, metric)):
+        out.setdefault(m, []).append(g)
+    return out
+
+
+def _locked_inside(code, ms, new_mg, locked_geom) -> None:
+    """Refuses an outline edit that a locked cell cannot follow: one that leaves part
+    of the cell outside its micro-grid's new area (cut off by the new outline, or, in
+    pieces, by a re-cut of several micro-grids)."""
+    bad = [m for m in ms for g in locked_geom.get(m, []) if shapely.difference(g, new_mg[m]).area >= SAME_M2]
+    if bad:
+        raise InputError(
+            f"the outline of village {code} changed and micro-grid(s) {', '.join(sorted(set(bad)))} "
+            "hold locked cells that would lie partly outside their new area; unlock those "
+            "cells, or keep the outline where they are")
+
+
+def _in_pieces(code, ms, new_mg, village) -> list[dict]:
+    """``microgrid_in_pieces`` diagnostics: a named micro-grid that an outline edit
+    left in more pieces than its village has (a strip cut across it)."""
+    out = []
+    n_v = len(explode(village))
+    for m in ms:
+        n = len(explode(new_mg[m]))
+        if n > n_v:
+            out.append({**diagnostic(
+                "microgrid_in_pieces", code, [],
+                f"the new outline of village {code} leaves micro-grid {m} in {n} pieces; "
+                "re-solve it together with the micro-grids next to the cut-off pieces, so that "
+                "each piece can join one of them"), "microgrids": [m]})
+    return out
 
 
 def _repair_parts(polys):
@@ -445,12 +534,15 @@ def _clip_to(cell, region):
         return None
 
 
-def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
+def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh, most=None):
     """The previous cells, clipped to ``region``, if they still respect every rule:
     they tile it, hold every household, no more than ``cap`` each (unless a cell is one
-    building), and no building or shared address is split between them."""
+    building), and no building or shared address is split between them; and if none
+    of them is left empty, and they are no more than ``most`` (when given)."""
     if not free_prev:
         return None if len(rows) else []
+    if most is not None and len(free_prev) > most:
+        return None
     polys = [_clip_to(cell_geom[c], region) for c in free_prev]
     if any(p is None for p in polys):
         return None  # a cell GEOS cannot clip even made valid: cut afresh
@@ -470,6 +562,8 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh):
         if (cells_per_unit > 1).any():
             return None  # a building (or one address) would be split
     counts = np.bincount(li, minlength=len(polys))
+    if (counts == 0).any():
+        return None  # a cell emptied by the edit: cut afresh
     for j in np.flatnonzero(counts > cap):
         if len(np.unique(units.of[li == j])) > 1:
             return None  # over capacity and not a single building
