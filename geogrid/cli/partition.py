@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from geogrid.cli import app
-from geogrid.errors import FileFormatError, InputError
+from geogrid.errors import InputError
 
 
 #: rejected rows listed on stderr; all of them go to OUT.rejected.csv
@@ -25,36 +25,14 @@ def _read_households(path: Path, crs: str = "wgs84"):
     return load_households(path, crs=crs, require_number=False)
 
 
-def _read(path: Path, crs: str = "wgs84"):
-    """A layer of points or polygons from any file geopandas reads (GeoPackage,
-    GeoJSON, Shapefile, FlatGeobuf), or CSV with lon/lat columns, in WGS84.  ``crs``
-    says what its longitudes/latitudes are (wgs84, cgcs2000, gcj02, bd09): a GeoJSON
-    always claims WGS84, but outlines traced on AMap are GCJ-02 all the same, several
-    hundred metres off.  A file in a projected CRS is reprojected."""
-    from geogrid.io.coords import wgs84_frame
+def _read_villages(path: Path, crs: str = "wgs84"):
+    """The village outlines of ``path`` through :func:`geogrid.io.load_boundaries`, as
+    ``geogrid import boundaries --level village`` reads them (any format, detected
+    encoding, 区划代码 or 村代码 headers, polygons repaired or rejected), without
+    requiring names.  Returns the :class:`~geogrid.io.ImportBatch`."""
+    from geogrid.io import load_boundaries
 
-    return wgs84_frame(_read_layer(path), crs, source=path)
-
-
-def _read_layer(path: Path):
-    import geopandas as gpd
-    import pandas as pd
-
-    if not path.exists():
-        raise FileFormatError(f"{path} does not exist; check the path")
-    if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, dtype=str)
-        lon = next((c for c in ("lon", "longitude", "x", "经度") if c in df.columns), None)
-        lat = next((c for c in ("lat", "latitude", "y", "纬度") if c in df.columns), None)
-        if lon is None or lat is None:
-            raise FileFormatError(f"{path} has no lon/lat columns; add them or use a GeoPackage")
-        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon].astype(float),
-                                                                 df[lat].astype(float)),
-                                crs="EPSG:4326")
-    try:
-        return gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several kinds
-        raise FileFormatError(f"cannot read {path}: {exc}") from None
+    return load_boundaries(path, level="village", crs=crs, require_name=False)
 
 
 def _rejected_rows(batch, what: str) -> list[tuple[str, str]]:
@@ -107,17 +85,17 @@ def _require_some(batch, what: str) -> None:
 
 
 def _rejects_path(out: Path, what: str) -> Path:
-    return out.with_name(f"{out.stem}.rejected.csv")
+    return out.with_name(f"{out.stem}.rejected.csv" if what == "household" else f"{out.stem}.rejected-villages.csv")
 
 
 def _write_rejects(batch, out: Path, what: str) -> None:
     """All rejected rows of ``batch``, as read and with their reasons, beside ``out``; a
-    list left there by an earlier run is removed when this one has none, as it no
-    longer belongs to ``out``."""
+    list left there by an earlier run is removed when this one has none (or no such
+    file, ``batch`` None), as it no longer belongs to ``out``."""
     from geogrid.io import write_rejects
 
     path = _rejects_path(out, what)
-    if batch.ok:
+    if batch is None or batch.ok:
         if path.exists():
             path.unlink()
         return
@@ -179,11 +157,12 @@ def partition_command(
         "GeoParquet), read and checked as geogrid import households reads them; a household number "
         "is optional. Rejected rows are named on stderr and left out."),
     villages: Optional[Path] = typer.Option(
-        None, "--villages", help="Village polygons with village_code; omitted: derived from households."),
+        None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code), "
+        "read as geogrid import boundaries --level village reads them; omitted: derived from households."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="GeoPackage to write, with layers households, microgrids and cells. "
         "Rejected rows, as read and with their reasons, go beside it "
-        "as NAME.rejected.csv."),
+        "as NAME.rejected.csv (and NAME.rejected-villages.csv)."),
     max_households: int = typer.Option(20, help="Most households in one cell."),
     microgrid_km2: float = typer.Option(1.0, help="Target micro-grid area, km²."),
     min_microgrids: int = typer.Option(3, help="Fewest micro-grids per village."),
@@ -233,14 +212,18 @@ def partition_command(
     from geogrid.cli.progress import progress_bar
     from geogrid.partition import partition
 
+    from geogrid import columns as C
+
     hh = _read_households(households, crs)
     _report_rejects(hh, "household")
     _require_some(hh, "household")
-    vv = _read(villages, villages_crs) if villages is not None else None
-    if vv is not None and "village_code" not in vv.columns and "code" in vv.columns:
-        vv = vv.rename(columns={"code": "village_code"})
+    vv = _read_villages(villages, villages_crs) if villages is not None else None
+    if vv is not None:
+        _report_rejects(vv, "village")
+        _require_some(vv, "village")
+    outlines = vv.valid.rename(columns={C.CODE: C.VILLAGE_CODE}) if vv is not None else None
     with progress_bar(quiet) as progress:
-        result = partition(hh.valid, vv, engine=engine, progress=progress, **params)
+        result = partition(hh.valid, outlines, engine=engine, progress=progress, **params)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()
@@ -248,6 +231,7 @@ def partition_command(
     result.microgrids.to_file(out, layer="microgrids", driver="GPKG")
     result.cells.to_file(out, layer="cells", driver="GPKG")
     _write_rejects(hh, out, "household")
+    _write_rejects(vv, out, "village")
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")

@@ -16,7 +16,7 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
-from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns
+from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns, village_columns
 from geogrid.io.validate import Problems, clean_text, find_duplicates, parse_year, repair_polygon
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
@@ -82,6 +82,7 @@ def load_boundaries(
     columns: dict[str, str | None] | None = None,
     encoding: str | None = None,
     layer: str | int | None = None,
+    require_name: bool = True,
 ) -> ImportBatch:
     """Read and validate the polygons of one administrative level.
 
@@ -92,7 +93,11 @@ def load_boundaries(
     rejected otherwise.  A file with a single feature and no code column, named by its
     code (``431227.geojson``), takes its code from the name.
 
-    CSV and XLSX can carry polygons as WKT in a ``wkt``/``几何`` column.
+    CSV and XLSX can carry polygons as WKT in a ``wkt``/``几何`` column.  Villages may
+    also be coded and named by the headers a household register uses for its village
+    (``村代码``/``village_code``, ``村名``), when the file has no 区划代码/名称 of its own.
+    ``require_name=False`` accepts areas without a name (``geogrid partition`` needs
+    only the codes).
     """
     path = Path(path)
     level = normalize_level(level)
@@ -102,6 +107,8 @@ def load_boundaries(
     # a vector file's own geometry column is not a WKT text column, whatever its name
     headers = [h for h in raw.columns if not (is_geo and h == raw.geometry.name)]
     mapping = resolve_columns(headers, "boundaries", columns=columns, source=path)
+    if level == "village":
+        mapping = {**village_columns(headers, overridden=columns or {}), **mapping}
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
@@ -120,7 +127,8 @@ def load_boundaries(
             "Rename the header or map it with --columns 'HEADER=code'"
         )
 
-    require_columns(mapping, [C.NAME], "boundaries", raw.columns, source=path)  # every area is named
+    if require_name:  # every area in the register is named
+        require_columns(mapping, [C.NAME], "boundaries", raw.columns, source=path)
 
     # --- geometry -------------------------------------------------------------------------
     if is_geo:

@@ -23,7 +23,7 @@ from geogrid.errors import ColumnError
 
 __all__ = [
     "ARRIVED_CRS", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
-    "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
+    "normalize_header", "resolve_columns", "require_columns", "parse_columns_option", "village_columns",
 ]
 
 #: A village given by name or by code: decided per cell (12 digits are a code).
@@ -195,6 +195,27 @@ def resolve_columns(
             )
         result[canonical] = header
     return result
+
+
+def village_columns(headers: Iterable[object], *, overridden: Mapping[str, object] = ()) -> dict[str, str]:
+    """``{code: header, name: header}`` from the headers a household register uses for its
+    village (``村代码``/``village_code``; ``村名``/``村名称``), for a file of village outlines.
+
+    A fallback under the boundary synonyms (区划代码, 名称), which win; headers named in
+    ``overridden`` (a ``columns`` mapping) are left to it.
+
+    >>> village_columns(["村代码", "村名", "geometry"])
+    {'code': '村代码', 'name': '村名'}
+    """
+    taken = {normalize_header(h) for h in overridden}
+    found: dict[str, str] = {}
+    for canonical, synonyms in ((C.CODE, _HOUSEHOLDS[C.VILLAGE_CODE]), (C.NAME, _HOUSEHOLDS[VILLAGE])):
+        keys = {normalize_header(n) for n in (synonyms if canonical == C.NAME else (C.VILLAGE_CODE, *synonyms))}
+        header = next((h for h in headers if h != "_row" and normalize_header(h) in keys
+                       and normalize_header(h) not in taken), None)
+        if header is not None:
+            found[canonical] = header
+    return found
 
 
 def require_columns(

@@ -133,3 +133,35 @@ def test_a_file_without_household_numbers_is_read_and_checked_as_the_import_read
     assert all(c.startswith(v) for c, v in zip(got["cell_id"], got["village_code"]))
     assert got.loc[got["_row"].isin([7, 9]), "building"].tolist() == ["row 7", "row 7"]
     assert got["head_name"].str.startswith("户主").all()
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_villages_csv_in_gbk_with_chinese_headers(run, tmp_path, encoding):
+    """--villages as a GBK/GB18030 CSV with 村代码, 村名 and WKT in 几何 is decoded and read
+    (before: a UnicodeDecodeError traceback)."""
+    villages = pd.DataFrame({"村代码": list(OUTLINES), "村名": ["甲村", "乙村𠮷" if encoding == "gb18030" else "乙村"],
+                             "几何": [g.wkt for g in OUTLINES.values()]})
+    vfile = tmp_path / "v.csv"
+    villages.to_csv(vfile, index=False, encoding=encoding)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", _rows()), "--villages", vfile, "--out", out)
+    assert code == 0, err
+    cells = gpd.read_file(out, layer="cells")
+    assert set(cells["village_code"]) == {A, B}
+    for code_, outline in OUTLINES.items():
+        union = cells[cells["village_code"] == code_].geometry.union_all()
+        assert abs(union.area - outline.area) < 1e-9
+
+
+@pytest.mark.parametrize("headers", [("区划代码", "名称"), ("村代码", "村名"), ("village_code", "村名称")])
+def test_village_outlines_with_chinese_headers(run, tmp_path, headers):
+    """Village outlines coded 区划代码 (the boundary import's headers) or 村代码/
+    village_code (a register's) are recognised (before: only village_code or code)."""
+    vfile = _villages(tmp_path / "v.geojson", headers)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", _rows()), "--villages", vfile, "--out", out)
+    assert code == 0, err
+    cells = gpd.read_file(out, layer="cells")
+    for code_, outline in OUTLINES.items():
+        union = cells[cells["village_code"] == code_].geometry.union_all()
+        assert abs(union.area - outline.area) < 1e-9

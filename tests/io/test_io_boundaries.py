@@ -155,3 +155,21 @@ def test_needs_geometry_and_code(tmp_path):
         load_boundaries(path, level="county")
     with pytest.raises(InputError, match="unknown level"):
         load_boundaries(path, level="province")
+
+
+def test_villages_coded_and_named_as_a_register_does(tmp_path):
+    """Village outlines may carry a register's headers for their village (村代码, 村名);
+    a boundary header (区划代码, 名称) wins when both are there; --level town ignores them;
+    require_name=False accepts outlines without names (what geogrid partition needs)."""
+    path = villages(tmp_path, [{"村代码": "431227100201", "村名": "长乐村", "geometry": box(0)}])
+    batch = load_boundaries(path, level="village")
+    assert batch.ok and batch.valid[["code", "name"]].values.tolist() == [["431227100201", "长乐村"]]
+    both = villages(tmp_path, [{"区划代码": "431227100202", "village_code": "431227100201", "名称": "新寨村",
+                                "村名": "x", "geometry": box(0)}], name="both.geojson")
+    assert load_boundaries(both, level="village").valid[["code", "name"]].values.tolist() == [["431227100202", "新寨村"]]
+    with pytest.raises(ColumnError, match="missing column code"):
+        load_boundaries(path, level="town")
+    bare = villages(tmp_path, [{"村代码": "431227100201", "geometry": box(0)}], name="bare.geojson")
+    with pytest.raises(ColumnError, match="missing column name"):
+        load_boundaries(bare, level="village")
+    assert load_boundaries(bare, level="village", require_name=False).valid["name"].tolist() == [None]
