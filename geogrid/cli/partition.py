@@ -88,6 +88,37 @@ def _rejects_path(out: Path, what: str) -> Path:
     return out.with_name(f"{out.stem}.rejected.csv" if what == "household" else f"{out.stem}.rejected-villages.csv")
 
 
+def _write_plan(result, out: Path) -> None:
+    """The plan's three layers into the GeoPackage ``out``, all or nothing: they are
+    written to a temporary file beside it, which replaces ``out`` only when complete, so
+    a failure leaves a previous ``out`` as it was."""
+    import os
+
+    from geogrid.errors import GeogridError
+
+    layers = {"households": result.households, "microgrids": result.microgrids, "cells": result.cells}
+    for layer, frame in layers.items():
+        seen: dict[str, str] = {}
+        for col in map(str, frame.columns):
+            if col.lower() in seen:
+                raise InputError(f"cannot write {out}: the {layer} layer has columns {seen[col.lower()]!r} and "
+                                 f"{col!r}, which a GeoPackage cannot tell apart; rename one")
+            seen[col.lower()] = col
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.gpkg")
+    try:
+        for layer, frame in layers.items():
+            frame.to_file(tmp, layer=layer, driver="GPKG")
+        os.replace(tmp, out)
+    except Exception as exc:  # pyogrio raises several kinds, the disk OSError
+        kept = f"; {out} is as it was before" if out.exists() else ""
+        raise GeogridError(f"cannot write {out}: {exc}{kept}") from None
+    finally:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
+            if leftover.exists():
+                leftover.unlink()
+
+
 def _write_rejects(batch, out: Path, what: str) -> None:
     """All rejected rows of ``batch``, as read and with their reasons, beside ``out``; a
     list left there by an earlier run is removed when this one has none (or no such
@@ -160,8 +191,8 @@ def partition_command(
         None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code), "
         "read as geogrid import boundaries --level village reads them; omitted: derived from households."),
     out: Optional[Path] = typer.Option(
-        None, "--out", help="GeoPackage to write, with layers households, microgrids and cells. "
-        "Rejected rows, as read and with their reasons, go beside it "
+        None, "--out", help="GeoPackage to write, with layers households, microgrids and cells; "
+        "replaced only when complete. Rejected rows, as read and with their reasons, go beside it "
         "as NAME.rejected.csv (and NAME.rejected-villages.csv)."),
     max_households: int = typer.Option(20, help="Most households in one cell."),
     microgrid_km2: float = typer.Option(1.0, help="Target micro-grid area, km²."),
@@ -224,12 +255,7 @@ def partition_command(
     outlines = vv.valid.rename(columns={C.CODE: C.VILLAGE_CODE}) if vv is not None else None
     with progress_bar(quiet) as progress:
         result = partition(hh.valid, outlines, engine=engine, progress=progress, **params)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        out.unlink()
-    result.households.to_file(out, layer="households", driver="GPKG")
-    result.microgrids.to_file(out, layer="microgrids", driver="GPKG")
-    result.cells.to_file(out, layer="cells", driver="GPKG")
+    _write_plan(result, out)
     _write_rejects(hh, out, "household")
     _write_rejects(vv, out, "village")
     f = result.figures

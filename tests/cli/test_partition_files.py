@@ -165,3 +165,55 @@ def test_village_outlines_with_chinese_headers(run, tmp_path, headers):
     for code_, outline in OUTLINES.items():
         union = cells[cells["village_code"] == code_].geometry.union_all()
         assert abs(union.area - outline.area) < 1e-9
+
+
+def test_a_failed_write_leaves_the_previous_out_as_it_was(run, tmp_path, monkeypatch):
+    """OUT is written to a temporary file beside it and renamed only when all three layers
+    are in: a write failing at the last layer exits 1 with a one-line error, leaves the
+    previous OUT whole and no temporary file (before: OUT was deleted first and a
+    corrupt one left).  The review's trigger, columns Note and note in a file without
+    household numbers, no longer reaches the writer: the households layer has geogrid's
+    own columns only."""
+    rows = _rows()
+    hh = _csv(tmp_path / "hh.csv", rows)
+    out = tmp_path / "plan.gpkg"
+    assert run("--households", hh, "--out", out)[0] == 0
+    before = out.read_bytes()
+
+    real = gpd.GeoDataFrame.to_file
+
+    def failing(self, path, *args, layer=None, **kwargs):
+        if layer == "cells":
+            raise OSError(28, "No space left on device")
+        return real(self, path, *args, layer=layer, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", failing)
+    code, _, err = run("--households", _csv(hh, rows[:30]), "--out", out)
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith(f"error: cannot write {out}: [Errno 28] No space left")
+    assert f"{out} is as it was before" in err
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hh.csv", "plan.gpkg"]
+    monkeypatch.undo()
+
+    for row in rows:
+        row["Note"], row["note"] = "a", "b"
+    code, _, err = run("--households", _csv(hh, rows), "--out", out)
+    assert code == 0, err
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["households", "microgrids", "cells"]
+    assert len(gpd.read_file(out, layer="households")) == 40
+
+
+def test_columns_a_geopackage_cannot_tell_apart_are_a_clear_error(tmp_path):
+    """Two columns differing only in case cannot both go into a GeoPackage layer: an
+    InputError naming them, before anything is written."""
+    from types import SimpleNamespace
+
+    from geogrid.cli.partition import _write_plan
+    from geogrid.errors import InputError
+
+    layer = gpd.GeoDataFrame({"Note": ["a"], "note": ["b"]}, geometry=[box(0, 0, 1, 1)], crs=4326)
+    result = SimpleNamespace(households=layer, microgrids=layer, cells=layer)
+    with pytest.raises(InputError, match="columns 'Note' and 'note'"):
+        _write_plan(result, tmp_path / "plan.gpkg")
+    assert list(tmp_path.iterdir()) == []
