@@ -15,7 +15,7 @@ import shapely
 from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
-from geogrid.partition.inputs import _codes, point_xy
+from geogrid.partition.inputs import _codes, point_xy, prepare
 from geogrid.partition.units import building_groups, make_units
 
 __all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
@@ -79,7 +79,9 @@ def one_building_cells(cell_of, points_m, building=None) -> set:
 
 def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int | None = None) -> dict:
     """Every hard rule: ``{rule: [violations]}`` (all lists empty when the partition is
-    right).  ``villages`` adds the nesting and tiling of micro-grids in villages."""
+    right).  ``villages`` adds the nesting and tiling of micro-grids in villages, read as
+    :func:`~geogrid.partition.partition` reads them (codes as text, outlines repaired).
+    Building keys too are the engine's: text, a blank one no building."""
     metric = _metric(result)
     cap = max_households or result.report.get("parameters", {}).get("max_households", 20)
     hh = result.households.to_crs(metric)
@@ -115,10 +117,14 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     split = a.groupby(key_pt)[CELL_ID].nunique()
     out["colocated_not_split"] = split[split > 1].index.tolist()
     if BUILDING in a.columns:
-        # a building per place where one key's households lie further apart than
-        # SPREAD_M (as the engine takes them; the diagnostics name such keys)
-        b = a[a[BUILDING].notna()]
-        codes = pd.factorize(b[BUILDING])[0]
+        # keys as the engine reads them (text, blank as none, 7.0 as '7'), and a building
+        # per place where one key's households lie further apart than SPREAD_M (as the
+        # engine takes them; the diagnostics name such keys)
+        keys = _codes(a[BUILDING])
+        has = pd.notna(keys)
+        b = a[has]
+        keys = keys[has]
+        codes = pd.factorize(keys)[0]
         place = building_groups(shapely.get_coordinates(b.geometry.to_numpy()), codes)
         sb = b.groupby(place)[CELL_ID].nunique()
         # households apart that a micro-grid border ran between, as the diagnostics say
@@ -128,7 +134,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
                 told.update(d["households"])
         excused = np.unique(place[b.index.isin(list(told))])
         bad = np.setdiff1d(sb.index[sb > 1], excused)
-        out["building_not_split"] = sorted(set(b[BUILDING].to_numpy()[np.isin(place, bad)]))
+        out["building_not_split"] = sorted(set(keys[np.isin(place, bad)]))
     # own point inside own cell
     cg = cells.set_index(CELL_ID).geometry
     geoms = cg.reindex(a[CELL_ID]).to_numpy()
@@ -137,8 +143,10 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     # valid, one piece unless the village is in pieces
     multipart_v = set()
     if villages is not None:
-        vm = villages.set_geometry(reproject(villages.geometry, metric))
-        multipart_v = set(vm.loc[shapely.get_num_geometries(vm.geometry.to_numpy()) > 1, VILLAGE_CODE])
+        # the outlines as partition() takes them: codes as text, repaired by make_valid,
+        # a code's rows joined (prepare() of no households reads the villages alone)
+        outlines = prepare(result.households.iloc[:0], villages, metric).polygons
+        multipart_v = {c for c, g in outlines.items() if shapely.get_num_geometries(g) > 1}
     else:
         for v, g in mgs.groupby(VILLAGE_CODE):
             if (shapely.get_num_geometries(shapely.union_all(g.geometry.to_numpy())) > 1):
@@ -152,10 +160,10 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
         out[f"{name}_not_empty"] = df.loc[shapely.is_empty(g) | (shapely.area(g) <= 0), key].tolist()
     out["cells_tile_microgrids"] = _tiling(cells, mgs, MICROGRID_ID, MICROGRID_ID)
     if villages is not None:
-        vm = villages.set_geometry(reproject(villages.geometry, metric)).dissolve(VILLAGE_CODE).reset_index()
-        used = set(mgs[VILLAGE_CODE])
-        out["microgrids_tile_villages"] = _tiling(mgs, vm[vm[VILLAGE_CODE].isin(used)],
-                                                  VILLAGE_CODE, VILLAGE_CODE)
+        present = set(mgs[VILLAGE_CODE])
+        used = [c for c in outlines if c in present]
+        vm = gpd.GeoDataFrame({VILLAGE_CODE: used}, geometry=[outlines[c] for c in used], crs=metric)
+        out["microgrids_tile_villages"] = _tiling(mgs, vm, VILLAGE_CODE, VILLAGE_CODE)
     return out
 
 
