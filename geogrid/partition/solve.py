@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -30,16 +33,39 @@ def cell_id(mg_id: str, j: int) -> str:
     return f"{mg_id}-C{j:02d}"
 
 
-def _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids, layout="auto") -> None:
+def _whole(name: str, value, least: int | None = 1) -> None:
+    """Refuse ``value`` unless it is an int (not a bool, not a float) of at least ``least``."""
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or (least is not None and value < least)):
+        at_least = "" if least is None else f" of {least} or more"
+        raise InputError(f"{name} must be a whole number{at_least} (an int), not {value!r}")
+
+
+def _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids, layout="auto",
+                  seed=0) -> None:
     if layout not in LAYOUTS:
         raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-    if int(max_households) != max_households or max_households < 1:
-        raise InputError(f"max_households must be a positive whole number, not {max_households!r}")
-    if not microgrid_km2 > 0:
-        raise InputError(f"microgrid_km2 must be positive, not {microgrid_km2!r}")
-    if min_microgrids < 1 or max_microgrids < min_microgrids:
+    _whole("max_households", max_households)
+    if (not isinstance(microgrid_km2, numbers.Real) or isinstance(microgrid_km2, bool)
+            or not math.isfinite(microgrid_km2) or microgrid_km2 <= 0):
+        raise InputError(f"microgrid_km2 must be a positive number of km², not {microgrid_km2!r}")
+    _whole("min_microgrids", min_microgrids)
+    _whole("max_microgrids", max_microgrids)
+    if max_microgrids < min_microgrids:
         raise InputError("need 1 <= min_microgrids <= max_microgrids "
                          f"(got {min_microgrids} and {max_microgrids})")
+    _whole("seed", seed, least=None)
+
+
+def _check_index(households) -> None:
+    """Diagnostics name households by index label: refuse labels that name two rows."""
+    index = getattr(households, "index", None)
+    if isinstance(index, pd.Index) and not index.is_unique:
+        dup = index[index.duplicated()].unique()
+        shown = ", ".join(map(str, dup[:5])) + ("…" if len(dup) > 5 else "")
+        raise InputError(f"the households' index has duplicate labels ({shown}); give each "
+                         "household its own label, e.g. with reset_index(drop=True) or "
+                         "pd.concat(..., ignore_index=True)")
 
 
 def partition(
@@ -64,7 +90,8 @@ def partition(
     households : GeoDataFrame
         Points in any CRS.  Optional columns ``village_code``, ``building`` (households
         sharing a key stay in one cell) and ``hamlet`` (natural hamlets, kept whole
-        where possible).  Not modified.
+        where possible).  Not modified.  The diagnostics name households by index
+        label, so each must be unique.
     villages : GeoDataFrame or None
         Polygons with ``village_code``.  None derives outlines from the households.
     max_households : int
@@ -111,7 +138,8 @@ def partition(
     >>> r.cells["households"].tolist()
     [15, 15]
     """
-    _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids, layout)
+    _check_params(max_households, microgrid_km2, min_microgrids, max_microgrids, layout, seed)
+    _check_index(households)
     prep = prepare(households, villages)
     params = dict(max_households=int(max_households), microgrid_km2=float(microgrid_km2),
                   min_microgrids=int(min_microgrids), max_microgrids=int(max_microgrids),

@@ -1,11 +1,13 @@
-"""check() reads the inputs as partition() does."""
+"""check() reads the inputs as partition() does; partition() refuses bad arguments by name."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import Polygon
 
+from geogrid.errors import InputError
 from geogrid.partition import check, partition
 
 from .conftest import X0, Y0, households_gdf, village_gdf
@@ -63,3 +65,52 @@ def test_check_takes_blank_building_keys_as_no_building_as_the_engine_does(squar
     hh.iloc[3, hh.columns.get_loc("cell_id")] = other
     r.households = hh
     assert check(r, v)["building_not_split"] == ["7"]
+
+
+def test_a_households_index_with_duplicate_labels_is_refused(square):
+    """Two townships' files concatenated without ignore_index: the diagnostics name
+    households by index label, so ``no_village: [0]`` meant two rows (it was accepted)."""
+    v = village_gdf({"A": square})
+    xy = scatter(60)
+    h = pd.concat([households_gdf(xy[:30], "A"), households_gdf(xy[30:], ["ZZ"] + ["A"] * 29)])
+    with pytest.raises(InputError, match=r"duplicate labels \(0, 1, 2, 3, 4…\).*ignore_index=True"):
+        partition(h, v)
+    assert partition(h.reset_index(drop=True), v).households.index.is_unique
+
+
+@pytest.mark.parametrize("name, value", [
+    ("max_households", None),
+    ("max_households", float("nan")),
+    ("max_households", True),
+    ("max_households", 20.0),
+    ("max_households", "20"),
+    ("max_households", 0),
+    ("microgrid_km2", "1"),
+    ("microgrid_km2", float("nan")),
+    ("microgrid_km2", float("inf")),
+    ("microgrid_km2", 0),
+    ("microgrid_km2", True),
+    ("min_microgrids", float("nan")),
+    ("min_microgrids", 2.7),
+    ("min_microgrids", 0),
+    ("max_microgrids", "5"),
+    ("max_microgrids", None),
+    ("seed", None),
+    ("seed", 1.5),
+    ("seed", False),
+])
+def test_a_bad_argument_is_refused_by_name_and_value(square, name, value):
+    """Each was a bare TypeError or ValueError from deep inside, or silently taken
+    (``min_microgrids=2.7`` as 2, ``max_households=True`` as 1)."""
+    v = village_gdf({"A": square})
+    with pytest.raises(InputError, match=rf"^{name} must be .*, not {repr(value)}"):
+        partition(households_gdf(scatter(10), "A"), v, **{name: value})
+
+
+def test_numpy_whole_numbers_and_an_int_area_are_taken(square):
+    v = village_gdf({"A": square})
+    r = partition(households_gdf(scatter(60), "A"), v, max_households=np.int64(20), microgrid_km2=1,
+                  min_microgrids=np.int32(1), max_microgrids=np.int64(2), seed=np.int64(3))
+    assert r.report["parameters"]["max_households"] == 20 and len(r.microgrids) == 2
+    with pytest.raises(InputError, match=r"need 1 <= min_microgrids <= max_microgrids \(got 3 and 2\)"):
+        partition(households_gdf(scatter(10), "A"), v, min_microgrids=3, max_microgrids=2)
