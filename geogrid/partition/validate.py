@@ -15,7 +15,7 @@ import shapely
 from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
-from geogrid.partition.inputs import _codes, point_xy, prepare
+from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, point_xy, prepare
 from geogrid.partition.units import building_groups, make_units
 
 __all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
@@ -92,7 +92,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     out: dict[str, list] = {}
     named = set()
     for d in result.report.get("diagnostics", []):
-        if d["kind"] in ("no_village", "outside_village", "no_point"):
+        if d["kind"] in (*INPUT_PROBLEMS, "no_point"):
             named.update(d["households"])
     # every household in exactly one cell (or named in the diagnostics)
     cid = hh[CELL_ID]

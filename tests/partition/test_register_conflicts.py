@@ -1,0 +1,86 @@
+"""Registers that contradict themselves or their outlines: one address in two
+villages, outlines that overlap, and villages given in another row order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from geogrid.partition import check, partition
+
+from .conftest import X0, Y0, households_gdf, village_gdf
+
+
+def _broken(r, v):
+    return {k: x[:5] for k, x in check(r, v).items() if x}
+
+
+def _two_villages():
+    return village_gdf({"A": box(X0, Y0, X0 + 1500, Y0 + 1500), "B": box(X0 + 1500, Y0, X0 + 3000, Y0 + 1500)})
+
+
+def _grid(x0, n, code):
+    return [(x0 + 60 * (i % 10), Y0 + 200 + 60 * (i // 10)) for i in range(n)], [code] * n
+
+
+@pytest.mark.parametrize("building", [False, True])
+def test_an_address_registered_in_two_villages_goes_whole_to_the_village_most_of_it_is_in(building):
+    """Before: a house on the A|B border with households registered in both was split
+    between A's and B's cells, and check() failed on its own plan."""
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    # a house on the border: two households registered in B, one in A; with a
+    # building key, the A one stands 2 m off the others (one building all the same)
+    house = [(X0 + 1500, Y0 + 900)] * 2 + [(X0 + 1500 - (2.0 if building else 0.0), Y0 + 900)]
+    hh = households_gdf(a + b + house, va + vb + ["B", "B", "A"],
+                        building=[f"h{i}" for i in range(80)] + ["house"] * 3 if building else None)
+    r = partition(hh, v, engine="serial")
+    assert _broken(r, v) == {}
+    notes = [d for d in r.diagnostics if d["kind"] == "shared_address"]
+    assert [d["households"] for d in notes] == [[82]]
+    assert "another village" in notes[0]["message"]
+    assert r.households.loc[82, "cell_id"] is None
+    assert r.households.loc[[80, 81], "cell_id"].str.startswith("B-").all()
+
+
+def test_derived_outlines_with_a_village_whose_only_house_is_another_villages():
+    """Before: partition(households, None) raised a bare KeyError for the village
+    that got no outline of its own."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform((X0, Y0), (X0 + 2000, Y0 + 2000), (50, 2))
+    xy[49] = xy[48]
+    hh = households_gdf(xy, ["A"] * 49 + ["C"])
+    r = partition(hh, None, engine="serial")
+    assert _broken(r, None) == {}
+    assert [d["households"] for d in r.diagnostics if d["kind"] == "shared_address"] == [[49]]
+    assert r.households["cell_id"].notna().sum() == 49
+
+
+def test_the_villages_row_order_does_not_change_where_a_household_on_their_border_goes():
+    """Before: a household with no village code on a shared border joined whichever
+    village came first in the villages' rows."""
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    border = [(X0 + 1500, Y0 + 300 + 100 * i) for i in range(5)]
+    hh = households_gdf(a + b + border, va + vb + [None] * 5)
+    r1 = partition(hh, v, engine="serial")
+    r2 = partition(hh, v.iloc[::-1], engine="serial")
+    assert r1.households["cell_id"].equals(r2.households["cell_id"])
+    assert r1.households["cell_id"].iloc[80:].str.startswith("A-").all()
+
+
+def test_overlapping_outlines_are_reported():
+    v = village_gdf({"A": box(X0, Y0, X0 + 1500, Y0 + 1500),
+                     "B": box(X0 + 1200, Y0, X0 + 3000, Y0 + 1500)})  # 300 m x 1500 m overlap
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    r = partition(households_gdf(a + b, va + vb), v, engine="serial")
+    notes = [d for d in r.diagnostics if d["kind"] == "villages_overlap"]
+    assert [d["villages"] for d in notes] == [["A", "B"]]
+    assert "0.450 km²" in notes[0]["message"]
+    # outlines that only touch say nothing
+    r = partition(households_gdf(a + b, va + vb), _two_villages(), engine="serial")
+    assert not [d for d in r.diagnostics if d["kind"] == "villages_overlap"]
