@@ -17,7 +17,7 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import NO_POINT, _codes, point_xy
+from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, point_xy
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import cell_id
@@ -104,7 +104,6 @@ def repartition(
     # over the county, five times faster than comparing extracted coordinates
     same_pt[had] = shapely.equals_exact(hh.geometry.to_numpy()[had],
                                         prev_h.geometry.to_numpy()[pos_prev[had]], tolerance=0)
-    at_same_point = same_pt.copy()  # at the same point as before, whatever its village
     # the previous micro-grid and cell of each household, as ids (None for none) and as
     # integer keys into the plan's distinct ids, which count the kept households below
     pm_key, pm_ids = _keys(prev_h[MICROGRID_ID])
@@ -114,19 +113,27 @@ def repartition(
     prev_mg[had] = pm_ids[pm_key[pos_prev[had]]]
     prev_cell[had] = pc_ids[pc_key[pos_prev[had]]]
     in_named = np.isin(prev_mg, np.array(named, dtype=object))
+    same_pt |= _not_moved(hh, prev_h, pos_prev, had & ~same_pt & ~in_named & (prev_cell != None),  # noqa: E711
+                          prev_cell, pc, metric)
+    at_same_point = same_pt.copy()  # at the same point as before, whatever its village
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
         # the same village as before (a missing code never is); two text columns are
         # compared by pandas without making Python objects of 80,000 codes
         va = hh[VILLAGE_CODE].iloc[np.flatnonzero(had)].reset_index(drop=True)
         vb = prev_h[VILLAGE_CODE].iloc[pos_prev[had]].reset_index(drop=True)
-        if not (isinstance(va.dtype, pd.StringDtype) and isinstance(vb.dtype, pd.StringDtype)):
-            va, vb = va.astype(object), vb.astype(object)  # categories, numbers: as values
-        same_pt[had] &= (va == vb).to_numpy(dtype=bool, na_value=False)
+        if isinstance(va.dtype, pd.StringDtype) and isinstance(vb.dtype, pd.StringDtype):
+            same_v = (va == vb).to_numpy(dtype=bool, na_value=False)
+        else:
+            # numbers, categories, text of another kind: as partition() reads codes
+            # (431229001001 and "431229001001" are one village)
+            ca, cb = _codes(va), _codes(vb)
+            same_v = (ca == cb) & pd.notna(ca)
+        same_pt[had] &= same_v
     keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
     # households left out for an input problem (no village, outside their village's
     # outline), at the same point and village, with no outline given: still out, and
     # their note stands (placed, they went into whichever named micro-grid they lay in)
-    out_before = {h for d in previous.diagnostics if d["kind"] in ("no_village", "outside_village")
+    out_before = {h for d in previous.diagnostics if d["kind"] in INPUT_PROBLEMS
                   for h in d["households"]}
     stay_out = np.zeros(len(hh), bool)
     if out_before and villages is None:
@@ -196,10 +203,28 @@ def repartition(
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
     no_point = np.isnan(pts_m[place, 0]) if len(place) else np.zeros(0, bool)
-    lost = place[(loc < 0) & ~no_point]
+    if VILLAGE_CODE in hh.columns and len(place):
+        # a household registered in another village than the micro-grid it lies in is
+        # left out, as partition() leaves it (its point or its code is wrong)
+        code = _codes(hh[VILLAGE_CODE].iloc[place])
+        there = np.array([mg_village[ids[k]] if k >= 0 else None for k in loc], dtype=object)
+        astray = (loc >= 0) & pd.notna(code) & (code != there.astype(str))
+        if astray.any():
+            diags.append({**diagnostic("outside_village", None, [], OUTSIDE_VILLAGE.format(n=int(astray.sum()))),
+                          "households": hh.index[place[astray]].tolist()})
+            loc = np.where(astray, -2, loc)
+    lost = place[(loc == -1) & ~no_point]
     if no_point.any():
         diags.append({**diagnostic("no_point", None, [], NO_POINT.format(n=int(no_point.sum()))),
                       "households": hh.index[place[no_point]].tolist()})
+    if len(lost):
+        # outside every micro-grid of the plan (and every outline given): no micro-grid
+        # to name, as partition() would say
+        nowhere = _outside_plan(pts_m[lost], pm, metric, list(vpoly.values()))
+        if nowhere.any():
+            diags.append({**diagnostic("outside_village", None, [], OUTSIDE_PLAN.format(n=int(nowhere.sum()))),
+                          "households": hh.index[lost[nowhere]].tolist()})
+            lost = lost[~nowhere]
     if len(lost):
         diags.append({
             "kind": "not_repartitioned", "village_code": None,
@@ -282,7 +307,7 @@ def repartition(
                 cell_of_row[int(r)] = c
 
     # --- assemble -------------------------------------------------------------------------
-    out = households.copy(deep=False)
+    out = hh.copy(deep=False)  # in the plan's CRS, as its kept cells are
     mg_col = np.where(keep, prev_mg, None).astype(object)
     cell_col = np.where(keep, prev_cell, None).astype(object)
     cell_to_mg = {c: m for c, m, _ in new_cells}
@@ -381,6 +406,50 @@ def repartition(
                         "households_placed": int(len(place)), "households_removed": int(len(removed))},
     }
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
+
+
+OUTSIDE_VILLAGE = ("{n} household(s) lie in a micro-grid of another village than the one they "
+                   "are registered in and are not in any cell; correct their point or their "
+                   "village code")
+OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are not in any "
+                "cell; correct their point, or extend their village's outline and re-solve "
+                "its micro-grids with it")
+
+
+def _outside_plan(pts, pm, metric, outlines) -> np.ndarray:
+    """Which of the points (metres) lie in no micro-grid of the plan ``pm`` and in none
+    of the ``outlines`` given (metres)."""
+    geoms = np.r_[np.asarray(_to_metric(pm.geometry, metric), dtype=object), np.asarray(outlines, dtype=object)]
+    hit, _ = shapely.STRtree(geoms).query(shapely.points(pts), predicate="intersects")
+    out = np.ones(len(pts), bool)
+    out[hit] = False
+    return out
+
+
+#: a household whose point moved by less than this (m) and still lies in its cell has
+#: not moved: a round trip through another CRS, or a CSV of six decimals (0.1 m)
+MOVED_M = 1.0
+
+
+def _not_moved(hh, prev_h, pos_prev, rows, prev_cell, pc, metric) -> np.ndarray:
+    """Of the households at ``rows`` (a mask: not at exactly their previous point), those
+    within :data:`MOVED_M` of it and still in their previous cell's polygon."""
+    out = np.zeros(len(hh), bool)
+    idx = np.flatnonzero(rows)
+    if not len(idx):
+        return out
+    now = point_xy(hh.geometry.to_numpy()[idx])
+    before = point_xy(prev_h.geometry.to_numpy()[pos_prev[idx]])
+    to_m = transformer(hh.crs, metric)
+    a = np.column_stack(to_m.transform(now[:, 0], now[:, 1]))
+    b = np.column_stack(to_m.transform(before[:, 0], before[:, 1]))
+    near = np.hypot(*(a - b).T) <= MOVED_M  # NaN (no point now or before): False
+    if near.any():
+        cg = pc.set_index(CELL_ID).geometry
+        geoms = cg.reindex(prev_cell[idx[near]]).to_numpy()
+        inside = shapely.intersects_xy(geoms, now[near, 0], now[near, 1])
+        out[idx[np.flatnonzero(near)[inside]]] = True
+    return out
 
 
 def _keys(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
