@@ -90,6 +90,16 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     bad = geom.isna() | geom.is_empty
     if (~bad).any() and not (geom[~bad].geom_type == "Point").all():
         raise InputError("household geometries must be points (one per household)")
+    # coordinates that are no place (infinite, or a longitude or latitude out of range:
+    # metres typed into a longitude column): reported and left out, not a failure of
+    # the whole county in the coordinate transformation
+    xy = point_xy(geom.to_numpy())
+    nowhere = ~bad.to_numpy() & ~np.isfinite(xy).all(axis=1)
+    if pyproj.CRS(households.crs).is_geographic:
+        with np.errstate(invalid="ignore"):
+            nowhere |= ~bad.to_numpy() & ((np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90))
+    no_point = bad.to_numpy()
+    bad = bad | nowhere
     if villages is not None:
         if not isinstance(villages, gpd.GeoDataFrame):
             raise InputError("villages must be a GeoDataFrame of polygons, or None")
@@ -114,8 +124,13 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     pts = np.full((n, 2), np.nan)
     if (~bad).any():
         pts[~bad.to_numpy()] = shapely.get_coordinates(geom[~bad].to_crs(metric).to_numpy())
-    if bad.any():
-        diags.append(_diag("no_point", None, np.flatnonzero(bad.to_numpy()), NO_POINT))
+    if no_point.any():
+        diags.append(_diag("no_point", None, np.flatnonzero(no_point), NO_POINT))
+    if nowhere.any():
+        diags.append(_diag("bad_point", None, np.flatnonzero(nowhere),
+                           "{n} household(s) have coordinates that are no place on Earth "
+                           "(infinite, or a longitude or latitude out of range: metres in a "
+                           "degrees column?); they are not in any cell. Correct their coordinates"))
     building = _codes(households[BUILDING]) if BUILDING in households.columns else None
     hamlet = _codes(households[HAMLET]) if HAMLET in households.columns else None
     village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
@@ -128,11 +143,19 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
         v = villages.set_geometry(reproject(villages.geometry, metric))
         vcodes = _codes(v[VILLAGE_CODE])
         gs = shapely.make_valid(v.geometry.to_numpy())
+        flat = []
         for code, g in zip(vcodes, gs):
             if code is None or g is None or g.is_empty:
                 continue
             g = shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
+            if g.is_empty:
+                flat.append(code)  # a line or a point: no land to cut
+                continue
             polygons[code] = shapely.union_all([polygons[code], g]) if code in polygons else g
+        flat = sorted(set(flat) - set(polygons))
+        if flat:
+            raise InputError(f"the outlines of villages {', '.join(flat[:5])}{'…' if len(flat) > 5 else ''} "
+                             "have no area (lines or points); give village outlines as polygons")
         # households without a code take the village whose polygon holds them
         need = np.flatnonzero(pd.isna(village) & ~bad.to_numpy())
         if len(need) and polygons:
@@ -181,7 +204,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
 
 #: diagnostics of households left out of every cell for a problem of the input (with
 #: ``no_point``, every reason a household may have no cell in a plan that keeps the rules)
-INPUT_PROBLEMS = ("no_village", "outside_village", "shared_address")
+INPUT_PROBLEMS = ("no_village", "outside_village", "shared_address", "bad_point")
 
 
 def _shared(pts, village, building, polygons, diags) -> None:

@@ -20,7 +20,7 @@ from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet
 from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, point_xy
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
-from geogrid.partition.solve import cell_id
+from geogrid.partition.solve import _check_index, cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import lattice_points, solve_cells
 from geogrid.partition.lloyd import voronoi_cells
@@ -88,6 +88,7 @@ def repartition(
                          "micro-grids; only cells of micro-grids being re-solved can be locked")
     if households.crs is None:
         raise InputError("the households have no coordinate system; set one with set_crs")
+    _check_index(households)
     crs = pyproj.CRS.from_user_input(previous.cells.crs)
     hh = households if households.crs == crs else households.to_crs(crs)
     prev_h = previous.households

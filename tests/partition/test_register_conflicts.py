@@ -1,12 +1,15 @@
-"""Registers that contradict themselves or their outlines: one address in two
-villages, outlines that overlap, and villages given in another row order."""
+"""Registers that contradict themselves or their outlines (one address in two
+villages, outlines that overlap or have no area, coordinates that are no place), and
+villages given in another row order."""
 
 from __future__ import annotations
 
 import numpy as np
+import shapely
 import pytest
 from shapely.geometry import box
 
+from geogrid.errors import InputError
 from geogrid.partition import check, partition
 
 from .conftest import X0, Y0, households_gdf, village_gdf
@@ -84,3 +87,39 @@ def test_overlapping_outlines_are_reported():
     # outlines that only touch say nothing
     r = partition(households_gdf(a + b, va + vb), _two_villages(), engine="serial")
     assert not [d for d in r.diagnostics if d["kind"] == "villages_overlap"]
+
+
+@pytest.mark.parametrize("bad", [(381009.0, 27.35), (np.inf, 27.35), (110.0, 95.0)])
+def test_a_coordinate_that_is_no_place_is_reported_not_a_failure_of_the_county(bad):
+    """Before: metres typed into a WGS84 longitude column, or an infinite coordinate,
+    failed the whole partition with a CRSError naming neither household nor cause."""
+    v = _two_villages().to_crs("EPSG:4326")
+    a, va = _grid(X0 + 200, 40, "A")
+    hh = households_gdf(a, va).to_crs("EPSG:4326")
+    hh.loc[17, "geometry"] = shapely.Point(*bad)
+    r = partition(hh, v, engine="serial")
+    notes = [d for d in r.diagnostics if d["kind"] == "bad_point"]
+    assert [d["households"] for d in notes] == [[17]] and "no place on Earth" in notes[0]["message"]
+    assert r.households["cell_id"].notna().sum() == 39
+    assert _broken(r, v) == {}
+
+
+def test_a_village_outline_with_no_area_is_refused_by_name():
+    v = village_gdf({"A": box(X0, Y0, X0 + 1500, Y0 + 1500).exterior, "B": box(X0 + 1500, Y0, X0 + 3000, Y0 + 1500)})
+    a, va = _grid(X0 + 200, 40, "A")
+    with pytest.raises(InputError, match="villages A have no area"):
+        partition(households_gdf(a, va), v, engine="serial")
+
+
+def test_repartition_refuses_a_households_index_that_repeats_labels():
+    from geogrid.partition import repartition
+
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    hh = households_gdf(a, va)
+    r = partition(hh, v, engine="serial")
+    added = households_gdf([(X0 + 700, Y0 + 1300)], "A")  # index 0 again
+    import pandas as pd
+
+    with pytest.raises(InputError, match="duplicate labels"):
+        repartition(r, pd.concat([hh, added]), microgrids=[r.microgrids["microgrid_id"].iloc[0]])
