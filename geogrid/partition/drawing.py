@@ -103,7 +103,8 @@ def draw(M, units: Units, points: np.ndarray, cap: int, leaves, pieces, hsmall: 
             if not np.isin(mine[mine >= 0], hamlet[hh_part == own]).any():
                 return False
             return _corridor(M, parts, labels, s, own, hh_part, pts)
-        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach)
+        labels, n_leaves = _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach,
+                                            list(main_of.values()))
     final = merge_orphans(parts, labels, orphan)
     hh_label = np.array(final)[hh_part]
     out = []
@@ -230,25 +231,31 @@ def _box(bounds, points: np.ndarray):
     return shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
 
 
-def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach):
+def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach, mains):
     """A part of a cell cut off by the parent's shape, holding some of its households,
     is joined back to its own cell by a passage where ``reach(part)`` makes one (see
     :func:`_corridor`), or joins a neighbouring cell with room for them, or becomes a
-    cell of its own."""
+    cell of its own.
+
+    It joins a neighbour only across a part that is joined to that cell's main part
+    (``mains``, one per cell): its main part or one rehomed to it before.  Across a
+    cut-off part of that cell without households (an orphan, merged later into
+    whichever part it borders longest) it would lie apart from the rest of its new
+    cell: a cell in two pieces (comb-shaped villages, found by review)."""
     arr = np.array(parts, dtype=object)
     totals: dict[int, int] = {}
     for i, lab in enumerate(labels):
         totals[lab] = totals.get(lab, 0) + int(count[i])
-    is_stranded = np.zeros(len(parts), bool)
-    is_stranded[stranded] = True
+    anchored = np.zeros(len(parts), bool)
+    anchored[mains] = True
     for s in sorted(stranded, key=lambda i: (-parts[i].area, i)):
         if reach(s):
-            is_stranded[s] = False
+            anchored[s] = True
             arr = np.array(parts, dtype=object)
             continue
         lab = np.array(labels)
         room = np.array([totals[x] for x in labels]) + count[s] <= cap
-        best = _longest_border(arr, s, room & ~is_stranded & (lab != labels[s]))
+        best = _longest_border(arr, s, room & anchored & (lab != labels[s]))
         totals[labels[s]] -= int(count[s])
         if best is not None:
             labels[s] = labels[best]
@@ -256,7 +263,7 @@ def _rehome_stranded(parts, labels, stranded, count, cap, n_leaves, reach):
             labels[s] = n_leaves
             n_leaves += 1
         totals[labels[s]] = totals.get(labels[s], 0) + int(count[s])
-        is_stranded[s] = False
+        anchored[s] = True
     return labels, n_leaves
 
 

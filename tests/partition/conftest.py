@@ -61,12 +61,31 @@ def star_polygon(draw, cx=X0, cy=Y0, rmax=1500.0):
 
 
 @st.composite
+def comb_polygon(draw):
+    """A valley with side valleys: a strip along the bottom and 2-6 teeth of random
+    widths up from it, whose cells the village's shape cuts apart between teeth."""
+    size = draw(st.floats(300.0, 3000.0))
+    widths = draw(st.lists(st.floats(0.1, 0.6), min_size=2, max_size=6))
+    w = size / len(widths)
+    return comb(size, [w * f for f in widths])
+
+
+def comb(size: float, widths) -> Polygon:
+    """A comb ``size`` metres across and high, its teeth ``widths`` wide, evenly spaced."""
+    w = size / len(widths)
+    return shapely.union_all([box(X0, Y0, X0 + size, Y0 + size * 0.1)]
+                             + [box(X0 + i * w, Y0, X0 + i * w + t, Y0 + size) for i, t in enumerate(widths)])
+
+
+@st.composite
 def village_case(draw):
     """(village polygon, household points, building keys (some shared by households
     apart), hamlets, cap)."""
-    kind = draw(st.sampled_from(["star", "star", "islands", "tiny", "square"]))
+    kind = draw(st.sampled_from(["star", "star", "islands", "tiny", "square", "comb"]))
     if kind == "star":
         poly = draw(star_polygon())
+    elif kind == "comb":
+        poly = draw(comb_polygon())
     elif kind == "islands":
         a = draw(star_polygon(cx=X0, cy=Y0, rmax=800))
         b = draw(star_polygon(cx=X0 + 2500, cy=Y0, rmax=800))
