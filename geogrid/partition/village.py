@@ -538,8 +538,15 @@ def building_places(code: str, points: np.ndarray, building) -> list[dict]:
 
 
 def _building_name(building, hh: np.ndarray) -> str:
+    """What a unit of households ``hh`` is, in words: its building key, or the keys it
+    joins (households of several buildings at one point, or a chain of shared points
+    and keys), or one address."""
     if building is not None:
-        b = building[hh[0]]
-        if b is not None and str(b).strip() and str(b) != "nan":
-            return f"building {b}"
+        keys = sorted({str(b) for b in building[hh] if b is not None and str(b).strip() and str(b) != "nan"})
+        if len(keys) == 1:
+            return f"building {keys[0]}"
+        if keys:
+            more = f" and {len(keys) - 2} more" if len(keys) > 2 else ""
+            return (f"one address shared by buildings {', '.join(keys[:2])}{more} "
+                    "(households at one point are one unit)")
     return "one address"

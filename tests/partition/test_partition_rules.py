@@ -507,3 +507,17 @@ def test_a_comb_village_has_no_cell_in_two_pieces(seed):
     hh, v, kw = _comb_case(seed)
     r = partition(hh, v, engine="serial", **kw)
     assert broken(r, v) == {}
+
+
+def test_an_oversize_unit_of_several_buildings_is_named_as_such(square):
+    """Before: 30 households of 30 buildings at one fallback point were reported as
+    'building B000 … has 30 households', and B000 has one."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform((X0, Y0), (X0 + 2000, Y0 + 2000), (100, 2))
+    xy[:30] = (X0 + 1000, Y0 + 1000)
+    hh = households_gdf(xy, "V", building=[f"B{i:03d}" for i in range(100)])
+    r = partition(hh, village_gdf({"V": square}), engine="serial")
+    notes = [d for d in r.diagnostics if d["kind"] == "oversize_building"]
+    assert len(notes) == 1 and len(notes[0]["households"]) == 30
+    assert "buildings B000, B001 and 28 more" in notes[0]["message"]
+    assert "building B000 " not in notes[0]["message"]
