@@ -254,12 +254,10 @@ def _shared(pts, village, building, polygons, diags) -> None:
                      and shapely.intersects_xy(polygons[c], *units.xy[u])]
             keep = holds[0] if holds else keep
         out += [int(has[r]) for r in rows if v_codes[v_key[r]] != keep]
-    out = np.array(sorted(out), dtype=int)
-    diags.append(_diag("shared_address", None, out,
-                       "{n} household(s) share their point or building with households "
-                       "registered in another village, which keeps that address; they are "
-                       "not in any cell. Correct their point, building or village code"))
-    village[out] = None
+    _leave_out(diags, village, "shared_address", np.array(sorted(out), dtype=int),
+               "{n} household(s) share their point or building with households registered in "
+               "another village, which keeps that address; they are not in any cell. Correct "
+               "their point, building or village code")
 
 
 def overlapping_outlines(polygons: dict) -> list[dict]:
@@ -297,13 +295,11 @@ def _outside(pts, village, polygons, diags) -> None:
     village with no outline, derived ones: every point of its was another's)."""
     has = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
     none = has[~pd.Series(village[has]).isin(list(polygons)).to_numpy()]
-    if len(none):
-        diags.append(_diag("no_village", None, none,
-                           "{n} household(s) belong to villages with no outline of their own "
-                           "(every point of theirs is another village's); they are not in "
-                           "any cell. Correct their point or their village code"))
-        village[none] = None
-        has = np.setdiff1d(has, none)
+    _leave_out(diags, village, "no_village", none,
+               "{n} household(s) belong to villages with no outline of their own (every point "
+               "of theirs is another village's); they are not in any cell. Correct their point "
+               "or their village code")
+    has = np.setdiff1d(has, none)
     if not len(has):
         return
     # most lie inside their village's polygon: a distance only for the rest (a distance
@@ -311,13 +307,17 @@ def _outside(pts, village, polygons, diags) -> None:
     key, codes = pd.factorize(village[has])
     rest = has[~inside_own(pts[has], [polygons[c] for c in codes], key)]
     d = shapely.distance(shapely.points(pts[rest]), np.array([polygons[c] for c in village[rest]], dtype=object))
-    out = rest[d > TOL_M]
-    if len(out):
-        diags.append(_diag("outside_village", None, out,
-                           "{n} household(s) lie outside the outline of the village they are "
-                           "registered in and are not in any cell; correct their point or "
-                           "their village code"))
-        village[out] = None
+    _leave_out(diags, village, "outside_village", rest[d > TOL_M],
+               "{n} household(s) lie outside the outline of the village they are registered in "
+               "and are not in any cell; correct their point or their village code")
+
+
+def _leave_out(diags, village, kind, idx, template) -> None:
+    """Households ``idx`` (positions) reported with a ``kind`` note and left out of
+    every village (so of every cell)."""
+    if len(idx):
+        diags.append(_diag(kind, None, idx, template))
+        village[idx] = None
 
 
 def _diag(kind, code, idx, template) -> dict:
