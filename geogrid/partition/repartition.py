@@ -221,11 +221,19 @@ def repartition(
     if len(lost):
         # outside every micro-grid of the plan (and every outline given): no micro-grid
         # to name, as partition() would say
-        nowhere = _outside_plan(pts_m[lost], pm, metric, list(vpoly.values()))
-        if nowhere.any():
-            diags.append({**diagnostic("outside_village", None, [], OUTSIDE_PLAN.format(n=int(nowhere.sum()))),
-                          "households": hh.index[lost[nowhere]].tolist()})
-            lost = lost[~nowhere]
+        # or in a micro-grid of another village than the one they are registered in:
+        # no micro-grid to name for them either
+        lying = _lying_in(pts_m[lost], pm, metric, list(vpoly.values()))
+        nowhere = lying == ""
+        astray = np.zeros(len(lost), bool)
+        if VILLAGE_CODE in hh.columns:
+            code = _codes(hh[VILLAGE_CODE].iloc[lost])
+            astray = pd.notna(code) & ~nowhere & pd.notna(lying) & (code != lying.astype(str))
+        for mask, text in ((nowhere, OUTSIDE_PLAN), (astray, OUTSIDE_VILLAGE)):
+            if mask.any():
+                diags.append({**diagnostic("outside_village", None, [], text.format(n=int(mask.sum()))),
+                              "households": hh.index[lost[mask]].tolist()})
+        lost = lost[~nowhere & ~astray]
     if len(lost):
         diags.append({
             "kind": "not_repartitioned", "village_code": None,
@@ -417,13 +425,15 @@ OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are 
                 "its micro-grids with it")
 
 
-def _outside_plan(pts, pm, metric, outlines) -> np.ndarray:
-    """Which of the points (metres) lie in no micro-grid of the plan ``pm`` and in none
-    of the ``outlines`` given (metres)."""
+def _lying_in(pts, pm, metric, outlines) -> np.ndarray:
+    """The village of the plan's micro-grid each point (metres) lies in; None for one in
+    none of them but in one of the ``outlines`` given (metres), "" for one in neither."""
     geoms = np.r_[np.asarray(_to_metric(pm.geometry, metric), dtype=object), np.asarray(outlines, dtype=object)]
-    hit, _ = shapely.STRtree(geoms).query(shapely.points(pts), predicate="intersects")
-    out = np.ones(len(pts), bool)
-    out[hit] = False
+    hit, which = shapely.STRtree(geoms).query(shapely.points(pts), predicate="intersects")
+    out = np.full(len(pts), "", dtype=object)
+    out[hit] = None
+    mg = which < len(pm)
+    out[hit[mg]] = pm[VILLAGE_CODE].to_numpy()[which[mg]]
     return out
 
 
