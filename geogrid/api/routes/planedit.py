@@ -69,7 +69,8 @@ class MergeRequest(_Strict):
 
 
 class RepartitionRequest(_Strict):
-    microgrids: list[str] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
+    microgrids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        ..., min_length=1, max_length=200, description="micro-grid ids")
 
 
 @contextlib.contextmanager
