@@ -3,7 +3,15 @@
 Wraps :func:`geogrid.partition.repartition` (imported lazily: the API starts without
 the partition engine).  Micro-grids not named keep their ids, geometry and
 assignments exactly; inside the named ones, the engine's new cells replace the old
-(locked cells are passed as ``locked_cells`` and come back unchanged).
+(locked cells are passed as ``locked_cells`` and come back unchanged), and a cell
+whose key comes back keeps its id.
+
+A stored plan keeps no household's point of its own: a household whose point (in the
+register) no longer lies in its cell is handed to the engine as moved, so that a
+re-run of the micro-grid it now lies in takes it in.  A re-run that would leave a
+household of the named micro-grids in no cell (it lies in a micro-grid not named, or
+outside its village) is refused, naming the households and where they lie; the
+engine's other notes come back with the result.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from sqlalchemy import delete, insert, select, update
 
 from geogrid import columns as C
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
-from geogrid.errors import PartitionError
+from geogrid.errors import InputError, PartitionError
 
 __all__ = ["rerun"]
 
@@ -50,6 +58,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     prev_cells = frames.cells[frames.cells[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
     prev_hh = frames.households[frames.households[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
     prev_hh = prev_hh.set_index(C.HOUSEHOLD_ID)
+    prev_hh = _moved_as_such(prev_hh, prev_cells)
     households = households_frame(session, village_codes=village_codes).set_index(C.HOUSEHOLD_ID)
     villages = villages_frame(session)
     villages = villages[villages[C.VILLAGE_CODE].isin(village_codes)]
@@ -63,6 +72,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
                                report={"parameters": params})
     result = repartition(previous, households, villages if len(villages) else None,
                          microgrids=keys, locked_cells=locked)
+    _refuse_losses(prev_hh, result, keys, frames.microgrids)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
     postgis = None
     new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
@@ -74,19 +84,28 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     session.execute(delete(Assignment).where(Assignment.plan_id == plan.id,
                                              Assignment.cell_id.in_(old_cells)),
                     execution_options={"synchronize_session": False})
-    session.execute(delete(Cell).where(Cell.plan_id == plan.id,
-                                       Cell.microgrid_id.in_(list(mg_ids.values()))),
-                    execution_options={"synchronize_session": False})
+    # a cell whose key comes back keeps its id (a lock, a link, a client's reference);
+    # the others go, and new keys get new ids
+    old_ids = dict(zip(prev_cells.loc[prev_cells[C.MICROGRID_ID].isin(keys), C.CELL_ID],
+                       prev_cells.loc[prev_cells[C.MICROGRID_ID].isin(keys), "id"]))
     cells = result.cells[result.cells[C.MICROGRID_ID].isin(keys)].to_crs(4326)
+    gone = sorted(set(old_ids) - set(cells[C.CELL_ID]))
+    if gone:
+        session.execute(delete(Cell).where(Cell.plan_id == plan.id, Cell.id.in_([old_ids[k] for k in gone])),
+                        execution_options={"synchronize_session": False})
     cell_ids = {}
     locked_set = set(locked)
     for r in cells.itertuples():
-        cid = new_id()
-        cell_ids[r.cell_id] = cid
-        session.add(Cell(id=cid, plan_id=plan.id, microgrid_id=mg_ids[r.microgrid_id], cell_key=r.cell_id,
-                         village_code=getattr(r, "village_code", None),
-                         households=int(getattr(r, "households", 0)), locked=r.cell_id in locked_set,
-                         geom=_ewkb(r.geometry, postgis)))
+        values = dict(microgrid_id=mg_ids[r.microgrid_id], village_code=getattr(r, "village_code", None),
+                      households=int(getattr(r, "households", 0)), locked=r.cell_id in locked_set,
+                      geom=_ewkb(r.geometry, postgis))
+        if r.cell_id in old_ids:
+            cell_ids[r.cell_id] = old_ids[r.cell_id]
+            session.execute(update(Cell).where(Cell.id == old_ids[r.cell_id]).values(**values),
+                            execution_options={"synchronize_session": False})
+        else:
+            cell_ids[r.cell_id] = new_id()
+            session.add(Cell(id=cell_ids[r.cell_id], plan_id=plan.id, cell_key=r.cell_id, **values))
     session.flush()
     hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
     rows = [(plan.id, str(hid), cell_ids[cell]) for hid, cell in zip(hh.index, hh[C.CELL_ID])
@@ -100,4 +119,68 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     if rows:
         session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c}
                                              for p, h, c in rows])
-    return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows)}
+    return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows),
+            "notes": _notes(result, set(hh.index))}
+
+
+def _moved_as_such(prev_hh, prev_cells):
+    """The plan's households with no point where the register's point lies outside
+    their cell's polygon: the engine then takes them as moved (a stored plan keeps the
+    register's points, not those it was drawn from)."""
+    import numpy as np
+    import shapely
+
+    if not len(prev_hh):
+        return prev_hh
+    cg = prev_cells.set_index(C.CELL_ID).geometry
+    own = cg.reindex(prev_hh[C.CELL_ID]).to_numpy()
+    pts = prev_hh.geometry.to_numpy()
+    has = ~(shapely.is_missing(own) | shapely.is_missing(pts))
+    outside = np.zeros(len(prev_hh), bool)
+    outside[has] = ~shapely.intersects(own[has], pts[has])
+    if not outside.any():
+        return prev_hh
+    prev_hh = prev_hh.copy()
+    prev_hh.loc[outside, "geometry"] = None
+    return prev_hh
+
+
+def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
+    """Refuses a re-run that leaves households of the named micro-grids in no cell: their
+    assignments would go with the old cells.  The message names them and where they
+    lie (a micro-grid to re-run with these, or none: outside the plan)."""
+    import shapely
+
+    was = prev_hh.index[prev_hh[C.MICROGRID_ID].isin(keys)]
+    now = result.households[C.CELL_ID].reindex(was)
+    lost = was[now.isna().to_numpy()]
+    if not len(lost):
+        return
+    pts = result.households.geometry.reindex(lost).to_crs(4326).to_numpy()
+    mgs = all_mg.to_crs(4326)
+    found = {}
+    ok = ~shapely.is_missing(pts)
+    if ok.any():
+        pi, gi = shapely.STRtree(mgs.geometry.to_numpy()).query(pts[ok], predicate="intersects")
+        for p, g in zip(pi, gi):
+            found.setdefault(lost[ok][p], mgs[C.MICROGRID_ID].iloc[g])
+    where = sorted({found[h] for h in lost if h in found} - set(keys))
+    shown = ", ".join(map(str, lost[:10])) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+    why = sorted({d["message"] for d in result.diagnostics if set(d.get("households") or []) & set(lost)})
+    raise InputError(
+        f"re-running {', '.join(keys)} would leave {len(lost)} household(s) in no cell ({shown})"
+        + (f"; they lie in micro-grid(s) {', '.join(where)}: re-run those as well" if where else "")
+        + (f"; {len(lost) - sum(h in found for h in lost)} lie in no micro-grid of the plan"
+           if any(h not in found for h in lost) else "")
+        + ", or move them back. Nothing was changed." + (" The engine says: " + " ".join(why) if why else ""))
+
+
+def _notes(result, named: set) -> list[dict]:
+    """The engine's notes about the households of the re-run, without their ids (the
+    households are read through the API, scoped and masked): kind, message, count."""
+    out = []
+    for d in result.diagnostics:
+        hs = set(d.get("households") or [])
+        if hs & named or (d.get("microgrids") and not hs):
+            out.append({"kind": d["kind"], "message": d["message"], "households": len(hs & named)})
+    return out

@@ -123,3 +123,106 @@ def test_merge_split_then_rerun_every_microgrid(client, tokens, world, engine):
     per_household, register = _assignments(engine, pid)
     assert set(per_household) == register  # every household in a cell of the plan...
     assert set(per_household.values()) == {1}  # ...and in exactly one
+
+
+def _cell_of(engine, pid, household):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT c.cell_key FROM assignments AS a JOIN cells AS c ON c.id = a.cell_id "
+            "WHERE a.plan_id = :p AND a.household_id = :h"), {"p": pid, "h": household}).scalars().all()
+
+
+def _draft(client, tokens):
+    r = client.post("/api/v1/plans", json={"name": "edits"}, headers=tokens["planner"])
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["etag"]
+
+
+def _same_village_pair(client, tokens, pid):
+    """Two micro-grids of one village, the biggest first."""
+    mgs = _get(client, tokens, "/api/v1/microgrids", plan=pid)["features"]
+    v = VILLAGES[0]
+    mine = sorted((m for m in mgs if m["properties"]["microgrid_key"].startswith(v)),
+                  key=lambda f: -f["properties"]["households"])
+    return mine[0], mine[1]
+
+
+def test_a_rerun_that_would_leave_a_household_in_no_cell_is_refused_and_changes_nothing(
+        client, tokens, world, engine):
+    """Before: a household moved by hand into a cell of micro-grid X, whose point lies in
+    Y, was dropped from the plan by a re-run of X (200, no warning, and the plan then
+    published without it)."""
+    pid, etag = _draft(client, tokens)
+    x, y = _same_village_pair(client, tokens, pid)
+    xcell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
+    ycell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
+    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=ycell["id"])["features"][0]["id"]
+    hdr = lambda e: {**tokens["planner"], "If-Match": e}  # noqa: E731
+    r = client.patch(f"/api/v1/plans/{pid}/assignments",
+                     json={"moves": [{"household_id": h, "cell_id": xcell["id"]}]}, headers=hdr(etag))
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    before, register = _assignments(engine, pid)
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]}, headers=hdr(etag))
+    assert r.status_code == 422, r.text
+    msg = r.json()["detail"]
+    assert h in msg and y["properties"]["microgrid_key"] in msg and "re-run those as well" in msg
+    assert _assignments(engine, pid)[0] == before  # nothing changed...
+    assert _cell_of(engine, pid, h) == [xcell["properties"]["cell_key"]]
+    # ...not even the version: the same ETag still edits; with Y as well, it lands in Y
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"], y["id"]]},
+                    headers=hdr(etag))
+    assert r.status_code == 200, r.text
+    assert _cell_of(engine, pid, h)[0].startswith(y["properties"]["microgrid_key"] + "-")
+    after, _ = _assignments(engine, pid)
+    assert set(after) == set(before) and set(after.values()) == {1}
+
+
+def test_a_rerun_keeps_the_ids_of_the_cells_it_keeps(client, tokens, world, engine):
+    """Before: every cell of a re-run micro-grid got a new id, a locked one too, even
+    with nothing changed: unlocking the cell just locked answered 404, and a batch
+    [re-run M, lock a cell of M] failed."""
+    pid, etag = _draft(client, tokens)
+    x, _ = _same_village_pair(client, tokens, pid)
+    cells = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"]
+    ids = {c["properties"]["cell_key"]: c["id"] for c in cells}
+    hdr = lambda e: {**tokens["planner"], "If-Match": e}  # noqa: E731
+    r = client.post(f"/api/v1/plans/{pid}/cells/{cells[0]['id']}/lock", headers=hdr(etag))
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    r = client.post(f"/api/v1/plans/{pid}/edits", headers=hdr(etag), json={"edits": [
+        {"op": "repartition", "microgrids": [x["id"]]}, {"op": "lock", "cell_id": cells[1]["id"]}]})
+    assert r.status_code == 200, r.text
+    etag = r.headers["etag"]
+    again = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"]
+    assert {c["properties"]["cell_key"]: c["id"] for c in again} == ids
+    assert {c["id"] for c in again if c["properties"]["locked"]} == {cells[0]["id"], cells[1]["id"]}
+    r = client.post(f"/api/v1/plans/{pid}/cells/{cells[0]['id']}/unlock", headers=hdr(etag))
+    assert r.status_code == 200, r.text
+
+
+def test_a_rerun_takes_in_a_household_whose_point_was_corrected_into_its_microgrid(
+        client, tokens, world, engine):
+    """Before: the stored plan handed the engine the register's corrected point as the
+    household's previous one, so a re-run of the micro-grid it now lies in left it in
+    its old cell, outside that cell's polygon."""
+    from sqlalchemy import text
+
+    pid, etag = _draft(client, tokens)
+    x, y = _same_village_pair(client, tokens, pid)
+    xcell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
+    ycell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
+    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=xcell["id"])["features"][0]["id"]
+    target = shape(ycell["geometry"]).representative_point()
+    with engine.begin() as conn:  # what re-importing the household with a new point does
+        conn.execute(text("UPDATE households SET geom = ST_GeomFromText(:w, 4326) WHERE id = :id"),
+                     {"w": target.wkt, "id": h})
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [y["id"]]},
+                    headers={**tokens["planner"], "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert _cell_of(engine, pid, h)[0].startswith(y["properties"]["microgrid_key"] + "-")
+    assert isinstance(r.json()["notes"], list)
+    v = _get(client, tokens, f"/api/v1/plans/{pid}/validation")
+    assert not [p for p in v["problems"] if p["rule"] == "outside_cell"]
