@@ -32,12 +32,13 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
     replace it); one of another kind (an input's: no point, no village, isolated) keeps
     only its kept households, and is dropped with none left.  A village's
-    ``outline_crosses_microgrids`` and ``microgrid_in_pieces`` go when its outline was
-    given again (``recrossed``: they are checked afresh).  An ``isolated`` note also loses the households whose
+    ``outline_crosses_microgrids``, ``microgrid_in_pieces`` and ``microgrid_area_changed``
+    go when its outline was given again (``recrossed``: they are checked afresh).  An ``isolated`` note also loses the households whose
     isolation was judged afresh (``rechecked``: see :func:`isolation`)."""
     out = []
     for d in previous:
-        if d["kind"] in ("outline_crosses_microgrids", "microgrid_in_pieces") and d.get("village_code") in recrossed:
+        if d["kind"] in ("outline_crosses_microgrids", "microgrid_in_pieces", "microgrid_area_changed") \
+                and d.get("village_code") in recrossed:
             continue
         named = d.get("households") or []
         if not named:

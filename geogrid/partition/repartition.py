@@ -189,6 +189,7 @@ def repartition(
                           else _resplit(region, ms, named_geom, cap))
         if region is not None:
             diags += _in_pieces(code, ms, new_mg, vpoly[code])
+            diags += _area_moved(code, ms, new_mg, named_geom)
             _locked_inside(code, ms, new_mg, _locked_geoms(pc, ms, locked, metric))
 
     if vpoly:
@@ -568,6 +569,27 @@ def _locked_inside(code, ms, new_mg, locked_geom) -> None:
             f"the outline of village {code} changed and micro-grid(s) {', '.join(sorted(set(bad)))} "
             "hold locked cells that would lie partly outside their new area; unlock those "
             "cells, or keep the outline where they are")
+
+
+def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
+    """``microgrid_area_changed``: what the named micro-grids gained and lost in following
+    their village's outline (the land no other micro-grid covers goes to them: a
+    micro-grid's own edited outline, shrunk, grows back), so that the planner sees it."""
+    gained = sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms)
+    lost = sum(shapely.difference(named_geom[m], new_mg[m]).area for m in ms)
+    if max(gained, lost) < AREA_NOTE_M2:
+        return []
+    return [{**diagnostic(
+        "microgrid_area_changed", code, [],
+        f"micro-grid(s) {', '.join(ms)} gained {gained / 1e6:.3f} km² and lost {lost / 1e6:.3f} km² "
+        f"to follow the outline of village {code}: the named micro-grids take all of it that no "
+        "other micro-grid covers. To give land to a neighbour, edit the neighbour's outline and "
+        "re-run both"), "microgrids": list(ms)}]
+
+
+#: the area (m²) a named micro-grid must gain or lose before a microgrid_area_changed
+#: note tells of it
+AREA_NOTE_M2 = 100.0
 
 
 def _in_pieces(code, ms, new_mg, village) -> list[dict]:

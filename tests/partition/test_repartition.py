@@ -807,3 +807,30 @@ def test_a_household_added_outside_every_village_is_told_so(county):
     assert [d["kind"] for d in notes] == ["outside_village"]
     assert "outside every village" in notes[0]["message"]
     assert _broken(r2, c.villages) == {}
+
+
+def test_a_microgrid_that_takes_back_its_villages_free_land_says_so(county):
+    """A micro-grid whose outline a planner shrank takes the freed land back when it
+    is re-run with the village's outline (the named micro-grids take all of the
+    village no other covers); before, silently, so the edit looked undone for no
+    reason."""
+    from geogrid.partition.result import PartitionResult
+
+    c, r = county
+    metric = r.report["parameters"]["metric_crs"]
+    m = r.microgrids["microgrid_id"].iloc[4]
+    mg = r.microgrids.copy()
+    k = mg.index[mg["microgrid_id"] == m][0]
+    shrunk = reproject(gpd.GeoSeries([reproject(mg.geometry[[k]], metric).iloc[0].buffer(-40)], crs=metric),
+                       mg.crs).iloc[0]
+    mg.loc[k, "geometry"] = shrunk
+    edited = PartitionResult(households=r.households, microgrids=mg, cells=r.cells, report=r.report)
+    r2 = repartition(edited, c.households, c.villages, microgrids=[m])
+    notes = [d for d in r2.diagnostics if d["kind"] == "microgrid_area_changed"]
+    assert [d["microgrids"] for d in notes] == [[m]]
+    freed = (reproject(r.microgrids.geometry[[k]], metric).area.iloc[0]
+             - reproject(gpd.GeoSeries([shrunk], crs=mg.crs), metric).area.iloc[0])
+    assert f"gained {freed / 1e6:.3f} km²" in notes[0]["message"]
+    # re-run without the outlines, the edited outline stands and nothing is said
+    r3 = repartition(edited, c.households, microgrids=[m])
+    assert not [d for d in r3.diagnostics if d["kind"] == "microgrid_area_changed"]
