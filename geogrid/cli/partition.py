@@ -145,30 +145,28 @@ def _actor() -> str:
 
 
 def _partition_register(database_url, name, village_codes, publish=False, quiet=False, **params) -> None:
-    """The register in the database -> a new draft plan, in one transaction (a failed
-    partition writes nothing); with ``publish``, published in that same transaction,
-    archiving the plan published before."""
+    """The register in the database -> a new draft plan (:func:`geogrid.db.plans.partition_register`
+    given the engine): the register is read, the partition computed with no transaction
+    open (other writers are not locked out meanwhile), then the plan saved in one write
+    transaction (a failed save writes nothing); with ``publish``, published in that same
+    transaction, archiving the plan published before."""
     from geogrid.cli.progress import progress_bar
-    from geogrid.db.engine import make_engine, session_scope
+    from geogrid.db.engine import make_engine
     from geogrid.db.plans import partition_register
-    from geogrid.db.plans import publish as publish_plan
     from geogrid.settings import get_settings
 
     settings = get_settings(**({"database_url": database_url} if database_url else {}))
     db = make_engine(settings)
     codes = [c.strip() for c in village_codes.split(",") if c.strip()] if village_codes else None
     try:
-        with session_scope(db, write=True) as session, progress_bar(quiet) as progress:
-            saved = partition_register(session, name=name, created_by=_actor(),
-                                       village_codes=codes, progress=progress, **params)
-            plan = saved.plan
-            if publish:
-                plan = publish_plan(session, plan.id)
-            plan_id, plan_name, status = plan.id, plan.name, plan.status
+        with progress_bar(quiet) as progress:
+            saved = partition_register(db, name=name, created_by=_actor(), village_codes=codes,
+                                       progress=progress, publish=publish, **params)
     finally:
         db.dispose()
+    plan = saved.plan
     f = saved.result.figures
-    typer.echo(f"{status} plan {plan_id} ({plan_name}): {f.get('households_assigned', 0)} households "
+    typer.echo(f"{plan.status} plan {plan.id} ({plan.name}): {f.get('households_assigned', 0)} households "
                f"in {f.get('microgrids', 0)} micro-grids and {f.get('cells', 0)} cells; "
                f"mean fill {f.get('mean_fill', float('nan')):.2f}")
     _notes(saved.result)

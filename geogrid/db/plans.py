@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
@@ -28,6 +29,7 @@ __all__ = [
     "save_partition",
     "load_plan",
     "partition_register",
+    "read_register",
     "publish",
     "copy_plan",
     "bump_version",
@@ -35,6 +37,7 @@ __all__ = [
     "list_plans",
     "PlanFrames",
     "SavedPartition",
+    "RegisterInputs",
 ]
 
 
@@ -254,30 +257,119 @@ def load_plan(session: Session, plan_id: str) -> PlanFrames:
     return PlanFrames(plan=plan, households=households, microgrids=microgrids, cells=cells)
 
 
-def partition_register(session: Session, *, name: str | None = None,
-                       created_by: str | None = None, county_code: str | None = None,
-                       village_codes=None, progress=None, **params) -> SavedPartition:
-    """Partition the households in the database into a new draft plan.
+@dataclass
+class RegisterInputs:
+    """What :func:`partition_register` reads from the database: the households (of the
+    villages asked for) and the village outlines to cut them by, ``None`` when the
+    register has no outline at all (the engine then derives outlines from households)."""
 
-    Reads households and village polygons, calls :func:`geogrid.partition.partition`
-    with ``params`` (``max_households``, ``microgrid_km2``, ``seed``...) and saves the
-    result with :func:`save_partition`; ``progress`` is passed to it, not saved.
+    households: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame | None
+
+
+def read_register(session: Session, village_codes=None) -> RegisterInputs:
+    """The households of ``village_codes`` (all: None) and the village outlines, as
+    :func:`partition_register` partitions them.
+
+    A subset gets the outlines of its villages only, possibly none: its households of a
+    village with no outline are then left out with a ``no_village`` note, as a run over
+    the whole register leaves them out.  Outlines are derived from the households only
+    when the register has no village outline at all.
+
+    Raises :class:`~geogrid.errors.ValidationError` when there is nothing to partition:
+    no households in the register, or a code of ``village_codes`` no household carries
+    (a typo would otherwise give a plan short of a village without a word).
     """
     from geogrid.db.areas import villages_frame
     from geogrid.db.households import households_frame
-    from geogrid.partition import partition
 
-    households = households_frame(session, village_codes=village_codes)
-    if households.empty:
+    codes = None
+    if village_codes is not None:
+        codes = list(dict.fromkeys(str(c) for c in village_codes))
+        if not codes:
+            raise ValidationError("no village codes were given: name the villages to partition, "
+                                  "or none for the whole register")
+    households = households_frame(session, village_codes=codes)
+    if codes is not None:
+        have = set(households[C.VILLAGE_CODE].dropna()) if len(households) else set()
+        unknown = [c for c in codes if c not in have]
+        if unknown:
+            raise ValidationError(_unknown_villages(unknown))
+    elif households.empty:
         raise ValidationError("the register has no households to partition; import some first")
     villages = villages_frame(session)
-    if village_codes is not None:
-        villages = villages[villages[C.VILLAGE_CODE].isin(list(village_codes))]
     villages = villages[villages.geometry.notna()]
-    result = partition(households, villages if len(villages) else None, progress=progress, **params)
+    if villages.empty:
+        return RegisterInputs(households=households, villages=None)
+    if codes is not None:
+        villages = villages[villages[C.VILLAGE_CODE].isin(codes)]
+    return RegisterInputs(households=households, villages=villages)
+
+
+def _unknown_villages(codes: list[str]) -> str:
+    shown = ", ".join(codes[:10]) + (f" and {len(codes) - 10} more" if len(codes) > 10 else "")
+    if len(codes) == 1:
+        what = f"no village with code {shown} has households in the register"
+    else:
+        what = f"no villages with codes {shown} have households in the register"
+    return (f"{what}; correct the code{'s' if len(codes) > 1 else ''} or leave "
+            f"{'them' if len(codes) > 1 else 'it'} out (geogrid import households loads a "
+            "village's households). Nothing was written")
+
+
+def partition_register(bind: Session | Engine, *, name: str | None = None,
+                       created_by: str | None = None, county_code: str | None = None,
+                       village_codes=None, progress=None, publish: bool = False,
+                       **params) -> SavedPartition:
+    """Partition the households in the database into a new draft plan.
+
+    Reads households and village outlines (:func:`read_register`), calls
+    :func:`geogrid.partition.partition` with ``params`` (``max_households``,
+    ``microgrid_km2``, ``seed``...) and saves the result with :func:`save_partition`;
+    ``progress`` is passed to it, not saved.  With ``publish`` the new plan is published
+    in the transaction that saves it, archiving the county's plan published before.
+
+    Parameters
+    ----------
+    bind : Session or Engine
+        A session: all of it in the caller's transaction, which the caller owns (and
+        which stays open while the partition is computed).  An engine: the register is
+        read in a transaction of its own, which ends before the partition is computed,
+        so no transaction and no lock is held for the computation (a county takes
+        minutes; on SpatiaLite a write lock held that long makes every other writer
+        fail once its busy timeout runs out); the plan is then saved, all or nothing,
+        in a write transaction that is committed.  The plan is of the register as read:
+        an edit made meanwhile is in it no more than one made just after.
+    county_code
+        Defaults to the first six digits of the micro-grids' village codes, or of the
+        households' when every household was left out.
+    """
+    from geogrid.partition import partition
+
+    if isinstance(bind, Session):
+        inputs = read_register(bind, village_codes)
+        result = partition(inputs.households, inputs.villages, progress=progress, **params)
+        return _save_register_partition(bind, result, inputs, name, created_by, county_code,
+                                        publish, params)
+    from geogrid.db.engine import session_scope
+
+    with session_scope(bind) as session:  # a read: on SpatiaLite no write lock
+        inputs = read_register(session, village_codes)
+    result = partition(inputs.households, inputs.villages, progress=progress, **params)
+    with session_scope(bind, write=True) as session:
+        return _save_register_partition(session, result, inputs, name, created_by, county_code,
+                                        publish, params)
+
+
+def _save_register_partition(session, result, inputs, name, created_by, county_code, publish,
+                             params) -> SavedPartition:
+    if county_code is None:
+        mg = result.microgrids
+        county_code = (_county_code(mg[C.VILLAGE_CODE] if C.VILLAGE_CODE in mg.columns else [])
+                       or _county_code(inputs.households[C.VILLAGE_CODE]))
     plan_name = name or f"partition {utcnow():%Y-%m-%d %H:%M}"
-    plan = save_partition(session, result, plan_name, params, created_by,
-                          county_code=county_code)
+    plan = save_partition(session, result, plan_name, params, created_by, county_code=county_code,
+                          status="published" if publish else "draft")
     return SavedPartition(plan=plan, result=result)
 
 
