@@ -15,14 +15,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.engine import flush
-from geogrid.db.models import Plan, new_id, new_ids, utcnow
+from geogrid.db.models import Microgrid, Plan, new_id, new_ids, utcnow
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -125,7 +125,8 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
                 params=_json_safe(params or {}), parent_plan_id=parent_plan_id,
                 created_by=created_by)
     if status == "published":
-        _archive_published(session, county_code, exclude=plan.id)
+        _archive_published(session, county_code, exclude=plan.id,
+                           villages=set(mg[C.VILLAGE_CODE]) if C.VILLAGE_CODE in mg.columns else set())
         plan.published_at = utcnow()
     session.add(plan)
     flush(session)
@@ -398,8 +399,26 @@ def bump_version(session: Session, plan_id: str, expected_version: int) -> int:
     return expected_version + 1
 
 
-def _archive_published(session: Session, county_code: str, exclude: str) -> None:
+def _archive_published(session: Session, county_code: str, exclude: str, villages) -> None:
+    """Archives the county's published plan for the one about to be published, whose
+    micro-grids cover ``villages``; refuses (ValidationError) when the published plan
+    covers villages the new one does not: publishing a plan of some villages would
+    leave the others with no published grid."""
     table = Plan.__table__
+    current = session.execute(select(table.c.id).where(
+        table.c.county_code == county_code, table.c.status == "published", table.c.id != exclude)).scalars().all()
+    if current:
+        mgs = Microgrid.__table__
+        theirs = set(session.execute(select(mgs.c.village_code).where(
+            mgs.c.plan_id.in_(current)).distinct()).scalars())
+        missing = sorted(theirs - set(villages) - {None})
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise ValidationError(
+                f"the published plan of county {county_code} covers villages this plan does not "
+                f"({shown}); publishing it would leave them with no published grid. Make a draft "
+                "from the published plan and re-run the micro-grids of the villages to change, or "
+                "partition the whole county")
     session.execute(
         update(table)
         .where(table.c.county_code == county_code, table.c.status == "published",
@@ -417,7 +436,9 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
             "else edited it; reload it and try again")
     if plan.status == "published":
         return plan
-    _archive_published(session, plan.county_code, exclude=plan.id)
+    mgs = Microgrid.__table__
+    _archive_published(session, plan.county_code, exclude=plan.id, villages=session.execute(
+        select(mgs.c.village_code).where(mgs.c.plan_id == plan.id).distinct()).scalars().all())
     plan.status = "published"
     plan.published_at = utcnow()
     flush(session)

@@ -167,10 +167,36 @@ def test_a_failed_save_writes_nothing(engine, monkeypatch):
 def test_given_an_engine_it_saves_and_publishes(engine):
     _register(engine)
     first = plans.partition_register(engine, name="first", publish=True, **PARAMS)
-    second = plans.partition_register(engine, name="second", village_codes=[V9, V2], publish=True, **PARAMS)
+    # a plan of some villages does not replace the county's published plan (the others
+    # would be left with no published grid): refused, and nothing saved
+    with pytest.raises(ValidationError, match="covers villages this plan does not"):
+        plans.partition_register(engine, name="part", village_codes=[V9, V2], publish=True, **PARAMS)
+    second = plans.partition_register(engine, name="second", publish=True, **PARAMS)
     assert (first.plan.status, second.plan.status) == ("published", "published")
     with session_scope(engine) as s:
         status = {p.name: p.status for p in plans.list_plans(s)}
         assert status == {"first": "archived", "second": "published"}
-        assert len(plans.load_plan(s, second.plan.id).households) == 20
-    assert len(_no_village(second)[0]["households"]) == 10
+    part = plans.partition_register(engine, name="part", village_codes=[V9, V2], **PARAMS)
+    assert part.plan.status == "draft"
+    with session_scope(engine) as s:
+        assert len(plans.load_plan(s, part.plan.id).households) == 20
+    assert len(_no_village(part)[0]["households"]) == 10
+
+
+def test_a_plan_of_some_villages_does_not_replace_the_countys_published_plan(engine):
+    """Before: publishing a plan of some villages archived the county's published plan,
+    and the other villages were left with no published grid."""
+    _register(engine)
+    whole = plans.partition_register(engine, name="whole", publish=True, **PARAMS)
+    part = plans.partition_register(engine, name="part", village_codes=[V2], **PARAMS)
+    with session_scope(engine, write=True) as s, pytest.raises(ValidationError, match=V1):
+        plans.publish(s, part.plan.id)
+    with session_scope(engine) as s:
+        assert {p.name: p.status for p in plans.list_plans(s)} == {"whole": "published", "part": "draft"}
+    # a draft of the published plan, which covers every village, publishes
+    with session_scope(engine, write=True) as s:
+        copy = plans.copy_plan(s, whole.plan.id, "copy")
+        plans.publish(s, copy.id)
+    with session_scope(engine) as s:
+        assert {p.name: p.status for p in plans.list_plans(s)} == {
+            "whole": "archived", "part": "draft", "copy": "published"}
