@@ -6,9 +6,12 @@ its own inputs, and results are put back in village-code order.
 
 from __future__ import annotations
 
+import numbers
 import os
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 from geogrid.errors import InputError
 from geogrid.partition.village import VillageResult, VillageTask, solve_village
@@ -47,22 +50,63 @@ def run_tasks(
     tenfold, so households tell the work left better than villages)."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+                                or workers < 1):
+        raise InputError(f"workers must be a whole number of 1 or more, or None for every core; "
+                         f"not {workers!r}")
+    if scheduler is not None and engine not in ("auto", "dask"):
+        raise InputError(f"a scheduler address is for engine='dask', not engine={engine!r}")
     n_hh = sum(len(t.points) for t in tasks)
-    workers = workers or os.cpu_count() or 1
+    # no more processes than villages: a worker started for no village costs a fork
+    workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks)))
     if engine == "auto":
-        engine = "process" if (workers > 1 and n_hh >= _POOL_MIN_HOUSEHOLDS and len(tasks) > 1) else "serial"
+        engine = "dask" if scheduler else (
+            "process" if (workers > 1 and n_hh >= _POOL_MIN_HOUSEHOLDS and len(tasks) > 1) else "serial")
     tell = _counter(progress, n_hh)
     if engine == "serial" or not tasks:
-        return [tell(solve_village(t)) for t in tasks]
+        return [tell(_solve(t)) for t in tasks]
     if engine == "process":
         with ProcessPoolExecutor(max_workers=workers) as pool:
             # submitted biggest first: the pool starts them in that order, as map would
-            done = [tell(f.result()) for f in as_completed([pool.submit(solve_village, t)
-                                                            for t in _largest_first(tasks)])]
+            futures = {pool.submit(_solve, t): t.code for t in _largest_first(tasks)}
+            try:
+                done = [tell(f.result()) for f in as_completed(futures)]
+            except BaseException as exc:
+                # a village failed, progress raised, or an interrupt: the villages not
+                # started are dropped and those in flight stopped, not solved before the
+                # error comes out
+                _stop(pool)
+                if isinstance(exc, BrokenProcessPool):
+                    left = [c for f, c in futures.items() if not (f.done() and f.exception() is None)]
+                    exc.add_note(f"a worker process died (out of memory?) with {len(left)} village(s) "
+                                 f"not solved: {', '.join(left[:5])}{'…' if len(left) > 5 else ''}")
+                raise
     else:
         done = _run_dask(_largest_first(tasks), workers, scheduler, tell)
     by_code = {r.code: r for r in done}
     return [by_code[t.code] for t in tasks]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Drops the pool's queued villages and ends its worker processes now (the villages
+    they are solving are thrown away with the error)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
+def _solve(task: VillageTask) -> VillageResult:
+    """:func:`solve_village`, with the village named on any error it raises (in a
+    worker too: the note travels with the pickled exception)."""
+    try:
+        return solve_village(task)
+    except Exception as exc:
+        exc.add_note(f"while solving village {task.code} ({len(task.points)} households)")
+        raise
 
 
 def _counter(progress: Progress | None, total: int):
@@ -91,7 +135,10 @@ def _run_dask(tasks, workers, scheduler, tell):
 
     def run(client):
         # biggest first here too: a higher priority runs earlier
-        futures = [client.submit(solve_village, t, pure=False, priority=len(t.points)) for t in tasks]
+        # keyed by village, so that a task Dask gives up on (KilledWorker) is named
+        run_id = uuid.uuid4().hex[:8]
+        futures = [client.submit(_solve, t, pure=False, priority=len(t.points), key=f"village-{t.code}-{run_id}")
+                   for t in tasks]
         return [tell(f.result()) for f in dask_completed(futures)]
 
     if scheduler:

@@ -113,8 +113,17 @@ def partition(
         villages of up to :data:`~geogrid.partition.village.AUTO_CELLS_FIRST_MAX`
         households, straight above (towns, where cells first costs most).
     engine : {"auto", "serial", "process", "dask"}
-        Where villages are solved; all give exactly the same result.  ``scheduler``
-        is a Dask scheduler address (default: a LocalCluster of ``workers``).
+        Where villages are solved; all give exactly the same result.  ``"auto"``: a
+        process pool for 5,000 households or more, Dask when ``scheduler`` is given,
+        else serial.  A village that fails is named in its error (an exception note),
+        and the villages not yet started are dropped at once.
+    workers : int, optional
+        Processes (pool or LocalCluster workers); default every core, never more than
+        there are villages.
+    scheduler : str, optional
+        A Dask scheduler address (``tcp://host:8786``): ``engine="dask"`` runs there
+        instead of on a LocalCluster.  A script that uses Dask needs the usual
+        ``if __name__ == "__main__":`` guard.
     progress : callable, optional
         Called as ``progress(stage, done, total)`` while the work proceeds:
         ``("households", done, total)`` as each village is solved (``done`` counts the

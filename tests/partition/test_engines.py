@@ -87,3 +87,59 @@ def test_the_order_of_the_rows_does_not_change_the_plan(outlines):
     assert a.cells.geometry.geom_equals_exact(b.cells.geometry, 0).all()
     assert a.microgrids.geometry.geom_equals_exact(b.microgrids.geometry, 0).all()
     assert a.figures == pytest.approx(b.figures, nan_ok=True)
+
+
+def _failing(code, log):
+    """A solve_village that fails at once for village ``code`` and, for the others,
+    writes its village to ``log`` and takes a second."""
+    import time
+
+    from geogrid.partition.village import solve_village
+
+    def solve(task):
+        if task.code == code:
+            raise ValueError("a failure inside the cutting")
+        with open(log, "a") as f:
+            f.write(task.code + "\n")
+        time.sleep(1.0)
+        return solve_village(task)
+
+    return solve
+
+
+@pytest.mark.parametrize("engine", ["serial", "process"])
+def test_a_village_that_fails_is_named_and_the_rest_are_not_solved_first(county, engine, tmp_path, monkeypatch):
+    """Before: the error was the solver's own, naming no village, and the process pool
+    solved every queued village before raising it (a county's whole run), leaving its
+    workers to finish the villages in flight."""
+    import multiprocessing
+
+    import geogrid.partition.engines as engines
+
+    # the first village started: in code order serially, the biggest first on the pool
+    biggest = (county.households["village_code"].value_counts().index[0] if engine == "process"
+               else sorted(county.villages["village_code"])[0])
+    log = tmp_path / "started"
+    monkeypatch.setattr(engines, "solve_village", _failing(biggest, log))
+    with pytest.raises(ValueError, match="a failure inside the cutting") as info:
+        partition(county.households, county.villages, engine=engine, workers=2)
+    assert f"while solving village {biggest}" in "".join(getattr(info.value, "__notes__", []))
+    started = log.read_text().split() if log.exists() else []
+    n = county.villages["village_code"].nunique()
+    assert len(started) <= (0 if engine == "serial" else 2) < n - 1
+    assert multiprocessing.active_children() == []  # no worker left solving
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "2", True])
+def test_workers_must_be_a_whole_number_of_one_or_more(county, bad):
+    from geogrid.errors import InputError
+
+    with pytest.raises(InputError, match="workers must be a whole number"):
+        partition(county.households, county.villages, workers=bad)
+
+
+def test_a_scheduler_address_is_only_for_dask(county):
+    from geogrid.errors import InputError
+
+    with pytest.raises(InputError, match="engine='dask'"):
+        partition(county.households, county.villages, engine="process", scheduler="tcp://127.0.0.1:9")
