@@ -31,3 +31,20 @@ def test_quickstart_notebook_runs():
     for page in maps:
         assert "Leaflet 1.9.4" in page
         assert "cdn.jsdelivr" not in page and "code.jquery.com" not in page and "cdnjs" not in page
+
+
+@pytest.mark.notebook
+def test_quickstart_notebook_runs_away_from_a_checkout(tmp_path):
+    """Before: run from another directory, its fallback imported tests.partition, which
+    is not part of the package (ModuleNotFoundError in the second cell)."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == []
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "geogrid.sample.generate_county" in text
