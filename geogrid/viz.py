@@ -81,9 +81,13 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     ).add_to(mg_layer)
     mg_layer.add_to(m)
     if households and len(result.households):
-        hh = result.households[result.households[CELL_ID].notna()].head(max_points).to_crs("EPSG:4326")
+        placed = result.households[result.households[CELL_ID].notna()]
+        # without the index: a register indexed by ID number would put every one of
+        # them in the page as the features' ids
+        hh = placed.head(max_points).to_crs("EPSG:4326").reset_index(drop=True)
         hh = _as_text(hh[[CELL_ID, MICROGRID_ID, "geometry"]])
-        hl = folium.FeatureGroup(name="households", show=True)
+        name = "households" if len(placed) <= max_points else f"households (the first {max_points:,} of {len(placed):,})"
+        hl = folium.FeatureGroup(name=name, show=True)
         folium.GeoJson(
             hh.to_json(),
             marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#222222",

@@ -18,14 +18,16 @@ _PACKAGE = Path(__file__).resolve().parent
 _REPO = _PACKAGE.parent
 
 
-def web_map_dir(configured: str | Path | None = None) -> Path | None:
+def web_map_dir(configured: str | Path | None = None, holding: str | None = None) -> Path | None:
     """The web map's directory: ``configured`` when given, else ``web_map/`` in the
     working directory, in the checkout geogrid runs from, or the copy a wheel installs
-    inside the package (see setup.py); None when none exists."""
+    inside the package (see setup.py); None when none exists.  With ``holding`` (a
+    path inside it), the first that holds that file: a ``web_map/`` of something else
+    in the working directory does not hide geogrid's own."""
     candidates = [Path(configured)] if configured else []
     candidates += [Path.cwd() / "web_map", _REPO / "web_map", _PACKAGE / "web_map"]
     for c in candidates:
-        if c.is_dir():
+        if c.is_dir() and (holding is None or (c / holding).is_file()):
             return c
     return None
 
@@ -53,9 +55,9 @@ def leaflet_inline() -> tuple[str, str]:
 
     Raises FileNotFoundError, saying what to do, when the vendored copy is not found.
     """
-    root = web_map_dir()
+    root = web_map_dir(holding="vendor/leaflet/leaflet.js")
     leaflet = root / "vendor" / "leaflet" if root else None
-    if leaflet is None or not (leaflet / "leaflet.js").is_file():
+    if leaflet is None:
         raise FileNotFoundError(
             "the vendored Leaflet (web_map/vendor/leaflet/leaflet.js) was not found in the "
             "working directory, next to the geogrid package or inside it: install geogrid "

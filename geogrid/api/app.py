@@ -47,7 +47,8 @@ and <a href="/healthz">/healthz</a>.</p>
 
 def web_map_dir(api_settings: ApiSettings) -> Path | None:
     """The directory served at ``/``: the setting, else ``web_map/`` here or in the repo."""
-    return webassets.web_map_dir(api_settings.web_map_dir or None)
+    configured = api_settings.web_map_dir or None
+    return webassets.web_map_dir(configured, holding=None if configured else "index.html")
 
 
 def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None = None,

@@ -245,3 +245,27 @@ def test_cli_reads_gcj02_households_and_outlines(small, tmp_path):
     raw = gpd.read_file(out2, layer="households")
     d2 = gpd.GeoSeries(raw.geometry.to_numpy(), crs=raw.crs).to_crs(utm).distance(truth)
     assert d2.min() > 100
+
+
+def test_explore_puts_no_index_label_in_the_page_and_says_when_it_shows_only_some(small):
+    """Before: the households' index labels were the points' feature ids in the page:
+    a register indexed by ID number had every ID number in its HTML."""
+    from geogrid.viz import explore
+
+    hh = small.households.copy()
+    hh.index = [f"43122719{i:06d}{i % 10}X" for i in range(len(hh))]  # ID-number-like labels
+    r = partition(hh, small.villages, engine="serial")
+    page = explore(r).get_root().render()
+    assert not [label for label in hh.index if label in page]
+    page = explore(r, max_points=100).get_root().render()
+    assert f"households (the first 100 of {r.households['cell_id'].notna().sum():,})" in page
+
+
+def test_a_web_map_folder_of_something_else_does_not_hide_geogrids_leaflet(tmp_path, monkeypatch):
+    from geogrid import webassets
+
+    (tmp_path / "web_map").mkdir()  # another project's, in the working directory
+    monkeypatch.chdir(tmp_path)
+    js, _ = webassets.leaflet_inline()
+    assert "Leaflet 1.9.4" in js
+    assert webassets.web_map_dir(holding="vendor/leaflet/leaflet.js") != tmp_path / "web_map"
