@@ -29,3 +29,15 @@ def test_a_64_character_id_is_still_looked_up(client, tokens, draft):
     r = client.post(f"/api/v1/plans/{draft['id']}/repartition", json={"microgrids": ["z" * 64]},
                     headers=if_match(tokens, draft["etag"]))
     assert r.status_code == 404, r.text
+
+
+def test_overlong_ids_of_a_split_or_a_merge_are_refused_too(client, tokens, draft):
+    """The split's household ids and the merge's cell ids had no such limit."""
+    base = f"/api/v1/plans/{draft['id']}"
+    r = client.post(f"{base}/cells/merge", json={"cells": ["a" * 10_000, "b"]},
+                    headers=if_match(tokens, draft["etag"]))
+    assert r.status_code == 422 and "a" * 65 not in r.text, r.text
+    r = client.post(f"{base}/cells/somecell/split", json={"household_ids": ["h" * 10_000]},
+                    headers=if_match(tokens, draft["etag"]))
+    assert r.status_code == 422 and "h" * 65 not in r.text, r.text
+    assert client.get(base, headers=tokens["planner"]).headers["etag"] == draft["etag"]

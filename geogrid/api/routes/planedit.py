@@ -59,18 +59,22 @@ class GeometryRequest(_Strict):
     geometry: dict = Field(..., description="GeoJSON Polygon or MultiPolygon, WGS84 lon/lat")
 
 
+#: an object id in a request body: what every id field takes (a longer one is no id,
+#: and is not echoed back in a 404)
+ObjectId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class SplitRequest(_Strict):
-    household_ids: list[str] = Field(..., min_length=1, max_length=5000,
-                                     description="households that go to the new cell")
+    household_ids: list[ObjectId] = Field(..., min_length=1, max_length=5000,
+                                          description="households that go to the new cell")
 
 
 class MergeRequest(_Strict):
-    cells: list[str] = Field(..., min_length=2, max_length=2, description="two cell ids")
+    cells: list[ObjectId] = Field(..., min_length=2, max_length=2, description="two cell ids")
 
 
 class RepartitionRequest(_Strict):
-    microgrids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        ..., min_length=1, max_length=200, description="micro-grid ids")
+    microgrids: list[ObjectId] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
 
 
 @contextlib.contextmanager
