@@ -26,19 +26,25 @@ REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "lock
                     "oversize_building", "spread_building"})
 
 
+#: notes about villages' outlines, made afresh for each village whose outline is given
+#: again (see carried)
+RECHECKED_WITH_OUTLINES = frozenset({"outline_crosses_microgrids", "microgrid_in_pieces",
+                                     "microgrid_area_changed", "villages_overlap"})
+
+
 def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset()) -> list[dict]:
     """The previous plan's diagnostics that still hold: those of households kept as
     they were, not ``changed`` (removed, or placed by this repartition).  One of the
     :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
     replace it); one of another kind (an input's: no point, no village, isolated) keeps
     only its kept households, and is dropped with none left.  A village's
-    ``outline_crosses_microgrids``, ``microgrid_in_pieces`` and ``microgrid_area_changed``
-    go when its outline was given again (``recrossed``: they are checked afresh).  An ``isolated`` note also loses the households whose
+    note of :data:`RECHECKED_WITH_OUTLINES` goes when its village's outline was given
+    again (``recrossed``: it is checked afresh).  An ``isolated`` note also loses the households whose
     isolation was judged afresh (``rechecked``: see :func:`isolation`)."""
     out = []
     for d in previous:
-        if d["kind"] in ("outline_crosses_microgrids", "microgrid_in_pieces", "microgrid_area_changed") \
-                and d.get("village_code") in recrossed:
+        if d["kind"] in RECHECKED_WITH_OUTLINES and (d.get("village_code") in recrossed
+                                                     or set(d.get("villages") or []) & recrossed):
             continue
         named = d.get("households") or []
         if not named:

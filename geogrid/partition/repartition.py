@@ -17,7 +17,7 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cuts import split_area
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, point_xy
+from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, overlapping_outlines, point_xy
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
@@ -194,6 +194,7 @@ def repartition(
 
     if vpoly:
         diags += crossing(pm, named, vpoly, mg_village, metric, crs)
+        diags += _overlaps_near(villages, vpoly, metric)
 
     # --- place households: into the named micro-grids by location -------------------------
     pts_m = np.full((len(hh), 2), np.nan)
@@ -569,6 +570,20 @@ def _locked_inside(code, ms, new_mg, locked_geom) -> None:
             f"the outline of village {code} changed and micro-grid(s) {', '.join(sorted(set(bad)))} "
             "hold locked cells that would lie partly outside their new area; unlock those "
             "cells, or keep the outline where they are")
+
+
+def _overlaps_near(villages, vpoly, metric) -> list[dict]:
+    """``villages_overlap`` notes (as partition() gives them) for the outlines given
+    again (``vpoly``, metres) and the given outlines whose boxes meet theirs: an edited
+    outline drawn over a neighbour's land."""
+    box = shapely.box(*shapely.total_bounds(np.array(list(vpoly.values()), dtype=object)))
+    tree_box = reproject(gpd.GeoSeries([box], crs=metric), villages.crs).iloc[0]
+    near = villages.iloc[villages.sindex.query(tree_box, predicate="intersects")]
+    polys = dict(vpoly)
+    for code, g in zip(_codes(near[VILLAGE_CODE]), reproject(near.geometry, metric)):
+        if code is not None and code not in vpoly and g is not None and not g.is_empty:
+            polys[code] = shapely.union_all([polys[code], g]) if code in polys else g
+    return [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
 
 
 def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:

@@ -834,3 +834,26 @@ def test_a_microgrid_that_takes_back_its_villages_free_land_says_so(county):
     # re-run without the outlines, the edited outline stands and nothing is said
     r3 = repartition(edited, c.households, microgrids=[m])
     assert not [d for d in r3.diagnostics if d["kind"] == "microgrid_area_changed"]
+
+
+def test_an_outline_edited_over_a_neighbours_land_is_reported_as_an_overlap(county):
+    """Before: a village grown over its neighbours, re-run with the neighbours'
+    micro-grids named too, left the two villages' micro-grids overlapping with no note
+    (the crossing note names only micro-grids not re-run)."""
+    c, r = county
+    metric = r.report["parameters"]["metric_crs"]
+    code = r.microgrids["village_code"].value_counts().index[0]
+    vm = c.villages.set_geometry(reproject(c.villages.geometry, metric))
+    k = vm.index[vm["village_code"] == code][0]
+    vm.loc[k, "geometry"] = vm.loc[k, "geometry"].buffer(150)  # over the neighbours, not taken from them
+    edited = vm.set_geometry(reproject(vm.geometry, c.villages.crs))
+    own = r.microgrids.loc[r.microgrids["village_code"] == code, "microgrid_id"].tolist()
+    r1 = repartition(r, c.households, edited, microgrids=own)
+    neighbours = sorted({m for d in r1.diagnostics if d["kind"] == "outline_crosses_microgrids" for m in d["microgrids"]})
+    r2 = repartition(r, c.households, edited, microgrids=own + neighbours)
+    for res in (r1, r2):
+        notes = [d for d in res.diagnostics if d["kind"] == "villages_overlap"]
+        assert notes and all(code in d["villages"] for d in notes)
+    # given the outlines again as they were, the notes go
+    r3 = repartition(r2, r2.households, c.villages, microgrids=own)
+    assert not [d for d in r3.diagnostics if d["kind"] == "villages_overlap" and code in d["villages"]]
