@@ -226,3 +226,29 @@ def test_a_rerun_takes_in_a_household_whose_point_was_corrected_into_its_microgr
     assert isinstance(r.json()["notes"], list)
     v = _get(client, tokens, f"/api/v1/plans/{pid}/validation")
     assert not [p for p in v["problems"] if p["rule"] == "outside_cell"]
+
+
+def test_a_rerun_answers_with_the_engines_notes(client, tokens, world, engine):
+    """A micro-grid shrunk on the map, then re-run, takes back the land no micro-grid
+    covers (the engine's rule): the answer says so in its notes (before: nothing, and
+    the edit looked undone for no reason)."""
+    import shapely
+    from shapely.geometry import mapping
+
+    pid, etag = _draft(client, tokens)
+    x, _ = _same_village_pair(client, tokens, pid)
+    outline = shape(x["geometry"])
+    houses = [f for c in _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"]
+              for f in _get(client, tokens, "/api/v1/households", plan=pid, cell=c["id"])["features"]]
+    hull = shapely.MultiPoint([shape(f["geometry"]) for f in houses]).convex_hull.buffer(0.0005)
+    shrunk = outline.intersection(hull)  # every household still inside, some land freed
+    assert outline.area - shrunk.area > 0.2 * outline.area
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{x['id']}/geometry", json={"geometry": mapping(shrunk)},
+                   headers={**tokens["planner"], "If-Match": etag})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]},
+                    headers={**tokens["planner"], "If-Match": r.headers["etag"]})
+    assert r.status_code == 200, r.text
+    notes = [n for n in r.json()["notes"] if n["kind"] == "microgrid_area_changed"]
+    assert len(notes) == 1 and "gained" in notes[0]["message"]
+    assert set(notes[0]) == {"kind", "message", "households"}  # no household ids in the answer

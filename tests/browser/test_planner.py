@@ -524,3 +524,32 @@ def test_lock_merge_split_rerun_and_publish(page):
         page.wait_for_selector("#toast.error:not([hidden])")
         assert "publishing" in page.inner_text("#toast") and page.evaluate("geogrid.planner.plan.status") == "draft"
     shot(page, "18-planner-published")
+
+
+def test_a_reruns_notes_are_shown_to_the_planner(page):
+    """The engine's notes on a re-run (here one put into the server's answer on its
+    way: the API's own are tested in tests/api) are shown, as text, and stay up; before,
+    the planner saw 'Done' whatever the engine said."""
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    _open_microgrid(page)
+    message = "micro-grid M gained 0.512 km² <b>to follow</b> the outline"
+
+    def with_a_note(route):
+        answer = route.fetch()
+        body = answer.json()
+        body["notes"] = [{"kind": "microgrid_area_changed", "message": message, "households": 0}]
+        route.fulfill(response=answer, json=body)
+
+    page.route("**/repartition", with_a_note)
+    page.click("#mg-rerun")
+    page.wait_for_selector("#dialog[open]")
+    with page.expect_response(lambda r: r.url.endswith("/repartition"), timeout=90_000) as rerun:
+        page.click("#dialog-ok")
+    assert rerun.value.status == 200
+    page.wait_for_selector("#toast:not([hidden])")
+    text = page.inner_text("#toast")
+    assert ("1 note" in text or "1 条" in text) and message in text  # the markup shown as typed, not as HTML
+    assert page.evaluate("document.querySelector('#toast b')") is None
+    page.wait_for_timeout(4000)  # longer than a plain toast's 3.5 s
+    assert page.is_visible("#toast")

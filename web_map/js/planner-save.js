@@ -135,7 +135,11 @@ export class PlannerSave {
       const e = res.headers.get("ETag");
       if (e) this.plan.etag = e;
       this.picked = [];
-      toast(t("planner.done"));
+      // a re-run's notes from the engine (an outline followed, a micro-grid in pieces,
+      // a locked cell over the cap...): shown, not dropped; they stay up longer
+      const notes = kind === "rerun" ? (res.data && res.data.notes) || [] : [];
+      if (notes.length) toast(`${t("planner.rerun.notes", { n: notes.length })}: ${notes.map((n) => n.message).join(" — ")}`, { ms: 20000 });
+      else toast(t("planner.done"));
       await this.reloadMicrogrid();
     } catch (err) {
       if (err.status === 412) this.conflict();

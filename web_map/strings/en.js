@@ -163,6 +163,7 @@ export default {
   "planner.conflict.keep": "Not now",
   "planner.boundary.invalid": "A boundary may not cross itself.",
   "planner.needs.save": "Save the current changes first.",
+  "planner.rerun.notes": "Done, with {n} note(s) from the partition engine",
   "planner.done": "Done",
   "planner.household": "households",
 

@@ -163,6 +163,7 @@ export default {
   "planner.conflict.keep": "暂不加载",
   "planner.boundary.invalid": "边界不能自相交。",
   "planner.needs.save": "请先保存当前修改。",
+  "planner.rerun.notes": "操作完成，划分引擎提示 {n} 条",
   "planner.done": "操作完成",
   "planner.household": "户",
 
