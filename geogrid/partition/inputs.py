@@ -13,7 +13,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
-from geogrid.crs import local_metric_crs, reproject
+from geogrid.crs import local_metric_crs, reproject, transformer
 from geogrid.errors import ColumnError, InputError
 from geogrid.partition.pieces import inside_own
 from geogrid.partition.result import diagnostic
@@ -95,9 +95,23 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     # the whole county in the coordinate transformation
     xy = point_xy(geom.to_numpy())
     nowhere = ~bad.to_numpy() & ~np.isfinite(xy).all(axis=1)
-    if pyproj.CRS(households.crs).is_geographic:
-        with np.errstate(invalid="ignore"):
-            nowhere |= ~bad.to_numpy() & ((np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90))
+    lonlat = xy
+    if not pyproj.CRS(households.crs).is_geographic and (~nowhere & ~bad.to_numpy()).any():
+        # a projected point is somewhere only if it has a longitude and latitude (a UTM
+        # easting typed a thousand times over has none)
+        ok = ~nowhere & ~bad.to_numpy()
+        lonlat = np.full_like(xy, np.nan)
+        with np.errstate(invalid="ignore", over="ignore"):
+            lonlat[ok] = np.column_stack(transformer(households.crs, "EPSG:4326").transform(xy[ok, 0], xy[ok, 1]))
+        nowhere |= ok & ~np.isfinite(lonlat).all(axis=1)
+        # and one that comes back to itself (far outside its projection's zone, a
+        # projection's inverse gives a longitude and latitude of somewhere else)
+        ok &= ~nowhere
+        with np.errstate(invalid="ignore", over="ignore"):
+            back = np.column_stack(transformer("EPSG:4326", households.crs).transform(lonlat[ok, 0], lonlat[ok, 1]))
+            nowhere[np.flatnonzero(ok)[~(np.hypot(*(back - xy[ok]).T) < 1.0)]] = True
+    with np.errstate(invalid="ignore"):
+        nowhere |= ~bad.to_numpy() & ((np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90))
     no_point = bad.to_numpy()
     bad = bad | nowhere
     if villages is not None:
@@ -136,6 +150,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
                else np.full(n, None, dtype=object))
     village[bad.to_numpy()] = None
+    registered = pd.notna(village)  # codes of the register, before any is found by its point
 
     polygons: dict[str, object] = {}
     derived = False
@@ -180,10 +195,10 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
                                "correct the codes"))
             village[unknown] = None
         _outside(pts, village, polygons, diags)
-        _shared(pts, village, building, polygons, diags)
+        _shared(pts, village, building, polygons, diags, registered)
         diags += overlapping_outlines(polygons)
     else:
-        _shared(pts, village, building, None, diags)
+        _shared(pts, village, building, None, diags, registered)
         polygons = derive_outlines(pts, village)
         derived = True
         _outside(pts, village, polygons, diags)
@@ -207,63 +222,77 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
 INPUT_PROBLEMS = ("no_village", "outside_village", "shared_address", "bad_point")
 
 
-def _shared(pts, village, building, polygons, diags) -> None:
-    """Households of one address registered in different villages (a house on a
-    border, a building key shared across one): one unit cannot be in two villages'
-    cells, so the village most of them are registered in keeps them (on a tie, the
-    one whose outline holds the place, else the first code) and the rest are reported
-    and left out, as households outside their village are."""
+def _shared(pts, village, building, polygons, diags, registered=None) -> None:
+    """Households at one point (to the centimetre) in different villages (a house on
+    a border, one household registered in each): one unit cannot be in two villages'
+    cells.  The village most of the registered ones belong to keeps the address (on
+    a tie, the one whose outline holds it, else the first code); a household there
+    with no code of its own (``registered`` False: it took a village by its point)
+    follows it, and the registered households of the other villages are reported and
+    left out, as households outside their village are.
+
+    A building key joins households of one village only: villages number their
+    buildings each their own way, and building 7 of one village is not building 7 of
+    the next one 80 m away (a unit is otherwise joined through shared keys).
+    """
     has = np.flatnonzero(np.array([c is not None for c in village], dtype=bool))
     if len(has) < 2:
         return
+    registered = np.ones(len(village), bool) if registered is None else np.asarray(registered, bool)
     v_key = pd.factorize(village[has])[0]
-    # first the households whose point (to the centimetre, as units take it) or
-    # building key is also another village's: none, mostly (20 ms on the county, where
-    # units of every household took 80 ms)
+    # first the households at a point that is also another village's: none, mostly
+    # (20 ms on the county, where units of every household took 80 ms)
     p = np.round(pts[has] / COLOCATED_M)
-    keys = [pd.factorize(p[:, 0] + 1j * p[:, 1])[0]]
-    if building is not None:
-        keys.append(pd.factorize(building[has])[0])
-    near = np.zeros(len(has), bool)
-    for k in keys:
-        ok = k >= 0
-        pair = pd.DataFrame({"k": k[ok], "v": v_key[ok]}).drop_duplicates()
-        mixed_k = pair["k"][pair["k"].duplicated()].unique()
-        if len(mixed_k):
-            near |= np.isin(k, mixed_k) & ok
-    if not near.any():
+    at = pd.factorize(p[:, 0] + 1j * p[:, 1])[0]
+    pair = pd.DataFrame({"k": at, "v": v_key}).drop_duplicates()
+    mixed_at = pair["k"][pair["k"].duplicated()].unique()
+    if not len(mixed_at):
         return
-    # the units of those and of everyone at their points or with their keys
-    near = np.logical_or.reduce([np.isin(k, k[near]) & (k >= 0) for k in keys])
-    has = has[near]
-    units = make_units(pts[has], None if building is None else building[has])
-    v_key, v_codes = pd.factorize(village[has])
+    keys = [at]
+    scoped = None
+    if building is not None:
+        b = building[has]
+        scoped = np.array([None if k is None else f"{v}\x1f{k}" for v, k in zip(village[has], b)], dtype=object)
+        keys.append(pd.factorize(scoped)[0])
+    # the units of those: everyone at their points or with their (village's) building
+    # keys, and again at the points those reach
+    near = np.isin(at, mixed_at)
+    for _ in range(2):
+        near = np.logical_or.reduce([np.isin(k, k[near]) & (k >= 0) for k in keys])
+    rows_all = has[near]
+    units = make_units(pts[rows_all], None if scoped is None else scoped[near])
+    v_key, v_codes = pd.factorize(village[rows_all])
     pair = pd.DataFrame({"u": units.of, "v": v_key}).drop_duplicates()
     mixed = pair["u"][pair["u"].duplicated()].unique()
-    if not len(mixed):
-        return
     out = []
     for u in np.sort(mixed):
         rows = np.flatnonzero(units.of == u)
-        n = np.bincount(v_key[rows], minlength=len(v_codes))
-        best = np.flatnonzero(n == n.max())
-        cand = sorted(v_codes[best])
+        voters = rows[registered[rows_all[rows]]]
+        n = np.bincount(v_key[voters if len(voters) else rows], minlength=len(v_codes))
+        cand = sorted(v_codes[np.flatnonzero(n == n.max())])
         keep = cand[0]
         if len(cand) > 1 and polygons:
-            holds = [c for c in cand if c in polygons
-                     and shapely.intersects_xy(polygons[c], *units.xy[u])]
+            holds = [c for c in cand if c in polygons and shapely.intersects_xy(polygons[c], *units.xy[u])]
             keep = holds[0] if holds else keep
-        out += [int(has[r]) for r in rows if v_codes[v_key[r]] != keep]
+        for r in rows:
+            h = int(rows_all[r])
+            if village[h] == keep:
+                continue
+            if registered[h]:
+                out.append(h)
+            else:
+                village[h] = keep  # placed by its point: it goes with its address
     _leave_out(diags, village, "shared_address", np.array(sorted(out), dtype=int),
-               "{n} household(s) share their point or building with households registered in "
-               "another village, which keeps that address; they are not in any cell. Correct "
-               "their point, building or village code")
+               "{n} household(s) share their point with households registered in another "
+               "village, which keeps that address; they are not in any cell. Correct their "
+               "point or their village code")
 
 
 def overlapping_outlines(polygons: dict) -> list[dict]:
     """``villages_overlap`` diagnostics: pairs of village outlines that overlap by more
-    than :data:`OVERLAP_M2` (a digitising error: both villages' cells then cover the
-    land, and a household there lies in a cell of each)."""
+    than :data:`OVERLAP_M2`, over :data:`OVERLAP_WIDTH_M` wide on average (a digitising
+    error: both villages' cells then cover the land, and a household there lies in a
+    cell of each)."""
     codes = sorted(polygons)
     if len(codes) < 2:
         return []
@@ -275,11 +304,17 @@ def overlapping_outlines(polygons: dict) -> list[dict]:
     left, right = left[keep], right[keep]
     out = []
     if len(left):
-        area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
-        for i, j, a in zip(left[area > OVERLAP_M2], right[area > OVERLAP_M2], area[area > OVERLAP_M2]):
+        common = shapely.intersection(geoms[left], geoms[right])
+        area = shapely.area(common)
+        # a shared border digitised twice leaves a long sliver of some area but no
+        # width: its mean width (twice the area over the outline) tells it apart
+        width = 2 * area / np.maximum(shapely.length(common), 1e-9)
+        big = (area > OVERLAP_M2) & (width > OVERLAP_WIDTH_M)
+        for i, j, a in zip(left[big], right[big], area[big]):
+            size = f"{a / 1e6:.3f} km²" if a >= 1e4 else f"{a:,.0f} m²"
             out.append({**diagnostic(
                 "villages_overlap", codes[i], [],
-                f"the outlines of villages {codes[i]} and {codes[j]} overlap by {a / 1e6:.3f} km²; "
+                f"the outlines of villages {codes[i]} and {codes[j]} overlap by {size}; "
                 "both villages' cells cover that land. Correct the outlines so that they only "
                 "touch"), "villages": [codes[i], codes[j]]})
     return out
@@ -288,6 +323,8 @@ def overlapping_outlines(polygons: dict) -> list[dict]:
 #: the overlap of two village outlines reported (m²): more than the slivers of a
 #: shared border digitised twice
 OVERLAP_M2 = 100.0
+#: ... and at least this wide on average (m): not a sliver of a border digitised twice
+OVERLAP_WIDTH_M = 1.0
 
 
 def _outside(pts, village, polygons, diags) -> None:

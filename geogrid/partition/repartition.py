@@ -137,8 +137,13 @@ def repartition(
     out_before = {h for d in previous.diagnostics if d["kind"] in INPUT_PROBLEMS
                   for h in d["households"]}
     stay_out = np.zeros(len(hh), bool)
-    if out_before and villages is None:
-        stay_out = same_pt & (prev_mg == None) & hh.index.isin(list(out_before))  # noqa: E711
+    # an address another village keeps (shared_address) stays out whatever outlines are
+    # given: it is the register that says so (placed, it split the address)
+    out_anyway = {h for d in previous.diagnostics if d["kind"] in ("shared_address", "bad_point")
+                  for h in d["households"]}
+    if out_before and (villages is None or out_anyway):
+        stay_out = same_pt & (prev_mg == None) & hh.index.isin(  # noqa: E711
+            list(out_before if villages is None else out_anyway))
     place = np.flatnonzero(~keep & ~stay_out)
 
     mg_village = dict(zip(pm[MICROGRID_ID].tolist(), pm[VILLAGE_CODE].tolist()))

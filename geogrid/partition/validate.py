@@ -124,7 +124,12 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
         has = pd.notna(keys)
         b = a[has]
         keys = keys[has]
-        codes = pd.factorize(keys)[0]
+        # a key is a building of one village: villages number their buildings each
+        # their own way (as the engine, which makes units village by village)
+        if VILLAGE_CODE in b.columns:
+            codes = pd.factorize(pd.Series(_codes(b[VILLAGE_CODE])).astype(str).to_numpy() + "\x1f" + keys.astype(str))[0]
+        else:
+            codes = pd.factorize(keys)[0]
         place = building_groups(shapely.get_coordinates(b.geometry.to_numpy()), codes)
         sb = b.groupby(place)[CELL_ID].nunique()
         # households apart that a micro-grid border ran between, as the diagnostics say

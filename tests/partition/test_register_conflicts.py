@@ -41,11 +41,16 @@ def test_an_address_registered_in_two_villages_goes_whole_to_the_village_most_of
                         building=[f"h{i}" for i in range(80)] + ["house"] * 3 if building else None)
     r = partition(hh, v, engine="serial")
     assert _broken(r, v) == {}
+    assert r.households.loc[[80, 81], "cell_id"].str.startswith("B-").all()
     notes = [d for d in r.diagnostics if d["kind"] == "shared_address"]
+    if building:
+        # 2 m off, with the key "house" of its own village: A's building, not B's
+        # (villages number their buildings each their own way)
+        assert notes == [] and r.households.loc[82, "cell_id"].startswith("A-")
+        return
     assert [d["households"] for d in notes] == [[82]]
     assert "another village" in notes[0]["message"]
     assert r.households.loc[82, "cell_id"] is None
-    assert r.households.loc[[80, 81], "cell_id"].str.startswith("B-").all()
 
 
 def test_derived_outlines_with_a_village_whose_only_house_is_another_villages():
@@ -123,3 +128,73 @@ def test_repartition_refuses_a_households_index_that_repeats_labels():
 
     with pytest.raises(InputError, match="duplicate labels"):
         repartition(r, pd.concat([hh, added]), microgrids=[r.microgrids["microgrid_id"].iloc[0]])
+
+
+def test_building_numbers_are_each_villages_own():
+    """Before (since 05432dc): building 7 of A, 40 m west of the border, and building 7
+    of B, 40 m east, were taken for one address, and B's household was left out."""
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    a[7], b[7] = (X0 + 1460, Y0 + 700), (X0 + 1540, Y0 + 700)
+    keys = [str(i) for i in range(40)] * 2  # both villages number their buildings 0..39
+    r = partition(households_gdf(a + b, va + vb, building=keys), v, engine="serial")
+    assert _broken(r, v) == {}
+    assert r.households["cell_id"].notna().all()
+    assert not [d for d in r.diagnostics if d["kind"] == "shared_address"]
+
+
+def test_a_household_with_no_code_follows_the_registered_ones_at_its_address():
+    """Before: a household with no code at a border point took village A (codes in
+    sorted order) and then outvoted the one registered in B, which was left out."""
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    house = [(X0 + 1500, Y0 + 900)] * 2
+    r = partition(households_gdf(a + b + house, va + vb + ["B", None]), v, engine="serial")
+    assert _broken(r, v) == {}
+    assert r.households["cell_id"].iloc[80:].str.startswith("B-").all()
+    assert not [d for d in r.diagnostics if d["kind"] == "shared_address"]
+
+
+def test_a_repartition_with_outlines_keeps_an_address_another_village_keeps_out():
+    """Before: given the outlines, a repartition placed the household partition had
+    left out for its shared address, and split the address."""
+    from geogrid.partition import repartition
+
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    b, vb = _grid(X0 + 1700, 40, "B")
+    house = [(X0 + 1500, Y0 + 900)] * 3
+    hh = households_gdf(a + b + house, va + vb + ["B", "B", "A"])
+    r = partition(hh, v, engine="serial")
+    m = r.households.loc[80, "microgrid_id"]
+    named = r.microgrids.loc[r.microgrids["village_code"] == "A", "microgrid_id"].tolist() + [m]
+    r2 = repartition(r, hh, v, microgrids=named)
+    assert r2.households.loc[82, "cell_id"] is None
+    assert [d["kind"] for d in r2.diagnostics if 82 in d["households"]] == ["shared_address"]
+    assert _broken(r2, v) == {}
+
+
+@pytest.mark.parametrize("bad", [(1e30, 1e30), (380_000.0, 3_025_000_000.0)])
+def test_a_projected_coordinate_that_is_no_place_is_reported(bad):
+    """Before: only a geographic CRS's coordinates were checked; a UTM point typed a
+    thousand times over failed the county with a CRSError, or was put in a cell."""
+    v = _two_villages()
+    a, va = _grid(X0 + 200, 40, "A")
+    hh = households_gdf(a, va)
+    hh.loc[17, "geometry"] = shapely.Point(*bad)
+    for villages in (v, None):
+        r = partition(hh, villages, engine="serial")
+        assert [d["households"] for d in r.diagnostics if d["kind"] == "bad_point"] == [[17]]
+        assert r.households["cell_id"].notna().sum() == 39
+
+
+def test_a_border_digitised_twice_is_no_overlap_and_a_small_one_is_told_in_square_metres():
+    from geogrid.partition.inputs import overlapping_outlines
+
+    sliver = {"A": box(X0, Y0, X0 + 1500, Y0 + 5000), "B": box(X0 + 1500 - 0.05, Y0, X0 + 3000, Y0 + 5000)}
+    assert overlapping_outlines(sliver) == []  # 250 m² but 5 cm wide: reported before, as '0.000 km²'
+    small = {"A": box(X0, Y0, X0 + 1500, Y0 + 5000), "B": box(X0 + 1490, Y0, X0 + 3000, Y0 + 50)}
+    notes = overlapping_outlines(small)
+    assert [d["villages"] for d in notes] == [["A", "B"]] and "500 m²" in notes[0]["message"]
