@@ -516,24 +516,38 @@ def _follow_outline(region, ms, named_geom) -> dict:
     """Several named micro-grids of one village whose outline moved: each keeps what
     of its area the new outline still holds (so its cells, locked or not, stay where
     they were), the land the outline adds goes to the nearest of them (the Voronoi
-    regions of a lattice over that land, each point labelled with its nearest
-    micro-grid), and a piece cut off from its micro-grid joins the named neighbour it
-    borders longest."""
+    regions of a lattice over each wide piece of it, each point labelled with its
+    nearest micro-grid; a thin piece, a border redrawn a little further out, goes
+    whole to the micro-grid it borders longest), and a piece cut off from its
+    micro-grid joins the named neighbour it borders longest."""
     polys = [clean(shapely.intersection(named_geom[m], region, grid_size=GRID_M)) for m in ms]
     live = [i for i, p in enumerate(polys) if not p.is_empty]
     extra = shapely.difference(region, shapely.union_all(polys), grid_size=GRID_M)
+    thin = []
     if live and extra.area >= SPECK_M2:
-        lat = lattice_points(extra, FOLLOW_LATTICE * len(ms))
-        if len(lat):
-            q, t = shapely.STRtree([polys[i] for i in live]).query_nearest(shapely.points(lat))
+        tree = shapely.STRtree([polys[i] for i in live])
+        for part in explode(extra):
+            if part.area < FOLLOW_MIN_M2 or 2 * part.area / max(part.length, 1e-9) < FOLLOW_MIN_WIDTH_M:
+                # no lattice over a sliver: its spacing, set by its area, would be
+                # centimetres over the whole box (1.7 GB for a border moved 5 mm)
+                thin.append((part, live[int(tree.query_nearest(part.representative_point())[0])]))
+                continue
+            lat = lattice_points(part, FOLLOW_LATTICE * len(ms))
+            if not len(lat):
+                thin.append((part, live[int(tree.query_nearest(part.representative_point())[0])]))
+                continue
+            q, t = tree.query_nearest(shapely.points(lat))
             _, first = np.unique(q, return_index=True)  # ties: the first
-            regions = voronoi_cells(lat, np.asarray(live)[t[first]], len(ms),
-                                    shapely.box(*extra.buffer(1.0).bounds))
-            polys = [shapely.union(p, shapely.intersection(g, extra, grid_size=GRID_M), grid_size=GRID_M)
+            regions = voronoi_cells(lat, np.asarray(live)[t[first]], len(ms), shapely.box(*part.buffer(1.0).bounds))
+            polys = [shapely.union(p, shapely.intersection(g, part, grid_size=GRID_M), grid_size=GRID_M)
                      for p, g in zip(polys, regions)]
-    return dict(zip(ms, _repair_parts([clean(p) for p in polys])))
+    return dict(zip(ms, _repair_parts([clean(p) for p in polys], thin)))
 
 
+#: the least area (m²) and mean width (m) of a piece of added land that the named
+#: micro-grids share by nearness; a smaller or thinner one goes whole to one of them
+FOLLOW_MIN_M2 = 1000.0
+FOLLOW_MIN_WIDTH_M = 5.0
 #: lattice points per micro-grid over the land an outline edit adds (see _follow_outline)
 FOLLOW_LATTICE = 300
 
@@ -628,7 +642,10 @@ def _in_pieces(code, ms, new_mg, village) -> list[dict]:
     return out
 
 
-def _repair_parts(polys):
+def _repair_parts(polys, loose=()):
+    """Each of ``polys`` in one piece: its smaller pieces, and the ``loose`` pieces
+    (``(polygon, label to keep if it borders nothing)``), join the piece they border
+    longest (pieces.merge_orphans)."""
     from geogrid.partition.pieces import merge_orphans, union
 
     parts, labels, orphan = [], [], []
@@ -639,6 +656,10 @@ def _repair_parts(polys):
             parts.append(p)
             labels.append(lab)
             orphan.append(i != big)
+    for p, lab in loose:
+        parts.append(p)
+        labels.append(lab)
+        orphan.append(True)
     final = merge_orphans(parts, labels, orphan)
     return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
 

@@ -857,3 +857,43 @@ def test_an_outline_edited_over_a_neighbours_land_is_reported_as_an_overlap(coun
     # given the outlines again as they were, the notes go
     r3 = repartition(r2, r2.households, c.villages, microgrids=own)
     assert not [d for d in r3.diagnostics if d["kind"] == "villages_overlap" and code in d["villages"]]
+
+
+_THIN_EDIT = """
+import sys
+import geopandas as gpd
+from geogrid.crs import reproject
+from geogrid.partition import check, partition, repartition
+from tests.partition.synthetic import synthetic_county
+
+c = synthetic_county(seed=7, n_households=3000)
+r = partition(c.households, c.villages, engine="serial")
+metric = r.report["parameters"]["metric_crs"]
+code = r.microgrids["village_code"].value_counts().index[0]
+vm = c.villages.set_geometry(reproject(c.villages.geometry, metric))
+k = vm.index[vm["village_code"] == code][0]
+vm.loc[k, "geometry"] = vm.loc[k, "geometry"].buffer(0.005)  # the border redrawn 5 mm out
+edited = vm.set_geometry(reproject(vm.geometry, c.villages.crs))
+own = r.microgrids.loc[r.microgrids["village_code"] == code, "microgrid_id"].tolist()
+r2 = repartition(r, c.households, edited, microgrids=own)
+bad = {k: v for k, v in check(r2, edited).items() if v and k != "microgrids_tile_villages"}
+print("ok" if not bad else bad)
+"""
+
+
+def test_a_border_redrawn_a_few_millimetres_out_is_not_a_lattice_of_centimetres():
+    """Before: the land an outline edit adds was shared by a lattice whose spacing
+    came from its area: for a border redrawn 5 mm out (47 m² over a 2 km box), a
+    lattice of centimetres, 1.7 GB, and the process killed (found by review).  Run
+    under a 4 GB address-space limit, as the review did."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4_000_000_000, 4_000_000_000))
+
+    out = subprocess.run([sys.executable, "-c", _THIN_EDIT], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2], preexec_fn=limit)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:] + out.stdout[-500:]
