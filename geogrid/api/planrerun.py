@@ -16,13 +16,32 @@ engine's other notes come back with the result.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from geogrid import columns as C
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.errors import InputError, PartitionError
 
-__all__ = ["rerun"]
+__all__ = ["rerun", "recount"]
+
+
+def recount(session, plan_id: str, cell_ids=None) -> None:
+    """Set households counts of cells (and their micro-grids) from the assignments."""
+    n = (select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id)
+         .scalar_subquery())
+    stmt = update(Cell).where(Cell.plan_id == plan_id).values(households=n)
+    mg_ids = None
+    if cell_ids is not None:
+        cell_ids = sorted(set(cell_ids))
+        stmt = stmt.where(Cell.id.in_(cell_ids))
+        mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
+    session.execute(stmt, execution_options={"synchronize_session": False})
+    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
+         .scalar_subquery())
+    mstmt = update(Microgrid).where(Microgrid.plan_id == plan_id).values(households=m)
+    if mg_ids is not None:
+        mstmt = mstmt.where(Microgrid.id.in_(mg_ids))
+    session.execute(mstmt, execution_options={"synchronize_session": False})
 
 
 def _ewkb(geom, postgis=None):
@@ -60,6 +79,14 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     prev_hh = prev_hh.set_index(C.HOUSEHOLD_ID)
     prev_hh = _moved_as_such(prev_hh, prev_cells)
     households = households_frame(session, village_codes=village_codes).set_index(C.HOUSEHOLD_ID)
+    # the plan's households there that the register gives another village or none (a
+    # household with no code, placed by its point): the engine must see them too, or
+    # it takes them for removed and the re-run leaves them in no cell
+    others = sorted(set(prev_hh.index) - set(households.index))
+    if others:
+        import pandas as pd
+
+        households = pd.concat([households, households_frame(session, ids=others).set_index(C.HOUSEHOLD_ID)])
     villages = villages_frame(session)
     villages = villages[villages[C.VILLAGE_CODE].isin(village_codes)]
     locked = prev_cells.loc[prev_cells["locked"].astype(bool) & prev_cells[C.MICROGRID_ID].isin(keys),
@@ -110,15 +137,21 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
     rows = [(plan.id, str(hid), cell_ids[cell]) for hid, cell in zip(hh.index, hh[C.CELL_ID])
             if cell in cell_ids]
-    # households that moved in from elsewhere lose their old assignment first
+    # households that moved in from elsewhere lose their old assignment first, and
+    # the cells (and micro-grids) they leave are counted again
     moved_in = [h for _, h, _ in rows]
+    left = []
     if moved_in:
+        left = session.execute(select(Assignment.cell_id).where(
+            Assignment.plan_id == plan.id, Assignment.household_id.in_(moved_in)).distinct()).scalars().all()
         session.execute(delete(Assignment).where(Assignment.plan_id == plan.id,
                                                  Assignment.household_id.in_(moved_in)),
                         execution_options={"synchronize_session": False})
     if rows:
         session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c}
                                              for p, h, c in rows])
+    if left:
+        recount(session, plan.id, left)
     return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows),
             "notes": _notes(result, set(hh.index))}
 

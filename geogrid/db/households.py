@@ -205,14 +205,19 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
     return counts
 
 
-def households_frame(session: Session, *, bbox=None, village_codes=None) -> gpd.GeoDataFrame:
+def households_frame(session: Session, *, bbox=None, village_codes=None, ids=None) -> gpd.GeoDataFrame:
     """Households as a GeoDataFrame (EPSG:4326) in canonical columns.
 
     Columns: ``household_id``, ``household_no``, the text columns, ``version`` and
     ``geometry``; optionally only those meeting ``bbox`` (min lon, min lat, max lon,
-    max lat) or in ``village_codes``.  Ordered by household number.
+    max lat), in ``village_codes`` or with the ``ids`` given.  Ordered by household
+    number.
     """
     where, params = [], {}
+    if ids is not None:
+        ids = sorted(map(str, ids))
+        where.append(f"h.id IN ({', '.join(f':i{k}' for k in range(len(ids)))})" if ids else "1 = 0")
+        params.update({f"i{k}": h for k, h in enumerate(ids)})
     if bbox is not None:
         clause, params = bulk.bbox_clause(session, "households", bbox, alias="h")
         where.append(clause)

@@ -252,3 +252,49 @@ def test_a_rerun_answers_with_the_engines_notes(client, tokens, world, engine):
     notes = [n for n in r.json()["notes"] if n["kind"] == "microgrid_area_changed"]
     assert len(notes) == 1 and "gained" in notes[0]["message"]
     assert set(notes[0]) == {"kind", "message", "households"}  # no household ids in the answer
+
+
+def test_a_household_with_no_village_code_keeps_its_cell_through_a_rerun(client, tokens, world, engine):
+    """Before: the re-run read the register by the micro-grids' village codes, so a
+    household with none (partition places it by its point) looked removed, and the re-run
+    was refused as leaving it 'in no micro-grid of the plan'."""
+    from sqlalchemy import text
+
+    pid, etag = _draft(client, tokens)
+    x, _ = _same_village_pair(client, tokens, pid)
+    cell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
+    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=cell["id"])["features"][0]["id"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE households SET village_code = NULL WHERE id = :id"), {"id": h})
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]},
+                    headers={**tokens["planner"], "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert _cell_of(engine, pid, h)[0].startswith(x["properties"]["microgrid_key"] + "-")
+
+
+def test_the_cells_a_rerun_takes_households_back_from_are_counted_again(client, tokens, world, engine):
+    """Before: a household moved by hand from X into a cell of Y went back to X when X
+    was re-run, and Y's cell and micro-grid still counted it."""
+    from sqlalchemy import text
+
+    pid, etag = _draft(client, tokens)
+    x, y = _same_village_pair(client, tokens, pid)
+    xcell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
+    ycell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
+    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=xcell["id"])["features"][0]["id"]
+    hdr = lambda e: {**tokens["planner"], "If-Match": e}  # noqa: E731
+    r = client.patch(f"/api/v1/plans/{pid}/assignments",
+                     json={"moves": [{"household_id": h, "cell_id": ycell["id"]}]}, headers=hdr(etag))
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]}, headers=hdr(r.headers["etag"]))
+    assert r.status_code == 200, r.text
+    assert _cell_of(engine, pid, h)[0].startswith(x["properties"]["microgrid_key"] + "-")
+    with engine.connect() as conn:
+        stale = conn.execute(text(
+            "SELECT c.cell_key FROM cells AS c WHERE c.plan_id = :p AND c.households <> "
+            "(SELECT count(*) FROM assignments AS a WHERE a.cell_id = c.id)"), {"p": pid}).scalars().all()
+        stale_mg = conn.execute(text(
+            "SELECT m.microgrid_key FROM microgrids AS m WHERE m.plan_id = :p AND m.households <> "
+            "(SELECT count(*) FROM assignments AS a JOIN cells AS c ON c.id = a.cell_id "
+            "WHERE c.microgrid_id = m.id)"), {"p": pid}).scalars().all()
+    assert stale == [] and stale_mg == []

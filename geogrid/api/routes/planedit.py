@@ -24,6 +24,7 @@ from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin
 from geogrid.api.errors import StateError
 from geogrid.api.etag import make_etag, require_if_match, version_from_etag
 from geogrid.api.geojson import check_polygon_in_context, parse_polygon
+from geogrid.api.planrerun import recount
 from geogrid.api.routes.grid import visible_plan
 from geogrid.api.routes.plans import plan_summary
 from geogrid.api.scope import Scope, require
@@ -119,25 +120,6 @@ def _microgrid(session, scope: Scope, plan_id: str, mg_id: str) -> Microgrid:
     if mg is None:
         raise NotFoundError(f"micro-grid {mg_id} not found in plan {plan_id}")
     return mg
-
-
-def _recount(session, plan_id: str, cell_ids=None) -> None:
-    """Set households counts of cells (and their micro-grids) from the assignments."""
-    n = (select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id)
-         .scalar_subquery())
-    stmt = update(Cell).where(Cell.plan_id == plan_id).values(households=n)
-    mg_ids = None
-    if cell_ids is not None:
-        cell_ids = sorted(set(cell_ids))
-        stmt = stmt.where(Cell.id.in_(cell_ids))
-        mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
-    session.execute(stmt, execution_options={"synchronize_session": False})
-    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
-         .scalar_subquery())
-    mstmt = update(Microgrid).where(Microgrid.plan_id == plan_id).values(households=m)
-    if mg_ids is not None:
-        mstmt = mstmt.where(Microgrid.id.in_(mg_ids))
-    session.execute(mstmt, execution_options={"synchronize_session": False})
 
 
 def _shape(session, geom_col, where):
@@ -255,7 +237,7 @@ def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dic
                                    Assignment.household_id == m.household_id)
                             .values(cell_id=m.cell_id),
                             execution_options={"synchronize_session": False})
-    _recount(session, plan_id, set(sources.values()) | targets)
+    recount(session, plan_id, set(sources.values()) | targets)
     info["moved"] = len(sources)
     return {"moved": len(sources)}
 
@@ -338,7 +320,7 @@ def _apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids:
     session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
                                              Assignment.household_id.in_(sorted(moving)))
                     .values(cell_id=new.id), execution_options={"synchronize_session": False})
-    _recount(session, plan_id, [cell.id, new.id])
+    recount(session, plan_id, [cell.id, new.id])
     info.update(new_cell=new.id, moved=len(moving))
     return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key}
 
@@ -369,7 +351,7 @@ def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict
                                              Assignment.cell_id == b.id)
                     .values(cell_id=a.id), execution_options={"synchronize_session": False})
     session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
-    _recount(session, plan.id, [a.id])
+    recount(session, plan.id, [a.id])
     return {"cell_id": a_id, "removed_cell_id": b_id}
 
 
