@@ -230,12 +230,23 @@ def repartition(
         # to name, as partition() would say
         # or in a micro-grid of another village than the one they are registered in:
         # no micro-grid to name for them either
-        lying = _lying_in(pts_m[lost], pm, metric, list(vpoly.values()))
+        # (the named micro-grids as they are now: a household an outline edit left
+        # outside its village lies in none of them)
+        lying = _lying_in(pts_m[lost], pm, metric, list(vpoly.values()), new_mg)
         nowhere = lying == ""
         astray = np.zeros(len(lost), bool)
         if VILLAGE_CODE in hh.columns:
             code = _codes(hh[VILLAGE_CODE].iloc[lost])
             astray = pd.notna(code) & ~nowhere & pd.notna(lying) & (code != lying.astype(str))
+            # outside the outline given again for the village it is registered in
+            cut = np.array([c in vpoly and not shapely.intersects_xy(vpoly[c], *pts_m[r])
+                            for c, r in zip(code, lost)], dtype=bool) & ~astray
+            if cut.any():
+                diags.append({**diagnostic("outside_village", None, [], OUTSIDE_OUTLINE.format(n=int(cut.sum()))),
+                              "households": hh.index[lost[cut]].tolist()})
+                nowhere &= ~cut
+                lost = lost[~cut]
+                nowhere, astray = nowhere[~cut], astray[~cut]
         for mask, text in ((nowhere, OUTSIDE_PLAN), (astray, OUTSIDE_VILLAGE)):
             if mask.any():
                 diags.append({**diagnostic("outside_village", None, [], text.format(n=int(mask.sum()))),
@@ -427,15 +438,23 @@ def repartition(
 OUTSIDE_VILLAGE = ("{n} household(s) lie in a micro-grid of another village than the one they "
                    "are registered in and are not in any cell; correct their point or their "
                    "village code")
+OUTSIDE_OUTLINE = ("{n} household(s) lie outside the outline given for the village they are "
+                   "registered in and are not in any cell; correct their point or their village "
+                   "code, or the outline")
 OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are not in any "
                 "cell; correct their point, or extend their village's outline and re-solve "
                 "its micro-grids with it")
 
 
-def _lying_in(pts, pm, metric, outlines) -> np.ndarray:
-    """The village of the plan's micro-grid each point (metres) lies in; None for one in
-    none of them but in one of the ``outlines`` given (metres), "" for one in neither."""
-    geoms = np.r_[np.asarray(_to_metric(pm.geometry, metric), dtype=object), np.asarray(outlines, dtype=object)]
+def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:
+    """The village of the plan's micro-grid each point (metres) lies in (those of
+    ``now``, micro-grid id -> polygon in metres, as they are now); None for one in none
+    of them but in one of the ``outlines`` given (metres), "" for one in neither."""
+    mg = np.asarray(_to_metric(pm.geometry, metric), dtype=object)
+    if now:
+        ids = pm[MICROGRID_ID].to_numpy()
+        mg = np.array([now.get(m, g) for m, g in zip(ids, mg)], dtype=object)
+    geoms = np.r_[mg, np.asarray(outlines, dtype=object)]
     hit, which = shapely.STRtree(geoms).query(shapely.points(pts), predicate="intersects")
     out = np.full(len(pts), "", dtype=object)
     out[hit] = None
@@ -587,8 +606,10 @@ def _locked_inside(code, ms, new_mg, locked_geom) -> None:
     if bad:
         raise InputError(
             f"the outline of village {code} changed and micro-grid(s) {', '.join(sorted(set(bad)))} "
-            "hold locked cells that would lie partly outside their new area; unlock those "
-            "cells, or keep the outline where they are")
+            "hold locked cells that would lie partly outside their new area (cut by the new "
+            "outline, or, where the new outline left a named micro-grid no land and the named "
+            "ones were cut afresh, by that cut); unlock those cells, or name fewer micro-grids "
+            "or keep the outline where they are")
 
 
 def _overlaps_near(villages, vpoly, metric) -> list[dict]:

@@ -897,3 +897,27 @@ def test_a_border_redrawn_a_few_millimetres_out_is_not_a_lattice_of_centimetres(
     out = subprocess.run([sys.executable, "-c", _THIN_EDIT], capture_output=True, text=True, timeout=300,
                          cwd=Path(__file__).resolve().parents[2], preexec_fn=limit)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:] + out.stdout[-500:]
+
+
+def test_households_an_outline_edit_leaves_outside_their_village_are_told_so(county):
+    """Before: households in a strip cut off a village, every micro-grid of it re-run,
+    were named not_repartitioned ('re-solve the micro-grid they now lie in'), looked up
+    in the micro-grids as they were, and check() failed on them."""
+    c, r = county
+    metric = r.report["parameters"]["metric_crs"]
+    code = r.microgrids["village_code"].value_counts().index[-1]
+    own = r.microgrids.loc[r.microgrids["village_code"] == code, "microgrid_id"].tolist()
+    vm = c.villages.set_geometry(reproject(c.villages.geometry, metric))
+    k = vm.index[vm["village_code"] == code][0]
+    x0, y0, x1, y1 = vm.geometry[k].bounds
+    strip = shapely.box(x1 - 250, y0 - 10, x1 + 10, y1 + 10)
+    vm.loc[k, "geometry"] = vm.geometry[k].difference(strip)
+    edited = vm.set_geometry(reproject(vm.geometry, c.villages.crs))
+    hm = c.households.set_geometry(reproject(c.households.geometry, metric))
+    cut = c.households.index[hm.within(strip).to_numpy() & (c.households["village_code"] == code).to_numpy()]
+    assert len(cut)
+    r2 = repartition(r, c.households, edited, microgrids=own)
+    told = {h for d in r2.diagnostics if d["kind"] == "outside_village" for h in d["households"]}
+    assert set(cut) <= told
+    assert not [d for d in r2.diagnostics if d["kind"] == "not_repartitioned"]
+    assert _broken(r2, edited) == {}
