@@ -240,7 +240,7 @@ def repartition(
             astray = pd.notna(code) & ~nowhere & pd.notna(lying) & (code != lying.astype(str))
             # outside the outline given again for the village it is registered in
             cut = np.array([c in vpoly and not shapely.intersects_xy(vpoly[c], *pts_m[r])
-                            for c, r in zip(code, lost)], dtype=bool) & ~astray
+                            for c, r in zip(code, lost)], dtype=bool) & ~astray & ~nowhere
             if cut.any():
                 diags.append({**diagnostic("outside_village", None, [], OUTSIDE_OUTLINE.format(n=int(cut.sum()))),
                               "households": hh.index[lost[cut]].tolist()})
