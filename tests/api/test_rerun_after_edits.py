@@ -149,6 +149,18 @@ def _same_village_pair(client, tokens, pid):
     return mine[0], mine[1]
 
 
+def _hand_move(client, tokens, pid, etag, source, target):
+    """A household of micro-grid ``source``'s first cell moved by hand into ``target``'s
+    first cell: ``(household id, that cell, the new ETag)``."""
+    cell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=target["id"])["features"][0]
+    first = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=source["id"])["features"][0]
+    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=first["id"])["features"][0]["id"]
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": [{"household_id": h, "cell_id": cell["id"]}]},
+                     headers={**tokens["planner"], "If-Match": etag})
+    assert r.status_code == 200, r.text
+    return h, cell, r.headers["etag"]
+
+
 def test_a_rerun_that_would_leave_a_household_in_no_cell_is_refused_and_changes_nothing(
         client, tokens, world, engine):
     """Before: a household moved by hand into a cell of micro-grid X, whose point lies in
@@ -156,14 +168,8 @@ def test_a_rerun_that_would_leave_a_household_in_no_cell_is_refused_and_changes_
     published without it)."""
     pid, etag = _draft(client, tokens)
     x, y = _same_village_pair(client, tokens, pid)
-    xcell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
-    ycell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
-    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=ycell["id"])["features"][0]["id"]
+    h, xcell, etag = _hand_move(client, tokens, pid, etag, y, x)
     hdr = lambda e: {**tokens["planner"], "If-Match": e}  # noqa: E731
-    r = client.patch(f"/api/v1/plans/{pid}/assignments",
-                     json={"moves": [{"household_id": h, "cell_id": xcell["id"]}]}, headers=hdr(etag))
-    assert r.status_code == 200, r.text
-    etag = r.headers["etag"]
     before, register = _assignments(engine, pid)
     r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]}, headers=hdr(etag))
     assert r.status_code == 422, r.text
@@ -279,14 +285,9 @@ def test_the_cells_a_rerun_takes_households_back_from_are_counted_again(client, 
 
     pid, etag = _draft(client, tokens)
     x, y = _same_village_pair(client, tokens, pid)
-    xcell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=x["id"])["features"][0]
-    ycell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
-    h = _get(client, tokens, "/api/v1/households", plan=pid, cell=xcell["id"])["features"][0]["id"]
-    hdr = lambda e: {**tokens["planner"], "If-Match": e}  # noqa: E731
-    r = client.patch(f"/api/v1/plans/{pid}/assignments",
-                     json={"moves": [{"household_id": h, "cell_id": ycell["id"]}]}, headers=hdr(etag))
-    assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]}, headers=hdr(r.headers["etag"]))
+    h, _, etag = _hand_move(client, tokens, pid, etag, x, y)
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [x["id"]]},
+                    headers={**tokens["planner"], "If-Match": etag})
     assert r.status_code == 200, r.text
     assert _cell_of(engine, pid, h)[0].startswith(x["properties"]["microgrid_key"] + "-")
     with engine.connect() as conn:
