@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from geogrid.cli import app
-from geogrid.errors import InputError
+from geogrid.errors import GeogridError, InputError
 
 
 #: rejected rows listed on stderr; all of them go to OUT.rejected.csv
@@ -119,20 +119,28 @@ def _write_plan(result, out: Path) -> None:
                 leftover.unlink()
 
 
-def _write_rejects(batch, out: Path, what: str) -> None:
+def _write_rejects(batch, out: Path, what: str) -> str | None:
     """All rejected rows of ``batch``, as read and with their reasons, beside ``out``; a
     list left there by an earlier run is removed when this one has none (or no such
-    file, ``batch`` None), as it no longer belongs to ``out``."""
+    file, ``batch`` None), as it no longer belongs to ``out``.  What went wrong, in
+    words, when the list cannot be written or the old one removed (a directory of that
+    name, a file another program holds): the plan itself is written by then."""
     from geogrid.io import write_rejects
 
     path = _rejects_path(out, what)
-    if batch is None or batch.ok:
-        if path.exists():
-            path.unlink()
-        return
-    write_rejects(batch, path)
+    try:
+        if batch is None or batch.ok:
+            if path.exists():
+                path.unlink()
+            return None
+        write_rejects(batch, path)
+    except OSError as exc:
+        n = 0 if batch is None else len(batch.rejects)
+        return (f"the plan is in {out}, but the list of the {n} rejected {what} rows could not be "
+                f"written to {path} ({exc.strerror or exc}); the first are named above")
     typer.echo(f"note: all {len(batch.rejects)} rejected {what} rows, as read and with their reasons, "
                f"are in {path}", err=True)
+    return None
 
 
 def _actor() -> str:
@@ -254,9 +262,10 @@ def partition_command(
     with progress_bar(quiet) as progress:
         result = partition(hh.valid, outlines, engine=engine, progress=progress, **params)
     _write_plan(result, out)
-    _write_rejects(hh, out, "household")
-    _write_rejects(vv, out, "village")
+    unlisted = [m for m in (_write_rejects(hh, out, "household"), _write_rejects(vv, out, "village")) if m]
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")
     _notes(result)
+    if unlisted:
+        raise GeogridError("; ".join(unlisted))

@@ -217,3 +217,19 @@ def test_columns_a_geopackage_cannot_tell_apart_are_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="columns 'Note' and 'note'"):
         _write_plan(result, tmp_path / "plan.gpkg")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rejects_list_that_cannot_be_written_is_one_line_and_a_failure(run, tmp_path):
+    """Before: a plan.rejected.csv that could not be written (here a directory of that
+    name; a file another program holds does the same) gave a traceback after OUT was
+    written."""
+    rows = _rows()
+    _swap(rows[3])
+    (tmp_path / "plan.rejected.csv").mkdir()
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--out", out)
+    assert code == 1
+    assert "Traceback" not in err
+    assert f"the plan is in {out}, but the list of the 1 rejected household rows could not be written" in err
+    assert "row 5 (household H003)" in err  # named all the same
+    assert len(gpd.read_file(out, layer="households")) == 39
