@@ -1,0 +1,205 @@
+"""Named micro-grids and their village's outline, for :func:`~geogrid.partition.repartition`:
+the area each named micro-grid covers after an outline edit (following the outline,
+or cut afresh where it must be), the locked cells that edit must leave whole, and the
+notes it owes the planner (a micro-grid in pieces, land gained or lost, outlines that
+overlap).  Pure geometry in metres: numpy and shapely.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.optimize import linear_sum_assignment
+
+from geogrid.columns import CELL_ID, MICROGRID_ID, VILLAGE_CODE
+from geogrid.crs import reproject
+from geogrid.errors import InputError
+from geogrid.partition.cells import lattice_points
+from geogrid.partition.cuts import split_area
+from geogrid.partition.inputs import _codes, overlapping_outlines
+from geogrid.partition.lloyd import voronoi_cells
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
+from geogrid.partition.result import diagnostic
+from geogrid.partition.units import make_units
+
+
+def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
+    return reproject(gs, metric).to_numpy() if len(gs) else np.zeros(0, dtype=object)
+
+
+#: a re-solved micro-grid whose outline (its village less the others) differs from its
+#: own by less than this (m²) keeps its own: no border moved
+SAME_M2 = 0.25
+
+
+#: a detached part of a re-solved area smaller than this (m²) is float noise where the
+#: new outline runs along a kept micro-grid's edge, not land (the tiling rule allows
+#: gaps and overlaps under 1 m² in total)
+SPECK_M2 = 0.25
+
+
+def _drop_specks(region, village):
+    """``region`` without the specks a difference of nearly equal outlines leaves, when
+    it is in more pieces than its village (an island village keeps all its islands)."""
+    parts = explode(region)
+    if len(parts) <= max(1, len(explode(village))):
+        return region
+    keep = [p for p in parts if p.area >= SPECK_M2]
+    if not keep:
+        return region
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+
+
+def _follow_outline(region, ms, named_geom) -> dict:
+    """Several named micro-grids of one village whose outline moved: each keeps what
+    of its area the new outline still holds (so its cells, locked or not, stay where
+    they were), the land the outline adds goes to the nearest of them (the Voronoi
+    regions of a lattice over each wide piece of it, each point labelled with its
+    nearest micro-grid; a thin piece, a border redrawn a little further out, goes
+    whole to the micro-grid it borders longest), and a piece cut off from its
+    micro-grid joins the named neighbour it borders longest."""
+    polys = [clean(shapely.intersection(named_geom[m], region, grid_size=GRID_M)) for m in ms]
+    live = [i for i, p in enumerate(polys) if not p.is_empty]
+    extra = shapely.difference(region, shapely.union_all(polys), grid_size=GRID_M)
+    thin = []
+    if live and extra.area >= SPECK_M2:
+        tree = shapely.STRtree([polys[i] for i in live])
+        for part in explode(extra):
+            if part.area < FOLLOW_MIN_M2 or 2 * part.area / max(part.length, 1e-9) < FOLLOW_MIN_WIDTH_M:
+                # no lattice over a sliver: its spacing, set by its area, would be
+                # centimetres over the whole box (1.7 GB for a border moved 5 mm)
+                thin.append((part, live[int(tree.query_nearest(part.representative_point())[0])]))
+                continue
+            lat = lattice_points(part, FOLLOW_LATTICE * len(ms))
+            if not len(lat):
+                thin.append((part, live[int(tree.query_nearest(part.representative_point())[0])]))
+                continue
+            q, t = tree.query_nearest(shapely.points(lat))
+            _, first = np.unique(q, return_index=True)  # ties: the first
+            regions = voronoi_cells(lat, np.asarray(live)[t[first]], len(ms), shapely.box(*part.buffer(1.0).bounds))
+            polys = [shapely.union(p, shapely.intersection(g, part, grid_size=GRID_M), grid_size=GRID_M)
+                     for p, g in zip(polys, regions)]
+    return dict(zip(ms, _repair_parts([clean(p) for p in polys], thin)))
+
+
+#: the least area (m²) and mean width (m) of a piece of added land that the named
+#: micro-grids share by nearness; a smaller or thinner one goes whole to one of them
+FOLLOW_MIN_M2 = 1000.0
+FOLLOW_MIN_WIDTH_M = 5.0
+#: lattice points per micro-grid over the land an outline edit adds (see _follow_outline)
+FOLLOW_LATTICE = 300
+
+
+def _resplit(region, ms, named_geom, cap):
+    """Several named micro-grids of one village, one of which the new outline leaves
+    with no land: cut their area afresh into as many, and give each piece the id of
+    the previous micro-grid it overlaps most."""
+    lattice = lattice_points(region, 600 * len(ms))
+    empty = make_units(np.zeros((0, 2)))
+    leaves = split_area(lattice, empty, np.zeros(0, int), len(ms), cap, np.zeros(0, int))
+    pieces = clip_leaves(region, [hp for _, hp in leaves])
+    polys = [clean(p) for p in pieces]
+    # a piece cut in two by a concave outline: its small parts go to the piece they touch
+    polys = _repair_parts(polys)
+    ov = np.array([[shapely.area(shapely.intersection(p, named_geom[m])) for m in ms] for p in polys])
+    r, c = linear_sum_assignment(-ov)
+    return {ms[j]: polys[i] for i, j in zip(r, c)}
+
+
+def _locked_geoms(pc, ms, locked, metric) -> dict[str, list]:
+    """The locked cells' polygons in metres, by micro-grid, for micro-grids ``ms``."""
+    if not locked:
+        return {}
+    lc = pc[pc[CELL_ID].isin(locked) & pc[MICROGRID_ID].isin(ms)]
+    out: dict[str, list] = {}
+    for m, g in zip(lc[MICROGRID_ID], _to_metric(lc.geometry, metric)):
+        out.setdefault(m, []).append(g)
+    return out
+
+
+def _locked_inside(code, ms, new_mg, locked_geom) -> None:
+    """Refuses an outline edit that a locked cell cannot follow: one that leaves part
+    of the cell outside its micro-grid's new area (cut off by the new outline, or, in
+    pieces, by a re-cut of several micro-grids)."""
+    bad = [m for m in ms for g in locked_geom.get(m, []) if shapely.difference(g, new_mg[m]).area >= SAME_M2]
+    if bad:
+        raise InputError(
+            f"the outline of village {code} changed and micro-grid(s) {', '.join(sorted(set(bad)))} "
+            "hold locked cells that would lie partly outside their new area (cut by the new "
+            "outline, or, where the new outline left a named micro-grid no land and the named "
+            "ones were cut afresh, by that cut); unlock those cells, or name fewer micro-grids "
+            "or keep the outline where they are")
+
+
+def _overlaps_near(villages, vpoly, metric) -> list[dict]:
+    """``villages_overlap`` notes (as partition() gives them) for the outlines given
+    again (``vpoly``, metres) and the given outlines whose boxes meet theirs: an edited
+    outline drawn over a neighbour's land."""
+    box = shapely.box(*shapely.total_bounds(np.array(list(vpoly.values()), dtype=object)))
+    tree_box = reproject(gpd.GeoSeries([box], crs=metric), villages.crs).iloc[0]
+    near = villages.iloc[villages.sindex.query(tree_box, predicate="intersects")]
+    polys = dict(vpoly)
+    for code, g in zip(_codes(near[VILLAGE_CODE]), reproject(near.geometry, metric)):
+        if code is not None and code not in vpoly and g is not None and not g.is_empty:
+            polys[code] = shapely.union_all([polys[code], g]) if code in polys else g
+    return [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
+
+
+def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
+    """``microgrid_area_changed``: what the named micro-grids gained and lost in following
+    their village's outline (the land no other micro-grid covers goes to them: a
+    micro-grid's own edited outline, shrunk, grows back), so that the planner sees it."""
+    gained = sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms)
+    lost = sum(shapely.difference(named_geom[m], new_mg[m]).area for m in ms)
+    if max(gained, lost) < AREA_NOTE_M2:
+        return []
+    return [{**diagnostic(
+        "microgrid_area_changed", code, [],
+        f"micro-grid(s) {', '.join(ms)} gained {gained / 1e6:.3f} km² and lost {lost / 1e6:.3f} km² "
+        f"to follow the outline of village {code}: the named micro-grids take all of it that no "
+        "other micro-grid covers. To give land to a neighbour, edit the neighbour's outline and "
+        "re-run both"), "microgrids": list(ms)}]
+
+
+#: the area (m²) a named micro-grid must gain or lose before a microgrid_area_changed
+#: note tells of it
+AREA_NOTE_M2 = 100.0
+
+
+def _in_pieces(code, ms, new_mg, village) -> list[dict]:
+    """``microgrid_in_pieces`` diagnostics: a named micro-grid that an outline edit
+    left in more pieces than its village has (a strip cut across it)."""
+    out = []
+    n_v = len(explode(village))
+    for m in ms:
+        n = len(explode(new_mg[m]))
+        if n > n_v:
+            out.append({**diagnostic(
+                "microgrid_in_pieces", code, [],
+                f"the new outline of village {code} leaves micro-grid {m} in {n} pieces; "
+                "re-solve it together with the micro-grids next to the cut-off pieces, so that "
+                "each piece can join one of them"), "microgrids": [m]})
+    return out
+
+
+def _repair_parts(polys, loose=()):
+    """Each of ``polys`` in one piece: its smaller pieces, and the ``loose`` pieces
+    (``(polygon, label to keep if it borders nothing)``), join the piece they border
+    longest (pieces.merge_orphans)."""
+    from geogrid.partition.pieces import merge_orphans, union
+
+    parts, labels, orphan = [], [], []
+    for lab, g in enumerate(polys):
+        ps = explode(g)
+        big = max(range(len(ps)), key=lambda i: ps[i].area) if ps else -1
+        for i, p in enumerate(ps):
+            parts.append(p)
+            labels.append(lab)
+            orphan.append(i != big)
+    for p, lab in loose:
+        parts.append(p)
+        labels.append(lab)
+        orphan.append(True)
+    final = merge_orphans(parts, labels, orphan)
+    return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
