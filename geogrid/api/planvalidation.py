@@ -4,7 +4,10 @@
 planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``, ``gap``,
 ``overlap``, ``nesting``, ``outside_cell`` and ``unassigned``; a cell that is one
 building over the cap is the warning ``oversize_building``, as the partition engine
-keeps such a building whole.  Areas are measured in
+keeps such a building whole.  A cell is ``disconnected_cell`` by the rule of the
+engine's own check (:func:`geogrid.partition.validate.not_one_piece`): in pieces where
+its village is in one, or with two of its pieces in one piece of a village in pieces
+(a cell with an island of its village, no households on it, is fine).  Areas are measured in
 the local UTM zone; slivers under 1 m² are ignored (the partition engine's tolerance).
 """
 
@@ -19,7 +22,7 @@ from geogrid.api.geojson import TOLERANCE_M2
 from geogrid.api.scope import Scope
 from geogrid.crs import densify, local_metric_crs
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
-from geogrid.partition.validate import one_building_cells
+from geogrid.partition.validate import not_one_piece, one_building_cells
 
 __all__ = ["validate_plan", "diff_plans"]
 
@@ -98,6 +101,32 @@ def _one_building(hh) -> set:
                               hh["building"].to_numpy(dtype=object))
 
 
+def _disconnected(session, plan_id: str, cells, vil_geom: dict) -> dict:
+    """The cells in pieces that break the rule of one piece, as the engine's check()
+    applies it (:func:`~geogrid.partition.validate.not_one_piece`), each with the number
+    of pieces of its village.  A village with no stored outline is the land of the
+    plan's micro-grids of it (all of them, whatever the scope), as check() takes it
+    without outlines."""
+    if not len(cells):
+        return {}
+    multi = cells[shapely.get_num_geometries(cells.geometry.to_numpy()) > 1]
+    if not len(multi):
+        return {}
+    # outlines as the engine reads them: repaired where invalid
+    outline = {c: (g if g.is_valid else shapely.make_valid(g))
+               for c, g in vil_geom.items() if g is not None and not g.is_empty}
+    missing = sorted({v for v in multi["village_code"] if isinstance(v, str) and v not in outline})
+    if missing:
+        mgs = _frame(session, select(Microgrid.village_code, func.ST_AsBinary(Microgrid.geom).label("wkb"))
+                     .where(Microgrid.plan_id == plan_id, Microgrid.village_code.in_(missing)))
+        for code, g in (mgs.groupby("village_code") if len(mgs) else []):
+            outline[code] = shapely.union_all(g.geometry.dropna().to_numpy())
+    shapes = [outline.get(v) for v in multi["village_code"]]
+    apart = not_one_piece(multi.geometry.to_numpy(), shapes)
+    return {cid: (0 if o is None else int(shapely.get_num_geometries(o)))
+            for cid, o, bad in zip(multi["id"], shapes, apart) if bad}
+
+
 def _problem(rule, severity, message, objects, **extra) -> dict:
     out = {"rule": rule, "severity": severity, "message": message, "objects": objects}
     out.update(extra)
@@ -116,6 +145,8 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
         Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
     mgs_m, cells_m, hh_m, vil_m = mgs, cells, hh, villages
+    vil_geom = dict(zip(vil_m["code"], vil_m.geometry)) if len(vil_m) else {}
+    disconnected = _disconnected(session, plan.id, cells, vil_geom)
     m2 = _Area(mgs.geometry.dropna().iloc[0] if mgs.geometry.notna().any() else shapely.Point(110, 30))
     cell_geom = dict(zip(cells_m["id"], cells_m.geometry)) if len(cells_m) else {}
     key = dict(zip(cells["id"], cells["cell_key"])) if len(cells) else {}
@@ -135,12 +166,13 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
         if n == 0:
             problems.append(_problem("empty_cell", "error", f"cell {key[cid]} has no households",
                                      [{"type": "cell", "id": cid, "key": key[cid]}]))
-        g = cell_geom.get(cid)
-        if g is not None and not g.is_empty and len(getattr(g, "geoms", [g])) > 1:
+        if cid in disconnected:
+            g = cell_geom[cid]
+            where = (f", not each in a different part of its village ({disconnected[cid]} parts)"
+                     if disconnected[cid] > 1 else "")
             problems.append(_problem("disconnected_cell", "error",
-                                     f"cell {key[cid]} is in {len(g.geoms)} separate pieces",
+                                     f"cell {key[cid]} is in {len(g.geoms)} separate pieces{where}",
                                      [{"type": "cell", "id": cid, "key": key[cid]}]))
-    vil_geom = dict(zip(vil_m["code"], vil_m.geometry)) if len(vil_m) else {}
     for _, mg in mgs_m.iterrows():
         ref = {"type": "microgrid", "id": mg["id"], "key": mg["microgrid_key"]}
         own = cells_m[cells_m["microgrid_id"] == mg["id"]] if len(cells_m) else cells_m

@@ -18,7 +18,7 @@ from geogrid.errors import PartitionError
 from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, point_xy, prepare
 from geogrid.partition.units import building_groups, make_units
 
-__all__ = ["check", "assert_valid", "one_building_cells", "GAP_M2", "POINT_TOL_M"]
+__all__ = ["check", "assert_valid", "one_building_cells", "not_one_piece", "GAP_M2", "POINT_TOL_M"]
 
 #: gaps plus overlaps allowed per parent, m²
 GAP_M2 = 1.0
@@ -75,6 +75,62 @@ def one_building_cells(cell_of, points_m, building=None) -> set:
     units = make_units(np.asarray(points_m, float)[ok], codes)
     per_cell = pd.Series(units.of).groupby(cell_of[ok]).nunique()
     return set(per_cell.index[per_cell.to_numpy() == 1])
+
+
+def not_one_piece(geoms, outlines) -> np.ndarray:
+    """Per polygon of ``geoms``: whether it breaks the rule of one piece, given the
+    outline of its village (``outlines``, one per polygon, in the same CRS; None where
+    unknown).
+
+    A cell or micro-grid is one piece, unless its village is in pieces (islands): it
+    may then be in several, each in a different piece of the village.  That is what
+    the engine draws: a piece of a cell or micro-grid cut off from its main piece
+    without households joins the neighbour it borders longest
+    (:func:`~geogrid.partition.pieces.merge_orphans`), unless it borders nothing,
+    i.e. it is land of another piece of the village (an island without households),
+    and one with households becomes a cell of its own or joins a neighbour
+    (``drawing._rehome_stranded``).  Two pieces in one piece of the village, or a
+    piece in none of them, break the rule.  The API's plan validation applies the
+    same rule (``disconnected_cell``).
+
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> village = MultiPolygon([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    >>> not_one_piece([MultiPolygon([box(0, 0, 5, 10), box(20, 0, 30, 10)]),  # one on each
+    ...                MultiPolygon([box(0, 0, 2, 10), box(5, 0, 10, 10)]),   # two on one
+    ...                box(0, 0, 10, 10)], [village] * 3).tolist()
+    [False, True, False]
+    >>> not_one_piece([MultiPolygon([box(0, 0, 2, 10), box(5, 0, 10, 10)])], [box(0, 0, 10, 10)]).tolist()
+    [True]
+    """
+    geoms = np.asarray(list(geoms), dtype=object)
+    outlines = list(outlines)
+    parts = shapely.get_num_geometries(geoms)
+    out = np.zeros(len(geoms), bool)
+    for i in np.flatnonzero(parts > 1):
+        out[i] = not _each_in_own_piece(geoms[i], outlines[i])
+    return out
+
+
+def _each_in_own_piece(geom, outline) -> bool:
+    """Whether every part of ``geom`` lies in a piece of ``outline`` (the one it
+    overlaps most) and no two in the same."""
+    if outline is None or shapely.is_empty(outline):
+        return False
+    pieces = shapely.get_parts(shapely.get_parts(outline))  # collections of multis too
+    pieces = pieces[shapely.get_type_id(pieces) == 3]  # polygons
+    if len(pieces) < 2:
+        return False
+    seen = set()
+    for part in shapely.get_parts(geom):
+        try:
+            area = shapely.area(shapely.intersection(part, pieces))
+        except shapely.errors.GEOSException:  # an invalid polygon: reported as such too
+            return False
+        j = int(np.argmax(area))
+        if not area[j] > 0 or j in seen:
+            return False
+        seen.add(j)
+    return True
 
 
 def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int | None = None) -> dict:
@@ -145,23 +201,21 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     geoms = cg.reindex(a[CELL_ID]).to_numpy()
     d = shapely.distance(a.geometry.to_numpy(), geoms)
     out["point_in_own_cell"] = a.index[~(d <= POINT_TOL_M)].tolist()
-    # valid, one piece unless the village is in pieces
-    multipart_v = set()
+    # valid, one piece unless the village is in pieces, then each piece in a piece of
+    # the village of its own (not_one_piece)
     if villages is not None:
         # the outlines as partition() takes them: codes as text, repaired by make_valid,
         # a code's rows joined (prepare() of no households reads the villages alone)
         outlines = prepare(result.households.iloc[:0], villages, metric).polygons
-        multipart_v = {c for c, g in outlines.items() if shapely.get_num_geometries(g) > 1}
+        shape = outlines
     else:
-        for v, g in mgs.groupby(VILLAGE_CODE):
-            if (shapely.get_num_geometries(shapely.union_all(g.geometry.to_numpy())) > 1):
-                multipart_v.add(v)
+        # without them, the land of the village's micro-grids
+        shape = {v: shapely.union_all(g.geometry.to_numpy()) for v, g in mgs.groupby(VILLAGE_CODE)}
     for name, df, key in (("cells", cells, CELL_ID), ("microgrids", mgs, MICROGRID_ID)):
         g = df.geometry.to_numpy()
         out[f"{name}_valid"] = df.loc[~shapely.is_valid(g), key].tolist()
-        parts = shapely.get_num_geometries(g)
-        multi = (parts > 1) & ~df[VILLAGE_CODE].isin(multipart_v).to_numpy()
-        out[f"{name}_one_piece"] = df.loc[multi, key].tolist()
+        apart = not_one_piece(g, [shape.get(v) for v in df[VILLAGE_CODE]])
+        out[f"{name}_one_piece"] = df.loc[apart, key].tolist()
         out[f"{name}_not_empty"] = df.loc[shapely.is_empty(g) | (shapely.area(g) <= 0), key].tolist()
     out["cells_tile_microgrids"] = _tiling(cells, mgs, MICROGRID_ID, MICROGRID_ID)
     if villages is not None:

@@ -114,3 +114,50 @@ def test_numpy_whole_numbers_and_an_int_area_are_taken(square):
     assert r.report["parameters"]["max_households"] == 20 and len(r.microgrids) == 2
     with pytest.raises(InputError, match=r"need 1 <= min_microgrids <= max_microgrids \(got 3 and 2\)"):
         partition(households_gdf(scatter(10), "A"), v, min_microgrids=3, max_microgrids=2)
+
+
+def test_check_takes_a_cell_in_pieces_only_each_in_a_piece_of_its_village():
+    """A village of two parts, households on one: the other part (an island without
+    households) goes to one cell, which check() accepts (each piece of the cell in a
+    different piece of the village, as the API's validation takes it).  A cell in two
+    pieces on one part, or with a piece outside the village, breaks the rule in a
+    village in pieces too (check() let any cell of such a village be in pieces)."""
+    import shapely
+    from shapely.geometry import box
+
+    islands = shapely.MultiPolygon([box(X0, Y0, X0 + 1200, Y0 + 1200), box(X0 + 1500, Y0 + 400, X0 + 1700, Y0 + 600)])
+    v = village_gdf({"V": islands})
+    xy = np.random.default_rng(0).uniform((X0 + 50, Y0 + 50), (X0 + 1150, Y0 + 1150), (60, 2))
+    r = partition(households_gdf(xy, "V"), v)
+    parts = shapely.get_num_geometries(r.cells.geometry.to_numpy())
+    assert (parts > 1).sum() == 1
+    assert broken(r, v) == {}
+    assert broken(r) == {}  # the village as the land of its micro-grids: the same
+    one = int(np.flatnonzero(parts == 1)[0])
+    key = r.cells["cell_id"].iloc[one]
+    g = r.cells.geometry.iloc[one]
+    x0, y0, x1, y1 = g.bounds
+    ym = g.representative_point().y
+    for bad in (g.difference(box(x0 - 1, ym - 1, x1 + 1, ym + 1)),  # two pieces on one part
+                shapely.MultiPolygon([g, box(X0 + 3000, Y0, X0 + 3100, Y0 + 100)])):  # one outside
+        assert shapely.get_num_geometries(bad) > 1
+        geoms = r.cells.geometry.to_numpy().copy()
+        geoms[one] = bad
+        cut = type(r)(r.households, r.microgrids, r.cells.set_geometry(list(geoms), crs=r.cells.crs), r.report)
+        assert key in check(cut, v)["cells_one_piece"]
+        assert key in check(cut)["cells_one_piece"]
+
+
+def test_check_reports_a_cell_in_two_pieces_in_a_village_of_one(square):
+    v = village_gdf({"V": square})
+    r = partition(households_gdf(scatter(60), "V"), v)
+    g = r.cells.geometry.iloc[0]
+    x0, y0, x1, y1 = g.bounds
+    ym = g.representative_point().y
+    from shapely.geometry import box
+
+    geoms = r.cells.geometry.to_numpy().copy()
+    geoms[0] = g.difference(box(x0 - 1, ym - 1, x1 + 1, ym + 1))
+    cut = type(r)(r.households, r.microgrids, r.cells.set_geometry(list(geoms), crs=r.cells.crs), r.report)
+    assert check(cut, v)["cells_one_piece"] == [r.cells["cell_id"].iloc[0]]
+    assert check(cut)["cells_one_piece"] == [r.cells["cell_id"].iloc[0]]

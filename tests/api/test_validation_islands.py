@@ -1,0 +1,134 @@
+"""The API's plan validation and the engine's check() apply one rule to cells in pieces.
+
+A village can be in pieces (islands); the land of an island without households goes
+to one cell, which is then in pieces too.  check() accepted such a plan and the API's
+validation called it a ``disconnected_cell`` error, so a plan the engine calls valid
+could not be published.  The rule both apply now: a cell may be in several pieces only
+where its village is, each of them in a different piece of the village
+(geogrid.partition.validate.not_one_piece).  A cell in two pieces within one piece of
+its village is still reported by both.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import box
+
+CODE = "431227101201"
+X0, Y0, D = 109.20, 27.30, 0.01  # the village's main part: D x D degrees (about 1 km)
+MAIN = box(X0, Y0, X0 + D, Y0 + D)
+ISLAND = box(X0 + 1.3 * D, Y0 + 0.4 * D, X0 + 1.5 * D, Y0 + 0.6 * D)  # 300 m off, no households
+
+
+def _store(session, outline, n=60):
+    """The village ``outline`` and ``n`` households on its main part, in the register."""
+    from geogrid.db.areas import upsert_areas
+    from geogrid.db.households import upsert_households
+
+    mp = outline if outline.geom_type == "MultiPolygon" else shapely.MultiPolygon([outline])
+    upsert_areas(session, gpd.GeoDataFrame({"code": [CODE], "name": ["一村"]}, geometry=[mp], crs=4326),
+                 "village")
+    xy = np.random.default_rng(0).uniform((X0 + D * .05, Y0 + D * .05), (X0 + D * .95, Y0 + D * .95), (n, 2))
+    upsert_households(session, gpd.GeoDataFrame(
+        {"household_no": [f"H{i:03d}" for i in range(n)], "village_code": [CODE] * n},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326))
+
+
+def _partition(session):
+    from geogrid.db.plans import read_register
+    from geogrid.partition import partition
+
+    inputs = read_register(session)
+    return partition(inputs.households, inputs.villages), inputs.villages
+
+
+def _both(session, result, villages):
+    """(check()'s broken rules, the API's problems) of one plan."""
+    from geogrid.api.planvalidation import validate_plan
+    from geogrid.api.scope import Scope
+    from geogrid.db.plans import save_partition
+    from geogrid.partition import check
+
+    broken = {k: v for k, v in check(result, villages).items() if v}
+    plan = save_partition(session, result, "islands", {"max_households": 20})
+    session.flush()
+    return broken, validate_plan(session, plan, scope=Scope(unrestricted=True))
+
+
+def _cut_in_two(geom):
+    """``geom`` less a 2 m strip (in degrees, about) across its middle: in pieces."""
+    x0, y0, x1, y1 = geom.bounds
+    ym = geom.representative_point().y
+    return geom.difference(box(x0 - 1, ym - 1e-5, x1 + 1, ym + 1e-5))
+
+
+def _pieces(gs) -> np.ndarray:
+    return shapely.get_num_geometries(gs.to_numpy())
+
+
+def test_a_cell_with_an_island_without_households_is_valid_to_check_and_to_the_api(session):
+    _store(session, shapely.MultiPolygon([MAIN, ISLAND]))
+    result, villages = _partition(session)
+    cells = result.cells
+    assert (_pieces(cells.geometry) > 1).sum() == 1  # the island went to one cell
+    broken, problems = _both(session, result, villages)
+    assert broken == {}
+    assert [p for p in problems if p["severity"] == "error"] == []  # disconnected_cell before
+    # a village with no stored outline is the land of its micro-grids, to both
+    from sqlalchemy import select, update
+
+    from geogrid.api.planvalidation import validate_plan
+    from geogrid.api.scope import Scope
+    from geogrid.db.models import Area, Plan
+    from geogrid.partition import check
+
+    session.execute(update(Area).where(Area.code == CODE).values(geom=None))
+    plan = session.scalars(select(Plan).where(Plan.name == "islands")).one()
+    assert not any(check(result).values())
+    assert [p for p in validate_plan(session, plan, scope=Scope(unrestricted=True))
+            if p["severity"] == "error"] == []
+
+
+def test_a_village_that_gains_an_island_by_repartition_stays_valid_to_both(session):
+    """The case the review found: an outline edit gives the village a detached part,
+    repartition() puts it in a cell of the micro-grid named, and the plan it makes is
+    valid to check() and to the API."""
+    from sqlalchemy import update
+
+    from geogrid.db.models import Area
+    from geogrid.partition import repartition
+
+    _store(session, MAIN)
+    result, villages = _partition(session)
+    assert (_pieces(result.cells.geometry) == 1).all()
+    edited = villages.set_geometry([shapely.MultiPolygon([MAIN, ISLAND])], crs=villages.crs)
+    session.execute(update(Area).where(Area.code == CODE).values(
+        geom=f"SRID=4326;{shapely.MultiPolygon([MAIN, ISLAND]).wkt}"))
+    again = repartition(result, result.households, edited, microgrids=list(result.microgrids["microgrid_id"]))
+    assert (_pieces(again.cells.geometry) > 1).sum() == 1
+    broken, problems = _both(session, again, edited)
+    assert broken == {}
+    assert [p for p in problems if p["severity"] == "error"] == []
+
+
+@pytest.mark.parametrize("outline", [pytest.param(MAIN, id="one_piece_village"),
+                                     pytest.param(shapely.MultiPolygon([MAIN, ISLAND]), id="island_village")])
+def test_a_cell_in_two_pieces_within_one_piece_of_its_village_is_reported_by_both(session, outline):
+    """A cell cut in two on the main part: a cell in pieces where its village is not,
+    in a village of one piece or (check() took it as valid before) one with an island."""
+    _store(session, outline)
+    result, villages = _partition(session)
+    one = np.flatnonzero(_pieces(result.cells.geometry) == 1)[0]
+    key = result.cells["cell_id"].iloc[one]
+    geoms = result.cells.geometry.to_numpy().copy()
+    geoms[one] = _cut_in_two(geoms[one])
+    assert shapely.get_num_geometries(geoms[one]) > 1
+    result.cells = result.cells.set_geometry(list(geoms), crs=result.cells.crs)
+    broken, problems = _both(session, result, villages)
+    assert key in broken.get("cells_one_piece", [])
+    disconnected = [p for p in problems if p["rule"] == "disconnected_cell"]
+    assert [[o["key"] for o in p["objects"]] for p in disconnected] == [[key]]
+    assert disconnected[0]["severity"] == "error"
