@@ -147,24 +147,71 @@ def _overlaps_near(villages, vpoly, metric) -> list[dict]:
 
 
 def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
-    """``microgrid_area_changed``: what the named micro-grids gained and lost in following
-    their village's outline (the land no other micro-grid covers goes to them: a
-    micro-grid's own edited outline, shrunk, grows back), so that the planner sees it."""
-    gained = sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms)
-    lost = sum(shapely.difference(named_geom[m], new_mg[m]).area for m in ms)
-    if max(gained, lost) < AREA_NOTE_M2:
+    """``microgrid_area_changed``: what the named micro-grids gained and lost together in
+    following their village's outline (the land no other micro-grid covers goes to them:
+    a micro-grid's own edited outline, shrunk, grows back), and what passed between them
+    (where they were cut afresh, or a cut-off piece joined a neighbour), so that the
+    planner sees it."""
+    old = shapely.union_all([named_geom[m] for m in ms])
+    new = shapely.union_all([new_mg[m] for m in ms])
+    gained = shapely.difference(new, old).area
+    lost = shapely.difference(old, new).area
+    # each micro-grid's gain less the village's: land one named micro-grid took from another
+    passed = max(0.0, sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms) - gained)
+    if max(gained, lost, passed) < AREA_NOTE_M2:
         return []
+    between = (f", and {passed / 1e6:.3f} km² passed from one of them to another"
+               if passed >= AREA_NOTE_M2 and len(ms) > 1 else "")
     return [{**diagnostic(
         "microgrid_area_changed", code, [],
         f"micro-grid(s) {', '.join(ms)} gained {gained / 1e6:.3f} km² and lost {lost / 1e6:.3f} km² "
-        f"to follow the outline of village {code}: the named micro-grids take all of it that no "
-        "other micro-grid covers. To give land to a neighbour, edit the neighbour's outline and "
-        "re-run both"), "microgrids": list(ms)}]
+        f"in all to follow the outline of village {code}{between}: the named micro-grids take all "
+        "of it that no other micro-grid covers. To give land to a neighbour, edit the neighbour's "
+        "outline and re-run both"), "microgrids": list(ms)}]
 
 
 #: the area (m²) a named micro-grid must gain or lose before a microgrid_area_changed
 #: note tells of it
 AREA_NOTE_M2 = 100.0
+
+
+def _stranded(code, region, ms, named_geom, unnamed_geom) -> tuple[object, list[dict]]:
+    """``region`` (the land of the named micro-grids of village ``code`` after an outline
+    edit) without the pieces of land the edit added beyond micro-grids that were not
+    named: a piece that holds none of the named micro-grids' land and borders one of the
+    others.  Given to a named micro-grid, such a piece would lie apart from it, far off,
+    with a cell in pieces; it stays out of every micro-grid instead, and an
+    ``outline_adds_land`` note names the micro-grids to re-solve with it.  A piece
+    bordering no micro-grid (a new island), and a speck of the outlines' float noise,
+    stay in ``region``."""
+    parts = explode(region)
+    if len(parts) < 2 or not unnamed_geom:
+        return region, []
+    named_all = shapely.union_all([named_geom[m] for m in ms])
+    ids = list(unnamed_geom)
+    tree = shapely.STRtree([unnamed_geom[i] for i in ids])
+    keep, by_mg = [], {}
+    for p in parts:
+        beside = tree.query(p, predicate="dwithin", distance=BESIDE_M)
+        if p.area >= SPECK_M2 and len(beside) and shapely.intersection(p, named_all).area < SPECK_M2:
+            for k in beside:
+                by_mg[ids[k]] = by_mg.get(ids[k], 0.0) + p.area
+            continue
+        keep.append(p)
+    if len(keep) == len(parts) or not keep:
+        return region, []
+    left = sum(p.area for p in parts) - sum(p.area for p in keep)
+    names = sorted(by_mg)
+    note = {**diagnostic(
+        "outline_adds_land", code, [],
+        f"the new outline of village {code} adds {left / 1e6:.3f} km² next to micro-grid(s) "
+        f"{', '.join(names)}, which were not named; that land is in no micro-grid until they are "
+        "re-solved with the new outline (name them as well)"), "microgrids": names}
+    return (keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)), [note]
+
+
+#: a piece of added land this near (m) a micro-grid borders it
+BESIDE_M = 1.0
 
 
 def _in_pieces(code, ms, new_mg, village) -> list[dict]:

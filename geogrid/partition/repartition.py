@@ -17,9 +17,9 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
 from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, point_xy
-from geogrid.partition.outline_edit import (SAME_M2, _area_moved, _drop_specks, _follow_outline,
+from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _drop_specks, _follow_outline,
                                              _in_pieces, _locked_geoms, _locked_inside, _overlaps_near,
-                                             _resplit, _to_metric)
+                                             _resplit, _stranded, _to_metric)
 from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
@@ -170,6 +170,9 @@ def repartition(
             region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
             region = _drop_specks(shapely.set_precision(shapely.make_valid(region), GRID_M),
                                   vpoly[code])
+            region, note = _stranded(code, region, ms, named_geom,
+                                     {o: mg_geom_m[o] for o in others[MICROGRID_ID]})
+            diags += note
         else:
             region = None
         if region is None or shapely.symmetric_difference(
@@ -181,6 +184,14 @@ def repartition(
             for m in ms:
                 new_mg[m] = clean(named_geom[m])
                 unchanged.add(m)
+        elif region.area < SPECK_M2:
+            # nothing to cover: the named micro-grids would be specks with empty cells
+            raise InputError(
+                f"the new outline of village {code} leaves micro-grid(s) {', '.join(ms)} no land "
+                "(all of it lies outside the new outline or under the village's other "
+                "micro-grids); name them together with the micro-grids of the village next to "
+                "them, so that they are cut afresh to cover the new outline, or run partition "
+                "again for the village")
         elif len(ms) == 1:
             new_mg[ms[0]] = clean(region)
         else:
@@ -330,6 +341,8 @@ def repartition(
             for r in members:
                 cell_of_row[int(r)] = c
 
+    diags = _cells_in_pieces(diags, new_cells, vpoly)
+
     # --- assemble -------------------------------------------------------------------------
     out = hh.copy(deep=False)  # in the plan's CRS, as its kept cells are
     mg_col = np.where(keep, prev_mg, None).astype(object)
@@ -441,6 +454,22 @@ OUTSIDE_OUTLINE = ("{n} household(s) lie outside the outline given for the villa
 OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are not in any "
                 "cell; correct their point, or extend their village's outline and re-solve "
                 "its micro-grids with it")
+
+
+def _cells_in_pieces(diags: list[dict], new_cells, vpoly) -> list[dict]:
+    """The ``microgrid_in_pieces`` notes, each with the cells of its micro-grid that are in
+    pieces with it (more than their village has): a piece of land with no household goes
+    to a cell all the same, so that the cells tile their micro-grid."""
+    out = []
+    for d in diags:
+        if d["kind"] == "microgrid_in_pieces":
+            n_v = len(explode(vpoly[d["village_code"]]))
+            torn = sorted(c for c, m, g in new_cells if m in d["microgrids"] and len(explode(g)) > n_v)
+            if torn:
+                d = {**d, "cells": torn, "message": d["message"].rstrip(".") + (
+                    f"; cell(s) {', '.join(torn)} are in pieces with it until then")}
+        out.append(d)
+    return out
 
 
 def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:

@@ -129,6 +129,19 @@ def test_an_outline_edit_that_cuts_a_microgrid_in_two_is_reported_and_a_locked_c
     r2 = repartition(r, hh, edited, microgrids=[m])
     notes = [d for d in r2.diagnostics if d["kind"] == "microgrid_in_pieces"]
     assert [d["microgrids"] for d in notes] == [[m]] and "2 pieces" in notes[0]["message"]
+    assert "cells" not in notes[0]  # each piece has households and cells of its own
+    # with the households of the western piece gone, a cell of the eastern one takes
+    # that piece too, and the note names it (before: only the micro-grid)
+    hm = hh.geometry.to_crs(metric)
+    west = hh.index[hm.within(mg) & (hm.x < cx)]
+    assert len(west)
+    r4 = repartition(r, hh.drop(west), edited, microgrids=[m])
+    note = next(d for d in r4.diagnostics if d["kind"] == "microgrid_in_pieces")
+    cm4 = reproject(r4.cells.set_index("cell_id").geometry, metric)
+    torn = sorted(cid for cid in r4.cells.loc[r4.cells["microgrid_id"] == m, "cell_id"]
+                  if shapely.get_num_geometries(cm4[cid]) > 1)
+    assert torn and note["cells"] == torn
+    assert all(cid in note["message"] for cid in torn) and "in pieces with it" in note["message"]
     # a cell the river crosses cannot stay locked
     cm = reproject(r.cells.set_index("cell_id").geometry, metric)
     across = [cid for cid in r.cells.loc[r.cells["microgrid_id"] == m, "cell_id"] if cm[cid].intersects(river)]
@@ -252,3 +265,76 @@ def test_households_an_outline_edit_leaves_outside_their_village_are_told_so(cou
     assert set(cut) <= told
     assert not [d for d in r2.diagnostics if d["kind"] == "not_repartitioned"]
     assert _broken(r2, edited) == {}
+
+
+def _edge_microgrid(r, vm, code):
+    """The micro-grid of village ``code`` with the longest stretch of its outline, and the
+    micro-grids' polygons in metres."""
+    metric = r.report["parameters"]["metric_crs"]
+    own = r.microgrids.loc[r.microgrids["village_code"] == code, "microgrid_id"].tolist()
+    mgm = reproject(r.microgrids.set_index("microgrid_id").geometry, metric)
+    V = vm.geometry[vm.index[vm["village_code"] == code][0]]
+    return own, mgm, max(own, key=lambda o: mgm[o].intersection(V.exterior).length)
+
+
+def _metric_villages(c, r):
+    metric = r.report["parameters"]["metric_crs"]
+    return c.villages.set_geometry(reproject(c.villages.geometry, metric)), metric
+
+
+def test_a_microgrid_named_alone_that_the_new_outline_leaves_no_land_is_refused(county):
+    """Before: it became a speck of 1e-5 m² with one empty cell, and check() passed it."""
+    c, r = county
+    code = r.microgrids["village_code"].value_counts().index[0]
+    vm, metric = _metric_villages(c, r)
+    own, mgm, m = _edge_microgrid(r, vm, code)
+    k = vm.index[vm["village_code"] == code][0]
+    vm.loc[k, "geometry"] = vm.geometry[k].difference(mgm[m])
+    edited = vm.set_geometry(reproject(vm.geometry, c.villages.crs))
+    with pytest.raises(InputError, match=f"leaves micro-grid\\(s\\) {m} no land"):
+        repartition(r, c.households, edited, microgrids=[m])
+    # named with a neighbour, the two are cut afresh over what is left, and the note
+    # tells the land lost from the land passed between them
+    nb = next(o for o in own if o != m and mgm[o].intersection(mgm[m]).length > 1)
+    r2 = repartition(r, c.households, edited, microgrids=[nb, m])
+    assert _broken(r2, edited) == {}
+    new = reproject(r2.microgrids.set_index("microgrid_id").geometry, metric)
+    assert new[m].area > 1e4 and new[nb].area > 1e4
+    note = next(d for d in r2.diagnostics if d["kind"] == "microgrid_area_changed")
+    lost_km2 = mgm[m].area / 1e6
+    # before, the land M passed to its neighbour was counted as gained (and lost) as well
+    assert f"gained 0.000 km² and lost {lost_km2:.3f} km² in all" in note["message"]
+    assert f"{new[m].area / 1e6:.3f} km² passed from one of them to another" in note["message"]
+
+
+def test_land_an_outline_adds_beside_a_microgrid_not_named_stays_out_and_names_it(county):
+    """Before: a bump added to the outline next to micro-grid X went to the named
+    micro-grid Y far from it: Y and one of its cells in two pieces."""
+    c, r = county
+    code = r.microgrids["village_code"].value_counts().index[0]
+    vm, metric = _metric_villages(c, r)
+    own, mgm, x = _edge_microgrid(r, vm, code)
+    k = vm.index[vm["village_code"] == code][0]
+    V = vm.geometry[k]
+    edge = shapely.line_merge(mgm[x].intersection(V.exterior))
+    edge = max(getattr(edge, "geoms", [edge]), key=lambda g: g.length)
+    bump = edge.interpolate(0.5, normalized=True).buffer(150)
+    grown = V.union(bump)
+    vm = vm.set_geometry(gpd.GeoSeries([grown if j == k else g.difference(grown) for j, g in zip(vm.index, vm.geometry)],
+                                       index=vm.index, crs=metric))
+    edited = vm.set_geometry(reproject(vm.geometry, c.villages.crs))
+    far = next(o for o in own if mgm[o].distance(bump) > 50)
+    r2 = repartition(r, c.households, edited, microgrids=[far])
+    new = reproject(r2.cells.set_index("cell_id").geometry, metric)
+    mine = r2.cells.loc[r2.cells["microgrid_id"] == far, "cell_id"]
+    assert all(shapely.get_num_geometries(new[cid]) == 1 for cid in mine)
+    broken = _broken(r2, edited)
+    assert "cells_one_piece" not in broken and "microgrids_one_piece" not in broken
+    note = [d for d in r2.diagnostics if d["kind"] == "outline_adds_land"]
+    assert len(note) == 1 and x in note[0]["microgrids"] and far not in note[0]["microgrids"]
+    # naming what the notes name gives a plan that keeps every rule
+    more = sorted({m for d in r2.diagnostics if d["kind"] in ("outline_adds_land", "outline_crosses_microgrids")
+                   for m in d["microgrids"]})
+    r3 = repartition(r, c.households, edited, microgrids=[far, *more])
+    assert _broken(r3, edited) == {}
+    assert not [d for d in r3.diagnostics if d["kind"] in ("outline_adds_land", "microgrid_in_pieces")]
