@@ -16,6 +16,7 @@ from geogrid.errors import InputError
 from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
+from geogrid.partition.pieces import node_long_edges
 from geogrid.partition.report import quality
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.village import LAYOUTS, VillageResult, VillageTask
@@ -252,9 +253,15 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
     )
     crs = prep.crs
     metric = prep.metric
+    mg_area = shapely.area(mg_geoms) / 1e6
+    if crs != metric:
+        # the sides of a shared edge must be split at the same points on the way to
+        # the caller's CRS: a long edge takes the ends of its neighbours' edges
+        noded = node_long_edges(np.r_[mg_geoms, cell_geoms])
+        mg_geoms, cell_geoms = noded[:len(mg_geoms)], noded[len(mg_geoms):]
     mg_df = gpd.GeoDataFrame(
         {MICROGRID_ID: mg_ids, VILLAGE_CODE: mg_vil, HOUSEHOLDS: mg_hh,
-         AREA_KM2: shapely.area(mg_geoms) / 1e6},
+         AREA_KM2: mg_area},
         geometry=reproject(gpd.GeoSeries(mg_geoms, crs=metric), crs), crs=crs,
     )
     cell_df = gpd.GeoDataFrame(
