@@ -100,7 +100,10 @@ def partition(
         own and is named in the diagnostics.
     microgrid_km2, min_microgrids, max_microgrids
         Each village gets ``clamp(round(area / microgrid_km2), min, max)`` micro-grids,
-        but no more than ``ceil(households / max_households)``.
+        but no more than ``ceil(households / max_households)``.  A part of a village
+        where no household lives (an island, an exclave) is not counted and joins the
+        nearest micro-grid and cell (diagnostic ``uninhabited_land``), so that no
+        micro-grid or cell is left empty.
     seed : int
         Accepted for reproducibility of future randomised steps; the current solver
         is deterministic, so any seed gives the same result.

@@ -123,7 +123,10 @@ def _each_in_own_piece(geom, outline) -> bool:
     seen = set()
     for part in shapely.get_parts(geom):
         try:
-            area = shapely.area(shapely.intersection(part, pieces))
+            # GEOS's overlay can raise the FPU's invalid flag on valid input (islands
+            # in UTM metres), which numpy would turn into a RuntimeWarning
+            with np.errstate(invalid="ignore"):
+                area = shapely.area(shapely.intersection(part, pieces))
         except shapely.errors.GEOSException:  # an invalid polygon: reported as such too
             return False
         j = int(np.argmax(area))

@@ -144,6 +144,7 @@ def solve_village(task: VillageTask) -> VillageResult:
     cap = task.max_households
     res = VillageResult(code=task.code)
     n = len(task.points)
+    V, bare = _inhabited(V, task.points)
     units = make_units(task.points, task.building, task.hamlet)
     hsmall = _hamlet_small(units, task.hamlet, cap)
     diags = res.diagnostics
@@ -167,6 +168,14 @@ def solve_village(task: VillageTask) -> VillageResult:
     mg, cells, cell_mg, hh_cell, res.layout = or_loosened(
         lambda u: _layout(task, V, u, hsmall if u is units else _hamlet_small(u, task.hamlet, cap), K, cap),
         units, task.points, task.hamlet)
+    if bare:
+        mg, cells = _attach_bare(bare, mg, cells, cell_mg)
+        diags.append(diagnostic(
+            "uninhabited_land", task.code, [],
+            f"village {task.code}: {len(bare)} part(s) of its land where no household lives "
+            f"({sum(p.area for p in bare) / 1e6:.3f} km²: an island or an exclave) join the nearest "
+            f"micro-grid and cell, so that no micro-grid or cell is left empty; its {len(mg)} "
+            f"micro-grid(s) are counted from its inhabited land ({V.area / 1e6:.3f} km²)"))
     diags += split_buildings(task.code, units, hh_cell, task.points, task.building)
     diags += split_hamlets(task.code, hh_cell, cell_mg, task.points, task.hamlet, cap)
     res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
@@ -174,6 +183,38 @@ def solve_village(task: VillageTask) -> VillageResult:
     res.cell_microgrid = cell_mg
     res.household_cell = hh_cell
     return res
+
+
+def _inhabited(V, points: np.ndarray):
+    """``(the parts of village V where households live, the parts where none does)``:
+    an island or exclave with no household gets no micro-grid of its own (which would
+    hold only an empty cell), and does not count towards the village's micro-grids.
+    A village of one part, or with no households, is returned whole."""
+    parts = explode(V)
+    if len(parts) < 2 or not len(points):
+        return V, []
+    # each household's nearest part (a household on the outline counts for it)
+    near = shapely.STRtree(parts).query_nearest(shapely.points(points), all_matches=False)[1]
+    lived = np.zeros(len(parts), bool)
+    lived[near] = True
+    if lived.all():
+        return V, []
+    keep = [p for p, k in zip(parts, lived) if k]
+    return (keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)), [p for p, k in zip(parts, lived) if not k]
+
+
+def _attach_bare(bare: list, mg: list, cells: list, cell_mg: list):
+    """Each land part of ``bare`` joined to the nearest micro-grid, and within it to its
+    nearest cell (both then in pieces, as their village is)."""
+    mg, cells = list(mg), list(cells)
+    owner = np.asarray(cell_mg)
+    for p in bare:
+        j = int(np.argmin(shapely.distance(np.array(mg, dtype=object), p)))
+        mine = np.flatnonzero(owner == j)
+        c = int(mine[np.argmin(shapely.distance(np.array([cells[k] for k in mine], dtype=object), p))])
+        mg[j] = shapely.union(mg[j], p, grid_size=GRID_M)
+        cells[c] = shapely.union(cells[c], p, grid_size=GRID_M)
+    return mg, cells
 
 
 def _area_misses(mg_polys: list, village_area: float) -> int:

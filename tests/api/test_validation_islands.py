@@ -132,3 +132,24 @@ def test_a_cell_in_two_pieces_within_one_piece_of_its_village_is_reported_by_bot
     disconnected = [p for p in problems if p["rule"] == "disconnected_cell"]
     assert [[o["key"] for o in p["objects"]] for p in disconnected] == [[key]]
     assert disconnected[0]["severity"] == "error"
+
+
+def test_a_big_island_without_households_makes_no_empty_microgrid_or_cell(session):
+    """Before: an uninhabited island bigger than a micro-grid (a river island, an
+    exclave of forest) became micro-grids of its own, each with one empty cell: check()
+    passed the plan, the API called every such cell an ``empty_cell`` error, and the
+    plan could not be published.  Now the island joins the nearest micro-grid and cell,
+    and the village's micro-grids are counted from its inhabited land."""
+    big = box(X0 + 1.3 * D, Y0, X0 + 2.5 * D, Y0 + 1.2 * D)  # about 1.2 km x 1.3 km, 300 m off
+    _store(session, shapely.MultiPolygon([MAIN, big]), n=200)
+    result, villages = _partition(session)
+    assert (result.microgrids["households"] > 0).all() and (result.cells["households"] > 0).all()
+    notes = [d for d in result.diagnostics if d["kind"] == "uninhabited_land"]
+    assert len(notes) == 1 and "1 part(s)" in notes[0]["message"]
+    # the island is in exactly one micro-grid and one cell, beside their own land
+    isl = gpd.GeoSeries([big], crs=4326).to_crs(result.cells.crs).iloc[0]
+    holds = result.cells.geometry.intersection(isl).area > 0.99 * isl.area
+    assert holds.sum() == 1 and _pieces(result.cells.geometry[holds])[0] == 2
+    broken, problems = _both(session, result, villages)
+    assert broken == {}
+    assert [p for p in problems if p["severity"] == "error"] == []  # empty_cell x2 before
