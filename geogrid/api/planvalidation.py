@@ -1,10 +1,11 @@
 """Validation and diff of stored plans.
 
 :func:`validate_plan` returns every broken rule with the objects involved, in words a
-planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``, ``gap``,
-``overlap``, ``nesting``, ``outside_cell`` and ``unassigned``; a cell that is one
-building over the cap is the warning ``oversize_building``, as the partition engine
-keeps such a building whole.  A cell is ``disconnected_cell`` by the rule of the
+planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``,
+``disconnected_microgrid``, ``gap``, ``overlap``, ``nesting``, ``outside_cell`` and
+``unassigned``; a cell that is one building over the cap is the warning
+``oversize_building``, as the partition engine keeps such a building whole.  A cell is
+``disconnected_cell`` (a micro-grid ``disconnected_microgrid``) by the rule of the
 engine's own check (:func:`geogrid.partition.validate.not_one_piece`): in pieces where
 its village is in one, or with two of its pieces in one piece of a village in pieces
 (a cell with an island of its village, no households on it, is fine).  Areas are measured in
@@ -102,7 +103,7 @@ def _one_building(hh) -> set:
 
 
 def _disconnected(session, plan_id: str, cells, vil_geom: dict) -> dict:
-    """The cells in pieces that break the rule of one piece, as the engine's check()
+    """The cells (or micro-grids) in pieces that break the rule of one piece, as the engine's check()
     applies it (:func:`~geogrid.partition.validate.not_one_piece`), each with the number
     of pieces of its village.  A village with no stored outline is the land of the
     plan's micro-grids of it (all of them, whatever the scope), as check() takes it
@@ -173,12 +174,23 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
             problems.append(_problem("disconnected_cell", "error",
                                      f"cell {key[cid]} is in {len(g.geoms)} separate pieces{where}",
                                      [{"type": "cell", "id": cid, "key": key[cid]}]))
+    # a micro-grid in pieces, by the same rule as a cell (check()'s microgrids_one_piece):
+    # a repartition after an outline edit can leave one so, with a note saying which
+    # micro-grids to re-solve with it
+    torn = _disconnected(session, plan.id, mgs_m, vil_geom) if len(mgs_m) else {}
     for _, mg in mgs_m.iterrows():
         ref = {"type": "microgrid", "id": mg["id"], "key": mg["microgrid_key"]}
         own = cells_m[cells_m["microgrid_id"] == mg["id"]] if len(cells_m) else cells_m
         g = mg.geometry
         if g is None or g.is_empty:
             continue
+        if mg["id"] in torn:
+            where = (f", not each in a different part of its village ({torn[mg['id']]} parts)"
+                     if torn[mg["id"]] > 1 else "")
+            problems.append(_problem("disconnected_microgrid", "error",
+                                     f"micro-grid {mg['microgrid_key']} is in {shapely.get_num_geometries(g)} "
+                                     f"separate pieces{where}; re-solve it with the micro-grids next to "
+                                     "its cut-off pieces", [ref]))
         v = vil_geom.get(mg["village_code"])
         if v is not None:
             out = m2(g.difference(v))

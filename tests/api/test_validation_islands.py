@@ -153,3 +153,39 @@ def test_a_big_island_without_households_makes_no_empty_microgrid_or_cell(sessio
     broken, problems = _both(session, result, villages)
     assert broken == {}
     assert [p for p in problems if p["severity"] == "error"] == []  # empty_cell x2 before
+
+
+def test_a_microgrid_an_outline_edit_leaves_in_pieces_is_reported_by_both(session):
+    """A river cut across one micro-grid of a one-piece village, re-solved alone: the
+    micro-grid is in two pieces (the engine's microgrid_in_pieces note says to re-solve
+    it with its neighbours).  check() reported microgrids_one_piece, but the API had no
+    such problem and let the plan be published."""
+    from geogrid.partition import repartition
+
+    _store(session, MAIN, n=60)
+    result, villages = _partition(session)
+    assert len(result.microgrids) > 1
+    # a 40 m river across one micro-grid, from edge to edge of it, that leaves the
+    # village in one piece (it passes beside the others)
+    V = villages.geometry.iloc[0]
+    for m, mg in zip(result.microgrids["microgrid_id"], result.microgrids.geometry):
+        x0, y0, x1, y1 = mg.bounds
+        cx, cy, w = (x0 + x1) / 2, (y0 + y1) / 2, 2e-4
+        for river in (box(cx - w, y0 - w / 4, cx + w, y1 + w / 4), box(x0 - w / 4, cy - w, x1 + w / 4, cy + w)):
+            if _pieces(gpd.GeoSeries([V.difference(river)]))[0] == 1 and \
+                    _pieces(gpd.GeoSeries([mg.difference(river)]))[0] == 2:
+                break
+        else:
+            continue
+        break
+    else:
+        raise AssertionError("no micro-grid a river can cut in two")
+    edited = villages.copy()
+    edited["geometry"] = edited.geometry.difference(river)
+    hh = result.households[~result.households.geometry.within(river)].drop(columns=["microgrid_id", "cell_id"])
+    r2 = repartition(result, hh, edited, microgrids=[m])
+    assert [d["microgrids"] for d in r2.diagnostics if d["kind"] == "microgrid_in_pieces"] == [[m]]
+    broken, problems = _both(session, r2, edited)
+    assert list(broken.get("microgrids_one_piece", {})) == [m]
+    torn = [p for p in problems if p["rule"] == "disconnected_microgrid"]
+    assert [p["objects"][0]["key"] for p in torn] == [m] and torn[0]["severity"] == "error"
