@@ -6,14 +6,16 @@ its own inputs, and results are put back in village-code order.
 
 from __future__ import annotations
 
+import asyncio
 import numbers
 import os
+import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from geogrid.errors import InputError
+from geogrid.errors import GeogridError, InputError
 from geogrid.partition.village import VillageResult, VillageTask, solve_village
 
 __all__ = ["ENGINES", "run_tasks", "Progress"]
@@ -25,6 +27,22 @@ ENGINES = ("auto", "serial", "process", "dask")
 
 #: below this many households the process pool costs more than it saves
 _POOL_MIN_HOUSEHOLDS = 5_000
+
+#: Seconds that ``engine="dask"`` gives the scheduler at the address it is given to
+#: answer, as a Dask scheduler, before it says it cannot reach one.  A scheduler answers
+#: in milliseconds, and a port nobody listens on is refused at once (distributed tries
+#: again until this time is up, in case the scheduler is starting); what takes the time
+#: is a host that swallows the packets, or another kind of server on that port, for which
+#: distributed's own connection would wait for ever (its handshake has no time limit,
+#: dask/distributed#8071).  10 s leaves room for a slow or TLS link; raise it for a far
+#: one.  Tests lower it.
+DASK_CONNECT_TIMEOUT = 10.0
+
+#: Seconds that ``engine="dask"`` waits for the scheduler to have a first worker before it
+#: says it has none (with none, Dask waits for ever at 0 %).  Workers started with the
+#: scheduler join it within a few seconds; raise it for workers that wait in a batch
+#: queue.  Tests lower it.
+DASK_WORKERS_TIMEOUT = 30.0
 
 
 def _largest_first(tasks: list[VillageTask]) -> list[VillageTask]:
@@ -133,17 +151,139 @@ def _run_dask(tasks, workers, scheduler, tell):
             "engine='dask' needs dask and distributed: pip install 'geogrid[dask]'"
         ) from None
 
-    def run(client):
+    def run(client, address):
         # biggest first here too: a higher priority runs earlier
         # keyed by village, so that a task Dask gives up on (KilledWorker) is named
         run_id = uuid.uuid4().hex[:8]
         futures = [client.submit(_solve, t, pure=False, priority=len(t.points), key=f"village-{t.code}-{run_id}")
                    for t in tasks]
-        return [tell(f.result()) for f in dask_completed(futures)]
+        solved = []
+        try:
+            for f in dask_completed(futures):
+                solved.append(tell(f.result()))
+            return solved
+        except BaseException as exc:
+            # a village failed, progress raised, an interrupt, or the scheduler is gone:
+            # the villages not solved yet are not left queued on the cluster
+            try:
+                client.cancel(futures)
+            except Exception:  # pragma: no cover - the scheduler is gone already
+                pass
+            # distributed cancels every future at once when the scheduler goes away
+            if isinstance(exc, CancelledError) and (
+                    getattr(exc, "reason", None) == "scheduler-connection-lost" or client.status != "running"):
+                done = {r.code for r in solved}
+                left = [t.code for t in tasks if t.code not in done]
+                raise GeogridError(
+                    f"lost the connection to the Dask scheduler at {address} with {len(left)} of "
+                    f"{len(tasks)} village(s) not solved ({', '.join(left[:5])}"
+                    f"{'…' if len(left) > 5 else ''}); is it still running? Run the partition again "
+                    f"once it is") from exc
+            raise
 
     if scheduler:
-        with Client(scheduler) as client:
-            return run(client)
+        _check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:  # it was there a moment ago
+            raise _unreachable(scheduler, _reason(exc)) from exc
+        with client:
+            try:
+                client.wait_for_workers(n_workers=1, timeout=DASK_WORKERS_TIMEOUT)
+            except TimeoutError:
+                raise InputError(
+                    f"the Dask scheduler at {scheduler} has no workers after {DASK_WORKERS_TIMEOUT:g} s; "
+                    f"start some with `dask worker {scheduler}` (or, if they are on their way, wait "
+                    f"longer: geogrid.partition.engines.DASK_WORKERS_TIMEOUT)") from None
+            return run(client, scheduler)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        return run(client)
+        return run(client, cluster.scheduler_address)
+
+
+#: what to check when nothing is there, or when something else is
+_NOBODY = "is the address right, and is `dask scheduler` running there?"
+_SOMEONE_ELSE = ("is the address right? A scheduler listens on port 8786 unless told otherwise; its "
+                 "dashboard, on 8787, is not it")
+
+
+def _unreachable(address: str, why: str, check: str = _NOBODY) -> InputError:
+    return InputError(f"could not reach a Dask scheduler at {address}: {why} ({check})")
+
+
+def _reason(exc: BaseException) -> str:
+    """What an error of connecting says, at its root: 'Connection refused', 'Name or
+    service not known', rather than distributed's 'Timed out trying to connect'.  Only
+    the last try's error is kept: when that try was cut short by the time running out,
+    the reason is not known."""
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if isinstance(root, OSError) and root.strerror:
+        return f"no connection within {DASK_CONNECT_TIMEOUT:g} s: {root.strerror}"
+    if isinstance(root, TimeoutError) or str(exc).startswith("Timed out trying to connect"):
+        return f"no connection within {DASK_CONNECT_TIMEOUT:g} s"
+    return str(exc) or type(exc).__name__
+
+
+def _check_scheduler(address: str) -> None:
+    """Raises :class:`InputError` unless a Dask scheduler answers at ``address`` within
+    :data:`DASK_CONNECT_TIMEOUT`: nothing there, another kind of server there (which
+    ``distributed.Client`` waits on for ever), or a Dask worker's address.
+
+    It asks the scheduler who it is, as distributed's own clients do, on an event loop of
+    its own in a thread of its own, so that it works where a loop runs already (a
+    notebook)."""
+    from distributed.comm import CommClosedError
+
+    timeout = DASK_CONNECT_TIMEOUT
+    outcome: dict = {}
+
+    def ask() -> None:
+        try:
+            outcome["identity"] = asyncio.run(_identity(address, timeout))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ask, name="geogrid-dask-check", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)  # asyncio.wait_for ends it at timeout + 1; this is a spare
+    exc = outcome.get("error")
+    if thread.is_alive() or isinstance(exc, TimeoutError):  # connected, then no answer
+        raise _unreachable(address, f"something took the connection but did not answer as a Dask "
+                                    f"scheduler within {timeout:g} s", _SOMEONE_ELSE) from None
+    if isinstance(exc, CommClosedError):
+        raise _unreachable(address, "something took the connection and closed it without answering "
+                                    "as a Dask scheduler", _SOMEONE_ELSE) from None
+    if isinstance(exc, (OSError, ValueError)):  # refused, unknown host; a malformed address
+        raise _unreachable(address, _reason(exc)) from None
+    if exc is not None:  # what came back could not be read in Dask's protocol
+        raise _unreachable(address, "something answered, but not as a Dask scheduler",
+                           _SOMEONE_ELSE) from None
+    identity = outcome["identity"]
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    if kind != "Scheduler":  # a worker's address, say
+        raise _unreachable(address, f"a Dask {kind.lower()} answered, not the scheduler"
+                           if isinstance(kind, str) else "something answered, but not as a Dask scheduler",
+                           _SOMEONE_ELSE)
+
+
+async def _identity(address: str, timeout: float):
+    """What the Dask server at ``address`` says it is (``{"type": "Scheduler", ...}``),
+    connecting and asking in ``timeout`` seconds at most."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def ask():
+        # the security settings of dask's configuration, as Client(address) takes them
+        comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    # connect's own timeout does not cover the handshake, in which it waits for ever on a
+    # server that does not speak Dask's protocol.  A second more than connect's, so that a
+    # port refused or a host not found comes out as connect says it, not as a time-out
+    return await asyncio.wait_for(ask(), timeout + 1)

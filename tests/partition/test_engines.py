@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,178 @@ def test_a_scheduler_address_is_only_for_dask(county):
 
     with pytest.raises(InputError, match="engine='dask'"):
         partition(county.households, county.villages, engine="process", scheduler="tcp://127.0.0.1:9")
+
+
+def _within(seconds, call):
+    """``call()``, failing the test if it has not returned after ``seconds`` (it hung,
+    before) instead of hanging the suite: pytest-timeout is not installed."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"still waiting after {seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.fixture
+def quick_dask(monkeypatch):
+    """The Dask engine's waits for a scheduler and for its first worker, cut to 2 s."""
+    pytest.importorskip("distributed")
+    import geogrid.partition.engines as engines
+
+    monkeypatch.setattr(engines, "DASK_CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(engines, "DASK_WORKERS_TIMEOUT", 2.0)
+
+
+@pytest.mark.parametrize("answer", [None, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"],
+                         ids=["silent", "http"])
+def test_an_address_that_is_not_a_dask_scheduler_is_said_so(county, quick_dask, answer):
+    """A port where something else listens, which says nothing or answers as a web server
+    does.  Before: distributed.Client waited on the first for ever (its handshake has no
+    time limit, whatever its timeout), and on the second raised numpy's MemoryError (it
+    took the reply's first bytes for the length of a message of exabytes)."""
+    import socket
+    import threading
+    import time
+
+    from geogrid.errors import InputError
+
+    server = socket.create_server(("127.0.0.1", 0))
+    taken = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # the server is closed: the test is over
+                return
+            taken.append(conn)
+            if answer:
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        start = time.monotonic()
+        with pytest.raises(InputError) as info:
+            _within(60, lambda: partition(county.households, county.villages, engine="dask",
+                                          scheduler=address))
+        assert time.monotonic() - start < 10
+    finally:
+        server.close()
+        for conn in taken:
+            conn.close()
+    why = ("something answered, but not as a Dask scheduler" if answer
+           else "something took the connection but did not answer as a Dask scheduler within 2 s")
+    assert str(info.value) == (
+        f"could not reach a Dask scheduler at {address}: {why} (is the address right? A scheduler "
+        f"listens on port 8786 unless told otherwise; its dashboard, on 8787, is not it)")
+    assert taken  # it was reached, and said to be something else
+
+
+@pytest.mark.parametrize("there", ["nothing", "a worker"])
+def test_an_address_with_no_scheduler_is_said_so(county, quick_dask, there):
+    """A port nobody listens on, and a worker's address given for its scheduler's.
+    Before: the first raised distributed's OSError after 30 s, whatever was asked; the
+    second a TypeError from inside distributed."""
+    import socket
+    import time
+
+    from distributed import LocalCluster
+
+    from geogrid.errors import InputError
+
+    def run(address):
+        start = time.monotonic()
+        with pytest.raises(InputError) as info:
+            _within(60, lambda: partition(county.households, county.villages, engine="dask",
+                                          scheduler=address))
+        assert time.monotonic() - start < 10
+        return str(info.value)
+
+    if there == "nothing":
+        with socket.create_server(("127.0.0.1", 0)) as s:
+            address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+        # distributed keeps the error of its last try only, which the time running out may cut short
+        assert re.fullmatch(
+            re.escape(f"could not reach a Dask scheduler at {address}: no connection within 2 s")
+            + "(: Connection refused)?"
+            + re.escape(" (is the address right, and is `dask scheduler` running there?)"), run(address))
+    else:
+        with LocalCluster(n_workers=1, processes=False, protocol="tcp", host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            address = next(iter(cluster.workers.values())).address
+            assert run(address).startswith(
+                f"could not reach a Dask scheduler at {address}: a Dask worker answered, not the "
+                f"scheduler (is the address right? ")
+
+
+def test_a_scheduler_with_no_workers_is_said_so(county, quick_dask):
+    """Before: the run waited at 0 % for ever, saying nothing.  The client is closed."""
+    import time
+
+    from distributed import LocalCluster
+
+    from geogrid.errors import InputError
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        start = time.monotonic()
+        with pytest.raises(InputError) as info:
+            _within(60, lambda: partition(county.households, county.villages, engine="dask",
+                                          scheduler=address))
+        assert time.monotonic() - start < 10
+        assert str(info.value).startswith(
+            f"the Dask scheduler at {address} has no workers after 2 s; start some with "
+            f"`dask worker {address}`")
+        deadline = time.monotonic() + 5
+        while set(cluster.scheduler.clients) - {"fire-and-forget"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(cluster.scheduler.clients) == {"fire-and-forget"}  # our client is closed
+
+
+def test_a_scheduler_that_goes_away_mid_run_is_said_so(county, quick_dask):
+    """The scheduler is closed once the first village is solved: the error names it and
+    the villages left (before: distributed's FutureCancelledError, naming one task key)."""
+    import dask
+    from distributed import LocalCluster
+
+    from geogrid.errors import GeogridError
+
+    n = county.villages["village_code"].nunique()
+    # the worker left without a scheduler tries to reach it again for this long, and the
+    # cluster waits for it to give up before it closes (30 s by default)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                         host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+
+        solved = Calls()
+
+        def progress(stage, done, total):
+            solved(stage, done, total)
+            if stage == "households" and done > 0 and cluster.scheduler.status.name == "running":
+                cluster.sync(cluster.scheduler.close)
+
+        with pytest.raises(GeogridError) as info:
+            _within(60, lambda: partition(county.households, county.villages, engine="dask",
+                                          scheduler=address, progress=progress))
+    left = n - (len(solved) - 1)  # one call before the first village; usually n - 1
+    assert 0 < left < n
+    assert str(info.value).startswith(
+        f"lost the connection to the Dask scheduler at {address} with {left} of {n} village(s) "
+        f"not solved (")
+    assert str(info.value).endswith("is it still running? Run the partition again once it is")
