@@ -25,6 +25,13 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+/** The current language's own string for `key`, or undefined: no fallback to Chinese
+ * or to the key, as t() has (for text that has a fallback of its own, such as the
+ * partition engine's English message for a note with no template). */
+export function ownString(key) {
+  return Object.prototype.hasOwnProperty.call(STRINGS[lang], key) ? STRINGS[lang][key] : undefined;
+}
+
 /** Fill every element under `root` that carries a data-i18n* attribute. */
 export function applyI18n(root = document) {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";

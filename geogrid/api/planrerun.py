@@ -10,8 +10,9 @@ A stored plan keeps no household's point of its own: a household whose point (in
 register) no longer lies in its cell is handed to the engine as moved, so that a
 re-run of the micro-grid it now lies in takes it in.  A re-run that would leave a
 household of the named micro-grids in no cell (it lies in a micro-grid not named, or
-outside its village) is refused, naming the households and where they lie; the
-engine's other notes come back with the result.
+outside its village) is refused, naming the households and where they lie (in the
+message, and structured in the error's ``errors``); the engine's other notes come back
+with the result, each with its kind and structured fields (see :func:`_note`).
 """
 
 from __future__ import annotations
@@ -199,21 +200,67 @@ def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
             found.setdefault(lost[ok][p], mgs[C.MICROGRID_ID].iloc[g])
     where = sorted({found[h] for h in lost if h in found} - set(keys))
     shown = ", ".join(map(str, lost[:10])) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
-    why = sorted({d["message"] for d in result.diagnostics if set(d.get("households") or []) & set(lost)})
-    raise InputError(
+    lost_set = set(lost)
+    notes = [d for d in result.diagnostics if set(d.get("households") or []) & lost_set]
+    why = sorted({d["message"] for d in notes})
+    nowhere = len(lost) - sum(h in found for h in lost)
+    exc = InputError(
         f"re-running {', '.join(keys)} would leave {len(lost)} household(s) in no cell ({shown})"
         + (f"; they lie in micro-grid(s) {', '.join(where)}: re-run those as well" if where else "")
-        + (f"; {len(lost) - sum(h in found for h in lost)} lie in no micro-grid of the plan"
-           if any(h not in found for h in lost) else "")
+        + (f"; {nowhere} lie in no micro-grid of the plan" if nowhere else "")
         + ", or move them back. Nothing was changed." + (" The engine says: " + " ".join(why) if why else ""))
+    # the same, structured, for a client to say it in its user's language (the error
+    # body's "errors"): the numbers and ids of the message, and the engine's notes on
+    # those households as in a re-run's answer (counting the households left out)
+    seen, engine = set(), []
+    for d in notes:
+        if d["message"] not in seen:
+            seen.add(d["message"])
+            engine.append(_note(d, lost_set))
+    exc.errors = [{"type": "rerun_leaves_households", "reason": str(exc), "params": {
+        "microgrids": list(keys), "n": int(len(lost)), "households": [str(h) for h in lost[:10]],
+        "more": max(0, int(len(lost)) - 10), "lie_in": where, "nowhere": int(nowhere),
+        "notes": sorted(engine, key=lambda n: n["message"])}}]
+    raise exc
 
 
 def _notes(result, named: set) -> list[dict]:
-    """The engine's notes about the households of the re-run, without their ids (the
-    households are read through the API, scoped and masked): kind, message, count."""
+    """The engine's notes about the households of the re-run (see :func:`_note`)."""
     out = []
     for d in result.diagnostics:
         hs = set(d.get("households") or [])
         if hs & named or (d.get("microgrids") and not hs):
-            out.append({"kind": d["kind"], "message": d["message"], "households": len(hs & named)})
+            out.append(_note(d, named))
     return out
+
+
+#: the structured fields of an engine diagnostic a note passes on as they are: the ids
+#: of villages, micro-grids and cells it names (keys, as the plan's objects carry them)
+#: and ``params``, the numbers of its message (areas, pieces), where the engine gives them
+NOTE_FIELDS = ("microgrids", "cells", "villages", "params")
+
+
+def _plain(x):
+    import numbers
+
+    if isinstance(x, (str, bool)) or x is None:
+        return x
+    return int(x) if isinstance(x, numbers.Integral) else float(x)
+
+
+def _note(d: dict, named: set) -> dict:
+    """One engine diagnostic as an answer's note, without household ids (the households
+    are read through the API, scoped and masked): its kind, its English message, the
+    number of ``named`` households it names, its village and its :data:`NOTE_FIELDS`; a
+    client words it in its user's language from those (by kind), else shows the message."""
+    code = d.get("village_code")
+    note = {"kind": d["kind"], "message": d["message"],
+            "households": len(set(d.get("households") or []) & named),
+            "village_code": None if code is None else str(code)}
+    for k in NOTE_FIELDS:
+        v = d.get(k)
+        if v is None:
+            continue
+        # plain JSON values (the engine's may be numpy scalars)
+        note[k] = ({p: _plain(x) for p, x in v.items()} if k == "params" else [str(x) for x in v])
+    return note

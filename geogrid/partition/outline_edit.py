@@ -143,7 +143,10 @@ def _overlaps_near(villages, vpoly, metric) -> list[dict]:
     for code, g in zip(_codes(near[VILLAGE_CODE]), reproject(near.geometry, metric)):
         if code is not None and code not in vpoly and g is not None and not g.is_empty:
             polys[code] = shapely.union_all([polys[code], g]) if code in polys else g
-    return [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
+    out = [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
+    # the overlap's area (m²), as the message gives it, for a translation of it
+    return [{**d, "params": {"area_m2": round(shapely.intersection(
+        polys[d["villages"][0]], polys[d["villages"][1]]).area, 1)}} for d in out]
 
 
 def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
@@ -167,7 +170,10 @@ def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
         f"micro-grid(s) {', '.join(ms)} gained {gained / 1e6:.3f} km² and lost {lost / 1e6:.3f} km² "
         f"in all to follow the outline of village {code}{between}: the named micro-grids take all "
         "of it that no other micro-grid covers. To give land to a neighbour, edit the neighbour's "
-        "outline and re-run both"), "microgrids": list(ms)}]
+        "outline and re-run both"), "microgrids": list(ms),
+        # the message's numbers, for a translation of it (passed_m2: where it tells of it)
+        "params": {"gained_m2": round(gained, 1), "lost_m2": round(lost, 1),
+                   **({"passed_m2": round(passed, 1)} if between else {})}}]
 
 
 #: the area (m²) a named micro-grid must gain or lose before a microgrid_area_changed
@@ -206,7 +212,8 @@ def _stranded(code, region, ms, named_geom, unnamed_geom) -> tuple[object, list[
         "outline_adds_land", code, [],
         f"the new outline of village {code} adds {left / 1e6:.3f} km² next to micro-grid(s) "
         f"{', '.join(names)}, which were not named; that land is in no micro-grid until they are "
-        "re-solved with the new outline (name them as well)"), "microgrids": names}
+        "re-solved with the new outline (name them as well)"), "microgrids": names,
+        "params": {"area_m2": round(left, 1)}}
     return (keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)), [note]
 
 
@@ -226,7 +233,7 @@ def _in_pieces(code, ms, new_mg, village) -> list[dict]:
                 "microgrid_in_pieces", code, [],
                 f"the new outline of village {code} leaves micro-grid {m} in {n} pieces; "
                 "re-solve it together with the micro-grids next to the cut-off pieces, so that "
-                "each piece can join one of them"), "microgrids": [m]})
+                "each piece can join one of them"), "microgrids": [m], "params": {"pieces": n}})
     return out
 
 

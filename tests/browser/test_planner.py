@@ -526,30 +526,106 @@ def test_lock_merge_split_rerun_and_publish(page):
     shot(page, "18-planner-published")
 
 
-def test_a_reruns_notes_are_shown_to_the_planner(page):
-    """The engine's notes on a re-run (here one put into the server's answer on its
-    way: the API's own are tested in tests/api) are shown, as text, and stay up; before,
-    the planner saw 'Done' whatever the engine said."""
-    login(page, "planner")
-    _open_planner_with_draft(page)
-    _open_microgrid(page)
-    message = "micro-grid M gained 0.512 km² <b>to follow</b> the outline"
+#: notes as the API gives them (tests/api/test_rerun_notes.py), with markup in an id and
+#: in a message: the toast must show it as typed
+NOTES = [
+    {"kind": "microgrid_area_changed", "households": 0, "village_code": "431227103001",
+     "microgrids": ["431227103001-M<b>05</b>"],
+     "params": {"gained_m2": 512000.0, "lost_m2": 1234.4, "passed_m2": 30000.0},
+     "message": "micro-grid(s) 431227103001-M<b>05</b> gained 0.512 km² and lost 0.001 km² in all to follow "
+                "the outline of village 431227103001, and 0.030 km² passed from one of them to another: ..."},
+    {"kind": "microgrid_in_pieces", "households": 0, "village_code": "431227103001",
+     "microgrids": ["431227103001-M05"], "cells": ["431227103001-M05-C02"], "params": {"pieces": 3},
+     "message": "the new outline of village 431227103001 leaves micro-grid 431227103001-M05 in 3 pieces; ..."},
+    {"kind": "oversize_building", "households": 23, "village_code": "431227103001",
+     "message": "building 7 in village 431227103001 has 23 households, more than 20; ..."},
+    {"kind": "a_kind_the_map_has_no_words_for", "households": 2, "village_code": None,
+     "message": "a new note of the engine with <i>markup</i> in it"},
+]
 
-    def with_a_note(route):
-        answer = route.fetch()
-        body = answer.json()
-        body["notes"] = [{"kind": "microgrid_area_changed", "message": message, "households": 0}]
-        route.fulfill(response=answer, json=body)
 
-    page.route("**/repartition", with_a_note)
+def _rerun_with(page, handler, status=200):
+    """Re-run the open micro-grid, its answer changed on the way by ``handler``."""
+    page.route("**/repartition", handler)
     page.click("#mg-rerun")
     page.wait_for_selector("#dialog[open]")
     with page.expect_response(lambda r: r.url.endswith("/repartition"), timeout=90_000) as rerun:
         page.click("#dialog-ok")
-    assert rerun.value.status == 200
+    assert rerun.value.status == status
     page.wait_for_selector("#toast:not([hidden])")
     text = page.inner_text("#toast")
-    assert ("1 note" in text or "1 条" in text) and message in text  # the markup shown as typed, not as HTML
-    assert page.evaluate("document.querySelector('#toast b')") is None
+    assert page.evaluate("document.querySelector('#toast *')") is None  # text, never markup
+    page.unroute("**/repartition")
+    return text
+
+
+def test_a_reruns_notes_are_shown_to_the_planner_in_the_planners_language(page):
+    """The engine's notes on a re-run (here put into the server's answer on its way: the
+    API's own are tested in tests/api) are shown, as text, and stay up.  In the Chinese
+    interface each note of a kind the map knows is worded from its Chinese template with
+    the note's ids and numbers, and no English sentence of the engine's is shown; in
+    English, from the English template; a kind with no template is shown in the engine's
+    words.  Before, every note was the engine's English message."""
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    _open_microgrid(page)
+
+    def with_notes(route):
+        answer = route.fetch()
+        body = answer.json()
+        body["notes"] = NOTES
+        route.fulfill(response=answer, json=body)
+
+    text = _rerun_with(page, with_notes)
+    assert text.startswith("操作完成，划分引擎提示 4 条：为贴合村")
+    assert ("为贴合村 431227103001 的村界，微网格 431227103001-M<b>05</b> 共增加面积 0.512 平方公里、"
+            "减少 1234 平方米，另有 0.030 平方公里 在这些微网格之间转移") in text
+    assert ("村 431227103001 的新村界把微网格 431227103001-M05 分成了 3 块，"
+            "在此之前网格 431227103001-M05-C02 也随之分成多块。") in text
+    assert "村 431227103001 有一栋楼（或同一地址）共 23 户，超过每个网格的户数上限" in text
+    assert "a new note of the engine with <i>markup</i> in it" in text  # no template: as the engine says
+    for note in NOTES[:3]:
+        assert note["message"] not in text
+    assert "gained" not in text and "pieces" not in text and "building 7" not in text
     page.wait_for_timeout(4000)  # longer than a plain toast's 3.5 s
     assert page.is_visible("#toast")
+    shot(page, "19-planner-rerun-notes-zh")
+
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    text = _rerun_with(page, with_notes)
+    assert text.startswith("Done, with 4 note(s) from the partition engine: Micro-grid(s)")
+    assert ("Micro-grid(s) 431227103001-M<b>05</b> gained 0.512 km² and lost 1234 m² in all to follow the "
+            "outline of village 431227103001, and 0.030 km² passed from one of them to another") in text
+    assert ("The new outline of village 431227103001 leaves micro-grid 431227103001-M05 in 3 pieces, "
+            "and cell(s) 431227103001-M05-C02 with it until then.") in text
+    assert "A building (or one address) in village 431227103001 has 23 households" in text
+    assert "a new note of the engine with <i>markup</i> in it" in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)  # no Chinese left in
+    page.click("#lang-switch")
+
+
+def test_a_refused_rerun_is_explained_in_the_planners_language(page):
+    """A re-run the API refuses (a household would be left in no cell) is explained from
+    the error's structured payload: in Chinese, with the micro-grids, households and the
+    engine's notes worded in Chinese; the English detail is not shown.  Before, the
+    planner read the English detail."""
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    _open_microgrid(page)
+    detail = ("re-running 431227103001-M03 would leave 2 household(s) in no cell (h<b>1</b>, h2); they lie "
+              "in micro-grid(s) 431227103001-M04: re-run those as well, or move them back. Nothing was "
+              "changed. The engine says: 2 household(s) were added or moved outside ...")
+    body = {"detail": detail, "code": "invalid", "errors": [{
+        "type": "rerun_leaves_households", "reason": detail, "params": {
+            "microgrids": ["431227103001-M03"], "n": 2, "households": ["h<b>1</b>", "h2"], "more": 0,
+            "lie_in": ["431227103001-M04"], "nowhere": 0,
+            "notes": [{"kind": "not_repartitioned", "households": 2, "village_code": None,
+                       "message": "2 household(s) were added or moved outside ..."}]}}]}
+    page.expect_http(422, "/repartition")
+    text = _rerun_with(page, lambda route: route.fulfill(status=422, json=body), status=422)
+    assert page.evaluate("document.getElementById('toast').classList.contains('error')")
+    assert ("重新划分微网格 431227103001-M03 会使 2 户（h<b>1</b>、h2）不属于任何网格，因此未作任何修改。"
+            "它们位于微网格 431227103001-M04，请将这些微网格一并重新划分；也可以把它们移回原来的网格。"
+            "划分引擎提示：2 户是新增的") in text
+    assert "re-running" not in text and "The engine says" not in text

@@ -6,9 +6,95 @@ import { request } from "./api.js";
 import { openDialog, toast, errorMessage } from "./dialog.js";
 import { escapeHtml } from "./layers.js";
 import { planApi, planFromResponse } from "./planner-api.js";
-import { t } from "../i18n.js";
+import { t, ownString } from "../i18n.js";
 
 const $ = (id) => document.getElementById(id);
+
+// ---- the partition engine's notes, in the planner's language ------------------------------------
+// The API gives each note of a re-run its kind, its English message and its structured
+// fields (village_code; microgrids, cells and villages as lists of ids; households, a
+// count; params, the numbers of the message).  A note is worded from the current
+// language's template "engine.<kind>" (strings/zh.js, strings/en.js) filled from those
+// fields.  A kind with no template in the current language (one the engine gained
+// later), or a note that lacks a field its template needs, is shown in the engine's own
+// English message.  Everything here is plain text: the toast sets textContent, so ids
+// from the register are never markup.
+
+/** Ids as a list in the current language: the first 8, then how many more. */
+function idList(ids, more = 0) {
+  if (!Array.isArray(ids) || !ids.length) return null;
+  const shown = ids.slice(0, 8).map(String);
+  const rest = ids.length - shown.length + more;
+  return shown.join(t("engine.list.sep")) + (rest > 0 ? t("engine.list.more", { n: rest }) : "");
+}
+
+/** An area in m², as the current language writes it (km² from 0.01 km² on). */
+function area(m2) {
+  if (typeof m2 !== "number" || !Number.isFinite(m2)) return null;
+  return m2 >= 1e4 ? t("engine.area.km2", { v: (m2 / 1e6).toFixed(3) }) : t("engine.area.m2", { v: Math.round(m2) });
+}
+
+/** `key`'s template filled from `vars`, or null where a placeholder has no value. */
+function fill(key, vars) {
+  const template = ownString(key);
+  if (typeof template !== "string") return null;
+  const need = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+  if (need.some((name) => vars[name] === null || vars[name] === undefined)) return null;
+  return t(key, vars);
+}
+
+// the optional phrases of a kind's template ("engine.<kind>.<name>", filling {<name>}):
+// put in where the note has what they tell of, else left out
+const PHRASES = {
+  microgrid_area_changed: { passed: (n) => n.params && n.params.passed_m2 !== undefined },
+  microgrid_in_pieces: { torn: (n) => Array.isArray(n.cells) && n.cells.length > 0 },
+};
+
+/** One engine note as text in the current language (see above). */
+export function noteText(note) {
+  const n = note || {};
+  const p = n.params || {};
+  const vars = {
+    village: n.village_code ?? null,
+    households: typeof n.households === "number" ? n.households : null,
+    microgrids: idList(n.microgrids),
+    cells: idList(n.cells),
+    villages: idList(n.villages),
+    pieces: typeof p.pieces === "number" ? p.pieces : null,
+    area: area(p.area_m2),
+    gained: area(p.gained_m2),
+    lost: area(p.lost_m2),
+    passed: area(p.passed_m2),
+  };
+  const key = `engine.${n.kind}`;
+  for (const [name, present] of Object.entries(PHRASES[n.kind] || {})) {
+    vars[name] = present(n) ? fill(`${key}.${name}`, vars) : "";
+  }
+  return fill(key, vars) ?? String(n.message ?? "");
+}
+
+/** A refused re-run (the API's errors[0].type "rerun_leaves_households") in the
+ * current language, or null for any other error (shown as the server words it). */
+export function rerunRefusal(err) {
+  const errors = err && err.body && Array.isArray(err.body.errors) ? err.body.errors : [];
+  const e = errors.find((x) => x && x.type === "rerun_leaves_households" && x.params);
+  if (!e) return null;
+  const p = e.params;
+  const notes = Array.isArray(p.notes) ? p.notes : [];
+  const vars = {
+    microgrids: idList(p.microgrids),
+    n: typeof p.n === "number" ? p.n : null,
+    households: idList(p.households, typeof p.more === "number" ? p.more : 0),
+    lie_in: idList(p.lie_in),
+    nowhere: typeof p.nowhere === "number" && p.nowhere > 0 ? p.nowhere : null,
+    notes: notes.length ? notes.map(noteText).join(" — ") : null,
+  };
+  for (const name of ["lie_in", "nowhere", "engine"]) {
+    const has = name === "engine" ? vars.notes !== null : vars[name] !== null;
+    vars[name] = has ? fill(`planner.rerun.refused.${name}`, vars) : "";
+  }
+  return fill("planner.rerun.refused", vars);
+}
 
 export class PlannerSave {
   // ---- saving ------------------------------------------------------------------------------------
@@ -138,11 +224,13 @@ export class PlannerSave {
       // a re-run's notes from the engine (an outline followed, a micro-grid in pieces,
       // a locked cell over the cap...): shown, not dropped; they stay up longer
       const notes = kind === "rerun" ? (res.data && res.data.notes) || [] : [];
-      if (notes.length) toast(`${t("planner.rerun.notes", { n: notes.length })}: ${notes.map((n) => n.message).join(" — ")}`, { ms: 20000 });
+      if (notes.length) toast(t("planner.rerun.notes", { n: notes.length, notes: notes.map(noteText).join(" — ") }), { ms: 20000 });
       else toast(t("planner.done"));
       await this.reloadMicrogrid();
     } catch (err) {
+      const refused = kind === "rerun" ? rerunRefusal(err) : null;
       if (err.status === 412) this.conflict();
+      else if (refused) toast(t("error.generic", { msg: refused }), { error: true, ms: 20000 });
       else toast(errorMessage(err), { error: true });
     }
   }
