@@ -126,8 +126,11 @@ def partition(
         there are villages.
     scheduler : str, optional
         A Dask scheduler address (``tcp://host:8786``): ``engine="dask"`` runs there
-        instead of on a LocalCluster.  A script that uses Dask needs the usual
-        ``if __name__ == "__main__":`` guard.
+        instead of on a LocalCluster.  An address where no scheduler answers within
+        ``engines.DASK_CONNECT_TIMEOUT`` (10 s), or a scheduler with no worker after
+        ``engines.DASK_WORKERS_TIMEOUT`` (30 s), is an ``InputError`` that says which;
+        a scheduler lost mid-run is an error naming the villages not solved.  A script
+        that uses Dask needs the usual ``if __name__ == "__main__":`` guard.
     progress : callable, optional
         Called as ``progress(stage, done, total)`` while the work proceeds:
         ``("households", done, total)`` as each village is solved (``done`` counts the
