@@ -207,6 +207,7 @@ export default {
   "rule.over_capacity": "More than 20 households",
   "rule.empty_cell": "Empty cell",
   "rule.disconnected_cell": "Cell in several pieces",
+  "rule.disconnected_microgrid": "Micro-grid in several pieces",
   "rule.gap": "Gap",
   "rule.overlap": "Overlap",
   "rule.nesting": "Wrong nesting",

@@ -207,6 +207,7 @@ export default {
   "rule.over_capacity": "超过 20 户",
   "rule.empty_cell": "空网格",
   "rule.disconnected_cell": "网格不连通",
+  "rule.disconnected_microgrid": "微网格不连通",
   "rule.gap": "存在空隙",
   "rule.overlap": "存在重叠",
   "rule.nesting": "嵌套关系错误",

@@ -1,0 +1,47 @@
+"""Every problem the API's plan validation can give, and every kind of engine note a
+re-run can show, has a name in both languages of the web map (the planner's list of
+problems shows the raw rule name where a string is missing)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _keys(lang: str) -> set[str]:
+    text = (ROOT / "web_map" / "strings" / f"{lang}.js").read_text(encoding="utf-8")
+    return set(re.findall(r'^\s*"([^"]+)":', text, flags=re.M))
+
+
+def _rules() -> set[str]:
+    text = (ROOT / "geogrid" / "api" / "planvalidation.py").read_text(encoding="utf-8")
+    return set(re.findall(r'_problem\(\s*"([a-z_]+)"', text))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_validation_rule_has_a_name(lang):
+    rules = _rules()
+    assert {"disconnected_cell", "disconnected_microgrid", "empty_cell"} <= rules
+    missing = sorted(r for r in rules if f"rule.{r}" not in _keys(lang))
+    assert missing == []
+
+
+def _engine_kinds() -> set[str]:
+    kinds = set()
+    for path in (ROOT / "geogrid" / "partition").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        kinds |= set(re.findall(r'diagnostic\(\s*"([a-z_]+)"', text))
+        kinds |= set(re.findall(r'"kind":\s*"([a-z_]+)"', text))
+    return kinds
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_kind_of_engine_note_has_a_template(lang):
+    kinds = _engine_kinds()
+    assert {"microgrid_in_pieces", "outline_adds_land", "uninhabited_land", "isolated"} <= kinds
+    missing = sorted(k for k in kinds if f"engine.{k}" not in _keys(lang))
+    assert missing == []
