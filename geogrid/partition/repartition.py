@@ -309,7 +309,7 @@ def repartition(
                 if len(assigned[c]) > cap:
                     diags.append({
                         "kind": "locked_cell_full", "village_code": mg_village[m],
-                        "households": hh.index[assigned[c]].tolist(),
+                        "households": hh.index[assigned[c]].tolist(), "cells": [c],
                         "message": f"locked cell {c} now holds {len(assigned[c])} households, more "
                         f"than {cap}; unlock it or move households out by hand",
                     })

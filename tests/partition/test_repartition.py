@@ -132,6 +132,20 @@ def test_new_household_inside_a_locked_cell_joins_it(county):
     assert _broken(r2, c.villages) == {} or r2.cells.set_index("cell_id").loc[lock, "households"] > 20
 
 
+def test_a_locked_cell_over_the_cap_is_named_in_its_note(county):
+    """The note names the locked cell in a field of its own (before: only in the English
+    sentence, so the web map's Chinese wording could not name it)."""
+    c, r = county
+    m = r.microgrids["microgrid_id"].iloc[4]
+    p = r.microgrids.set_index("microgrid_id").geometry[m].representative_point()
+    cells = r.cells[r.cells["microgrid_id"] == m]
+    lock = cells.loc[cells.geometry.intersects(p.buffer(1e-7)), "cell_id"].iloc[0]
+    r2 = repartition(r, _edit(c, r, m, drop=0, add=25), microgrids=[m], locked_cells=[lock])
+    full = [d for d in r2.diagnostics if d["kind"] == "locked_cell_full"]
+    assert len(full) == 1 and full[0]["cells"] == [lock] and lock in full[0]["message"]
+    assert len(full[0]["households"]) == r2.cells.set_index("cell_id").loc[lock, "households"] > 20
+
+
 def test_new_household_of_a_building_joins_the_building_cell(county):
     """A household added to an existing building, with its point in a neighbouring
     cell that has room (within SPREAD_M of the building: one place), must not split
