@@ -29,7 +29,8 @@ REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "lock
 #: notes about villages' outlines, made afresh for each village whose outline is given
 #: again (see carried)
 RECHECKED_WITH_OUTLINES = frozenset({"outline_crosses_microgrids", "microgrid_in_pieces",
-                                     "microgrid_area_changed", "villages_overlap", "outline_adds_land"})
+                                     "microgrid_area_changed", "villages_overlap", "outline_adds_land",
+                                     "uninhabited_land"})
 
 
 def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset()) -> list[dict]:

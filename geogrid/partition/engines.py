@@ -74,6 +74,7 @@ def run_tasks(
                          f"not {workers!r}")
     if scheduler is not None and engine not in ("auto", "dask"):
         raise InputError(f"a scheduler address is for engine='dask', not engine={engine!r}")
+    scheduler = _address_of(scheduler)
     n_hh = sum(len(t.points) for t in tasks)
     # no more processes than villages: a worker started for no village costs a fork
     workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks)))
@@ -224,6 +225,21 @@ def _reason(exc: BaseException) -> str:
     if isinstance(root, TimeoutError) or str(exc).startswith("Timed out trying to connect"):
         return f"no connection within {DASK_CONNECT_TIMEOUT:g} s"
     return str(exc) or type(exc).__name__
+
+
+def _address_of(scheduler):
+    """The address of a scheduler given as its address, or as a Dask cluster
+    (``LocalCluster()``: its ``scheduler_address``) or client (its scheduler's); anything
+    else is refused, saying what to give."""
+    if scheduler is None or isinstance(scheduler, str):
+        return scheduler
+    address = getattr(scheduler, "scheduler_address", None)  # a Cluster
+    if address is None:  # a Client
+        address = getattr(getattr(scheduler, "scheduler", None), "address", None)
+    if not isinstance(address, str):
+        raise InputError(f"scheduler must be a Dask scheduler's address such as 'tcp://host:8786', "
+                         f"or a Dask cluster or client; not {type(scheduler).__name__}")
+    return address
 
 
 def _check_scheduler(address: str) -> None:

@@ -163,11 +163,11 @@ def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
     passed = max(0.0, sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms) - gained)
     if max(gained, lost, passed) < AREA_NOTE_M2:
         return []
-    between = (f", and {passed / 1e6:.3f} km² passed from one of them to another"
+    between = (f", and {_area_text(passed)} passed from one of them to another"
                if passed >= AREA_NOTE_M2 and len(ms) > 1 else "")
     return [{**diagnostic(
         "microgrid_area_changed", code, [],
-        f"micro-grid(s) {', '.join(ms)} gained {gained / 1e6:.3f} km² and lost {lost / 1e6:.3f} km² "
+        f"micro-grid(s) {', '.join(ms)} gained {_area_text(gained)} and lost {_area_text(lost)} "
         f"in all to follow the outline of village {code}{between}: the named micro-grids take all "
         "of it that no other micro-grid covers. To give land to a neighbour, edit the neighbour's "
         "outline and re-run both"), "microgrids": list(ms),
@@ -191,7 +191,7 @@ def _stranded(code, region, ms, named_geom, unnamed_geom) -> tuple[object, list[
     bordering no micro-grid (a new island), and a speck of the outlines' float noise,
     stay in ``region``."""
     parts = explode(region)
-    if len(parts) < 2 or not unnamed_geom:
+    if not parts or not unnamed_geom:
         return region, []
     named_all = shapely.union_all([named_geom[m] for m in ms])
     ids = list(unnamed_geom)
@@ -204,31 +204,51 @@ def _stranded(code, region, ms, named_geom, unnamed_geom) -> tuple[object, list[
                 by_mg[ids[k]] = by_mg.get(ids[k], 0.0) + p.area
             continue
         keep.append(p)
-    if len(keep) == len(parts) or not keep:
+    if len(keep) == len(parts):
         return region, []
-    left = sum(p.area for p in parts) - sum(p.area for p in keep)
+    gone = [p for p in parts if not any(p is k for k in keep)]
+    left = sum(p.area for p in gone)
+    # strips under a metre wide: the outline redrawn a hair outside the old line, or its
+    # coordinates rounded, not land anyone added
+    thin = all(2 * p.area / max(p.length, 1e-9) < THIN_M for p in gone)
     names = sorted(by_mg)
     note = {**diagnostic(
         "outline_adds_land", code, [],
-        f"the new outline of village {code} adds {left / 1e6:.3f} km² next to micro-grid(s) "
-        f"{', '.join(names)}, which were not named; that land is in no micro-grid until they are "
-        "re-solved with the new outline (name them as well)"), "microgrids": names,
-        "params": {"area_m2": round(left, 1)}}
-    return (keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)), [note]
+        f"the new outline of village {code} adds {_area_text(left)} next to micro-grid(s) "
+        f"{', '.join(names)}, which were not named"
+        + (" (in strips under a metre wide: the outline redrawn a little outside the old line, "
+           "or its coordinates rounded)" if thin else "")
+        + "; that land is in no micro-grid until they are re-solved with the new outline (name "
+        "them as well)"), "microgrids": names,
+        "params": {"area_m2": round(left, 1), "thin": thin}}
+    # all of it stranded: no land for the named micro-grids (the caller refuses that)
+    rest = shapely.Polygon() if not keep else keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+    return rest, [note]
 
 
 #: a piece of added land this near (m) a micro-grid borders it
 BESIDE_M = 1.0
+#: added land whose pieces are all narrower than this (m, mean width) is told as a
+#: redrawn or rounded line
+THIN_M = 1.0
+
+
+def _area_text(m2: float) -> str:
+    """An area for a message: m² under a hundredth of a km², else km²."""
+    return f"{m2:.0f} m²" if m2 < 1e4 else f"{m2 / 1e6:.3f} km²"
 
 
 def _in_pieces(code, ms, new_mg, village) -> list[dict]:
     """``microgrid_in_pieces`` diagnostics: a named micro-grid that an outline edit
-    left in more pieces than its village has (a strip cut across it)."""
+    left in pieces where check() would not allow it (validate.not_one_piece: in more
+    pieces than one, but for each piece of an island village its own)."""
+    from geogrid.partition.validate import not_one_piece
+
+    torn = not_one_piece([new_mg[m] for m in ms], [village] * len(ms))
     out = []
-    n_v = len(explode(village))
-    for m in ms:
-        n = len(explode(new_mg[m]))
-        if n > n_v:
+    for m, bad in zip(ms, torn):
+        if bad:
+            n = len(explode(new_mg[m]))
             out.append({**diagnostic(
                 "microgrid_in_pieces", code, [],
                 f"the new outline of village {code} leaves micro-grid {m} in {n} pieces; "

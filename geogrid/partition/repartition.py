@@ -25,7 +25,8 @@ from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
+from geogrid.partition.village import (_hamlet_small, _inhabited, _locate, report_units, split_buildings,
+                                      uninhabited_note)
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -163,13 +164,20 @@ def repartition(
         vm = v.set_geometry(reproject(v.geometry, metric))
         for code, g in zip(vm[VILLAGE_CODE].astype(str), vm.geometry):
             vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
+    flat = sorted(c for c, g in vpoly.items() if g is None or g.is_empty or g.area < SPECK_M2)
+    if flat:
+        err = InputError(
+            f"the outline given for village(s) {', '.join(flat)} has no area (empty, a line, a point or a "
+            "sliver); give village outlines as polygons, or leave the village out of the "
+            "outlines to keep its micro-grids' own")
+        err.errors = [{"type": "outline_has_no_area", "params": {"village": c}} for c in flat]
+        raise err
     for code, ms in by_village.items():
         if code in vpoly:
             others = pm[(pm[VILLAGE_CODE] == code) & ~pm[MICROGRID_ID].isin(ms)]
             rest = shapely.union_all([mg_geom_m[o] for o in others[MICROGRID_ID]])
             region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
-            region = _drop_specks(shapely.set_precision(shapely.make_valid(region), GRID_M),
-                                  vpoly[code])
+            region = _drop_specks(_on_grid(region), vpoly[code])
             region, note = _stranded(code, region, ms, named_geom,
                                      {o: mg_geom_m[o] for o in others[MICROGRID_ID]})
             diags += note
@@ -186,12 +194,14 @@ def repartition(
                 unchanged.add(m)
         elif region.area < SPECK_M2:
             # nothing to cover: the named micro-grids would be specks with empty cells
-            raise InputError(
+            err = InputError(
                 f"the new outline of village {code} leaves micro-grid(s) {', '.join(ms)} no land "
-                "(all of it lies outside the new outline or under the village's other "
-                "micro-grids); name them together with the micro-grids of the village next to "
-                "them, so that they are cut afresh to cover the new outline, or run partition "
-                "again for the village")
+                "(all of it lies outside the new outline, under the village's other "
+                "micro-grids or beside them only); name them together with the micro-grids of "
+                "the village next to them, so that they are cut afresh to cover the new outline, "
+                "or run partition again for the village")
+            err.errors = [{"type": "outline_leaves_no_land", "params": {"village": code, "microgrids": list(ms)}}]
+            raise err
         elif len(ms) == 1:
             new_mg[ms[0]] = clean(region)
         else:
@@ -268,6 +278,21 @@ def repartition(
             "being re-solved (or left them) and are not in any cell; re-solve the micro-grid "
             "they now lie in as well",
         })
+
+    # a named micro-grid whose outline moved and that holds no household now, though it
+    # held some: the edit left it only land where no one lives (a strip, a bare island)
+    held = np.bincount(loc[loc >= 0], minlength=len(ids)) if len(place) else np.zeros(len(ids), int)
+    bare = [m for k, m in enumerate(ids) if not held[k] and m not in unchanged and mg_households.get(m, 0) > 0]
+    if bare:
+        err = InputError(
+            f"the new outline of village {mg_village[bare[0]]} leaves micro-grid(s) {', '.join(bare)} "
+            f"none of their households, only land where no one lives "
+            f"({sum(new_mg[m].area for m in bare) / 1e6:.3f} km²), which would be an empty cell; "
+            "name them together with the micro-grids of the village next to them, so that they "
+            "are cut afresh to cover the new outline, or run partition again for the village")
+        err.errors = [{"type": "outline_leaves_no_households",
+                       "params": {"village": mg_village[bare[0]], "microgrids": bare}}]
+        raise err
 
     # the placed households' own diagnostics, as partition() gives them: a building over
     # the cap, a building key in places far apart (a mistyped coordinate: a building
@@ -429,6 +454,7 @@ def repartition(
     rechecked, lonely = isolation(hh, rows_within, mg_col, mg_village, new_rows, prev_h.geometry.to_numpy()[old_rows],
                                   pts_m, transformer(crs, metric))
     diags += lonely
+    diags += _bare_land(vpoly, hh, mg_col, mg_village, crs, metric)
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
     report = {
         "figures": figures,
@@ -456,15 +482,51 @@ OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are 
                 "its micro-grids with it")
 
 
+def _on_grid(region):
+    """``region`` valid and on the engine's grid.  Snapping a valid polygon to the grid
+    can leave a hole touching its shell at a point, which GEOS cannot mend ("unable to
+    assign free hole to a shell", seen where an outline edit cut out a micro-grid's land
+    grown by a micrometre); then each vertex is snapped alone and the result repaired."""
+    region = shapely.make_valid(region)
+    try:
+        return shapely.set_precision(region, GRID_M)
+    except shapely.errors.GEOSException:
+        return shapely.make_valid(shapely.set_precision(region, GRID_M, mode="pointwise"))
+
+
+def _bare_land(vpoly, hh, mg_col, mg_village, crs, metric) -> list[dict]:
+    """``uninhabited_land`` notes afresh for the villages whose outline was given again
+    (the previous plan's go with it: edit_report.RECHECKED_WITH_OUTLINES): the parts of
+    the outline where no household of the village's micro-grids lives now."""
+    out = []
+    village_of = pd.Series(mg_col).map(mg_village).to_numpy()
+    for code, poly in vpoly.items():
+        if len(explode(poly)) < 2:
+            continue
+        xy = point_xy(hh.geometry.to_numpy()[village_of == code])
+        xy = xy[~np.isnan(xy[:, 0])]
+        if not len(xy):
+            continue
+        x, y = transformer(crs, metric).transform(xy[:, 0], xy[:, 1])
+        _, bare = _inhabited(poly, np.column_stack([x, y]))
+        if bare:
+            out.append(uninhabited_note(code, bare))
+    return out
+
+
 def _cells_in_pieces(diags: list[dict], new_cells, vpoly) -> list[dict]:
     """The ``microgrid_in_pieces`` notes, each with the cells of its micro-grid that are in
-    pieces with it (more than their village has): a piece of land with no household goes
-    to a cell all the same, so that the cells tile their micro-grid."""
+    pieces with it (where check() would not allow it: validate.not_one_piece): a piece of
+    land with no household goes to a cell all the same, so that the cells tile their
+    micro-grid."""
+    from geogrid.partition.validate import not_one_piece
+
     out = []
     for d in diags:
         if d["kind"] == "microgrid_in_pieces":
-            n_v = len(explode(vpoly[d["village_code"]]))
-            torn = sorted(c for c, m, g in new_cells if m in d["microgrids"] and len(explode(g)) > n_v)
+            mine = [(c, g) for c, m, g in new_cells if m in d["microgrids"]]
+            apart = not_one_piece([g for _, g in mine], [vpoly[d["village_code"]]] * len(mine))
+            torn = sorted(c for (c, _), bad in zip(mine, apart) if bad)
             if torn:
                 d = {**d, "cells": torn, "message": d["message"].rstrip(".") + (
                     f"; cell(s) {', '.join(torn)} are in pieces with it until then")}

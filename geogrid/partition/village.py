@@ -170,12 +170,7 @@ def solve_village(task: VillageTask) -> VillageResult:
         units, task.points, task.hamlet)
     if bare:
         mg, cells = _attach_bare(bare, mg, cells, cell_mg)
-        diags.append(diagnostic(
-            "uninhabited_land", task.code, [],
-            f"village {task.code}: {len(bare)} part(s) of its land where no household lives "
-            f"({sum(p.area for p in bare) / 1e6:.3f} km²: an island or an exclave) join the nearest "
-            f"micro-grid and cell, so that no micro-grid or cell is left empty; its {len(mg)} "
-            f"micro-grid(s) are counted from its inhabited land ({V.area / 1e6:.3f} km²)"))
+        diags.append(uninhabited_note(task.code, bare, (len(mg), V.area)))
     diags += split_buildings(task.code, units, hh_cell, task.points, task.building)
     diags += split_hamlets(task.code, hh_cell, cell_mg, task.points, task.hamlet, cap)
     res.microgrids = [shapely.to_wkb(p) for p in drop_micro_edges(mg)]
@@ -201,6 +196,20 @@ def _inhabited(V, points: np.ndarray):
         return V, []
     keep = [p for p, k in zip(parts, lived) if k]
     return (keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)), [p for p, k in zip(parts, lived) if not k]
+
+
+def uninhabited_note(code, bare: list, counted: tuple[int, float] | None = None) -> dict:
+    """The ``uninhabited_land`` note of village ``code`` for its land parts ``bare``
+    (metres), with ``counted`` = (micro-grids, inhabited m²) where partition counted them."""
+    area = sum(p.area for p in bare)
+    return {**diagnostic(
+        "uninhabited_land", code, [],
+        f"village {code}: {len(bare)} part(s) of its land where no household lives "
+        f"({area / 1e6:.3f} km²: an island or an exclave) join the nearest micro-grid and cell, "
+        "so that no micro-grid or cell is left empty"
+        + (f"; its {counted[0]} micro-grid(s) are counted from its inhabited land "
+           f"({counted[1] / 1e6:.3f} km²)" if counted else "")),
+        "params": {"parts": len(bare), "area_m2": round(area, 1)}}
 
 
 def _attach_bare(bare: list, mg: list, cells: list, cell_mg: list):

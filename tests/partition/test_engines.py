@@ -320,3 +320,20 @@ def test_a_scheduler_that_goes_away_mid_run_is_said_so(county, quick_dask):
         f"lost the connection to the Dask scheduler at {address} with {left} of {n} village(s) "
         f"not solved (")
     assert str(info.value).endswith("is it still running? Run the partition again once it is")
+
+
+def test_a_dask_cluster_or_client_may_stand_for_its_address(county, serial):
+    """An analyst's own LocalCluster (or a Client of it), as many Dask APIs take it.
+    Before: refused with 'something answered, but not as a Dask scheduler', nothing
+    having answered; anything else is refused saying what to give."""
+    from distributed import Client, LocalCluster
+
+    from geogrid.errors import InputError
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        _same(serial, partition(county.households, county.villages, engine="dask", scheduler=cluster))
+        with Client(cluster) as client:
+            _same(serial, partition(county.households, county.villages, engine="dask", scheduler=client))
+    with pytest.raises(InputError, match="scheduler must be a Dask scheduler's address"):
+        partition(county.households, county.villages, engine="dask", scheduler=8786)

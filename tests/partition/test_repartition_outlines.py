@@ -303,7 +303,7 @@ def test_a_microgrid_named_alone_that_the_new_outline_leaves_no_land_is_refused(
     note = next(d for d in r2.diagnostics if d["kind"] == "microgrid_area_changed")
     lost_km2 = mgm[m].area / 1e6
     # before, the land M passed to its neighbour was counted as gained (and lost) as well
-    assert f"gained 0.000 km² and lost {lost_km2:.3f} km² in all" in note["message"]
+    assert f"gained 0 m² and lost {lost_km2:.3f} km² in all" in note["message"]
     assert f"{new[m].area / 1e6:.3f} km² passed from one of them to another" in note["message"]
 
 
@@ -338,3 +338,168 @@ def test_land_an_outline_adds_beside_a_microgrid_not_named_stays_out_and_names_i
     r3 = repartition(r, c.households, edited, microgrids=[far, *more])
     assert _broken(r3, edited) == {}
     assert not [d for d in r3.diagnostics if d["kind"] in ("outline_adds_land", "microgrid_in_pieces")]
+
+
+# --- hand-built villages (metres, UTM) -------------------------------------------------
+
+
+def _spread(poly, n, seed=0):
+    """``n`` household points spread over ``poly``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = poly.bounds
+    out = []
+    while len(out) < n:
+        c = rng.uniform((x0, y0), (x1, y1), (4 * n + 8, 2))
+        out.extend(c[shapely.contains_xy(poly, c[:, 0], c[:, 1])].tolist())
+    return np.array(out[:n])
+
+
+def _planned(V, pts):
+    from geogrid.partition import partition
+
+    from .conftest import households_gdf, village_gdf
+
+    v, h = village_gdf({"V": V}), households_gdf(pts, "V")
+    return v, h, partition(h, v)
+
+
+def _west(r):
+    from .conftest import UTM
+
+    mgm = r.microgrids.set_index("microgrid_id").geometry.to_crs(UTM)
+    return mgm, min(mgm.index, key=lambda m: mgm[m].bounds[0])
+
+
+def test_in_an_island_village_a_microgrid_an_edit_cuts_in_two_is_noted_with_its_torn_cell():
+    """Before: the note counted pieces against the village's (two, with the island), so a
+    micro-grid cut in two on the main part got no note, though check() failed it."""
+    import numpy as np
+    from shapely.geometry import MultiPolygon, box
+
+    from .conftest import X0, Y0, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    isl = box(X0 + 3500, Y0 + 200, X0 + 3900, Y0 + 600)
+    V = MultiPolygon([main, isl])
+    pts = np.vstack([_spread(main, 200), _spread(isl, 15, 1)])
+    pts = pts[~((pts[:, 0] < X0 + 1200) & (pts[:, 1] < Y0 + 300))]  # no one in the SW corner
+    v, h, r = _planned(V, pts)
+    mgm, west = _west(r)
+    ditch = box(X0 - 1, Y0 + 300, mgm[west].bounds[2] + 50, Y0 + 303)  # dug in from the west edge
+    edited = village_gdf({"V": V.difference(ditch)})
+    r2 = repartition(r, h, edited, microgrids=[west])
+    broken = _broken(r2, edited)
+    assert list(broken["microgrids_one_piece"]) == [west]
+    note = [d for d in r2.diagnostics if d["kind"] == "microgrid_in_pieces"]
+    assert [d["microgrids"] for d in note] == [[west]]
+    assert note[0]["cells"] == list(broken["cells_one_piece"])
+
+
+def test_a_microgrid_whose_land_moved_beside_another_is_refused_not_moved_there():
+    """Before: micro-grid M01's land went to the neighbouring village and a field was
+    added 2 km east, beside M03; M01 re-run alone became that field, empty, far off."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    v, h, r = _planned(main, _spread(main, 200))
+    mgm, west = _west(r)
+    field = box(X0 + 3000, Y0 + 400, X0 + 3300, Y0 + 900)
+    edited = village_gdf({"V": main.difference(mgm[west]).union(field)})
+    with pytest.raises(InputError, match=f"leaves micro-grid\\(s\\) {west} no land") as exc:
+        repartition(r, h, edited, microgrids=[west])
+    assert exc.value.errors == [{"type": "outline_leaves_no_land",
+                                 "params": {"village": "V", "microgrids": [west]}}]
+
+
+def test_a_microgrid_left_only_land_where_no_one_lives_is_refused():
+    """Before: the outline kept a 5 m strip of micro-grid M01 with no household on it;
+    M01 became that strip with one empty cell, and check() passed it."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    pts = _spread(main, 200)
+    pts = pts[pts[:, 0] > X0 + 6]  # no one on the strip
+    v, h, r = _planned(main, pts)
+    mgm, west = _west(r)
+    x0, y0, x1, y1 = mgm[west].bounds
+    edited = village_gdf({"V": main.difference(mgm[west].difference(box(x0, y0, x0 + 5, y1)))})
+    with pytest.raises(InputError, match=f"leaves micro-grid\\(s\\) {west} none of their households") as exc:
+        repartition(r, h, edited, microgrids=[west])
+    assert exc.value.errors[0]["type"] == "outline_leaves_no_households"
+
+
+@pytest.mark.parametrize("outline", ["empty", "line", "sliver"])
+def test_an_outline_with_no_area_is_refused_as_such(outline):
+    """Before: 'leaves micro-grid(s) ... no land; name them together with the micro-grids
+    next to them', advice no one could follow with every micro-grid named."""
+    from shapely.geometry import LineString, Polygon, box
+
+    from .conftest import X0, Y0, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    v, h, r = _planned(main, _spread(main, 200))
+    bad = {"empty": Polygon(), "line": LineString([(X0, Y0), (X0 + 3000, Y0)]),
+           "sliver": box(X0, Y0, X0 + 1, Y0 + 0.1)}[outline]
+    edited = village_gdf({"V": bad})
+    with pytest.raises(InputError, match="the outline given for village\\(s\\) V has no area") as exc:
+        repartition(r, h, edited, microgrids=r.microgrids["microgrid_id"].tolist())
+    assert exc.value.errors == [{"type": "outline_has_no_area", "params": {"village": "V"}}]
+
+
+def test_land_added_in_hair_thin_strips_is_told_in_square_metres_as_a_redrawn_line():
+    """Before: 'adds 0.000 km²' for an outline redrawn a few centimetres out."""
+    from shapely.geometry import box
+
+    from geogrid.partition.outline_edit import _stranded
+
+    named = {"A": box(0, 0, 1000, 1000)}
+    unnamed = {"B": box(1000, 0, 2000, 1000)}
+    strip = box(1000, -0.3, 2000, 0)  # 30 cm beyond B's south edge, apart from A (300 m²)
+    region = named["A"].union(box(2000, 0, 2000.2, 1000)).union(strip)  # and 20 cm east of it (200 m²)
+    rest, notes = _stranded("V", region, ["A"], named, unnamed)
+    assert rest.equals(named["A"])
+    assert len(notes) == 1 and notes[0]["microgrids"] == ["B"]
+    assert "adds 500 m² next to micro-grid(s) B" in notes[0]["message"]
+    assert "strips under a metre wide" in notes[0]["message"] and notes[0]["params"]["thin"] is True
+
+
+def test_an_uninhabited_land_note_goes_with_the_island():
+    """Before: the island was deleted from the outline and its holder re-run, and the
+    plan still said the island 'joins the nearest micro-grid'."""
+    import numpy as np
+    from shapely.geometry import MultiPolygon, box
+
+    from .conftest import X0, Y0, UTM, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    isl = box(X0 + 3500, Y0 + 200, X0 + 3700, Y0 + 400)
+    v, h, r = _planned(MultiPolygon([main, isl]), _spread(main, 200))
+    assert [d["kind"] for d in r.diagnostics if d["kind"] == "uninhabited_land"] == ["uninhabited_land"]
+    mgm = r.microgrids.set_index("microgrid_id").geometry.to_crs(UTM)
+    holder = next(m for m, g in mgm.items() if g.intersects(isl.buffer(-1)))
+    r2 = repartition(r, h, village_gdf({"V": main}), microgrids=[holder])
+    assert _broken(r2, village_gdf({"V": main})) == {}
+    assert not [d for d in r2.diagnostics if d["kind"] == "uninhabited_land"]
+    # given again with the island, the note is made afresh
+    r3 = repartition(r2, h, v, microgrids=[holder])
+    fresh = [d for d in r3.diagnostics if d["kind"] == "uninhabited_land"]
+    assert len(fresh) == 1 and fresh[0]["params"]["parts"] == 1 and np.isclose(fresh[0]["params"]["area_m2"], 40000, rtol=1e-3)
+
+
+def test_an_outline_whose_snap_to_the_grid_trips_geos_is_snapped_point_by_point():
+    """A region GEOS could not snap ('unable to assign free hole to a shell': the land
+    of a micro-grid grown by a micrometre cut out of the outline), as a re-run through
+    the API met it; repartition() raised a bare GEOSException (HTTP 500)."""
+    from pathlib import Path
+
+    from geogrid.partition.repartition import _on_grid
+
+    region = shapely.from_wkb(bytes.fromhex((Path(__file__).parent / "data" / "free_hole_region.wkb.hex").read_text().strip()))
+    out = _on_grid(region)
+    assert out.is_valid and abs(out.area - shapely.make_valid(region).area) < 1e-3
