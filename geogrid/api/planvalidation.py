@@ -8,7 +8,9 @@ planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``,
 ``disconnected_cell`` (a micro-grid ``disconnected_microgrid``) by the rule of the
 engine's own check (:func:`geogrid.partition.validate.not_one_piece`): in pieces where
 its village is in one, or with two of its pieces in one piece of a village in pieces
-(a cell with an island of its village, no households on it, is fine).  Areas are measured in
+(a cell with an island of its village, no households on it, is fine).  A village's stored
+outline is read as the engine reads it, repaired where invalid (make_valid, its polygons
+only), for every rule.  Areas are measured in
 the local UTM zone; slivers under 1 m² are ignored (the partition engine's tolerance).
 """
 
@@ -102,10 +104,26 @@ def _one_building(hh) -> set:
                               hh["building"].to_numpy(dtype=object))
 
 
+def _repaired(g):
+    """A stored village outline as the engine reads it (geogrid.partition.inputs.prepare):
+    repaired by make_valid where invalid (a hand-digitised bow-tie, a ring that crosses
+    itself), its polygons only; None for no outline or one with no area (a line, a point)."""
+    if g is None or g.is_empty:
+        return None
+    if g.is_valid and g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in shapely.get_parts(shapely.get_parts(shapely.make_valid(g)))
+             if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
 def _disconnected(session, plan_id: str, cells, vil_geom: dict) -> dict:
     """The cells (or micro-grids) in pieces that break the rule of one piece, as the engine's check()
     applies it (:func:`~geogrid.partition.validate.not_one_piece`), each with the number
-    of pieces of its village.  A village with no stored outline is the land of the
+    of pieces of its village.  ``vil_geom`` are the outlines repaired (:func:`_repaired`).
+    A village with no stored outline is the land of the
     plan's micro-grids of it (all of them, whatever the scope), as check() takes it
     without outlines."""
     if not len(cells):
@@ -113,9 +131,7 @@ def _disconnected(session, plan_id: str, cells, vil_geom: dict) -> dict:
     multi = cells[shapely.get_num_geometries(cells.geometry.to_numpy()) > 1]
     if not len(multi):
         return {}
-    # outlines as the engine reads them: repaired where invalid
-    outline = {c: (g if g.is_valid else shapely.make_valid(g))
-               for c, g in vil_geom.items() if g is not None and not g.is_empty}
+    outline = {c: g for c, g in vil_geom.items() if g is not None and not g.is_empty}
     missing = sorted({v for v in multi["village_code"] if isinstance(v, str) and v not in outline})
     if missing:
         mgs = _frame(session, select(Microgrid.village_code, func.ST_AsBinary(Microgrid.geom).label("wkb"))
@@ -146,7 +162,9 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
     villages = _frame(session, select(Area.code, func.ST_AsBinary(Area.geom).label("wkb")).where(
         Area.level == "village", Area.code.in_(sorted({v for v in mgs["village_code"] if v}))))
     mgs_m, cells_m, hh_m, vil_m = mgs, cells, hh, villages
-    vil_geom = dict(zip(vil_m["code"], vil_m.geometry)) if len(vil_m) else {}
+    # the outlines repaired once, as the engine reads them, for every check below: an
+    # invalid one (a bow-tie) made GEOS raise in the nesting and gap overlays (HTTP 500)
+    vil_geom = {c: _repaired(g) for c, g in zip(vil_m["code"], vil_m.geometry)} if len(vil_m) else {}
     disconnected = _disconnected(session, plan.id, cells, vil_geom)
     m2 = _Area(mgs.geometry.dropna().iloc[0] if mgs.geometry.notna().any() else shapely.Point(110, 30))
     cell_geom = dict(zip(cells_m["id"], cells_m.geometry)) if len(cells_m) else {}

@@ -189,3 +189,71 @@ def test_a_microgrid_an_outline_edit_leaves_in_pieces_is_reported_by_both(sessio
     assert list(broken.get("microgrids_one_piece", {})) == [m]
     torn = [p for p in problems if p["rule"] == "disconnected_microgrid"]
     assert [p["objects"][0]["key"] for p in torn] == [m] and torn[0]["severity"] == "error"
+
+
+def _bow_tie(x0, y0, x1, y1):
+    """A hand-digitised outline whose ring crosses itself in the middle (invalid): the
+    left and right triangles of the box, as make_valid repairs it."""
+    return shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+
+
+def test_a_stored_bow_tie_village_outline_is_validated_not_a_500(client, tokens, world, engine):
+    """A village's stored outline replaced by a bow-tie over its square (a re-import of a
+    hand-digitised boundary): GET /plans/{id}/validation answered 500 (GEOS: 'Input geom 1
+    is invalid: Self-intersection' in the nesting check, which took the raw outline while
+    the pieces check repaired it).  Now the outline is repaired once, as the engine reads
+    it (its two triangles), and the micro-grid that covers the whole square is reported
+    reaching out of the village by the other two triangles, half the square; no gap."""
+    import pyproj
+    from sqlalchemy import text
+
+    from tests.api.conftest import V1, X0 as WX0, Y0 as WY0, D as WD
+
+    bow = _bow_tie(WX0, WY0, WX0 + WD, WY0 + WD)
+    assert not bow.is_valid
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE areas SET geom = ST_GeomFromText(:w, 4326) WHERE code = :c"),
+                     {"w": shapely.MultiPolygon([bow]).wkt, "c": V1})
+    r = client.get(f"/api/v1/plans/{world.plan_id}/validation", headers=tokens["planner"])
+    assert r.status_code == 200, r.text  # 500 before
+    problems = r.json()["problems"]
+    errors = [p for p in problems if p["severity"] == "error"]
+    assert [(p["rule"], [o.get("key") or o.get("code") for o in p["objects"]]) for p in errors] == [
+        ("nesting", [f"{V1}-M01", V1])]
+    utm = pyproj.Transformer.from_crs(4326, 32649, always_xy=True).transform
+    square_m2 = shapely.transform(box(WX0, WY0, WX0 + WD, WY0 + WD),
+                                  lambda xy: np.column_stack(utm(xy[:, 0], xy[:, 1]))).area
+    assert errors[0]["area_m2"] == pytest.approx(square_m2 / 2, rel=0.01)
+
+
+def test_a_plan_of_a_bow_tie_village_is_validated_like_check_does(session):
+    """The reviewer's case: a bow-tie village outline (invalid) with households in one
+    triangle only, partitioned and saved.  validate_plan raised GEOSException (a 500 at
+    the API); now it answers, with no nesting or pieces error (the plan's micro-grids lie
+    in the repaired outline).  Land of the outline in no micro-grid is reported as the
+    village's gap, if the engine left the triangle without households out."""
+    from shapely.ops import unary_union
+
+    from geogrid.db.areas import upsert_areas
+    from geogrid.db.households import upsert_households
+
+    bow = _bow_tie(X0, Y0, X0 + 2 * D, Y0 + 2 * D)
+    left = shapely.Polygon([(X0, Y0), (X0 + D, Y0 + D), (X0, Y0 + 2 * D)])
+    upsert_areas(session, gpd.GeoDataFrame({"code": [CODE], "name": ["一村"]},
+                                           geometry=[shapely.MultiPolygon([bow])], crs=4326), "village")
+    rng = np.random.default_rng(0)
+    xy = rng.uniform((X0, Y0), (X0 + D, Y0 + 2 * D), (2000, 2))
+    xy = xy[shapely.contains_xy(left.buffer(-1e-4), xy[:, 0], xy[:, 1])][:120]
+    upsert_households(session, gpd.GeoDataFrame(
+        {"household_no": [f"H{i:03d}" for i in range(len(xy))], "village_code": [CODE] * len(xy)},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326))
+    result, villages = _partition(session)
+    assert not villages.geometry.iloc[0].is_valid
+    broken, problems = _both(session, result, villages)  # GEOSException before
+    errors = [p for p in problems if p["severity"] == "error"]
+    assert {p["rule"] for p in errors} <= {"gap"}, errors
+    covered = unary_union(list(result.microgrids.to_crs(4326).geometry))
+    for p in errors:
+        assert p["objects"] == [{"type": "area", "code": CODE}]
+        # the land of the repaired outline no micro-grid covers: the right triangle
+        assert shapely.make_valid(bow).difference(covered).area > 0.9 * (D * D)
