@@ -12,7 +12,12 @@ re-run of the micro-grid it now lies in takes it in.  A re-run that would leave 
 household of the named micro-grids in no cell (it lies in a micro-grid not named, or
 outside its village) is refused, naming the households and where they lie (in the
 message, and structured in the error's ``errors``); the engine's other notes come back
-with the result, each with its kind and structured fields (see :func:`_note`).
+with the result, each with its kind and structured fields (see :func:`_note`).  A re-run
+the engine itself refuses (:class:`~geogrid.errors.InputError`: a village's new outline
+that leaves a named micro-grid no land, ``outline_leaves_no_land``, or none of its
+households, ``outline_leaves_no_households``, or that has no area,
+``outline_has_no_area``) reaches the client with the engine's structured ``errors``
+(type; params: village, micro-grids) as they are, each given the message as ``reason``.
 """
 
 from __future__ import annotations
@@ -98,8 +103,12 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     params["metric_crs"] = local_metric_crs(c.x, c.y).to_string()
     previous = PartitionResult(households=prev_hh, microgrids=prev_mg, cells=prev_cells,
                                report={"parameters": params})
-    result = repartition(previous, households, villages if len(villages) else None,
-                         microgrids=keys, locked_cells=locked)
+    try:
+        result = repartition(previous, households, villages if len(villages) else None,
+                             microgrids=keys, locked_cells=locked)
+    except InputError as exc:
+        _with_reason(exc)
+        raise
     _refuse_losses(prev_hh, result, keys, frames.microgrids)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
     postgis = None
@@ -155,6 +164,16 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
         recount(session, plan.id, left)
     return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows),
             "notes": _notes(result, set(hh.index))}
+
+
+def _with_reason(exc: InputError) -> None:
+    """The engine's structured ``errors`` of a refusal, kept as they are (the API's error
+    body passes them on), each with the message as its ``reason`` where it has none, as
+    a refused re-run's ``rerun_leaves_households`` has it."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list):
+        exc.errors = [{**e, "reason": e.get("reason", str(exc))} if isinstance(e, dict) else e
+                      for e in errors]
 
 
 def _moved_as_such(prev_hh, prev_cells):

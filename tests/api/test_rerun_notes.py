@@ -11,6 +11,7 @@ this uses), on both back-ends.
 
 from __future__ import annotations
 
+import pytest
 from shapely.geometry import shape
 
 from tests.api.test_rerun_after_edits import VILLAGES, _draft, _get, _hand_move, _same_village_pair
@@ -30,8 +31,11 @@ def _rerun(client, tokens, pid, etag, *mgs):
                        headers={**tokens["planner"], "If-Match": etag})
 
 
-def _km2(m2: float) -> str:
-    return f"{m2 / 1e6:.3f} km²"
+def _km2(m2: float) -> set[str]:
+    """An area as the engine's message may give it (outline_edit._area_text: m² under a
+    hundredth of a km², else km²) from params' m², rounded to 0.1 m² from the area the
+    message was written from."""
+    return {f"{x:.0f} m²" if x < 1e4 else f"{x / 1e6:.3f} km²" for x in (m2 - 0.05, m2, m2 + 0.05)}
 
 
 def _village_outline(engine, code):
@@ -86,7 +90,8 @@ def test_an_area_note_carries_its_village_microgrids_and_the_areas_in_params(cli
     p = note["params"]
     assert set(p) <= {"gained_m2", "lost_m2", "passed_m2"} and {"gained_m2", "lost_m2"} <= set(p)
     # the message's numbers, to the message's precision
-    assert f"gained {_km2(p['gained_m2'])} and lost {_km2(p['lost_m2'])}" in note["message"]
+    assert any(f"gained {g} and lost {lo}" in note["message"]
+               for g in _km2(p["gained_m2"]) for lo in _km2(p["lost_m2"]))
     assert p["gained_m2"] > 0 and p["lost_m2"] >= 0  # land taken back
 
 
@@ -146,7 +151,7 @@ def test_an_outline_that_cuts_a_microgrid_in_two_gives_a_pieces_note_with_the_co
         assert c.startswith(key + "-") and c in pieces["message"]
     (area,) = [n for n in notes if n["kind"] == "microgrid_area_changed"]
     assert area["microgrids"] == [key] and area["params"]["lost_m2"] > 0
-    assert f"lost {_km2(area['params']['lost_m2'])}" in area["message"]
+    assert any(f"lost {lo}" in area["message"] for lo in _km2(area["params"]["lost_m2"]))
 
 
 def test_a_refused_rerun_gives_the_refusal_structured_in_errors(client, tokens, world, engine):
@@ -194,6 +199,60 @@ def test_a_household_cut_off_by_its_villages_outline_is_refused_with_an_outside_
     assert outside and sum(n["households"] for n in outside) == len(inside)
     for note in p["notes"]:
         _check_plain(note)
+
+
+def test_a_rerun_the_engine_refuses_for_the_new_outline_gives_its_refusal_structured(
+        client, tokens, world, engine):
+    """The village's outline re-imported without micro-grid X's land (X's polygon, a
+    hair wider, cut out), then X re-run alone: repartition() refuses (X would have no
+    land).  The 422's errors[0] is the engine's own (type outline_leaves_no_land; params:
+    the village and X's key) with the detail as its reason, so the planner's map can say
+    it in Chinese; nothing was changed (the plan's ETag is as before)."""
+    pid, etag = _draft(client, tokens)
+    x, _ = _same_village_pair(client, tokens, pid)
+    village = _village_outline(engine, VILLAGES[0])
+    _set_village_outline(engine, VILLAGES[0], village.difference(shape(x["geometry"]).buffer(1e-6)))
+    r = _rerun(client, tokens, pid, etag, x)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert "leaves micro-grid(s)" in body["detail"] and "no land" in body["detail"]
+    assert body["errors"] == [{"type": "outline_leaves_no_land", "reason": body["detail"], "params": {
+        "village": VILLAGES[0], "microgrids": [x["properties"]["microgrid_key"]]}}]
+    r = client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"])
+    assert r.headers["etag"] == etag
+
+
+REFUSALS = {
+    "outline_leaves_no_land": lambda v, ms: {"village": v, "microgrids": ms},
+    "outline_leaves_no_households": lambda v, ms: {"village": v, "microgrids": ms},
+    "outline_has_no_area": lambda v, ms: {"village": v},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
+def test_each_refusal_of_the_engine_reaches_the_client_with_its_errors(client, tokens, world, monkeypatch, kind):
+    """Each structured refusal repartition() gives for a village's new outline (here
+    raised by a stand-in for it) comes back in the 422's errors as the engine gave it,
+    with the detail as its reason; the English detail is the engine's message."""
+    import geogrid.partition
+    from geogrid.errors import InputError
+
+    pid, etag = _draft(client, tokens)
+    x, _ = _same_village_pair(client, tokens, pid)
+    key = x["properties"]["microgrid_key"]
+    params = REFUSALS[kind](VILLAGES[0], [key])
+
+    def refuse(*args, **kwargs):
+        err = InputError(f"the new outline of village {VILLAGES[0]} ... ({kind})")
+        err.errors = [{"type": kind, "params": params}]
+        raise err
+
+    monkeypatch.setattr(geogrid.partition, "repartition", refuse)
+    r = _rerun(client, tokens, pid, etag, x)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["detail"] == f"the new outline of village {VILLAGES[0]} ... ({kind})"
+    assert body["errors"] == [{"type": kind, "params": params, "reason": body["detail"]}]
 
 
 def test_a_note_of_a_diagnostic_with_no_structured_fields_has_the_four_every_note_has():

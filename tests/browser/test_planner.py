@@ -629,3 +629,47 @@ def test_a_refused_rerun_is_explained_in_the_planners_language(page):
             "它们位于微网格 431227103001-M04，请将这些微网格一并重新划分；也可以把它们移回原来的网格。"
             "划分引擎提示：2 户是新增的") in text
     assert "re-running" not in text and "The engine says" not in text
+
+
+def test_a_rerun_refused_for_a_villages_new_outline_is_explained_in_the_planners_language(page):
+    """A re-run the partition engine refuses for a village's new outline (errors[0].type
+    outline_leaves_no_land, outline_leaves_no_households or outline_has_no_area, with the
+    village and the micro-grids as params) is worded from the planner's language's
+    template with the ids filled in, as text; the English detail is not shown in the
+    Chinese interface.  Before, the planner read the engine's English message."""
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    _open_microgrid(page)
+    v, m3, m4 = "431227103001", "431227103001-M<b>03</b>", "431227103001-M04"
+
+    def refusal(*errors):
+        detail = "the new outline of village 431227103001 leaves micro-grid(s) ... (as the engine words it)"
+        body = {"detail": detail, "code": "invalid",
+                "errors": [{"type": kind, "reason": detail, "params": params} for kind, params in errors]}
+        page.expect_http(422, "/repartition")
+        text = _rerun_with(page, lambda route: route.fulfill(status=422, json=body), status=422)
+        assert page.evaluate("document.getElementById('toast').classList.contains('error')")
+        assert "as the engine words it" not in text  # the detail is not shown
+        return text
+
+    text = refusal(("outline_leaves_no_land", {"village": v, "microgrids": [m3, m4]}))
+    assert ("村 431227103001 的新村界使微网格 431227103001-M<b>03</b>、431227103001-M04 没有任何土地"
+            "（其土地全部在新村界之外，或在本村其他微网格之下或旁边），因此未作任何修改。"
+            "请将它们与本村相邻的微网格一起重新划分") in text
+    text = refusal(("outline_leaves_no_households", {"village": v, "microgrids": [m4]}))
+    assert ("村 431227103001 的新村界使微网格 431227103001-M04 内没有任何住户，只剩无人居住的土地，"
+            "会成为空网格，因此未作任何修改。") in text
+    # one error per village whose outline has no area: the villages together
+    text = refusal(("outline_has_no_area", {"village": "4312271<i>0</i>3001"}),
+                   ("outline_has_no_area", {"village": "431227103202"}))
+    assert ("村 4312271<i>0</i>3001、431227103202 的村界没有面积（为空、一条线、一个点或极窄的细条），"
+            "因此未作任何修改。请重新导入村界（须为多边形）后再重新划分。") in text
+    shot(page, "19-planner-rerun-outline-refused-zh")
+
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    text = refusal(("outline_leaves_no_land", {"village": v, "microgrids": [m3, m4]}))
+    assert ("The new outline of village 431227103001 leaves micro-grid(s) 431227103001-M<b>03</b>, "
+            "431227103001-M04 no land (all of it lies outside the new outline") in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    page.click("#lang-switch")

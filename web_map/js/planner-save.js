@@ -73,10 +73,36 @@ export function noteText(note) {
   return fill(key, vars) ?? String(n.message ?? "");
 }
 
-/** A refused re-run (the API's errors[0].type "rerun_leaves_households") in the
- * current language, or null for any other error (shown as the server words it). */
+// the partition engine's own refusals of a re-run for a village's new outline (the
+// API's errors[].type; params: village, and the micro-grids it names), each worded from
+// "planner.rerun.refused.<type>" with {village} and {microgrids}
+const OUTLINE_REFUSALS = ["outline_leaves_no_land", "outline_leaves_no_households", "outline_has_no_area"];
+
+/** The engine's refusal `errors` of one type (one per village for outline_has_no_area),
+ * their villages and micro-grids together, in the current language; null where the
+ * language has no template or an error lacks what it needs. */
+function outlineRefusal(type, errors) {
+  const villages = [];
+  const microgrids = [];
+  for (const e of errors) {
+    const v = e.params.village;
+    if (typeof v === "string" || typeof v === "number") villages.push(String(v));
+    if (Array.isArray(e.params.microgrids)) microgrids.push(...e.params.microgrids);
+  }
+  return fill(`planner.rerun.refused.${type}`, {
+    village: idList([...new Set(villages)]),
+    microgrids: idList([...new Set(microgrids.map(String))]),
+  });
+}
+
+/** A refused re-run in the current language: the API's "rerun_leaves_households" (a
+ * household would be left in no cell) or one of the engine's OUTLINE_REFUSALS; null
+ * for any other error, or one the current language cannot word (shown as the server
+ * words it). */
 export function rerunRefusal(err) {
   const errors = err && err.body && Array.isArray(err.body.errors) ? err.body.errors : [];
+  const outline = errors.find((x) => x && OUTLINE_REFUSALS.includes(x.type) && x.params);
+  if (outline) return outlineRefusal(outline.type, errors.filter((x) => x && x.type === outline.type && x.params));
   const e = errors.find((x) => x && x.type === "rerun_leaves_households" && x.params);
   if (!e) return null;
   const p = e.params;

@@ -203,6 +203,10 @@ export default {
   "planner.rerun.refused.lie_in": "They lie in micro-grid(s) {lie_in}: re-run those as well. ",
   "planner.rerun.refused.nowhere": "{nowhere} lie in no micro-grid of the plan. ",
   "planner.rerun.refused.engine": " The partition engine says: {notes}",
+  // a re-run the engine refused for a village's new outline (errors[].type; {village}, {microgrids})
+  "planner.rerun.refused.outline_leaves_no_land": "The new outline of village {village} leaves micro-grid(s) {microgrids} no land (all of it lies outside the new outline, under the village's other micro-grids or beside them only), so nothing was changed. Re-run them together with the micro-grids of the village next to them, so that they are cut afresh to cover the new outline, or partition the village again.",
+  "planner.rerun.refused.outline_leaves_no_households": "The new outline of village {village} leaves micro-grid(s) {microgrids} none of their households, only land where no one lives, which would be an empty cell, so nothing was changed. Re-run them together with the micro-grids of the village next to them, so that they are cut afresh to cover the new outline, or partition the village again.",
+  "planner.rerun.refused.outline_has_no_area": "The outline of village(s) {village} has no area (empty, a line, a point or a sliver), so nothing was changed. Import the outline again, as a polygon, then re-run.",
 
   "rule.over_capacity": "More than 20 households",
   "rule.empty_cell": "Empty cell",

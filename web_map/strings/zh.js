@@ -203,6 +203,10 @@ export default {
   "planner.rerun.refused.lie_in": "它们位于微网格 {lie_in}，请将这些微网格一并重新划分；",
   "planner.rerun.refused.nowhere": "其中 {nowhere} 户不在本方案的任何微网格内；",
   "planner.rerun.refused.engine": "划分引擎提示：{notes}",
+  // a re-run the engine refused for a village's new outline (errors[].type; {village}, {microgrids})
+  "planner.rerun.refused.outline_leaves_no_land": "村 {village} 的新村界使微网格 {microgrids} 没有任何土地（其土地全部在新村界之外，或在本村其他微网格之下或旁边），因此未作任何修改。请将它们与本村相邻的微网格一起重新划分，按新村界重新切分；或将该村整体重新划分。",
+  "planner.rerun.refused.outline_leaves_no_households": "村 {village} 的新村界使微网格 {microgrids} 内没有任何住户，只剩无人居住的土地，会成为空网格，因此未作任何修改。请将它们与本村相邻的微网格一起重新划分，按新村界重新切分；或将该村整体重新划分。",
+  "planner.rerun.refused.outline_has_no_area": "村 {village} 的村界没有面积（为空、一条线、一个点或极窄的细条），因此未作任何修改。请重新导入村界（须为多边形）后再重新划分。",
 
   "rule.over_capacity": "超过 20 户",
   "rule.empty_cell": "空网格",
