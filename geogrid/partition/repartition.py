@@ -163,13 +163,15 @@ def repartition(
         v = villages[villages[VILLAGE_CODE].astype(str).isin(by_village)]
         vm = v.set_geometry(reproject(v.geometry, metric))
         for code, g in zip(vm[VILLAGE_CODE].astype(str), vm.geometry):
+            if g is None or g.is_empty:
+                continue  # no outline (a village whose outline was derived): its micro-grids' own
             vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
-    flat = sorted(c for c, g in vpoly.items() if g is None or g.is_empty or g.area < SPECK_M2)
+    flat = sorted(c for c, g in vpoly.items() if g.area < SPECK_M2)
     if flat:
         err = InputError(
-            f"the outline given for village(s) {', '.join(flat)} has no area (empty, a line, a point or a "
+            f"the outline given for village(s) {', '.join(flat)} has no area (a line, a point or a "
             "sliver); give village outlines as polygons, or leave the village out of the "
-            "outlines to keep its micro-grids' own")
+            "outlines (or give it no geometry) to keep its micro-grids' own")
         err.errors = [{"type": "outline_has_no_area", "params": {"village": c}} for c in flat]
         raise err
     for code, ms in by_village.items():

@@ -434,22 +434,38 @@ def test_a_microgrid_left_only_land_where_no_one_lives_is_refused():
     assert exc.value.errors[0]["type"] == "outline_leaves_no_households"
 
 
-@pytest.mark.parametrize("outline", ["empty", "line", "sliver"])
+@pytest.mark.parametrize("outline", ["line", "sliver"])
 def test_an_outline_with_no_area_is_refused_as_such(outline):
     """Before: 'leaves micro-grid(s) ... no land; name them together with the micro-grids
     next to them', advice no one could follow with every micro-grid named."""
-    from shapely.geometry import LineString, Polygon, box
+    from shapely.geometry import LineString, box
 
     from .conftest import X0, Y0, village_gdf
 
     main = box(X0, Y0, X0 + 3000, Y0 + 1500)
     v, h, r = _planned(main, _spread(main, 200))
-    bad = {"empty": Polygon(), "line": LineString([(X0, Y0), (X0 + 3000, Y0)]),
-           "sliver": box(X0, Y0, X0 + 1, Y0 + 0.1)}[outline]
+    bad = {"line": LineString([(X0, Y0), (X0 + 3000, Y0)]), "sliver": box(X0, Y0, X0 + 1, Y0 + 0.1)}[outline]
     edited = village_gdf({"V": bad})
     with pytest.raises(InputError, match="the outline given for village\\(s\\) V has no area") as exc:
         repartition(r, h, edited, microgrids=r.microgrids["microgrid_id"].tolist())
     assert exc.value.errors == [{"type": "outline_has_no_area", "params": {"village": "V"}}]
+
+
+@pytest.mark.parametrize("none", ["empty", "missing"])
+def test_a_village_given_no_geometry_keeps_its_microgrids_outline(none):
+    """A village row with no geometry (as the API passes a village whose outline was
+    derived) is no outline: its micro-grids keep their own, as if it were left out."""
+    from shapely.geometry import Polygon, box
+
+    from .conftest import X0, Y0, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    v, h, r = _planned(main, _spread(main, 200))
+    m = r.microgrids["microgrid_id"].iloc[0]
+    edited = village_gdf({"V": Polygon() if none == "empty" else None})
+    r2 = repartition(r, h.drop(h.index[:2]), edited, microgrids=[m])
+    assert r2.microgrids.set_index("microgrid_id").geometry[m].equals_exact(
+        r.microgrids.set_index("microgrid_id").geometry[m], 0)
 
 
 def test_land_added_in_hair_thin_strips_is_told_in_square_metres_as_a_redrawn_line():
