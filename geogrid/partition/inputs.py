@@ -19,7 +19,7 @@ from geogrid.partition.pieces import inside_own
 from geogrid.partition.result import diagnostic
 from geogrid.partition.units import COLOCATED_M, make_units
 
-__all__ = ["Prepared", "prepare", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
+__all__ = ["Prepared", "prepare", "outline_metric", "far_side", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
 
 #: a household further than this (m) from every other one is reported as isolated
 ISOLATED_M = 1000.0
@@ -110,6 +110,12 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
         with np.errstate(invalid="ignore", over="ignore"):
             back = np.column_stack(transformer("EPSG:4326", households.crs).transform(lonlat[ok, 0], lonlat[ok, 1]))
             nowhere[np.flatnonzero(ok)[~(np.hypot(*(back - xy[ok]).T) < 1.0)]] = True
+        # and one on the far side of its projection (a Gauss-Kruger or UTM point more
+        # than 90 degrees from the central meridian, such as a geocoder's (0, 0) taken
+        # into CGCS2000 GK): it comes back to itself, but no cell reaching it from its
+        # village can be drawn in the caller's CRS (its coordinates run to infinity)
+        ok &= ~nowhere
+        nowhere[np.flatnonzero(ok)[far_side(households.crs, lonlat[ok])]] = True
     with np.errstate(invalid="ignore"):
         nowhere |= ~bad.to_numpy() & ((np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90))
     no_point = bad.to_numpy()
@@ -144,7 +150,9 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
         diags.append(_diag("bad_point", None, np.flatnonzero(nowhere),
                            "{n} household(s) have coordinates that are no place on Earth "
                            "(infinite, or a longitude or latitude out of range: metres in a "
-                           "degrees column?); they are not in any cell. Correct their coordinates"))
+                           "degrees column?), or lie on the far side of their projected "
+                           "coordinate system (e.g. a geocoder's (0, 0) taken into a "
+                           "Gauss-Kruger zone); they are not in any cell. Correct their coordinates"))
     building = _codes(households[BUILDING]) if BUILDING in households.columns else None
     hamlet = _codes(households[HAMLET]) if HAMLET in households.columns else None
     village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
@@ -155,14 +163,13 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     polygons: dict[str, object] = {}
     derived = False
     if villages is not None:
-        v = villages.set_geometry(reproject(villages.geometry, metric))
-        vcodes = _codes(v[VILLAGE_CODE])
-        gs = shapely.make_valid(v.geometry.to_numpy())
+        vcodes = _codes(villages[VILLAGE_CODE])
+        given = villages.geometry.to_numpy()
+        given = ~(pd.isna(given) | shapely.is_empty(given))
         flat = []
-        for code, g in zip(vcodes, gs):
-            if code is None or g is None or g.is_empty:
+        for code, g, has in zip(vcodes, outline_metric(villages.geometry, metric), given):
+            if code is None or not has:
                 continue
-            g = shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
             if g.is_empty:
                 flat.append(code)  # a line or a point: no land to cut
                 continue
@@ -215,6 +222,44 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     return Prepared(crs=pyproj.CRS(households.crs), metric=metric, points=pts, village=village,
                     polygons=polygons, building=building, hamlet=hamlet, derived_outlines=derived,
                     diagnostics=diags)
+
+
+def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
+    """Village outlines (a GeoSeries with a CRS) in the metric CRS ``metric``, read as
+    :func:`prepare` reads them: each row its polygonal parts as one polygon (or
+    multipolygon), empty where it has none (a line, a point), None where missing.
+
+    An invalid outline (a bow-tie a planner drew by hand, its edges crossing) is
+    repaired in its own CRS first, by ``make_valid``: :func:`geogrid.crs.reproject`
+    splits edges with ``shapely.segmentize``, which on an invalid polygon returns a
+    valid one holding only one of its lobes (GEOS's Densifier runs ``buffer(0)`` on
+    it), so half the village was lost.  Valid outlines reproject as before, then repaired
+    again where moving the vertices made them invalid.  Use it wherever village
+    outlines are brought into metres, so that every step reads them alike.
+
+    >>> from shapely.geometry import Polygon
+    >>> bow = Polygon([(109.2, 27.3), (109.22, 27.32), (109.22, 27.3), (109.2, 27.32)])
+    >>> g = outline_metric(gpd.GeoSeries([bow], crs=4326), 32649).iloc[0]
+    >>> g.geom_type, len(g.geoms), round(g.area / 1e6, 2)  # both lobes
+    ('MultiPolygon', 2, 2.19)
+    """
+    arr = geoms.to_numpy()
+    bad = ~(pd.isna(arr) | shapely.is_valid(arr))
+    if bad.any():
+        arr = arr.copy()
+        arr[bad] = [_polygonal(g) for g in shapely.make_valid(arr[bad])]
+        geoms = gpd.GeoSeries(arr, index=geoms.index, crs=geoms.crs)
+    out = reproject(geoms, metric).to_numpy()
+    has = ~pd.isna(out)
+    out = out.copy()
+    out[has] = [_polygonal(g) for g in shapely.make_valid(out[has])]
+    return gpd.GeoSeries(out, index=geoms.index, crs=metric)
+
+
+def _polygonal(g):
+    """The polygonal parts of ``g`` (in collections and multis too) as one geometry."""
+    parts = shapely.get_parts(shapely.get_parts(g))  # a collection's multipolygon too
+    return shapely.union_all([p for p in parts if p.geom_type == "Polygon"])
 
 
 #: diagnostics of households left out of every cell for a problem of the input (with
@@ -359,6 +404,41 @@ def _leave_out(diags, village, kind, idx, template) -> None:
 
 def _diag(kind, code, idx, template) -> dict:
     return diagnostic(kind, code, idx, template.format(n=len(idx)))
+
+
+#: a step north (degrees) to find which way north points on a projected CRS's map
+_NORTH_DEG = 1e-4
+
+
+def far_side(crs, lonlat: np.ndarray) -> np.ndarray:
+    """Per longitude/latitude row: whether it lies on the far side of the projected
+    ``crs``, where north on the map points south (more than 90 degrees from a
+    transverse Mercator's central meridian: there the projection folds back, and the
+    land between such a point and the zone it is meant for runs through infinity),
+    outside the CRS's area of use (on a polar map north points every way)."""
+    lonlat = np.asarray(lonlat, float).reshape(-1, 2)
+    out = np.zeros(len(lonlat), bool)
+    crs = pyproj.CRS(crs)
+    if not len(lonlat) or not crs.is_projected:
+        return out
+    lon, lat = lonlat.T
+    aou = crs.area_of_use
+    if aou is not None:
+        w, s, e, n = aou.bounds
+        in_lon = (lon >= w) & (lon <= e) if w <= e else (lon >= w) | (lon <= e)
+        out_of_use = ~(in_lon & (lat >= s) & (lat <= n))
+    else:
+        out_of_use = np.ones(len(lon), bool)
+    if not out_of_use.any():
+        return out
+    i = np.flatnonzero(out_of_use)
+    lo = np.clip(lat[i], -90.0, 90.0 - _NORTH_DEG)
+    fwd = transformer("EPSG:4326", crs)
+    with np.errstate(invalid="ignore", over="ignore"):
+        _, y0 = fwd.transform(lon[i], lo)
+        _, y1 = fwd.transform(lon[i], lo + _NORTH_DEG)
+        out[i] = ~(np.asarray(y1) - np.asarray(y0) > 0)
+    return out
 
 
 def point_xy(geoms) -> np.ndarray:

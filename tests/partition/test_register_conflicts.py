@@ -4,6 +4,7 @@ villages given in another row order."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import shapely
 import pytest
@@ -198,3 +199,35 @@ def test_a_border_digitised_twice_is_no_overlap_and_a_small_one_is_told_in_squar
     small = {"A": box(X0, Y0, X0 + 1500, Y0 + 5000), "B": box(X0 + 1490, Y0, X0 + 3000, Y0 + 50)}
     notes = overlapping_outlines(small)
     assert [d["villages"] for d in notes] == [["A", "B"]] and "500 m²" in notes[0]["message"]
+
+
+@pytest.mark.parametrize("lonlat", [(0.0, 0.0), (10.92, 27.35)])
+def test_a_point_on_the_far_side_of_a_gauss_kruger_zone_is_reported(lonlat):
+    """A geocoder's (0, 0), or a longitude that lost a digit, taken by the caller into
+    CGCS2000 GK 108E (EPSG:4545): over 90 degrees from the central meridian, where the
+    projection folds back.  It comes back to itself, so it was no bad_point; before,
+    with derived outlines, its cell ran through infinity in the caller's CRS (cells'
+    bounds inf) and check() raised a GEOSException; or it was put in a cell 8,000 km
+    long.  A point 13 degrees east of the zone is still somewhere (isolated)."""
+    a, va = _grid(X0 + 200, 40, "A")
+    hh = households_gdf(a, va).to_crs("EPSG:4545")
+    hh.loc[17, "geometry"] = gpd.GeoSeries([shapely.Point(*lonlat)], crs=4326).to_crs("EPSG:4545").iloc[0]
+    for villages in (_two_villages(), None):
+        r = partition(hh, villages, engine="serial")
+        assert [d["households"] for d in r.diagnostics if d["kind"] == "bad_point"] == [[17]]
+        assert r.households["cell_id"].notna().sum() == 39
+        assert np.isfinite(r.cells.total_bounds).all() and _broken(r, villages) == {}
+    hh.loc[17, "geometry"] = gpd.GeoSeries([shapely.Point(122.3, 27.35)], crs=4326).to_crs("EPSG:4545").iloc[0]
+    r = partition(hh, None, engine="serial")
+    assert not [d for d in r.diagnostics if d["kind"] == "bad_point"]
+    assert [d["households"] for d in r.diagnostics if d["kind"] == "isolated"] == [[17]]
+
+
+def test_far_side_spares_a_polar_map_within_its_area_of_use():
+    from geogrid.partition.inputs import far_side
+
+    pts = np.array([(0.0, 0.0), (10.92, 27.35), (109.2, 27.35), (122.3, 27.35), (170.0, 27.35)])
+    assert far_side("EPSG:4545", pts).tolist() == [True, True, False, False, False]
+    # NSIDC polar stereographic north: beyond the pole north points down the map
+    assert far_side("EPSG:3413", np.array([(135.0, 70.0), (135.0, 20.0)])).tolist() == [False, True]
+    assert not far_side("EPSG:4326", pts).any()
