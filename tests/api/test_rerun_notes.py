@@ -264,3 +264,22 @@ def test_a_note_of_a_diagnostic_with_no_structured_fields_has_the_four_every_not
                   "message": "3 household(s) have no coordinates"}, {2, 3})
     assert note == {"kind": "no_point", "message": "3 household(s) have no coordinates",
                     "households": 2, "village_code": None}
+
+
+def test_a_refused_rerun_in_a_batch_keeps_its_structured_refusal(client, tokens, world, engine):
+    """POST /edits with the re-run as its second operation: errors[0] has the batch's
+    place (index, op) and the refusal's own type and params.  Before: only index, op and
+    the English reason, so a batch client could not word it in its user's language."""
+    pid, etag = _draft(client, tokens)
+    x, y = _same_village_pair(client, tokens, pid)
+    h, _, etag = _hand_move(client, tokens, pid, etag, y, x)
+    cell = _get(client, tokens, "/api/v1/cells", plan=pid, microgrid=y["id"])["features"][0]
+    r = client.post(f"/api/v1/plans/{pid}/edits",
+                    json={"edits": [{"op": "lock", "cell_id": cell["id"]},
+                                         {"op": "repartition", "microgrids": [x["id"]]}]},
+                    headers={**tokens["planner"], "If-Match": etag})
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["errors"]
+    assert err["index"] == 1 and err["op"] == "repartition"
+    assert err["type"] == "rerun_leaves_households" and err["params"]["households"] == [h]
+    assert "would leave 1 household(s) in no cell" in err["reason"]

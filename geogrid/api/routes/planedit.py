@@ -510,7 +510,11 @@ def _failed_at(index: int, n: int, op, exc: Exception) -> Exception:
                          "boundary or re-run the partition for the micro-grid, then try again")
     reason = str(exc)
     exc.args = (f"edit {index} ({op.op}) failed, so none of the {n} edits was saved: {reason}",)
-    exc.errors = [{"index": index, "op": op.op, "reason": reason}]
+    # the operation's own structured errors (a re-run's refusal: its type and params, for
+    # the client to word in its user's language) keep their fields, with the place added
+    own = [e for e in (getattr(exc, "errors", None) or []) if isinstance(e, dict)]
+    exc.errors = [{**e, "index": index, "op": op.op, "reason": e.get("reason", reason)} for e in own] \
+        or [{"index": index, "op": op.op, "reason": reason}]
     return exc
 
 
