@@ -164,11 +164,9 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     derived = False
     if villages is not None:
         vcodes = _codes(villages[VILLAGE_CODE])
-        given = villages.geometry.to_numpy()
-        given = ~(pd.isna(given) | shapely.is_empty(given))
         flat = []
-        for code, g, has in zip(vcodes, outline_metric(villages.geometry, metric), given):
-            if code is None or not has:
+        for code, g in zip(vcodes, outline_metric(villages.geometry, metric)):
+            if code is None or g is None:
                 continue
             if g.is_empty:
                 flat.append(code)  # a line or a point: no land to cut
@@ -227,7 +225,8 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
 def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
     """Village outlines (a GeoSeries with a CRS) in the metric CRS ``metric``, read as
     :func:`prepare` reads them: each row its polygonal parts as one polygon (or
-    multipolygon), empty where it has none (a line, a point), None where missing.
+    multipolygon), empty where it has none (a line, a point: an outline with no
+    area), None where no outline is given (None, or an empty geometry).
 
     An invalid outline (a bow-tie a planner drew by hand, its edges crossing) is
     repaired in its own CRS first, by ``make_valid``: :func:`geogrid.crs.reproject`
@@ -244,15 +243,15 @@ def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
     ('MultiPolygon', 2, 2.19)
     """
     arr = geoms.to_numpy()
-    bad = ~(pd.isna(arr) | shapely.is_valid(arr))
+    given = ~(pd.isna(arr) | shapely.is_empty(arr))
+    bad = given & ~shapely.is_valid(arr)
     if bad.any():
         arr = arr.copy()
         arr[bad] = [_polygonal(g) for g in shapely.make_valid(arr[bad])]
         geoms = gpd.GeoSeries(arr, index=geoms.index, crs=geoms.crs)
-    out = reproject(geoms, metric).to_numpy()
-    has = ~pd.isna(out)
-    out = out.copy()
-    out[has] = [_polygonal(g) for g in shapely.make_valid(out[has])]
+    out = reproject(geoms, metric).to_numpy().copy()
+    out[given] = [_polygonal(g) for g in shapely.make_valid(out[given])]
+    out[~given] = None
     return gpd.GeoSeries(out, index=geoms.index, crs=metric)
 
 

@@ -62,17 +62,20 @@ def test_check_judges_a_plan_against_both_lobes_of_a_bow_tie():
 
 
 def test_outline_metric_repairs_before_it_reprojects():
-    """The helper repartition() and check() read outlines with: both lobes, a line no
-    area, a missing outline None, a valid outline as reproject() gives it."""
+    """The helper partition() and check() read outlines with (repartition() should):
+    both lobes, a line no area, a missing or empty outline None, a valid outline as
+    reproject() gives it."""
     from geogrid.partition.inputs import outline_metric
 
     sq = box(LON + 0.05, LAT, LON + 0.06, LAT + 0.01)
-    given = gpd.GeoSeries([BOW, LineString([(LON, LAT), (LON, LAT + 0.01)]), None, sq], index=[3, 5, 7, 9], crs=4326)
+    given = gpd.GeoSeries([BOW, LineString([(LON, LAT), (LON, LAT + 0.01)]), None, sq, Polygon()],
+                          index=[3, 5, 7, 9, 11], crs=4326)
     g = outline_metric(given, UTM)
-    assert list(g.index) == [3, 5, 7, 9] and g.crs == UTM
+    assert list(g.index) == [3, 5, 7, 9, 11] and g.crs == UTM
     assert g[3].geom_type == "MultiPolygon" and len(g[3].geoms) == 2
     assert abs(g[3].area - reproject(gpd.GeoSeries(_lobes(), crs=4326), UTM).area.sum()) < 1e-3
-    assert g[5].is_empty and g[7] is None
+    assert g[5].is_empty and g[5] is not None  # given, no area
+    assert g[7] is None and g[11] is None  # none given
     assert g[9].equals(reproject(given, UTM)[9])
 
 
