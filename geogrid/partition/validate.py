@@ -214,9 +214,13 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     else:
         # without them, the land of the village's micro-grids
         shape = {v: shapely.union_all(g.geometry.to_numpy()) for v, g in mgs.groupby(VILLAGE_CODE)}
-    for name, df, key in (("cells", cells, CELL_ID), ("microgrids", mgs, MICROGRID_ID)):
+    for name, df, key, given in (("cells", cells, CELL_ID, result.cells),
+                                 ("microgrids", mgs, MICROGRID_ID, result.microgrids)):
         g = df.geometry.to_numpy()
-        out[f"{name}_valid"] = df.loc[~shapely.is_valid(g), key].tolist()
+        # valid as the caller has them too: reproject() densifies with shapely.segmentize,
+        # which turns an invalid polygon (a bow-tie) into a valid one of one lobe
+        ok = shapely.is_valid(g) & shapely.is_valid(given.geometry.to_numpy())
+        out[f"{name}_valid"] = df.loc[~ok, key].tolist()
         apart = not_one_piece(g, [shape.get(v) for v in df[VILLAGE_CODE]])
         out[f"{name}_one_piece"] = df.loc[apart, key].tolist()
         out[f"{name}_not_empty"] = df.loc[shapely.is_empty(g) | (shapely.area(g) <= 0), key].tolist()

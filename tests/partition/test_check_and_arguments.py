@@ -161,3 +161,16 @@ def test_check_reports_a_cell_in_two_pieces_in_a_village_of_one(square):
     cut = type(r)(r.households, r.microgrids, r.cells.set_geometry(list(geoms), crs=r.cells.crs), r.report)
     assert check(cut, v)["cells_one_piece"] == [r.cells["cell_id"].iloc[0]]
     assert check(cut)["cells_one_piece"] == [r.cells["cell_id"].iloc[0]]
+
+
+def test_check_reports_an_invalid_cell_of_a_wgs84_plan(square):
+    """check() read a WGS84 plan's cells through reproject(), whose segmentize returns
+    a bow-tie as a valid polygon of one lobe: a bow-tie cell passed cells_valid."""
+    v = village_gdf({"V": square}).to_crs(4326)
+    r = partition(households_gdf(scatter(60), "V").to_crs(4326), v)
+    assert broken(r, v) == {}
+    x0, y0, x1, y1 = r.cells.geometry.iloc[0].bounds
+    cells = r.cells.copy()
+    cells.loc[cells.index[0], "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    r.cells = cells
+    assert check(r, v)["cells_valid"] == [cells["cell_id"].iloc[0]]
