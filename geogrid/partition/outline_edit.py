@@ -17,7 +17,7 @@ from geogrid.crs import reproject
 from geogrid.errors import InputError
 from geogrid.partition.cells import lattice_points
 from geogrid.partition.cuts import split_area
-from geogrid.partition.inputs import _codes, overlapping_outlines
+from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines
 from geogrid.partition.lloyd import voronoi_cells
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
 from geogrid.partition.result import diagnostic
@@ -140,7 +140,7 @@ def _overlaps_near(villages, vpoly, metric) -> list[dict]:
     tree_box = reproject(gpd.GeoSeries([box], crs=metric), villages.crs).iloc[0]
     near = villages.iloc[villages.sindex.query(tree_box, predicate="intersects")]
     polys = dict(vpoly)
-    for code, g in zip(_codes(near[VILLAGE_CODE]), reproject(near.geometry, metric)):
+    for code, g in zip(_codes(near[VILLAGE_CODE]), outline_metric(near.geometry, metric)):
         if code is not None and code not in vpoly and g is not None and not g.is_empty:
             polys[code] = shapely.union_all([polys[code], g]) if code in polys else g
     out = [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]

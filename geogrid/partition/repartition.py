@@ -16,7 +16,7 @@ from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MIC
 from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, point_xy
+from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, outline_metric, point_xy
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _drop_specks, _follow_outline,
                                              _in_pieces, _locked_geoms, _locked_inside, _overlaps_near,
                                              _resplit, _stranded, _to_metric)
@@ -161,9 +161,10 @@ def repartition(
     vpoly = {}
     if villages is not None:
         v = villages[villages[VILLAGE_CODE].astype(str).isin(by_village)]
-        vm = v.set_geometry(reproject(v.geometry, metric))
+        # repaired in the caller's CRS before it is densified (a bow-tie kept one lobe)
+        vm = v.set_geometry(outline_metric(v.geometry, metric))
         for code, g in zip(vm[VILLAGE_CODE].astype(str), vm.geometry):
-            if g is None or g.is_empty:
+            if g is None:
                 continue  # no outline (a village whose outline was derived): its micro-grids' own
             vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
     flat = sorted(c for c, g in vpoly.items() if g.area < SPECK_M2)

@@ -519,3 +519,30 @@ def test_an_outline_whose_snap_to_the_grid_trips_geos_is_snapped_point_by_point(
     region = shapely.from_wkb(bytes.fromhex((Path(__file__).parent / "data" / "free_hole_region.wkb.hex").read_text().strip()))
     out = _on_grid(region)
     assert out.is_valid and abs(out.area - shapely.make_valid(region).area) < 1e-3
+
+
+def test_a_bow_tie_outline_given_to_a_repartition_keeps_both_lobes():
+    """An outline drawn by hand with its edges crossing, in WGS84, given again to a
+    re-run of every micro-grid: before, it was densified before it was repaired, kept one
+    lobe, and the other lobe's households were left out as outside_village."""
+    import numpy as np
+    from shapely.geometry import Polygon
+
+    from geogrid.partition import partition
+
+    lon, lat = 109.20, 27.30
+    bow = Polygon([(lon, lat), (lon + 0.021, lat + 0.017), (lon + 0.025, lat + 0.002), (lon + 0.001, lat + 0.015)])
+    rng = np.random.default_rng(0)
+    xy = []
+    for lobe in shapely.get_parts(shapely.make_valid(bow)):
+        c = rng.uniform(lobe.bounds[:2], lobe.bounds[2:], (800, 2))
+        xy.append(c[shapely.contains_xy(lobe, *c.T)][:40])
+    xy = np.vstack(xy)
+    hh = gpd.GeoDataFrame({"village_code": ["V"] * len(xy)}, geometry=gpd.points_from_xy(*xy.T), crs=4326)
+    v = gpd.GeoDataFrame({"village_code": ["V"]}, geometry=[bow], crs=4326)
+    r = partition(hh, v, engine="serial")
+    assert r.households["cell_id"].notna().all()
+    r2 = repartition(r, hh, v, microgrids=r.microgrids["microgrid_id"].tolist())
+    assert r2.households["cell_id"].notna().all()
+    assert not [d for d in r2.diagnostics if d["kind"] == "outside_village"]
+    assert _broken(r2, v) == {}
