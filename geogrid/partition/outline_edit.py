@@ -233,6 +233,13 @@ BESIDE_M = 1.0
 THIN_M = 1.0
 
 
+def no_land(geom) -> bool:
+    """Whether ``geom`` is no land a micro-grid could hold: empty, specks, or strips
+    under :data:`THIN_M` wide (what is left along a border an outline edit removed,
+    after the outline's round trip through the caller's CRS)."""
+    return all(p.area < SPECK_M2 or 2 * p.area / max(p.length, 1e-9) < THIN_M for p in explode(geom))
+
+
 def _area_text(m2: float) -> str:
     """An area for a message: m² under a hundredth of a km², else km²."""
     return f"{m2:.0f} m²" if m2 < 1e4 else f"{m2 / 1e6:.3f} km²"

@@ -19,7 +19,7 @@ from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet
 from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, outline_metric, point_xy
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _drop_specks, _follow_outline,
                                              _in_pieces, _locked_geoms, _locked_inside, _overlaps_near,
-                                             _resplit, _stranded, _to_metric)
+                                             _resplit, _stranded, _to_metric, no_land)
 from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
@@ -195,8 +195,8 @@ def repartition(
             for m in ms:
                 new_mg[m] = clean(named_geom[m])
                 unchanged.add(m)
-        elif region.area < SPECK_M2:
-            # nothing to cover: the named micro-grids would be specks with empty cells
+        elif no_land(region):
+            # nothing to cover: the named micro-grids would be specks or slivers with empty cells
             err = InputError(
                 f"the new outline of village {code} leaves micro-grid(s) {', '.join(ms)} no land "
                 "(all of it lies outside the new outline, under the village's other "
@@ -211,7 +211,7 @@ def repartition(
             # the outline moved: each named micro-grid follows it, and only where one
             # would be left with no land are they cut afresh
             follow = _follow_outline(region, ms, named_geom)
-            new_mg.update(follow if all(not g.is_empty for g in follow.values())
+            new_mg.update(follow if not any(no_land(g) for g in follow.values())
                           else _resplit(region, ms, named_geom, cap))
         if region is not None:
             diags += _in_pieces(code, ms, new_mg, vpoly[code])
