@@ -502,10 +502,11 @@ def _bare_land(vpoly, hh, mg_col, mg_village, crs, metric) -> list[dict]:
     (the previous plan's go with it: edit_report.RECHECKED_WITH_OUTLINES): the parts of
     the outline where no household of the village's micro-grids lives now."""
     out = []
+    islands = {code: poly for code, poly in vpoly.items() if len(explode(poly)) > 1}
+    if not islands:
+        return out  # (mapping 80,000 households to their villages costs 18 ms)
     village_of = pd.Series(mg_col).map(mg_village).to_numpy()
-    for code, poly in vpoly.items():
-        if len(explode(poly)) < 2:
-            continue
+    for code, poly in islands.items():
         xy = point_xy(hh.geometry.to_numpy()[village_of == code])
         xy = xy[~np.isnan(xy[:, 0])]
         if not len(xy):
