@@ -193,7 +193,7 @@ export default {
   "engine.hamlet_split": "A hamlet of village {village} ({households} households) is in several cells. Move the border by hand if it should be one cell.",
   "engine.isolated": "{households} household(s) of village {village} lie far from every other household; the cell stretches to reach them. Check the point, or agree by hand which grid worker visits.",
   "engine.shared_address": "{households} household(s) share their point with households registered in another village, which keeps that address; they are in no cell. Correct their point or their village code.",
-  "engine.bad_point": "{households} household(s) have coordinates that are no place on Earth (infinite, or out of range: metres in a degrees column?); they are in no cell. Correct their coordinates.",
+  "engine.bad_point": "{households} household(s) have coordinates that are no place on Earth (infinite, or out of range: metres in a degrees column?), or lie on the far side of their projected coordinate system (a longitude missing a digit?); they are in no cell. Correct their coordinates.",
   "engine.no_village": "{households} household(s) have no village code, or belong to a village with no outline of its own; they are in no cell. Check their point or their village code.",
   "engine.few_households": "Village {village} has few households, so it gets fewer micro-grids than its area would give; more would leave some without households.",
   "engine.empty_village": "Village {village} has no households; it is one micro-grid with one empty cell. Check that its households were imported with this village code.",

@@ -193,7 +193,7 @@ export default {
   "engine.hamlet_split": "村 {village} 有一个自然村（{households} 户）被分在了多个网格。如应为同一个网格，请手动调整边界。",
   "engine.isolated": "村 {village} 有 {households} 户与其他住户都相距很远，所在网格因此被拉长。请核对其坐标，或商定由哪位网格员上门服务。",
   "engine.shared_address": "{households} 户与登记在另一个村的住户坐标相同，该地址归那个村，这些住户未分入任何网格。请核对其坐标或村代码。",
-  "engine.bad_point": "{households} 户的坐标无效（无穷大，或经纬度超出范围，可能把米填进了经纬度列），未分入任何网格。请更正其坐标。",
+  "engine.bad_point": "{households} 户的坐标无效（无穷大，或经纬度超出范围，可能把米填进了经纬度列；或位于所用投影坐标系的另一侧，可能是经度少了一位），未分入任何网格。请更正其坐标。",
   "engine.no_village": "{households} 户没有村代码，或所属村没有自己的村界，未分入任何网格。请核对其坐标或村代码。",
   "engine.few_households": "村 {village} 住户较少，微网格数量少于按面积应划的数量，以免有微网格没有住户。",
   "engine.empty_village": "村 {village} 没有住户，整村为一个微网格、一个空网格。请核对该村住户导入时使用的村代码。",
