@@ -91,13 +91,16 @@ FOLLOW_MIN_WIDTH_M = 5.0
 FOLLOW_LATTICE = 300
 
 
-def _resplit(region, ms, named_geom, cap):
+def _resplit(region, ms, named_geom, cap, points=None):
     """Several named micro-grids of one village, one of which the new outline leaves
-    with no land: cut their area afresh into as many, and give each piece the id of
-    the previous micro-grid it overlaps most."""
+    with no land (or only land where no one lives): cut their area afresh into as many,
+    balancing area and the households at ``points`` (metres) as partition's straight
+    cuts do, and give each piece the id of the previous micro-grid it overlaps most."""
     lattice = lattice_points(region, 600 * len(ms))
-    empty = make_units(np.zeros((0, 2)))
-    leaves = split_area(lattice, empty, np.zeros(0, int), len(ms), cap, np.zeros(0, int))
+    pts = np.zeros((0, 2)) if points is None else np.asarray(points, float).reshape(-1, 2)
+    pts = pts[shapely.contains_xy(region, pts[:, 0], pts[:, 1])] if len(pts) else pts
+    units = make_units(pts)
+    leaves = split_area(lattice, units, np.arange(units.n), len(ms), cap, np.full(units.n, -1))
     pieces = clip_leaves(region, [hp for _, hp in leaves])
     polys = [clean(p) for p in pieces]
     # a piece cut in two by a concave outline: its small parts go to the piece they touch

@@ -152,6 +152,19 @@ def repartition(
     mg_geom_m = dict(zip(sib[MICROGRID_ID], _to_metric(sib.geometry, metric)))
     named_geom = {m: mg_geom_m[m] for m in named}
 
+    # the households to place, in metres (the named micro-grids' new areas depend on where
+    # they live: see lived_in)
+    pts_m = np.full((len(hh), 2), np.nan)
+    if len(place):
+        xy = point_xy(hh.geometry.to_numpy()[place])
+        ok = ~np.isnan(xy[:, 0])
+        x, y = transformer(crs, metric).transform(xy[ok, 0], xy[ok, 1])
+        pts_m[place[ok]] = np.column_stack([x, y])
+    live = pts_m[place][~np.isnan(pts_m[place, 0])] if len(place) else np.zeros((0, 2))
+
+    def lived_in(g) -> bool:
+        return bool(len(live)) and bool(shapely.contains_xy(g, live[:, 0], live[:, 1]).any())
+
     # --- the area each named micro-grid covers now ----------------------------------------
     new_mg: dict[str, object] = {}
     unchanged: set[str] = set()  # outline as before: keep the caller's exact geometry
@@ -211,8 +224,11 @@ def repartition(
             # the outline moved: each named micro-grid follows it, and only where one
             # would be left with no land are they cut afresh
             follow = _follow_outline(region, ms, named_geom)
-            new_mg.update(follow if not any(no_land(g) for g in follow.values())
-                          else _resplit(region, ms, named_geom, cap))
+            # cut afresh where following would leave one no land, or, of one where people
+            # live, only land where no one does (its households went with a strip of it)
+            followed = not any(no_land(g) or (lived_in(named_geom[m]) and not lived_in(g))
+                               for m, g in follow.items())
+            new_mg.update(follow if followed else _resplit(region, ms, named_geom, cap, live))
         if region is not None:
             diags += _in_pieces(code, ms, new_mg, vpoly[code])
             diags += _area_moved(code, ms, new_mg, named_geom)
@@ -223,12 +239,6 @@ def repartition(
         diags += _overlaps_near(villages, vpoly, metric)
 
     # --- place households: into the named micro-grids by location -------------------------
-    pts_m = np.full((len(hh), 2), np.nan)
-    if len(place):
-        xy = point_xy(hh.geometry.to_numpy()[place])
-        ok = ~np.isnan(xy[:, 0])
-        x, y = transformer(crs, metric).transform(xy[ok, 0], xy[ok, 1])
-        pts_m[place[ok]] = np.column_stack([x, y])
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
     no_point = np.isnan(pts_m[place, 0]) if len(place) else np.zeros(0, bool)
@@ -285,7 +295,8 @@ def repartition(
     # a named micro-grid whose outline moved and that holds no household now, though it
     # held some: the edit left it only land where no one lives (a strip, a bare island)
     held = np.bincount(loc[loc >= 0], minlength=len(ids)) if len(place) else np.zeros(len(ids), int)
-    bare = [m for k, m in enumerate(ids) if not held[k] and m not in unchanged and mg_households.get(m, 0) > 0]
+    # (households the planner removed leave an empty micro-grid, as with the outline kept)
+    bare = [m for k, m in enumerate(ids) if not held[k] and m not in unchanged and lived_in(named_geom[m])]
     if bare:
         err = InputError(
             f"the new outline of village {mg_village[bare[0]]} leaves micro-grid(s) {', '.join(bare)} "

@@ -546,3 +546,48 @@ def test_a_bow_tie_outline_given_to_a_repartition_keeps_both_lobes():
     assert r2.households["cell_id"].notna().all()
     assert not [d for d in r2.diagnostics if d["kind"] == "outside_village"]
     assert _broken(r2, v) == {}
+
+
+def test_a_strip_given_to_a_neighbour_with_its_households_is_cut_afresh_when_named_with_a_neighbour():
+    """Village V gives a 260 m strip, and the 70 households on it, to village W; what is
+    left of micro-grid M01 holds no one.  Named alone, M01 is refused (it would be an
+    empty cell); named with its neighbour, as the refusal says, the two are cut afresh
+    so that each holds households.  Before, every naming was refused."""
+    import numpy as np
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, UTM, village_gdf
+
+    V = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    pts = np.vstack([_spread(box(X0, Y0, X0 + 250, Y0 + 1500), 70), _spread(box(X0 + 900, Y0, X0 + 3000, Y0 + 1500), 230, 1)])
+    v, h, r = _planned(V, pts)
+    mgm = r.microgrids.set_index("microgrid_id").geometry.to_crs(UTM)
+    order = sorted(mgm.index, key=lambda k: mgm[k].centroid.x)
+    edited = village_gdf({"V": box(X0 + 260, Y0, X0 + 3000, Y0 + 1500)})
+    h2 = h.copy()
+    h2.loc[pts[:, 0] < X0 + 260, "village_code"] = "W"
+    with pytest.raises(InputError, match="none of their households") as exc:
+        repartition(r, h2, edited, microgrids=order[:1])
+    assert exc.value.errors[0]["params"]["microgrids"] == order[:1]
+    r2 = repartition(r, h2, edited, microgrids=order[:2])
+    assert _broken(r2, edited) == {}
+    assert (r2.microgrids.set_index("microgrid_id").loc[order[:2], "households"] > 0).all()
+
+
+def test_households_the_planner_removed_leave_an_empty_microgrid_whatever_the_outline_does():
+    """All the households of micro-grid M01 removed (a relocation): with the outline kept
+    the re-run leaves M01 an empty cell, and so it must with its border moved 20 m.
+    Before, the moved border was refused as leaving M01 'none of their households'."""
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0, village_gdf
+
+    V = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    v, h, r = _planned(V, _spread(V, 300))
+    m = r.microgrids["microgrid_id"].iloc[0]
+    gone = h.drop(r.households.index[r.households["microgrid_id"] == m])
+    for edited in (v, village_gdf({"V": box(X0 - 20, Y0, X0 + 3000, Y0 + 1500)}),
+                   village_gdf({"V": box(X0 + 20, Y0, X0 + 3000, Y0 + 1500)})):
+        r2 = repartition(r, gone, edited, microgrids=[m])
+        assert r2.microgrids.set_index("microgrid_id").loc[m, "households"] == 0
+        assert r2.households["cell_id"].notna().all()
