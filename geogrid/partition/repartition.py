@@ -269,9 +269,15 @@ def repartition(
         if VILLAGE_CODE in hh.columns:
             code = _codes(hh[VILLAGE_CODE].iloc[lost])
             astray = pd.notna(code) & ~nowhere & pd.notna(lying) & (code != lying.astype(str))
-            # outside the outline given again for the village it is registered in
+            # outside the outline given again for the village it is registered in: where
+            # it lies in no village at all, only if the edit took its land (it lies in a
+            # named micro-grid's old land); one far from every village is told so instead
+            def _old_land(c, r):
+                return any(shapely.intersects_xy(named_geom[m], *pts_m[r]) for m in by_village.get(c, []))
+
             cut = np.array([c in vpoly and not shapely.intersects_xy(vpoly[c], *pts_m[r])
-                            for c, r in zip(code, lost)], dtype=bool) & ~astray & ~nowhere
+                            and (not far or _old_land(c, r))
+                            for c, r, far in zip(code, lost, nowhere)], dtype=bool) & ~astray
             if cut.any():
                 diags.append({**diagnostic("outside_village", None, [], OUTSIDE_OUTLINE.format(n=int(cut.sum()))),
                               "households": hh.index[lost[cut]].tolist()})

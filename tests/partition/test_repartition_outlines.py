@@ -591,3 +591,27 @@ def test_households_the_planner_removed_leave_an_empty_microgrid_whatever_the_ou
         r2 = repartition(r, gone, edited, microgrids=[m])
         assert r2.microgrids.set_index("microgrid_id").loc[m, "households"] == 0
         assert r2.households["cell_id"].notna().all()
+
+
+def test_households_a_shrunk_island_leaves_out_are_told_they_lie_outside_their_villages_outline():
+    """An island redrawn smaller leaves 26 of its households outside it, and outside every
+    micro-grid.  Before, they were told they lie 'outside every village of the plan'; it
+    is their own village's outline, given again, that they lie outside."""
+    import numpy as np
+    from shapely.geometry import MultiPolygon, box
+
+    from .conftest import X0, Y0, UTM, village_gdf
+
+    main = box(X0, Y0, X0 + 3000, Y0 + 1500)
+    isl = box(X0 + 3500, Y0 + 200, X0 + 4100, Y0 + 800)
+    pts = np.vstack([_spread(main, 200), _spread(isl, 60, 1)])
+    v, h, r = _planned(MultiPolygon([main, isl]), pts)
+    mgm = r.microgrids.set_index("microgrid_id").geometry.to_crs(UTM)
+    hold = [m for m, g in mgm.items() if g.intersects(isl)]
+    small = box(X0 + 3500, Y0 + 200, X0 + 4100, Y0 + 500.6)
+    edited = village_gdf({"V": MultiPolygon([main, small])})
+    r2 = repartition(r, h, edited, microgrids=hold)
+    out = [d for d in r2.diagnostics if d["kind"] == "outside_village"]
+    left = set(h.index[(pts[:, 0] > X0 + 3400) & (pts[:, 1] > Y0 + 500.6)])
+    assert len(out) == 1 and set(out[0]["households"]) == left
+    assert "outside the outline given for the village they are registered in" in out[0]["message"]
