@@ -27,7 +27,16 @@ __all__ = [
 
 
 class GeogridError(Exception):
-    """Base of every error raised by geogrid."""
+    """Base of every error raised by geogrid.
+
+    ``errors``, where given, are the error's details as data (``{"type": ..., "params":
+    ...}`` each), which the API puts into its answer's ``errors`` so that a client can
+    word them in its user's language."""
+
+    def __init__(self, *args, errors: list[dict] | None = None):
+        super().__init__(*args)
+        if errors is not None:
+            self.errors = errors
 
 
 class InputError(GeogridError, ValueError):

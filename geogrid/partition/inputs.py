@@ -15,8 +15,8 @@ from scipy.spatial import cKDTree
 from geogrid.columns import BUILDING, HAMLET, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject, transformer
 from geogrid.errors import ColumnError, InputError
-from geogrid.partition.pieces import inside_own
-from geogrid.partition.result import diagnostic
+from geogrid.partition.pieces import inside_own, mean_width
+from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.units import COLOCATED_M, make_units
 
 __all__ = ["Prepared", "prepare", "outline_metric", "far_side", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
@@ -352,13 +352,12 @@ def overlapping_outlines(polygons: dict) -> list[dict]:
         area = shapely.area(common)
         # a shared border digitised twice leaves a long sliver of some area but no
         # width: its mean width (twice the area over the outline) tells it apart
-        width = 2 * area / np.maximum(shapely.length(common), 1e-9)
+        width = mean_width(common)
         big = (area > OVERLAP_M2) & (width > OVERLAP_WIDTH_M)
         for i, j, a in zip(left[big], right[big], area[big]):
-            size = f"{a / 1e6:.3f} km²" if a >= 1e4 else f"{a:,.0f} m²"
             out.append({**diagnostic(
                 "villages_overlap", codes[i], [],
-                f"the outlines of villages {codes[i]} and {codes[j]} overlap by {size}; "
+                f"the outlines of villages {codes[i]} and {codes[j]} overlap by {area_text(a)}; "
                 "both villages' cells cover that land. Correct the outlines so that they only "
                 "touch"), "villages": [codes[i], codes[j]]})
     return out

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import CELL_ID, MICROGRID_ID, VILLAGE_CODE
-from geogrid.crs import reproject
+from geogrid.crs import reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cells import lattice_points
 from geogrid.partition.cuts import split_area
-from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines
+from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines, point_xy
 from geogrid.partition.lloyd import voronoi_cells
-from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode
-from geogrid.partition.result import diagnostic
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, mean_width, merge_orphans, union
+from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.units import make_units
+from geogrid.partition.validate import not_one_piece
+from geogrid.partition.village import _inhabited, uninhabited_note
 
 
 def _to_metric(gs: gpd.GeoSeries, metric) -> np.ndarray:
@@ -66,7 +69,7 @@ def _follow_outline(region, ms, named_geom) -> dict:
     if live and extra.area >= SPECK_M2:
         tree = shapely.STRtree([polys[i] for i in live])
         for part in explode(extra):
-            if part.area < FOLLOW_MIN_M2 or 2 * part.area / max(part.length, 1e-9) < FOLLOW_MIN_WIDTH_M:
+            if part.area < FOLLOW_MIN_M2 or mean_width(part) < FOLLOW_MIN_WIDTH_M:
                 # no lattice over a sliver: its spacing, set by its area, would be
                 # centimetres over the whole box (1.7 GB for a border moved 5 mm)
                 thin.append((part, live[int(tree.query_nearest(part.representative_point())[0])]))
@@ -166,11 +169,11 @@ def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:
     passed = max(0.0, sum(shapely.difference(new_mg[m], named_geom[m]).area for m in ms) - gained)
     if max(gained, lost, passed) < AREA_NOTE_M2:
         return []
-    between = (f", and {_area_text(passed)} passed from one of them to another"
+    between = (f", and {area_text(passed)} passed from one of them to another"
                if passed >= AREA_NOTE_M2 and len(ms) > 1 else "")
     return [{**diagnostic(
         "microgrid_area_changed", code, [],
-        f"micro-grid(s) {', '.join(ms)} gained {_area_text(gained)} and lost {_area_text(lost)} "
+        f"micro-grid(s) {', '.join(ms)} gained {area_text(gained)} and lost {area_text(lost)} "
         f"in all to follow the outline of village {code}{between}: the named micro-grids take all "
         "of it that no other micro-grid covers. To give land to a neighbour, edit the neighbour's "
         "outline and re-run both"), "microgrids": list(ms),
@@ -213,11 +216,11 @@ def _stranded(code, region, ms, named_geom, unnamed_geom) -> tuple[object, list[
     left = sum(p.area for p in gone)
     # strips under a metre wide: the outline redrawn a hair outside the old line, or its
     # coordinates rounded, not land anyone added
-    thin = all(2 * p.area / max(p.length, 1e-9) < THIN_M for p in gone)
+    thin = all(mean_width(p) < THIN_M for p in gone)
     names = sorted(by_mg)
     note = {**diagnostic(
         "outline_adds_land", code, [],
-        f"the new outline of village {code} adds {_area_text(left)} next to micro-grid(s) "
+        f"the new outline of village {code} adds {area_text(left)} next to micro-grid(s) "
         f"{', '.join(names)}, which were not named"
         + (" (in strips under a metre wide: the outline redrawn a little outside the old line, "
            "or its coordinates rounded)" if thin else "")
@@ -240,20 +243,13 @@ def no_land(geom) -> bool:
     """Whether ``geom`` is no land a micro-grid could hold: empty, specks, or strips
     under :data:`THIN_M` wide (what is left along a border an outline edit removed,
     after the outline's round trip through the caller's CRS)."""
-    return all(p.area < SPECK_M2 or 2 * p.area / max(p.length, 1e-9) < THIN_M for p in explode(geom))
-
-
-def _area_text(m2: float) -> str:
-    """An area for a message: m² under a hundredth of a km², else km²."""
-    return f"{m2:.0f} m²" if m2 < 1e4 else f"{m2 / 1e6:.3f} km²"
+    return all(p.area < SPECK_M2 or mean_width(p) < THIN_M for p in explode(geom))
 
 
 def _in_pieces(code, ms, new_mg, village) -> list[dict]:
     """``microgrid_in_pieces`` diagnostics: a named micro-grid that an outline edit
     left in pieces where check() would not allow it (validate.not_one_piece: in more
     pieces than one, but for each piece of an island village its own)."""
-    from geogrid.partition.validate import not_one_piece
-
     torn = not_one_piece([new_mg[m] for m in ms], [village] * len(ms))
     out = []
     for m, bad in zip(ms, torn):
@@ -271,8 +267,6 @@ def _repair_parts(polys, loose=()):
     """Each of ``polys`` in one piece: its smaller pieces, and the ``loose`` pieces
     (``(polygon, label to keep if it borders nothing)``), join the piece they border
     longest (pieces.merge_orphans)."""
-    from geogrid.partition.pieces import merge_orphans, union
-
     parts, labels, orphan = [], [], []
     for lab, g in enumerate(polys):
         ps = explode(g)
@@ -287,3 +281,42 @@ def _repair_parts(polys, loose=()):
         orphan.append(True)
     final = merge_orphans(parts, labels, orphan)
     return [clean(union([p for p, f in zip(parts, final) if f == lab])) for lab in range(len(polys))]
+
+
+def _bare_land(vpoly, hh, mg_col, mg_village, crs, metric) -> list[dict]:
+    """``uninhabited_land`` notes afresh for the villages whose outline was given again
+    (the previous plan's go with it: edit_report.RECHECKED_WITH_OUTLINES): the parts of
+    the outline where no household of the village's micro-grids lives now."""
+    out = []
+    islands = {code: poly for code, poly in vpoly.items() if len(explode(poly)) > 1}
+    if not islands:
+        return out  # (mapping 80,000 households to their villages costs 18 ms)
+    village_of = pd.Series(mg_col).map(mg_village).to_numpy()
+    for code, poly in islands.items():
+        xy = point_xy(hh.geometry.to_numpy()[village_of == code])
+        xy = xy[~np.isnan(xy[:, 0])]
+        if not len(xy):
+            continue
+        x, y = transformer(crs, metric).transform(xy[:, 0], xy[:, 1])
+        _, bare = _inhabited(poly, np.column_stack([x, y]))
+        if bare:
+            out.append(uninhabited_note(code, bare))
+    return out
+
+
+def _cells_in_pieces(diags: list[dict], new_cells, vpoly) -> list[dict]:
+    """The ``microgrid_in_pieces`` notes, each with the cells of its micro-grid that are in
+    pieces with it (where check() would not allow it: validate.not_one_piece): a piece of
+    land with no household goes to a cell all the same, so that the cells tile their
+    micro-grid."""
+    out = []
+    for d in diags:
+        if d["kind"] == "microgrid_in_pieces":
+            mine = [(c, g) for c, m, g in new_cells if m in d["microgrids"]]
+            apart = not_one_piece([g for _, g in mine], [vpoly[d["village_code"]]] * len(mine))
+            torn = sorted(c for (c, _), bad in zip(mine, apart) if bad)
+            if torn:
+                d = {**d, "cells": torn, "message": d["message"].rstrip(".") + (
+                    f"; cell(s) {', '.join(torn)} are in pieces with it until then")}
+        out.append(d)
+    return out

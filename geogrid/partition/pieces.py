@@ -135,11 +135,30 @@ def union(parts):
     if len(arr) > 1 and shapely.get_num_geometries(u) > 1:
         grown = shapely.buffer(arr, TOUCH_M, join_style="mitre")
         fused = shapely.buffer(shapely.union_all(grown), -TOUCH_M, join_style="mitre")
-        fused = shapely.set_precision(shapely.make_valid(fused), GRID_M)
+        fused = on_grid(fused)
         if 0 < shapely.get_num_geometries(fused) < shapely.get_num_geometries(u) and \
                 abs(fused.area - u.area) < 1e-2:
             u = fused
     return u
+
+
+def on_grid(geom):
+    """``geom`` valid and snapped to the engine's grid (:data:`GRID_M`).  Snapping a
+    valid polygon can leave a hole touching its shell at a point, which GEOS cannot mend
+    ("unable to assign free hole to a shell", met where an outline edit cut out a
+    micro-grid's land grown by a micrometre); then each vertex is snapped alone and the
+    result repaired."""
+    geom = shapely.make_valid(geom)
+    try:
+        return shapely.set_precision(geom, GRID_M)
+    except shapely.errors.GEOSException:
+        return shapely.make_valid(shapely.set_precision(geom, GRID_M, mode="pointwise"))
+
+
+def mean_width(geoms):
+    """Twice the area over the outline's length: a polygon's mean width (a strip's
+    width, half a disc's radius), for one geometry or an array of them."""
+    return 2 * shapely.area(geoms) / np.maximum(shapely.length(geoms), 1e-9)
 
 
 def explode(geom) -> list:

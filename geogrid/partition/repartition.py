@@ -17,16 +17,16 @@ from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
 from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, outline_metric, point_xy
-from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _drop_specks, _follow_outline,
-                                             _in_pieces, _locked_geoms, _locked_inside, _overlaps_near,
-                                             _resplit, _stranded, _to_metric, no_land)
-from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode
+from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bare_land, _cells_in_pieces,
+                                             _drop_specks, _follow_outline, _in_pieces, _locked_geoms,
+                                             _locked_inside, _overlaps_near, _resplit, _stranded, _to_metric,
+                                             no_land)
+from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode, on_grid
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import solve_cells
-from geogrid.partition.village import (_hamlet_small, _inhabited, _locate, report_units, split_buildings,
-                                      uninhabited_note)
+from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -182,18 +182,17 @@ def repartition(
             vpoly[code] = shapely.union_all([vpoly[code], g]) if code in vpoly else g
     flat = sorted(c for c, g in vpoly.items() if g.area < SPECK_M2)
     if flat:
-        err = InputError(
+        raise InputError(
             f"the outline given for village(s) {', '.join(flat)} has no area (a line, a point or a "
             "sliver); give village outlines as polygons, or leave the village out of the "
-            "outlines (or give it no geometry) to keep its micro-grids' own")
-        err.errors = [{"type": "outline_has_no_area", "params": {"village": c}} for c in flat]
-        raise err
+            "outlines (or give it no geometry) to keep its micro-grids' own",
+            errors=[{"type": "outline_has_no_area", "params": {"village": c}} for c in flat])
     for code, ms in by_village.items():
         if code in vpoly:
             others = pm[(pm[VILLAGE_CODE] == code) & ~pm[MICROGRID_ID].isin(ms)]
             rest = shapely.union_all([mg_geom_m[o] for o in others[MICROGRID_ID]])
             region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
-            region = _drop_specks(_on_grid(region), vpoly[code])
+            region = _drop_specks(on_grid(region), vpoly[code])
             region, note = _stranded(code, region, ms, named_geom,
                                      {o: mg_geom_m[o] for o in others[MICROGRID_ID]})
             diags += note
@@ -210,14 +209,13 @@ def repartition(
                 unchanged.add(m)
         elif no_land(region):
             # nothing to cover: the named micro-grids would be specks or slivers with empty cells
-            err = InputError(
+            raise InputError(
                 f"the new outline of village {code} leaves micro-grid(s) {', '.join(ms)} no land "
                 "(all of it lies outside the new outline, under the village's other "
                 "micro-grids or beside them only); name them together with the micro-grids of "
                 "the village next to them, so that they are cut afresh to cover the new outline, "
-                "or run partition again for the village")
-            err.errors = [{"type": "outline_leaves_no_land", "params": {"village": code, "microgrids": list(ms)}}]
-            raise err
+                "or run partition again for the village",
+                errors=[{"type": "outline_leaves_no_land", "params": {"village": code, "microgrids": list(ms)}}])
         elif len(ms) == 1:
             new_mg[ms[0]] = clean(region)
         else:
@@ -304,15 +302,14 @@ def repartition(
     # (households the planner removed leave an empty micro-grid, as with the outline kept)
     bare = [m for k, m in enumerate(ids) if not held[k] and m not in unchanged and lived_in(named_geom[m])]
     if bare:
-        err = InputError(
+        raise InputError(
             f"the new outline of village {mg_village[bare[0]]} leaves micro-grid(s) {', '.join(bare)} "
             f"none of their households, only land where no one lives "
             f"({sum(new_mg[m].area for m in bare) / 1e6:.3f} km²), which would be an empty cell; "
             "name them together with the micro-grids of the village next to them, so that they "
-            "are cut afresh to cover the new outline, or run partition again for the village")
-        err.errors = [{"type": "outline_leaves_no_households",
-                       "params": {"village": mg_village[bare[0]], "microgrids": bare}}]
-        raise err
+            "are cut afresh to cover the new outline, or run partition again for the village",
+            errors=[{"type": "outline_leaves_no_households",
+                     "params": {"village": mg_village[bare[0]], "microgrids": bare}}])
 
     # the placed households' own diagnostics, as partition() gives them: a building over
     # the cap, a building key in places far apart (a mistyped coordinate: a building
@@ -500,59 +497,6 @@ OUTSIDE_OUTLINE = ("{n} household(s) lie outside the outline given for the villa
 OUTSIDE_PLAN = ("{n} household(s) lie outside every village of the plan and are not in any "
                 "cell; correct their point, or extend their village's outline and re-solve "
                 "its micro-grids with it")
-
-
-def _on_grid(region):
-    """``region`` valid and on the engine's grid.  Snapping a valid polygon to the grid
-    can leave a hole touching its shell at a point, which GEOS cannot mend ("unable to
-    assign free hole to a shell", seen where an outline edit cut out a micro-grid's land
-    grown by a micrometre); then each vertex is snapped alone and the result repaired."""
-    region = shapely.make_valid(region)
-    try:
-        return shapely.set_precision(region, GRID_M)
-    except shapely.errors.GEOSException:
-        return shapely.make_valid(shapely.set_precision(region, GRID_M, mode="pointwise"))
-
-
-def _bare_land(vpoly, hh, mg_col, mg_village, crs, metric) -> list[dict]:
-    """``uninhabited_land`` notes afresh for the villages whose outline was given again
-    (the previous plan's go with it: edit_report.RECHECKED_WITH_OUTLINES): the parts of
-    the outline where no household of the village's micro-grids lives now."""
-    out = []
-    islands = {code: poly for code, poly in vpoly.items() if len(explode(poly)) > 1}
-    if not islands:
-        return out  # (mapping 80,000 households to their villages costs 18 ms)
-    village_of = pd.Series(mg_col).map(mg_village).to_numpy()
-    for code, poly in islands.items():
-        xy = point_xy(hh.geometry.to_numpy()[village_of == code])
-        xy = xy[~np.isnan(xy[:, 0])]
-        if not len(xy):
-            continue
-        x, y = transformer(crs, metric).transform(xy[:, 0], xy[:, 1])
-        _, bare = _inhabited(poly, np.column_stack([x, y]))
-        if bare:
-            out.append(uninhabited_note(code, bare))
-    return out
-
-
-def _cells_in_pieces(diags: list[dict], new_cells, vpoly) -> list[dict]:
-    """The ``microgrid_in_pieces`` notes, each with the cells of its micro-grid that are in
-    pieces with it (where check() would not allow it: validate.not_one_piece): a piece of
-    land with no household goes to a cell all the same, so that the cells tile their
-    micro-grid."""
-    from geogrid.partition.validate import not_one_piece
-
-    out = []
-    for d in diags:
-        if d["kind"] == "microgrid_in_pieces":
-            mine = [(c, g) for c, m, g in new_cells if m in d["microgrids"]]
-            apart = not_one_piece([g for _, g in mine], [vpoly[d["village_code"]]] * len(mine))
-            torn = sorted(c for (c, _), bad in zip(mine, apart) if bad)
-            if torn:
-                d = {**d, "cells": torn, "message": d["message"].rstrip(".") + (
-                    f"; cell(s) {', '.join(torn)} are in pieces with it until then")}
-        out.append(d)
-    return out
 
 
 def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:

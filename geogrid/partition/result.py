@@ -58,3 +58,8 @@ def diagnostic(kind: str, village_code, households, message: str) -> dict:
     labels) and a message a planner can act on."""
     return {"kind": kind, "village_code": village_code, "households": [int(h) for h in households],
             "message": message}
+
+
+def area_text(m2: float) -> str:
+    """An area for a message a planner reads: m² under a hundredth of a km², else km²."""
+    return f"{m2 / 1e6:.3f} km²" if m2 >= 1e4 else f"{m2:,.0f} m²"

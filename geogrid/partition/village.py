@@ -25,7 +25,7 @@ from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.lloyd import power_distances, power_weights
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, drop_micro_edges, explode, inside_own,
-                                     merge_orphans, union)
+                                     merge_orphans, on_grid, union)
 from geogrid.partition.result import diagnostic
 from geogrid.partition.units import SPREAD_M, Units, building_groups, make_units, needed_cells, or_loosened
 
@@ -140,7 +140,7 @@ def _locate(points: np.ndarray, polys: list, prefer: np.ndarray) -> np.ndarray:
 
 def solve_village(task: VillageTask) -> VillageResult:
     """Micro-grids and cells of one village."""
-    V = shapely.set_precision(shapely.make_valid(shapely.from_wkb(task.polygon)), GRID_M)
+    V = on_grid(shapely.from_wkb(task.polygon))
     cap = task.max_households
     res = VillageResult(code=task.code)
     n = len(task.points)

@@ -32,10 +32,12 @@ def _rerun(client, tokens, pid, etag, *mgs):
 
 
 def _km2(m2: float) -> set[str]:
-    """An area as the engine's message may give it (outline_edit._area_text: m² under a
+    """An area as the engine's message may give it (result.area_text: m² under a
     hundredth of a km², else km²) from params' m², rounded to 0.1 m² from the area the
     message was written from."""
-    return {f"{x:.0f} m²" if x < 1e4 else f"{x / 1e6:.3f} km²" for x in (m2 - 0.05, m2, m2 + 0.05)}
+    from geogrid.partition.result import area_text
+
+    return {area_text(x) for x in (m2 - 0.05, m2, m2 + 0.05)}
 
 
 def _village_outline(engine, code):

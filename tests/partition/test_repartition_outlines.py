@@ -514,10 +514,10 @@ def test_an_outline_whose_snap_to_the_grid_trips_geos_is_snapped_point_by_point(
     the API met it; repartition() raised a bare GEOSException (HTTP 500)."""
     from pathlib import Path
 
-    from geogrid.partition.repartition import _on_grid
+    from geogrid.partition.pieces import on_grid
 
     region = shapely.from_wkb(bytes.fromhex((Path(__file__).parent / "data" / "free_hole_region.wkb.hex").read_text().strip()))
-    out = _on_grid(region)
+    out = on_grid(region)
     assert out.is_valid and abs(out.area - shapely.make_valid(region).area) < 1e-3
 
 
