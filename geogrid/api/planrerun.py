@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from geogrid import columns as C
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
+from geogrid.db.plannotes import replace_notes
 from geogrid.errors import InputError, PartitionError
 
 __all__ = ["rerun", "recount"]
@@ -162,8 +163,13 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
                                              for p, h, c in rows])
     if left:
         recount(session, plan.id, left)
+    # the plan's stored notes about what was re-solved give way to the re-run's own
+    named = set(hh.index)
+    mine = _about(result, named)
+    replace_notes(session, plan.id, keys, named | set(prev_hh.index[prev_hh[C.MICROGRID_ID].isin(keys)]),
+                  mine, {h: h for h in result.households.index})
     return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows),
-            "notes": _notes(result, set(hh.index))}
+            "notes": [_note(d, named) for d in mine]}
 
 
 def _with_reason(exc: InputError) -> None:
@@ -243,13 +249,14 @@ def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
     raise exc
 
 
-def _notes(result, named: set) -> list[dict]:
-    """The engine's notes about the households of the re-run (see :func:`_note`)."""
+def _about(result, named: set) -> list[dict]:
+    """The engine's diagnostics about the re-run: those naming its households
+    (``named``), or naming micro-grids and no household."""
     out = []
     for d in result.diagnostics:
         hs = set(d.get("households") or [])
         if hs & named or (d.get("microgrids") and not hs):
-            out.append(_note(d, named))
+            out.append(d)
     return out
 
 

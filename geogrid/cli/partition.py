@@ -177,14 +177,20 @@ def _partition_register(database_url, name, village_codes, publish=False, quiet=
     typer.echo(f"{plan.status} plan {plan.id} ({plan.name}): {f.get('households_assigned', 0)} households "
                f"in {f.get('microgrids', 0)} micro-grids and {f.get('cells', 0)} cells; "
                f"mean fill {f.get('mean_fill', float('nan')):.2f}")
-    _notes(saved.result)
+    _notes(saved.result, kept=f"/api/v1/plans/{plan.id}/notes")
 
 
-def _notes(result) -> None:
+def _notes(result, kept: str | None = None) -> None:
+    """The first 20 of the engine's notes on stderr; ``kept``: where all of them are
+    (a plan in the database keeps them, and the web map's planner lists them)."""
     for d in result.diagnostics[:20]:
         typer.echo(f"note: {d['message']}", err=True)
-    if len(result.diagnostics) > 20:
-        typer.echo(f"note: … and {len(result.diagnostics) - 20} more notes", err=True)
+    n = len(result.diagnostics)
+    if n > 20:
+        typer.echo(f"note: … and {n - 20} more notes", err=True)
+    if n and kept:
+        typer.echo(f"note: all {n} notes are kept with the plan: the web map's planner lists them "
+                   f"(Notes), and the API gives them at {kept}", err=True)
 
 
 @app.command("partition")

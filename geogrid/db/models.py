@@ -313,6 +313,28 @@ class Cell(Base):
     microgrid: Mapped[Microgrid] = relationship(back_populates="cells")
 
 
+class PlanNote(Base):
+    """One note of the partition engine about a plan (a diagnostic of
+    :func:`geogrid.partition.partition` or of a re-run): why a rule could not be met
+    there, in words a planner can act on.  ``households`` lists the ids of the
+    households it names; ``detail`` holds its structured fields (``microgrids`` and
+    ``cells``, as partition keys; ``villages``; ``params``, the numbers of its message)."""
+
+    __tablename__ = "plan_notes"
+    __table_args__ = (Index("ix_plan_notes_plan_id", "plan_id", "village_code"),)
+
+    id: Mapped[str] = _id()
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    households: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
+    detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
+    created_at: Mapped[dt.datetime] = _created()
+
+
 class Assignment(Base):
     """Which cell a household belongs to in one plan."""
 

@@ -23,6 +23,7 @@ from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.engine import flush
 from geogrid.db.models import Microgrid, Plan, new_id, new_ids, utcnow
+from geogrid.db.plannotes import copy_notes, save_notes
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -160,7 +161,8 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         "locked": locked, "geom": _wkb(_polygons(cells), postgis)}, geom="geom")
 
     assigned = hh[hh[C.CELL_ID].notna()]
-    if C.HOUSEHOLD_ID in assigned.columns and assigned[C.HOUSEHOLD_ID].notna().all():
+    by_id = C.HOUSEHOLD_ID in assigned.columns and assigned[C.HOUSEHOLD_ID].notna().all()
+    if by_id:
         hids = [str(v) for v in assigned[C.HOUSEHOLD_ID].tolist()]
     else:
         from geogrid.db.households import household_ids
@@ -180,7 +182,26 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     bulk.insert_rows(session, "assignments", {
         "plan_id": [plan.id] * len(hids), "household_id": hids,
         "cell_id": [cell_ids[k] for k in keys]})
+    diagnostics = getattr(result, "diagnostics", None)
+    if diagnostics:
+        save_notes(session, plan.id, diagnostics, _household_ids_of(session, hh))
     return plan
+
+
+def _household_ids_of(session: Session, hh) -> dict:
+    """Index label -> household id of a result's households, assigned or left out (the
+    engine's notes name households by label); those the register does not hold are
+    left out."""
+    if C.HOUSEHOLD_ID in hh.columns:
+        ids = hh[C.HOUSEHOLD_ID]
+        return {k: str(v) for k, v in zip(hh.index, ids.tolist()) if bulk.clean(v) is not None}
+    if C.HOUSEHOLD_NO not in hh.columns:
+        return {}
+    from geogrid.db.households import household_ids
+
+    numbers = bulk.text_column(hh[C.HOUSEHOLD_NO])
+    known = household_ids(session, [n for n in numbers if n is not None])
+    return {k: known[n] for k, n in zip(hh.index, numbers) if n in known}
 
 
 def _texts(frame, col):
@@ -446,7 +467,10 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
 
 
 def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
-    """A new draft with the same micro-grids, cells (locks included) and assignments."""
+    """A new draft with the same micro-grids, cells (locks included), assignments and
+    engine notes."""
     frames = load_plan(session, plan_id)
-    return save_partition(session, frames, name, dict(frames.plan.params), created_by,
+    plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
                           county_code=frames.plan.county_code, parent_plan_id=plan_id)
+    copy_notes(session, plan_id, plan.id)
+    return plan

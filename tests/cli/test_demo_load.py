@@ -44,12 +44,17 @@ def test_demo_load_script_loads_partitions_publishes_and_makes_users(tmp_path):
             assigned = c.execute(text("SELECT count(*) FROM assignments WHERE plan_id = :p"),
                                  {"p": plans[0][0]}).scalar()
             assert assigned == n_households
+            # the engine's notes (the slice has buildings over the cap) are kept with it
+            kinds = {k for (k,) in c.execute(text("SELECT kind FROM plan_notes WHERE plan_id = :p"),
+                                             {"p": plans[0][0]})}
+            assert "oversize_building" in kinds
             roles = {r for (r,) in c.execute(text("SELECT role FROM users"))}
             assert roles >= {"admin", "planner", "cadre", "analyst"}
     finally:
         eng.dispose()
     # the credentials are printed for the person who ran make demo
     assert "planner" in run.stdout + run.stderr
+    assert "notes are kept with the plan" in run.stderr
 
     # a second run finds the stamp, loads nothing and prints the credentials again
     again = subprocess.run(["bash", str(ROOT / "scripts" / "demo-load.sh"), str(demo)], cwd=ROOT,

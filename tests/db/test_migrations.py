@@ -9,7 +9,7 @@ from geogrid.db import migrate
 from geogrid.db.engine import make_engine
 from geogrid.db.models import Base
 
-TABLES = {"areas", "households", "persons", "plans", "microgrids", "cells", "assignments",
+TABLES = {"areas", "households", "persons", "plans", "plan_notes", "microgrids", "cells", "assignments",
           "audit_log", "users"}
 SPATIAL = {("areas", "geom"), ("households", "geom"), ("microgrids", "geom"), ("cells", "geom"),
            ("issues", "geom")}

@@ -1,4 +1,4 @@
-"""Plans: list, read (with ETag), validate, diff.  Editing is in :mod:`.planedit`."""
+"""Plans: list, read (with ETag), validate, the engine's notes, diff.  Editing is in :mod:`.planedit`."""
 
 from __future__ import annotations
 
@@ -70,6 +70,19 @@ def validate(request: Request, plan_id: str, session: SessionDep, principal: Pri
     plan = visible_plan(session, principal, plan_id)
     problems = validate_plan(session, plan, scope=scope, microgrid_ids=microgrid)
     return {"plan_id": plan.id, "version": plan.version, "valid": not problems, "problems": problems}
+
+
+@router.get("/plans/{plan_id}/notes",
+            summary="The partition engine's notes about a plan: where and why a rule could not be met")
+def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+          microgrid: Annotated[str | None, Query(description="only the notes about this micro-grid (its id)")] = None,
+          kind: Annotated[list[str] | None, Query(description="only notes of these kinds")] = None) -> dict:
+    from geogrid.api.plannotes import plan_notes
+
+    require(principal, "read_geometry")
+    plan = visible_plan(session, principal, plan_id)
+    return {"plan_id": plan.id, "version": plan.version,
+            **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind)}
 
 
 @router.get("/plans/{plan_id}/diff/{other_id}", summary="What changed from one plan to another")

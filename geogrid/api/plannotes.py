@@ -1,0 +1,104 @@
+"""The engine's notes about a plan, as the API gives them (``GET /plans/{id}/notes``).
+
+A note is shown to a caller whose scope covers its village, or one of the micro-grids,
+cells or households it names.  It carries no household id: a count of the households
+it names within the caller's scope, and ``objects`` (as the validation's problems do:
+``{type, id, key}``) for the micro-grids, cells and households in scope that a map
+zooms to (for a note that names households only, such as a building over the cap,
+the cells they are in), so that reading a household goes through the scoped, masked and audited
+household endpoints.  Its ``microgrids``, ``cells``, ``villages`` and ``params`` are
+the engine's, as its message words them (keys and codes of the grid, no personal
+data); its ``objects`` are only those in scope.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from geogrid.api.scope import Scope
+from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
+from geogrid.db.plannotes import read_notes
+
+__all__ = ["plan_notes", "OBJECT_HOUSEHOLDS"]
+
+#: households of one note given as objects to zoom to, at most (a building over the
+#: cap names up to a few hundred; its cell and micro-grid locate it as well)
+OBJECT_HOUSEHOLDS = 20
+
+
+def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = None,
+               kinds: list[str] | None = None) -> dict:
+    """The notes of ``plan`` within ``scope``, of micro-grid ``microgrid_id`` (a row id)
+    only if given, of ``kinds`` only if given: ``{"notes": [...], "by_kind": {kind: n}}``."""
+    notes = read_notes(session, plan.id)
+    if kinds:
+        notes = [n for n in notes if n.kind in set(kinds)]
+    mgs = {key: (mid, code) for mid, key, code in session.execute(
+        select(Microgrid.id, Microgrid.microgrid_key, Microgrid.village_code)
+        .where(Microgrid.plan_id == plan.id, scope.microgrids_clause())).all()}
+    cells = dict(session.execute(
+        select(Cell.cell_key, Cell.id).where(Cell.plan_id == plan.id, scope.cells_clause())).all())
+    named = sorted({h for n in notes for h in n.households or []})
+    households = _in_scope(session, scope, named)
+    where = _assigned(session, plan.id, named)  # household id -> (micro-grid key, cell key)
+    only = None
+    if microgrid_id is not None:
+        only = next((k for k, (mid, _) in mgs.items() if mid == microgrid_id), None)
+        if only is None:
+            return {"notes": [], "by_kind": {}}
+    out = []
+    for n in notes:
+        detail = n.detail or {}
+        mine_mg = [str(k) for k in detail.get("microgrids") or [] if str(k) in mgs]
+        mine_cells = [str(k) for k in detail.get("cells") or [] if str(k) in cells]
+        mine_hh = [h for h in n.households or [] if h in households]
+        if not (scope.covers_village(n.village_code) or mine_mg or mine_cells or mine_hh):
+            continue
+        if only is not None and not (only in mine_mg or any(k.rsplit("-", 1)[0] == only for k in mine_cells)
+                                     or any(where.get(h, ("",))[0] == only for h in mine_hh)):
+            continue
+        if not mine_cells:
+            # a note that names households only (a building over the cap, an isolated
+            # household): the cells they are in, to zoom to
+            mine_cells = [k for k in dict.fromkeys(where[h][1] for h in mine_hh if h in where) if k in cells]
+        out.append(_note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells))
+    by_kind: dict[str, int] = {}
+    for n in out:
+        by_kind[n["kind"]] = by_kind.get(n["kind"], 0) + 1
+    return {"notes": out, "by_kind": dict(sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])))}
+
+
+def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
+    objects = ([{"type": "microgrid", "id": mgs[k][0], "key": k} for k in mine_mg]
+               + [{"type": "cell", "id": cells[k], "key": k} for k in mine_cells]
+               + [{"type": "household", "id": h} for h in mine_hh[:OBJECT_HOUSEHOLDS]])
+    if not objects and n.village_code:
+        objects = [{"type": "village", "code": n.village_code}]
+    note = {"id": n.id, "kind": n.kind, "message": n.message, "village_code": n.village_code,
+            "households": len(mine_hh), "objects": objects}
+    for k in ("microgrids", "cells", "villages", "params"):
+        if detail.get(k) is not None:
+            note[k] = detail[k]
+    return note
+
+
+def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    if scope.unrestricted:
+        return set(ids)
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        found |= set(session.execute(select(Household.id).where(
+            Household.id.in_(ids[i:i + 500]), scope.households_clause())).scalars())
+    return found
+
+
+def _assigned(session, plan_id: str, ids: list[str]) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(ids), 500):
+        out.update((h, (m, c)) for h, m, c in session.execute(
+            select(Assignment.household_id, Microgrid.microgrid_key, Cell.cell_key)
+            .join(Cell, Cell.id == Assignment.cell_id).join(Microgrid, Microgrid.id == Cell.microgrid_id)
+            .where(Assignment.plan_id == plan_id, Assignment.household_id.in_(ids[i:i + 500]))).all())
+    return out

@@ -1,0 +1,126 @@
+"""The partition engine's notes about a plan, kept with it (table ``plan_notes``).
+
+``partition`` explains in its diagnostics every place where a rule could not be met:
+a building over the cap, an isolated household, a small hamlet split, a village with
+too few households for its micro-grids, households outside every village...  They are
+what a planner must read before publishing, so they are stored with the plan that
+``geogrid partition`` saves (:func:`save_notes`), copied with it into a new draft
+(:func:`copy_notes`), and brought up to date by a re-run of micro-grids
+(:func:`replace_notes`): the notes about what the re-run re-solved give way to the
+re-run's own.
+
+A note names households by their ids (the engine names them by its frame's index
+labels; ``household_id`` maps those), and keeps the engine's structured fields in
+``detail``: the ``microgrids`` and ``cells`` it names (partition keys), ``villages``
+and ``params`` (the numbers of its message), so a client can word it in its user's
+language.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from geogrid.db.models import PlanNote, new_ids, utcnow
+
+__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows"]
+
+#: the structured fields of an engine diagnostic kept in a note's ``detail``
+NOTE_DETAIL = ("microgrids", "cells", "villages", "params")
+
+
+def _plain(value):
+    """JSON values (the engine's may be numpy scalars or arrays)."""
+    def default(o):
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        if hasattr(o, "item"):
+            return o.item()
+        return str(o)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def note_rows(plan_id: str, diagnostics: Iterable[dict], household_id: Mapping) -> list[dict]:
+    """Rows of ``plan_notes`` for the engine's ``diagnostics``; ``household_id`` maps the
+    labels a diagnostic names to household ids (a label it does not know is dropped:
+    a household the plan does not hold cannot be shown)."""
+    diagnostics = list(diagnostics)
+    now = utcnow()
+    rows = []
+    for note_id, d in zip(new_ids(len(diagnostics)), diagnostics):
+        households = [str(household_id[h]) for h in (d.get("households") or []) if h in household_id]
+        code = d.get("village_code")
+        rows.append({
+            "id": note_id, "plan_id": plan_id, "kind": str(d["kind"]),
+            "village_code": None if code is None else str(code),
+            "message": str(d.get("message") or ""),
+            "households": list(dict.fromkeys(households)),
+            "detail": _plain({k: d[k] for k in NOTE_DETAIL if d.get(k) is not None}),
+            "created_at": now,
+        })
+    return rows
+
+
+def save_notes(session: Session, plan_id: str, diagnostics: Iterable[dict], household_id: Mapping) -> int:
+    """Store the engine's ``diagnostics`` as notes of plan ``plan_id``; how many."""
+    rows = note_rows(plan_id, diagnostics, household_id)
+    if rows:
+        session.execute(insert(PlanNote), rows)
+    return len(rows)
+
+
+def read_notes(session: Session, plan_id: str) -> list[PlanNote]:
+    """A plan's notes, by village, kind and message."""
+    return session.execute(
+        select(PlanNote).where(PlanNote.plan_id == plan_id)
+        .order_by(PlanNote.village_code, PlanNote.kind, PlanNote.message, PlanNote.id)).scalars().all()
+
+
+def copy_notes(session: Session, from_plan: str, to_plan: str) -> int:
+    """The notes of ``from_plan`` copied to ``to_plan`` (a draft made from it)."""
+    old = read_notes(session, from_plan)
+    if not old:
+        return 0
+    now = utcnow()
+    session.execute(insert(PlanNote), [
+        {"id": i, "plan_id": to_plan, "kind": n.kind, "village_code": n.village_code,
+         "message": n.message, "households": list(n.households or []), "detail": dict(n.detail or {}),
+         "created_at": now}
+        for i, n in zip(new_ids(len(old)), old)])
+    return len(old)
+
+
+def _names(note: PlanNote, microgrids: set[str], households: set[str]) -> bool:
+    """Whether ``note`` is about one of ``microgrids`` (by key, or a cell of one) or one
+    of ``households`` (ids)."""
+    detail = note.detail or {}
+    if set(map(str, detail.get("microgrids") or [])) & microgrids:
+        return True
+    if any(str(c).rsplit("-", 1)[0] in microgrids for c in detail.get("cells") or []):
+        return True
+    return bool(set(map(str, note.households or [])) & households)
+
+
+def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], households: Iterable,
+                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
+    """After a re-run of ``microgrids`` (keys) that re-solved ``households`` (ids: those
+    in them before and after): the plan's notes about them go, and the re-run's
+    ``diagnostics`` come in their place.  A note the re-run gives again word for word
+    (a village's note) is kept once.  ``(notes removed, notes added)``."""
+    mg = {str(k) for k in microgrids}
+    hh = {str(h) for h in households}
+    old = read_notes(session, plan_id)
+    gone = [n for n in old if _names(n, mg, hh)]
+    kept = {(n.kind, n.village_code, n.message) for n in old if n not in gone}
+    rows = [r for r in note_rows(plan_id, diagnostics, household_id)
+            if (r["kind"], r["village_code"], r["message"]) not in kept]
+    if gone:
+        session.execute(delete(PlanNote).where(PlanNote.id.in_([n.id for n in gone])),
+                        execution_options={"synchronize_session": False})
+    if rows:
+        session.execute(insert(PlanNote), rows)
+    return len(gone), len(rows)

@@ -1,0 +1,192 @@
+"""The partition engine's notes are kept with the plan and shown through the API.
+
+Before, ``geogrid partition`` printed the first 20 of the engine's notes (a building
+over the cap, an isolated household, a hamlet split...) to the terminal and dropped
+them: a planner opening the draft in the web map never learnt why a cell holds 26
+households.  Now they are stored with the plan, copied into drafts made from it,
+brought up to date by a re-run, and read at ``GET /plans/{id}/notes``, scoped as
+everything else.
+
+On the committed sample slice (tests/api/test_rerun_after_edits.py's world: two
+villages partitioned by ``partition_register`` and published), on both back-ends.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.api.test_rerun_after_edits import VILLAGES
+from tests.api.test_rerun_after_edits import world  # noqa: F401  (the fixture)
+
+#: every field a note may have; household ids only inside ``objects``
+NOTE_KEYS = {"id", "kind", "message", "households", "village_code", "microgrids", "cells", "villages",
+             "params", "objects"}
+
+
+def _token(engine, username, role=None, scopes=None):
+    """Bearer headers for ``username``, added first with ``role`` and ``scopes`` if given."""
+    from sqlalchemy import select
+
+    from geogrid.api.security import hash_password, issue_token
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import User
+    from geogrid.db.users import add_user
+    from tests.api.conftest import PASSWORD, SECRET
+
+    if role:
+        with session_scope(engine, write=True) as s:
+            add_user(s, username, hash_password(PASSWORD), role, scopes or [])
+    with engine.connect() as conn:
+        u = conn.execute(select(User.id, User.role).where(User.username == username)).one()
+    token, _ = issue_token(SECRET, user_id=u.id, username=username, role=u.role, minutes=30)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _notes(client, headers, pid, **params):
+    r = client.get(f"/api/v1/plans/{pid}/notes", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    for n in body["notes"]:
+        assert set(n) <= NOTE_KEYS, n
+        assert isinstance(n["households"], int)
+    assert body["by_kind"] == dict(Counter(n["kind"] for n in body["notes"]))
+    return body["notes"]
+
+
+def _engine_notes(engine):
+    """The engine's own diagnostics for the world's register, computed afresh."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plans import read_register
+    from geogrid.partition import partition
+
+    with session_scope(engine) as s:
+        inputs = read_register(s, VILLAGES)
+    return partition(inputs.households, inputs.villages).diagnostics
+
+
+def _key(n):
+    return n["kind"], n["village_code"], n["message"]
+
+
+def test_the_plan_keeps_the_engines_notes(client, world, engine):
+    admin = _token(engine, "admin")
+    got = _notes(client, admin, world)
+    want = _engine_notes(engine)
+    assert want, "the sample's two villages have buildings over the cap: the test needs notes"
+    assert Counter(map(_key, got)) == Counter(map(_key, want))
+    sizes = {_key(d): len(d["households"]) for d in want}
+    for n in got:
+        assert n["households"] == sizes[_key(n)]
+
+
+def test_a_note_points_at_the_households_and_the_cell_it_is_about(client, world, engine):
+    """A building over the cap: its households as objects, and the cell they are in,
+    which holds them all (it was kept whole)."""
+    admin = _token(engine, "admin")
+    building = [n for n in _notes(client, admin, world) if n["kind"] == "oversize_building"]
+    assert building
+    for n in building:
+        houses = [o["id"] for o in n["objects"] if o["type"] == "household"]
+        cells = [o for o in n["objects"] if o["type"] == "cell"]
+        assert len(houses) == min(n["households"], 20)
+        assert len(cells) == 1, n["objects"]
+        r = client.get("/api/v1/households", params={"plan": world, "cell": cells[0]["id"], "limit": 500},
+                       headers=admin)
+        assert r.status_code == 200, r.text
+        in_cell = {f["id"] for f in r.json()["features"]}
+        assert set(houses) <= in_cell
+        assert len(in_cell) == n["households"]  # a cell of its own
+
+
+def test_notes_follow_the_callers_scope(client, world, engine):
+    admin = _token(engine, "admin")
+    everything = _notes(client, admin, world)
+    by_village = Counter(n["village_code"] for n in everything)
+    for code in VILLAGES:
+        mine = _notes(client, _token(engine, f"p{code}", "planner", [f"area:{code}"]), world)
+        assert len(mine) == by_village[code]
+        assert {n["village_code"] for n in mine} <= {code}
+    # a micro-grid's leader: the notes about the households of that micro-grid only
+    n = next(n for n in everything if n["kind"] == "oversize_building")
+    cell = next(o for o in n["objects"] if o["type"] == "cell")
+    mg_key = cell["key"].rsplit("-", 1)[0]
+    leader = _token(engine, "leader", "cadre", [f"microgrid:{mg_key}"])
+    theirs = _notes(client, leader, world)
+    assert n["id"] in {x["id"] for x in theirs}
+    for x in theirs:
+        assert any(o["type"] == "cell" and o["key"].startswith(mg_key + "-") for o in x["objects"]), x
+    # another county's planner sees none of them
+    assert _notes(client, _token(engine, "elsewhere", "planner", ["area:110101"]), world) == []
+
+
+def test_notes_of_one_microgrid(client, world, engine):
+    admin = _token(engine, "admin")
+    everything = _notes(client, admin, world)
+    mgs = client.get("/api/v1/microgrids", params={"plan": world, "limit": 500}, headers=admin).json()["features"]
+    total = 0
+    for mg in mgs:
+        key = mg["properties"]["microgrid_key"]
+        got = _notes(client, admin, world, microgrid=mg["id"])
+        for n in got:
+            assert any(o.get("key", "").startswith(key) for o in n["objects"] if o["type"] != "household"), n
+        total += len(got)
+    # every note here is about the households of one micro-grid
+    assert total == len(everything)
+    assert _notes(client, admin, world, kind="no_such_kind") == []
+
+
+def test_a_draft_takes_the_notes_of_its_plan(client, world, engine):
+    planner = _token(engine, "planner")
+    r = client.post("/api/v1/plans", json={"name": "draft"}, headers=planner)
+    assert r.status_code == 201, r.text
+    draft = r.json()["id"]
+    before = _notes(client, planner, world)
+    after = _notes(client, planner, draft)
+    assert Counter(map(_key, after)) == Counter(map(_key, before))
+    assert {n["id"] for n in after}.isdisjoint({n["id"] for n in before})
+    # the objects are the draft's own cells
+    cells = {f["id"] for f in client.get("/api/v1/cells", params={"plan": draft, "limit": 5000},
+                                          headers=planner).json()["features"]}
+    assert {o["id"] for n in after for o in n["objects"] if o["type"] == "cell"} <= cells
+
+
+def test_a_rerun_replaces_the_notes_about_what_it_resolved(client, world, engine):
+    """A note about a micro-grid that was re-run goes (the re-run gives its own notes
+    instead); notes about other micro-grids stay; a note the re-run gives again is
+    there once."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plannotes import save_notes
+
+    planner = _token(engine, "planner")
+    r = client.post("/api/v1/plans", json={"name": "draft"}, headers=planner)
+    draft, etag = r.json()["id"], r.json()["etag"]
+    building = [n for n in _notes(client, planner, draft) if n["kind"] == "oversize_building"]
+    cell_key = next(o for o in building[0]["objects"] if o["type"] == "cell")["key"]
+    x_key = cell_key.rsplit("-", 1)[0]
+    mgs = {f["properties"]["microgrid_key"]: f["id"] for f in client.get(
+        "/api/v1/microgrids", params={"plan": draft, "limit": 500}, headers=planner).json()["features"]}
+    y_key = next(k for k in sorted(mgs) if k != x_key)
+    stale = [{"kind": "microgrid_in_pieces", "village_code": x_key[:12], "households": [],
+              "message": f"micro-grid {x_key} is in 2 pieces", "microgrids": [x_key], "params": {"pieces": 2}},
+             {"kind": "microgrid_in_pieces", "village_code": y_key[:12], "households": [],
+              "message": f"micro-grid {y_key} is in 2 pieces", "microgrids": [y_key], "params": {"pieces": 2}}]
+    with session_scope(engine, write=True) as s:
+        save_notes(s, draft, stale, {})
+    before = _notes(client, planner, draft)
+    assert {n["message"] for n in before} >= {d["message"] for d in stale}
+    r = client.post(f"/api/v1/plans/{draft}/repartition", json={"microgrids": [mgs[x_key]]},
+                    headers={**planner, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    after = _notes(client, planner, draft)
+    messages = Counter(n["message"] for n in after)
+    assert stale[0]["message"] not in messages  # about the re-run micro-grid: gone
+    assert messages[stale[1]["message"]] == 1  # about another: kept
+    # the re-run's own notes are stored, each once; the building notes of X among them
+    rerun_notes = answer.get("notes") or answer.get("result", {}).get("notes") or []
+    for n in rerun_notes:
+        assert messages[n["message"]] == 1, n
+    kept_building = [n for n in after if n["kind"] == "oversize_building"]
+    assert Counter(map(_key, kept_building)) == Counter(map(_key, building))
