@@ -1,5 +1,5 @@
 """Every problem the API's plan validation can give, and every kind of engine note a
-re-run can show, has a name in both languages of the web map (the planner's list of
+plan or a re-run can show, has a name (and a note a template) in both languages of the web map (the planner's list of
 problems shows the raw rule name where a string is missing)."""
 
 from __future__ import annotations
@@ -44,4 +44,11 @@ def test_every_kind_of_engine_note_has_a_template(lang):
     kinds = _engine_kinds()
     assert {"microgrid_in_pieces", "outline_adds_land", "uninhabited_land", "isolated"} <= kinds
     missing = sorted(k for k in kinds if f"engine.{k}" not in _keys(lang))
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_kind_of_engine_note_has_a_short_name(lang):
+    """The planner's list of the plan's notes heads each with its kind's name."""
+    missing = sorted(k for k in _engine_kinds() if f"notekind.{k}" not in _keys(lang))
     assert missing == []

@@ -673,3 +673,91 @@ def test_a_rerun_refused_for_a_villages_new_outline_is_explained_in_the_planners
             "431227103001-M04 no land (all of it lies outside the new outline") in text
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
     page.click("#lang-switch")
+
+
+def _stored_notes(server, plan_id):
+    """The plan's notes as the database holds them: {id: (kind, village, households)}."""
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(server.register.db_url)
+    try:
+        with eng.connect() as c:
+            return {i: (k, v, len(json.loads(h) if isinstance(h, str) else h)) for i, k, v, h in c.execute(
+                text("SELECT id, kind, village_code, households FROM plan_notes WHERE plan_id = :p"),
+                {"p": plan_id})}
+    finally:
+        eng.dispose()
+
+
+def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_their_cell(page, server):
+    """The engine's notes about the plan (kept with it: before, only the terminal that
+    ran the partition saw them) are listed in the planner's panel, worded in Chinese,
+    headed by their kind; a kind filter narrows them; a click zooms to and outlines
+    the building's cell; with a micro-grid open, only its notes are listed."""
+    login(page, "planner")
+    plan_id = _open_planner_with_draft(page)
+    stored = _stored_notes(server, plan_id)
+    kinds = {k for k, _, _ in stored.values()}
+    assert {"oversize_building", "isolated"} <= kinds, stored
+    page.wait_for_selector("#pp-notes:not([hidden]) #notes li[data-i]")
+    assert page.inner_text("#notes-title") == f"划分提示（{len(stored)} 条）"
+    rows = page.locator("#notes li[data-i]")
+    assert rows.count() == len(stored)
+    texts = rows.all_inner_texts()
+    building = [t for t in texts if t.startswith("整栋超过上限")]
+    assert len(building) == sum(k == "oversize_building" for k, _, _ in stored.values())
+    sizes = sorted(n for k, _, n in stored.values() if k == "oversize_building")
+    assert sorted(int(t.split("共 ")[1].split(" 户")[0]) for t in building) == sizes
+    assert any(t.startswith("孤立住户") for t in texts)
+    assert not any("building" in t or "household" in t for t in texts)  # the engine's English is not shown
+
+    # the kind filter
+    page.select_option("#notes-kind", "isolated")
+    assert all(t.startswith("孤立住户") for t in page.locator("#notes li[data-i]").all_inner_texts())
+    page.select_option("#notes-kind", "")
+    assert page.locator("#notes li[data-i]").count() == len(stored)
+
+    # a click on the biggest building's note: the map goes to its cell and outlines it
+    biggest = max(range(len(texts)), key=lambda i: int(texts[i].split("共 ")[1].split(" 户")[0])
+                  if texts[i].startswith("整栋超过上限") else -1)
+    note = page.evaluate("(i) => geogrid.planner.notesShown[i]", biggest)
+    cell = next(o for o in note["objects"] if o["type"] == "cell")
+    page.evaluate("geogrid.map.setView([0, 0], 3, {animate: false})")
+    page.click(f'#notes li[data-i="{biggest}"]')
+    page.wait_for_selector(f'#notes li[data-i="{biggest}"].active')
+    page.wait_for_function("geogrid.map.getZoom() > 12 && geogrid.planner.issueLayer.getLayers().length > 0")
+    with server.api("planner") as api:
+        r = api.get(f"/cells/{cell['id']}")
+        assert r.status_code == 200, r.text
+        houses = api.get("/households", params={"plan": plan_id, "cell": cell["id"], "limit": 500}).json()
+    assert len(houses["features"]) == note["households"]  # the building is the cell, whole
+    from shapely.geometry import shape
+
+    b = shape(r.json()["geometry"]).bounds
+    view = page.evaluate("""(b) => {
+        const cell = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+        return {contains: geogrid.map.getBounds().contains(cell),
+                outlined: geogrid.planner.issueLayer.getLayers().some((l) => l.getBounds && l.getBounds().equals(cell, 1e-5))};
+    }""", list(b))
+    assert view == {"contains": True, "outlined": True}, view
+    shot(page, "24-planner-plan-notes")
+
+    # with that building's micro-grid open, its notes only
+    mg_key = cell["key"].rsplit("-", 1)[0]
+    _open_microgrid(page, mg_key)
+    page.wait_for_function("(k) => document.getElementById('notes-title').textContent.startsWith('本微网格')", arg=mg_key)
+    here = page.evaluate("geogrid.planner.planNotes.filter((n) => geogrid.planner.noteInMicrogrid(n)).length")
+    assert page.inner_text("#notes-title") == f"本微网格的划分提示（{here} 条，全方案 {len(stored)} 条）"
+    assert 1 <= here < len(stored)
+    for o in page.evaluate("geogrid.planner.notesShown.flatMap((n) => n.objects)"):
+        if o["type"] == "cell":
+            assert o["key"].startswith(mg_key + "-"), o
+
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.inner_text("#notes-title").startswith("Engine notes on this micro-grid")
+    texts = page.locator("#notes li[data-i]").all_inner_texts()
+    assert any(t.startswith("Building over the cap") and "households, more than a cell may" in t for t in texts)
+    page.click("#lang-switch")

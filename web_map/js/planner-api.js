@@ -27,6 +27,7 @@ export const planApi = {
   merge: (planId, etag, a, b) => request("POST", `plans/${planId}/cells/merge`, { ifMatch: etag, json: { cells: [a, b] } }),
   rerun: (planId, etag, microgridId) =>
     request("POST", `plans/${planId}/repartition`, { ifMatch: etag, json: { microgrids: [microgridId] } }),
+  notes: (planId) => get(`plans/${planId}/notes`),
   validate: (planId, microgridId) => get(`plans/${planId}/validation`, microgridId ? { microgrid: microgridId } : {}),
   publish: (planId, etag) => request("POST", `plans/${planId}/publish`, { ifMatch: etag }),
 };

@@ -88,6 +88,7 @@ export class PlannerBalance {
   async zoomToIssue(issue) {
     this.flashIssue = issue;
     this.renderValidation();
+    this.renderNotes();
     const objects = issue.objects || [];
     const found = await Promise.all(objects.map((o) => this.issueObject(o)));
     const features = found
@@ -142,6 +143,7 @@ export class PlannerBalance {
     this.renderSelection();
     this.renderBalance();
     this.renderValidation();
+    this.renderNotes();
     $("undo").disabled = !this.history.canUndo;
     $("redo").disabled = !this.history.canRedo;
     const dirty = $("dirty");
@@ -215,7 +217,9 @@ export class PlannerBalance {
     const ul = $("validation");
     if (!this.validationIssues) {
       ul.innerHTML = "";
-      this.clearIssueHighlight();
+      // (a note of the engine's that the planner clicked stays outlined: only a
+      // validation problem's outline goes with the list)
+      if (!this.flashIssue || this.flashIssue.rule !== undefined) this.clearIssueHighlight();
       return;
     }
     if (!this.validationIssues.length) {

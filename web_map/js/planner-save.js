@@ -253,6 +253,7 @@ export class PlannerSave {
       if (notes.length) toast(t("planner.rerun.notes", { n: notes.length, notes: notes.map(noteText).join(" — ") }), { ms: 20000 });
       else toast(t("planner.done"));
       await this.reloadMicrogrid();
+      if (kind === "rerun") await this.loadNotes(); // the re-run's notes replace those it re-solved
     } catch (err) {
       const refused = kind === "rerun" ? rerunRefusal(err) : null;
       if (err.status === 412) this.conflict();

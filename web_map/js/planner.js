@@ -13,6 +13,7 @@ import { t } from "../i18n.js";
 import { PlannerEdit } from "./planner-edit.js";
 import { PlannerSave } from "./planner-save.js";
 import { PlannerBalance } from "./planner-balance.js";
+import { PlannerNotes } from "./planner-notes.js";
 import { planApi, planFromResponse, PALETTE } from "./planner-api.js";
 
 export { planApi };
@@ -83,6 +84,10 @@ export class Planner {
     $("cell-merge").addEventListener("click", () => this.serverOp("merge"));
     $("mg-rerun").addEventListener("click", () => this.serverOp("rerun"));
     $("validate-do").addEventListener("click", () => this.validate());
+    $("notes-kind").addEventListener("change", (e) => {
+      this.notesKind = e.target.value;
+      this.renderNotes();
+    });
     $("undo").addEventListener("click", () => this.history.undo());
     $("redo").addEventListener("click", () => this.history.redo());
     $("save").addEventListener("click", () => this.save());
@@ -174,7 +179,9 @@ export class Planner {
       this.mgLayer.clearLayers();
       this.mgLoaded = new Set();
       this.mgGen = (this.mgGen || 0) + 1;
-      await this.loadMicrogrids();
+      this.planNotes = null;
+      this.notesKind = "";
+      await Promise.all([this.loadMicrogrids(), this.loadNotes()]);
       this.renderAll();
     })();
     this.choosing = { id, done };
@@ -308,4 +315,4 @@ export class Planner {
 
 }
 
-for (const part of [PlannerEdit, PlannerSave, PlannerBalance]) mixin(Planner, part);
+for (const part of [PlannerEdit, PlannerSave, PlannerBalance, PlannerNotes]) mixin(Planner, part);
