@@ -513,6 +513,10 @@ def test_lock_merge_split_rerun_and_publish(page):
     # why not otherwise (the sample plan breaks nesting rules: see the audit report)
     page.click("#publish")
     page.wait_for_selector("#dialog[open]")
+    # it names the engine's notes on the plan, which the planner should have read
+    n_notes = page.evaluate("geogrid.planner.planNotes.length")
+    assert n_notes > 0
+    assert f"本方案有 {n_notes} 条划分提示" in page.inner_text("#dialog")
     page.expect_http(422, "/publish")
     with page.expect_response(lambda r: r.url.endswith("/publish"), timeout=90_000) as pub:
         page.click("#dialog-ok")

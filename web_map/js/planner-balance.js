@@ -111,7 +111,11 @@ export class PlannerBalance {
   async publish() {
     if (!this.editable) return;
     if (this.history.pending && !(await this.save())) return;
-    if (!(await openDialog({ title: t("planner.publish"), body: `<p>${escapeHtml(t("planner.publish.confirm"))}</p>` }))) return;
+    // the engine's notes are what a planner should have read before publishing
+    const notes = Array.isArray(this.planNotes) ? this.planNotes.length : 0;
+    const body = `<p>${escapeHtml(t("planner.publish.confirm"))}</p>` +
+      (notes ? `<p class="hint">${escapeHtml(t("planner.publish.notes", { n: notes }))}</p>` : "");
+    if (!(await openDialog({ title: t("planner.publish"), body }))) return;
     try {
       await planApi.publish(this.plan.id, this.plan.etag);
       toast(t("planner.published"));

@@ -156,6 +156,7 @@ export default {
   "planner.unsaved": "{n} unsaved changes",
   "planner.publish": "Publish",
   "planner.publish.confirm": "Publishing archives the current published plan. Publish this draft?",
+  "planner.publish.notes": "This plan has {n} engine note(s) (see Engine notes); make sure each has been dealt with or accepted before publishing.",
   "planner.published": "Plan published",
   "planner.conflict.title": "Save conflict",
   "planner.conflict.body": "Someone else changed and saved this plan while you were editing. Your changes were not saved, so that theirs are not overwritten. Reload the latest plan and make your changes again.",

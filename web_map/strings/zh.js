@@ -156,6 +156,7 @@ export default {
   "planner.unsaved": "{n} 项未保存修改",
   "planner.publish": "发布",
   "planner.publish.confirm": "发布后当前已发布方案将归档，确定发布此草稿吗？",
+  "planner.publish.notes": "本方案有 {n} 条划分提示（见“划分提示”列表），发布前请确认已逐条处理或知悉。",
   "planner.published": "方案已发布",
   "planner.conflict.title": "保存冲突",
   "planner.conflict.body": "在您编辑期间，其他人已修改并保存了这个方案。为避免覆盖他人的修改，您的更改没有保存。请重新加载最新方案后再修改。",
