@@ -89,7 +89,8 @@ def _rejects_path(out: Path, what: str) -> Path:
 
 
 def _write_plan(result, out: Path) -> None:
-    """The plan's three layers into the GeoPackage ``out``, all or nothing: they are
+    """The plan's three layers into the GeoPackage ``out``, and a ``notes`` layer of the
+    engine's notes where it has any (:meth:`PartitionResult.notes`), all or nothing: they are
     written to a temporary file beside it, which replaces ``out`` only when complete, so
     a failure leaves a previous ``out`` as it was."""
     import os
@@ -97,6 +98,8 @@ def _write_plan(result, out: Path) -> None:
     from geogrid.errors import GeogridError
 
     layers = {"households": result.households, "microgrids": result.microgrids, "cells": result.cells}
+    if getattr(result, "diagnostics", None):
+        layers["notes"] = result.notes()
     for layer, frame in layers.items():
         seen: dict[str, str] = {}
         for col in map(str, frame.columns):
@@ -182,15 +185,18 @@ def _partition_register(database_url, name, village_codes, publish=False, quiet=
 
 def _notes(result, kept: str | None = None) -> None:
     """The first 20 of the engine's notes on stderr; ``kept``: where all of them are
-    (a plan in the database keeps them, and the web map's planner lists them)."""
+    (the API's address of a plan in the database, which keeps them and whose planner
+    view lists them; or the layer of the GeoPackage written)."""
     for d in result.diagnostics[:20]:
         typer.echo(f"note: {d['message']}", err=True)
     n = len(result.diagnostics)
     if n > 20:
         typer.echo(f"note: … and {n - 20} more notes", err=True)
-    if n and kept:
+    if n and kept and kept.startswith("/api/"):
         typer.echo(f"note: all {n} notes are kept with the plan: the web map's planner lists them "
                    f"(Notes), and the API gives them at {kept}", err=True)
+    elif n and kept:
+        typer.echo(f"note: all {n} notes, with the points they are about, are in the {kept}", err=True)
 
 
 @app.command("partition")
@@ -272,6 +278,6 @@ def partition_command(
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")
-    _notes(result)
+    _notes(result, kept=f"layer 'notes' of {out.name}")
     if unlisted:
         raise GeogridError("; ".join(unlisted))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import pandas as pd
 
 __all__ = ["PartitionResult", "diagnostic"]
 
@@ -40,6 +41,41 @@ class PartitionResult:
     @property
     def diagnostics(self) -> list[dict]:
         return self.report.get("diagnostics", [])
+
+    def notes(self) -> gpd.GeoDataFrame:
+        """The diagnostics as a layer a GIS shows: one row per note, with ``kind``,
+        ``village_code``, ``message``, ``households`` (how many it names),
+        ``household_no`` (their numbers where the households have that column, else
+        their index labels, comma-separated), the ``microgrids``, ``cells`` and
+        ``villages`` it names (comma-separated) and, in the result's CRS, the points of
+        its households, or else a point inside each micro-grid or cell it names, or
+        else inside each micro-grid of its village (a multipoint; empty where there is
+        none of these)."""
+        import shapely
+
+        hh = self.households
+        ids = hh["household_no"] if "household_no" in hh.columns else pd.Series(hh.index, index=hh.index)
+        where = {name: dict(zip(frame[col].astype(str), frame.geometry.representative_point()))
+                 for name, frame, col in (("microgrids", self.microgrids, "microgrid_id"),
+                                          ("cells", self.cells, "cell_id"))}
+        by_village = self.microgrids.groupby(self.microgrids["village_code"].astype(str)).groups
+        rows, geoms = [], []
+        for d in self.diagnostics:
+            labels = [h for h in d.get("households") or [] if h in hh.index]
+            pts = [p for p in hh.geometry.loc[labels] if p is not None and not p.is_empty] if labels else []
+            if not pts:
+                pts = [where[k][str(x)] for k in ("microgrids", "cells") for x in d.get(k) or []
+                       if str(x) in where[k]]
+            if not pts and d.get("village_code") is not None:
+                pts = list(self.microgrids.geometry.loc[by_village.get(str(d["village_code"]), [])]
+                           .representative_point())
+            rows.append({"kind": d["kind"], "village_code": d.get("village_code"), "message": d["message"],
+                         "households": len(d.get("households") or []),
+                         "household_no": ",".join(map(str, ids.loc[labels])) if labels else "",
+                         **{k: ",".join(map(str, d.get(k) or [])) for k in ("microgrids", "cells", "villages")}})
+            geoms.append(shapely.multipoints(pts) if pts else shapely.MultiPoint())
+        cols = ["kind", "village_code", "message", "households", "household_no", "microgrids", "cells", "villages"]
+        return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=self.cells.crs)
 
     def summary(self) -> str:
         """The figures and diagnostics as a few lines of text."""

@@ -168,7 +168,7 @@ def test_village_outlines_with_chinese_headers(run, tmp_path, headers):
 
 
 def test_a_failed_write_leaves_the_previous_out_as_it_was(run, tmp_path, monkeypatch):
-    """OUT is written to a temporary file beside it and renamed only when all three layers
+    """OUT is written to a temporary file beside it and renamed only when all its layers
     are in: a write failing at the last layer exits 1 with a one-line error, leaves the
     previous OUT whole and no temporary file (before: OUT was deleted first and a
     corrupt one left).  The review's trigger, columns Note and note in a file without
@@ -200,7 +200,7 @@ def test_a_failed_write_leaves_the_previous_out_as_it_was(run, tmp_path, monkeyp
         row["Note"], row["note"] = "a", "b"
     code, _, err = run("--households", _csv(hh, rows), "--out", out)
     assert code == 0, err
-    assert [name for name, _ in pyogrio.list_layers(out)] == ["households", "microgrids", "cells"]
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["households", "microgrids", "cells", "notes"]
     assert len(gpd.read_file(out, layer="households")) == 40
 
 
@@ -233,3 +233,39 @@ def test_a_rejects_list_that_cannot_be_written_is_one_line_and_a_failure(run, tm
     assert f"the plan is in {out}, but the list of the 1 rejected household rows could not be written" in err
     assert "row 5 (household H003)" in err  # named all the same
     assert len(gpd.read_file(out, layer="households")) == 39
+
+
+def test_the_engines_notes_are_a_layer_of_the_geopackage(run, tmp_path):
+    """A planner working from the file in QGIS gets the engine's notes as a layer, each
+    at the points it is about (before, only the terminal saw the first 20 of them)."""
+    rows = _rows(40)
+    # a block of flats: 25 households at one point (over the cap of 20)
+    rows += [{"户编号": f"F{i:03d}", "户主": f"住户{i}", "村代码": A, "经度": "109.010000",
+              "纬度": "27.010000"} for i in range(25)]
+    # a farmstead 1.5 km from every other household
+    rows.append({"户编号": "FAR", "户主": "远户", "村代码": A, "经度": "109.018000", "纬度": "27.019500"})
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--villages",
+                       _villages(tmp_path / "v.gpkg"), "--out", out)
+    assert code == 0, err
+    assert "in the layer 'notes' of" in err
+    notes = gpd.read_file(out, layer="notes")
+    assert notes.crs.to_epsg() == 4326
+    flats = notes[notes["kind"] == "oversize_building"]
+    assert len(flats) == 1
+    assert flats["households"].iloc[0] == 25
+    assert sorted(flats["household_no"].iloc[0].split(",")) == [f"F{i:03d}" for i in range(25)]
+    pts = flats.geometry.iloc[0]
+    assert len(pts.geoms) == 25 and {(round(p.x, 6), round(p.y, 6)) for p in pts.geoms} == {(109.01, 27.01)}
+    far = notes[notes["kind"] == "isolated"]
+    assert len(far) == 1 and far["household_no"].iloc[0] == "FAR"
+    assert (round(far.geometry.iloc[0].geoms[0].x, 6), round(far.geometry.iloc[0].geoms[0].y, 6)) == (109.018, 27.0195)
+    # every note has points, in its village (a village's own note: inside its micro-grids)
+    assert set(notes["kind"]) > {"oversize_building", "isolated"}, set(notes["kind"])
+    for _, n in notes.iterrows():
+        assert not n.geometry.is_empty, n["kind"]
+        assert all(OUTLINES[n["village_code"]].buffer(1e-9).contains(p) for p in n.geometry.geoms), n["kind"]
+    # the households layer names the same households in the same cell
+    hh = gpd.read_file(out, layer="households")
+    assert hh.loc[hh["household_no"].str.match(r"F\d"), "cell_id"].nunique() == 1
+
