@@ -18,8 +18,9 @@ from sqlalchemy import select
 from geogrid.api.scope import Scope
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
 from geogrid.db.plannotes import read_notes
+from geogrid.errors import NotFoundError
 
-__all__ = ["plan_notes", "OBJECT_HOUSEHOLDS"]
+__all__ = ["plan_notes", "note_in_scope", "OBJECT_HOUSEHOLDS"]
 
 #: households of one note given as objects to zoom to, at most (a building over the
 #: cap names up to a few hundred; its cell and micro-grid locate it as well)
@@ -29,7 +30,8 @@ OBJECT_HOUSEHOLDS = 20
 def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = None,
                kinds: list[str] | None = None) -> dict:
     """The notes of ``plan`` within ``scope``, of micro-grid ``microgrid_id`` (a row id)
-    only if given, of ``kinds`` only if given: ``{"notes": [...], "by_kind": {kind: n}}``."""
+    only if given, of ``kinds`` only if given: ``{"notes": [...], "by_kind": {kind: n},
+    "open": how many no one has acknowledged}``."""
     notes = read_notes(session, plan.id)
     if kinds:
         notes = [n for n in notes if n.kind in set(kinds)]
@@ -65,7 +67,17 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
     by_kind: dict[str, int] = {}
     for n in out:
         by_kind[n["kind"]] = by_kind.get(n["kind"], 0) + 1
-    return {"notes": out, "by_kind": dict(sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])))}
+    return {"notes": out, "by_kind": dict(sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "open": sum(n["acknowledged"] is None for n in out)}
+
+
+def note_in_scope(session, plan: Plan, scope: Scope, note_id: str) -> dict:
+    """Note ``note_id`` of ``plan`` as :func:`plan_notes` gives it; NotFoundError where
+    the plan has no such note or the caller's scope does not cover it."""
+    found = next((n for n in plan_notes(session, plan, scope=scope)["notes"] if n["id"] == note_id), None)
+    if found is None:
+        raise NotFoundError(f"note {note_id} not found in plan {plan.id}")
+    return found
 
 
 def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
@@ -75,7 +87,10 @@ def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
     if not objects and n.village_code:
         objects = [{"type": "village", "code": n.village_code}]
     note = {"id": n.id, "kind": n.kind, "message": n.message, "village_code": n.village_code,
-            "households": len(mine_hh), "objects": objects}
+            "households": len(mine_hh), "objects": objects,
+            "acknowledged": None if n.acknowledged_by is None else {
+                "by": n.acknowledged_by,
+                "at": n.acknowledged_at.isoformat() if n.acknowledged_at else None}}
     for k in ("microgrids", "cells", "villages", "params"):
         if detail.get(k) is not None:
             note[k] = detail[k]

@@ -333,6 +333,9 @@ class PlanNote(Base):
     households: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
     created_at: Mapped[dt.datetime] = _created()
+    #: who marked it as dealt with or accepted, and when (None: open)
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Assignment(Base):

@@ -5,9 +5,10 @@ a building over the cap, an isolated household, a small hamlet split, a village 
 too few households for its micro-grids, households outside every village...  They are
 what a planner must read before publishing, so they are stored with the plan that
 ``geogrid partition`` saves (:func:`save_notes`), copied with it into a new draft
-(:func:`copy_notes`), and brought up to date by a re-run of micro-grids
-(:func:`replace_notes`): the notes about what the re-run re-solved give way to the
-re-run's own.
+(:func:`copy_notes`, with who acknowledged them), and brought up to date by a re-run
+of micro-grids (:func:`replace_notes`): the notes about what the re-run re-solved give
+way to the re-run's own (open, but for those it gives again word for word).  A planner marks a note as dealt with or accepted
+(:func:`acknowledge`), so that the list shows what is left to do.
 
 A note names households by their ids (the engine names them by its frame's index
 labels; ``household_id`` maps those), and keeps the engine's structured fields in
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from geogrid.db.models import PlanNote, new_ids, utcnow
 
-__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows"]
+__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows", "acknowledge"]
 
 #: the structured fields of an engine diagnostic kept in a note's ``detail``
 NOTE_DETAIL = ("microgrids", "cells", "villages", "params")
@@ -89,7 +90,7 @@ def copy_notes(session: Session, from_plan: str, to_plan: str) -> int:
     session.execute(insert(PlanNote), [
         {"id": i, "plan_id": to_plan, "kind": n.kind, "village_code": n.village_code,
          "message": n.message, "households": list(n.households or []), "detail": dict(n.detail or {}),
-         "created_at": now}
+         "created_at": now, "acknowledged_by": n.acknowledged_by, "acknowledged_at": n.acknowledged_at}
         for i, n in zip(new_ids(len(old)), old)])
     return len(old)
 
@@ -109,8 +110,10 @@ def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], hou
                   diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
     """After a re-run of ``microgrids`` (keys) that re-solved ``households`` (ids: those
     in them before and after): the plan's notes about them go, and the re-run's
-    ``diagnostics`` come in their place.  A note the re-run gives again word for word
-    (a village's note) is kept once.  ``(notes removed, notes added)``."""
+    ``diagnostics`` come in their place, open, but for one the re-run gives again word
+    for word (a building over the cap it kept whole again), which keeps who acknowledged
+    it.  A note the re-run gives again that was not about what it re-solved (a village's
+    note) is kept once.  ``(notes removed, notes added)``."""
     mg = {str(k) for k in microgrids}
     hh = {str(h) for h in households}
     old = read_notes(session, plan_id)
@@ -118,9 +121,28 @@ def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], hou
     kept = {(n.kind, n.village_code, n.message) for n in old if n not in gone}
     rows = [r for r in note_rows(plan_id, diagnostics, household_id)
             if (r["kind"], r["village_code"], r["message"]) not in kept]
+    # a note the re-run gives again word for word keeps its acknowledgement
+    acked = {(n.kind, n.village_code, n.message): (n.acknowledged_by, n.acknowledged_at)
+             for n in gone if n.acknowledged_by is not None}
+    for r in rows:
+        r["acknowledged_by"], r["acknowledged_at"] = acked.get((r["kind"], r["village_code"], r["message"]),
+                                                               (None, None))
     if gone:
         session.execute(delete(PlanNote).where(PlanNote.id.in_([n.id for n in gone])),
                         execution_options={"synchronize_session": False})
     if rows:
         session.execute(insert(PlanNote), rows)
     return len(gone), len(rows)
+
+
+def acknowledge(session: Session, plan_id: str, note_id: str, by: str | None) -> PlanNote | None:
+    """Mark note ``note_id`` of plan ``plan_id`` acknowledged by ``by`` (now), or open
+    again with ``by=None``; the note, or None when the plan has no such note."""
+    note = session.execute(select(PlanNote).where(PlanNote.id == note_id, PlanNote.plan_id == plan_id)
+                           ).scalar_one_or_none()
+    if note is None:
+        return None
+    note.acknowledged_by = by
+    note.acknowledged_at = utcnow() if by is not None else None
+    session.flush()
+    return note

@@ -22,7 +22,7 @@ from tests.api.test_rerun_after_edits import world  # noqa: F401  (the fixture)
 
 #: every field a note may have; household ids only inside ``objects``
 NOTE_KEYS = {"id", "kind", "message", "households", "village_code", "microgrids", "cells", "villages",
-             "params", "objects"}
+             "params", "objects", "acknowledged"}
 
 
 def _token(engine, username, role=None, scopes=None):
@@ -52,6 +52,7 @@ def _notes(client, headers, pid, **params):
         assert set(n) <= NOTE_KEYS, n
         assert isinstance(n["households"], int)
     assert body["by_kind"] == dict(Counter(n["kind"] for n in body["notes"]))
+    assert body["open"] == sum(n["acknowledged"] is None for n in body["notes"])
     return body["notes"]
 
 
@@ -174,6 +175,10 @@ def test_a_rerun_replaces_the_notes_about_what_it_resolved(client, world, engine
               "message": f"micro-grid {y_key} is in 2 pieces", "microgrids": [y_key], "params": {"pieces": 2}}]
     with session_scope(engine, write=True) as s:
         save_notes(s, draft, stale, {})
+    # the building's note was accepted by the planner, and the stale note of X too
+    x_notes = [n for n in _notes(client, planner, draft) if n["message"] in (building[0]["message"], stale[0]["message"])]
+    for n in x_notes:
+        assert _ack(client, planner, draft, n["id"]).status_code == 200
     before = _notes(client, planner, draft)
     assert {n["message"] for n in before} >= {d["message"] for d in stale}
     r = client.post(f"/api/v1/plans/{draft}/repartition", json={"microgrids": [mgs[x_key]]},
@@ -190,3 +195,61 @@ def test_a_rerun_replaces_the_notes_about_what_it_resolved(client, world, engine
         assert messages[n["message"]] == 1, n
     kept_building = [n for n in after if n["kind"] == "oversize_building"]
     assert Counter(map(_key, kept_building)) == Counter(map(_key, building))
+    # the building note the re-run gave again keeps its acknowledgement; it is a new note
+    again = next(n for n in after if n["message"] == building[0]["message"])
+    assert again["acknowledged"]["by"] == "planner"
+    assert again["id"] != next(n for n in x_notes if n["message"] == building[0]["message"])["id"]
+
+
+def _ack(client, headers, pid, note, method="POST"):
+    return client.request(method, f"/api/v1/plans/{pid}/notes/{note}/acknowledge", headers=headers)
+
+
+def test_a_planner_marks_a_note_dealt_with_and_opens_it_again(client, world, engine):
+    """A planner going through the list marks each note dealt with (or accepted): who
+    and when are kept, audit-logged, carried into a new draft, and undone on request;
+    not a plan edit (no If-Match, the ETag stays), and only in a draft, by those who
+    edit plans, within their scope."""
+    from sqlalchemy import select
+
+    from geogrid.db.models import AuditEntry
+
+    planner = _token(engine, "planner")
+    r = client.post("/api/v1/plans", json={"name": "draft"}, headers=planner)
+    draft, etag = r.json()["id"], r.json()["etag"]
+    notes = _notes(client, planner, draft)
+    assert all(n["acknowledged"] is None for n in notes)
+    first = notes[0]
+    r = _ack(client, planner, draft, first["id"])
+    assert r.status_code == 200, r.text
+    assert r.json()["acknowledged"]["by"] == "planner" and r.json()["acknowledged"]["at"]
+    after = {n["id"]: n for n in _notes(client, planner, draft)}
+    assert after[first["id"]]["acknowledged"]["by"] == "planner"
+    assert sum(n["acknowledged"] is None for n in after.values()) == len(notes) - 1
+    assert client.get(f"/api/v1/plans/{draft}", headers=planner).headers["etag"] == etag
+    with engine.connect() as conn:
+        logged = conn.execute(select(AuditEntry.action, AuditEntry.detail)
+                              .where(AuditEntry.object_id == draft)).all()
+    assert ("acknowledge_note", first["id"]) in [(a, (d or {}).get("note")) for a, d in logged]
+
+    # a draft made from it keeps who acknowledged what
+    r = client.post("/api/v1/plans", json={"name": "next", "from_plan": draft}, headers=planner)
+    assert r.status_code == 201, r.text
+    copied = _notes(client, planner, r.json()["id"])
+    assert [n["acknowledged"]["by"] for n in copied if n["acknowledged"]] == ["planner"]
+
+    # opened again
+    r = _ack(client, planner, draft, first["id"], "DELETE")
+    assert r.status_code == 200 and r.json()["acknowledged"] is None
+    assert all(n["acknowledged"] is None for n in _notes(client, planner, draft))
+
+    # who may not: a cadre (403), a planner of the other village (404, as if it were not
+    # there), anyone on the published plan (409), a note of no such id (404)
+    other = next(c for c in VILLAGES if c != first["village_code"])
+    assert _ack(client, _token(engine, "cadre1", "cadre", [f"area:{VILLAGES[0][:6]}"]), draft,
+                first["id"]).status_code == 403
+    assert _ack(client, _token(engine, "pother", "planner", [f"area:{other}"]), draft,
+                first["id"]).status_code == 404
+    published = _notes(client, planner, world)[0]["id"]
+    assert _ack(client, planner, world, published).status_code == 409
+    assert _ack(client, planner, draft, "0" * 32).status_code == 404

@@ -516,7 +516,7 @@ def test_lock_merge_split_rerun_and_publish(page):
     # it names the engine's notes on the plan, which the planner should have read
     n_notes = page.evaluate("geogrid.planner.planNotes.length")
     assert n_notes > 0
-    assert f"本方案有 {n_notes} 条划分提示" in page.inner_text("#dialog")
+    assert f"本方案有 {n_notes} 条划分提示尚未处理" in page.inner_text("#dialog")
     page.expect_http(422, "/publish")
     with page.expect_response(lambda r: r.url.endswith("/publish"), timeout=90_000) as pub:
         page.click("#dialog-ok")
@@ -695,21 +695,33 @@ def _stored_notes(server, plan_id):
         eng.dispose()
 
 
+def _acknowledged(server, note_id):
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(server.register.db_url)
+    try:
+        with eng.connect() as c:
+            return c.execute(text("SELECT acknowledged_by FROM plan_notes WHERE id = :i"), {"i": note_id}).scalar_one()
+    finally:
+        eng.dispose()
+
+
 def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_their_cell(page, server):
     """The engine's notes about the plan (kept with it: before, only the terminal that
     ran the partition saw them) are listed in the planner's panel, worded in Chinese,
     headed by their kind; a kind filter narrows them; a click zooms to and outlines
-    the building's cell; with a micro-grid open, only its notes are listed."""
+    the building's cell; a tick marks one dealt with; with a micro-grid open, only its
+    notes are listed."""
     login(page, "planner")
     plan_id = _open_planner_with_draft(page)
     stored = _stored_notes(server, plan_id)
     kinds = {k for k, _, _ in stored.values()}
     assert {"oversize_building", "isolated"} <= kinds, stored
     page.wait_for_selector("#pp-notes:not([hidden]) #notes li[data-i]")
-    assert page.inner_text("#notes-title") == f"划分提示（{len(stored)} 条）"
+    assert page.inner_text("#notes-title") == f"划分提示（{len(stored)} 条未处理，共 {len(stored)} 条）"
     rows = page.locator("#notes li[data-i]")
     assert rows.count() == len(stored)
-    texts = rows.all_inner_texts()
+    texts = [t.replace("已处理", "", 1).strip() for t in rows.all_inner_texts()]
     building = [t for t in texts if t.startswith("整栋超过上限")]
     assert len(building) == sum(k == "oversize_building" for k, _, _ in stored.values())
     sizes = sorted(n for k, _, n in stored.values() if k == "oversize_building")
@@ -722,6 +734,21 @@ def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_the
     assert all(t.startswith("孤立住户") for t in page.locator("#notes li[data-i]").all_inner_texts())
     page.select_option("#notes-kind", "")
     assert page.locator("#notes li[data-i]").count() == len(stored)
+
+    # ticked as dealt with: kept on the server with who ticked it, listed last, greyed;
+    # the title counts what is left; unticked, it is open again
+    first = page.evaluate("geogrid.planner.notesShown[0].id")
+    page.locator('#notes li[data-i="0"] input[data-ack]').check()
+    page.wait_for_function("(id) => geogrid.planner.planNotes.find((n) => n.id === id).acknowledged", arg=first)
+    assert _acknowledged(server, first) == "planner"
+    assert page.inner_text("#notes-title") == f"划分提示（{len(stored) - 1} 条未处理，共 {len(stored)} 条）"
+    last = page.locator(f'#notes li[data-i="{len(stored) - 1}"]')
+    assert "done" in last.get_attribute("class") and last.locator("input").is_checked()
+    assert page.evaluate(f"geogrid.planner.notesShown[{len(stored) - 1}].id") == first
+    last.locator("input").uncheck()
+    page.wait_for_function("(id) => !geogrid.planner.planNotes.find((n) => n.id === id).acknowledged", arg=first)
+    assert _acknowledged(server, first) is None
+    texts = [t.replace("已处理", "", 1).strip() for t in page.locator("#notes li[data-i]").all_inner_texts()]
 
     # a click on the biggest building's note: the map goes to its cell and outlines it
     biggest = max(range(len(texts)), key=lambda i: int(texts[i].split("共 ")[1].split(" 户")[0])
@@ -753,7 +780,7 @@ def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_the
     _open_microgrid(page, mg_key)
     page.wait_for_function("(k) => document.getElementById('notes-title').textContent.startsWith('本微网格')", arg=mg_key)
     here = page.evaluate("geogrid.planner.planNotes.filter((n) => geogrid.planner.noteInMicrogrid(n)).length")
-    assert page.inner_text("#notes-title") == f"本微网格的划分提示（{here} 条，全方案 {len(stored)} 条）"
+    assert page.inner_text("#notes-title") == f"本微网格的划分提示（{here} 条未处理，共 {here} 条；全方案 {len(stored)} 条）"
     assert 1 <= here < len(stored)
     for o in page.evaluate("geogrid.planner.notesShown.flatMap((n) => n.objects)"):
         if o["type"] == "cell":

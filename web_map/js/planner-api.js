@@ -28,6 +28,8 @@ export const planApi = {
   rerun: (planId, etag, microgridId) =>
     request("POST", `plans/${planId}/repartition`, { ifMatch: etag, json: { microgrids: [microgridId] } }),
   notes: (planId) => get(`plans/${planId}/notes`),
+  /** mark an engine note dealt with (on) or open it again */
+  ackNote: (planId, noteId, on) => request(on ? "POST" : "DELETE", `plans/${planId}/notes/${noteId}/acknowledge`),
   validate: (planId, microgridId) => get(`plans/${planId}/validation`, microgridId ? { microgrid: microgridId } : {}),
   publish: (planId, etag) => request("POST", `plans/${planId}/publish`, { ifMatch: etag }),
 };

@@ -112,7 +112,7 @@ export class PlannerBalance {
     if (!this.editable) return;
     if (this.history.pending && !(await this.save())) return;
     // the engine's notes are what a planner should have read before publishing
-    const notes = Array.isArray(this.planNotes) ? this.planNotes.length : 0;
+    const notes = Array.isArray(this.planNotes) ? this.planNotes.filter((n) => !n.acknowledged).length : 0;
     const body = `<p>${escapeHtml(t("planner.publish.confirm"))}</p>` +
       (notes ? `<p class="hint">${escapeHtml(t("planner.publish.notes", { n: notes }))}</p>` : "");
     if (!(await openDialog({ title: t("planner.publish"), body }))) return;

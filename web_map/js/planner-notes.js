@@ -2,8 +2,9 @@
 // a rule could not be met (a building over the cap kept whole, an isolated household,
 // a hamlet split, households outside their village...), worded in the planner's
 // language (noteText), filtered by kind, and for the open micro-grid only when one is
-// open.  A click zooms to what the note names, as a validation problem does.  Mixed
-// into Planner.
+// open.  A click zooms to what the note names, as a validation problem does.  In a
+// draft each note has a tick box: dealt with (or accepted), kept on the server with who
+// ticked it; open notes are listed first.  Mixed into Planner.
 
 import { toast, errorMessage } from "./dialog.js";
 import { escapeHtml } from "./layers.js";
@@ -58,15 +59,18 @@ export class PlannerNotes {
     for (const n of here) counts.set(n.kind, (counts.get(n.kind) || 0) + 1);
     const kinds = [...counts.keys()].sort((a, b) => counts.get(b) - counts.get(a) || a.localeCompare(b));
     if (this.notesKind && !counts.has(this.notesKind)) this.notesKind = "";
+    const open = here.filter((n) => !n.acknowledged).length;
     $("notes-title").textContent = this.mg
-      ? t("planner.notes.microgrid", { n: here.length, all: this.planNotes.length })
-      : t("planner.notes.plan", { n: here.length });
+      ? t("planner.notes.microgrid", { n: here.length, open, all: this.planNotes.length })
+      : t("planner.notes.plan", { n: here.length, open });
     const sel = $("notes-kind");
     sel.innerHTML = `<option value="">${escapeHtml(t("planner.notes.all", { n: here.length }))}</option>` +
       kinds.map((k) => `<option value="${escapeHtml(k)}">${escapeHtml(kindLabel(k))} (${counts.get(k)})</option>`).join("");
     sel.value = this.notesKind || "";
     sel.hidden = kinds.length < 2;
-    const shown = here.filter((n) => !this.notesKind || n.kind === this.notesKind);
+    // the open ones first (the list is what is left to do), each group in the API's order
+    const shown = here.filter((n) => !this.notesKind || n.kind === this.notesKind)
+      .sort((a, b) => Number(Boolean(a.acknowledged)) - Number(Boolean(b.acknowledged)));
     const ul = $("notes");
     if (!shown.length) {
       ul.innerHTML = `<li class="ok">${escapeHtml(t(this.mg ? "planner.notes.none.microgrid" : "planner.notes.none"))}</li>`;
@@ -75,11 +79,41 @@ export class PlannerNotes {
     this.notesShown = shown.slice(0, NOTES_SHOWN);
     ul.innerHTML = this.notesShown
       .map((n, i) => {
-        const active = this.flashIssue === n ? ' class="active"' : "";
-        return `<li data-i="${i}"${active} title="${escapeHtml(n.message || "")}"><span class="rule">${escapeHtml(kindLabel(n.kind))}</span><span class="text">${escapeHtml(noteText(n))}</span></li>`;
+        const cls = [this.flashIssue === n ? "active" : "", n.acknowledged ? "done" : ""].filter(Boolean).join(" ");
+        const by = n.acknowledged ? t("planner.notes.done.by", { who: n.acknowledged.by || "" }) : "";
+        const box = this.editable
+          ? `<label class="ack" title="${escapeHtml(by || t("planner.notes.done.mark"))}"><input type="checkbox" data-ack="${i}"${n.acknowledged ? " checked" : ""}> ${escapeHtml(t("planner.notes.done"))}</label>`
+          : (n.acknowledged ? `<span class="ack" title="${escapeHtml(by)}">✓ ${escapeHtml(t("planner.notes.done"))}</span>` : "");
+        return `<li data-i="${i}"${cls ? ` class="${cls}"` : ""} title="${escapeHtml([n.message || "", by].filter(Boolean).join("\n"))}"><span class="head"><span class="rule">${escapeHtml(kindLabel(n.kind))}</span>${box}</span><span class="text">${escapeHtml(noteText(n))}</span></li>`;
       })
       .join("") +
       (shown.length > NOTES_SHOWN ? `<li class="more">${escapeHtml(t("planner.notes.more", { n: shown.length - NOTES_SHOWN }))}</li>` : "");
-    for (const li of ul.querySelectorAll("li[data-i]")) li.addEventListener("click", () => this.zoomToIssue(this.notesShown[+li.dataset.i]));
+    for (const li of ul.querySelectorAll("li[data-i]")) {
+      li.addEventListener("click", (e) => {
+        if (e.target.closest(".ack")) return; // the tick box, not a zoom
+        this.zoomToIssue(this.notesShown[+li.dataset.i]);
+      });
+    }
+    for (const box of ul.querySelectorAll("input[data-ack]")) {
+      box.addEventListener("change", () => this.acknowledgeNote(this.notesShown[+box.dataset.ack], box.checked));
+    }
+  }
+
+  /** Mark `note` dealt with (on) or open again; the list re-renders with the server's answer. */
+  async acknowledgeNote(note, on) {
+    if (!this.plan || !this.editable) return;
+    const plan = this.plan;
+    try {
+      const { data } = await planApi.ackNote(plan.id, note.id, on);
+      if (this.plan !== plan || !Array.isArray(this.planNotes)) return;
+      const i = this.planNotes.findIndex((n) => n.id === note.id);
+      if (i >= 0) {
+        if (this.flashIssue === this.planNotes[i]) this.flashIssue = data;
+        this.planNotes[i] = data;
+      }
+    } catch (err) {
+      toast(errorMessage(err), { error: true });
+    }
+    this.renderNotes();
   }
 }

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from geogrid.api import queries
-from geogrid.api.deps import PrincipalDep, ScopeDep, SessionDep
+from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
+from geogrid.api.errors import StateError
 from geogrid.api.etag import make_etag
 from geogrid.api.masking import mask_text
 from geogrid.api.routes.grid import DRAFT_ROLES, visible_plan
@@ -83,6 +84,36 @@ def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: Sco
     plan = visible_plan(session, principal, plan_id)
     return {"plan_id": plan.id, "version": plan.version,
             **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind)}
+
+
+def _acknowledge(plan_id: str, note_id: str, session, principal, scope, audit, by: str | None) -> dict:
+    from geogrid.api.plannotes import note_in_scope
+    from geogrid.db.plannotes import acknowledge
+
+    require(principal, "edit_plans")
+    plan = visible_plan(session, principal, plan_id)
+    note_in_scope(session, plan, scope, note_id)  # 404 outside the caller's scope
+    begin_write(session)
+    if session.execute(select(Plan.status).where(Plan.id == plan_id)).scalar_one() != "draft":
+        raise StateError(f"plan {plan_id} is {plan.status}; only a draft's notes can be acknowledged: "
+                         "create a draft from it with POST /api/v1/plans")
+    acknowledge(session, plan_id, note_id, by)
+    audit.add(session, "acknowledge_note" if by else "reopen_note", "plan", plan_id, detail={"note": note_id})
+    session.commit()
+    return note_in_scope(session, plan, scope, note_id)
+
+
+@router.post("/plans/{plan_id}/notes/{note_id}/acknowledge",
+             summary="Mark an engine note of a draft as dealt with or accepted (not a plan edit: no If-Match)")
+def acknowledge_note(plan_id: str, note_id: str, session: SessionDep, principal: PrincipalDep,
+                     scope: ScopeDep, audit: AuditDep) -> dict:
+    return _acknowledge(plan_id, note_id, session, principal, scope, audit, principal.username)
+
+
+@router.delete("/plans/{plan_id}/notes/{note_id}/acknowledge", summary="Open an acknowledged engine note again")
+def reopen_note(plan_id: str, note_id: str, session: SessionDep, principal: PrincipalDep,
+                scope: ScopeDep, audit: AuditDep) -> dict:
+    return _acknowledge(plan_id, note_id, session, principal, scope, audit, None)
 
 
 @router.get("/plans/{plan_id}/diff/{other_id}", summary="What changed from one plan to another")

@@ -1,4 +1,5 @@
-"""Plan notes: the partition engine's notes (diagnostics) about a plan, kept with it.
+"""Plan notes: the partition engine's notes (diagnostics) about a plan, kept with it,
+and who acknowledged each (a planner who dealt with it or accepts it).
 
 Revision ID: 0003
 Revises: 0002
@@ -32,6 +33,8 @@ def upgrade() -> None:
         sa.Column("households", JSON, nullable=False),
         sa.Column("detail", JSON, nullable=False),
         sa.Column("created_at", TS, nullable=False),
+        sa.Column("acknowledged_by", sa.Text(), nullable=True),
+        sa.Column("acknowledged_at", TS, nullable=True),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name="fk_plan_notes_plan_id_plans",
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_plan_notes"),
