@@ -1,7 +1,8 @@
 """The engine's notes about a plan, as the API gives them (``GET /plans/{id}/notes``).
 
-A note is shown to a caller whose scope covers its village, or one of the micro-grids,
-cells or households it names.  It carries no household id: a count of the households
+A note is shown to a caller whose scope covers its village (or one of the villages it
+names: an overlap of two villages is about both), or one of the micro-grids, cells or
+households it names.  It carries no household id: a count of the households
 it names within the caller's scope, and ``objects`` (as the validation's problems do:
 ``{type, id, key}``) for the micro-grids, cells and households in scope that a map
 zooms to (for a note that names households only, such as a building over the cap,
@@ -42,22 +43,30 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
         select(Cell.cell_key, Cell.id).where(Cell.plan_id == plan.id, scope.cells_clause())).all())
     named = sorted({h for n in notes for h in n.households or []})
     households = _in_scope(session, scope, named)
-    where = _assigned(session, plan.id, named)  # household id -> (micro-grid key, cell key)
-    only = None
+    # household id -> (micro-grid key, cell key), for those in scope (all a note shows)
+    where = _assigned(session, plan.id, sorted(households))
+    only = only_village = None
     if microgrid_id is not None:
         only = next((k for k, (mid, _) in mgs.items() if mid == microgrid_id), None)
         if only is None:
-            return {"notes": [], "by_kind": {}}
+            return {"notes": [], "by_kind": {}, "open": 0}
+        only_village = mgs[only][1]
     out = []
     for n in notes:
         detail = n.detail or {}
+        villages = _villages(n)
         mine_mg = [str(k) for k in detail.get("microgrids") or [] if str(k) in mgs]
         mine_cells = [str(k) for k in detail.get("cells") or [] if str(k) in cells]
         mine_hh = [h for h in n.households or [] if h in households]
-        if not (scope.covers_village(n.village_code) or mine_mg or mine_cells or mine_hh):
+        if not (any(scope.covers_village(v) for v in villages) or mine_mg or mine_cells or mine_hh):
             continue
-        if only is not None and not (only in mine_mg or any(k.rsplit("-", 1)[0] == only for k in mine_cells)
-                                     or any(where.get(h, ("",))[0] == only for h in mine_hh)):
+        # a note about one micro-grid: those naming it, its cells or its households,
+        # and its village's own notes (naming no micro-grid, cell or household)
+        if only is not None and not (
+                only in mine_mg or any(k.rsplit("-", 1)[0] == only for k in mine_cells)
+                or any(where.get(h, ("",))[0] == only for h in mine_hh)
+                or (only_village in villages and not (detail.get("microgrids") or detail.get("cells")
+                                                     or n.households))):
             continue
         if not mine_cells:
             # a note that names households only (a building over the cap, an isolated
@@ -84,8 +93,8 @@ def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
     objects = ([{"type": "microgrid", "id": mgs[k][0], "key": k} for k in mine_mg]
                + [{"type": "cell", "id": cells[k], "key": k} for k in mine_cells]
                + [{"type": "household", "id": h} for h in mine_hh[:OBJECT_HOUSEHOLDS]])
-    if not objects and n.village_code:
-        objects = [{"type": "village", "code": n.village_code}]
+    if not objects:
+        objects = [{"type": "village", "code": v} for v in _villages(n)]
     note = {"id": n.id, "kind": n.kind, "message": n.message, "village_code": n.village_code,
             "households": len(mine_hh), "objects": objects,
             "acknowledged": None if n.acknowledged_by is None else {
@@ -97,15 +106,30 @@ def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
     return note
 
 
+def _villages(note) -> list[str]:
+    """The villages a note is about: its own, and those it names (an overlap is about
+    both villages, whose planners both see it)."""
+    out = [] if note.village_code is None else [str(note.village_code)]
+    return list(dict.fromkeys(out + [str(v) for v in (note.detail or {}).get("villages") or []]))
+
+
 def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
+    """Which of the households ``ids`` the scope covers: by their village, in batches of
+    primary keys; by micro-grid or cell (the published plan's), from the scope's own
+    households, read once (a cell's leader has some twenty; asking for each batch of
+    a county's notes whether it is among them took seconds)."""
     if not ids:
         return set()
     if scope.unrestricted:
         return set(ids)
     found: set[str] = set()
-    for i in range(0, len(ids), 500):
-        found |= set(session.execute(select(Household.id).where(
-            Household.id.in_(ids[i:i + 500]), scope.households_clause())).scalars())
+    if scope.village_codes:
+        codes = sorted(scope.village_codes)
+        for i in range(0, len(ids), 500):
+            found |= set(session.execute(select(Household.id).where(
+                Household.id.in_(ids[i:i + 500]), Household.village_code.in_(codes))).scalars())
+    if (scope.microgrid_keys or scope.cell_keys) and scope.published_plan_id:
+        found |= set(ids) & set(session.execute(scope.assigned_households()).scalars())
     return found
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from geogrid import columns as C
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
-from geogrid.db.plannotes import replace_notes
+from geogrid.db.plannotes import as_diagnostics, read_notes, replace_notes
 from geogrid.errors import InputError, PartitionError
 
 __all__ = ["rerun", "recount"]
@@ -102,8 +102,14 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     params = {"max_households": 20, "microgrid_km2": 1.0, "min_microgrids": 3, "max_microgrids": 5}
     params.update({k: v for k, v in (plan.params or {}).items() if k in params})
     params["metric_crs"] = local_metric_crs(c.x, c.y).to_string()
+    # the plan's stored notes on these villages: the engine carries those that still
+    # hold (an isolated household that did not move is as isolated as it was)
+    named_here = set(map(str, prev_hh.index)) | set(map(str, households.index))
+    stored = [n for n in read_notes(session, plan.id)
+              if n.village_code in village_codes or set(map(str, n.households or [])) & named_here
+              or set(map(str, (n.detail or {}).get("villages") or [])) & set(village_codes)]
     previous = PartitionResult(households=prev_hh, microgrids=prev_mg, cells=prev_cells,
-                               report={"parameters": params})
+                               report={"parameters": params, "diagnostics": as_diagnostics(stored)})
     try:
         result = repartition(previous, households, villages if len(villages) else None,
                              microgrids=keys, locked_cells=locked)

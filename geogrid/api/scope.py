@@ -108,6 +108,11 @@ class Scope:
             parts.append(Household.id.in_(self._assigned_households()))
         return or_(*parts) if parts else false()
 
+    def assigned_households(self):
+        """A SELECT of the ids of the households the scope's micro-grids and cells hold
+        in the published plan."""
+        return self._assigned_households()
+
     def _assigned_households(self):
         keys = []
         if self.microgrid_keys:

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from geogrid.db.models import PlanNote, new_ids, utcnow
 
-__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows", "acknowledge"]
+__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows", "acknowledge",
+           "as_diagnostics"]
 
 #: the structured fields of an engine diagnostic kept in a note's ``detail``
 NOTE_DETAIL = ("microgrids", "cells", "villages", "params")
@@ -106,27 +107,47 @@ def _names(note: PlanNote, microgrids: set[str], households: set[str]) -> bool:
     return bool(set(map(str, note.households or [])) & households)
 
 
+def _identity(kind, village, message, households) -> tuple:
+    """What makes two notes the same note: their words, and the households they name
+    (two isolated households of one village at the same distance read alike)."""
+    return kind, village, message, tuple(sorted(map(str, households or [])))
+
+
+def as_diagnostics(notes: Iterable[PlanNote]) -> list[dict]:
+    """Stored notes as the engine's diagnostics (households by id), for a re-run's
+    ``previous`` plan: the engine carries those that still hold
+    (:func:`geogrid.partition.edit_report.carried`)."""
+    return [{"kind": n.kind, "village_code": n.village_code, "message": n.message,
+             "households": list(n.households or []), **(n.detail or {})} for n in notes]
+
+
 def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], households: Iterable,
                   diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
     """After a re-run of ``microgrids`` (keys) that re-solved ``households`` (ids: those
     in them before and after): the plan's notes about them go, and the re-run's
-    ``diagnostics`` come in their place, open, but for one the re-run gives again word
-    for word (a building over the cap it kept whole again), which keeps who acknowledged
-    it.  A note the re-run gives again that was not about what it re-solved (a village's
-    note) is kept once.  ``(notes removed, notes added)``."""
+    ``diagnostics`` come in their place, open, but for one the re-run gives again (the
+    same words about the same households: a building over the cap kept whole again, an
+    isolated household still isolated), which keeps who acknowledged it.  A note the
+    re-run gives again that was not about what it re-solved (a village's note) is kept
+    once.  ``(notes removed, notes added)``."""
     mg = {str(k) for k in microgrids}
     hh = {str(h) for h in households}
     old = read_notes(session, plan_id)
     gone = [n for n in old if _names(n, mg, hh)]
-    kept = {(n.kind, n.village_code, n.message) for n in old if n not in gone}
-    rows = [r for r in note_rows(plan_id, diagnostics, household_id)
-            if (r["kind"], r["village_code"], r["message"]) not in kept]
-    # a note the re-run gives again word for word keeps its acknowledgement
-    acked = {(n.kind, n.village_code, n.message): (n.acknowledged_by, n.acknowledged_at)
+    kept = {_identity(n.kind, n.village_code, n.message, n.households) for n in old if n not in gone}
+    rows = []
+    for r in note_rows(plan_id, diagnostics, household_id):
+        key = _identity(r["kind"], r["village_code"], r["message"], r["households"])
+        if key not in kept:
+            kept.add(key)  # (and once among the re-run's own)
+            rows.append(r)
+    # a note the re-run gives again (the same words about the same households) keeps
+    # its acknowledgement
+    acked = {_identity(n.kind, n.village_code, n.message, n.households): (n.acknowledged_by, n.acknowledged_at)
              for n in gone if n.acknowledged_by is not None}
     for r in rows:
-        r["acknowledged_by"], r["acknowledged_at"] = acked.get((r["kind"], r["village_code"], r["message"]),
-                                                               (None, None))
+        r["acknowledged_by"], r["acknowledged_at"] = acked.get(
+            _identity(r["kind"], r["village_code"], r["message"], r["households"]), (None, None))
     if gone:
         session.execute(delete(PlanNote).where(PlanNote.id.in_([n.id for n in gone])),
                         execution_options={"synchronize_session": False})

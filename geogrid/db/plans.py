@@ -192,16 +192,19 @@ def _household_ids_of(session: Session, hh) -> dict:
     """Index label -> household id of a result's households, assigned or left out (the
     engine's notes name households by label); those the register does not hold are
     left out."""
+    out = {}
     if C.HOUSEHOLD_ID in hh.columns:
-        ids = hh[C.HOUSEHOLD_ID]
-        return {k: str(v) for k, v in zip(hh.index, ids.tolist()) if bulk.clean(v) is not None}
-    if C.HOUSEHOLD_NO not in hh.columns:
-        return {}
+        out = {k: str(v) for k, v in zip(hh.index, hh[C.HOUSEHOLD_ID].tolist()) if bulk.clean(v) is not None}
+    if len(out) == len(hh) or C.HOUSEHOLD_NO not in hh.columns:
+        return out
+    # the rest by household number, as save_partition files their assignments
     from geogrid.db.households import household_ids
 
-    numbers = bulk.text_column(hh[C.HOUSEHOLD_NO])
+    rest = hh[[k not in out for k in hh.index]]
+    numbers = bulk.text_column(rest[C.HOUSEHOLD_NO])
     known = household_ids(session, [n for n in numbers if n is not None])
-    return {k: known[n] for k, n in zip(hh.index, numbers) if n in known}
+    out.update({k: known[n] for k, n in zip(rest.index, numbers) if n in known})
+    return out
 
 
 def _texts(frame, col):

@@ -33,7 +33,8 @@ RECHECKED_WITH_OUTLINES = frozenset({"outline_crosses_microgrids", "microgrid_in
                                      "uninhabited_land"})
 
 
-def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset()) -> list[dict]:
+def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset(),
+            lonely_gone: set | None = None) -> list[dict]:
     """The previous plan's diagnostics that still hold: those of households kept as
     they were, not ``changed`` (removed, or placed by this repartition).  One of the
     :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
@@ -41,7 +42,10 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     only its kept households, and is dropped with none left.  A village's
     note of :data:`RECHECKED_WITH_OUTLINES` goes when its village's outline was given
     again (``recrossed``: it is checked afresh).  An ``isolated`` note also loses the households whose
-    isolation was judged afresh (``rechecked``: see :func:`isolation`)."""
+    isolation was judged afresh (``rechecked``: see :func:`isolation`); where
+    ``lonely_gone`` is given, it loses those and these only (the households removed or
+    left in no cell), not every household of a re-solved micro-grid: isolation is about
+    a household's point and its neighbours', which re-solving does not change."""
     out = []
     for d in previous:
         if d["kind"] in RECHECKED_WITH_OUTLINES and (d.get("village_code") in recrossed
@@ -51,7 +55,10 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
         if not named:
             out.append(d)
             continue
-        gone = changed | rechecked if d["kind"] == "isolated" and rechecked else changed
+        if d["kind"] == "isolated" and lonely_gone is not None:
+            gone = set(lonely_gone) | set(rechecked)
+        else:
+            gone = changed | rechecked if d["kind"] == "isolated" and rechecked else changed
         still = [h for h in named if h not in gone]
         if len(still) == len(named):
             out.append(d)

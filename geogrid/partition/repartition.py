@@ -473,10 +473,12 @@ def repartition(
     diags += lonely
     diags += _bare_land(vpoly, hh, mg_col, mg_village, crs, metric)
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
+    # an isolated household re-solved where it was is as isolated as before
+    lonely_gone = set(removed.tolist()) | set(hh.index[place[pd.isna(mg_col[place])]].tolist())
     report = {
         "figures": figures,
         "diagnostics": carried(previous.diagnostics, changed, set(by_village) if vpoly else set(),
-                               rechecked) + diags,
+                               rechecked, lonely_gone) + diags,
         "parameters": params,
         "repartition": {"microgrids": named, "locked_cells": sorted(locked),
                         # figures that need every cell's shape or every household's

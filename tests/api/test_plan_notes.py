@@ -253,3 +253,70 @@ def test_a_planner_marks_a_note_dealt_with_and_opens_it_again(client, world, eng
     published = _notes(client, planner, world)[0]["id"]
     assert _ack(client, planner, world, published).status_code == 409
     assert _ack(client, planner, draft, "0" * 32).status_code == 404
+
+
+def test_an_overlap_of_two_villages_is_shown_to_both_villages(client, world, engine):
+    """A villages_overlap note is about both villages: the planner of each sees it, and
+    so does the micro-grid view of a micro-grid of either (a village's own note); before,
+    only the planner of its first village did."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plannotes import save_notes
+
+    a, b = VILLAGES
+    note = {"kind": "villages_overlap", "village_code": a, "villages": [a, b], "households": [],
+            "message": f"the outlines of villages {a} and {b} overlap by 1,200 m²", "params": {"area_m2": 1200.0}}
+    with session_scope(engine, write=True) as s:
+        save_notes(s, world, [note], {})
+    for code in (a, b):
+        mine = _notes(client, _token(engine, f"p{code}", "planner", [f"area:{code}"]), world)
+        got = [n for n in mine if n["kind"] == "villages_overlap"]
+        assert len(got) == 1 and got[0]["villages"] == [a, b], code
+        assert {o["code"] for o in got[0]["objects"]} == {a, b}
+    admin = _token(engine, "admin")
+    mg_b = next(f for f in client.get("/api/v1/microgrids", params={"plan": world, "limit": 500},
+                                       headers=admin).json()["features"]
+                if f["properties"]["village_code"] == b)
+    assert "villages_overlap" in {n["kind"] for n in _notes(client, admin, world, microgrid=mg_b["id"])}
+
+
+def test_notes_alike_in_words_about_different_households_are_two_notes(client, world, engine):
+    """Two isolated households of one village at the same distance read alike; a re-run
+    that gives the first one's note again keeps both (before, the new one was dropped as
+    a copy of the other, and the household was named by no note)."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plannotes import read_notes, replace_notes, save_notes
+
+    planner = _token(engine, "planner")
+    draft = client.post("/api/v1/plans", json={"name": "d"}, headers=planner).json()["id"]
+    mg = sorted(f["properties"]["microgrid_key"] for f in client.get(
+        "/api/v1/microgrids", params={"plan": draft, "limit": 500}, headers=planner).json()["features"])[0]
+    words = {"kind": "isolated", "village_code": VILLAGES[0], "message": "1 household(s) lie 1.2 km from all"}
+    with session_scope(engine, write=True) as s:
+        save_notes(s, draft, [{**words, "households": ["h1"]}, {**words, "households": ["h2"]}],
+                   {"h1": "h1", "h2": "h2"})
+    with session_scope(engine, write=True) as s:
+        replace_notes(s, draft, [mg], ["h1"], [{**words, "households": ["h1"]}], {"h1": "h1"})
+    with session_scope(engine) as s:
+        named = sorted(h for n in read_notes(s, draft) if n.kind == "isolated" for h in n.households)
+    assert named == ["h1", "h2"]
+
+
+def test_notes_name_households_filed_by_number(engine, world):
+    """A result whose households have an id on some rows only (the rest by household
+    number, as save_partition files their assignments): its notes still name every
+    household (before, those without an id were dropped from the notes)."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plannotes import read_notes
+    from geogrid.db.plans import read_register, save_partition
+    from geogrid.partition import partition
+
+    with session_scope(engine) as s:
+        inputs = read_register(s, VILLAGES)
+    result = partition(inputs.households, inputs.villages)
+    want = sorted(str(inputs.households.loc[h, "household_id"]) for d in result.diagnostics for h in d["households"])
+    result.households["household_id"] = result.households["household_id"].astype(object)
+    result.households.iloc[::2, result.households.columns.get_loc("household_id")] = None
+    with session_scope(engine, write=True) as s:
+        pid = save_partition(s, result, "by number").id
+    with session_scope(engine) as s:
+        assert sorted(h for n in read_notes(s, pid) for h in n.households) == want

@@ -420,6 +420,10 @@ def test_isolation_is_judged_afresh_around_every_household_added_moved_or_remove
     d_hh.loc[ISLAND, "geometry"] = shapely.Point(X0 + 4300, Y0 + 1000)
     d = repartition(r, d_hh, microgrids=sorted(set(mg_at(X0 + 3500, Y0 + 1800) + mg_at(X0 + 4300, Y0 + 1000))))
     assert isolated(d) == [] == isolated(partition(d_hh, v, min_microgrids=2, max_microgrids=2, engine="serial"))
+    # (e) nothing edited, the island's micro-grid re-solved: it is as isolated as it was
+    # (before, every household of a re-solved micro-grid lost its isolated note)
+    e = repartition(r, hh, microgrids=mg_at(X0 + 3500, Y0 + 1800))
+    assert isolated(e) == [ISLAND]
 
 
 def test_a_repartition_gives_the_plans_count_figures_afresh(county):

@@ -34,19 +34,22 @@ export class PlannerNotes {
       if (this.plan !== plan) return; // another plan chosen meanwhile
       this.planNotes = data.notes || [];
     } catch (err) {
+      if (this.plan !== plan) return;
       this.planNotes = null;
       toast(errorMessage(err), { error: true });
     }
     this.renderNotes();
   }
 
-  /** Whether `note` is about the open micro-grid (names it, one of its cells, or a
-   *  household that the API placed in one of its cells). */
+  /** Whether `note` is about the open micro-grid (names it, one of its cells, a
+   *  household that the API placed in one of its cells, or is its village's own). */
   noteInMicrogrid(note) {
     if (!this.mg) return true;
     const key = String(this.mg.feature.properties.microgrid_key || "");
+    const village = String(this.mg.feature.properties.village_code || "");
     return (note.objects || []).some((o) => (o.type === "microgrid" && o.id === this.mg.id)
-      || (o.type === "cell" && String(o.key || "").startsWith(`${key}-`)));
+      || (o.type === "cell" && String(o.key || "").startsWith(`${key}-`))
+      || (o.type === "village" && String(o.code) === village)); // its village's own notes
   }
 
   renderNotes() {
