@@ -115,9 +115,7 @@ def _villages(note) -> list[str]:
 
 def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
     """Which of the households ``ids`` the scope covers: by their village, in batches of
-    primary keys; by micro-grid or cell (the published plan's), from the scope's own
-    households, read once (a cell's leader has some twenty; asking for each batch of
-    a county's notes whether it is among them took seconds)."""
+    primary keys; by micro-grid or cell (the published plan's), among the scope's own."""
     if not ids:
         return set()
     if scope.unrestricted:
@@ -129,6 +127,8 @@ def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
             found |= set(session.execute(select(Household.id).where(
                 Household.id.in_(ids[i:i + 500]), Household.village_code.in_(codes))).scalars())
     if (scope.microgrid_keys or scope.cell_keys) and scope.published_plan_id:
+        # read once (a cell's leader has some twenty households; asking for each batch
+        # of a county's notes whether it is among them took seconds)
         found |= set(ids) & set(session.execute(scope.assigned_households()).scalars())
     return found
 

@@ -119,12 +119,13 @@ class Scope:
             keys.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))
         if self.cell_keys:
             keys.append(Cell.cell_key.in_(sorted(self.cell_keys)))
-        return (
-            select(Assignment.household_id)
-            .join(Cell, Cell.id == Assignment.cell_id)
-            .join(Microgrid, Microgrid.id == Cell.microgrid_id)
-            .where(Assignment.plan_id == self.published_plan_id, or_(*keys))
-        )
+        # the scope's cells of the published plan first, then their assignments by the
+        # cell index: a join from the plan's assignments (by plan id, the primary key's
+        # prefix) made SQLite read all of a county's 80,000 for every request of a
+        # micro-grid's or a cell's leader (0.1-0.3 s against 3 ms for a village's)
+        cells = (select(Cell.id).join(Microgrid, Microgrid.id == Cell.microgrid_id)
+                 .where(Cell.plan_id == self.published_plan_id, or_(*keys)))
+        return select(Assignment.household_id).where(Assignment.cell_id.in_(cells))
 
     def microgrids_clause(self):
         """Micro-grids in scope: by village, by key, or containing a scoped cell."""
