@@ -582,11 +582,11 @@ def test_a_reruns_notes_are_shown_to_the_planner_in_the_planners_language(page):
 
     text = _rerun_with(page, with_notes)
     assert text.startswith("操作完成，划分引擎提示 4 条：为贴合村")
-    assert ("为贴合村 431227103001 的村界，微网格 431227103001-M<b>05</b> 共增加面积 0.512 平方公里、"
+    assert ("为贴合村 431227103001（凉伞社区）的村界，微网格 431227103001-M<b>05</b> 共增加面积 0.512 平方公里、"
             "减少 1234 平方米，另有 0.030 平方公里 在这些微网格之间转移") in text
-    assert ("村 431227103001 的新村界把微网格 431227103001-M05 分成了 3 块，"
+    assert ("村 431227103001（凉伞社区）的新村界把微网格 431227103001-M05 分成了 3 块，"
             "在此之前网格 431227103001-M05-C02 也随之分成多块。") in text
-    assert "村 431227103001 有一栋楼（或同一地址）共 23 户，超过每个网格的户数上限" in text
+    assert "村 431227103001（凉伞社区）有一栋楼（或同一地址）共 23 户，超过每个网格的户数上限" in text
     assert "a new note of the engine with <i>markup</i> in it" in text  # no template: as the engine says
     for note in NOTES[:3]:
         assert note["message"] not in text
@@ -600,12 +600,13 @@ def test_a_reruns_notes_are_shown_to_the_planner_in_the_planners_language(page):
     text = _rerun_with(page, with_notes)
     assert text.startswith("Done, with 4 note(s) from the partition engine: Micro-grid(s)")
     assert ("Micro-grid(s) 431227103001-M<b>05</b> gained 0.512 km² and lost 1234 m² in all to follow the "
-            "outline of village 431227103001, and 0.030 km² passed from one of them to another") in text
-    assert ("The new outline of village 431227103001 leaves micro-grid 431227103001-M05 in 3 pieces, "
+            "outline of village 431227103001 (凉伞社区), and 0.030 km² passed from one of them to another") in text
+    assert ("The new outline of village 431227103001 (凉伞社区) leaves micro-grid 431227103001-M05 in 3 pieces, "
             "and cell(s) 431227103001-M05-C02 with it until then.") in text
-    assert "A building (or one address) in village 431227103001 has 23 households" in text
+    assert "A building (or one address) in village 431227103001 (凉伞社区) has 23 households" in text
     assert "a new note of the engine with <i>markup</i> in it" in text
-    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)  # no Chinese left in
+    # no Chinese left in, but the village's own name
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text.replace("凉伞社区", ""))
     page.click("#lang-switch")
 
 
@@ -657,25 +658,25 @@ def test_a_rerun_refused_for_a_villages_new_outline_is_explained_in_the_planners
         return text
 
     text = refusal(("outline_leaves_no_land", {"village": v, "microgrids": [m3, m4]}))
-    assert ("村 431227103001 的新村界使微网格 431227103001-M<b>03</b>、431227103001-M04 没有任何土地"
+    assert ("村 431227103001（凉伞社区）的新村界使微网格 431227103001-M<b>03</b>、431227103001-M04 没有任何土地"
             "（其土地全部在新村界之外，或在本村其他微网格之下或旁边），因此未作任何修改。"
             "请将它们与本村相邻的微网格一起重新划分") in text
     text = refusal(("outline_leaves_no_households", {"village": v, "microgrids": [m4]}))
-    assert ("村 431227103001 的新村界使微网格 431227103001-M04 内没有任何住户，只剩无人居住的土地，"
+    assert ("村 431227103001（凉伞社区）的新村界使微网格 431227103001-M04 内没有任何住户，只剩无人居住的土地，"
             "会成为空网格，因此未作任何修改。") in text
     # one error per village whose outline has no area: the villages together
     text = refusal(("outline_has_no_area", {"village": "4312271<i>0</i>3001"}),
                    ("outline_has_no_area", {"village": "431227103202"}))
-    assert ("村 4312271<i>0</i>3001、431227103202 的村界没有面积（为空、一条线、一个点或极窄的细条），"
+    assert ("村 4312271<i>0</i>3001、431227103202（长洲村）的村界没有面积（为空、一条线、一个点或极窄的细条），"
             "因此未作任何修改。请重新导入村界（须为多边形）后再重新划分。") in text
     shot(page, "19-planner-rerun-outline-refused-zh")
 
     page.click("#lang-switch")
     page.wait_for_function("document.documentElement.lang === 'en'")
     text = refusal(("outline_leaves_no_land", {"village": v, "microgrids": [m3, m4]}))
-    assert ("The new outline of village 431227103001 leaves micro-grid(s) 431227103001-M<b>03</b>, "
+    assert ("The new outline of village 431227103001 (凉伞社区) leaves micro-grid(s) 431227103001-M<b>03</b>, "
             "431227103001-M04 no land (all of it lies outside the new outline") in text
-    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text.replace("凉伞社区", ""))
     page.click("#lang-switch")
 
 

@@ -20,6 +20,26 @@ const $ = (id) => document.getElementById(id);
 // English message.  Everything here is plain text: the toast sets textContent, so ids
 // from the register are never markup.
 
+// the villages' names, where the map has them: a note's village is "431227103001（黄家村）"
+let villageName = () => null;
+
+/** Let notes name villages: `fn(code)` gives a village's name, or null. */
+export function setVillageNames(fn) {
+  villageName = typeof fn === "function" ? fn : () => null;
+}
+
+/** A village's code, with its name after it where the map knows it. */
+function village(code) {
+  if (code === null || code === undefined) return null;
+  const name = villageName(String(code));
+  return name ? String(code) + t("engine.village.name", { name }) : String(code);
+}
+
+/** Villages' codes (each with its name) as a list. */
+function villageList(codes) {
+  return Array.isArray(codes) ? idList(codes.map(village)) : null;
+}
+
 /** Ids as a list in the current language: the first 8, then how many more. */
 function idList(ids, more = 0) {
   if (!Array.isArray(ids) || !ids.length) return null;
@@ -40,7 +60,9 @@ function fill(key, vars) {
   if (typeof template !== "string") return null;
   const need = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   if (need.some((name) => vars[name] === null || vars[name] === undefined)) return null;
-  return t(key, vars);
+  // (a village's name in full-width brackets ends a code the template spaced off:
+  // "村 431227103001（凉伞社区） 的" reads "村 431227103001（凉伞社区）的")
+  return t(key, vars).replace(/） /g, "）");
 }
 
 // the optional phrases of a kind's template ("engine.<kind>.<name>", filling {<name>}):
@@ -55,11 +77,11 @@ export function noteText(note) {
   const n = note || {};
   const p = n.params || {};
   const vars = {
-    village: n.village_code ?? null,
+    village: village(n.village_code),
     households: typeof n.households === "number" ? n.households : null,
     microgrids: idList(n.microgrids),
     cells: idList(n.cells),
-    villages: idList(n.villages),
+    villages: villageList(n.villages),
     pieces: typeof p.pieces === "number" ? p.pieces : null,
     area: area(p.area_m2),
     gained: area(p.gained_m2),
@@ -90,7 +112,7 @@ function outlineRefusal(type, errors) {
     if (Array.isArray(e.params.microgrids)) microgrids.push(...e.params.microgrids);
   }
   return fill(`planner.rerun.refused.${type}`, {
-    village: idList([...new Set(villages)]),
+    village: villageList([...new Set(villages)]),
     microgrids: idList([...new Set(microgrids.map(String))]),
   });
 }

@@ -11,7 +11,7 @@ import { toast, errorMessage } from "./dialog.js";
 import { escapeHtml, householdCount, CAP, HOUSE_ZOOM } from "./layers.js";
 import { t } from "../i18n.js";
 import { PlannerEdit } from "./planner-edit.js";
-import { PlannerSave } from "./planner-save.js";
+import { PlannerSave, setVillageNames } from "./planner-save.js";
 import { PlannerBalance } from "./planner-balance.js";
 import { PlannerNotes } from "./planner-notes.js";
 import { planApi, planFromResponse, PALETTE } from "./planner-api.js";
@@ -32,6 +32,8 @@ export class Planner {
   constructor({ map, layers, user }) {
     this.map = map;
     this.layers = layers;
+    // the engine's notes name villages by code: the name goes after it
+    setVillageNames((code) => (layers.villageFeatures || []).find((f) => f.properties.code === code)?.properties.name || null);
     this.user = user;
     this.active = false;
     this.plan = null;

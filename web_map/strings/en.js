@@ -169,10 +169,11 @@ export default {
   "planner.household": "households",
 
   // The partition engine's notes on a re-run, by kind ("engine.<kind>"; see
-  // js/planner-save.js, noteText): {village} the village's code, {microgrids},
+  // js/planner-save.js, noteText): {village} the village's code (and name, engine.village.name), {microgrids},
   // {cells} and {villages} lists of ids, {households} the households it counts, and
   // the numbers of its params ({area}, {gained}, {lost}, {passed}, {pieces}).  A kind
   // with no entry here is shown in the engine's own words.
+  "engine.village.name": " ({name})",
   "engine.list.sep": ", ",
   "engine.list.more": " and {n} more",
   "engine.area.km2": "{v} km²",
