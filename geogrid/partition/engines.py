@@ -2,18 +2,28 @@
 
 All three give the same result: each village is solved by the same pure function of
 its own inputs, and results are put back in village-code order.
+
+A run is all or nothing.  On a Dask cluster it ends with an error naming the villages
+not solved when the scheduler goes away, or when every worker has left and none has come
+back within :data:`DASK_WORKERS_TIMEOUT` (Dask itself would wait for ever); a worker
+leaving while others remain is no matter.  While a Dask run lasts, distributed's loggers
+in this process log only what is critical: the error says what went wrong, without
+distributed's tracebacks and warnings besides.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import numbers
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 from geogrid.errors import GeogridError, InputError
 from geogrid.partition.village import VillageResult, VillageTask, solve_village
@@ -38,11 +48,25 @@ _POOL_MIN_HOUSEHOLDS = 5_000
 #: one.  Tests lower it.
 DASK_CONNECT_TIMEOUT = 10.0
 
-#: Seconds that ``engine="dask"`` waits for the scheduler to have a first worker before it
-#: says it has none (with none, Dask waits for ever at 0 %).  Workers started with the
-#: scheduler join it within a few seconds; raise it for workers that wait in a batch
-#: queue.  Tests lower it.
+#: Seconds that ``engine="dask"`` waits for the scheduler to have a worker, when it has
+#: none: at the start, before it says it has none (with none, Dask waits for ever at 0 %);
+#: and during the run, when every worker has left (killed, out of memory, its node
+#: drained) with villages still to solve, before it stops and says so, naming them (Dask
+#: would keep them waiting for ever for a worker to come back).  The run is all or
+#: nothing: the villages solved before are not returned.  A worker that joins within this
+#: time is given the villages left and the run goes on to the same result; one worker
+#: leaving while others remain is no matter (Dask solves its villages again on the
+#: others).  The scheduler sees a worker leave at once when it is stopped or killed; a
+#: node that drops off the network without a word counts until the scheduler's
+#: ``distributed.scheduler.worker-ttl`` (5 minutes by default) runs out.  Workers started
+#: with the scheduler join it within a few seconds; raise it for workers that wait in a
+#: batch queue, or that are restarted slowly.  Tests lower it.
 DASK_WORKERS_TIMEOUT = 30.0
+
+#: how often, in seconds, the Dask engine asks the scheduler whether it has a worker left
+#: while no village comes back: a run with no worker left stops within
+#: DASK_WORKERS_TIMEOUT and this
+_DASK_WORKERS_POLL = 0.5
 
 
 def _largest_first(tasks: list[VillageTask]) -> list[VillageTask]:
@@ -146,41 +170,19 @@ def _counter(progress: Progress | None, total: int):
 
 def _run_dask(tasks, workers, scheduler, tell):
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed
+        import distributed  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the extra
         raise InputError(
             "engine='dask' needs dask and distributed: pip install 'geogrid[dask]'"
         ) from None
+    # distributed logs its own account of what goes wrong (a traceback for a scheduler
+    # gone, warnings for a worker gone), which our error says better
+    with _quiet("distributed"):
+        return _run_dask_quietly(tasks, workers, scheduler, tell)
 
-    def run(client, address):
-        # biggest first here too: a higher priority runs earlier
-        # keyed by village, so that a task Dask gives up on (KilledWorker) is named
-        run_id = uuid.uuid4().hex[:8]
-        futures = [client.submit(_solve, t, pure=False, priority=len(t.points), key=f"village-{t.code}-{run_id}")
-                   for t in tasks]
-        solved = []
-        try:
-            for f in dask_completed(futures):
-                solved.append(tell(f.result()))
-            return solved
-        except BaseException as exc:
-            # a village failed, progress raised, an interrupt, or the scheduler is gone:
-            # the villages not solved yet are not left queued on the cluster
-            try:
-                client.cancel(futures)
-            except Exception:  # pragma: no cover - the scheduler is gone already
-                pass
-            # distributed cancels every future at once when the scheduler goes away
-            if isinstance(exc, CancelledError) and (
-                    getattr(exc, "reason", None) == "scheduler-connection-lost" or client.status != "running"):
-                done = {r.code for r in solved}
-                left = [t.code for t in tasks if t.code not in done]
-                raise GeogridError(
-                    f"lost the connection to the Dask scheduler at {address} with {len(left)} of "
-                    f"{len(tasks)} village(s) not solved ({', '.join(left[:5])}"
-                    f"{'…' if len(left) > 5 else ''}); is it still running? Run the partition again "
-                    f"once it is") from exc
-            raise
+
+def _run_dask_quietly(tasks, workers, scheduler, tell):
+    from distributed import Client, LocalCluster
 
     if scheduler:
         _check_scheduler(scheduler)
@@ -196,10 +198,114 @@ def _run_dask(tasks, workers, scheduler, tell):
                     f"the Dask scheduler at {scheduler} has no workers after {DASK_WORKERS_TIMEOUT:g} s; "
                     f"start some with `dask worker {scheduler}` (or, if they are on their way, wait "
                     f"longer: geogrid.partition.engines.DASK_WORKERS_TIMEOUT)") from None
-            return run(client, scheduler)
+            return _gather_dask(client, scheduler, tasks, tell)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        return run(client, cluster.scheduler_address)
+        return _gather_dask(client, cluster.scheduler_address, tasks, tell)
+
+
+def _gather_dask(client, address, tasks, tell):
+    """Every task solved on ``client``'s cluster, in the order they are solved; or an error
+    naming the villages not solved when the scheduler is gone, or when it has had no
+    worker for DASK_WORKERS_TIMEOUT seconds."""
+    from distributed import as_completed as dask_completed
+
+    # biggest first here too: a higher priority runs earlier
+    # keyed by village, so that a task Dask gives up on (KilledWorker) is named
+    run_id = uuid.uuid4().hex[:8]
+    futures = [client.submit(_solve, t, pure=False, priority=len(t.points), key=f"village-{t.code}-{run_id}")
+               for t in tasks]
+    solved = []
+
+    def not_solved(why: str, todo: str) -> GeogridError:
+        done = {r.code for r in solved}
+        left = [t.code for t in tasks if t.code not in done]
+        return GeogridError(f"{why} with {len(left)} of {len(tasks)} village(s) not solved "
+                            f"({', '.join(left[:5])}{'…' if len(left) > 5 else ''}); {todo}")
+
+    def lost() -> GeogridError:
+        return not_solved(f"lost the connection to the Dask scheduler at {address}",
+                          "is it still running? Run the partition again once it is")
+
+    def check_workers() -> None:
+        """Returns while the scheduler has a worker, or once one joins it within
+        DASK_WORKERS_TIMEOUT (Dask gives it the villages left)."""
+        try:
+            if client.nthreads():  # every worker it has, paused ones too
+                return
+            client.wait_for_workers(n_workers=1, timeout=DASK_WORKERS_TIMEOUT)
+        except TimeoutError:
+            raise not_solved(
+                f"the Dask cluster at {address} has no workers left (none for the last "
+                f"{DASK_WORKERS_TIMEOUT:g} s)",
+                f"start workers with `dask worker {address}`, or check the cluster for why they "
+                f"stopped (killed? out of memory?), then run the partition again (to wait longer "
+                f"for workers that come back: geogrid.partition.engines.DASK_WORKERS_TIMEOUT)") from None
+        except OSError as exc:  # the scheduler did not answer
+            raise lost() from exc
+
+    # each result is fetched as soon as its village is solved, on distributed's event loop:
+    # one whose worker leaves before it is fetched is solved again meanwhile, instead of
+    # f.result() waiting for it here (for ever with no worker left)
+    pending = dask_completed(futures, with_results=True)
+    try:
+        next_check = time.monotonic() + _DASK_WORKERS_POLL
+        while not pending.is_empty():
+            if pending.has_ready():
+                future, result = next(pending)  # raises a village's error
+                if future.cancelled():  # raises why (not its status: a result may be lost since)
+                    future.result()
+                solved.append(tell(result))
+            elif time.monotonic() >= next_check:
+                check_workers()
+                next_check = time.monotonic() + _DASK_WORKERS_POLL
+            else:
+                time.sleep(0.05)
+        return solved
+    except BaseException as exc:
+        # a village failed, progress raised, an interrupt, the scheduler is gone or has
+        # no workers left: the villages not solved yet are not left queued on the cluster
+        try:
+            client.cancel(futures)
+        except Exception:  # pragma: no cover - the scheduler is gone already
+            pass
+        # distributed cancels every future at once when the scheduler goes away
+        if isinstance(exc, CancelledError) and (
+                getattr(exc, "reason", None) == "scheduler-connection-lost" or client.status != "running"):
+            raise lost() from exc
+        raise
+
+
+_quiet_lock = threading.Lock()
+_quieted: dict[str, tuple[int, dict[logging.Logger, int]]] = {}
+
+
+@contextmanager
+def _quiet(name: str):
+    """The logger ``name`` and those under it log only what is critical until the block
+    ends, then as before; runs in several threads at once restore them when the last
+    ends."""
+    with _quiet_lock:
+        runs, levels = _quieted.get(name, (0, None))
+        if not runs:
+            # distributed's configuration gives some of its loggers a level of their own
+            top = logging.getLogger(name)
+            levels = {top: top.level} | {
+                lg: lg.level for n, lg in list(logging.Logger.manager.loggerDict.items())
+                if n.startswith(name + ".") and isinstance(lg, logging.Logger) and lg.level}
+            for lg in levels:
+                lg.setLevel(logging.CRITICAL)
+        _quieted[name] = (runs + 1, levels)
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            runs, levels = _quieted.pop(name)
+            if runs > 1:
+                _quieted[name] = (runs - 1, levels)
+            else:
+                for lg, level in levels.items():
+                    lg.setLevel(level)
 
 
 #: what to check when nothing is there, or when something else is

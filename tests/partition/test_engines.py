@@ -337,3 +337,137 @@ def test_a_dask_cluster_or_client_may_stand_for_its_address(county, serial):
             _same(serial, partition(county.households, county.villages, engine="dask", scheduler=client))
     with pytest.raises(InputError, match="scheduler must be a Dask scheduler's address"):
         partition(county.households, county.villages, engine="dask", scheduler=8786)
+
+
+@pytest.fixture
+def two_workers(quick_dask):
+    """A scheduler and two workers, in this process, whose workers the tests close
+    mid-run (as a worker killed, out of memory or on a drained node leaves)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        yield cluster
+
+
+def _close(cluster, worker):
+    """``worker`` leaves ``cluster``'s scheduler now; the village it is solving is lost."""
+    cluster.sync(worker.close, executor_wait=False, reason="the test")
+
+
+def _solved(county, calls):
+    """The villages solved, in the order they were, from the households that ``progress``
+    was told of (the villages of the test county differ in size)."""
+    sizes = county.households["village_code"].value_counts()
+    assert sizes.is_unique
+    code_of = dict(zip(sizes.values.tolist(), sizes.index))
+    hh = [d for s, d, t in calls if s == "households"]
+    return [code_of[b - a] for a, b in zip(hh, hh[1:])]
+
+
+_LOGGERS = ("distributed", "distributed.client", "distributed.scheduler", "distributed.worker")
+
+
+def test_a_cluster_whose_workers_all_leave_mid_run_is_said_so(county, two_workers):
+    """Both workers leave once the first village is solved, the scheduler staying up.
+    Before: the run waited for ever (Dask keeps the villages left until a worker comes).
+    Now it stops once the scheduler has had no worker for DASK_WORKERS_TIMEOUT (2 s here),
+    naming the villages not solved, and none of them is left queued on the cluster;
+    distributed's loggers are quiet meanwhile, and as before after."""
+    import logging
+    import time
+
+    from geogrid.errors import GeogridError
+
+    cluster = two_workers
+    address = cluster.scheduler_address
+    levels = {n: logging.getLogger(n).level for n in _LOGGERS}
+    calls, left_at, during = Calls(), [], []
+
+    def progress(stage, done, total):
+        calls(stage, done, total)
+        if stage == "households" and done > 0 and not left_at:
+            during.extend(logging.getLogger(n).isEnabledFor(logging.ERROR) for n in _LOGGERS)
+            for worker in list(cluster.workers.values()):
+                _close(cluster, worker)
+            assert not cluster.scheduler.workers
+            left_at.append(time.monotonic())
+
+    with pytest.raises(GeogridError) as info:
+        _within(20, lambda: partition(county.households, county.villages, engine="dask",
+                                      scheduler=address, progress=progress))
+    waited = time.monotonic() - left_at[0]
+    assert 2 <= waited < 5
+    n = county.villages["village_code"].nunique()
+    solved = _solved(county, calls)
+    by_size = county.households["village_code"].value_counts().index  # the biggest first
+    left = [c for c in by_size if c not in solved]
+    assert 0 < len(left) < n
+    assert str(info.value) == (
+        f"the Dask cluster at {address} has no workers left (none for the last 2 s) with "
+        f"{len(left)} of {n} village(s) not solved ({', '.join(left[:5])}…); start workers with "
+        f"`dask worker {address}`, or check the cluster for why they stopped (killed? out of "
+        f"memory?), then run the partition again (to wait longer for workers that come back: "
+        f"geogrid.partition.engines.DASK_WORKERS_TIMEOUT)")
+    assert during and not any(during)
+    assert {n: logging.getLogger(n).level for n in _LOGGERS} == levels
+    deadline = time.monotonic() + 5
+    while (cluster.scheduler.tasks or set(cluster.scheduler.clients) - {"fire-and-forget"}) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not cluster.scheduler.tasks  # the villages left are not queued for a worker to come
+    assert set(cluster.scheduler.clients) == {"fire-and-forget"}  # our client is closed
+
+
+def test_a_worker_that_leaves_while_another_remains_is_no_matter(county, serial, two_workers):
+    """One of the two workers leaves once the first village is solved: Dask solves its
+    villages on the other, and the run ends with the serial result."""
+    cluster = two_workers
+    calls = Calls()
+
+    def progress(stage, done, total):
+        calls(stage, done, total)
+        if stage == "households" and done > 0 and len(cluster.scheduler.workers) == 2:
+            _close(cluster, next(iter(cluster.workers.values())))
+            assert len(cluster.scheduler.workers) == 1
+
+    _same(serial, _within(20, lambda: partition(county.households, county.villages, engine="dask",
+                                                scheduler=cluster.scheduler_address, progress=progress)))
+    calls.check(county)
+
+
+def test_a_worker_that_joins_within_the_wait_ends_the_run(county, serial, two_workers, monkeypatch):
+    """Both workers leave once the first village is solved, and a new one joins a second
+    later, within DASK_WORKERS_TIMEOUT (5 s here): the run goes on to the serial result."""
+    import threading
+    import time
+
+    from distributed import Worker
+
+    import geogrid.partition.engines as engines
+
+    monkeypatch.setattr(engines, "DASK_WORKERS_TIMEOUT", 5.0)
+    cluster = two_workers
+    calls, joined = Calls(), []
+
+    async def start():
+        return await Worker(cluster.scheduler_address, nthreads=1, host="127.0.0.1")
+
+    def progress(stage, done, total):
+        calls(stage, done, total)
+        if stage == "households" and done > 0 and not joined:
+            for worker in list(cluster.workers.values()):
+                _close(cluster, worker)
+            assert not cluster.scheduler.workers
+            joined.append(time.monotonic())
+            threading.Timer(1.0, lambda: joined.append(cluster.sync(start))).start()
+
+    try:
+        start_at = time.monotonic()
+        _same(serial, _within(20, lambda: partition(county.households, county.villages, engine="dask",
+                                                    scheduler=cluster.scheduler_address, progress=progress)))
+        assert time.monotonic() - start_at > 1  # it waited for the new worker
+        calls.check(county)
+    finally:
+        for worker in joined[1:]:
+            cluster.sync(worker.close)
