@@ -134,6 +134,14 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     """Drops the pool's queued villages and ends its worker processes now (the villages
     they are solving are thrown away with the error)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    # the queue of tasks for the processes about to end: its feeder thread may be
+    # blocked writing one into a pipe no process will read, and the pool's own thread
+    # (seeing the processes end) and Python's exit would wait for it for ever (CPython
+    # 3.11, gh-94777: the CLI or the test run hung after the error, on a busy machine
+    # most times).  Told first not to wait; what it holds is thrown away anyway
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         if proc.is_alive():
