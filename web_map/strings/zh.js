@@ -225,6 +225,7 @@ export default {
   "planner.notes.done": "已处理",
   "planner.notes.done.by": "{who} 已标记为已处理",
   "planner.notes.done.mark": "处理或确认后勾选",
+  "planner.notes.hint": "由自动划分或重新划分生成；手工调整不会更新它们，调整后可对该微网格重新划分。",
   "planner.notes.all": "全部类型（{n}）",
   "planner.notes.kind": "按类型筛选",
   "planner.notes.none": "划分引擎没有提示：每条规则都已满足",
