@@ -32,7 +32,9 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
                kinds: list[str] | None = None) -> dict:
     """The notes of ``plan`` within ``scope``, of micro-grid ``microgrid_id`` (a row id)
     only if given, of ``kinds`` only if given: ``{"notes": [...], "by_kind": {kind: n},
-    "open": how many no one has acknowledged}``."""
+    "open": how many no one has acknowledged, "recorded": whether the plan kept the
+    engine's notes at all}`` (a plan saved before they were kept has none to show,
+    which does not mean that every rule was met)."""
     notes = read_notes(session, plan.id)
     if kinds:
         notes = [n for n in notes if n.kind in set(kinds)]
@@ -49,7 +51,7 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
     if microgrid_id is not None:
         only = next((k for k, (mid, _) in mgs.items() if mid == microgrid_id), None)
         if only is None:
-            return {"notes": [], "by_kind": {}, "open": 0}
+            return {"notes": [], "by_kind": {}, "open": 0, "recorded": bool(plan.notes_recorded)}
         only_village = mgs[only][1]
     out = []
     for n in notes:
@@ -77,7 +79,7 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
     for n in out:
         by_kind[n["kind"]] = by_kind.get(n["kind"], 0) + 1
     return {"notes": out, "by_kind": dict(sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "open": sum(n["acknowledged"] is None for n in out)}
+            "open": sum(n["acknowledged"] is None for n in out), "recorded": bool(plan.notes_recorded)}
 
 
 def note_in_scope(session, plan: Plan, scope: Scope, note_id: str) -> dict:

@@ -256,6 +256,10 @@ class Plan(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: the ETag: bumped by every edit of the plan or its contents
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: whether the engine's notes were kept with it (plans saved before they were say
+    #: nothing of their notes, which is not the same as having none)
+    notes_recorded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                 server_default=text("false"))
 
     microgrids: Mapped[list[Microgrid]] = relationship(back_populates="plan", passive_deletes=True)
     cells: Mapped[list[Cell]] = relationship(viewonly=True)

@@ -95,8 +95,9 @@ def _county_code(codes) -> str:
 
 def save_partition(session: Session, result, name: str, params: dict | None = None,
                    created_by: str | None = None, *, county_code: str | None = None,
-                   status: str = "draft", parent_plan_id: str | None = None) -> Plan:
-    """Store a partition result as a new plan, in bulk.
+                   status: str = "draft", parent_plan_id: str | None = None,
+                   notes_recorded: bool | None = None) -> Plan:
+    """Store a partition result as a new plan, in bulk, with the engine's notes.
 
     Parameters
     ----------
@@ -109,6 +110,11 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         every micro-grid and cell a new random id.  A :class:`PlanFrames` works too.
     county_code
         Defaults to the first six digits of the village codes.
+    notes_recorded
+        Whether the plan keeps the engine's notes (``result.diagnostics``, stored in
+        ``plan_notes``); by default, whether ``result`` has them (an engine's result
+        does, a :class:`PlanFrames` does not: :func:`copy_plan` says what its source
+        recorded).
 
     Households with no cell are not assigned.  Returns the (flushed) :class:`Plan`.
     """
@@ -122,9 +128,14 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         codes = mg[C.VILLAGE_CODE] if C.VILLAGE_CODE in mg.columns else []
         county_code = _county_code(codes)
 
+    # an engine's result has notes, none or some; a stored plan's copy says what its
+    # source recorded (``notes_recorded``)
+    diagnostics = getattr(result, "diagnostics", None)
+    if notes_recorded is None:
+        notes_recorded = diagnostics is not None
     plan = Plan(id=new_id(), name=name, county_code=county_code, status=status,
                 params=_json_safe(params or {}), parent_plan_id=parent_plan_id,
-                created_by=created_by)
+                created_by=created_by, notes_recorded=bool(notes_recorded))
     if status == "published":
         _archive_published(session, county_code, exclude=plan.id,
                            villages=set(mg[C.VILLAGE_CODE]) if C.VILLAGE_CODE in mg.columns else set())
@@ -182,7 +193,6 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     bulk.insert_rows(session, "assignments", {
         "plan_id": [plan.id] * len(hids), "household_id": hids,
         "cell_id": [cell_ids[k] for k in keys]})
-    diagnostics = getattr(result, "diagnostics", None)
     if diagnostics:
         save_notes(session, plan.id, diagnostics, _household_ids_of(session, hh))
     return plan
@@ -474,6 +484,7 @@ def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None 
     engine notes."""
     frames = load_plan(session, plan_id)
     plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
-                          county_code=frames.plan.county_code, parent_plan_id=plan_id)
+                          county_code=frames.plan.county_code, parent_plan_id=plan_id,
+                          notes_recorded=frames.plan.notes_recorded)
     copy_notes(session, plan_id, plan.id)
     return plan

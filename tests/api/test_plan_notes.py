@@ -53,6 +53,7 @@ def _notes(client, headers, pid, **params):
         assert isinstance(n["households"], int)
     assert body["by_kind"] == dict(Counter(n["kind"] for n in body["notes"]))
     assert body["open"] == sum(n["acknowledged"] is None for n in body["notes"])
+    assert body["recorded"] is True  # (every plan here was saved with its notes)
     return body["notes"]
 
 
@@ -320,3 +321,34 @@ def test_notes_name_households_filed_by_number(engine, world):
         pid = save_partition(s, result, "by number").id
     with session_scope(engine) as s:
         assert sorted(h for n in read_notes(s, pid) for h in n.households) == want
+
+
+def test_a_plan_saved_before_notes_were_kept_says_so(client, world, engine):
+    """A plan saved before migration 0003 (its notes_recorded false, as the migration
+    leaves every older plan) answers with no notes and ``recorded: false``, and so does
+    a draft made from it: the map must not tell the planner that every rule is met."""
+    from sqlalchemy import update
+
+    from geogrid.db.models import Plan
+
+    with engine.begin() as conn:
+        conn.execute(update(Plan).where(Plan.id == world).values(notes_recorded=False))
+        conn.execute(__import__("sqlalchemy").text("DELETE FROM plan_notes WHERE plan_id = :p"), {"p": world})
+    planner = _token(engine, "planner")
+    r = client.get(f"/api/v1/plans/{world}/notes", headers=planner)
+    assert r.status_code == 200 and r.json()["notes"] == [] and r.json()["recorded"] is False
+    draft = client.post("/api/v1/plans", json={"name": "d"}, headers=planner).json()["id"]
+    assert client.get(f"/api/v1/plans/{draft}/notes", headers=planner).json()["recorded"] is False
+    # a partition saved now records its notes, none or some
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plans import read_register, save_partition
+    from geogrid.partition import partition
+
+    with session_scope(engine) as s:
+        inputs = read_register(s, VILLAGES)
+    result = partition(inputs.households, inputs.villages)
+    result.report["diagnostics"] = []
+    with session_scope(engine, write=True) as s:
+        pid = save_partition(s, result, "no notes").id
+    r = client.get(f"/api/v1/plans/{pid}/notes", headers=planner).json()
+    assert r["notes"] == [] and r["recorded"] is True

@@ -793,3 +793,21 @@ def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_the
     texts = page.locator("#notes li[data-i]").all_inner_texts()
     assert any(t.startswith("Building over the cap") and "households, more than a cell may" in t for t in texts)
     page.click("#lang-switch")
+
+
+def test_a_plan_saved_before_notes_were_kept_is_not_said_to_have_none(page):
+    """A plan older than the notes (the API's ``recorded: false``) shows that none were
+    recorded, not that the engine had nothing to say."""
+    def unrecorded(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "notes": [], "by_kind": {}, "open": 0,
+                                             "recorded": False})
+
+    page.route("**/notes", unrecorded)
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    page.wait_for_selector("#pp-notes:not([hidden]) #notes li")
+    text = page.inner_text("#notes")
+    assert text.startswith("此方案保存于记录划分提示之前") and "没有问题" not in text.replace("并非没有问题", "")
+    assert "每条规则都已满足" not in text
+    page.unroute("**/notes")

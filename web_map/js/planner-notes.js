@@ -33,6 +33,7 @@ export class PlannerNotes {
       const { data } = await planApi.notes(plan.id);
       if (this.plan !== plan) return; // another plan chosen meanwhile
       this.planNotes = data.notes || [];
+      this.notesRecorded = data.recorded !== false;
     } catch (err) {
       if (this.plan !== plan) return;
       this.planNotes = null;
@@ -76,7 +77,10 @@ export class PlannerNotes {
       .sort((a, b) => Number(Boolean(a.acknowledged)) - Number(Boolean(b.acknowledged)));
     const ul = $("notes");
     if (!shown.length) {
-      ul.innerHTML = `<li class="ok">${escapeHtml(t(this.mg ? "planner.notes.none.microgrid" : "planner.notes.none"))}</li>`;
+      // a plan saved before notes were kept has none to show: that is not "every rule met"
+      const none = this.notesRecorded === false ? "planner.notes.unrecorded"
+        : this.mg ? "planner.notes.none.microgrid" : "planner.notes.none";
+      ul.innerHTML = `<li class="${this.notesRecorded === false ? "more" : "ok"}">${escapeHtml(t(none))}</li>`;
       return;
     }
     this.notesShown = shown.slice(0, NOTES_SHOWN);

@@ -40,8 +40,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_plan_notes"),
     )
     op.create_index("ix_plan_notes_plan_id", "plan_notes", ["plan_id", "village_code"])
+    # the plans saved before this revision kept no notes: they are not "without notes"
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(sa.Column("notes_recorded", sa.Boolean(), nullable=False,
+                                   server_default=sa.text("false")))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("notes_recorded")
     op.drop_index("ix_plan_notes_plan_id", "plan_notes")
     op.drop_table("plan_notes")
