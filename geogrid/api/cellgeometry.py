@@ -46,7 +46,11 @@ class _Metric:
         return shapely.transform(geom, lambda xy: np.column_stack(tr(xy[:, 0], xy[:, 1])))
 
     def to_m(self, geom):
-        # edges split first, as the engine reads stored polygons (geogrid.crs.reproject)
+        # edges split first, as the engine reads stored polygons (geogrid.crs.reproject);
+        # an invalid polygon repaired before (shapely.segmentize keeps one lobe of a
+        # bow-tie: half its land gone), as the engine repairs outlines
+        if geom is not None and not geom.is_valid and geom.geom_type in ("Polygon", "MultiPolygon"):
+            geom = shapely.MultiPolygon(_polygons(shapely.make_valid(geom)))
         return self._apply(self._fwd, None if geom is None else densify(geom))
 
     def to_deg(self, geom):
