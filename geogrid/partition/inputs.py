@@ -19,13 +19,18 @@ from geogrid.partition.pieces import inside_own, mean_width
 from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.units import COLOCATED_M, make_units
 
-__all__ = ["Prepared", "prepare", "outline_metric", "far_side", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
+__all__ = ["Prepared", "prepare", "outline_metric", "far_side", "nowhere_points", "BAD_POINT", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
 
 #: a household further than this (m) from every other one is reported as isolated
 ISOLATED_M = 1000.0
 #: what a ``no_point`` diagnostic says (``n``: how many households)
 NO_POINT = ("{n} household(s) have no coordinates and are not in any cell; geocode their address "
             "or set their point on the map")
+#: what a ``bad_point`` diagnostic says (``n``: how many households)
+BAD_POINT = ("{n} household(s) have coordinates that are no place on Earth (infinite, or a "
+             "longitude or latitude out of range: metres in a degrees column?), or lie on the far "
+             "side of their projected coordinate system (e.g. a geocoder's (0, 0) taken into a "
+             "Gauss-Kruger zone); they are not in any cell. Correct their coordinates")
 #: derived village outlines reach this far (m) beyond their outermost households
 OUTLINE_MARGIN_M = 150.0
 TOL_M = 1e-3
@@ -93,31 +98,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     # coordinates that are no place (infinite, or a longitude or latitude out of range:
     # metres typed into a longitude column): reported and left out, not a failure of
     # the whole county in the coordinate transformation
-    xy = point_xy(geom.to_numpy())
-    nowhere = ~bad.to_numpy() & ~np.isfinite(xy).all(axis=1)
-    lonlat = xy
-    if not pyproj.CRS(households.crs).is_geographic and (~nowhere & ~bad.to_numpy()).any():
-        # a projected point is somewhere only if it has a longitude and latitude (a UTM
-        # easting typed a thousand times over has none)
-        ok = ~nowhere & ~bad.to_numpy()
-        lonlat = np.full_like(xy, np.nan)
-        with np.errstate(invalid="ignore", over="ignore"):
-            lonlat[ok] = np.column_stack(transformer(households.crs, "EPSG:4326").transform(xy[ok, 0], xy[ok, 1]))
-        nowhere |= ok & ~np.isfinite(lonlat).all(axis=1)
-        # and one that comes back to itself (far outside its projection's zone, a
-        # projection's inverse gives a longitude and latitude of somewhere else)
-        ok &= ~nowhere
-        with np.errstate(invalid="ignore", over="ignore"):
-            back = np.column_stack(transformer("EPSG:4326", households.crs).transform(lonlat[ok, 0], lonlat[ok, 1]))
-            nowhere[np.flatnonzero(ok)[~(np.hypot(*(back - xy[ok]).T) < 1.0)]] = True
-        # and one on the far side of its projection (a Gauss-Kruger or UTM point more
-        # than 90 degrees from the central meridian, such as a geocoder's (0, 0) taken
-        # into CGCS2000 GK): it comes back to itself, but no cell reaching it from its
-        # village can be drawn in the caller's CRS (its coordinates run to infinity)
-        ok &= ~nowhere
-        nowhere[np.flatnonzero(ok)[far_side(households.crs, lonlat[ok])]] = True
-    with np.errstate(invalid="ignore"):
-        nowhere |= ~bad.to_numpy() & ((np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90))
+    nowhere = nowhere_points(point_xy(geom.to_numpy()), households.crs, ~bad.to_numpy())
     no_point = bad.to_numpy()
     bad = bad | nowhere
     if villages is not None:
@@ -147,12 +128,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     if no_point.any():
         diags.append(_diag("no_point", None, np.flatnonzero(no_point), NO_POINT))
     if nowhere.any():
-        diags.append(_diag("bad_point", None, np.flatnonzero(nowhere),
-                           "{n} household(s) have coordinates that are no place on Earth "
-                           "(infinite, or a longitude or latitude out of range: metres in a "
-                           "degrees column?), or lie on the far side of their projected "
-                           "coordinate system (e.g. a geocoder's (0, 0) taken into a "
-                           "Gauss-Kruger zone); they are not in any cell. Correct their coordinates"))
+        diags.append(_diag("bad_point", None, np.flatnonzero(nowhere), BAD_POINT))
     building = _codes(households[BUILDING]) if BUILDING in households.columns else None
     hamlet = _codes(households[HAMLET]) if HAMLET in households.columns else None
     village = (_codes(households[VILLAGE_CODE]) if VILLAGE_CODE in households.columns
@@ -402,6 +378,42 @@ def _leave_out(diags, village, kind, idx, template) -> None:
 
 def _diag(kind, code, idx, template) -> dict:
     return diagnostic(kind, code, idx, template.format(n=len(idx)))
+
+
+def nowhere_points(xy: np.ndarray, crs, has: np.ndarray | None = None) -> np.ndarray:
+    """Per point (rows of ``xy`` in ``crs``; ``has``: those that have one): whether its
+    coordinates are no place on Earth.  Infinite; a longitude or latitude out of range
+    (metres in a degrees column); a projected point with no longitude and latitude, or
+    one that does not come back to itself (far outside its projection's zone); or one on
+    the far side of its projection (:func:`far_side`), where no cell reaching it from
+    its village can be drawn in the caller's CRS.  Partition and repartition both ask."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    has = np.ones(len(xy), bool) if has is None else np.asarray(has, bool)
+    nowhere = has & ~np.isfinite(xy).all(axis=1)
+    lonlat = xy
+    if not pyproj.CRS(crs).is_geographic and (~nowhere & has).any():
+        # a projected point is somewhere only if it has a longitude and latitude (a UTM
+        # easting typed a thousand times over has none)
+        ok = ~nowhere & has
+        lonlat = np.full_like(xy, np.nan)
+        with np.errstate(invalid="ignore", over="ignore"):
+            lonlat[ok] = np.column_stack(transformer(crs, "EPSG:4326").transform(xy[ok, 0], xy[ok, 1]))
+        nowhere |= ok & ~np.isfinite(lonlat).all(axis=1)
+        # and one that comes back to itself (far outside its projection's zone, a
+        # projection's inverse gives a longitude and latitude of somewhere else)
+        ok &= ~nowhere
+        with np.errstate(invalid="ignore", over="ignore"):
+            back = np.column_stack(transformer("EPSG:4326", crs).transform(lonlat[ok, 0], lonlat[ok, 1]))
+            nowhere[np.flatnonzero(ok)[~(np.hypot(*(back - xy[ok]).T) < 1.0)]] = True
+        # and one on the far side of its projection (a Gauss-Kruger or UTM point more
+        # than 90 degrees from the central meridian, such as a geocoder's (0, 0) taken
+        # into CGCS2000 GK): it comes back to itself, but no cell reaching it from its
+        # village can be drawn in the caller's CRS (its coordinates run to infinity)
+        ok &= ~nowhere
+        nowhere[np.flatnonzero(ok)[far_side(crs, lonlat[ok])]] = True
+    with np.errstate(invalid="ignore"):
+        nowhere |= has & ((np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90))
+    return nowhere
 
 
 #: a step north (degrees) to find which way north points on a projected CRS's map

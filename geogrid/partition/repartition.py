@@ -16,7 +16,8 @@ from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MIC
 from geogrid.crs import crs_of, reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import INPUT_PROBLEMS, NO_POINT, _codes, outline_metric, point_xy
+from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, _codes, nowhere_points, outline_metric,
+                                     point_xy)
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bare_land, _cells_in_pieces,
                                              _drop_specks, _follow_outline, _in_pieces, _locked_geoms,
                                              _locked_inside, _overlaps_near, _resplit, _stranded, _to_metric,
@@ -155,9 +156,12 @@ def repartition(
     # the households to place, in metres (the named micro-grids' new areas depend on where
     # they live: see lived_in)
     pts_m = np.full((len(hh), 2), np.nan)
+    nowhere = np.zeros(len(place), bool)  # coordinates that are no place, as partition() judges
     if len(place):
         xy = point_xy(hh.geometry.to_numpy()[place])
-        ok = ~np.isnan(xy[:, 0])
+        ok = ~np.isnan(xy[:, 0]) & ~np.isnan(xy[:, 1])
+        nowhere = nowhere_points(xy, crs, ok)
+        ok &= ~nowhere
         x, y = transformer(crs, metric).transform(xy[ok, 0], xy[ok, 1])
         pts_m[place[ok]] = np.column_stack([x, y])
     live = pts_m[place][~np.isnan(pts_m[place, 0])] if len(place) else np.zeros((0, 2))
@@ -239,7 +243,7 @@ def repartition(
     # --- place households: into the named micro-grids by location -------------------------
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
-    no_point = np.isnan(pts_m[place, 0]) if len(place) else np.zeros(0, bool)
+    no_point = (np.isnan(pts_m[place, 0]) & ~nowhere) if len(place) else np.zeros(0, bool)
     if VILLAGE_CODE in hh.columns and len(place):
         # a household registered in another village than the micro-grid it lies in is
         # left out, as partition() leaves it (its point or its code is wrong)
@@ -250,10 +254,13 @@ def repartition(
             diags.append({**diagnostic("outside_village", None, [], OUTSIDE_VILLAGE.format(n=int(astray.sum()))),
                           "households": hh.index[place[astray]].tolist()})
             loc = np.where(astray, -2, loc)
-    lost = place[(loc == -1) & ~no_point]
+    lost = place[(loc == -1) & ~no_point & ~nowhere]
     if no_point.any():
         diags.append({**diagnostic("no_point", None, [], NO_POINT.format(n=int(no_point.sum()))),
                       "households": hh.index[place[no_point]].tolist()})
+    if nowhere.any():
+        diags.append({**diagnostic("bad_point", None, [], BAD_POINT.format(n=int(nowhere.sum()))),
+                      "households": hh.index[place[nowhere]].tolist()})
     if len(lost):
         # outside every micro-grid of the plan (and every outline given): no micro-grid
         # to name, as partition() would say

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import pytest
 from shapely.geometry import box
@@ -231,3 +232,26 @@ def test_far_side_spares_a_polar_map_within_its_area_of_use():
     # NSIDC polar stereographic north: beyond the pole north points down the map
     assert far_side("EPSG:3413", np.array([(135.0, 70.0), (135.0, 20.0)])).tolist() == [False, True]
     assert not far_side("EPSG:4326", pts).any()
+
+
+@pytest.mark.parametrize("bad", ["far_side", "infinite"])
+def test_a_household_moved_to_no_place_in_a_repartition_is_a_bad_point(bad):
+    """A re-run judges a household's new coordinates as partition() does: moved to a
+    geocoder's (0, 0) in CGCS2000 GK 108E, or to coordinates that are no place, it is a
+    bad_point (correct its coordinates), not a household 'outside every village' (last
+    stop's note: repartition() never asked)."""
+    from geogrid.partition import repartition
+
+    a, va = _grid(X0 + 200, 40, "A")
+    hh = households_gdf(a, va).to_crs("EPSG:4545")
+    v = _two_villages().to_crs("EPSG:4545")
+    r = partition(hh, v, engine="serial", min_microgrids=1, max_microgrids=1)
+    moved = hh.copy()
+    moved.loc[17, "geometry"] = (gpd.GeoSeries([shapely.Point(0.0, 0.0)], crs=4326).to_crs("EPSG:4545").iloc[0]
+                                 if bad == "far_side" else shapely.Point(1e30, 1e30))
+    mg = r.households.loc[17, "microgrid_id"]
+    r2 = repartition(r, moved, v, microgrids=[mg])
+    kinds = {d["kind"]: d["households"] for d in r2.diagnostics if 17 in d["households"]}
+    assert kinds == {"bad_point": [17]}, kinds
+    assert pd.isna(r2.households.loc[17, "cell_id"])
+    assert r2.households["cell_id"].notna().sum() == 39
