@@ -39,6 +39,7 @@ __all__ = [
     "PlanFrames",
     "SavedPartition",
     "RegisterInputs",
+    "beyond_the_run",
 ]
 
 
@@ -384,6 +385,8 @@ def partition_register(bind: Session | Engine, *, name: str | None = None,
     if isinstance(bind, Session):
         inputs = read_register(bind, village_codes)
         result = partition(inputs.households, inputs.villages, progress=progress, **params)
+        if village_codes is not None:
+            result.report.setdefault("diagnostics", []).extend(beyond_the_run(bind, inputs, result))
         return _save_register_partition(bind, result, inputs, name, created_by, county_code,
                                         publish, params)
     from geogrid.db.engine import session_scope
@@ -391,9 +394,78 @@ def partition_register(bind: Session | Engine, *, name: str | None = None,
     with session_scope(bind) as session:  # a read: on SpatiaLite no write lock
         inputs = read_register(session, village_codes)
     result = partition(inputs.households, inputs.villages, progress=progress, **params)
+    if village_codes is not None:
+        with session_scope(bind) as session:
+            result.report.setdefault("diagnostics", []).extend(beyond_the_run(session, inputs, result))
     with session_scope(bind, write=True) as session:
         return _save_register_partition(session, result, inputs, name, created_by, county_code,
                                         publish, params)
+
+
+#: two points within this distance (m) are one address (the engine's COLOCATED_M)
+_ADDRESS_M = 0.01
+
+
+def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dict]:
+    """The engine's notes between a run's villages and the others, which a run over some
+    villages (``village_codes``) cannot make, as it reads no other village:
+
+    - ``villages_overlap``: a run's village outline overlapping another village's (the
+      engine's own test, :func:`geogrid.partition.inputs.overlapping_outlines`);
+    - ``address_beyond_run``: households of the run at the point (to the centimetre) of
+      households registered in a village not in the run.  A run over both villages
+      would leave one village's households out (the village most of them belong to
+      keeps the address); this one cannot tell, and says so.
+    """
+    from geogrid.crs import local_metric_crs
+    from geogrid.db.areas import villages_frame
+    from geogrid.partition.inputs import overlapping_outlines
+    from geogrid.partition.result import diagnostic
+
+    hh = inputs.households
+    run = set(hh[C.VILLAGE_CODE].dropna().astype(str)) if len(hh) else set()
+    if not run:
+        return []
+    x0, y0, x1, y1 = hh.total_bounds
+    metric = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
+    notes: list[dict] = []
+    # outlines: the run's against the others' that meet them
+    vv = villages_frame(session)
+    vv = vv[vv.geometry.notna()]
+    mine = vv[vv[C.VILLAGE_CODE].isin(run)]
+    if len(mine):
+        near = vv[~vv[C.VILLAGE_CODE].isin(run) & vv.intersects(mine.union_all())]
+        if len(near):
+            both = pd.concat([mine, near]).to_crs(metric)
+            polys = {str(c): g.buffer(0) if not g.is_valid else g for c, g in zip(both[C.VILLAGE_CODE], both.geometry)}
+            notes += [d for d in overlapping_outlines(polys) if len(set(d["villages"]) & run) == 1]
+    # addresses shared with households of other villages
+    from geogrid.db.households import households_frame
+
+    pad = 1e-6
+    others = households_frame(session, bbox=(x0 - pad, y0 - pad, x1 + pad, y1 + pad))
+    others = others[others.geometry.notna() & ~others[C.VILLAGE_CODE].isin(run) & others[C.VILLAGE_CODE].notna()]
+    if len(others):
+        def keys(frame):
+            g = frame.geometry.to_crs(metric)
+            return list(zip(np.round(g.x.to_numpy() / _ADDRESS_M), np.round(g.y.to_numpy() / _ADDRESS_M)))
+
+        theirs: dict = {}
+        for k, code in zip(keys(others), others[C.VILLAGE_CODE].astype(str)):
+            theirs.setdefault(k, set()).add(code)
+        ok = hh.geometry.notna() & ~hh.geometry.is_empty
+        at: dict[str, list] = {}
+        for label, k, code in zip(hh.index[ok], keys(hh[ok]), hh.loc[ok, C.VILLAGE_CODE].astype(str)):
+            for other in sorted(theirs.get(k, ())):
+                at.setdefault((code, other), []).append(label)
+        for (code, other), labels in sorted(at.items()):
+            notes.append({**diagnostic(
+                "address_beyond_run", code, [],
+                f"{len(labels)} household(s) of village {code} share their point with households "
+                f"registered in village {other}, which this run did not include; run both villages "
+                "together to settle which keeps the address, or correct the point or the village code"),
+                "households": list(labels), "villages": [code, other]})
+    return notes
 
 
 def _save_register_partition(session, result, inputs, name, created_by, county_code, publish,

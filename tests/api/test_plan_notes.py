@@ -352,3 +352,47 @@ def test_a_plan_saved_before_notes_were_kept_says_so(client, world, engine):
         pid = save_partition(s, result, "no notes").id
     r = client.get(f"/api/v1/plans/{pid}/notes", headers=planner).json()
     assert r["notes"] == [] and r["recorded"] is True
+
+
+def test_a_run_over_some_villages_notes_what_it_shares_with_the_others(client, world, engine):
+    """``partition_register(village_codes=...)`` reads only its villages, so the engine
+    could not see a household of another village at one of its addresses, nor another
+    village's outline overlapping one of its own (last stops' 'noticed' list).  Now the
+    run notes both: here village A's outline is grown into its neighbour B, and a
+    household of B is put at the point of one of A's; a run over A alone names them."""
+    import shapely
+    from sqlalchemy import text
+
+    from geogrid.db.engine import session_scope
+    from geogrid.db.households import households_frame, upsert_households
+    from geogrid.db.plannotes import read_notes
+    from geogrid.db.plans import partition_register
+    from tests.api.plannote_helpers import grown_into
+
+    a, b = VILLAGES
+    with session_scope(engine) as s:
+        one = households_frame(s, village_codes=[a]).iloc[0]
+    import geopandas as gpd
+
+    guest = gpd.GeoDataFrame({"household_no": ["GUEST-1"], "head_name": ["客户"], "village_code": [b]},
+                             geometry=[one.geometry], crs=4326)
+    with session_scope(engine, write=True) as s:
+        upsert_households(s, guest)
+        grown = grown_into(s, a, b)
+        s.execute(text("UPDATE areas SET geom = ST_GeomFromText(:w, 4326) WHERE code = :c"),
+                  {"w": shapely.MultiPolygon([grown]).wkt if grown.geom_type == "Polygon" else grown.wkt, "c": a})
+    with session_scope(engine, write=True) as s:
+        saved = partition_register(s, name="A alone", village_codes=[a])
+        notes = read_notes(s, saved.plan.id)
+    shared = [n for n in notes if n.kind == "address_beyond_run"]
+    assert len(shared) == 1 and shared[0].households == [one["household_id"]], [(n.kind, n.households) for n in notes]
+    assert shared[0].detail["villages"] == [a, b]
+    overlap = [n for n in notes if n.kind == "villages_overlap"]
+    assert len(overlap) == 1 and overlap[0].detail["villages"] == sorted([a, b])
+    # a run over both villages settles it by itself: the guest, registered in B at a
+    # point inside A's outline, is the engine's own outside_village (or shared_address)
+    with session_scope(engine, write=True) as s:
+        both = read_notes(s, partition_register(s, name="both", village_codes=[a, b]).plan.id)
+    kinds = {n.kind for n in both}
+    assert "address_beyond_run" not in kinds and "villages_overlap" in kinds
+    assert any(n.kind in ("outside_village", "shared_address") for n in both)
