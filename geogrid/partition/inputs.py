@@ -335,7 +335,9 @@ def overlapping_outlines(polygons: dict) -> list[dict]:
                 "villages_overlap", codes[i], [],
                 f"the outlines of villages {codes[i]} and {codes[j]} overlap by {area_text(a)}; "
                 "both villages' cells cover that land. Correct the outlines so that they only "
-                "touch"), "villages": [codes[i], codes[j]]})
+                "touch"), "villages": [codes[i], codes[j]],
+                # the overlap's area (m²), as the message gives it, for a translation of it
+                "params": {"area_m2": round(float(a), 1)}})
     return out
 
 

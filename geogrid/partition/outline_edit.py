@@ -149,10 +149,7 @@ def _overlaps_near(villages, vpoly, metric) -> list[dict]:
     for code, g in zip(_codes(near[VILLAGE_CODE]), outline_metric(near.geometry, metric)):
         if code is not None and code not in vpoly and g is not None and not g.is_empty:
             polys[code] = shapely.union_all([polys[code], g]) if code in polys else g
-    out = [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
-    # the overlap's area (m²), as the message gives it, for a translation of it
-    return [{**d, "params": {"area_m2": round(shapely.intersection(
-        polys[d["villages"][0]], polys[d["villages"][1]]).area, 1)}} for d in out]
+    return [d for d in overlapping_outlines(polys) if set(d["villages"]) & set(vpoly)]
 
 
 def _area_moved(code, ms, new_mg, named_geom) -> list[dict]:

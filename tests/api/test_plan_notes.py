@@ -389,6 +389,9 @@ def test_a_run_over_some_villages_notes_what_it_shares_with_the_others(client, w
     assert shared[0].detail["villages"] == [a, b]
     overlap = [n for n in notes if n.kind == "villages_overlap"]
     assert len(overlap) == 1 and overlap[0].detail["villages"] == sorted([a, b])
+    # with its area, which the map's Chinese wording needs (partition()'s own overlap
+    # notes had none, and were shown in English)
+    assert overlap[0].detail["params"]["area_m2"] > 1e4
     # a run over both villages settles it by itself: the guest, registered in B at a
     # point inside A's outline, is the engine's own outside_village (or shared_address)
     with session_scope(engine, write=True) as s:
