@@ -127,12 +127,12 @@ def run_backend(backend: str, county, args) -> None:
             now = measure(client, tokens, houses, pid, args.requests)
             old = None
             if args.old_query:
-                real = Scope._assigned_households
-                Scope._assigned_households = _old_assigned_households
+                real = Scope.assigned_households
+                Scope.assigned_households = _old_assigned_households
                 try:
                     old = measure(client, tokens, houses, pid, args.requests)
                 finally:
-                    Scope._assigned_households = real
+                    Scope.assigned_households = real
         base = {what: now["village (baseline)", what][0] for what in ("house", "page", "notes")}
         for (who, what), (p50, p95) in now.items():
             line = (f"  {who:<19} {what:<6} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "

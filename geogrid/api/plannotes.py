@@ -29,13 +29,16 @@ OBJECT_HOUSEHOLDS = 20
 
 
 def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = None,
-               kinds: list[str] | None = None) -> dict:
+               kinds: list[str] | None = None, note_ids: list[str] | None = None) -> dict:
     """The notes of ``plan`` within ``scope``, of micro-grid ``microgrid_id`` (a row id)
-    only if given, of ``kinds`` only if given: ``{"notes": [...], "by_kind": {kind: n},
+    only if given, of ``kinds`` only if given, with ``note_ids`` only if given:
+    ``{"notes": [...], "by_kind": {kind: n},
     "open": how many no one has acknowledged, "recorded": whether the plan kept the
     engine's notes at all}`` (a plan saved before they were kept has none to show,
     which does not mean that every rule was met)."""
     notes = read_notes(session, plan.id)
+    if note_ids is not None:
+        notes = [n for n in notes if n.id in set(note_ids)]
     if kinds:
         notes = [n for n in notes if n.kind in set(kinds)]
     mgs = {key: (mid, code) for mid, key, code in session.execute(
@@ -85,7 +88,7 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
 def note_in_scope(session, plan: Plan, scope: Scope, note_id: str) -> dict:
     """Note ``note_id`` of ``plan`` as :func:`plan_notes` gives it; NotFoundError where
     the plan has no such note or the caller's scope does not cover it."""
-    found = next((n for n in plan_notes(session, plan, scope=scope)["notes"] if n["id"] == note_id), None)
+    found = next(iter(plan_notes(session, plan, scope=scope, note_ids=[note_id])["notes"]), None)
     if found is None:
         raise NotFoundError(f"note {note_id} not found in plan {plan.id}")
     return found

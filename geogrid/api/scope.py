@@ -105,15 +105,12 @@ class Scope:
         if self.village_codes:
             parts.append(Household.village_code.in_(sorted(self.village_codes)))
         if (self.microgrid_keys or self.cell_keys) and self.published_plan_id:
-            parts.append(Household.id.in_(self._assigned_households()))
+            parts.append(Household.id.in_(self.assigned_households()))
         return or_(*parts) if parts else false()
 
     def assigned_households(self):
         """A SELECT of the ids of the households the scope's micro-grids and cells hold
         in the published plan."""
-        return self._assigned_households()
-
-    def _assigned_households(self):
         keys = []
         if self.microgrid_keys:
             keys.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))

@@ -180,23 +180,19 @@ def _partition_register(database_url, name, village_codes, publish=False, quiet=
     typer.echo(f"{plan.status} plan {plan.id} ({plan.name}): {f.get('households_assigned', 0)} households "
                f"in {f.get('microgrids', 0)} micro-grids and {f.get('cells', 0)} cells; "
                f"mean fill {f.get('mean_fill', float('nan')):.2f}")
-    _notes(saved.result, kept=f"/api/v1/plans/{plan.id}/notes")
+    _notes(saved.result, "are kept with the plan: the web map's planner lists them (Notes), and the API "
+                         f"gives them at /api/v1/plans/{plan.id}/notes")
 
 
-def _notes(result, kept: str | None = None) -> None:
-    """The first 20 of the engine's notes on stderr; ``kept``: where all of them are
-    (the API's address of a plan in the database, which keeps them and whose planner
-    view lists them; or the layer of the GeoPackage written)."""
+def _notes(result, kept: str) -> None:
+    """The first 20 of the engine's notes on stderr, and ``kept``: where all of them are."""
     for d in result.diagnostics[:20]:
         typer.echo(f"note: {d['message']}", err=True)
     n = len(result.diagnostics)
     if n > 20:
         typer.echo(f"note: … and {n - 20} more notes", err=True)
-    if n and kept and kept.startswith("/api/"):
-        typer.echo(f"note: all {n} notes are kept with the plan: the web map's planner lists them "
-                   f"(Notes), and the API gives them at {kept}", err=True)
-    elif n and kept:
-        typer.echo(f"note: all {n} notes, with the points they are about, are in the {kept}", err=True)
+    if n:
+        typer.echo(f"note: all {n} notes {kept}", err=True)
 
 
 @app.command("partition")
@@ -278,6 +274,6 @@ def partition_command(
     f = result.figures
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
                f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")
-    _notes(result, kept=f"layer 'notes' of {out.name}")
+    _notes(result, f"are in the layer 'notes' of {out.name}, with the points they are about")
     if unlisted:
         raise GeogridError("; ".join(unlisted))

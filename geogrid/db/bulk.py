@@ -13,6 +13,8 @@ here commits: the session's transaction covers every statement.
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
@@ -322,3 +324,17 @@ def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
     if gdf.crs is not None and gdf.crs.to_epsg() != SRID:
         geoms = geoms.to_crs(SRID)
     return geoms
+
+
+def json_safe(value):
+    """``value`` as plain JSON values (numpy scalars and arrays as numbers and lists,
+    anything else JSON cannot hold as its text), for a JSON column."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

@@ -19,12 +19,12 @@ language.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from geogrid.db import bulk
 from geogrid.db.models import PlanNote, new_ids, utcnow
 
 __all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows", "acknowledge",
@@ -32,18 +32,6 @@ __all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_not
 
 #: the structured fields of an engine diagnostic kept in a note's ``detail``
 NOTE_DETAIL = ("microgrids", "cells", "villages", "params")
-
-
-def _plain(value):
-    """JSON values (the engine's may be numpy scalars or arrays)."""
-    def default(o):
-        if hasattr(o, "tolist"):
-            return o.tolist()
-        if hasattr(o, "item"):
-            return o.item()
-        return str(o)
-
-    return json.loads(json.dumps(value, default=default))
 
 
 def note_rows(plan_id: str, diagnostics: Iterable[dict], household_id: Mapping) -> list[dict]:
@@ -61,7 +49,7 @@ def note_rows(plan_id: str, diagnostics: Iterable[dict], household_id: Mapping) 
             "village_code": None if code is None else str(code),
             "message": str(d.get("message") or ""),
             "households": list(dict.fromkeys(households)),
-            "detail": _plain({k: d[k] for k in NOTE_DETAIL if d.get(k) is not None}),
+            "detail": bulk.json_safe({k: d[k] for k in NOTE_DETAIL if d.get(k) is not None}),
             "created_at": now,
         })
     return rows

@@ -8,7 +8,6 @@ raises :class:`~geogrid.errors.ConflictError` when someone else edited first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,18 +67,6 @@ class SavedPartition:
     result: Any
 
 
-def _json_safe(value):
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
-
-
 def _require(frame, cols, what):
     missing = [c for c in cols if c not in frame.columns]
     if missing:
@@ -135,7 +122,7 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     if notes_recorded is None:
         notes_recorded = diagnostics is not None
     plan = Plan(id=new_id(), name=name, county_code=county_code, status=status,
-                params=_json_safe(params or {}), parent_plan_id=parent_plan_id,
+                params=bulk.json_safe(params or {}), parent_plan_id=parent_plan_id,
                 created_by=created_by, notes_recorded=bool(notes_recorded))
     if status == "published":
         _archive_published(session, county_code, exclude=plan.id,
@@ -402,10 +389,6 @@ def partition_register(bind: Session | Engine, *, name: str | None = None,
                                         publish, params)
 
 
-#: two points within this distance (m) are one address (the engine's COLOCATED_M)
-_ADDRESS_M = 0.01
-
-
 def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dict]:
     """The engine's notes between a run's villages and the others, which a run over some
     villages (``village_codes``) cannot make, as it reads no other village:
@@ -421,6 +404,7 @@ def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dic
     from geogrid.db.areas import villages_frame
     from geogrid.partition.inputs import overlapping_outlines
     from geogrid.partition.result import diagnostic
+    from geogrid.partition.units import COLOCATED_M
 
     hh = inputs.households
     run = set(hh[C.VILLAGE_CODE].dropna().astype(str)) if len(hh) else set()
@@ -448,7 +432,7 @@ def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dic
     if len(others):
         def keys(frame):
             g = frame.geometry.to_crs(metric)
-            return list(zip(np.round(g.x.to_numpy() / _ADDRESS_M), np.round(g.y.to_numpy() / _ADDRESS_M)))
+            return list(zip(np.round(g.x.to_numpy() / COLOCATED_M), np.round(g.y.to_numpy() / COLOCATED_M)))
 
         theirs: dict = {}
         for k, code in zip(keys(others), others[C.VILLAGE_CODE].astype(str)):

@@ -248,7 +248,7 @@ def test_the_engines_notes_are_a_layer_of_the_geopackage(run, tmp_path):
     code, _, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--villages",
                        _villages(tmp_path / "v.gpkg"), "--out", out)
     assert code == 0, err
-    assert "in the layer 'notes' of" in err
+    assert "are in the layer 'notes' of plan.gpkg" in err
     notes = gpd.read_file(out, layer="notes")
     assert notes.crs.to_epsg() == 4326
     flats = notes[notes["kind"] == "oversize_building"]
