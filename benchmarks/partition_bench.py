@@ -41,15 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geogrid.partition import check, partition, repartition  # noqa: E402
-from geogrid.partition.report import within_cell_msd  # noqa: E402
-
-TARGETS = {
-    "mean_fill": (">=", 0.9),
-    "microgrids_within_min_plus_one": (">=", 0.99),
-    "polsby_popper_median": (">=", 0.6),
-    "small_hamlets_unsplit": (">=", 0.95),
-    "microgrid_area_within_25pct": (">=", 1.0),
-}
+from geogrid.partition.report import TARGETS, within_cell_msd  # noqa: E402
 
 
 def load(n: int, seed: int, pickled: str | None = None):

@@ -6,7 +6,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["quality", "plan_figures", "polsby_popper", "within_cell_msd"]
+__all__ = ["quality", "plan_figures", "polsby_popper", "within_cell_msd", "unit_keys", "result_figures",
+           "TARGETS"]
+
+#: the issue's targets for the figures of :func:`quality`: ``(">=", value)``.  The
+#: compactness target (within-cell MSD against k-means-constrained's) needs that
+#: solver and is the benchmark's alone.
+TARGETS = {
+    "mean_fill": (">=", 0.9),
+    "microgrids_within_min_plus_one": (">=", 0.99),
+    "polsby_popper_median": (">=", 0.6),
+    "small_hamlets_unsplit": (">=", 0.95),
+    "microgrid_area_within_25pct": (">=", 1.0),
+}
 
 
 def polsby_popper(geoms) -> np.ndarray:
@@ -75,6 +87,21 @@ def plan_figures(*, cell_households: np.ndarray, cell_microgrid: np.ndarray, mg_
     return f
 
 
+def unit_keys(points: np.ndarray, building=None) -> np.ndarray:
+    """A key per household shared by households that must stay together (for the
+    report only): the building key, else the point (metres) to the centimetre."""
+    pts = np.round(np.nan_to_num(points) * 100).astype(np.int64)
+    _, by_pt = np.unique(pts, axis=0, return_inverse=True)
+    key = by_pt.ravel().astype(np.int64)
+    if building is not None:
+        b = pd.Series(building)
+        has = b.notna().to_numpy()
+        codes = pd.factorize(b[has])[0]
+        key = key.copy()
+        key[has] = -1 - codes
+    return key
+
+
 def quality(
     *,
     points: np.ndarray,  # (n, 2) metres
@@ -131,3 +158,62 @@ def quality(
             f["small_hamlets"] = int(len(small))
             f["small_hamlets_unsplit"] = float(np.mean(small["nunique"] == 1)) if len(small) else float("nan")
     return f
+
+
+def result_figures(result, *, cap: int | None = None, microgrid_km2: float | None = None,
+                   min_microgrids: int | None = None, max_microgrids: int | None = None) -> dict:
+    """Every figure of :func:`quality`, from a partition's GeoDataFrames alone (as
+    :func:`~geogrid.partition.check` reads the rules): for a partition changed after
+    the engine gave it, such as a plan edited by hand, or a ``repartition`` result
+    (whose report carries the figures that need every cell's shape over from the
+    previous one).
+
+    ``result`` has ``households`` (points with ``microgrid_id`` and ``cell_id``, and
+    ``village_code``, ``building`` and ``hamlet`` where it has them), ``microgrids``
+    and ``cells``.  A village's area is its micro-grids' (they tile it).  The
+    parameters default to the result's own, else the engine's defaults.
+    """
+    from geogrid.columns import BUILDING, CELL_ID, HAMLET, MICROGRID_ID, VILLAGE_CODE
+    from geogrid.crs import local_metric_crs
+    from geogrid.partition.inputs import point_xy
+
+    given = dict(getattr(result, "report", {}).get("parameters", {}))
+    defaults = {"max_households": 20, "microgrid_km2": 1.0, "min_microgrids": 3, "max_microgrids": 5}
+    p = {k: given.get(k, v) for k, v in defaults.items()}
+    cap = int(cap if cap is not None else p["max_households"])
+    hh, mgs, cells = result.households, result.microgrids, result.cells
+    if not len(mgs):
+        return {"households": int(len(hh)), "households_assigned": 0, "microgrids": 0, "cells": 0}
+    metric = given.get("metric_crs")
+    if metric is None:
+        x0, y0, x1, y1 = mgs.to_crs(4326).total_bounds
+        metric = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
+    mg_m = mgs.to_crs(metric)
+    cell_m = cells.to_crs(metric)
+    # ids as text (a plan read back from a database may give numbers); a cell of no
+    # micro-grid here, or a household of no cell here, counts as in none
+    mg_key = pd.Index(mg_m[MICROGRID_ID].astype(str))
+    cell_mg = mg_key.get_indexer(cell_m[MICROGRID_ID].astype(str))
+    cell_m, cell_mg = cell_m[cell_mg >= 0], cell_mg[cell_mg >= 0]
+    cell_key = pd.Index(cell_m[CELL_ID].astype(str))
+    has_cell = hh[CELL_ID].notna().to_numpy()
+    cell_of = np.where(has_cell, cell_key.get_indexer(hh[CELL_ID].astype(str)), -1)
+    xy = point_xy(hh.to_crs(metric).geometry.to_numpy()) if len(hh) else np.zeros((0, 2))
+    cell_hh = np.bincount(cell_of[cell_of >= 0], minlength=len(cell_m))
+    mg_hh = np.bincount(cell_mg, weights=cell_hh, minlength=len(mg_m)).astype(int)
+    mg_vil = mg_m[VILLAGE_CODE].astype(str).to_numpy()
+    area = shapely.area(mg_m.geometry.to_numpy())
+    village_area = pd.Series(area).groupby(mg_vil).sum().to_dict()
+    village_of = (hh[VILLAGE_CODE].astype(object).to_numpy() if VILLAGE_CODE in hh.columns
+                  else np.where(cell_of >= 0, mg_vil[cell_mg[np.maximum(cell_of, 0)]], None))
+    return quality(
+        points=xy, cell_of=cell_of, village_of=village_of,
+        hamlet=hh[HAMLET].to_numpy(dtype=object) if HAMLET in hh.columns else None,
+        cell_geoms=cell_m.geometry.to_numpy(), cell_households=cell_hh, cell_microgrid=cell_mg,
+        mg_geoms=mg_m.geometry.to_numpy(), mg_village=mg_vil.astype(object), mg_households=mg_hh,
+        village_area=village_area, cap=cap,
+        unit_of=unit_keys(xy, hh[BUILDING].to_numpy(dtype=object) if BUILDING in hh.columns else None),
+        microgrid_km2=microgrid_km2 if microgrid_km2 is not None else p["microgrid_km2"],
+        min_microgrids=min_microgrids if min_microgrids is not None else p["min_microgrids"],
+        max_microgrids=max_microgrids if max_microgrids is not None else p["max_microgrids"],
+    )

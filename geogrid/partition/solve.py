@@ -17,7 +17,7 @@ from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
 from geogrid.partition.pieces import node_long_edges
-from geogrid.partition.report import quality
+from geogrid.partition.report import quality, unit_keys
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.village import LAYOUTS, VillageResult, VillageTask
 
@@ -202,17 +202,8 @@ def _canonical(prep: Prepared, idx: np.ndarray) -> np.ndarray:
 
 def _unit_keys(prep: Prepared) -> np.ndarray:
     """A key per household shared by households that must stay together (for the
-    report only): the building key, else the point to the centimetre."""
-    pts = np.round(np.nan_to_num(prep.points) * 100).astype(np.int64)
-    _, by_pt = np.unique(pts, axis=0, return_inverse=True)
-    key = by_pt.ravel().astype(np.int64)
-    if prep.building is not None:
-        b = pd.Series(prep.building)
-        has = b.notna().to_numpy()
-        codes = pd.factorize(b[has])[0]
-        key = key.copy()
-        key[has] = -1 - codes
-    return key
+    report only: :func:`~geogrid.partition.report.unit_keys`)."""
+    return unit_keys(prep.points, prep.building)
 
 
 def assemble(households, prep: Prepared, tasks, results: list[VillageResult], params) -> PartitionResult:
