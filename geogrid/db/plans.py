@@ -252,21 +252,28 @@ def list_plans(session: Session, *, county_code: str | None = None,
     return list(session.scalars(q))
 
 
-def load_plan(session: Session, plan_id: str) -> PlanFrames:
-    """A stored plan as GeoDataFrames shaped like the partition result (see PlanFrames)."""
+def load_plan(session: Session, plan_id: str, village_codes=None) -> PlanFrames:
+    """A stored plan as GeoDataFrames shaped like the partition result (see PlanFrames);
+    only the micro-grids of ``village_codes`` (and their cells and households) if given."""
     plan = get_plan(session, plan_id)
     p = {"plan": plan_id}
+    only = ""
+    if village_codes is not None:
+        codes = sorted(set(map(str, village_codes)))
+        p.update({f"v{i}": c for i, c in enumerate(codes)})
+        only = (f" AND m.village_code IN ({', '.join(f':v{i}' for i in range(len(codes)))})" if codes
+                else " AND 1 = 0")
     microgrids = bulk.read_frame(
         session,
-        f"SELECT microgrid_key AS {C.MICROGRID_ID}, id, village_code, households, area_km2, "
-        "ST_AsBinary(geom) AS geom_wkb FROM microgrids WHERE plan_id = :plan "
-        "ORDER BY microgrid_key", p)
+        f"SELECT m.microgrid_key AS {C.MICROGRID_ID}, m.id, m.village_code, m.households, m.area_km2, "
+        "ST_AsBinary(m.geom) AS geom_wkb FROM microgrids AS m WHERE m.plan_id = :plan" + only
+        + " ORDER BY m.microgrid_key", p)
     cells = bulk.read_frame(
         session,
         f"SELECT c.cell_key AS {C.CELL_ID}, c.id, m.microgrid_key AS {C.MICROGRID_ID}, "
         "c.village_code, c.households, c.locked, ST_AsBinary(c.geom) AS geom_wkb "
         "FROM cells AS c JOIN microgrids AS m ON m.id = c.microgrid_id "
-        "WHERE c.plan_id = :plan ORDER BY c.cell_key", p)
+        "WHERE c.plan_id = :plan" + only + " ORDER BY c.cell_key", p)
     if len(cells):
         cells["locked"] = cells["locked"].astype(bool)
     households = bulk.read_frame(
@@ -275,8 +282,8 @@ def load_plan(session: Session, plan_id: str) -> PlanFrames:
         f"m.microgrid_key AS {C.MICROGRID_ID}, c.cell_key AS {C.CELL_ID}, "
         "ST_AsBinary(h.geom) AS geom_wkb FROM assignments AS a "
         "JOIN households AS h ON h.id = a.household_id JOIN cells AS c ON c.id = a.cell_id "
-        "JOIN microgrids AS m ON m.id = c.microgrid_id WHERE a.plan_id = :plan "
-        "ORDER BY h.household_no", p)
+        "JOIN microgrids AS m ON m.id = c.microgrid_id WHERE a.plan_id = :plan" + only
+        + " ORDER BY h.household_no", p)
     return PlanFrames(plan=plan, households=households, microgrids=microgrids, cells=cells)
 
 

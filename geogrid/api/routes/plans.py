@@ -86,6 +86,21 @@ def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: Sco
             **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind)}
 
 
+@router.get("/plans/{plan_id}/quality",
+            summary="The plan's quality figures as it is now (hand edits included), against the targets, in scope")
+def quality(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+            village: Annotated[str | None, Query(description="only this village")] = None,
+            compare: Annotated[str | None, Query(description="another plan's figures on the same "
+                                                         "villages, such as the published plan's")] = None) -> dict:
+    from geogrid.api.planquality import plan_quality
+
+    require(principal, "read_geometry")
+    plan = visible_plan(session, principal, plan_id)
+    other = visible_plan(session, principal, compare) if compare else None
+    return {"plan_id": plan.id, "version": plan.version,
+            **plan_quality(session, plan, scope=scope, village=village, compare=other)}
+
+
 def _acknowledge(plan_id: str, note_id: str, session, principal, scope, audit, by: str | None) -> dict:
     from geogrid.api.plannotes import note_in_scope
     from geogrid.db.plannotes import acknowledge
