@@ -1,0 +1,93 @@
+"""The notes of a village that depend on which cell each household is in, as its cells
+stand now: what a hand edit (households moved between cells, a cell split or two
+merged) can make true or false.
+
+Of the kinds :func:`~geogrid.partition.partition` gives, three depend on the
+assignment of households to cells (:data:`FOLLOW_ASSIGNMENTS`):
+
+- ``oversize_building``: a building (or one address) of more households than the
+  cap, which the engine keeps whole as a cell of its own; the note holds while its
+  households are all in one cell (split by hand, its ``building_split`` note says so);
+- ``building_split``: a building (or one address) whose households are in more than
+  one cell;
+- ``hamlet_split``: a hamlet of at most the cap in more than one cell.
+
+The others do not: ``spread_building``, ``isolated`` and the input's notes
+(``no_point``, ``outside_village``...) are about points; ``few_households``,
+``empty_village``, ``villages_overlap`` and ``uninhabited_land`` about villages and
+their land; a re-run's notes about outlines and micro-grids about their geometry.
+
+The rules are the engine's own (:func:`~geogrid.partition.village.report_units`,
+:func:`~geogrid.partition.village.split_buildings`,
+:func:`~geogrid.partition.village.split_hamlets`), over the village's households in
+the order :func:`~geogrid.partition.partition` takes them
+(:func:`~geogrid.partition.units.canonical_order`), so that a note that still holds
+is given again word for word.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geogrid.partition.inputs import _codes
+from geogrid.partition.units import canonical_order, make_units
+from geogrid.partition.village import report_units, split_buildings, split_hamlets
+
+__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes"]
+
+#: the kinds of note that depend on which cell each household is in
+FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split"})
+
+
+def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid, cap: int) -> list[dict]:
+    """The :data:`FOLLOW_ASSIGNMENTS` notes of village ``code`` for its households as
+    they are assigned now.
+
+    Parameters
+    ----------
+    code
+        The village's code.
+    points : ndarray (n, 2)
+        The village's households (every household in one of its cells), in metres.
+    building, hamlet
+        Their building and hamlet keys (None where missing), as the register holds them.
+    cell, microgrid
+        The cell and the micro-grid each household is in (any hashable ids).
+    cap : int
+        The plan's ``max_households``.
+
+    Returns
+    -------
+    list of dict
+        The engine's diagnostics (:func:`~geogrid.partition.result.diagnostic`),
+        ``households`` as positions in ``points``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0.0, 0.0], [0.0, 0.0], [50.0, 0.0]])
+    >>> notes = assignment_notes("V1", pts, ["B1", "B1", None], [None] * 3,
+    ...                          ["C1", "C2", "C2"], ["M1", "M1", "M1"], cap=20)
+    >>> [(d["kind"], d["households"]) for d in notes]
+    [('building_split', [0, 1])]
+    """
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    n = len(points)
+    if n == 0:
+        return []
+    building, hamlet = (np.full(n, None, dtype=object) if c is None else _codes(pd.Series(c, dtype=object))
+                        for c in (building, hamlet))
+    order = canonical_order(points, building, hamlet)
+    pts, building, hamlet = points[order], building[order], hamlet[order]
+    hh_cell, cells = pd.factorize(pd.Series(np.asarray(cell, dtype=object)[order], dtype=object))
+    mg_of_cell = pd.Series(np.asarray(microgrid, dtype=object)[order], dtype=object).groupby(hh_cell).first()
+    cell_mg = pd.factorize(mg_of_cell.reindex(range(len(cells))))[0]
+    units = make_units(pts, building, hamlet)
+    out = [d for d in report_units(code, pts, building, units, cap)
+           if d["kind"] == "oversize_building" and len(np.unique(hh_cell[d["households"]])) == 1]
+    out += split_buildings(code, units, hh_cell, pts, building)
+    out += split_hamlets(code, hh_cell, cell_mg, pts, hamlet, cap)
+    for d in out:
+        d["households"] = [int(h) for h in order[d["households"]]]
+    return out
