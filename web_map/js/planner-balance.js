@@ -148,6 +148,7 @@ export class PlannerBalance {
     this.renderBalance();
     this.renderValidation();
     this.renderNotes();
+    this.renderQuality();
     $("undo").disabled = !this.history.canUndo;
     $("redo").disabled = !this.history.canRedo;
     const dirty = $("dirty");

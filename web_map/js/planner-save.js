@@ -29,7 +29,7 @@ export function setVillageNames(fn) {
 }
 
 /** A village's code, with its name after it where the map knows it. */
-function village(code) {
+export function village(code) {
   if (code === null || code === undefined) return null;
   const name = villageName(String(code));
   return name ? String(code) + t("engine.village.name", { name }) : String(code);
@@ -233,6 +233,7 @@ export class PlannerSave {
   async reloadMicrogrid() {
     const planId = this.plan.id;
     this.plan = planFromResponse(await planApi.getPlan(planId));
+    this.loadQuality(); // what the edit did to the figures
     const mgId = this.mg && this.mg.id;
     this.mgLayer.clearLayers();
     this.mgLoaded = new Set();

@@ -14,6 +14,7 @@ import { PlannerEdit } from "./planner-edit.js";
 import { PlannerSave, setVillageNames } from "./planner-save.js";
 import { PlannerBalance } from "./planner-balance.js";
 import { PlannerNotes } from "./planner-notes.js";
+import { PlannerQuality } from "./planner-quality.js";
 import { planApi, planFromResponse, PALETTE } from "./planner-api.js";
 
 export { planApi };
@@ -183,6 +184,8 @@ export class Planner {
       this.mgGen = (this.mgGen || 0) + 1;
       this.planNotes = null;
       this.notesKind = "";
+      this.quality = null;
+      this.loadQuality(); // (renders itself when it comes: the whole plan can take a second)
       await Promise.all([this.loadMicrogrids(), this.loadNotes()]);
       this.renderAll();
     })();
@@ -244,6 +247,7 @@ export class Planner {
     this.mgLayer.eachLayer((l) => l.setStyle({ weight: l === layer ? 3 : 1.2, fillOpacity: l === layer ? 0 : 0.1, color: l === layer ? "#0b2f5c" : "#6b7f99" }));
     this.map.fitBounds(layer.getBounds(), { animate: false, padding: [30, 30], maxZoom: 18 });
     if (this.map.getZoom() < HOUSE_ZOOM) this.map.setZoom(HOUSE_ZOOM, { animate: false });
+    this.qualityForMicrogrid();
     await this.loadMicrogridContents();
   }
 
@@ -317,4 +321,4 @@ export class Planner {
 
 }
 
-for (const part of [PlannerEdit, PlannerSave, PlannerBalance, PlannerNotes]) mixin(Planner, part);
+for (const part of [PlannerEdit, PlannerSave, PlannerBalance, PlannerNotes, PlannerQuality]) mixin(Planner, part);
