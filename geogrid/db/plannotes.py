@@ -7,7 +7,9 @@ what a planner must read before publishing, so they are stored with the plan tha
 ``geogrid partition`` saves (:func:`save_notes`), copied with it into a new draft
 (:func:`copy_notes`, with who acknowledged them), and brought up to date by a re-run
 of micro-grids (:func:`replace_notes`): the notes about what the re-run re-solved give
-way to the re-run's own (open, but for those it gives again word for word).  A planner marks a note as dealt with or accepted
+way to the re-run's own (open, but for those it gives again word for word).  A hand
+edit brings the notes that depend on which cell each household is in up to date for
+the villages it touched (:func:`refresh_notes`).  A planner marks a note as dealt with or accepted
 (:func:`acknowledge`), so that the list shows what is left to do.
 
 A note names households by their ids (the engine names them by its frame's index
@@ -27,8 +29,8 @@ from sqlalchemy.orm import Session
 from geogrid.db import bulk
 from geogrid.db.models import PlanNote, new_ids, utcnow
 
-__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "read_notes", "note_rows", "acknowledge",
-           "as_diagnostics"]
+__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "refresh_notes", "read_notes", "note_rows",
+           "acknowledge", "as_diagnostics"]
 
 #: the structured fields of an engine diagnostic kept in a note's ``detail``
 NOTE_DETAIL = ("microgrids", "cells", "villages", "params")
@@ -138,6 +140,44 @@ def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], hou
             _identity(r["kind"], r["village_code"], r["message"], r["households"]), (None, None))
     if gone:
         session.execute(delete(PlanNote).where(PlanNote.id.in_([n.id for n in gone])),
+                        execution_options={"synchronize_session": False})
+    if rows:
+        session.execute(insert(PlanNote), rows)
+    return len(gone), len(rows)
+
+
+def refresh_notes(session: Session, plan_id: str, villages: Iterable[str], kinds: Iterable[str],
+                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
+    """After a hand edit: the plan's notes of ``kinds`` about ``villages`` become
+    ``diagnostics``, those kinds made afresh for those villages as the plan now stands.
+    A note given again (the same words about the same households, as
+    :func:`replace_notes` tells) stays as it is, with its id and who acknowledged it;
+    one no longer given goes; a new one comes in open.  Notes of other kinds or of
+    other villages are untouched.  ``(notes removed, notes added)``."""
+    villages, kinds = sorted({str(v) for v in villages}), sorted(set(kinds))
+    if not villages or not kinds:
+        return 0, 0
+    old = session.execute(select(PlanNote).where(
+        PlanNote.plan_id == plan_id, PlanNote.village_code.in_(villages), PlanNote.kind.in_(kinds))
+        .order_by(PlanNote.acknowledged_by.is_(None), PlanNote.created_at, PlanNote.id)).scalars().all()
+    # (one stored twice is kept once: an acknowledged one first)
+    stored: dict[tuple, PlanNote] = {}
+    for n in old:
+        stored.setdefault(_identity(n.kind, n.village_code, n.message, n.households), n)
+    kept: set[str] = set()
+    rows, new = [], set()
+    for r in note_rows(plan_id, diagnostics, household_id):
+        if r["kind"] not in kinds or r["village_code"] not in villages:
+            continue  # not the caller's to refresh
+        key = _identity(r["kind"], r["village_code"], r["message"], r["households"])
+        if key in stored:
+            kept.add(stored[key].id)
+        elif key not in new:  # (once among the new ones too)
+            new.add(key)
+            rows.append(r)
+    gone = [n.id for n in old if n.id not in kept]
+    if gone:
+        session.execute(delete(PlanNote).where(PlanNote.id.in_(gone)),
                         execution_options={"synchronize_session": False})
     if rows:
         session.execute(insert(PlanNote), rows)

@@ -5,12 +5,18 @@ Every edit is one transaction that starts with the plan's compare-and-swap
 no ``If-Match`` is 428, a stale one 412, and of several concurrent edits sent with
 the same ETag exactly one succeeds.  The response carries the new ``ETag``.
 Only drafts can be edited (409 otherwise); planners edit within their scope.
+
+An edit that moves households between cells (moves, a split, a merge) brings the
+engine's notes about buildings and hamlets of the villages it touched up to date in
+its transaction (:func:`geogrid.api.editnotes.follow_hand_edit`); its answer says how
+(``notes``: the villages, the notes removed and added), so that a client reloads them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 import shapely
@@ -21,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 
 from geogrid.api import cellgeometry
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
+from geogrid.api.editnotes import follow_hand_edit
 from geogrid.api.errors import StateError
 from geogrid.api.etag import make_etag, require_if_match, version_from_etag
 from geogrid.api.geojson import check_polygon_in_context, parse_polygon
@@ -78,10 +85,20 @@ class RepartitionRequest(_Strict):
     microgrids: list[ObjectId] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
 
 
+@dataclass
+class _Moved:
+    """The cells whose households an edit changed (added to by each ``_apply_*`` that
+    moves households), and what that did to the plan's notes, once the edit is done."""
+
+    cells: set[str] = field(default_factory=set)
+    notes: dict = field(default_factory=lambda: {"villages": [], "removed": 0, "added": 0})
+
+
 @contextlib.contextmanager
 def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, response: Response,
           audit, action: str, detail: dict | None = None):
-    """One edit transaction: permission, 404, 428, 412, draft-only, audit, commit, ETag."""
+    """One edit transaction: permission, 404, 428, 412, draft-only, the notes of the
+    villages whose households moved, audit, commit, ETag."""
     require(principal, "edit_plans")
     plan = visible_plan(session, principal, plan_id)
     expected = version_from_etag(plan_id, require_if_match(if_match))
@@ -92,8 +109,9 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
         raise StateError(f"plan {plan_id} is {status}; only drafts can be edited: create a "
                          "draft from it with POST /api/v1/plans")
     info = dict(detail or {})
+    moved = _Moved()
     try:
-        yield plan, info
+        yield plan, info, moved
     except shapely.errors.GEOSException as exc:
         # never a 500: the transaction is rolled back (the session closes uncommitted)
         log.warning("plan %s: %s failed in GEOS: %s", plan_id, action, exc)
@@ -101,6 +119,9 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
             f"{action.replace('_', ' ')} could not be computed: a polygon of this micro-grid is "
             f"broken ({exc}); nothing was changed. Redraw the micro-grid boundary or re-run the "
             "partition for the micro-grid, then try again") from None
+    if moved.cells:
+        # in the edit's transaction: a refused edit leaves the notes as they were
+        moved.notes = follow_hand_edit(session, plan, moved.cells)
     audit.add(session, action, "plan", plan_id, detail=info or None)
     session.commit()
     response.headers["ETag"] = make_etag(plan_id, new_version)
@@ -201,7 +222,7 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
 # by the batch: no commit, no ETag; it records what it did in ``info`` (the audit
 # detail) and returns the route's answer.
 
-def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dict) -> dict:
+def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dict, moved: _Moved) -> dict:
     plan_id = plan.id
     targets = {m.cell_id for m in moves}
     cells = {c.id: c for c in session.execute(
@@ -238,6 +259,7 @@ def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dic
                             .values(cell_id=m.cell_id),
                             execution_options={"synchronize_session": False})
     recount(session, plan_id, set(sources.values()) | targets)
+    moved.cells |= set(sources.values()) | {m.cell_id for m in moves if m.household_id in sources}
     info["moved"] = len(sources)
     return {"moved": len(sources)}
 
@@ -282,7 +304,7 @@ def _area_km2(geom) -> float:
 
 
 def _apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: list[str],
-                 info: dict) -> dict:
+                 info: dict, moved: _Moved) -> dict:
     from geoalchemy2.shape import to_shape
 
     plan_id = plan.id
@@ -321,6 +343,7 @@ def _apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids:
                                              Assignment.household_id.in_(sorted(moving)))
                     .values(cell_id=new.id), execution_options={"synchronize_session": False})
     recount(session, plan_id, [cell.id, new.id])
+    moved.cells |= {cell.id, new.id}
     info.update(new_cell=new.id, moved=len(moving))
     return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key}
 
@@ -332,7 +355,7 @@ def _check_merge(cells: list[str]) -> tuple[str, str]:
     return a_id, b_id
 
 
-def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict) -> dict:
+def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict, moved: _Moved) -> dict:
     from geoalchemy2.shape import to_shape
 
     a_id, b_id = _check_merge(cells)
@@ -352,6 +375,7 @@ def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict
                     .values(cell_id=a.id), execution_options={"synchronize_session": False})
     session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
     recount(session, plan.id, [a.id])
+    moved.cells.add(a.id)
     return {"cell_id": a_id, "removed_cell_id": b_id}
 
 
@@ -370,15 +394,15 @@ def move_households(plan_id: str, body: MovesRequest, response: Response, sessio
                     principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                     if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "move_households",
-               {"moves": len(body.moves)}) as (plan, info):
-        out = _apply_moves(session, scope, plan, body.moves, info)
-    return {**out, "plan": plan_summary(session, session.get(Plan, plan_id))}
+               {"moves": len(body.moves)}) as (plan, info, moved):
+        out = _apply_moves(session, scope, plan, body.moves, info, moved)
+    return {**out, "notes": moved.notes, "plan": plan_summary(session, session.get(Plan, plan_id))}
 
 
 # --- locks --------------------------------------------------------------------------------
 def _set_lock(plan_id, cell_id, locked, response, session, principal, scope, audit, if_match):
     with _edit(session, principal, scope, plan_id, if_match, response, audit,
-               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info):
+               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info, _):
         out = _apply_lock(session, scope, plan, cell_id, locked, info)
     return {**out, "etag": response.headers["ETag"]}
 
@@ -403,7 +427,7 @@ def replace_boundary(plan_id: str, microgrid_id: str, body: GeometryRequest, res
                      if_match: IfMatch = None) -> dict:
     geom = parse_polygon(body.geometry, what="micro-grid boundary")
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "replace_boundary",
-               {"microgrid": microgrid_id}) as (plan, info):
+               {"microgrid": microgrid_id}) as (plan, info, _):
         out = _apply_boundary(session, scope, plan, microgrid_id, geom, info)
     return {**out, "etag": response.headers["ETag"]}
 
@@ -415,9 +439,9 @@ def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Respons
                principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "split_cell",
-               {"cell": cell_id}) as (plan, info):
-        out = _apply_split(session, scope, plan, cell_id, body.household_ids, info)
-    return {**out, "etag": response.headers["ETag"]}
+               {"cell": cell_id}) as (plan, info, moved):
+        out = _apply_split(session, scope, plan, cell_id, body.household_ids, info, moved)
+    return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
 @router.post("/plans/{plan_id}/cells/merge", summary="Merge two cells of one micro-grid into the first")
@@ -426,9 +450,9 @@ def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: S
                 if_match: IfMatch = None) -> dict:
     _check_merge(body.cells)
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "merge_cells",
-               {"cells": list(body.cells)}) as (plan, info):
-        out = _apply_merge(session, scope, plan, body.cells, info)
-    return {**out, "etag": response.headers["ETag"]}
+               {"cells": list(body.cells)}) as (plan, info, moved):
+        out = _apply_merge(session, scope, plan, body.cells, info, moved)
+    return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
 # --- re-run the partition ---------------------------------------------------------------------
@@ -438,7 +462,7 @@ def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Res
                            session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                            audit: AuditDep, if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
-               {"microgrids": body.microgrids}) as (plan, info):
+               {"microgrids": body.microgrids}) as (plan, info, _):
         _apply_repartition(session, scope, plan, body.microgrids, info)
     return {**info, "etag": response.headers["ETag"]}
 
@@ -480,11 +504,11 @@ class EditsRequest(_Strict):
                                 description="applied in this order, in one transaction")
 
 
-def _apply_op(session, scope: Scope, plan: Plan, op) -> tuple[str, dict, dict]:
+def _apply_op(session, scope: Scope, plan: Plan, op, moved: _Moved) -> tuple[str, dict, dict]:
     """One operation of a batch: (audit action, audit detail, result)."""
     if op.op == "move":
         info = {"moves": len(op.moves)}
-        return "move_households", info, _apply_moves(session, scope, plan, op.moves, info)
+        return "move_households", info, _apply_moves(session, scope, plan, op.moves, info, moved)
     if op.op in ("lock", "unlock"):
         info = {"cell": op.cell_id}
         return f"{op.op}_cell", info, _apply_lock(session, scope, plan, op.cell_id, op.op == "lock", info)
@@ -494,10 +518,10 @@ def _apply_op(session, scope: Scope, plan: Plan, op) -> tuple[str, dict, dict]:
         return "replace_boundary", info, _apply_boundary(session, scope, plan, op.microgrid_id, geom, info)
     if op.op == "split":
         info = {"cell": op.cell_id}
-        return "split_cell", info, _apply_split(session, scope, plan, op.cell_id, op.household_ids, info)
+        return "split_cell", info, _apply_split(session, scope, plan, op.cell_id, op.household_ids, info, moved)
     if op.op == "merge":
         info = {"cells": list(op.cells)}
-        return "merge_cells", info, _apply_merge(session, scope, plan, op.cells, info)
+        return "merge_cells", info, _apply_merge(session, scope, plan, op.cells, info, moved)
     info = {"microgrids": op.microgrids}
     return "repartition", info, _apply_repartition(session, scope, plan, op.microgrids, info)
 
@@ -528,14 +552,16 @@ def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: S
     ``geometry``; ``split``: ``cell_id`` and ``household_ids``; ``merge``: ``cells``;
     ``repartition``: ``microgrids``), each checked as there.  They run in one
     transaction under one If-Match: all are saved and the plan's ETag changes once, or
-    the first that fails is answered (its status, ``errors[0].index``) and nothing is."""
+    the first that fails is answered (its status, ``errors[0].index``) and nothing is.
+    The notes of the villages whose households the moves, splits and merges moved are
+    brought up to date once, after the last edit (``notes``)."""
     n = len(body.edits)
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "edit_batch",
-               {"edits": n, "ops": [op.op for op in body.edits]}) as (plan, info):
+               {"edits": n, "ops": [op.op for op in body.edits]}) as (plan, info, moved):
         results = []
         for i, op in enumerate(body.edits):
             try:
-                action, detail, out = _apply_op(session, scope, plan, op)
+                action, detail, out = _apply_op(session, scope, plan, op, moved)
             except (GeogridError, shapely.errors.GEOSException) as exc:
                 raise _failed_at(i, n, op, exc) from None
             audit.add(session, action, "plan", plan_id, detail={**detail, "batch_index": i})
@@ -543,5 +569,5 @@ def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: S
             # the next operation reads what this one wrote, not the session's stale copies
             session.flush()
             session.expire_all()
-    return {"applied": n, "results": results, "etag": response.headers["ETag"],
+    return {"applied": n, "results": results, "notes": moved.notes, "etag": response.headers["ETag"],
             "plan": plan_summary(session, session.get(Plan, plan_id))}

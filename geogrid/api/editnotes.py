@@ -1,0 +1,71 @@
+"""The engine's notes brought up to date by a hand edit.
+
+Households moved between cells, a cell split or two merged can make a note about a
+building or a hamlet true or false: half of a building over the cap moved out of its
+cell is no longer "kept whole as a cell of its own" but split, a small hamlet moved
+together is no longer split, and a move can split one.  Before such an edit commits,
+in its transaction, the notes of those kinds
+(:data:`~geogrid.partition.assignment_notes.FOLLOW_ASSIGNMENTS`) about each village
+whose households it moved are made afresh by the engine's own rules
+(:func:`~geogrid.partition.assignment_notes.assignment_notes`) from the plan's
+assignments and the households' points, buildings and hamlets, and folded into the
+stored ones (:func:`geogrid.db.plannotes.refresh_notes`: one that still holds keeps its
+id and its acknowledgement).  The engine is imported lazily, as for a re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sqlalchemy import func, select
+
+from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
+from geogrid.db.plannotes import refresh_notes
+
+__all__ = ["follow_hand_edit"]
+
+
+def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
+    """The notes of ``plan`` that depend on which cell each household is in, made
+    afresh for the villages of ``cell_ids`` (the cells whose households an edit
+    changed): ``{"villages": [codes], "removed": n, "added": n}``.  A plan that kept no
+    notes (saved before they were kept) gets none: it would show some of a village's
+    notes as if they were all."""
+    cell_ids = sorted(set(cell_ids))
+    if not cell_ids or not plan.notes_recorded:
+        return {"villages": [], "removed": 0, "added": 0}
+    from geogrid.crs import local_metric_crs, transformer
+    from geogrid.partition.assignment_notes import FOLLOW_ASSIGNMENTS, assignment_notes
+
+    villages = sorted(set(session.execute(
+        select(Microgrid.village_code).join(Cell, Cell.microgrid_id == Microgrid.id)
+        .where(Cell.id.in_(cell_ids), Microgrid.village_code.is_not(None)).distinct()).scalars()))
+    if not villages:
+        return {"villages": [], "removed": 0, "added": 0}
+    cap = int((plan.params or {}).get("max_households", 20))
+    # the villages' households in their cells, in the register's order (by household
+    # number), as partition() reads them
+    rows = session.execute(
+        select(Microgrid.village_code, Assignment.household_id, Assignment.cell_id, Cell.microgrid_id,
+               Household.building, Household.hamlet, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+        .select_from(Microgrid).join(Cell, Cell.microgrid_id == Microgrid.id)
+        .join(Assignment, Assignment.cell_id == Cell.id).join(Household, Household.id == Assignment.household_id)
+        .where(Microgrid.plan_id == plan.id, Microgrid.village_code.in_(villages))
+        .order_by(Household.household_no, Household.id)).all()
+    by_village: dict[str, list] = {}
+    for r in rows:
+        by_village.setdefault(r[0], []).append(r[1:])
+    notes = []
+    for code, mine in by_village.items():
+        hid, cell, mg, building, hamlet, x, y = (list(c) for c in zip(*mine))
+        lon, lat = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        # in the village's UTM zone, as partition() and a re-run measure
+        metric = local_metric_crs((lon.min() + lon.max()) / 2, (lat.min() + lat.max()) / 2)
+        mx, my = transformer("EPSG:4326", metric).transform(lon, lat)
+        for d in assignment_notes(code, np.column_stack([mx, my]), building, hamlet, cell, mg, cap):
+            d["households"] = [hid[h] for h in d["households"]]
+            notes.append(d)
+    removed, added = refresh_notes(session, plan.id, villages, FOLLOW_ASSIGNMENTS, notes,
+                                   {h: h for d in notes for h in d["households"]})
+    return {"villages": villages, "removed": removed, "added": added}
