@@ -10,7 +10,8 @@ households) loaded as ``api_load.py`` loads it, partitioned and published
 of it (and to the county).  In this process (FastAPI's test client, no HTTP server),
 each cadre reads ``GET /api/v1/households/{id}`` (a house and its residents, audited)
 for houses in scope and ``GET /api/v1/households?limit=50`` (a page), ``--requests``
-times each; then the engine's notes ``GET /api/v1/plans/{id}/notes``.  Printed: the
+times each; then the engine's notes ``GET /api/v1/plans/{id}/notes`` and the plan's
+quality figures ``GET /api/v1/plans/{id}/quality`` (fewer times).  Printed: the
 median and p95 in ms, and the ratio to the named baseline of the same run, the
 village's cadre.
 
@@ -63,10 +64,11 @@ def measure(client, tokens: dict, houses: dict, plan_id: str, n: int) -> dict:
         ids = houses[who]
         for what, path in (("house", lambda i: f"/api/v1/households/{ids[i % len(ids)]}"),
                            ("page", lambda i: "/api/v1/households?limit=50"),
-                           ("notes", lambda i: f"/api/v1/plans/{plan_id}/notes")):
+                           ("notes", lambda i: f"/api/v1/plans/{plan_id}/notes"),
+                           ("quality", lambda i: f"/api/v1/plans/{plan_id}/quality")):
             client.get(path(0), headers=headers)  # warm
             ts = []
-            for i in range(n if what != "notes" else max(5, n // 5)):
+            for i in range({"notes": max(5, n // 5), "quality": max(3, n // 10)}.get(what, n)):
                 t = time.perf_counter()
                 r = client.get(path(i), headers=headers)
                 ts.append(time.perf_counter() - t)
@@ -133,9 +135,9 @@ def run_backend(backend: str, county, args) -> None:
                     old = measure(client, tokens, houses, pid, args.requests)
                 finally:
                     Scope.assigned_households = real
-        base = {what: now["village (baseline)", what][0] for what in ("house", "page", "notes")}
+        base = {what: now["village (baseline)", what][0] for what in ("house", "page", "notes", "quality")}
         for (who, what), (p50, p95) in now.items():
-            line = (f"  {who:<19} {what:<6} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+            line = (f"  {who:<19} {what:<7} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
                     f"{p50 / base[what]:5.2f}x the village's cadre")
             if old is not None:
                 line += f"  | before (join from the plan's assignments): p50 {old[who, what][0]:7.1f} ms, " \

@@ -75,9 +75,11 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     from geogrid.crs import local_metric_crs
     from geogrid.partition.result import PartitionResult
 
-    frames = load_plan(session, plan.id)
     keys = [m.microgrid_key for m in microgrids]
     village_codes = sorted({m.village_code for m in microgrids if m.village_code})
+    # only those villages: reading a county's whole plan made a re-run of one micro-grid
+    # of the sample county take 1.16 s (SpatiaLite), now 0.34 s
+    frames = load_plan(session, plan.id, village_codes)
     # the villages of the named micro-grids are the whole problem: other villages are
     # independent in the engine, so neither side needs them
     prev_mg = frames.microgrids[frames.microgrids[C.VILLAGE_CODE].isin(village_codes)]
@@ -116,7 +118,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     except InputError as exc:
         _with_reason(exc)
         raise
-    _refuse_losses(prev_hh, result, keys, frames.microgrids)
+    _refuse_losses(prev_hh, result, keys, lambda: load_plan(session, plan.id).microgrids)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
     postgis = None
     new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
@@ -213,7 +215,8 @@ def _moved_as_such(prev_hh, prev_cells):
 def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
     """Refuses a re-run that leaves households of the named micro-grids in no cell: their
     assignments would go with the old cells.  The message names them and where they
-    lie (a micro-grid to re-run with these, or none: outside the plan)."""
+    lie (a micro-grid to re-run with these, or none: outside the plan; ``all_mg()``
+    gives the plan's micro-grids, read only then)."""
     import shapely
 
     was = prev_hh.index[prev_hh[C.MICROGRID_ID].isin(keys)]
@@ -222,7 +225,7 @@ def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
     if not len(lost):
         return
     pts = result.households.geometry.reindex(lost).to_crs(4326).to_numpy()
-    mgs = all_mg.to_crs(4326)
+    mgs = all_mg().to_crs(4326)
     found = {}
     ok = ~shapely.is_missing(pts)
     if ok.any():

@@ -257,12 +257,25 @@ def load_plan(session: Session, plan_id: str, village_codes=None) -> PlanFrames:
     only the micro-grids of ``village_codes`` (and their cells and households) if given."""
     plan = get_plan(session, plan_id)
     p = {"plan": plan_id}
+    # the whole plan: from its assignments (by plan, the primary key's prefix); some
+    # villages: from their micro-grids, then cells and assignments by their indexes
+    # (CROSS JOIN keeps that order on SQLite, which otherwise read all of a county's
+    # 80,000 assignments for one village: a village's quality figures took 0.35 s, now
+    # 0.06 s, on the sample county)
+    frm = ("FROM assignments AS a JOIN households AS h ON h.id = a.household_id "
+           "JOIN cells AS c ON c.id = a.cell_id JOIN microgrids AS m ON m.id = c.microgrid_id "
+           "WHERE a.plan_id = :plan")
+    cells_frm = "FROM cells AS c JOIN microgrids AS m ON m.id = c.microgrid_id WHERE c.plan_id = :plan"
     only = ""
     if village_codes is not None:
         codes = sorted(set(map(str, village_codes)))
         p.update({f"v{i}": c for i, c in enumerate(codes)})
         only = (f" AND m.village_code IN ({', '.join(f':v{i}' for i in range(len(codes)))})" if codes
                 else " AND 1 = 0")
+        frm = ("FROM microgrids AS m CROSS JOIN cells AS c CROSS JOIN assignments AS a "
+               "CROSS JOIN households AS h WHERE m.plan_id = :plan AND c.microgrid_id = m.id "
+               "AND a.cell_id = c.id AND h.id = a.household_id")
+        cells_frm = "FROM microgrids AS m CROSS JOIN cells AS c WHERE m.plan_id = :plan AND c.microgrid_id = m.id"
     microgrids = bulk.read_frame(
         session,
         f"SELECT m.microgrid_key AS {C.MICROGRID_ID}, m.id, m.village_code, m.households, m.area_km2, "
@@ -272,18 +285,14 @@ def load_plan(session: Session, plan_id: str, village_codes=None) -> PlanFrames:
         session,
         f"SELECT c.cell_key AS {C.CELL_ID}, c.id, m.microgrid_key AS {C.MICROGRID_ID}, "
         "c.village_code, c.households, c.locked, ST_AsBinary(c.geom) AS geom_wkb "
-        "FROM cells AS c JOIN microgrids AS m ON m.id = c.microgrid_id "
-        "WHERE c.plan_id = :plan" + only + " ORDER BY c.cell_key", p)
+        + cells_frm + only + " ORDER BY c.cell_key", p)
     if len(cells):
         cells["locked"] = cells["locked"].astype(bool)
     households = bulk.read_frame(
         session,
         f"SELECT h.id AS {C.HOUSEHOLD_ID}, h.household_no, h.village_code, h.building, h.hamlet, "
         f"m.microgrid_key AS {C.MICROGRID_ID}, c.cell_key AS {C.CELL_ID}, "
-        "ST_AsBinary(h.geom) AS geom_wkb FROM assignments AS a "
-        "JOIN households AS h ON h.id = a.household_id JOIN cells AS c ON c.id = a.cell_id "
-        "JOIN microgrids AS m ON m.id = c.microgrid_id WHERE a.plan_id = :plan" + only
-        + " ORDER BY h.household_no", p)
+        "ST_AsBinary(h.geom) AS geom_wkb " + frm + only + " ORDER BY h.household_no", p)
     return PlanFrames(plan=plan, households=households, microgrids=microgrids, cells=cells)
 
 

@@ -139,3 +139,22 @@ def test_drafts_are_for_planners_and_an_unknown_plan_is_404(client, world, engin
     _quality(client, planner, "no-such-plan", status=404)
     elsewhere = _token(engine, "elsewhere", "planner", ["area:110101"])
     _quality(client, elsewhere, world, status=404)
+
+
+def test_a_plan_read_for_some_villages_is_the_whole_plans_rows_of_them(world, engine):
+    """load_plan(..., village_codes) reads from the villages' micro-grids (by index)
+    rather than from all the plan's assignments: the same rows as the whole plan's."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.plans import load_plan
+
+    with session_scope(engine) as s:
+        whole = load_plan(s, world)
+        one = load_plan(s, world, [VILLAGES[1]])
+        none = load_plan(s, world, [])
+    for name in ("households", "microgrids", "cells"):
+        w, o = getattr(whole, name), getattr(one, name)
+        mine = (w["microgrid_id"].isin(set(whole.microgrids.loc[whole.microgrids["village_code"] == VILLAGES[1],
+                                                                 "microgrid_id"])))
+        assert len(o) and len(o) < len(w), name
+        assert o.reset_index(drop=True).equals(w[mine].reset_index(drop=True)), name
+        assert len(getattr(none, name)) == 0
