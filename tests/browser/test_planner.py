@@ -795,6 +795,42 @@ def test_the_plans_own_notes_are_listed_in_the_planners_language_and_zoom_to_the
     page.click("#lang-switch")
 
 
+def test_a_saved_hand_move_brings_the_notes_up_to_date(page, server):
+    """Half of the biggest building over the cap moved out of its cell and saved: the
+    notes list says at once, without a reload, that the building is split, and no
+    longer that it is over the cap and kept whole (before, the list kept the old note
+    until a re-run; its hint said hand edits did not update it)."""
+    login(page, "planner")
+    plan_id = _open_planner_with_draft(page)
+    page.wait_for_selector("#pp-notes:not([hidden]) #notes li[data-i]")
+    assert "移动住户、拆分或合并网格后" in page.inner_text("#pp-notes .hint")
+    notes = page.evaluate("geogrid.planner.planNotes")
+    building = max((n for n in notes if n["kind"] == "oversize_building"), key=lambda n: n["households"])
+    assert not any(n["kind"] == "building_split" for n in notes)
+    cell = next(o for o in building["objects"] if o["type"] == "cell")
+    houses = [o["id"] for o in building["objects"] if o["type"] == "household"]
+    _open_microgrid(page, cell["key"].rsplit("-", 1)[0])
+    target = next(c for c in _counts(page) if c != cell["id"])
+    page.evaluate("(ids) => { for (const id of ids) geogrid.planner.selected.add(id); geogrid.planner.renderSelection(); }",
+                  houses[: len(houses) // 2])
+    page.select_option("#assign-target", target)
+    page.click("#assign-do")
+    page.click("#save")
+    page.wait_for_function("geogrid.planner.planNotes.some((n) => n.kind === 'building_split')", timeout=20_000)
+    now = page.evaluate("geogrid.planner.planNotes")
+    split = [n for n in now if n["kind"] == "building_split"]
+    assert len(split) == 1 and split[0]["households"] == building["households"], split
+    assert building["id"] not in {n["id"] for n in now}
+    assert len(now) == len(notes)  # one note for another
+    assert {o["id"] for o in split[0]["objects"] if o["type"] == "cell"} == {cell["id"], target}
+    texts = page.locator("#notes li[data-i]").all_inner_texts()
+    assert any(t.startswith("楼栋被拆分") and f"{building['households']} 户" in t for t in texts), texts
+    with server.api("planner") as api:
+        stored = {n["id"] for n in api.get(f"/plans/{plan_id}/notes").json()["notes"]}
+    assert stored == {n["id"] for n in now}
+    shot(page, "25-planner-notes-follow-a-hand-move")
+
+
 def test_a_plan_saved_before_notes_were_kept_is_not_said_to_have_none(page):
     """A plan older than the notes (the API's ``recorded: false``) shows that none were
     recorded, not that the engine had nothing to say."""

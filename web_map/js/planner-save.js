@@ -144,6 +144,13 @@ export function rerunRefusal(err) {
   return fill("planner.rerun.refused", vars);
 }
 
+/** Whether an edit's answer says the plan's notes changed: moves, splits and merges bring
+ * the notes about buildings and small hamlets of their villages up to date. */
+function notesChanged(data) {
+  const n = data && data.notes;
+  return Boolean(n && (n.removed || n.added));
+}
+
 export class PlannerSave {
   // ---- saving ------------------------------------------------------------------------------------
   /** The net change since the last load: moves, new cells, locks and the boundary. */
@@ -196,14 +203,17 @@ export class PlannerSave {
     btn.textContent = t("planner.saving");
     const planId = this.plan.id;
     try {
+      let notes = false;
       if (edits.length) {
         const res = await request("POST", `plans/${planId}/edits`, { ifMatch: this.plan.etag, json: { edits } });
         const e = res.headers.get("ETag");
         if (e) this.plan.etag = e;
+        notes = notesChanged(res.data);
       }
       this.history.clear();
       toast(t("planner.saved"));
       await this.reloadMicrogrid();
+      if (notes) await this.loadNotes(); // a building or a hamlet split, or whole again
       return true;
     } catch (err) {
       if (err.status === 412) this.conflict();
@@ -276,7 +286,9 @@ export class PlannerSave {
       if (notes.length) toast(t("planner.rerun.notes", { n: notes.length, notes: notes.map(noteText).join(" — ") }), { ms: 20000 });
       else toast(t("planner.done"));
       await this.reloadMicrogrid();
-      if (kind === "rerun") await this.loadNotes(); // the re-run's notes replace those it re-solved
+      // the re-run's notes replace those it re-solved; a split or a merge brings those
+      // about buildings and hamlets up to date
+      if (kind === "rerun" || notesChanged(res.data)) await this.loadNotes();
     } catch (err) {
       const refused = kind === "rerun" ? rerunRefusal(err) : null;
       if (err.status === 412) this.conflict();
