@@ -80,10 +80,13 @@ A village where any of that fails (tied cells that hold more land than a micro-g
 a micro-grid that is not one piece, an area outside ±25 %) gets the straight layout.
 
 See :func:`partition` and :func:`repartition`; :mod:`geogrid.partition.validate`
-checks every hard rule.
+checks every hard rule, and :func:`result_figures` measures every quality figure of a
+partition from its frames alone (one edited after the engine, by hand or by a
+repartition, whose report carries the shape figures over).
 """
 
 from geogrid.partition.repartition import repartition
+from geogrid.partition.report import result_figures
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.solve import cell_id, microgrid_id, partition
 from geogrid.partition.validate import assert_valid, check
@@ -94,6 +97,7 @@ __all__ = [
     "PartitionResult",
     "check",
     "assert_valid",
+    "result_figures",
     "microgrid_id",
     "cell_id",
 ]
