@@ -184,11 +184,13 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
         b = a[has]
         keys = keys[has]
         # a key is a building of one village: villages number their buildings each
-        # their own way (as the engine, which makes units village by village)
-        if VILLAGE_CODE in b.columns:
-            codes = pd.factorize(pd.Series(_codes(b[VILLAGE_CODE])).astype(str).to_numpy() + "\x1f" + keys.astype(str))[0]
-        else:
-            codes = pd.factorize(keys)[0]
+        # their own way (as the engine, which makes units village by village).  The
+        # village is that of the household's cell: a household without a code (no
+        # village_code column, or a blank one) takes the village whose outline holds it
+        cell_village = result.cells.drop_duplicates(CELL_ID).set_index(CELL_ID)[VILLAGE_CODE]
+        village = b[CELL_ID].map(cell_village).to_numpy(dtype=object)
+        codes = pd.DataFrame({"v": village, "k": keys}).groupby(["v", "k"], dropna=False, sort=False).ngroup()
+        codes = codes.to_numpy()
         place = building_groups(shapely.get_coordinates(b.geometry.to_numpy()), codes)
         sb = b.groupby(place)[CELL_ID].nunique()
         # households apart that a micro-grid border ran between, as the diagnostics say
