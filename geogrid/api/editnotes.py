@@ -44,28 +44,30 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
     if not villages:
         return {"villages": [], "removed": 0, "added": 0}
     cap = int((plan.params or {}).get("max_households", 20))
-    # the villages' households in their cells, in the register's order (by household
-    # number), as partition() reads them
-    rows = session.execute(
+    # the villages' households in their cells (in any order: the engine's rules take
+    # them in an order of their own); Core rows, a column each
+    rows = session.connection().execute(
         select(Microgrid.village_code, Assignment.household_id, Assignment.cell_id, Cell.microgrid_id,
                Household.building, Household.hamlet, func.ST_X(Household.geom), func.ST_Y(Household.geom))
         .select_from(Microgrid).join(Cell, Cell.microgrid_id == Microgrid.id)
         .join(Assignment, Assignment.cell_id == Cell.id).join(Household, Household.id == Assignment.household_id)
-        .where(Microgrid.plan_id == plan.id, Microgrid.village_code.in_(villages))
-        .order_by(Household.household_no, Household.id)).all()
-    by_village: dict[str, list] = {}
-    for r in rows:
-        by_village.setdefault(r[0], []).append(r[1:])
+        .where(Microgrid.plan_id == plan.id, Microgrid.village_code.in_(villages))).all()
     notes = []
-    for code, mine in by_village.items():
-        hid, cell, mg, building, hamlet, x, y = (list(c) for c in zip(*mine))
-        lon, lat = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        # in the village's UTM zone, as partition() and a re-run measure
-        metric = local_metric_crs((lon.min() + lon.max()) / 2, (lat.min() + lat.max()) / 2)
-        mx, my = transformer("EPSG:4326", metric).transform(lon, lat)
-        for d in assignment_notes(code, np.column_stack([mx, my]), building, hamlet, cell, mg, cap):
-            d["households"] = [hid[h] for h in d["households"]]
-            notes.append(d)
+    if rows:
+        code_of, hid, cell, mg, building, hamlet, lon, lat = (np.asarray(c, dtype=object) for c in zip(*rows))
+        lon, lat = lon.astype(float), lat.astype(float)
+        for code in villages:
+            mine = np.flatnonzero(code_of == code) if len(villages) > 1 else np.arange(len(rows))
+            if not len(mine):
+                continue
+            x, y = lon[mine], lat[mine]
+            # in the village's UTM zone, as partition() and a re-run measure
+            metric = local_metric_crs((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
+            mx, my = transformer("EPSG:4326", metric).transform(x, y)
+            for d in assignment_notes(code, np.column_stack([mx, my]), building[mine], hamlet[mine],
+                                      cell[mine], mg[mine], cap):
+                d["households"] = hid[mine[d["households"]]].tolist()
+                notes.append(d)
     removed, added = refresh_notes(session, plan.id, villages, FOLLOW_ASSIGNMENTS, notes,
                                    {h: h for d in notes for h in d["households"]})
     return {"villages": villages, "removed": removed, "added": added}
