@@ -148,7 +148,8 @@ def run_backend(backend: str, county, args) -> None:
         print(f"  partitioned into a draft in {time.perf_counter() - t:.1f} s (set-up)", flush=True)
         with session_scope(engine) as s:
             sizes = s.execute(select(Microgrid.village_code, func.count()).select_from(Assignment)
-                              .join(Cell, Cell.id == Assignment.cell_id).join(Microgrid, Microgrid.id == Cell.microgrid_id)
+                              .join(Cell, Cell.id == Assignment.cell_id)
+                              .join(Microgrid, Microgrid.id == Cell.microgrid_id)
                               .where(Assignment.plan_id == pid).group_by(Microgrid.village_code)
                               .order_by(func.count().desc(), Microgrid.village_code)).all()
             villages = {"biggest": sizes[0], "median": sizes[len(sizes) // 2]}
