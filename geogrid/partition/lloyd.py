@@ -31,6 +31,7 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 from scipy.sparse import coo_array
 
 from geogrid.partition.pieces import HalfPlane, polygonal
+from geogrid.partition.units import COLOCATED_M
 
 __all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "power_weights",
            "power_distances", "halfplanes_between", "move_sites", "power_halfplanes", "voronoi_cells"]
@@ -526,8 +527,16 @@ def power_halfplanes(centres: np.ndarray, weights: np.ndarray, origin: np.ndarra
 
 def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarray:
     """Per cell, the union of its households' Voronoi regions within ``box`` (which
-    must hold every point): ``k`` polygons that tile the box."""
-    xy, first = np.unique(points, axis=0, return_index=True)
+    must hold every point): ``k`` polygons that tile the box.
+
+    Points at one address (the same centimetre: one unit, so one cell) are one site.
+    Two sites nanometres apart (a household added at another's point, its coordinates
+    through a CRS and back) gave GEOS a region that holds neither site, which was then
+    no cell's: a hole of hundreds of m² in the micro-grid.
+    """
+    points = np.asarray(points, float)
+    _, first = np.unique(np.round(points / COLOCATED_M), axis=0, return_index=True)
+    xy = points[first]
     lab = cell[first]
     if len(xy) == 1:
         regions = np.array([box], dtype=object)
@@ -538,6 +547,10 @@ def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarr
     site, reg = shapely.STRtree(regions).query(shapely.points(xy), predicate="within")
     owner = np.full(len(regions), -1)
     owner[reg] = lab[site]
+    lost = np.flatnonzero(owner < 0)
+    if len(lost):  # a region holding no site (its site on its edge): the nearest site's
+        near = shapely.STRtree(shapely.points(xy)).query_nearest(regions[lost], all_matches=False)
+        owner[lost[near[0]]] = lab[near[1]]
     out = np.empty(k, dtype=object)
     for c in range(k):
         # the regions of one diagram share their edges exactly: a coverage union, ten

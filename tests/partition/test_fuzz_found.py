@@ -38,3 +38,50 @@ def test_a_building_key_used_on_both_sides_of_a_village_border_is_two_buildings_
     assert r.households.loc[0, "cell_id"] == r.households.loc[4, "cell_id"] != r.households.loc[2, "cell_id"]
     r.households.loc[4, "cell_id"] = r.households.loc[2, "cell_id"]
     assert check(r, v)["building_not_split"] == ["k1"]
+
+
+# A micro-grid (simplified) of the synthetic county's village 431229001004 (seed 0),
+# its 15 households, and six added at household 7's address whose coordinates went
+# to WGS84 and back: 0.4 nm from it, the same centimetre, so one unit of 7.
+_TRI = [[380214.078281, 3024952.266951], [379450.522316, 3024502.462123], [377848.516313, 3026080.017295],
+        [377935.123146, 3026237.639557], [378102.152274, 3026481.094902], [378256.463617, 3026659.984632],
+        [378436.432754, 3026829.578634], [380276.797209, 3024989.214179]]
+_PTS = [[378029.7055549711, 3026219.1854884364], [378075.4881904497, 3026373.3314255187],
+        [378119.06299733964, 3026221.2424303386], [378006.02920983057, 3026169.044395947],
+        [378126.2186557697, 3026170.092705547], [377993.59432201454, 3026185.725017253],
+        [378084.66784279916, 3026333.0410751686], [378028.4030115162, 3026213.8000968727],
+        [378104.45774498954, 3026265.515365945], [378097.0366448771, 3026232.198646414],
+        [378064.33360893605, 3026261.7339458484], [377980.19698321435, 3026242.8332718383],
+        [378231.4384581387, 3026370.9637130983], [378100.85670314636, 3026146.169085653],
+        [378100.85670314636, 3026146.169085653]] + [[378028.4030115162, 3026213.8000968723]] * 6
+
+
+def test_households_nanometres_apart_at_one_address_leave_no_hole_between_the_cells():
+    """Found by an edit sequence (six households added at another's address, then a
+    repartition; partition() of the same register does the same).  The unit of seven
+    made an exact power diagram impossible, so the cells were redrawn from their
+    households' Voronoi regions; GEOS gave the two sites 0.4 nm apart a region that
+    holds neither, which went to no cell: a hole of 1,818 m² in the micro-grid
+    (cells_tile_microgrids).  Points of one address are now one site, and a region
+    holding no site goes to the nearest site's cell."""
+    from shapely.geometry import Polygon
+
+    v = village_gdf({"V": Polygon(_TRI)})
+    h = households_gdf(_PTS, "V", building=[f"b{i}" for i in range(13)] + ["b13", "b13"] + [None] * 6)
+    r = partition(h, v, max_households=10, layout="straight", min_microgrids=1, max_microgrids=1)
+    assert _broken(r, v) == {}
+    assert r.households["cell_id"].iloc[15:].eq(r.households["cell_id"].iloc[7]).all()
+
+
+def test_voronoi_cells_tile_the_box_with_sites_nanometres_apart():
+    import numpy as np
+    import shapely
+
+    from geogrid.partition.lloyd import voronoi_cells
+
+    xy = np.array([[378028.4030115162, 3026213.8000968727], [378028.4030115162, 3026213.8000968723],
+                   [378100.0, 3026300.0], [377900.0, 3026100.0], [378200.0, 3026000.0]])
+    frame = shapely.box(377000, 3025000, 379000, 3027000)
+    out = voronoi_cells(xy, np.array([0, 0, 1, 1, 2]), 3, frame)
+    assert abs(shapely.area(out).sum() - frame.area) < 1e-3  # 22,582 m² were no cell's
+    assert shapely.area(shapely.union_all(out)) == pytest.approx(frame.area)
