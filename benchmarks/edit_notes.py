@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import statistics
 import sys
 import tempfile
@@ -123,6 +124,14 @@ def _cases(session, pid: str, code: str) -> dict:
 
 
 def run_backend(backend: str, county, args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="geogrid-editnotes-bench-"))
+    try:
+        _run(backend, county, args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(backend: str, county, args, tmp: Path) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import func, select
 
@@ -136,7 +145,6 @@ def run_backend(backend: str, county, args) -> None:
     from geogrid.db.users import add_user
     from geogrid.settings import Settings
 
-    tmp = Path(tempfile.mkdtemp(prefix="geogrid-editnotes-bench-"))
     with empty_database(backend, args.postgres, tmp) as url:
         print(f"\n== {backend} ==", flush=True)
         load_database(url, county)
