@@ -250,6 +250,20 @@ def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dic
         if c.locked:
             raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
                              "households in or out")
+    # cells nest in villages: a household moves between cells of its own village only
+    # (its point lies there; another village's cell would not contain it)
+    across = [(m, source_cells[current[m.household_id]], cells[m.cell_id]) for m in moves
+              if source_cells[current[m.household_id]].village_code != cells[m.cell_id].village_code]
+    if across:
+        m, a, b = across[0]
+        raise InputError(
+            f"household {m.household_id} is in village {a.village_code}; cell {b.cell_key} is in village "
+            f"{b.village_code}: a household moves only between cells of its own village"
+            + (f" ({len(across) - 1} more such move(s) in this request)" if len(across) > 1 else "")
+            + ". If its village is wrong, correct it in the register, then re-run the micro-grids.",
+            errors=[{"type": "move_across_villages", "params": {
+                "household": x.household_id, "from_village": fa.village_code, "cell": fb.cell_key,
+                "to_village": fb.village_code}} for x, fa, fb in across[:20]])
     for m in moves:
         if current[m.household_id] != m.cell_id:
             sources[m.household_id] = current[m.household_id]
