@@ -409,6 +409,50 @@ def measure_noop(tmp: Path, backend: str, args, budget_end: float, body_bytes: i
         stop_server(proc)
 
 
+def county_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the county benchmarks that run on both back-ends (``--backend``,
+    ``--postgres``); a script adds its own."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--backend", choices=["spatialite", "postgis", "both"], default="both")
+    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    return p
+
+
+def on_each_backend(args, run_backend) -> int:
+    """``run_backend(backend, county, args)`` for each back-end of ``args.backend``, on
+    the sample county (``generate_county(seed=0)``)."""
+    from geogrid.sample import generate_county
+
+    county = generate_county(seed=0)
+    print(f"county: {len(county.households)} households, {len(county.persons)} persons")
+    for backend in (["spatialite", "postgis"] if args.backend == "both" else [args.backend]):
+        run_backend(backend, county, args)
+    return 0
+
+
+@contextlib.contextmanager
+def partitioned_county(backend: str, postgres: str, tmp: Path, county, *, publish: bool = True):
+    """``(url, plan id)``: an empty database on ``backend`` (:func:`empty_database`) with
+    ``county`` loaded (:func:`load_database`) and partitioned by ``partition_register``,
+    published unless ``publish`` is False (then a draft); the set-up's times printed."""
+    from geogrid.db import plans
+    from geogrid.db.engine import make_engine, session_scope
+
+    with empty_database(backend, postgres, tmp) as url:
+        print(f"\n== {backend} ==", flush=True)
+        load_database(url, county)
+        engine = make_engine(url)
+        t = time.perf_counter()
+        with session_scope(engine, write=True) as s:
+            pid = plans.partition_register(s, name="bench").plan.id
+            if publish:
+                plans.publish(s, pid)
+        engine.dispose()
+        print(f"  partitioned{' and published' if publish else ' into a draft'} in "
+              f"{time.perf_counter() - t:.1f} s (set-up)", flush=True)
+        yield url, pid
+
+
 @contextlib.contextmanager
 def empty_database(backend: str, postgres: str, tmp: Path):
     """The URL of an empty database on ``backend``: a SpatiaLite file in ``tmp``, or a new

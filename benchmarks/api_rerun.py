@@ -16,7 +16,6 @@ the ratio of the baseline to the re-run as it is.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -33,20 +32,16 @@ def run_backend(backend: str, county, args) -> None:
     from sqlalchemy.orm import Session
 
     import geogrid.db.plans as plans
-    from api_load import empty_database, load_database
+    from api_load import partitioned_county
     from geogrid.api.planrerun import rerun
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.models import Microgrid, Plan
 
     tmp = Path(tempfile.mkdtemp(prefix="geogrid-rerun-bench-"))
-    with empty_database(backend, args.postgres, tmp) as url:
-        print(f"\n== {backend} ==", flush=True)
-        load_database(url, county)
+    with partitioned_county(backend, args.postgres, tmp, county) as (url, pub):
         engine = make_engine(url)
         with session_scope(engine, write=True) as s:
-            pub = plans.partition_register(s, name="bench").plan
-            plans.publish(s, pub.id)
-            draft = plans.copy_plan(s, pub.id, "bench draft").id
+            draft = plans.copy_plan(s, pub, "bench draft").id
         with session_scope(engine) as s:
             mgs = s.execute(select(Microgrid.id).where(Microgrid.plan_id == draft)
                             .order_by(Microgrid.microgrid_key)).scalars().all()
@@ -82,18 +77,11 @@ def run_backend(backend: str, county, args) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backend", choices=["spatialite", "postgis", "both"], default="both")
-    p.add_argument("--microgrids", type=int, default=6)
-    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    args = p.parse_args(argv)
-    from geogrid.sample import generate_county
+    from api_load import county_parser, on_each_backend
 
-    county = generate_county(seed=0)
-    print(f"county: {len(county.households)} households")
-    for backend in (["spatialite", "postgis"] if args.backend == "both" else [args.backend]):
-        run_backend(backend, county, args)
-    return 0
+    p = county_parser(__doc__)
+    p.add_argument("--microgrids", type=int, default=6)
+    return on_each_backend(p.parse_args(argv), run_backend)
 
 
 if __name__ == "__main__":

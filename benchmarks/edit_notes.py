@@ -25,7 +25,6 @@ two noisy medians estimates).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import shutil
 import statistics
@@ -135,25 +134,19 @@ def _run(backend: str, county, args, tmp: Path) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import func, select
 
-    from api_load import empty_database, load_database
+    from api_load import partitioned_county
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
     from geogrid.api.security import issue_token
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.models import Assignment, Cell, Microgrid, PlanNote, User
-    from geogrid.db.plans import partition_register
     from geogrid.db.users import add_user
     from geogrid.settings import Settings
 
-    with empty_database(backend, args.postgres, tmp) as url:
-        print(f"\n== {backend} ==", flush=True)
-        load_database(url, county)
+    with partitioned_county(backend, args.postgres, tmp, county, publish=False) as (url, pid):
         engine = make_engine(url)
-        t = time.perf_counter()
         with session_scope(engine, write=True) as s:
-            pid = partition_register(s, name="bench").plan.id  # a draft
             add_user(s, "bench-planner", "x", "planner", ["area:431227"])
-        print(f"  partitioned into a draft in {time.perf_counter() - t:.1f} s (set-up)", flush=True)
         with session_scope(engine) as s:
             sizes = s.execute(select(Microgrid.village_code, func.count()).select_from(Assignment)
                               .join(Cell, Cell.id == Assignment.cell_id)
@@ -213,19 +206,12 @@ def _run(backend: str, county, args, tmp: Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backend", choices=["spatialite", "postgis", "both"], default="both")
+    from api_load import county_parser, on_each_backend
+
+    p = county_parser(__doc__)
     p.add_argument("--repeats", type=int, default=15, help="moves there and back per case and mode")
     p.add_argument("--no-notes", action="store_true", help="measure only the baseline: hand edits as before")
-    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    args = p.parse_args(argv)
-    from geogrid.sample import generate_county
-
-    county = generate_county(seed=0)
-    print(f"county: {len(county.households)} households")
-    for backend in (["spatialite", "postgis"] if args.backend == "both" else [args.backend]):
-        run_backend(backend, county, args)
-    return 0
+    return on_each_backend(p.parse_args(argv), run_backend)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ as the speed-up of the query in use.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -81,28 +80,19 @@ def run_backend(backend: str, county, args) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import select
 
-    from api_load import empty_database, load_database
+    from api_load import partitioned_county
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
     from geogrid.api.scope import Scope
     from geogrid.api.security import issue_token
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.models import Assignment, Cell, Microgrid, User
-    from geogrid.db.plans import partition_register, publish
     from geogrid.db.users import add_user
     from geogrid.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="geogrid-scope-bench-"))
-    with empty_database(backend, args.postgres, tmp) as url:
-        print(f"\n== {backend} ==", flush=True)
-        load_database(url, county)
+    with partitioned_county(backend, args.postgres, tmp, county) as (url, pid):
         engine = make_engine(url)
-        t = time.perf_counter()
-        with session_scope(engine, write=True) as s:
-            plan = partition_register(s, name="bench").plan
-            publish(s, plan.id)
-            pid = plan.id
-        print(f"  partitioned and published in {time.perf_counter() - t:.1f} s", flush=True)
         with session_scope(engine, write=True) as s:
             mg = s.execute(select(Microgrid.microgrid_key, Microgrid.village_code, Microgrid.id)
                            .where(Microgrid.plan_id == pid).order_by(Microgrid.households.desc())).first()
@@ -146,19 +136,12 @@ def run_backend(backend: str, county, args) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backend", choices=["spatialite", "postgis", "both"], default="both")
+    from api_load import county_parser, on_each_backend
+
+    p = county_parser(__doc__)
     p.add_argument("--requests", type=int, default=40)
     p.add_argument("--old-query", action="store_true", help="also measure the scope query as it was before")
-    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    args = p.parse_args(argv)
-    from geogrid.sample import generate_county
-
-    county = generate_county(seed=0)
-    print(f"county: {len(county.households)} households, {len(county.persons)} persons")
-    for backend in (["spatialite", "postgis"] if args.backend == "both" else [args.backend]):
-        run_backend(backend, county, args)
-    return 0
+    return on_each_backend(p.parse_args(argv), run_backend)
 
 
 if __name__ == "__main__":
