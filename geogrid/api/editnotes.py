@@ -23,7 +23,10 @@ from sqlalchemy import func, select
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
 from geogrid.db.plannotes import refresh_notes
 
-__all__ = ["follow_hand_edit"]
+__all__ = ["follow_hand_edit", "BY_HAND"]
+
+#: kinds whose new notes after a hand edit are marked ``params.by_hand``
+BY_HAND = ("building_split",)
 
 
 def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
@@ -67,6 +70,11 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
             for d in assignment_notes(code, np.column_stack([mx, my]), building[mine], hamlet[mine],
                                       cell[mine], mg[mine], cap):
                 d["households"] = hid[mine[d["households"]]].tolist()
+                if d["kind"] in BY_HAND:
+                    # the engine's words give its own reasons (a micro-grid border, no
+                    # straight cut); a note this edit brings in is about a split made by
+                    # hand, which the map words so (one still as stored keeps its words)
+                    d["params"] = {**(d.get("params") or {}), "by_hand": True}
                 notes.append(d)
     removed, added = refresh_notes(session, plan.id, villages, FOLLOW_ASSIGNMENTS, notes,
                                    {h: h for d in notes for h in d["households"]})

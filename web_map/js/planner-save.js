@@ -88,7 +88,9 @@ export function noteText(note) {
     lost: area(p.lost_m2),
     passed: area(p.passed_m2),
   };
-  const key = `engine.${n.kind}`;
+  // a split made by hand is worded as such, not with the engine's reasons
+  const key = p.by_hand && typeof ownString(`engine.${n.kind}.by_hand`) === "string"
+    ? `engine.${n.kind}.by_hand` : `engine.${n.kind}`;
   for (const [name, present] of Object.entries(PHRASES[n.kind] || {})) {
     vars[name] = present(n) ? fill(`${key}.${name}`, vars) : "";
   }

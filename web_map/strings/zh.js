@@ -192,6 +192,7 @@ export default {
   "engine.oversize_building": "村 {village} 有一栋楼（或同一地址）共 {households} 户，超过每个网格的户数上限，已单独作为一个网格保留。如一名网格员服务不过来，请按楼层或单元手动拆分。",
   "engine.spread_building": "村 {village} 同一楼栋编号下的 {households} 户坐标相距较远，所在网格可能因此被拉长，或被分在不同网格。请核对其坐标或楼栋编号。",
   "engine.building_split": "村 {village} 有一栋楼（或同一地址）的 {households} 户被分在了不同网格：微网格边界从中穿过，或无法用直线把它们与邻户分开。请核对其坐标或楼栋编号。",
+  "engine.building_split.by_hand": "村 {village} 有一栋楼（或同一地址）的 {households} 户经手工调整后分在了不同网格。如非有意，请把它们移回同一网格。",
   "engine.hamlet_split": "村 {village} 有一个自然村（{households} 户）被分在了多个网格。如应为同一个网格，请手动调整边界。",
   "engine.isolated": "村 {village} 有 {households} 户与其他住户都相距很远，所在网格因此被拉长。请核对其坐标，或商定由哪位网格员上门服务。",
   "engine.address_beyond_run": "村 {village} 有 {households} 户与本次未划分的另一个村的住户坐标相同（{villages}）。请将这些村一起划分，以确定地址归哪个村；或核对其坐标或村代码。",
