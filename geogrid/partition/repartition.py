@@ -364,13 +364,6 @@ def repartition(
                     })
             rows = rows[li < 0]
             region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M)
-            if len(explode(region)) > len(explode(M)):
-                # land of the micro-grid that only the locked cells touch (an outline
-                # edit added it beyond them): no free cell can take it in one piece
-                raise InputError(
-                    f"locked cells {', '.join(lk)} cut off part of micro-grid {m} from the rest "
-                    "of it (land an outline edit added beyond them); unlock them, or re-solve "
-                    "without the outline edit")
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
         # fewer households than before: no more cells than the minimum plus one
         n_now = len(rows) + sum(len(v) for v in assigned.values())
@@ -380,8 +373,14 @@ def repartition(
         if kept is not None and m in unchanged and not lk:
             exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
         if kept is None:
+            parts = None
+            if lk and len(explode(region)) > len(explode(M)):
+                # the locked cells part the free land (a locked cell across the
+                # micro-grid, or at an edge beyond which an outline edit added land):
+                # each piece is cut on its own, so that no free cell is in two pieces
+                parts = _free_pieces(region, rows, pts_m, lk, m, villages is not None)
             kept = _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
-                            set(prev_cells[CELL_ID]))
+                            set(prev_cells[CELL_ID]), parts)
         for c, poly, members in kept:
             assigned[c] = members
             new_cells.append((c, m, poly))
@@ -633,20 +632,48 @@ def _split_in(kept, code, pts_m, hh) -> list[dict]:
     return out
 
 
-def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
-    """Cut ``region`` afresh; new cells take the ids of the previous cells they share
-    most households with, the rest new ids after the highest in the micro-grid."""
-    pts = pts_m[rows]
-    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
-    hamlet = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
+def _free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
+    """The pieces of ``region`` (a micro-grid's land outside its locked cells ``lk``,
+    in more pieces than the micro-grid) and, for each, the positions in ``rows`` of
+    the households in it; refused where a piece holds none, as no free cell can take
+    that land without being in two pieces or holding no one."""
+    parts = shapely.get_parts(region)
+    parts = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
+    where = _locate(pts_m[rows], parts, np.full(len(rows), -1))
+    bare = [j for j in range(len(parts)) if not (where == j).any()]
+    if bare:
+        where_from = "land an outline edit added beyond them, or " if outline_given else ""
+        raise InputError(
+            f"locked cells {', '.join(lk)} cut off part of micro-grid {m} where no household "
+            f"lives from the rest of it ({where_from}land they close off against the "
+            "micro-grid's edge); no free cell can take it in one piece: unlock them, or lock "
+            "fewer cells")
+    return [(p, np.flatnonzero(where == j)) for j, p in enumerate(parts)]
+
+
+def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev, parts=None):
+    """Cut ``region`` afresh (each of ``parts``, pieces of it with the positions in
+    ``rows`` of their households, on its own where given); new cells take the ids of
+    the previous cells they share most households with, the rest new ids after the
+    highest in the micro-grid."""
+    pts_all = pts_m[rows]
+    building_all = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
+    hamlet_all = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
     from geogrid.partition.village import hsmall_of
 
-    def solve(units):
-        hs = hsmall_of(units, units, np.arange(len(rows)), _hamlet_small(units, hamlet, cap))
-        return solve_cells(region, units, pts, cap, hs)
+    cells = []
+    for piece, at in parts if parts is not None else [(region, np.arange(len(rows)))]:
+        pts = pts_all[at]
+        building = None if building_all is None else building_all[at]
+        hamlet = None if hamlet_all is None else hamlet_all[at]
 
-    # the caller's split_buildings names what a loosened solve split
-    cells = or_loosened(solve, make_units(pts, building, hamlet), pts, hamlet)
+        def solve(units, piece=piece, pts=pts, hamlet=hamlet):
+            hs = hsmall_of(units, units, np.arange(len(pts)), _hamlet_small(units, hamlet, cap))
+            return solve_cells(piece, units, pts, cap, hs)
+
+        # the caller's split_buildings names what a loosened solve split
+        cells += [(poly, at[members]) for poly, members in
+                  or_loosened(solve, make_units(pts, building, hamlet), pts, hamlet)]
     old = [c for c in free_prev]
     ov = np.zeros((len(cells), len(old)))
     pc = prev_cell[rows]

@@ -85,3 +85,50 @@ def test_voronoi_cells_tile_the_box_with_sites_nanometres_apart():
     out = voronoi_cells(xy, np.array([0, 0, 1, 1, 2]), 3, frame)
     assert abs(shapely.area(out).sum() - frame.area) < 1e-3  # 22,582 m² were no cell's
     assert shapely.area(shapely.union_all(out)) == pytest.approx(frame.area)
+
+
+def _row_of_three():
+    """One micro-grid, three cells of ten in a row (C02 in the middle)."""
+    v = village_gdf({"V": box(X0, Y0, X0 + 900, Y0 + 300)})
+    xy = ([(X0 + 20 + 10 * i, Y0 + 150) for i in range(10)] + [(X0 + 420 + 6 * i, Y0 + 150) for i in range(10)]
+          + [(X0 + 790 + 10 * i, Y0 + 150) for i in range(10)])
+    h = households_gdf(xy, "V")
+    r = partition(h, v, max_households=10, min_microgrids=1, max_microgrids=1)
+    assert r.households["cell_id"].iloc[[0, 10, 20]].tolist() == ["V-M01-C01", "V-M01-C02", "V-M01-C03"]
+    return v, h, r
+
+
+def test_a_locked_cell_across_its_microgrid_parts_the_free_land_and_each_part_is_cut_on_its_own():
+    """Found by edit sequences (a quarter of the repartitions with locked cells): a
+    locked cell that runs across its micro-grid leaves the free land in two pieces, and
+    repartition refused every such edit, even one that changed nothing, saying 'land an
+    outline edit added beyond them' where no outline was edited.  Now the previous cells
+    are kept where they still hold, else each piece is cut on its own."""
+    import pandas as pd
+
+    from geogrid.partition import repartition
+
+    v, h, r = _row_of_three()
+    same = repartition(r, h, microgrids=["V-M01"], locked_cells=["V-M01-C02"])
+    assert r.microgrids.geometry.geom_equals_exact(same.microgrids.geometry, 0).all()
+    assert r.cells.geometry.geom_equals(same.cells.geometry).all()  # clipped: same shapes
+    assert same.households["cell_id"].equals(r.households["cell_id"])
+    # one household more in C01 (11 > 10): the left piece is cut afresh, alone
+    h2 = pd.concat([h, households_gdf([(X0 + 60, Y0 + 100)], "V").set_index(pd.Index([100]))])
+    r2 = repartition(r, h2, microgrids=["V-M01"], locked_cells=["V-M01-C02"])
+    assert _broken(r2, v) == {}
+    c2 = r2.cells.set_index("cell_id")
+    assert c2.geometry["V-M01-C02"].equals_exact(r.cells.set_index("cell_id").geometry["V-M01-C02"], 0)
+    assert r2.households["cell_id"].iloc[10:20].eq("V-M01-C02").all()
+    assert r2.households["cell_id"].iloc[20:30].eq("V-M01-C03").all()
+    assert sorted(c2["households"]) == [5, 6, 10, 10]
+
+
+def test_land_locked_cells_close_off_where_no_one_lives_is_refused_without_naming_an_outline_edit():
+    from geogrid.errors import InputError
+    from geogrid.partition import repartition
+
+    v, h, r = _row_of_three()
+    with pytest.raises(InputError, match="where no household lives") as exc:
+        repartition(r, h.iloc[:20], microgrids=["V-M01"], locked_cells=["V-M01-C02"])
+    assert "outline" not in str(exc.value) and "V-M01-C02" in str(exc.value)
