@@ -64,3 +64,39 @@ def test_a_move_into_another_villages_cell_is_refused_and_changes_nothing(client
                      headers={**admin, "If-Match": etag})
     assert r.status_code == 200, r.text
     assert _assignments(engine, pid)[h] == other
+
+
+def test_a_cell_without_a_village_code_is_in_its_micro_grids_village(client, world, engine):
+    """A cell's own ``village_code`` may be missing (a plan saved from a result whose
+    cells did not carry it): its village is its micro-grid's.  Before, a move out of
+    such a cell into another cell of the same micro-grid was refused ("household ... is
+    in village None"), and a move between two such cells of different villages went
+    through."""
+    from sqlalchemy import text
+
+    admin = _token(engine, "admin")
+    pid, etag = _draft(client, admin)
+    cells = _cells(client, admin, pid)
+    a, b = cells[VILLAGES[0]], cells[VILLAGES[1]]
+    sibling = next(c for c in a[1:] if c["properties"]["microgrid_id"] == a[0]["properties"]["microgrid_id"])
+    h = client.get("/api/v1/households", params={"plan": pid, "cell": a[0]["id"]},
+                   headers=admin).json()["features"][0]["id"]
+    with engine.begin() as c:
+        c.execute(text("UPDATE cells SET village_code = NULL WHERE plan_id = :p AND id IN (:a, :b)"),
+                  {"p": pid, "a": a[0]["id"], "b": b[0]["id"]})
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": [{"household_id": h, "cell_id": sibling["id"]}]},
+                     headers={**admin, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    etag = r.headers["ETag"]
+    # back into the cell without a code, then into the other village's cell without one
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": [{"household_id": h, "cell_id": a[0]["id"]}]},
+                     headers={**admin, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    etag = r.headers["ETag"]
+    before = _assignments(engine, pid)
+    r = client.patch(f"/api/v1/plans/{pid}/assignments", json={"moves": [{"household_id": h, "cell_id": b[0]["id"]}]},
+                     headers={**admin, "If-Match": etag})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["params"] == {"household": h, "from_village": VILLAGES[0],
+                                               "cell": b[0]["properties"]["cell_key"], "to_village": VILLAGES[1]}
+    assert _assignments(engine, pid) == before

@@ -251,19 +251,23 @@ def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dic
             raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
                              "households in or out")
     # cells nest in villages: a household moves between cells of its own village only
-    # (its point lies there; another village's cell would not contain it)
+    # (its point lies there; another village's cell would not contain it).  A cell's
+    # village is its own code, else its micro-grid's (a cell saved without one was
+    # "village None": a move within its micro-grid was refused, and one between two
+    # such cells of different villages went through)
+    village = _cell_villages(session, [*source_cells.values(), *cells.values()])
     across = [(m, source_cells[current[m.household_id]], cells[m.cell_id]) for m in moves
-              if source_cells[current[m.household_id]].village_code != cells[m.cell_id].village_code]
+              if village[current[m.household_id]] != village[m.cell_id]]
     if across:
         m, a, b = across[0]
         raise InputError(
-            f"household {m.household_id} is in village {a.village_code}; cell {b.cell_key} is in village "
-            f"{b.village_code}: a household moves only between cells of its own village"
+            f"household {m.household_id} is in village {village[a.id]}; cell {b.cell_key} is in village "
+            f"{village[b.id]}: a household moves only between cells of its own village"
             + (f" ({len(across) - 1} more such move(s) in this request)" if len(across) > 1 else "")
             + ". If its village is wrong, correct it in the register, then re-run the micro-grids.",
             errors=[{"type": "move_across_villages", "params": {
-                "household": x.household_id, "from_village": fa.village_code, "cell": fb.cell_key,
-                "to_village": fb.village_code}} for x, fa, fb in across[:20]])
+                "household": x.household_id, "from_village": village[fa.id], "cell": fb.cell_key,
+                "to_village": village[fb.id]}} for x, fa, fb in across[:20]])
     for m in moves:
         if current[m.household_id] != m.cell_id:
             sources[m.household_id] = current[m.household_id]
@@ -276,6 +280,17 @@ def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dic
     moved.cells |= set(sources.values()) | {m.cell_id for m in moves if m.household_id in sources}
     info["moved"] = len(sources)
     return {"moved": len(sources)}
+
+
+def _cell_villages(session, cells) -> dict:
+    """Cell id -> its village: the cell's ``village_code``, else its micro-grid's."""
+    out = {c.id: c.village_code for c in cells}
+    missing = sorted({c.microgrid_id for c in cells if c.village_code is None})
+    if missing:
+        of_mg = dict(session.execute(select(Microgrid.id, Microgrid.village_code)
+                                     .where(Microgrid.id.in_(missing))).all())
+        out.update({c.id: of_mg.get(c.microgrid_id) for c in cells if c.village_code is None})
+    return out
 
 
 def _apply_lock(session, scope: Scope, plan: Plan, cell_id: str, locked: bool, info: dict) -> dict:
