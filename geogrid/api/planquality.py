@@ -11,19 +11,20 @@ gets every figure of those villages; one who covers only some micro-grids of a
 village (a micro-grid's or a cell's leader) gets the figures of those micro-grids,
 without the ones that are about whole villages (their number of micro-grids, the
 micro-grids' areas against the village's mean, the cells above the village's
-minimum), which part of a village cannot give.  Only aggregates go out: no household
-is named.
+minimum), which part of a village cannot give.  Whole villages' ``households`` count those
+of the register the plan puts in no cell (added since it was made), as the engine's
+do; ``households_assigned`` does not.  Only aggregates go out: no household is named.
 """
 
 from __future__ import annotations
 
 import math
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from geogrid import columns as C
 from geogrid.api.scope import Scope
-from geogrid.db.models import Microgrid, Plan
+from geogrid.db.models import Assignment, Household, Microgrid, Plan
 from geogrid.errors import NotFoundError, PartitionError
 
 __all__ = ["plan_quality", "VILLAGE_FIGURES"]
@@ -92,6 +93,11 @@ def _figures(session, plan: Plan, villages: list[str], keys: list[str] | None) -
                                              report={"parameters": params}))
     if keys is not None:
         figures = {k: v for k, v in figures.items() if k not in VILLAGE_FIGURES}
+    else:
+        # the villages' households in none of the plan's cells (the register's since the
+        # plan was made): the engine counts them among its households, as the plan's
+        # listing shows them (no cell); part of a village cannot tell which are its
+        figures["households"] += _in_no_cell(session, plan, villages)
     figures = {k: _plain(v) for k, v in figures.items()}
     targets = {}
     for k, (op, value) in TARGETS.items():
@@ -100,6 +106,16 @@ def _figures(session, plan: Plan, villages: list[str], keys: list[str] | None) -
             met = None if v is None else bool(v >= value if op == ">=" else v <= value)
             targets[k] = {"op": op, "value": value, "met": met}
     return {"figures": figures, "targets": targets}
+
+
+def _in_no_cell(session, plan: Plan, villages: list[str]) -> int:
+    """How many of the register's households of ``villages`` the plan assigns to no cell."""
+    if not villages:
+        return 0
+    placed = select(Assignment.household_id).where(Assignment.plan_id == plan.id,
+                                                   Assignment.household_id == Household.id)
+    return int(session.execute(select(func.count()).select_from(Household).where(
+        Household.village_code.in_(list(villages)), ~placed.exists())).scalar())
 
 
 def _plain(v):

@@ -158,3 +158,37 @@ def test_a_plan_read_for_some_villages_is_the_whole_plans_rows_of_them(world, en
         assert len(o) and len(o) < len(w), name
         assert o.reset_index(drop=True).equals(w[mine].reset_index(drop=True)), name
         assert len(getattr(none, name)) == 0
+
+
+def test_households_the_register_added_since_are_households_in_no_cell(client, world, engine):
+    """A household added to the register after the plan was made is in none of its
+    cells: the plan's ``households`` count it (as the engine's do, and as the plan's
+    household listing shows it, with no cell), ``households_assigned`` does not.
+    Before, ``households`` counted only the plan's assignments, so it always equalled
+    ``households_assigned`` and the household went unseen."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import Household
+
+    admin = _token(engine, "admin")
+    before = _quality(client, admin, world)["figures"]
+    listed = client.get("/api/v1/households", params={"plan": world, "limit": 10000},
+                        headers=admin).json()["features"]
+    lon, lat = next(f["geometry"]["coordinates"] for f in listed
+                    if f["properties"]["village_code"] == VILLAGES[0] and f["properties"]["cell_id"])
+    with session_scope(engine, write=True) as s:
+        s.add(Household(household_no="NEW-AFTER-PLAN", village_code=VILLAGES[0],
+                        geom=f"SRID=4326;POINT({lon + 1e-4} {lat})"))
+    after = _quality(client, admin, world)["figures"]
+    assert after["households"] == before["households"] + 1
+    assert after["households_assigned"] == before["households_assigned"]
+    assert after["households"] == _engine_figures(engine)["households"]
+    # the village's alone, and a micro-grid leader's (who cannot be told where it lies)
+    one = _quality(client, admin, world, village=VILLAGES[0])["figures"]
+    assert one["households"] == one["households_assigned"] + 1
+    other = _quality(client, admin, world, village=VILLAGES[1])["figures"]
+    assert other["households"] == other["households_assigned"]
+    mg = client.get("/api/v1/microgrids", params={"plan": world, "limit": 500},
+                    headers=admin).json()["features"][0]["properties"]
+    leader = _token(engine, "leader", "cadre", [f"microgrid:{mg['microgrid_key']}"])
+    part = _quality(client, leader, world)["figures"]
+    assert part["households"] == part["households_assigned"] == mg["households"]
