@@ -192,12 +192,12 @@ def result_figures(result, *, cap: int | None = None, microgrid_km2: float | Non
     cell_m = cells.to_crs(metric)
     # ids as text (a plan read back from a database may give numbers); a cell of no
     # micro-grid here, or a household of no cell here, counts as in none
-    mg_key = pd.Index(mg_m[MICROGRID_ID].astype(str))
-    cell_mg = mg_key.get_indexer(cell_m[MICROGRID_ID].astype(str))
+    mg_key = pd.Index(_id_text(mg_m[MICROGRID_ID]))
+    cell_mg = mg_key.get_indexer(_id_text(cell_m[MICROGRID_ID]))
     cell_m, cell_mg = cell_m[cell_mg >= 0], cell_mg[cell_mg >= 0]
-    cell_key = pd.Index(cell_m[CELL_ID].astype(str))
+    cell_key = pd.Index(_id_text(cell_m[CELL_ID]))
     has_cell = hh[CELL_ID].notna().to_numpy()
-    cell_of = np.where(has_cell, cell_key.get_indexer(hh[CELL_ID].astype(str)), -1)
+    cell_of = np.where(has_cell, cell_key.get_indexer(_id_text(hh[CELL_ID])), -1)
     xy = point_xy(hh.to_crs(metric).geometry.to_numpy()) if len(hh) else np.zeros((0, 2))
     cell_hh = np.bincount(cell_of[cell_of >= 0], minlength=len(cell_m))
     mg_hh = np.bincount(cell_mg, weights=cell_hh, minlength=len(mg_m)).astype(int)
@@ -217,3 +217,14 @@ def result_figures(result, *, cap: int | None = None, microgrid_km2: float | Non
         min_microgrids=min_microgrids if min_microgrids is not None else p["min_microgrids"],
         max_microgrids=max_microgrids if max_microgrids is not None else p["max_microgrids"],
     )
+
+
+def _id_text(ids) -> pd.Series:
+    """Ids as text, a whole float as the integer it is: a column of cell numbers with a
+    household in no cell (NaN) holds 7.0 for cell 7."""
+    ids = pd.Series(ids).reset_index(drop=True)
+    out = ids.astype(str)
+    if ids.dtype.kind == "f":
+        whole = (ids.notna() & (ids % 1 == 0)).to_numpy()
+        out[whole] = ids[whole].astype(np.int64).astype(str)
+    return out

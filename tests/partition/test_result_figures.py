@@ -108,3 +108,25 @@ def test_an_empty_partition():
     empty = gpd.GeoDataFrame({"microgrid_id": [], "cell_id": []}, geometry=[], crs=4326)
     got = result_figures(PartitionResult(households=empty, microgrids=empty, cells=empty))
     assert got == {"households": 0, "households_assigned": 0, "microgrids": 0, "cells": 0}
+
+
+def test_numbered_ids_with_a_household_in_no_cell(county):
+    """Ids that are numbers: a household in no cell (NaN) makes its frame's column of
+    cell numbers floats (7.0), which are the cells' 7.  Before, the text of 7.0 named no
+    cell: every household counted as in none, the fill and compactness as NaN."""
+    _, _, result = county
+    cells, mgs, h = result.cells.copy(), result.microgrids.copy(), result.households.copy()
+    cell_no = {k: i for i, k in enumerate(cells["cell_id"])}
+    mg_no = {k: i for i, k in enumerate(mgs["microgrid_id"])}
+    cells["cell_id"] = cells["cell_id"].map(cell_no)
+    cells["microgrid_id"] = cells["microgrid_id"].map(mg_no)
+    mgs["microgrid_id"] = mgs["microgrid_id"].map(mg_no)
+    h["cell_id"] = h["cell_id"].map(cell_no).astype(float)
+    h["microgrid_id"] = h["microgrid_id"].map(mg_no).astype(float)
+    h.loc[h.index[:3], ["cell_id", "microgrid_id"]] = np.nan
+    got = result_figures(type(result)(households=h, microgrids=mgs, cells=cells))
+    texts = result.households.copy()
+    texts.loc[texts.index[:3], ["cell_id", "microgrid_id"]] = None
+    want = result_figures(type(result)(households=texts, microgrids=result.microgrids, cells=result.cells))
+    assert got["households_assigned"] == len(h) - 3
+    assert _same(want, got) == []
