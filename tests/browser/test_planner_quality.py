@@ -97,3 +97,52 @@ def test_the_quality_figures_follow_the_plan_its_villages_and_hand_edits(page, s
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.inner_text("#quality-title").startswith(f"Quality of village {village}")
     assert "Mean cell fill" in page.inner_text("#quality")
+
+
+def _publish_another_county(server) -> str:
+    """A published plan of another county (one micro-grid, one empty cell, near
+    Beijing), made now: the newest plan, first in the list every planner gets."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geogrid.db.engine import make_engine, session_scope
+    from geogrid.db.plans import save_partition
+
+    sq = box(116.30, 39.90, 116.31, 39.91)
+
+    class Result:
+        households = gpd.GeoDataFrame({"household_id": [], "microgrid_id": [], "cell_id": []},
+                                      geometry=[], crs=4326)
+        microgrids = gpd.GeoDataFrame({"microgrid_id": ["110101001001-M01"], "village_code": ["110101001001"],
+                                       "households": [0], "area_km2": [1.2]}, geometry=[sq], crs=4326)
+        cells = gpd.GeoDataFrame({"cell_id": ["110101001001-M01-C01"], "microgrid_id": ["110101001001-M01"],
+                                  "village_code": ["110101001001"], "households": [0]}, geometry=[sq], crs=4326)
+
+    eng = make_engine(server.register.db_url)
+    try:
+        with session_scope(eng, write=True) as s:
+            return save_partition(s, Result, "东城区方案", {"max_households": 20}, county_code="110101",
+                                  status="published").id
+    finally:
+        eng.dispose()
+
+
+def test_a_draft_is_measured_beside_its_own_countys_published_plan(page, server):
+    """Plans of two counties: the draft's figures stand beside the published plan it was
+    made from, not beside the newest published plan of any county.  Before, the panel
+    compared with the first published plan of the list (another county's, holding none
+    of the draft's villages): no published column, no better/worse marks."""
+    with server.api("planner") as api:
+        r = api.post("/plans", json={"name": "草案"})
+        assert r.status_code == 201, r.text
+        parent = r.json()["parent_plan_id"]
+    other = _publish_another_county(server)
+    login(page, "planner")
+    page.click("#tab-planner")
+    page.wait_for_function("geogrid.planner.plan && geogrid.planner.plan.status === 'draft'", timeout=20_000)
+    assert page.evaluate("geogrid.planner.plans.find((p) => p.status === 'published').id") == other
+    _wait_measured(page)
+    assert page.evaluate("geogrid.planner.quality.data.compare.plan_id") == parent
+    table = _table(page)
+    assert len(table["mean_fill"]) == 3  # this plan, the published one, the target
+    assert table["households_assigned"][0] == table["households_assigned"][1]

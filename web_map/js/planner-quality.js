@@ -40,6 +40,18 @@ function targetText(target, format) {
   return `${target.op === ">=" ? "≥" : "≤"} ${formatFigure(target.value, format)}`;
 }
 
+/** The published plan a draft is measured beside: the one it was made from, else its
+ *  county's.  (The plans listed are every county's, newest first: the first published
+ *  one may be another county's, which holds none of the draft's villages.) */
+export function publishedBeside(plan, plans) {
+  if (!plan || plan.status !== "draft") return null;
+  const published = (plans || []).filter((p) => p.status === "published");
+  return published.find((p) => p.id === plan.parent_plan_id)
+    || published.find((p) => plan.county_code && p.county_code === plan.county_code)
+    || (plan.county_code ? null : published[0])
+    || null;
+}
+
 export class PlannerQuality {
   /** The figures of the plan (or of the open micro-grid's village) and, in a draft, of
    *  the published plan on the same villages. */
@@ -47,7 +59,7 @@ export class PlannerQuality {
     const plan = this.plan;
     if (!plan) return;
     const village = this.mg ? String(this.mg.feature.properties.village_code || "") : "";
-    const published = plan.status === "draft" ? this.plans.find((p) => p.status === "published") : null;
+    const published = publishedBeside(plan, this.plans);
     const params = {};
     if (village) params.village = village;
     if (published) params.compare = published.id;
