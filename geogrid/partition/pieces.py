@@ -29,6 +29,7 @@ __all__ = [
     "clean",
     "polygonal",
     "drop_micro_edges",
+    "drop_spikes",
     "node_long_edges",
     "grid_squares",
 ]
@@ -259,7 +260,8 @@ def clean(geom):
 
 def drop_micro_edges(polys) -> np.ndarray:
     """``polys`` without vertices closer than :data:`MICRO_EDGE_M` to the one before,
-    each where that keeps it valid and in as many pieces.
+    and without spikes thinner than that (:func:`drop_spikes`), each where that keeps it
+    valid and in as many pieces.
 
     Overlays on the common grid leave micrometre edges where two lines nearly meet;
     an editor's self-intersection test (turf's ``kinks``, in Leaflet-Geoman) takes the
@@ -268,10 +270,79 @@ def drop_micro_edges(polys) -> np.ndarray:
     a micrometre, far inside the tiling tolerance."""
     arr = np.empty(len(polys), dtype=object)
     arr[:] = list(polys)
-    out = shapely.remove_repeated_points(arr, MICRO_EDGE_M)
+    out = drop_spikes(shapely.remove_repeated_points(arr, MICRO_EDGE_M))
     ok = shapely.is_valid(out) & ~shapely.is_empty(out) & \
         (shapely.get_num_geometries(out) == shapely.get_num_geometries(arr))
     return np.where(ok, out, arr)
+
+
+def _turns_back(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per vertex, from the edges into (``a``) and out of it (``b``): whether the ring
+    turns back there along a sliver thinner than :data:`MICRO_EDGE_M` (the shorter
+    edge's far end that close to the longer edge's line)."""
+    la, lb = np.hypot(*a.T), np.hypot(*b.T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        width = np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / np.maximum(la, lb)
+    return ((a * b).sum(axis=1) < 0) & (width < MICRO_EDGE_M) & (np.minimum(la, lb) > 0)
+
+
+def _spike_tips(xy: np.ndarray) -> np.ndarray:
+    """Of a closed ring's vertices (``xy`` without the closing one), the spike tips."""
+    return _turns_back(xy - np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0) - xy)
+
+
+def _with_spikes(arr: np.ndarray) -> np.ndarray:
+    """Positions in ``arr`` of the polygons with a spike tip (:func:`_spike_tips`), all
+    rings of all of them at once: most have none, and a ring at a time cost 0.4 s for
+    the sample county's cells."""
+    parts, pidx = shapely.get_parts(arr, return_index=True)
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    if not len(rings):
+        return np.zeros(0, int)
+    xy, cidx = shapely.get_coordinates(rings, return_index=True)
+    n = np.bincount(cidx, minlength=len(rings))
+    keep = np.ones(len(xy), bool)
+    keep[np.cumsum(n) - 1] = False  # each ring's closing vertex
+    xy, cidx = xy[keep], cidx[keep]
+    m = n - 1
+    start = np.r_[0, np.cumsum(m)[:-1]]
+    k = np.arange(len(xy))
+    pos = k - start[cidx]
+    prev = np.where(pos == 0, start[cidx] + m[cidx] - 1, k - 1)
+    nxt = np.where(pos == m[cidx] - 1, start[cidx], k + 1)
+    tip = _turns_back(xy - xy[prev], xy[nxt] - xy) & (m[cidx] > 3)
+    return np.unique(pidx[ridx[cidx[tip]]])
+
+
+def drop_spikes(polys) -> np.ndarray:
+    """``polys`` without the tips of spikes thinner than :data:`MICRO_EDGE_M`: a ring
+    that runs metres out and back within a micrometre of itself (a re-cut cell beside a
+    locked one had one 0.75 µm wide) is valid in metres but crosses itself once
+    reprojected to degrees.  Polygons with none are returned as they are."""
+    arr = np.empty(len(polys), dtype=object)
+    arr[:] = list(polys)
+    out = arr.copy()
+    for i in _with_spikes(arr):
+        g = arr[i]
+        if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        parts = list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
+        fixed, changed = [], False
+        for p in parts:
+            rings = []
+            for ring in (p.exterior, *p.interiors):
+                xy = np.asarray(ring.coords)[:-1]
+                # (a tip gone can leave the next one: again until none, or too few left)
+                while len(xy) > 3:
+                    tips = _spike_tips(xy)
+                    if not tips.any() or tips.sum() > len(xy) - 3:
+                        break
+                    xy, changed = xy[~tips], True
+                rings.append(xy)
+            fixed.append(Polygon(rings[0], rings[1:]) if len(rings[0]) >= 3 else p)
+        if changed:
+            out[i] = fixed[0] if len(fixed) == 1 else shapely.MultiPolygon(fixed)
+    return out
 
 
 def node_long_edges(polys, min_m: float = NODE_M, tol: float = TOUCH_M) -> np.ndarray:

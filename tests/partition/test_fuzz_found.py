@@ -134,12 +134,12 @@ def test_land_locked_cells_close_off_where_no_one_lives_is_refused_without_namin
     assert "outline" not in str(exc.value) and "V-M01-C02" in str(exc.value)
 
 
-@pytest.mark.xfail(strict=True, reason="open: a re-cut cell valid in metres self-intersects in the caller's WGS84")
 def test_a_recut_next_to_a_locked_cell_gives_cells_valid_in_the_callers_crs():
-    """Found by edit sequences, not fixed yet: 27 households added at household 1126's
-    address and micro-grid M01 re-solved with its cell C14 locked; cell C12 comes back
-    valid in metres but self-intersecting in WGS84 (cells_valid; about 1 in 150
-    sequences, also as cells_one_piece).  Without the lock the plan keeps every rule."""
+    """Found by edit sequences: 27 households added at household 1126's address and
+    micro-grid M01 re-solved with its cell C14 locked; cell C12 came back valid in
+    metres but self-intersecting in WGS84 (cells_valid; about 1 in 150 sequences, also
+    as cells_one_piece): its ring ran 3 m out and back within 0.75 µm of itself, a
+    spike that flips once reprojected.  pieces.drop_spikes takes such tips off."""
     import pandas as pd
 
     from geogrid.partition import repartition
@@ -152,3 +152,27 @@ def test_a_recut_next_to_a_locked_cell_gives_cells_valid_in_the_callers_crs():
     hh = pd.concat([c.households, added.assign(building=None, hamlet=None)])
     r2 = repartition(r, hh, microgrids=["431229001004-M01"], locked_cells=["431229001004-M01-C14"])
     assert _broken(r2, c.villages) == {}
+
+
+def test_drop_spikes_takes_off_only_tips_thinner_than_a_tenth_of_a_millimetre():
+    import shapely
+    from shapely.geometry import Polygon
+
+    from geogrid.partition.pieces import drop_micro_edges, drop_spikes
+
+    x0, y0 = 380_000.0, 3_023_000.0
+    # a square whose top edge runs out 3 m past a corner and back, 0.75 µm beside itself
+    spiky = Polygon([(x0, y0), (x0 + 100, y0), (x0 + 100, y0 + 100), (x0 + 103, y0 + 100 + 7.5e-7),
+                     (x0, y0 + 100)])
+    wide = Polygon([(x0, y0), (x0 + 100, y0), (x0 + 100, y0 + 100), (x0 + 103, y0 + 100 + 1e-3),
+                    (x0, y0 + 100)])
+    got = drop_spikes([spiky, wide, None])
+    assert len(shapely.get_coordinates(got[0])) == len(shapely.get_coordinates(spiky)) - 1
+    assert abs(got[0].area - spiky.area) < 1e-4  # the sliver: 103 m × 0.75 µm / 2
+    assert got[1] is wide and got[2] is None  # a sliver of a millimetre is geography
+    assert drop_micro_edges([spiky])[0].equals_exact(got[0], 0)
+    # in degrees the spike crossed itself; without its tip it does not
+    import geopandas as gpd
+
+    deg = gpd.GeoSeries([spiky, got[0]], crs="EPSG:32649").to_crs(4326)
+    assert deg.is_valid.tolist()[1]
