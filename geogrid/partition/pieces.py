@@ -30,6 +30,7 @@ __all__ = [
     "polygonal",
     "drop_micro_edges",
     "drop_spikes",
+    "reproject_valid",
     "node_long_edges",
     "grid_squares",
 ]
@@ -276,19 +277,19 @@ def drop_micro_edges(polys) -> np.ndarray:
     return np.where(ok, out, arr)
 
 
-def _turns_back(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _turns_back(a: np.ndarray, b: np.ndarray, width_m: float = MICRO_EDGE_M) -> np.ndarray:
     """Per vertex, from the edges into (``a``) and out of it (``b``): whether the ring
-    turns back there along a sliver thinner than :data:`MICRO_EDGE_M` (the shorter
-    edge's far end that close to the longer edge's line)."""
+    turns back there along a sliver thinner than ``width_m`` (the shorter edge's far
+    end that close to the longer edge's line)."""
     la, lb = np.hypot(*a.T), np.hypot(*b.T)
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / np.maximum(la, lb)
-    return ((a * b).sum(axis=1) < 0) & (width < MICRO_EDGE_M) & (np.minimum(la, lb) > 0)
+    return ((a * b).sum(axis=1) < 0) & (width < width_m) & (np.minimum(la, lb) > 0)
 
 
-def _spike_tips(xy: np.ndarray) -> np.ndarray:
+def _spike_tips(xy: np.ndarray, width_m: float = MICRO_EDGE_M) -> np.ndarray:
     """Of a closed ring's vertices (``xy`` without the closing one), the spike tips."""
-    return _turns_back(xy - np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0) - xy)
+    return _turns_back(xy - np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0) - xy, width_m)
 
 
 def _with_spikes(arr: np.ndarray) -> np.ndarray:
@@ -314,7 +315,7 @@ def _with_spikes(arr: np.ndarray) -> np.ndarray:
     return np.unique(pidx[ridx[cidx[tip]]])
 
 
-def drop_spikes(polys) -> np.ndarray:
+def drop_spikes(polys, width_m: float = MICRO_EDGE_M) -> np.ndarray:
     """``polys`` without the tips of spikes thinner than :data:`MICRO_EDGE_M`: a ring
     that runs metres out and back within a micrometre of itself (a re-cut cell beside a
     locked one had one 0.75 µm wide) is valid in metres but crosses itself once
@@ -322,7 +323,7 @@ def drop_spikes(polys) -> np.ndarray:
     arr = np.empty(len(polys), dtype=object)
     arr[:] = list(polys)
     out = arr.copy()
-    for i in _with_spikes(arr):
+    for i in (_with_spikes(arr) if width_m == MICRO_EDGE_M else range(len(arr))):
         g = arr[i]
         if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
             continue
@@ -334,7 +335,7 @@ def drop_spikes(polys) -> np.ndarray:
                 xy = np.asarray(ring.coords)[:-1]
                 # (a tip gone can leave the next one: again until none, or too few left)
                 while len(xy) > 3:
-                    tips = _spike_tips(xy)
+                    tips = _spike_tips(xy, width_m)
                     if not tips.any() or tips.sum() > len(xy) - 3:
                         break
                     xy, changed = xy[~tips], True
@@ -446,4 +447,36 @@ def inside_own(points: np.ndarray, polys, own: np.ndarray) -> np.ndarray:
         mine = np.flatnonzero(own == g)
         shapely.prepare(polys[g])
         out[mine] = shapely.contains_xy(polys[g], points[mine, 0], points[mine, 1])
+    return out
+
+
+#: a polygon invalid once reprojected loses spike tips up to these widths (m), the
+#: narrowest that makes it valid: a sliver a tenth of a millimetre wide over 60 m of
+#: edge is straight in metres and bent across itself in degrees
+REPROJECT_SPIKE_M = (1e-3, 1e-2)
+
+
+def reproject_valid(geoms, metric, crs) -> "np.ndarray":
+    """``geoms`` (polygons in ``metric``) in ``crs`` (:func:`geogrid.crs.reproject`),
+    each valid there: one that crosses itself only once reprojected (a sliver narrower
+    than the curvature of its edges) is drawn again without its spike tips
+    (:func:`drop_spikes`, :data:`REPROJECT_SPIKE_M`), where that keeps it valid in
+    metres and in as many pieces.  Valid ones are untouched."""
+    import geopandas as gpd
+
+    from geogrid.crs import reproject
+
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = list(geoms)
+    out = reproject(gpd.GeoSeries(arr, crs=metric), crs).to_numpy().copy()
+    bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
+    for i in bad:
+        for width in REPROJECT_SPIKE_M:
+            g = drop_spikes([arr[i]], width)[0]
+            if not (g.is_valid and shapely.get_num_geometries(g) == shapely.get_num_geometries(arr[i])):
+                continue
+            r = reproject(gpd.GeoSeries([g], crs=metric), crs).iloc[0]
+            if r.is_valid:
+                out[i] = r
+                break
     return out

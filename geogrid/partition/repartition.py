@@ -13,7 +13,7 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
-from geogrid.crs import crs_of, reproject, transformer
+from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
 from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, _codes, nowhere_points, outline_metric,
@@ -22,7 +22,7 @@ from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bar
                                              _drop_specks, _follow_outline, _in_pieces, _locked_geoms,
                                              _locked_inside, _overlaps_near, _resplit, _stranded, _to_metric,
                                              no_land)
-from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode, on_grid
+from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode, on_grid, reproject_valid
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
@@ -411,8 +411,8 @@ def repartition(
         {CELL_ID: [c for c, _, _ in new_cells], MICROGRID_ID: [m for _, m, _ in new_cells],
          VILLAGE_CODE: [mg_village[m] for _, m, _ in new_cells],
          HOUSEHOLDS: [int(counts.get(c, 0)) for c, _, _ in new_cells]},
-        geometry=reproject(gpd.GeoSeries(drop_micro_edges([g for _, _, g in new_cells]), crs=metric), crs),
-        crs=crs)
+        geometry=gpd.GeoSeries(reproject_valid(drop_micro_edges([g for _, _, g in new_cells]), metric, crs),
+                               crs=crs), crs=crs)
     # locked and kept cells keep their exact geometry, not a round trip through metres
     if locked_rows or exact_rows:
         orig = pc.set_index(CELL_ID).geometry
@@ -430,7 +430,8 @@ def repartition(
         {MICROGRID_ID: ids, VILLAGE_CODE: [mg_village[m] for m in ids],
          HOUSEHOLDS: [int(mg_counts.get(m, 0)) for m in ids],
          AREA_KM2: [new_mg[m].area / 1e6 for m in ids]},
-        geometry=reproject(gpd.GeoSeries(drop_micro_edges([new_mg[m] for m in ids]), crs=metric), crs), crs=crs)
+        geometry=gpd.GeoSeries(reproject_valid(drop_micro_edges([new_mg[m] for m in ids]), metric, crs), crs=crs),
+        crs=crs)
     if unchanged:
         orig_m = pm.set_index(MICROGRID_ID).geometry
         is_u = nm[MICROGRID_ID].isin(unchanged).to_numpy()

@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geogrid.crs import reproject
 from geogrid.columns import AREA_KM2, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
 from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
-from geogrid.partition.pieces import node_long_edges
+from geogrid.partition.pieces import node_long_edges, reproject_valid
 from geogrid.partition.report import quality, unit_keys
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.village import LAYOUTS, VillageResult, VillageTask
@@ -259,12 +258,12 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
     mg_df = gpd.GeoDataFrame(
         {MICROGRID_ID: mg_ids, VILLAGE_CODE: mg_vil, HOUSEHOLDS: mg_hh,
          AREA_KM2: mg_area},
-        geometry=reproject(gpd.GeoSeries(mg_geoms, crs=metric), crs), crs=crs,
+        geometry=gpd.GeoSeries(reproject_valid(mg_geoms, metric, crs), crs=crs), crs=crs,
     )
     cell_df = gpd.GeoDataFrame(
         {CELL_ID: cell_ids, MICROGRID_ID: [mg_ids[m] for m in cell_mg], VILLAGE_CODE: cell_vil,
          HOUSEHOLDS: cell_hh},
-        geometry=reproject(gpd.GeoSeries(cell_geoms, crs=metric), crs), crs=crs,
+        geometry=gpd.GeoSeries(reproject_valid(cell_geoms, metric, crs), crs=crs), crs=crs,
     )
     out = households.copy()
     cid = np.array(cell_ids, dtype=object)

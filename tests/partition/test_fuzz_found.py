@@ -176,3 +176,40 @@ def test_drop_spikes_takes_off_only_tips_thinner_than_a_tenth_of_a_millimetre():
 
     deg = gpd.GeoSeries([spiky, got[0]], crs="EPSG:32649").to_crs(4326)
     assert deg.is_valid.tolist()[1]
+
+
+#: cell C02 of micro-grid 431229001002-M03 of synthetic_county(seed=198) after three
+#: random edits and a re-cut beside three locked cells (the fuzzer's edit sequence 198):
+#: its ring runs 110 m out and back within 0.1 mm of itself (vertices 6-11)
+SLIVER_CELL = (
+    "POLYGON ((378338.202676 3024471.147933, 378301.137738 3024482.744046, 378262.807206 3024454.635125, "
+    "378224.476497 3024426.526317, 378209.000743 3024385.102947, 378186.538373 3024356.445524, "
+    "378145.92279 3024328.733837, 378105.307023 3024301.022278, 378064.69144 3024273.310592, "
+    "378024.075672 3024245.599033, 378076.087719 3024281.086273, 378142.709417 3024326.541516, "
+    "378174.616723 3024394.554819, 378206.524029 3024462.568122, 378238.431335 3024530.581424, "
+    "378270.338641 3024598.594727, 378266.430587 3024646.182468, 378313.246502 3024639.632702, "
+    "378359.977662 3024474.398066, 378338.202676 3024471.147933))")
+
+
+def test_a_cell_whose_sliver_crosses_itself_only_in_degrees_is_drawn_valid_there():
+    """Found by edit sequences (seed 198): a re-cut cell valid in metres came back
+    self-crossing and in pieces in WGS84 (cells_valid, cells_one_piece): a sliver 0.1 mm
+    wide and 110 m long, wider than drop_spikes' 0.1 mm, bent across itself by the
+    reprojection.  reproject_valid draws such a polygon again without its spike tips,
+    the narrowest width that makes it valid; a valid polygon is untouched."""
+    import geopandas as gpd
+    import shapely
+
+    from geogrid.crs import reproject
+    from geogrid.partition.pieces import reproject_valid
+
+    cell = shapely.from_wkt(SLIVER_CELL)
+    fine = shapely.box(378000.0, 3024000.0, 378100.0, 3024100.0)
+    assert cell.is_valid
+    plain = reproject(gpd.GeoSeries([cell, fine], crs="EPSG:32649"), 4326)
+    assert not plain.iloc[0].is_valid  # what the plan got before
+    got = reproject_valid([cell, fine], "EPSG:32649", 4326)
+    assert shapely.is_valid(got).all() and got[0].geom_type == "Polygon"
+    back = gpd.GeoSeries([got[0]], crs=4326).to_crs("EPSG:32649").iloc[0]
+    assert abs(back.area - cell.area) < 0.05 and shapely.symmetric_difference(back, cell).area < 0.05
+    assert got[1].equals_exact(plain.iloc[1], 0)
