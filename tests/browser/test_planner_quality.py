@@ -55,6 +55,8 @@ def test_the_quality_figures_follow_the_plan_its_villages_and_hand_edits(page, s
     assert table["households_assigned"][:2] == [str(want["households_assigned"])] * 2
     assert table["mean_fill"][0].endswith(_pct(want["mean_fill"]))
     assert table["mean_fill"][2] == "≥ 90.0%"
+    labels = page.inner_text("#quality")
+    assert "超过20户的户团" in labels and "{cap}" not in labels  # the plan's own cap, filled in
     assert table["within_cell_msd_m2"][0] == f"{math.sqrt(want['within_cell_msd_m2']):.1f} m"
     assert table["small_hamlets_unsplit"][0].endswith(_pct(want["small_hamlets_unsplit"]))
     # met targets are ticked, unmet ones crossed, as the figures say

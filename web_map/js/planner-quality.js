@@ -106,6 +106,8 @@ export class PlannerQuality {
     const head = `<tr><th></th><th>${escapeHtml(t("planner.quality.this"))}</th>`
       + (cmp ? `<th>${escapeHtml(t("planner.quality.published"))}</th>` : "")
       + `<th>${escapeHtml(t("planner.quality.target"))}</th></tr>`;
+    // the plan's own cap, which the labels name ("small hamlets of at most 20")
+    const cap = Number((this.plan && this.plan.params && this.plan.params.max_households) || 20);
     const rows = QUALITY_ROWS.filter(([k]) => k in data.figures).map(([k, format, better]) => {
       const v = data.figures[k];
       const target = data.targets[k];
@@ -120,7 +122,7 @@ export class PlannerQuality {
       }
       const mark = met === null ? "" : `<span class="${met ? "met" : "unmet"}" title="${escapeHtml(t(met ? "planner.quality.met" : "planner.quality.unmet"))}">${met ? "✓" : "✗"}</span> `;
       return `<tr data-figure="${escapeHtml(k)}"${met === false ? ' class="unmet"' : ""}>`
-        + `<th scope="row">${escapeHtml(t(`planner.quality.figure.${k}`))}</th>`
+        + `<th scope="row">${escapeHtml(t(`planner.quality.figure.${k}`, { cap }))}</th>`
         + `<td>${mark}${escapeHtml(formatFigure(v, format))}${change}</td>`
         + (cmp ? `<td>${escapeHtml(formatFigure(cmp.figures[k], format))}</td>` : "")
         + `<td class="target">${escapeHtml(targetText(target, format))}</td></tr>`;
