@@ -148,3 +148,9 @@ def test_a_draft_is_measured_beside_its_own_countys_published_plan(page, server)
     table = _table(page)
     assert len(table["mean_fill"]) == 3  # this plan, the published one, the target
     assert table["households_assigned"][0] == table["households_assigned"][1]
+    # and a new draft is made from the published plan of the county shown, not the newest
+    before = page.evaluate("geogrid.planner.plan.id")
+    page.click("#plan-new-draft")
+    page.wait_for_function("(id) => geogrid.planner.plan && geogrid.planner.plan.status === 'draft' "
+                           "&& geogrid.planner.plan.id !== id", arg=before, timeout=30_000)
+    assert page.evaluate("geogrid.planner.plan.parent_plan_id") == parent

@@ -198,7 +198,10 @@ export class Planner {
   }
 
   async newDraft() {
-    const published = this.plans.find((p) => p.status === "published");
+    // the published plan of the county shown (the plan list holds every county's)
+    const county = this.plan && this.plan.county_code;
+    const published = (county && this.plans.find((p) => p.status === "published" && p.county_code === county))
+      || this.plans.find((p) => p.status === "published");
     if (!published) return;
     try {
       const res = await planApi.createDraft(published.id, t("planner.draft.name", { date: new Date().toLocaleString() }));
