@@ -111,77 +111,73 @@ def as_diagnostics(notes: Iterable[PlanNote]) -> list[dict]:
              "households": list(n.households or []), **(n.detail or {})} for n in notes]
 
 
-def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], households: Iterable,
-                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
-    """After a re-run of ``microgrids`` (keys) that re-solved ``households`` (ids: those
-    in them before and after): the plan's notes about them go, and the re-run's
-    ``diagnostics`` come in their place, open, but for one the re-run gives again (the
-    same words about the same households: a building over the cap kept whole again, an
-    isolated household still isolated), which keeps who acknowledged it.  A note the
-    re-run gives again that was not about what it re-solved (a village's note) is kept
-    once.  ``(notes removed, notes added)``."""
-    mg = {str(k) for k in microgrids}
-    hh = {str(h) for h in households}
-    old = read_notes(session, plan_id)
-    gone = [n for n in old if _names(n, mg, hh)]
-    kept = {_identity(n.kind, n.village_code, n.message, n.households) for n in old if n not in gone}
+def _fold(session: Session, plan_id: str, candidates: list[PlanNote], others: Iterable[PlanNote],
+          diagnostics: Iterable[dict], household_id: Mapping, accept=None, renew: bool = False) -> tuple[int, int]:
+    """``candidates`` (stored notes a run or an edit may have made untrue) give way to
+    ``diagnostics`` (those ``accept`` takes): a candidate given again (the same words
+    about the same households, :func:`_identity`) keeps who acknowledged it (an
+    acknowledged one first where two are alike), as it is, or with ``renew`` as a new
+    row (a re-run's notes are new notes); the others go; a new note comes in open,
+    once, and not where one of ``others`` (the notes left alone) says it already.
+    ``(notes removed, notes added)``."""
+    stored: dict[tuple, PlanNote] = {}
+    for n in sorted(candidates, key=lambda n: n.acknowledged_by is None):
+        stored.setdefault(_identity(n.kind, n.village_code, n.message, n.households), n)
+    seen = {_identity(n.kind, n.village_code, n.message, n.households) for n in others}
+    kept: set[str] = set()
     rows = []
     for r in note_rows(plan_id, diagnostics, household_id):
+        if accept is not None and not accept(r):
+            continue
         key = _identity(r["kind"], r["village_code"], r["message"], r["households"])
-        if key not in kept:
-            kept.add(key)  # (and once among the re-run's own)
-            rows.append(r)
-    # a note the re-run gives again (the same words about the same households) keeps
-    # its acknowledgement
-    acked = {_identity(n.kind, n.village_code, n.message, n.households): (n.acknowledged_by, n.acknowledged_at)
-             for n in gone if n.acknowledged_by is not None}
-    for r in rows:
-        r["acknowledged_by"], r["acknowledged_at"] = acked.get(
-            _identity(r["kind"], r["village_code"], r["message"], r["households"]), (None, None))
-    if gone:
-        session.execute(delete(PlanNote).where(PlanNote.id.in_([n.id for n in gone])),
-                        execution_options={"synchronize_session": False})
-    if rows:
-        session.execute(insert(PlanNote), rows)
-    return len(gone), len(rows)
-
-
-def refresh_notes(session: Session, plan_id: str, villages: Iterable[str], kinds: Iterable[str],
-                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
-    """After a hand edit: the plan's notes of ``kinds`` about ``villages`` become
-    ``diagnostics``, those kinds made afresh for those villages as the plan now stands.
-    A note given again (the same words about the same households, as
-    :func:`replace_notes` tells) stays as it is, with its id and who acknowledged it;
-    one no longer given goes; a new one comes in open.  Notes of other kinds or of
-    other villages are untouched.  ``(notes removed, notes added)``."""
-    villages, kinds = sorted({str(v) for v in villages}), sorted(set(kinds))
-    if not villages or not kinds:
-        return 0, 0
-    old = session.execute(select(PlanNote).where(
-        PlanNote.plan_id == plan_id, PlanNote.village_code.in_(villages), PlanNote.kind.in_(kinds))
-        .order_by(PlanNote.acknowledged_by.is_(None), PlanNote.created_at, PlanNote.id)).scalars().all()
-    # (one stored twice is kept once: an acknowledged one first)
-    stored: dict[tuple, PlanNote] = {}
-    for n in old:
-        stored.setdefault(_identity(n.kind, n.village_code, n.message, n.households), n)
-    kept: set[str] = set()
-    rows, new = [], set()
-    for r in note_rows(plan_id, diagnostics, household_id):
-        if r["kind"] not in kinds or r["village_code"] not in villages:
-            continue  # not the caller's to refresh
-        key = _identity(r["kind"], r["village_code"], r["message"], r["households"])
-        if key in stored:
+        if key in stored and not renew:
             kept.add(stored[key].id)
-        elif key not in new:  # (once among the new ones too)
-            new.add(key)
+        elif key not in seen:
+            seen.add(key)
+            if key in stored:
+                r["acknowledged_by"], r["acknowledged_at"] = stored[key].acknowledged_by, stored[key].acknowledged_at
             rows.append(r)
-    gone = [n.id for n in old if n.id not in kept]
+    gone = [n.id for n in candidates if n.id not in kept]
     if gone:
         session.execute(delete(PlanNote).where(PlanNote.id.in_(gone)),
                         execution_options={"synchronize_session": False})
     if rows:
         session.execute(insert(PlanNote), rows)
     return len(gone), len(rows)
+
+
+def replace_notes(session: Session, plan_id: str, microgrids: Iterable[str], households: Iterable,
+                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
+    """After a re-run of ``microgrids`` (keys) that re-solved ``households`` (ids: those
+    in them before and after): the plan's notes about them give way to the re-run's
+    ``diagnostics``; one the re-run gives again (the same words about the same
+    households: a building over the cap kept whole again, an isolated household still
+    isolated) comes again, a new row that keeps who acknowledged it.  A note the re-run
+    gives again that was
+    not about what it re-solved (a village's note) is kept once.  ``(notes removed,
+    notes added)``."""
+    mg = {str(k) for k in microgrids}
+    hh = {str(h) for h in households}
+    old = read_notes(session, plan_id)
+    about = [n for n in old if _names(n, mg, hh)]
+    return _fold(session, plan_id, about, [n for n in old if n not in about], diagnostics, household_id,
+                 renew=True)
+
+
+def refresh_notes(session: Session, plan_id: str, villages: Iterable[str], kinds: Iterable[str],
+                  diagnostics: Iterable[dict], household_id: Mapping) -> tuple[int, int]:
+    """After a hand edit: the plan's notes of ``kinds`` about ``villages`` become
+    ``diagnostics``, those kinds made afresh for those villages as the plan now stands
+    (:func:`_fold`: one given again stays as it is).  Notes of other kinds or of other
+    villages are untouched.  ``(notes removed, notes added)``."""
+    villages, kinds = sorted({str(v) for v in villages}), sorted(set(kinds))
+    if not villages or not kinds:
+        return 0, 0
+    old = session.execute(select(PlanNote).where(
+        PlanNote.plan_id == plan_id, PlanNote.village_code.in_(villages), PlanNote.kind.in_(kinds))
+        .order_by(PlanNote.created_at, PlanNote.id)).scalars().all()
+    return _fold(session, plan_id, old, [], diagnostics, household_id,
+                 accept=lambda r: r["kind"] in kinds and r["village_code"] in villages)
 
 
 def acknowledge(session: Session, plan_id: str, note_id: str, by: str | None) -> PlanNote | None:
