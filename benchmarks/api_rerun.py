@@ -8,7 +8,7 @@ villages).
     .venv/bin/python benchmarks/api_rerun.py --backend spatialite --microgrids 8
 
 For each back-end: ``generate_county(seed=0)`` (79,507 households) loaded as
-``api_load.py`` loads it, partitioned, published and copied into a draft; then each
+``county_db.load_database`` loads it, partitioned, published and copied into a draft; then each
 of ``--microgrids`` micro-grids (spread over the county) is re-run, the two ways in
 turn, twice, each in a transaction rolled back afterwards.  Printed: the medians and
 the ratio of the baseline to the re-run as it is.
@@ -32,7 +32,7 @@ def run_backend(backend: str, county, args) -> None:
     from sqlalchemy.orm import Session
 
     import geogrid.db.plans as plans
-    from api_load import partitioned_county
+    from county_db import partitioned_county
     from geogrid.api.planrerun import rerun
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.models import Microgrid, Plan
@@ -77,7 +77,7 @@ def run_backend(backend: str, county, args) -> None:
 
 
 def main(argv=None) -> int:
-    from api_load import county_parser, on_each_backend
+    from county_db import county_parser, on_each_backend
 
     p = county_parser(__doc__)
     p.add_argument("--microgrids", type=int, default=6)

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/edit_notes.py --backend spatialite --repeats 20
 
 For each back-end: the full sample county (``generate_county(seed=0)``, 79,507
-households) loaded as ``api_load.py`` loads it, partitioned into a draft (``partition_register``,
+households) loaded as ``county_db.load_database`` loads it, partitioned into a draft (``partition_register``,
 set-up, not measured).  Then, in this process (FastAPI's
 test client, no HTTP server), ``PATCH /api/v1/plans/{id}/assignments`` moves, each with
 the ETag of the one before, in the county's biggest village and in a village of median
@@ -134,7 +134,7 @@ def _run(backend: str, county, args, tmp: Path) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import func, select
 
-    from api_load import partitioned_county
+    from county_db import partitioned_county
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
     from geogrid.api.security import issue_token
@@ -206,7 +206,7 @@ def _run(backend: str, county, args, tmp: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from api_load import county_parser, on_each_backend
+    from county_db import county_parser, on_each_backend
 
     p = county_parser(__doc__)
     p.add_argument("--repeats", type=int, default=15, help="moves there and back per case and mode")

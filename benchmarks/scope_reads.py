@@ -5,7 +5,7 @@ cell (网格长, 网格员, the most numerous users), against a village's cadre.
     .venv/bin/python benchmarks/scope_reads.py --backend spatialite --requests 30
 
 For each back-end: the full sample county (``generate_county(seed=0)``, 79,507
-households) loaded as ``api_load.py`` loads it, partitioned and published
+households) loaded as ``county_db.load_database`` loads it, partitioned and published
 (``partition_register``), and cadres scoped to one village, one micro-grid and one cell
 of it (and to the county).  In this process (FastAPI's test client, no HTTP server),
 each cadre reads ``GET /api/v1/households/{id}`` (a house and its residents, audited)
@@ -80,7 +80,7 @@ def run_backend(backend: str, county, args) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import select
 
-    from api_load import partitioned_county
+    from county_db import partitioned_county
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
     from geogrid.api.scope import Scope
@@ -136,7 +136,7 @@ def run_backend(backend: str, county, args) -> None:
 
 
 def main(argv=None) -> int:
-    from api_load import county_parser, on_each_backend
+    from county_db import county_parser, on_each_backend
 
     p = county_parser(__doc__)
     p.add_argument("--requests", type=int, default=40)
