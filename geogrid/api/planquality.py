@@ -75,6 +75,7 @@ def _figures(session, plan: Plan, villages: list[str], keys: list[str] | None) -
     try:
         from geogrid.partition.report import TARGETS, result_figures
         from geogrid.partition.result import PartitionResult
+        from geogrid.partition.solve import PLAN_PARAMETERS
     except ImportError as exc:  # the engine is another issue's work
         raise PartitionError(f"the partition engine is not available ({exc}); install geogrid "
                              "with geogrid.partition to measure a plan") from None
@@ -87,8 +88,7 @@ def _figures(session, plan: Plan, villages: list[str], keys: list[str] | None) -
         mgs = mgs[mgs[C.MICROGRID_ID].isin(keep)]
         cells = cells[cells[C.MICROGRID_ID].isin(keep)]
         hh = hh[hh[C.MICROGRID_ID].isin(keep)]
-    params = {k: v for k, v in (plan.params or {}).items()
-              if k in ("max_households", "microgrid_km2", "min_microgrids", "max_microgrids")}
+    params = {k: v for k, v in (plan.params or {}).items() if k in PLAN_PARAMETERS}
     figures = result_figures(PartitionResult(households=hh, microgrids=mgs, cells=cells,
                                              report={"parameters": params}))
     if keys is not None:

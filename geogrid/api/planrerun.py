@@ -74,6 +74,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
 
     from geogrid.crs import local_metric_crs
     from geogrid.partition.result import PartitionResult
+    from geogrid.partition.solve import PLAN_PARAMETERS
 
     keys = [m.microgrid_key for m in microgrids]
     village_codes = sorted({m.village_code for m in microgrids if m.village_code})
@@ -101,7 +102,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     locked = prev_cells.loc[prev_cells["locked"].astype(bool) & prev_cells[C.MICROGRID_ID].isin(keys),
                             C.CELL_ID].tolist() if len(prev_cells) else []
     c = prev_mg.geometry.union_all().centroid
-    params = {"max_households": 20, "microgrid_km2": 1.0, "min_microgrids": 3, "max_microgrids": 5}
+    params = dict(PLAN_PARAMETERS)
     params.update({k: v for k, v in (plan.params or {}).items() if k in params})
     params["metric_crs"] = local_metric_crs(c.x, c.y).to_string()
     # the plan's stored notes on these villages: the engine carries those that still

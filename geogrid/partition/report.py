@@ -178,8 +178,9 @@ def result_figures(result, *, cap: int | None = None, microgrid_km2: float | Non
     from geogrid.partition.inputs import point_xy
 
     given = dict(getattr(result, "report", {}).get("parameters", {}))
-    defaults = {"max_households": 20, "microgrid_km2": 1.0, "min_microgrids": 3, "max_microgrids": 5}
-    p = {k: given.get(k, v) for k, v in defaults.items()}
+    from geogrid.partition.solve import PLAN_PARAMETERS
+
+    p = {k: given.get(k, v) for k, v in PLAN_PARAMETERS.items()}
     cap = int(cap if cap is not None else p["max_households"])
     hh, mgs, cells = result.households, result.microgrids, result.cells
     if not len(mgs):

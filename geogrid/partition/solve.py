@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import math
 import numbers
 
@@ -167,6 +169,12 @@ def partition(
     if progress is not None:
         progress("assembling", 1, 1)
     return out
+
+
+#: partition()'s own defaults of the parameters a plan keeps (for a plan or result that
+#: does not say them: a re-run of a stored plan, the figures of one)
+PLAN_PARAMETERS = {k: p.default for k, p in inspect.signature(partition).parameters.items()
+                   if k in ("max_households", "microgrid_km2", "min_microgrids", "max_microgrids")}
 
 
 def make_tasks(prep: Prepared, params: dict, codes=None) -> list[VillageTask]:
