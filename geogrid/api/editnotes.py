@@ -3,7 +3,8 @@
 Households moved between cells, a cell split or two merged can make a note about a
 building or a hamlet true or false: half of a building over the cap moved out of its
 cell is no longer "kept whole as a cell of its own" but split, a small hamlet moved
-together is no longer split, and a move can split one.  Before such an edit commits,
+together is no longer split, and a move can split one.  A locked cell over the cap is
+a note while it is locked: unlocking it, or moving households out, ends it.  Before such an edit commits,
 in its transaction, the notes of those kinds
 (:data:`~geogrid.partition.assignment_notes.FOLLOW_ASSIGNMENTS`) about each village
 whose households it moved are made afresh by the engine's own rules
@@ -30,9 +31,9 @@ BY_HAND = ("building_split",)
 
 
 def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
-    """The notes of ``plan`` that depend on which cell each household is in, made
-    afresh for the villages of ``cell_ids`` (the cells whose households an edit
-    changed): ``{"villages": [codes], "removed": n, "added": n}``.  A plan that kept no
+    """The notes of ``plan`` that depend on which cell each household is in (and on
+    which cells are locked), made afresh for the villages of ``cell_ids`` (the cells
+    whose households or lock an edit changed): ``{"villages": [codes], "removed": n, "added": n}``.  A plan that kept no
     notes (saved before they were kept) gets none: it would show some of a village's
     notes as if they were all."""
     cell_ids = sorted(set(cell_ids))
@@ -48,16 +49,19 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
         return {"villages": [], "removed": 0, "added": 0}
     cap = int((plan.params or {}).get("max_households", 20))
     # the villages' households in their cells (in any order: the engine's rules take
-    # them in an order of their own); Core rows, a column each
+    # them in an order of their own), cells and micro-grids by key, as the engine names
+    # them in a note (a locked cell's); Core rows, a column each
     rows = session.connection().execute(
-        select(Microgrid.village_code, Assignment.household_id, Assignment.cell_id, Cell.microgrid_id,
-               Household.building, Household.hamlet, func.ST_X(Household.geom), func.ST_Y(Household.geom))
+        select(Microgrid.village_code, Assignment.household_id, Cell.cell_key, Microgrid.microgrid_key,
+               Household.building, Household.hamlet, func.ST_X(Household.geom), func.ST_Y(Household.geom),
+               Cell.locked)
         .select_from(Microgrid).join(Cell, Cell.microgrid_id == Microgrid.id)
         .join(Assignment, Assignment.cell_id == Cell.id).join(Household, Household.id == Assignment.household_id)
         .where(Microgrid.plan_id == plan.id, Microgrid.village_code.in_(villages))).all()
     notes = []
     if rows:
-        code_of, hid, cell, mg, building, hamlet, lon, lat = (np.asarray(c, dtype=object) for c in zip(*rows))
+        code_of, hid, cell, mg, building, hamlet, lon, lat, locked = (np.asarray(c, dtype=object)
+                                                                      for c in zip(*rows))
         lon, lat = lon.astype(float), lat.astype(float)
         for code in villages:
             mine = np.flatnonzero(code_of == code) if len(villages) > 1 else np.arange(len(rows))
@@ -68,7 +72,8 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
             metric = local_metric_crs((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
             mx, my = transformer("EPSG:4326", metric).transform(x, y)
             for d in assignment_notes(code, np.column_stack([mx, my]), building[mine], hamlet[mine],
-                                      cell[mine], mg[mine], cap):
+                                      cell[mine], mg[mine], cap,
+                                      locked=set(cell[mine][locked[mine].astype(bool)])):
                 d["households"] = hid[mine[d["households"]]].tolist()
                 if d["kind"] in BY_HAND:
                     # the engine's words give its own reasons (a micro-grid border, no

@@ -2,15 +2,19 @@
 stand now: what a hand edit (households moved between cells, a cell split or two
 merged) can make true or false.
 
-Of the kinds :func:`~geogrid.partition.partition` gives, three depend on the
-assignment of households to cells (:data:`FOLLOW_ASSIGNMENTS`):
+Of the kinds :func:`~geogrid.partition.partition` and
+:func:`~geogrid.partition.repartition` give, four depend on the assignment of
+households to cells (:data:`FOLLOW_ASSIGNMENTS`):
 
 - ``oversize_building``: a building (or one address) of more households than the
   cap, which the engine keeps whole as a cell of its own; the note holds while its
   households are all in one cell (split by hand, its ``building_split`` note says so);
 - ``building_split``: a building (or one address) whose households are in more than
   one cell;
-- ``hamlet_split``: a hamlet of at most the cap in more than one cell.
+- ``hamlet_split``: a hamlet of at most the cap in more than one cell;
+- ``locked_cell_full``: a locked cell that holds more households than the cap (a
+  re-run keeps a locked cell as it is, with the households inside it); the note holds
+  while the cell is locked and over the cap.
 
 The others do not: ``spread_building``, ``isolated`` and the input's notes
 (``no_point``, ``outside_village``...) are about points; ``few_households``,
@@ -34,13 +38,24 @@ from geogrid.partition.inputs import _codes
 from geogrid.partition.units import canonical_order, make_units
 from geogrid.partition.village import report_units, split_buildings, split_hamlets
 
-__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes"]
+__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full"]
 
 #: the kinds of note that depend on which cell each household is in
-FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split"})
+FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split", "locked_cell_full"})
 
 
-def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid, cap: int) -> list[dict]:
+def locked_cell_full(code, cell, households, cap: int) -> dict:
+    """The note on locked cell ``cell`` of village ``code`` holding ``households``
+    (more than ``cap``): a re-run leaves a locked cell as it is, so only the planner
+    can empty it."""
+    households = list(households)
+    return {"kind": "locked_cell_full", "village_code": code, "households": households, "cells": [cell],
+            "message": f"locked cell {cell} now holds {len(households)} households, more than {cap}; "
+                       "unlock it or move households out by hand"}
+
+
+def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid, cap: int,
+                     locked=()) -> list[dict]:
     """The :data:`FOLLOW_ASSIGNMENTS` notes of village ``code`` for its households as
     they are assigned now.
 
@@ -56,6 +71,8 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
         The cell and the micro-grid each household is in (any hashable ids).
     cap : int
         The plan's ``max_households``.
+    locked
+        The ids of the village's locked cells.
 
     Returns
     -------
@@ -88,6 +105,11 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
            if d["kind"] == "oversize_building" and len(np.unique(hh_cell[d["households"]])) == 1]
     out += split_buildings(code, units, hh_cell, pts, building)
     out += split_hamlets(code, hh_cell, cell_mg, pts, hamlet, cap)
+    sizes = np.bincount(hh_cell, minlength=len(cells))
+    for c in sorted(set(locked) & set(cells), key=str):
+        j = cells.get_loc(c)
+        if sizes[j] > cap:
+            out.append(locked_cell_full(code, c, np.flatnonzero(hh_cell == j), cap))
     for d in out:
         d["households"] = [int(h) for h in order[d["households"]]]
     return out

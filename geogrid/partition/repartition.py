@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
+from geogrid.partition.assignment_notes import locked_cell_full
 from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
 from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, _codes, nowhere_points, outline_metric,
                                      point_xy)
@@ -356,12 +357,7 @@ def repartition(
                 new_cells.append((c, m, cell_geom[c]))
                 locked_rows.add(c)
                 if len(assigned[c]) > cap:
-                    diags.append({
-                        "kind": "locked_cell_full", "village_code": mg_village[m],
-                        "households": hh.index[assigned[c]].tolist(), "cells": [c],
-                        "message": f"locked cell {c} now holds {len(assigned[c])} households, more "
-                        f"than {cap}; unlock it or move households out by hand",
-                    })
+                    diags.append(locked_cell_full(mg_village[m], c, hh.index[assigned[c]].tolist(), cap))
             rows = rows[li < 0]
             region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M)
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]

@@ -77,6 +77,57 @@ def test_a_small_hamlet_split_is_noted_and_a_big_one_is_not():
     assert "a micro-grid border runs through it" in note["message"]
 
 
+def test_a_locked_cell_over_the_cap_is_noted_while_it_is_locked():
+    """A locked cell of 22 households: its note, as a re-run words it, while it is
+    locked; none once unlocked, or once it holds no more than the cap."""
+    cells = ["C1"] * 22 + ["C2"] * 5
+    (note,) = [d for d in _village_locked(cells, {"C1"})]
+    assert note["kind"] == "locked_cell_full" and note["cells"] == ["C1"]
+    assert sorted(note["households"]) == list(range(22))
+    assert note["message"] == ("locked cell C1 now holds 22 households, more than 20; unlock it or move "
+                               "households out by hand")
+    assert _village_locked(cells, set()) == []
+    assert _village_locked(["C1"] * 20 + ["C2"] * 7, {"C1", "C2"}) == []
+    assert _village_locked(cells, {"C9"}) == []  # a lock of another village's cell
+
+
+def _village_locked(cells, locked):
+    n = len(cells)
+    return assignment_notes("V1", np.column_stack([np.arange(n) * 10.0, np.zeros(n)]), None, None, cells,
+                            ["M1"] * n, CAP, locked=locked)
+
+
+def test_a_locked_cell_note_is_the_repartitions_word_for_word():
+    """The note a re-run gives a locked cell it found over the cap is the one the notes
+    of a hand edit make from the same assignment (the same words, the same households),
+    so that one which still holds keeps its id and acknowledgement."""
+    import pandas as pd
+
+    from geogrid.partition import partition, repartition
+    from .synthetic import UTM, synthetic_county
+
+    county = synthetic_county(seed=1, n_households=1500, crs=UTM)
+    r = partition(county.households, county.villages, max_households=CAP)
+    m = r.microgrids["microgrid_id"].iloc[0]
+    cells = r.cells[r.cells["microgrid_id"] == m]
+    lock = cells.loc[cells["households"].idxmax(), "cell_id"]
+    inside = r.cells.set_index("cell_id").geometry[lock].representative_point()
+    code = r.microgrids.set_index("microgrid_id").loc[m, "village_code"]
+    extra = type(county.households)({"village_code": [code] * 6}, geometry=[inside] * 6,
+                                    crs=county.households.crs, index=range(10**6, 10**6 + 6))
+    r2 = repartition(r, pd.concat([county.households, extra]), microgrids=[m], locked_cells=[lock])
+    want = [d for d in r2.diagnostics if d["kind"] == "locked_cell_full"]
+    assert len(want) == 1 and want[0]["village_code"] == code
+    hh = r2.households[r2.households["village_code"] == code]
+    got = [d for d in assignment_notes(code, np.column_stack([hh.geometry.x, hh.geometry.y]),
+                                       hh["building"].tolist() if "building" in hh else None,
+                                       hh["hamlet"].tolist() if "hamlet" in hh else None,
+                                       hh["cell_id"].tolist(), hh["microgrid_id"].tolist(), CAP, locked={lock})
+           if d["kind"] == "locked_cell_full"]
+    assert _keys(got, hh.index.to_numpy()) == _keys(want)
+    assert got[0]["cells"] == want[0]["cells"] == [lock]
+
+
 def test_no_households_no_notes():
     assert assignment_notes("V1", np.zeros((0, 2)), [], [], [], [], CAP) == []
 

@@ -87,8 +87,9 @@ class RepartitionRequest(_Strict):
 
 @dataclass
 class _Moved:
-    """The cells whose households an edit changed (added to by each ``_apply_*`` that
-    moves households), and what that did to the plan's notes, once the edit is done."""
+    """The cells whose households or lock an edit changed (added to by each ``_apply_*``
+    that moves households, locks or unlocks), and what that did to the plan's notes,
+    once the edit is done."""
 
     cells: set[str] = field(default_factory=set)
     notes: dict = field(default_factory=lambda: {"villages": [], "removed": 0, "added": 0})
@@ -293,10 +294,12 @@ def _cell_villages(session, cells) -> dict:
     return out
 
 
-def _apply_lock(session, scope: Scope, plan: Plan, cell_id: str, locked: bool, info: dict) -> dict:
+def _apply_lock(session, scope: Scope, plan: Plan, cell_id: str, locked: bool, info: dict,
+                moved: _Moved) -> dict:
     _cell(session, scope, plan.id, cell_id)
     session.execute(update(Cell).where(Cell.id == cell_id).values(locked=locked),
                     execution_options={"synchronize_session": False})
+    moved.cells.add(cell_id)  # a locked cell over the cap is a note while it is locked
     return {"cell_id": cell_id, "locked": locked}
 
 
@@ -431,9 +434,9 @@ def move_households(plan_id: str, body: MovesRequest, response: Response, sessio
 # --- locks --------------------------------------------------------------------------------
 def _set_lock(plan_id, cell_id, locked, response, session, principal, scope, audit, if_match):
     with _edit(session, principal, scope, plan_id, if_match, response, audit,
-               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info, _):
-        out = _apply_lock(session, scope, plan, cell_id, locked, info)
-    return {**out, "etag": response.headers["ETag"]}
+               "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info, moved):
+        out = _apply_lock(session, scope, plan, cell_id, locked, info, moved)
+    return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
 @router.post("/plans/{plan_id}/cells/{cell_id}/lock", summary="Lock a cell against re-partition and moves")
@@ -540,7 +543,8 @@ def _apply_op(session, scope: Scope, plan: Plan, op, moved: _Moved) -> tuple[str
         return "move_households", info, _apply_moves(session, scope, plan, op.moves, info, moved)
     if op.op in ("lock", "unlock"):
         info = {"cell": op.cell_id}
-        return f"{op.op}_cell", info, _apply_lock(session, scope, plan, op.cell_id, op.op == "lock", info)
+        return f"{op.op}_cell", info, _apply_lock(session, scope, plan, op.cell_id, op.op == "lock", info,
+                                                          moved)
     if op.op == "boundary":
         info = {"microgrid": op.microgrid_id}
         geom = parse_polygon(op.geometry, what="micro-grid boundary")
@@ -582,8 +586,9 @@ def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: S
     ``repartition``: ``microgrids``), each checked as there.  They run in one
     transaction under one If-Match: all are saved and the plan's ETag changes once, or
     the first that fails is answered (its status, ``errors[0].index``) and nothing is.
-    The notes of the villages whose households the moves, splits and merges moved are
-    brought up to date once, after the last edit (``notes``)."""
+    The notes of the villages whose households the moves, splits and merges moved, or
+    whose cells were locked or unlocked, are brought up to date once, after the last
+    edit (``notes``)."""
     n = len(body.edits)
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "edit_batch",
                {"edits": n, "ops": [op.op for op in body.edits]}) as (plan, info, moved):
