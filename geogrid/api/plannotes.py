@@ -123,10 +123,14 @@ def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
     primary keys; by micro-grid or cell (the published plan's), among the scope's own."""
     if not ids:
         return set()
-    if scope.unrestricted:
+    if scope.everything:
         return set(ids)
     found: set[str] = set()
-    if scope.village_codes:
+    if scope.unrestricted:  # a county's: all but the other counties' villages
+        for i in range(0, len(ids), 500):
+            found |= set(session.execute(select(Household.id).where(
+                Household.id.in_(ids[i:i + 500]), scope.village_clause(Household.village_code))).scalars())
+    elif scope.village_codes:
         codes = sorted(scope.village_codes)
         for i in range(0, len(ids), 500):
             found |= set(session.execute(select(Household.id).where(

@@ -14,7 +14,8 @@ A user's ``scopes`` is a JSON list of strings, each one node of the grid tree::
     "cell:431227101201-M03-C02"      a cell, by its partition key
 
 Scope follows the tree: a town covers its villages, a village its micro-grids and
-cells, a micro-grid its cells, and a county everything.  Micro-grids and cells are
+cells, a micro-grid its cells, and a county everything but the other counties the
+database may hold (:attr:`Scope.outside`).  Micro-grids and cells are
 named by their partition key, not their row id, so a scope survives a new published
 plan (``repartition`` keeps keys of everything it did not re-solve).  Which
 households a micro-grid or cell scope covers is decided by the *published* plan.
@@ -96,14 +97,32 @@ class Scope:
     def empty(self) -> bool:
         return not (self.unrestricted or self.village_codes or self.microgrid_keys or self.cell_keys)
 
+    @property
+    def everything(self) -> bool:
+        """Whether the scope covers every row of every county (an admin's, or a county's
+        where the database holds no other county)."""
+        return self.unrestricted and not self.outside
+
     # --- SQL filters -----------------------------------------------------------------
+    def village_clause(self, column):
+        """A WHERE clause on a ``village_code`` column: the villages in scope.  A county-wide
+        scope covers every village but those of the other counties (:attr:`outside`),
+        and rows of no village."""
+        if self.unrestricted:
+            if not self.outside:
+                return true()
+            return or_(column.is_(None), column.not_in(sorted(self.outside)))
+        if self.village_codes:
+            return column.in_(sorted(self.village_codes))
+        return false()
+
     def households_clause(self):
         """A WHERE clause on :class:`Household` selecting the households in scope."""
-        if self.unrestricted:
+        if self.everything:
             return true()
         parts = []
-        if self.village_codes:
-            parts.append(Household.village_code.in_(sorted(self.village_codes)))
+        if self.unrestricted or self.village_codes:
+            parts.append(self.village_clause(Household.village_code))
         if (self.microgrid_keys or self.cell_keys) and self.published_plan_id:
             parts.append(Household.id.in_(self.assigned_households()))
         return or_(*parts) if parts else false()
@@ -126,11 +145,11 @@ class Scope:
 
     def microgrids_clause(self):
         """Micro-grids in scope: by village, by key, or containing a scoped cell."""
-        if self.unrestricted:
+        if self.everything:
             return true()
         parts = []
-        if self.village_codes:
-            parts.append(Microgrid.village_code.in_(sorted(self.village_codes)))
+        if self.unrestricted or self.village_codes:
+            parts.append(self.village_clause(Microgrid.village_code))
         if self.microgrid_keys:
             parts.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))
         if self.cell_keys:
@@ -140,11 +159,11 @@ class Scope:
 
     def cells_clause(self):
         """Cells in scope: by village, by micro-grid key, or by cell key."""
-        if self.unrestricted:
+        if self.everything:
             return true()
         parts = []
-        if self.village_codes:
-            parts.append(Cell.village_code.in_(sorted(self.village_codes)))
+        if self.unrestricted or self.village_codes:
+            parts.append(self.village_clause(Cell.village_code))
         if self.microgrid_keys:
             parts.append(Cell.microgrid_id.in_(
                 select(Microgrid.id).where(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))))
@@ -154,15 +173,23 @@ class Scope:
 
     def areas_clause(self):
         """Areas in scope: the scoped villages and every ancestor of them (for context)."""
-        if self.unrestricted:
+        if self.everything:
             return true()
+        if self.unrestricted:
+            return Area.code.not_in(sorted(self.outside))
         return Area.code.in_(sorted(self._area_codes)) if self._area_codes else false()
 
     _area_codes: frozenset[str] = field(default_factory=frozenset)
+    #: A county-wide scope's exceptions: the areas (counties, towns, villages) of the
+    #: database's other counties, which ``area:<county>`` does not cover (empty for an
+    #: admin, and where the database holds one county only).
+    outside: frozenset[str] = field(default_factory=frozenset)
 
     # --- Python checks -----------------------------------------------------------------
     def covers_village(self, code: str | None) -> bool:
-        return self.unrestricted or (code is not None and code in self.village_codes)
+        if self.unrestricted:
+            return code not in self.outside
+        return code is not None and code in self.village_codes
 
 
 def published_plan_id(session: Session, county_code: str | None = None) -> str | None:
@@ -211,23 +238,31 @@ def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
     villages: set[str] = set()
     visible_areas: set[str] = set()
     unrestricted = False
+    outside: set[str] = set()
     if area_codes:
         info, children = area_tree()
+        subtrees: set[str] = set()
         for code in area_codes:
             level = info.get(code, (None, None))[0]
             if level == "county":
                 unrestricted = True
-            stack = [code]
-            while stack:  # the subtree
-                c = stack.pop()
+            tree = _subtree(code, children)
+            subtrees |= tree
+            for c in tree:
                 visible_areas.add(c)
                 if info.get(c, (None,))[0] == "village" or c not in children:
                     villages.add(c)
-                stack.extend(children.get(c, ()))
             parent = info.get(code, (None, None))[1]
             while parent and parent not in visible_areas:  # the ancestors, for context
                 visible_areas.add(parent)
                 parent = info.get(parent, (None, None))[1]
+        if unrestricted:
+            # a county's scope is every county of the database but the others: their
+            # areas (and the households, grids and issues of their villages) are out
+            for other, (level, _parent) in info.items():
+                if level == "county" and other not in subtrees:
+                    outside |= _subtree(other, children)
+            outside -= subtrees
     plan_id = plan_id_of_county() if (mg_keys or cell_keys or unrestricted) else None
     return Scope(
         unrestricted=unrestricted,
@@ -236,7 +271,19 @@ def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
         cell_keys=cell_keys,
         published_plan_id=plan_id,
         _area_codes=frozenset(visible_areas),
+        outside=frozenset(outside),
     )
+
+
+def _subtree(code: str, children: dict[str, list[str]]) -> set[str]:
+    """``code`` and every area below it."""
+    out, stack = set(), [code]
+    while stack:
+        c = stack.pop()
+        if c not in out:
+            out.add(c)
+            stack.extend(children.get(c, ()))
+    return out
 
 
 def _published_subquery(county_code: str | None):

@@ -102,7 +102,7 @@ def _aggregate_in(request, session, principal, scope, bbox, resolution):
     require(principal, "read_geometry")
     box = parse_bbox(bbox)
     cache = request.app.state.aggregate_cache
-    if scope.unrestricted:  # the county-wide view: served as bytes once built
+    if scope.everything:  # the county-wide view: served as bytes once built
         stamp = _stamp(cache, session)
         body = cache.get(("_body", resolution, bbox, stamp))
         if body is not None:
@@ -121,7 +121,7 @@ def _aggregate_in(request, session, principal, scope, bbox, resolution):
         features.append({"type": "Feature", "id": cell,
                          "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
     response = GeoJSONResponse(feature_collection(features, resolution=resolution))
-    if scope.unrestricted:
+    if scope.everything:
         with _agg_lock:
             for k in [k for k in cache if k[0] == "_body" and k[3] != body_key[3]]:
                 del cache[k]
@@ -173,7 +173,7 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
                 cache[key] = table
         out: dict = defaultdict(lambda: defaultdict(int))
         for (cell, village, level), n in table.items():
-            if scope.unrestricted or village in scope.village_codes:
+            if scope.covers_village(village):
                 out[cell][level] += n
         return out
     out = defaultdict(lambda: defaultdict(int))

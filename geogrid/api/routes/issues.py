@@ -125,18 +125,18 @@ def user_level(session: Session, principal: Principal) -> str | None:
 
 
 def covers(scope: Scope, village_code, microgrid_key, cell_key) -> bool:
-    return bool(scope.unrestricted or (village_code and village_code in scope.village_codes)
+    return bool(scope.covers_village(village_code)
                 or (microgrid_key and microgrid_key in scope.microgrid_keys)
                 or (cell_key and cell_key in scope.cell_keys))
 
 
 def issues_clause(scope: Scope, user_id: str | None = None):
     """Issues in scope (by village, micro-grid or cell key), plus those ``user_id`` reported."""
-    if scope.unrestricted:
+    if scope.everything:
         return true()
     parts = []
-    if scope.village_codes:
-        parts.append(Issue.village_code.in_(sorted(scope.village_codes)))
+    if scope.unrestricted or scope.village_codes:
+        parts.append(scope.village_clause(Issue.village_code))
     if scope.microgrid_keys:
         parts.append(Issue.microgrid_key.in_(sorted(scope.microgrid_keys)))
     if scope.cell_keys:

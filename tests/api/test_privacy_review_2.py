@@ -1,0 +1,109 @@
+"""A hostile review of the personal-data rules through the HTTP API (second round).
+
+Each test here proved a leak before its fix: another county's residents read by a
+county-wide account, out-of-scope issues named to a reporter, numbers typed with
+separators that the free-text masking let through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geogrid.idnumber import make_id_number
+from tests.api.conftest import COUNTY, PASSWORD, SECRET, _password_hash  # noqa: F401
+
+API = "/api/v1"
+OTHER, OTHER_TOWN, OTHER_VILLAGE = "110101", "110101001000", "110101001001"
+
+
+def _token(engine, username, role=None, scopes=None) -> dict:
+    """A bearer header for ``username``, creating the user when ``role`` is given."""
+    from sqlalchemy import select
+
+    from geogrid.api.security import issue_token
+    from geogrid.db.engine import make_sessionmaker
+    from geogrid.db.models import User
+
+    with make_sessionmaker(engine)() as s:
+        if role is not None:
+            s.add(User(username=username, password_hash=_password_hash(), role=role, scopes=scopes))
+            s.commit()
+        uid, urole = s.execute(select(User.id, User.role).where(User.username == username)).one()
+    token, _ = issue_token(SECRET, user_id=uid, username=username, role=urole, minutes=30)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def other_county(engine, world):
+    """A second county in the same database: county -> town -> village, one household of
+    one resident (no plan).  Returns (household id, person id, its ID number)."""
+    from shapely.geometry import box
+
+    from geogrid.db.engine import make_sessionmaker
+    from geogrid.db.models import Area, Household, Person
+
+    poly = box(116.30, 39.90, 116.31, 39.91)
+    ewkt = f"SRID=4326;MULTIPOLYGON((({', '.join(f'{x} {y}' for x, y in poly.exterior.coords)})))"
+    idn = make_id_number(OTHER, dt.date(1971, 6, 5), 33, "M")
+    with make_sessionmaker(engine)() as s:
+        s.add_all([
+            Area(code=OTHER, name="东城区", level="county", geom=ewkt, vintage=2023),
+            Area(code=OTHER_TOWN, name="东华门街道", level="town", parent_code=OTHER, geom=ewkt, vintage=2023),
+            Area(code=OTHER_VILLAGE, name="多福巷社区", level="village", parent_code=OTHER_TOWN,
+                 geom=ewkt, vintage=2023),
+        ])
+        s.flush()
+        h = Household(household_no="B0001", head_name="赵六", address="多福巷1号",
+                      village_code=OTHER_VILLAGE, care_level="red", source_crs="wgs84",
+                      geom="SRID=4326;POINT(116.305 39.905)")
+        s.add(h)
+        s.flush()
+        p = Person(household_id=h.id, name="赵六", gender="M", birth_date=dt.date(1971, 6, 5),
+                   id_number=idn, phone="13900001111", relation="户主", party_member=False)
+        s.add(p)
+        s.commit()
+        return h.id, p.id, idn
+
+
+# --- another county ---------------------------------------------------------------------------
+def test_a_county_wide_account_reads_nothing_of_another_county(client, tokens, engine, other_county):
+    """``area:<county>`` made the scope unrestricted: with two counties in one database, a
+    county-wide cadre or planner of one read, revealed, listed and searched the other's
+    households and residents (200 where the rule is 404)."""
+    hh, person, idn = other_county
+    cadre = _token(engine, "county_cadre", "cadre", [f"area:{COUNTY}"])
+    planner = tokens["planner"]  # area:431227
+    for who in (cadre, planner):
+        r = client.get(f"{API}/households/{hh}", headers=who)
+        assert r.status_code == 404, r.text
+        r = client.get(f"{API}/households", params={"bbox": "116.2,39.8,116.4,40.0"}, headers=who)
+        assert r.status_code == 200 and r.json()["features"] == [], r.text
+        r = client.get(f"{API}/areas/{OTHER_VILLAGE}", headers=who)
+        assert r.status_code == 404, r.text
+    assert client.get(f"{API}/persons/{person}", headers=cadre).status_code == 404
+    r = client.post(f"{API}/persons/{person}/reveal", json={"purpose": "核实户籍信息"}, headers=cadre)
+    assert r.status_code == 404, r.text
+    r = client.get(f"{API}/search", params={"q": idn[-4:], "kind": "id_tail"}, headers=cadre)
+    assert r.status_code == 200 and r.json()["hits"] == [], r.text
+    r = client.get(f"{API}/search", params={"q": "多福巷"}, headers=cadre)
+    assert r.status_code == 200 and r.json()["hits"] == [], r.text
+    # their own county is still theirs, and an admin still sees everything
+    assert client.get(f"{API}/households", headers=cadre).json()["numberMatched"] == 12
+    assert client.get(f"{API}/households/{hh}", headers=tokens["admin"]).status_code == 200
+    # the other county's own cadre sees their county and not ours
+    theirs = _token(engine, "other_cadre", "cadre", [f"area:{OTHER}"])
+    assert client.get(f"{API}/persons/{person}", headers=theirs).status_code == 200
+    assert client.get(f"{API}/households", headers=theirs).json()["numberMatched"] == 1
+
+
+def test_the_aggregate_of_a_county_wide_account_counts_only_its_county(client, tokens, engine, other_county):
+    """The H3 aggregate served a county-wide caller the households of every county (and
+    the cached bytes built for an admin)."""
+    admin = client.get(f"{API}/households/aggregate", params={"resolution": 5}, headers=tokens["admin"])
+    assert sum(f["properties"]["households"] for f in admin.json()["features"]) == 13
+    for who in (tokens["analyst"], tokens["planner"]):
+        r = client.get(f"{API}/households/aggregate", params={"resolution": 5}, headers=who)
+        assert r.status_code == 200
+        assert sum(f["properties"]["households"] for f in r.json()["features"]) == 12, r.text
