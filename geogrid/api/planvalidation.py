@@ -2,9 +2,14 @@
 
 :func:`validate_plan` returns every broken rule with the objects involved, in words a
 planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``,
-``disconnected_microgrid``, ``gap``, ``overlap``, ``nesting``, ``outside_cell`` and
-``unassigned``; a cell that is one building over the cap is the warning
-``oversize_building``, as the partition engine keeps such a building whole.  A cell is
+``disconnected_microgrid``, ``gap``, ``overlap``, ``nesting`` and ``outside_cell``; a
+cell that is one building over the cap is the warning ``oversize_building``, as the
+partition engine keeps such a building whole.  The warning ``unassigned`` counts the
+register's households of the plan's villages (with a point, in scope) that are in no
+cell of the plan, by the micro-grid their point lies in, to re-run: households added
+to the register since the plan was made.  It is a warning, not an error, as the
+register grows every day and a draft of some villages should not wait for another
+village's new household to be published.  A cell is
 ``disconnected_cell`` (a micro-grid ``disconnected_microgrid``) by the rule of the
 engine's own check (:func:`geogrid.partition.validate.not_one_piece`): in pieces where
 its village is in one, or with two of its pieces in one piece of a village in pieces
@@ -144,6 +149,51 @@ def _disconnected(session, plan_id: str, cells, vil_geom: dict) -> dict:
             for cid, o, bad in zip(multi["id"], shapes, apart) if bad}
 
 
+def _unassigned(session, plan_id: str, scope: Scope, mgs, microgrid_ids) -> list[dict]:
+    """The ``unassigned`` warnings: the households of the plan's villages in ``mgs``
+    (with a point, in ``scope``) that no cell of the plan holds, one warning for the
+    households in each micro-grid (to re-run), one for those of a village in none of
+    its micro-grids; with ``microgrid_ids``, those in them only."""
+    codes = sorted({v for v in mgs["village_code"] if v})
+    if not codes:
+        return []
+    hh = _frame(session, select(Household.id, Household.village_code, func.ST_AsBinary(Household.geom).label("wkb"))
+                .outerjoin(Assignment, (Assignment.household_id == Household.id) & (Assignment.plan_id == plan_id))
+                .where(Assignment.household_id.is_(None), Household.village_code.in_(codes),
+                       Household.geom.is_not(None), scope.households_clause())
+                .order_by(Household.id))
+    if not len(hh):
+        return []
+    inside = {}
+    for mg in mgs.itertuples():
+        if mg.geometry is None or mg.geometry.is_empty:
+            continue
+        mine = (hh["village_code"] == mg.village_code).to_numpy() & shapely.intersects(mg.geometry, hh.geometry.to_numpy())
+        for h in hh["id"].to_numpy()[mine]:
+            inside.setdefault(h, mg)
+    problems = []
+    by_mg: dict = {}
+    for h, mg in inside.items():
+        by_mg.setdefault(mg.id, (mg, []))[1].append(h)
+    for mg, ids in by_mg.values():
+        problems.append(_problem(
+            "unassigned", "warning",
+            f"{len(ids)} household(s) in micro-grid {mg.microgrid_key} are in no cell of this plan "
+            "(added to the register since it was made): re-run the micro-grid to place them",
+            [{"type": "microgrid", "id": mg.id, "key": mg.microgrid_key},
+             *({"type": "household", "id": h} for h in ids)], households=len(ids)))
+    if not microgrid_ids:
+        lost = hh[~hh["id"].isin(list(inside))]
+        for code, g in lost.groupby("village_code"):
+            problems.append(_problem(
+                "unassigned", "warning",
+                f"{len(g)} household(s) of village {code} are in no cell of this plan and lie in none of its "
+                "micro-grids: check their points, or redraw the micro-grid boundaries to take them in",
+                [{"type": "area", "code": code}, *({"type": "household", "id": h} for h in g["id"])],
+                households=len(g)))
+    return problems
+
+
 def _problem(rule, severity, message, objects, **extra) -> dict:
     out = {"rule": rule, "severity": severity, "message": message, "objects": objects}
     out.update(extra)
@@ -271,6 +321,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                                          f"household {r.household_id} lies outside its cell {key.get(r.cell_id)}",
                                          [{"type": "household", "id": r.household_id},
                                           {"type": "cell", "id": r.cell_id, "key": key.get(r.cell_id)}]))
+    problems += _unassigned(session, plan.id, scope, mgs, microgrid_ids)
     return problems
 
 

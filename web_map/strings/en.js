@@ -227,7 +227,7 @@ export default {
   "planner.notes.done": "dealt with",
   "planner.notes.done.by": "marked dealt with by {who}",
   "planner.notes.done.mark": "tick once dealt with or accepted",
-  "planner.notes.hint": "Made by the partition or a re-run. Moving households, splitting and merging cells bring the notes about buildings and small hamlets up to date at once (a building over the cap, a building or a hamlet split); re-run the micro-grid after editing its boundary.",
+  "planner.notes.hint": "Made by the partition or a re-run. Moving households, splitting and merging cells, locking and unlocking bring the notes about buildings, small hamlets and locked cells up to date at once (a building over the cap, a building or a hamlet split, a locked cell over the cap); re-run the micro-grid after editing its boundary.",
   "planner.notes.unrecorded": "This plan was saved before engine notes were kept: none are recorded (which is not the same as none); re-run a micro-grid for its notes, or run the validation.",
   "planner.notes.all": "All kinds ({n})",
   "planner.notes.kind": "Filter by kind",

@@ -227,7 +227,7 @@ export default {
   "planner.notes.done": "已处理",
   "planner.notes.done.by": "{who} 已标记为已处理",
   "planner.notes.done.mark": "处理或确认后勾选",
-  "planner.notes.hint": "由自动划分或重新划分生成。移动住户、拆分或合并网格后，关于楼栋和小自然村的提示（整栋超过上限、楼栋或自然村被拆分）随即更新；修改微网格边界后可对该微网格重新划分。",
+  "planner.notes.hint": "由自动划分或重新划分生成。移动住户、拆分或合并网格、锁定或解锁网格后，关于楼栋、小自然村和锁定网格的提示（整栋超过上限、楼栋或自然村被拆分、锁定网格超过上限）随即更新；修改微网格边界后可对该微网格重新划分。",
   "planner.notes.unrecorded": "此方案保存于记录划分提示之前，没有提示记录（并非没有问题）；对微网格重新划分可生成其提示，或运行校验。",
   "planner.notes.all": "全部类型（{n}）",
   "planner.notes.kind": "按类型筛选",
