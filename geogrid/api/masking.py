@@ -88,10 +88,12 @@ def mask_phone(phone: str | None) -> str | None:
     return "".join(c if (i in keep or not c.isdigit()) else _MASK for i, c in enumerate(phone))
 
 
-#: An 18-character resident ID number standing on its own (not inside a longer token).
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-#: An 11-digit mainland mobile number standing on its own (optionally +86 / 86 prefixed).
-PHONE_PATTERN = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1\d{10}(?!\d)")
+#: An 18-character resident ID number standing on its own (not inside a longer token),
+#: also as people write it by hand, in groups of 6, 8 and 4 (``431227 19900101 123X``).
+ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}([- ]?)\d{8}\1\d{3}[\dXx](?![0-9A-Za-z])")
+#: An 11-digit mainland mobile number standing on its own (optionally +86 / 86 prefixed),
+#: also in groups of 3, 4 and 4 (``138-1234-5678``, ``138 1234 5678``, ``138.1234.5678``).
+PHONE_PATTERN = re.compile(r"(?<!\d)(?P<cc>\+?86[- ]?)?(?P<number>1\d{2}([- .]?)\d{4}\3\d{4})(?!\d)")
 
 
 #: geogrid's own ids (uuid4 as 32 hex characters): never masked.  About one in 500 of
@@ -101,7 +103,7 @@ _OBJECT_ID = re.compile(r"(?<![0-9A-Za-z])([0-9a-f]{32})(?![0-9A-Za-z])")
 
 def _mask_numbers(text: str) -> str:
     text = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
-    return PHONE_PATTERN.sub(lambda m: m.group(0)[:-11] + mask_phone(m.group(0)[-11:]), text)
+    return PHONE_PATTERN.sub(lambda m: (m.group("cc") or "") + mask_phone(m.group("number")), text)
 
 
 def mask_text(text: str) -> str:

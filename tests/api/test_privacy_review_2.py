@@ -107,3 +107,36 @@ def test_the_aggregate_of_a_county_wide_account_counts_only_its_county(client, t
         r = client.get(f"{API}/households/aggregate", params={"resolution": 5}, headers=who)
         assert r.status_code == 200
         assert sum(f["properties"]["households"] for f in r.json()["features"]) == 12, r.text
+
+
+# --- numbers typed with separators ----------------------------------------------------------------
+#: how people write a mobile number or an ID number by hand: groups apart
+SPACED = {
+    "13812345678": ("138-1234-5678", "138 1234 5678", "+86 138 1234 5678", "138.1234.5678"),
+    "43122719900101123X": ("431227 19900101 123X", "431227-19900101-123X"),
+}
+
+
+def test_mask_text_masks_numbers_written_in_groups():
+    """mask_text took only unbroken runs of digits: '电话 138-1234-5678' came back whole
+    in every free text the API masks (issue descriptions, notes and replies, plan names,
+    audit purposes, error messages)."""
+    from geogrid.api.masking import mask_text
+
+    for number, written in SPACED.items():
+        hidden = number[3:7] if len(number) == 11 else number[6:14]  # what the mask hides
+        for text in written:
+            out = mask_text(f"联系人：{text}，请回访")
+            assert "*" in out and hidden not in "".join(c for c in out if c.isdigit()), (text, out)
+    assert mask_text("电话 138-1234-5678") == "电话 138-****-5678"
+    assert mask_text("身份证 431227 19900101 123X") == "身份证 " + "*" * 16 + "123X"
+    # dates, counts and object ids stay as they were
+    for plain in ("2024-01-01 12:00", "第 3 组 12 户", "1 234 567", "0a13812345678b4e9f00c2d1e3a5b7c9"):
+        assert mask_text(plain) == plain
+
+
+def test_a_plan_named_with_a_spaced_phone_number_is_masked(client, tokens, world):
+    r = client.post(f"{API}/plans", json={"name": "草案 联系 138 1234 5678"}, headers=tokens["planner"])
+    assert r.status_code == 201, r.text
+    listed = client.get(f"{API}/plans", headers=tokens["planner1"]).text
+    assert "1234 5678" not in listed and "138 **** 5678" in listed
