@@ -140,3 +140,34 @@ def test_a_plan_named_with_a_spaced_phone_number_is_masked(client, tokens, world
     assert r.status_code == 201, r.text
     listed = client.get(f"{API}/plans", headers=tokens["planner1"]).text
     assert "1234 5678" not in listed and "138 **** 5678" in listed
+
+
+# --- issues ---------------------------------------------------------------------------------------
+from tests.issues.conftest import clock, iclient, issue_app, itokens, iworld, point  # noqa: E402,F401
+
+
+def test_a_report_names_no_duplicate_outside_the_reporters_scope(iclient, itokens):
+    """POST /issues answered with the possible duplicates of the whole county: a cell's
+    leader reporting at the edge of their cell was told the id, status and time of an
+    issue in the neighbouring cell, which GET /issues/{id} answers 404 to them (and
+    GET /issues/duplicates, which is scoped, does not list)."""
+    from tests.api.conftest import V2
+
+    west = iclient.post(f"{API}/issues", json={"category": "sanitation", "lon": point(V2, 0, fx=0.98)[0],
+                                                "lat": point(V2, 0)[1], "description": "垃圾"},
+                        headers=itokens["admin"])
+    assert west.status_code == 201, west.text
+    assert west.json()["properties"]["cell_key"].endswith("C01")
+    lon, lat = point(V2, 1, fx=0.02)
+    r = iclient.post(f"{API}/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
+                                             "description": "垃圾"}, headers=itokens["cadre2c"])
+    assert r.status_code == 201, r.text
+    assert iclient.get(f"{API}/issues/{west.json()['id']}", headers=itokens["cadre2c"]).status_code == 404
+    scoped = iclient.get(f"{API}/issues/duplicates", params={"category": "sanitation", "lon": lon, "lat": lat},
+                         headers=itokens["cadre2c"]).json()
+    assert west.json()["id"] not in {d["issue_id"] for d in scoped}
+    assert west.json()["id"] not in {d["issue_id"] for d in r.json()["properties"]["possible_duplicates"]}
+    # the admin, whose scope covers both, is told of it
+    again = iclient.post(f"{API}/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
+                                                 "description": "垃圾"}, headers=itokens["admin"])
+    assert west.json()["id"] in {d["issue_id"] for d in again.json()["properties"]["possible_duplicates"]}

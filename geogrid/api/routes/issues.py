@@ -260,9 +260,11 @@ def report_issue(session: Session, request: Request, principal: Principal, scope
             "this point is outside your part of the grid; ask the cadre responsible for "
             f"village {routing.village_code or '(none)'} or the county hotline to report it")
     now = c.now()
+    # told to the reporter: only the issues they may read (as GET /issues/duplicates)
     duplicates = repo.find_duplicates(session, category=category.code, lon=body.lon, lat=body.lat,
                                       at=now, radius_m=c.settings.duplicate_radius_m,
-                                      window_days=c.settings.duplicate_window_days)
+                                      window_days=c.settings.duplicate_window_days,
+                                      where=issues_clause(scope, principal.user_id))
     issue = repo.create_issue(
         session, category=category, lon=body.lon, lat=body.lat, routing=routing,
         reporter_id=principal.user_id, reporter_name=reporter_name or principal.username, now=now,
