@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from geogrid.errors import PartitionError
 
-__all__ = ["Units", "make_units", "canonical_order", "text_ranks", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
+__all__ = ["Units", "make_units", "same_place", "canonical_order", "text_ranks", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
 
 #: households closer than this (m) are at one address and form one unit
 COLOCATED_M = 0.01
@@ -92,6 +92,16 @@ def _present(codes) -> np.ndarray:
     return np.fromiter((c is not None for c in codes), bool, count=len(codes))
 
 
+def same_place(points) -> np.ndarray:
+    """A label per point, equal for points at one address: the same coordinates to
+    :data:`COLOCATED_M` (a centimetre; closer than that is one address), on a grid of
+    that step.  The engine's rule, which :func:`~geogrid.partition.validate.check`
+    applies too: both must round alike (``np.round(x, 2)`` and ``np.round(x / 0.01)``
+    part at different half-centimetres at eastings of 600 km)."""
+    points = np.asarray(points, float).reshape(-1, 2)
+    return np.unique(np.round(points / COLOCATED_M), axis=0, return_inverse=True)[1].ravel()
+
+
 def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
     """Group households (rows of ``points``) that share a building key or a point
     (``building`` and ``hamlet``: codes as ``inputs._codes`` gives them, None if missing).
@@ -107,9 +117,7 @@ def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
             of=np.zeros(0, int), xy=np.zeros((0, 2)), weight=np.zeros(0, int),
             hamlet=np.zeros(0, int), points=np.zeros((0, 2)),
         )
-    # identical coordinates (to the centimetre: closer than that is one address)
-    _, by_point = np.unique(np.round(np.asarray(points, float) / COLOCATED_M), axis=0, return_inverse=True)
-    by_point = by_point.ravel()
+    by_point = same_place(points)
     if building is not None:
         keys = np.asarray(building, dtype=object)
         valid = _present(keys)

@@ -16,7 +16,7 @@ from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
 from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, point_xy, prepare
-from geogrid.partition.units import building_groups, make_units
+from geogrid.partition.units import building_groups, make_units, same_place
 
 __all__ = ["check", "assert_valid", "one_building_cells", "not_one_piece", "GAP_M2", "POINT_TOL_M"]
 
@@ -171,10 +171,16 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     out["cell_counts_match"] = [c for c in stated.index if stated[c] != counts.get(c, 0)]
     # co-located households never split
     a = hh[cid.notna()]
-    key_pt = pd.Series([f"{x:.2f},{y:.2f}" for x, y in np.round(pts[cid.notna().to_numpy()], 2)],
-                       index=a.index)
+    # the engine's addresses (same_place), the households without a point each alone
+    xy = pts[cid.notna().to_numpy()]
+    key_pt = np.arange(len(a)) + len(a)
+    ok = np.isfinite(xy).all(axis=1)
+    key_pt[ok] = same_place(xy[ok])
+    key_pt = pd.Series(key_pt, index=a.index)
     split = a.groupby(key_pt)[CELL_ID].nunique()
-    out["colocated_not_split"] = split[split > 1].index.tolist()
+    # each address by its first household's coordinates, as it was reported before
+    first = pd.Series(np.arange(len(a)), index=key_pt.to_numpy()).groupby(level=0).first()
+    out["colocated_not_split"] = [f"{xy[i, 0]:.2f},{xy[i, 1]:.2f}" for i in first[split[split > 1].index]]
     if BUILDING in a.columns:
         # keys as the engine reads them (text, blank as none, 7.0 as '7'), and a building
         # per place where one key's households lie further apart than SPREAD_M (as the

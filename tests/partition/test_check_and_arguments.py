@@ -174,3 +174,39 @@ def test_check_reports_an_invalid_cell_of_a_wgs84_plan(square):
     cells.loc[cells.index[0], "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
     r.cells = cells
     assert check(r, v)["cells_valid"] == [cells["cell_id"].iloc[0]]
+
+
+def test_check_takes_one_address_as_the_engine_does():
+    """Co-location is the engine's (units.same_place: the same point to the centimetre,
+    on its grid).  check() rounded with np.round(x, 2), which parts half-centimetres
+    elsewhere at eastings of 600 km: 600500.04 and 600500.045 are one address to the
+    engine (kept in one cell) and were two to check(), so a hand move that split them
+    passed; 600500.045 and 600500.05 are two to the engine and were one to check(),
+    which flagged the engine's own cells."""
+    from shapely.geometry import box
+
+    from geogrid.partition.units import COLOCATED_M
+
+    x0, y0 = 600_000.0, 3_025_000.0
+    one, two = (600500.04, 600500.045), (600500.045, 600500.05)
+    assert np.round(one[0] / COLOCATED_M) == np.round(one[1] / COLOCATED_M)
+    assert np.round(two[0] / COLOCATED_M) != np.round(two[1] / COLOCATED_M)
+    v = village_gdf({"V": box(x0, y0, x0 + 2000, y0 + 2000)})
+    xy = np.random.default_rng(3).uniform((x0, y0), (x0 + 2000, y0 + 2000), (80, 2))
+    xy[:2] = [(one[0], y0 + 500), (one[1], y0 + 500)]
+    xy[2:4] = [(two[0], y0 + 1500), (two[1], y0 + 1500)]
+    r = partition(households_gdf(xy, "V"), v)
+    cells = r.households["cell_id"].to_numpy()
+    assert cells[0] == cells[1]
+    assert broken(r, v) == {}
+
+    def moved(i, j):
+        """r with household i moved into another cell than household j's."""
+        hh = r.households.copy()
+        hh.iloc[i, hh.columns.get_loc("cell_id")] = next(c for c in r.cells["cell_id"] if c != cells[j])
+        out = type(r)(hh, r.microgrids, r.cells, r.report)
+        return check(out, v)["colocated_not_split"]
+
+    assert moved(1, 0) == [f"{xy[0, 0]:.2f},{y0 + 500:.2f}"]  # one address split: reported
+    if cells[2] == cells[3]:
+        assert moved(3, 2) == []  # two addresses a cell apart: no rule broken
