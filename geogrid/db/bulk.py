@@ -254,7 +254,10 @@ def read_frame(session: Session, sql: str, params: dict | None = None, *,
     # the driver's own rows (plain tuples; a text() query has no result types to apply):
     # pandas asked each SQLAlchemy Row for attributes it does not have, through a
     # fallback that cost 0.7 s of the 2.1 s a county plan's 80,000 households took
-    rows = result.cursor.fetchall() if getattr(result, "cursor", None) is not None else result.fetchall()
+    try:
+        rows = result.cursor.fetchall() if getattr(result, "cursor", None) is not None else result.fetchall()
+    finally:
+        result.close()  # read past SQLAlchemy's back: it is told the rows are done
     frame = pd.DataFrame.from_records(rows, columns=names)
     for col in parse_dates:
         if col in frame:
