@@ -171,3 +171,25 @@ def test_a_report_names_no_duplicate_outside_the_reporters_scope(iclient, itoken
     again = iclient.post(f"{API}/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
                                                  "description": "垃圾"}, headers=itokens["admin"])
     assert west.json()["id"] in {d["issue_id"] for d in again.json()["properties"]["possible_duplicates"]}
+
+
+# --- search -----------------------------------------------------------------------------------
+def test_an_id_search_tells_no_more_than_the_masked_number(client, tokens, world):
+    """A masked ID number shows its last four characters; the search took the last four
+    to six, so a cadre learnt the fifth and sixth from the end (the day of birth, which
+    the masked person hides behind the age) by asking for each of the 100 endings: the
+    right one answered with the resident, the others with nothing."""
+    idn = world.id_numbers[0]  # a V1 resident, in cadre1's scope
+    right, wrong = idn[-6:], f"{(int(idn[-6:-4]) + 1) % 100:02d}" + idn[-4:]
+    answers = []
+    for q in (right, wrong, right[1:], wrong[1:]):
+        r = client.get(f"{API}/search", params={"q": q, "kind": "id_tail"}, headers=tokens["cadre1"])
+        answers.append((r.status_code, r.json().get("hits")))
+    assert answers[0] == answers[1] and answers[2] == answers[3], answers
+    # in the automatic mode too
+    auto = [client.get(f"{API}/search", params={"q": q}, headers=tokens["cadre1"]) for q in (right, wrong)]
+    assert [(r.status_code, r.json().get("hits")) for r in auto][0] == \
+        [(r.status_code, r.json().get("hits")) for r in auto][1]
+    # the four characters the mask shows find the resident
+    r = client.get(f"{API}/search", params={"q": idn[-4:]}, headers=tokens["cadre1"])
+    assert r.json()["kind"] == "id_tail" and any(h["label"].endswith(idn[-4:]) for h in r.json()["hits"])

@@ -1,4 +1,9 @@
-"""Search by address, name or the last digits of an ID number."""
+"""Search by address, name or the last four characters of an ID number.
+
+An ID search takes exactly the four characters a masked number shows
+(``**************123X``): a longer ending would answer, resident by resident, whether
+the digits the mask hides are what the caller guessed (the fifth and sixth from the
+end are the day of birth, which a masked person gives only as an age)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from geogrid.errors import InputError
 
 router = APIRouter(tags=["search"])
 
-_ID_TAIL = re.compile(r"^\d{3,5}[\dXx]$")
+_ID_TAIL = re.compile(r"^\d{3}[\dXx]$")
 
 
 class Hit(BaseModel):
@@ -34,7 +39,7 @@ class Hit(BaseModel):
 def search(
     session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description=(
-        "an address fragment, a name, or the last 4-6 characters of an ID number"))],
+        "an address fragment, a name, or the last 4 characters of an ID number"))],
     kind: Annotated[Literal["auto", "address", "name", "id_tail"], Query()] = "auto",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict:
@@ -45,7 +50,8 @@ def search(
     if kind == "auto":
         kind = "id_tail" if _ID_TAIL.match(q) else ("address" if re.search(r"\d|[村组号路街寨巷]", q) else "name")
     if kind == "id_tail" and not _ID_TAIL.match(q):
-        raise InputError("an ID search takes only the last 4-6 characters of the number")
+        raise InputError("an ID search takes the last 4 characters of the number, as a masked "
+                         "number shows them; reveal a resident to see more")
     hits: list[Hit] = []
     if kind == "address":
         for r in queries.search_households(session, scope, address=q, limit=limit):
