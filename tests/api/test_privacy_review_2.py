@@ -193,3 +193,19 @@ def test_an_id_search_tells_no_more_than_the_masked_number(client, tokens, world
     # the four characters the mask shows find the resident
     r = client.get(f"{API}/search", params={"q": idn[-4:]}, headers=tokens["cadre1"])
     assert r.json()["kind"] == "id_tail" and any(h["label"].endswith(idn[-4:]) for h in r.json()["hits"])
+
+
+# --- drafts -----------------------------------------------------------------------------------
+def test_a_cadre_reads_no_drafts_cells_through_the_household_list(client, tokens, world, draft):
+    """Drafts are for planners and admins (GET /cells/{draft cell} answers a cadre 404),
+    but GET /households?cell= took any cell of the caller's villages, a draft's too, and
+    listed its households with the draft's cell: a cadre read the draft's membership."""
+    from tests.api.conftest import V1
+
+    cell = draft["cells"][f"{V1}-M01-C01"]
+    assert client.get(f"{API}/cells/{cell}", headers=tokens["cadre1"]).status_code == 404
+    r = client.get(f"{API}/households", params={"cell": cell}, headers=tokens["cadre1"])
+    assert r.status_code == 404, r.text
+    # its planner still lists them
+    r = client.get(f"{API}/households", params={"cell": cell}, headers=tokens["planner1"])
+    assert r.status_code == 200 and r.json()["numberMatched"] == 3, r.text

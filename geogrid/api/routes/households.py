@@ -18,7 +18,7 @@ from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.householdfeatures import feature_collection_bytes, point
 from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
-from geogrid.api.routes.grid import default_plan_id, get_cell_in_scope, resolve_plan_id
+from geogrid.api.routes.grid import default_plan_id, get_cell_in_scope, resolve_plan_id, visible_plan
 from geogrid.api.scope import area_name, require
 from geogrid.columns import CARE_LEVELS
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
@@ -72,7 +72,7 @@ def _list_households_in(request, session, principal, scope, audit, bbox, cell, v
     plan_id = resolve_plan_id(session, principal, scope, plan, request)
     if cell is not None:
         cell_row = get_cell_in_scope(session, scope, cell)
-        plan_id = cell_row.plan_id
+        plan_id = visible_plan(session, principal, cell_row.plan_id).id  # a draft's: planners only
     rows, matched = queries.household_page(session, scope, plan_id=plan_id, bbox=box, cell_id=cell,
                                            village_code=village, limit=limit, offset=offset)
     features = request.app.state.household_features.page(session, rows)
