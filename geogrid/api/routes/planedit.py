@@ -6,36 +6,38 @@ no ``If-Match`` is 428, a stale one 412, and of several concurrent edits sent wi
 the same ETag exactly one succeeds.  The response carries the new ``ETag``.
 Only drafts can be edited (409 otherwise); planners edit within their scope.
 
-An edit that moves households between cells (moves, a split, a merge) brings the
-engine's notes about buildings and hamlets of the villages it touched up to date in
-its transaction (:func:`geogrid.api.editnotes.follow_hand_edit`); its answer says how
-(``notes``: the villages, the notes removed and added), so that a client reloads them.
+An edit that moves households between cells (moves, a split, a merge) or locks or
+unlocks a cell brings the engine's notes about buildings, hamlets and locked cells of
+the villages it touched up to date in its transaction
+(:func:`geogrid.api.editnotes.follow_hand_edit`); its answer says how (``notes``: the
+villages, the notes removed and added), so that a client reloads them.  The edits
+themselves are :mod:`geogrid.api.planops`; this module is their routes and
+transactions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 import shapely
 import shapely.errors
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select
 
-from geogrid.api import cellgeometry
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.editnotes import follow_hand_edit
 from geogrid.api.errors import StateError
 from geogrid.api.etag import make_etag, require_if_match, version_from_etag
-from geogrid.api.geojson import check_polygon_in_context, parse_polygon
-from geogrid.api.planrerun import recount
+from geogrid.api.geojson import parse_polygon
+from geogrid.api.planops import (Moved, apply_boundary, apply_lock, apply_merge, apply_moves, apply_op,
+                                 apply_repartition, apply_split, check_merge)
 from geogrid.api.routes.grid import visible_plan
 from geogrid.api.routes.plans import plan_summary
 from geogrid.api.scope import Scope, require
-from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
+from geogrid.db.models import Plan
 from geogrid.db.plans import bump_version, copy_plan, publish
 from geogrid.errors import ConflictError, GeogridError, InputError, NotFoundError, PermissionDeniedError
 
@@ -85,16 +87,6 @@ class RepartitionRequest(_Strict):
     microgrids: list[ObjectId] = Field(..., min_length=1, max_length=200, description="micro-grid ids")
 
 
-@dataclass
-class _Moved:
-    """The cells whose households or lock an edit changed (added to by each ``_apply_*``
-    that moves households, locks or unlocks), and what that did to the plan's notes,
-    once the edit is done."""
-
-    cells: set[str] = field(default_factory=set)
-    notes: dict = field(default_factory=lambda: {"villages": [], "removed": 0, "added": 0})
-
-
 @contextlib.contextmanager
 def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, response: Response,
           audit, action: str, detail: dict | None = None):
@@ -110,7 +102,7 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
         raise StateError(f"plan {plan_id} is {status}; only drafts can be edited: create a "
                          "draft from it with POST /api/v1/plans")
     info = dict(detail or {})
-    moved = _Moved()
+    moved = Moved()
     try:
         yield plan, info, moved
     except shapely.errors.GEOSException as exc:
@@ -126,37 +118,6 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
     audit.add(session, action, "plan", plan_id, detail=info or None)
     session.commit()
     response.headers["ETag"] = make_etag(plan_id, new_version)
-
-
-def _cell(session, scope: Scope, plan_id: str, cell_id: str, *, for_update: bool = True) -> Cell:
-    cell = session.execute(select(Cell).where(Cell.id == cell_id, Cell.plan_id == plan_id,
-                                              scope.cells_clause())).scalar_one_or_none()
-    if cell is None:
-        raise NotFoundError(f"cell {cell_id} not found in plan {plan_id}")
-    return cell
-
-
-def _microgrid(session, scope: Scope, plan_id: str, mg_id: str) -> Microgrid:
-    mg = session.execute(select(Microgrid).where(Microgrid.id == mg_id, Microgrid.plan_id == plan_id,
-                                                 scope.microgrids_clause())).scalar_one_or_none()
-    if mg is None:
-        raise NotFoundError(f"micro-grid {mg_id} not found in plan {plan_id}")
-    return mg
-
-
-def _shape(session, geom_col, where):
-    from geoalchemy2.shape import to_shape
-
-    g = session.execute(select(geom_col).where(where)).scalar()
-    return to_shape(g) if g is not None else None
-
-
-def _ewkt(geom) -> str | None:
-    if geom is None or geom.is_empty:
-        return None
-    if geom.geom_type == "Polygon":
-        geom = shapely.MultiPolygon([geom])
-    return f"SRID=4326;{geom.wkt}"
 
 
 # --- drafts and publishing --------------------------------------------------------------
@@ -218,208 +179,6 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
     return plan_summary(session, p)
 
 
-# --- the edits themselves ----------------------------------------------------------------
-# Each _apply_* does one edit inside a transaction opened by _edit (a single route) or
-# by the batch: no commit, no ETag; it records what it did in ``info`` (the audit
-# detail) and returns the route's answer.
-
-def _apply_moves(session, scope: Scope, plan: Plan, moves: list[Move], info: dict, moved: _Moved) -> dict:
-    plan_id = plan.id
-    targets = {m.cell_id for m in moves}
-    cells = {c.id: c for c in session.execute(
-        select(Cell).where(Cell.id.in_(sorted(targets)), Cell.plan_id == plan_id,
-                           scope.cells_clause())).scalars()}
-    for t in targets:
-        if t not in cells:
-            raise NotFoundError(f"cell {t} not found in plan {plan_id}")
-    hids = sorted({m.household_id for m in moves})
-    if len(hids) != len(moves):
-        raise InputError("each household may be moved only once per request")
-    current = dict(session.execute(
-        select(Assignment.household_id, Assignment.cell_id)
-        .join(Household, Household.id == Assignment.household_id)
-        .where(Assignment.plan_id == plan_id, Assignment.household_id.in_(hids),
-               scope.households_clause())).all())
-    sources = {}
-    for h in hids:
-        if h not in current:
-            raise NotFoundError(f"household {h} is not assigned in plan {plan_id}")
-    source_cells = {c.id: c for c in session.execute(
-        select(Cell).where(Cell.id.in_(sorted(set(current.values())))))
-        .scalars()}
-    for c in list(source_cells.values()) + list(cells.values()):
-        if c.locked:
-            raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
-                             "households in or out")
-    # cells nest in villages: a household moves between cells of its own village only
-    # (its point lies there; another village's cell would not contain it).  A cell's
-    # village is its own code, else its micro-grid's (a cell saved without one was
-    # "village None": a move within its micro-grid was refused, and one between two
-    # such cells of different villages went through)
-    village = _cell_villages(session, [*source_cells.values(), *cells.values()])
-    across = [(m, source_cells[current[m.household_id]], cells[m.cell_id]) for m in moves
-              if village[current[m.household_id]] != village[m.cell_id]]
-    if across:
-        m, a, b = across[0]
-        raise InputError(
-            f"household {m.household_id} is in village {village[a.id]}; cell {b.cell_key} is in village "
-            f"{village[b.id]}: a household moves only between cells of its own village"
-            + (f" ({len(across) - 1} more such move(s) in this request)" if len(across) > 1 else "")
-            + ". If its village is wrong, correct it in the register, then re-run the micro-grids.",
-            errors=[{"type": "move_across_villages", "params": {
-                "household": x.household_id, "from_village": village[fa.id], "cell": fb.cell_key,
-                "to_village": village[fb.id]}} for x, fa, fb in across[:20]])
-    for m in moves:
-        if current[m.household_id] != m.cell_id:
-            sources[m.household_id] = current[m.household_id]
-            session.execute(update(Assignment)
-                            .where(Assignment.plan_id == plan_id,
-                                   Assignment.household_id == m.household_id)
-                            .values(cell_id=m.cell_id),
-                            execution_options={"synchronize_session": False})
-    recount(session, plan_id, set(sources.values()) | targets)
-    moved.cells |= set(sources.values()) | {m.cell_id for m in moves if m.household_id in sources}
-    info["moved"] = len(sources)
-    return {"moved": len(sources)}
-
-
-def _cell_villages(session, cells) -> dict:
-    """Cell id -> its village: the cell's ``village_code``, else its micro-grid's."""
-    out = {c.id: c.village_code for c in cells}
-    missing = sorted({c.microgrid_id for c in cells if c.village_code is None})
-    if missing:
-        of_mg = dict(session.execute(select(Microgrid.id, Microgrid.village_code)
-                                     .where(Microgrid.id.in_(missing))).all())
-        out.update({c.id: of_mg.get(c.microgrid_id) for c in cells if c.village_code is None})
-    return out
-
-
-def _apply_lock(session, scope: Scope, plan: Plan, cell_id: str, locked: bool, info: dict,
-                moved: _Moved) -> dict:
-    _cell(session, scope, plan.id, cell_id)
-    session.execute(update(Cell).where(Cell.id == cell_id).values(locked=locked),
-                    execution_options={"synchronize_session": False})
-    moved.cells.add(cell_id)  # a locked cell over the cap is a note while it is locked
-    return {"cell_id": cell_id, "locked": locked}
-
-
-def _apply_boundary(session, scope: Scope, plan: Plan, microgrid_id: str, geom, info: dict) -> dict:
-    from geoalchemy2.shape import to_shape
-
-    plan_id = plan.id
-    mg = _microgrid(session, scope, plan_id, microgrid_id)
-    village = _shape(session, Area.geom, Area.code == mg.village_code) if mg.village_code else None
-    siblings = {r.microgrid_key: to_shape(r.geom) for r in session.execute(
-        select(Microgrid.microgrid_key, Microgrid.geom).where(
-            Microgrid.plan_id == plan_id, Microgrid.village_code == mg.village_code,
-            Microgrid.id != mg.id, Microgrid.geom.is_not(None)))}
-    check_polygon_in_context(geom, parent=village, siblings=siblings, what="the new boundary",
-                             parent_name=f"village {mg.village_code}")
-    area_km2 = _area_km2(geom)
-    session.execute(update(Microgrid).where(Microgrid.id == mg.id)
-                    .values(geom=_ewkt(geom), area_km2=area_km2),
-                    execution_options={"synchronize_session": False})
-    # cells follow the boundary: clipped to it (new ground goes to no cell until re-run)
-    for c in session.execute(select(Cell.id, Cell.geom).where(Cell.microgrid_id == mg.id)).all():
-        if c.geom is None:
-            continue
-        session.execute(update(Cell).where(Cell.id == c.id)
-                        .values(geom=_ewkt(cellgeometry.clip_cell(to_shape(c.geom), geom))),
-                        execution_options={"synchronize_session": False})
-    return {"microgrid_id": microgrid_id, "area_km2": area_km2}
-
-
-def _area_km2(geom) -> float:
-    from geogrid.api.geojson import _to_metres
-
-    return round(_to_metres([geom])[0].area / 1e6, 6)
-
-
-def _apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: list[str],
-                 info: dict, moved: _Moved) -> dict:
-    from geoalchemy2.shape import to_shape
-
-    plan_id = plan.id
-    cell = _cell(session, scope, plan_id, cell_id)
-    if cell.locked:
-        raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting")
-    members = session.execute(
-        select(Assignment.household_id, func.ST_X(Household.geom), func.ST_Y(Household.geom))
-        .join(Household, Household.id == Assignment.household_id)
-        .where(Assignment.plan_id == plan_id, Assignment.cell_id == cell_id)).all()
-    moving = set(household_ids)
-    known = {m[0] for m in members}
-    if not moving <= known:
-        raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}")
-    if moving == known:
-        raise InputError("a split must leave at least one household in the original cell")
-    keep_pts = [(x, y) for h, x, y in members if h not in moving]
-    move_pts = [(x, y) for h, x, y in members if h in moving]
-    geom_a = geom_b = None
-    if cell.geom is not None:
-        pa, pb = cellgeometry.split_cell(to_shape(cell.geom), keep_pts, move_pts)
-        geom_a, geom_b = _ewkt(pa), _ewkt(pb)
-    existing = set(session.execute(select(Cell.cell_key).where(Cell.plan_id == plan_id)).scalars())
-    n = 1
-    while f"{cell.cell_key}-s{n}" in existing:
-        n += 1
-    new = Cell(id=new_id(), plan_id=plan_id, microgrid_id=cell.microgrid_id,
-               cell_key=f"{cell.cell_key}-s{n}", village_code=cell.village_code, households=0,
-               locked=False, geom=geom_b)
-    session.add(new)
-    session.flush()
-    if geom_a is not None:
-        session.execute(update(Cell).where(Cell.id == cell.id).values(geom=geom_a),
-                        execution_options={"synchronize_session": False})
-    session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
-                                             Assignment.household_id.in_(sorted(moving)))
-                    .values(cell_id=new.id), execution_options={"synchronize_session": False})
-    recount(session, plan_id, [cell.id, new.id])
-    moved.cells |= {cell.id, new.id}
-    info.update(new_cell=new.id, moved=len(moving))
-    return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key}
-
-
-def _check_merge(cells: list[str]) -> tuple[str, str]:
-    a_id, b_id = cells
-    if a_id == b_id:
-        raise InputError("merge needs two different cells")
-    return a_id, b_id
-
-
-def _apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict, moved: _Moved) -> dict:
-    from geoalchemy2.shape import to_shape
-
-    a_id, b_id = _check_merge(cells)
-    a = _cell(session, scope, plan.id, a_id)
-    b = _cell(session, scope, plan.id, b_id)
-    if a.microgrid_id != b.microgrid_id:
-        raise InputError("only cells of the same micro-grid can be merged")
-    if a.locked or b.locked:
-        raise StateError("a locked cell cannot be merged; unlock it first")
-    if b.geom is not None:
-        union = (cellgeometry.merge_cells(to_shape(a.geom), to_shape(b.geom))
-                 if a.geom is not None else to_shape(b.geom))
-        session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(union)),
-                        execution_options={"synchronize_session": False})
-    session.execute(update(Assignment).where(Assignment.plan_id == plan.id,
-                                             Assignment.cell_id == b.id)
-                    .values(cell_id=a.id), execution_options={"synchronize_session": False})
-    session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
-    recount(session, plan.id, [a.id])
-    moved.cells.add(a.id)
-    return {"cell_id": a_id, "removed_cell_id": b_id}
-
-
-def _apply_repartition(session, scope: Scope, plan: Plan, microgrids: list[str], info: dict) -> dict:
-    from geogrid.api.planrerun import rerun
-
-    mgs = [_microgrid(session, scope, plan.id, m) for m in dict.fromkeys(microgrids)]
-    done = rerun(session, plan, mgs)
-    info.update(done)
-    return dict(done)
-
-
 # --- household moves ---------------------------------------------------------------------
 @router.patch("/plans/{plan_id}/assignments", summary="Move households between cells")
 def move_households(plan_id: str, body: MovesRequest, response: Response, session: SessionDep,
@@ -427,7 +186,7 @@ def move_households(plan_id: str, body: MovesRequest, response: Response, sessio
                     if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "move_households",
                {"moves": len(body.moves)}) as (plan, info, moved):
-        out = _apply_moves(session, scope, plan, body.moves, info, moved)
+        out = apply_moves(session, scope, plan, body.moves, info, moved)
     return {**out, "notes": moved.notes, "plan": plan_summary(session, session.get(Plan, plan_id))}
 
 
@@ -435,7 +194,7 @@ def move_households(plan_id: str, body: MovesRequest, response: Response, sessio
 def _set_lock(plan_id, cell_id, locked, response, session, principal, scope, audit, if_match):
     with _edit(session, principal, scope, plan_id, if_match, response, audit,
                "lock_cell" if locked else "unlock_cell", {"cell": cell_id}) as (plan, info, moved):
-        out = _apply_lock(session, scope, plan, cell_id, locked, info, moved)
+        out = apply_lock(session, scope, plan, cell_id, locked, info, moved)
     return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
@@ -460,7 +219,7 @@ def replace_boundary(plan_id: str, microgrid_id: str, body: GeometryRequest, res
     geom = parse_polygon(body.geometry, what="micro-grid boundary")
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "replace_boundary",
                {"microgrid": microgrid_id}) as (plan, info, _):
-        out = _apply_boundary(session, scope, plan, microgrid_id, geom, info)
+        out = apply_boundary(session, scope, plan, microgrid_id, geom, info)
     return {**out, "etag": response.headers["ETag"]}
 
 
@@ -472,7 +231,7 @@ def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Respons
                if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "split_cell",
                {"cell": cell_id}) as (plan, info, moved):
-        out = _apply_split(session, scope, plan, cell_id, body.household_ids, info, moved)
+        out = apply_split(session, scope, plan, cell_id, body.household_ids, info, moved)
     return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
@@ -480,10 +239,10 @@ def split_cell(plan_id: str, cell_id: str, body: SplitRequest, response: Respons
 def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: SessionDep,
                 principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
                 if_match: IfMatch = None) -> dict:
-    _check_merge(body.cells)
+    check_merge(body.cells)
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "merge_cells",
                {"cells": list(body.cells)}) as (plan, info, moved):
-        out = _apply_merge(session, scope, plan, body.cells, info, moved)
+        out = apply_merge(session, scope, plan, body.cells, info, moved)
     return {**out, "notes": moved.notes, "etag": response.headers["ETag"]}
 
 
@@ -495,7 +254,7 @@ def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Res
                            audit: AuditDep, if_match: IfMatch = None) -> dict:
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
                {"microgrids": body.microgrids}) as (plan, info, _):
-        _apply_repartition(session, scope, plan, body.microgrids, info)
+        apply_repartition(session, scope, plan, body.microgrids, info)
     return {**info, "etag": response.headers["ETag"]}
 
 
@@ -536,29 +295,6 @@ class EditsRequest(_Strict):
                                 description="applied in this order, in one transaction")
 
 
-def _apply_op(session, scope: Scope, plan: Plan, op, moved: _Moved) -> tuple[str, dict, dict]:
-    """One operation of a batch: (audit action, audit detail, result)."""
-    if op.op == "move":
-        info = {"moves": len(op.moves)}
-        return "move_households", info, _apply_moves(session, scope, plan, op.moves, info, moved)
-    if op.op in ("lock", "unlock"):
-        info = {"cell": op.cell_id}
-        return f"{op.op}_cell", info, _apply_lock(session, scope, plan, op.cell_id, op.op == "lock", info,
-                                                          moved)
-    if op.op == "boundary":
-        info = {"microgrid": op.microgrid_id}
-        geom = parse_polygon(op.geometry, what="micro-grid boundary")
-        return "replace_boundary", info, _apply_boundary(session, scope, plan, op.microgrid_id, geom, info)
-    if op.op == "split":
-        info = {"cell": op.cell_id}
-        return "split_cell", info, _apply_split(session, scope, plan, op.cell_id, op.household_ids, info, moved)
-    if op.op == "merge":
-        info = {"cells": list(op.cells)}
-        return "merge_cells", info, _apply_merge(session, scope, plan, op.cells, info, moved)
-    info = {"microgrids": op.microgrids}
-    return "repartition", info, _apply_repartition(session, scope, plan, op.microgrids, info)
-
-
 def _failed_at(index: int, n: int, op, exc: Exception) -> Exception:
     """The error of a batch's operation ``index``, with its place in the batch (same
     class, so the same status code)."""
@@ -595,7 +331,7 @@ def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: S
         results = []
         for i, op in enumerate(body.edits):
             try:
-                action, detail, out = _apply_op(session, scope, plan, op, moved)
+                action, detail, out = apply_op(session, scope, plan, op, moved)
             except (GeogridError, shapely.errors.GEOSException) as exc:
                 raise _failed_at(i, n, op, exc) from None
             audit.add(session, action, "plan", plan_id, detail={**detail, "batch_index": i})
