@@ -191,6 +191,19 @@ class Scope:
             return code not in self.outside
         return code is not None and code in self.village_codes
 
+    def covers_county(self, code: str | None) -> bool:
+        """Whether the scope lies in county ``code``: a county-wide one of that county, an
+        area's under it, a micro-grid's or a cell's whose key begins with its code (keys
+        begin with their village's code, which begins with its county's).  A plan of no
+        county (``""``, saved before counties were kept) is everyone's."""
+        if not code or self.everything:
+            return True
+        if self.unrestricted:
+            return code not in self.outside
+        if code in self._area_codes:
+            return True
+        return any(str(k).startswith(code) for k in (*self.village_codes, *self.microgrid_keys, *self.cell_keys))
+
 
 def published_plan_id(session: Session, county_code: str | None = None) -> str | None:
     """The id of the published plan (of ``county_code`` if several counties are stored)."""

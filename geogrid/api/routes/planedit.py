@@ -121,17 +121,33 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
 
 
 # --- drafts and publishing --------------------------------------------------------------
+def _own_county(scope: Scope, plan: Plan, what: str) -> None:
+    """Refuse to copy or publish another county's plan: every county's plans are listed
+    to everyone, but a county-wide planner of one county published another's draft (it
+    archived that county's plan) and copied its plans."""
+    if not scope.covers_county(plan.county_code):
+        raise PermissionDeniedError(
+            f"plan {plan.id} is county {plan.county_code}'s and your scope is another county's: you "
+            f"cannot {what}; ask that county's planners or an admin")
+
+
+def _published_in_scope(session, scope: Scope) -> str | None:
+    """The newest published plan of a county the caller's scope lies in (with several
+    counties stored, not the newest of any county)."""
+    rows = session.execute(select(Plan.id, Plan.county_code).where(Plan.status == "published")
+                           .order_by(Plan.published_at.desc())).all()
+    return next((pid for pid, county in rows if scope.covers_county(county)), None)
+
+
 @router.post("/plans", status_code=201, summary="Create a draft from the published (or a named) plan")
 def create_draft(body: DraftRequest, response: Response, session: SessionDep,
-                 principal: PrincipalDep, audit: AuditDep) -> dict:
-    from geogrid.api.scope import published_plan_id
-
+                 principal: PrincipalDep, scope: ScopeDep, audit: AuditDep) -> dict:
     require(principal, "edit_plans")
-    source = body.from_plan or published_plan_id(session)
+    source = body.from_plan or _published_in_scope(session, scope)
     if source is None:
-        raise NotFoundError("there is no published plan to copy; partition the register first "
-                            "(`geogrid partition --publish`) or name from_plan")
-    visible_plan(session, principal, source)
+        raise NotFoundError("there is no published plan of your county to copy; partition the register "
+                            "first (`geogrid partition --publish`) or name from_plan")
+    _own_county(scope, visible_plan(session, principal, source), "copy it into a draft")
     begin_write(session)
     plan = copy_plan(session, source, body.name, created_by=principal.username)
     audit.add(session, "create", "plan", plan.id, detail={"from": source})
@@ -149,6 +165,7 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
 
     require(principal, "edit_plans")
     plan = visible_plan(session, principal, plan_id)
+    _own_county(scope, plan, "publish it")
     if not scope.unrestricted:
         # publishing replaces the plan of the whole county, not only the caller's part
         raise PermissionDeniedError(
