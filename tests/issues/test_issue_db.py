@@ -89,7 +89,7 @@ def test_deadline_supervision_and_inbox(iworld, session, user_ids):
     assert issue.due_at == T0 + dt.timedelta(days=3)
 
     def inbox(name, level):
-        from geogrid.api.routes.issues import issues_clause
+        from geogrid.api.issueaccess import issues_clause
         from geogrid.api.scope import Principal, resolve_scope
         from geogrid.db.models import User
 

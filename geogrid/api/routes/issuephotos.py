@@ -13,9 +13,7 @@ from fastapi.responses import FileResponse
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import PayloadTooLargeError
 from geogrid.api.issuejson import photo_json as _photo_json
-from geogrid.api.routes.issues import (
-    ISSUE_READERS, _may_upload, _require, ctx, issue_actor, issues_clause,
-)
+from geogrid.api.issueaccess import ISSUE_READERS, ctx, issue_actor, issues_clause, may_upload, require_role
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import IssuePhoto
 from geogrid.db.models import new_id
@@ -33,7 +31,7 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
                scope: ScopeDep, audit: AuditDep, file: Annotated[UploadFile, File()],
                kind: Annotated[Literal["report", "proof"], Form()] = "report") -> dict:
     c = ctx(request)
-    _require(principal, ISSUE_READERS, "upload photos")
+    require_role(principal, ISSUE_READERS, "upload photos")
     limit = c.settings.photo_max_bytes
     data = file.file.read(limit + 1)
     try:
@@ -44,7 +42,7 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
     begin_write(session)
     issue = repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
     actor = issue_actor(session, principal, scope, issue)
-    allowed = _may_upload(repo.state_of(session, issue), actor, issue, principal)
+    allowed = may_upload(repo.state_of(session, issue), actor, issue, principal)
     if kind not in allowed:
         if kind == "proof":
             raise PermissionDeniedError("only the handler may upload a proof photo, while the "
@@ -73,7 +71,7 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
 def get_photo(issue_id: str, photo_id: str, request: Request, session: SessionDep,
               principal: PrincipalDep, scope: ScopeDep,
               thumbnail: Annotated[bool, Query()] = False):
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
     photo = session.get(IssuePhoto, photo_id)
     if photo is None or photo.issue_id != issue_id:

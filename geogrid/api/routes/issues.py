@@ -2,9 +2,10 @@
 Open311 keys: :mod:`.apikeys`).
 
 Mounted by :func:`include_issue_routes` (``create_app`` calls it).  Who may do what is
-decided by :mod:`geogrid.issues.workflow`; this module turns the caller into an
-:class:`~geogrid.issues.workflow.Actor` (their role, the highest level of their scope and
-whether their scope covers the issue's place) and owns the transactions.
+decided by :mod:`geogrid.issues.workflow`; :mod:`geogrid.api.issueaccess` turns the
+caller into an :class:`~geogrid.issues.workflow.Actor` (their role, the highest level of
+their scope and whether their scope covers the issue's place); this module owns the
+transactions.
 
 Visibility: admins and cadres see the issues whose village, micro-grid or cell is in
 their scope, and the ones they reported; anything else answers 404.  Analysts get
@@ -17,56 +18,38 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import StateError
+from geogrid.api.issueaccess import (
+    ISSUE_READERS, STATS_READERS, IssueContext, covers, ctx, issue_actor, issue_detail, issue_row, issues_clause,
+    require_role, reroute_radius_m, route_candidates, user_level,
+)
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.issuejson import (  # noqa: F401 - IssueIn is Open311's body too
     API_PREFIX, IssueIn, Names, RouteIn, TransitionIn, event_json, issue_properties,
 )
 from geogrid.api.issuejson import free_text as _free
 from geogrid.api.issuejson import iso as _iso
-from geogrid.api.issuejson import photo_json as _photo_json
 from geogrid.api.issuejson import point_json as _point
-from geogrid.api.masking import mask_name, mask_phone
 from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
-from geogrid.api.scope import Principal, Scope, parse_scope_entry, resolve_scope
+from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.db import issues as repo
-from geogrid.db.issue_models import Issue
-from geogrid.db.models import Area, User
+from geogrid.db.models import User
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 from geogrid.issues import stats
 from geogrid.issues.catalogue import Catalogue
 from geogrid.issues.deadlines import Clock, SystemClock, is_overdue
-from geogrid.issues.workflow import (
-    LEVELS, STATUSES, TRANSITIONS, Actor, InvalidTransitionError, IssueState, Target,
-    allowed_actions, is_handler, is_manager, level_rank,
-)
+from geogrid.issues.workflow import LEVELS, STATUSES, TRANSITIONS, InvalidTransitionError, Target, is_manager, level_rank
 
-__all__ = ["router", "include_issue_routes", "IssueContext", "issue_actor", "user_level",
-           "issues_clause"]
+__all__ = ["router", "include_issue_routes"]
 
 router = APIRouter(tags=["issues"])
 
-ISSUE_READERS = frozenset({"admin", "cadre"})
-STATS_READERS = frozenset({"admin", "cadre", "analyst"})
-
 
 # --- wiring ------------------------------------------------------------------------------------
-class IssueContext:
-    """What the issue routes need, kept on ``app.state.issues``."""
-
-    def __init__(self, settings, catalogue: Catalogue, clock: Clock):
-        self.settings = settings
-        self.catalogue = catalogue
-        self.clock = clock
-
-    def now(self) -> dt.datetime:
-        return self.clock.now()
-
-
 def include_issue_routes(app: FastAPI, *, issue_settings=None, clock: Clock | None = None,
                          catalogue: Catalogue | None = None) -> FastAPI:
     """Mount the issue API under ``/api/v1`` and Open311 under ``/open311/v2``.
@@ -97,126 +80,6 @@ def include_issue_routes(app: FastAPI, *, issue_settings=None, clock: Clock | No
     return app
 
 
-def ctx(request: Request) -> IssueContext:
-    c = getattr(request.app.state, "issues", None)
-    if c is None:  # pragma: no cover - a wiring mistake
-        raise RuntimeError("issue routes are not set up: call include_issue_routes(app)")
-    return c
-
-
-# --- who is acting --------------------------------------------------------------------------
-def user_level(session: Session, principal: Principal) -> str | None:
-    """The highest level of the caller's scope: a cell or micro-grid entry is ``cell``;
-    an area entry is its level (village, town, county).  Admins are ``county``."""
-    if principal.role == "admin":
-        return "county"
-    best = -1
-    codes = []
-    for entry in principal.scopes or ():
-        kind, value = parse_scope_entry(entry)
-        if kind in ("cell", "microgrid"):
-            best = max(best, 0)
-        elif kind == "area":
-            codes.append(value)
-    if codes:
-        for lv in session.execute(select(Area.level).where(Area.code.in_(codes))).scalars():
-            best = max(best, level_rank(lv))
-    return LEVELS[best] if best >= 0 else None
-
-
-def covers(scope: Scope, village_code, microgrid_key, cell_key) -> bool:
-    return bool(scope.covers_village(village_code)
-                or (microgrid_key and microgrid_key in scope.microgrid_keys)
-                or (cell_key and cell_key in scope.cell_keys))
-
-
-def issues_clause(scope: Scope, user_id: str | None = None):
-    """Issues in scope (by village, micro-grid or cell key), plus those ``user_id`` reported."""
-    if scope.everything:
-        return true()
-    parts = []
-    if scope.unrestricted or scope.village_codes:
-        parts.append(scope.village_clause(Issue.village_code))
-    if scope.microgrid_keys:
-        parts.append(Issue.microgrid_key.in_(sorted(scope.microgrid_keys)))
-    if scope.cell_keys:
-        parts.append(Issue.cell_key.in_(sorted(scope.cell_keys)))
-    if user_id:
-        parts.append(Issue.reporter_id == user_id)
-    return or_(*parts) if parts else false()
-
-
-def issue_actor(session: Session, principal: Principal, scope: Scope, issue) -> Actor:
-    return Actor(principal.user_id, principal.role, user_level(session, principal),
-                 covers(scope, issue.village_code, issue.microgrid_key, issue.cell_key))
-
-
-def _require(principal: Principal, roles: frozenset[str], what: str) -> None:
-    if principal.role not in roles:
-        raise PermissionDeniedError(
-            f"role {principal.role!r} may not {what}; ask an administrator for a cadre account")
-
-
-# --- representation ------------------------------------------------------------------------------
-def _issue_row(session: Session, issue_id: str):
-    cols = repo._COLS  # noqa: SLF001 - the repository's column list
-    return session.execute(select(*cols).where(Issue.id == issue_id)).first()
-
-
-def issue_detail(session: Session, request: Request, principal: Principal, scope: Scope,
-                 issue_id: str) -> dict:
-    c = ctx(request)
-    row = _issue_row(session, issue_id)
-    issue = repo.get_issue(session, issue_id)
-    actor = issue_actor(session, principal, scope, issue)
-    props = issue_properties(row, c.now(), c.catalogue, Names(session, [row]))
-    props["contact_name"] = mask_name(issue.contact_name)
-    props["contact_phone"] = mask_phone(issue.contact_phone)
-    state = repo.state_of(session, issue)
-    props["allowed_actions"] = allowed_actions(state, actor)
-    props["may_upload"] = _may_upload(state, actor, issue, principal)
-    props["may_reroute"] = _may_reroute(state, actor)
-    # the cells a person may route it to, offered when the point is near a boundary
-    props["route_candidates"] = (
-        [dict(ch.as_dict(), current=ch.cell_key == row.cell_key)
-         for ch in _candidates(session, request, row.lon, row.lat)]
-        if props["may_reroute"] and row.near_boundary else [])
-    if props["route_candidates"]:
-        vnames = repo.area_names(session, [ch["village_code"] for ch in props["route_candidates"]])
-        for ch in props["route_candidates"]:
-            ch["village_name"] = vnames.get(ch["village_code"])
-    props["timeline"] = [event_json(e) for e in repo.events(session, issue_id)]
-    props["photos"] = [_photo_json(p) for p in repo.photos(session, issue_id)]
-    return {"type": "Feature", "id": issue_id, "geometry": _point(row.lon, row.lat),
-            "properties": props}
-
-
-def _may_reroute(state: IssueState, actor: Actor) -> bool:
-    return state.status in repo.REROUTE_STATUSES and is_manager(state, actor)
-
-
-def reroute_radius_m(request: Request) -> float:
-    """How far from an issue's point a cell counts as a re-routing candidate: the
-    boundary tolerance times four, at least 25 m (GPS error plus a misplaced pin)."""
-    return max(4 * ctx(request).settings.boundary_tolerance_m, 25.0)
-
-
-def _candidates(session: Session, request: Request, lon, lat) -> list:
-    return repo.candidate_cells(session, float(lon), float(lat),
-                                county_code=request.app.state.settings.county_code,
-                                radius_m=reroute_radius_m(request))
-
-
-def _may_upload(state: IssueState, actor: Actor, issue, principal: Principal) -> list[str]:
-    kinds = []
-    if state.status in ("reported", "accepted", "dispatched", "in_progress") and (
-            actor.covers or principal.role == "admin" or issue.reporter_id == principal.user_id):
-        kinds.append("report")
-    if state.status in ("dispatched", "in_progress") and is_handler(state, actor):
-        kinds.append("proof")
-    return kinds
-
-
 # --- routes ----------------------------------------------------------------------------------------
 @router.get("/issues/catalogue", summary="Categories, departments, levels, states and actions")
 def get_catalogue(request: Request, principal: PrincipalDep) -> dict:
@@ -231,7 +94,7 @@ def get_duplicates(request: Request, session: SessionDep, principal: PrincipalDe
                    scope: ScopeDep, category: Annotated[str, Query(max_length=32)],
                    lon: Annotated[float, Query(ge=-180, le=180)],
                    lat: Annotated[float, Query(ge=-90, le=90)]) -> list[dict]:
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     c.catalogue.get(category)
     found = repo.find_duplicates(session, category=category, lon=lon, lat=lat, at=c.now(),
@@ -250,7 +113,7 @@ def report_issue(session: Session, request: Request, principal: Principal, scope
                  body: IssueIn, *, source: str | None = None, reporter_name: str | None = None):
     """Route, check scope, insert: shared by POST /issues and Open311 POST requests."""
     c = ctx(request)
-    _require(principal, ISSUE_READERS, "report issues")
+    require_role(principal, ISSUE_READERS, "report issues")
     category = c.catalogue.get(body.category)
     routing = repo.route(session, body.lon, body.lat,
                          county_code=request.app.state.settings.county_code,
@@ -311,7 +174,7 @@ def list_issues(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     limit = page_limit(request, limit)
     filters = dict(where=issues_clause(scope, principal.user_id),
@@ -334,7 +197,7 @@ def list_issues(
 @router.get("/issues/inbox", summary="What needs the caller's action, with the reason")
 def get_inbox(request: Request, session: SessionDep, principal: PrincipalDep,
               scope: ScopeDep) -> dict:
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     now = c.now()
     rows = repo.inbox_rows(session, user_id=principal.user_id, role=principal.role,
@@ -367,7 +230,7 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
               period: Annotated[Literal["day", "week", "month", "year"] | None, Query()] = None,
               since: Annotated[dt.date | None, Query()] = None,
               until: Annotated[dt.date | None, Query()] = None) -> dict:
-    _require(principal, STATS_READERS, "read issue statistics")
+    require_role(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
     s, u = _period_bounds(since, until)
     frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u)
@@ -385,7 +248,7 @@ def get_hotspots(request: Request, session: SessionDep, principal: PrincipalDep,
                  category: Annotated[str | None, Query()] = None,
                  bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat: "
                                                    "only issues in this box")] = None):
-    _require(principal, STATS_READERS, "read issue statistics")
+    require_role(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
     frame = repo.issues_frame(session, where=issues_clause(scope),
                               status=_csv_list(status, STATUSES, "status"),
@@ -402,7 +265,7 @@ def export_csv(request: Request, session: SessionDep, principal: PrincipalDep, s
                status: Annotated[str | None, Query()] = None,
                since: Annotated[dt.date | None, Query()] = None,
                until: Annotated[dt.date | None, Query()] = None) -> Response:
-    _require(principal, ISSUE_READERS, "export issues")
+    require_role(principal, ISSUE_READERS, "export issues")
     s, u = _period_bounds(since, until)
     frame = repo.issues_frame(session, where=issues_clause(scope, principal.user_id),
                               status=_csv_list(status, STATUSES, "status"), since=s, until=u)
@@ -418,7 +281,7 @@ def export_csv(request: Request, session: SessionDep, principal: PrincipalDep, s
              "run by a scheduler or an administrator")
 def run_supervision(request: Request, session: SessionDep, principal: PrincipalDep,
                     audit: AuditDep) -> dict:
-    _require(principal, frozenset({"admin"}), "run supervision")
+    require_role(principal, frozenset({"admin"}), "run supervision")
     c = ctx(request)
     begin_write(session)
     changed = repo.supervise_overdue(session, now=c.now(), catalogue=c.catalogue)
@@ -431,7 +294,7 @@ def run_supervision(request: Request, session: SessionDep, principal: PrincipalD
             summary="One issue with its timeline, photos and the caller's allowed actions")
 def get_issue(issue_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
               scope: ScopeDep):
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
     return GeoJSONResponse(issue_detail(session, request, principal, scope, issue_id))
 
@@ -439,7 +302,7 @@ def get_issue(issue_id: str, request: Request, session: SessionDep, principal: P
 @router.get("/issues/{issue_id}/events", summary="The issue's timeline")
 def get_events(issue_id: str, session: SessionDep, principal: PrincipalDep,
                scope: ScopeDep) -> list[dict]:
-    _require(principal, ISSUE_READERS, "read issues")
+    require_role(principal, ISSUE_READERS, "read issues")
     repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
     return [event_json(e) for e in repo.events(session, issue_id)]
 
@@ -451,7 +314,7 @@ def get_handlers(issue_id: str, request: Request, session: SessionDep, principal
     """The cadres whose scope covers the issue's cell, micro-grid or village, at a level
     the caller may dispatch to (their own or below; admins: any), nearest level first.
     Only a manager of the issue (who may dispatch it) may ask: others get 403."""
-    _require(principal, ISSUE_READERS, "dispatch issues")
+    require_role(principal, ISSUE_READERS, "dispatch issues")
     issue = repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
     actor = issue_actor(session, principal, scope, issue)
     if not is_manager(repo.state_of(session, issue), actor):
@@ -503,7 +366,7 @@ def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionD
     (issues hold no personal data beyond the masked contact, which does not change).
     """
     c = ctx(request)
-    _require(principal, ISSUE_READERS, "re-route issues")
+    require_role(principal, ISSUE_READERS, "re-route issues")
     if (body.cell_key is None) == (body.lon is None and body.lat is None):
         raise InputError("send either cell_key, or a corrected point (lon and lat), not both")
     if body.cell_key is None and (body.lon is None or body.lat is None):
@@ -515,9 +378,9 @@ def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionD
     if not is_manager(repo.state_of(session, issue), actor):
         raise PermissionDeniedError("only a manager of this issue (a cadre responsible for its "
                                     "place at its level or above) may re-route it")
-    row = _issue_row(session, issue_id)
+    row = issue_row(session, issue_id)
     county = request.app.state.settings.county_code
-    candidates = {ch.cell_key: ch for ch in _candidates(session, request, row.lon, row.lat)}
+    candidates = {ch.cell_key: ch for ch in route_candidates(session, request, row.lon, row.lat)}
     point = distance = None
     if body.cell_key is not None:
         cell = candidates.get(body.cell_key)

@@ -149,7 +149,7 @@ def _key_principal(session, raw: str | None) -> Principal | None:
 
 def _reader_filter(request: Request, session, api_key: str | None):
     """The issues a reader may see: the key user's scope, or public categories."""
-    from geogrid.api.routes.issues import ctx, issues_clause
+    from geogrid.api.issueaccess import ctx, issues_clause
 
     c = ctx(request)
     principal = _key_principal(session, api_key)
@@ -197,7 +197,7 @@ def services(fmt: str, request: Request, jurisdiction_id: str | None = None):
     try:
         fmt = _fmt(fmt)
         _check_jurisdiction(request, jurisdiction_id)
-        from geogrid.api.routes.issues import ctx
+        from geogrid.api.issueaccess import ctx
 
         return _render(fmt, [_service(c) for c in ctx(request).catalogue.categories],
                        "services", "service")
@@ -210,7 +210,7 @@ def service_definition(code: str, fmt: str, request: Request, jurisdiction_id: s
     try:
         fmt = _fmt(fmt)
         _check_jurisdiction(request, jurisdiction_id)
-        from geogrid.api.routes.issues import ctx
+        from geogrid.api.issueaccess import ctx
 
         cat = ctx(request).catalogue.get(code)
         return _render(fmt, {"service_code": cat.code, "attributes": []}, "service_definition", None)
@@ -292,7 +292,8 @@ async def post_request(fmt: str, request: Request):
 def _create(request: Request, f: dict, media: bytes | None) -> dict:
     from geogrid.api.deps import begin_write
     from geogrid.api.errors import PayloadTooLargeError
-    from geogrid.api.routes.issues import IssueIn, ctx, report_issue
+    from geogrid.api.issueaccess import ctx
+    from geogrid.api.routes.issues import IssueIn, report_issue
     from geogrid.db.models import AuditEntry, new_id
     from geogrid.issues.photos import (
         PhotoTooLargeError, delete_photo_files, process_photo, store_photo,
