@@ -50,6 +50,8 @@ def test_node_long_edges_puts_a_neighbours_corner_into_a_long_edge():
     assert {(20_000.0, 0.0), (20_000.0, 1_000.0)} <= set(map(tuple, shapely.get_coordinates(out[0])))
     assert shapely.equals(out[0], big) and out[0].is_valid
     assert out[1] is halves[0] and out[2] is halves[1]  # 30 km edges with nothing on them
-    # short edges are left alone: the same objects
+    # edges of min_m or less are left alone: the same objects
     small = [shapely.box(0, 0, 2_000, 1_000), shapely.box(0, 0, 1_000, 1_000)]
-    assert all(a is b for a, b in zip(node_long_edges(small), small))
+    assert all(a is b for a, b in zip(node_long_edges(small, min_m=5_000), small))
+    # by default every edge takes its neighbours' corners (a 2 km edge bows by cm)
+    assert (1_000.0, 0.0) in set(map(tuple, shapely.get_coordinates(node_long_edges(small)[0])))
