@@ -71,6 +71,11 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
     for r, k in zip(data["_row"], kinds):
         if k not in (-1, 3, 6):
             rejects.append((r, C.GEOMETRY, "an area needs a polygon or multipolygon"))
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geoms)
+        out_of_range = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1) | (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
+    for r in data.loc[out_of_range, "_row"]:
+        rejects.append((r, C.GEOMETRY, "coordinates out of range for EPSG:4326"))
     if rejects:
         raise ValidationError(f"{len(rejects)} area row(s) cannot be stored; nothing was written",
                               sorted(rejects))

@@ -17,7 +17,9 @@ from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, read_table
 from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns, village_columns
-from geogrid.io.validate import Problems, clean_text, find_duplicates, parse_year, repair_polygon
+from geogrid.io.validate import (
+    Problems, check_lonlat, clean_text, find_duplicates, parse_year, repair_polygon,
+)
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
 
@@ -72,6 +74,20 @@ def _check_parent(code: str, parent: str, level: str) -> str:
     if not ok:
         raise ValueError(f"parent code {parent} does not contain {level} code {code}")
     return parent
+
+
+def _lonlat_problem(geom) -> str | None:
+    """Why an outline is not in longitude/latitude (swapped, or metres taken for degrees), or ``None``."""
+    if geom is None or geom.is_empty:
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    reason = check_lonlat(minx, miny) or check_lonlat(maxx, maxy)
+    if reason is None:
+        return None
+    if "swapped" in reason:
+        return f"{reason}: the outline's coordinates must be longitude, latitude"
+    return (f"{reason}: the outline is not in longitude/latitude; a file in a projected system "
+            "(metres) needs its own CRS, such as a Shapefile's .prj copied beside it")
 
 
 def load_boundaries(
@@ -155,6 +171,10 @@ def load_boundaries(
     repaired: list[str | None] = [None] * n
     for pos, geom in enumerate(geoms):
         if pos in problems and geom is None:
+            continue
+        reason = _lonlat_problem(geom)
+        if reason:
+            problems.add(pos, geom_header, reason)
             continue
         try:
             fixed, note = repair_polygon(geom)

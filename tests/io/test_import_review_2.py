@@ -1,0 +1,64 @@
+"""A hostile review of the import paths: bad input gets a clear error and loses nothing."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely.geometry import mapping
+
+from geogrid.io import load_boundaries
+
+
+def _feature_collection(path, features):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in features
+    ]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# --- boundaries: coordinates that are not longitude/latitude -----------------------------
+
+
+def test_a_boundary_with_swapped_coordinates_is_rejected(tmp_path):
+    """An outline drawn as (latitude, longitude) was stored as it came: a village in the
+    Indian Ocean, with no word said."""
+    swapped = mapping(shapely.box(27.30, 109.15, 27.40, 109.25))
+    good = mapping(shapely.box(109.15, 27.30, 109.25, 27.40))
+    path = _feature_collection(tmp_path / "v.geojson", [
+        ({"区划代码": "431227100201", "名称": "长乐村"}, swapped),
+        ({"区划代码": "431227100202", "名称": "新寨村"}, good),
+    ])
+    batch = load_boundaries(path, level="village")
+    assert batch.valid["code"].tolist() == ["431227100202"]
+    assert batch.rejects["_row"].tolist() == [1]
+    assert "swapped" in batch.rejects["reason"][0]
+    assert batch.n_rows == 2
+
+
+def test_a_boundary_in_metres_without_its_crs_is_rejected(tmp_path):
+    """A Shapefile in Gauss-Kruger metres whose .prj was not copied was stored as if its
+    metres were degrees (an outline 'at' longitude 500,000)."""
+    gdf = gpd.GeoDataFrame({"code": ["431227100201"], "name": ["长乐村"]},
+                           geometry=[shapely.box(500000, 3000000, 501000, 3001000)], crs=None)
+    path = tmp_path / "villages.shp"
+    gdf.to_file(path, encoding="utf-8")
+    assert not path.with_suffix(".prj").exists()
+    batch = load_boundaries(path, level="village")
+    assert batch.valid.empty and batch.n_rows == 1
+    reason = batch.rejects["reason"][0]
+    assert "out of range" in reason and ".prj" in reason
+
+
+def test_upsert_areas_refuses_coordinates_out_of_range(session):
+    """The repository, as households' does, refuses points that are not EPSG:4326."""
+    from geogrid.db.areas import upsert_areas
+    from geogrid.errors import ValidationError
+
+    gdf = gpd.GeoDataFrame({"code": ["431227100201"], "name": ["长乐村"]},
+                           geometry=[shapely.box(500000, 3000000, 501000, 3001000)], crs=4326)
+    with pytest.raises(ValidationError) as info:
+        upsert_areas(session, gdf, "village")
+    assert [reason for _, _, reason in info.value.rejects] == ["coordinates out of range for EPSG:4326"]
