@@ -43,12 +43,23 @@ SPECK_M2 = 0.25
 
 
 def _drop_specks(region, village):
-    """``region`` without the specks a difference of nearly equal outlines leaves, when
-    it is in more pieces than its village (an island village keeps all its islands)."""
+    """``region`` without the specks a difference of nearly equal outlines leaves (or of
+    a micro-grid and its locked cells): parts under :data:`SPECK_M2`, unless such a
+    part is (most of) a piece of ``village`` of its own, a tiny island.
+
+    Before, specks went only where ``region`` was in more pieces than ``village``: a
+    micro-grid of an island village whose one island its locked cells cover kept the
+    0.002 m² its locked cells left of that island, and the cell cut afresh in its free
+    land took that speck as a second piece (``cells_one_piece``)."""
     parts = explode(region)
-    if len(parts) <= max(1, len(explode(village))):
+    if len(parts) <= 1:
         return region
-    keep = [p for p in parts if p.area >= SPECK_M2]
+    pieces = explode(village)
+
+    def tiny_island(p) -> bool:
+        return any(q.area <= 2 * p.area and q.intersects(p) for q in pieces)
+
+    keep = [p for p in parts if p.area >= SPECK_M2 or tiny_island(p)]
     if not keep:
         return region
     return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)

@@ -38,3 +38,46 @@ def test_many_cells_of_a_large_microgrid_tile_it_in_wgs84_at_52_degrees_north():
     assert len(r.cells) == 30
     assert _broken(r, v) == {}
 
+
+def test_a_speck_locked_cells_leave_of_an_island_goes_to_no_free_cell():
+    """Found by fuzzing edit sequences (outline edits of island villages with cells
+    locked): a village of two islands, one micro-grid; all of island A and the west of
+    island B are locked cells.  The new outline moves B's east edge 100 m out (a
+    household lives there) and bulges B's west edge by 0.8 mm beside the locked cell:
+    0.12 m² of land that only locked cells border.  The free land was then in two
+    pieces, as many as the village, so _drop_specks kept the speck, and the cell cut
+    afresh there took it as a second piece in the same island (cells_one_piece).
+    Specks now go whatever the count of pieces, unless one is a tiny island itself."""
+    import pandas as pd
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    from geogrid.partition import repartition
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    A = box(X0, Y0, X0 + 300, Y0 + 300)
+    v = village_gdf({"V": MultiPolygon([A, box(X0 + 800, Y0, X0 + 1400, Y0 + 300)])})
+    xy = ([(X0 + 50 + 20 * i, Y0 + 150) for i in range(8)] + [(X0 + 820 + 10 * i, Y0 + 150) for i in range(10)]
+          + [(X0 + 1200 + 10 * i, Y0 + 150) for i in range(10)])
+    h = households_gdf(xy, "V")
+    r = partition(h, v, max_households=10, min_microgrids=1, max_microgrids=1)
+    assert r.cells["households"].tolist() == [8, 10, 10]  # C01 is island A, C02 the west of B
+    B2 = Polygon([(X0 + 800, Y0), (X0 + 1500, Y0), (X0 + 1500, Y0 + 300), (X0 + 800, Y0 + 300),
+                  (X0 + 799.9992, Y0 + 150)])
+    v2 = village_gdf({"V": MultiPolygon([A, B2])})
+    h2 = pd.concat([h, households_gdf([(X0 + 1450, Y0 + 150)], "V").set_index(pd.Index([100]))])
+    r2 = repartition(r, h2, v2, microgrids=["V-M01"], locked_cells=["V-M01-C01", "V-M01-C02"])
+    assert _broken(r2, v2) == {}
+    assert (shapely.get_num_geometries(r2.cells.geometry) == 1).all()
+
+
+def test_drop_specks_keeps_a_tiny_island_and_drops_a_speck_of_a_large_piece():
+    from shapely.geometry import MultiPolygon, box
+
+    from geogrid.partition.outline_edit import _drop_specks
+
+    big, speck, islet = box(0, 0, 100, 100), box(200, 0, 200.1, 0.1), box(500, 0, 500.2, 0.2)
+    village = MultiPolygon([box(0, 0, 300, 100), islet])  # the speck is of the large piece
+    out = _drop_specks(MultiPolygon([big, speck, islet]), village)
+    assert sorted(round(p.area, 3) for p in shapely.get_parts(out)) == [0.04, 10_000.0]
+    assert _drop_specks(MultiPolygon([big, speck]), village).equals(big)  # two pieces, as the village
