@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import shapely
 
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
@@ -275,8 +276,29 @@ def _read_vector(path: Path, layer: str | int | None, encoding: str | None):
         gdf = pyogrio.read_dataframe(path, layer=layer, **kwargs)
     except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: not a readable {format_of(path)} file ({exc})") from None
+    except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot build: a ring not closed...
+        raise FileFormatError(_unbuildable(path, layer, kwargs, exc)) from None
     gdf = gdf.reset_index(drop=True)
     return _number_rows(gdf, 1)
+
+
+def _unbuildable(path: Path, layer, kwargs: dict, exc: Exception) -> str:
+    """The message for a vector file with geometry GEOS refuses to build, naming its features."""
+    import pyogrio.raw
+
+    try:
+        _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[], **kwargs)
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+        bad = [i + 1 for i, (w, g) in enumerate(zip(wkb, geoms)) if w is not None and g is None]
+    except Exception:  # the message below still names the file and the problem
+        bad = []
+    why = str(exc).split(": ", 1)[-1]
+    where = ""
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        where = f" in feature{'s' if len(bad) > 1 else ''} {shown}"
+    return (f"{path}: a geometry cannot be read{where} ({why}); a polygon's rings need four points or more, "
+            "the last the same as the first. Fix it in QGIS (Vector → Geometry Tools → Fix Geometries) and import again; nothing was read")
 
 
 def _read_parquet(path: Path):

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import mapping
 
+from geogrid.errors import FileFormatError
 from geogrid.io import load_boundaries
 
 
@@ -62,3 +63,17 @@ def test_upsert_areas_refuses_coordinates_out_of_range(session):
     with pytest.raises(ValidationError) as info:
         upsert_areas(session, gdf, "village")
     assert [reason for _, _, reason in info.value.rejects] == ["coordinates out of range for EPSG:4326"]
+
+
+# --- vector files whose geometry GEOS cannot read ----------------------------------------
+
+
+def test_a_ring_not_closed_is_a_clear_error(tmp_path):
+    """A GeoJSON polygon whose ring does not end where it starts gave a shapely
+    GEOSException traceback instead of an error naming the file."""
+    open_ring = {"type": "Polygon", "coordinates": [[[109.15, 27.3], [109.25, 27.3], [109.25, 27.4],
+                                                     [109.15, 27.4]]]}
+    path = _feature_collection(tmp_path / "v.geojson", [({"区划代码": "431227100201", "名称": "长乐村"}, open_ring)])
+    with pytest.raises(FileFormatError, match="closed linestring") as info:
+        load_boundaries(path, level="village")
+    assert "v.geojson" in str(info.value) and "feature 1 " in str(info.value)
