@@ -8,11 +8,8 @@ from typing import Optional
 import typer
 
 from geogrid.cli import app
+from geogrid.cli.rejects import rejected_rows, report_rejects
 from geogrid.errors import GeogridError, InputError
-
-
-#: rejected rows listed on stderr; all of them go to OUT.rejected.csv
-_SHOWN = 20
 
 
 def _read_households(path: Path, crs: str = "wgs84"):
@@ -35,38 +32,9 @@ def _read_villages(path: Path, crs: str = "wgs84"):
     return load_boundaries(path, level="village", crs=crs, require_name=False)
 
 
-def _rejected_rows(batch, what: str) -> list[tuple[str, str]]:
-    """``(where, why)`` for each rejected row of ``batch``: its row number in the file (as a
-    spreadsheet counts them) with its household number or village code if any, and every
-    reason, each naming its column."""
-    from geogrid import columns as C
-    from geogrid.io import ROW
-    from geogrid.io.validate import clean_text
-
-    reasons: dict[int, list[str]] = {}
-    for row, column, reason in batch.problems:
-        reasons.setdefault(row, []).append(f"{column}: {reason}" if column else reason)
-    header = batch.columns.get(C.HOUSEHOLD_NO if what == "household" else C.CODE)
-    label = {}
-    if header is not None and header in batch.rejects.columns:
-        kind = "household" if what == "household" else "village"
-        label = {int(r): f" ({kind} {clean_text(v)})" for r, v in zip(batch.rejects[ROW], batch.rejects[header])
-                 if clean_text(v)}
-    return [(f"row {row}{label.get(row, '')}", "; ".join(why)) for row, why in reasons.items()]
-
-
 def _report_rejects(batch, what: str) -> None:
-    """Name each rejected row of ``batch`` and why on stderr (the first :data:`_SHOWN`)."""
-    if batch.ok:
-        return
-    rows = _rejected_rows(batch, what)
-    left_out = " and are left out of the plan" if len(batch.valid) else ""
-    typer.echo(f"note: {len(rows)} of {batch.n_rows} {what} rows of {batch.source} were rejected{left_out}:",
-               err=True)
-    for where, why in rows[:_SHOWN]:
-        typer.echo(f"note:   {where}: {why}", err=True)
-    if len(rows) > _SHOWN:
-        typer.echo(f"note:   … and {len(rows) - _SHOWN} more", err=True)
+    """Name each rejected row of ``batch`` and why on stderr (the first :data:`SHOWN`)."""
+    report_rejects(batch, what, " and are left out of the plan" if len(batch.valid) else "")
 
 
 def _require_some(batch, what: str) -> None:
@@ -78,7 +46,7 @@ def _require_some(batch, what: str) -> None:
     if not batch.n_rows:
         raise InputError(f"no {what} could be read from {batch.source}: it has headers but no rows. "
                          "Nothing was written")
-    where, why = _rejected_rows(batch, what)[0]
+    where, why = rejected_rows(batch, what)[0]
     raise ValidationError(
         f"no {what} could be read from {batch.source}: all {batch.n_rows} rows were rejected, {where} "
         f"because {why}; fix the rows listed above and run again. Nothing was written", batch.problems)

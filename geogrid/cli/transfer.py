@@ -79,7 +79,13 @@ def _console():
     return Console(stderr=True)
 
 
-def _finish(batch, *, skip_invalid: bool, rejects: Path | None) -> None:
+_WHAT = {"households": "household", "persons": "person", "areas": "area"}
+
+
+def _finish(batch, kind: str, *, skip_invalid: bool, rejects: Path | None) -> None:
+    """Write the rejects file if asked; then refuse the import (all or nothing), or, with
+    ``--skip-invalid``, name each rejected row and why on stderr: none goes in silence."""
+    from geogrid.cli.rejects import report_rejects
     from geogrid.io import write_rejects
 
     if rejects is not None and len(batch.rejects):
@@ -87,6 +93,8 @@ def _finish(batch, *, skip_invalid: bool, rejects: Path | None) -> None:
         _console().print(f"{len(batch.rejects)} rejected rows written to {written}")
     if not skip_invalid:
         batch.raise_for_rejects()
+    report_rejects(batch, _WHAT[kind], " and are not imported",
+                   more="" if rejects is not None else " (write them all with --rejects FILE)")
 
 
 def _write(engine, batch, kind: str, upsert) -> None:
@@ -117,7 +125,7 @@ def _import(database_url, file: Path, kind: str, load, upsert, *, skip_invalid: 
         batch = load(engine)
         if db_check is not None:
             batch.reject(db_check(engine, batch))
-    _finish(batch, skip_invalid=skip_invalid, rejects=rejects)
+    _finish(batch, kind, skip_invalid=skip_invalid, rejects=rejects)
     _write(engine, batch, kind, lambda session: upsert(session, batch.valid))
 
 

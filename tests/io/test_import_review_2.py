@@ -77,3 +77,36 @@ def test_a_ring_not_closed_is_a_clear_error(tmp_path):
     with pytest.raises(FileFormatError, match="closed linestring") as info:
         load_boundaries(path, level="village")
     assert "v.geojson" in str(info.value) and "feature 1 " in str(info.value)
+
+
+# --- the command line: no rejected row goes in silence -------------------------------------
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch, capsys):
+    from geogrid.cli import main
+
+    monkeypatch.setenv("GEOGRID_DATABASE_URL", db_url)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def test_skip_invalid_without_a_rejects_file_names_each_rejected_row(cli, tmp_path):
+    """``--skip-invalid`` without ``--rejects`` said only '2 rejected': which rows and why
+    was nowhere."""
+    path = tmp_path / "h.csv"
+    path.write_text("户编号,户主,经度,纬度,户类别\n"
+                    "H001,杨大山,109.17,27.36,放心户\n"
+                    "H002,吴小河,27.36,109.17,关心户\n"
+                    "H003,龙三,109.18,27.37,X\n", encoding="utf-8")
+    code, out, err = cli("import", "households", path, "--skip-invalid")
+    assert code == 0, err
+    assert "3 rows read; 1 added" in out and "2 rejected" in out
+    assert "2 of 3 household rows" in err
+    assert "row 3 (household H002): 经度/纬度: longitude and latitude look swapped" in err
+    assert "row 4 (household H003): 户类别: care level 'X'" in err
