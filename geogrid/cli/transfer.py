@@ -159,7 +159,42 @@ def import_households(
     _import(database_url, file, "households",
             lambda engine: load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
                                            layer=_layer(layer), county_outline=_county_outline(engine)),
-            upsert_households, skip_invalid=skip_invalid, rejects=rejects)
+            upsert_households, skip_invalid=skip_invalid, rejects=rejects, db_check=_named_villages)
+
+
+def _named_villages(engine, batch) -> dict[int, tuple[str, str]]:
+    """Give households whose file names their village (村名) instead of coding it that
+    village's code, from the loaded villages; a name no loaded village has, or several
+    have, rejects the row (``{row: (column, reason)}``) rather than lose the village."""
+    from geogrid import columns as C
+    from geogrid.db.engine import session_scope
+    from geogrid.db.households import village_codes_by_name
+    from geogrid.io import ROW
+    from geogrid.io.headers import VILLAGE, VILLAGE_NAME
+
+    valid = batch.valid
+    if VILLAGE_NAME not in valid.columns:
+        return {}
+    wanted = valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()
+    if not wanted.any():
+        return {}
+    with session_scope(engine) as session:
+        known = village_codes_by_name(session, valid.loc[wanted, VILLAGE_NAME].unique().tolist())
+    rejected: dict[int, tuple[str, str]] = {}
+    for i in valid.index[wanted]:
+        name = valid.at[i, VILLAGE_NAME]
+        codes = known.get(name, [])
+        if len(codes) == 1:
+            valid.at[i, C.VILLAGE_CODE] = codes[0]
+        elif not codes:
+            rejected[int(valid.at[i, ROW])] = (VILLAGE, (
+                f"no loaded village is named {name!r}; import the villages first (geogrid import "
+                "boundaries --level village), or give the 12-digit village code in a 村代码 column"))
+        else:
+            rejected[int(valid.at[i, ROW])] = (VILLAGE, (
+                f"{len(codes)} villages are named {name!r} ({', '.join(codes)}); "
+                "give the 12-digit village code in a 村代码 column"))
+    return rejected
 
 
 @import_app.command("persons")

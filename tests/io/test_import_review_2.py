@@ -110,3 +110,47 @@ def test_skip_invalid_without_a_rejects_file_names_each_rejected_row(cli, tmp_pa
     assert "2 of 3 household rows" in err
     assert "row 3 (household H002): 经度/纬度: longitude and latitude look swapped" in err
     assert "row 4 (household H003): 户类别: care level 'X'" in err
+
+
+def _villages(cli, tmp_path):
+    path = _feature_collection(tmp_path / "villages.geojson", [
+        ({"区划代码": "431227100201", "名称": "长乐村"}, mapping(shapely.box(109.15, 27.30, 109.20, 27.35))),
+        ({"区划代码": "431227100202", "名称": "新寨村"}, mapping(shapely.box(109.20, 27.30, 109.25, 27.35))),
+        ({"区划代码": "431227101201", "名称": "新寨村"}, mapping(shapely.box(109.25, 27.30, 109.30, 27.35))),
+    ])
+    code, _, err = cli("import", "boundaries", path, "--level", "village")
+    assert code == 0, err
+
+
+def _village_codes(db_url):
+    from sqlalchemy import text
+
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT household_no, village_code FROM households")).all())
+    engine.dispose()
+    return rows
+
+
+def test_a_village_named_in_the_file_is_not_lost(cli, db_url, tmp_path):
+    """A register naming villages (村名) instead of coding them lost the name on import:
+    the household took the village its point fell in, or none, and a name no village
+    had went in without a word."""
+    _villages(cli, tmp_path)
+    path = tmp_path / "h.csv"
+    path.write_text("户编号,户主,经度,纬度,村名\n"
+                    "H001,杨大山,109.40,27.40,长乐村\n"  # outside every outline: the name says where
+                    "H002,吴小河,109.17,27.32,无名村\n"  # no such village
+                    "H003,龙三,109.22,27.32,新寨村\n", encoding="utf-8")  # two villages of that name
+    code, out, err = cli("import", "households", path)
+    assert code == 3 and "nothing was written" in err
+    assert "no loaded village is named '无名村'" in err
+    assert "2 villages are named '新寨村' (431227100202, 431227101201)" in err
+    assert _village_codes(db_url) == {}
+    code, out, err = cli("import", "households", path, "--skip-invalid")
+    assert code == 0, err
+    assert "1 added" in out and "2 rejected" in out
+    assert _village_codes(db_url) == {"H001": "431227100201"}
