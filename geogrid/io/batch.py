@@ -60,7 +60,8 @@ class ImportBatch:
         """A :class:`ValidationError` listing the first ``limit`` problems, or ``None``."""
         if self.ok:
             return None
-        lines = [f"  row {row}, column {col}: {reason}" for row, col, reason in self.problems[:limit]]
+        lines = [f"  row {row}, column {col}: {reason}" if col else f"  row {row}: {reason}"
+                 for row, col, reason in self.problems[:limit]]
         more = len(self.problems) - limit
         if more > 0:
             lines.append(f"  ... and {more} more (write them all with --rejects FILE)")

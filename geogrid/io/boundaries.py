@@ -15,7 +15,7 @@ from geogrid.crs import geometry_to_wgs84, normalize_crs
 from geogrid.errors import ColumnError, InputError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
-from geogrid.io.formats import ROW, read_table
+from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns, village_columns
 from geogrid.io.validate import (
     Problems, check_lonlat, clean_text, find_duplicates, parse_year, repair_polygon,
@@ -128,6 +128,8 @@ def load_boundaries(
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
+    if (cut := cut_off(raw)) is not None:
+        problems.add(cut[0], None, cut[1])
 
     cells, header = column_accessors(raw, mapping)
 

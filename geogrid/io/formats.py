@@ -24,7 +24,7 @@ import shapely
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
 
-__all__ = ["FORMATS", "ROW", "format_of", "read_table"]
+__all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off"]
 
 #: The row-number column added by :func:`read_table`.
 ROW = "_row"
@@ -176,7 +176,31 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable CSV file ({exc}); check quotes and separators") from None
     df = df.astype(object)
-    return _number_rows(df, 2)
+    df = _number_rows(df, 2)
+    if not text.endswith(("\n", "\r")) and len(df):
+        last = text.rsplit("\n", 1)[-1]
+        fields = len(next(csv.reader([last], delimiter=sep), []))
+        width = len(df.columns) - 1  # without ROW
+        if fields < width:
+            df.attrs[_CUT_OFF] = (int(df[ROW].iloc[-1]), fields, width)
+    return df
+
+
+_CUT_OFF = "geogrid_cut_off"
+
+
+def cut_off(raw: pd.DataFrame) -> tuple[int, str] | None:
+    """``(position, reason)`` of a CSV's last row when the file ends in the middle of it
+    (fewer cells than headers and no line break at the end: a copy or export that did not
+    finish), else ``None``.  Its missing cells read as empty, so without this the row
+    would pass with what it lost."""
+    mark = raw.attrs.get(_CUT_OFF)
+    if not mark or not len(raw) or int(raw[ROW].iloc[-1]) != mark[0]:
+        return None
+    _, fields, width = mark
+    return len(raw) - 1, (
+        f"the row has {fields} of the file's {width} columns and the file ends in it, without a line "
+        "break: the file looks cut off (a copy or export that did not finish); export it again")
 
 
 # --- XLSX ------------------------------------------------------------------------------

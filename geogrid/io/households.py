@@ -16,7 +16,7 @@ from geogrid.crs import normalize_crs, to_wgs84
 from geogrid.errors import CRSError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
-from geogrid.io.formats import ROW, read_table
+from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
     ARRIVED_CRS, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
 )
@@ -87,6 +87,8 @@ def load_households(
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
+    if (cut := cut_off(raw)) is not None:
+        problems.add(cut[0], None, cut[1])
 
     cells, header = column_accessors(raw, mapping)
 

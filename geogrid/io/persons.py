@@ -10,7 +10,7 @@ import pandas as pd
 
 from geogrid import columns as C
 from geogrid.io.batch import ImportBatch, make_batch
-from geogrid.io.formats import ROW, read_table
+from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import column_accessors, require_columns, resolve_columns
 from geogrid.io.validate import (
     Problems,
@@ -62,6 +62,8 @@ def load_persons(
     n = len(raw)
     rows = raw[ROW].to_numpy()
     problems = Problems()
+    if (cut := cut_off(raw)) is not None:
+        problems.add(cut[0], None, cut[1])
 
     cells, header = column_accessors(raw, mapping)
 

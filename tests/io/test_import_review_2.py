@@ -154,3 +154,40 @@ def test_a_village_named_in_the_file_is_not_lost(cli, db_url, tmp_path):
     assert code == 0, err
     assert "1 added" in out and "2 rejected" in out
     assert _village_codes(db_url) == {"H001": "431227100201"}
+
+
+# --- a CSV cut off in its last row ----------------------------------------------------------
+
+
+def test_a_csv_cut_off_in_its_last_row_rejects_that_row(tmp_path):
+    """A file that ends in the middle of a row (an export that did not finish) read the
+    missing cells as empty: the household went in without its care level."""
+    from geogrid.io import load_households
+
+    text = ("户编号,户主,经度,纬度,村代码,户类别\n"
+            "H001,杨大山,109.17,27.36,431227100201,放心户\n"
+            "H002,吴小河,109.18,27.37,431227100201")
+    path = tmp_path / "h.csv"
+    path.write_text(text, encoding="utf-8")
+    batch = load_households(path)
+    assert batch.valid["household_no"].tolist() == ["H001"]
+    assert batch.rejects["_row"].tolist() == [3]
+    assert "5 of the file's 6 columns" in batch.rejects["reason"][0]
+    assert "cut off" in batch.rejects["reason"][0]
+    # the same row ended by a line break is a row whose last cell is empty, as before
+    path.write_text(text + "\n", encoding="utf-8")
+    assert load_households(path).ok
+    # and a complete last row without a line break is a complete row
+    path.write_text(text + ",关心户", encoding="utf-8")
+    assert load_households(path).ok
+
+
+def test_a_persons_csv_cut_off_in_its_last_row_rejects_that_row(tmp_path, ids):
+    from geogrid.io import load_persons
+
+    path = tmp_path / "p.csv"
+    path.write_text(f"户编号,姓名,身份证号,联系电话,人员标签\nH001,杨大山,{ids[0]},13812345678,留守儿童\n"
+                    f"H001,杨小,{ids[1]},13812345679", encoding="utf-8")
+    batch = load_persons(path)
+    assert len(batch.valid) == 1 and batch.rejects["_row"].tolist() == [3]
+    assert "cut off" in batch.rejects["reason"][0]
