@@ -79,6 +79,18 @@ def detect_encoding(data: bytes, *, name: str | os.PathLike = "<bytes>") -> str:
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
+        start = utf8_error.start
+        if not data[:start].isascii():  # Chinese text in UTF-8 up to the bad byte
+            line = data[:start].count(b"\n") + 1
+            if utf8_error.reason == "unexpected end of data":
+                raise EncodingError(
+                    f"{name}: is UTF-8 but ends in the middle of a character (line {line}): "
+                    "the file looks cut off (a copy or export that did not finish); export it again"
+                ) from None
+            raise EncodingError(
+                f"{name}: is UTF-8 up to line {line}, where byte {start} is not: that line was pasted "
+                f"in another encoding (GBK?); retype it or {_HINT}"
+            ) from None
         raise EncodingError(
             f"{name}: is neither UTF-8 (bad byte at offset {utf8_error.start}) nor GBK/GB18030 "
             f"(bad byte at offset {exc.start}); {_HINT}"

@@ -191,3 +191,32 @@ def test_a_persons_csv_cut_off_in_its_last_row_rejects_that_row(tmp_path, ids):
     batch = load_persons(path)
     assert len(batch.valid) == 1 and batch.rejects["_row"].tolist() == [3]
     assert "cut off" in batch.rejects["reason"][0]
+
+
+# --- encodings: a UTF-8 file damaged, named as such -----------------------------------------
+
+_REGISTER = ("户编号,户主,经度,纬度\nH001,杨大山,109.17,27.36\nH002,吴小河,109.18,27.37\n"
+             "H003,龙三,109.19,27.38\n")
+
+
+def test_a_utf8_file_cut_off_in_a_character_says_so(tmp_path):
+    """A UTF-8 file that ends in the middle of a character was 'neither UTF-8 nor
+    GBK/GB18030', with the advice to save it as CSV UTF-8, which it is."""
+    from geogrid.errors import EncodingError
+    from geogrid.io import load_households
+
+    path = tmp_path / "h.csv"
+    path.write_bytes(_REGISTER.rstrip("\n").encode()[:-9] + "龙".encode()[:2])
+    with pytest.raises(EncodingError, match=r"is UTF-8 but ends in the middle of a character \(line 4\).*cut off"):
+        load_households(path)
+
+
+def test_a_utf8_file_with_a_line_in_gbk_names_the_line(tmp_path):
+    from geogrid.errors import EncodingError
+    from geogrid.io import load_households
+
+    lines = _REGISTER.splitlines(keepends=True)
+    path = tmp_path / "h.csv"
+    path.write_bytes("".join(lines[:3]).encode() + lines[3].encode("gbk"))
+    with pytest.raises(EncodingError, match=r"is UTF-8 up to line 4, .*GBK"):
+        load_households(path)
