@@ -22,6 +22,7 @@ the local UTM zone; slivers under 1 m² are ignored (the partition engine's tole
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from shapely.ops import unary_union
 from sqlalchemy import func, select
@@ -164,24 +165,28 @@ def _unassigned(session, plan_id: str, scope: Scope, mgs, microgrid_ids) -> list
                 .order_by(Household.id))
     if not len(hh):
         return []
-    inside = {}
-    for mg in mgs.itertuples():
-        if mg.geometry is None or mg.geometry.is_empty:
-            continue
-        mine = (hh["village_code"] == mg.village_code).to_numpy() & shapely.intersects(mg.geometry, hh.geometry.to_numpy())
-        for h in hh["id"].to_numpy()[mine]:
-            inside.setdefault(h, mg)
+    # each household in the first micro-grid (in ``mgs``' order) of its own village that
+    # its point lies in: the pairs found through a tree of the micro-grids (testing every
+    # micro-grid against every household took 8 s for a county's 756 and 80,000)
+    geoms = mgs.geometry.to_numpy()
+    usable = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    pi, gi = shapely.STRtree(geoms[usable]).query(hh.geometry.to_numpy(), predicate="intersects")
+    gi = usable[gi]
+    same = hh["village_code"].to_numpy(dtype=object)[pi] == mgs["village_code"].to_numpy(dtype=object)[gi]
+    first = np.full(len(hh), len(mgs))
+    np.minimum.at(first, pi[same], gi[same])
+    ids = hh["id"].to_numpy(dtype=object)
+    inside = set(ids[first < len(mgs)])
     problems = []
-    by_mg: dict = {}
-    for h, mg in inside.items():
-        by_mg.setdefault(mg.id, (mg, []))[1].append(h)
-    for mg, ids in by_mg.values():
+    rows = list(mgs.itertuples())
+    for k in np.unique(first[first < len(mgs)]):
+        mg, ids_here = rows[k], ids[first == k].tolist()
         problems.append(_problem(
             "unassigned", "warning",
-            f"{len(ids)} household(s) in micro-grid {mg.microgrid_key} are in no cell of this plan "
+            f"{len(ids_here)} household(s) in micro-grid {mg.microgrid_key} are in no cell of this plan "
             "(added to the register since it was made): re-run the micro-grid to place them",
             [{"type": "microgrid", "id": mg.id, "key": mg.microgrid_key},
-             *({"type": "household", "id": h} for h in ids)], households=len(ids)))
+             *({"type": "household", "id": h} for h in ids_here)], households=len(ids_here)))
     if not microgrid_ids:
         lost = hh[~hh["id"].isin(list(inside))]
         for code, g in lost.groupby("village_code"):
