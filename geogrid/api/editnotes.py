@@ -4,7 +4,8 @@ Households moved between cells, a cell split or two merged can make a note about
 building or a hamlet true or false: half of a building over the cap moved out of its
 cell is no longer "kept whole as a cell of its own" but split, a small hamlet moved
 together is no longer split, and a move can split one.  A locked cell over the cap is
-a note while it is locked: unlocking it, or moving households out, ends it.  Before such an edit commits,
+a note while it is locked: unlocking it ends it (households cannot be moved in or out
+of a locked cell).  Before such an edit commits,
 in its transaction, the notes of those kinds
 (:data:`~geogrid.partition.assignment_notes.FOLLOW_ASSIGNMENTS`) about each village
 whose households it moved are made afresh by the engine's own rules

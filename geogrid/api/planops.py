@@ -30,7 +30,7 @@ __all__ = ["Moved", "cell_in_plan", "microgrid_in_plan", "apply_moves", "apply_l
 
 @dataclass
 class Moved:
-    """The cells whose households or lock an edit changed (added to by each ``_apply_*``
+    """The cells whose households or lock an edit changed (added to by each ``apply_*``
     that moves households, locks or unlocks), and what that did to the plan's notes,
     once the edit is done."""
 
