@@ -471,13 +471,21 @@ def reproject_valid(geoms, metric, crs) -> "np.ndarray":
     each valid there: one that crosses itself only once reprojected (a sliver narrower
     than the curvature of its edges) is drawn again without its spike tips
     (:func:`drop_spikes`, :data:`REPROJECT_SPIKE_M`), where that keeps it valid in
-    metres and in as many pieces.  Valid ones are untouched."""
+    metres and in as many pieces.  Valid ones are untouched.
+
+    Where the CRS changes, each polygon first takes the corners of the others that lie
+    on its edges (:func:`node_long_edges`), so that polygons that share a border still
+    share it there: pass the polygons that must tile together (a plan's micro-grids and
+    cells) in one call."""
     import geopandas as gpd
+    import pyproj
 
     from geogrid.crs import reproject
 
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = list(geoms)
+    if pyproj.CRS.from_user_input(metric) != pyproj.CRS.from_user_input(crs):
+        arr = node_long_edges(arr)
     out = reproject(gpd.GeoSeries(arr, crs=metric), crs).to_numpy().copy()
     bad = np.flatnonzero(~shapely.is_valid(out) & ~shapely.is_missing(out))
     for i in bad:

@@ -17,7 +17,7 @@ from geogrid.errors import InputError
 from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
-from geogrid.partition.pieces import node_long_edges, reproject_valid
+from geogrid.partition.pieces import reproject_valid
 from geogrid.partition.report import quality, unit_keys
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.village import LAYOUTS, VillageResult, VillageTask
@@ -258,20 +258,18 @@ def assemble(households, prep: Prepared, tasks, results: list[VillageResult], pa
     crs = prep.crs
     metric = prep.metric
     mg_area = shapely.area(mg_geoms) / 1e6
-    if crs != metric:
-        # the sides of a shared edge must be split at the same points on the way to
-        # the caller's CRS: a long edge takes the ends of its neighbours' edges
-        noded = node_long_edges(np.r_[mg_geoms, cell_geoms])
-        mg_geoms, cell_geoms = noded[:len(mg_geoms)], noded[len(mg_geoms):]
+    # in one call: the sides of a shared edge must be split at the same points on the
+    # way to the caller's CRS, so an edge takes the ends of its neighbours' edges there
+    both = reproject_valid(np.r_[mg_geoms, cell_geoms], metric, crs)
     mg_df = gpd.GeoDataFrame(
         {MICROGRID_ID: mg_ids, VILLAGE_CODE: mg_vil, HOUSEHOLDS: mg_hh,
          AREA_KM2: mg_area},
-        geometry=gpd.GeoSeries(reproject_valid(mg_geoms, metric, crs), crs=crs), crs=crs,
+        geometry=gpd.GeoSeries(both[:len(mg_geoms)], crs=crs), crs=crs,
     )
     cell_df = gpd.GeoDataFrame(
         {CELL_ID: cell_ids, MICROGRID_ID: [mg_ids[m] for m in cell_mg], VILLAGE_CODE: cell_vil,
          HOUSEHOLDS: cell_hh},
-        geometry=gpd.GeoSeries(reproject_valid(cell_geoms, metric, crs), crs=crs), crs=crs,
+        geometry=gpd.GeoSeries(both[len(mg_geoms):], crs=crs), crs=crs,
     )
     out = households.copy()
     cid = np.array(cell_ids, dtype=object)
