@@ -21,9 +21,9 @@ The others do not: ``spread_building``, ``isolated`` and the input's notes
 ``empty_village``, ``villages_overlap`` and ``uninhabited_land`` about villages and
 their land; a re-run's notes about outlines and micro-grids about their geometry.
 
-The rules are the engine's own (:func:`~geogrid.partition.village.report_units`,
-:func:`~geogrid.partition.village.split_buildings`,
-:func:`~geogrid.partition.village.split_hamlets`), over the village's households in
+The rules are the engine's own (:func:`~geogrid.partition.notes.report_units`,
+:func:`~geogrid.partition.notes.split_buildings`,
+:func:`~geogrid.partition.notes.split_hamlets`), over the village's households in
 the order :func:`~geogrid.partition.partition` takes them
 (:func:`~geogrid.partition.units.canonical_order`), so that a note that still holds
 is given again word for word.
@@ -36,7 +36,7 @@ import pandas as pd
 
 from geogrid.partition.inputs import _codes
 from geogrid.partition.units import canonical_order, make_units
-from geogrid.partition.village import report_units, split_buildings, split_hamlets
+from geogrid.partition.notes import report_units, split_buildings, split_hamlets
 
 __all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full"]
 
