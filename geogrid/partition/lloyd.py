@@ -30,7 +30,7 @@ from ortools.graph.python import min_cost_flow
 from ortools.linear_solver.python import model_builder_helper as mbh
 from scipy.sparse import coo_array
 
-from geogrid.partition.pieces import HalfPlane, polygonal
+from geogrid.partition.pieces import GRID_M, HalfPlane, polygonal
 from geogrid.partition.units import COLOCATED_M
 
 __all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "power_weights",
@@ -532,7 +532,8 @@ def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarr
     Points at one address (the same centimetre: one unit, so one cell) are one site.
     Two sites nanometres apart (a household added at another's point, its coordinates
     through a CRS and back) gave GEOS a region that holds neither site, which was then
-    no cell's: a hole of hundreds of m² in the micro-grid.
+    no cell's: a hole of hundreds of m² in the micro-grid.  A region GEOS draws
+    crossing itself (four sites on a circle, as on a lattice) is drawn on the grid.
     """
     points = np.asarray(points, float)
     _, first = np.unique(np.round(points / COLOCATED_M), axis=0, return_index=True)
@@ -542,6 +543,12 @@ def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarr
         regions = np.array([box], dtype=object)
     else:
         regions = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box))
+        if not shapely.is_valid(regions).all():
+            # four sites on a circle (a lattice) can give two Voronoi vertices 1e-10 m
+            # apart and a ring that crosses itself there; clipped, its edges no longer
+            # met its neighbours' and the coverage union below failed.  On the grid,
+            # every region alike (shared vertices snap to the same point), they are one
+            regions = shapely.set_precision(regions, GRID_M)
         regions = polygonal(shapely.intersection(regions, box))
     # voronoi_polygons does not keep the input order: match each region to its site
     site, reg = shapely.STRtree(regions).query(shapely.points(xy), predicate="within")
