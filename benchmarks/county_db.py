@@ -69,7 +69,7 @@ def partitioned_county(backend: str, postgres: str, tmp: Path, county, *, publis
     """``(url, plan id)``: an empty database on ``backend`` (:func:`empty_database`) with
     ``county`` loaded (:func:`load_database`) and partitioned by ``partition_register``,
     published unless ``publish`` is False (then a draft); the set-up's times printed."""
-    from geogrid.db import plans
+    from geogrid.db import plans, registerpartition
     from geogrid.db.engine import make_engine, session_scope
 
     with empty_database(backend, postgres, tmp) as url:
@@ -78,7 +78,7 @@ def partitioned_county(backend: str, postgres: str, tmp: Path, county, *, publis
         engine = make_engine(url)
         t = time.perf_counter()
         with session_scope(engine, write=True) as s:
-            pid = plans.partition_register(s, name="bench").plan.id
+            pid = registerpartition.partition_register(s, name="bench").plan.id
             if publish:
                 plans.publish(s, pid)
         engine.dispose()

@@ -124,14 +124,14 @@ def _actor() -> str:
 
 
 def _partition_register(database_url, name, village_codes, publish=False, quiet=False, **params) -> None:
-    """The register in the database -> a new draft plan (:func:`geogrid.db.plans.partition_register`
+    """The register in the database -> a new draft plan (:func:`geogrid.db.registerpartition.partition_register`
     given the engine): the register is read, the partition computed with no transaction
     open (other writers are not locked out meanwhile), then the plan saved in one write
     transaction (a failed save writes nothing); with ``publish``, published in that same
     transaction, archiving the plan published before."""
     from geogrid.cli.progress import progress_bar
     from geogrid.db.engine import make_engine
-    from geogrid.db.plans import partition_register
+    from geogrid.db.registerpartition import partition_register
     from geogrid.settings import get_settings
 
     settings = get_settings(**({"database_url": database_url} if database_url else {}))

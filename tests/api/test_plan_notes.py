@@ -60,7 +60,7 @@ def _notes(client, headers, pid, **params):
 def _engine_notes(engine):
     """The engine's own diagnostics for the world's register, computed afresh."""
     from geogrid.db.engine import session_scope
-    from geogrid.db.plans import read_register
+    from geogrid.db.registerpartition import read_register
     from geogrid.partition import partition
 
     with session_scope(engine) as s:
@@ -308,7 +308,8 @@ def test_notes_name_households_filed_by_number(engine, world):
     household (before, those without an id were dropped from the notes)."""
     from geogrid.db.engine import session_scope
     from geogrid.db.plannotes import read_notes
-    from geogrid.db.plans import read_register, save_partition
+    from geogrid.db.plans import save_partition
+    from geogrid.db.registerpartition import read_register
     from geogrid.partition import partition
 
     with session_scope(engine) as s:
@@ -341,7 +342,8 @@ def test_a_plan_saved_before_notes_were_kept_says_so(client, world, engine):
     assert client.get(f"/api/v1/plans/{draft}/notes", headers=planner).json()["recorded"] is False
     # a partition saved now records its notes, none or some
     from geogrid.db.engine import session_scope
-    from geogrid.db.plans import read_register, save_partition
+    from geogrid.db.plans import save_partition
+    from geogrid.db.registerpartition import read_register
     from geogrid.partition import partition
 
     with session_scope(engine) as s:
@@ -366,7 +368,7 @@ def test_a_run_over_some_villages_notes_what_it_shares_with_the_others(client, w
     from geogrid.db.engine import session_scope
     from geogrid.db.households import households_frame, upsert_households
     from geogrid.db.plannotes import read_notes
-    from geogrid.db.plans import partition_register
+    from geogrid.db.registerpartition import partition_register
     from tests.api.plannote_helpers import grown_into
 
     a, b = VILLAGES

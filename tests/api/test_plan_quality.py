@@ -30,7 +30,7 @@ def _quality(client, headers, pid, status=200, **params):
 
 def _engine_figures(engine, villages=VILLAGES):
     from geogrid.db.engine import session_scope
-    from geogrid.db.plans import read_register
+    from geogrid.db.registerpartition import read_register
     from geogrid.partition import partition
 
     with session_scope(engine) as s:

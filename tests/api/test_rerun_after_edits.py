@@ -32,7 +32,8 @@ def world(engine):
     from geogrid.db.areas import upsert_areas
     from geogrid.db.engine import session_scope
     from geogrid.db.households import upsert_households
-    from geogrid.db.plans import partition_register, publish
+    from geogrid.db.plans import publish
+    from geogrid.db.registerpartition import partition_register
     from geogrid.db.users import add_user
     from geogrid.io.boundaries import load_boundaries
     from geogrid.io.households import load_households

@@ -38,7 +38,7 @@ def _store(session, outline, n=60):
 
 
 def _partition(session):
-    from geogrid.db.plans import read_register
+    from geogrid.db.registerpartition import read_register
     from geogrid.partition import partition
 
     inputs = read_register(session)

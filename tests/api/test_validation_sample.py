@@ -23,7 +23,7 @@ def test_sample_plan_has_no_validation_errors(engine):
     from geogrid.db.areas import upsert_areas
     from geogrid.db.engine import session_scope
     from geogrid.db.households import upsert_households
-    from geogrid.db.plans import partition_register
+    from geogrid.db.registerpartition import partition_register
     from geogrid.io.boundaries import load_boundaries
     from geogrid.io.households import load_households
 

@@ -51,7 +51,8 @@ def build_register(db_path: Path, sample_dir: Path, *, users: bool = True) -> Re
     from geogrid.db.engine import make_engine, session_scope
     from geogrid.db.households import upsert_households
     from geogrid.db.persons import upsert_persons
-    from geogrid.db.plans import partition_register, publish
+    from geogrid.db.plans import publish
+    from geogrid.db.registerpartition import partition_register
     from geogrid.io.boundaries import load_boundaries
     from geogrid.io.households import load_households
     from geogrid.io.persons import load_persons

@@ -13,7 +13,7 @@ from shapely.geometry import Point, box
 from sqlalchemy import text
 
 from geogrid.cli import main
-from geogrid.db import areas, households as hh_repo, plans
+from geogrid.db import areas, households as hh_repo, plans, registerpartition
 from geogrid.db.engine import make_engine, session_scope
 from geogrid.errors import ValidationError
 from geogrid.settings import Settings
@@ -39,7 +39,7 @@ def _register(engine, *, outlines=True, stray=10):
 
 def _partition(engine, **kwargs):
     with session_scope(engine, write=True) as s:
-        return plans.partition_register(s, name="p", **PARAMS, **kwargs)
+        return registerpartition.partition_register(s, name="p", **PARAMS, **kwargs)
 
 
 def _no_village(saved):
@@ -158,7 +158,7 @@ def test_a_failed_save_writes_nothing(engine, monkeypatch):
 
     monkeypatch.setattr(bulk, "insert_rows", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        plans.partition_register(engine, name="x", publish=True, **PARAMS)
+        registerpartition.partition_register(engine, name="x", publish=True, **PARAMS)
     with session_scope(engine) as s:
         for table in ("plans", "microgrids", "cells", "assignments"):
             assert s.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
@@ -166,17 +166,17 @@ def test_a_failed_save_writes_nothing(engine, monkeypatch):
 
 def test_given_an_engine_it_saves_and_publishes(engine):
     _register(engine)
-    first = plans.partition_register(engine, name="first", publish=True, **PARAMS)
+    first = registerpartition.partition_register(engine, name="first", publish=True, **PARAMS)
     # a plan of some villages does not replace the county's published plan (the others
     # would be left with no published grid): refused, and nothing saved
     with pytest.raises(ValidationError, match="covers villages this plan does not"):
-        plans.partition_register(engine, name="part", village_codes=[V9, V2], publish=True, **PARAMS)
-    second = plans.partition_register(engine, name="second", publish=True, **PARAMS)
+        registerpartition.partition_register(engine, name="part", village_codes=[V9, V2], publish=True, **PARAMS)
+    second = registerpartition.partition_register(engine, name="second", publish=True, **PARAMS)
     assert (first.plan.status, second.plan.status) == ("published", "published")
     with session_scope(engine) as s:
         status = {p.name: p.status for p in plans.list_plans(s)}
         assert status == {"first": "archived", "second": "published"}
-    part = plans.partition_register(engine, name="part", village_codes=[V9, V2], **PARAMS)
+    part = registerpartition.partition_register(engine, name="part", village_codes=[V9, V2], **PARAMS)
     assert part.plan.status == "draft"
     with session_scope(engine) as s:
         assert len(plans.load_plan(s, part.plan.id).households) == 20
@@ -187,8 +187,8 @@ def test_a_plan_of_some_villages_does_not_replace_the_countys_published_plan(eng
     """Before: publishing a plan of some villages archived the county's published plan,
     and the other villages were left with no published grid."""
     _register(engine)
-    whole = plans.partition_register(engine, name="whole", publish=True, **PARAMS)
-    part = plans.partition_register(engine, name="part", village_codes=[V2], **PARAMS)
+    whole = registerpartition.partition_register(engine, name="whole", publish=True, **PARAMS)
+    part = registerpartition.partition_register(engine, name="part", village_codes=[V2], **PARAMS)
     with session_scope(engine, write=True) as s, pytest.raises(ValidationError, match=V1):
         plans.publish(s, part.plan.id)
     with session_scope(engine) as s:

@@ -6,7 +6,7 @@ import pytest
 from db_registers import COUNTY, make_households, make_result, make_villages
 from sqlalchemy import text
 
-from geogrid.db import areas, households as hh_repo, plans
+from geogrid.db import areas, households as hh_repo, plans, registerpartition
 from geogrid.db.engine import session_scope
 from geogrid.errors import ConflictError, NotFoundError, ValidationError
 
@@ -122,7 +122,7 @@ def test_partition_register(session, stored):
     partition_module = pytest.importorskip("geogrid.partition")
     if not hasattr(partition_module, "partition"):
         pytest.skip("geogrid.partition.partition is not written yet")
-    saved = plans.partition_register(session, name="auto", created_by="cli",
+    saved = registerpartition.partition_register(session, name="auto", created_by="cli",
                                      max_households=20, seed=0)
     assert saved.plan.status == "draft"
     loaded = plans.load_plan(session, saved.plan.id)
