@@ -42,10 +42,12 @@ SAME_M2 = 0.25
 SPECK_M2 = 0.25
 
 
-def _drop_specks(region, village):
+def _drop_specks(region, village, points=None):
     """``region`` without the specks a difference of nearly equal outlines leaves (or of
     a micro-grid and its locked cells): parts under :data:`SPECK_M2`, unless such a
-    part is (most of) a piece of ``village`` of its own, a tiny island.
+    part is (most of) a piece of ``village`` of its own, a tiny island, or holds one of
+    ``points`` (households, in metres): land where someone lives is no speck, however
+    small (households added on a micro-grid's corner, which a locked cell closes off).
 
     Before, specks went only where ``region`` was in more pieces than ``village``: a
     micro-grid of an island village whose one island its locked cells cover kept the
@@ -56,10 +58,15 @@ def _drop_specks(region, village):
         return region
     pieces = explode(village)
 
+    pts = np.zeros((0, 2)) if points is None else np.asarray(points, float).reshape(-1, 2)
+
     def tiny_island(p) -> bool:
         return any(q.area <= 2 * p.area and q.intersects(p) for q in pieces)
 
-    keep = [p for p in parts if p.area >= SPECK_M2 or tiny_island(p)]
+    def lived_in(p) -> bool:
+        return bool(len(pts)) and bool(shapely.intersects_xy(p, pts[:, 0], pts[:, 1]).any())
+
+    keep = [p for p in parts if p.area >= SPECK_M2 or tiny_island(p) or lived_in(p)]
     if not keep:
         return region
     return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)

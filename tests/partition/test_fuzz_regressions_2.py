@@ -128,3 +128,22 @@ def test_voronoi_cells_of_lattice_points_whose_region_geos_draws_crossing_itself
         assert shapely.is_valid(out).all()
         assert abs(shapely.area(out).sum() - frame.area) < 1e-3
         assert abs(shapely.union_all(out).area - frame.area) < 1e-3
+
+
+def test_drop_specks_keeps_a_speck_where_a_household_lives():
+    """Found by fuzzing edit sequences (households added on a micro-grid's corner, then
+    re-solved with the cell beside it locked): the free land's piece between the locked
+    cell and the corner was under 0.25 m² and went as a speck, its households with it:
+    they lay outside the land being cut, and partition's drawing raised 'a cell lost
+    all its area; this is a bug in geogrid' (or, as in
+    test_fuzz_regressions_2_repartition, a household ended outside its cell)."""
+    from shapely.geometry import MultiPolygon, box
+
+    from geogrid.partition.outline_edit import _drop_specks
+
+    big, speck = box(0, 0, 100, 100), box(200, 0, 200.1, 0.1)
+    village = box(0, 0, 300, 100)
+    assert _drop_specks(MultiPolygon([big, speck]), village).equals(big)
+    kept = _drop_specks(MultiPolygon([big, speck]), village, np.array([[200.05, 0.05]]))
+    assert kept.equals(MultiPolygon([big, speck]))
+    assert _drop_specks(MultiPolygon([big, speck]), village, np.array([[50.0, 50.0]])).equals(big)
