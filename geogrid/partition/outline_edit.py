@@ -20,7 +20,8 @@ from geogrid.partition.cells import lattice_points
 from geogrid.partition.cuts import split_area
 from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines, point_xy
 from geogrid.partition.lloyd import voronoi_cells
-from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, mean_width, merge_orphans, union
+from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, explode, mean_width, merge_orphans, polygonal,
+                                     union)
 from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.units import make_units
 from geogrid.partition.validate import not_one_piece
@@ -99,8 +100,11 @@ def _follow_outline(region, ms, named_geom) -> dict:
             q, t = tree.query_nearest(shapely.points(lat))
             _, first = np.unique(q, return_index=True)  # ties: the first
             regions = voronoi_cells(lat, np.asarray(live)[t[first]], len(ms), shapely.box(*part.buffer(1.0).bounds))
-            polys = [shapely.union(p, shapely.intersection(g, part, grid_size=GRID_M), grid_size=GRID_M)
-                     for p, g in zip(polys, regions)]
+            # the polygons of each region's share only: a region that touches the piece
+            # along its outline from outside shares a line with it too, and GEOS refuses
+            # to overlay a polygon with a collection of a polygon and a line
+            share = polygonal(shapely.intersection(regions, part, grid_size=GRID_M))
+            polys = [shapely.union(p, g, grid_size=GRID_M) for p, g in zip(polys, share)]
     return dict(zip(ms, _repair_parts([clean(p) for p in polys], thin)))
 
 

@@ -147,3 +147,26 @@ def test_drop_specks_keeps_a_speck_where_a_household_lives():
     kept = _drop_specks(MultiPolygon([big, speck]), village, np.array([[200.05, 0.05]]))
     assert kept.equals(MultiPolygon([big, speck]))
     assert _drop_specks(MultiPolygon([big, speck]), village, np.array([[50.0, 50.0]])).equals(big)
+
+
+def test_land_an_outline_adds_is_shared_out_where_a_region_touches_it_along_a_line(monkeypatch):
+    """Found by fuzzing edit sequences (an L-shaped village, two outline edits, two
+    micro-grids named): _follow_outline shares the added land out by Voronoi regions of
+    a lattice over it, and a region that touched the land along its outline from
+    outside shared a line with it as well as a polygon; shapely.union refused that
+    collection ('Overlay input is mixed-dimension') and repartition raised
+    GEOSException.  Here the regions are given: A's runs 50 m along the new land's far
+    edge."""
+    from shapely.geometry import box
+
+    from geogrid.partition import outline_edit
+
+    named = {"A": box(0, 0, 100, 100), "B": box(100, 0, 200, 100)}
+    land = box(0, 100, 200, 150)  # the outline moved 50 m north over both
+    region = shapely.union_all([*named.values(), land])
+    regions = np.array([shapely.union(box(-1, 99, 100, 151), box(100, 150, 150, 151)),
+                        box(100, 99, 201, 150)], dtype=object)
+    assert shapely.intersection(regions[0], land).geom_type == "GeometryCollection"
+    monkeypatch.setattr(outline_edit, "voronoi_cells", lambda *a: regions)
+    out = outline_edit._follow_outline(region, ["A", "B"], named)
+    assert out["A"].equals(box(0, 0, 100, 150)) and out["B"].equals(box(100, 0, 200, 150))
