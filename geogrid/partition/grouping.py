@@ -81,7 +81,9 @@ def footprints(points: np.ndarray, hh_cell: np.ndarray, centres: np.ndarray, wei
     for i, row in zip(a.tolist(), rows):
         near[i].append(tuple(row))
     regions = convex_polygons(list(shapely.bounds(hull)), near)
-    out = polygonal(shapely.intersection(shapely.intersection(hull, regions, grid_size=GRID_M), V,
+    # polygons only in between: a region's sliver tip that the grid folds into a line
+    # leaves a polygon and a line, which GEOS refuses to overlay with V
+    out = polygonal(shapely.intersection(polygonal(shapely.intersection(hull, regions, grid_size=GRID_M)), V,
                                          grid_size=GRID_M))
     # a part that the village's outline or a neighbour's region cut off from the
     # households is free land

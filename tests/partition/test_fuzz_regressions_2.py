@@ -170,3 +170,27 @@ def test_land_an_outline_adds_is_shared_out_where_a_region_touches_it_along_a_li
     monkeypatch.setattr(outline_edit, "voronoi_cells", lambda *a: regions)
     out = outline_edit._follow_outline(region, ["A", "B"], named)
     assert out["A"].equals(box(0, 0, 100, 150)) and out["B"].equals(box(100, 0, 200, 150))
+
+
+def test_footprints_where_the_grid_folds_a_regions_sliver_tip_into_a_line():
+    """Found by fuzzing partition() (a square village with round holes, households in
+    clusters, some on the holes' rings, a cap of 1): cells first's footprints raised
+    GEOSException 'Overlay input is mixed-dimension' (the whole partition failed).  A
+    power region of five households one cell each on an arc had a sliver tip whose two
+    vertices lie 0.4 µm apart; cut to the hull on the 1 µm grid it gave a polygon and a
+    line of 1 µm, which GEOS would not overlay with the village."""
+    from geogrid.partition.grouping import footprints
+
+    points = np.array([[323387.3941443053, 3023122.758763481], [323388.2543326174, 3023130.3659805744],
+                       [323387.613898493, 3023137.994841519], [323385.49745343707, 3023145.352173613],
+                       [323381.9863311632, 3023152.1552388347]])
+    centres = np.array([[526.1813582249451, 804.3549257777631], [520.7735450828332, 833.751401131507],
+                        [524.2846673566964, 826.9483359097503], [526.4011124126264, 819.5910038156435],
+                        [527.041546537017, 811.9621428712271]])
+    weights = np.array([0.0, -3.4924596548080444e-10, -5.820766091346741e-11, 3.4924596548080444e-10,
+                        1.1641532182693481e-10])
+    origin = np.array([322861.2127860804, 3022318.403837703])
+    village = shapely.box(321871.92, 3020908.98, 324568.67, 3023605.73)
+    out = footprints(points, np.array([0, 4, 3, 2, 1]), centres, weights, origin, 91.86934221372505, village)
+    assert len(out) == 5 and set(shapely.get_type_id(out)) <= {3, 6}  # polygons only
+    assert all(shapely.intersects_xy(g, *p) for g, p in zip(out, points[np.argsort([0, 4, 3, 2, 1])]))
