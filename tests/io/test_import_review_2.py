@@ -82,18 +82,7 @@ def test_a_ring_not_closed_is_a_clear_error(tmp_path):
 # --- the command line: no rejected row goes in silence -------------------------------------
 
 
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):
-    from geogrid.cli import main
-
-    monkeypatch.setenv("GEOGRID_DATABASE_URL", db_url)
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+from tests.cli.test_transfer import cli  # noqa: E402,F401  (the fixture: main() on the test database)
 
 
 def test_skip_invalid_without_a_rejects_file_names_each_rejected_row(cli, tmp_path):
