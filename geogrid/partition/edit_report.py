@@ -9,13 +9,15 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geogrid.columns import AREA_KM2, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.columns import AREA_KM2, BUILDING, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
 from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
 from geogrid.partition.report import plan_figures
-from geogrid.partition.village import split_hamlets
+from geogrid.partition.units import COLOCATED_M, make_units
+from geogrid.partition.village import split_buildings, split_hamlets
 
-__all__ = ["REDONE", "CROSS_M2", "carried", "hamlet_splits", "crossing", "isolation", "figures_now"]
+__all__ = ["REDONE", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits", "crossing",
+           "isolation", "figures_now"]
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
@@ -64,6 +66,79 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
             out.append(d)
         elif still and d["kind"] not in REDONE:
             out.append({**d, "households": still})
+    return out
+
+
+def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, mg_village, pm, named, metric, crs) -> np.ndarray:
+    """Of the households at ``rows`` being placed (in villages ``village``, their points
+    in metres in ``pts_m``), those at the address (the same centimetre, as units are
+    made) of a household of another village kept in a micro-grid not re-solved: a house
+    on the villages' border.  partition() leaves out the households of the village that
+    does not keep such an address (``shared_address``); a repartition cannot move the
+    kept one, so its village keeps it.  ``keep`` and ``prev_mg`` are per household of
+    ``hh``, ``pm`` the plan's micro-grids (in ``crs``), ``named`` those re-solved."""
+    out = np.zeros(len(rows), bool)
+    xy = pts_m[rows]
+    ok = np.flatnonzero(~np.isnan(xy[:, 0]) & pd.notna(village))
+    if not len(ok):
+        return out
+    cx, cy = transformer(metric, crs).transform(xy[ok, 0], xy[ok, 1])
+    # the micro-grids at those points (about a centimetre of slack: a border's edges
+    # bow by a fraction of a millimetre between the CRSs)
+    _, gi = pm.sindex.query(shapely.points(cx, cy), predicate="dwithin",
+                            distance=1e-7 if crs.is_geographic else 1e-2)
+    near = set(pm[MICROGRID_ID].to_numpy()[gi].tolist()) - set(named)
+    if not near:
+        return out
+    kept = np.flatnonzero(keep & np.isin(prev_mg, np.array(sorted(near), dtype=object)))
+    if not len(kept):
+        return out
+    kxy = point_xy(hh.geometry.to_numpy()[kept])
+    kx, ky = transformer(crs, metric).transform(kxy[:, 0], kxy[:, 1])
+    held = {}
+    for a, b, m in zip(np.round(kx / COLOCATED_M), np.round(ky / COLOCATED_M), prev_mg[kept]):
+        held.setdefault((a, b), set()).add(mg_village[m])
+    for j, a, b in zip(ok, np.round(xy[ok, 0] / COLOCATED_M), np.round(xy[ok, 1] / COLOCATED_M)):
+        out[j] = bool(held.get((a, b), set()) - {village[j]})
+    return out
+
+
+def building_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric) -> list[dict]:
+    """``building_split`` diagnostics (:func:`~geogrid.partition.village.split_buildings`)
+    for the buildings with a household placed by this repartition, each as the plan now
+    stands over its whole village, as partition() judges them: a unit (households
+    joined by building keys and shared points) that a border between a re-solved
+    micro-grid and a kept one (or between two re-solved ones) runs through is named.
+    ``pts_m`` are the placed households' points in metres (NaN for the others), and
+    ``to_metric`` brings the callers' coordinates there.
+
+    The previous plan's note of such a unit names a placed household and is dropped
+    (:func:`carried`); before, only the units split inside one re-solved micro-grid
+    were named again, and check() found the others split (``building_not_split``),
+    with nothing edited."""
+    placed = place[pd.notna(cell_col[place])]
+    if not len(placed):
+        return []
+    touched = {mg_village[m] for m in mg_col[placed]}
+    ms = [m for m, v in mg_village.items() if v in touched]
+    rows = np.flatnonzero(pd.Series(mg_col, dtype=object).isin(ms).to_numpy())
+    pts = pts_m[rows].copy()
+    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those villages
+    if len(far):
+        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
+        pts[far] = np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
+    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
+    was_placed = np.isin(rows, placed)
+    out = []
+    for code in sorted(touched):
+        mine = np.flatnonzero(village == code)
+        b = None if building is None else building[mine]
+        cell, _ = pd.factorize(pd.Series(cell_col[rows[mine]], dtype=object))
+        for d in split_buildings(code, make_units(pts[mine], b), cell, pts[mine], b):
+            if was_placed[mine[d["households"]]].any():
+                d["households"] = hh.index[rows[mine[d["households"]]]].tolist()
+                out.append(d)
     return out
 
 

@@ -302,10 +302,13 @@ def _shared(pts, village, building, polygons, diags, registered=None) -> None:
                 out.append(h)
             else:
                 village[h] = keep  # placed by its point: it goes with its address
-    _leave_out(diags, village, "shared_address", np.array(sorted(out), dtype=int),
-               "{n} household(s) share their point with households registered in another "
-               "village, which keeps that address; they are not in any cell. Correct their "
-               "point or their village code")
+    _leave_out(diags, village, "shared_address", np.array(sorted(out), dtype=int), SHARED_ADDRESS)
+
+
+#: the message of a ``shared_address`` note ({n}: how many households it names)
+SHARED_ADDRESS = ("{n} household(s) share their point with households registered in another "
+                  "village, which keeps that address; they are not in any cell. Correct their "
+                  "point or their village code")
 
 
 def overlapping_outlines(polygons: dict) -> list[dict]:

@@ -16,9 +16,10 @@ from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MIC
 from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
 from geogrid.partition.assignment_notes import locked_cell_full
-from geogrid.partition.edit_report import carried, crossing, figures_now, hamlet_splits, isolation
-from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, _codes, nowhere_points, outline_metric,
-                                     point_xy)
+from geogrid.partition.edit_report import (at_kept_addresses, building_splits, carried, crossing, figures_now,
+                                          hamlet_splits, isolation)
+from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, SHARED_ADDRESS, _codes, nowhere_points,
+                                     outline_metric, point_xy)
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bare_land, _cells_in_pieces,
                                              _drop_specks, _follow_outline, _in_pieces, _locked_geoms,
                                              _locked_inside, _overlaps_near, _resplit, _stranded, _to_metric,
@@ -28,7 +29,7 @@ from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index, cell_id
 from geogrid.partition.units import canonical_order, make_units, or_loosened
 from geogrid.partition.cells import solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, report_units, split_buildings
+from geogrid.partition.village import _hamlet_small, _locate, report_units
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -197,7 +198,7 @@ def repartition(
             others = pm[(pm[VILLAGE_CODE] == code) & ~pm[MICROGRID_ID].isin(ms)]
             rest = shapely.union_all([mg_geom_m[o] for o in others[MICROGRID_ID]])
             region = shapely.difference(vpoly[code], rest) if not rest.is_empty else vpoly[code]
-            region = _drop_specks(on_grid(region), vpoly[code])
+            region = _drop_specks(on_grid(region), vpoly[code], live)
             region, note = _stranded(code, region, ms, named_geom,
                                      {o: mg_geom_m[o] for o in others[MICROGRID_ID]})
             diags += note
@@ -255,6 +256,16 @@ def repartition(
             diags.append({**diagnostic("outside_village", None, [], OUTSIDE_VILLAGE.format(n=int(astray.sum()))),
                           "households": hh.index[place[astray]].tolist()})
             loc = np.where(astray, -2, loc)
+    if len(place):
+        # at the address of a household of another village kept outside the named
+        # micro-grids (a house on their border): left out, as partition() leaves it
+        there = np.array([mg_village[ids[k]] if k >= 0 else None for k in loc], dtype=object)
+        shared = (loc >= 0) & at_kept_addresses(hh, place, there, pts_m, keep, prev_mg, mg_village, pm,
+                                                named, metric, crs)
+        if shared.any():
+            diags.append({**diagnostic("shared_address", None, [], SHARED_ADDRESS.format(n=int(shared.sum()))),
+                          "households": hh.index[place[shared]].tolist()})
+            loc = np.where(shared, -2, loc)
     lost = place[(loc == -1) & ~no_point & ~nowhere]
     if no_point.any():
         diags.append({**diagnostic("no_point", None, [], NO_POINT.format(n=int(no_point.sum()))),
@@ -359,7 +370,8 @@ def repartition(
                 if len(assigned[c]) > cap:
                     diags.append(locked_cell_full(mg_village[m], c, hh.index[assigned[c]].tolist(), cap))
             rows = rows[li < 0]
-            region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M)
+            region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M,
+                                  pts_m[rows])
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
         # fewer households than before: no more cells than the minimum plus one
         n_now = len(rows) + sum(len(v) for v in assigned.values())
@@ -370,7 +382,7 @@ def repartition(
             exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
         if kept is None:
             parts = None
-            if lk and len(explode(region)) > len(explode(M)):
+            if lk and (not free_prev or len(explode(region)) > len(explode(M))):
                 # the locked cells part the free land (a locked cell across the
                 # micro-grid, or at an edge beyond which an outline edit added land):
                 # each piece is cut on its own, so that no free cell is in two pieces
@@ -380,7 +392,6 @@ def repartition(
         for c, poly, members in kept:
             assigned[c] = members
             new_cells.append((c, m, poly))
-        diags += _split_in(kept, mg_village[m], pts_m, hh)
         for c, members in assigned.items():
             for r in members:
                 cell_of_row[int(r)] = c
@@ -455,6 +466,8 @@ def repartition(
             np.array([g for _, _, g in new_cells], dtype=object)))) if new_cells else float("nan"),
         "resolved_cells_mean_households": float(resolved.mean()) if len(resolved) else float("nan"),
     })
+    if len(place):
+        diags += building_splits(hh, place, cell_col, mg_col, mg_village, pts_m, transformer(crs, metric))
     if HAMLET in hh.columns and len(place):
         diags += hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, transformer(crs, metric), cap)
     # isolation judged afresh around every household added, moved or removed
@@ -585,7 +598,9 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh, most=None
     building), and no building or shared address is split between them; and if none
     of them is left empty, and they are no more than ``most`` (when given)."""
     if not free_prev:
-        return None if len(rows) else []
+        # every cell locked: land beyond them (an outline edit added it) is cut afresh,
+        # or refused where no one lives there (_free_pieces), never left in no cell
+        return None if len(rows) or not no_land(region) else []
     if most is not None and len(free_prev) > most:
         return None
     polys = [_clip_to(cell_geom[c], region) for c in free_prev]
@@ -613,20 +628,6 @@ def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh, most=None
         if len(np.unique(units.of[li == j])) > 1:
             return None  # over capacity and not a single building
     return [(c, p, rows[li == j]) for j, (c, p) in enumerate(zip(free_prev, polys))]
-
-
-def _split_in(kept, code, pts_m, hh) -> list[dict]:
-    """:func:`~geogrid.partition.village.split_buildings` for the cells of one re-solved
-    micro-grid, with the caller's household labels."""
-    rows = np.concatenate([members for _, _, members in kept]) if kept else np.zeros(0, int)
-    if not len(rows):
-        return []
-    cell = np.concatenate([np.full(len(members), i) for i, (_, _, members) in enumerate(kept)])
-    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
-    out = split_buildings(code, make_units(pts_m[rows], building), cell, pts_m[rows], building)
-    for d in out:
-        d["households"] = hh.index[rows[d["households"]]].tolist()
-    return out
 
 
 def _free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
@@ -668,7 +669,7 @@ def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev, pa
             hs = hsmall_of(units, units, np.arange(len(pts)), _hamlet_small(units, hamlet, cap))
             return solve_cells(piece, units, pts, cap, hs)
 
-        # the caller's split_buildings names what a loosened solve split
+        # building_splits names what a loosened solve split
         cells += [(poly, at[members]) for poly, members in
                   or_loosened(solve, make_units(pts, building, hamlet), pts, hamlet)]
     old = [c for c in free_prev]
