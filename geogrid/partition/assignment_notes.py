@@ -14,7 +14,8 @@ households to cells (:data:`FOLLOW_ASSIGNMENTS`):
 - ``hamlet_split``: a hamlet of at most the cap in more than one cell;
 - ``locked_cell_full``: a locked cell that holds more households than the cap (a
   re-run keeps a locked cell as it is, with the households inside it); the note holds
-  while the cell is locked and over the cap.
+  while the cell is locked and over the cap, unless it is one building (whose
+  ``oversize_building`` note speaks for it).
 
 The others do not: ``spread_building``, ``isolated`` and the input's notes
 (``no_point``, ``outside_village``...) are about points; ``few_households``,
@@ -44,11 +45,15 @@ __all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full"]
 FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split", "locked_cell_full"})
 
 
-def locked_cell_full(code, cell, households, cap: int) -> dict:
-    """The note on locked cell ``cell`` of village ``code`` holding ``households``
-    (more than ``cap``): a re-run leaves a locked cell as it is, so only the planner
-    can empty it."""
+def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = False) -> dict | None:
+    """The note on locked cell ``cell`` of village ``code`` holding ``households``: a
+    re-run leaves a locked cell as it is, so only the planner can empty it.  None where
+    it holds no more than ``cap``, or where its households are ``one_building`` (one
+    unit): the engine keeps a bigger building whole as a cell of its own, and its
+    ``oversize_building`` note already says so."""
     households = list(households)
+    if len(households) <= cap or one_building:
+        return None
     return {"kind": "locked_cell_full", "village_code": code, "households": households, "cells": [cell],
             "message": f"locked cell {cell} now holds {len(households)} households, more than {cap}; "
                        "unlock it or move households out by hand"}
@@ -105,11 +110,11 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
            if d["kind"] == "oversize_building" and len(np.unique(hh_cell[d["households"]])) == 1]
     out += split_buildings(code, units, hh_cell, pts, building)
     out += split_hamlets(code, hh_cell, cell_mg, pts, hamlet, cap)
-    sizes = np.bincount(hh_cell, minlength=len(cells))
     for c in sorted(set(locked) & set(cells), key=str):
-        j = cells.get_loc(c)
-        if sizes[j] > cap:
-            out.append(locked_cell_full(code, c, np.flatnonzero(hh_cell == j), cap))
+        members = np.flatnonzero(hh_cell == cells.get_loc(c))
+        note = locked_cell_full(code, c, members, cap, one_building=len(np.unique(units.of[members])) == 1)
+        if note is not None:
+            out.append(note)
     for d in out:
         d["households"] = [int(h) for h in order[d["households"]]]
     return out

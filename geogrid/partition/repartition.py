@@ -368,7 +368,13 @@ def repartition(
                 new_cells.append((c, m, cell_geom[c]))
                 locked_rows.add(c)
                 if len(assigned[c]) > cap:
-                    diags.append(locked_cell_full(mg_village[m], c, hh.index[assigned[c]].tolist(), cap))
+                    # (not a building kept whole as a cell of its own: its oversize note says so)
+                    at = assigned[c]
+                    b = _codes(hh[BUILDING].iloc[at].to_numpy()) if BUILDING in hh.columns else None
+                    note = locked_cell_full(mg_village[m], c, hh.index[at].tolist(), cap,
+                                            one_building=make_units(pts_m[at], b).n == 1)
+                    if note is not None:
+                        diags.append(note)
             rows = rows[li < 0]
             region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M,
                                   pts_m[rows])

@@ -89,6 +89,10 @@ def test_a_locked_cell_over_the_cap_is_noted_while_it_is_locked():
     assert _village_locked(cells, set()) == []
     assert _village_locked(["C1"] * 20 + ["C2"] * 7, {"C1", "C2"}) == []
     assert _village_locked(cells, {"C9"}) == []  # a lock of another village's cell
+    # a building of 25 kept whole as a cell of its own, locked: its oversize note only
+    whole = assignment_notes("V1", np.zeros((25, 2)), ["B1"] * 25, None, ["C1"] * 25, ["M1"] * 25, CAP,
+                             locked={"C1"})
+    assert [d["kind"] for d in whole] == ["oversize_building"]
 
 
 def _village_locked(cells, locked):
@@ -139,3 +143,22 @@ def test_it_is_pure():
     code = "import sys, geogrid.partition.assignment_notes; print('\\n'.join(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     assert sorted(m for m in loaded if m.startswith(FORBIDDEN)) == []
+
+
+def test_a_locked_building_kept_whole_has_no_locked_cell_note():
+    """A building over the cap that the engine kept whole as a cell of its own, locked
+    and its micro-grid re-run: its oversize note only, no ``locked_cell_full`` asking
+    to empty the cell (before: the note, from the re-run and from the lock)."""
+    from geogrid.partition import partition, repartition
+    from .synthetic import UTM, synthetic_county
+
+    county = synthetic_county(seed=0, n_households=3000, crs=UTM)
+    r = partition(county.households, county.villages, max_households=CAP)
+    big = next(d for d in r.diagnostics if d["kind"] == "oversize_building")
+    (cell,) = set(r.households.loc[big["households"], "cell_id"])
+    m = r.cells.set_index("cell_id").loc[cell, "microgrid_id"]
+    r2 = repartition(r, county.households, microgrids=[m], locked_cells=[cell])
+    assert [d for d in r2.diagnostics if d["kind"] == "locked_cell_full"] == []
+    assert sorted(r2.households.index[r2.households["cell_id"] == cell]) == sorted(big["households"])
+    assert any(d["kind"] == "oversize_building" and sorted(d["households"]) == sorted(big["households"])
+               for d in r2.diagnostics)
