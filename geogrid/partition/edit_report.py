@@ -14,7 +14,7 @@ from geogrid.crs import reproject, transformer
 from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
 from geogrid.partition.report import plan_figures
 from geogrid.partition.units import COLOCATED_M, make_units
-from geogrid.partition.village import split_buildings, split_hamlets
+from geogrid.partition.notes import split_buildings, split_hamlets
 
 __all__ = ["REDONE", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits", "crossing",
            "isolation", "figures_now"]
@@ -103,8 +103,19 @@ def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, mg_village, pm, n
     return out
 
 
+def _in_metres(hh, rows, pts_m, to_metric) -> np.ndarray:
+    """The points of ``hh``'s households at ``rows`` in metres: the placed ones' from
+    ``pts_m``, the kept ones' (NaN there) brought over by ``to_metric``."""
+    pts = pts_m[rows].copy()
+    far = np.flatnonzero(np.isnan(pts[:, 0]))
+    if len(far):
+        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
+        pts[far] = np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    return pts
+
+
 def building_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric) -> list[dict]:
-    """``building_split`` diagnostics (:func:`~geogrid.partition.village.split_buildings`)
+    """``building_split`` diagnostics (:func:`~geogrid.partition.notes.split_buildings`)
     for the buildings with a household placed by this repartition, each as the plan now
     stands over its whole village, as partition() judges them: a unit (households
     joined by building keys and shared points) that a border between a re-solved
@@ -122,11 +133,7 @@ def building_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric) -
     touched = {mg_village[m] for m in mg_col[placed]}
     ms = [m for m, v in mg_village.items() if v in touched]
     rows = np.flatnonzero(pd.Series(mg_col, dtype=object).isin(ms).to_numpy())
-    pts = pts_m[rows].copy()
-    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those villages
-    if len(far):
-        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
-        pts[far] = np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    pts = _in_metres(hh, rows, pts_m, to_metric)
     village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
     building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
     was_placed = np.isin(rows, placed)
@@ -143,7 +150,7 @@ def building_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric) -
 
 
 def hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric, cap) -> list[dict]:
-    """``hamlet_split`` diagnostics (:func:`~geogrid.partition.village.split_hamlets`)
+    """``hamlet_split`` diagnostics (:func:`~geogrid.partition.notes.split_hamlets`)
     for the hamlets with a household placed by this repartition, each as the plan now
     stands, among the placed households (whose houses a split hamlet's mingle with).
     ``pts_m`` are the placed households' points in metres (NaN for the others), and
@@ -155,11 +162,7 @@ def hamlet_splits(hh, place, cell_col, mg_col, mg_village, pts_m, to_metric, cap
         return []
     hit = np.flatnonzero(hh[HAMLET].isin(names).to_numpy())
     rows = np.union1d(hit[pd.notna(cell_col[hit])], placed)
-    pts = pts_m[rows].copy()
-    far = np.flatnonzero(np.isnan(pts[:, 0]))  # kept households of those hamlets
-    if len(far):
-        xy = shapely.get_coordinates(hh.geometry.to_numpy()[rows[far]])
-        pts[far] = np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    pts = _in_metres(hh, rows, pts_m, to_metric)
     village = np.array([mg_village[m] for m in mg_col[rows]], dtype=object)
     was_placed = np.isin(rows, placed)
     out = []

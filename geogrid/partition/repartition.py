@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 import geopandas as gpd
@@ -10,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.optimize import linear_sum_assignment
 
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import crs_of, transformer
@@ -26,10 +24,11 @@ from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bar
                                              no_land)
 from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode, on_grid, reproject_valid
 from geogrid.partition.result import PartitionResult, diagnostic
-from geogrid.partition.solve import _check_index, cell_id
-from geogrid.partition.units import canonical_order, make_units, or_loosened
-from geogrid.partition.cells import solve_cells
-from geogrid.partition.village import _hamlet_small, _locate, report_units
+from geogrid.partition.solve import _check_index
+from geogrid.partition.units import canonical_order, make_units
+from geogrid.partition.notes import report_units
+from geogrid.partition.village import _locate
+from geogrid.partition.recut import free_pieces, keep_previous, recut
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -382,7 +381,7 @@ def repartition(
         # fewer households than before: no more cells than the minimum plus one
         n_now = len(rows) + sum(len(v) for v in assigned.values())
         most = -(-n_now // cap) + 1 if n_now < mg_households[m] else None
-        kept = _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh,
+        kept = keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh,
                               None if most is None else most - len(lk))
         if kept is not None and m in unchanged and not lk:
             exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
@@ -392,8 +391,8 @@ def repartition(
                 # the locked cells part the free land (a locked cell across the
                 # micro-grid, or at an edge beyond which an outline edit added land):
                 # each piece is cut on its own, so that no free cell is in two pieces
-                parts = _free_pieces(region, rows, pts_m, lk, m, villages is not None)
-            kept = _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
+                parts = free_pieces(region, rows, pts_m, lk, m, villages is not None)
+            kept = recut(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
                             set(prev_cells[CELL_ID]), parts)
         for c, poly, members in kept:
             assigned[c] = members
@@ -583,117 +582,3 @@ def _counted(kept_keys: np.ndarray, ids: np.ndarray, placed) -> dict:
     for c in placed:
         counts[c] = counts.get(c, 0) + 1
     return counts
-
-
-def _clip_to(cell, region):
-    """``cell`` clipped to ``region`` on the grid, made valid first: a stored cell valid
-    in degrees can cross itself in metres (a spike a hair beside an edge turns over
-    when projected), and GEOS refuses to overlay it ("side location conflict").
-    None if it still cannot be clipped."""
-    try:
-        if cell is not None and not cell.is_valid:
-            cell = shapely.make_valid(cell, method="structure", keep_collapsed=False)
-        return clean(shapely.intersection(cell, region, grid_size=GRID_M))
-    except shapely.errors.GEOSException:
-        return None
-
-
-def _keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh, most=None):
-    """The previous cells, clipped to ``region``, if they still respect every rule:
-    they tile it, hold every household, no more than ``cap`` each (unless a cell is one
-    building), and no building or shared address is split between them; and if none
-    of them is left empty, and they are no more than ``most`` (when given)."""
-    if not free_prev:
-        # every cell locked: land beyond them (an outline edit added it) is cut afresh,
-        # or refused where no one lives there (_free_pieces), never left in no cell
-        return None if len(rows) or not no_land(region) else []
-    if most is not None and len(free_prev) > most:
-        return None
-    polys = [_clip_to(cell_geom[c], region) for c in free_prev]
-    if any(p is None for p in polys):
-        return None  # a cell GEOS cannot clip even made valid: cut afresh
-    total = sum(p.area for p in polys)
-    if abs(total - region.area) > 0.5:
-        return None
-    for p in polys:
-        if p.is_empty or not p.is_valid or shapely.get_num_geometries(p) != 1:
-            return None
-    li = _locate(pts_m[rows], polys, np.full(len(rows), -1))
-    if (li < 0).any():
-        return None
-    building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
-    units = make_units(pts_m[rows], building)
-    if units.n:
-        cells_per_unit = pd.Series(li).groupby(units.of).nunique().to_numpy()
-        if (cells_per_unit > 1).any():
-            return None  # a building (or one address) would be split
-    counts = np.bincount(li, minlength=len(polys))
-    if (counts == 0).any():
-        return None  # a cell emptied by the edit: cut afresh
-    for j in np.flatnonzero(counts > cap):
-        if len(np.unique(units.of[li == j])) > 1:
-            return None  # over capacity and not a single building
-    return [(c, p, rows[li == j]) for j, (c, p) in enumerate(zip(free_prev, polys))]
-
-
-def _free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
-    """The pieces of ``region`` (a micro-grid's land outside its locked cells ``lk``,
-    in more pieces than the micro-grid) and, for each, the positions in ``rows`` of
-    the households in it; refused where a piece holds none, as no free cell can take
-    that land without being in two pieces or holding no one."""
-    parts = shapely.get_parts(region)
-    parts = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
-    where = _locate(pts_m[rows], parts, np.full(len(rows), -1))
-    bare = [j for j in range(len(parts)) if not (where == j).any()]
-    if bare:
-        where_from = "land an outline edit added beyond them, or " if outline_given else ""
-        raise InputError(
-            f"locked cells {', '.join(lk)} cut off part of micro-grid {m} where no household "
-            f"lives from the rest of it ({where_from}land they close off against the "
-            "micro-grid's edge); no free cell can take it in one piece: unlock them, or lock "
-            "fewer cells")
-    return [(p, np.flatnonzero(where == j)) for j, p in enumerate(parts)]
-
-
-def _resolve(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev, parts=None):
-    """Cut ``region`` afresh (each of ``parts``, pieces of it with the positions in
-    ``rows`` of their households, on its own where given); new cells take the ids of
-    the previous cells they share most households with, the rest new ids after the
-    highest in the micro-grid."""
-    pts_all = pts_m[rows]
-    building_all = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
-    hamlet_all = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
-    from geogrid.partition.village import hsmall_of
-
-    cells = []
-    for piece, at in parts if parts is not None else [(region, np.arange(len(rows)))]:
-        pts = pts_all[at]
-        building = None if building_all is None else building_all[at]
-        hamlet = None if hamlet_all is None else hamlet_all[at]
-
-        def solve(units, piece=piece, pts=pts, hamlet=hamlet):
-            hs = hsmall_of(units, units, np.arange(len(pts)), _hamlet_small(units, hamlet, cap))
-            return solve_cells(piece, units, pts, cap, hs)
-
-        # building_splits names what a loosened solve split
-        cells += [(poly, at[members]) for poly, members in
-                  or_loosened(solve, make_units(pts, building, hamlet), pts, hamlet)]
-    old = [c for c in free_prev]
-    ov = np.zeros((len(cells), len(old)))
-    pc = prev_cell[rows]
-    for i, (_, members) in enumerate(cells):
-        vals = pd.Series(pc[members]).value_counts()
-        for j, c in enumerate(old):
-            ov[i, j] = vals.get(c, 0)
-    names = [None] * len(cells)
-    if len(old) and len(cells):
-        r, c = linear_sum_assignment(-ov)
-        for i, j in zip(r, c):
-            names[i] = old[j]
-    nums = [int(mm.group(1)) for x in all_prev if (mm := re.search(r"-C(\d+)$", str(x)))]
-    nxt = max(nums, default=0) + 1
-    for i in range(len(names)):
-        if names[i] is None:
-            names[i] = cell_id(m, nxt)
-            nxt += 1
-    return [(names[i], poly, rows[members]) for i, (poly, members) in enumerate(cells)]

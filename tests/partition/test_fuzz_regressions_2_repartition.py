@@ -26,7 +26,7 @@ def test_land_an_outline_adds_to_a_microgrid_whose_cells_are_all_locked_is_not_l
     100 m where no one lives and the micro-grid is re-solved with all three cells
     locked.  The micro-grid took the new land but no cell did: 90,000 m² of it in no
     cell (cells_tile_microgrids), silently.  With free cells, land only locked cells
-    border is refused (_free_pieces); with none it is too now, and land with households
+    border is refused (recut.free_pieces); with none it is too now, and land with households
     beyond them is cut into new cells."""
     v, h, r = _row_of_three()
     cells = r.cells["cell_id"].tolist()

@@ -272,7 +272,7 @@ def test_keep_previous_makes_a_self_crossing_cell_valid_first():
     import shapely
     from shapely.geometry import Polygon, box
 
-    from geogrid.partition.repartition import _keep_previous
+    from geogrid.partition.recut import keep_previous
 
     region = box(0, 0, 1000, 1000)
     # meant as box(0, 0, 500, 500), with a spike up the west edge and back 0.09 mm outside it
@@ -283,7 +283,7 @@ def test_keep_previous_makes_a_self_crossing_cell_valid_first():
                     [600, 100], [800, 500], [900, 900]], float)
     hh = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]))
     rows = np.arange(len(pts))
-    kept = _keep_previous(region, rows, pts, list(cells), cells, 20, hh)
+    kept = keep_previous(region, rows, pts, list(cells), cells, 20, hh)
     assert kept is not None
     got = {c: (p, sorted(m.tolist())) for c, p, m in kept}
     assert got["W"][1] == [0, 1, 2] and got["NW"][1] == [3, 4] and got["E"][1] == [5, 6, 7]
