@@ -32,8 +32,9 @@ def test_every_validation_rule_has_a_name(lang):
 
 def _engine_kinds() -> set[str]:
     kinds = set()
-    # the engine's, and those the database adds for a run over some villages (db/plans.py)
-    for path in [*(ROOT / "geogrid" / "partition").glob("*.py"), ROOT / "geogrid" / "db" / "plans.py"]:
+    # the engine's, and those the database adds for a run over some villages
+    # (db/registerpartition.py)
+    for path in [*(ROOT / "geogrid" / "partition").glob("*.py"), ROOT / "geogrid" / "db" / "registerpartition.py"]:
         text = path.read_text(encoding="utf-8")
         kinds |= set(re.findall(r'diagnostic\(\s*"([a-z_]+)"', text))
         kinds |= set(re.findall(r'"kind":\s*"([a-z_]+)"', text))

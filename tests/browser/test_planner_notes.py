@@ -281,7 +281,7 @@ def test_a_saved_hand_move_brings_the_notes_up_to_date(page, server):
     login(page, "planner")
     plan_id = _open_planner_with_draft(page)
     page.wait_for_selector("#pp-notes:not([hidden]) #notes li[data-i]")
-    assert "移动住户、拆分或合并网格后" in page.inner_text("#pp-notes .hint")
+    assert "移动住户、拆分或合并网格、锁定或解锁网格后" in page.inner_text("#pp-notes .hint")
     notes = page.evaluate("geogrid.planner.planNotes")
     building = max((n for n in notes if n["kind"] == "oversize_building"), key=lambda n: n["households"])
     assert not any(n["kind"] == "building_split" for n in notes)
