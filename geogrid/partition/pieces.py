@@ -379,12 +379,17 @@ def node_long_edges(polys, min_m: float = NODE_M, tol: float = TOUCH_M) -> np.nd
     if not len(long):
         return arr
     pool = np.unique(xy, axis=0)
-    edge_i, pt_i = shapely.STRtree(shapely.points(pool)).query(
-        shapely.linestrings(np.stack([a[long], b[long]], axis=1)), predicate="dwithin", distance=tol)
+    # the points within tol of each long edge: its box grown by tol from a tree of the
+    # points, then the distance to the segment (a dwithin query of GEOS, 4x the time)
+    lo, hi = np.minimum(a[long], b[long]) - tol, np.maximum(a[long], b[long]) + tol
+    edge_i, pt_i = shapely.STRtree(shapely.points(pool)).query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
     e = long[edge_i]
     d = (b[e] - a[e]) / length[e, None]
-    t = np.einsum("ij,ij->i", pool[pt_i] - a[e], d)  # how far along the edge
-    inner = (t > MICRO_EDGE_M) & (t < length[e] - MICRO_EDGE_M)
+    rel = pool[pt_i] - a[e]
+    t = np.einsum("ij,ij->i", rel, d)  # how far along the edge
+    foot = np.clip(t, 0.0, length[e])
+    near = np.hypot(rel[:, 0] - foot * d[:, 0], rel[:, 1] - foot * d[:, 1]) <= tol
+    inner = near & (t > MICRO_EDGE_M) & (t < length[e] - MICRO_EDGE_M)
     e, pt_i, t = e[inner], pt_i[inner], t[inner]
     if not len(e):
         return arr
@@ -393,29 +398,34 @@ def node_long_edges(polys, min_m: float = NODE_M, tol: float = TOUCH_M) -> np.nd
     # one point per micro-edge along an edge (neighbours' ends a rounding error apart)
     keep = np.r_[True, (e[1:] != e[:-1]) | (np.diff(t) > MICRO_EDGE_M)]
     e, pt_i = e[keep], pt_i[keep]
-    # vertices, rings and parts come in order: each one's run by binary search (a mask
-    # per ring made this quadratic, a second for a county once every edge is noded)
-    ring_e = vert_of[e]  # sorted, as e is
-    vstart = np.searchsorted(vert_of, np.arange(len(rings) + 1))
-    rstart = np.searchsorted(ring_of, np.arange(len(parts) + 1))
-    pstart = np.searchsorted(part_of, np.arange(len(arr) + 1))
+    # the rings with a point put in, all at once: each point after the vertex its edge
+    # starts from (a stable sort keeps the points of one edge in their order along it)
+    touched = np.unique(vert_of[e])
+    mine = np.isin(vert_of, touched)
+    idx = np.r_[np.flatnonzero(mine), e]
+    coords = np.r_[xy[mine], pool[pt_i]]
+    at = np.argsort(idx, kind="stable")
     new_rings = rings.copy()
-    for r in np.unique(ring_e):
-        pos = np.arange(vstart[r], vstart[r + 1])
-        lo, hi = np.searchsorted(ring_e, [r, r + 1])
-        # each inserted point goes after the vertex its edge starts from (stable sort)
-        at = np.r_[pos, e[lo:hi]]
-        coords = np.r_[xy[pos], pool[pt_i[lo:hi]]][np.argsort(at, kind="stable")]
-        new_rings[r] = shapely.linearrings(coords)
+    new_rings[touched] = shapely.linearrings(coords[at], indices=np.searchsorted(touched, vert_of[idx[at]]))
+    parts_hit = np.unique(ring_of[touched])
+    geoms_hit = np.unique(part_of[parts_hit])
+    # the polygons of those geometries again from their rings (the first ring of each
+    # part its shell), then multi-part ones from their parts
+    pmask = np.isin(part_of, geoms_hit)
+    pidx = np.flatnonzero(pmask)
+    rmask = np.isin(ring_of, pidx)
+    new_parts = shapely.polygons(new_rings[rmask], indices=np.searchsorted(pidx, ring_of[rmask]))
+    multi = np.array([arr[g].geom_type != "Polygon" for g in geoms_hit])
+    gi = np.searchsorted(geoms_hit, part_of[pidx])
+    new = np.empty(len(geoms_hit), dtype=object)
+    single = ~multi
+    new[single] = new_parts[np.isin(gi, np.flatnonzero(single))]
+    if multi.any():
+        mi = np.isin(gi, np.flatnonzero(multi))
+        new[multi] = shapely.multipolygons(new_parts[mi], indices=np.searchsorted(np.flatnonzero(multi), gi[mi]))
+    ok = shapely.is_valid(new) & (shapely.get_num_geometries(new) == shapely.get_num_geometries(arr[geoms_hit]))
     out = arr.copy()
-    for g in np.unique(part_of[ring_of[np.unique(ring_e)]]):
-        polys_g = []
-        for p in range(pstart[g], pstart[g + 1]):
-            rs = new_rings[rstart[p]:rstart[p + 1]]
-            polys_g.append(shapely.Polygon(rs[0], rs[1:]))
-        new = polys_g[0] if arr[g].geom_type == "Polygon" else shapely.MultiPolygon(polys_g)
-        if new.is_valid and shapely.get_num_geometries(new) == shapely.get_num_geometries(arr[g]):
-            out[g] = new
+    out[geoms_hit[ok]] = new[ok]
     return out
 
 
