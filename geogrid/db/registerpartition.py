@@ -146,7 +146,7 @@ def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dic
     from geogrid.db.areas import villages_frame
     from geogrid.partition.inputs import overlapping_outlines
     from geogrid.partition.result import diagnostic
-    from geogrid.partition.units import COLOCATED_M
+    from geogrid.partition.units import address_keys
 
     hh = inputs.households
     run = set(hh[C.VILLAGE_CODE].dropna().astype(str)) if len(hh) else set()
@@ -174,7 +174,7 @@ def beyond_the_run(session: Session, inputs: RegisterInputs, result) -> list[dic
     if len(others):
         def keys(frame):
             g = frame.geometry.to_crs(metric)
-            return list(zip(np.round(g.x.to_numpy() / COLOCATED_M), np.round(g.y.to_numpy() / COLOCATED_M)))
+            return list(map(tuple, address_keys(np.column_stack([g.x.to_numpy(), g.y.to_numpy()]))))
 
         theirs: dict = {}
         for k, code in zip(keys(others), others[C.VILLAGE_CODE].astype(str)):

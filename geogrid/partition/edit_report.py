@@ -13,7 +13,7 @@ from geogrid.columns import AREA_KM2, BUILDING, HAMLET, HOUSEHOLDS, MICROGRID_ID
 from geogrid.crs import reproject, transformer
 from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
 from geogrid.partition.report import plan_figures
-from geogrid.partition.units import COLOCATED_M, make_units
+from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.notes import split_buildings, split_hamlets
 
 __all__ = ["REDONE", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits", "crossing",
@@ -96,10 +96,10 @@ def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, mg_village, pm, n
     kxy = point_xy(hh.geometry.to_numpy()[kept])
     kx, ky = transformer(crs, metric).transform(kxy[:, 0], kxy[:, 1])
     held = {}
-    for a, b, m in zip(np.round(kx / COLOCATED_M), np.round(ky / COLOCATED_M), prev_mg[kept]):
-        held.setdefault((a, b), set()).add(mg_village[m])
-    for j, a, b in zip(ok, np.round(xy[ok, 0] / COLOCATED_M), np.round(xy[ok, 1] / COLOCATED_M)):
-        out[j] = bool(held.get((a, b), set()) - {village[j]})
+    for key, m in zip(map(tuple, address_keys(np.column_stack([kx, ky]))), prev_mg[kept]):
+        held.setdefault(key, set()).add(mg_village[m])
+    for j, key in zip(ok, map(tuple, address_keys(xy[ok]))):
+        out[j] = bool(held.get(key, set()) - {village[j]})
     return out
 
 

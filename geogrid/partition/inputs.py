@@ -17,7 +17,7 @@ from geogrid.crs import local_metric_crs, reproject, transformer
 from geogrid.errors import ColumnError, InputError
 from geogrid.partition.pieces import inside_own, mean_width
 from geogrid.partition.result import area_text, diagnostic
-from geogrid.partition.units import COLOCATED_M, make_units
+from geogrid.partition.units import address_keys, make_units
 
 __all__ = ["Prepared", "prepare", "outline_metric", "far_side", "nowhere_points", "BAD_POINT", "derive_outlines", "isolated_notes", "point_xy", "ISOLATED_M", "NO_POINT"]
 
@@ -262,7 +262,7 @@ def _shared(pts, village, building, polygons, diags, registered=None) -> None:
     v_key = pd.factorize(village[has])[0]
     # first the households at a point that is also another village's: none, mostly
     # (20 ms on the county, where units of every household took 80 ms)
-    p = np.round(pts[has] / COLOCATED_M)
+    p = address_keys(pts[has])
     at = pd.factorize(p[:, 0] + 1j * p[:, 1])[0]
     pair = pd.DataFrame({"k": at, "v": v_key}).drop_duplicates()
     mixed_at = pair["k"][pair["k"].duplicated()].unique()

@@ -31,7 +31,7 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 from scipy.sparse import coo_array
 
 from geogrid.partition.pieces import GRID_M, HalfPlane, polygonal
-from geogrid.partition.units import COLOCATED_M
+from geogrid.partition.units import address_keys
 
 __all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "power_weights",
            "power_distances", "halfplanes_between", "move_sites", "power_halfplanes", "voronoi_cells"]
@@ -536,7 +536,7 @@ def voronoi_cells(points: np.ndarray, cell: np.ndarray, k: int, box) -> np.ndarr
     crossing itself (four sites on a circle, as on a lattice) is drawn on the grid.
     """
     points = np.asarray(points, float)
-    _, first = np.unique(np.round(points / COLOCATED_M), axis=0, return_index=True)
+    _, first = np.unique(address_keys(points), axis=0, return_index=True)
     xy = points[first]
     lab = cell[first]
     if len(xy) == 1:

@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from geogrid.errors import PartitionError
 
-__all__ = ["Units", "make_units", "same_place", "canonical_order", "text_ranks", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
+__all__ = ["Units", "make_units", "address_keys", "same_place", "canonical_order", "text_ranks", "building_groups", "needed_cells", "or_loosened", "COLOCATED_M", "SPREAD_M"]
 
 #: households closer than this (m) are at one address and form one unit
 COLOCATED_M = 0.01
@@ -92,14 +92,20 @@ def _present(codes) -> np.ndarray:
     return np.fromiter((c is not None for c in codes), bool, count=len(codes))
 
 
+def address_keys(points) -> np.ndarray:
+    """The square of the centimetre grid (:data:`COLOCATED_M`) each point lies in: two
+    points whose rows are equal are one address.  Every test of co-location rounds
+    this one way (``np.round(x, 2)`` parts half-centimetres elsewhere)."""
+    return np.round(np.asarray(points, float).reshape(-1, 2) / COLOCATED_M)
+
+
 def same_place(points) -> np.ndarray:
     """A label per point, equal for points at one address: the same coordinates to
     :data:`COLOCATED_M` (a centimetre; closer than that is one address), on a grid of
     that step.  The engine's rule, which :func:`~geogrid.partition.validate.check`
     applies too: both must round alike (``np.round(x, 2)`` and ``np.round(x / 0.01)``
     part at different half-centimetres at eastings of 600 km)."""
-    points = np.asarray(points, float).reshape(-1, 2)
-    return np.unique(np.round(points / COLOCATED_M), axis=0, return_inverse=True)[1].ravel()
+    return np.unique(address_keys(points), axis=0, return_inverse=True)[1].ravel()
 
 
 def make_units(points: np.ndarray, building=None, hamlet=None) -> Units:
