@@ -141,7 +141,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     if villages is not None:
         vcodes = _codes(villages[VILLAGE_CODE])
         flat = []
-        for code, g in zip(vcodes, outline_metric(villages.geometry, metric)):
+        for code, g in zip(vcodes, outline_metric(villages.geometry, metric, vcodes)):
             if code is None or g is None:
                 continue
             if g.is_empty:
@@ -198,7 +198,7 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
                     diagnostics=diags)
 
 
-def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
+def outline_metric(geoms: gpd.GeoSeries, metric, names=None) -> gpd.GeoSeries:
     """Village outlines (a GeoSeries with a CRS) in the metric CRS ``metric``, read as
     :func:`prepare` reads them: each row its polygonal parts as one polygon (or
     multipolygon), empty where it has none (a line, a point: an outline with no
@@ -212,6 +212,12 @@ def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
     again where moving the vertices made them invalid.  Use it wherever village
     outlines are brought into metres, so that every step reads them alike.
 
+    An outline in longitude and latitude more than 180° wide is refused with an
+    :class:`~geogrid.errors.InputError` naming it (by ``names``, one per row, else by
+    the row's label): a village drawn across the antimeridian, from 179.9° to -179.9°,
+    would otherwise be read as the band round the rest of the globe (tens of thousands
+    of km², minutes of work, over a gigabyte).
+
     >>> from shapely.geometry import Polygon
     >>> bow = Polygon([(109.2, 27.3), (109.22, 27.32), (109.22, 27.3), (109.2, 27.32)])
     >>> g = outline_metric(gpd.GeoSeries([bow], crs=4326), 32649).iloc[0]
@@ -220,6 +226,7 @@ def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
     """
     arr = geoms.to_numpy()
     given = ~(pd.isna(arr) | shapely.is_empty(arr))
+    _refuse_wrapped(geoms, given, names)
     bad = given & ~shapely.is_valid(arr)
     if bad.any():
         arr = arr.copy()
@@ -229,6 +236,25 @@ def outline_metric(geoms: gpd.GeoSeries, metric) -> gpd.GeoSeries:
     out[given] = [_polygonal(g) for g in shapely.make_valid(out[given])]
     out[~given] = None
     return gpd.GeoSeries(out, index=geoms.index, crs=metric)
+
+
+def _refuse_wrapped(geoms: gpd.GeoSeries, given: np.ndarray, names) -> None:
+    """An :class:`InputError` for outlines in degrees that span more than 180° of
+    longitude (see :func:`outline_metric`)."""
+    if geoms.crs is None or not pyproj.CRS(geoms.crs).is_geographic or not given.any():
+        return
+    b = shapely.bounds(geoms.to_numpy()[given])
+    wide = np.flatnonzero(b[:, 2] - b[:, 0] > 180.0)
+    if not len(wide):
+        return
+    labels = np.asarray(names if names is not None else geoms.index, dtype=object)[given][wide]
+    shown = ", ".join(str(x) for x in labels[:5]) + ("…" if len(wide) > 5 else "")
+    raise InputError(
+        f"the outlines of village(s) {shown} span more than 180° of longitude "
+        f"({b[wide[0], 0]:.4f}° to {b[wide[0], 2]:.4f}°): a village drawn across the "
+        "antimeridian (±180°) in longitude and latitude reads as the band round the rest of "
+        "the globe. Give such villages, and their households, in a projected CRS (the UTM "
+        "zone of the place, e.g. EPSG:32660 for 174°E to 180°)")
 
 
 def _polygonal(g):
