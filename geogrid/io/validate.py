@@ -138,8 +138,23 @@ def clean_text(value) -> str:
     return text
 
 
+#: A decimal number as people write it (ASCII digits after NFKC, no ``_``): what
+#: :func:`float` accepts beyond this (``1_09.17``, digits of other scripts) is a typo.
+DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_float(value, what: str) -> float:
-    """A number from a cell; ``what`` names it in the reason."""
+    """A number from a cell; ``what`` names it in the reason.
+
+    Full-width digits are read (NFKC); underscores, digits of other scripts and
+    hexadecimal are not, though :func:`float` would take some of them.
+
+    >>> parse_float("１０９．１７", "longitude")
+    109.17
+    >>> parse_float("1_09.17", "longitude")
+    Traceback (most recent call last):
+    ValueError: longitude '1_09.17' is not a number
+    """
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
     else:
@@ -147,10 +162,12 @@ def parse_float(value, what: str) -> float:
         if not text:
             raise ValueError(f"{what} is empty")
         text = text.rstrip("°")
-        try:
+        if DECIMAL.fullmatch(text):
             number = float(text)
-        except ValueError:
-            raise ValueError(f"{what} {text!r} is not a number") from None
+        elif text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise ValueError(f"{what} {text!r} is not a finite number")
+        else:
+            raise ValueError(f"{what} {text!r} is not a number")
     if not math.isfinite(number):
         raise ValueError(f"{what} {number!r} is not a finite number")
     return number

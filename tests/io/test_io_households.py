@@ -211,3 +211,28 @@ def test_two_headers_for_one_column(tmp_path):
 def test_missing_coordinate_columns(tmp_path):
     with pytest.raises(ColumnError, match="missing column lon.*lat"):
         load(tmp_path, "H1\n", head="户号\n")
+
+
+# --- coordinates written as text -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lon,text", [
+    ("1_09.17", "longitude '1_09.17' is not a number"),  # Python's float() reads 109.17
+    ("109_.17", "longitude '109_.17' is not a number"),
+    ("١٠٩.١٧", "longitude '١٠٩.١٧' is not a number"),  # Arabic-Indic digits: float() reads 109.17
+    ("0x6D", "longitude '0x6D' is not a number"),
+])
+def test_a_coordinate_python_would_read_but_a_person_would_not_is_rejected(tmp_path, lon, text):
+    """float() accepts underscores between digits and digits of any script: '1_09.17' went
+    in as 109.17, a typo in a register taken for a coordinate."""
+    batch = load(tmp_path, f"H1,a,109.2,27.36,\nH2,b,{lon},27.36,\n")
+    assert reasons(batch)[3].startswith(f"经度: {text}")
+    assert batch.valid["household_no"].tolist() == ["H1"]
+
+
+def test_full_width_digits_and_a_degree_sign_are_read(tmp_path):
+    """Full-width digits (a Chinese input method's, common in Excel registers) and a
+    trailing degree sign are normalised, as clean_text does for every other cell."""
+    batch = load(tmp_path, "H1,a,１０９．１７,２７．３６,\nH2,b,109.17°,27.36°,\nH3,c, 109.17 ,+27.36,\n")
+    assert batch.ok
+    assert batch.valid["lon"].tolist() == [109.17] * 3 and batch.valid["lat"].tolist() == [27.36] * 3
