@@ -16,6 +16,7 @@ from geogrid.crs import normalize_crs, to_wgs84
 from geogrid.errors import CRSError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
+from geogrid.io.degrees import parse_degrees
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
     ARRIVED_CRS, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
@@ -28,7 +29,6 @@ from geogrid.io.validate import (
     find_duplicates,
     memoized,
     parse_care_level,
-    parse_float,
 )
 
 __all__ = ["load_households", "HOUSEHOLD_COLUMNS"]
@@ -210,7 +210,7 @@ def _numbers(values: list, what: str, column: str, problems: Problems, wanted: n
     fast = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
     for pos in np.flatnonzero(~np.isfinite(fast) & wanted):
         try:
-            fast[pos] = parse_float(values[pos], what)  # full-width digits, "109.2°", or the reason
+            fast[pos] = parse_degrees(values[pos], what)  # "１０９.２", "E109.2", "109°12'30\"", or the reason
         except ValueError as exc:
             problems.add(pos, column, str(exc))
             fast[pos] = np.nan

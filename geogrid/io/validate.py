@@ -161,10 +161,10 @@ def parse_float(value, what: str) -> float:
         text = clean_text(value)
         if not text:
             raise ValueError(f"{what} is empty")
-        text = text.rstrip("°")
-        if DECIMAL.fullmatch(text):
-            number = float(text)
-        elif text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        digits = text.removesuffix("°")
+        if DECIMAL.fullmatch(digits):
+            number = float(digits)
+        elif digits.lower().lstrip("+-") in ("nan", "inf", "infinity"):
             raise ValueError(f"{what} {text!r} is not a finite number")
         else:
             raise ValueError(f"{what} {text!r} is not a number")

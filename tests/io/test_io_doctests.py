@@ -3,7 +3,7 @@ import importlib
 
 import pytest
 
-MODULES = ["encoding", "formats", "headers", "validate", "export", "boundaries"]
+MODULES = ["encoding", "formats", "headers", "validate", "export", "boundaries", "degrees"]
 
 
 @pytest.mark.parametrize("name", MODULES)
