@@ -102,6 +102,7 @@ def _write(engine, batch, kind: str, upsert) -> None:
     from geogrid.db.engine import session_scope
 
     console = _console()
+    notes = batch.note_lines()
     with console.status(f"writing {len(batch.valid):,} {kind} to the database"):
         with session_scope(engine, write=True) as session:
             counts = upsert(session)
@@ -109,10 +110,12 @@ def _write(engine, batch, kind: str, upsert) -> None:
             audit.append(session, _actor(), f"import.{kind}", kind, None,
                          detail={"file": str(batch.source), "added": counts.added,
                                  "updated": counts.updated, "unchanged": counts.unchanged,
-                                 "rejected": counts.rejected})
+                                 "rejected": counts.rejected, **({"notes": notes} if notes else {})})
     typer.echo(f"{batch.source}: {batch.n_rows:,} rows read; {counts.added:,} added, "
                f"{counts.updated:,} updated, {counts.unchanged:,} unchanged, "
                f"{counts.rejected:,} rejected")
+    for line in notes:  # what was done to rows it wrote: values converted, empty cells given a default
+        typer.echo(f"note: {line}")
 
 
 def _import(database_url, file: Path, kind: str, load, upsert, *, skip_invalid: bool,

@@ -36,6 +36,9 @@ class ImportBatch:
     problems : ``(row, column, reason)`` for every problem, in row order.
     raw : every row as read (for :meth:`reject`).
     columns : ``{canonical name: the file's header}`` of the columns recognised.
+    notes : ``(row, column, note)`` for a valid row that is written with something the
+        user should know (a value converted, an empty cell given a default); ``row``
+        ``None`` for a note about the whole file.  :meth:`note_lines` sums them up.
     """
 
     valid: pd.DataFrame
@@ -46,6 +49,7 @@ class ImportBatch:
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     raw: pd.DataFrame | None = field(default=None, repr=False)
     columns: dict[str, str] = field(default_factory=dict)
+    notes: list[tuple[int | None, str, str]] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -94,6 +98,28 @@ class ImportBatch:
         added = [(r, header[r], why) for r, (_, why) in reasons.items()]
         self.problems = sorted([*self.problems, *added], key=lambda t: t[0])
 
+    def note_lines(self, *, limit: int = 10) -> list[str]:
+        """The :attr:`notes` of the rows still valid, one line per column and note, with
+        how many rows and the first ``limit`` of them:
+        ``身份证号, 2 rows (3, 5): a first-generation ID number ...``."""
+        valid = set(self.valid[ROW].tolist()) if ROW in self.valid.columns else set()
+        rows: dict[tuple[str, str], list[int]] = {}
+        whole: list[str] = []
+        for row, column, note in self.notes:
+            if row is None:
+                line = f"{column}: {note}" if column else note
+                if line not in whole:
+                    whole.append(line)
+            elif row in valid:
+                rows.setdefault((column, note), []).append(int(row))
+        lines = list(whole)
+        for (column, note), where in rows.items():
+            where = sorted(set(where))
+            shown = ", ".join(map(str, where[:limit])) + (f" and {len(where) - limit} more" if len(where) > limit else "")
+            count = f"{len(where)} row{'s' if len(where) > 1 else ''} ({shown})"
+            lines.append(f"{column}, {count}: {note}" if column else f"{count}: {note}")
+        return lines
+
     def raise_for_rejects(self) -> None:
         """Raise :meth:`error` when any row was rejected (the all-or-nothing default)."""
         err = self.error()
@@ -103,9 +129,11 @@ class ImportBatch:
 
 def make_batch(
     raw: pd.DataFrame, valid: pd.DataFrame, problems: Problems, *, source: Path, crs: str | None, kind: str,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | None = None, notes: list[tuple[int | None, str, str]] | None = None,
 ) -> ImportBatch:
-    """Assemble a batch and check that every row of ``raw`` is valid or rejected, never both."""
+    """Assemble a batch and check that every row of ``raw`` is valid or rejected, never both.
+
+    ``notes`` are ``(position or None, column, note)``, as :attr:`ImportBatch.notes` by row."""
     bad = problems.positions()
     rejects = raw.iloc[bad].copy()
     reason_col = REASON if REASON not in raw.columns else f"_{REASON}"
@@ -124,4 +152,5 @@ def make_batch(
     return ImportBatch(
         valid=valid, rejects=rejects, source=Path(source), crs=crs, kind=kind,
         problems=problems.triples(raw[ROW].to_numpy()), raw=raw, columns=dict(columns or {}),
+        notes=[(None if pos is None else int(raw[ROW].iat[pos]), column, note) for pos, column, note in notes or ()],
     )

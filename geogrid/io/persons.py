@@ -35,6 +35,10 @@ PERSON_COLUMNS = (
 
 _ZH_GENDER = {"M": "男 (male)", "F": "女 (female)"}
 
+#: The note on a row whose 15-digit ID number was converted (see :func:`geogrid.idnumber.parse_id_number`).
+FIRST_GENERATION_NOTE = ("a first-generation ID number of 15 digits, stored as its 18-digit number "
+                         "(GB 11643: 19 before the birth year, a check character after)")
+
 
 def load_persons(
     path: str | os.PathLike,
@@ -77,6 +81,7 @@ def load_persons(
     tags: list[str] = [""] * n
     gender_cells, birth_cells = cells(C.GENDER), cells(C.BIRTH_DATE)
     phone_cells, party_cells, tag_cells = cells(C.PHONE), cells(C.PARTY_MEMBER), cells(C.TAGS)
+    notes: list[tuple[int | None, str, str]] = []
     today = today or dt.date.today()
     parse_gender_, parse_date_ = memoized(parse_gender), memoized(parse_date)
     parse_party_, parse_tags_ = memoized(parse_party_member), memoized(parse_tags)
@@ -90,6 +95,8 @@ def load_persons(
         try:
             parsed = parse_id(raw_id, today=today)
             ids[pos] = parsed.value
+            if parsed.converted_from is not None:
+                notes.append((pos, header(C.ID_NUMBER), FIRST_GENERATION_NOTE))
         except ValueError as exc:
             problems.add(pos, header(C.ID_NUMBER), str(exc))
         try:
@@ -154,4 +161,4 @@ def load_persons(
     frame[ROW] = rows
     good = [pos for pos in range(n) if pos not in problems]
     valid = frame.iloc[good].reset_index(drop=True)
-    return make_batch(raw, valid, problems, source=path, crs=None, kind="persons", columns=mapping)
+    return make_batch(raw, valid, problems, source=path, crs=None, kind="persons", columns=mapping, notes=notes)

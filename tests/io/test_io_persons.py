@@ -46,7 +46,8 @@ def test_bad_id_numbers(tmp_path, ids):
     assert r[3] == "身份证号: ID number has a birth date in the future (2030-01-01)"
     assert r[4] == "身份证号: ID number has an impossible birth date 19900231"
     assert "scientific notation (Excel" in r[5]
-    assert "got 15 characters" in r[6]
+    assert "15 digits (first generation) has an impossible birth date 19199001" in r[6]
+    assert "18-digit number with digits missing" in r[6]
     assert r[7] == "身份证号: ID number is empty"
     assert 8 not in r  # "431227...X.0" keeps all 18 digits: recovered
 
@@ -207,3 +208,41 @@ def test_rejects_file_keeps_original_csv_text(tmp_path, ids):
     assert back["户号"].tolist() == [" 007 "]
     assert back["联系电话"].tolist() == ["138-1234-567"]
     assert back["reason"][0].startswith("联系电话: phone '138-1234-567'")
+
+
+def _first_generation(number: str) -> str:
+    return number[:6] + number[8:17]
+
+
+def test_first_generation_id_numbers_are_converted_and_counted(tmp_path, ids):
+    """15-digit ID numbers were rejected; they are stored as their 18-digit numbers and the
+    batch says how many, in which rows."""
+    old = _first_generation(ids[2])  # a man born 1950-12-31
+    batch = load(tmp_path, f"H1,甲,{ids[0]}\nH1,乙,{old}\nH2,丙,{_first_generation(ids[1])}\n",
+                 head="户号,姓名,身份证号\n")
+    assert batch.ok
+    assert batch.valid["id_number"].tolist() == list(ids[:3][:1]) + [ids[2], ids[1]]
+    assert batch.valid["birth_date"].tolist()[1:] == [dt.date(1950, 12, 31), dt.date(1985, 5, 6)]
+    assert batch.valid["gender"].tolist()[1:] == ["M", "F"]
+    assert batch.note_lines() == [
+        "身份证号, 2 rows (3, 4): a first-generation ID number of 15 digits, stored as its 18-digit "
+        "number (GB 11643: 19 before the birth year, a check character after)"]
+
+
+def test_a_first_generation_number_and_its_18_digit_number_are_one_person(tmp_path, ids):
+    batch = load(tmp_path, f"H1,甲,{ids[2]}\nH1,甲,{_first_generation(ids[2])}\n")
+    assert reasons(batch) == {2: "身份证号: ID number is duplicated: it also appears in row 3",
+                              3: "身份证号: ID number is duplicated: it also appears in row 2"}
+    assert batch.note_lines() == []  # notes are about rows that are written
+
+
+def test_a_first_generation_number_in_an_xlsx_number_cell_is_converted(tmp_path, ids):
+    """A 15-digit number fits in an Excel number exactly: openpyxl reads it as an int."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号", "姓名", "身份证号码"])
+    ws.append(["H1", "甲", int(_first_generation(ids[2]))])
+    wb.save(tmp_path / "p.xlsx")
+    batch = load_persons(tmp_path / "p.xlsx", today=TODAY)
+    assert batch.ok and batch.valid["id_number"].tolist() == [ids[2]]
+    assert batch.note_lines()[0].startswith("身份证号码, 1 row (2): a first-generation ID number")

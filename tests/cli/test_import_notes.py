@@ -1,0 +1,54 @@
+"""``geogrid import persons`` says what it did to the rows it wrote, on SpatiaLite and PostGIS:
+15-digit ID numbers converted, empty 是否党员 cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from geogrid.idnumber import make_id_number
+from tests.cli.test_transfer import HOUSEHOLDS, cli  # noqa: F401  (the fixture: main() on the test database)
+
+
+def _persons(db_url) -> dict[str, tuple]:
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, id_number, party_member FROM persons")).all()
+    engine.dispose()
+    return {name: (number, bool(party)) for name, number, party in rows}
+
+
+def _audit_details(db_url) -> list[str]:
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT detail FROM audit_log WHERE action = 'import.persons'")).scalars().all()
+    engine.dispose()
+    return [str(r) for r in rows]
+
+
+def test_first_generation_id_numbers_are_stored_as_18_digits_and_counted(cli, db_url, tmp_path):
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    new = make_id_number("431227", dt.date(1962, 7, 8), 5, "M")
+    old = new[:6] + new[8:17]
+    other = make_id_number("431227", dt.date(1990, 3, 4), 9, "F")
+    p = tmp_path / "p.csv"
+    p.write_text(f"户编号,姓名,身份证号\nH001,杨大山,{old}\nH002,吴小河,{other}\n", encoding="gbk")
+    code, out, err = cli("import", "persons", p)
+    assert code == 0, err
+    assert "2 added" in out
+    assert "note: 身份证号, 1 row (2): a first-generation ID number of 15 digits, stored as its 18-digit" in out
+    assert _persons(db_url)["杨大山"][0] == new
+    assert "first-generation" in _audit_details(db_url)[0]
+    # the same person in a newer register with the 18-digit number: the same row, unchanged
+    p.write_text(f"户编号,姓名,身份证号\nH001,杨大山,{new}\nH002,吴小河,{other}\n", encoding="gbk")
+    code, out, err = cli("import", "persons", p)
+    assert code == 0 and "0 added, 0 updated, 2 unchanged" in out and "note:" not in out, err
