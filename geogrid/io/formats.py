@@ -3,9 +3,11 @@
 :func:`read_table` does no validation: headers are the file's own, CSV cells are
 strings exactly as written (so ID numbers and leading zeros survive), XLSX cells are
 what openpyxl returns (str, int, float, datetime), and vector files keep their
-attribute types and geometry in their own CRS.  A ``_row`` column holds the row
-number a person sees: the header is row 1 and the first record row 2 in a CSV, the
-sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
+attribute types and geometry in their own CRS.  In a CSV and an XLSX the header is the
+first row at least half as full as the fullest of the first 20: a title row above it
+("新晃县某村住户名单") and blank lines are skipped.  A ``_row`` column holds the row
+number a person sees: the line in a CSV (the first record is line 2 below a header on
+line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
 value at all (blank lines, formatted-but-empty Excel rows) are not records and are
 left out; the row numbers of the others do not change.
 """
@@ -152,6 +154,19 @@ def _dedupe(names: list[str]) -> list[str]:
     return out
 
 
+def _header_index(rows: list[tuple]) -> int:
+    """The header of a CSV or XLSX: the first row that is at least half as full as the
+    fullest of the first rows.
+
+    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers.
+    """
+    counts = [sum(not _blank(v) for v in row) for row in rows[:20]]
+    if not counts or max(counts) == 0:
+        return -1
+    need = max(1, (max(counts) + 1) // 2)
+    return next(i for i, n in enumerate(counts) if n >= need and (n >= 2 or max(counts) == 1))
+
+
 # --- CSV -------------------------------------------------------------------------------
 
 
@@ -162,11 +177,13 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         text = text[1:]
     if not text.strip():
         raise FileFormatError(f"{path}: the file is empty; the first row must hold the column headers")
-    first = text.split("\n", 1)[0]
-    sep = max(_DELIMITERS, key=first.count) if any(d in first for d in _DELIMITERS) else ","
+    # the first line with a delimiter decides: a title row above the header may have none
+    first = next((line for line in text.split("\n", 20)[:20] if any(d in line for d in _DELIMITERS)), "")
+    sep = max(_DELIMITERS, key=first.count) if first else ","
+    title_lines, title_chars = _title_rows(text, sep)
     try:
         df = pd.read_csv(
-            io.StringIO(text),
+            io.StringIO(text[title_chars:]),
             sep=sep,
             dtype=str,
             keep_default_na=False,
@@ -176,7 +193,7 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable CSV file ({exc}); check quotes and separators") from None
     df = df.astype(object)
-    df = _number_rows(df, 2)
+    df = _number_rows(df, title_lines + 2)
     if not text.endswith(("\n", "\r")) and len(df):
         last = text.rsplit("\n", 1)[-1]
         fields = len(next(csv.reader([last], delimiter=sep), []))
@@ -184,6 +201,32 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         if fields < width:
             df.attrs[_CUT_OFF] = (int(df[ROW].iloc[-1]), fields, width)
     return df
+
+
+def _title_rows(text: str, sep: str) -> tuple[int, int]:
+    """``(lines, characters)`` above a CSV's header: the rows before the one
+    :func:`_header_index` takes for the header, as in an XLSX (a title such as
+    "新晃县某村住户名单" saved from a merged cell, blank lines)."""
+    ends: list[tuple[int, int]] = []  # (lines, characters) read after each record
+    read = [0, 0]
+
+    def lines():
+        for line in io.StringIO(text, newline=""):
+            read[0] += 1
+            read[1] += len(line)
+            yield line
+
+    rows = []
+    try:
+        for record in csv.reader(lines(), delimiter=sep):
+            rows.append(tuple(record))
+            ends.append((read[0], read[1]))
+            if len(rows) == 20:
+                break
+    except csv.Error:  # pandas says what is wrong with the file
+        return 0, 0
+    head = _header_index(rows)
+    return ends[head - 1] if head > 0 else (0, 0)
 
 
 _CUT_OFF = "geogrid_cut_off"
@@ -204,18 +247,6 @@ def cut_off(raw: pd.DataFrame) -> tuple[int, str] | None:
 
 
 # --- XLSX ------------------------------------------------------------------------------
-
-
-def _header_index(rows: list[tuple]) -> int:
-    """The first row that is at least half as full as the fullest of the first rows.
-
-    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers.
-    """
-    counts = [sum(not _blank(v) for v in row) for row in rows[:20]]
-    if not counts or max(counts) == 0:
-        return -1
-    need = max(1, (max(counts) + 1) // 2)
-    return next(i for i, n in enumerate(counts) if n >= need and (n >= 2 or max(counts) == 1))
 
 
 def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:

@@ -122,6 +122,44 @@ def test_xlsx_row_numbers_below_a_title_row(tmp_path):
     assert "经度: longitude 'abc' is not a number" in batch.rejects["reason"][0]
 
 
+@pytest.mark.parametrize("title", [
+    "新晃县某村住户名单\n",
+    "新晃县某村住户名单,,,\n",  # Excel's "save as CSV" pads the merged title cell
+    "\"新晃县某村住户名单（2024年,第一批）\"\n\n",  # a quoted comma, a blank line
+    "新晃县某村住户名单\n填报单位：某村（2024年6月1日）,,,\n",  # a second title row
+])
+def test_a_csv_title_row_above_the_header_is_skipped_as_in_xlsx(tmp_path, title):
+    """A CSV with a title row above its header failed whole ('missing column ...') while the
+    same sheet saved as XLSX imported: the header is found the same way in both."""
+    path = tmp_path / "t.csv"
+    path.write_bytes((title + "户号,户主,经度,纬度\nH1,张三,109.2,27.36\n\nH2,李四,abc,27.36\n").encode("gbk"))
+    raw = read_table(path)
+    assert list(raw.columns) == ["户号", "户主", "经度", "纬度", "_row"]
+    head = title.count("\n") + 1  # the header's line in the file
+    assert raw["_row"].tolist() == [head + 1, head + 3]
+    batch = load_households(path)
+    assert batch.valid["household_no"].tolist() == ["H1"]
+    assert batch.rejects["_row"].tolist() == [head + 3]
+    assert "经度: longitude 'abc' is not a number" in batch.rejects["reason"][0]
+
+
+def test_a_tab_separated_csv_with_a_title_row(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("住户名单\n户号\t经度\t纬度\nH1\t109.2\t27.36\n", encoding="utf-8")
+    batch = load_households(path)
+    assert batch.ok and batch.valid["_row"].tolist() == [3]
+
+
+def test_a_csv_whose_first_rows_are_sparse_keeps_its_header(tmp_path):
+    """The header is the first row at least half as full as the fullest: a first data row
+    with most cells empty does not move it."""
+    path = tmp_path / "t.csv"
+    path.write_text("户号,户主,地址,经度,纬度,备注\nH1,,,109.2,27.36,\nH2,李四,晃州镇,109.2,27.37,无\n",
+                    encoding="utf-8")
+    raw = read_table(path)
+    assert raw.columns[0] == "户号" and raw["_row"].tolist() == [2, 3]
+
+
 def test_csv_cells_stay_text(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("户号,身份证号,出生日期\n007,431227199001020357,1990-01-02\n\n008,,\n", encoding="utf-8")
