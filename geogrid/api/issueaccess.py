@@ -24,14 +24,14 @@ from geogrid.api.scope import Principal, Scope, parse_scope_entry
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import Issue
 from geogrid.db.models import Area
-from geogrid.errors import PermissionDeniedError
+from geogrid.errors import NotFoundError, PermissionDeniedError
 from geogrid.issues.catalogue import Catalogue
 from geogrid.issues.deadlines import Clock
 from geogrid.issues.workflow import LEVELS, Actor, IssueState, allowed_actions, is_handler, is_manager, level_rank
 
 __all__ = ["IssueContext", "ctx", "ISSUE_READERS", "STATS_READERS", "user_level", "covers", "issues_clause",
-           "issue_actor", "require_role", "issue_row", "issue_detail", "may_reroute", "reroute_radius_m",
-           "route_candidates", "may_upload"]
+           "issue_actor", "require_role", "read_issue", "issue_row", "issue_detail", "may_reroute",
+           "reroute_radius_m", "route_candidates", "may_upload"]
 
 ISSUE_READERS = frozenset({"admin", "cadre"})
 STATS_READERS = frozenset({"admin", "cadre", "analyst"})
@@ -107,6 +107,20 @@ def require_role(principal: Principal, roles: frozenset[str], what: str) -> None
     if principal.role not in roles:
         raise PermissionDeniedError(
             f"role {principal.role!r} may not {what}; ask an administrator for a cadre account")
+
+
+def read_issue(session: Session, principal: Principal, scope: Scope, audit, issue_id: str):
+    """The issue ``issue_id`` for a read of it or of its timeline or photos: 403 to a role
+    that reads no issues, 404 outside the caller's scope (and not reported by them),
+    either refusal committed to the audit log (``audit``: the request's
+    :class:`~geogrid.api.deps.Auditor`) before it is told.  The caller records the read
+    itself once it has what it returns."""
+    try:
+        require_role(principal, ISSUE_READERS, "read issues")
+        return repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
+    except (NotFoundError, PermissionDeniedError) as exc:
+        audit.refused(session, exc, "read", "issue", issue_id)
+        raise
 
 
 # --- representation ------------------------------------------------------------------------------

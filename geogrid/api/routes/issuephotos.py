@@ -13,7 +13,9 @@ from fastapi.responses import FileResponse
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import PayloadTooLargeError
 from geogrid.api.issuejson import photo_json as _photo_json
-from geogrid.api.issueaccess import ISSUE_READERS, ctx, issue_actor, issues_clause, may_upload, require_role
+from geogrid.api.issueaccess import (
+    ISSUE_READERS, ctx, issue_actor, issues_clause, may_upload, read_issue, require_role,
+)
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import IssuePhoto
 from geogrid.db.models import new_id
@@ -69,10 +71,9 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
 @router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse,
             summary="A photo (EXIF stripped) or its thumbnail")
 def get_photo(issue_id: str, photo_id: str, request: Request, session: SessionDep,
-              principal: PrincipalDep, scope: ScopeDep,
+              principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
               thumbnail: Annotated[bool, Query()] = False):
-    require_role(principal, ISSUE_READERS, "read issues")
-    repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
+    read_issue(session, principal, scope, audit, issue_id)
     photo = session.get(IssuePhoto, photo_id)
     if photo is None or photo.issue_id != issue_id:
         raise NotFoundError(f"photo {photo_id} not found")
@@ -81,4 +82,5 @@ def get_photo(issue_id: str, photo_id: str, request: Request, session: SessionDe
     if not path.is_file():
         raise NotFoundError(f"photo {photo_id} is recorded but its file is missing under "
                             f"{root}; restore GEOGRID_DATA_DIR from backup")
+    audit.record(session, "read", "issue", issue_id, detail={"photo": photo_id, "thumbnail": thumbnail})
     return FileResponse(path, media_type="image/jpeg" if thumbnail else photo.content_type)

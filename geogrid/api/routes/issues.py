@@ -10,6 +10,12 @@ transactions.
 Visibility: admins and cadres see the issues whose village, micro-grid or cell is in
 their scope, and the ones they reported; anything else answers 404.  Analysts get
 statistics and hotspots only (no descriptions, no contacts); planners nothing.
+
+Audit: an issue carries its reporter's name and contact, photos and a place, so every
+read of one (the issue, its timeline, a photo) and every list of them (the list, the
+inbox, the CSV export, Open311's) is committed to the audit log before the answer goes,
+one row per request; refused reads of one issue too.  Statistics and hotspots are
+aggregates and are not logged.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin
 from geogrid.api.errors import StateError
 from geogrid.api.issueaccess import (
     ISSUE_READERS, STATS_READERS, IssueContext, covers, ctx, issue_actor, issue_detail, issue_row, issues_clause,
-    require_role, reroute_radius_m, route_candidates, user_level,
+    read_issue, require_role, reroute_radius_m, route_candidates, user_level,
 )
 from geogrid.api.geojson import GeoJSONResponse, feature_collection
 from geogrid.api.issuejson import (  # noqa: F401 - IssueIn is Open311's body too
@@ -163,7 +169,7 @@ def _csv_list(value: str | None, allowed=None, what: str = "value") -> list[str]
 
 @router.get("/issues", response_class=GeoJSONResponse, summary="Issues in scope as GeoJSON")
 def list_issues(
-    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
+    request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     category: Annotated[str | None, Query(description="comma-separated category codes")] = None,
     village: Annotated[str | None, Query(max_length=12)] = None,
@@ -186,6 +192,10 @@ def list_issues(
     if overdue is False:  # not overdue: filter in Python (rare)
         rows = [r for r in rows if not is_overdue(r.status, r.due_at, c.now())]
     matched = repo.count_issues(session, **filters) if overdue is not False else None
+    if rows:
+        audit.record(session, "list", "issue", None, detail={
+            "returned": len(rows), "status": status, "category": category, "village": village,
+            "cell": cell, "bbox": bbox, "overdue": overdue, "supervised": supervised})
     now = c.now()
     names = Names(session, rows)
     feats = [{"type": "Feature", "id": r.id, "geometry": _point(r.lon, r.lat),
@@ -196,13 +206,15 @@ def list_issues(
 
 @router.get("/issues/inbox", summary="What needs the caller's action, with the reason")
 def get_inbox(request: Request, session: SessionDep, principal: PrincipalDep,
-              scope: ScopeDep) -> dict:
+              scope: ScopeDep, audit: AuditDep) -> dict:
     require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     now = c.now()
     rows = repo.inbox_rows(session, user_id=principal.user_id, role=principal.role,
                            level=user_level(session, principal),
                            where=issues_clause(scope), now=now)
+    if rows:
+        audit.record(session, "list", "issue", None, detail={"inbox": True, "returned": len(rows)})
     items = []
     names = Names(session, [r for _, r in rows])
     for reason, r in rows:
@@ -293,18 +305,20 @@ def run_supervision(request: Request, session: SessionDep, principal: PrincipalD
 @router.get("/issues/{issue_id}", response_class=GeoJSONResponse,
             summary="One issue with its timeline, photos and the caller's allowed actions")
 def get_issue(issue_id: str, request: Request, session: SessionDep, principal: PrincipalDep,
-              scope: ScopeDep):
-    require_role(principal, ISSUE_READERS, "read issues")
-    repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
-    return GeoJSONResponse(issue_detail(session, request, principal, scope, issue_id))
+              scope: ScopeDep, audit: AuditDep):
+    read_issue(session, principal, scope, audit, issue_id)
+    out = issue_detail(session, request, principal, scope, issue_id)
+    audit.record(session, "read", "issue", issue_id)
+    return GeoJSONResponse(out)
 
 
 @router.get("/issues/{issue_id}/events", summary="The issue's timeline")
 def get_events(issue_id: str, session: SessionDep, principal: PrincipalDep,
-               scope: ScopeDep) -> list[dict]:
-    require_role(principal, ISSUE_READERS, "read issues")
-    repo.get_issue(session, issue_id, issues_clause(scope, principal.user_id))
-    return [event_json(e) for e in repo.events(session, issue_id)]
+               scope: ScopeDep, audit: AuditDep) -> list[dict]:
+    read_issue(session, principal, scope, audit, issue_id)
+    out = [event_json(e) for e in repo.events(session, issue_id)]
+    audit.record(session, "read", "issue", issue_id, detail={"part": "timeline"})
+    return out
 
 
 @router.get("/issues/{issue_id}/handlers",

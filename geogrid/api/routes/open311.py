@@ -13,7 +13,10 @@
 Reads without an API key show only categories marked public (not disputes or care
 needs, which can identify vulnerable people), county-wide; with a key, the key's user's
 scope and every category.  ``GEOGRID_ISSUES_OPEN311_PUBLIC_READ=false`` requires a key
-for every call.  Contact details are never returned.  Errors follow the spec:
+for every call.  Contact details are never returned.  Every GET of requests is committed
+to the audit log before the answer goes (one row per call: ``list``, or ``read`` of one
+request), as the key's user or, without a key, ``(anonymous)`` with the client's
+address.  Errors follow the spec:
 ``[{"code": 403, "description": "..."}]`` or ``<errors><error>...``.
 """
 
@@ -148,7 +151,8 @@ def _key_principal(session, raw: str | None) -> Principal | None:
 
 
 def _reader_filter(request: Request, session, api_key: str | None):
-    """The issues a reader may see: the key user's scope, or public categories."""
+    """The issues a reader may see (the key user's scope, or public categories), the
+    issue context and the key's user (None for a public read)."""
     from geogrid.api.issueaccess import ctx, issues_clause
 
     c = ctx(request)
@@ -157,12 +161,12 @@ def _reader_filter(request: Request, session, api_key: str | None):
         if not c.settings.open311_public_read:
             raise Open311Error("api_key is required on this server", 403)
         public = [cat.code for cat in c.catalogue.categories if cat.public]
-        return Issue.category.in_(public), c
+        return Issue.category.in_(public), c, None
     if principal.role not in ("admin", "cadre"):
         raise PermissionDeniedError(f"the key's user has role {principal.role!r}, which does not "
                                     "read issues")
     scope = resolve_scope(session, principal, county_code=request.app.state.settings.county_code)
-    return issues_clause(scope, principal.user_id), c
+    return issues_clause(scope, principal.user_id), c, principal
 
 
 def _check_jurisdiction(request: Request, jurisdiction: str | None) -> None:
@@ -218,9 +222,15 @@ def service_definition(code: str, fmt: str, request: Request, jurisdiction_id: s
         return _error(fmt, exc)
 
 
-def _list_requests(request: Request, params: dict) -> list[dict]:
+def _list_requests(request: Request, params: dict, *, one: str | None = None) -> list[dict]:
+    """The requests ``params`` ask for (``one``: that request alone), the read committed
+    to the audit log first."""
+    from geogrid.api.deps import anonymous_auditor
+
     with request.app.state.sessionmaker() as session:
-        where, c = _reader_filter(request, session, params.get("api_key"))
+        where, c, principal = _reader_filter(request, session, params.get("api_key"))
+        if one is not None:
+            params = {**params, "service_request_id": one}
         ids = [v for v in (params.get("service_request_id") or "").split(",") if v.strip()]
         filters: dict[str, Any] = {"where": where}
         if ids:
@@ -243,6 +253,12 @@ def _list_requests(request: Request, params: dict) -> list[dict]:
             start = _parse_time(params.get("start_date"), "start_date") or end - dt.timedelta(days=90)
             filters.update(since=start, until=end + dt.timedelta(seconds=1))
             rows = repo.issue_rows(session, limit=1000, **filters)
+        audit = anonymous_auditor(request, principal.username if principal else "")
+        if one is not None:
+            audit.record(session, "read", "issue", one, result="ok" if rows else "not_found",
+                         detail={"via": "open311"})
+        elif rows:
+            audit.record(session, "list", "issue", None, detail={"via": "open311", "returned": len(rows)})
         return [_request_json(r, c.catalogue) for r in rows]
 
 
@@ -263,8 +279,7 @@ def get_request(request_id: str, fmt: str, request: Request):
         fmt = _fmt(fmt)
         params = dict(request.query_params)
         _check_jurisdiction(request, params.get("jurisdiction_id"))
-        params["service_request_id"] = request_id
-        found = _list_requests(request, params)
+        found = _list_requests(request, params, one=request_id)
         if not found:
             raise NotFoundError(f"service request {request_id} not found")
         return _render(fmt, found, "service_requests", "request")

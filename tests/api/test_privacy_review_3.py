@@ -1,0 +1,95 @@
+"""A hostile review of the personal-data rules through the HTTP API (third round).
+
+Each test here proved a leak before its fix: issue reads that left no audit row,
+households of no village read by every county's accounts, a cell leader's validation
+naming the households of the cells beside theirs, a dispatch refusal naming an account,
+and the H3 aggregate telling an analyst one house's care level.
+"""
+
+from __future__ import annotations
+
+from tests.api.conftest import V1
+from tests.issues.conftest import clock, iclient, issue_app, itokens, iworld, png_bytes, point, user_ids  # noqa: F401
+
+API = "/api/v1"
+
+
+def _audit(client, admin, **params) -> list[dict]:
+    r = client.get(f"{API}/audit", params={"limit": 1000, **params}, headers=admin)
+    assert r.status_code == 200, r.text
+    return r.json()["entries"]
+
+
+def _report(client, headers, where, **extra):
+    lon, lat = where
+    body = {"category": "sanitation", "lon": lon, "lat": lat, "description": "垃圾堆放在路边", **extra}
+    r = client.post(f"{API}/issues", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+# --- 1. issue reads are audited ---------------------------------------------------------------
+def test_issue_reads_are_audited_one_row_per_request(iclient, itokens):
+    """An issue carries its reporter's name and contact, photos and a place; GET of one
+    issue, its timeline, its photos, the list and the inbox wrote no audit row (only the
+    CSV export did).  Lists write one row per request, not one per issue."""
+    first = _report(iclient, itokens["cell1"], point(V1, 0), contact_name="王小明",
+                    contact_phone="13812345678")
+    _report(iclient, itokens["cell1"], point(V1, 0, fy=0.3))
+    r = iclient.post(f"{API}/issues/{first}/photos", headers=itokens["cell1"], data={"kind": "report"},
+                     files={"file": ("p.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    photo = r.json()
+    admin = itokens["admin"]
+    before = {e["id"] for e in _audit(iclient, admin, actor="cadre1")}
+
+    cadre = itokens["cadre1"]
+    assert iclient.get(f"{API}/issues/{first}", headers=cadre).status_code == 200
+    assert iclient.get(f"{API}/issues/{first}/events", headers=cadre).status_code == 200
+    assert iclient.get(photo["thumbnail_url"], headers=cadre).status_code == 200
+    listed = iclient.get(f"{API}/issues", headers=cadre).json()
+    assert listed["numberReturned"] == 2
+    assert len(iclient.get(f"{API}/issues/inbox", headers=cadre).json()["features"]) == 2
+    assert iclient.get(f"{API}/issues/export.csv", headers=cadre).status_code == 200
+
+    rows = [e for e in _audit(iclient, admin, actor="cadre1") if e["id"] not in before]
+    got = sorted((e["action"], e["object_type"], e["object_id"] or "", e["result"]) for e in rows)
+    assert got == sorted([
+        ("read", "issue", first, "ok"),  # the issue
+        ("read", "issue", first, "ok"),  # its timeline
+        ("read", "issue", first, "ok"),  # its photo
+        ("list", "issue", "", "ok"),  # GET /issues: one row for two issues
+        ("list", "issue", "", "ok"),  # the inbox
+        ("export", "issue", "", "ok"),
+    ]), got
+    lists = [e for e in rows if e["action"] == "list"]
+    assert sorted(e["detail"]["returned"] for e in lists) == [2, 2]
+    assert {e["detail"].get("photo") for e in rows if e["action"] == "read"} >= {photo["id"]}
+
+    # a refused read is on record too: out of scope (404) and a role that may not (403)
+    assert iclient.get(f"{API}/issues/{first}", headers=itokens["cadre2c"]).status_code == 404
+    assert iclient.get(f"{API}/issues/{first}", headers=itokens["analyst"]).status_code == 403
+    refused = {(e["actor"], e["object_id"], e["result"])
+               for who in ("cadre2c", "analyst") for e in _audit(iclient, admin, actor=who)}
+    assert ("cadre2c", first, "not_found") in refused and ("analyst", first, "denied") in refused
+
+
+def test_open311_reads_are_audited(iclient, itokens):
+    """Open311's GET requests (a key's user's issues, or the public categories) wrote no
+    audit row: one row per request, as the key's user or as an anonymous reader."""
+    iid = _report(iclient, itokens["cadre1"], point(V1, 0))
+    r = iclient.post(f"{API}/api-keys", json={"username": "hotline", "name": "12345"},
+                     headers=itokens["admin"])
+    assert r.status_code == 201, r.text
+    key = r.json()["api_key"]
+    listed = iclient.get("/open311/v2/requests.json", params={"api_key": key})
+    assert listed.status_code == 200 and [x["service_request_id"] for x in listed.json()] == [iid]
+    one = iclient.get(f"/open311/v2/requests/{iid}.xml", params={"api_key": key})
+    assert one.status_code == 200
+    public = iclient.get("/open311/v2/requests.json")
+    assert public.status_code == 200 and len(public.json()) == 1  # sanitation is public
+    rows = _audit(iclient, itokens["admin"], object_type="issue")
+    got = sorted((e["actor"], e["action"], e["object_id"] or "", e["detail"].get("via"))
+                 for e in rows if e["action"] != "report")
+    assert got == sorted([("hotline", "list", "", "open311"), ("hotline", "read", iid, "open311"),
+                          ("(anonymous)", "list", "", "open311")]), got
