@@ -8,7 +8,10 @@ and the H3 aggregate telling an analyst one house's care level.
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from tests.api.conftest import V1
+from tests.api.test_privacy_review_2 import _token  # noqa: F401
 from tests.issues.conftest import clock, iclient, issue_app, itokens, iworld, png_bytes, point, user_ids  # noqa: F401
 
 API = "/api/v1"
@@ -93,3 +96,31 @@ def test_open311_reads_are_audited(iclient, itokens):
                  for e in rows if e["action"] != "report")
     assert got == sorted([("hotline", "list", "", "open311"), ("hotline", "read", iid, "open311"),
                           ("(anonymous)", "list", "", "open311")]), got
+
+
+# --- 4. dispatch refusals ---------------------------------------------------------------------
+def test_a_dispatch_refusal_names_no_account(iclient, itokens, user_ids, engine):
+    """Dispatching to a user id that may not handle the issue answered with the account's
+    username ('user <name> has no scope'), and differently for an id of no account (404),
+    of an account that does not cover the place, or of one above the caller's level (403):
+    a cadre could learn who is behind an id.  Every such id now gets the same answer,
+    naming no one, pointing at the handler list."""
+    _token(engine, "secret_agent", "cadre", [])  # an account of no scope
+    with engine.connect() as conn:
+        agent = conn.execute(text("SELECT id FROM users WHERE username = 'secret_agent'")).scalar()
+    iid = _report(iclient, itokens["cell1"], point(V1, 0))
+    r = iclient.post(f"{API}/issues/{iid}/transitions", json={"action": "accept"}, headers=itokens["cell1"])
+    assert r.status_code == 200, r.text
+    answers = set()
+    for target in (agent, "0" * 32, user_ids["cadre2c"], user_ids["town"], user_ids["analyst"]):
+        r = iclient.post(f"{API}/issues/{iid}/transitions", headers=itokens["cell1"],
+                         json={"action": "dispatch", "handler_id": target})
+        answers.add((r.status_code, r.json()["detail"]))
+        assert "secret_agent" not in r.text and "town" not in r.json()["detail"]
+    assert len(answers) == 1, answers
+    status, detail = answers.pop()
+    assert status == 422 and "/handlers" in detail
+    # one the list offers is still taken
+    r = iclient.post(f"{API}/issues/{iid}/transitions", headers=itokens["cell1"],
+                     json={"action": "dispatch", "handler_id": user_ids["cell1"]})
+    assert r.status_code == 200, r.text

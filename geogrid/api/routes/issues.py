@@ -432,7 +432,8 @@ def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionD
     return GeoJSONResponse(issue_detail(session, request, principal, scope, issue_id))
 
 
-def _target(session: Session, request: Request, issue, body: TransitionIn) -> Target | None:
+def _target(session: Session, request: Request, principal: Principal, scope: Scope, issue,
+            body: TransitionIn) -> Target | None:
     if body.action != "dispatch":
         return None
     c = ctx(request)
@@ -443,16 +444,34 @@ def _target(session: Session, request: Request, issue, body: TransitionIn) -> Ta
         return Target(level=dep.level, department=dep.code)
     if not body.handler_id:
         raise InputError("dispatch needs handler_id (a cadre) or department (from the menu)")
-    user = session.get(User, body.handler_id)
-    if user is None:
-        raise NotFoundError(f"user {body.handler_id} not found")
-    p = Principal(user.id, user.username, user.role, tuple(user.scopes or ()))
+    target = _handler(session, request, principal, scope, issue, body.handler_id)
+    if target is None:
+        # one answer for every id the handler list would not offer (no such account, one
+        # of no scope, not a cadre, not covering the place, above the caller's level):
+        # the caller may not see other accounts, so none is named or told apart
+        raise InputError(f"handler_id is not a cadre this issue may be dispatched to; choose one "
+                         f"from GET {API_PREFIX}/issues/{issue.id}/handlers")
+    return target
+
+
+def _handler(session: Session, request: Request, principal: Principal, scope: Scope, issue,
+             user_id: str) -> Target | None:
+    """The dispatch target ``user_id`` if GET /issues/{id}/handlers would offer them to the
+    caller (a cadre with a scope covering the issue's place, at the caller's level or
+    below; admins: any level), else None."""
+    user = session.get(User, user_id)
+    if user is None or user.role != "cadre" or not user.scopes:
+        return None
+    p = Principal(user.id, user.username, user.role, tuple(user.scopes))
     level = user_level(session, p)
-    if level is None:
-        raise InputError(f"user {user.username} has no scope, so no level to handle issues at")
+    actor = issue_actor(session, principal, scope, issue)
+    max_rank = 3 if principal.role == "admin" else level_rank(actor.level) if actor.level else -1
+    if level is None or level_rank(level) > max_rank:
+        return None
     s = resolve_scope(session, p, county_code=request.app.state.settings.county_code)
-    return Target(level=level, user_id=user.id, role=user.role,
-                  covers=covers(s, issue.village_code, issue.microgrid_key, issue.cell_key))
+    if not covers(s, issue.village_code, issue.microgrid_key, issue.cell_key):
+        return None
+    return Target(level=level, user_id=user.id, role=user.role, covers=True)
 
 
 @router.post("/issues/{issue_id}/transitions", response_class=GeoJSONResponse,
@@ -469,7 +488,8 @@ def post_transition(issue_id: str, body: TransitionIn, request: Request, session
         repo.transition(session, issue_id, actor, principal.username, body.action, now=c.now(),
                         catalogue=c.catalogue, expected_version=body.version, note=body.note,
                         reason=body.reason, duplicate_of=body.duplicate_of,
-                        target=_target(session, request, issue, body), rating=body.rating,
+                        target=_target(session, request, principal, scope, issue, body),
+                        rating=body.rating,
                         where=where)
     except InvalidTransitionError as exc:
         raise StateError(str(exc)) from exc
