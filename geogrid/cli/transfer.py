@@ -143,6 +143,15 @@ def _county_outline(engine):
     return county.geometry.union_all()
 
 
+def _area_names(engine) -> dict[str, str]:
+    """``{code: name}`` of the loaded areas: a household's 村名 must agree with its 村代码."""
+    from geogrid.db.areas import area_names
+    from geogrid.db.engine import session_scope
+
+    with session_scope(engine) as session:
+        return area_names(session)
+
+
 @import_app.command("households")
 def import_households(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, XLSX, GeoJSON, GPKG, SHP or GeoParquet."),
@@ -155,13 +164,15 @@ def import_households(
     database_url: Optional[str] = _URL,
 ) -> None:
     """Import households (upsert by household number). Points are converted to WGS84; with
-    the county outline loaded, points outside it are rejected."""
+    the county outline loaded, points outside it are rejected; a village name (村名) that
+    disagrees with the row's village code (村代码) is rejected."""
     from geogrid.db.households import upsert_households
     from geogrid.io import load_households
 
     _import(database_url, file, "households",
             lambda engine: load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                                           layer=_layer(layer), county_outline=_county_outline(engine)),
+                                           layer=_layer(layer), county_outline=_county_outline(engine),
+                                           villages=_area_names(engine)),
             upsert_households, skip_invalid=skip_invalid, rejects=rejects, db_check=_named_villages)
 
 

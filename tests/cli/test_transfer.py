@@ -313,3 +313,24 @@ def test_skip_invalid_when_every_row_is_rejected(cli, db_url, tmp_path):
     assert f"written to {rejects}.xlsx" in err.replace("\n", "")  # the rejects of an XLSX are an XLSX
     assert pd.read_excel(f"{rejects}.xlsx", dtype=str)["户编号"].tolist() == ["H001", "H999"]
     assert _count(db_url, "persons") == 0
+
+
+def test_a_village_name_that_disagrees_with_its_code_is_rejected_by_the_loaded_villages(cli, db_url, tmp_path):
+    """村名 and 村代码 were never compared: a household of 乙村 given 甲村's code went into 甲村."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    villages = tmp_path / "villages.geojson"
+    gpd.GeoDataFrame({"code": ["431227100201", "431227100202"], "name": ["甲村", "乙村"]},
+                     geometry=[box(109.1, 27.3, 109.2, 27.4), box(109.2, 27.3, 109.3, 27.4)],
+                     crs=4326).to_file(villages)
+    assert cli("import", "boundaries", villages, "--level", "village")[0] == 0
+    h = tmp_path / "h.csv"
+    h.write_text("户编号,经度,纬度,村名,村代码\nH001,109.17,27.36,甲村,431227100201\n"
+                 "H002,109.25,27.36,乙村,431227100201\nH003,109.25,27.37,乙,431227100202\n", encoding="gbk")
+    code, _, err = cli("import", "households", h)
+    assert code == 3 and _count(db_url, "households") == 0
+    assert ("row 3, column 村名/村代码: village name '乙村' does not agree with village code 431227100201, "
+            "which is 甲村's; correct the name or the code") in err
+    code, out, err = cli("import", "households", h, "--skip-invalid")
+    assert code == 0 and "2 added" in out and "1 rejected" in out, err

@@ -236,3 +236,44 @@ def test_full_width_digits_and_a_degree_sign_are_read(tmp_path):
     batch = load(tmp_path, "H1,a,１０９．１７,２７．３６,\nH2,b,109.17°,27.36°,\nH3,c, 109.17 ,+27.36,\n")
     assert batch.ok
     assert batch.valid["lon"].tolist() == [109.17] * 3 and batch.valid["lat"].tolist() == [27.36] * 3
+
+
+# --- village name and village code ------------------------------------------------------------
+
+VILLAGE_HEAD = "户号,经度,纬度,村名,村代码\n"
+CHANGLE, XINZHAI = "431227100201", "431227100202"
+
+
+def test_a_village_name_that_disagrees_with_the_loaded_villages_code_is_rejected(tmp_path):
+    """村名 and 村代码 were never compared: a code dragged down one row too far in Excel put
+    a household of 新寨村 into 长乐村, with no word said."""
+    body = (f"H1,109.2,27.36,长乐村,{CHANGLE}\nH2,109.2,27.37,新寨村,{CHANGLE}\n"
+            f"H3,109.2,27.38,新寨,{XINZHAI}\nH4,109.2,27.39,长乐村委会,{CHANGLE}\nH5,109.2,27.40,,{CHANGLE}\n"
+            f"H6,109.2,27.41,长乐村,431227100299\n")
+    batch = load(tmp_path, body, head=VILLAGE_HEAD, villages={CHANGLE: "长乐村", XINZHAI: "新寨村"})
+    assert reasons(batch) == {3: (
+        f"村名/村代码: village name '新寨村' does not agree with village code {CHANGLE}, which is "
+        "长乐村's; correct the name or the code")}
+    # 新寨 for 新寨村 and 长乐村委会 for 长乐村 agree; a code no village has is left to the database
+    assert batch.valid["household_no"].tolist() == ["H1", "H3", "H4", "H5", "H6"]
+
+
+def test_without_loaded_villages_a_name_the_other_rows_of_its_code_do_not_give_is_rejected(tmp_path):
+    body = (f"H1,109.2,27.36,长乐村,{CHANGLE}\nH2,109.2,27.37,长乐村,{CHANGLE}\n"
+            f"H3,109.2,27.38,新寨村,{CHANGLE}\nH4,109.2,27.39,新寨村,{XINZHAI}\n"
+            f"H5,109.2,27.40,上寨村,431227100203\nH6,109.2,27.41,下寨村,431227100203\n")
+    batch = load(tmp_path, body, head=VILLAGE_HEAD)
+    r = reasons(batch)
+    assert r[4] == (f"村名/村代码: village name '新寨村' does not agree with village code {CHANGLE}, which 2 "
+                    "other rows name 长乐村; correct the name or the code")
+    # a tie: no way to tell which is right, so both are rejected
+    assert r[6] == r[7] == ("村名/村代码: village code 431227100203 is named 上寨村 in row 6 and 下寨村 in row 7; "
+                            "correct the names or the codes")
+    assert batch.valid["household_no"].tolist() == ["H1", "H2", "H4"]
+
+
+def test_a_village_column_holding_another_code_disagrees_with_the_code_column(tmp_path):
+    body = f"H1,109.2,27.36,{CHANGLE},{CHANGLE}\nH2,109.2,27.37,{XINZHAI},{CHANGLE}\n"
+    r = reasons(load(tmp_path, body, head=VILLAGE_HEAD))
+    assert r == {3: f"村名/村代码: village {XINZHAI} does not agree with village code {CHANGLE}; "
+                    "correct one of them"}
