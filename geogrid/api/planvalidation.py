@@ -199,6 +199,38 @@ def _unassigned(session, plan_id: str, scope: Scope, mgs, microgrid_ids) -> list
     return problems
 
 
+def _outside_cell(session, scope: Scope, outside: list[tuple], key: dict) -> list[dict]:
+    """The ``outside_cell`` warnings of ``outside`` ((household id, cell id) pairs): one
+    naming the household for each household the scope covers, and for the others (a
+    cell's leader sees the cells beside theirs, not their households) one per cell
+    saying how many of its households lie outside it."""
+    ids = [h for h, _ in outside]
+    mine = set(ids) if scope.everything else _in_scope(session, scope, ids)
+    problems, others = [], {}
+    for hid, cid in outside:
+        ref = {"type": "cell", "id": cid, "key": key.get(cid)}
+        if hid in mine:
+            problems.append(_problem("outside_cell", "warning",
+                                     f"household {hid} lies outside its cell {key.get(cid)}",
+                                     [{"type": "household", "id": hid}, ref]))
+        else:
+            others.setdefault(cid, [ref, 0])[1] += 1
+    for cid, (ref, n) in others.items():
+        problems.append(_problem("outside_cell", "warning",
+                                 f"{n} household(s) of cell {key.get(cid)} lie outside it",
+                                 [ref], households=n))
+    return problems
+
+
+def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
+    """Which of the households ``ids`` the scope covers, in batches of primary keys."""
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        found |= set(session.execute(select(Household.id).where(
+            Household.id.in_(ids[i:i + 500]), scope.households_clause())).scalars())
+    return found
+
+
 def _problem(rule, severity, message, objects, **extra) -> dict:
     out = {"rule": rule, "severity": severity, "message": message, "objects": objects}
     out.update(extra)
@@ -319,13 +351,10 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                 problems.append(_problem("gap", "error", f"{gap:.0f} m² of village {code} is in no micro-grid",
                                          [{"type": "area", "code": code}], area_m2=round(gap, 1)))
     if len(hh_m):
-        for r in hh_m.itertuples():
-            g = cell_geom.get(r.cell_id)
-            if g is not None and not g.is_empty and g.distance(r.geometry) > 5e-6:  # ~0.5 m
-                problems.append(_problem("outside_cell", "warning",
-                                         f"household {r.household_id} lies outside its cell {key.get(r.cell_id)}",
-                                         [{"type": "household", "id": r.household_id},
-                                          {"type": "cell", "id": r.cell_id, "key": key.get(r.cell_id)}]))
+        outside = [(r.household_id, r.cell_id) for r in hh_m.itertuples()
+                   if (g := cell_geom.get(r.cell_id)) is not None and not g.is_empty
+                   and g.distance(r.geometry) > 5e-6]  # ~0.5 m
+        problems += _outside_cell(session, scope, outside, key)
     problems += _unassigned(session, plan.id, scope, mgs, microgrid_ids)
     return problems
 

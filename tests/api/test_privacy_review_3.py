@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.api.conftest import V1
+from tests.api.conftest import V1, V2, X0, Y0, D
 from tests.api.test_privacy_review_2 import _token  # noqa: F401
 from tests.issues.conftest import clock, iclient, issue_app, itokens, iworld, png_bytes, point, user_ids  # noqa: F401
 
@@ -96,6 +96,37 @@ def test_open311_reads_are_audited(iclient, itokens):
                  for e in rows if e["action"] != "report")
     assert got == sorted([("hotline", "list", "", "open311"), ("hotline", "read", iid, "open311"),
                           ("(anonymous)", "list", "", "open311")]), got
+
+
+# --- 3. validation of a cell leader -----------------------------------------------------------
+def test_outside_cell_names_only_the_households_in_the_callers_scope(client, tokens, world, engine):
+    """A cell's leader validating the published plan got the ``outside_cell`` warnings of
+    every cell of their micro-grid, each naming a household of a cell beside theirs.
+    They now get the households of their own cell by id, and for another cell only how
+    many of its households lie outside it."""
+    west = [h for h in world.households[V2] if world.cell_of[h].endswith("C01")]
+    east = [h for h in world.households[V2] if world.cell_of[h].endswith("C02")]
+    # one household of each V2 cell moved across into the other cell's half
+    moves = {west[0]: (X0 + D + 3 * D / 4, Y0 + D / 5), east[0]: (X0 + D + D / 4, Y0 + D / 5)}
+    with engine.begin() as conn:
+        for hid, (x, y) in moves.items():
+            conn.execute(text("UPDATE households SET geom = ST_GeomFromText(:w, 4326) WHERE id = :id"),
+                         {"w": f"POINT({x} {y})", "id": hid})
+
+    def outside(who):
+        r = client.get(f"{API}/plans/{world.plan_id}/validation", headers=tokens[who])
+        assert r.status_code == 200, r.text
+        return [p for p in r.json()["problems"] if p["rule"] == "outside_cell"]
+
+    admin = outside("admin")
+    assert {o["id"] for p in admin for o in p["objects"] if o["type"] == "household"} == set(moves)
+    leader = outside("cadre2c")  # cell:V2-M01-C02
+    named = {o["id"] for p in leader for o in p["objects"] if o["type"] == "household"}
+    assert named == {east[0]}, leader
+    assert west[0] not in str(leader)
+    counted = [p for p in leader if not any(o["type"] == "household" for o in p["objects"])]
+    assert [(p["households"], [o.get("key") for o in p["objects"]]) for p in counted] == \
+        [(1, [f"{V2}-M01-C01"])], counted
 
 
 # --- 4. dispatch refusals ---------------------------------------------------------------------
