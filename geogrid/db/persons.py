@@ -50,7 +50,8 @@ def _tags(value) -> str | None:
     return ";".join(parts) if parts else None
 
 
-def _party(series: pd.Series, rows: list[int], rejects: list) -> list[bool]:
+def _party(series: pd.Series, rows: list[int], rejects: list) -> list[bool | None]:
+    """True/False, or None for an empty cell (see :func:`_keep_party`)."""
     if pd.api.types.is_bool_dtype(series.dtype):
         return [bool(v) for v in series.tolist()]
     out = []
@@ -59,8 +60,8 @@ def _party(series: pd.Series, rows: list[int], rejects: list) -> list[bool]:
             out.append(value)
             continue
         value = bulk.clean(value)
-        if value is None:
-            out.append(False)
+        if value is None or value == "":
+            out.append(None)
         elif isinstance(value, bool | int | float):
             out.append(bool(value))
         else:
@@ -136,7 +137,7 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
     data[C.BIRTH_DATE] = (_dates(df[C.BIRTH_DATE], rows, rejects)
                           if C.BIRTH_DATE in df.columns else None)
     data[C.PARTY_MEMBER] = (_party(df[C.PARTY_MEMBER], rows, rejects)
-                            if C.PARTY_MEMBER in df.columns else False)
+                            if C.PARTY_MEMBER in df.columns else None)
     data[C.TAGS] = [_tags(v) for v in df[C.TAGS].tolist()] if C.TAGS in df.columns else None
 
     for r, v in zip(rows, data[C.NAME]):
@@ -196,6 +197,20 @@ def _existing(session: Session, data: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _keep_party(merged: pd.DataFrame) -> None:
+    """An empty party-member cell says nothing: a registered person keeps the stored value
+    (a file without the column, or with the cell left blank, never unmarks a party
+    member), a new one is stored as not a member (the column is NOT NULL)."""
+    party = merged[C.PARTY_MEMBER].astype(object)
+    unknown = party.isna()
+    if not unknown.any():
+        return
+    stored = (merged["party_member_db"].astype(object) if "party_member_db" in merged.columns
+              else pd.Series(None, index=merged.index, dtype=object))
+    merged[C.PARTY_MEMBER] = [bool(p) if not u else (bool(s) if s is not None and not pd.isna(s) else False)
+                              for p, u, s in zip(party.tolist(), unknown.tolist(), stored.tolist())]
+
+
 def _key(data: pd.DataFrame) -> list:
     """The identity of a person: the ID number, else household + name + birth date."""
     keys = []
@@ -213,7 +228,8 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     df : DataFrame
         Canonical columns: ``household_no`` and ``name`` (required), ``gender`` (M/F),
         ``birth_date``, ``id_number`` (text), ``phone`` (text), ``relation``,
-        ``party_member`` (bool or 是/否), ``tags`` (a list, or a ``;``-separated string).
+        ``party_member`` (bool or 是/否; empty or missing keeps a registered person's value
+        and is False for a new one), ``tags`` (a list, or a ``;``-separated string).
 
     A person without an ID number (a newborn, say) is matched on household, name and
     birth date instead.  A changed person keeps its id and its ``version`` goes up; a
@@ -242,6 +258,7 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     else:
         merged = data.copy()
         merged["id_db"] = None
+    _keep_party(merged)
     is_new = merged["id_db"].isna().to_numpy()
     changed = np.zeros(len(merged), dtype=bool)
     if len(existing):

@@ -38,6 +38,12 @@ _ZH_GENDER = {"M": "男 (male)", "F": "女 (female)"}
 #: The note on a row whose 15-digit ID number was converted (see :func:`geogrid.idnumber.parse_id_number`).
 FIRST_GENERATION_NOTE = ("a first-generation ID number of 15 digits, stored as its 18-digit number "
                          "(GB 11643: 19 before the birth year, a check character after)")
+#: The notes on an empty party-member cell and on a file without the column: the database
+#: keeps a registered person's value and stores a new one as not a member.
+PARTY_EMPTY_NOTE = ("empty; a new person is stored as not a party member and a registered one keeps what "
+                    "is stored (write 是 or 否 to say)")
+PARTY_MISSING_NOTE = ("the file has no such column; new persons are stored as not party members and "
+                      "registered ones keep what is stored")
 
 
 def load_persons(
@@ -58,6 +64,8 @@ def load_persons(
     Returns an :class:`ImportBatch` whose ``valid`` is a DataFrame with
     :data:`PERSON_COLUMNS`: ``birth_date`` a :class:`datetime.date`, ``phone`` digits
     only, ``party_member`` True/False/None and ``tags`` canonical tags joined with ``;``.
+    Its ``notes`` name the 15-digit ID numbers converted to 18 digits and the empty
+    party-member cells (``None``: the database keeps a registered person's value).
     """
     path = Path(path)
     raw = read_table(path, layer=layer, encoding=encoding)
@@ -135,6 +143,8 @@ def load_persons(
             problems.add(pos, header(C.PHONE), str(exc))
         try:
             party[pos] = parse_party_(party_cells[pos])
+            if party[pos] is None and C.PARTY_MEMBER in mapping:
+                notes.append((pos, header(C.PARTY_MEMBER), PARTY_EMPTY_NOTE))
         except ValueError as exc:
             problems.add(pos, header(C.PARTY_MEMBER), str(exc))
         try:
@@ -142,6 +152,8 @@ def load_persons(
         except ValueError as exc:
             problems.add(pos, header(C.TAGS), str(exc))
 
+    if C.PARTY_MEMBER not in mapping and n:
+        notes.append((None, C.ZH_HEADERS[C.PARTY_MEMBER], PARTY_MISSING_NOTE))
     for pos, others in find_duplicates([i or "" for i in ids], rows).items():
         problems.add(pos, header(C.ID_NUMBER),
                      f"ID number is duplicated: it also appears in row {', '.join(map(str, others))}")

@@ -51,4 +51,35 @@ def test_first_generation_id_numbers_are_stored_as_18_digits_and_counted(cli, db
     # the same person in a newer register with the 18-digit number: the same row, unchanged
     p.write_text(f"户编号,姓名,身份证号\nH001,杨大山,{new}\nH002,吴小河,{other}\n", encoding="gbk")
     code, out, err = cli("import", "persons", p)
-    assert code == 0 and "0 added, 0 updated, 2 unchanged" in out and "note:" not in out, err
+    assert code == 0 and "0 added, 0 updated, 2 unchanged" in out and "first-generation" not in out, err
+
+
+def test_an_empty_party_member_cell_is_reported_and_never_unmarks_a_party_member(cli, db_url, tmp_path):
+    """An empty 是否党员 cell was stored as 'not a party member', silently; re-importing a
+    register with the cell empty, or without the column (a file of new phone numbers, say),
+    turned every registered party member into a non-member."""
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    a = make_id_number("431227", dt.date(1962, 7, 8), 5, "M")
+    b = make_id_number("431227", dt.date(1990, 3, 4), 9, "F")
+    p = tmp_path / "p.csv"
+    p.write_text(f"户编号,姓名,身份证号,是否党员\nH001,杨大山,{a},是\nH002,吴小河,{b},\n", encoding="utf-8")
+    code, out, err = cli("import", "persons", p)
+    assert code == 0, err
+    assert ("note: 是否党员, 1 row (3): empty; a new person is stored as not a party member and a registered "
+            "one keeps what is stored (write 是 or 否 to say)") in out
+    assert _persons(db_url) == {"杨大山": (a, True), "吴小河": (b, False)}
+    p.write_text(f"户编号,姓名,身份证号,是否党员\nH001,杨大山,{a},\nH002,吴小河,{b},\n", encoding="utf-8")
+    code, out, err = cli("import", "persons", p)
+    assert code == 0 and "0 added, 0 updated, 2 unchanged" in out, err
+    assert "note: 是否党员, 2 rows (2, 3): empty" in out
+    p.write_text(f"户编号,姓名,身份证号,联系电话\nH001,杨大山,{a},13812345678\n", encoding="utf-8")
+    code, out, err = cli("import", "persons", p)
+    assert code == 0 and "0 added, 1 updated, 0 unchanged" in out, err
+    assert ("note: 是否党员: the file has no such column; new persons are stored as not party members and "
+            "registered ones keep what is stored") in out
+    assert _persons(db_url) == {"杨大山": (a, True), "吴小河": (b, False)}
+    p.write_text(f"户编号,姓名,身份证号,是否党员\nH001,杨大山,{a},否\n", encoding="utf-8")
+    assert cli("import", "persons", p)[0] == 0
+    assert _persons(db_url)["杨大山"] == (a, False)  # 否 still says so

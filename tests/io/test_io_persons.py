@@ -224,7 +224,7 @@ def test_first_generation_id_numbers_are_converted_and_counted(tmp_path, ids):
     assert batch.valid["id_number"].tolist() == list(ids[:3][:1]) + [ids[2], ids[1]]
     assert batch.valid["birth_date"].tolist()[1:] == [dt.date(1950, 12, 31), dt.date(1985, 5, 6)]
     assert batch.valid["gender"].tolist()[1:] == ["M", "F"]
-    assert batch.note_lines() == [
+    assert batch.note_lines()[1:] == [  # after the note that the file has no 是否党员 column
         "身份证号, 2 rows (3, 4): a first-generation ID number of 15 digits, stored as its 18-digit "
         "number (GB 11643: 19 before the birth year, a check character after)"]
 
@@ -233,7 +233,7 @@ def test_a_first_generation_number_and_its_18_digit_number_are_one_person(tmp_pa
     batch = load(tmp_path, f"H1,甲,{ids[2]}\nH1,甲,{_first_generation(ids[2])}\n")
     assert reasons(batch) == {2: "身份证号: ID number is duplicated: it also appears in row 3",
                               3: "身份证号: ID number is duplicated: it also appears in row 2"}
-    assert batch.note_lines() == []  # notes are about rows that are written
+    assert not [line for line in batch.note_lines() if "first-generation" in line]  # rows written only
 
 
 def test_a_first_generation_number_in_an_xlsx_number_cell_is_converted(tmp_path, ids):
@@ -245,4 +245,17 @@ def test_a_first_generation_number_in_an_xlsx_number_cell_is_converted(tmp_path,
     wb.save(tmp_path / "p.xlsx")
     batch = load_persons(tmp_path / "p.xlsx", today=TODAY)
     assert batch.ok and batch.valid["id_number"].tolist() == [ids[2]]
-    assert batch.note_lines()[0].startswith("身份证号码, 1 row (2): a first-generation ID number")
+    assert batch.note_lines()[1].startswith("身份证号码, 1 row (2): a first-generation ID number")
+
+
+def test_empty_party_member_cells_and_a_missing_column_are_noted(tmp_path, ids):
+    """An empty 是否党员 cell was stored as 'not a party member' with no word said."""
+    batch = load(tmp_path, f"H1,a,{ids[0]},是\nH1,b,{ids[1]},\nH1,c,{ids[2]},\n", head="户号,姓名,身份证号,是否党员\n")
+    assert batch.valid["party_member"].tolist() == [True, None, None]
+    assert batch.note_lines() == [
+        "是否党员, 2 rows (3, 4): empty; a new person is stored as not a party member and a registered one "
+        "keeps what is stored (write 是 or 否 to say)"]
+    batch = load(tmp_path, f"H1,a,{ids[0]}\n")
+    assert batch.note_lines() == [
+        "是否党员: the file has no such column; new persons are stored as not party members and registered "
+        "ones keep what is stored"]
