@@ -13,7 +13,8 @@ households to cells (:data:`FOLLOW_ASSIGNMENTS`):
   one cell;
 - ``hamlet_split``: a hamlet of at most the cap in more than one cell;
 - ``locked_cell_full``: a locked cell that holds more households than the cap (a
-  re-run keeps a locked cell as it is, with the households inside it); the note holds
+  re-run keeps a locked cell as it is, with its households, and those added inside it
+  join it: :mod:`~geogrid.partition.locked_cells`); the note holds
   while the cell is locked and over the cap, unless it is one building (whose
   ``oversize_building`` note speaks for it).
 

@@ -16,8 +16,8 @@ from geogrid.partition.report import plan_figures
 from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.notes import split_buildings, split_hamlets
 
-__all__ = ["REDONE", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits", "crossing",
-           "isolation", "figures_now"]
+__all__ = ["REDONE", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits",
+           "crossing", "isolation", "figures_now"]
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
@@ -26,6 +26,11 @@ __all__ = ["REDONE", "CROSS_M2", "carried", "at_kept_addresses", "building_split
 #: cell that may have changed
 REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "locked_cell_full",
                     "oversize_building", "spread_building"})
+
+
+#: a household whose point moved by less than this (m) has not moved: a round trip
+#: through another CRS, or a CSV of six decimals (0.1 m)
+MOVED_M = 1.0
 
 
 #: notes about villages' outlines, made afresh for each village whose outline is given

@@ -13,22 +13,22 @@ import shapely
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
-from geogrid.partition.assignment_notes import locked_cell_full
-from geogrid.partition.edit_report import (at_kept_addresses, building_splits, carried, crossing, figures_now,
-                                          hamlet_splits, isolation)
+from geogrid.partition.edit_report import (MOVED_M, at_kept_addresses, building_splits, carried, crossing,
+                                          figures_now, hamlet_splits, isolation)
 from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, SHARED_ADDRESS, _codes, nowhere_points,
                                      outline_metric, point_xy)
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bare_land, _cells_in_pieces,
                                              _drop_specks, _follow_outline, _in_pieces, _locked_geoms,
                                              _locked_inside, _overlaps_near, _resplit, _stranded, _to_metric,
                                              no_land)
-from geogrid.partition.pieces import GRID_M, clean, drop_micro_edges, explode, on_grid, reproject_valid
+from geogrid.partition.pieces import clean, drop_micro_edges, explode, on_grid, reproject_valid
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index
 from geogrid.partition.units import canonical_order, make_units
 from geogrid.partition.notes import report_units
 from geogrid.partition.village import _locate
 from geogrid.partition.recut import free_pieces, keep_previous, recut
+from geogrid.partition.locked_cells import fill_locked, locked_members, pin_members
 from geogrid.partition.report import polsby_popper
 
 __all__ = ["repartition"]
@@ -58,8 +58,12 @@ def repartition(
     microgrids : list of str
         Micro-grid ids to re-solve.
     locked_cells : list of str
-        Cells (inside those micro-grids) whose polygon must not change; households
-        inside a locked cell's polygon belong to it.
+        Cells (inside those micro-grids) whose polygon and households must not change:
+        a locked cell keeps its previous members still in the register, wherever they
+        lie (one moved in by hand too), unless one's point changed and lies outside it
+        (it moved house); households added or moved inside its polygon join it, over
+        the cap with a ``locked_cell_full`` note; one moved out of it by hand is not
+        taken back.  See :mod:`geogrid.partition.locked_cells`.
 
     Inside a re-solved micro-grid the previous cells are kept as they were (clipped to
     any new outline) if they still respect every rule; otherwise the micro-grid is
@@ -117,6 +121,7 @@ def repartition(
     same_pt |= _not_moved(hh, prev_h, pos_prev, had & ~same_pt & ~in_named & (prev_cell != None),  # noqa: E711
                           prev_cell, pc, metric)
     at_same_point = same_pt.copy()  # at the same point as before, whatever its village
+    moved_village = np.zeros(len(hh), bool)  # registered in another village than before
     if VILLAGE_CODE in hh.columns and VILLAGE_CODE in prev_h.columns:
         # the same village as before (a missing code never is); two text columns are
         # compared by pandas without making Python objects of 80,000 codes
@@ -129,7 +134,8 @@ def repartition(
             # (431229001001 and "431229001001" are one village)
             ca, cb = _codes(va), _codes(vb)
             same_v = (ca == cb) & pd.notna(ca)
-        same_pt[had] &= same_v
+        moved_village[np.flatnonzero(had)] = ~same_v
+        same_pt &= ~moved_village
     keep = same_pt & ~in_named & (prev_mg != None)  # noqa: E711
     # households left out for an input problem (no village, outside their village's
     # outline), at the same point and village, with no outline given: still out, and
@@ -244,6 +250,9 @@ def repartition(
     # --- place households: into the named micro-grids by location -------------------------
     ids = list(new_mg)
     loc = _locate(pts_m[place], [new_mg[m] for m in ids], np.full(len(place), -1)) if len(place) else np.zeros(0, int)
+    # a locked cell's members stay in it, wherever they lie (see locked_cells)
+    member, at_prev = locked_members(hh, prev_h, pos_prev, place, prev_cell, moved_village, locked, pc, pts_m, metric)
+    loc = pin_members(loc, place, member, pc, ids)
     no_point = (np.isnan(pts_m[place, 0]) & ~nowhere) if len(place) else np.zeros(0, bool)
     if VILLAGE_CODE in hh.columns and len(place):
         # a household registered in another village than the micro-grid it lies in is
@@ -358,30 +367,18 @@ def repartition(
         cell_geom = dict(zip(prev_cells[CELL_ID], _to_metric(prev_cells.geometry, metric)))
         lk = [c for c in prev_cells[CELL_ID] if c in locked]
         assigned: dict[str, np.ndarray] = {}
-        region = M
+        region, cut_pts = M, pts_m  # the free land, and the points it is cut by
         if lk:
-            lpolys = [cell_geom[c] for c in lk]
-            li = _locate(pts_m[rows], lpolys, np.full(len(rows), -1))
-            for j, c in enumerate(lk):
-                assigned[c] = rows[li == j]
-                new_cells.append((c, m, cell_geom[c]))
-                locked_rows.add(c)
-                if len(assigned[c]) > cap:
-                    # (not a building kept whole as a cell of its own: its oversize note says so)
-                    at = assigned[c]
-                    b = _codes(hh[BUILDING].iloc[at].to_numpy()) if BUILDING in hh.columns else None
-                    note = locked_cell_full(mg_village[m], c, hh.index[at].tolist(), cap,
-                                            one_building=make_units(pts_m[at], b).n == 1)
-                    if note is not None:
-                        diags.append(note)
-            rows = rows[li < 0]
-            region = _drop_specks(clean(shapely.difference(M, shapely.union_all(lpolys), grid_size=GRID_M)), M,
-                                  pts_m[rows])
+            assigned, rows, region, cut_pts, notes = fill_locked(M, rows, lk, cell_geom, member, at_prev, prev_cell,
+                                                                 pts_m, hh, cap, mg_village[m])
+            diags += notes
+            new_cells += [(c, m, cell_geom[c]) for c in lk]
+            locked_rows.update(lk)
         free_prev = [c for c in prev_cells[CELL_ID] if c not in locked]
         # fewer households than before: no more cells than the minimum plus one
         n_now = len(rows) + sum(len(v) for v in assigned.values())
         most = -(-n_now // cap) + 1 if n_now < mg_households[m] else None
-        kept = keep_previous(region, rows, pts_m, free_prev, cell_geom, cap, hh,
+        kept = keep_previous(region, rows, cut_pts, free_prev, cell_geom, cap, hh,
                               None if most is None else most - len(lk))
         if kept is not None and m in unchanged and not lk:
             exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
@@ -391,8 +388,8 @@ def repartition(
                 # the locked cells part the free land (a locked cell across the
                 # micro-grid, or at an edge beyond which an outline edit added land):
                 # each piece is cut on its own, so that no free cell is in two pieces
-                parts = free_pieces(region, rows, pts_m, lk, m, villages is not None)
-            kept = recut(region, rows, pts_m, hh, cap, free_prev, prev_cell, m,
+                parts = free_pieces(region, rows, cut_pts, lk, m, villages is not None)
+            kept = recut(region, rows, cut_pts, hh, cap, free_prev, prev_cell, m,
                             set(prev_cells[CELL_ID]), parts)
         for c, poly, members in kept:
             assigned[c] = members
@@ -537,11 +534,6 @@ def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:
     mg = which < len(pm)
     out[hit[mg]] = pm[VILLAGE_CODE].to_numpy()[which[mg]]
     return out
-
-
-#: a household whose point moved by less than this (m) and still lies in its cell has
-#: not moved: a round trip through another CRS, or a CSV of six decimals (0.1 m)
-MOVED_M = 1.0
 
 
 def _not_moved(hh, prev_h, pos_prev, rows, prev_cell, pc, metric) -> np.ndarray:
