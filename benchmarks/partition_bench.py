@@ -17,7 +17,10 @@ Prints, in one run:
 - the straight layout (micro-grids first) against the one measured (``--layout``,
   the library's default ``auto`` unless given; ``cells_first`` when it is
   ``straight``), on the county and on the slice, with its own k-means-constrained
-  ratio.
+  ratio;
+- with ``--figure FILE``, the slice's comparison drawn (``partition_figure.py``): time
+  against compactness with the corner the 10x target asks for, the ratio by village,
+  and the cells of the village where it is worst, ours and k-means-constrained's.
 
 Data: ``geogrid.sample.generate_county`` when it is importable (it says so), else the
 synthetic county of ``tests/partition/synthetic.py`` of the same size.
@@ -259,6 +262,7 @@ def kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours, known, starts=(*range(1
         n, t = match
         print(f"   the fewest starts as compact as geogrid (MSD {f_ours['msd']:.0f} m²): {n}, {t:.2f} s; at equal "
               f"compactness geogrid is {t / t_ours:.1f}x faster")
+    return curve
 
 
 def search_time(sh, sv, layout: str) -> tuple[float, float, int]:
@@ -319,6 +323,7 @@ def gap_by_village(sh, sv, codes, pts_by_v, vil, ours_labels, kmc_labels, cells_
     print("the gap by village: MSD geogrid / k-means-constrained (n_init=10), and without the hamlet "
           "column" + ("" if same_cells else " (which changed some villages' number of cells)"))
     tot = {"k": 0.0, "o": 0.0, "f": 0.0}
+    rows = []
     for v in codes:
         p = pts_by_v[v]
         k = within_cell_msd(p, kmc_labels[v]) * len(p)
@@ -327,9 +332,11 @@ def gap_by_village(sh, sv, codes, pts_by_v, vil, ours_labels, kmc_labels, cells_
         tot["k"] += k
         tot["o"] += o
         tot["f"] += f
+        rows.append((v, o / k, f / k))
         print(f"   {v}: {len(p)} households, {cells_by_v[v]} cells (minimum {-(-len(p) // cap)}), "
               f"{small.get(v, 0)} small hamlets: {o / k:.3f}; without hamlets {f / k:.3f}")
     print(f"   all: {tot['o'] / tot['k']:.3f}; without hamlets {tot['f'] / tot['k']:.3f}")
+    return rows
 
 
 def compare_layout(layout, households, villages, sh, sv, codes, pts_by_v, cap, workers, t_county, f_ours):
@@ -375,6 +382,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-baselines", action="store_true")
     ap.add_argument("--layout", default="auto", help="the layout measured in full (the library's "
                     "default); the straight one is measured for comparison (cells_first when this is straight)")
+    ap.add_argument("--figure", help="also draw the slice's comparison with k-means-constrained "
+                    "to this file (PNG or SVG): time against compactness, the ratio by village, and the "
+                    "cells of the village where the ratio is worst, both ways")
     ap.add_argument("--county-pickle", help="a pickled geogrid.sample county to use instead of "
                     "generating one (for machines where the generator cannot run)")
     args = ap.parse_args(argv)
@@ -479,7 +489,7 @@ def main(argv=None) -> int:
           + hamlets_whole(ours_labels, sh, vil, cap))
     if args.skip_baselines:
         return 0
-    rows, kmc_labels = [], None
+    rows, kmc_labels, t_search_only = [], None, None
     single = functools.partial(run_kmc, n_init=1)
     for name, fn in (("k-means-constrained", run_kmc), ("k-means-constrained, one start (n_init=1)", single),
                      ("pymetis", run_metis), ("spopt max-p", run_maxp_bounded)):
@@ -518,15 +528,31 @@ def main(argv=None) -> int:
         # alone against k-means-constrained, which draws no polygons (not the target,
         # which times the whole run)
         t_all, t_search, n_v = search_time(sh, sv, args.layout)
+        t_search_only = t_search
         print(f"geogrid's village-wide cell search alone (what k-means-constrained does; the rest of a run "
               f"draws micro-grids and polygons), in {n_v} of {len(codes)} villages: {t_search:.2f} s of a "
               f"{t_all:.2f} s run; k-means-constrained / it = {rows[0][2] / max(t_search, 1e-9):.1f}x, at the "
               "MSD ratio above (not the 10x target, which times the whole run)")
-    kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours,
-              {1: r for r in rows if r[0].startswith("k-means-constrained, one")} |
-              {10: r for r in rows if r[0] == "k-means-constrained"})
+    curve = kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours,
+                      {1: r for r in rows if r[0].startswith("k-means-constrained, one")} |
+                      {10: r for r in rows if r[0] == "k-means-constrained"})
+    by_village = None
     if "hamlet" in sh.columns and kmc_labels is not None:
-        gap_by_village(sh, sv, codes, pts_by_v, vil, ours_labels, kmc_labels, cells_by_v, cap, args.layout)
+        by_village = gap_by_village(sh, sv, codes, pts_by_v, vil, ours_labels, kmc_labels, cells_by_v, cap,
+                                    args.layout)
+    if args.figure and kmc_labels is not None:
+        from partition_figure import slice_figure
+
+        by_village = by_village or [(v, float("nan"), float("nan")) for v in codes]
+        worst = max(by_village, key=lambda r: r[1])[0]
+        def metric_of(frame):
+            return frame[frame["village_code"] == worst].to_crs(crs).geometry.to_list()
+
+        print("figure:", slice_figure(
+            args.figure, curve=curve, ours_time=t_ours, ours_msd=f_ours["msd"], search_time=t_search_only,
+            by_village=by_village, village=worst, outline=shapely.union_all(metric_of(sv)),
+            ours_microgrids=metric_of(ours.microgrids), ours_cells=metric_of(ours.cells), village_pts=pts_by_v[worst],
+            ours_labels=ours_labels[worst], kmc_labels=kmc_labels[worst]))
     compare_layout("cells_first" if args.layout == "straight" else "straight", households, villages, sh, sv,
                    codes, pts_by_v, cap, args.workers, times[-1], f_ours)
     # where the gap to k-means-constrained lies: the same solver inside our micro-grids,
