@@ -33,7 +33,8 @@ How it works, per village, in metres (the local UTM zone):
    small hamlets) to centres with at most ``max_households`` each, then each centre
    to its members' mean, until a round gains under 0.1 %; a cell is dropped while the
    micro-grid has more than its minimum plus one and the buildings still fit.
-   The result is the power diagram of the assignment: its weights solve the
+   The result is the power diagram of the assignment
+   (:mod:`geogrid.partition.power`): its weights solve the
    difference constraints that keep every household inside its own cell (centred
    in their feasible set, so borders run midway between settlements).  Its sites
    are then moved one step towards the centroids of their cells' land, by a linear

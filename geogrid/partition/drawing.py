@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 
 from geogrid.errors import PartitionError
-from geogrid.partition.lloyd import move_sites, power_distances, power_halfplanes, power_weights, voronoi_cells
+from geogrid.partition.power import move_sites, power_distances, power_halfplanes, power_weights, voronoi_cells
 from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, clip_leaves, convex_polygons, explode,
                                      merge_orphans, polygonal, shared_border, union)
 from geogrid.partition.units import Units
@@ -20,7 +20,7 @@ from geogrid.partition.units import Units
 __all__ = ["draw", "diagram", "join_small", "LAND_SITES"]
 
 #: draw those cells' power diagram from sites moved towards their land's centroids
-#: (lloyd.move_sites), also the diagram of the single households where buildings
+#: (power.move_sites), also the diagram of the single households where buildings
 #: leave no exact one.  Measured on the sample county: median Polsby-Popper of the
 #: cells 0.5785 -> 0.612 (seed 0; seed 1 0.571 -> 0.607, seed 2 0.583 -> 0.612).  The
 #: households' cells stay those of the rounds, except where a cell's polygon is cut
@@ -155,7 +155,7 @@ def diagram(units: Units, cell_of_unit: np.ndarray, centres: np.ndarray, origin,
 
 def _land_sites(parent, pts: np.ndarray, hh_cell: np.ndarray, centres: np.ndarray, w: np.ndarray, origin):
     """The power diagram's sites one step towards the centroids of their cells' land
-    within ``parent`` (see lloyd.move_sites), and their weights."""
+    within ``parent`` (see power.move_sites), and their weights."""
     regions = clip_leaves(parent, power_halfplanes(centres, w, origin))
     if not (shapely.area(regions) > 0).all():
         return centres, w

@@ -35,8 +35,8 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
-from geogrid.partition.lloyd import (assign_within, halfplanes_between, mean_points, power_distances,
-                                     power_halfplanes, power_weights)
+from geogrid.partition.lloyd import assign_within, mean_points
+from geogrid.partition.power import halfplanes_between, power_distances, power_halfplanes, power_weights
 from geogrid.partition.pieces import (GRID_M, TOUCH_M, clean, convex_polygons, explode, merge_orphans,
                                      polygonal, shared_border, union)
 

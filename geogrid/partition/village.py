@@ -22,7 +22,7 @@ from geogrid.partition.balance import AREA_TOL, rebalance
 from geogrid.partition.cells import LLOYD, cell_centres, cell_rounds, lattice_points, solve_cells
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
-from geogrid.partition.lloyd import power_distances, power_weights
+from geogrid.partition.power import power_distances, power_weights
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, drop_micro_edges, explode, inside_own,
                                      merge_orphans, on_grid, union)
 from geogrid.partition.result import diagnostic

@@ -77,7 +77,7 @@ def test_voronoi_cells_tile_the_box_with_sites_nanometres_apart():
     import numpy as np
     import shapely
 
-    from geogrid.partition.lloyd import voronoi_cells
+    from geogrid.partition.power import voronoi_cells
 
     xy = np.array([[378028.4030115162, 3026213.8000968727], [378028.4030115162, 3026213.8000968723],
                    [378100.0, 3026300.0], [377900.0, 3026100.0], [378200.0, 3026000.0]])

@@ -116,7 +116,7 @@ def test_voronoi_cells_of_lattice_points_whose_region_geos_draws_crossing_itself
     one a region whose ring has two vertices 1e-10 m apart and crosses itself there, and
     once clipped its edges no longer met its neighbours'.  Such regions are drawn on
     the grid (pieces.GRID_M) first."""
-    from geogrid.partition.lloyd import voronoi_cells
+    from geogrid.partition.power import voronoi_cells
 
     s = 8.692388710507657
     x0, y0 = 307795.26052877627, 5765002.861710566

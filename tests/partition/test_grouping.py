@@ -8,7 +8,7 @@ from shapely.geometry import Polygon, box
 
 from geogrid.partition import partition
 from geogrid.partition.grouping import footprints, group_cells, one_piece
-from geogrid.partition.lloyd import power_weights
+from geogrid.partition.power import power_weights
 
 from .conftest import X0, Y0, households_gdf, village_gdf
 from .test_partition_rules import broken

@@ -1,4 +1,4 @@
-"""Capacity-constrained Lloyd rounds and their power diagram (geogrid.partition.lloyd)."""
+"""Capacity-constrained Lloyd rounds (geogrid.partition.lloyd) and their power diagram (geogrid.partition.power)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geogrid.partition import lloyd as L
+from geogrid.partition import power as P
 from geogrid.partition.cuts import split_cells
-from geogrid.partition.lloyd import assign_within, power_distances, power_weights
+from geogrid.partition.lloyd import assign_within
+from geogrid.partition.power import power_distances, power_weights
 from geogrid.partition.pieces import convex_region
 from geogrid.partition.report import within_cell_msd
 from geogrid.partition.units import make_units
@@ -65,12 +67,12 @@ def test_optimal_assignment_is_a_power_diagram_with_each_household_inside(seed, 
     got = L.lloyd(pts, np.ones(len(pts)), np.arange(len(pts)) % k, cap=20)
     assert got is not None
     label, centres = got
-    w = L.power_weights(pts, label, centres)
+    w = P.power_weights(pts, label, centres)
     assert w is not None, "an optimal capacitated assignment always has power weights"
     pw = ((pts[:, None, :] - centres[None]) ** 2).sum(axis=2) - w[None]
     assert (np.argmin(pw, axis=1) == label).all()
     # and the half-planes give convex regions that tile the box, each holding its own
-    hps = L.power_halfplanes(centres, w, np.zeros(2))
+    hps = P.power_halfplanes(centres, w, np.zeros(2))
     box = (-3000.0, -3000.0, 3000.0, 3000.0)
     regions = [shapely.Polygon(convex_region(box, hp)) for hp in hps]
     frame = shapely.Polygon(convex_region(box, []))
@@ -87,8 +89,8 @@ def test_an_assignment_that_crosses_over_has_no_power_weights():
     # two households each given to the farther centre: no weights can separate them
     pts = np.array([[0.0, 0.0], [100.0, 0.0]])
     centres = np.array([[0.0, 0.0], [100.0, 0.0]])
-    assert L.power_weights(pts, np.array([1, 0]), centres) is None
-    assert L.power_weights(pts, np.array([0, 1]), centres) is not None
+    assert P.power_weights(pts, np.array([1, 0]), centres) is None
+    assert P.power_weights(pts, np.array([0, 1]), centres) is not None
 
 
 def test_voronoi_cells_tile_the_box_and_hold_their_households():
@@ -98,7 +100,7 @@ def test_voronoi_cells_tile_the_box_and_hold_their_households():
     lab = np.arange(60) % 4
     lab[1] = lab[0]
     box = shapely.box(-500, -500, 1000, 1000)
-    cells = L.voronoi_cells(pts, lab, 4, box)
+    cells = P.voronoi_cells(pts, lab, 4, box)
     assert sum(c.area for c in cells) == pytest.approx(box.area, rel=1e-9)
     for c in range(4):
         mine = pts[lab == c]
@@ -175,7 +177,7 @@ def test_relocate_moves_a_cell_from_a_split_settlement_to_two_far_hamlets():
     assert label[6] != label[9]  # each hamlet in its own
     assert sse(pts, label) < 0.01 * sse(pts, start)
     # and the result is still the rounds' own: a power diagram of the centres it returns
-    assert L.power_weights(pts - pts.mean(axis=0), label, centres - pts.mean(axis=0)) is not None
+    assert P.power_weights(pts - pts.mean(axis=0), label, centres - pts.mean(axis=0)) is not None
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -240,8 +242,8 @@ def test_the_border_runs_midway_between_two_settlements():
     pts = np.vstack([a, b])
     label = np.repeat([0, 1], 20)
     centres = np.array([a.mean(axis=0), b.mean(axis=0)])
-    w = L.power_weights(pts, label, centres)
-    hp = L.power_halfplanes(centres, w, np.zeros(2))[0]
+    w = P.power_weights(pts, label, centres)
+    hp = P.power_halfplanes(centres, w, np.zeros(2))[0]
     (a0, a1, bb), = hp
     # the border crosses y = 50 at x = (bb - a1 * 50) / a0
     x = (bb - a1 * 50) / a0
@@ -259,18 +261,18 @@ def _hamlet_by_the_edge(seed):
 
 
 def _regions(M, centres, w):
-    hps = L.power_halfplanes(centres, w, np.zeros(2))
+    hps = P.power_halfplanes(centres, w, np.zeros(2))
     return [shapely.Polygon(convex_region(M.bounds, hp)).intersection(M) for hp in hps]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_moved_sites_keep_every_household_in_its_cell_and_draw_compacter_cells(seed):
     pts, label, centres, M = _hamlet_by_the_edge(seed)
-    w = L.power_weights(pts, label, centres)
+    w = P.power_weights(pts, label, centres)
     assert w is not None
     before = _regions(M, centres, w)
     land = np.array([r.centroid.coords[0] for r in before])
-    moved, w2 = L.move_sites(pts, label, centres, w, land)
+    moved, w2 = P.move_sites(pts, label, centres, w, land)
     assert not np.allclose(moved, centres)
     after = _regions(M, moved, w2)
     # the same cells: each household in its own region, and the regions tile M
@@ -291,7 +293,7 @@ def test_moved_sites_keep_every_household_in_its_cell_and_draw_compacter_cells(s
 def test_moved_sites_keep_the_margin_the_centres_had_up_to_five_metres(seed):
     # (these seeds fail if the moved sites' weights are centred without that margin)
     pts, label, centres, M = _hamlet_by_the_edge(seed)
-    w = L.power_weights(pts, label, centres)
+    w = P.power_weights(pts, label, centres)
 
     def slack(c, wt):
         # for each pair (i, j): least power-distance difference over i's households
@@ -302,10 +304,10 @@ def test_moved_sites_keep_the_margin_the_centres_had_up_to_five_metres(seed):
 
     before = slack(centres, w)
     land = np.array([r.centroid.coords[0] for r in _regions(M, centres, w)])
-    moved, w2 = L.move_sites(pts, label, centres, w, land)
+    moved, w2 = P.move_sites(pts, label, centres, w, land)
     after = slack(moved, w2)
     d0 = np.sqrt(((centres[:, None] - centres[None]) ** 2).sum(axis=2))
-    need = np.minimum(before, 2 * L.SITE_MARGIN_M * d0)
+    need = np.minimum(before, 2 * P.SITE_MARGIN_M * d0)
     off = ~np.eye(4, dtype=bool)
     assert (after[off] >= need[off] * (1 - 1e-5)).all()
     assert not np.allclose(moved, centres)
@@ -315,7 +317,7 @@ def test_sites_that_cannot_move_are_given_back_unchanged():
     # one cell only: nothing to move
     pts = np.array([[0.0, 0.0], [1.0, 1.0]])
     c = np.array([[0.5, 0.5]])
-    got = L.move_sites(pts, np.zeros(2, int), c, np.zeros(1), np.array([[50.0, 50.0]]))
+    got = P.move_sites(pts, np.zeros(2, int), c, np.zeros(1), np.array([[50.0, 50.0]]))
     assert got[0] is c
 
 
@@ -325,16 +327,16 @@ def test_sites_moved_anywhere_still_hold_every_household(seed, k):
     rng = np.random.default_rng(seed)
     pts = rng.uniform(-1500, 1500, (20 * k - int(rng.integers(0, 15)), 2))
     label, centres = L.lloyd(pts, np.ones(len(pts)), np.arange(len(pts)) % k, cap=20)
-    w = L.power_weights(pts, label, centres)
+    w = P.power_weights(pts, label, centres)
     targets = centres + rng.normal(0, 500, centres.shape)
-    moved, w2 = L.move_sites(pts, label, centres, w, targets)
+    moved, w2 = P.move_sites(pts, label, centres, w, targets)
     pw = ((pts[:, None, :] - moved[None]) ** 2).sum(axis=2) - w2[None]
     own = pw[np.arange(len(pts)), label]
     pw[np.arange(len(pts)), label] = np.inf
     # every household in its own region, at least MARGIN_M from its border
     dist = np.sqrt(((moved[label][:, None, :] - moved[None]) ** 2).sum(axis=2))
     dist[np.arange(len(pts)), label] = 1.0
-    assert ((pw - own[:, None]) / (2 * dist) >= L.MARGIN_M * (1 - 1e-6)).all()
+    assert ((pw - own[:, None]) / (2 * dist) >= P.MARGIN_M * (1 - 1e-6)).all()
     # and no site went further from its target than it started
     assert (np.abs(moved - targets).sum() <= np.abs(centres - targets).sum() + 1e-6)
 
@@ -403,7 +405,7 @@ def test_relaxed_power_weights_leave_only_the_crossing_households_astray(monkeyp
     nearest_border = np.array([min((pw[x, j] - pw[x, side[x]]) / (2 * dist[side[x], j])
                                    for j in range(6) if j != side[x]) for x in range(len(pts))])
     assert nearest_border.min() > 1.0, np.sort(nearest_border)[:5]
-    monkeypatch.setattr(L, "RELAX_L1", False)
+    monkeypatch.setattr(P, "RELAX_L1", False)
     assert astray(power_weights(pts, cell, centres, relax=True)) > {a, b}
 
 
