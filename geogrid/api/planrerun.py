@@ -194,7 +194,9 @@ def _with_reason(exc: InputError) -> None:
 def _moved_as_such(prev_hh, prev_cells):
     """The plan's households with no point where the register's point lies outside
     their cell's polygon: the engine then takes them as moved (a stored plan keeps the
-    register's points, not those it was drawn from)."""
+    register's points, not those it was drawn from), except in a locked cell, which
+    keeps such a household (a planner's hand move, then the lock: see
+    :mod:`geogrid.partition.locked_cells`)."""
     import numpy as np
     import shapely
 
