@@ -282,6 +282,7 @@ def village_disagreements(
 def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:
     """Floats from the cells of one column, NaN (and a problem) where a wanted cell is not a number."""
     fast = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
+    fast[[isinstance(v, (bool, np.bool_)) for v in values]] = np.nan  # pandas reads an Excel TRUE as 1.0
     for pos in np.flatnonzero(~np.isfinite(fast) & wanted):
         try:
             fast[pos] = parse_degrees(values[pos], what)  # "１０９.２", "E109.2", "109°12'30\"", or the reason

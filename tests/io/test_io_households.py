@@ -277,3 +277,19 @@ def test_a_village_column_holding_another_code_disagrees_with_the_code_column(tm
     r = reasons(load(tmp_path, body, head=VILLAGE_HEAD))
     assert r == {3: f"村名/村代码: village {XINZHAI} does not agree with village code {CHANGLE}; "
                     "correct one of them"}
+
+
+def test_an_xlsx_true_or_false_cell_is_not_a_coordinate(tmp_path):
+    """pandas reads an Excel TRUE as 1.0: a longitude of TRUE put a household at 1°E."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号", "经度", "纬度"])
+    ws.append(["H1", 109.2, 27.36])
+    ws.append(["H2", True, 27.36])
+    ws.append(["H3", 109.2, False])
+    wb.save(tmp_path / "h.xlsx")
+    batch = load_households(tmp_path / "h.xlsx")
+    assert batch.valid["household_no"].tolist() == ["H1"]
+    assert reasons(batch) == {3: "经度: longitude 'True' is not a number", 4: "纬度: latitude 'False' is not a number"}
