@@ -57,7 +57,7 @@ def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = F
         return None
     return {"kind": "locked_cell_full", "village_code": code, "households": households, "cells": [cell],
             "message": f"locked cell {cell} now holds {len(households)} households, more than {cap}; "
-                       "unlock it or move households out by hand"}
+                       "unlock it, then move households out by hand or re-run its micro-grid"}
 
 
 def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid, cap: int,

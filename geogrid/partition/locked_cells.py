@@ -18,8 +18,8 @@ A planner locks a cell to keep it as it is: its polygon, exactly, and its househ
   a locked cell's polygon joins it, over the cap too: no other cell could hold it with
   its point inside, and no household is left in no cell for want of room.  A locked
   cell over the cap has its ``locked_cell_full`` note (unless it is one building,
-  whose ``oversize_building`` note speaks for it), asking the planner to unlock it or
-  move households out by hand.
+  whose ``oversize_building`` note speaks for it), asking the planner to unlock it,
+  then move households out by hand or re-run its micro-grid.
 - **Taken out by hand.**  A household at its previous point, of another cell, whose
   point lies in a locked cell's polygon (the planner moved it out of the cell) is not
   taken back: it goes with the free cells of the micro-grid it lies in, cut as if it

@@ -79,8 +79,8 @@ def test_locking_a_cell_over_the_cap_notes_it_and_unlocking_ends_the_note(client
     kind, v, message, households, detail, acked = note
     key = _key(engine, cell)
     assert v == village and acked is None and detail == {"cells": [key]}
-    assert message == (f"locked cell {key} now holds {CAP + 2} households, more than {CAP}; unlock it or "
-                       "move households out by hand")
+    assert message == (f"locked cell {key} now holds {CAP + 2} households, more than {CAP}; unlock it, then "
+                       "move households out by hand or re-run its micro-grid")
     assert households == tuple(sorted(inside + extra))
     # every other note as it was
     after = _stored(engine, pid)

@@ -108,3 +108,39 @@ def test_migrations_ship_inside_the_package():
     assert (root / "alembic.ini").is_file()
     assert (root / "migrations" / "env.py").is_file()
     assert list((root / "migrations" / "versions").glob("*.py"))
+
+
+def test_stored_locked_cell_notes_take_the_new_words_and_keep_their_acknowledgement(empty_db_url):
+    """0004: a locked cell's note said 'unlock it or move households out by hand', though
+    the households of a locked cell cannot be moved.  The stored notes take the new
+    words (a note's identity is its words), acknowledged ones stay acknowledged, other
+    kinds are untouched, and the downgrade gives the old words back."""
+    from geogrid.partition.assignment_notes import locked_cell_full
+
+    old = "locked cell V-M01-C01 now holds 22 households, more than 20; unlock it or move households out by hand"
+    migrate.upgrade(empty_db_url, "0003")
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO plans (id, name, county_code, status, params, created_at, updated_at, version, "
+                "notes_recorded) VALUES ('p', 'p', '431227', 'draft', '{}', CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP, 1, true)"))
+            for i, kind in ((1, "locked_cell_full"), (2, "isolated_household")):
+                conn.execute(text(
+                    "INSERT INTO plan_notes (id, plan_id, kind, village_code, message, households, detail, "
+                    "created_at, acknowledged_by) VALUES (:i, 'p', :k, 'V', :m, '[]', '{}', CURRENT_TIMESTAMP, "
+                    "'planner1')"), {"i": str(i), "k": kind, "m": old})
+
+        def notes():
+            with engine.connect() as conn:
+                return dict(conn.execute(text("SELECT kind, message FROM plan_notes WHERE acknowledged_by "
+                                              "= 'planner1'")).all())
+
+        migrate.upgrade(empty_db_url)
+        new = locked_cell_full("V", "V-M01-C01", range(22), 20)["message"]
+        assert notes() == {"locked_cell_full": new, "isolated_household": old}
+        migrate.downgrade(empty_db_url, "0003")
+        assert notes() == {"locked_cell_full": old, "isolated_household": old}
+    finally:
+        engine.dispose()

@@ -130,7 +130,7 @@ def test_a_household_moved_in_from_another_microgrid_stays_in_the_locked_cell(co
 
 def test_a_household_moved_out_of_a_locked_cell_by_hand_is_not_taken_back(county):
     """The planner moves a household out of cell A into its neighbour (as the
-    locked_cell_full note asks: 'move households out by hand'), locks A and re-runs:
+    locked_cell_full note asks, once A is unlocked), locks A again and re-runs:
     before, its point inside A took it back.  It goes to a free cell of the micro-grid
     (the one nearest its house), within the cap."""
     c, r = county

@@ -188,7 +188,7 @@ export default {
   "engine.outside_village": "{households} household(s) lie outside the outline of the village they are registered in (or outside every village of the plan, or in a micro-grid of another village) and are in no cell; correct their point or their village code, or extend the outline and re-run its micro-grids.",
   "engine.no_point": "{households} household(s) have no coordinates and are in no cell; geocode their address or set their point on the map.",
   "engine.not_repartitioned": "{households} household(s) were added or moved outside the micro-grids being re-run and are in no cell; re-run the micro-grid they now lie in as well.",
-  "engine.locked_cell_full": "Locked cell {cells} of village {village} now holds {households} households, more than a cell may; unlock it or move households out by hand.",
+  "engine.locked_cell_full": "Locked cell {cells} of village {village} now holds {households} households, more than a cell may; unlock it, then move households out by hand or re-run its micro-grid.",
   "engine.oversize_building": "A building (or one address) in village {village} has {households} households, more than a cell may; it is kept whole as a cell of its own. Split it by floor or stairwell by hand if one grid worker cannot serve it.",
   "engine.spread_building": "{households} households of one building key in village {village} lie far apart; their cell may stretch, or they may be in different cells. Check their coordinates or building keys.",
   "engine.building_split": "{households} households of one building (or one address) in village {village} are in different cells: a micro-grid border runs between them, or no straight cut separates them from their neighbours. Check their coordinates or building keys.",

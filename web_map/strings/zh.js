@@ -188,7 +188,7 @@ export default {
   "engine.outside_village": "{households} 户不在所登记村的村界内（或不在本方案的任何村内，或位于其他村的微网格中），未分入任何网格。请核对其坐标或村代码，或修改村界后将该村的微网格重新划分。",
   "engine.no_point": "{households} 户没有坐标，未分入任何网格。请对其地址进行地理编码，或在地图上标出位置。",
   "engine.not_repartitioned": "{households} 户是新增的，或移到了正在重新划分的微网格之外，未分入任何网格。请将它们现在所在的微网格一并重新划分。",
-  "engine.locked_cell_full": "村 {village} 的锁定网格 {cells} 现有 {households} 户，超过每个网格的户数上限。请解锁该网格，或手动移出部分住户。",
+  "engine.locked_cell_full": "村 {village} 的锁定网格 {cells} 现有 {households} 户，超过每个网格的户数上限。请先解锁该网格，再手动移出部分住户或重新划分其所在微网格。",
   "engine.oversize_building": "村 {village} 有一栋楼（或同一地址）共 {households} 户，超过每个网格的户数上限，已单独作为一个网格保留。如一名网格员服务不过来，请按楼层或单元手动拆分。",
   "engine.spread_building": "村 {village} 同一楼栋编号下的 {households} 户坐标相距较远，所在网格可能因此被拉长，或被分在不同网格。请核对其坐标或楼栋编号。",
   "engine.building_split": "村 {village} 有一栋楼（或同一地址）的 {households} 户被分在了不同网格：微网格边界从中穿过，或无法用直线把它们与邻户分开。请核对其坐标或楼栋编号。",
