@@ -88,7 +88,7 @@ def issues_clause(scope: Scope, user_id: str | None = None):
         return true()
     parts = []
     if scope.unrestricted or scope.village_codes:
-        parts.append(scope.village_clause(Issue.village_code))
+        parts.append(scope.village_clause(Issue.village_code, scope.in_counties(Issue.geom)))
     if scope.microgrid_keys:
         parts.append(Issue.microgrid_key.in_(sorted(scope.microgrid_keys)))
     if scope.cell_keys:

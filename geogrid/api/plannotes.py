@@ -129,7 +129,8 @@ def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
     if scope.unrestricted:  # a county's: all but the other counties' villages
         for i in range(0, len(ids), 500):
             found |= set(session.execute(select(Household.id).where(
-                Household.id.in_(ids[i:i + 500]), scope.village_clause(Household.village_code))).scalars())
+                Household.id.in_(ids[i:i + 500]),
+                scope.village_clause(Household.village_code, scope.in_counties(Household.geom)))).scalars())
     elif scope.village_codes:
         codes = sorted(scope.village_codes)
         for i in range(0, len(ids), 500):

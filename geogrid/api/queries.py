@@ -367,9 +367,12 @@ def search_persons(session: Session, scope: Scope, *, name: str | None = None,
     return session.execute(stmt.order_by(Person.name, Person.id).limit(limit)).all()
 
 
-def care_level_points(session: Session, scope: Scope, *, bbox=None):
-    """(lon, lat, care_level, village_code) of every household in scope (and bbox)."""
+def care_level_points(session: Session, scope: Scope, *, bbox=None, unplaced: bool = False):
+    """(lon, lat, care_level, village_code) of every household in scope (and bbox);
+    ``unplaced``: of those of no village code only."""
     where = [scope.households_clause()]
+    if unplaced:
+        where.append(Household.village_code.is_(None))
     if bbox is not None:
         where.append(_bbox(session, "households", bbox))
     stmt = select(func.ST_X(Household.geom), func.ST_Y(Household.geom), Household.care_level,

@@ -15,7 +15,15 @@ A user's ``scopes`` is a JSON list of strings, each one node of the grid tree::
 
 Scope follows the tree: a town covers its villages, a village its micro-grids and
 cells, a micro-grid its cells, and a county everything but the other counties the
-database may hold (:attr:`Scope.outside`).  Micro-grids and cells are
+database may hold (:attr:`Scope.outside`).
+
+Rows of no village code (households imported where no village outline holds them,
+issues in the county but in no village) belong to no village, micro-grid or cell
+scope.  Where the database holds one county they are in every county-wide scope (an
+admin's is the same).  Where it holds several, a county-wide scope covers those of its
+county only: a household or an issue whose point lies in the county's stored outline
+(a county without an outline has none), a micro-grid or cell of one of its county's
+plans.  A household outside every county's outline is then an admin's alone.  Micro-grids and cells are
 named by their partition key, not their row id, so a scope survives a new published
 plan (``repartition`` keeps keys of everything it did not re-solve).  Which
 households a micro-grid or cell scope covers is decided by the *published* plan.
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan
@@ -92,6 +100,11 @@ class Scope:
     microgrid_keys: frozenset[str] = field(default_factory=frozenset)
     cell_keys: frozenset[str] = field(default_factory=frozenset)
     published_plan_id: str | None = None
+    #: The counties a county-wide scope names (``area:<county>``); empty for an admin.
+    counties: frozenset[str] = field(default_factory=frozenset)
+    #: The county being served (``GEOGRID_COUNTY_CODE``): issue routing places every
+    #: issue in it, so an issue of no village is this county's.
+    county_code: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -104,17 +117,40 @@ class Scope:
         return self.unrestricted and not self.outside
 
     # --- SQL filters -----------------------------------------------------------------
-    def village_clause(self, column):
+    def village_clause(self, column, unplaced=None):
         """A WHERE clause on a ``village_code`` column: the villages in scope.  A county-wide
-        scope covers every village but those of the other counties (:attr:`outside`),
-        and rows of no village."""
+        scope covers every village but those of the other counties (:attr:`outside`);
+        where there are other counties, rows of no village only where ``unplaced`` (a
+        clause on the same row: :meth:`in_counties`, :meth:`of_county_plans`) says they
+        are of its county, none without it."""
         if self.unrestricted:
             if not self.outside:
                 return true()
-            return or_(column.is_(None), column.not_in(sorted(self.outside)))
+            placed = column.not_in(sorted(self.outside))  # NULL NOT IN (...) is not true
+            if unplaced is None:
+                return placed
+            return or_(placed, and_(column.is_(None), unplaced))
         if self.village_codes:
             return column.in_(sorted(self.village_codes))
         return false()
+
+    def in_counties(self, geom):
+        """A clause on a row of no village: its point (``geom``) lies in the stored
+        outline of one of :attr:`counties`."""
+        if not self.counties:
+            return false()
+        return (select(Area.id)
+                .where(Area.level == "county", Area.code.in_(sorted(self.counties)),
+                       Area.geom.is_not(None), geom.is_not(None),
+                       func.ST_Intersects(Area.geom, geom))
+                .exists())
+
+    def of_county_plans(self, plan_id):
+        """A clause on a micro-grid or cell of no village: its plan (``plan_id``) is one
+        of :attr:`counties`'."""
+        if not self.counties:
+            return false()
+        return plan_id.in_(select(Plan.id).where(Plan.county_code.in_(sorted(self.counties))))
 
     def households_clause(self):
         """A WHERE clause on :class:`Household` selecting the households in scope."""
@@ -122,7 +158,7 @@ class Scope:
             return true()
         parts = []
         if self.unrestricted or self.village_codes:
-            parts.append(self.village_clause(Household.village_code))
+            parts.append(self.village_clause(Household.village_code, self.in_counties(Household.geom)))
         if (self.microgrid_keys or self.cell_keys) and self.published_plan_id:
             parts.append(Household.id.in_(self.assigned_households()))
         return or_(*parts) if parts else false()
@@ -149,7 +185,7 @@ class Scope:
             return true()
         parts = []
         if self.unrestricted or self.village_codes:
-            parts.append(self.village_clause(Microgrid.village_code))
+            parts.append(self.village_clause(Microgrid.village_code, self.of_county_plans(Microgrid.plan_id)))
         if self.microgrid_keys:
             parts.append(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))
         if self.cell_keys:
@@ -163,7 +199,7 @@ class Scope:
             return true()
         parts = []
         if self.unrestricted or self.village_codes:
-            parts.append(self.village_clause(Cell.village_code))
+            parts.append(self.village_clause(Cell.village_code, self.of_county_plans(Cell.plan_id)))
         if self.microgrid_keys:
             parts.append(Cell.microgrid_id.in_(
                 select(Microgrid.id).where(Microgrid.microgrid_key.in_(sorted(self.microgrid_keys)))))
@@ -187,9 +223,13 @@ class Scope:
 
     # --- Python checks -----------------------------------------------------------------
     def covers_village(self, code: str | None) -> bool:
+        """Whether village ``code`` is in scope; ``None``: an issue of no village (which
+        lies in the served county, :attr:`county_code`)."""
+        if code is None:
+            return self.everything or (self.unrestricted and self.county_code in self.counties)
         if self.unrestricted:
             return code not in self.outside
-        return code is not None and code in self.village_codes
+        return code in self.village_codes
 
     def covers_county(self, code: str | None) -> bool:
         """Whether the scope lies in county ``code``: a county-wide one of that county, an
@@ -238,12 +278,12 @@ def resolve_scope(session: Session, principal: Principal, *, county_code: str | 
     if cache is not None:
         return cache.resolve(session, principal, county_code=county_code)
     return _build_scope(principal, lambda: _area_tree(session),
-                        lambda: published_plan_id(session, county_code))
+                        lambda: published_plan_id(session, county_code), county_code)
 
 
-def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
+def _build_scope(principal: Principal, area_tree, plan_id_of_county, county_code: str | None = None) -> Scope:
     if principal.role == "admin":
-        return Scope(unrestricted=True, published_plan_id=plan_id_of_county())
+        return Scope(unrestricted=True, published_plan_id=plan_id_of_county(), county_code=county_code)
     entries = [parse_scope_entry(e) for e in principal.scopes or ()]
     area_codes = [v for k, v in entries if k == "area"]
     mg_keys = frozenset(v for k, v in entries if k == "microgrid")
@@ -251,6 +291,7 @@ def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
     villages: set[str] = set()
     visible_areas: set[str] = set()
     unrestricted = False
+    counties: set[str] = set()
     outside: set[str] = set()
     if area_codes:
         info, children = area_tree()
@@ -259,6 +300,7 @@ def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
             level = info.get(code, (None, None))[0]
             if level == "county":
                 unrestricted = True
+                counties.add(code)
             tree = _subtree(code, children)
             subtrees |= tree
             for c in tree:
@@ -285,6 +327,8 @@ def _build_scope(principal: Principal, area_tree, plan_id_of_county) -> Scope:
         published_plan_id=plan_id,
         _area_codes=frozenset(visible_areas),
         outside=frozenset(outside),
+        counties=frozenset(counties),
+        county_code=county_code,
     )
 
 
@@ -421,7 +465,7 @@ class ScopeCache:
                 self._tree = (areas_stamp, built)
             return built
 
-        scope = _build_scope(principal, tree, lambda: stamp[0])
+        scope = _build_scope(principal, tree, lambda: stamp[0], county_code)
         with self._lock:
             if len(self._scopes) >= self.maxsize:
                 self._scopes.clear()

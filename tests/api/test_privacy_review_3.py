@@ -8,10 +8,12 @@ and the H3 aggregate telling an analyst one house's care level.
 
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import text
 
-from tests.api.conftest import V1, V2, X0, Y0, D
-from tests.api.test_privacy_review_2 import _token  # noqa: F401
+from tests.api.conftest import COUNTY, V1, V2, X0, Y0, D
+from tests.api.test_privacy_review_2 import OTHER, _token, other_county  # noqa: F401
 from tests.issues.conftest import clock, iclient, issue_app, itokens, iworld, png_bytes, point, user_ids  # noqa: F401
 
 API = "/api/v1"
@@ -96,6 +98,66 @@ def test_open311_reads_are_audited(iclient, itokens):
                  for e in rows if e["action"] != "report")
     assert got == sorted([("hotline", "list", "", "open311"), ("hotline", "read", iid, "open311"),
                           ("(anonymous)", "list", "", "open311")]), got
+
+
+# --- 2. households of no village --------------------------------------------------------------
+@pytest.fixture
+def unplaced(engine, world, other_county):
+    """Three households of no village code: in our county's outline, in the other
+    county's, and in neither.  Returns their ids by where they lie."""
+    from geogrid.db.engine import make_sessionmaker
+    from geogrid.db.models import Household
+
+    out = {}
+    with make_sessionmaker(engine)() as s:
+        for name, (x, y) in {"ours": (X0 + D / 3, Y0 + D / 10), "theirs": (116.302, 39.902),
+                             "nowhere": (100.0, 30.0)}.items():
+            h = Household(household_no=f"NV-{name}", head_name="孙七", address=f"{name} 1号",
+                          village_code=None, care_level="red", source_crs="wgs84",
+                          geom=f"SRID=4326;POINT({x} {y})")
+            s.add(h)
+            s.flush()
+            out[name] = h.id
+        s.commit()
+    return out
+
+
+def test_households_of_no_village_are_their_countys_only(client, tokens, engine, unplaced):
+    """With two counties in one database a household of no village code (imported where
+    no village outline holds it) was read, listed and counted by every county-wide
+    account of every county.  It is now an admin's, and a county-wide account's of the
+    county whose outline holds its point; village, micro-grid and cell accounts never
+    see it (it is in none of their villages or cells)."""
+    ours = _token(engine, "county_cadre", "cadre", [f"area:{COUNTY}"])
+    theirs = _token(engine, "other_cadre", "cadre", [f"area:{OTHER}"])
+    who = {"admin": tokens["admin"], "ours": ours, "planner": tokens["planner"], "theirs": theirs,
+           "cadre1": tokens["cadre1"]}
+    expect = {"ours": {"admin": 200, "ours": 200, "planner": 200, "theirs": 404, "cadre1": 404},
+              "theirs": {"admin": 200, "ours": 404, "planner": 404, "theirs": 200},
+              "nowhere": {"admin": 200, "ours": 404, "theirs": 404}}
+    wrong = []
+    for where, table in expect.items():
+        for name, status in table.items():
+            got = client.get(f"{API}/households/{unplaced[where]}", headers=who[name]).status_code
+            if got != status:
+                wrong.append(f"{name} reading the household {where}: {got} != {status}")
+    assert wrong == [], wrong
+    listed = {f["id"] for f in client.get(f"{API}/households", params={"limit": 100}, headers=ours).json()["features"]}
+    assert unplaced["ours"] in listed and not {unplaced["theirs"], unplaced["nowhere"]} & listed
+    listed = {f["id"] for f in client.get(f"{API}/households", headers=theirs).json()["features"]}
+    assert listed == {unplaced["theirs"], *other_ids(engine, OTHER)}
+    # searching by address, and the aggregate, follow the same rule
+    hits = client.get(f"{API}/search", params={"q": "theirs 1号"}, headers=ours).json()["hits"]
+    assert hits == []
+    for who, want in ((tokens["analyst"], 13), (theirs, 2), (tokens["admin"], 16)):
+        agg = client.get(f"{API}/households/aggregate", params={"resolution": 4}, headers=who).json()
+        assert sum(f["properties"]["households"] for f in agg["features"]) == want
+
+
+def other_ids(engine, county) -> set:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT id FROM households WHERE village_code LIKE :c"),
+                                {"c": f"{county}%"}).scalars())
 
 
 # --- 3. validation of a cell leader -----------------------------------------------------------

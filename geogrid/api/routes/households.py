@@ -173,8 +173,12 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
                 cache[key] = table
         out: dict = defaultdict(lambda: defaultdict(int))
         for (cell, village, level), n in table.items():
-            if scope.covers_village(village):
+            if scope.covers_village(village) if village is not None else scope.everything:
                 out[cell][level] += n
+        if scope.unrestricted and not scope.everything:
+            # households of no village: a county's where their point lies in its outline
+            for lon, lat, level, _village in queries.care_level_points(session, scope, unplaced=True):
+                out[h3.latlng_to_cell(lat, lon, resolution)][level] += 1
         return out
     out = defaultdict(lambda: defaultdict(int))
     for lon, lat, level, _village in queries.care_level_points(session, scope):
