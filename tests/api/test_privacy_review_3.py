@@ -8,8 +8,8 @@ and the H3 aggregate telling an analyst one house's care level.
 
 from __future__ import annotations
 
+import h3
 import pytest
-
 from sqlalchemy import text
 
 from tests.api.conftest import COUNTY, V1, V2, X0, Y0, D
@@ -217,3 +217,62 @@ def test_a_dispatch_refusal_names_no_account(iclient, itokens, user_ids, engine)
     r = iclient.post(f"{API}/issues/{iid}/transitions", headers=itokens["cell1"],
                      json={"action": "dispatch", "handler_id": user_ids["cell1"]})
     assert r.status_code == 200, r.text
+
+
+# --- 5. the H3 aggregate ----------------------------------------------------------------------
+@pytest.fixture
+def hamlet(engine, world):
+    """Six households at one address in V1 (a block of flats: yellow), beside the
+    world's scattered houses, so some hexagons hold enough households to show levels."""
+    from geogrid.db.engine import make_sessionmaker
+    from geogrid.db.models import Household
+
+    x, y = X0 + D / 4, Y0 + D / 4
+    with make_sessionmaker(engine)() as s:
+        for k in range(6):
+            s.add(Household(household_no=f"HB{k}", head_name="周八", address="一村楼房", village_code=V1,
+                            care_level="yellow", source_crs="wgs84",
+                            geom=f"SRID=4326;POINT({x + k * 1e-5} {y})"))
+        s.commit()
+    return x, y
+
+
+LEVELS = ("green", "yellow", "red", "unknown")
+
+
+def test_an_analyst_learns_no_care_level_of_a_few_houses(client, tokens, world, hamlet):
+    """Analysts may read aggregates, never a household; at resolution 10 the aggregate
+    put most houses alone in a hexagon with their care level (a red one: 连心户, someone
+    who needs looking after).  Hexagons of an analyst's answer now hold at least
+    MIN_BIN_HOUSEHOLDS households before they show levels, and no resolution tells
+    more than another (a coarse hexagon minus its fine ones would give the rest back)."""
+    from geogrid.api.routes.households import MIN_BIN_HOUSEHOLDS
+
+    # an admin's answer, cached as bytes for the county-wide view, is not what an analyst gets
+    admin = client.get(f"{API}/households/aggregate", params={"resolution": 8}, headers=tokens["admin"]).json()
+    assert sum(f["properties"]["red"] for f in admin["features"]) == 4
+    totals = set()
+    for res in range(4, 11):
+        r = client.get(f"{API}/households/aggregate", params={"resolution": res}, headers=tokens["analyst"])
+        assert r.status_code == 200, r.text
+        feats = r.json()["features"]
+        assert sum(f["properties"]["households"] for f in feats) == 18
+        for f in feats:
+            p = f["properties"]
+            shown = sum(p[k] for k in LEVELS)
+            assert shown + p["suppressed"] == p["households"]
+            assert shown == 0 or p["households"] >= MIN_BIN_HOUSEHOLDS, (res, p)
+        totals.add(tuple(sum(f["properties"][k] for f in feats) for k in (*LEVELS, "suppressed")))
+    assert len(totals) == 1, totals
+    _green, yellow, _red, _unknown, suppressed = totals.pop()
+    assert yellow >= 6 and suppressed >= 1  # the block of flats shows, lone houses do not
+    # a cadre reads the households of their village, levels included: their map is unchanged
+    r = client.get(f"{API}/households/aggregate", params={"resolution": 10}, headers=tokens["cadre1"])
+    feats = r.json()["features"]
+    assert sum(f["properties"]["red"] for f in feats) == 2
+    assert all(f["properties"]["suppressed"] == 0 for f in feats)
+    lone = world.households[V1][2]  # red, alone in its hexagon
+    house = client.get(f"{API}/households/{lone}", headers=tokens["cadre1"]).json()
+    lon, lat = house["geometry"]["coordinates"]
+    mine = [f for f in feats if f["id"] == h3.latlng_to_cell(lat, lon, 10)]
+    assert mine and mine[0]["properties"]["households"] == 1 and mine[0]["properties"]["red"] == 1

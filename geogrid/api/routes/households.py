@@ -1,4 +1,15 @@
-"""Households: bbox/cell pages, one house with its residents, and the H3 aggregate."""
+"""Households: bbox/cell pages, one house with its residents, and the H3 aggregate.
+
+The aggregate counts the households of the caller's scope by care level.  A caller who
+may read those households (admins, planners, cadres) is told nothing the households
+themselves would not tell them, at any resolution.  A caller who may not (an analyst)
+would learn one house's care level from a hexagon holding it alone, so their answer is
+built from hexagons of :data:`SUPPRESSION_RESOLUTION` (finer resolutions are answered
+at it): one holding fewer than :data:`MIN_BIN_HOUSEHOLDS` households gives its count as
+``suppressed``, not by level, and coarser hexagons are made of whole such hexagons
+(``h3.cell_to_parent``), so that no resolution tells more than another (a coarse
+hexagon less its finer ones would give the withheld levels back).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +40,14 @@ BBOX_DOC = "minLon,minLat,maxLon,maxLat in WGS84"
 _agg_lock = threading.Lock()
 #: How long the aggregate trusts the households' change stamp (seconds).
 STAMP_TTL_S = 5.0
+#: The fewest households a hexagon of :data:`SUPPRESSION_RESOLUTION` holds for a caller
+#: who may not read households to be told their care levels.
+MIN_BIN_HOUSEHOLDS = 5
+#: The H3 resolution at which hexagons are held back (about 0.74 km²), and the finest
+#: such a caller is answered at.
+SUPPRESSION_RESOLUTION = 8
+#: The key of the households counted but not by level, in :func:`_withheld_counts`.
+_SUPPRESSED = "suppressed"
 
 
 @router.get("/households", response_class=GeoJSONResponse,
@@ -84,7 +103,11 @@ def _list_households_in(request, session, principal, scope, audit, bbox, cell, v
 
 
 @router.get("/households/aggregate", response_class=GeoJSONResponse,
-            summary="H3 hexagons with household counts by care level (low zoom)")
+            summary="H3 hexagons with household counts by care level (low zoom)",
+            description="Callers who may not read households (analysts) are answered at "
+                        f"resolution {SUPPRESSION_RESOLUTION} at most, and a hexagon of it "
+                        f"holding fewer than {MIN_BIN_HOUSEHOLDS} households counts them "
+                        "as `suppressed`, not by care level.")
 async def aggregate(
     request: Request, claims: ClaimsDep,
     bbox: Annotated[str | None, Query(description=BBOX_DOC)] = None,
@@ -101,14 +124,18 @@ def _aggregate(request, claims, bbox, resolution):
 def _aggregate_in(request, session, principal, scope, bbox, resolution):
     require(principal, "read_geometry")
     box = parse_bbox(bbox)
+    withhold = not principal.can("read_households")
+    if withhold:
+        resolution = min(resolution, SUPPRESSION_RESOLUTION)
     cache = request.app.state.aggregate_cache
     if scope.everything:  # the county-wide view: served as bytes once built
         stamp = _stamp(cache, session)
-        body = cache.get(("_body", resolution, bbox, stamp))
+        body = cache.get(("_body", resolution, bbox, stamp, withhold))
         if body is not None:
             return Response(body, media_type="application/geo+json")
-    counts = _hex_counts(request, session, scope, resolution)
-    body_key = ("_body", resolution, bbox, cache.get("_stamp", (0, None))[1])
+    counts = (_withheld_counts(request, session, scope, resolution) if withhold
+              else _hex_counts(request, session, scope, resolution))
+    body_key = ("_body", resolution, bbox, cache.get("_stamp", (0, None))[1], withhold)
     features = []
     for cell, by_level in counts.items():
         lat, lon = h3.cell_to_latlng(cell)
@@ -118,6 +145,7 @@ def _aggregate_in(request, session, principal, scope, bbox, resolution):
         props = {"h3": cell, "households": sum(by_level.values())}
         props.update({level: by_level.get(level, 0) for level in CARE_LEVELS})
         props["unknown"] = by_level.get(None, 0)
+        props["suppressed"] = by_level.get(_SUPPRESSED, 0)
         features.append({"type": "Feature", "id": cell,
                          "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
     response = GeoJSONResponse(feature_collection(features, resolution=resolution))
@@ -183,6 +211,23 @@ def _hex_counts(request, session, scope, resolution: int) -> dict:
     out = defaultdict(lambda: defaultdict(int))
     for lon, lat, level, _village in queries.care_level_points(session, scope):
         out[h3.latlng_to_cell(lat, lon, resolution)][level] += 1
+    return out
+
+
+def _withheld_counts(request, session, scope, resolution: int) -> dict:
+    """:func:`_hex_counts` for a caller who may not read households: the hexagons of
+    :data:`SUPPRESSION_RESOLUTION` holding fewer than :data:`MIN_BIN_HOUSEHOLDS` give
+    their households as ``suppressed``, and each coarser hexagon is the sum of the
+    whole hexagons it is the parent of (``resolution`` at most that one)."""
+    out: dict = defaultdict(lambda: defaultdict(int))
+    for cell, by_level in _hex_counts(request, session, scope, SUPPRESSION_RESOLUTION).items():
+        to = out[cell if resolution == SUPPRESSION_RESOLUTION else h3.cell_to_parent(cell, resolution)]
+        n = sum(by_level.values())
+        if n < MIN_BIN_HOUSEHOLDS:
+            to[_SUPPRESSED] += n
+        else:
+            for level, k in by_level.items():
+                to[level] += k
     return out
 
 
