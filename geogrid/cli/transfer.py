@@ -145,13 +145,15 @@ def _county_outline(engine):
     return county.geometry.union_all()
 
 
-def _area_names(engine) -> dict[str, str]:
-    """``{code: name}`` of the loaded areas: a household's 村名 must agree with its 村代码."""
-    from geogrid.db.areas import area_names
+def _village_names(engine) -> dict[str, str]:
+    """``{code: name}`` of the loaded villages: a household's 村名 must agree with its 村代码,
+    and a row with a 村名 and no 村代码 takes the code of the village of that name."""
+    from geogrid.db.areas import areas_frame
     from geogrid.db.engine import session_scope
 
     with session_scope(engine) as session:
-        return area_names(session)
+        villages = areas_frame(session, "village")
+    return dict(zip(villages["code"], villages["name"]))
 
 
 @import_app.command("households")
@@ -167,50 +169,44 @@ def import_households(
 ) -> None:
     """Import households (upsert by household number). Points are converted to WGS84; with
     the county outline loaded, points outside it are rejected; a village name (村名) that
-    disagrees with the row's village code (村代码) is rejected."""
+    disagrees with the row's village code (村代码) is rejected, and a row with a name and no
+    code takes the code of the loaded village of that name (长乐 finds 长乐村)."""
     from geogrid.db.households import upsert_households
     from geogrid.io import load_households
 
-    _import(database_url, file, "households",
-            lambda engine: load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                                           layer=_layer(layer), county_outline=_county_outline(engine),
-                                           villages=_area_names(engine)),
-            upsert_households, skip_invalid=skip_invalid, rejects=rejects, db_check=_named_villages)
+    villages: dict[str, str] = {}
+
+    def load(engine):
+        villages.update(_village_names(engine))
+        return load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
+                               layer=_layer(layer), county_outline=_county_outline(engine), villages=villages)
+
+    _import(database_url, file, "households", load, upsert_households, skip_invalid=skip_invalid,
+            rejects=rejects, db_check=lambda engine, batch: _named_villages(batch, villages))
 
 
-def _named_villages(engine, batch) -> dict[int, tuple[str, str]]:
+def _named_villages(batch, villages: dict[str, str]) -> dict[int, tuple[str, str]]:
     """Give households whose file names their village (村名) instead of coding it that
-    village's code, from the loaded villages; a name no loaded village has, or several
-    have, rejects the row (``{row: (column, reason)}``) rather than lose the village."""
+    village's code, from the loaded ``villages`` (``{code: name}``), names read as the
+    村名/村代码 check reads them (:func:`geogrid.io.villagenames.villages_named`); a name
+    no loaded village has, or several have, rejects the row (``{row: (column, reason)}``)
+    rather than lose the village or guess it."""
     from geogrid import columns as C
-    from geogrid.db.engine import session_scope
-    from geogrid.db.households import village_codes_by_name
     from geogrid.io import ROW
     from geogrid.io.headers import VILLAGE, VILLAGE_NAME
+    from geogrid.io.villagenames import villages_named
 
     valid = batch.valid
     if VILLAGE_NAME not in valid.columns:
         return {}
-    wanted = valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()
-    if not wanted.any():
+    wanted = valid.index[(valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()).to_numpy()]
+    if not len(wanted):
         return {}
-    with session_scope(engine) as session:
-        known = village_codes_by_name(session, valid.loc[wanted, VILLAGE_NAME].unique().tolist())
-    rejected: dict[int, tuple[str, str]] = {}
-    for i in valid.index[wanted]:
-        name = valid.at[i, VILLAGE_NAME]
-        codes = known.get(name, [])
-        if len(codes) == 1:
-            valid.at[i, C.VILLAGE_CODE] = codes[0]
-        elif not codes:
-            rejected[int(valid.at[i, ROW])] = (VILLAGE, (
-                f"no loaded village is named {name!r}; import the villages first (geogrid import "
-                "boundaries --level village), or give the 12-digit village code in a 村代码 column"))
-        else:
-            rejected[int(valid.at[i, ROW])] = (VILLAGE, (
-                f"{len(codes)} villages are named {name!r} ({', '.join(codes)}); "
-                "give the 12-digit village code in a 村代码 column"))
-    return rejected
+    codes, reasons = villages_named(valid.loc[wanted, VILLAGE_NAME].tolist(), villages)
+    for i, code in zip(wanted, codes):
+        if code is not None:
+            valid.at[i, C.VILLAGE_CODE] = code
+    return {int(valid.at[wanted[pos], ROW]): (VILLAGE, reason) for pos, reason in reasons.items()}
 
 
 @import_app.command("persons")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,8 +31,9 @@ from geogrid.io.validate import (
     memoized,
     parse_care_level,
 )
+from geogrid.io.villagenames import village_disagreements
 
-__all__ = ["load_households", "village_disagreements", "HOUSEHOLD_COLUMNS"]
+__all__ = ["load_households", "HOUSEHOLD_COLUMNS"]
 
 #: The columns of ``ImportBatch.valid`` for households, in order (plus ``village_name``
 #: when the file names villages, then ``_row`` and ``geometry``).
@@ -76,7 +76,8 @@ def load_households(
         named by the first of their rows (``row 12``).
     villages : ``{village code: name}`` of the villages known (loaded in the database).  A
         row giving both a village name and a village code is rejected when they disagree
-        (see :func:`village_disagreements`): a wrong code puts a household in the wrong village.
+        (see :func:`~geogrid.io.villagenames.village_disagreements`): a wrong code puts a
+        household in the wrong village.
 
     Returns an :class:`ImportBatch` whose ``valid`` is a GeoDataFrame of Points in
     EPSG:4326 with :data:`HOUSEHOLD_COLUMNS`.  Rows sharing exact coordinates and no
@@ -214,69 +215,6 @@ def load_households(
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")
     batch_crs = row_crs[0] if is_geo and n else default_crs
     return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping)
-
-
-_VILLAGE_SUFFIX = re.compile(r"(?:村民委员会|村委会|居民委员会|居委会|社区|村)$")
-
-
-def _village_key(name: str) -> str:
-    """A village name without its suffix: 长乐, 长乐村 and 长乐村委会 are one village."""
-    return _VILLAGE_SUFFIX.sub("", name) or name
-
-
-def _rows_text(rows: list[int], limit: int = 5) -> str:
-    shown = ", ".join(map(str, rows[:limit])) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-    return f"row{'s' if len(rows) > 1 else ''} {shown}"
-
-
-def village_disagreements(
-    codes: list[str | None], names: list[str | None], rows, villages: Mapping[str, str] | None = None,
-) -> dict[int, str]:
-    """``{position: reason}`` for the rows whose village name and 12-digit code disagree.
-
-    A code of a known village (``villages``: ``{code: name}``) must come with that
-    village's name, suffixes aside (长乐 = 长乐村 = 长乐村委会).  The rows of a code
-    no known village has must agree among themselves: rows naming it otherwise than most
-    of its rows are rejected, and all of them when no name has the most rows (there is no
-    telling which is right).  A name column holding a code must hold the same code.
-
-    >>> village_disagreements(["431227100201"] * 3, ["长乐村", "长乐", "新寨村"], [2, 3, 4])
-    {2: "village name '新寨村' does not agree with village code 431227100201, which 2 other rows name 长乐村; correct the name or the code"}
-    """
-    villages = villages or {}
-    out: dict[int, str] = {}
-    unknown: dict[str, list[int]] = defaultdict(list)
-    for pos, (code, name) in enumerate(zip(codes, names)):
-        if not code or not name:
-            continue
-        if _CODE12.match(name):
-            if name != code:
-                out[pos] = f"village {name} does not agree with village code {code}; correct one of them"
-        elif code in villages:
-            if _village_key(name) != _village_key(villages[code]):
-                out[pos] = (f"village name {name!r} does not agree with village code {code}, which is "
-                            f"{villages[code]}'s; correct the name or the code")
-        else:
-            unknown[code].append(pos)
-    for code, positions in unknown.items():
-        keys = Counter(_village_key(names[p]) for p in positions)
-        if len(keys) < 2:
-            continue
-        spelled = {k: Counter(names[p] for p in positions if _village_key(names[p]) == k).most_common(1)[0][0]
-                   for k in keys}
-        (top, n_top), (_, n_next) = keys.most_common(2)
-        if n_top > n_next:
-            for p in positions:
-                if _village_key(names[p]) != top:
-                    out[p] = (f"village name {names[p]!r} does not agree with village code {code}, which "
-                              f"{n_top} other rows name {spelled[top]}; correct the name or the code")
-            continue
-        parts = [f"{spelled[k]} in {_rows_text([int(rows[p]) for p in positions if _village_key(names[p]) == k])}"
-                 for k in keys]
-        named = ", ".join(parts[:-1]) + " and " + parts[-1]
-        for p in positions:
-            out[p] = f"village code {code} is named {named}; correct the names or the codes"
-    return dict(sorted(out.items()))
 
 
 def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:

@@ -334,3 +334,51 @@ def test_a_village_name_that_disagrees_with_its_code_is_rejected_by_the_loaded_v
             "which is 甲村's; correct the name or the code") in err
     code, out, err = cli("import", "households", h, "--skip-invalid")
     assert code == 0 and "2 added" in out and "1 rejected" in out, err
+
+
+def _village_outlines(cli, tmp_path, names):
+    """Load villages ``{code: name}``, side by side, as ``geogrid import boundaries`` does."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    path = tmp_path / "villages.geojson"
+    gpd.GeoDataFrame({"code": list(names), "name": list(names.values())},
+                     geometry=[box(109.1 + 0.1 * i, 27.3, 109.2 + 0.1 * i, 27.4) for i in range(len(names))],
+                     crs=4326).to_file(path)
+    assert cli("import", "boundaries", path, "--level", "village")[0] == 0
+
+
+def _stored_village_codes(db_url):
+    from geogrid.db.engine import make_engine
+    from geogrid.settings import Settings
+
+    engine = make_engine(Settings(database_url=db_url))
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT household_no, village_code FROM households")).all())
+    engine.dispose()
+    return rows
+
+
+def test_a_village_named_without_its_suffix_is_found_as_the_agreement_check_reads_it(cli, db_url, tmp_path):
+    """A row naming its village 长乐 (no 村代码) was rejected ('no loaded village is named
+    '长乐''), while the 村名/村代码 check took 长乐 for 长乐村: the two read names alike now."""
+    _village_outlines(cli, tmp_path, {"431227100201": "长乐村", "431227100202": "新寨村"})
+    h = tmp_path / "h.csv"
+    h.write_text("户编号,经度,纬度,村名\nH001,109.15,27.36,长乐\nH002,109.25,27.36,新寨村委会\n"
+                 "H003,109.16,27.36,长乐村\n", encoding="utf-8")
+    code, out, err = cli("import", "households", h)
+    assert code == 0 and "3 added" in out, err
+    assert _stored_village_codes(db_url) == {"H001": "431227100201", "H002": "431227100202",
+                                             "H003": "431227100201"}
+
+
+def test_a_village_name_two_loaded_villages_answer_to_is_rejected_naming_their_codes(cli, db_url, tmp_path):
+    """长乐村 of one town and 长乐社区 of another are one name read alike: a row naming
+    长乐村 went silently to the first, as its exact spelling; now it is rejected with both codes."""
+    _village_outlines(cli, tmp_path, {"431227100201": "长乐村", "431227101201": "长乐社区"})
+    h = tmp_path / "h.csv"
+    h.write_text("户编号,经度,纬度,村名\nH001,109.15,27.36,长乐村\n", encoding="utf-8")
+    code, _, err = cli("import", "households", h)
+    assert code == 3 and _count(db_url, "households") == 0
+    assert ("row 2, column 村名: 2 villages are named '长乐村' (431227100201, 431227101201 长乐社区); "
+            "give the 12-digit village code in a 村代码 column") in " ".join(err.split())
