@@ -12,14 +12,15 @@ from geogrid.cli.rejects import rejected_rows, report_rejects
 from geogrid.errors import GeogridError, InputError
 
 
-def _read_households(path: Path, crs: str = "wgs84"):
+def _read_households(path: Path, crs: str = "wgs84", villages: dict[str, str] | None = None):
     """The households of ``path`` through :func:`geogrid.io.load_households`, as
     ``geogrid import households`` reads them (encoding, header synonyms, the checks,
-    GCJ-02/BD-09 points; a ``坐标系`` column overrides ``crs`` per row), except that a
-    household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
+    GCJ-02/BD-09 points; a ``坐标系`` column overrides ``crs`` per row; a 村名 checked against
+    the names of ``villages``, ``{code: name}``, as against the loaded villages), except that
+    a household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
     from geogrid.io import load_households
 
-    return load_households(path, crs=crs, require_number=False)
+    return load_households(path, crs=crs, require_number=False, villages=villages)
 
 
 def _read_villages(path: Path, crs: str = "wgs84"):
@@ -30,6 +31,26 @@ def _read_villages(path: Path, crs: str = "wgs84"):
     from geogrid.io import load_boundaries
 
     return load_boundaries(path, level="village", crs=crs, require_name=False)
+
+
+def _village_names(batch) -> dict[str, str]:
+    """``{code: name}`` of the villages read from --villages that have a name."""
+    from geogrid import columns as C
+
+    return {code: name for code, name in zip(batch.valid[C.CODE], batch.valid[C.NAME]) if name}
+
+
+def _unnamed_villages_note(villages, households) -> None:
+    """Say so when the households give a 村名 beside their 村代码 but the outlines of
+    ``villages`` have no name column: the names are then checked among the households only."""
+    from geogrid import columns as C
+    from geogrid.io.headers import VILLAGE
+
+    if C.NAME in villages.columns or not {VILLAGE, C.VILLAGE_CODE} <= set(households.columns):
+        return
+    typer.echo(f"note: {villages.source} names no village (no 名称 or 村名 column): the households' "
+               f"{households.columns[VILLAGE]} is checked only against the other rows of its "
+               f"{households.columns[C.VILLAGE_CODE]}", err=True)
 
 
 def _report_rejects(batch, what: str) -> None:
@@ -170,8 +191,9 @@ def partition_command(
         "GeoParquet), read and checked as geogrid import households reads them; a household number "
         "is optional. Rejected rows are named on stderr and left out."),
     villages: Optional[Path] = typer.Option(
-        None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code), "
-        "read as geogrid import boundaries --level village reads them; omitted: derived from households."),
+        None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code) "
+        "and, if it has one, name (名称, 村名), against which a household's 村名 is checked; read as "
+        "geogrid import boundaries --level village reads them; omitted: derived from households."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="GeoPackage to write, with layers households, microgrids and cells; "
         "replaced only when complete. Rejected rows, as read and with their reasons, go beside it "
@@ -227,13 +249,15 @@ def partition_command(
 
     from geogrid import columns as C
 
-    hh = _read_households(households, crs)
+    # the villages first: their names check the households' 村名 (the households are named first below)
+    vv = _read_villages(villages, villages_crs) if villages is not None else None
+    hh = _read_households(households, crs, _village_names(vv) if vv is not None else None)
     _report_rejects(hh, "household")
     _require_some(hh, "household")
-    vv = _read_villages(villages, villages_crs) if villages is not None else None
     if vv is not None:
         _report_rejects(vv, "village")
         _require_some(vv, "village")
+        _unnamed_villages_note(vv, hh)
     outlines = vv.valid.rename(columns={C.CODE: C.VILLAGE_CODE}) if vv is not None else None
     with progress_bar(quiet) as progress:
         result = partition(hh.valid, outlines, engine=engine, progress=progress, **params)

@@ -269,3 +269,48 @@ def test_the_engines_notes_are_a_layer_of_the_geopackage(run, tmp_path):
     hh = gpd.read_file(out, layer="households")
     assert hh.loc[hh["household_no"].str.match(r"F\d"), "cell_id"].nunique() == 1
 
+
+
+def _named_rows():
+    """The rows of :func:`_rows` with a 村名 column: every row of village B named 甲村, which
+    is A's name, so the file's rows agree among themselves and only the outlines' names tell."""
+    rows = _rows()
+    for row in rows:
+        row["村名"] = "甲村" if row["村代码"] == B else ""
+    return rows
+
+
+def test_the_village_names_of_the_outlines_check_the_households_village_names(run, tmp_path):
+    """The households' 村名 was checked only against the other rows of its 村代码: a file whose
+    rows of 乙村's code all say 甲村 was partitioned without a word, though --villages names the
+    two. Now it is checked against the outlines' names, as geogrid import checks it against the
+    loaded villages."""
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", _named_rows()), "--villages",
+                       _villages(tmp_path / "v.gpkg"), "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert "20 of 40 household rows" in err
+    assert (f"row 3 (household H001): 村名/村代码: village name '甲村' does not agree with village code {B}, "
+            "which is 乙村's; correct the name or the code") in err
+    assert set(gpd.read_file(out, layer="households")["village_code"]) == {A}
+
+
+def test_outlines_without_names_leave_the_households_village_names_to_agree_among_themselves(run, tmp_path):
+    """Outlines with codes only give no names to check against: the partition goes on, and
+    says the 村名 column was checked within the file only."""
+    vfile = tmp_path / "v.gpkg"
+    gpd.GeoDataFrame({"村代码": list(OUTLINES)}, geometry=list(OUTLINES.values()), crs=4326).to_file(vfile)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", _named_rows()), "--villages", vfile,
+                       "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert "rejected" not in err
+    assert (f"note: {vfile} names no village (no 名称 or 村名 column): the households' 村名 is checked "
+            "only against the other rows of its 村代码") in err
+    assert len(gpd.read_file(out, layer="households")) == 40
+    # households without a 村名 column need no such word
+    code, _, err = run("--households", _csv(tmp_path / "hh2.csv", _rows()), "--villages", vfile,
+                       "--out", tmp_path / "plan2.gpkg")
+    assert code == 0 and "names no village" not in err, err
