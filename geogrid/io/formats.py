@@ -4,8 +4,10 @@
 strings exactly as written (so ID numbers and leading zeros survive), XLSX cells are
 what openpyxl returns (str, int, float, datetime), and vector files keep their
 attribute types and geometry in their own CRS.  In a CSV and an XLSX the header is the
-first row at least half as full as the fullest of the first 20: a title row above it
-("新晃县某村住户名单") and blank lines are skipped.  A ``_row`` column holds the row
+first of the first 20 rows holding the most column names an import knows (any spelling
+of households', persons' or boundaries' headers), or, where no row holds two, the first
+row at least half as full as the fullest: title and subtitle rows above it
+("新晃县某村住户名单", "填报单位：某村 | 填报日期：…") and blank lines are skipped.  A ``_row`` column holds the row
 number a person sees: the line in a CSV (the first record is line 2 below a header on
 line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
 value at all (blank lines, formatted-but-empty Excel rows) are not records and are
@@ -25,6 +27,7 @@ import shapely
 
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
+from geogrid.io.headers import known_header
 
 __all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off"]
 
@@ -155,14 +158,23 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def _header_index(rows: list[tuple]) -> int:
-    """The header of a CSV or XLSX: the first row that is at least half as full as the
-    fullest of the first rows.
+    """The header of a CSV or XLSX among its first 20 rows: the first of those holding the
+    most column names an import knows (:func:`~geogrid.io.headers.known_header`), when
+    one holds two or more; else the first row at least half as full as the fullest.
+    ``-1``: no row holds anything.
 
-    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers.
+    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers,
+    and a subtitle (填报单位 | 填报日期) or a form row (村名 | 长乐村) below it: rows as full
+    as half the table, but not the header.  One known name alone says little: data cells
+    hold them too (x, 户主 as a 与户主关系), and so does a form row.
     """
-    counts = [sum(not _blank(v) for v in row) for row in rows[:20]]
+    rows = rows[:20]
+    counts = [sum(not _blank(v) for v in row) for row in rows]
     if not counts or max(counts) == 0:
         return -1
+    known = [sum(known_header(v) for v in row) for row in rows]
+    if max(known) >= 2:
+        return known.index(max(known))
     need = max(1, (max(counts) + 1) // 2)
     return next(i for i, n in enumerate(counts) if n >= need and (n >= 2 or max(counts) == 1))
 

@@ -13,6 +13,7 @@ header to ``None`` (or ``""``) to ignore it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -23,7 +24,8 @@ from geogrid.errors import ColumnError
 
 __all__ = [
     "ARRIVED_CRS", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
-    "normalize_header", "resolve_columns", "require_columns", "parse_columns_option", "village_columns",
+    "known_header", "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
+    "village_columns",
 ]
 
 #: A village given by name or by code: decided per cell (12 digits are a code).
@@ -116,6 +118,24 @@ def _lookup(kind: str) -> dict[str, str]:
         for name in (canonical, *names):
             table.setdefault(normalize_header(name), canonical)
     return table
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    return frozenset(key for kind in SYNONYMS for key in _lookup(kind))
+
+
+def known_header(value: object) -> bool:
+    """Whether a cell holds a column name some import recognises (of households, persons
+    or boundaries, in any of its spellings): how a table's header row is told from the
+    title and subtitle rows above it.
+
+    >>> known_header("* 经度（WGS84）"), known_header("填报单位：长乐村"), known_header(None)
+    (True, False, False)
+    """
+    if value is None or not isinstance(value, str):
+        return False
+    return bool(value.strip()) and normalize_header(value) in _known_keys()
 
 
 def parse_columns_option(text: str | None) -> dict[str, str | None]:

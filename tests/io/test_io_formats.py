@@ -160,6 +160,63 @@ def test_a_csv_whose_first_rows_are_sparse_keeps_its_header(tmp_path):
     assert raw.columns[0] == "户号" and raw["_row"].tolist() == [2, 3]
 
 
+def _sheet_file(tmp_path, fmt, rows):
+    """``rows`` (lists of cells, ``None`` for an empty cell) as a CSV (GBK) or an XLSX."""
+    if fmt == "csv":
+        path = tmp_path / "t.csv"
+        text = "".join(",".join("" if c is None else str(c) for c in row) + "\n" for row in rows)
+        path.write_bytes(text.encode("gbk"))
+    else:
+        path = tmp_path / "t.xlsx"
+        wb = openpyxl.Workbook()
+        for row in rows:
+            wb.active.append(row)
+        wb.save(path)
+    return path
+
+
+TITLE = ["新晃县长乐村住户名单", None, None, None]
+SUBTITLE = ["填报单位：长乐村", None, "填报日期：2026-11-01", None]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("extra", [[], ["备注"]], ids=["known-headers", "one-unknown-header"])
+def test_a_subtitle_row_above_the_header_is_not_taken_for_it(tmp_path, fmt, extra):
+    """A subtitle (填报单位 | 填报日期: 2 cells of a 4-column table) was at least half as full
+    as the fullest row, so it was taken for the header and the file failed whole ('missing
+    column'). The header is the row with the column names the import knows."""
+    pad = [None] * len(extra)
+    path = _sheet_file(tmp_path, fmt, [
+        TITLE + pad, SUBTITLE + pad, ["户号", "户主", "经度", "纬度", *extra],
+        ["H1", "张三", 109.2, 27.36, *(["无"] if extra else [])], ["H2", "李四", "abc", 27.36, *pad]])
+    raw = read_table(path)
+    assert list(raw.columns) == ["户号", "户主", "经度", "纬度", *extra, "_row"]
+    assert raw["_row"].tolist() == [4, 5]
+    batch = load_households(path)
+    assert batch.valid["household_no"].tolist() == ["H1"] and batch.rejects["_row"].tolist() == [5]
+    assert "经度: longitude 'abc' is not a number" in batch.rejects["reason"][0]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_form_row_naming_one_column_above_the_header_is_not_taken_for_it(tmp_path, fmt):
+    """A template's form row (村名 | 长乐村 | 填报日期 | ...) holds one column name; the header
+    holds more of them, and it is the header."""
+    path = _sheet_file(tmp_path, fmt, [
+        ["村名", "长乐村", "填报日期", "2026-11-01"], ["户号", "户主", "经度", "纬度"],
+        ["H1", "张三", 109.2, 27.36]])
+    raw = read_table(path)
+    assert list(raw.columns) == ["户号", "户主", "经度", "纬度", "_row"] and raw["_row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_headers_no_import_knows_are_found_as_before(tmp_path, fmt):
+    """A file whose headers are none the imports know (to be mapped with --columns) keeps
+    the rule of the fullest rows: its title is skipped, its header kept."""
+    path = _sheet_file(tmp_path, fmt, [["某表", None, None], ["甲", "乙", "丙"], ["1", None, "3"]])
+    raw = read_table(path)
+    assert list(raw.columns) == ["甲", "乙", "丙", "_row"] and raw["_row"].tolist() == [3]
+
+
 def test_csv_cells_stay_text(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("户号,身份证号,出生日期\n007,431227199001020357,1990-01-02\n\n008,,\n", encoding="utf-8")
