@@ -24,7 +24,6 @@ __all__ = [
     "upsert_households",
     "households_frame",
     "household_ids",
-    "village_codes_by_name",
     "update_household",
     "Counts",
     "TEXT_COLUMNS",
@@ -253,22 +252,6 @@ def household_ids(session: Session, numbers=None) -> dict[str, str]:
             select(Household.household_no, Household.id).where(Household.household_no.in_(chunk))
         )
         out.update(dict(rows.all()))
-    return out
-
-
-def village_codes_by_name(session: Session, names) -> dict[str, list[str]]:
-    """``name -> [code, ...]`` of the loaded villages with the given names (several where
-    villages of different towns share a name; a name no village has is left out)."""
-    names = sorted({n for n in names if n})
-    out: dict[str, list[str]] = {}
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        marks = ", ".join(f":n{i}" for i in range(len(chunk)))
-        rows = session.execute(
-            text(f"SELECT name, code FROM areas WHERE level = 'village' AND name IN ({marks}) ORDER BY code"),
-            {f"n{i}": v for i, v in enumerate(chunk)})
-        for name, code in rows:
-            out.setdefault(name, []).append(code)
     return out
 
 
