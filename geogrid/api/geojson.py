@@ -9,6 +9,7 @@ given a parent and siblings, containment and overlap measured in square metres.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Iterable
 
@@ -27,6 +28,7 @@ __all__ = [
     "GeoJSONResponse",
     "feature",
     "feature_collection",
+    "hexagon",
     "geometry_json",
     "parse_polygon",
     "check_polygon_in_context",
@@ -87,6 +89,20 @@ def feature_collection(features: Iterable[dict], **meta) -> dict:
     out.update(meta)
     out.setdefault("numberReturned", len(features))
     return out
+
+
+def hexagon(cell: str) -> dict:
+    """The GeoJSON polygon of an H3 cell (its ring rounded to 6 decimals, about 0.1 m)."""
+    return {"type": "Polygon", "coordinates": [_ring(cell)]}
+
+
+@functools.lru_cache(maxsize=200_000)
+def _ring(cell: str) -> list:
+    import h3
+
+    ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
+    ring.append(ring[0])
+    return ring
 
 
 def _check_ranges(geom) -> None:

@@ -4,16 +4,16 @@ The aggregate counts the households of the caller's scope by care level.  A call
 may read those households (admins, planners, cadres) is told nothing the households
 themselves would not tell them, at any resolution.  A caller who may not (an analyst)
 would learn one house's care level from a hexagon holding it alone, so their answer is
-built from hexagons of :data:`SUPPRESSION_RESOLUTION` (finer resolutions are answered
-at it): one holding fewer than :data:`MIN_BIN_HOUSEHOLDS` households gives its count as
-``suppressed``, not by level, and coarser hexagons are made of whole such hexagons
-(``h3.cell_to_parent``), so that no resolution tells more than another (a coarse
-hexagon less its finer ones would give the withheld levels back).
+withheld as :mod:`geogrid.api.disclosure` says: built from hexagons of
+:data:`SUPPRESSION_RESOLUTION` (finer resolutions are answered at it), one holding
+fewer than :data:`MIN_BIN_HOUSEHOLDS` households gives its count as ``suppressed``, not
+by level, and coarser hexagons are made of whole such hexagons, so that no resolution
+tells more than another (a coarse hexagon less its finer ones would give the withheld
+levels back).
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import defaultdict
@@ -25,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from geogrid.api import queries
 from geogrid.api.deps import ClaimsDep, hot_read, request_context
-from geogrid.api.geojson import GeoJSONResponse, feature_collection
+from geogrid.api.disclosure import MIN_BIN, SUPPRESSED, SUPPRESSION_RESOLUTION, answered_resolution, withhold_hexagons
+from geogrid.api.geojson import GeoJSONResponse, feature_collection, hexagon
 from geogrid.api.householdfeatures import feature_collection_bytes, point
 from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
@@ -41,13 +42,8 @@ _agg_lock = threading.Lock()
 #: How long the aggregate trusts the households' change stamp (seconds).
 STAMP_TTL_S = 5.0
 #: The fewest households a hexagon of :data:`SUPPRESSION_RESOLUTION` holds for a caller
-#: who may not read households to be told their care levels.
-MIN_BIN_HOUSEHOLDS = 5
-#: The H3 resolution at which hexagons are held back (about 0.74 km²), and the finest
-#: such a caller is answered at.
-SUPPRESSION_RESOLUTION = 8
-#: The key of the households counted but not by level, in :func:`_withheld_counts`.
-_SUPPRESSED = "suppressed"
+#: who may not read households to be told their care levels (:data:`~geogrid.api.disclosure.MIN_BIN`).
+MIN_BIN_HOUSEHOLDS = MIN_BIN
 
 
 @router.get("/households", response_class=GeoJSONResponse,
@@ -126,7 +122,7 @@ def _aggregate_in(request, session, principal, scope, bbox, resolution):
     box = parse_bbox(bbox)
     withhold = not principal.can("read_households")
     if withhold:
-        resolution = min(resolution, SUPPRESSION_RESOLUTION)
+        resolution = answered_resolution(resolution)
     cache = request.app.state.aggregate_cache
     if scope.everything:  # the county-wide view: served as bytes once built
         stamp = _stamp(cache, session)
@@ -141,13 +137,11 @@ def _aggregate_in(request, session, principal, scope, bbox, resolution):
         lat, lon = h3.cell_to_latlng(cell)
         if box is not None and not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
             continue
-        ring = _ring(cell)
         props = {"h3": cell, "households": sum(by_level.values())}
         props.update({level: by_level.get(level, 0) for level in CARE_LEVELS})
         props["unknown"] = by_level.get(None, 0)
-        props["suppressed"] = by_level.get(_SUPPRESSED, 0)
-        features.append({"type": "Feature", "id": cell,
-                         "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+        props["suppressed"] = by_level.get(SUPPRESSED, 0)
+        features.append({"type": "Feature", "id": cell, "geometry": hexagon(cell), "properties": props})
     response = GeoJSONResponse(feature_collection(features, resolution=resolution))
     if scope.everything:
         with _agg_lock:
@@ -167,13 +161,6 @@ def _stamp(cache: dict, session) -> tuple:
         stamp = queries.households_stamp(session)
         cache["_stamp"] = (now, stamp)
     return stamp
-
-
-@functools.lru_cache(maxsize=200_000)
-def _ring(cell: str) -> list:
-    ring = [[round(x, 6), round(y, 6)] for y, x in h3.cell_to_boundary(cell)]
-    ring.append(ring[0])
-    return ring
 
 
 def _hex_counts(request, session, scope, resolution: int) -> dict:
@@ -218,17 +205,9 @@ def _withheld_counts(request, session, scope, resolution: int) -> dict:
     """:func:`_hex_counts` for a caller who may not read households: the hexagons of
     :data:`SUPPRESSION_RESOLUTION` holding fewer than :data:`MIN_BIN_HOUSEHOLDS` give
     their households as ``suppressed``, and each coarser hexagon is the sum of the
-    whole hexagons it is the parent of (``resolution`` at most that one)."""
-    out: dict = defaultdict(lambda: defaultdict(int))
-    for cell, by_level in _hex_counts(request, session, scope, SUPPRESSION_RESOLUTION).items():
-        to = out[cell if resolution == SUPPRESSION_RESOLUTION else h3.cell_to_parent(cell, resolution)]
-        n = sum(by_level.values())
-        if n < MIN_BIN_HOUSEHOLDS:
-            to[_SUPPRESSED] += n
-        else:
-            for level, k in by_level.items():
-                to[level] += k
-    return out
+    whole hexagons it is the parent of (:func:`~geogrid.api.disclosure.withhold_hexagons`)."""
+    return withhold_hexagons(_hex_counts(request, session, scope, SUPPRESSION_RESOLUTION), resolution,
+                             k=MIN_BIN_HOUSEHOLDS)
 
 
 @router.get("/households/{household_id}", response_class=GeoJSONResponse,

@@ -1,0 +1,81 @@
+"""What an aggregate tells a caller who may not read the records it counts.
+
+An analyst reads counts, never a household or an issue.  A count of one at a fine place
+is the record itself (a red house, 连心户, alone in a hexagon; a care request, 独居老人,
+in a cell of a few households), so a caller who may not read the records is answered
+from bins of a place no finer than :data:`SUPPRESSION_RESOLUTION` (H3, about 0.74 km²)
+or a micro-grid (about 1 km²), and :func:`withhold` is the one rule for them: a bin of
+that place counting fewer than :data:`MIN_BIN` records gives them as
+:data:`SUPPRESSED`, not by their attributes (care level, category, status, period), and
+a coarser bin is the sum of the whole fine bins it holds, so that no grouping or
+resolution gives back what another withholds (a coarse bin less its fine ones would).
+
+Callers who may read the records (admins, planners and cadres for households; admins
+and cadres for issues) are told exact counts of their scope: nothing the records would
+not tell them.
+
+>>> withhold({"a": {"red": 1}, "b": {"red": 2, "green": 4}}, lambda b: "ab")
+{'ab': {'suppressed': 1, 'red': 2, 'green': 4}}
+>>> withhold({"b": {"care": 1}}, lambda b: b, sizes={"a": 3, "b": 6})  # sizes: every record
+{'a': {'suppressed': 3}, 'b': {'care': 1}}
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Hashable, Mapping
+
+import h3
+
+__all__ = ["MIN_BIN", "SUPPRESSION_RESOLUTION", "SUPPRESSED", "withhold", "withhold_hexagons",
+           "answered_resolution"]
+
+#: The fewest records a bin of the finest place holds to be counted by attribute.
+MIN_BIN = 5
+#: The H3 resolution at which hexagons are held back (about 0.74 km², edges about
+#: 460 m), and the finest a caller who may not read the records is answered at.
+SUPPRESSION_RESOLUTION = 8
+#: The key of the records counted but not by attribute.
+SUPPRESSED = "suppressed"
+
+
+def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
+             parent: Callable[[Hashable], Hashable], *,
+             sizes: Mapping[Hashable, int] | None = None, k: int = MIN_BIN) -> dict:
+    """Counts by attribute of the bins ``parent`` maps the finest bins to, with the
+    finest bins holding fewer than ``k`` records counted as :data:`SUPPRESSED`.
+
+    ``counts`` maps each finest bin to its counts by attribute.  A bin's size is
+    ``sizes[bin]`` where given (every record of the bin, whatever ``counts`` was
+    filtered by, so that whether a bin is withheld tells nothing of the filter; a bin
+    of ``sizes`` missing from ``counts`` matched none), else the sum of its counts.
+    Bins whose counts are all zero are left out."""
+    out: dict = defaultdict(lambda: defaultdict(int))
+    first = sizes if sizes is not None else counts
+    bins = [*first, *(b for b in counts if b not in first)]
+    for b in bins:
+        by_key = counts.get(b, {})
+        n = sizes.get(b, 0) if sizes is not None else sum(by_key.values())
+        to = out[parent(b)]
+        if n < k:
+            to[SUPPRESSED] += n
+        else:
+            for key, v in by_key.items():
+                to[key] += v
+    return {b: dict(c) for b, c in out.items() if any(c.values())}
+
+
+def answered_resolution(resolution: int) -> int:
+    """The H3 resolution a caller who may not read the records is answered at."""
+    return min(resolution, SUPPRESSION_RESOLUTION)
+
+
+def withhold_hexagons(counts: Mapping[str, Mapping[Hashable, int]], resolution: int, *,
+                      sizes: Mapping[str, int] | None = None, k: int = MIN_BIN) -> dict:
+    """:func:`withhold` for hexagons: ``counts`` (and ``sizes``) by H3 cell of
+    :data:`SUPPRESSION_RESOLUTION`, the answer by their parents at ``resolution``
+    (:func:`answered_resolution`: finer resolutions are answered at that one)."""
+    resolution = answered_resolution(resolution)
+    if resolution == SUPPRESSION_RESOLUTION:
+        return withhold(counts, lambda cell: cell, sizes=sizes, k=k)
+    return withhold(counts, lambda cell: h3.cell_to_parent(cell, resolution), sizes=sizes, k=k)
