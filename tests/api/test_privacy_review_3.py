@@ -3,7 +3,8 @@
 Each test here proved a leak before its fix: issue reads that left no audit row,
 households of no village read by every county's accounts, a cell leader's validation
 naming the households of the cells beside theirs, a dispatch refusal naming an account,
-and the H3 aggregate telling an analyst one house's care level.
+the H3 aggregate telling an analyst one house's care level, and issue hotspots telling
+an analyst where a lone care request came from.
 """
 
 from __future__ import annotations
@@ -276,3 +277,69 @@ def test_an_analyst_learns_no_care_level_of_a_few_houses(client, tokens, world, 
     lon, lat = house["geometry"]["coordinates"]
     mine = [f for f in feats if f["id"] == h3.latlng_to_cell(lat, lon, 10)]
     assert mine and mine[0]["properties"]["households"] == 1 and mine[0]["properties"]["red"] == 1
+
+
+# --- 6. issue hotspots --------------------------------------------------------------------------
+@pytest.fixture
+def care_issues(iclient, itokens):
+    """Six issues at one spot of V2's east cell (five sanitation, one care: enough to be
+    told apart) and one care request alone in V1's west cell (someone who needs looking
+    after: 独居老人).  Returns the two spots (lon, lat)."""
+    hot = itokens["hotline"]
+    x, y = point(V2, 1)
+    for k in range(6):
+        _report(iclient, hot, (x + k * 2e-5, y), category="care" if k == 0 else "sanitation")
+    lone = point(V1, 0)
+    _report(iclient, hot, lone, category="care", description="独居老人需要照顾")
+    return (x, y), lone
+
+
+def _hotspots(client, headers, **params):
+    r = client.get(f"{API}/issues/hotspots", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_an_analyst_learns_no_issue_of_a_hexagon_of_few(iclient, itokens, care_issues):
+    """Analysts read issue statistics and hotspots, never an issue; hotspots at resolution
+    11 filtered by category=care put a lone care request within about 25 m.  An analyst's
+    hexagons now hold at least MIN_BIN issues (of every category and status) at
+    resolution 8 before they count them by the filter, smaller ones count all their
+    issues as suppressed whichever the filter, no resolution tells more than another,
+    and a bbox takes whole hexagons (a box cutting one would count part of it)."""
+    (x, y), (lx, ly) = care_issues
+    crowd, lone = h3.latlng_to_cell(y, x, 8), h3.latlng_to_cell(ly, lx, 8)
+    assert crowd != lone and h3.latlng_to_cell(y, x + 1e-4, 8) == crowd
+    analyst = itokens["analyst"]
+    totals = set()
+    for res in range(5, 12):
+        body = _hotspots(iclient, analyst, resolution=res, category="care")
+        assert body["resolution"] == min(res, 8)
+        for f in body["features"]:
+            p = f["properties"]
+            assert h3.get_resolution(f["id"]) == min(res, 8)
+            if p["issues"]:  # counted by the filter: a hexagon of the crowd's, never the lone one's
+                assert h3.cell_to_parent(crowd, min(res, 8)) == f["id"], (res, p)
+        totals.add(tuple(sum(f["properties"][k] for f in body["features"])
+                         for k in ("issues", "open", "overdue", "suppressed")))
+    assert totals == {(1, 1, 0, 1)}, totals
+    # the lone hexagon is told the same whatever the filter: its issues, suppressed
+    for category in ("care", "sanitation", None):
+        params = {"resolution": 8} | ({"category": category} if category else {})
+        by_id = {f["id"]: f["properties"] for f in _hotspots(iclient, analyst, **params)["features"]}
+        assert (by_id[lone]["issues"], by_id[lone]["suppressed"]) == (0, 1), (category, by_id)
+        assert by_id[crowd]["issues"] == {"care": 1, "sanitation": 5, None: 6}[category]
+    # a box holding the crowd's hexagon's centre and none of its issues counts it whole
+    clat, clon = h3.cell_to_latlng(crowd)
+    assert min(abs(clon - x - k * 2e-5) for k in range(6)) > 2e-5 or abs(clat - y) > 2e-5
+    box = f"{clon - 1e-5},{clat - 1e-5},{clon + 1e-5},{clat + 1e-5}"
+    got = _hotspots(iclient, analyst, resolution=8, bbox=box)["features"]
+    assert [(f["id"], f["properties"]["issues"]) for f in got] == [(crowd, 6)]
+    # an admin and a county cadre read the issues themselves: their answers stay exact
+    for who in ("admin", "hotline"):
+        body = _hotspots(iclient, itokens[who], resolution=11, category="care")
+        assert body["resolution"] == 11
+        assert sorted((f["id"], f["properties"]["issues"], f["properties"]["suppressed"])
+                      for f in body["features"]) == sorted(
+            [(h3.latlng_to_cell(y, x, 11), 1, 0), (h3.latlng_to_cell(ly, lx, 11), 1, 0)])
+

@@ -9,7 +9,8 @@ transactions.
 
 Visibility: admins and cadres see the issues whose village, micro-grid or cell is in
 their scope, and the ones they reported; anything else answers 404.  Analysts get
-statistics and hotspots only (no descriptions, no contacts); planners nothing.
+statistics and hotspots only (no descriptions, no contacts), with hexagons of fewer
+than five issues withheld (:mod:`geogrid.api.issuestats`); planners nothing.
 
 Audit: an issue carries its reporter's name and contact, photos and a place, so every
 read of one (the issue, its timeline, a photo) and every list of them (the list, the
@@ -27,6 +28,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geogrid.api import issuestats
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
 from geogrid.api.errors import StateError
 from geogrid.api.issueaccess import (
@@ -253,7 +255,8 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
 
 
 @router.get("/issues/hotspots", response_class=GeoJSONResponse,
-            summary="H3 hexagons with issue counts (total, open, overdue)")
+            summary="H3 hexagons with issue counts (total, open, overdue)",
+            description=issuestats.HOTSPOTS_DOC)
 def get_hotspots(request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                  resolution: Annotated[int, Query(ge=5, le=11)] = 8,
                  status: Annotated[str | None, Query()] = None,
@@ -262,12 +265,18 @@ def get_hotspots(request: Request, session: SessionDep, principal: PrincipalDep,
                                                    "only issues in this box")] = None):
     require_role(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
-    frame = repo.issues_frame(session, where=issues_clause(scope),
-                              status=_csv_list(status, STATUSES, "status"),
-                              category=_csv_list(category, c.catalogue.codes(), "category"),
-                              bbox=parse_bbox(bbox))
-    return GeoJSONResponse(feature_collection(stats.hotspots(frame, resolution, c.now()),
-                                              resolution=resolution))
+    statuses = _csv_list(status, STATUSES, "status")
+    categories = _csv_list(category, c.catalogue.codes(), "category")
+    box = parse_bbox(bbox)
+    if principal.role in ISSUE_READERS:
+        frame = repo.issues_frame(session, where=issues_clause(scope), status=statuses,
+                                  category=categories, bbox=box)
+        features = issuestats.exact_hotspots(frame, resolution, c.now())
+    else:
+        frame = repo.issues_frame(session, where=issues_clause(scope))
+        features, resolution = issuestats.withheld_hotspots(
+            frame, resolution, c.now(), statuses=statuses, categories=categories, box=box)
+    return GeoJSONResponse(feature_collection(features, resolution=resolution))
 
 
 @router.get("/issues/export.csv", summary="Issues in scope as formula-safe CSV (audited)",
