@@ -3,8 +3,8 @@
 Each test here proved a leak before its fix: issue reads that left no audit row,
 households of no village read by every county's accounts, a cell leader's validation
 naming the households of the cells beside theirs, a dispatch refusal naming an account,
-the H3 aggregate telling an analyst one house's care level, and issue hotspots telling
-an analyst where a lone care request came from.
+the H3 aggregate telling an analyst one house's care level, and issue hotspots and
+statistics telling an analyst where a lone care request came from.
 """
 
 from __future__ import annotations
@@ -343,3 +343,40 @@ def test_an_analyst_learns_no_issue_of_a_hexagon_of_few(iclient, itokens, care_i
                       for f in body["features"]) == sorted(
             [(h3.latlng_to_cell(y, x, 11), 1, 0), (h3.latlng_to_cell(ly, lx, 11), 1, 0)])
 
+
+# --- 7. issue statistics -----------------------------------------------------------------------
+def _stats(client, headers, **params):
+    r = client.get(f"{API}/issues/stats", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_an_analyst_learns_no_issue_category_of_a_small_place(iclient, itokens, care_issues):
+    """Issue statistics grouped by cell (at most 20 households) and category told an
+    analyst that one of a cell's households asked for care.  An analyst is answered by
+    micro-grid at the finest (about 1 km², as the hotspots' 0.74 km² hexagons); a place
+    of fewer than MIN_BIN issues in the period gives them as suppressed, not by category,
+    status, level or period, and coarser places (a village, the county) are sums of whole
+    micro-grids, so that no grouping gives back what another withholds."""
+    analyst = itokens["analyst"]
+    r = iclient.get(f"{API}/issues/stats", params={"by": "cell_key,category"}, headers=analyst)
+    assert r.status_code == 403 and "microgrid_key" in r.json()["detail"], r.text
+    m1, m2 = f"{V1}-M01", f"{V2}-M01"
+    got = _stats(iclient, analyst, by="microgrid_key,category")
+    assert got["counts"] == [{"microgrid_key": m2, "category": "care", "count": 1},
+                             {"microgrid_key": m2, "category": "sanitation", "count": 5}]
+    assert got["suppressed"] == [{"microgrid_key": m1, "count": 1}]
+    got = _stats(iclient, analyst, by="category,village_code")
+    assert got["counts"] == [{"category": "care", "village_code": V2, "count": 1},
+                             {"category": "sanitation", "village_code": V2, "count": 5}]
+    assert got["suppressed"] == [{"village_code": V1, "count": 1}]
+    for params in ({"by": "category"}, {"by": "category,status", "period": "day"}):
+        got = _stats(iclient, analyst, **params)
+        care = sum(row["count"] for row in got["counts"] if row["category"] == "care")
+        assert care == 1 and got["suppressed"] == [{"count": 1}], got
+    assert _stats(iclient, analyst, by="status")["summary"]["total"] == 7  # the whole scope, no place
+    # who reads the issues themselves is answered exactly, by cell too
+    for who in ("admin", "hotline"):
+        got = _stats(iclient, itokens[who], by="cell_key,category")
+        assert {"cell_key": f"{V1}-M01-C01", "category": "care", "count": 1} in got["counts"]
+        assert got["suppressed"] == []

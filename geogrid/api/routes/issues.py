@@ -9,8 +9,8 @@ transactions.
 
 Visibility: admins and cadres see the issues whose village, micro-grid or cell is in
 their scope, and the ones they reported; anything else answers 404.  Analysts get
-statistics and hotspots only (no descriptions, no contacts), with hexagons of fewer
-than five issues withheld (:mod:`geogrid.api.issuestats`); planners nothing.
+statistics and hotspots only (no descriptions, no contacts), with places of fewer than
+five issues withheld (:mod:`geogrid.api.issuestats`); planners nothing.
 
 Audit: an issue carries its reporter's name and contact, photos and a place, so every
 read of one (the issue, its timeline, a photo) and every list of them (the list, the
@@ -238,7 +238,7 @@ def _period_bounds(since: dt.date | None, until: dt.date | None):
 
 
 @router.get("/issues/stats", summary="Counts by status/category/grid/period, on-time share, "
-            "median time to close")
+            "median time to close", description=issuestats.STATS_DOC)
 def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
               by: Annotated[str, Query(description="comma-separated: " + ", ".join(stats.GROUPS))] = "status",
               period: Annotated[Literal["day", "week", "month", "year"] | None, Query()] = None,
@@ -247,11 +247,14 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
     require_role(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
     s, u = _period_bounds(since, until)
-    frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u)
     groups = _csv_list(by, stats.GROUPS, "grouping") or []
-    table = stats.counts(frame, groups, period)
+    frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u)
+    if principal.role in ISSUE_READERS:
+        counts, suppressed = stats.counts(frame, groups, period).to_dict(orient="records"), []
+    else:
+        counts, suppressed = issuestats.withheld_counts(frame, groups, period)
     return {"summary": stats.summary(frame, c.now()), "by": groups, "period": period,
-            "counts": table.to_dict(orient="records")}
+            "counts": counts, "suppressed": suppressed}
 
 
 @router.get("/issues/hotspots", response_class=GeoJSONResponse,
