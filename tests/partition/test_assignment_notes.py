@@ -84,8 +84,8 @@ def test_a_locked_cell_over_the_cap_is_noted_while_it_is_locked():
     (note,) = [d for d in _village_locked(cells, {"C1"})]
     assert note["kind"] == "locked_cell_full" and note["cells"] == ["C1"]
     assert sorted(note["households"]) == list(range(22))
-    assert note["message"] == ("locked cell C1 now holds 22 households, more than 20; unlock it or move "
-                               "households out by hand")
+    assert note["message"] == ("locked cell C1 now holds 22 households, more than 20; unlock it, then move "
+                               "households out by hand or re-run its micro-grid")
     assert _village_locked(cells, set()) == []
     assert _village_locked(["C1"] * 20 + ["C2"] * 7, {"C1", "C2"}) == []
     assert _village_locked(cells, {"C9"}) == []  # a lock of another village's cell
