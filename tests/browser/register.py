@@ -92,9 +92,10 @@ def build_register(db_path: Path, sample_dir: Path, *, users: bool = True) -> Re
 
 
 def add_users(engine, reg: Register) -> None:
-    """admin, two planners of the whole county, a cadre of the first village, an analyst,
-    and ``cellhead``: a cell-level cadre (户团长) of one cell of the first village, who
-    handles the issues dispatched to them (tests/browser/test_issues.py)."""
+    """admin, two planners of the whole county, a cadre of the first village, an analyst
+    of the whole county (tests/browser/test_analyst.py), and ``cellhead``: a cell-level
+    cadre (户团长) of one cell of the first village, who handles the issues dispatched to
+    them (tests/browser/test_issues.py)."""
     from sqlalchemy import text
 
     from geogrid.api.security import hash_password
@@ -114,7 +115,7 @@ def add_users(engine, reg: Register) -> None:
         ("planner", "planner", [county]),
         ("planner2", "planner", [county]),
         ("cadre", "cadre", [f"area:{reg.village_codes[0]}"]),
-        ("analyst", "analyst", []),
+        ("analyst", "analyst", [county]),
     ]
     if reg.handler_cell:
         spec.append(("cellhead", "cadre", [f"cell:{reg.handler_cell[1]}"]))

@@ -1,11 +1,14 @@
 // The issue layer: a pin per issue coloured by status, overdue issues ringed in red and
 // supervised ones (督办) badged; filters by status, category, overdue and supervised;
 // an H3 hotspot layer from /issues/hotspots.  The card #issue-card holds the controls.
+// An analyst's hotspots withhold hexagons of fewer than five issues (`suppressed`): they
+// are drawn hatched and say so (disclosure.js), never as hexagons of no issue.
 
 import { get } from "./api.js";
 import { escapeHtml } from "./layers.js";
 import { fmtBbox } from "./tiles.js";
 import { t } from "../i18n.js";
+import { MIN_BIN, SUPPRESSION_RESOLUTION, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -47,6 +50,24 @@ export function hotspotResolution(zoom) {
 }
 
 const HOT_RAMP = ["#fff3bf", "#ffd8a8", "#ffa94d", "#fd7e14", "#e8590c", "#c92a2a"];
+const OVERDUE_OUTLINE = "#c92a2a";
+
+/** Whether a hotspot's issues are withheld: "all", "part" or null (disclosure.js). */
+export function hotWithheld(props) {
+  return withheld(props.suppressed ?? 0, props.issues || 0);
+}
+
+/**
+ * A hotspot's tooltip.  At the resolution the API withholds (`finest`), a hexagon withheld
+ * whole holds fewer than MIN_BIN issues of every status and category; a coarser one holds
+ * such parts, and maybe bigger ones none of whose issues matches the filter.
+ */
+export function hotTooltip(p, finest) {
+  const vars = { issues: p.issues ?? 0, open: p.open ?? 0, overdue: p.overdue ?? 0, k: MIN_BIN };
+  const state = hotWithheld(p);
+  if (state === "all") return t(finest ? "issues.hotspot.withheld" : "issues.hotspot.withheld.parts", vars);
+  return t(state === "part" ? "issues.hotspot.partly" : "issues.hotspot.tip", vars);
+}
 
 function debounce(fn, ms) {
   let id;
@@ -75,6 +96,9 @@ export class IssueLayer {
     this.filters = { statuses: new Set(STATUSES), category: "", overdue: false, supervised: false };
     this.visible = canRead;
     this.hotOn = false;
+    /** the resolution the hotspots in view were answered at, and which withheld states they show */
+    this.hotResolution = null;
+    this.hotWithheld = new Set();
     this.byId = new Map(); // id -> L.Marker
     this.selectedId = null;
     this.gen = 0;
@@ -86,7 +110,7 @@ export class IssueLayer {
       pane: "gg-hot",
       style: (f) => this.hotStyle(f),
       onEachFeature: (f, layer) =>
-        layer.bindTooltip(() => t("issues.hotspot.tip", f.properties), { sticky: true, className: "tip" }),
+        layer.bindTooltip(() => hotTooltip(f.properties, this.hotResolution >= SUPPRESSION_RESOLUTION), { sticky: true, className: "tip" }),
     });
     this.refresh = debounce(() => this.reload(), 150);
     map.on("moveend", this.refresh);
@@ -142,6 +166,18 @@ export class IssueLayer {
       cats.map((c) => `<option value="${escapeHtml(c.code)}">${escapeHtml(categoryName(c))}</option>`).join("");
     sel.value = this.filters.category;
     this.renderCount();
+    this.renderHotLegend();
+  }
+
+  /** What a hatched or dashed hotspot means, while the hotspots in view show one. */
+  renderHotLegend() {
+    const ul = $("hot-legend");
+    if (!ul) return;
+    const states = this.hotOn ? this.hotWithheld : new Set();
+    ul.hidden = states.size === 0;
+    ul.innerHTML =
+      (states.has("all") ? `<li class="withheld">${withheldSwatch("all", "gg-hatch-hot")}<span>${escapeHtml(t("issues.legend.withheld", { k: MIN_BIN }))}</span></li>` : "") +
+      (states.has("part") ? `<li class="partly">${withheldSwatch("part", "gg-hatch-hot-part", HOT_RAMP[2])}<span>${escapeHtml(t("issues.legend.partly", { k: MIN_BIN }))}</span></li>` : "");
   }
 
   renderCount() {
@@ -176,6 +212,7 @@ export class IssueLayer {
     } else {
       this.map.removeLayer(this.hot);
     }
+    this.renderHotLegend();
   }
 
   /** Hide everything (the planner's view) or show what the card says. */
@@ -286,12 +323,18 @@ export class IssueLayer {
   }
 
   // ---- hotspots ---------------------------------------------------------------------------
+  /**
+   * The ramp's colour of a hotspot's issue count, outlined red where one is overdue; a
+   * hexagon withheld whole is hatched grey with a dashed outline (not the colour of no
+   * issue), one withheld in part keeps its colour, dashed.
+   */
   hotStyle(f) {
     const n = f.properties.issues || 0;
     const max = this.hotMax || 1;
     const i = Math.min(HOT_RAMP.length - 1, Math.floor((Math.sqrt(n) / Math.sqrt(max)) * (HOT_RAMP.length - 1)));
     const overdue = (f.properties.overdue || 0) > 0;
-    return { color: overdue ? "#c92a2a" : "#ffffff", weight: overdue ? 1.6 : 0.8, fillColor: HOT_RAMP[i], fillOpacity: 0.62 };
+    const base = { color: overdue ? OVERDUE_OUTLINE : "#ffffff", weight: overdue ? 1.6 : 0.8, fillColor: HOT_RAMP[i], fillOpacity: 0.62 };
+    return withheldStyle(hotWithheld(f.properties), base, overdue ? OVERDUE_OUTLINE : undefined);
   }
 
   async updateHotspots() {
@@ -306,10 +349,14 @@ export class IssueLayer {
     try {
       const { data } = await get("issues/hotspots", p);
       if (gen !== this.hotGen) return;
-      const feats = data.features || [];
+      const feats = st.size ? data.features || [] : [];
       this.hotMax = feats.reduce((m, f) => Math.max(m, f.properties.issues || 0), 1);
+      this.hotResolution = data.resolution ?? p.resolution;
+      this.hotWithheld = new Set(feats.map((f) => hotWithheld(f.properties)).filter(Boolean));
       this.hot.clearLayers();
-      if (st.size) this.hot.addData(feats);
+      // withheld hexagons' dashed outlines last, so their neighbours' outlines do not cover them
+      this.hot.addData([...feats].sort((a, b) => (hotWithheld(a.properties) ? 1 : 0) - (hotWithheld(b.properties) ? 1 : 0)));
+      this.renderHotLegend();
     } catch (err) {
       this.onError(err);
     }

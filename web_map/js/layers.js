@@ -4,6 +4,7 @@
 import { get } from "./api.js";
 import { TiledFeatureSource, fmtBbox } from "./tiles.js";
 import { t } from "../i18n.js";
+import { MIN_BIN, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
 
 const L = window.L;
 
@@ -26,6 +27,21 @@ export function hexResolution(zoom) {
 
 export function householdCount(props) {
   return props.households ?? props.household_count ?? props.count ?? props.total ?? 0;
+}
+
+/** Whether a hexagon's care levels are withheld: "all", "part" or null (disclosure.js). */
+export function hexWithheld(props) {
+  const suppressed = props.suppressed ?? 0;
+  return withheld(suppressed, householdCount(props) - suppressed);
+}
+
+/** A hexagon's tooltip: its households by care level, and those whose levels are withheld. */
+export function hexTooltip(p) {
+  const total = householdCount(p);
+  const vars = { total, green: p.green ?? 0, yellow: p.yellow ?? 0, red: p.red ?? 0, suppressed: p.suppressed ?? 0, k: MIN_BIN };
+  const state = hexWithheld(p);
+  if (state === "all") return t(total < MIN_BIN ? "hex.tooltip.withheld" : "hex.tooltip.withheld.parts", vars);
+  return t(state === "part" ? "hex.tooltip.partly" : "hex.tooltip", vars);
 }
 
 function debounce(fn, ms) {
@@ -121,11 +137,7 @@ export class CadreLayers {
       renderer: this.hexRenderer,
       style: (f) => this.hexStyle(f),
       onEachFeature: (f, layer) => {
-        const p = f.properties;
-        layer.bindTooltip(
-          () => t("hex.tooltip", { total: householdCount(p), green: p.green ?? 0, yellow: p.yellow ?? 0, red: p.red ?? 0 }),
-          { sticky: true, className: "tip" },
-        );
+        layer.bindTooltip(() => hexTooltip(f.properties), { sticky: true, className: "tip" });
       },
     }).addTo(map);
     this.houses = L.layerGroup().addTo(map);
@@ -149,17 +161,26 @@ export class CadreLayers {
     });
     this.hexGen = 0;
     this.hexClasses = hexClasses(1);
+    /** which withheld states ("all", "part") the hexagons in view show, for the legend */
+    this.hexWithheld = new Set();
 
     this.refresh = debounce(() => this.update(), 120);
     map.on("moveend", this.refresh);
     this.ready = null;
   }
 
+  /**
+   * A hexagon's fill is the class of its household count and its outline red where it
+   * holds a red-care household; one whose care levels are withheld (an analyst's hexagon
+   * of fewer than MIN_BIN households) is hatched grey with a dashed outline, not coloured
+   * as if its levels were known, and one withheld in part keeps its fill, dashed.
+   */
   hexStyle(f) {
     const n = householdCount(f.properties);
     const { colour } = hexClassOf(this.hexClasses, n);
     const red = (f.properties.red ?? 0) > 0;
-    return { color: red ? HEX_RED_OUTLINE : "#ffffff", weight: red ? 2 : 0.8, fillColor: colour, fillOpacity: HEX_FILL_OPACITY };
+    const base = { color: red ? HEX_RED_OUTLINE : "#ffffff", weight: red ? 2 : 0.8, fillColor: colour, fillOpacity: HEX_FILL_OPACITY };
+    return withheldStyle(hexWithheld(f.properties), base, red ? HEX_RED_OUTLINE : undefined);
   }
 
   /** Is the hexagon aggregate what the map shows now (rather than the houses)? */
@@ -184,7 +205,9 @@ export class CadreLayers {
           c.lo === c.hi ? t("legend.hex.one", { n: c.lo }) : t("legend.hex.range", { lo: c.lo, hi: c.hi }),
         )}</span></li>`)
         .join("") +
-      `<li class="hex-red" data-colour="${HEX_RED_OUTLINE}">${hexSwatch("#ffffff", HEX_RED_OUTLINE, 2)}<span>${escapeHtml(t("legend.hex.red"))}</span></li>`;
+      `<li class="hex-red" data-colour="${HEX_RED_OUTLINE}">${hexSwatch("#ffffff", HEX_RED_OUTLINE, 2)}<span>${escapeHtml(t("legend.hex.red"))}</span></li>` +
+      (this.hexWithheld.has("all") ? `<li class="hex-withheld">${withheldSwatch("all", "gg-hatch-hex")}<span>${escapeHtml(t("legend.hex.withheld", { k: MIN_BIN }))}</span></li>` : "") +
+      (this.hexWithheld.has("part") ? `<li class="hex-partly">${withheldSwatch("part", "gg-hatch-hex-part")}<span>${escapeHtml(t("legend.hex.partly", { k: MIN_BIN }))}</span></li>` : "");
   }
 
   setVisible(name, on) {
@@ -262,9 +285,10 @@ export class CadreLayers {
     this.hex.clearLayers();
     const feats = data.features || [];
     this.hexClasses = hexClasses(feats.reduce((m, f) => Math.max(m, householdCount(f.properties)), 1));
-    // red-outlined hexagons last, so their neighbours' white outlines do not cover them
-    const red = (f) => ((f.properties.red ?? 0) > 0 ? 1 : 0);
-    this.hex.addData([...feats].sort((a, b) => red(a) - red(b)));
+    this.hexWithheld = new Set(feats.map((f) => hexWithheld(f.properties)).filter(Boolean));
+    // dashed (withheld) and red outlines last, so their neighbours' white outlines do not cover them
+    const order = (f) => ((f.properties.red ?? 0) > 0 ? 2 : 0) + (hexWithheld(f.properties) ? 1 : 0);
+    this.hex.addData([...feats].sort((a, b) => order(a) - order(b)));
     this.renderLegend();
   }
 

@@ -1,0 +1,216 @@
+"""What an analyst sees on the map: counts, and where a place holds too few to be
+counted, a hexagon that says so.
+
+Analysts read no household and no issue.  The API answers their household aggregate and
+issue hotspots from resolution-8 hexagons, and one holding fewer than five households or
+issues gives them as ``suppressed`` (geogrid/api/disclosure.py).  The map draws such a
+hexagon hatched grey, not in the colour of a count it was not told, its tooltip says in
+the user's language that fewer than five are there and what is withheld, and the legend
+explains the hatching.
+
+Users (tests/browser/register.py): ``analyst`` (the whole county) and ``cadre`` (the
+first village, who reports the issues the analyst then sees as hotspots).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import h3
+
+from conftest import login, shot
+
+#: The API's smallest bin (geogrid.api.disclosure.MIN_BIN).
+MIN_BIN = 5
+#: The hotspot ramp's first colour: a hexagon of no issue matching the filter.
+HOT_ZERO = "#fff3bf"
+
+
+def _rgb(hex_colour):
+    h = hex_colour.lstrip("#")
+    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def _near(rgb, colour, tol=6):
+    return all(abs(a - b) <= tol for a, b in zip(rgb, _rgb(colour)))
+
+
+def _grey(rgb, tol=20):
+    return max(rgb) - min(rgb) <= tol
+
+
+def _drawn(page, layer_js):
+    """Every hexagon of a layer: its properties, how it is drawn, the pixel of its canvas at
+    its centre and where that centre is on the page (null outside the free map)."""
+    return page.evaluate("""async (expr) => {
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const layer = eval(expr), map = geogrid.map;
+        const box = document.getElementById('map').getBoundingClientRect();
+        const cards = document.getElementById('left-stack').getBoundingClientRect();
+        const dpr = window.devicePixelRatio || 1, size = map.getSize();
+        return layer.getLayers().map((l) => {
+            const c = l.getCenter(), cp = map.latLngToContainerPoint(c), r = l._renderer;
+            const free = cp.x > cards.right - box.left + 10 && cp.y > 10 && cp.x < size.x - 10 && cp.y < size.y - 10;
+            let pixel = null;
+            if (free) {
+                const q = map.latLngToLayerPoint(c).subtract(r._bounds.min).multiplyBy(dpr).round();
+                pixel = [...r._ctx.getImageData(q.x, q.y, 1, 1).data];
+            }
+            const fill = l.options.fillColor;
+            return {id: l.feature.id, p: l.feature.properties, withheld: l.options.withheld || null,
+                    fill: typeof fill === 'string' ? fill : 'pattern', dash: l.options.dashArray || null,
+                    pixel, at: free ? [cp.x + box.left, cp.y + box.top] : null};
+        });
+    }""", layer_js)
+
+
+def _hover_tip(page, at):
+    """Move the mouse onto a point of the map; the text of the tooltip it opens (left open)."""
+    page.mouse.move(at[0], at[1])
+    page.wait_for_timeout(100)
+    page.mouse.move(at[0] + 1, at[1] + 1)  # Leaflet's canvas reads the pointer every 32 ms
+    page.wait_for_timeout(100)
+    page.wait_for_selector(".leaflet-tooltip.tip", timeout=5_000)
+    return page.inner_text(".leaflet-tooltip.tip")
+
+
+def _tooltip_text(page, layer_js, hex_id):
+    """The tooltip a hexagon would open, in the interface's language now."""
+    return page.evaluate("""([expr, id]) => {
+        const l = eval(expr).getLayers().find((x) => x.feature.id === id);
+        const c = l.getTooltip()._content;
+        return typeof c === 'function' ? c(l) : String(c);
+    }""", [layer_js, hex_id])
+
+
+def _go(page, lat, lon, zoom):
+    page.evaluate("([lat, lon, z]) => { geogrid.map.setView([lat, lon], z, {animate: false}); }", [lat, lon, zoom])
+    page.wait_for_timeout(400)
+
+
+def test_an_analyst_sees_a_withheld_household_hexagon_as_withheld_not_as_a_count(page):
+    login(page, "analyst")
+    assert page.inner_text("#user-role") == "分析员"
+    page.uncheck("#lyr-labels")  # a village's name over a hexagon would take the hover
+    # resolution 8 (zoom 13), a hexagon of fewer than five households in the map's middle
+    centre = page.evaluate("(() => { const c = geogrid.map.getCenter(); return [c.lat, c.lng]; })()")
+    _go(page, *centre, 13)
+    page.evaluate("geogrid.layers.update()")
+    page.wait_for_function("geogrid.layers.hex.getLayers().some((l) => l.feature.id.startsWith('88'))",
+                           timeout=20_000)
+    few = [h for h in _drawn(page, "geogrid.layers.hex")
+           if 0 < h["p"]["suppressed"] == h["p"]["households"] < MIN_BIN]
+    assert few, "the sample has hexagons of fewer than five households at a village's edge"
+    lat, lon = h3.cell_to_latlng(few[0]["id"])
+    _go(page, lat, lon, 13)
+    page.evaluate("geogrid.layers.update()")
+    page.wait_for_function("(id) => geogrid.layers.hex.getLayers().some((l) => l.feature.id === id)",
+                           arg=few[0]["id"], timeout=20_000)
+    hexes = _drawn(page, "geogrid.layers.hex")
+    classes = page.evaluate("""() => [...document.querySelectorAll('#hex-classes li[data-lo]')].map((li) => ({
+        lo: +li.dataset.lo, hi: +li.dataset.hi, colour: li.dataset.colour}))""")
+    withheld = [h for h in hexes if h["p"]["suppressed"] > 0 and h["pixel"]]
+    counted = [h for h in hexes if h["p"]["suppressed"] == 0 and h["pixel"]]
+    assert withheld and counted, hexes
+    for h in withheld:
+        # not the colour of its count, as if its households' care levels were known
+        cls = [c for c in classes if c["lo"] <= h["p"]["households"] <= c["hi"]][0]
+        assert h["withheld"] == "all" and h["dash"], h
+        *rgb, alpha = h["pixel"]
+        assert alpha > 100 and _grey(rgb) and not _near(rgb, cls["colour"]), (h, cls)
+    for h in counted:
+        cls = [c for c in classes if c["lo"] <= h["p"]["households"] <= c["hi"]][0]
+        assert h["withheld"] is None and h["fill"] == cls["colour"], (h, cls)
+
+    mine = next(h for h in withheld if h["id"] == few[0]["id"])
+    tip = _hover_tip(page, mine["at"])
+    assert f"少于 {MIN_BIN} 户" in tip and "保护" in tip and "户类别" in tip, tip
+    assert "放心 0" not in tip, tip
+    item = page.locator("#hex-classes li.hex-withheld")
+    assert item.is_visible() and f"少于 {MIN_BIN} 户" in item.inner_text()
+    shot(page, "40-analyst-households-withheld")
+
+    page.click("#lang-switch")
+    tip = _tooltip_text(page, "geogrid.layers.hex", mine["id"])
+    assert f"fewer than {MIN_BIN}" in tip and "withheld" in tip and "care levels" in tip, tip
+    assert "withheld" in page.inner_text("#hex-classes li.hex-withheld")
+    page.click("#lang-switch")
+
+    # a coarser hexagon holding small parts: counted, with an outline saying part is withheld
+    _go(page, lat, lon, 11)
+    page.evaluate("geogrid.layers.update()")
+    page.wait_for_function("geogrid.layers.hex.getLayers().some((l) => l.feature.id.startsWith('87'))",
+                           timeout=20_000)
+    hexes = _drawn(page, "geogrid.layers.hex")
+    part = [h for h in hexes if 0 < h["p"]["suppressed"] < h["p"]["households"]]
+    assert part, hexes
+    for h in part:
+        assert h["withheld"] == "part" and h["dash"] and h["fill"] != "pattern", h
+    tip = _tooltip_text(page, "geogrid.layers.hex", part[0]["id"])
+    assert f"不足 {MIN_BIN} 户" in tip and "保护" in tip and str(part[0]["p"]["suppressed"]) in tip, tip
+    assert page.locator("#hex-classes li.hex-partly").is_visible()
+
+
+def _issue_points(server):
+    """Points of the cadre's village: five households of its fullest resolution-8 hexagon,
+    and one household of another."""
+    village = server.register.village_codes[0]
+    with server.api("admin") as api:
+        fc = api.get("/households", params={"village": village, "limit": 5000}).json()
+    by_hex = defaultdict(list)
+    for f in fc["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        by_hex[h3.latlng_to_cell(lat, lon, 8)].append((lon, lat))
+    ranked = sorted(by_hex, key=lambda c: (-len(by_hex[c]), c))
+    busy, lone = ranked[0], ranked[1]
+    assert len(by_hex[busy]) >= MIN_BIN
+    return busy, by_hex[busy][:MIN_BIN], lone, by_hex[lone][0]
+
+
+def test_an_analyst_sees_a_hotspot_of_fewer_than_five_issues_as_withheld_not_as_zero(page, server):
+    busy, five, lone, one = _issue_points(server)
+    categories = ["sanitation", "roads_lights", "safety", "sanitation", "roads_lights"]
+    with server.api("cadre") as api:
+        for i, ((lon, lat), cat) in enumerate(zip([*five, one], [*categories, "safety"])):
+            r = api.post("/issues", json={"category": cat, "lon": lon, "lat": lat, "description": f"测试问题 {i}"})
+            assert r.status_code == 201, r.text
+
+    login(page, "analyst")
+    assert page.is_visible("#issue-card") and page.is_hidden("#iss-report")
+    page.uncheck("#lyr-labels")  # a village's name over a hexagon would take the hover
+    (blat, blon), (llat, llon) = h3.cell_to_latlng(busy), h3.cell_to_latlng(lone)
+    _go(page, (blat + llat) / 2, (blon + llon) / 2, 13)
+    page.check("#iss-hot")
+    page.wait_for_function("(ids) => ids.every((id) => geogrid.issues.hot.getLayers().some((l) => l.feature.id === id))",
+                           arg=[busy, lone], timeout=20_000)
+    hexes = {h["id"]: h for h in _drawn(page, "geogrid.issues.hot")}
+    counted, withheld = hexes[busy], hexes[lone]
+    assert counted["p"]["issues"] == MIN_BIN and counted["p"]["suppressed"] == 0, counted
+    assert withheld["p"]["issues"] == 0 and withheld["p"]["suppressed"] == 1, withheld
+    assert counted["withheld"] is None and counted["fill"] != "pattern", counted
+    # the hexagon of one issue is not drawn as a hexagon of none
+    assert withheld["withheld"] == "all" and withheld["dash"], withheld
+    assert withheld["pixel"] and withheld["at"], withheld
+    *rgb, alpha = withheld["pixel"]
+    assert alpha > 100 and _grey(rgb) and not _near(rgb, HOT_ZERO), withheld
+
+    tip = _hover_tip(page, withheld["at"])
+    assert f"少于 {MIN_BIN} 件" in tip and "保护" in tip, tip
+    assert "问题 0 件" not in tip, tip
+    legend = page.locator("#hot-legend li.withheld")
+    assert legend.is_visible() and f"少于 {MIN_BIN} 件" in legend.inner_text()
+    shot(page, "41-analyst-hotspots-withheld")
+
+    page.click("#lang-switch")
+    tip = _hover_tip(page, withheld["at"])
+    assert f"Fewer than {MIN_BIN} issues" in tip and "withheld" in tip and "protect residents" in tip, tip
+    assert "0 issues" not in tip, tip
+    assert "withheld" in page.inner_text("#hot-legend li.withheld")
+    page.click("#lang-switch")
+
+    # a category filter: the withheld hexagon stays withheld, whatever the filter matches
+    page.select_option("#iss-category", "safety")
+    page.wait_for_function("(id) => { const l = geogrid.issues.hot.getLayers().find((x) => x.feature.id === id);"
+                           " return l && l.feature.properties.issues === 1; }", arg=busy, timeout=20_000)
+    hexes = {h["id"]: h for h in _drawn(page, "geogrid.issues.hot")}
+    assert hexes[lone]["withheld"] == "all", hexes[lone]
