@@ -82,6 +82,7 @@ def test_a_ring_not_closed_is_a_clear_error(tmp_path):
 # --- the command line: no rejected row goes in silence -------------------------------------
 
 
+from tests.cli.test_transfer import _stored_village_codes as _village_codes  # noqa: E402
 from tests.cli.test_transfer import cli  # noqa: E402,F401  (the fixture: main() on the test database)
 
 
@@ -109,19 +110,6 @@ def _villages(cli, tmp_path):
     ])
     code, _, err = cli("import", "boundaries", path, "--level", "village")
     assert code == 0, err
-
-
-def _village_codes(db_url):
-    from sqlalchemy import text
-
-    from geogrid.db.engine import make_engine
-    from geogrid.settings import Settings
-
-    engine = make_engine(Settings(database_url=db_url))
-    with engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT household_no, village_code FROM households")).all())
-    engine.dispose()
-    return rows
 
 
 def test_a_village_named_in_the_file_is_not_lost(cli, db_url, tmp_path):
