@@ -8,6 +8,10 @@ hexagon hatched grey, not in the colour of a count it was not told, its tooltip 
 the user's language that fewer than five are there and what is withheld, and the legend
 explains the hatching.
 
+Analysts may not read households either (GET /households answers them 403), so the
+map never asks for one: zoomed in to where a cadre sees each house, it keeps showing
+the hexagons, at the finest resolution the API answers them.
+
 Users (tests/browser/register.py): ``analyst`` (the whole county) and ``cadre`` (the
 first village, who reports the issues the analyst then sees as hotspots).
 """
@@ -15,13 +19,12 @@ first village, who reports the issues the analyst then sees as hotspots).
 from __future__ import annotations
 
 from collections import defaultdict
+from urllib.parse import urlparse
 
 import h3
 
 from conftest import login, shot
-
-#: The API's smallest bin (geogrid.api.disclosure.MIN_BIN).
-MIN_BIN = 5
+from geogrid.api.disclosure import MIN_BIN, SUPPRESSION_RESOLUTION
 #: The hotspot ramp's first colour: a hexagon of no issue matching the filter.
 HOT_ZERO = "#fff3bf"
 
@@ -214,3 +217,80 @@ def test_an_analyst_sees_a_hotspot_of_fewer_than_five_issues_as_withheld_not_as_
                            " return l && l.feature.properties.issues === 1; }", arg=busy, timeout=20_000)
     hexes = {h["id"]: h for h in _drawn(page, "geogrid.issues.hot")}
     assert hexes[lone]["withheld"] == "all", hexes[lone]
+
+
+def _watch_error_toasts(page):
+    """Keep every error toast the page shows from now on in ``window.__errorToasts`` (a
+    toast hides itself after a few seconds)."""
+    page.evaluate("""() => {
+        window.__errorToasts = [];
+        const el = document.getElementById('toast');
+        new MutationObserver(() => {
+            if (!el.hidden && el.classList.contains('error')) window.__errorToasts.push(el.textContent);
+        }).observe(el, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+
+
+def test_an_analyst_zoomed_in_to_houses_still_sees_hexagons_and_asks_for_no_house(page):
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    login(page, "analyst")
+    _watch_error_toasts(page)
+    page.uncheck("#lyr-labels")  # a micro-grid's name over the map's middle would take the click
+    # a hexagon counted in full (at least MIN_BIN households), seen at zoom 13
+    centre = page.evaluate("(() => { const c = geogrid.map.getCenter(); return [c.lat, c.lng]; })()")
+    _go(page, *centre, 13)
+    page.evaluate("geogrid.layers.update()")
+    page.wait_for_function("geogrid.layers.hex.getLayers().some((l) => l.feature.id.startsWith('88'))",
+                           timeout=20_000)
+    full = [h for h in _drawn(page, "geogrid.layers.hex")
+            if h["p"]["suppressed"] == 0 and h["p"]["households"] >= MIN_BIN]
+    assert full, "the sample has resolution-8 hexagons of five households or more"
+    target = max(full, key=lambda h: (h["p"]["households"], h["id"]))["id"]
+    lat, lon = h3.cell_to_latlng(target)
+
+    # zoom 16: where a cadre's map shows each house
+    _go(page, lat, lon, 16)
+    page.evaluate("geogrid.layers.update()")
+    houses = [u for u in asked if urlparse(u).path == "/api/v1/households"]
+    assert not houses, houses
+    assert page.evaluate("window.__errorToasts") == []
+    page.wait_for_function("(id) => geogrid.layers.hex.getLayers().some((l) => l.feature.id === id)",
+                           arg=target, timeout=20_000)
+    hexes = _drawn(page, "geogrid.layers.hex")
+    # at the finest resolution the API answers an analyst (it publishes it at /api/v1/config)
+    assert {h3.get_resolution(h["id"]) for h in hexes} == {SUPPRESSION_RESOLUTION}, hexes
+    aggregate = [u for u in asked if urlparse(u).path == "/api/v1/households/aggregate"]
+    assert f"resolution={SUPPRESSION_RESOLUTION}" in aggregate[-1], aggregate
+    mine = next(h for h in hexes if h["id"] == target)
+    classes = page.evaluate("""() => [...document.querySelectorAll('#hex-classes li[data-lo]')].map((li) => ({
+        lo: +li.dataset.lo, hi: +li.dataset.hi, colour: li.dataset.colour}))""")
+    cls = [c for c in classes if c["lo"] <= mine["p"]["households"] <= c["hi"]][0]
+    assert mine["fill"] == cls["colour"] and mine["pixel"], mine
+    *rgb, alpha = mine["pixel"]
+    assert alpha > 100 and _near(rgb, cls["colour"], tol=12), (mine, cls)
+    # the hexagons' legend, not the houses' care levels, and no promise of houses further in
+    assert page.is_visible("#hex-legend") and page.is_hidden("#care-legend") and page.is_hidden("#zoom-hint")
+    assert page.evaluate("geogrid.layers.houses.getLayers().length") == 0
+    # a click where a cadre would find a house opens nothing
+    page.mouse.click(*mine["at"])
+    page.wait_for_timeout(300)
+    assert page.is_hidden("#side-panel")
+    # nor does the search, which finds houses and residents
+    assert page.is_hidden("#search")
+    tip = _tooltip_text(page, "geogrid.layers.hex", target)
+    assert str(mine["p"]["households"]) in tip, tip
+    shot(page, "42-analyst-zoom-16-hexagons")
+
+    # zoom 19, off the hexagon's centre towards a corner: the hexagon the view is in is
+    # drawn though its centre lies outside the view
+    corner = max(h3.cell_to_boundary(target), key=lambda v: abs(v[0] - lat))
+    off = (lat + 0.8 * (corner[0] - lat), lon + 0.8 * (corner[1] - lon))
+    assert h3.latlng_to_cell(*off, SUPPRESSION_RESOLUTION) == target
+    _go(page, *off, 19)
+    page.evaluate("geogrid.layers.update()")
+    page.wait_for_function("(id) => geogrid.layers.hex.getLayers().some((l) => l.feature.id === id)",
+                           arg=target, timeout=20_000)
+    assert not page.evaluate("geogrid.map.getBounds().contains(L.latLng(%r, %r))" % (lat, lon))
+    assert not [u for u in asked if urlparse(u).path == "/api/v1/households"]
+    assert page.evaluate("window.__errorToasts") == []

@@ -10,6 +10,7 @@ import { IssueLayer } from "./issue-layer.js";
 import { IssuePanel } from "./issue-panel.js";
 import { IssueReporter } from "./issue-report.js";
 import { toast, errorMessage } from "./dialog.js";
+import { setDisclosure } from "./disclosure.js";
 import { t, applyI18n, setLang, getLang, onLangChange } from "../i18n.js";
 
 const L = window.L;
@@ -68,6 +69,11 @@ function showUser() {
   $("tab-planner").hidden = !(u.role === "planner" || u.role === "admin");
 }
 
+/**
+ * Who is logged in: username, role and `permissions` (GET /auth/me).  Should that fail,
+ * the token's name and role, and no permission: the map then asks for nothing the user
+ * might be refused (no houses, only hexagons).
+ */
 async function loadUser() {
   try {
     const { data } = await api.get("auth/me");
@@ -75,7 +81,23 @@ async function loadUser() {
   } catch (err) {
     if (err.status === 401) throw err;
     const c = api.tokenClaims() || {};
-    return { username: c.sub, role: c.role };
+    return { username: c.sub, role: c.role, permissions: [] };
+  }
+}
+
+/** Whether the user holds a permission of the API's (GET /auth/me `permissions`). */
+function can(permission) {
+  return ((state.user || {}).permissions || []).includes(permission);
+}
+
+/** The disclosure limits, if the map's settings did not bring them (the API was unreachable then). */
+async function ensureDisclosure() {
+  if (state.disclosureKnown) return;
+  try {
+    const { data } = await api.get("config");
+    state.disclosureKnown = setDisclosure(data);
+  } catch (err) {
+    toast(errorMessage(err), { error: true });
   }
 }
 
@@ -83,6 +105,11 @@ async function start() {
   document.body.classList.remove("logged-out");
   state.user = await loadUser();
   showUser();
+  await ensureDisclosure();
+  // a user who may not read households (an analyst) is offered no house: no points on
+  // the map at any zoom, and no search (it finds houses and residents)
+  const canReadHouses = can("read_households");
+  $("search").hidden = !canReadHouses;
   const map = state.map;
   state.panel = new SidePanel({
     onClose: () => {
@@ -93,6 +120,7 @@ async function start() {
     },
   });
   state.layers = new CadreLayers(map, {
+    canReadHouses,
     planId: () => (state.view === "planner" && state.planner ? state.planner.planId : null),
     onHouseClick: (f) => {
       if (state.view === "planner") return state.planner.onHouseClick(f);
@@ -119,7 +147,7 @@ async function start() {
     document.body.dataset.ready = "1";
     return state.firstRenderMs;
   })();
-  state.search = new SearchBox({
+  if (canReadHouses) state.search = new SearchBox({
     onPick: async (hit) => {
       if (hit.lat !== undefined && hit.lat !== null) {
         state.map.setView([hit.lat, hit.lon], Math.max(HOUSE_ZOOM + 2, state.map.getZoom()), { animate: false });
@@ -268,7 +296,10 @@ async function main() {
     if (state.planner) state.planner.renderAll();
     if (state.issues) state.issues.renderCard();
   });
-  const mapReady = api.mapConfig().then(initMap);
+  const mapReady = api.mapConfig().then((config) => {
+    state.disclosureKnown = setDisclosure(config);
+    return initMap(config);
+  });
   initLogin(mapReady);
   await mapReady;
   $("logout").addEventListener("click", () => logout());

@@ -1,15 +1,34 @@
 // Hexagons the API withholds, drawn as withheld: never as a count of zero.
 //
 // A caller who may not read households or issues (an analyst) is answered from H3
-// hexagons of resolution 8, and one holding fewer than MIN_BIN of them gives them as
-// `suppressed`, not by care level, status or category (geogrid/api/disclosure.py).  A
-// coarser hexagon is the sum of whole such hexagons, so it may be counted in part.
-// Both hexagon layers (households, issue hotspots) draw and explain them alike.
+// hexagons of `disclosure.resolution`, and one holding fewer than `disclosure.minBin` of
+// them gives them as `suppressed`, not by care level, status or category
+// (geogrid/api/disclosure.py).  A coarser hexagon is the sum of whole such hexagons, so
+// it may be counted in part.  Both hexagon layers (households, issue hotspots) draw and
+// explain them alike.
 
-/** The API's smallest bin (geogrid.api.disclosure.MIN_BIN). */
-export const MIN_BIN = 5;
-/** The resolution of the hexagons it withholds, the finest it answers (SUPPRESSION_RESOLUTION). */
-export const SUPPRESSION_RESOLUTION = 8;
+/**
+ * The API's limits, as GET /api/v1/config publishes them (`disclosure`): the map keeps no
+ * copy of its own, so they cannot drift.  `minBin` is the fewest records a hexagon of
+ * `resolution` holds to be counted by attribute (geogrid.api.disclosure.MIN_BIN);
+ * `resolution` the finest H3 resolution a caller who may not read the records is answered
+ * at (SUPPRESSION_RESOLUTION).  null until the configuration is read.
+ */
+export const disclosure = { minBin: null, resolution: null };
+
+/** Take the limits from the API's configuration; whether it had them. */
+export function setDisclosure(config) {
+  const d = (config && config.disclosure) || {};
+  if (!Number.isInteger(d.min_bin) || !Number.isInteger(d.suppression_resolution)) return false;
+  disclosure.minBin = d.min_bin;
+  disclosure.resolution = d.suppression_resolution;
+  return true;
+}
+
+/** The H3 resolution to ask for: `wanted`, or the finest the API answers a caller who may not read the records. */
+export function answeredResolution(wanted, canRead) {
+  return canRead || disclosure.resolution === null ? wanted : Math.min(wanted, disclosure.resolution);
+}
 
 /** Outline of a hexagon withheld in whole or in part (dashed). */
 export const WITHHELD_OUTLINE = "#495057";

@@ -5,10 +5,10 @@
 // are drawn hatched and say so (disclosure.js), never as hexagons of no issue.
 
 import { get } from "./api.js";
-import { escapeHtml } from "./layers.js";
+import { escapeHtml, hexBbox } from "./layers.js";
 import { fmtBbox } from "./tiles.js";
 import { t } from "../i18n.js";
-import { MIN_BIN, SUPPRESSION_RESOLUTION, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
+import { disclosure, answeredResolution, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -59,11 +59,12 @@ export function hotWithheld(props) {
 
 /**
  * A hotspot's tooltip.  At the resolution the API withholds (`finest`), a hexagon withheld
- * whole holds fewer than MIN_BIN issues of every status and category; a coarser one holds
- * such parts, and maybe bigger ones none of whose issues matches the filter.
+ * whole holds fewer than `disclosure.minBin` issues of every status and category; a
+ * coarser one holds such parts, and maybe bigger ones none of whose issues matches the
+ * filter.
  */
 export function hotTooltip(p, finest) {
-  const vars = { issues: p.issues ?? 0, open: p.open ?? 0, overdue: p.overdue ?? 0, k: MIN_BIN };
+  const vars = { issues: p.issues ?? 0, open: p.open ?? 0, overdue: p.overdue ?? 0, k: disclosure.minBin };
   const state = hotWithheld(p);
   if (state === "all") return t(finest ? "issues.hotspot.withheld" : "issues.hotspot.withheld.parts", vars);
   return t(state === "part" ? "issues.hotspot.partly" : "issues.hotspot.tip", vars);
@@ -110,7 +111,7 @@ export class IssueLayer {
       pane: "gg-hot",
       style: (f) => this.hotStyle(f),
       onEachFeature: (f, layer) =>
-        layer.bindTooltip(() => hotTooltip(f.properties, this.hotResolution >= SUPPRESSION_RESOLUTION), { sticky: true, className: "tip" }),
+        layer.bindTooltip(() => hotTooltip(f.properties, this.hotResolution >= disclosure.resolution), { sticky: true, className: "tip" }),
     });
     this.refresh = debounce(() => this.reload(), 150);
     map.on("moveend", this.refresh);
@@ -176,8 +177,8 @@ export class IssueLayer {
     const states = this.hotOn ? this.hotWithheld : new Set();
     ul.hidden = states.size === 0;
     ul.innerHTML =
-      (states.has("all") ? `<li class="withheld">${withheldSwatch("all", "gg-hatch-hot")}<span>${escapeHtml(t("issues.legend.withheld", { k: MIN_BIN }))}</span></li>` : "") +
-      (states.has("part") ? `<li class="partly">${withheldSwatch("part", "gg-hatch-hot-part", HOT_RAMP[2])}<span>${escapeHtml(t("issues.legend.partly", { k: MIN_BIN }))}</span></li>` : "");
+      (states.has("all") ? `<li class="withheld">${withheldSwatch("all", "gg-hatch-hot")}<span>${escapeHtml(t("issues.legend.withheld", { k: disclosure.minBin }))}</span></li>` : "") +
+      (states.has("part") ? `<li class="partly">${withheldSwatch("part", "gg-hatch-hot-part", HOT_RAMP[2])}<span>${escapeHtml(t("issues.legend.partly", { k: disclosure.minBin }))}</span></li>` : "");
   }
 
   renderCount() {
@@ -340,9 +341,10 @@ export class IssueLayer {
   async updateHotspots() {
     if (!this.hotOn || this.suspended) return;
     const gen = ++this.hotGen;
-    // the view's box, padded so hexagons cut by its edge still count their issues outside it
-    const b = this.map.getBounds().pad(0.5);
-    const p = { resolution: hotspotResolution(this.map.getZoom()), bbox: fmtBbox([Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]) };
+    // the view's box, padded so hexagons cut by its edge still count their issues outside
+    // it; a user who may not read issues is answered at the API's finest resolution for them
+    const resolution = answeredResolution(hotspotResolution(this.map.getZoom()), this.canRead);
+    const p = { resolution, bbox: hexBbox(this.map.getBounds(), resolution, 0.5) };
     const st = this.filters.statuses;
     if (st.size && st.size < STATUSES.length) p.status = [...st].join(",");
     if (this.filters.category) p.category = this.filters.category;

@@ -1,14 +1,16 @@
 // The cadre's map: villages, micro-grids and cells with labels and counts; H3 hexagons
 // at low zoom, houses coloured by care level at high zoom, all drawn on one canvas.
+// A user who may not read households (an analyst) is shown the hexagons at every zoom,
+// at the finest resolution the API answers them (disclosure.js), and never a house.
 
 import { get } from "./api.js";
 import { TiledFeatureSource, fmtBbox } from "./tiles.js";
 import { t } from "../i18n.js";
-import { MIN_BIN, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
+import { disclosure, answeredResolution, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
 
 const L = window.L;
 
-/** Houses are drawn from this zoom on; below it the H3 aggregate is shown. */
+/** Houses are drawn from this zoom on (for users who may read them); below it the H3 aggregate is shown. */
 export const HOUSE_ZOOM = 15;
 export const CELL_ZOOM = 15;
 export const MICROGRID_ZOOM = 12;
@@ -25,6 +27,27 @@ export function hexResolution(zoom) {
   return 9;
 }
 
+/** Average edge of an H3 hexagon (metres) by resolution, 4 to 10 (h3.average_hexagon_edge_length). */
+const HEX_EDGE_M = [26072, 9854, 3725, 1406, 531, 201, 76];
+
+/**
+ * The bbox to ask for the hexagons of `resolution` over `bounds`: padded by `pad` of its
+ * size, and by at least a hexagon's radius, since the API gives the hexagons whose centre
+ * the bbox holds (at high zoom a coarse hexagon's centre may lie well outside the view).
+ */
+export function hexBbox(bounds, resolution, pad) {
+  const b = bounds.pad(pad);
+  const r = 1.25 * HEX_EDGE_M[Math.min(10, Math.max(4, resolution)) - 4];
+  const dLat = r / 111320;
+  const dLon = r / (111320 * Math.max(0.01, Math.cos((bounds.getCenter().lat * Math.PI) / 180)));
+  return fmtBbox([
+    Math.max(-180, Math.min(b.getWest(), bounds.getWest() - dLon)),
+    Math.max(-90, Math.min(b.getSouth(), bounds.getSouth() - dLat)),
+    Math.min(180, Math.max(b.getEast(), bounds.getEast() + dLon)),
+    Math.min(90, Math.max(b.getNorth(), bounds.getNorth() + dLat)),
+  ]);
+}
+
 export function householdCount(props) {
   return props.households ?? props.household_count ?? props.count ?? props.total ?? 0;
 }
@@ -38,9 +61,10 @@ export function hexWithheld(props) {
 /** A hexagon's tooltip: its households by care level, and those whose levels are withheld. */
 export function hexTooltip(p) {
   const total = householdCount(p);
-  const vars = { total, green: p.green ?? 0, yellow: p.yellow ?? 0, red: p.red ?? 0, suppressed: p.suppressed ?? 0, k: MIN_BIN };
+  const k = disclosure.minBin;
+  const vars = { total, green: p.green ?? 0, yellow: p.yellow ?? 0, red: p.red ?? 0, suppressed: p.suppressed ?? 0, k };
   const state = hexWithheld(p);
-  if (state === "all") return t(total < MIN_BIN ? "hex.tooltip.withheld" : "hex.tooltip.withheld.parts", vars);
+  if (state === "all") return t(total < k ? "hex.tooltip.withheld" : "hex.tooltip.withheld.parts", vars);
   return t(state === "part" ? "hex.tooltip.partly" : "hex.tooltip", vars);
 }
 
@@ -95,9 +119,14 @@ function hexSwatch(fill, stroke, width) {
 }
 
 export class CadreLayers {
-  constructor(map, { onHouseClick, onError, planId = () => null }) {
+  /**
+   * `canReadHouses`: whether the user may read households (the `read_households`
+   * permission of GET /auth/me).  Without it the houses are never asked for.
+   */
+  constructor(map, { onHouseClick, onError, planId = () => null, canReadHouses = true }) {
     this.map = map;
     this.onHouseClick = onHouseClick;
+    this.canReadHouses = canReadHouses;
     this.onError = onError || console.warn;
     this.planId = planId;
     this.renderer = L.canvas({ padding: 0.3, tolerance: 4 });
@@ -172,8 +201,9 @@ export class CadreLayers {
   /**
    * A hexagon's fill is the class of its household count and its outline red where it
    * holds a red-care household; one whose care levels are withheld (an analyst's hexagon
-   * of fewer than MIN_BIN households) is hatched grey with a dashed outline, not coloured
-   * as if its levels were known, and one withheld in part keeps its fill, dashed.
+   * of fewer than `disclosure.minBin` households) is hatched grey with a dashed outline,
+   * not coloured as if its levels were known, and one withheld in part keeps its fill,
+   * dashed.
    */
   hexStyle(f) {
     const n = householdCount(f.properties);
@@ -183,9 +213,14 @@ export class CadreLayers {
     return withheldStyle(hexWithheld(f.properties), base, red ? HEX_RED_OUTLINE : undefined);
   }
 
+  /** Does the map show houses (rather than hexagons) at `zoom`?  Never to a user who may not read them. */
+  housesAt(zoom) {
+    return this.canReadHouses && this.show.houses && zoom >= HOUSE_ZOOM;
+  }
+
   /** Is the hexagon aggregate what the map shows now (rather than the houses)? */
   get hexShown() {
-    return this.show.houses && this.map.hasLayer(this.hex) && this.map.getZoom() < HOUSE_ZOOM;
+    return this.show.houses && this.map.hasLayer(this.hex) && !this.housesAt(this.map.getZoom());
   }
 
   /** The legend follows the map: hexagon classes at low zoom, care levels of houses at high zoom. */
@@ -195,9 +230,9 @@ export class CadreLayers {
     if (!hexBox || !careBox) return;
     const hex = this.hexShown;
     hexBox.hidden = !hex;
-    careBox.hidden = hex;
+    careBox.hidden = hex || !this.canReadHouses;
     const hint = document.getElementById("zoom-hint");
-    if (hint) hint.hidden = !hex;
+    if (hint) hint.hidden = !hex || !this.canReadHouses; // zooming in shows no house to them
     const ul = document.getElementById("hex-classes");
     ul.innerHTML =
       this.hexClasses
@@ -206,8 +241,8 @@ export class CadreLayers {
         )}</span></li>`)
         .join("") +
       `<li class="hex-red" data-colour="${HEX_RED_OUTLINE}">${hexSwatch("#ffffff", HEX_RED_OUTLINE, 2)}<span>${escapeHtml(t("legend.hex.red"))}</span></li>` +
-      (this.hexWithheld.has("all") ? `<li class="hex-withheld">${withheldSwatch("all", "gg-hatch-hex")}<span>${escapeHtml(t("legend.hex.withheld", { k: MIN_BIN }))}</span></li>` : "") +
-      (this.hexWithheld.has("part") ? `<li class="hex-partly">${withheldSwatch("part", "gg-hatch-hex-part")}<span>${escapeHtml(t("legend.hex.partly", { k: MIN_BIN }))}</span></li>` : "");
+      (this.hexWithheld.has("all") ? `<li class="hex-withheld">${withheldSwatch("all", "gg-hatch-hex")}<span>${escapeHtml(t("legend.hex.withheld", { k: disclosure.minBin }))}</span></li>` : "") +
+      (this.hexWithheld.has("part") ? `<li class="hex-partly">${withheldSwatch("part", "gg-hatch-hex-part")}<span>${escapeHtml(t("legend.hex.partly", { k: disclosure.minBin }))}</span></li>` : "");
   }
 
   setVisible(name, on) {
@@ -278,10 +313,10 @@ export class CadreLayers {
 
   async updateHex(bounds, zoom) {
     const gen = ++this.hexGen;
-    const b = bounds.pad(0.25);
-    const bbox = fmtBbox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
-    const { data } = await get("households/aggregate", { bbox, resolution: hexResolution(zoom) });
-    if (gen !== this.hexGen || this.map.getZoom() >= HOUSE_ZOOM) return;
+    const resolution = answeredResolution(hexResolution(zoom), this.canReadHouses);
+    const bbox = hexBbox(bounds, resolution, 0.25);
+    const { data } = await get("households/aggregate", { bbox, resolution });
+    if (gen !== this.hexGen || this.housesAt(this.map.getZoom())) return;
     this.hex.clearLayers();
     const feats = data.features || [];
     this.hexClasses = hexClasses(feats.reduce((m, f) => Math.max(m, householdCount(f.properties)), 1));
@@ -299,7 +334,7 @@ export class CadreLayers {
     const bounds = map.getBounds();
     const jobs = [];
     try {
-      if (this.show.houses && zoom >= HOUSE_ZOOM) {
+      if (this.housesAt(zoom)) {
         this.hexGen++;
         this.hex.clearLayers();
         if (!map.hasLayer(this.houses)) this.houses.addTo(map);

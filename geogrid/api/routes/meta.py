@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from geogrid.api.disclosure import MIN_BIN, SUPPRESSION_RESOLUTION
 from geogrid.columns import CARE_LEVELS, ZH_CARE_LEVELS
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/config", summary="Client configuration: basemap, county, care levels")
+@router.get("/config", summary="Client configuration: basemap, county, care levels, disclosure limits")
 def config(request: Request) -> dict:
+    """``disclosure`` is the rule aggregates follow for callers who may not read the
+    records they count (geogrid.api.disclosure): ``min_bin``, the fewest records a
+    hexagon of ``suppression_resolution`` holds to be counted by attribute, and
+    ``suppression_resolution``, the finest H3 resolution such callers are answered at.
+    The web map reads them here rather than keeping copies that could drift."""
     s = request.app.state.settings
     return {
         "county_code": s.county_code,
@@ -18,5 +24,6 @@ def config(request: Request) -> dict:
         "tianditu_key": s.tianditu_key,
         "demo": bool(s.demo),
         "care_levels": [{"code": c, "zh": ZH_CARE_LEVELS[c]} for c in CARE_LEVELS],
+        "disclosure": {"min_bin": MIN_BIN, "suppression_resolution": SUPPRESSION_RESOLUTION},
         "token_url": "/api/v1/auth/token",
     }
