@@ -184,9 +184,11 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
     if BUILDING in a.columns:
         # keys as the engine reads them (text, blank as none, 7.0 as '7'), and a building
         # per place where one key's households lie further apart than SPREAD_M (as the
-        # engine takes them; the diagnostics name such keys)
+        # engine takes them; the diagnostics name such keys).  A household without a
+        # point (a plan that keeps none for a hand move) is of no building here, as it
+        # is of no address above: nothing places it beside its key's others
         keys = _codes(a[BUILDING])
-        has = pd.notna(keys)
+        has = pd.notna(keys) & ok
         b = a[has]
         keys = keys[has]
         # a key is a building of one village: villages number their buildings each
@@ -197,7 +199,7 @@ def check(result, villages: gpd.GeoDataFrame | None = None, max_households: int 
         village = b[CELL_ID].map(cell_village).to_numpy(dtype=object)
         codes = pd.DataFrame({"v": village, "k": keys}).groupby(["v", "k"], dropna=False, sort=False).ngroup()
         codes = codes.to_numpy()
-        place = building_groups(shapely.get_coordinates(b.geometry.to_numpy()), codes)
+        place = building_groups(xy[has], codes)
         sb = b.groupby(place)[CELL_ID].nunique()
         # households apart that a micro-grid border ran between, as the diagnostics say
         told = set()

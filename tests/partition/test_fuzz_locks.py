@@ -1,0 +1,57 @@
+"""Locked cells through planner edits (tests/partition/test_repartition_locked_members.py
+says what a lock keeps): cases fuzzing found, each with the fix it asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from shapely.geometry import box
+
+from geogrid.partition import check, partition
+from geogrid.partition.result import PartitionResult
+
+from .conftest import X0, Y0, households_gdf, village_gdf
+
+
+def _rules(r, v) -> dict:
+    return {k: x for k, x in check(r, v).items() if x}
+
+
+def _by_hand(r, moves: dict, cells=None) -> PartitionResult:
+    """The plan ``r`` with households moved into other cells by hand (``{household:
+    cell}``; ``cells``: the plan's cells, redrawn), the counts following."""
+    hh = r.households.copy()
+    cells = r.cells if cells is None else cells
+    cell_mg = cells.set_index("cell_id")["microgrid_id"]
+    for h, cell in moves.items():
+        hh.loc[h, "cell_id"] = cell
+        hh.loc[h, "microgrid_id"] = cell_mg[cell]
+    cells, mgs = cells.copy(), r.microgrids.copy()
+    cells["households"] = cells["cell_id"].map(hh["cell_id"].value_counts()).fillna(0).astype(int)
+    mgs["households"] = mgs["microgrid_id"].map(hh["microgrid_id"].value_counts()).fillna(0).astype(int)
+    return PartitionResult(households=hh, microgrids=mgs, cells=cells, report=r.report)
+
+
+def _row(n=20, cap=5, mgs=2):
+    """A strip village of ``n`` households in a row, a building each, ``mgs`` micro-grids."""
+    v = village_gdf({"V": box(X0, Y0, X0 + 1000, Y0 + 300)})
+    xy = [(X0 + 50 + 45 * i, Y0 + 100 + (i % 3) * 40) for i in range(n)]
+    h = households_gdf(xy, "V", building=[f"b{i}" for i in range(n)])
+    return v, h, partition(h, v, max_households=cap, min_microgrids=mgs, max_microgrids=mgs)
+
+
+def test_check_reads_a_plan_that_keeps_no_point_for_a_hand_moved_household():
+    """Found fuzzing locks: check() of a previous plan as the API hands it to a re-run
+    (a household moved by hand into a cell its point is not in is given no point,
+    planrerun._moved_as_such) raised IndexError in the building rule: the building
+    keys were of every assigned household, the coordinates of those with a point
+    only.  A household without a point is of no building there, as it is of no
+    address in the co-location rule; the hand move is named, as with a point."""
+    v, h, r = _row(cap=6)
+    other = r.households.loc[19, "cell_id"]
+    prev = _by_hand(r, {0: other})
+    prev.households.loc[0, "geometry"] = None
+    assert _rules(prev, v) == {"point_in_own_cell": [0]}
+    # a building key shared with a household that has a point: no building split either
+    prev.households.loc[0, "building"] = prev.households.loc[1, "building"]
+    assert _rules(prev, v) == {"point_in_own_cell": [0]}
