@@ -25,6 +25,7 @@ from geogrid.partition.pieces import clean, drop_micro_edges, explode, on_grid, 
 from geogrid.partition.result import PartitionResult, diagnostic
 from geogrid.partition.solve import _check_index
 from geogrid.partition.units import canonical_order, make_units
+from geogrid.partition.validate import POINT_TOL_M
 from geogrid.partition.notes import report_units
 from geogrid.partition.village import _locate
 from geogrid.partition.recut import free_pieces, keep_previous, recut
@@ -538,7 +539,13 @@ def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:
 
 def _not_moved(hh, prev_h, pos_prev, rows, prev_cell, pc, metric) -> np.ndarray:
     """Of the households at ``rows`` (a mask: not at exactly their previous point), those
-    within :data:`MOVED_M` of it and still in their previous cell's polygon."""
+    within :data:`MOVED_M` of it and still in their previous cell's polygon, or as
+    outside it as before: one a planner moved into its cell by hand, whose previous
+    point lay outside the polygon too (beyond check()'s
+    :data:`~geogrid.partition.validate.POINT_TOL_M`), has not moved either.  Before, a
+    round trip of the register through another CRS took such a household out of its
+    cell in a micro-grid not re-solved (into a named one its point lies in, or into
+    none), where the same register without the round trip left it."""
     out = np.zeros(len(hh), bool)
     idx = np.flatnonzero(rows)
     if not len(idx):
@@ -551,8 +558,14 @@ def _not_moved(hh, prev_h, pos_prev, rows, prev_cell, pc, metric) -> np.ndarray:
     near = np.hypot(*(a - b).T) <= MOVED_M  # NaN (no point now or before): False
     if near.any():
         cg = pc.set_index(CELL_ID).geometry
-        geoms = cg.reindex(prev_cell[idx[near]]).to_numpy()
-        inside = shapely.intersects_xy(geoms, now[near, 0], now[near, 1])
+        cells = cg.reindex(prev_cell[idx[near]])
+        inside = shapely.intersects_xy(cells.to_numpy(), now[near, 0], now[near, 1])
+        if not inside.all():
+            # outside now: not moved if it was outside before too (a hand move)
+            out_now = np.flatnonzero(~inside)
+            gm = _to_metric(cells.iloc[out_now], metric)
+            bm = b[np.flatnonzero(near)[out_now]]
+            inside[out_now] = shapely.distance(gm, shapely.points(bm)) > POINT_TOL_M
         out[idx[np.flatnonzero(near)[inside]]] = True
     return out
 

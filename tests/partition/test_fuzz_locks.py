@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from geogrid.partition import check, partition
+from geogrid.partition import check, partition, repartition
 from geogrid.partition.result import PartitionResult
 
 from .conftest import X0, Y0, households_gdf, village_gdf
@@ -55,3 +55,27 @@ def test_check_reads_a_plan_that_keeps_no_point_for_a_hand_moved_household():
     # a building key shared with a household that has a point: no building split either
     prev.households.loc[0, "building"] = prev.households.loc[1, "building"]
     assert _rules(prev, v) == {"point_in_own_cell": [0]}
+
+
+def test_a_round_trip_of_the_register_keeps_a_hand_move_into_a_microgrid_not_rerun():
+    """Found fuzzing locks: the planner moves a household by hand into a cell of the
+    village's other micro-grid (its point stays where it was) and re-runs the
+    micro-grid it lies in, with the register read back through another CRS (points
+    moved by nanometres).  The same register without the round trip left the
+    household in the cell it was moved to (not re-solved); with it, the household was
+    taken as moved (it was not 'still in its cell's polygon', as it never was) and
+    placed by its point: back into the re-run micro-grid, into a cell of its own when
+    its old cell was locked.  A point within MOVED_M of the previous one, outside its
+    cell as before, has not moved."""
+    v, h, r = _row(cap=6)
+    m = r.households.loc[0, "microgrid_id"]
+    into = r.households.loc[19, "cell_id"]  # a cell of the other micro-grid
+    assert r.cells.set_index("cell_id").loc[into, "microgrid_id"] != m
+    prev = _by_hand(r, {0: into})
+    trip = h.to_crs("EPSG:4326").to_crs(h.crs)
+    assert 0 < h.geometry[0].distance(trip.geometry[0]) < 1e-6
+    for locked in ([], [r.households.loc[0, "cell_id"]]):
+        for register in (h, trip):
+            r2 = repartition(prev, register, microgrids=[m], locked_cells=locked)
+            assert r2.households.loc[0, "cell_id"] == into, (locked, register is trip)
+            assert _rules(r2, v) == {"point_in_own_cell": [0]}
