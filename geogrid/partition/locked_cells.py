@@ -23,9 +23,10 @@ A planner locks a cell to keep it as it is: its polygon, exactly, and its househ
 - **Taken out by hand.**  A household at its previous point, of another cell, whose
   point lies in a locked cell's polygon (the planner moved it out of the cell) is not
   taken back: it goes with the free cells of the micro-grid it lies in, cut as if it
-  lived at the nearest point of their land (:func:`beside`), so that it lands, within
-  the cap, in the free cell nearest its house.  Where the locked cells leave no free
-  land, it joins the locked cell it lies in, as a newcomer.
+  lived at the nearest point of their land (:func:`beside`; households at different
+  places at different points of it), so that it lands, within the cap, in the free
+  cell nearest its house.  Where the locked cells leave no free land, it joins the
+  locked cell it lies in, as a newcomer.
 
 A household kept outside its cell's polygon (a member moved in by hand, or one taken
 out by hand) breaks :func:`~geogrid.partition.check`'s ``point_in_own_cell`` after the
@@ -45,7 +46,7 @@ from geogrid.partition.edit_report import MOVED_M
 from geogrid.partition.inputs import _codes, point_xy
 from geogrid.partition.outline_edit import _drop_specks, _to_metric, no_land
 from geogrid.partition.pieces import GRID_M, clean
-from geogrid.partition.units import make_units
+from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.village import _locate
 
 __all__ = ["locked_members", "pin_members", "fill_locked", "beside"]
@@ -153,7 +154,7 @@ def fill_locked(M, rows, lk, cell_geom, member, at_prev, prev_cell, pts_m, hh, c
     out_by_hand = (li >= 0) & at_prev[rows]
     if out_by_hand.any() and not no_land(region):
         cut_pts = pts_m.copy()
-        cut_pts[rows[out_by_hand]] = beside(region, pts_m[rows[out_by_hand]])
+        cut_pts[rows[out_by_hand]] = beside(region, pts_m[rows[out_by_hand]], pts_m[rows[free]])
         free |= out_by_hand
         li[out_by_hand] = -1
     assigned = {c: rows[(own == c) | (li == j)] for j, c in enumerate(lk)}
@@ -173,10 +174,15 @@ def fill_locked(M, rows, lk, cell_geom, member, at_prev, prev_cell, pts_m, hh, c
 BESIDE_M = 1.0
 
 
-def beside(region, pts: np.ndarray) -> np.ndarray:
+def beside(region, pts: np.ndarray, taken: np.ndarray | None = None) -> np.ndarray:
     """For each of ``pts`` (metres, outside ``region``), a point inside ``region`` next
     to the nearest point of it: a point of the land of ``region`` within
-    :data:`BESIDE_M` of that nearest point.  Points at one place get one point."""
+    :data:`BESIDE_M` of that nearest point.  Points at one place get one point, and
+    points at different places different ones, at no address of ``taken`` (the other
+    households' points) either: the cut takes households at one point for one unit
+    (:func:`~geogrid.partition.units.make_units`), and every point of a locked cell's
+    corner facing an inner corner of the free land has that corner as its nearest
+    point (before, two buildings there were cut as one, over the cap too)."""
     p = shapely.points(pts)
     near = shapely.get_coordinates(shapely.shortest_line(p, region)).reshape(-1, 2, 2)[:, 1]
     land = shapely.intersection(region, shapely.buffer(shapely.points(near), BESIDE_M))
@@ -184,4 +190,36 @@ def beside(region, pts: np.ndarray) -> np.ndarray:
     out = near.copy()
     ok = ~shapely.is_empty(inside)
     out[ok] = shapely.get_coordinates(inside[ok])
+    return _apart(pts, out, land, taken)
+
+
+#: how far (m) a point set down beside a locked cell steps off another's address, in
+#: turn, until it finds land of its own (eight directions at each)
+APART_M = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _apart(pts, out, land, taken=None) -> np.ndarray:
+    """``out`` (a point for each of ``pts``) with each point that lands on an address
+    (:func:`~geogrid.partition.units.address_keys`) taken already, by ``taken`` or by
+    another place of ``pts`` before it, moved off it to a free address of its ``land``
+    near it (one with none stays); points of one place of ``pts`` keep one point."""
+    src = [tuple(k) for k in address_keys(pts)]
+    used = {tuple(k) for k in address_keys(taken)} if taken is not None and len(taken) else set()
+    first: dict = {}  # address of ``pts`` -> its point out
+    out = out.copy()
+    ang = np.arange(8) * np.pi / 4
+    for i in np.lexsort(np.asarray(pts, float).T[::-1]):  # the same order whatever the rows' order
+        if src[i] in first:
+            out[i] = first[src[i]]
+            continue
+        if tuple(address_keys(out[i])[0]) in used:
+            for r in APART_M:
+                cand = out[i] + r * np.column_stack([np.cos(ang), np.sin(ang)])
+                fits = shapely.contains_xy(land[i], cand[:, 0], cand[:, 1])
+                free = [j for j in np.flatnonzero(fits) if tuple(address_keys(cand[j])[0]) not in used]
+                if free:
+                    out[i] = cand[free[0]]
+                    break
+        first[src[i]] = out[i]
+        used.add(tuple(address_keys(out[i])[0]))
     return out

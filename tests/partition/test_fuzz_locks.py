@@ -4,7 +4,7 @@ says what a lock keeps): cases fuzzing found, each with the fix it asked for."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from geogrid.partition import check, partition, repartition
@@ -79,3 +79,42 @@ def test_a_round_trip_of_the_register_keeps_a_hand_move_into_a_microgrid_not_rer
             r2 = repartition(prev, register, microgrids=[m], locked_cells=locked)
             assert r2.households.loc[0, "cell_id"] == into, (locked, register is trip)
             assert _rules(r2, v) == {"point_in_own_cell": [0]}
+
+
+def test_households_taken_out_of_a_locked_cells_corner_by_hand_keep_their_own_addresses():
+    """Found fuzzing locks: a locked cell that is not convex (two cells merged) and
+    whose households the planner moved out by hand, as its locked_cell_full note asks.
+    Each is cut with the free land as if it lived at the nearest point of it
+    (locked_cells.beside), and every household in the corner facing the cell's inner
+    corner has that one nearest point: two buildings of three were cut as one address,
+    one unit of six, and landed in one cell over the cap of four, no note said
+    (check: cell_capacity).  Households at different places are set down at different
+    places now, and at no other household's address."""
+    from shapely.geometry import Polygon
+
+    from geogrid.partition.locked_cells import beside
+
+    v = village_gdf({"V": box(X0, Y0, X0 + 200, Y0 + 100)})
+    # A is an L whose inner corner (X0 + 100, Y0 + 50) faces the free cell B
+    a = Polygon([(X0, Y0), (X0 + 100, Y0), (X0 + 100, Y0 + 50), (X0 + 150, Y0 + 50), (X0 + 150, Y0 + 100),
+                 (X0, Y0 + 100)])
+    b = box(X0, Y0, X0 + 200, Y0 + 100).difference(a)
+    xy = [(X0 + 50, Y0 + 80)] * 3 + [(X0 + 90, Y0 + 60)] * 3 + [(X0 + 170, Y0 + 20), (X0 + 130, Y0 + 20)]
+    h = households_gdf(xy, "V", building=["x"] * 3 + ["y"] * 3 + ["p", "q"])
+    r = partition(h, v, max_households=4, min_microgrids=1, max_microgrids=1)
+    cells = r.cells.iloc[:2].assign(cell_id=["V-M01-C01", "V-M01-C02"]).set_geometry([a, b])
+    drawn = _by_hand(r, {i: "V-M01-C01" if i < 6 else "V-M01-C02" for i in range(8)}, cells)
+    assert _rules(drawn, v) == {"cell_capacity": ["V-M01-C01"]}  # the note's case
+    prev = _by_hand(drawn, {i: "V-M01-C02" for i in range(6)})
+    r2 = repartition(prev, h, microgrids=["V-M01"], locked_cells=["V-M01-C01"])
+    assert _rules(r2, v) == {"point_in_own_cell": [0, 1, 2, 3, 4, 5]}  # the hand moves only
+    assert r2.households.loc[[0, 3], "cell_id"].nunique() == 2
+    assert r2.cells.set_index("cell_id").geometry["V-M01-C01"].equals_exact(a, 0)
+    # beside() itself: one place one point, two places two, none at a taken address
+    free = b
+    pts = np.array([[X0 + 50, Y0 + 80], [X0 + 50, Y0 + 80], [X0 + 90, Y0 + 60], [X0 + 60, Y0 + 70]])
+    out = beside(free, pts)
+    assert (out[0] == out[1]).all() and len({tuple(np.round(p, 2)) for p in out}) == 3
+    assert free.contains(shapely.points(out)).all()
+    taken = beside(free, pts[2:3])
+    assert not (np.round(beside(free, pts[3:], taken), 2) == np.round(taken, 2)).all()
