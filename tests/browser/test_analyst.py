@@ -91,16 +91,21 @@ def _go(page, lat, lon, zoom):
     page.wait_for_timeout(400)
 
 
-def test_an_analyst_sees_a_withheld_household_hexagon_as_withheld_not_as_a_count(page):
-    login(page, "analyst")
-    assert page.inner_text("#user-role") == "分析员"
-    page.uncheck("#lyr-labels")  # a village's name over a hexagon would take the hover
-    # resolution 8 (zoom 13), a hexagon of fewer than five households in the map's middle
+def _resolution_8_at_centre(page):
+    """The map at zoom 13 on its centre, once its resolution-8 hexagons are drawn."""
     centre = page.evaluate("(() => { const c = geogrid.map.getCenter(); return [c.lat, c.lng]; })()")
     _go(page, *centre, 13)
     page.evaluate("geogrid.layers.update()")
     page.wait_for_function("geogrid.layers.hex.getLayers().some((l) => l.feature.id.startsWith('88'))",
                            timeout=20_000)
+
+
+def test_an_analyst_sees_a_withheld_household_hexagon_as_withheld_not_as_a_count(page):
+    login(page, "analyst")
+    assert page.inner_text("#user-role") == "分析员"
+    page.uncheck("#lyr-labels")  # a village's name over a hexagon would take the hover
+    # resolution 8 (zoom 13), a hexagon of fewer than five households in the map's middle
+    _resolution_8_at_centre(page)
     few = [h for h in _drawn(page, "geogrid.layers.hex")
            if 0 < h["p"]["suppressed"] == h["p"]["households"] < MIN_BIN]
     assert few, "the sample has hexagons of fewer than five households at a village's edge"
@@ -238,11 +243,7 @@ def test_an_analyst_zoomed_in_to_houses_still_sees_hexagons_and_asks_for_no_hous
     _watch_error_toasts(page)
     page.uncheck("#lyr-labels")  # a micro-grid's name over the map's middle would take the click
     # a hexagon counted in full (at least MIN_BIN households), seen at zoom 13
-    centre = page.evaluate("(() => { const c = geogrid.map.getCenter(); return [c.lat, c.lng]; })()")
-    _go(page, *centre, 13)
-    page.evaluate("geogrid.layers.update()")
-    page.wait_for_function("geogrid.layers.hex.getLayers().some((l) => l.feature.id.startsWith('88'))",
-                           timeout=20_000)
+    _resolution_8_at_centre(page)
     full = [h for h in _drawn(page, "geogrid.layers.hex")
             if h["p"]["suppressed"] == 0 and h["p"]["households"] >= MIN_BIN]
     assert full, "the sample has resolution-8 hexagons of five households or more"
