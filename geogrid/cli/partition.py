@@ -40,17 +40,46 @@ def _village_names(batch) -> dict[str, str]:
     return {code: name for code, name in zip(batch.valid[C.CODE], batch.valid[C.NAME]) if name}
 
 
-def _unnamed_villages_note(villages, households) -> None:
-    """Say so when the households give a 村名 beside their 村代码 but the outlines of
-    ``villages`` have no name column: the names are then checked among the households only."""
+def _code_named_households(households, villages, path: Path) -> None:
+    """Give the households that name their village (村名) and code none the code of the
+    village of that name in ``villages`` (the --villages batch, read from ``path``), names
+    read as ``geogrid import households`` reads them against the loaded villages
+    (:func:`geogrid.io.villagenames.code_named_households`): coded, such a household is
+    placed and checked against its village's outline as a coded one is (outside it: left out
+    with an 'outside_village' note), not put in whichever outline holds its point.  A name
+    no village of the file has, or several have, rejects the row.  Outlines that name no
+    village leave the names unread (:func:`_unnamed_villages_note` says so)."""
     from geogrid import columns as C
-    from geogrid.io.headers import VILLAGE
+    from geogrid.io.villagenames import code_named_households
 
-    if C.NAME in villages.columns or not {VILLAGE, C.VILLAGE_CODE} <= set(households.columns):
+    if C.NAME not in villages.columns:
         return
-    typer.echo(f"note: {villages.source} names no village (no 名称 or 村名 column): the households' "
-               f"{households.columns[VILLAGE]} is checked only against the other rows of its "
-               f"{households.columns[C.VILLAGE_CODE]}", err=True)
+    households.reject(code_named_households(households, _village_names(villages), known=str(path)))
+
+
+def _unnamed_villages_note(villages, households) -> None:
+    """Say so when the households give a 村名 but the outlines of ``villages`` have no name
+    column: the names are then checked among the households only, and the households
+    with a 村名 and no 村代码 go to the village whose outline holds their point."""
+    from geogrid import columns as C
+    from geogrid.io.headers import VILLAGE, VILLAGE_NAME
+
+    if C.NAME in villages.columns or VILLAGE not in households.columns:
+        return
+    valid = households.valid
+    said = []
+    if C.VILLAGE_CODE in households.columns:
+        said.append(f"the households' {households.columns[VILLAGE]} is checked only against the other rows "
+                    f"of its {households.columns[C.VILLAGE_CODE]}")
+    if VILLAGE_NAME in valid.columns:
+        n = int((valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()).sum())
+        if n:
+            said.append(f"the {n} households with a {households.columns[VILLAGE]} and no "
+                        f"{households.columns.get(C.VILLAGE_CODE, '村代码')} go to the village whose "
+                        "outline holds their point")
+    if said:
+        typer.echo(f"note: {villages.source} names no village (no 名称 or 村名 column): "
+                   + "; ".join(said), err=True)
 
 
 def _report_rejects(batch, what: str) -> None:
@@ -192,7 +221,8 @@ def partition_command(
         "is optional. Rejected rows are named on stderr and left out."),
     villages: Optional[Path] = typer.Option(
         None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code) "
-        "and, if it has one, name (名称, 村名), against which a household's 村名 is checked; read as "
+        "and, if it has one, name (名称, 村名), against which a household's 村名 is checked (a 村名 "
+        "without a 村代码 gives the household that village's code); read as "
         "geogrid import boundaries --level village reads them; omitted: derived from households."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="GeoPackage to write, with layers households, microgrids and cells; "
@@ -252,6 +282,8 @@ def partition_command(
     # the villages first: their names check the households' 村名 (the households are named first below)
     vv = _read_villages(villages, villages_crs) if villages is not None else None
     hh = _read_households(households, crs, _village_names(vv) if vv is not None else None)
+    if vv is not None:
+        _code_named_households(hh, vv, villages)
     _report_rejects(hh, "household")
     _require_some(hh, "household")
     if vv is not None:

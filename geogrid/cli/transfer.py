@@ -173,6 +173,7 @@ def import_households(
     code takes the code of the loaded village of that name (长乐 finds 长乐村)."""
     from geogrid.db.households import upsert_households
     from geogrid.io import load_households
+    from geogrid.io.villagenames import code_named_households
 
     villages: dict[str, str] = {}
 
@@ -182,31 +183,7 @@ def import_households(
                                layer=_layer(layer), county_outline=_county_outline(engine), villages=villages)
 
     _import(database_url, file, "households", load, upsert_households, skip_invalid=skip_invalid,
-            rejects=rejects, db_check=lambda engine, batch: _named_villages(batch, villages))
-
-
-def _named_villages(batch, villages: dict[str, str]) -> dict[int, tuple[str, str]]:
-    """Give households whose file names their village (村名) instead of coding it that
-    village's code, from the loaded ``villages`` (``{code: name}``), names read as the
-    村名/村代码 check reads them (:func:`geogrid.io.villagenames.villages_named`); a name
-    no loaded village has, or several have, rejects the row (``{row: (column, reason)}``)
-    rather than lose the village or guess it."""
-    from geogrid import columns as C
-    from geogrid.io import ROW
-    from geogrid.io.headers import VILLAGE, VILLAGE_NAME
-    from geogrid.io.villagenames import villages_named
-
-    valid = batch.valid
-    if VILLAGE_NAME not in valid.columns:
-        return {}
-    wanted = valid.index[(valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()).to_numpy()]
-    if not len(wanted):
-        return {}
-    codes, reasons = villages_named(valid.loc[wanted, VILLAGE_NAME].tolist(), villages)
-    for i, code in zip(wanted, codes):
-        if code is not None:
-            valid.at[i, C.VILLAGE_CODE] = code
-    return {int(valid.at[wanted[pos], ROW]): (VILLAGE, reason) for pos, reason in reasons.items()}
+            rejects=rejects, db_check=lambda engine, batch: code_named_households(batch, villages))
 
 
 @import_app.command("persons")

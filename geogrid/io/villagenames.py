@@ -4,7 +4,11 @@ A household's 村名 is read in two places, and one normalisation (:func:`villag
 serves both, so that a name means the same village to each:
 
 - :func:`villages_named` finds the village of a row that names it without a 村代码;
-- :func:`village_disagreements` checks a name against the row's 村代码.
+- :func:`village_disagreements` checks a name against the row's 村代码;
+
+and :func:`code_named_households` gives the households of an import batch that name their
+village without coding it that village's code (``geogrid import households`` against the
+loaded villages, ``geogrid partition --households`` against the ``--villages`` file).
 
 A name that two known villages answer to (长乐村 of one town, 长乐社区 of another) names
 neither: the row is rejected with their codes rather than given one of them.
@@ -17,7 +21,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
-__all__ = ["village_key", "villages_named", "village_disagreements"]
+__all__ = ["village_key", "villages_named", "village_disagreements", "code_named_households"]
 
 _CODE12 = re.compile(r"^\d{12}$")
 _SUFFIX = re.compile(r"(?:村民委员会|村委会|居民委员会|居委会|社区|村)$")
@@ -40,11 +44,14 @@ def village_key(name: str) -> str:
 
 
 def villages_named(
-    names: Iterable[str | None], villages: Mapping[str, str],
+    names: Iterable[str | None], villages: Mapping[str, str], *, known: str | None = None,
 ) -> tuple[list[str | None], dict[int, str]]:
     """``(codes, reasons)``: the code of the village each name names, by position (``None``
     for an empty name and for one that names no single village), and ``{position: reason}``
     for the names that name none or several of ``villages`` (``{code: name}``).
+
+    ``known`` names the file the villages come from (``None``: the villages loaded in
+    the database); a name none of them has is reported as missing from it.
 
     >>> villages_named(["长乐", "新寨村"], {"431227100201": "长乐村", "431227100202": "新寨村委会"})
     (['431227100201', '431227100202'], {})
@@ -59,9 +66,12 @@ def villages_named(
         codes.append(found[0] if len(found) == 1 else None)
         if not name or len(found) == 1:
             continue
-        if not found:
+        if not found and known is None:
             reasons[pos] = (f"no loaded village is named {name!r}; import the villages first (geogrid import "
                             "boundaries --level village), or give the 12-digit village code in a 村代码 column")
+        elif not found:
+            reasons[pos] = (f"no village of {known} is named {name!r}; correct the name, or give the "
+                            "12-digit village code in a 村代码 column")
         else:
             shown = ", ".join(c if villages[c] == name else f"{c} {villages[c]}" for c in found)
             reasons[pos] = (f"{len(found)} villages are named {name!r} ({shown}); "
@@ -123,3 +133,31 @@ def village_disagreements(
         for p in positions:
             out[p] = f"village code {code} is named {named}; correct the names or the codes"
     return dict(sorted(out.items()))
+
+
+def code_named_households(
+    batch, villages: Mapping[str, str], *, known: str | None = None,
+) -> dict[int, tuple[str, str]]:
+    """Give the valid households of ``batch`` (an :class:`~geogrid.io.ImportBatch` of
+    households) that name their village (村名) and code none the code of that village of
+    ``villages`` (``{code: name}``), in place, names read as the 村名/村代码 check reads them
+    (:func:`villages_named`; ``known`` as there).  Returns ``{row: (column, reason)}`` for
+    the rows whose name no village has, or several have, for
+    :meth:`~geogrid.io.ImportBatch.reject`: such a row is rejected rather than losing its
+    village or being given a guess, and once coded a row is checked as a coded row is.
+    """
+    from geogrid import columns as C
+    from geogrid.io.formats import ROW
+    from geogrid.io.headers import VILLAGE, VILLAGE_NAME
+
+    valid = batch.valid
+    if VILLAGE_NAME not in valid.columns:
+        return {}
+    wanted = valid.index[(valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()).to_numpy()]
+    if not len(wanted):
+        return {}
+    codes, reasons = villages_named(valid.loc[wanted, VILLAGE_NAME].tolist(), villages, known=known)
+    for i, code in zip(wanted, codes):
+        if code is not None:
+            valid.at[i, C.VILLAGE_CODE] = code
+    return {int(valid.at[wanted[pos], ROW]): (VILLAGE, reason) for pos, reason in reasons.items()}

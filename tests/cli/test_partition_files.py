@@ -314,3 +314,97 @@ def test_outlines_without_names_leave_the_households_village_names_to_agree_amon
     code, _, err = run("--households", _csv(tmp_path / "hh2.csv", _rows()), "--villages", vfile,
                        "--out", tmp_path / "plan2.gpkg")
     assert code == 0 and "names no village" not in err, err
+
+
+def _rows_by_name(code_of=None):
+    """The rows of :func:`_rows` naming their village (甲村, 乙村) in a 村名 column and
+    coding none, but row 3 (H001, in 乙村's outline), which says 甲村; ``code_of``: the
+    positions of rows that give their code (the one their 村名 names) instead of a name."""
+    rows = _rows()
+    names = {A: "甲村", B: "乙村"}
+    codes = {"甲村": A, "乙村": B}
+    for row in rows:
+        row["村名"] = names[row.pop("村代码")]
+    rows[1]["村名"] = "甲村"
+    for pos, row in enumerate(rows):
+        if code_of is None:
+            continue
+        row["村代码"] = codes[row["村名"]] if pos in code_of else ""
+        if pos in code_of:
+            row["村名"] = ""
+    return rows
+
+
+def test_a_household_named_into_a_village_whose_outline_it_is_not_in_is_left_out_as_a_coded_one(run, tmp_path):
+    """A row giving a 村名 and no 村代码 went to whichever outline held its point: H001, named
+    甲村 with its point in 乙村, was put in a cell of 乙村 without a word, though a row coding
+    甲村 there is left out with an 'outside_village' note. Its name is now read as geogrid
+    import reads it (geogrid.io.villagenames), to 甲村's code, and it is treated as the
+    coded row is; the other rows named 甲村 or 乙村 go to their villages as before. The same
+    with a 村代码 column empty in the named rows."""
+    vfile = _villages(tmp_path / "v.gpkg")
+    layers = {}
+    for how, rows in (("named", _rows_by_name()), ("coded", _rows_by_name(code_of={1})),
+                      ("named-empty-code", _rows_by_name(code_of=set()))):
+        out = tmp_path / f"{how}.gpkg"
+        code, _, err = run("--households", _csv(tmp_path / f"{how}.csv", rows), "--villages", vfile, "--out", out)
+        assert code == 0, err
+        assert "rejected" not in err, err
+        hh = gpd.read_file(out, layer="households")
+        notes = gpd.read_file(out, layer="notes")
+        layers[how] = hh, notes
+        left_out = notes[notes["kind"] == "outside_village"]
+        assert left_out["household_no"].tolist() == ["H001"], (how, notes[["kind", "household_no"]])
+        h001 = hh[hh["household_no"] == "H001"].iloc[0]
+        assert pd.isna(h001["cell_id"]), (how, h001)
+        rest = hh[hh["household_no"] != "H001"]
+        assert rest["cell_id"].notna().all()
+        assert (rest["cell_id"].str[:12] == rest["village_code"]).all()
+        assert (rest["village_code"] == [(A, B)[int(no[1:]) % 2] for no in rest["household_no"]]).all()
+    cols = ["household_no", "village_code", "microgrid_id", "cell_id"]
+    for how in ("named", "named-empty-code"):
+        pd.testing.assert_frame_equal(layers[how][0][cols], layers["coded"][0][cols])
+        pd.testing.assert_frame_equal(layers[how][1][["kind", "household_no"]],
+                                      layers["coded"][1][["kind", "household_no"]])
+
+
+def test_a_household_naming_no_village_of_the_outlines_is_rejected_with_the_reason(run, tmp_path):
+    """A 村名 no outline has (丙村), or one two outlines answer to, is rejected and named, as
+    geogrid import rejects a name no loaded village has; before, the row went to the outline
+    holding its point."""
+    rows = _rows_by_name()
+    rows[5]["村名"] = "丙村"  # file row 7
+    vfile = tmp_path / "v.gpkg"
+    gpd.GeoDataFrame({"村代码": list(OUTLINES) + ["431227100203"], "村名": ["甲村", "乙村", "乙村委会"]},
+                     geometry=list(OUTLINES.values()) + [box(109.04, 27.0, 109.06, 27.02)], crs=4326).to_file(vfile)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--villages", vfile, "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert "19 of 40 household rows" in err  # 丙村 and the 18 rows of 乙村, which two villages answer to
+    assert f"row 7 (household H005): 村名: no village of {vfile} is named '丙村'" in err
+    assert (f"row 5 (household H003): 村名: 2 villages are named '乙村' (431227100202, "
+            "431227100203 乙村委会); give the 12-digit village code in a 村代码 column") in err
+    rejected = pd.read_csv(tmp_path / "plan.rejected.csv", dtype=str, encoding="utf-8-sig")
+    assert "H005" in rejected["户编号"].tolist() and "H001" not in rejected["户编号"].tolist()
+    hh = gpd.read_file(out, layer="households")
+    assert set(hh["village_code"]) == {A} and len(hh) == 21  # H001 says 甲村
+
+
+def test_outlines_without_names_say_that_named_households_are_placed_by_their_points(run, tmp_path):
+    """With outlines that name no village, a 村名 cannot be read to a code: the rows go by their
+    points as before, and a note says so."""
+    vfile = tmp_path / "v.gpkg"
+    gpd.GeoDataFrame({"村代码": list(OUTLINES)}, geometry=list(OUTLINES.values()), crs=4326).to_file(vfile)
+    out = tmp_path / "plan.gpkg"
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", _rows_by_name()), "--villages", vfile,
+                       "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert (f"note: {vfile} names no village (no 名称 or 村名 column): the 40 households with a 村名 and no "
+            "村代码 go to the village whose outline holds their point") in err
+    assert hh_cells(out) == 40
+
+
+def hh_cells(out):
+    return int(gpd.read_file(out, layer="households")["cell_id"].notna().sum())
