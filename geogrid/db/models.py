@@ -25,6 +25,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -343,10 +344,29 @@ class PlanNote(Base):
 
 
 class Assignment(Base):
-    """Which cell a household belongs to in one plan."""
+    """Which cell a household belongs to in one plan, and where it lived then.
+
+    ``lon``/``lat`` (EPSG:4326) are the household's point when it was put in this cell:
+    when the plan was drawn, when a planner moved it here by hand (or split it off into
+    a cell of its own), or when a re-run placed it; a merge of two cells places no one
+    and keeps them.  A re-run hands them to the engine as the previous plan's points,
+    so that it tells a household that moved house (the register's point is another)
+    from a planner's hand move (the same point, outside the cell).  Both are NULL for
+    an assignment made before plans kept them whose register point then lay outside
+    its cell (an old hand move; see migration 0005 and
+    :func:`geogrid.api.planrerun.rerun`).  Two floats rather than a geometry: the point
+    is never searched by place, only read back with its assignment, and a geometry
+    column would carry a spatial index to update on every plan saved or copied.
+    """
 
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_cell_id", "cell_id"),)
+    __table_args__ = (
+        Index("ix_assignments_cell_id", "cell_id"),
+        # both or neither, and degrees (a point in metres, from a result in a projected
+        # CRS not brought back to EPSG:4326, is refused)
+        CheckConstraint("(lon IS NULL AND lat IS NULL) OR (lon IS NOT NULL AND lat IS NOT NULL "
+                        "AND lon BETWEEN -180 AND 180 AND lat BETWEEN -90 AND 90)", name="point"),
+    )
 
     plan_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
@@ -357,6 +377,8 @@ class Assignment(Base):
     cell_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("cells.id", ondelete="CASCADE"), nullable=False
     )
+    lon: Mapped[float | None] = mapped_column(Double)
+    lat: Mapped[float | None] = mapped_column(Double)
 
 
 class AuditEntry(Base):

@@ -144,3 +144,58 @@ def test_stored_locked_cell_notes_take_the_new_words_and_keep_their_acknowledgem
         assert notes() == {"locked_cell_full": old, "isolated_household": old}
     finally:
         engine.dispose()
+
+
+def test_assignments_take_the_registers_points_except_where_they_lie_outside_their_cell(empty_db_url):
+    """0005: every assignment keeps the household's point when it was put in its cell.
+    Rows written before take the register's point, inside their cell's polygon or on
+    its edge or where the cell has none; one outside its cell (a hand move, or a move
+    the register cannot date) keeps none, as a re-run read it before.  The pair is both
+    or neither, in degrees; the downgrade drops it and an upgrade fills it again."""
+    from sqlalchemy.exc import DBAPIError
+
+    migrate.upgrade(empty_db_url, "0004")
+    engine = make_engine(empty_db_url)
+    cell = "MULTIPOLYGON(((109.2 27.3, 109.21 27.3, 109.21 27.31, 109.2 27.31, 109.2 27.3)))"
+    points = {"inside": (109.2037, 27.3051), "edge": (109.21, 27.305), "outside": (109.2337, 27.3051),
+              "no_polygon": (109.25, 27.35)}
+    now = "CURRENT_TIMESTAMP"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO plans (id, name, county_code, status, params, created_at, updated_at, version, "
+                f"notes_recorded) VALUES ('p', 'p', '431227', 'draft', '{{}}', {now}, {now}, 1, true)"))
+            conn.execute(text("INSERT INTO microgrids (id, plan_id, microgrid_key, households) "
+                              "VALUES ('m', 'p', 'M', 4)"))
+            conn.execute(text("INSERT INTO cells (id, plan_id, microgrid_id, cell_key, households, locked, geom) "
+                              "VALUES ('c', 'p', 'm', 'C', 3, false, ST_GeomFromText(:w, 4326))"), {"w": cell})
+            conn.execute(text("INSERT INTO cells (id, plan_id, microgrid_id, cell_key, households, locked) "
+                              "VALUES ('bare', 'p', 'm', 'B', 1, false)"))
+            for h, (x, y) in points.items():
+                conn.execute(text(
+                    "INSERT INTO households (id, household_no, geom, created_at, updated_at, version) "
+                    f"VALUES (:h, :n, ST_GeomFromText(:w, 4326), {now}, {now}, 1)"),
+                    {"h": h, "n": h, "w": f"POINT({x} {y})"})
+                conn.execute(text("INSERT INTO assignments (plan_id, household_id, cell_id) VALUES ('p', :h, :c)"),
+                             {"h": h, "c": "bare" if h == "no_polygon" else "c"})
+
+        def stored():
+            with engine.connect() as conn:
+                return {h: (x, y) for h, x, y in conn.execute(text(
+                    "SELECT household_id, lon, lat FROM assignments"))}
+
+        filled = {**points, "outside": (None, None)}
+        migrate.upgrade(empty_db_url)
+        assert stored() == filled
+        for lon, lat in ((109.2, None), (None, 27.3), (500000.0, 3000000.0)):
+            with pytest.raises(DBAPIError), engine.begin() as conn:
+                conn.execute(text("UPDATE assignments SET lon = :x, lat = :y WHERE household_id = 'inside'"),
+                             {"x": lon, "y": lat})
+        migrate.downgrade(empty_db_url, "0004")
+        with engine.connect() as conn:
+            assert {c["name"] for c in inspect(conn).get_columns("assignments")} == {
+                "plan_id", "household_id", "cell_id"}
+        migrate.upgrade(empty_db_url)
+        assert stored() == filled
+    finally:
+        engine.dispose()
