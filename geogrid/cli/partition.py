@@ -83,7 +83,10 @@ def _unnamed_villages_note(villages, households) -> None:
 
 
 def _report_rejects(batch, what: str) -> None:
-    """Name each rejected row of ``batch`` and why on stderr (the first :data:`SHOWN`)."""
+    """Name each rejected row of ``batch`` and why on stderr (the first :data:`SHOWN`), and
+    what the reader noted of the file (totals rows left out, the sheet read)."""
+    for line in batch.note_lines():
+        typer.echo(f"note: {batch.source}: {line}", err=True)
     report_rejects(batch, what, " and are left out of the plan" if len(batch.valid) else "")
 
 

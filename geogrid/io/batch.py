@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from geogrid.errors import GeogridError, ValidationError
-from geogrid.io.formats import ROW
+from geogrid.io.formats import ROW, read_notes
 from geogrid.io.validate import Problems
 
 __all__ = ["ImportBatch", "REASON", "make_batch"]
@@ -133,7 +133,9 @@ def make_batch(
 ) -> ImportBatch:
     """Assemble a batch and check that every row of ``raw`` is valid or rejected, never both.
 
-    ``notes`` are ``(position or None, column, note)``, as :attr:`ImportBatch.notes` by row."""
+    ``notes`` are ``(position or None, column, note)``, as :attr:`ImportBatch.notes` by row;
+    what :func:`~geogrid.io.formats.read_table` noted of the file (:func:`~geogrid.io.formats.read_notes`:
+    totals rows left out, the sheet chosen) comes first, as notes on the whole file."""
     bad = problems.positions()
     rejects = raw.iloc[bad].copy()
     reason_col = REASON if REASON not in raw.columns else f"_{REASON}"
@@ -152,5 +154,6 @@ def make_batch(
     return ImportBatch(
         valid=valid, rejects=rejects, source=Path(source), crs=crs, kind=kind,
         problems=problems.triples(raw[ROW].to_numpy()), raw=raw, columns=dict(columns or {}),
-        notes=[(None if pos is None else int(raw[ROW].iat[pos]), column, note) for pos, column, note in notes or ()],
+        notes=[*((None, "", note) for note in read_notes(raw)),
+               *((None if pos is None else int(raw[ROW].iat[pos]), column, note) for pos, column, note in notes or ())],
     )

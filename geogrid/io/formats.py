@@ -11,7 +11,9 @@ row at least half as full as the fullest: title and subtitle rows above it
 number a person sees: the line in a CSV (the first record is line 2 below a header on
 line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
 value at all (blank lines, formatted-but-empty Excel rows) are not records and are
-left out; the row numbers of the others do not change.
+left out; the row numbers of the others do not change.  Neither are the totals rows of
+a CSV or XLSX (a first cell 合计, 总计, 小计 or 共计): they are left out too, and
+:func:`read_notes` names them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -29,7 +33,7 @@ from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
 from geogrid.io.headers import known_header
 
-__all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off"]
+__all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off", "read_notes"]
 
 #: The row-number column added by :func:`read_table`.
 ROW = "_row"
@@ -87,9 +91,9 @@ def read_table(path: str | os.PathLike, *, layer: str | int | None = None, encod
     if not path.exists():
         raise FileFormatError(f"{path}: no such file")
     if fmt == "CSV":
-        df = _read_csv(path, encoding)
+        df = _drop_totals_rows(_read_csv(path, encoding))
     elif fmt == "XLSX":
-        df = _read_xlsx(path, layer)
+        df = _drop_totals_rows(_read_xlsx(path, layer))
     elif fmt == "GeoParquet":
         df = _read_parquet(path)
     else:
@@ -137,6 +141,51 @@ def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
     if geom in df.columns:
         blank &= df[geom].isna()
     return df.loc[~blank].reset_index(drop=True) if blank.any() else df
+
+
+_TOTALS = re.compile(r"(合计|总计|小计|共计)(?:$|[:：(（\d])")
+_NOTES = "geogrid_read_notes"
+
+
+def _totals_label(value) -> str | None:
+    """The word of a cell that opens a totals row (合计, 合  计, 总计：5户, 小计(3户)), else None."""
+    if not isinstance(value, str):
+        return None
+    m = _TOTALS.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)))
+    return m[1] if m else None
+
+
+def _drop_totals_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its totals rows: those whose first non-blank cell is 合计, 总计, 小计
+    or 共计 (a register summed up below its households, or a group's 小计 after it).  They
+    hold no record, and read as one they were rejected for their empty cells, failing
+    the whole import; :func:`read_notes` names the rows left out."""
+    data = [c for c in df.columns if c != ROW]
+    totals: list[tuple[int, str]] = []
+    for pos, cells in enumerate(df[data].itertuples(index=False, name=None)):
+        first = next((v for v in cells if not _blank(v)), None)
+        label = _totals_label(first)
+        if label:
+            totals.append((pos, label))
+    if not totals:
+        return df
+    rows = df[ROW].to_numpy()
+    notes = df.attrs.get(_NOTES, [])
+    numbers = [int(rows[p]) for p, _ in totals]
+    words = ", ".join(dict.fromkeys(w for _, w in totals))
+    shown = ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+    are = ("rows {} are totals rows ({}), not records" if len(numbers) > 1
+           else "row {} is a totals row ({}), not a record")
+    notes = [*notes, are.format(shown, words) + ": left out"]
+    out = df.drop(index=df.index[[p for p, _ in totals]]).reset_index(drop=True)
+    out.attrs = {**df.attrs, _NOTES: notes}
+    return out
+
+
+def read_notes(raw: pd.DataFrame) -> list[str]:
+    """What :func:`read_table` did to the file that its reader should be told: the totals
+    rows it left out, the sheet it chose."""
+    return list(raw.attrs.get(_NOTES, []))
 
 
 def _dedupe(names: list[str]) -> list[str]:
