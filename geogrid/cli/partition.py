@@ -12,7 +12,8 @@ from geogrid.cli.rejects import rejected_rows, report_rejects
 from geogrid.errors import GeogridError, InputError
 
 
-def _read_households(path: Path, crs: str = "wgs84", villages: dict[str, str] | None = None):
+def _read_households(path: Path, crs: str = "wgs84", villages: dict[str, str] | None = None,
+                     layer: str | None = None):
     """The households of ``path`` through :func:`geogrid.io.load_households`, as
     ``geogrid import households`` reads them (encoding, header synonyms, the checks,
     GCJ-02/BD-09 points; a ``坐标系`` column overrides ``crs`` per row; a 村名 checked against
@@ -20,7 +21,8 @@ def _read_households(path: Path, crs: str = "wgs84", villages: dict[str, str] | 
     a household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
     from geogrid.io import load_households
 
-    return load_households(path, crs=crs, require_number=False, villages=villages)
+    sheet = int(layer) if layer is not None and layer.strip().isdigit() else layer
+    return load_households(path, crs=crs, require_number=False, villages=villages, layer=sheet)
 
 
 def _read_villages(path: Path, crs: str = "wgs84"):
@@ -256,6 +258,9 @@ def partition_command(
         "gcj02 (AMap, Tencent) or bd09 (Baidu); converted to WGS84, in which the output is."),
     villages_crs: str = typer.Option(
         "wgs84", "--villages-crs", help="The same for the villages' outlines."),
+    layer: Optional[str] = typer.Option(
+        None, "--layer", help="Sheet of an XLSX or layer of a GeoPackage of --households: its name or "
+        "0-based number; default: the one sheet holding a table, or the only layer."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Partition households into micro-grids and cells.
@@ -284,7 +289,7 @@ def partition_command(
 
     # the villages first: their names check the households' 村名 (the households are named first below)
     vv = _read_villages(villages, villages_crs) if villages is not None else None
-    hh = _read_households(households, crs, _village_names(vv) if vv is not None else None)
+    hh = _read_households(households, crs, _village_names(vv) if vv is not None else None, layer)
     if vv is not None:
         _code_named_households(hh, vv, villages)
     _report_rejects(hh, "household")

@@ -317,9 +317,10 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise FileFormatError(f"{path}: not a readable XLSX workbook ({exc}); open and save it again in Excel") from None
+    notes = []
     try:
         if layer is None:
-            ws = wb.worksheets[0]
+            ws, notes = _register_sheet(path, wb)
         elif isinstance(layer, int):
             ws = wb.worksheets[layer]
         else:
@@ -344,7 +345,40 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
     names = _dedupe([str(header[j]).strip() if not _blank(header[j]) else f"Unnamed: {j}" for j in keep])
     records = [["" if r[j] is None else r[j] for j in keep] for r in body]
     df = pd.DataFrame(records, columns=names, dtype=object)
-    return _number_rows(df, head + 2)
+    df = _number_rows(df, head + 2)
+    if notes:
+        df.attrs[_NOTES] = notes
+    return df
+
+
+def _register_sheet(path: Path, wb) -> tuple[object, list[str]]:
+    """The sheet of ``wb`` to read when none is named, and the note saying which: the one
+    sheet whose first 20 rows hold two or more column names an import knows (a 填表说明
+    sheet before it, Excel's empty Sheet2 after it are passed over), else the first.  Two
+    such sheets (一组 and 二组) are refused with a :class:`FileFormatError`: reading one
+    would leave out the other's rows without a word."""
+    sheets = wb.worksheets
+    if len(sheets) == 1:
+        return sheets[0], []
+    found = []
+    for ws in sheets:
+        try:
+            ws.reset_dimensions()
+            top = [tuple(r) for r in ws.iter_rows(min_row=1, max_row=20, values_only=True)]
+        except Exception:  # a corrupt sheet: said when it is the one read
+            continue
+        if any(sum(known_header(v) for v in row) >= 2 for row in top):
+            found.append(ws)
+    if len(found) > 1:
+        names = [ws.title for ws in found]
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        raise FileFormatError(
+            f"{path}: sheets {listed} {'both' if len(found) == 2 else 'all'} hold a table; read one at a "
+            "time with --layer SHEET (its name or 0-based number), or put their rows in one sheet")
+    if not found or found[0] is sheets[0]:
+        return sheets[0], []
+    return found[0], [f"read sheet {found[0].title!r} of {len(sheets)} ({', '.join(wb.sheetnames)}): "
+                      "the others hold no column an import knows"]
 
 
 # --- vector formats ------------------------------------------------------------------------

@@ -80,3 +80,43 @@ def test_geogrid_partition_names_the_totals_rows_it_left_out(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"note: {path}: row 5 is a totals row (合计), not a record: left out" in err
     assert "rejected" not in err
+
+
+# --- several sheets ------------------------------------------------------------------------
+
+
+def test_the_one_sheet_holding_a_register_is_read_and_named(tmp_path):
+    """A 填表说明 sheet before the data (or Excel's empty Sheet2 after it): the first sheet was
+    read, and the file failed with 'missing column' naming the instructions as its headers.
+    The sheet whose rows hold the column names is read, and a note says which."""
+    path = _xlsx(tmp_path / "t.xlsx", ("填表说明", [["填表说明：经纬度请用WGS84"], ["户编号必填"]]),
+                 ("户籍", [HEADER, *_households(3)]), ("Sheet3", []))
+    batch = load_households(path)
+    assert batch.ok and len(batch.valid) == 3
+    assert "read sheet '户籍' of 3 (填表说明, 户籍, Sheet3): the others hold no column an import knows" \
+        in batch.note_lines()
+
+
+def test_several_sheets_holding_registers_are_refused_not_read_one_silently(tmp_path):
+    """一组 and 二组 each in a sheet: the first was read and the households of 二组 were left
+    out without a word. Now the file is refused, naming the sheets and --layer."""
+    from geogrid.errors import FileFormatError
+
+    path = _xlsx(tmp_path / "t.xlsx", ("一组", [HEADER, *_households(2)]), ("二组", [HEADER, *_households(2, 2)]))
+    with pytest.raises(FileFormatError, match=r"sheets 一组 and 二组 both hold a table.*--layer"):
+        load_households(path)
+    assert load_households(path, layer="二组").valid["household_no"].tolist() == ["H2", "H3"]
+    assert load_households(path, layer=1).note_lines() == []
+
+
+def test_geogrid_partition_reads_the_sheet_named_by_layer(tmp_path, capsys):
+    from geogrid.cli import main
+
+    path = _xlsx(tmp_path / "t.xlsx", ("一组", [HEADER, *_households(2)]), ("二组", [HEADER, *_households(3, 2)]))
+    out = tmp_path / "p.gpkg"
+    assert main(["partition", "--quiet", "--households", str(path), "--out", str(out)]) != 0
+    assert "sheets 一组 and 二组 both hold a table" in capsys.readouterr().err
+    assert main(["partition", "--quiet", "--households", str(path), "--layer", "二组", "--out", str(out)]) == 0
+    import geopandas as gpd
+
+    assert sorted(gpd.read_file(out, layer="households")["household_no"]) == ["H2", "H3", "H4"]
