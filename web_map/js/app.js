@@ -112,6 +112,7 @@ async function start() {
   $("search").hidden = !canReadHouses;
   const map = state.map;
   state.panel = new SidePanel({
+    onShow: () => setLeftOpen(false), // on a phone the panel and the cards share the screen
     onClose: () => {
       state.layers.highlightHouse(null);
       if (state.issues) state.issues.select(null);
@@ -228,12 +229,20 @@ async function initIssues() {
   await Promise.all([state.issues.reload(), state.issuePanel.refreshInbox()]);
 }
 
+/** On a phone the layer and issue cards sit behind #left-toggle (app.css); elsewhere
+ * they are always shown and this class does nothing. */
+function setLeftOpen(open) {
+  document.body.classList.toggle("left-open", open);
+  $("left-toggle").setAttribute("aria-expanded", String(open));
+}
+
 function setView(view) {
   if (view === state.view) return;
   if (view === "map" && state.planner && !state.planner.canLeave()) return;
   state.view = view;
   for (const b of document.querySelectorAll("#view-tabs button")) b.classList.toggle("active", b.dataset.view === view);
   $("left-stack").hidden = view !== "map";
+  $("left-toggle").hidden = view !== "map";
   $("planner-panel").hidden = view !== "planner";
   state.panel.close();
   if (state.reporter) state.reporter.stop();
@@ -303,6 +312,9 @@ async function main() {
   initLogin(mapReady);
   await mapReady;
   $("logout").addEventListener("click", () => logout());
+  $("left-toggle").addEventListener("click", () => setLeftOpen(!document.body.classList.contains("left-open")));
+  // reporting is a tap on the map: the cards step aside for it
+  $("iss-report").addEventListener("click", () => setLeftOpen(false));
   for (const b of document.querySelectorAll("#view-tabs button")) b.addEventListener("click", () => setView(b.dataset.view));
   for (const name of ["village", "microgrid", "cell", "houses", "labels"]) {
     $(`lyr-${name}`).addEventListener("change", (e) => state.layers && state.layers.setVisible(name, e.target.checked));

@@ -19,12 +19,13 @@ function careChip(level) {
 }
 
 export class SidePanel {
-  constructor({ onClose } = {}) {
+  constructor({ onClose, onShow } = {}) {
     this.panel = $("side-panel");
     this.body = $("side-body");
     this.title = $("side-title");
     this.back = $("side-back");
     this.onClose = onClose || (() => {});
+    this.onShow = onShow || (() => {});
     this.stack = [];
     $("side-close").addEventListener("click", () => this.close());
     this.back.addEventListener("click", () => this.pop());
@@ -41,6 +42,7 @@ export class SidePanel {
     this.title.textContent = title;
     this.body.innerHTML = html;
     this.back.hidden = this.stack.length < 2;
+    this.onShow();
   }
 
   pop() {

@@ -41,6 +41,7 @@ export default {
   "basemap.amap.note": "AMap tiles are in GCJ-02; overlays are shifted to match.",
 
   "layers.title": "Layers",
+  "layers.toggle": "Layers & issues",
   "layers.village": "Villages",
   "layers.microgrid": "Micro-grids",
   "layers.cell": "Cells",

@@ -41,6 +41,7 @@ export default {
   "basemap.amap.note": "高德底图为 GCJ-02 坐标，图层已自动偏移对齐。",
 
   "layers.title": "图层",
+  "layers.toggle": "图层与问题",
   "layers.village": "行政村",
   "layers.microgrid": "微网格",
   "layers.cell": "网格（户团）",

@@ -1,0 +1,85 @@
+"""The cadre's map on a phone (390 x 844, as cadres use it in the villages): the top bar
+fits the screen, the map is not buried under the layer and issue cards, a house can be
+tapped, and the cards open and close from a labelled button."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import login, new_page, shot
+from test_cadre import _click_house, _zoom_to_a_house
+
+PHONE = (390, 844)
+
+
+@pytest.fixture
+def phone(browser, server):
+    ctx, page = new_page(browser, server, viewport=PHONE)
+    yield page
+    problems = list(page.log.problems)
+    ctx.close()
+    assert not problems, "the page had errors:\n" + "\n".join(problems)
+
+
+def _inside_viewport(page, selector):
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0] + 0.5
+
+
+def _map_centre_is_the_map(page):
+    return page.evaluate("""() => {
+        const r = document.getElementById('map').getBoundingClientRect();
+        const el = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!el && !!el.closest('#map');
+    }""")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_cadre_on_a_phone_sees_the_whole_top_bar_and_the_map(phone, lang):
+    page = phone
+    page.goto(page.base_url + "/")
+    page.evaluate(f"localStorage.setItem('geogrid.lang', '{lang}')")
+    login(page, "cadre")
+    shot(page, f"phone-map-{lang}")
+    # nothing sticks out of the screen sideways (a page that scrolls sideways on a phone)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+    for sel in ("#logout", "#lang-switch", "#user-role", "#search-input", "#view-tabs"):
+        assert _inside_viewport(page, sel), f"{sel} is off the screen"
+    # the middle of the map is the map, not a card over it
+    assert _map_centre_is_the_map(page)
+    # the layer and issue cards are a tap away, from a button that says what it opens
+    toggle = page.locator("#left-toggle")
+    assert toggle.is_visible()
+    assert toggle.inner_text().strip()
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert page.locator("#iss-report").is_visible()
+    assert _inside_viewport(page, "#iss-report")
+    shot(page, f"phone-cards-{lang}")
+    toggle.click()
+    assert not page.locator("#iss-report").is_visible()
+    assert _map_centre_is_the_map(page)
+
+
+def test_a_cadre_on_a_phone_taps_a_house_and_reports_from_the_map(phone):
+    page = phone
+    login(page, "cadre")
+    house = _zoom_to_a_house(page)
+    _click_house(page, house)
+    page.wait_for_selector("#residents li")
+    assert _inside_viewport(page, "#side-panel")
+    assert _inside_viewport(page, "#side-close")
+    shot(page, "phone-house")
+    page.click("#side-close")
+    # report: the cards step aside so the map can take the tap
+    page.click("#left-toggle")
+    page.click("#iss-report")
+    assert _map_centre_is_the_map(page)
+    page.evaluate("() => { geogrid.map.setZoom(19, {animate: false}); }")
+    r = page.locator("#map").bounding_box()
+    page.mouse.click(r["x"] + r["width"] / 2, r["y"] + r["height"] / 4)
+    page.wait_for_selector("#report-form")
+    assert _inside_viewport(page, "#report-submit")
+    shot(page, "phone-report-form")
