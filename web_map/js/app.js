@@ -304,6 +304,7 @@ async function main() {
     }
     if (state.planner) state.planner.renderAll();
     if (state.issues) state.issues.renderCard();
+    if (state.panel) state.panel.refresh();
   });
   const mapReady = api.mapConfig().then((config) => {
     state.disclosureKnown = setDisclosure(config);

@@ -51,6 +51,13 @@ export class SidePanel {
     if (top) top();
   }
 
+  /** Draw the open view again (after a language switch): each view's entry on the
+   * stack draws it and puts itself back on top. */
+  refresh() {
+    if (this.panel.hidden || !this.stack.length) return;
+    this.stack.pop()();
+  }
+
   loading(title) {
     this.show(title, `<p class="hint">${escapeHtml(t("panel.loading"))}</p>`);
   }
@@ -163,10 +170,16 @@ export class SidePanel {
     });
     if (!ok || !revealed) return;
     const props = revealed.properties || revealed.person || revealed;
-    this.show(
-      t("person.title"),
-      `${this.personHtml(props, true)}<p class="notice ok" id="revealed-note">${escapeHtml(t("person.revealed"))}</p>`,
-    );
+    // drawn again from what was revealed (a language switch), never revealed twice
+    const render = () => {
+      this.stack.push(render);
+      this.show(
+        t("person.title"),
+        `${this.personHtml(props, true)}<p class="notice ok" id="revealed-note">${escapeHtml(t("person.revealed"))}</p>`,
+      );
+    };
+    this.stack.pop();
+    render();
     toast(t("person.revealed"));
   }
 }
