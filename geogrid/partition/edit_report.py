@@ -16,8 +16,8 @@ from geogrid.partition.report import plan_figures
 from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.notes import split_buildings, split_hamlets
 
-__all__ = ["REDONE", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses", "building_splits", "hamlet_splits",
-           "crossing", "isolation", "figures_now"]
+__all__ = ["REDONE", "MADE_AFRESH", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses", "kept_cells_full",
+           "building_splits", "hamlet_splits", "crossing", "isolation", "figures_now"]
 
 
 #: diagnostics that a repartition makes afresh for the households it places (those in
@@ -26,6 +26,12 @@ __all__ = ["REDONE", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses", "bui
 #: cell that may have changed
 REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "locked_cell_full",
                     "oversize_building", "spread_building"})
+
+
+#: diagnostics that every repartition makes afresh for what they are about, whoever
+#: they name: a previous one is never carried (a cell's ``kept_cell_full`` note holds
+#: while the cell is over the cap, whichever of its households changed)
+MADE_AFRESH = frozenset({"kept_cell_full"})
 
 
 #: a household whose point moved by less than this (m) has not moved: a round trip
@@ -52,9 +58,12 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     isolation was judged afresh (``rechecked``: see :func:`isolation`); where
     ``lonely_gone`` is given, it loses those and these only (the households removed or
     left in no cell), not every household of a re-solved micro-grid: isolation is about
-    a household's point and its neighbours', which re-solving does not change."""
+    a household's point and its neighbours', which re-solving does not change.  The
+    :data:`MADE_AFRESH` kinds are never carried."""
     out = []
     for d in previous:
+        if d["kind"] in MADE_AFRESH:
+            continue
         if d["kind"] in RECHECKED_WITH_OUTLINES and (d.get("village_code") in recrossed
                                                      or set(d.get("villages") or []) & recrossed):
             continue
@@ -74,37 +83,82 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     return out
 
 
-def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, mg_village, pm, named, metric, crs) -> np.ndarray:
-    """Of the households at ``rows`` being placed (in villages ``village``, their points
-    in metres in ``pts_m``), those at the address (the same centimetre, as units are
-    made) of a household of another village kept in a micro-grid not re-solved: a house
-    on the villages' border.  partition() leaves out the households of the village that
-    does not keep such an address (``shared_address``); a repartition cannot move the
-    kept one, so its village keeps it.  ``keep`` and ``prev_mg`` are per household of
-    ``hh``, ``pm`` the plan's micro-grids (in ``crs``), ``named`` those re-solved."""
-    out = np.zeros(len(rows), bool)
+def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, prev_cell, mg_village, pm, named, metric, crs,
+                      also=None) -> tuple[np.ndarray, np.ndarray]:
+    """What the households kept in their cells hold at the addresses (the same
+    centimetre, as units are made) of the households at ``rows`` being placed (in
+    villages ``village``, their points in metres in ``pts_m``).
+
+    A household kept in a micro-grid not re-solved cannot move, so its address stays
+    where it is, and one address is never split across cells:
+
+    - ``shared``: the household is at the address of a household of another village
+      kept so (a house on the villages' border).  partition() leaves out the
+      households of the village that does not keep such an address
+      (``shared_address``); so does a repartition.
+    - ``cell``: the cell of a household of its own village kept at its address (a
+      house on the border of a re-solved micro-grid and a kept one, or one a planner
+      moved by hand into another micro-grid's cell), or, through ``also``, of a locked
+      cell's member (:mod:`~geogrid.partition.locked_cells`); None for none.  A
+      household added or moved there joins that cell (:func:`kept_cells_full`).
+
+    ``keep``, ``prev_mg`` and ``prev_cell`` are per household of ``hh`` (kept, its
+    previous micro-grid and cell), ``pm`` the plan's micro-grids (in ``crs``), ``named``
+    those re-solved; ``also`` is ``(rows, cells)``: further households of ``hh`` (placed,
+    their points in ``pts_m``) that keep the cells given."""
+    shared = np.zeros(len(rows), bool)
+    cell = np.full(len(rows), None, dtype=object)
     xy = pts_m[rows]
     ok = np.flatnonzero(~np.isnan(xy[:, 0]) & pd.notna(village))
     if not len(ok):
-        return out
+        return shared, cell
     cx, cy = transformer(metric, crs).transform(xy[ok, 0], xy[ok, 1])
     # the micro-grids at those points (about a centimetre of slack: a border's edges
-    # bow by a fraction of a millimetre between the CRSs)
+    # bow by a fraction of a millimetre between the CRSs), and those of their own
+    # villages (a household moved by hand into another micro-grid's cell keeps its point)
     _, gi = pm.sindex.query(shapely.points(cx, cy), predicate="dwithin",
                             distance=1e-7 if crs.is_geographic else 1e-2)
-    near = set(pm[MICROGRID_ID].to_numpy()[gi].tolist()) - set(named)
-    if not near:
-        return out
-    kept = np.flatnonzero(keep & np.isin(prev_mg, np.array(sorted(near), dtype=object)))
-    if not len(kept):
-        return out
+    own = pm[VILLAGE_CODE].isin(set(village[ok].tolist())).to_numpy()
+    near = (set(pm[MICROGRID_ID].to_numpy()[gi].tolist()) | set(pm[MICROGRID_ID].to_numpy()[own].tolist())) - set(named)
+    kept = np.flatnonzero(keep & np.isin(prev_mg, np.array(sorted(near), dtype=object))) if near else np.zeros(0, int)
     kxy = point_xy(hh.geometry.to_numpy()[kept])
     kx, ky = transformer(crs, metric).transform(kxy[:, 0], kxy[:, 1])
-    held = {}
-    for key, m in zip(map(tuple, address_keys(np.column_stack([kx, ky]))), prev_mg[kept]):
-        held.setdefault(key, set()).add(mg_village[m])
+    pts, villages, cells = np.column_stack([kx, ky]), [mg_village[m] for m in prev_mg[kept]], list(prev_cell[kept])
+    if also is not None and len(also[0]):
+        pts = np.vstack([pts, pts_m[also[0]]])
+        villages += [mg_village[m] for m in prev_mg[also[0]]]
+        cells += list(also[1])
+    held: dict = {}  # address -> village -> its kept cells
+    for key, v, c in zip(map(tuple, address_keys(pts)), villages, cells):
+        if c is not None:
+            held.setdefault(key, {}).setdefault(v, set()).add(c)
     for j, key in zip(ok, map(tuple, address_keys(xy[ok]))):
-        out[j] = bool(held.get(key, set()) - {village[j]})
+        there = held.get(key, {})
+        shared[j] = bool(set(there) - {village[j]})
+        if village[j] in there:
+            cell[j] = min(there[village[j]])  # several (split before): one, whichever the order
+    return shared, cell
+
+
+def kept_cells_full(cells, hh, cell_col, mg_of_cell, cell_village, cap) -> list[dict]:
+    """``kept_cell_full`` notes of the ``cells`` (of micro-grids not re-solved) that
+    hold more than ``cap`` households now: households added or moved to the address of
+    one of theirs joined them (:func:`at_kept_addresses`), as a locked cell takes in
+    those added inside it.  Each names every household of its cell (``cell_col``, per
+    household of ``hh``) and the micro-grid to re-run; made afresh by every repartition
+    for the cells households joined and those named before (:data:`MADE_AFRESH`)."""
+    out = []
+    for c in sorted(cells, key=str):
+        at = np.flatnonzero(cell_col == c)
+        if len(at) <= cap:
+            continue
+        m = mg_of_cell[c]
+        out.append({"kind": "kept_cell_full", "village_code": cell_village[c], "households": hh.index[at].tolist(),
+                    "cells": [c], "microgrids": [m],
+                    "message": f"cell {c} now holds {len(at)} households, more than {cap}: households added at "
+                               "the address of one of its households joined it, as one address is never split "
+                               f"between cells, and its micro-grid was not re-run; re-run micro-grid {m}, or "
+                               "move households out by hand"})
     return out
 
 

@@ -13,8 +13,8 @@ import shapely
 from geogrid.columns import AREA_KM2, BUILDING, CELL_ID, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
-from geogrid.partition.edit_report import (MOVED_M, at_kept_addresses, building_splits, carried, crossing,
-                                          figures_now, hamlet_splits, isolation)
+from geogrid.partition.edit_report import (MADE_AFRESH, MOVED_M, at_kept_addresses, building_splits, carried,
+                                          crossing, figures_now, hamlet_splits, isolation, kept_cells_full)
 from geogrid.partition.inputs import (BAD_POINT, INPUT_PROBLEMS, NO_POINT, SHARED_ADDRESS, _codes, nowhere_points,
                                      outline_metric, point_xy)
 from geogrid.partition.outline_edit import (SAME_M2, SPECK_M2, _area_moved, _bare_land, _cells_in_pieces,
@@ -65,6 +65,11 @@ def repartition(
         (it moved house); households added or moved inside its polygon join it, over
         the cap with a ``locked_cell_full`` note; one moved out of it by hand is not
         taken back.  See :mod:`geogrid.partition.locked_cells`.
+
+    A household added, or moved, to the address of a household whose cell is kept (in
+    a micro-grid not re-solved, or a locked cell) joins that cell, as one address is
+    never split across cells: over the cap too, with a ``kept_cell_full`` note naming
+    the micro-grid to re-run (a locked cell's is ``locked_cell_full``).
 
     Inside a re-solved micro-grid the previous cells are kept as they were (clipped to
     any new outline) if they still respect every rule; otherwise the micro-grid is
@@ -265,16 +270,33 @@ def repartition(
             diags.append({**diagnostic("outside_village", None, [], OUTSIDE_VILLAGE.format(n=int(astray.sum()))),
                           "households": hh.index[place[astray]].tolist()})
             loc = np.where(astray, -2, loc)
+    joined: dict[int, str] = {}  # household -> the kept cell of a micro-grid not re-run it joins
     if len(place):
         # at the address of a household of another village kept outside the named
         # micro-grids (a house on their border): left out, as partition() leaves it
         there = np.array([mg_village[ids[k]] if k >= 0 else None for k in loc], dtype=object)
-        shared = (loc >= 0) & at_kept_addresses(hh, place, there, pts_m, keep, prev_mg, mg_village, pm,
-                                                named, metric, crs)
+        holds = place[member[place] != None]  # noqa: E711  (locked cells' members)
+        shared, joins = at_kept_addresses(hh, place, there, pts_m, keep, prev_mg, prev_cell, mg_village, pm,
+                                          named, metric, crs, also=(holds, member[holds]))
+        shared &= loc >= 0
         if shared.any():
             diags.append({**diagnostic("shared_address", None, [], SHARED_ADDRESS.format(n=int(shared.sum()))),
                           "households": hh.index[place[shared]].tolist()})
             loc = np.where(shared, -2, loc)
+        # a household added or moved to the address of one of its village kept in its cell
+        # (a house on the border of a micro-grid not re-run, a locked cell's member
+        # outside it) joins that cell, over the cap too: the address cannot be split
+        joins[~((loc >= 0) & (member[place] == None) & _arrived(  # noqa: E711
+            prev_h, pos_prev, place, prev_cell, moved_village, pts_m, crs, metric))] = None
+        mg_of_cell = dict(zip(pc[CELL_ID], pc[MICROGRID_ID]))
+        k_of = {m: k for k, m in enumerate(ids)}
+        for j in np.flatnonzero(pd.notna(joins)):
+            if joins[j] in locked:
+                member[place[j]] = joins[j]
+                loc[j] = k_of[mg_of_cell[joins[j]]]
+            else:
+                joined[int(place[j])] = joins[j]
+                loc[j] = JOINED
     lost = place[(loc == -1) & ~no_point & ~nowhere]
     if no_point.any():
         diags.append({**diagnostic("no_point", None, [], NO_POINT.format(n=int(no_point.sum()))),
@@ -400,12 +422,15 @@ def repartition(
                 cell_of_row[int(r)] = c
 
     diags = _cells_in_pieces(diags, new_cells, vpoly)
+    cell_of_row.update(joined)
 
     # --- assemble -------------------------------------------------------------------------
     out = hh.copy(deep=False)  # in the plan's CRS, as its kept cells are
     mg_col = np.where(keep, prev_mg, None).astype(object)
     cell_col = np.where(keep, prev_cell, None).astype(object)
     cell_to_mg = {c: m for c, m, _ in new_cells}
+    pc_mg = dict(zip(pc[CELL_ID], pc[MICROGRID_ID]))
+    cell_to_mg.update((c, pc_mg[c]) for c in joined.values())
     for r, c in cell_of_row.items():
         cell_col[r] = c
         mg_col[r] = cell_to_mg[c]
@@ -491,6 +516,10 @@ def repartition(
                                   pts_m, transformer(crs, metric))
     diags += lonely
     diags += _bare_land(vpoly, hh, mg_col, mg_village, crs, metric)
+    # cells of micro-grids not re-run that households joined, or over the cap before
+    full = set(joined.values()) | {c for d in previous.diagnostics if d["kind"] in MADE_AFRESH
+                                   for c in d.get("cells") or [] if c in pc_mg and pc_mg[c] not in named}
+    diags += kept_cells_full(full, hh, cell_col, pc_mg, {c: mg_village[m] for c, m in pc_mg.items()}, cap)
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
     # an isolated household re-solved where it was is as isolated as before
     lonely_gone = set(removed.tolist()) | set(hh.index[place[pd.isna(mg_col[place])]].tolist())
@@ -567,6 +596,23 @@ def _not_moved(hh, prev_h, pos_prev, rows, prev_cell, pc, metric) -> np.ndarray:
             bm = b[np.flatnonzero(near)[out_now]]
             inside[out_now] = shapely.distance(gm, shapely.points(bm)) > POINT_TOL_M
         out[idx[np.flatnonzero(near)[inside]]] = True
+    return out
+
+
+#: ``loc`` of a household that joins a kept cell of a micro-grid not re-run
+JOINED = -3
+
+
+def _arrived(prev_h, pos_prev, place, prev_cell, moved_village, pts_m, crs, metric) -> np.ndarray:
+    """Of the households to ``place`` (rows), those added or moved: new to the register
+    or to a cell, of another village than before, or more than :data:`MOVED_M` from their
+    previous point (one whose previous plan gives none has not moved: nothing says it
+    did, as :func:`~geogrid.partition.locked_cells.locked_members` judges)."""
+    out = (pos_prev[place] < 0) | moved_village[place] | (prev_cell[place] == None)  # noqa: E711
+    rows = place[~out]
+    before = point_xy(prev_h.geometry.to_numpy()[pos_prev[rows]])
+    bx, by = transformer(prev_h.crs or crs, metric).transform(before[:, 0], before[:, 1])
+    out[~out] = np.hypot(pts_m[rows, 0] - bx, pts_m[rows, 1] - by) > MOVED_M  # NaN: False
     return out
 
 

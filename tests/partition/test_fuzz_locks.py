@@ -358,6 +358,7 @@ def _expected(p: _Plan):
     mg_cells = cells.groupby("microgrid_id").groups
     all_locked = {m for m, cs in mg_cells.items() if set(cs) <= locked}
     exp, hand, border = {c: set() for c in locked}, set(), set()
+    members, arrived = {}, []  # a locked cell's members kept; households added or moved
     for h in hh.index:
         now = hh.geometry[h]
         if now is None:
@@ -368,8 +369,11 @@ def _expected(p: _Plan):
         before = ph.geometry[h] if had else None
         same_v = had and ph.loc[h, "village_code"] == hh.loc[h, "village_code"]
         at_prev = bool(same_v and cell is not None and (before is None or before.distance(now) <= 1.0))
+        if not at_prev:
+            arrived.append(h)
         if cell in locked and same_v and (at_prev or cells.geometry[cell].intersects(now)):
             exp[cell].add(h)  # a member stays
+            members[h] = cell
             if not at_prev and cells.geometry[cell].boundary.distance(now) <= 1e-3:
                 border.add(h)
             if not cells.geometry[cell].intersects(now):
@@ -388,6 +392,30 @@ def _expected(p: _Plan):
             else:  # a newcomer joins it
                 exp[c].add(h)
             break
+    # a household added or moved (in a re-run micro-grid) to the address of one of its
+    # village kept in its cell (a locked cell's member, one of a micro-grid not re-run)
+    # joins that cell, wherever it lies
+    addr, village = _addresses(hh), hh["village_code"]
+    held = {}
+    for h, c in members.items():
+        held.setdefault((addr[h], village[h]), set()).add(c)
+    for h in ph.index[~ph["microgrid_id"].isin(p.named) & ph["cell_id"].notna()]:
+        if h in hh.index and ph.loc[h, "village_code"] == village[h] and ph.geometry[h] is not None \
+                and hh.geometry[h] is not None and ph.geometry[h].distance(hh.geometry[h]) <= 1.0:
+            held.setdefault((addr[h], village[h]), set()).add(ph.loc[h, "cell_id"])
+    mgs = p.prev.microgrids.set_index("microgrid_id")
+    rerun = shapely.union_all(reproject(mgs.geometry[p.named], UTM).to_numpy()
+                              if mgs.crs.is_geographic else mgs.geometry[p.named].to_numpy())
+    for h in arrived:
+        c = held.get((addr[h], village[h]))
+        if c and h not in members and rerun.distance(hh.geometry[h]) <= 1e-3:
+            c = min(c)
+            for got in exp.values():
+                got.discard(h)
+            if c in exp:
+                exp[c].add(h)
+            if not cells.geometry[c].intersects(hh.geometry[h]):
+                hand.add(h)
     # hand moves into cells of micro-grids not re-run stay as they are
     for h in ph.index[~ph["microgrid_id"].isin(p.named) & ph["cell_id"].notna()]:
         if h in hh.index and ph.geometry[h] is not None and \
@@ -407,7 +435,8 @@ def _problems(p: _Plan, r2) -> list:
     if set(rules.pop("point_in_own_cell", [])) - hand:
         out.append("point_in_own_cell beyond the hand moves")
     over = set(rules.pop("cell_capacity", [])) - set(p.locked) - {
-        c for c in before["cell_capacity"] if cell_mg[c] not in named}
+        c for c in before["cell_capacity"] if cell_mg[c] not in named} - {
+        c for d in r2.diagnostics if d["kind"] == "kept_cell_full" for c in d["cells"]}
     if over:
         out.append(f"free cells over the cap: {sorted(over)}")
     left = {h for d in r2.diagnostics if d["kind"] == "not_repartitioned" for h in d["households"]}
