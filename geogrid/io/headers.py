@@ -23,7 +23,7 @@ from geogrid import columns as C
 from geogrid.errors import ColumnError
 
 __all__ = [
-    "ARRIVED_CRS", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
+    "ARRIVED_CRS", "LONLAT", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
     "known_header", "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
     "village_columns",
 ]
@@ -32,6 +32,8 @@ __all__ = [
 VILLAGE = "village"
 #: The village name column produced when a file names villages instead of coding them.
 VILLAGE_NAME = "village_name"
+#: Longitude and latitude in one cell ("109.17,27.35"), as a map picker copies them.
+LONLAT = "lonlat"
 #: A text column of WKT geometry (lets a CSV or XLSX carry polygons).
 WKT = "wkt"
 #: The system a household's point first arrived in, as ``geogrid export households``
@@ -49,6 +51,8 @@ _HOUSEHOLDS: dict[str, tuple[str, ...]] = {
     C.ADDRESS: ("地址", "家庭住址", "住址", "家庭地址", "详细地址", "居住地址", "现住址", "address", "addr"),
     C.LON: ("经度", "东经", "lon", "lng", "long", "longitude", "x", "坐标x", "x坐标"),
     C.LAT: ("纬度", "北纬", "lat", "latitude", "y", "坐标y", "y坐标"),
+    LONLAT: ("经纬度", "经纬度坐标", "经纬坐标", "经纬", "gps坐标", "gps经纬度", "坐标(经度,纬度)", "lonlat",
+             "lnglat", "lon_lat", "lng_lat"),
     C.VILLAGE_CODE: ("村代码", "村编码", "村编号", "村区划代码", "村级代码", "村委会代码", "village_code",
                      "villagecode", "village_id", "village_co"),
     VILLAGE: ("村", "村名", "村名称", "村委会", "村委", "行政村", "所属村", "所在村", "村(社区)", "村社区",

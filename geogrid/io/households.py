@@ -20,7 +20,7 @@ from geogrid.io.coords import lonlat_geometry
 from geogrid.io.degrees import parse_degrees
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
-    ARRIVED_CRS, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
+    ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
 )
 from geogrid.io.validate import (
     Problems,
@@ -89,7 +89,9 @@ def load_households(
     mapping = resolve_columns(raw.columns, "households", columns=columns, source=path)
     is_geo = isinstance(raw, gpd.GeoDataFrame) and raw.geometry.name in raw.columns
     numbered = require_number or C.HOUSEHOLD_NO in mapping
-    require_columns(mapping, ([C.HOUSEHOLD_NO] if numbered else []) + ([] if is_geo else [C.LON, C.LAT]),
+    # one 经纬度 column ("109.17,27.35") where the file has no 经度 and no 纬度
+    lonlat = LONLAT in mapping and C.LON not in mapping and C.LAT not in mapping
+    require_columns(mapping, ([C.HOUSEHOLD_NO] if numbered else []) + ([] if is_geo or lonlat else [C.LON, C.LAT]),
                     "households", raw.columns, source=path)
     n = len(raw)
     rows = raw[ROW].to_numpy()
@@ -146,9 +148,15 @@ def load_households(
             except CRSError:
                 problems.add(pos, header(ARRIVED_CRS),
                              f"coordinate system {text!r} is not one of wgs84, cgcs2000, gcj02, bd09")
+    if lonlat:
+        lon_cells, lat_cells = split_lonlat(cells(LONLAT))
+        lon_header = lat_header = header(LONLAT)
+    else:
+        lon_cells = cells(C.LON) if C.LON in mapping else None
+        lat_cells = cells(C.LAT) if C.LAT in mapping else None
+        lon_header, lat_header = header(C.LON), header(C.LAT)
     lon, lat, from_geom = _coordinates(
-        geo_points, geom_header, cells(C.LON) if C.LON in mapping else None,
-        cells(C.LAT) if C.LAT in mapping else None, header(C.LON), header(C.LAT), problems,
+        geo_points, geom_header, lon_cells, lat_cells, lon_header, lat_header, problems,
     )
     ok = ~np.isnan(lon)
     for name in set(row_crs):
@@ -217,6 +225,32 @@ def load_households(
     return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping)
 
 
+_PAIR = re.compile(r"\s*[,;，；]\s*")
+
+
+def split_lonlat(values: list) -> tuple[list, list]:
+    """``(longitudes, latitudes)`` of the cells of one 经纬度 column, as texts to be read as
+    separate 经度 and 纬度 cells are: longitude first, then latitude, separated by a comma
+    (half or full width), a semicolon or spaces.  A cell that is not two parts gives
+    itself as the longitude and nothing as the latitude, so that its reason names what
+    is wrong ('latitude is empty', 'longitude '109.17,27.35,5' is not a number').
+
+    >>> split_lonlat(["109.17,27.35", "１０９．１７，２７．３５", "E109.17 N27.35", "109.17", None])
+    (['109.17', '109.17', 'E109.17', '109.17', None], ['27.35', '27.35', 'N27.35', None, None])
+    """
+    lons, lats = [], []
+    for value in values:
+        text = clean_text(value)
+        parts = _PAIR.split(text) if _PAIR.search(text) else text.split()
+        if len(parts) == 2 and all(parts):
+            lons.append(parts[0])
+            lats.append(parts[1])
+        else:
+            lons.append(text or None)
+            lats.append(None)
+    return lons, lats
+
+
 def _numbers(values: list, what: str, column: str, problems: Problems, wanted: np.ndarray) -> np.ndarray:
     """Floats from the cells of one column, NaN (and a problem) where a wanted cell is not a number."""
     fast = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
@@ -271,7 +305,7 @@ def _coordinates(geoms, geom_header, lon_cells, lat_cells, lon_header, lat_heade
         if from_geom[pos]:
             column = geom_header
         elif "swapped" in reason or "0, 0" in reason:
-            column = f"{lon_header}/{lat_header}"
+            column = f"{lon_header}/{lat_header}" if lon_header != lat_header else lon_header
         else:
             column = lon_header if reason.startswith("longitude") else lat_header
         problems.add(pos, column, reason)

@@ -120,3 +120,40 @@ def test_geogrid_partition_reads_the_sheet_named_by_layer(tmp_path, capsys):
     import geopandas as gpd
 
     assert sorted(gpd.read_file(out, layer="households")["household_no"]) == ["H2", "H3", "H4"]
+
+
+# --- one 经纬度 column ---------------------------------------------------------------------
+
+
+def test_a_single_lonlat_column_is_split_into_longitude_and_latitude(tmp_path):
+    """A 经纬度 column of '109.17,27.35' (a map picker's copy) failed the file with 'missing
+    column lon'. It is read as longitude then latitude, separated by a comma (half or full
+    width), a semicolon or spaces; a pair the wrong way round, one number or three are
+    rejected with the reason, as separate columns would be."""
+    text = ("户编号,户主,经纬度,村代码\n"
+            'H1,张三,"109.17,27.35",431227100201\n'
+            "H2,李四,１０９．１８，２７．３５,431227100201\n"
+            "H3,王五,109.19 27.35,431227100201\n"
+            "H4,赵六,E109°10'12\" N27°21',431227100201\n"
+            'H5,钱七,"27.35,109.17",431227100201\n'
+            "H6,孙八,109.17,431227100201\n"
+            "H7,周九,,431227100201\n")
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    batch = load_households(tmp_path / "t.csv")
+    assert batch.valid["household_no"].tolist() == ["H1", "H2", "H3", "H4"]
+    assert batch.valid["lon"].round(4).tolist() == [109.17, 109.18, 109.19, 109.17]
+    assert batch.valid["lat"].round(4).tolist() == [27.35, 27.35, 27.35, 27.35]
+    reasons: dict[int, str] = {}
+    for row, col, why in batch.problems:
+        reasons[row] = "; ".join(filter(None, [reasons.get(row), f"{col}: {why}"]))
+    assert reasons[6] == "经纬度: longitude and latitude look swapped (longitude 27.35, latitude 109.17)"
+    assert reasons[7] == "经纬度: latitude is empty"
+    assert reasons[8] == "经纬度: longitude is empty; 经纬度: latitude is empty"
+    assert sorted(reasons) == [6, 7, 8]
+
+
+def test_separate_longitude_and_latitude_columns_win_over_a_lonlat_column(tmp_path):
+    text = "户编号,经度,纬度,经纬度\nH1,109.17,27.35,备注\n"
+    (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+    batch = load_households(tmp_path / "t.csv")
+    assert batch.ok and batch.valid["lon"].tolist() == [109.17]
