@@ -5,10 +5,15 @@ is the record itself (a red house, 连心户, alone in a hexagon; a care request
 in a cell of a few households), so a caller who may not read the records is answered
 from bins of a place no finer than :data:`SUPPRESSION_RESOLUTION` (H3, about 0.74 km²)
 or a micro-grid (about 1 km²), and :func:`withhold` is the one rule for them: a bin of
-that place counting fewer than :data:`MIN_BIN` records gives them as
+that place whose records are of fewer than :data:`MIN_BIN` subjects gives them as
 :data:`SUPPRESSED`, not by their attributes (care level, category, status, period), and
 a coarser bin is the sum of the whole fine bins it holds, so that no grouping or
 resolution gives back what another withholds (a coarse bin less its fine ones would).
+
+A subject is whom a record is of: a household is its own; an issue is of the household
+or person who asked, else of the account that reported it
+(:mod:`geogrid.db.issuesubjects`).  Five issues of one household are one subject, not
+five: counted by issues they would pass and tell that household's categories.
 
 Callers who may read the records (admins, planners and cadres for households; admins
 and cadres for issues) are told exact counts of their scope: nothing the records would
@@ -18,19 +23,22 @@ not tell them.
 {'ab': {'suppressed': 1, 'red': 2, 'green': 4}}
 >>> withhold({"b": {"care": 1}}, lambda b: b, sizes={"a": 3, "b": 6})  # sizes: every record
 {'a': {'suppressed': 3}, 'b': {'care': 1}}
+>>> withhold({"b": {"care": 6}}, lambda b: b, subjects={"b": 2})  # six issues of two households
+{'b': {'suppressed': 6}}
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Hashable, Mapping
+from typing import Callable, Hashable, Iterable, Mapping
 
 import h3
 
 __all__ = ["MIN_BIN", "SUPPRESSION_RESOLUTION", "SUPPRESSED", "withhold", "withhold_hexagons",
-           "answered_resolution"]
+           "answered_resolution", "distinct_subjects"]
 
-#: The fewest records a bin of the finest place holds to be counted by attribute.
+#: The fewest distinct subjects (households, people) the records of a bin of the finest
+#: place are of for the bin to be counted by attribute.
 MIN_BIN = 5
 #: The H3 resolution at which hexagons are held back (about 0.74 km², edges about
 #: 460 m), and the finest a caller who may not read the records is answered at.
@@ -41,15 +49,20 @@ SUPPRESSED = "suppressed"
 
 def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
              parent: Callable[[Hashable], Hashable], *,
-             sizes: Mapping[Hashable, int] | None = None, k: int = MIN_BIN) -> dict:
+             sizes: Mapping[Hashable, int] | None = None,
+             subjects: Mapping[Hashable, int] | None = None, k: int = MIN_BIN) -> dict:
     """Counts by attribute of the bins ``parent`` maps the finest bins to, with the
-    finest bins holding fewer than ``k`` records counted as :data:`SUPPRESSED`.
+    finest bins whose records are of fewer than ``k`` subjects counted as
+    :data:`SUPPRESSED`.
 
-    ``counts`` maps each finest bin to its counts by attribute.  A bin's size is
-    ``sizes[bin]`` where given (every record of the bin, whatever ``counts`` was
-    filtered by, so that whether a bin is withheld tells nothing of the filter; a bin
-    of ``sizes`` missing from ``counts`` matched none), else the sum of its counts.
-    Bins whose counts are all zero are left out."""
+    ``counts`` maps each finest bin to its counts by attribute.  A bin's size (the
+    records :data:`SUPPRESSED` counts) is ``sizes[bin]`` where given (every record of
+    the bin, whatever ``counts`` was filtered by, so that whether a bin is withheld
+    tells nothing of the filter; a bin of ``sizes`` missing from ``counts`` matched
+    none), else the sum of its counts.  Its subjects are ``subjects[bin]`` where given
+    (:func:`distinct_subjects` of the records ``sizes`` counts; a bin missing from it
+    has none), else its size: each record its own subject, as households are.  Bins
+    whose counts are all zero are left out."""
     out: dict = defaultdict(lambda: defaultdict(int))
     first = sizes if sizes is not None else counts
     bins = [*first, *(b for b in counts if b not in first)]
@@ -57,7 +70,7 @@ def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
         by_key = counts.get(b, {})
         n = sizes.get(b, 0) if sizes is not None else sum(by_key.values())
         to = out[parent(b)]
-        if n < k:
+        if (subjects.get(b, 0) if subjects is not None else n) < k:
             to[SUPPRESSED] += n
         else:
             for key, v in by_key.items():
@@ -65,17 +78,38 @@ def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
     return {b: dict(c) for b, c in out.items() if any(c.values())}
 
 
+def distinct_subjects(bins: Iterable[Hashable], subjects: Iterable[Hashable]) -> dict:
+    """``{bin: number of distinct subjects}`` of records given by their bin and subject
+    (two iterables in one order).
+
+    >>> distinct_subjects(["a", "a", "a", "b"], ["h1", "h1", "h2", "h1"])
+    {'a': 2, 'b': 1}
+    """
+    seen: dict = defaultdict(set)
+    for b, s in zip(bins, subjects, strict=True):
+        seen[b].add(s)
+    return {b: len(s) for b, s in seen.items()}
+
+
 def answered_resolution(resolution: int) -> int:
     """The H3 resolution a caller who may not read the records is answered at."""
     return min(resolution, SUPPRESSION_RESOLUTION)
 
 
-def withhold_hexagons(counts: Mapping[str, Mapping[Hashable, int]], resolution: int, *,
-                      sizes: Mapping[str, int] | None = None, k: int = MIN_BIN) -> dict:
-    """:func:`withhold` for hexagons: ``counts`` (and ``sizes``) by H3 cell of
-    :data:`SUPPRESSION_RESOLUTION`, the answer by their parents at ``resolution``
-    (:func:`answered_resolution`: finer resolutions are answered at that one)."""
+def withhold_hexagons(counts: Mapping[Hashable, Mapping[Hashable, int]], resolution: int, *,
+                      sizes: Mapping[Hashable, int] | None = None,
+                      subjects: Mapping[Hashable, int] | None = None, k: int = MIN_BIN,
+                      cell: Callable[[Hashable], str] | None = None) -> dict:
+    """:func:`withhold` for hexagons: ``counts`` (``sizes``, ``subjects``) by H3 cell of
+    :data:`SUPPRESSION_RESOLUTION`, or by finest bins that ``cell`` maps to one (the
+    parts of a hexagon in each micro-grid), the answer by their parents at
+    ``resolution`` (:func:`answered_resolution`: finer resolutions are answered at
+    that one)."""
     resolution = answered_resolution(resolution)
+    of = cell or (lambda c: c)
     if resolution == SUPPRESSION_RESOLUTION:
-        return withhold(counts, lambda cell: cell, sizes=sizes, k=k)
-    return withhold(counts, lambda cell: h3.cell_to_parent(cell, resolution), sizes=sizes, k=k)
+        parent = of
+    else:
+        def parent(b):
+            return h3.cell_to_parent(of(b), resolution)
+    return withhold(counts, parent, sizes=sizes, subjects=subjects, k=k)

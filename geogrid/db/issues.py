@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from geogrid.db.bulk import bbox_clause
 from geogrid.db.issue_models import ApiKey, Issue, IssueEvent, IssuePhoto
 from geogrid.db.areas import area_names  # noqa: F401 - re-exported for the issue routes
+from geogrid.db.issuesubjects import SUBJECT, issue_subjects
 from geogrid.db.issue_routing import (  # noqa: F401 - re-exported: the issue API's one repository
     REROUTE_STATUSES, CellChoice, OutsideCountyError, Routing, candidate_cells, check_point,
     published_cell, route, town_of,
@@ -316,11 +317,15 @@ def count_issues(session: Session, **filters) -> int:
 
 
 def issues_frame(session: Session, **filters) -> pd.DataFrame:
-    """Issues as a DataFrame (the input of :mod:`geogrid.issues.stats`)."""
+    """Issues as a DataFrame (the input of :mod:`geogrid.issues.stats`), with each
+    issue's ``subject`` (:mod:`geogrid.db.issuesubjects`: the household or person it is
+    of, which the aggregates an analyst reads count; no contact phone is in the frame)."""
     conds = _filters(session, **filters)
-    rows = session.execute(select(*_COLS).where(*conds).order_by(Issue.reported_at)).all()
+    rows = session.execute(select(*_COLS, Issue.contact_phone).where(*conds)
+                           .order_by(Issue.reported_at)).all()
     frame = pd.DataFrame([r._asdict() for r in rows], columns=[c.key if hasattr(c, "key") else c.name
                                                                for c in _COLS])
+    frame[SUBJECT] = issue_subjects(session, [r.contact_phone for r in rows], [r.reporter_id for r in rows])
     for c in ("due_at", "reported_at", "resolved_at", "closed_at", "updated_at"):
         frame[c] = pd.to_datetime(frame[c], utc=True)
     return frame

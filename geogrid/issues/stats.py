@@ -29,7 +29,7 @@ import pandas as pd
 from geogrid.issues.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 __all__ = ["GROUPS", "PERIODS", "counts", "on_time_share", "median_hours_to_close",
-           "summary", "hotspots", "export_table", "csv_bytes", "write_csv"]
+           "summary", "hotspots", "period_labels", "export_table", "csv_bytes", "write_csv"]
 
 #: Columns issues may be grouped by.
 GROUPS = ("status", "category", "level", "village_code", "microgrid_key", "cell_key")
@@ -53,12 +53,7 @@ def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
         raise InputError(f"cannot group by {bad}; use any of {', '.join(GROUPS)}")
     frame = df[by].copy() if by else pd.DataFrame(index=df.index)
     if period is not None:
-        if period not in PERIODS:
-            from geogrid.errors import InputError
-
-            raise InputError(f"period must be one of {', '.join(PERIODS)}")
-        reported = _utc(df["reported_at"]).dt.tz_convert(tz).dt.tz_localize(None)
-        frame["period"] = reported.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
+        frame["period"] = period_labels(df, period, tz)
         by = by + ["period"]
     if not by:
         return pd.DataFrame({"count": [len(df)]})
@@ -66,6 +61,17 @@ def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
         return pd.DataFrame(columns=[*by, "count"])
     out = frame.fillna("").groupby(by, sort=True).size().reset_index(name="count")
     return out
+
+
+def period_labels(df: pd.DataFrame, period: str, tz: str = "Asia/Shanghai") -> pd.Series:
+    """The reporting period of each issue, as :func:`counts` labels it: the day it
+    begins (``YYYY-MM-DD``), days beginning at midnight in ``tz``."""
+    if period not in PERIODS:
+        from geogrid.errors import InputError
+
+        raise InputError(f"period must be one of {', '.join(PERIODS)}")
+    reported = _utc(df["reported_at"]).dt.tz_convert(tz).dt.tz_localize(None)
+    return reported.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
 
 
 def on_time_share(df: pd.DataFrame, now: dt.datetime) -> float | None:

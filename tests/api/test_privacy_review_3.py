@@ -282,15 +282,17 @@ def test_an_analyst_learns_no_care_level_of_a_few_houses(client, tokens, world, 
 # --- 6. issue hotspots --------------------------------------------------------------------------
 @pytest.fixture
 def care_issues(iclient, itokens):
-    """Six issues at one spot of V2's east cell (five sanitation, one care: enough to be
-    told apart) and one care request alone in V1's west cell (someone who needs looking
-    after: 独居老人).  Returns the two spots (lon, lat)."""
+    """Six issues at one spot of V2's east cell (five sanitation, one care), each of
+    another resident (a contact phone no registered person gives: six subjects, enough
+    to be told apart), and one care request alone in V1's west cell (someone who needs
+    looking after: 独居老人).  Returns the two spots (lon, lat)."""
     hot = itokens["hotline"]
     x, y = point(V2, 1)
     for k in range(6):
-        _report(iclient, hot, (x + k * 2e-5, y), category="care" if k == 0 else "sanitation")
+        _report(iclient, hot, (x + k * 2e-5, y), category="care" if k == 0 else "sanitation",
+                contact_phone=f"1390000000{k}")
     lone = point(V1, 0)
-    _report(iclient, hot, lone, category="care", description="独居老人需要照顾")
+    _report(iclient, hot, lone, category="care", description="独居老人需要照顾", contact_phone="13900000009")
     return (x, y), lone
 
 

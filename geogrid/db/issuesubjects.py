@@ -1,0 +1,87 @@
+"""Whom an issue is of: its subject, the one household or person it tells about.
+
+An aggregate withheld by the number of its records protects no one when the records are
+one household's: five issues reported by one household pass a threshold of five issues
+and tell that household's categories and places.  So the aggregates an analyst reads
+(:mod:`geogrid.api.disclosure`) count distinct subjects, and this module names each
+issue's subject.
+
+An issue has no household column.  It carries a contact phone (the resident who asked,
+given by a cadre, the hotline or Open311) and the account that reported it.  Its subject
+is, first that applies:
+
+- ``household:<id>``: the one registered household whose persons give that phone (a
+  husband's and a wife's phone are one subject);
+- ``phone:<digest>``: a phone no person gives, or that persons of several households
+  give (one subject: it cannot be told apart);
+- ``reporter:<user id>``: an issue with no contact phone is of whoever reported it (a
+  cadre on patrol, the hotline's account), so one account's issues are one subject;
+- ``unknown``: neither (its reporter's account deleted); all such issues are one subject.
+
+Every rule errs towards fewer subjects, so that a count of subjects is never more than
+the households and people the issues are of.  Phones are compared by their digits (a
+leading 86 dropped) and the digest keeps them out of the frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geogrid.db.models import Person
+
+__all__ = ["SUBJECT", "UNKNOWN", "phone_digits", "households_by_phone", "issue_subjects"]
+
+#: The column of :func:`geogrid.db.issues.issues_frame` naming each issue's subject.
+SUBJECT = "subject"
+#: The subject of the issues of no contact phone and no reporter.
+UNKNOWN = "unknown"
+
+_CHUNK = 400  # phones per query (SQLite's bound parameters)
+
+
+def phone_digits(phone: str | None) -> str:
+    """The digits of a phone number, a leading country code 86 dropped; ``""`` for none.
+
+    >>> phone_digits("+86 138-0013-8000"), phone_digits("0745-7221234"), phone_digits(None)
+    ('13800138000', '07457221234', '')
+    """
+    digits = "".join(c for c in str(phone or "") if c.isdigit())
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def households_by_phone(session: Session, phones: Iterable[str]) -> dict[str, str]:
+    """``{digits: household id}`` for the phones (as :func:`phone_digits` gives them)
+    that persons of exactly one household give."""
+    bare = func.replace(func.replace(func.replace(Person.phone, " ", ""), "-", ""), "+", "")
+    found: dict[str, set[str]] = defaultdict(set)
+    wanted = sorted({p for p in phones if p})
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i:i + _CHUNK]
+        rows = session.execute(select(Person.phone, Person.household_id)
+                               .where(bare.in_([*chunk, *("86" + p for p in chunk)]))).all()
+        for phone, household in rows:
+            found[phone_digits(phone)].add(household)
+    return {p: next(iter(h)) for p, h in found.items() if len(h) == 1}
+
+
+def issue_subjects(session: Session, phones: Iterable[str | None],
+                   reporters: Iterable[str | None]) -> list[str]:
+    """The subject of each issue, given its contact phone and reporter (in one order)."""
+    digits = [phone_digits(p) for p in phones]
+    households = households_by_phone(session, digits)
+    out = []
+    for d, reporter in zip(digits, reporters, strict=True):
+        if d in households:
+            out.append(f"household:{households[d]}")
+        elif d:
+            out.append("phone:" + hashlib.blake2b(d.encode(), digest_size=8).hexdigest())
+        elif reporter:
+            out.append(f"reporter:{reporter}")
+        else:
+            out.append(UNKNOWN)
+    return out
