@@ -3,6 +3,7 @@
 Modules: :mod:`~geogrid.api.app` (factory), :mod:`~geogrid.api.errors` (the one
 error-to-status table), :mod:`~geogrid.api.security` (passwords, tokens, log-in
 throttle), :mod:`~geogrid.api.scope` (roles and grid-tree scopes),
+:mod:`~geogrid.api.scopecache` (resolved scopes reused across requests),
 :mod:`~geogrid.api.masking` (personal fields and log lines), :mod:`~geogrid.api.etag`,
 :mod:`~geogrid.api.paging`, :mod:`~geogrid.api.geojson`, and one router per resource
 in :mod:`geogrid.api.routes`.

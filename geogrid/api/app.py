@@ -25,7 +25,7 @@ from geogrid.api.errors import install_error_handlers
 from geogrid.api.householdfeatures import HouseholdFeatures
 from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
-from geogrid.api.scope import ScopeCache
+from geogrid.api.scopecache import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
 from geogrid.db.audit import GroupCommitWriter, LoopAuditWriter
 

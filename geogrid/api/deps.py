@@ -92,7 +92,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def get_scope(request: Request, session: SessionDep, principal: PrincipalDep) -> Scope:
-    """The caller's resolved scope, from the app's :class:`~geogrid.api.scope.ScopeCache`.
+    """The caller's resolved scope, from the app's :class:`~geogrid.api.scopecache.ScopeCache`.
 
     One small stamp query per request (published plan, areas' count and newest change);
     the grid tree is walked again only when that stamp changes.
@@ -200,7 +200,7 @@ def request_context(request: Request, claims: dict, *, deferred: list | None = N
     pool on its own (five hops per request); these routes make one hop for all of it.
 
     One query finds the account and the scope's stamp together
-    (:meth:`~geogrid.api.scope.ScopeCache.principal_and_stamp`); the scope itself comes
+    (:meth:`~geogrid.api.scopecache.ScopeCache.principal_and_stamp`); the scope itself comes
     from the cache while that stamp and the account's role and scope entries are what
     they were.  The session reads in autocommit (``app.state.read_sessionmaker``,
     :func:`geogrid.db.engine.autocommit`): no BEGIN, COMMIT or ROLLBACK statements (on

@@ -16,7 +16,7 @@ process with its own copy of the per-process state:
   audit log (reveals by the user in the last hour), so N workers never allow N times
   the limit;
 * the resolved-scope cache and the H3 aggregate cache are per worker and are
-  re-validated against the database (see :class:`geogrid.api.scope.ScopeCache`);
+  re-validated against the database (see :class:`geogrid.api.scopecache.ScopeCache`);
 * each worker has its own connection pool, so the database sees up to
   ``workers x pool size`` connections;
 * each worker listens on a socket of its own on the same port (``SO_REUSEPORT``), so

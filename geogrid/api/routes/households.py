@@ -31,7 +31,8 @@ from geogrid.api.householdfeatures import feature_collection_bytes, point
 from geogrid.api.paging import Page, collection_meta, page_limit, parse_bbox
 from geogrid.api.representation import household_properties, person_masked
 from geogrid.api.routes.grid import default_plan_id, get_cell_in_scope, resolve_plan_id, visible_plan
-from geogrid.api.scope import area_name, require
+from geogrid.api.scope import require
+from geogrid.api.scopecache import area_name
 from geogrid.columns import CARE_LEVELS
 from geogrid.errors import InputError, NotFoundError, PermissionDeniedError
 
