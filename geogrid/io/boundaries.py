@@ -17,9 +17,8 @@ from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns, village_columns
-from geogrid.io.validate import (
-    Problems, check_lonlat, clean_text, find_duplicates, parse_year, repair_polygon,
-)
+from geogrid.io.outlines import repair_polygon
+from geogrid.io.validate import Problems, check_lonlat, clean_text, find_duplicates, parse_year
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
 

@@ -22,10 +22,10 @@ from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
     ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
 )
+from geogrid.io.outlines import check_outline
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
-    check_outline,
     clean_text,
     find_duplicates,
     memoized,
