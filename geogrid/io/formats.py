@@ -7,7 +7,9 @@ attribute types and geometry in their own CRS.  In a CSV and an XLSX the header 
 first of the first 20 rows holding the most column names an import knows (any spelling
 of households', persons' or boundaries' headers), or, where no row holds two, the first
 row at least half as full as the fullest: title and subtitle rows above it
-("新晃县某村住户名单", "填报单位：某村 | 填报日期：…") and blank lines are skipped.  A ``_row`` column holds the row
+("新晃县某村住户名单", "填报单位：某村 | 填报日期：…") and blank lines are skipped, and a
+header over two rows (坐标 merged over 经度 | 纬度) is read as one
+(:mod:`geogrid.io.headerrows`; :func:`read_notes` names its rows).  A ``_row`` column holds the row
 number a person sees: the line in a CSV (the first record is line 2 below a header on
 line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
 value at all (blank lines, formatted-but-empty Excel rows) are not records and are
@@ -31,6 +33,7 @@ import shapely
 
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
+from geogrid.io.headerrows import find_header, two_row_note
 from geogrid.io.headers import known_header
 
 __all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off", "read_notes"]
@@ -184,7 +187,7 @@ def _drop_totals_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_notes(raw: pd.DataFrame) -> list[str]:
     """What :func:`read_table` did to the file that its reader should be told: the totals
-    rows it left out, the sheet it chose."""
+    rows it left out, the sheet it chose, the two rows of a header read as one."""
     return list(raw.attrs.get(_NOTES, []))
 
 
@@ -206,28 +209,6 @@ def _dedupe(names: list[str]) -> list[str]:
     return out
 
 
-def _header_index(rows: list[tuple]) -> int:
-    """The header of a CSV or XLSX among its first 20 rows: the first of those holding the
-    most column names an import knows (:func:`~geogrid.io.headers.known_header`), when
-    one holds two or more; else the first row at least half as full as the fullest.
-    ``-1``: no row holds anything.
-
-    Templates often put a title ("新晃县××村户籍登记表") in a merged cell above the headers,
-    and a subtitle (填报单位 | 填报日期) or a form row (村名 | 长乐村) below it: rows as full
-    as half the table, but not the header.  One known name alone says little: data cells
-    hold them too (x, 户主 as a 与户主关系), and so does a form row.
-    """
-    rows = rows[:20]
-    counts = [sum(not _blank(v) for v in row) for row in rows]
-    if not counts or max(counts) == 0:
-        return -1
-    known = [sum(known_header(v) for v in row) for row in rows]
-    if max(known) >= 2:
-        return known.index(max(known))
-    need = max(1, (max(counts) + 1) // 2)
-    return next(i for i, n in enumerate(counts) if n >= need and (n >= 2 or max(counts) == 1))
-
-
 # --- CSV -------------------------------------------------------------------------------
 
 
@@ -241,10 +222,16 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     # the first line with a delimiter decides: a title row above the header may have none
     first = next((line for line in text.split("\n", 20)[:20] if any(d in line for d in _DELIMITERS)), "")
     sep = max(_DELIMITERS, key=first.count) if first else ","
-    title_lines, title_chars = _title_rows(text, sep)
+    data_line, data_chars, names, note = _csv_header(text, sep)
+    if names is None:  # a header of one row, read by pandas
+        body = text[data_chars:]
+    else:  # two rows, read into one line of names
+        head = io.StringIO()
+        csv.writer(head, delimiter=sep, lineterminator="\n").writerow(["" if n is None else n for n in names])
+        body = head.getvalue() + text[data_chars:]
     try:
         df = pd.read_csv(
-            io.StringIO(text[title_chars:]),
+            io.StringIO(body),
             sep=sep,
             dtype=str,
             keep_default_na=False,
@@ -254,7 +241,9 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable CSV file ({exc}); check quotes and separators") from None
     df = df.astype(object)
-    df = _number_rows(df, title_lines + 2)
+    df = _number_rows(df, data_line)
+    if note:
+        df.attrs[_NOTES] = [note([c for c in df.columns if c != ROW])]
     if not text.endswith(("\n", "\r")) and len(df):
         last = text.rsplit("\n", 1)[-1]
         fields = len(next(csv.reader([last], delimiter=sep), []))
@@ -264,10 +253,13 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     return df
 
 
-def _title_rows(text: str, sep: str) -> tuple[int, int]:
-    """``(lines, characters)`` above a CSV's header: the rows before the one
-    :func:`_header_index` takes for the header, as in an XLSX (a title such as
-    "新晃县某村住户名单" saved from a merged cell, blank lines)."""
+def _csv_header(text: str, sep: str):
+    """``(line, characters, names, note)`` of a CSV's header, found as in an XLSX
+    (:func:`~geogrid.io.headerrows.find_header`): the line of the first record and the
+    characters to skip before pandas reads on; for a header of one row, its names are
+    pandas' to read (``names`` and ``note`` are ``None``), else ``names`` are the two rows'
+    and ``note(columns)`` says so.  The rows above the header are a title such as
+    "新晃县某村住户名单" saved from a merged cell, blank lines."""
     ends: list[tuple[int, int]] = []  # (lines, characters) read after each record
     read = [0, 0]
 
@@ -282,12 +274,18 @@ def _title_rows(text: str, sep: str) -> tuple[int, int]:
         for record in csv.reader(lines(), delimiter=sep):
             rows.append(tuple(record))
             ends.append((read[0], read[1]))
-            if len(rows) == 20:
+            if len(rows) == 21:  # the header is among 20, and its sub-row at most one below
                 break
     except csv.Error:  # pandas says what is wrong with the file
-        return 0, 0
-    head = _header_index(rows)
-    return ends[head - 1] if head > 0 else (0, 0)
+        return 2, 0, None, None
+    starts = [(0, 0), *ends]  # (lines, characters) read before each record
+    first, last, names = find_header(rows)
+    if first < 0:
+        return 2, 0, None, None
+    if first == last:
+        return starts[first][0] + 2, starts[first][1], None, None
+    numbers = (starts[first][0] + 1, starts[last][0] + 1)
+    return ends[last][0] + 1, ends[last][1], names, lambda columns: two_row_note(rows, first, numbers, columns)
 
 
 _CUT_OFF = "geogrid_cut_off"
@@ -335,17 +333,19 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
         raise FileFormatError(f"{path}: sheet {ws.title!r} cannot be read ({exc})") from None
     finally:
         wb.close()
-    head = _header_index(rows)
+    first, head, cells = find_header(rows)
     if head < 0:
         raise FileFormatError(f"{path}: sheet {ws.title!r} is empty; the first row must hold the column headers")
     width = max(len(r) for r in rows)
-    header = list(rows[head]) + [None] * (width - len(rows[head]))
+    header = list(cells) + [None] * (width - len(cells))
     body = [list(r) + [None] * (width - len(r)) for r in rows[head + 1 :]]
     keep = [j for j in range(width) if not _blank(header[j]) or any(not _blank(r[j]) for r in body)]
     names = _dedupe([str(header[j]).strip() if not _blank(header[j]) else f"Unnamed: {j}" for j in keep])
     records = [["" if r[j] is None else r[j] for j in keep] for r in body]
     df = pd.DataFrame(records, columns=names, dtype=object)
     df = _number_rows(df, head + 2)
+    if first < head:
+        notes = [two_row_note(rows, first, (first + 1, head + 1), names), *notes]
     if notes:
         df.attrs[_NOTES] = notes
     return df

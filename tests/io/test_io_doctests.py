@@ -3,7 +3,7 @@ import importlib
 
 import pytest
 
-MODULES = ["encoding", "formats", "headers", "validate", "export", "boundaries", "degrees", "villagenames"]
+MODULES = ["encoding", "formats", "headers", "headerrows", "validate", "export", "boundaries", "degrees", "villagenames"]
 
 
 @pytest.mark.parametrize("name", MODULES)
