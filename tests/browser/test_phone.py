@@ -83,3 +83,31 @@ def test_a_cadre_on_a_phone_taps_a_house_and_reports_from_the_map(phone):
     page.wait_for_selector("#report-form")
     assert _inside_viewport(page, "#report-submit")
     shot(page, "phone-report-form")
+
+
+def test_a_house_found_by_search_on_a_phone_is_in_sight_above_its_sheet(phone, server):
+    page = phone
+    login(page, "cadre")
+    page.fill("#search-input", "王")
+    page.wait_for_selector("#search-results li[data-i]")
+    # the results drop over the map's zoom buttons, not under them
+    covered = page.evaluate("""() => {
+        const r = document.querySelector('.leaflet-control-zoom-in').getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!hit && !!hit.closest('#search-results');
+    }""")
+    assert covered, "the zoom buttons are drawn over the search results"
+    shot(page, "phone-search")
+    page.locator("#search-results li[data-i]").first.click()
+    page.wait_for_selector("#residents li")
+    hit = page.evaluate("geogrid.search.hits[0]")
+    page.wait_for_timeout(300)
+    where = page.evaluate("""(at) => {
+        const p = geogrid.map.latLngToContainerPoint(L.latLng(at[0], at[1]));
+        const m = document.getElementById('map').getBoundingClientRect();
+        const s = document.getElementById('side-panel').getBoundingClientRect();
+        return {y: m.top + p.y, x: m.left + p.x, sheetTop: s.top, mapTop: m.top};
+    }""", [hit["lat"], hit["lon"]])
+    shot(page, "phone-search-house")
+    assert where["mapTop"] < where["y"] < where["sheetTop"], where
+    assert 0 < where["x"] < PHONE[0], where

@@ -129,6 +129,7 @@ async function start() {
       if (state.issues) state.issues.select(null);
       state.layers.highlightHouse(f.id);
       state.panel.openHouse(f.id);
+      keepInSight(f.id);
       state.layers.updateLabels(); // the panel now covers the right of the map
     },
     onError: (err) => toast(errorMessage(err), { error: true }),
@@ -157,6 +158,7 @@ async function start() {
       if (hit.household_id) {
         state.layers.highlightHouse(hit.household_id);
         state.panel.openHouse(hit.household_id);
+        keepInSight(hit.household_id, hit.lat !== undefined && hit.lat !== null ? [hit.lat, hit.lon] : null);
         state.layers.updateLabels();
       }
     },
@@ -227,6 +229,22 @@ async function initIssues() {
     },
   });
   await Promise.all([state.issues.reload(), state.issuePanel.refreshInbox()]);
+}
+
+/**
+ * On a phone the side panel is a sheet over the lower part of the map (app.css): a house
+ * it opened for that is under it (a search flies to the map's middle) is moved up into
+ * the part of the map still in sight.
+ */
+function keepInSight(houseId, at = null) {
+  const marker = state.layers && state.layers.houseById.get(houseId);
+  const latlng = marker ? marker.getLatLng() : at && L.latLng(at);
+  const sheet = $("side-panel").getBoundingClientRect();
+  const box = $("map").getBoundingClientRect();
+  if (!latlng || $("side-panel").hidden || sheet.left > box.left + 1) return; // beside the map, not over it
+  const open = sheet.top - box.top; // the map's height above the sheet
+  const y = state.map.latLngToContainerPoint(latlng).y;
+  if (open > 40 && (y > open - 20 || y < 20)) state.map.panBy([0, y - open / 2], { animate: false });
 }
 
 /** On a phone the layer and issue cards sit behind #left-toggle (app.css); elsewhere
