@@ -4,8 +4,9 @@ routes share (:class:`IssueContext`, on ``app.state.issues``), the caller as an
 and whether it covers the issue's place), the issues a scope sees
 (:func:`issues_clause`), and an issue's detail with what the caller may do with it.
 
-Used by the issue routes (:mod:`geogrid.api.routes.issues`), photos
-(:mod:`~geogrid.api.routes.issuephotos`), Open311 keys and Open311 itself.
+Used by the issue routes (:mod:`geogrid.api.routes.issues`), the actions on an issue
+(:mod:`~geogrid.api.routes.issueworkflow`), photos (:mod:`~geogrid.api.routes.issuephotos`),
+Open311 keys and Open311 itself.
 """
 
 from __future__ import annotations
