@@ -174,3 +174,31 @@ def test_given_every_period_the_statistics_of_two_periods_differ_by_what_each_te
     now = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
     features, _ = issuestats.withheld_hotspots(few, 8, now, categories=["care"])
     assert [(f["properties"]["issues"], f["properties"]["suppressed"]) for f in features] == [(0, 4)]
+
+
+def test_an_analysts_statistics_of_overlapping_periods_tell_nothing_a_part_withholds(iclient, itokens, iworld,
+                                                                                   clock):
+    """Through the route: five residents report sanitation at one spot in March, and one
+    of a sixth household asks for care there in April.  The route used to withhold each
+    period by its own issues: March-April counted the part (six subjects) and April
+    alone withheld it, so the two answers differed by April's care request and told an
+    analyst there was one.  It now withholds by every issue of the scope (``whole``):
+    April is counted as well, so each period's answer is the sum of what its months tell."""
+    hot, analyst = itokens["hotline"], itokens["analyst"]
+    x, y = point(V2, 1)
+    phones = iworld.phones[12:12 + 2 * (MIN_BIN + 1):2]  # one person of each of six households
+    for k, phone in enumerate(phones[:MIN_BIN]):
+        _report(iclient, hot, (x + k * 2e-5, y), contact_phone=phone)
+    clock.advance(days=31)
+    _report(iclient, hot, (x, y + 2e-5), category="care", contact_phone=phones[MIN_BIN])
+
+    def care(**period):
+        got = _stats(iclient, analyst, by="microgrid_key,category", **period)
+        return sum(r["count"] for r in got["counts"] if r["category"] == "care"), got
+
+    both, got = care(since="2025-03-01", until="2025-05-01")
+    assert both == 1, got
+    april, got = care(since="2025-04-01", until="2025-05-01")
+    assert april == 1 and got["suppressed"] == [], got
+    march, got = care(since="2025-03-01", until="2025-04-01")
+    assert march == 0 and got["suppressed"] == [], got

@@ -250,7 +250,10 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
     if principal.role in ISSUE_READERS:
         counts, suppressed = stats.counts(frame, groups, period).to_dict(orient="records"), []
     else:
-        counts, suppressed = issuestats.withheld_counts(frame, groups, period)
+        # withheld by every issue of the scope, whatever the period: periods that
+        # overlap then differ only in parts shown to both (issuestats.withheld_counts)
+        whole = repo.issues_frame(session, where=issues_clause(scope)) if (s or u) else None
+        counts, suppressed = issuestats.withheld_counts(frame, groups, period, whole=whole)
     return {"summary": stats.summary(frame, c.now()), "by": groups, "period": period,
             "counts": counts, "suppressed": suppressed}
 
