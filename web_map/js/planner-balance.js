@@ -3,7 +3,7 @@
 
 import { openDialog, toast, errorMessage } from "./dialog.js";
 import { escapeHtml, CAP } from "./layers.js";
-import { planApi } from "./planner-api.js";
+import { planApi, planFromResponse } from "./planner-api.js";
 import { get } from "./api.js";
 import { t } from "../i18n.js";
 
@@ -119,7 +119,11 @@ export class PlannerBalance {
     try {
       await planApi.publish(this.plan.id, this.plan.etag);
       toast(t("planner.published"));
+      // the plan as it is now (published, its new ETag): choosePlan() keeps the plan it
+      // already shows, so the panel kept a draft's tools on a plan no longer a draft
+      this.plan = await planApi.getPlan(this.plan.id).then(planFromResponse, () => ({ ...this.plan, status: "published" }));
       await this.loadPlans(this.plan.id);
+      this.renderAll();
       this.layers.reloadPlan();
     } catch (err) {
       if (err.status === 412) this.conflict();
