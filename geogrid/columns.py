@@ -47,6 +47,9 @@ MICROGRID_ID = "microgrid_id"
 CELL_ID = "cell_id"
 HOUSEHOLDS = "households"
 AREA_KM2 = "area_km2"
+#: a stored plan's household: its point (EPSG:4326) when it was assigned to its cell
+ASSIGNED_LON = "assigned_lon"
+ASSIGNED_LAT = "assigned_lat"
 
 GEOMETRY = "geometry"
 

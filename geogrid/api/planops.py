@@ -3,6 +3,11 @@
 commit, ETag): household moves, locks, a micro-grid's boundary, a cell split or two
 merged, a re-run, and one operation of a batch.
 
+A household the planner places by hand (moved into a cell, or named to go into the new
+cell of a split) keeps the register's point it has now with its assignment
+(:func:`_placed_here`), so that a re-run tells that hand move from a later move of
+house; a merge places no one, and its households keep the points they had.
+
 Each ``apply_*`` does one edit: no commit, no ETag; it records what it did in ``info``
 (the audit detail), adds to :class:`Moved` the cells whose households or lock it
 changed (their villages' notes are brought up to date once the edit is done), and
@@ -69,6 +74,15 @@ def _ewkt(geom) -> str | None:
     return f"SRID=4326;{geom.wkt}"
 
 
+def _placed_here() -> dict:
+    """``lon``/``lat`` values of an UPDATE of assignments: each household's register
+    point now, the point it is placed by (correlated subqueries, one statement)."""
+    def of(f):
+        return select(f(Household.geom)).where(Household.id == Assignment.household_id).scalar_subquery()
+
+    return {"lon": of(func.ST_X), "lat": of(func.ST_Y)}
+
+
 def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, moved: Moved) -> dict:
     plan_id = plan.id
     targets = {m.cell_id for m in moves}
@@ -121,7 +135,7 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
             session.execute(update(Assignment)
                             .where(Assignment.plan_id == plan_id,
                                    Assignment.household_id == m.household_id)
-                            .values(cell_id=m.cell_id),
+                            .values(cell_id=m.cell_id, **_placed_here()),
                             execution_options={"synchronize_session": False})
     recount(session, plan_id, set(sources.values()) | targets)
     moved.cells |= set(sources.values()) | {m.cell_id for m in moves if m.household_id in sources}
@@ -219,7 +233,7 @@ def apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: 
                         execution_options={"synchronize_session": False})
     session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
                                              Assignment.household_id.in_(sorted(moving)))
-                    .values(cell_id=new.id), execution_options={"synchronize_session": False})
+                    .values(cell_id=new.id, **_placed_here()), execution_options={"synchronize_session": False})
     recount(session, plan_id, [cell.id, new.id])
     moved.cells |= {cell.id, new.id}
     info.update(new_cell=new.id, moved=len(moving))
@@ -249,6 +263,7 @@ def apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict,
                  if a.geom is not None else to_shape(b.geom))
         session.execute(update(Cell).where(Cell.id == a.id).values(geom=_ewkt(union)),
                         execution_options={"synchronize_session": False})
+    # the households of b are placed by no one: they keep the points they had
     session.execute(update(Assignment).where(Assignment.plan_id == plan.id,
                                              Assignment.cell_id == b.id)
                     .values(cell_id=a.id), execution_options={"synchronize_session": False})

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from geogrid.errors import ValidationError
 
-__all__ = ["Counts", "insert_rows", "update_rows", "read_frame", "geometry_wkb", "bbox_clause"]
+__all__ = ["Counts", "insert_rows", "update_rows", "read_frame", "geometry_wkb", "bbox_clause", "lon_lat"]
 
 SRID = 4326
 
@@ -330,6 +330,18 @@ def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
     if gdf.crs is not None and gdf.crs.to_epsg() != SRID:
         geoms = geoms.to_crs(SRID)
     return geoms
+
+
+def lon_lat(gdf: gpd.GeoDataFrame) -> tuple[list, list]:
+    """The frame's points as two lists of EPSG:4326 coordinates (see :func:`to_wgs84`),
+    None where a row has no point (missing, empty, or not a point)."""
+    geoms = np.asarray(to_wgs84(gdf).array, dtype=object)
+    x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+    pt = (shapely.get_type_id(geoms) == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+    x[pt], y[pt] = shapely.get_x(geoms[pt]), shapely.get_y(geoms[pt])
+    ok = np.isfinite(x) & np.isfinite(y)
+    return ([float(v) if k else None for v, k in zip(x.tolist(), ok.tolist())],
+            [float(v) if k else None for v, k in zip(y.tolist(), ok.tolist())])
 
 
 def json_safe(value):

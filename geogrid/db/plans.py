@@ -42,7 +42,10 @@ class PlanFrames:
     """A stored plan, shaped like a partition result (keys as the engine's ids).
 
     ``households``: ``household_id, household_no, village_code, building, hamlet,
-    microgrid_id, cell_id, geometry``.  ``microgrids``: ``microgrid_id`` (key), ``id``
+    microgrid_id, cell_id, assigned_lon, assigned_lat, geometry``: the geometry is the
+    register's point now, ``assigned_lon``/``assigned_lat`` the one the household had
+    when it was put in its cell (NaN for an assignment that keeps none: see
+    :class:`~geogrid.db.models.Assignment`).  ``microgrids``: ``microgrid_id`` (key), ``id``
     (database id), ``village_code, households, area_km2, geometry``.  ``cells``:
     ``cell_id`` (key), ``id``, ``microgrid_id`` (key), ``village_code, households,
     locked, geometry``.  All in EPSG:4326.
@@ -88,9 +91,13 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         Anything with ``.microgrids`` (``microgrid_id, village_code, households,
         area_km2``, polygons), ``.cells`` (``cell_id, microgrid_id, village_code,
         households``, optional ``locked``, polygons) and ``.households`` (``microgrid_id``,
-        ``cell_id`` and ``household_id``, or ``household_no`` to look ids up).  The
-        engine's string ids become ``microgrid_key`` and ``cell_key``; the database gives
-        every micro-grid and cell a new random id.  A :class:`PlanFrames` works too.
+        ``cell_id`` and ``household_id``, or ``household_no`` to look ids up; their
+        points).  The engine's string ids become ``microgrid_key`` and ``cell_key``; the
+        database gives every micro-grid and cell a new random id.  Each assignment keeps
+        the point its household was placed by (the households' geometry, in EPSG:4326;
+        the register's point now where the households have no geometry column).  A
+        :class:`PlanFrames` works too, and keeps the points its plan kept
+        (``assigned_lon``/``assigned_lat``, none where it kept none).
     county_code
         Defaults to the first six digits of the village codes.
     notes_recorded
@@ -173,12 +180,46 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     bad = sorted({k for k in keys if k not in cell_ids})
     if bad:
         raise ValidationError(f"households name cells that are not in the result: {bad[:5]}")
-    bulk.insert_rows(session, "assignments", {
-        "plan_id": [plan.id] * len(hids), "household_id": hids,
-        "cell_id": [cell_ids[k] for k in keys]})
+    rows = {"plan_id": [plan.id] * len(hids), "household_id": hids, "cell_id": [cell_ids[k] for k in keys]}
+    points = _assigned_points(assigned)
+    if points is not None:
+        rows["lon"], rows["lat"] = points
+    bulk.insert_rows(session, "assignments", rows)
+    if points is None:
+        _register_points(session, plan.id)
     if diagnostics:
         save_notes(session, plan.id, diagnostics, _household_ids_of(session, hh))
     return plan
+
+
+def _assigned_points(assigned) -> tuple[list, list] | None:
+    """The point each assigned household was placed by, as ``(lon, lat)`` lists in
+    EPSG:4326: a stored plan's own (``assigned_lon``/``assigned_lat``, None where it
+    kept none), else the households' geometry; None when they have neither."""
+    if C.ASSIGNED_LON in assigned.columns and C.ASSIGNED_LAT in assigned.columns:
+        both = assigned[C.ASSIGNED_LON].notna() & assigned[C.ASSIGNED_LAT].notna()
+        return ([float(v) if k else None for v, k in zip(assigned[C.ASSIGNED_LON].tolist(), both.tolist())],
+                [float(v) if k else None for v, k in zip(assigned[C.ASSIGNED_LAT].tolist(), both.tolist())])
+    if not (isinstance(assigned, gpd.GeoDataFrame) and assigned.active_geometry_name is not None):
+        return None
+    lon, lat = bulk.lon_lat(assigned)
+    bad = [i for i, (x, y) in enumerate(zip(lon, lat)) if x is not None and not (-180 <= x <= 180 and -90 <= y <= 90)]
+    if bad:
+        raise ValidationError(
+            f"{len(bad)} household(s) of the result have points that are not degrees, e.g. "
+            f"({lon[bad[0]]}, {lat[bad[0]]}); set the households' coordinate system (set_crs) "
+            "so that they can be stored in EPSG:4326")
+    return lon, lat
+
+
+def _register_points(session: Session, plan_id: str) -> None:
+    """The plan's assignments given the register's point of their household now (a
+    result whose households carry no points was drawn from the register as it is)."""
+    session.execute(text(
+        "UPDATE assignments SET "
+        "lon = (SELECT ST_X(h.geom) FROM households AS h WHERE h.id = assignments.household_id), "
+        "lat = (SELECT ST_Y(h.geom) FROM households AS h WHERE h.id = assignments.household_id) "
+        "WHERE plan_id = :plan"), {"plan": plan_id})
 
 
 def _household_ids_of(session: Session, hh) -> dict:
@@ -287,7 +328,10 @@ def load_plan(session: Session, plan_id: str, village_codes=None) -> PlanFrames:
         session,
         f"SELECT h.id AS {C.HOUSEHOLD_ID}, h.household_no, h.village_code, h.building, h.hamlet, "
         f"m.microgrid_key AS {C.MICROGRID_ID}, c.cell_key AS {C.CELL_ID}, "
+        f"a.lon AS {C.ASSIGNED_LON}, a.lat AS {C.ASSIGNED_LAT}, "
         "ST_AsBinary(h.geom) AS geom_wkb " + frm + only + " ORDER BY h.household_no", p)
+    for col in (C.ASSIGNED_LON, C.ASSIGNED_LAT):  # None (all NULL) as NaN, a float column
+        households[col] = households[col].astype(float)
     return PlanFrames(plan=plan, households=households, microgrids=microgrids, cells=cells)
 
 
@@ -363,8 +407,8 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
 
 
 def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
-    """A new draft with the same micro-grids, cells (locks included), assignments and
-    engine notes."""
+    """A new draft with the same micro-grids, cells (locks included), assignments (each
+    with the point it kept) and engine notes."""
     frames = load_plan(session, plan_id)
     plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
                           county_code=frames.plan.county_code, parent_plan_id=plan_id,

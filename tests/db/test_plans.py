@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pandas as pd
 import pytest
 from db_registers import COUNTY, make_households, make_result, make_villages
 from sqlalchemy import text
@@ -128,6 +131,8 @@ def test_partition_register(session, stored):
     loaded = plans.load_plan(session, saved.plan.id)
     assert len(loaded.households) == 40
     assert loaded.cells["households"].max() <= 20
+    # each assignment keeps the register's point the engine placed it by, exactly
+    assert all(k == now for k, now in _kept_points(session, saved.plan.id).values())
 
 
 @pytest.fixture
@@ -137,3 +142,48 @@ def stored_in_engine(engine):
         hh_repo.upsert_households(s, make_households(40))
         frame = hh_repo.households_frame(s)
     return make_result(frame)
+
+
+def _kept_points(session, plan_id) -> dict:
+    """household_no -> ((lon, lat) its assignment keeps, the register's point now)."""
+    return {n: ((x, y), (hx, hy)) for n, x, y, hx, hy in session.execute(text(
+        "SELECT h.household_no, a.lon, a.lat, ST_X(h.geom), ST_Y(h.geom) FROM assignments AS a "
+        "JOIN households AS h ON h.id = a.household_id WHERE a.plan_id = :p"), {"p": plan_id})}
+
+
+def test_each_assignment_keeps_the_point_it_was_placed_by(session, stored):
+    """The result's points, in EPSG:4326 (here given in metres), exactly as the register
+    holds them when the plan was drawn from it; a copy keeps each assignment's point,
+    none where none was kept, though the register moved on; a result with no points
+    takes the register's."""
+    import numpy as np
+
+    plan = plans.save_partition(session, stored, "a", {}, "p")
+    kept = _kept_points(session, plan.id)
+    assert len(kept) == 40 and all(k == now for k, now in kept.values())
+    metric = stored.households.to_crs(32649)
+    by_metres = plans.save_partition(session, SimpleNamespace(
+        households=metric, microgrids=stored.microgrids, cells=stored.cells), "m", {}, "p")
+    for n, ((x, y), (hx, hy)) in _kept_points(session, by_metres.id).items():
+        assert np.allclose([x, y], [hx, hy], atol=1e-8), n
+    first, second = sorted(kept)[:2]
+    session.execute(text("UPDATE assignments SET lon = NULL, lat = NULL WHERE plan_id = :p AND household_id = "
+                         "(SELECT id FROM households WHERE household_no = :n)"), {"p": plan.id, "n": first})
+    session.execute(text("UPDATE households SET geom = ST_GeomFromText('POINT(109.5 27.5)', 4326) "
+                         "WHERE household_no IN (:a, :b)"), {"a": first, "b": second})
+    copy = plans.copy_plan(session, plan.id, "copy", "q")
+    copied = _kept_points(session, copy.id)
+    assert copied[first][0] == (None, None) and copied[second][0] == kept[second][0]
+    assert {n: k for n, (k, _) in copied.items()} == {n: k for n, (k, _) in _kept_points(session, plan.id).items()}
+    bare = plans.save_partition(session, SimpleNamespace(
+        households=pd.DataFrame(stored.households.drop(columns="geometry")),
+        microgrids=stored.microgrids, cells=stored.cells), "bare", {}, "p")
+    assert all(k == now for k, now in _kept_points(session, bare.id).values())
+
+
+def test_a_result_whose_points_are_not_degrees_is_refused(session, stored):
+    """A result in metres with no CRS: its points cannot be stored as EPSG:4326."""
+    metres = stored.households.to_crs(32649)
+    stored.households = metres.set_crs(None, allow_override=True)
+    with pytest.raises(ValidationError, match="not degrees"):
+        plans.save_partition(session, stored, "metres", {}, "p")
