@@ -6,9 +6,17 @@ assignments exactly; inside the named ones, the engine's new cells replace the o
 (locked cells are passed as ``locked_cells`` and come back unchanged), and a cell
 whose key comes back keeps its id.
 
-A stored plan keeps no household's point of its own: a household whose point (in the
-register) no longer lies in its cell is handed to the engine as moved, so that a
-re-run of the micro-grid it now lies in takes it in.  A re-run that would leave a
+The previous plan handed to the engine is the stored plan with each household at the
+point it had when it was assigned (kept with its assignment: when the plan was drawn,
+a planner moved it by hand, or a re-run placed it; :func:`_previous_points`), so the
+engine sees exactly what moved since: a household whose register point is another
+moved house (into a locked cell too, which then takes it in; a move within its cell
+counts), and one at the same point outside its cell is a planner's hand move, kept
+(out of a locked cell, or into a micro-grid not re-run).  An assignment made before
+plans kept points, whose household lay outside its cell then (migration 0005), keeps
+none: it is handed over as before, with no point where the register's lies outside
+its cell.  Each assignment a re-run writes keeps the register's point it placed the
+household by.  A re-run that would leave a
 household of the named micro-grids in no cell (it lies in a micro-grid not named, or
 outside its village) is refused, naming the households and where they lie (in the
 message, and structured in the error's ``errors``); the engine's other notes come back
@@ -25,6 +33,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select, update
 
 from geogrid import columns as C
+from geogrid.db.bulk import lon_lat
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.db.plannotes import as_diagnostics, read_notes, replace_notes
 from geogrid.errors import InputError, PartitionError
@@ -86,8 +95,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     prev_mg = frames.microgrids[frames.microgrids[C.VILLAGE_CODE].isin(village_codes)]
     prev_cells = frames.cells[frames.cells[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
     prev_hh = frames.households[frames.households[C.MICROGRID_ID].isin(set(prev_mg[C.MICROGRID_ID]))]
-    prev_hh = prev_hh.set_index(C.HOUSEHOLD_ID)
-    prev_hh = _moved_as_such(prev_hh, prev_cells)
+    prev_hh = _previous_points(prev_hh.set_index(C.HOUSEHOLD_ID), prev_cells)
     households = households_frame(session, village_codes=village_codes).set_index(C.HOUSEHOLD_ID)
     # the plan's households there that the register gives another village or none (a
     # household with no code, placed by its point): the engine must see them too, or
@@ -155,11 +163,13 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
             session.add(Cell(id=cell_ids[r.cell_id], plan_id=plan.id, cell_key=r.cell_id, **values))
     session.flush()
     hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
-    rows = [(plan.id, str(hid), cell_ids[cell]) for hid, cell in zip(hh.index, hh[C.CELL_ID])
-            if cell in cell_ids]
+    # each keeps the point it was placed by: the register's, as handed to the engine
+    lon, lat = lon_lat(hh)
+    rows = [(plan.id, str(hid), cell_ids[cell], x, y)
+            for hid, cell, x, y in zip(hh.index, hh[C.CELL_ID], lon, lat) if cell in cell_ids]
     # households that moved in from elsewhere lose their old assignment first, and
     # the cells (and micro-grids) they leave are counted again
-    moved_in = [h for _, h, _ in rows]
+    moved_in = [r[1] for r in rows]
     left = []
     if moved_in:
         left = session.execute(select(Assignment.cell_id).where(
@@ -168,8 +178,8 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
                                                  Assignment.household_id.in_(moved_in)),
                         execution_options={"synchronize_session": False})
     if rows:
-        session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c}
-                                             for p, h, c in rows])
+        session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c, "lon": x, "lat": y}
+                                             for p, h, c, x, y in rows])
     if left:
         recount(session, plan.id, left)
     # the plan's stored notes about what was re-solved give way to the re-run's own
@@ -191,12 +201,33 @@ def _with_reason(exc: InputError) -> None:
                       for e in errors]
 
 
+def _previous_points(prev_hh, prev_cells):
+    """The plan's households (``load_plan``'s, by id) at the point each had when it was
+    assigned, as the engine's previous plan; a row that kept none is read by
+    :func:`_moved_as_such`, as every row was before plans kept points."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    lon = prev_hh[C.ASSIGNED_LON].to_numpy(dtype=float, na_value=np.nan)
+    lat = prev_hh[C.ASSIGNED_LAT].to_numpy(dtype=float, na_value=np.nan)
+    kept = ~(np.isnan(lon) | np.isnan(lat))
+    pts = prev_hh.geometry.to_numpy().copy()
+    pts[kept] = shapely.points(lon[kept], lat[kept])
+    if not kept.all():
+        pts[~kept] = _moved_as_such(prev_hh[~kept], prev_cells).geometry.to_numpy()
+    out = prev_hh.drop(columns=[C.ASSIGNED_LON, C.ASSIGNED_LAT])
+    return out.set_geometry(gpd.GeoSeries(pts, index=out.index, crs=prev_hh.crs))
+
+
 def _moved_as_such(prev_hh, prev_cells):
-    """The plan's households with no point where the register's point lies outside
-    their cell's polygon: the engine then takes them as moved (a stored plan keeps the
-    register's points, not those it was drawn from), except in a locked cell, which
-    keeps such a household (a planner's hand move, then the lock: see
-    :mod:`geogrid.partition.locked_cells`)."""
+    """The plan's households that kept no point of their own (assigned before plans
+    kept them, outside their cell then: migration 0005) as they were handed to the
+    engine before: the register's point where it lies in their cell's polygon, else
+    none, which the engine takes as moved in a micro-grid it re-runs (and placed by
+    the register's point), and as at its previous point by a locked cell (a member
+    moved in by hand stays; one whose point lies in a locked cell it is not of was
+    taken out by hand: see :mod:`geogrid.partition.locked_cells`)."""
     import numpy as np
     import shapely
 

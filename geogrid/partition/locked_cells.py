@@ -12,8 +12,11 @@ A planner locks a cell to keep it as it is: its polygon, exactly, and its househ
   polygon (in another cell, even another micro-grid of the village), stays in it.  A
   point within :data:`~geogrid.partition.edit_report.MOVED_M` of the previous one has
   not changed (a round trip through another CRS or a CSV), nor has one where the
-  previous plan gives none (a stored plan that keeps no point of its own: the lock is
-  the planner's word, and nothing says the household moved).
+  previous plan gives none (the lock is the planner's word, and nothing says the
+  household moved).  The API hands a re-run each household's point when it was
+  assigned (kept with the stored plan), and none only for an assignment stored before
+  plans kept them whose register point lay outside its cell then
+  (:mod:`geogrid.api.planrerun`).
 - **Newcomers.**  A household added, or moved (its point changed), whose point lies in
   a locked cell's polygon joins it, over the cap too: no other cell could hold it with
   its point inside, and no household is left in no cell for want of room.  A locked
