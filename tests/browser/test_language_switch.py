@@ -42,3 +42,28 @@ def test_the_open_side_panel_follows_a_language_switch(page):
     page.wait_for_selector("#residents li")
     assert page.inner_text("#side-body dt >> nth=0").isascii()
     shot(page, "lang-switch-panel")
+
+
+def test_a_language_switch_while_reporting_keeps_the_form_and_the_cancel_button(page):
+    login(page, "cadre")
+    page.evaluate("() => { geogrid.map.setZoom(16, {animate: false}); }")
+    page.click("#iss-report")
+    assert page.inner_text("#iss-report") == "取消上报"
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    page.wait_for_selector("#report-form")
+    page.select_option("#report-category", index=1)
+    category = page.input_value("#report-category")
+    page.fill("#report-description", "村口路灯不亮")
+    page.select_option("#report-priority", "high")
+    page.click("#lang-switch")
+    page.wait_for_function("document.getElementById('side-title').textContent === 'Report an issue'", timeout=10_000)
+    # the button still cancels, and says so
+    assert page.inner_text("#iss-report") == "Cancel report"
+    assert page.input_value("#report-category") == category
+    assert page.input_value("#report-description") == "村口路灯不亮"
+    assert page.input_value("#report-priority") == "high"
+    assert page.inner_text("#report-submit") == "Report"
+    shot(page, "lang-switch-report-form")
+    page.click("#iss-report")
+    assert page.inner_text("#iss-report") == "Report an issue"

@@ -8,7 +8,7 @@ import { escapeHtml } from "./layers.js";
 import { categoryName, issuePane } from "./issue-layer.js";
 import { statusChip, fmtTime, uploadPhoto } from "./issue-panel.js";
 import { errorMessage, toast } from "./dialog.js";
-import { t } from "../i18n.js";
+import { t, onLangChange } from "../i18n.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -28,6 +28,22 @@ export class IssueReporter {
     this.onClick = (e) => this.pick(e.latlng);
     this.onKey = (e) => e.key === "Escape" && this.active && !document.querySelector("dialog[open]") && this.stop();
     $("iss-report").addEventListener("click", () => (this.active ? this.stop() : this.start()));
+    onLangChange(() => this.relabel());
+  }
+
+  /** After a language switch (which gave the button its idle label back): the button
+   * and an open form in the new language, with what was typed and picked kept. */
+  relabel() {
+    if (this.active) $("iss-report").textContent = t("issues.report.cancel");
+    const form = $("report-form");
+    if (!this.formOpen || !form) return;
+    const kept = ["category", "description", "priority", "address"].map((n) => [n, form.elements[n].value]);
+    const photos = form.elements.photo.files;
+    this.renderForm();
+    const again = $("report-form");
+    for (const [n, v] of kept) again.elements[n].value = v;
+    if (photos && photos.length) again.elements.photo.files = photos;
+    this.checkDuplicates();
   }
 
   start() {
