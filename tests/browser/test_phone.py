@@ -111,3 +111,22 @@ def test_a_house_found_by_search_on_a_phone_is_in_sight_above_its_sheet(phone, s
     shot(page, "phone-search-house")
     assert where["mapTop"] < where["y"] < where["sheetTop"], where
     assert 0 < where["x"] < PHONE[0], where
+
+
+def test_a_cadre_on_a_phone_cancels_a_report_from_its_hint(phone):
+    """No Esc key on a phone, and the report button is behind the cards' toggle: the
+    hint over the map cancels."""
+    page = phone
+    login(page, "cadre")
+    page.click("#left-toggle")
+    page.click("#iss-report")
+    assert page.evaluate("document.body.classList.contains('reporting')")
+    cancel = page.locator("#report-hint-cancel")
+    assert cancel.is_visible() and _inside_viewport(page, "#report-hint-cancel")
+    assert cancel.inner_text() == "取消上报"
+    shot(page, "phone-report-hint")
+    cancel.click()
+    assert not page.evaluate("document.body.classList.contains('reporting')")
+    assert page.is_hidden("#report-hint")
+    page.click("#left-toggle")
+    assert page.inner_text("#iss-report") == "上报问题"

@@ -28,6 +28,8 @@ export class IssueReporter {
     this.onClick = (e) => this.pick(e.latlng);
     this.onKey = (e) => e.key === "Escape" && this.active && !document.querySelector("dialog[open]") && this.stop();
     $("iss-report").addEventListener("click", () => (this.active ? this.stop() : this.start()));
+    // (on a phone there is no Esc, and the report button is behind the cards' toggle)
+    $("report-hint-cancel").addEventListener("click", () => this.stop());
     onLangChange(() => this.relabel());
   }
 
