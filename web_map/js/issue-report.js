@@ -175,6 +175,12 @@ export class IssueReporter {
     } catch (ex) {
       btn.disabled = false;
       btn.textContent = t("report.submit");
+      // 403: the point is outside the reporter's part of the grid (the API says so in
+      // English only, naming the village by code)
+      if (ex.status === 403) {
+        const code = /village (\d{6,})/.exec(ex.detail || "");
+        return fail(code ? t("report.outside.village", { village: this.villageName(code[1]) }) : t("report.outside"));
+      }
       return fail(errorMessage(ex));
     }
     let photoError = null;

@@ -445,6 +445,8 @@ export default {
   "report.busy": "Sending…",
   "report.need.category": "Pick a category.",
   "report.need.description": "Describe the issue.",
+  "report.outside": "This point is outside your part of the grid, so you cannot report it. Ask the grid worker of its village, or the county hotline, to report it.",
+  "report.outside.village": "This point is in {village}, outside your part of the grid, so you cannot report it. Ask that village's grid worker, or the county hotline, to report it.",
   "report.duplicates": "Possible duplicates nearby",
   "report.duplicates.none": "No similar issue nearby.",
   "report.duplicate.item": "{m} m away · {date}",

@@ -445,6 +445,8 @@ export default {
   "report.busy": "正在提交…",
   "report.need.category": "请选择问题类别。",
   "report.need.description": "请填写问题描述。",
+  "report.outside": "该位置不在您负责的网格范围内，您无法上报。请联系所在村的网格员，或拨打县热线上报。",
+  "report.outside.village": "该位置属于 {village}，不在您负责的网格范围内，您无法上报。请联系该村的网格员，或拨打县热线上报。",
   "report.duplicates": "附近可能重复的问题",
   "report.duplicates.none": "附近暂无同类问题。",
   "report.duplicate.item": "相距 {m} 米 · {date}",
