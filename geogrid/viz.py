@@ -123,7 +123,8 @@ def standalone(m: folium.Map) -> folium.Map:
 #: marker colours of the diagnostic layers, by kind (others grey)
 _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversize_building": "#b2182b",
                 "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
-                "outside_village": "#b2182b", "locked_cell_full": "#b2182b"}
+                "outside_village": "#b2182b", "locked_cell_full": "#b2182b",
+                "kept_cell_full": "#b2182b"}
 
 
 def _as_text(frame):

@@ -5,7 +5,9 @@ building or a hamlet true or false: half of a building over the cap moved out of
 cell is no longer "kept whole as a cell of its own" but split, a small hamlet moved
 together is no longer split, and a move can split one.  A locked cell over the cap is
 a note while it is locked: unlocking it ends it (households cannot be moved in or out
-of a locked cell).  Before such an edit commits,
+of a locked cell).  A cell a re-run left over the cap (``kept_cell_full``: households
+joined it at the address of one of its own) keeps its note while it is over the cap:
+households moved out by hand end it.  Before such an edit commits,
 in its transaction, the notes of those kinds
 (:data:`~geogrid.partition.assignment_notes.FOLLOW_ASSIGNMENTS`) about each village
 whose households it moved are made afresh by the engine's own rules
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 from sqlalchemy import func, select
 
-from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
+from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan, PlanNote
 from geogrid.db.plannotes import refresh_notes
 
 __all__ = ["follow_hand_edit", "BY_HAND"]
@@ -59,6 +61,11 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
         .select_from(Microgrid).join(Cell, Cell.microgrid_id == Microgrid.id)
         .join(Assignment, Assignment.cell_id == Cell.id).join(Household, Household.id == Assignment.household_id)
         .where(Microgrid.plan_id == plan.id, Microgrid.village_code.in_(villages))).all()
+    # the cells a re-run left over the cap: their note holds while they are
+    kept_full = {str(c) for d in session.execute(
+        select(PlanNote.detail).where(PlanNote.plan_id == plan.id, PlanNote.kind == "kept_cell_full",
+                                      PlanNote.village_code.in_(villages))).scalars()
+                 for c in (d or {}).get("cells") or []}
     notes = []
     if rows:
         code_of, hid, cell, mg, building, hamlet, lon, lat, locked = (np.asarray(c, dtype=object)
@@ -74,7 +81,8 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
             mx, my = transformer("EPSG:4326", metric).transform(x, y)
             for d in assignment_notes(code, np.column_stack([mx, my]), building[mine], hamlet[mine],
                                       cell[mine], mg[mine], cap,
-                                      locked=set(cell[mine][locked[mine].astype(bool)])):
+                                      locked=set(cell[mine][locked[mine].astype(bool)]),
+                                      kept_full=kept_full):
                 d["households"] = hid[mine[d["households"]]].tolist()
                 if d["kind"] in BY_HAND:
                     # the engine's words give its own reasons (a micro-grid border, no

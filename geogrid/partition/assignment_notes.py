@@ -3,7 +3,7 @@ stand now: what a hand edit (households moved between cells, a cell split or two
 merged) can make true or false.
 
 Of the kinds :func:`~geogrid.partition.partition` and
-:func:`~geogrid.partition.repartition` give, four depend on the assignment of
+:func:`~geogrid.partition.repartition` give, five depend on the assignment of
 households to cells (:data:`FOLLOW_ASSIGNMENTS`):
 
 - ``oversize_building``: a building (or one address) of more households than the
@@ -16,7 +16,12 @@ households to cells (:data:`FOLLOW_ASSIGNMENTS`):
   re-run keeps a locked cell as it is, with its households, and those added inside it
   join it: :mod:`~geogrid.partition.locked_cells`); the note holds
   while the cell is locked and over the cap, unless it is one building (whose
-  ``oversize_building`` note speaks for it).
+  ``oversize_building`` note speaks for it);
+- ``kept_cell_full``: a cell of a micro-grid a re-run did not re-solve that households
+  joined over the cap, at the address of one of its households (one address is never
+  split); the note holds while the cell is over the cap.  Only a re-run makes one: a
+  hand edit can end it, or change its count, but a cell put over the cap by hand is
+  validation's ``over_capacity``, not this.
 
 The others do not: ``spread_building``, ``isolated`` and the input's notes
 (``no_point``, ``outside_village``...) are about points; ``few_households``,
@@ -40,10 +45,11 @@ from geogrid.partition.inputs import _codes
 from geogrid.partition.units import canonical_order, make_units
 from geogrid.partition.notes import report_units, split_buildings, split_hamlets
 
-__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full"]
+__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full", "kept_cell_full"]
 
 #: the kinds of note that depend on which cell each household is in
-FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split", "locked_cell_full"})
+FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split", "locked_cell_full",
+                                "kept_cell_full"})
 
 
 def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = False) -> dict | None:
@@ -60,8 +66,24 @@ def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = F
                        "unlock it, then move households out by hand or re-run its micro-grid"}
 
 
+def kept_cell_full(code, cell, microgrid, households, cap: int) -> dict | None:
+    """The note on cell ``cell`` of micro-grid ``microgrid`` (of village ``code``), which
+    a re-run did not re-solve, holding ``households``: households added or moved to the
+    address of one of its households joined it.  None where it holds no more than
+    ``cap``."""
+    households = list(households)
+    if len(households) <= cap:
+        return None
+    return {"kind": "kept_cell_full", "village_code": code, "households": households, "cells": [cell],
+            "microgrids": [microgrid],
+            "message": f"cell {cell} now holds {len(households)} households, more than {cap}: households added at "
+                       "the address of one of its households joined it, as one address is never split "
+                       f"between cells, and its micro-grid was not re-run; re-run micro-grid {microgrid}, or "
+                       "move households out by hand"}
+
+
 def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid, cap: int,
-                     locked=()) -> list[dict]:
+                     locked=(), kept_full=()) -> list[dict]:
     """The :data:`FOLLOW_ASSIGNMENTS` notes of village ``code`` for its households as
     they are assigned now.
 
@@ -79,6 +101,9 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
         The plan's ``max_households``.
     locked
         The ids of the village's locked cells.
+    kept_full
+        The ids of the village's cells that have a ``kept_cell_full`` note now: the
+        note is given again where the cell is still over ``cap``.
 
     Returns
     -------
@@ -114,6 +139,11 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
     for c in sorted(set(locked) & set(cells), key=str):
         members = np.flatnonzero(hh_cell == cells.get_loc(c))
         note = locked_cell_full(code, c, members, cap, one_building=len(np.unique(units.of[members])) == 1)
+        if note is not None:
+            out.append(note)
+    for c in sorted(set(kept_full) & set(cells), key=str):
+        at = hh_cell == cells.get_loc(c)
+        note = kept_cell_full(code, c, mg_of_cell.loc[cells.get_loc(c)], np.flatnonzero(at), cap)
         if note is not None:
             out.append(note)
     for d in out:

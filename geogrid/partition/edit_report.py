@@ -11,6 +11,7 @@ from scipy.spatial import cKDTree
 
 from geogrid.columns import AREA_KM2, BUILDING, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
+from geogrid.partition.assignment_notes import kept_cell_full
 from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
 from geogrid.partition.report import plan_figures
 from geogrid.partition.units import address_keys, make_units
@@ -149,16 +150,9 @@ def kept_cells_full(cells, hh, cell_col, mg_of_cell, cell_village, cap) -> list[
     for the cells households joined and those named before (:data:`MADE_AFRESH`)."""
     out = []
     for c in sorted(cells, key=str):
-        at = np.flatnonzero(cell_col == c)
-        if len(at) <= cap:
-            continue
-        m = mg_of_cell[c]
-        out.append({"kind": "kept_cell_full", "village_code": cell_village[c], "households": hh.index[at].tolist(),
-                    "cells": [c], "microgrids": [m],
-                    "message": f"cell {c} now holds {len(at)} households, more than {cap}: households added at "
-                               "the address of one of its households joined it, as one address is never split "
-                               f"between cells, and its micro-grid was not re-run; re-run micro-grid {m}, or "
-                               "move households out by hand"})
+        note = kept_cell_full(cell_village[c], c, mg_of_cell[c], hh.index[cell_col == c].tolist(), cap)
+        if note is not None:
+            out.append(note)
     return out
 
 

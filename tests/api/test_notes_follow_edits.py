@@ -310,3 +310,49 @@ def test_a_batch_of_edits_brings_the_notes_up_to_date_once(client, world, engine
     assert len(_of(after, "building_split", house)) == 1
     assert len(_of(after, "hamlet_split", hamlet)) == 1
     assert set(VILLAGES) == {BUILDING_VILLAGE, HAMLET_VILLAGE}
+
+
+def test_a_cell_a_rerun_left_over_the_cap_keeps_its_note_while_it_is_and_a_move_out_ends_it(client, world, engine):
+    """(g) A re-run that adds households at the address of a household of a cell it does
+    not re-solve puts them in that cell, over the cap too, with a ``kept_cell_full``
+    note (tests/partition/test_repartition_kept_addresses.py).  The note followed no
+    hand edit: a planner who moved households out of the cell, as it asks, kept it until
+    the next re-run.  Now a move that leaves the cell still over the cap gives the note
+    again with the cell's new count, and one that brings it down to the cap ends it."""
+    from geogrid.db.engine import session_scope
+    from geogrid.db.models import Cell, Microgrid
+    from geogrid.db.plannotes import save_notes
+    from geogrid.partition.assignment_notes import kept_cell_full
+
+    planner = _token(engine, "planner")
+    pid, etag = _draft(client, planner)
+    placed = _placed(engine, pid)
+    by_cell = Counter(p[0] for p in placed.values())
+    sizes = Counter(p[2] for p in placed.values())
+    # a cell of households of buildings of their own, and a neighbour to fill it from
+    cell = next(c for c, n in sorted(by_cell.items()) if n >= 15 and all(
+        sizes[b] == 1 for h, (c2, _, b, _, _) in placed.items() if c2 == c))
+    other = _other_cell(engine, placed, cell)
+    donors = sorted(h for h, p in placed.items() if p[0] == other and sizes[p[2]] == 1)
+    need = 21 - by_cell[cell]
+    assert len(donors) >= need + 1
+    r = _move(client, planner, pid, etag, donors[:need], cell)  # over the cap by hand: a draft allows it
+    assert r.status_code == 200, r.text
+    with engine.connect() as conn:
+        key, mg_key, village = conn.execute(
+            select(Cell.cell_key, Microgrid.microgrid_key, Microgrid.village_code)
+            .join(Microgrid, Microgrid.id == Cell.microgrid_id).where(Cell.id == cell)).one()
+    members = sorted(h for h, p in _placed(engine, pid).items() if p[0] == cell)
+    assert len(members) == 21
+    note = kept_cell_full(village, key, mg_key, members, 20)  # as the re-run words it
+    with session_scope(engine, write=True) as s:
+        save_notes(s, pid, [note], {h: h for h in members})
+    # one more in: still over the cap, the note given again with 22 households
+    r = _move(client, planner, pid, r.headers["etag"], donors[need:need + 1], cell)
+    assert r.status_code == 200, r.text
+    full = [n for n in _stored(engine, pid).values() if n[0] == "kept_cell_full"]
+    assert [(n[1], len(n[3])) for n in full] == [(village, 22)] and "holds 22 households" in full[0][2], full
+    # two out: 20 households, the cap, and the note is gone
+    r = _move(client, planner, pid, r.headers["etag"], donors[:2], other)
+    assert r.status_code == 200, r.text
+    assert not [n for n in _stored(engine, pid).values() if n[0] == "kept_cell_full"]
