@@ -262,7 +262,16 @@ export class CadreLayers {
     const { data } = await get("areas", { level: "village", limit: 5000 });
     this.villageFeatures = data.features || [];
     this.villages.addData(this.villageFeatures);
-    return this.villages.getBounds();
+    const bounds = this.villages.getBounds();
+    if (bounds.isValid()) return bounds;
+    // a cadre of one micro-grid or cell (户团长) is shown no village: the map opens on
+    // the cells of their scope instead of the whole county at zoom 10
+    try {
+      const { data: cells } = await get("cells", { limit: 500 });
+      return L.geoJSON(cells).getBounds();
+    } catch {
+      return bounds;
+    }
   }
 
   /** Drop the plan-dependent layers and reload them (plan switched, or edits saved). */
