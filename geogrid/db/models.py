@@ -204,6 +204,8 @@ class Person(Base):
     __table_args__ = (
         CheckConstraint("gender IN ('M', 'F')", name="gender"),
         Index("ix_persons_household_id", "household_id"),
+        # issues' contact phones are looked up among persons (db.issuesubjects)
+        Index("ix_persons_phone", "phone"),
     )
 
     id: Mapped[str] = _id()

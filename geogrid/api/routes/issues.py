@@ -246,13 +246,14 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
     c = ctx(request)
     s, u = _period_bounds(since, until)
     groups = _csv_list(by, stats.GROUPS, "grouping") or []
-    frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u)
-    if principal.role in ISSUE_READERS:
+    exact = principal.role in ISSUE_READERS
+    frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u, subjects=not exact)
+    if exact:
         counts, suppressed = stats.counts(frame, groups, period).to_dict(orient="records"), []
     else:
         # withheld by every issue of the scope, whatever the period: periods that
         # overlap then differ only in parts shown to both (issuestats.withheld_counts)
-        whole = repo.issues_frame(session, where=issues_clause(scope)) if (s or u) else None
+        whole = repo.issues_frame(session, where=issues_clause(scope), subjects=True) if (s or u) else None
         counts, suppressed = issuestats.withheld_counts(frame, groups, period, whole=whole)
     return {"summary": stats.summary(frame, c.now()), "by": groups, "period": period,
             "counts": counts, "suppressed": suppressed}
@@ -277,7 +278,7 @@ def get_hotspots(request: Request, session: SessionDep, principal: PrincipalDep,
                                   category=categories, bbox=box)
         features = issuestats.exact_hotspots(frame, resolution, c.now())
     else:
-        frame = repo.issues_frame(session, where=issues_clause(scope))
+        frame = repo.issues_frame(session, where=issues_clause(scope), subjects=True)
         features, resolution = issuestats.withheld_hotspots(
             frame, resolution, c.now(), statuses=statuses, categories=categories, box=box)
     return GeoJSONResponse(feature_collection(features, resolution=resolution))
