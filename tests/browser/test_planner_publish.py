@@ -20,8 +20,9 @@ def test_a_published_draft_is_shown_read_only_without_a_reload(page):
     page.wait_for_selector("#toast:not([hidden])")
     page.wait_for_function("geogrid.planner.plan.status === 'published'", timeout=15_000)
     assert page.evaluate("geogrid.planner.plan.id") == plan_id
-    assert page.is_hidden("#pp-edit")
-    assert page.is_hidden("#pp-actions")
-    assert page.is_visible("#plan-readonly")
-    assert "已发布" in page.inner_text("#plan-select option:checked")
+    page.wait_for_selector("#pp-edit", state="hidden", timeout=15_000)
+    page.wait_for_selector("#pp-actions", state="hidden", timeout=15_000)
+    page.wait_for_selector("#plan-readonly", state="visible", timeout=15_000)
+    page.wait_for_function("document.querySelector('#plan-select option:checked').textContent.includes('已发布')",
+                           timeout=15_000)
     shot(page, "planner-published-read-only")

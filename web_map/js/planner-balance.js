@@ -122,6 +122,7 @@ export class PlannerBalance {
       // the plan as it is now (published, its new ETag): choosePlan() keeps the plan it
       // already shows, so the panel kept a draft's tools on a plan no longer a draft
       this.plan = await planApi.getPlan(this.plan.id).then(planFromResponse, () => ({ ...this.plan, status: "published" }));
+      this.renderAll();
       await this.loadPlans(this.plan.id);
       this.renderAll();
       this.layers.reloadPlan();
