@@ -16,7 +16,9 @@ counts), and one at the same point outside its cell is a planner's hand move, ke
 plans kept points, whose household lay outside its cell then (migration 0005), keeps
 none: it is handed over as before, with no point where the register's lies outside
 its cell.  Each assignment a re-run writes keeps the register's point it placed the
-household by.  A re-run that would leave a
+household by.  A household the engine puts in a kept cell of a micro-grid not re-run
+(added, or moved house, to the address of one of its households: an address is never
+split between cells) is written there, and that cell counted again.  A re-run that would leave a
 household of the named micro-grids in no cell (it lies in a micro-grid not named, or
 outside its village) is refused, naming the households and where they lie (in the
 message, and structured in the error's ``errors``); the engine's other notes come back
@@ -162,7 +164,13 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
             cell_ids[r.cell_id] = new_id()
             session.add(Cell(id=cell_ids[r.cell_id], plan_id=plan.id, cell_key=r.cell_id, **values))
     session.flush()
-    hh = result.households[result.households[C.MICROGRID_ID].isin(keys)]
+    # the households of the named micro-grids, and those the engine put in a kept cell of
+    # a micro-grid not re-run (added or moved house to the address of one of its
+    # households: an address is never split), which keeps its id and polygon
+    joining, joined = _joined(result, prev_hh, prev_cells, keys)
+    n_cells = len(cell_ids)
+    cell_ids.update(joined)
+    hh = result.households[result.households[C.MICROGRID_ID].isin(keys).to_numpy() | joining]
     # each keeps the point it was placed by: the register's, as handed to the engine
     lon, lat = lon_lat(hh)
     rows = [(plan.id, str(hid), cell_ids[cell], x, y)
@@ -180,15 +188,28 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     if rows:
         session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c, "lon": x, "lat": y}
                                              for p, h, c, x, y in rows])
-    if left:
-        recount(session, plan.id, left)
+    if left or joined:
+        recount(session, plan.id, [*left, *joined.values()])
     # the plan's stored notes about what was re-solved give way to the re-run's own
     named = set(hh.index)
     mine = _about(result, named)
     replace_notes(session, plan.id, keys, named | set(prev_hh.index[prev_hh[C.MICROGRID_ID].isin(keys)]),
                   mine, {h: h for h in result.households.index})
-    return {"microgrids": keys, "cells": len(cell_ids), "households": len(rows),
+    return {"microgrids": keys, "cells": n_cells, "households": len(rows),
             "notes": [_note(d, named) for d in mine]}
+
+
+def _joined(result, prev_hh, prev_cells, keys):
+    """The households the engine put in a kept cell of a micro-grid not re-run (added,
+    or moved house, to the address of one of its households: the engine's
+    ``kept_cell_full`` rule), as a mask of ``result.households``, and those cells (key
+    -> id), which keep their ids and polygons."""
+    hh = result.households
+    kept = prev_cells[~prev_cells[C.MICROGRID_ID].isin(keys)]
+    ids = dict(zip(kept[C.CELL_ID], kept["id"]))
+    was = prev_hh[C.CELL_ID].reindex(hh.index)
+    joining = (hh[C.CELL_ID].isin(list(ids)) & (hh[C.CELL_ID] != was)).to_numpy()
+    return joining, {c: ids[c] for c in sorted(set(hh.loc[joining, C.CELL_ID]))}
 
 
 def _with_reason(exc: InputError) -> None:
