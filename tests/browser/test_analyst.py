@@ -207,10 +207,10 @@ def test_an_analyst_sees_a_hotspot_of_fewer_than_five_issues_as_withheld_not_as_
     assert alpha > 100 and _grey(rgb) and not _near(rgb, HOT_ZERO), withheld
 
     tip = _hover_tip(page, withheld["at"])
-    assert f"少于 {MIN_BIN} 件" in tip and "保护" in tip, tip
+    assert f"涉及少于 {MIN_BIN} 户（人）" in tip and "保护" in tip, tip
     assert "问题 0 件" not in tip, tip
     legend = page.locator("#hot-legend li.withheld")
-    assert legend.is_visible() and f"少于 {MIN_BIN} 件" in legend.inner_text()
+    assert legend.is_visible() and f"涉及少于 {MIN_BIN} 户（人）" in legend.inner_text()
     shot(page, "41-analyst-hotspots-withheld")
 
     page.click("#lang-switch")
