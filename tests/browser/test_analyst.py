@@ -215,7 +215,7 @@ def test_an_analyst_sees_a_hotspot_of_fewer_than_five_issues_as_withheld_not_as_
 
     page.click("#lang-switch")
     tip = _hover_tip(page, withheld["at"])
-    assert f"Fewer than {MIN_BIN} issues" in tip and "withheld" in tip and "protect residents" in tip, tip
+    assert f"of fewer than {MIN_BIN} households or residents" in tip and "withheld" in tip and "protect" in tip, tip
     assert "0 issues" not in tip, tip
     assert "withheld" in page.inner_text("#hot-legend li.withheld")
     page.click("#lang-switch")
