@@ -31,12 +31,34 @@ class GeogridError(Exception):
 
     ``errors``, where given, are the error's details as data (``{"type": ..., "params":
     ...}`` each), which the API puts into its answer's ``errors`` so that a client can
-    word them in its user's language."""
+    word them in its user's language.
 
-    def __init__(self, *args, errors: list[dict] | None = None):
+    ``key`` and ``params``, where given, name the message itself: a stable dotted key
+    (``"plan.publish_has_errors"``) and the values it is worded with (``{"plan": ...,
+    "n": 3}``: codes, ids, numbers, as they are), which the API gives as its answer's
+    ``message`` next to the English text, so that a client shows the refusal in its
+    user's language.  The English message (``str(exc)``) is unchanged by them; keys are
+    kept once published (a client words only the keys it knows).
+
+    >>> e = InputError("plan p breaks 2 rule(s)", key="plan.publish_has_errors",
+    ...                params={"plan": "p", "n": 2})
+    >>> e.key, e.params, str(e)
+    ('plan.publish_has_errors', {'plan': 'p', 'n': 2}, 'plan p breaks 2 rule(s)')
+    """
+
+    #: the message's key, or None (a message with no key is English only)
+    key: str | None = None
+    #: the values the keyed message is worded with
+    params: dict = {}
+
+    def __init__(self, *args, errors: list[dict] | None = None, key: str | None = None,
+                 params: dict | None = None):
         super().__init__(*args)
         if errors is not None:
             self.errors = errors
+        if key is not None:
+            self.key = key
+            self.params = dict(params or {})
 
 
 class InputError(GeogridError, ValueError):
@@ -65,8 +87,8 @@ class ValidationError(InputError):
     as a person sees them in the file (header is row 1, first data row is row 2).
     """
 
-    def __init__(self, message: str, rejects: list[tuple[int, str, str]] | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, rejects: list[tuple[int, str, str]] | None = None, **kw):
+        super().__init__(message, **kw)
         self.rejects = list(rejects or [])
 
 

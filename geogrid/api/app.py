@@ -115,7 +115,14 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
             "residents, scoped to the caller's part of the grid tree.  Personal fields are "
             "masked; `POST /api/v1/persons/{id}/reveal` with a purpose returns full values "
             "to roles allowed to see them, and is audited.  Log in at "
-            "`POST /api/v1/auth/token` (OAuth2 password flow)."
+            "`POST /api/v1/auth/token` (OAuth2 password flow).\n\n"
+            "Errors answer `{\"detail\": English sentence, \"code\": class of error, "
+            "\"errors\": [...]}`; a refusal a user meets (a draft that breaks rules, a "
+            "stale `If-Match`, a locked cell, an issue action its state does not allow, a "
+            "photo too large, a locked account...) also carries `\"message\": {\"key\": "
+            "\"plan.publish_has_errors\", \"params\": {...}}`: a stable key and the values "
+            "of the sentence (codes and ids as they are), for a client to word it in its "
+            "user's language.  A refusal with no `message` is worded by `detail` only."
         ),
         lifespan=lifespan,
     )

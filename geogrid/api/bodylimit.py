@@ -23,6 +23,7 @@ class BodySizeLimit:
             "detail": f"request body larger than {self.max_bytes} bytes; send less at once "
                       "(or raise GEOGRID_API_MAX_BODY_BYTES)",
             "code": "payload_too_large",
+            "message": {"key": "request.too_large", "params": {"max_bytes": self.max_bytes}},
         }).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),

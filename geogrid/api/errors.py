@@ -5,7 +5,18 @@ few API-only conditions (authentication, throttling, preconditions, body size) a
 subclasses of that tree defined here.  Every error body has the same shape::
 
     {"detail": "what went wrong and what to do next", "code": "not_found",
-     "errors": [{"row": 2, "column": "lon", "reason": "..."}]}    # when there are rows
+     "errors": [{"row": 2, "column": "lon", "reason": "..."}],   # when there are rows
+     "message": {"key": "plan.publish_has_errors",               # when the refusal has one
+                 "params": {"plan": "...", "n": 3}}}
+
+``detail`` is English and ``code`` the class of error (from the status).  ``message``
+names the refusal itself for a client that words it in its user's language (the web
+map's ``api.<key>`` strings): a stable dotted key and the values of the sentence
+(codes, ids, counts, as they are; ``detail`` says the same in English).  It comes from
+the error's ``key`` and ``params`` (:class:`geogrid.errors.GeogridError`), or from
+those of the error it was raised from (``raise StateError(...) from exc``).  A refusal
+with no key has no ``message``: show ``detail``.  Keys are never renamed once given;
+a new refusal gets a new key.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ __all__ = [
     "PayloadTooLargeError",
     "StateError",
     "status_for",
+    "message_of",
     "install_error_handlers",
 ]
 
@@ -52,8 +64,8 @@ class AuthenticationError(PermissionDeniedError):
 class ThrottledError(PermissionDeniedError):
     """Too many attempts; ``retry_after`` says how many seconds to wait (429)."""
 
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float, **kw):
+        super().__init__(message, **kw)
         self.retry_after = max(1, int(retry_after + 0.999))
 
 
@@ -121,18 +133,39 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-def _body(status: int, detail, errors=None) -> dict:
+def message_of(exc: BaseException) -> dict | None:
+    """The ``message`` of ``exc``'s error body: ``{"key": ..., "params": {...}}`` from its
+    ``key`` and ``params``, else from those of the error it was raised from (a
+    workflow's refusal re-raised as a :class:`StateError`, a photo's as a
+    :class:`PayloadTooLargeError`); None when neither has a key."""
+    seen = 0
+    while exc is not None and seen < 5:
+        key = getattr(exc, "key", None)
+        if isinstance(key, str) and key:
+            params = getattr(exc, "params", None)
+            return {"key": key, "params": dict(params) if isinstance(params, dict) else {}}
+        exc, seen = exc.__cause__, seen + 1
+    return None
+
+
+def _masked(value):
+    from geogrid.api.masking import mask_text
+
+    return json.loads(mask_text(json.dumps(value, ensure_ascii=False, default=str)))
+
+
+def _body(status: int, detail, errors=None, message=None) -> dict:
     # Messages may quote what the caller sent (an id in a path, a search term): never
     # let a full ID or phone number come back in an error.
     from geogrid.api.masking import mask_text
 
     if isinstance(detail, str):
         detail = mask_text(detail)
-    if errors:
-        errors = json.loads(mask_text(json.dumps(errors, ensure_ascii=False, default=str)))
     body = {"detail": detail, "code": _CODES.get(status, "error")}
     if errors:
-        body["errors"] = errors
+        body["errors"] = _masked(errors)
+    if message:
+        body["message"] = _masked(message)
     return body
 
 
@@ -165,7 +198,9 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "5"
-    return JSONResponse(_body(status, _message(exc, status), errors), status_code=status, headers=headers)
+    message = message_of(exc) if status < 500 else None
+    return JSONResponse(_body(status, _message(exc, status), errors, message), status_code=status,
+                        headers=headers)
 
 
 async def _handle_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -37,10 +37,11 @@ def require_if_match(header: str | None) -> list[str]:
     if not tags:
         raise PreconditionRequiredError(
             "this edit needs an If-Match header with the plan's ETag; GET the plan, "
-            "then send its ETag header back as If-Match")
+            "then send its ETag header back as If-Match", key="plan.if_match_missing")
     if tags == ["*"]:
         raise PreconditionRequiredError(
-            "If-Match: * is not accepted for plan edits; send the ETag you read")
+            "If-Match: * is not accepted for plan edits; send the ETag you read",
+            key="plan.if_match_missing")
     return tags
 
 
@@ -53,4 +54,4 @@ def version_from_etag(object_id: str, tags: list[str]) -> int:
             return int(version)
     raise ConflictError(
         "If-Match does not match this plan's current ETag: someone else changed it first; "
-        "reload the plan and apply your edit again")
+        "reload the plan and apply your edit again", key="plan.stale", params={"plan": object_id})

@@ -94,7 +94,7 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
             raise NotFoundError(f"cell {t} not found in plan {plan_id}")
     hids = sorted({m.household_id for m in moves})
     if len(hids) != len(moves):
-        raise InputError("each household may be moved only once per request")
+        raise InputError("each household may be moved only once per request", key="plan.move_twice")
     current = dict(session.execute(
         select(Assignment.household_id, Assignment.cell_id)
         .join(Household, Household.id == Assignment.household_id)
@@ -110,7 +110,7 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
     for c in list(source_cells.values()) + list(cells.values()):
         if c.locked:
             raise StateError(f"cell {c.id} ({c.cell_key}) is locked; unlock it before moving "
-                             "households in or out")
+                             "households in or out", key="plan.cell_locked_move", params={"cell": c.cell_key})
     # cells nest in villages: a household moves between cells of its own village only
     # (its point lies there; another village's cell would not contain it).  A cell's
     # village is its own code, else its micro-grid's (a cell saved without one was
@@ -126,6 +126,9 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
             f"{village[b.id]}: a household moves only between cells of its own village"
             + (f" ({len(across) - 1} more such move(s) in this request)" if len(across) > 1 else "")
             + ". If its village is wrong, correct it in the register, then re-run the micro-grids.",
+            key="plan.move_across_villages", params={
+                "household": m.household_id, "from_village": village[a.id], "cell": b.cell_key,
+                "to_village": village[b.id], "more": len(across) - 1},
             errors=[{"type": "move_across_villages", "params": {
                 "household": x.household_id, "from_village": village[fa.id], "cell": fb.cell_key,
                 "to_village": village[fb.id]}} for x, fa, fb in across[:20]])
@@ -202,7 +205,8 @@ def apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: 
     plan_id = plan.id
     cell = cell_in_plan(session, scope, plan_id, cell_id)
     if cell.locked:
-        raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting")
+        raise StateError(f"cell {cell.cell_key} is locked; unlock it before splitting",
+                         key="plan.cell_locked_split", params={"cell": cell.cell_key})
     members = session.execute(
         select(Assignment.household_id, func.ST_X(Household.geom), func.ST_Y(Household.geom))
         .join(Household, Household.id == Assignment.household_id)
@@ -210,9 +214,11 @@ def apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: 
     moving = set(household_ids)
     known = {m[0] for m in members}
     if not moving <= known:
-        raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}")
+        raise InputError(f"{len(moving - known)} of the households are not in cell {cell.cell_key}",
+                         key="plan.split_not_in_cell", params={"n": len(moving - known), "cell": cell.cell_key})
     if moving == known:
-        raise InputError("a split must leave at least one household in the original cell")
+        raise InputError("a split must leave at least one household in the original cell",
+                         key="plan.split_leaves_none", params={"cell": cell.cell_key})
     keep_pts = [(x, y) for h, x, y in members if h not in moving]
     move_pts = [(x, y) for h, x, y in members if h in moving]
     geom_a = geom_b = None
@@ -244,7 +250,7 @@ def check_merge(cells: list[str]) -> tuple[str, str]:
     """The two cells of a merge, refused before the transaction when they are one."""
     a_id, b_id = cells
     if a_id == b_id:
-        raise InputError("merge needs two different cells")
+        raise InputError("merge needs two different cells", key="plan.merge_same_cell")
     return a_id, b_id
 
 
@@ -255,9 +261,11 @@ def apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict,
     a = cell_in_plan(session, scope, plan.id, a_id)
     b = cell_in_plan(session, scope, plan.id, b_id)
     if a.microgrid_id != b.microgrid_id:
-        raise InputError("only cells of the same micro-grid can be merged")
+        raise InputError("only cells of the same micro-grid can be merged", key="plan.merge_other_microgrid",
+                         params={"cells": [a.cell_key, b.cell_key]})
     if a.locked or b.locked:
-        raise StateError("a locked cell cannot be merged; unlock it first")
+        raise StateError("a locked cell cannot be merged; unlock it first", key="plan.cell_locked_merge",
+                         params={"cells": [c.cell_key for c in (a, b) if c.locked]})
     if b.geom is not None:
         union = (cellgeometry.merge_cells(to_shape(a.geom), to_shape(b.geom))
                  if a.geom is not None else to_shape(b.geom))

@@ -310,6 +310,8 @@ def _refuse_losses(prev_hh, result, keys, all_mg) -> None:
         "microgrids": list(keys), "n": int(len(lost)), "households": [str(h) for h in lost[:10]],
         "more": max(0, int(len(lost)) - 10), "lie_in": where, "nowhere": int(nowhere),
         "notes": sorted(engine, key=lambda n: n["message"])}}]
+    exc.key = "plan.rerun_leaves_households"
+    exc.params = {k: v for k, v in exc.errors[0]["params"].items() if k != "notes"}
     raise exc
 
 

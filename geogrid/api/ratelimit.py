@@ -21,8 +21,9 @@ class RateLimiter:
         self._events: dict[str, collections.deque] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str, what: str = "requests") -> None:
-        """Count one event for ``key`` or raise :class:`ThrottledError` if over the limit."""
+    def hit(self, key: str, what: str = "requests", message_key: str | None = None) -> None:
+        """Count one event for ``key`` or raise :class:`ThrottledError` if over the limit
+        (its message keyed ``message_key``, with ``limit`` and ``minutes``, where given)."""
         now = self.clock()
         with self._lock:
             q = self._events.setdefault(key, collections.deque())
@@ -32,5 +33,6 @@ class RateLimiter:
                 wait = q[0] + self.window_s - now
                 raise ThrottledError(
                     f"at most {self.limit} {what} per {int(self.window_s // 60)} minutes; "
-                    f"try again in {int(wait // 60) + 1} minutes", wait)
+                    f"try again in {int(wait // 60) + 1} minutes", wait, key=message_key,
+                    params={"limit": self.limit, "minutes": int(wait // 60) + 1})
             q.append(now)

@@ -90,7 +90,7 @@ def require(principal: Principal, capability: str) -> None:
     if not principal.can(capability):
         raise PermissionDeniedError(
             f"role {principal.role!r} may not {capability.replace('_', ' ')}; ask an administrator "
-            "for a role that can")
+            "for a role that can", key="role.may_not", params={"role": principal.role, "capability": capability})
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def decode_token(secret_key: str, token: str) -> dict:
         claims = jwt.decode(token, secret_key, algorithms=[_ALGORITHM],
                             options={"require": ["sub", "exp", "role"]})
     except jwt.ExpiredSignatureError:
-        raise AuthenticationError("the token has expired; log in again") from None
+        raise AuthenticationError("the token has expired; log in again", key="auth.token_expired") from None
     except jwt.PyJWTError:
         raise AuthenticationError("invalid token; log in again at /api/v1/auth/token") from None
     return claims
@@ -143,7 +143,7 @@ class TokenCache:
             self._claims[token] = claims
         if claims["exp"] <= self._clock():
             self._claims.pop(token, None)
-            raise AuthenticationError("the token has expired; log in again")
+            raise AuthenticationError("the token has expired; log in again", key="auth.token_expired")
         return claims
 
 
@@ -191,14 +191,16 @@ class LoginThrottle:
                 raise AccountLockedError(
                     f"account locked after {st.count} failed log-ins; try again in "
                     f"{int(st.locked_until - now) // 60 + 1} minutes or ask an administrator "
-                    "to unlock it (`geogrid users unlock`)", st.locked_until - now)
+                    "to unlock it (`geogrid users unlock`)", st.locked_until - now,
+                    key="auth.account_locked", params={"minutes": int(st.locked_until - now) // 60 + 1})
             if st.locked_until and st.locked_until <= now:  # lock expired: start afresh
                 self._state.pop(self._key(username), None)
                 return
             wait = st.last + self.delay_after(st.count) - now
             if wait > 0:
                 raise ThrottledError(
-                    f"too many failed log-ins; wait {int(wait + 0.999)} s before trying again", wait)
+                    f"too many failed log-ins; wait {int(wait + 0.999)} s before trying again", wait,
+                    key="auth.throttled", params={"seconds": int(wait + 0.999)})
 
     def failed(self, username: str) -> int:
         """Count a failure; return the number in a row (locks at ``max_failures``)."""

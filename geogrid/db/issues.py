@@ -70,11 +70,12 @@ def reroute(session: Session, issue_id: str, *, cell: CellChoice, actor_id: str 
     if issue.version != expected_version:
         raise ConflictError(
             f"issue {issue_id} is at version {issue.version}, not {expected_version}: someone "
-            "else acted on it first; reload it and try again")
+            "else acted on it first; reload it and try again", key="issue.stale", params={"issue": issue_id})
     if issue.status not in REROUTE_STATUSES:
         raise InvalidTransitionError(
             f"issue {issue_id} is {issue.status}: only a reported or accepted issue can be "
-            "re-routed; escalate it, or reopen and re-dispatch it instead")
+            "re-routed; escalate it, or reopen and re-dispatch it instead",
+            key="issue.reroute_not_allowed", params={"issue": issue_id, "status": issue.status})
     old_lon, old_lat = session.execute(select(func.ST_X(Issue.geom), func.ST_Y(Issue.geom))
                                        .where(Issue.id == issue_id)).one()
     before = {"cell_key": issue.cell_key, "microgrid_key": issue.microgrid_key,
@@ -96,7 +97,7 @@ def reroute(session: Session, issue_id: str, *, cell: CellChoice, actor_id: str 
     if result.rowcount != 1:
         raise ConflictError(
             f"issue {issue_id} was changed by someone else at the same moment; reload it and "
-            "try again")
+            "try again", key="issue.stale", params={"issue": issue_id})
     session.add(IssueEvent(issue_id=issue.id, at=now, actor_id=actor_id or None,
                            actor_name=actor_name, action="reroute", from_status=issue.status,
                            to_status=issue.status, level=issue.level,
@@ -195,7 +196,7 @@ def transition(session: Session, issue_id: str, actor: Actor, actor_name: str, a
     if expected_version is not None and issue.version != expected_version:
         raise ConflictError(
             f"issue {issue_id} is at version {issue.version}, not {expected_version}: someone "
-            "else acted on it first; reload it and try again")
+            "else acted on it first; reload it and try again", key="issue.stale", params={"issue": issue_id})
     if action == "reject" and reason == "duplicate" and duplicate_of:
         if duplicate_of == issue_id:
             raise InputError("an issue cannot be a duplicate of itself")
@@ -226,7 +227,7 @@ def transition(session: Session, issue_id: str, actor: Actor, actor_name: str, a
     if result.rowcount != 1:
         raise ConflictError(
             f"issue {issue_id} was changed by someone else at the same moment; reload it and "
-            "try again")
+            "try again", key="issue.stale", params={"issue": issue_id})
     session.add(IssueEvent(issue_id=issue.id, at=now, actor_id=actor.user_id or None,
                            actor_name=actor_name, action=action, from_status=outcome.from_status,
                            to_status=s.status, level=s.level, note=outcome.note,

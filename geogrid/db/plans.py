@@ -355,7 +355,7 @@ def bump_version(session: Session, plan_id: str, expected_version: int) -> int:
             raise NotFoundError(f"plan {plan_id!r} does not exist")
         raise ConflictError(
             f"plan {plan_id!r} is at version {current}, not {expected_version}: someone else "
-            "edited it; reload it and try again")
+            "edited it; reload it and try again", key="plan.stale", params={"plan": plan_id})
     session.expire_all()
     return expected_version + 1
 
@@ -379,7 +379,8 @@ def _archive_published(session: Session, county_code: str, exclude: str, village
                 f"the published plan of county {county_code} covers villages this plan does not "
                 f"({shown}); publishing it would leave them with no published grid. Make a draft "
                 "from the published plan and re-run the micro-grids of the villages to change, or "
-                "partition the whole county")
+                "partition the whole county", key="plan.publish_leaves_villages",
+                params={"county": county_code, "villages": missing[:5], "more": max(0, len(missing) - 5)})
     session.execute(
         update(table)
         .where(table.c.county_code == county_code, table.c.status == "published",
@@ -394,7 +395,7 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
     if expected_version is not None and plan.version != expected_version:
         raise ConflictError(
             f"plan {plan_id!r} is at version {plan.version}, not {expected_version}: someone "
-            "else edited it; reload it and try again")
+            "else edited it; reload it and try again", key="plan.stale", params={"plan": plan_id})
     if plan.status == "published":
         return plan
     mgs = Microgrid.__table__

@@ -61,36 +61,42 @@ def process_photo(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
-        raise InputError("the upload is empty; attach a JPEG, PNG or WebP photo")
+        raise InputError("the upload is empty; attach a JPEG, PNG or WebP photo", key="photo.empty")
     if len(data) > max_bytes:
         raise PhotoTooLargeError(
             f"the photo is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB: "
-            "send a smaller or more compressed photo")
+            "send a smaller or more compressed photo", key="photo.too_large",
+            params={"mb": round(len(data) / 1e6, 1), "limit_mb": round(max_bytes / 1e6, 1)})
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             # formats= restricts the decoders Pillow tries: the type is checked by content
             im = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
         except UnidentifiedImageError:
-            raise InputError("the upload is not a JPEG, PNG or WebP image; send a photo") from None
+            raise InputError("the upload is not a JPEG, PNG or WebP image; send a photo",
+                             key="photo.not_image") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoTooLargeError("the image has too many pixels (a decompression bomb?); "
-                                     "send an ordinary photo") from None
+                                     "send an ordinary photo", key="photo.too_many_pixels") from None
         except Exception as exc:
-            raise InputError(f"the image cannot be read ({exc}); send another photo") from None
+            raise InputError(f"the image cannot be read ({exc}); send another photo",
+                             key="photo.unreadable") from None
         width, height = im.size
         if width <= 0 or height <= 0 or width * height > max_pixels:
             raise PhotoTooLargeError(
                 f"the image is {width} x {height} pixels; the limit is {max_pixels:,} pixels: "
-                "send a smaller photo")
+                "send a smaller photo", key="photo.too_many_pixels",
+                params={"width": width, "height": height, "limit": max_pixels})
         fmt = im.format
         try:
             im.load()
             im = ImageOps.exif_transpose(im)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoTooLargeError("the image has too many pixels; send an ordinary photo") from None
+            raise PhotoTooLargeError("the image has too many pixels; send an ordinary photo",
+                                     key="photo.too_many_pixels") from None
         except Exception as exc:
-            raise InputError(f"the image is truncated or corrupt ({exc}); send it again") from None
+            raise InputError(f"the image is truncated or corrupt ({exc}); send it again",
+                             key="photo.unreadable") from None
     content_type, ext = ALLOWED_FORMATS[fmt]
     clean = _pixels_only(im, fmt)
     out = io.BytesIO()

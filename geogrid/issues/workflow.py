@@ -251,11 +251,14 @@ def apply(state: IssueState, actor: Actor, action: str, *, note: str | None = No
     if state.status not in TRANSITIONS[action]:
         raise InvalidTransitionError(
             f"cannot {action} an issue that is {state.status}; it can be "
-            f"{action}ed only when {' or '.join(TRANSITIONS[action])}")
+            f"{action}ed only when {' or '.join(TRANSITIONS[action])}",
+            key="issue.transition_not_allowed",
+            params={"action": action, "status": state.status, "allowed": list(TRANSITIONS[action])})
     if action == "escalate" and next_level(state.level) is None:
-        raise InvalidTransitionError("the issue is already at county level; it cannot be escalated")
+        raise InvalidTransitionError("the issue is already at county level; it cannot be escalated",
+                                     key="issue.already_county")
     if not _may(state, actor, action):
-        raise PermissionDeniedError(_refusal(state, actor, action))
+        raise PermissionDeniedError(_refusal(state, actor, action), **_refusal_key(state, actor, action))
     note = _text(note)
     new, detail = _next(state, actor, action, note=note, reason=reason,
                         duplicate_of=duplicate_of, target=target, rating=rating)
@@ -273,6 +276,17 @@ def _refusal(state: IssueState, actor: Actor, action: str) -> str:
         return "only the person who reported the issue may rate it"
     return (f"only a cadre responsible for this place at {state.level} level or above may "
             f"{action} this issue")
+
+
+def _refusal_key(state: IssueState, actor: Actor, action: str) -> dict:
+    """The key and params of :func:`_refusal`'s message."""
+    if action in ("start", "resolve"):
+        return {"key": "issue.handler_only", "params": {"action": action}}
+    if action == "verify" and actor.user_id == state.resolver_id:
+        return {"key": "issue.verify_own"}
+    if action == "rate":
+        return {"key": "issue.reporter_only_rates"}
+    return {"key": "issue.level_only", "params": {"action": action, "level": state.level}}
 
 
 def _next(s: IssueState, actor: Actor, action: str, *, note, reason, duplicate_of, target,

@@ -98,7 +98,8 @@ def _outlines_given(villages, by_village, metric) -> dict:
             f"the outline given for village(s) {', '.join(flat)} has no area (a line, a point or a "
             "sliver); give village outlines as polygons, or leave the village out of the "
             "outlines (or give it no geometry) to keep its micro-grids' own",
-            errors=[{"type": "outline_has_no_area", "params": {"village": c}} for c in flat])
+            errors=[{"type": "outline_has_no_area", "params": {"village": c}} for c in flat],
+            key="plan.rerun_outline_has_no_area", params={"villages": list(flat)})
     return vpoly
 
 
@@ -124,7 +125,8 @@ def _village_areas(a: MicrogridAreas, code, ms, region, cap, edit) -> None:
             "micro-grids or beside them only); name them together with the micro-grids of "
             "the village next to them, so that they are cut afresh to cover the new outline, "
             "or run partition again for the village",
-            errors=[{"type": "outline_leaves_no_land", "params": {"village": code, "microgrids": list(ms)}}])
+            errors=[{"type": "outline_leaves_no_land", "params": {"village": code, "microgrids": list(ms)}}],
+            key="plan.rerun_outline_leaves_no_land", params={"village": code, "microgrids": list(ms)})
     elif len(ms) == 1:
         a.new_mg[ms[0]] = clean(region)
     else:

@@ -218,7 +218,9 @@ def _refuse_bare(edit, loc, ids, areas, mg_village) -> None:
             "name them together with the micro-grids of the village next to them, so that they "
             "are cut afresh to cover the new outline, or run partition again for the village",
             errors=[{"type": "outline_leaves_no_households",
-                     "params": {"village": mg_village[bare[0]], "microgrids": bare}}])
+                     "params": {"village": mg_village[bare[0]], "microgrids": bare}}],
+            key="plan.rerun_outline_leaves_no_households",
+            params={"village": mg_village[bare[0]], "microgrids": list(bare)})
 
 
 def _unit_notes(edit, loc, ids, mg_village, cap) -> list[dict]:

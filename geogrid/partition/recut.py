@@ -92,7 +92,8 @@ def free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
             f"locked cells {', '.join(lk)} cut off part of micro-grid {m} where no household "
             f"lives from the rest of it ({where_from}land they close off against the "
             "micro-grid's edge); no free cell can take it in one piece: unlock them, or lock "
-            "fewer cells")
+            "fewer cells", key="plan.rerun_locked_cells_cut_off",
+            params={"cells": [str(c) for c in lk], "microgrid": str(m)})
     return [(p, np.flatnonzero(where == j)) for j, p in enumerate(parts)]
 
 

@@ -55,7 +55,8 @@ def login(request: Request, session: SessionDep,
             left = (user.locked_until - _now()).total_seconds()
             raise AccountLockedError(
                 f"account locked after repeated failed log-ins; try again in {int(left // 60) + 1} "
-                "minutes or ask an administrator to unlock it", left)
+                "minutes or ask an administrator to unlock it", left,
+                key="auth.account_locked", params={"minutes": int(left // 60) + 1})
     except ThrottledError as exc:
         reason = "locked" if isinstance(exc, AccountLockedError) else "throttled"
         audit.record(session, "login", "user", username, result="refused", detail={"reason": reason})
@@ -77,7 +78,7 @@ def login(request: Request, session: SessionDep,
         audit.add(session, "login", "user", username, result="failed",
                   detail={"failures_in_a_row": count})
         session.commit()
-        raise AuthenticationError("wrong username or password")
+        raise AuthenticationError("wrong username or password", key="auth.wrong_credentials")
     state.throttle.succeeded(username)
     begin_write(session)
     values = {"failed_logins": 0, "locked_until": None}

@@ -48,9 +48,9 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
     if kind not in allowed:
         if kind == "proof":
             raise PermissionDeniedError("only the handler may upload a proof photo, while the "
-                                        "issue is dispatched or in progress")
+                                        "issue is dispatched or in progress", key="photo.proof_handler_only")
         raise PermissionDeniedError("photos can be added to an open issue by its reporter or a "
-                                    "cadre responsible for its place")
+                                    "cadre responsible for its place", key="photo.not_allowed")
     data_dir = request.app.state.settings.data_dir
     photo_id = new_id()
     path, thumb = store_photo(data_dir, issue.id, photo_id, processed)

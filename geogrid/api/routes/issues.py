@@ -127,7 +127,8 @@ def report_issue(session: Session, request: Request, principal: Principal, scope
     if not covers(scope, routing.village_code, routing.microgrid_key, routing.cell_key):
         raise PermissionDeniedError(
             "this point is outside your part of the grid; ask the cadre responsible for "
-            f"village {routing.village_code or '(none)'} or the county hotline to report it")
+            f"village {routing.village_code or '(none)'} or the county hotline to report it",
+            key="issue.report_outside_scope", params={"village": routing.village_code})
     now = c.now()
     # told to the reporter: only the issues they may read (as GET /issues/duplicates)
     duplicates = repo.find_duplicates(session, category=category.code, lon=body.lon, lat=body.lat,

@@ -36,7 +36,8 @@ def _check_reveals_across_workers(request: Request, session, principal) -> None:
     since = utcnow() - dt.timedelta(hours=1)
     done = queries.reveals_since(session, principal.username, since)
     if done >= limit:
-        raise ThrottledError(f"at most {limit} reveals per 60 minutes; try again later", 60.0)
+        raise ThrottledError(f"at most {limit} reveals per 60 minutes; try again later", 60.0,
+                             key="person.reveal_limit", params={"limit": limit})
 
 
 @router.get("/persons/{person_id}", summary="One resident, masked")
@@ -68,7 +69,7 @@ def reveal(request: Request, person_id: str, body: RevealRequest, session: Sessi
         raise
     fields = tuple(dict.fromkeys(body.fields))
     try:
-        request.app.state.reveal_limiter.hit(principal.user_id, "reveals")
+        request.app.state.reveal_limiter.hit(principal.user_id, "reveals", "person.reveal_limit")
         _check_reveals_across_workers(request, session, principal)
     except ThrottledError:
         audit.record(session, "reveal", "person", person_id, result="throttled", purpose=purpose)

@@ -100,7 +100,8 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
     status = session.execute(select(Plan.status).where(Plan.id == plan_id)).scalar_one()
     if status != "draft" and action != "publish":
         raise StateError(f"plan {plan_id} is {status}; only drafts can be edited: create a "
-                         "draft from it with POST /api/v1/plans")
+                         "draft from it with POST /api/v1/plans",
+                         key="plan.not_draft", params={"plan": plan_id, "status": status})
     info = dict(detail or {})
     moved = Moved()
     try:
@@ -111,7 +112,7 @@ def _edit(session, principal, scope: Scope, plan_id: str, if_match: str | None, 
         raise InputError(
             f"{action.replace('_', ' ')} could not be computed: a polygon of this micro-grid is "
             f"broken ({exc}); nothing was changed. Redraw the micro-grid boundary or re-run the "
-            "partition for the micro-grid, then try again") from None
+            "partition for the micro-grid, then try again", key="plan.geometry_broken") from None
     if moved.cells:
         # in the edit's transaction: a refused edit leaves the notes as they were
         moved.notes = follow_hand_edit(session, plan, moved.cells)
@@ -128,7 +129,8 @@ def _own_county(scope: Scope, plan: Plan, what: str) -> None:
     if not scope.covers_county(plan.county_code):
         raise PermissionDeniedError(
             f"plan {plan.id} is county {plan.county_code}'s and your scope is another county's: you "
-            f"cannot {what}; ask that county's planners or an admin")
+            f"cannot {what}; ask that county's planners or an admin",
+            key="plan.other_county", params={"plan": plan.id, "county": plan.county_code})
 
 
 def _published_in_scope(session, scope: Scope) -> str | None:
@@ -146,7 +148,8 @@ def create_draft(body: DraftRequest, response: Response, session: SessionDep,
     source = body.from_plan or _published_in_scope(session, scope)
     if source is None:
         raise NotFoundError("there is no published plan of your county to copy; partition the register "
-                            "first (`geogrid partition --publish`) or name from_plan")
+                            "first (`geogrid partition --publish`) or name from_plan",
+                            key="plan.no_published")
     _own_county(scope, visible_plan(session, principal, source), "copy it into a draft")
     begin_write(session)
     plan = copy_plan(session, source, body.name, created_by=principal.username)
@@ -171,21 +174,23 @@ def publish_plan(plan_id: str, response: Response, session: SessionDep, principa
         raise PermissionDeniedError(
             f"publishing replaces the whole county's plan, so it needs a county-wide planner "
             f"or an admin; your scope is part of the county: ask one of them to review and "
-            f"publish draft {plan_id}")
+            f"publish draft {plan_id}", key="plan.publish_needs_county", params={"plan": plan_id})
     if plan.status != "draft":
-        raise StateError(f"plan {plan_id} is {plan.status}; only a draft can be published")
+        raise StateError(f"plan {plan_id} is {plan.status}; only a draft can be published",
+                         key="plan.not_draft", params={"plan": plan_id, "status": plan.status})
     # 428 / 412 before the (slow) validation: a stale planner learns that first; the
     # compare-and-swap in _edit is still what decides
     if version_from_etag(plan_id, require_if_match(if_match)) != plan.version:
         raise ConflictError(
             "If-Match does not match this plan's current ETag: someone else changed it first; "
-            "reload the plan, check it again and publish")
+            "reload the plan, check it again and publish", key="plan.stale", params={"plan": plan_id})
     if not (force and principal.role == "admin"):
         problems = validate_plan(session, plan, scope=Scope(unrestricted=True))
         hard = [p for p in problems if p["severity"] == "error"]
         if hard:
             err = InputError(f"plan {plan_id} breaks {len(hard)} rule(s); fix them (see "
-                             f"/api/v1/plans/{plan_id}/validation) before publishing")
+                             f"/api/v1/plans/{plan_id}/validation) before publishing",
+                             key="plan.publish_has_errors", params={"plan": plan_id, "n": len(hard)})
             err.errors = hard[:100]
             raise err
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "publish"):
@@ -317,7 +322,8 @@ def _failed_at(index: int, n: int, op, exc: Exception) -> Exception:
     class, so the same status code)."""
     if isinstance(exc, shapely.errors.GEOSException):
         exc = InputError(f"the polygons could not be computed ({exc}); redraw the micro-grid "
-                         "boundary or re-run the partition for the micro-grid, then try again")
+                         "boundary or re-run the partition for the micro-grid, then try again",
+                         key="plan.geometry_broken")
     reason = str(exc)
     exc.args = (f"edit {index} ({op.op}) failed, so none of the {n} edits was saved: {reason}",)
     # the operation's own structured errors (a re-run's refusal: its type and params, for
