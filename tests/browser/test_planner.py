@@ -526,5 +526,6 @@ def test_lock_merge_split_rerun_and_publish(page):
     else:
         assert pub.value.status == 422, pub.value.text()
         page.wait_for_selector("#toast.error:not([hidden])")
-        assert "publishing" in page.inner_text("#toast") and page.evaluate("geogrid.planner.plan.status") == "draft"
+        # in the planner's language (the API's message key), not the API's English
+        assert "不能发布" in page.inner_text("#toast") and page.evaluate("geogrid.planner.plan.status") == "draft"
     shot(page, "18-planner-published")

@@ -10,6 +10,7 @@ import { IssueLayer } from "./issue-layer.js";
 import { IssuePanel } from "./issue-panel.js";
 import { IssueReporter } from "./issue-report.js";
 import { toast, errorMessage } from "./dialog.js";
+import { apiMessage, setVillageNames as setMessageVillageNames } from "./apimessage.js";
 import { setDisclosure } from "./disclosure.js";
 import { t, applyI18n, setLang, getLang, onLangChange } from "../i18n.js";
 
@@ -120,6 +121,9 @@ async function start() {
       if (state.layers) state.layers.updateLabels();
     },
   });
+  // the API's refusals name villages by code: the map says their names (apimessage.js)
+  setMessageVillageNames((code) => ((state.layers && state.layers.villageFeatures) || [])
+    .find((f) => f.properties.code === code)?.properties.name || null);
   state.layers = new CadreLayers(map, {
     canReadHouses,
     planId: () => (state.view === "planner" && state.planner ? state.planner.planId : null),
@@ -291,8 +295,8 @@ function initLogin(mapReady) {
     } catch (ex) {
       err.textContent =
         ex.status === 401 || ex.status === 400 ? t("login.failed")
-        : ex.status === 423 ? t("login.locked")
-        : ex.status === 429 ? t("login.slow")
+        : ex.status === 423 ? apiMessage(ex) ?? t("login.locked")
+        : ex.status === 429 ? apiMessage(ex) ?? t("login.slow")
         : errorMessage(ex);
       err.hidden = false;
     } finally {

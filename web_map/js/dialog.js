@@ -1,6 +1,7 @@
 // A small modal dialog on the native <dialog>, and a toast.
 
 import { t } from "../i18n.js";
+import { apiMessage } from "./apimessage.js";
 
 /**
  * Show a dialog.  `body` is a DOM node or HTML string.  `validate(form)` returns an
@@ -78,10 +79,12 @@ export function toast(message, { error = false, ms = 3500 } = {}) {
   toastTimer = setTimeout(() => (el.hidden = true), ms);
 }
 
-/** A message for the user from an ApiError (or anything thrown). */
+/** A message for the user from an ApiError (or anything thrown): the API's refusal in
+ * the user's language where it has a message key the map words (apimessage.js), else
+ * the API's own text. */
 export function errorMessage(err) {
   if (!err) return "";
   if (err.status === 0) return t("error.network");
   if (err.status >= 500) return t("error.server", { status: err.status });
-  return t("error.generic", { msg: err.detail || err.message });
+  return apiMessage(err) ?? t("error.generic", { msg: err.detail || err.message });
 }

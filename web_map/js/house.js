@@ -2,6 +2,7 @@
 
 import { get, request } from "./api.js";
 import { openDialog, errorMessage, toast } from "./dialog.js";
+import { apiMessage } from "./apimessage.js";
 import { escapeHtml, CARE_COLOURS } from "./layers.js";
 import { t } from "../i18n.js";
 
@@ -163,7 +164,7 @@ export class SidePanel {
           return null;
         } catch (err) {
           if (err.status === 403 || err.status === 404) return t("reveal.denied");
-          if (err.status === 429) return t("reveal.ratelimited");
+          if (err.status === 429) return apiMessage(err) ?? t("reveal.ratelimited");
           return errorMessage(err);
         }
       },

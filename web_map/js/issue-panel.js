@@ -5,6 +5,7 @@
 
 import { get, request, blobUrl, tokenClaims } from "./api.js";
 import { openDialog, toast, errorMessage } from "./dialog.js";
+import { apiMessage } from "./apimessage.js";
 import { escapeHtml } from "./layers.js";
 import { STATUS_COLOURS, categoryName } from "./issue-layer.js";
 import { t } from "../i18n.js";
@@ -356,7 +357,9 @@ export class IssuePanel {
   async afterAction(f, result, conflict, done) {
     const push = this.panel.stack.length > 1;
     if (conflict) {
-      const msg = conflict.status === 412 ? t("conflict.412") : t("conflict.409", { msg: conflict.detail || "" });
+      const keyed = conflict.status === 409 ? apiMessage(conflict) : null;
+      const msg = conflict.status === 412 ? t("conflict.412")
+        : keyed ? t("conflict.409.keyed", { msg: keyed }) : t("conflict.409", { msg: conflict.detail || "" });
       toast(msg, { error: true, ms: 6000 });
       const fresh = await this.openIssue(f.id, { push, notice: msg });
       if (fresh) this.onChanged(fresh);

@@ -178,7 +178,9 @@ export class IssueReporter {
       // 403: the point is outside the reporter's part of the grid (the API says so in
       // English only, naming the village by code)
       if (ex.status === 403) {
-        const code = /village (\d{6,})/.exec(ex.detail || "");
+        const m = ex.body && ex.body.message;
+        const code = m && m.key === "issue.report_outside_scope" && m.params && m.params.village
+          ? [null, String(m.params.village)] : /village (\d{6,})/.exec(ex.detail || "");
         return fail(code ? t("report.outside.village", { village: this.villageName(code[1]) }) : t("report.outside"));
       }
       return fail(errorMessage(ex));
