@@ -299,3 +299,50 @@ def test_an_analyst_zoomed_in_to_houses_still_sees_hexagons_and_asks_for_no_hous
     assert not page.evaluate("geogrid.map.getBounds().contains(L.latLng(%r, %r))" % (lat, lon))
     assert not [u for u in asked if urlparse(u).path == "/api/v1/households"]
     assert page.evaluate("window.__errorToasts") == []
+
+
+def _layer_choices(page):
+    """The layer card's and the issue card's switches the user sees: {input id: words}."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '#layer-panel label, #issue-card label')].filter((l) => l.offsetParent !== null)
+        .map((l) => [l.querySelector('input').id, l.innerText.trim()]))""")
+
+
+def test_an_analyst_is_offered_only_the_layers_they_get(page):
+    """The layer card offered an analyst houses and cells (住户, 网格（户团）), which they
+    never get: now the households' hexagons, the boundaries, the names and the issue
+    hotspots, in both languages, and no cell is asked for."""
+    asked = []
+    page.on("request", lambda r: asked.append(urlparse(r.url).path))
+    login(page, "analyst")
+    shown = _layer_choices(page)
+    assert set(shown) == {"lyr-village", "lyr-microgrid", "lyr-hex", "lyr-labels", "iss-hot"}, shown
+    assert shown["lyr-hex"] == "户数六边形", shown
+    assert not any(w in " ".join(shown.values()) for w in ("住户", "户团")), shown
+    shot(page, "43-analyst-layers")
+    page.click("#lang-switch")
+    shown = _layer_choices(page)
+    assert shown["lyr-hex"] == "Household hexagons", shown
+    assert not any(w in " ".join(shown.values()) for w in ("Houses", "Cells")), shown
+    page.click("#lang-switch")
+
+    # the hexagons' switch hides and shows them
+    page.wait_for_function("geogrid.layers.hex.getLayers().length > 0", timeout=20_000)
+    page.uncheck("#lyr-hex")
+    assert not page.evaluate("geogrid.map.hasLayer(geogrid.layers.hex)")
+    page.wait_for_selector("#hex-legend", state="hidden")
+    page.check("#lyr-hex")
+    page.wait_for_function("geogrid.map.hasLayer(geogrid.layers.hex) && geogrid.layers.hex.getLayers().length > 0",
+                           timeout=20_000)
+    # zoomed in to where a cadre sees cells: none asked for
+    centre = page.evaluate("(() => { const c = geogrid.map.getCenter(); return [c.lat, c.lng]; })()")
+    _go(page, *centre, 16)
+    page.evaluate("geogrid.layers.update()")
+    assert "/api/v1/cells" not in asked, asked
+
+
+def test_a_cadre_is_still_offered_houses_and_cells(page):
+    login(page, "cadre")
+    shown = _layer_choices(page)
+    assert {"lyr-houses", "lyr-cell", "lyr-village", "lyr-microgrid", "lyr-labels"} <= set(shown), shown
+    assert "lyr-hex" not in shown and shown["lyr-houses"] == "住户", shown

@@ -36,7 +36,7 @@ def _rerun_with(page, handler, status=200):
     assert rerun.value.status == status
     page.wait_for_selector("#toast:not([hidden])")
     text = page.inner_text("#toast")
-    assert page.evaluate("document.querySelector('#toast *')") is None  # text, never markup
+    assert page.evaluate("document.querySelector('#toast-text *')") is None  # text, never markup
     page.unroute("**/repartition")
     return text
 

@@ -111,6 +111,7 @@ async function start() {
   // the map at any zoom, and no search (it finds houses and residents)
   const canReadHouses = can("read_households");
   $("search").hidden = !canReadHouses;
+  showLayerChoices(canReadHouses);
   const map = state.map;
   state.panel = new SidePanel({
     onShow: () => setLeftOpen(false), // on a phone the panel and the cards share the screen
@@ -168,6 +169,21 @@ async function start() {
     },
   });
   state.planner = new Planner({ map, layers: state.layers, user: state.user });
+}
+
+/**
+ * The layer card offers what the user gets: to one who may not read households (an
+ * analyst) no houses and no cells (whose outlines would count a few households each),
+ * but the households' hexagons, beside the boundaries, the names and the issue
+ * hotspots (on the issue card).
+ */
+function showLayerChoices(canReadHouses) {
+  for (const id of ["lyr-houses", "lyr-cell"]) $(id).closest("label").hidden = !canReadHouses;
+  $("lyr-hex").closest("label").hidden = canReadHouses;
+  if (!canReadHouses) {
+    $("lyr-cell").checked = false;
+    $("lyr-hex").checked = $("lyr-houses").checked;
+  }
 }
 
 const ISSUE_READERS = new Set(["admin", "cadre"]);
@@ -342,6 +358,8 @@ async function main() {
   for (const name of ["village", "microgrid", "cell", "houses", "labels"]) {
     $(`lyr-${name}`).addEventListener("change", (e) => state.layers && state.layers.setVisible(name, e.target.checked));
   }
+  // an analyst's one household layer: the hexagons, which the houses' switch shows at low zoom
+  $("lyr-hex").addEventListener("change", (e) => state.layers && state.layers.setVisible("houses", e.target.checked));
   api.setUnauthorizedHandler(() => logout(t("session.expired")));
   const flash = sessionStorage.getItem("geogrid.flash");
   if (flash) {

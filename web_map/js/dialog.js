@@ -69,14 +69,115 @@ export function openDialog({ title, body, ok = t("dialog.ok"), cancel = t("dialo
   });
 }
 
-let toastTimer;
-export function toast(message, { error = false, ms = 3500 } = {}) {
+// ---- toast -------------------------------------------------------------------------
+// A message over the map that goes by itself: up long enough to read (longer the longer
+// it is; many of the API's refusals are long sentences), an error longer still; held
+// while the pointer is on it or the keyboard in it; closed at once by its close button
+// or Esc.  Its words are read out by screen readers from live regions always in the
+// page (#toast-status, and #toast-alert for an error), not from the toast itself.
+
+/** The shortest time a toast stays up (ms), an error's, and the longest. */
+export const TOAST_MIN_MS = 4000;
+export const TOAST_ERROR_MIN_MS = 6000;
+export const TOAST_MAX_MS = 30000;
+
+/**
+ * How long to show `message` (ms): a second and a half to notice it, then about five
+ * Chinese characters a second, or fifteen characters (three words) of other text, kept
+ * between the minimum (an error's, or `ms` if longer) and the maximum (or `ms`).
+ */
+export function toastMs(message, { error = false, ms = 0 } = {}) {
+  const text = String(message ?? "");
+  const cjk = (text.match(/[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/g) || []).length;
+  const reading = 1500 + 200 * cjk + 70 * (text.length - cjk);
+  const min = Math.max(ms, error ? TOAST_ERROR_MIN_MS : TOAST_MIN_MS);
+  return Math.min(Math.max(reading, min), Math.max(TOAST_MAX_MS, ms));
+}
+
+const toastState = { timer: null, left: 0, since: 0, hover: false, focus: false, back: null, wired: false };
+
+function hideToast() {
   const el = document.getElementById("toast");
-  el.textContent = message;
+  clearTimeout(toastState.timer);
+  toastState.timer = null;
+  if (el.hidden) return;
+  const hadFocus = el.contains(document.activeElement);
+  el.hidden = true;
+  toastState.hover = toastState.focus = false;
+  // the keyboard was in the toast: back to where it came from
+  if (hadFocus && toastState.back && toastState.back.isConnected) toastState.back.focus();
+  toastState.back = null;
+}
+
+function runToastTimer() {
+  clearTimeout(toastState.timer);
+  toastState.timer = null;
+  if (toastState.hover || toastState.focus) return; // held
+  toastState.since = performance.now();
+  toastState.timer = setTimeout(hideToast, toastState.left);
+}
+
+function holdToast() {
+  if (toastState.timer === null) return;
+  clearTimeout(toastState.timer);
+  toastState.timer = null;
+  toastState.left = Math.max(0, toastState.left - (performance.now() - toastState.since));
+}
+
+function releaseToast() {
+  if (document.getElementById("toast").hidden) return;
+  toastState.left = Math.max(toastState.left, 2000); // a moment more, once let go
+  runToastTimer();
+}
+
+function wireToast(el) {
+  if (toastState.wired) return;
+  toastState.wired = true;
+  el.addEventListener("mouseenter", () => {
+    toastState.hover = true;
+    holdToast();
+  });
+  el.addEventListener("mouseleave", () => {
+    toastState.hover = false;
+    releaseToast();
+  });
+  el.addEventListener("focusin", (e) => {
+    if (!toastState.focus) toastState.back = e.relatedTarget;
+    toastState.focus = true;
+    holdToast();
+  });
+  el.addEventListener("focusout", (e) => {
+    if (el.contains(e.relatedTarget)) return;
+    toastState.focus = false;
+    releaseToast();
+  });
+  document.getElementById("toast-close").addEventListener("click", hideToast);
+  // Esc closes the toast, unless a dialog is open (Esc is the dialog's); pressed in the
+  // toast, it does nothing else
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || el.hidden || document.querySelector("dialog[open]")) return;
+    const inside = el.contains(document.activeElement);
+    hideToast();
+    if (inside) e.stopPropagation();
+  }, true);
+}
+
+/** Show `message` (plain text).  `ms`: at least this long (see toastMs). */
+export function toast(message, { error = false, ms = 0 } = {}) {
+  const el = document.getElementById("toast");
+  wireToast(el);
+  const text = String(message ?? "");
+  document.getElementById("toast-text").textContent = text;
   el.className = `toast${error ? " error" : ""}`;
   el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (el.hidden = true), ms);
+  // the live regions: emptied, then filled, so the same message again is read again
+  const live = document.getElementById(error ? "toast-alert" : "toast-status");
+  const other = document.getElementById(error ? "toast-status" : "toast-alert");
+  other.textContent = "";
+  live.textContent = "";
+  setTimeout(() => (live.textContent = text), 50);
+  toastState.left = toastMs(text, { error, ms });
+  runToastTimer();
 }
 
 /** A message for the user from an ApiError (or anything thrown): the API's refusal in

@@ -2,6 +2,7 @@
 
 import { get, request } from "./api.js";
 import { openDialog, errorMessage, toast } from "./dialog.js";
+import { actionRow } from "./actionrow.js";
 import { apiMessage } from "./apimessage.js";
 import { escapeHtml, CARE_COLOURS } from "./layers.js";
 import { t } from "../i18n.js";
@@ -79,7 +80,7 @@ export class SidePanel {
     const residents = h.residents || p.residents || h.persons || p.persons || [];
     const rows = residents
       .map(
-        (r) => `<li data-person="${escapeHtml(r.id)}" tabindex="0">
+        (r) => `<li data-person="${escapeHtml(r.id)}">
           <span class="who">${escapeHtml(r.name)}</span>
           <span class="rel">${escapeHtml(r.relation || "")}</span>
           <span class="idn masked">${escapeHtml(r.id_number || "")}</span></li>`,
@@ -98,11 +99,7 @@ export class SidePanel {
       <div class="section-title">${escapeHtml(t("house.residents", { n: residents.length }))}</div>
       ${residents.length ? `<ul class="residents" id="residents">${rows}</ul>` : `<p class="hint">${escapeHtml(t("house.noresidents"))}</p>`}`,
     );
-    for (const li of this.body.querySelectorAll("[data-person]")) {
-      const go = () => this.openPerson(li.dataset.person);
-      li.addEventListener("click", go);
-      li.addEventListener("keydown", (e) => e.key === "Enter" && go());
-    }
+    for (const li of this.body.querySelectorAll("[data-person]")) actionRow(li, () => this.openPerson(li.dataset.person));
     return h;
   }
 

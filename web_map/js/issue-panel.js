@@ -5,6 +5,7 @@
 
 import { get, request, blobUrl, tokenClaims } from "./api.js";
 import { openDialog, toast, errorMessage } from "./dialog.js";
+import { actionRow } from "./actionrow.js";
 import { apiMessage } from "./apimessage.js";
 import { escapeHtml } from "./layers.js";
 import { STATUS_COLOURS, categoryName } from "./issue-layer.js";
@@ -447,20 +448,18 @@ export class IssuePanel {
     this.panel.show(t("inbox.title"), html || `<p class="hint" id="inbox-empty">${escapeHtml(t("inbox.empty"))}</p>`);
     for (const li of this.panel.body.querySelectorAll("[data-issue]")) {
       const f = (data.features || []).find((x) => x.id === li.dataset.issue);
-      const go = () => {
+      actionRow(li, () => {
         const [lon, lat] = f.geometry.coordinates;
         this.map.setView([lat, lon], Math.max(this.map.getZoom(), 16), { animate: false });
         this.openIssue(f.id, { push: true });
-      };
-      li.addEventListener("click", go);
-      li.addEventListener("keydown", (e) => e.key === "Enter" && go());
+      });
     }
   }
 
   inboxItem(f) {
     const p = f.properties;
     const cat = this.category(p.category);
-    return `<li data-issue="${escapeHtml(f.id)}" tabindex="0" class="${p.overdue ? "overdue" : ""}">
+    return `<li data-issue="${escapeHtml(f.id)}" class="${p.overdue ? "overdue" : ""}">
       <div class="ib-top">${statusChip(p.status)}<b>${escapeHtml(categoryName(cat) || p.category_name || p.category)}</b>
         ${p.supervised ? `<span class="flag supervised">${escapeHtml(t("issue.supervised"))}</span>` : ""}
         ${p.overdue ? `<span class="flag overdue">${escapeHtml(t("issue.overdue"))}</span>` : ""}</div>

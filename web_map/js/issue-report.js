@@ -8,6 +8,7 @@ import { escapeHtml } from "./layers.js";
 import { categoryName, issuePane } from "./issue-layer.js";
 import { statusChip, fmtTime, uploadPhoto } from "./issue-panel.js";
 import { errorMessage, toast } from "./dialog.js";
+import { actionRow } from "./actionrow.js";
 import { t, onLangChange } from "../i18n.js";
 
 const L = window.L;
@@ -148,9 +149,9 @@ export class IssueReporter {
     box.hidden = false;
     box.innerHTML = `<div class="section-title">${escapeHtml(t("report.duplicates"))}</div>` +
       (found.length
-        ? `<ul class="dup-list">${found.map((d) => `<li data-issue="${escapeHtml(d.issue_id)}" tabindex="0">${statusChip(d.status)}<span>#${escapeHtml(String(d.issue_id).slice(-6))}</span><span class="sub">${escapeHtml(t("report.duplicate.item", { m: Math.round(d.distance_m), date: fmtTime(d.reported_at, { date: true }) }))}</span></li>`).join("")}</ul>`
+        ? `<ul class="dup-list">${found.map((d) => `<li data-issue="${escapeHtml(d.issue_id)}">${statusChip(d.status)}<span>#${escapeHtml(String(d.issue_id).slice(-6))}</span><span class="sub">${escapeHtml(t("report.duplicate.item", { m: Math.round(d.distance_m), date: fmtTime(d.reported_at, { date: true }) }))}</span></li>`).join("")}</ul>`
         : `<p class="hint">${escapeHtml(t("report.duplicates.none"))}</p>`);
-    for (const li of box.querySelectorAll("[data-issue]")) li.addEventListener("click", () => this.issues.openIssue(li.dataset.issue, { push: true }));
+    for (const li of box.querySelectorAll("[data-issue]")) actionRow(li, () => this.issues.openIssue(li.dataset.issue, { push: true }));
   }
 
   async submit() {

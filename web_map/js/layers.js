@@ -130,7 +130,9 @@ export class CadreLayers {
     this.onError = onError || console.warn;
     this.planId = planId;
     this.renderer = L.canvas({ padding: 0.3, tolerance: 4 });
-    this.show = { village: true, microgrid: true, cell: true, houses: true, labels: true };
+    // no cells for one who may not read households: an outline counting a few households
+    // each says what the hexagons withhold (and the layer card offers none: app.js)
+    this.show = { village: true, microgrid: true, cell: canReadHouses, houses: true, labels: true };
 
     map.createPane("gg-hex").style.zIndex = 390;
     map.createPane("gg-grid").style.zIndex = 400;

@@ -2,6 +2,7 @@
 // that zooms to each problem, publishing, and rendering the panel.  Mixed into Planner.
 
 import { openDialog, toast, errorMessage } from "./dialog.js";
+import { actionRow, renderRows } from "./actionrow.js";
 import { escapeHtml, CAP } from "./layers.js";
 import { planApi, planFromResponse } from "./planner-api.js";
 import { get } from "./api.js";
@@ -188,17 +189,19 @@ export class PlannerBalance {
         <span class="bar"><i style="width:${pct}%"></i><b style="left:${capPct}%"></b></span>
         <span class="n">${n}</span><span class="lock">${c.locked ? "🔒" : ""}</span></li>`;
     });
-    ol.innerHTML = rows.join("");
-    for (const li of ol.querySelectorAll("li")) {
-      li.addEventListener("click", () => {
-        const id = li.dataset.cell;
-        if (this.picked.includes(id)) this.picked = this.picked.filter((x) => x !== id);
-        else this.picked = [...this.picked.slice(-1), id];
-        const layer = this.findCellLayer(id);
-        if (layer) this.map.fitBounds(layer.getBounds(), { maxZoom: this.map.getZoom(), ...this.fitPadding(80) });
-        this.renderAll();
-      });
-    }
+    // each row picks its cell (or lets it go), by a click or, on the row, Enter or Space
+    renderRows(ol, rows.join(""), "data-cell", () => {
+      for (const li of ol.querySelectorAll("li")) {
+        actionRow(li, () => {
+          const id = li.dataset.cell;
+          if (this.picked.includes(id)) this.picked = this.picked.filter((x) => x !== id);
+          else this.picked = [...this.picked.slice(-1), id];
+          const layer = this.findCellLayer(id);
+          if (layer) this.map.fitBounds(layer.getBounds(), { maxZoom: this.map.getZoom(), ...this.fitPadding(80) });
+          this.renderAll();
+        }, { pressed: this.picked.includes(li.dataset.cell) });
+      }
+    });
   }
 
   findCellLayer(id) {
@@ -236,7 +239,7 @@ export class PlannerBalance {
       ul.innerHTML = `<li class="ok">✓ ${escapeHtml(t("planner.validation.ok"))}</li>`;
       return;
     }
-    ul.innerHTML = this.validationIssues
+    const html = this.validationIssues
       .map((v, i) => {
         const rule = v.rule || v.code || "unknown";
         const label = t(`rule.${rule}`) === `rule.${rule}` ? rule : t(`rule.${rule}`);
@@ -246,7 +249,10 @@ export class PlannerBalance {
         return `<li data-i="${i}"${active} title="${escapeHtml([v.message, full].filter(Boolean).join("\n"))}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span></li>`;
       })
       .join("");
-    for (const li of ul.querySelectorAll("li[data-i]")) li.addEventListener("click", () => this.zoomToIssue(this.validationIssues[+li.dataset.i]));
+    // a problem's row zooms to it: a click, or on the row Enter or Space
+    renderRows(ul, html, "data-i", () => {
+      for (const li of ul.querySelectorAll("li[data-i]")) actionRow(li, () => this.zoomToIssue(this.validationIssues[+li.dataset.i]));
+    });
   }
 }
 

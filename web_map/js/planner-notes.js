@@ -7,6 +7,7 @@
 // ticked it; open notes are listed first.  Mixed into Planner.
 
 import { toast, errorMessage } from "./dialog.js";
+import { renderRows } from "./actionrow.js";
 import { escapeHtml } from "./layers.js";
 import { planApi } from "./planner-api.js";
 import { noteText } from "./planner-save.js";
@@ -84,26 +85,31 @@ export class PlannerNotes {
       return;
     }
     this.notesShown = shown.slice(0, NOTES_SHOWN);
-    ul.innerHTML = this.notesShown
+    const html = this.notesShown
       .map((n, i) => {
         const cls = [this.flashIssue === n ? "active" : "", n.acknowledged ? "done" : ""].filter(Boolean).join(" ");
         const by = n.acknowledged ? t("planner.notes.done.by", { who: n.acknowledged.by || "" }) : "";
         const box = this.editable
           ? `<label class="ack" title="${escapeHtml(by || t("planner.notes.done.mark"))}"><input type="checkbox" data-ack="${i}"${n.acknowledged ? " checked" : ""}> ${escapeHtml(t("planner.notes.done"))}</label>`
           : (n.acknowledged ? `<span class="ack" title="${escapeHtml(by)}">✓ ${escapeHtml(t("planner.notes.done"))}</span>` : "");
-        return `<li data-i="${i}"${cls ? ` class="${cls}"` : ""} title="${escapeHtml([n.message || "", by].filter(Boolean).join("\n"))}"><span class="head"><span class="rule">${escapeHtml(kindLabel(n.kind))}</span>${box}</span><span class="text">${escapeHtml(noteText(n))}</span></li>`;
+        // the sentence is the row's button (a row holding a tick box cannot be one): the
+        // keyboard reaches it and Enter or Space zooms, as a click anywhere on the row does
+        const key = n.id !== undefined && n.id !== null ? `id:${n.id}` : `i:${i}`;
+        return `<li data-i="${i}" data-note="${escapeHtml(key)}"${cls ? ` class="${cls}"` : ""} title="${escapeHtml([n.message || "", by].filter(Boolean).join("\n"))}"><span class="head"><span class="rule" id="note-kind-${i}">${escapeHtml(kindLabel(n.kind))}</span>${box}</span><button type="button" class="text" aria-describedby="note-kind-${i}">${escapeHtml(noteText(n))}</button></li>`;
       })
       .join("") +
       (shown.length > NOTES_SHOWN ? `<li class="more">${escapeHtml(t("planner.notes.more", { n: shown.length - NOTES_SHOWN }))}</li>` : "");
-    for (const li of ul.querySelectorAll("li[data-i]")) {
-      li.addEventListener("click", (e) => {
-        if (e.target.closest(".ack")) return; // the tick box, not a zoom
-        this.zoomToIssue(this.notesShown[+li.dataset.i]);
-      });
-    }
-    for (const box of ul.querySelectorAll("input[data-ack]")) {
-      box.addEventListener("change", () => this.acknowledgeNote(this.notesShown[+box.dataset.ack], box.checked));
-    }
+    renderRows(ul, html, "data-note", () => {
+      for (const li of ul.querySelectorAll("li[data-i]")) {
+        li.addEventListener("click", (e) => {
+          if (e.target.closest(".ack")) return; // the tick box, not a zoom
+          this.zoomToIssue(this.notesShown[+li.dataset.i]);
+        });
+      }
+      for (const box of ul.querySelectorAll("input[data-ack]")) {
+        box.addEventListener("change", () => this.acknowledgeNote(this.notesShown[+box.dataset.ack], box.checked));
+      }
+    });
   }
 
   /** Mark `note` dealt with (on) or open again; the list re-renders with the server's answer. */

@@ -46,6 +46,7 @@ export default {
   "layers.microgrid": "Micro-grids",
   "layers.cell": "Cells",
   "layers.houses": "Houses",
+  "layers.hexagons": "Household hexagons",
   "layers.labels": "Names and counts",
   "layers.legend": "Care level",
   "layers.hex": "At low zoom, households are summed in hexagons",
@@ -80,6 +81,7 @@ export default {
   "house.noresidents": "No residents registered",
   "house.notfound": "This household does not exist or is outside your scope.",
   "panel.close": "Close",
+  "toast.close": "Dismiss",
   "panel.back": "Back",
   "panel.loading": "Loading…",
 

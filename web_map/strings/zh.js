@@ -46,6 +46,7 @@ export default {
   "layers.microgrid": "微网格",
   "layers.cell": "网格（户团）",
   "layers.houses": "住户",
+  "layers.hexagons": "户数六边形",
   "layers.labels": "名称与户数",
   "layers.legend": "户类别",
   "layers.hex": "低缩放级别下按六边形汇总户数",
@@ -80,6 +81,7 @@ export default {
   "house.noresidents": "没有登记的家庭成员",
   "house.notfound": "找不到这户，或不在您的管辖范围内。",
   "panel.close": "关闭",
+  "toast.close": "关闭提示",
   "panel.back": "返回",
   "panel.loading": "正在加载…",
 
