@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from geogrid.api.scope import Scope
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
-from geogrid.db.plannotes import read_notes
+from geogrid.db.plannotes import cell_microgrid_key, read_notes
 from geogrid.errors import NotFoundError
 
 __all__ = ["plan_notes", "note_in_scope", "OBJECT_HOUSEHOLDS"]
@@ -68,7 +68,7 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
         # a note about one micro-grid: those naming it, its cells or its households,
         # and its village's own notes (naming no micro-grid, cell or household)
         if only is not None and not (
-                only in mine_mg or any(k.rsplit("-", 1)[0] == only for k in mine_cells)
+                only in mine_mg or any(cell_microgrid_key(k) == only for k in mine_cells)
                 or any(where.get(h, ("",))[0] == only for h in mine_hh)
                 or (only_village in villages and not (detail.get("microgrids") or detail.get("cells")
                                                      or n.households))):

@@ -21,6 +21,7 @@ language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, insert, select
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from geogrid.db import bulk
 from geogrid.db.models import PlanNote, new_ids, utcnow
 
-__all__ = ["NOTE_DETAIL", "save_notes", "copy_notes", "replace_notes", "refresh_notes", "read_notes", "note_rows",
+__all__ = ["NOTE_DETAIL", "cell_microgrid_key", "save_notes", "copy_notes", "replace_notes", "refresh_notes", "read_notes", "note_rows",
            "acknowledge", "as_diagnostics"]
 
 #: the structured fields of an engine diagnostic kept in a note's ``detail``
@@ -86,13 +87,24 @@ def copy_notes(session: Session, from_plan: str, to_plan: str) -> int:
     return len(old)
 
 
+def cell_microgrid_key(cell_key) -> str:
+    """The key of the micro-grid of the cell of ``cell_key``: the engine names a cell
+    after its micro-grid (``M01-C03``), and a split names its new cell after the cell
+    split (``M01-C03-s1``, then ``M01-C03-s1-s1``).
+
+    >>> cell_microgrid_key("431227103202-M01-C03"), cell_microgrid_key("431227103202-M01-C03-s1-s2")
+    ('431227103202-M01', '431227103202-M01')
+    """
+    return re.sub(r"(-s\d+)+$", "", str(cell_key)).rsplit("-", 1)[0]
+
+
 def _names(note: PlanNote, microgrids: set[str], households: set[str]) -> bool:
     """Whether ``note`` is about one of ``microgrids`` (by key, or a cell of one) or one
     of ``households`` (ids)."""
     detail = note.detail or {}
     if set(map(str, detail.get("microgrids") or [])) & microgrids:
         return True
-    if any(str(c).rsplit("-", 1)[0] in microgrids for c in detail.get("cells") or []):
+    if any(cell_microgrid_key(c) in microgrids for c in detail.get("cells") or []):
         return True
     return bool(set(map(str, note.households or [])) & households)
 
