@@ -84,7 +84,7 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     return out
 
 
-def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, prev_cell, mg_village, pm, named, metric, crs,
+def at_kept_addresses(hh, rows, village, pts_m, kept_in, prev_mg, prev_cell, mg_village, pm, named, metric, crs,
                       also=None) -> tuple[np.ndarray, np.ndarray]:
     """What the households kept in their cells hold at the addresses (the same
     centimetre, as units are made) of the households at ``rows`` being placed (in
@@ -103,8 +103,9 @@ def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, prev_cell, mg_vil
       cell's member (:mod:`~geogrid.partition.locked_cells`); None for none.  A
       household added or moved there joins that cell (:func:`kept_cells_full`).
 
-    ``keep``, ``prev_mg`` and ``prev_cell`` are per household of ``hh`` (kept, its
-    previous micro-grid and cell), ``pm`` the plan's micro-grids (in ``crs``), ``named``
+    ``kept_in(microgrids)`` gives the households of ``hh`` kept in their cells there
+    (rows), ``prev_mg`` and ``prev_cell`` are per household of ``hh`` (its previous
+    micro-grid and cell), ``pm`` the plan's micro-grids (in ``crs``), ``named``
     those re-solved; ``also`` is ``(rows, cells)``: further households of ``hh`` (placed,
     their points in ``pts_m``) that keep the cells given."""
     shared = np.zeros(len(rows), bool)
@@ -121,7 +122,7 @@ def at_kept_addresses(hh, rows, village, pts_m, keep, prev_mg, prev_cell, mg_vil
                             distance=1e-7 if crs.is_geographic else 1e-2)
     own = pm[VILLAGE_CODE].isin(set(village[ok].tolist())).to_numpy()
     near = (set(pm[MICROGRID_ID].to_numpy()[gi].tolist()) | set(pm[MICROGRID_ID].to_numpy()[own].tolist())) - set(named)
-    kept = np.flatnonzero(keep & np.isin(prev_mg, np.array(sorted(near), dtype=object))) if near else np.zeros(0, int)
+    kept = kept_in(near) if near else np.zeros(0, int)
     kxy = point_xy(hh.geometry.to_numpy()[kept])
     kx, ky = transformer(crs, metric).transform(kxy[:, 0], kxy[:, 1])
     pts, villages, cells = np.column_stack([kx, ky]), [mg_village[m] for m in prev_mg[kept]], list(prev_cell[kept])

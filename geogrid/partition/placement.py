@@ -118,7 +118,7 @@ def _at_kept_addresses(edit, loc, ids, member, pm, pc, named, locked, mg_village
     if not len(place):
         return loc, joined
     holds = place[member[place] != None]  # noqa: E711  (locked cells' members)
-    shared, joins = at_kept_addresses(hh, place, _there(loc, ids, mg_village), edit.pts_m, edit.keep, edit.prev_mg,
+    shared, joins = at_kept_addresses(hh, place, _there(loc, ids, mg_village), edit.pts_m, edit.kept_in, edit.prev_mg,
                                       edit.prev_cell, mg_village, pm, named, metric, crs,
                                       also=(holds, member[holds]))
     shared &= loc >= 0
@@ -127,7 +127,9 @@ def _at_kept_addresses(edit, loc, ids, member, pm, pc, named, locked, mg_village
                       "households": hh.index[place[shared]].tolist()})
         loc = np.where(shared, LEFT_OUT, loc)
     joins[~((loc >= 0) & (member[place] == None) & edit.arrived(crs, metric))] = None  # noqa: E711
-    mg_of_cell = dict(zip(pc[CELL_ID], pc[MICROGRID_ID]))
+    if pd.isna(joins).all():
+        return loc, joined
+    mg_of_cell = dict(zip(pc[CELL_ID].tolist(), pc[MICROGRID_ID].tolist()))
     k_of = {m: k for k, m in enumerate(ids)}
     for j in np.flatnonzero(pd.notna(joins)):
         if joins[j] in locked:

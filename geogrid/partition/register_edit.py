@@ -64,6 +64,13 @@ class RegisterEdit:
         """Whether a household to place lives in ``g`` (metres)."""
         return bool(len(self.live)) and bool(shapely.contains_xy(g, self.live[:, 0], self.live[:, 1]).any())
 
+    def kept_in(self, microgrids) -> np.ndarray:
+        """The rows of the households kept in their cells whose previous micro-grid is one
+        of ``microgrids`` (ids): by the integer keys, not by comparing 80,000 ids."""
+        want = np.flatnonzero(np.isin(self.pm_ids[:-1], np.array(sorted(microgrids), dtype=object)))
+        rows = np.flatnonzero(self.keep)  # (kept: in the previous plan, with a micro-grid)
+        return rows[np.isin(self.pm_key[self.pos_prev[rows]], want)]
+
     def gone(self) -> np.ndarray:
         """Per household of the previous plan: removed from the register."""
         out = np.ones(len(self.prev_h), bool)

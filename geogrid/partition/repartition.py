@@ -222,7 +222,7 @@ def _assemble(run: _Rerun, previous, edit: RegisterEdit, areas: MicrogridAreas, 
     mg_col = np.where(keep, edit.prev_mg, None).astype(object)
     cell_col = np.where(keep, edit.prev_cell, None).astype(object)
     cell_to_mg = {c: m for c, m, _ in new_cells}
-    pc_mg = dict(zip(pc[CELL_ID], pc[MICROGRID_ID]))
+    pc_mg = dict(zip(pc[CELL_ID].tolist(), pc[MICROGRID_ID].tolist()))  # (not a pass over arrow strings)
     cell_to_mg.update((c, pc_mg[c]) for c in placement.joined.values())
     for r, c in cell_of_row.items():
         cell_col[r] = c
@@ -333,7 +333,7 @@ def _notes_after(run, previous, edit: RegisterEdit, areas, placement, mg_col, ce
     # cells of micro-grids not re-run that households joined, or over the cap before
     full = set(placement.joined.values()) | {c for d in previous.diagnostics if d["kind"] in MADE_AFRESH
                                              for c in d.get("cells") or [] if c in pc_mg and pc_mg[c] not in run.named}
-    diags += kept_cells_full(full, hh, cell_col, pc_mg, {c: mg_village[m] for c, m in pc_mg.items()}, run.cap)
+    diags += kept_cells_full(full, hh, cell_col, pc_mg, {c: mg_village[pc_mg[c]] for c in full}, run.cap)
     return diags, rechecked
 
 
