@@ -29,13 +29,19 @@ def _move(page, source, target, n):
     page.click("#assign-do")
 
 
-def test_a_publish_refused_for_broken_rules_is_said_in_chinese(page):
+def _planner_in_a_microgrid(page):
+    """A planner's draft open on a micro-grid: ``(plan id, households by cell, the
+    cell of fewest households, the cell of most of the others)``."""
     login(page, "planner")
     plan_id = _open_planner_with_draft(page)
     _open_microgrid(page)
     counts = _counts(page)
     target = min(counts, key=counts.get)
-    source = max((c for c in counts if c != target), key=counts.get)
+    return plan_id, counts, target, max((c for c in counts if c != target), key=counts.get)
+
+
+def test_a_publish_refused_for_broken_rules_is_said_in_chinese(page):
+    plan_id, counts, target, source = _planner_in_a_microgrid(page)
     _move(page, source, target, 21 - counts[target])  # over the cap of 20: a broken rule
     page.wait_for_selector(f'#balance li[data-cell="{target}"].over', timeout=10_000)
     page.click("#save")
@@ -52,12 +58,7 @@ def test_a_publish_refused_for_broken_rules_is_said_in_chinese(page):
 
 
 def test_moving_households_into_a_locked_cell_is_refused_in_chinese(page, server):
-    login(page, "planner")
-    plan_id = _open_planner_with_draft(page)
-    _open_microgrid(page)
-    counts = _counts(page)
-    target = min(counts, key=counts.get)
-    source = max((c for c in counts if c != target), key=counts.get)
+    plan_id, counts, target, source = _planner_in_a_microgrid(page)
     # someone locked the cell; the planner has the plan as it is now
     with server.api("planner2") as api:
         etag = api.get(f"/plans/{plan_id}").headers["etag"]
