@@ -12,7 +12,8 @@ from scipy.spatial import cKDTree
 from geogrid.columns import AREA_KM2, BUILDING, HAMLET, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import reproject, transformer
 from geogrid.partition.assignment_notes import kept_cell_full
-from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes, point_xy
+from geogrid.partition.inputs import ISOLATED_M, _codes, isolated_notes
+from geogrid.partition.points import point_xy
 from geogrid.partition.report import plan_figures
 from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.notes import split_buildings, split_hamlets

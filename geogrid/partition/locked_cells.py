@@ -46,7 +46,8 @@ from geogrid.columns import BUILDING, CELL_ID, MICROGRID_ID
 from geogrid.crs import transformer
 from geogrid.partition.assignment_notes import locked_cell_full
 from geogrid.partition.edit_report import MOVED_M
-from geogrid.partition.inputs import _codes, point_xy
+from geogrid.partition.inputs import _codes
+from geogrid.partition.points import point_xy
 from geogrid.partition.outline_edit import _drop_specks, _to_metric, no_land
 from geogrid.partition.pieces import GRID_M, clean
 from geogrid.partition.units import address_keys, make_units

@@ -18,7 +18,8 @@ from geogrid.crs import reproject, transformer
 from geogrid.errors import InputError
 from geogrid.partition.cells import lattice_points
 from geogrid.partition.cuts import split_area
-from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines, point_xy
+from geogrid.partition.inputs import _codes, outline_metric, overlapping_outlines
+from geogrid.partition.points import point_xy
 from geogrid.partition.power import voronoi_cells
 from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, explode, mean_width, merge_orphans, polygonal,
                                      union)

@@ -15,7 +15,8 @@ import shapely
 from geogrid.columns import CELL_ID, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import transformer
 from geogrid.partition.edit_report import MOVED_M
-from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, nowhere_points, point_xy
+from geogrid.partition.inputs import INPUT_PROBLEMS, _codes
+from geogrid.partition.points import nowhere_points, point_xy
 from geogrid.partition.outline_edit import _to_metric
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.validate import POINT_TOL_M

@@ -175,7 +175,7 @@ def result_figures(result, *, cap: int | None = None, microgrid_km2: float | Non
     """
     from geogrid.columns import BUILDING, CELL_ID, HAMLET, MICROGRID_ID, VILLAGE_CODE
     from geogrid.crs import local_metric_crs
-    from geogrid.partition.inputs import point_xy
+    from geogrid.partition.points import point_xy
 
     given = dict(getattr(result, "report", {}).get("parameters", {}))
     from geogrid.partition.solve import PLAN_PARAMETERS

@@ -15,7 +15,8 @@ import shapely
 from geogrid.columns import BUILDING, CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import local_metric_crs, reproject
 from geogrid.errors import PartitionError
-from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, point_xy, prepare
+from geogrid.partition.inputs import INPUT_PROBLEMS, _codes, prepare
+from geogrid.partition.points import point_xy
 from geogrid.partition.units import building_groups, make_units, same_place
 
 __all__ = ["check", "assert_valid", "one_building_cells", "not_one_piece", "GAP_M2", "POINT_TOL_M"]

@@ -225,7 +225,7 @@ def test_a_point_on_the_far_side_of_a_gauss_kruger_zone_is_reported(lonlat):
 
 
 def test_far_side_spares_a_polar_map_within_its_area_of_use():
-    from geogrid.partition.inputs import far_side
+    from geogrid.partition.points import far_side
 
     pts = np.array([(0.0, 0.0), (10.92, 27.35), (109.2, 27.35), (122.3, 27.35), (170.0, 27.35)])
     assert far_side("EPSG:4545", pts).tolist() == [True, True, False, False, False]
