@@ -232,6 +232,14 @@ def page(browser, server):
     assert not problems, "the page had errors:\n" + "\n".join(problems)
 
 
+def set_language(page, lang: str) -> None:
+    """Open the map in ``lang`` ("zh" or "en") from its first load on, as a user who
+    chose it before.  Set before any navigation: a first load only to write the choice,
+    followed by login's, aborts that load's requests (net::ERR_ABORTED, a problem the
+    page fixtures count), which made such tests fail now and then."""
+    page.add_init_script(f"localStorage.setItem('geogrid.lang', {lang!r})")
+
+
 def login(page, username: str, password: str = reg_mod.PASSWORD) -> None:
     page.goto(page.base_url + "/")
     page.fill("#login-username", username)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import login, new_page, shot
+from conftest import login, new_page, set_language, shot
 from test_cadre import _click_house, _zoom_to_a_house
 
 PHONE = (390, 844)
@@ -38,8 +38,7 @@ def _map_centre_is_the_map(page):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_cadre_on_a_phone_sees_the_whole_top_bar_and_the_map(phone, lang):
     page = phone
-    page.goto(page.base_url + "/")
-    page.evaluate(f"localStorage.setItem('geogrid.lang', '{lang}')")
+    set_language(page, lang)
     login(page, "cadre")
     shot(page, f"phone-map-{lang}")
     # nothing sticks out of the screen sideways (a page that scrolls sideways on a phone)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import login, new_page, shot
+from conftest import login, new_page, set_language, shot
 from test_planner import _move_two, _open_microgrid, _open_planner_with_draft
 
 
@@ -32,8 +32,7 @@ def _in_sight(page, selector):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_save_and_publish_stay_in_sight_and_the_rest_scrolls(laptop, lang):
     page = laptop
-    page.goto(page.base_url + "/")
-    page.evaluate(f"localStorage.setItem('geogrid.lang', '{lang}')")
+    set_language(page, lang)
     login(page, "planner")
     _open_planner_with_draft(page)
     _open_microgrid(page)

@@ -3,13 +3,12 @@ the names of what each problem is about are not squeezed to a letter a line."""
 
 from __future__ import annotations
 
-from conftest import login, shot
+from conftest import login, set_language, shot
 from test_planner import _open_microgrid, _open_planner_with_draft
 
 
 def test_validation_rows_keep_their_objects_readable_in_english(page):
-    page.goto(page.base_url + "/")
-    page.evaluate("localStorage.setItem('geogrid.lang', 'en')")
+    set_language(page, "en")
     login(page, "planner")
     _open_planner_with_draft(page)
     _open_microgrid(page)  # the fullest: its buildings of more than 20 households are warned of

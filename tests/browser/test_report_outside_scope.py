@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import login, shot
+from conftest import login, set_language, shot
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -17,8 +17,7 @@ def test_a_report_outside_the_cadres_village_is_refused_in_the_cadres_language(p
     with server.api("admin") as api:
         fc = api.get("/households", params={"village": other_village, "limit": 1}).json()
     lon, lat = fc["features"][0]["geometry"]["coordinates"]
-    page.goto(page.base_url + "/")
-    page.evaluate(f"localStorage.setItem('geogrid.lang', '{lang}')")
+    set_language(page, lang)
     login(page, "cadre")
     page.evaluate("([lat, lon]) => { geogrid.map.setView([lat, lon], 18, {animate: false}); }", [lat, lon])
     page.click("#iss-report")
