@@ -44,6 +44,8 @@ __all__ = [
     "Base",
     "Area",
     "Household",
+    "HouseholdRemoval",
+    "REMOVAL_REASONS",
     "Person",
     "Plan",
     "Microgrid",
@@ -62,6 +64,10 @@ __all__ = [
 SRID = 4326
 PLAN_STATUSES = ("draft", "published", "archived")
 USER_ROLES = ("admin", "planner", "cadre", "analyst")
+#: why a household left the register (:class:`HouseholdRemoval`): moved away (迁出), a
+#: household dissolved (注销, its last member deceased), merged into another household,
+#: or a duplicate entry of another
+REMOVAL_REASONS = ("moved_out", "dissolved", "merged", "duplicate")
 
 # Deterministic constraint names, the same on both back-ends (and in the migration).
 NAMING_CONVENTION = {
@@ -190,11 +196,42 @@ class Household(Base):
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: when it left the register (NULL: in it); the details are its
+    #: :class:`HouseholdRemoval`.  Every read of the register selects ``removed_at IS NULL``
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     persons: Mapped[list[Person]] = relationship(back_populates="household", passive_deletes=True)
     village: Mapped[Area | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class HouseholdRemoval(Base):
+    """Why and when a household left the register, while it is out of it (a removal
+    undone deletes the row; the audit log keeps both).  ``assignments`` lists the cells
+    it was taken out of in the plans then current (drafts and the published one), as
+    ``{"plan_id", "cell_id", "lon", "lat"}``, so that an undo puts it back; ``cell_key``
+    and ``microgrid_key`` are its cell's in the published plan, the scope a cell's or
+    micro-grid's cadre removed it in (the published plan holds it no more)."""
+
+    __tablename__ = "household_removals"
+    __table_args__ = (
+        CheckConstraint("reason IN ('moved_out', 'dissolved', 'merged', 'duplicate')", name="reason"),
+    )
+
+    household_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(12), nullable=False)
+    #: the day it left, as the user states it (not the day it was recorded)
+    left_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("households.id", ondelete="SET NULL"))
+    removed_by: Mapped[str] = mapped_column(Text, nullable=False)
+    removed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    cell_key: Mapped[str | None] = mapped_column(Text)
+    microgrid_key: Mapped[str | None] = mapped_column(Text)
+    assignments: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
 
 
 class Person(Base):

@@ -9,8 +9,8 @@ from geogrid.db import migrate
 from geogrid.db.engine import make_engine
 from geogrid.db.models import Base
 
-TABLES = {"areas", "households", "persons", "plans", "plan_notes", "microgrids", "cells", "assignments",
-          "audit_log", "users"}
+TABLES = {"areas", "households", "household_removals", "persons", "plans", "plan_notes", "microgrids",
+          "cells", "assignments", "audit_log", "users"}
 SPATIAL = {("areas", "geom"), ("households", "geom"), ("microgrids", "geom"), ("cells", "geom"),
            ("issues", "geom")}
 
