@@ -59,6 +59,28 @@ def _code_named_households(households, villages, path: Path) -> None:
     households.reject(code_named_households(households, _village_names(villages), known=str(path)))
 
 
+def _reject_named_without_villages(households) -> None:
+    """Reject the households that name their village (村名) and code none when no --villages
+    is given: there is no village the name could be read to, and with no code such a row
+    would go into no cell, only an engine note saying so.  Rejected, each is named on
+    stderr and written to the rejects list with what to pass to place it."""
+    from geogrid import columns as C
+    from geogrid.io import ROW
+    from geogrid.io.headers import VILLAGE, VILLAGE_NAME
+
+    valid = households.valid
+    if VILLAGE_NAME not in valid.columns:
+        return
+    code = households.columns.get(C.VILLAGE_CODE, "村代码")
+    named = valid[valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()]
+    households.reject({
+        int(row): (VILLAGE, f"the row names its village ({name}) but gives no {code}, and without --villages "
+                            "there is no village to read the name to, so it would be in no cell; pass "
+                            "--villages FILE (the villages' outlines with their 村代码 and 名称), or give the "
+                            f"12-digit village code in a {code} column")
+        for row, name in zip(named[ROW], named[VILLAGE_NAME])})
+
+
 def _unnamed_villages_note(villages, households) -> None:
     """Say so when the households give a 村名 but the outlines of ``villages`` have no name
     column: the names are then checked among the households only, and the households
@@ -228,7 +250,8 @@ def partition_command(
         None, "--villages", help="Village polygons with their code (区划代码, 村代码, village_code, code) "
         "and, if it has one, name (名称, 村名), against which a household's 村名 is checked (a 村名 "
         "without a 村代码 gives the household that village's code); read as "
-        "geogrid import boundaries --level village reads them; omitted: derived from households."),
+        "geogrid import boundaries --level village reads them; omitted: derived from households, "
+        "and a household with a 村名 and no 村代码 is rejected."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="GeoPackage to write, with layers households, microgrids and cells; "
         "replaced only when complete. Rejected rows, as read and with their reasons, go beside it "
@@ -292,6 +315,8 @@ def partition_command(
     hh = _read_households(households, crs, _village_names(vv) if vv is not None else None, layer)
     if vv is not None:
         _code_named_households(hh, vv, villages)
+    else:
+        _reject_named_without_villages(hh)
     _report_rejects(hh, "household")
     _require_some(hh, "household")
     if vv is not None:
@@ -304,8 +329,10 @@ def partition_command(
     _write_plan(result, out)
     unlisted = [m for m in (_write_rejects(hh, out, "household"), _write_rejects(vv, out, "village")) if m]
     f = result.figures
+    rejected = "".join(f"; {len(b.rejects)} of {b.n_rows} {what} rows rejected ({_rejects_path(out, what).name})"
+                       for b, what in ((hh, "household"), (vv, "village")) if b is not None and not b.ok)
     typer.echo(f"{f.get('households_assigned', 0)} households in {f.get('microgrids', 0)} micro-grids "
-               f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}")
+               f"and {f.get('cells', 0)} cells; mean fill {f.get('mean_fill', float('nan')):.2f} -> {out}{rejected}")
     _notes(result, f"are in the layer 'notes' of {out.name}, with the points they are about")
     if unlisted:
         raise GeogridError("; ".join(unlisted))

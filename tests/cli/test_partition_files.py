@@ -408,3 +408,34 @@ def test_outlines_without_names_say_that_named_households_are_placed_by_their_po
 
 def hh_cells(out):
     return int(gpd.read_file(out, layer="households")["cell_id"].notna().sum())
+
+
+def test_without_villages_a_household_naming_its_village_and_coding_none_is_rejected(run, tmp_path):
+    """Without --villages a 村名 can be read to no village: such a row went into no cell with
+    only an engine note ('have no village code and lie in no village outline') and the
+    command said nothing of it among the rejected rows. It is rejected now, named with what
+    to pass, counted in the summary and written to OUT.rejected.csv; the coded rows are
+    partitioned as before. Every row so: no household could be read, exit 3."""
+    rows = _rows()
+    for pos, row in enumerate(rows):
+        row["村名"] = ""
+        if pos in (0, 7):  # file rows 2 and 9
+            row["村名"], row["村代码"] = "甲村", ""
+    out = tmp_path / "plan.gpkg"
+    code, stdout, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert "2 of 40 household rows" in err
+    assert ("row 9 (household H007): 村名: the row names its village (甲村) but gives no 村代码, and without "
+            "--villages there is no village to read the name to") in err
+    assert "pass --villages FILE" in err and "have no village code" not in err
+    assert stdout.strip().endswith("; 2 of 40 household rows rejected (plan.rejected.csv)")
+    rejected = pd.read_csv(tmp_path / "plan.rejected.csv", dtype=str, encoding="utf-8-sig")
+    assert rejected["户编号"].tolist() == ["H000", "H007"] and rejected["reason"].str.contains("--villages").all()
+    assert hh_cells(out) == 38
+    assert "no_village" not in set(gpd.read_file(out, layer="notes")["kind"])
+
+    code, _, err = run("--households", _csv(tmp_path / "named.csv", _rows_by_name()), "--out", tmp_path / "p2.gpkg")
+    assert code == 3
+    assert "all 40 rows were rejected" in err and "pass --villages FILE" in err
+    assert not (tmp_path / "p2.gpkg").exists()

@@ -382,3 +382,22 @@ def test_a_village_name_two_loaded_villages_answer_to_is_rejected_naming_their_c
     assert code == 3 and _count(db_url, "households") == 0
     assert ("row 2, column 村名: 2 villages are named '长乐村' (431227100201, 431227101201 长乐社区); "
             "give the 12-digit village code in a 村代码 column") in " ".join(err.split())
+
+
+def test_with_no_village_loaded_a_row_naming_its_village_and_coding_none_is_rejected(cli, db_url, tmp_path):
+    """The database import's side of partition's 村名-without---villages case: with no village
+    loaded a 村名 alone is rejected, named with what to do (exit 3, nothing written), and
+    with --skip-invalid counted among the rejected and put in the rejects file; the coded
+    row goes in. (It was so already; checked when partition's case was fixed.)"""
+    h = tmp_path / "h.csv"
+    h.write_text("户编号,经度,纬度,村代码,村名\nH001,109.17,27.36,,长乐村\nH002,109.18,27.36,431227100201,\n",
+                 encoding="utf-8")
+    code, _, err = cli("import", "households", h)
+    assert code == 3 and _count(db_url, "households") == 0
+    assert ("row 2, column 村名: no loaded village is named '长乐村'; import the villages first (geogrid import "
+            "boundaries --level village), or give the 12-digit village code in a 村代码 column") in " ".join(err.split())
+    rejects = tmp_path / "rejects.csv"
+    code, out, err = cli("import", "households", h, "--skip-invalid", "--rejects", rejects)
+    assert code == 0, err
+    assert "1 added" in out and "1 rejected" in out
+    assert pd.read_csv(rejects, dtype=str, encoding="utf-8-sig")["户编号"].tolist() == ["H001"]
