@@ -156,13 +156,13 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.add_middleware(ConnectionBalancer, enabled=api_settings.balance_connections)
 
     from geogrid.api.routes import (
-        areas, audit, auth, grid, health, households, meta, persons, planedit, plans, search,
+        areas, audit, auth, grid, health, households, meta, persons, planedit, plans, removals, search,
     )
 
     app.include_router(health.router)
     # The routers are tried in this order for every request: the hot reads (households)
     # first, so they are found after one router instead of seven.
-    for module in (households, auth, meta, areas, plans, planedit, grid, persons, search, audit):
+    for module in (households, auth, meta, areas, plans, planedit, grid, persons, search, audit, removals):
         app.include_router(module.router, prefix=API_PREFIX)
 
     from geogrid.api.routes.issues import include_issue_routes

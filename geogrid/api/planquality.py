@@ -115,7 +115,7 @@ def _in_no_cell(session, plan: Plan, villages: list[str]) -> int:
     placed = select(Assignment.household_id).where(Assignment.plan_id == plan.id,
                                                    Assignment.household_id == Household.id)
     return int(session.execute(select(func.count()).select_from(Household).where(
-        Household.village_code.in_(list(villages)), ~placed.exists())).scalar())
+        Household.village_code.in_(list(villages)), Household.removed_at.is_(None), ~placed.exists())).scalar())
 
 
 def _plain(v):

@@ -68,6 +68,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reveal": frozenset({"admin", "cadre"}),
     "search_persons": frozenset({"admin", "cadre"}),
     "edit_plans": frozenset({"admin", "planner"}),
+    # take a household out of the register (moved away, dissolved, merged, a duplicate)
+    # and undo that, in scope: admins, planners, and the cadres of the household's
+    # village, micro-grid or cell, who are the first to know
+    "remove_households": frozenset({"admin", "planner", "cadre"}),
     "read_audit": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
 }
@@ -154,16 +158,19 @@ class Scope:
             return false()
         return plan_id.in_(select(Plan.id).where(Plan.county_code.in_(sorted(self.counties))))
 
-    def households_clause(self):
-        """A WHERE clause on :class:`Household` selecting the households in scope."""
+    def households_clause(self, *, removed: bool = False):
+        """A WHERE clause on :class:`Household` selecting the households in scope that are
+        in the register (``removed``: and those taken out of it, :mod:`geogrid.db.removals`,
+        by village only: the published plan holds them no more)."""
+        live = true() if removed else Household.removed_at.is_(None)
         if self.everything:
-            return true()
+            return live
         parts = []
         if self.unrestricted or self.village_codes:
             parts.append(self.village_clause(Household.village_code, self.in_counties(Household.geom)))
         if (self.microgrid_keys or self.cell_keys) and self.published_plan_id:
             parts.append(Household.id.in_(self.assigned_households()))
-        return or_(*parts) if parts else false()
+        return and_(live, or_(*parts)) if parts else false()
 
     def assigned_households(self):
         """A SELECT of the ids of the households the scope's micro-grids and cells hold

@@ -205,15 +205,17 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
     return counts
 
 
-def households_frame(session: Session, *, bbox=None, village_codes=None, ids=None) -> gpd.GeoDataFrame:
-    """Households as a GeoDataFrame (EPSG:4326) in canonical columns.
+def households_frame(session: Session, *, bbox=None, village_codes=None, ids=None,
+                     removed: bool = False) -> gpd.GeoDataFrame:
+    """Households in the register as a GeoDataFrame (EPSG:4326) in canonical columns.
 
     Columns: ``household_id``, ``household_no``, the text columns, ``version`` and
     ``geometry``; optionally only those meeting ``bbox`` (min lon, min lat, max lon,
     max lat), in ``village_codes`` or with the ``ids`` given.  Ordered by household
-    number.
+    number.  Households taken out of the register (:mod:`geogrid.db.removals`) are
+    left out unless ``removed``.
     """
-    where, params = [], {}
+    where, params = ([] if removed else ["h.removed_at IS NULL"]), {}
     if ids is not None:
         ids = sorted(map(str, ids))
         where.append(f"h.id IN ({', '.join(f':i{k}' for k in range(len(ids)))})" if ids else "1 = 0")

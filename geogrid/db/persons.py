@@ -289,14 +289,16 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
 
 def persons_frame(session: Session, *, household_ids=None) -> pd.DataFrame:
     """Persons with their household number: ``person_id, household_id, household_no, name,
-    gender, birth_date, id_number, phone, relation, party_member, tags, version``."""
-    where, params = "", {}
+    gender, birth_date, id_number, phone, relation, party_member, tags, version``; the
+    residents of households taken out of the register (:mod:`geogrid.db.removals`) are
+    left out."""
+    where, params = " WHERE h.removed_at IS NULL", {}
     if household_ids is not None:
         ids = list(household_ids)
         if not ids:
-            where = " WHERE 1 = 0"
+            where += " AND 1 = 0"
         else:
-            where = " WHERE p.household_id IN (" + ", ".join(f":h{i}" for i in range(len(ids))) + ")"
+            where += " AND p.household_id IN (" + ", ".join(f":h{i}" for i in range(len(ids))) + ")"
             params = {f"h{i}": v for i, v in enumerate(ids)}
     frame = bulk.read_frame(
         session,

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geogrid.api import queries
 from geogrid.api.deps import ClaimsDep, hot_read, request_context
+from geogrid.api.etag import make_etag
 from geogrid.api.disclosure import MIN_BIN, SUPPRESSED, SUPPRESSION_RESOLUTION, answered_resolution, withhold_hexagons
 from geogrid.api.geojson import GeoJSONResponse, feature_collection, hexagon
 from geogrid.api.householdfeatures import feature_collection_bytes, point
@@ -243,5 +244,6 @@ def _get_household_in(request, session, principal, scope, audit, household_id, p
         props["residents"] = [person_masked(p) for p in people]
     audit.record(session, "read", "household", household_id,
                  detail={"residents": len(people) if principal.can("read_persons") else 0})
+    # the ETag an edit of the household sends back in If-Match (its removal: routes.removals)
     return GeoJSONResponse({"type": "Feature", "id": row.id, "geometry": point(row),
-                            "properties": props})
+                            "properties": props}, headers={"ETag": make_etag(row.id, row.version)})
