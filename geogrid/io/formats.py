@@ -8,7 +8,8 @@ first of the first 20 rows holding the most column names an import knows (any sp
 of households', persons' or boundaries' headers), or, where no row holds two, the first
 row at least half as full as the fullest: title and subtitle rows above it
 ("新晃县某村住户名单", "填报单位：某村 | 填报日期：…") and blank lines are skipped, and a
-header over two rows (坐标 merged over 经度 | 纬度) is read as one
+header over two or three rows (坐标 merged over 经度 | 纬度; 位置 over 坐标 over them; a
+blank row left under the group row) is read as one
 (:mod:`geogrid.io.headerrows`; :func:`read_notes` names its rows).  A ``_row`` column holds the row
 number a person sees: the line in a CSV (the first record is line 2 below a header on
 line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector file.  Rows with no
@@ -33,7 +34,7 @@ import shapely
 
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
-from geogrid.io.headerrows import find_header, two_row_note
+from geogrid.io.headerrows import READ, find_header, header_note
 from geogrid.io.headers import known_header
 
 __all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off", "read_notes"]
@@ -257,8 +258,8 @@ def _csv_header(text: str, sep: str):
     """``(line, characters, names, note)`` of a CSV's header, found as in an XLSX
     (:func:`~geogrid.io.headerrows.find_header`): the line of the first record and the
     characters to skip before pandas reads on; for a header of one row, its names are
-    pandas' to read (``names`` and ``note`` are ``None``), else ``names`` are the two rows'
-    and ``note(columns)`` says so.  The rows above the header are a title such as
+    pandas' to read (``names`` and ``note`` are ``None``), else ``names`` are those its rows
+    give together and ``note(columns)`` says so.  The rows above the header are a title such as
     "新晃县某村住户名单" saved from a merged cell, blank lines."""
     ends: list[tuple[int, int]] = []  # (lines, characters) read after each record
     read = [0, 0]
@@ -274,7 +275,7 @@ def _csv_header(text: str, sep: str):
         for record in csv.reader(lines(), delimiter=sep):
             rows.append(tuple(record))
             ends.append((read[0], read[1]))
-            if len(rows) == 21:  # the header is among 20, and its sub-row at most one below
+            if len(rows) == READ:  # the header is among 20, its sub-rows a few below
                 break
     except csv.Error:  # pandas says what is wrong with the file
         return 2, 0, None, None
@@ -284,8 +285,8 @@ def _csv_header(text: str, sep: str):
         return 2, 0, None, None
     if first == last:
         return starts[first][0] + 2, starts[first][1], None, None
-    numbers = (starts[first][0] + 1, starts[last][0] + 1)
-    return ends[last][0] + 1, ends[last][1], names, lambda columns: two_row_note(rows, first, numbers, columns)
+    numbers = [line + 1 for line, _ in starts]
+    return ends[last][0] + 1, ends[last][1], names, lambda columns: header_note(rows, first, last, numbers, columns)
 
 
 _CUT_OFF = "geogrid_cut_off"
@@ -345,7 +346,7 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
     df = pd.DataFrame(records, columns=names, dtype=object)
     df = _number_rows(df, head + 2)
     if first < head:
-        notes = [two_row_note(rows, first, (first + 1, head + 1), names), *notes]
+        notes = [header_note(rows, first, head, list(range(1, len(rows) + 1)), names), *notes]
     if notes:
         df.attrs[_NOTES] = notes
     return df

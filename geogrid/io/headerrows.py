@@ -22,6 +22,11 @@ is never taken for a sub-header.  The sub-row names the columns under a group, t
 name kept where a sub-name alone is repeated (户主姓名 and 联系人姓名 for two 姓名) or
 makes a name with it (户主 over 姓名); the group row names the columns with nothing under.
 
+A header can go one level deeper (位置信息 over 地址 | 坐标, 坐标 over 经度 | 纬度, so three
+rows): the third row is read by the same rule under the names of the two above it, so a
+record under a two-row header is no more taken for a third row than for a second.  A
+blank row left between the group row and its sub-row is passed over.
+
 >>> find_header([("户编号", "坐标", None), (None, "经度", "纬度"), ("H1", 109.17, 27.35)])
 (0, 1, ['户编号', '经度', '纬度'])
 >>> find_header([("户编号", "经度", "纬度"), ("H1", "109.17", "27.35")])
@@ -35,10 +40,17 @@ import unicodedata
 from geogrid import columns as C
 from geogrid.io.headers import LONLAT, known_header, normalize_header, resolve_columns
 
-__all__ = ["header_index", "find_header", "two_row_note"]
+__all__ = ["header_index", "find_header", "header_rows", "header_note"]
 
 #: How many rows from the top the header is looked for in.
 SEARCHED = 20
+#: The most rows one header is read over: a group row, its sub-row and a sub-sub-row.
+DEPTH = 3
+#: The most blank rows between two rows of one header (one left under a group row).
+GAP = 1
+#: How many rows from the top a header may reach down to: found among the first
+#: :data:`SEARCHED`, with its sub-rows and the blank rows between them below.
+READ = SEARCHED + (DEPTH - 1) * (GAP + 1)
 
 
 def _blank(value) -> bool:
@@ -70,26 +82,89 @@ def header_index(rows: list[tuple]) -> int:
 def find_header(rows: list[tuple]) -> tuple[int, int, list]:
     """``(first, last, names)``: the header's rows among ``rows`` (0-based; ``first ==
     last`` for a header of one row, ``-1`` for both when no row holds anything) and its
-    cells, one per column: for a one-row header the row's own cells, for a two-row header
-    the names the two give together (``None`` where neither names the column).
+    cells, one per column: for a one-row header the row's own cells, for a header over
+    several rows the names they give together (``None`` where none names the column).
 
-    The row :func:`header_index` finds is read with the row under it when that row is its
-    sub-header, or with the row above it when the row found is itself the sub-header (it
-    can hold more names an import knows than the group row, 姓名 | 身份证号 | 联系电话 under
-    户主信息) and the row above gives it names it lacks (户编号 merged down over both).
+    The row :func:`header_index` finds is read with the row above it when the row found is
+    itself a sub-header (it can hold more names an import knows than the group row,
+    姓名 | 身份证号 | 联系电话 under 户主信息) and the row above gives it names it lacks (户编号
+    merged down over both), and with the row under it when that row is its sub-header
+    (see the module's rule); so on, up to :data:`DEPTH` rows (a group row, its sub-row and
+    a sub-sub-row: 位置 over 坐标 over 经度 | 纬度).  The rows are read top down, each over
+    the names of those above it.  :data:`GAP` blank rows may stand between two of them
+    (a blank row left under the group row); they are no part of it, and the header's
+    rows are those between ``first`` and ``last`` that are not blank.
+
+    >>> find_header([("户编号", "位置", None, None), (None, "地址", "坐标", None),
+    ...              (None, None, "经度", "纬度"), ("H1", "1号", 109.17, 27.35)])
+    (0, 2, ['户编号', '地址', '经度', '纬度'])
+    >>> find_header([("户编号", "坐标", None), (None, None, None), (None, "经度", "纬度"), ("H1", 109.17, 27.35)])
+    (0, 2, ['户编号', '经度', '纬度'])
     """
     head = header_index(rows)
     if head < 0:
         return -1, -1, []
-    if head > 0:
-        names = _two_rows(rows[head - 1], rows[head])
-        if names is not None and names != _one_row(rows[head], len(names)):
-            return head - 1, head, names
-    if head + 1 < min(len(rows), SEARCHED + 1):
-        names = _two_rows(rows[head], rows[head + 1])
-        if names is not None:
-            return head, head + 1, names
-    return head, head, list(rows[head])
+    limit = min(len(rows), READ)
+    used = [head]
+    names = _one_row(rows[head], len(rows[head]))
+    while len(used) < DEPTH:
+        above = _neighbour(rows, used[0], -1, limit)
+        if above is not None:
+            found = _fold([rows[i] for i in (above, *used)])
+            if found is not None and not _same(found, names):
+                used.insert(0, above)
+                names = found
+                continue
+        below = _neighbour(rows, used[-1], 1, limit)
+        if below is not None:
+            found = _fold([rows[i] for i in (*used, below)])
+            if found is not None:
+                used.append(below)
+                names = found
+                continue
+        break
+    if len(used) == 1:
+        return head, head, list(rows[head])
+    return used[0], used[-1], names
+
+
+def header_rows(rows: list[tuple], first: int, last: int) -> list[int]:
+    """The rows of a header :func:`find_header` found from ``first`` to ``last``: those
+    between them that are not blank."""
+    return [i for i in range(first, last + 1) if not _row_blank(rows[i])]
+
+
+def _row_blank(row: tuple) -> bool:
+    return all(_blank(v) for v in row)
+
+
+def _neighbour(rows: list[tuple], at: int, step: int, limit: int) -> int | None:
+    """The first row above (``step`` -1) or under (+1) ``rows[at]`` that is not blank, past
+    :data:`GAP` blank rows at most; ``None`` if there is none (or only past ``limit``)."""
+    i = at + step
+    for _ in range(GAP + 1):
+        if not 0 <= i < limit:
+            return None
+        if not _row_blank(rows[i]):
+            return i
+        i += step
+    return None
+
+
+def _fold(rows: list) -> list | None:
+    """The names of a header over ``rows``, top down: each row the sub-header of the names
+    of those above it, or ``None`` when one is not."""
+    names = rows[0]
+    for row in rows[1:]:
+        names = _two_rows(names, row)
+        if names is None:
+            return None
+    return names
+
+
+def _same(a: list, b: list) -> bool:
+    width = max(len(a), len(b))
+    return _one_row(a, width) == _one_row(b, width)
 
 
 def _text(value) -> str | None:
@@ -112,23 +187,37 @@ def _join(group: str, sub: str) -> str:
     return f"{group} {sub}" if group.isascii() and sub.isascii() else f"{group}{sub}"
 
 
-def two_row_note(rows: list[tuple], first: int, numbers: tuple[int, int], columns: list) -> str:
-    """What was read of the two-row header ``rows[first]`` over ``rows[first + 1]``, whose
-    row numbers (as the user sees them) are ``numbers``, as the ``columns`` given.
+def header_note(rows: list[tuple], first: int, last: int, numbers: list[int], columns: list) -> str:
+    """What was read of the header over ``rows[first]`` to ``rows[last]`` (blank rows
+    between them aside), as the ``columns`` given; ``numbers[i]`` is the number of
+    ``rows[i]`` as the user sees it.
 
-    >>> two_row_note([("户编号", "坐标", None), (None, "经度", "纬度")], 0, (1, 2), ["户编号", "经度", "纬度"])
+    >>> header_note([("户编号", "坐标", None), (None, "经度", "纬度")], 0, 1, [1, 2], ["户编号", "经度", "纬度"])
     'rows 1 and 2 are one header (坐标 over 经度, 纬度): read as the columns 户编号, 经度, 纬度'
+    >>> header_note([("户编号", "坐标", None), (), (None, "经度", "纬度")], 0, 2, [1, 2, 3], ["户编号", "经度", "纬度"])
+    'rows 1 and 3 are one header, the blank row 2 between them no part of it (坐标 over 经度, 纬度): read as the columns 户编号, 经度, 纬度'
     """
-    upper, lower = rows[first], rows[first + 1]
-    width = max(len(upper), len(lower))
-    top, sub = _one_row(upper, width), _one_row(lower, width)
-    groups: dict[int, list[str]] = {}
-    for j, g in enumerate(_groups(top)):
-        if g is not None and sub[j] is not None:
-            groups.setdefault(g, []).append(sub[j])
-    over = "; ".join(f"{top[g]} over {', '.join(subs)}" for g, subs in groups.items())
-    return (f"rows {numbers[0]} and {numbers[1]} are one header ({over}): "
+    used = header_rows(rows, first, last)
+    over = []
+    for upper, lower in zip(used, used[1:]):
+        width = max(len(rows[upper]), len(rows[lower]))
+        top, sub = _one_row(rows[upper], width), _one_row(rows[lower], width)
+        groups: dict[int, list[str]] = {}
+        for j, g in enumerate(_groups(top)):
+            if g is not None and sub[j] is not None:
+                groups.setdefault(g, []).append(sub[j])
+        over += [f"{top[g]} over {', '.join(subs)}" for g, subs in groups.items()]
+    blank = [numbers[i] for i in range(first, last + 1) if i not in used]
+    between = ""
+    if blank:
+        between = (f", the blank row {blank[0]} between them no part of it" if len(blank) == 1
+                   else f", the blank rows {_listed(blank)} between them no part of it")
+    return (f"rows {_listed([numbers[i] for i in used])} are one header{between} ({'; '.join(over)}): "
             f"read as the columns {', '.join(map(str, columns))}")
+
+
+def _listed(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
 
 
 def _groups(top: list) -> list[int | None]:
