@@ -54,3 +54,13 @@ def test_every_kind_of_engine_note_has_a_short_name(lang):
     """The planner's list of the plan's notes heads each with its kind's name."""
     missing = sorted(k for k in _engine_kinds() if f"notekind.{k}" not in _keys(lang))
     assert missing == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_string_the_house_panel_asks_for_is_there(lang):
+    """The house panel (its removal from the register too) words nothing in a raw key."""
+    text = (ROOT / "web_map" / "js" / "house.js").read_text(encoding="utf-8")
+    asked = set(re.findall(r'\bt\("([a-z_.]+)"', text))
+    asked |= {f"removal.reason.{r}" for r in re.findall(r'"(moved_out|dissolved|merged|duplicate)"', text)}
+    assert {"house.remove", "removal.title", "removal.reason.moved_out"} <= asked
+    assert sorted(asked - _keys(lang)) == []

@@ -114,6 +114,9 @@ async function start() {
   showLayerChoices(canReadHouses);
   const map = state.map;
   state.panel = new SidePanel({
+    canRemove: () => can("remove_households"),
+    // a household left the register or came back: the houses are drawn again
+    onRegisterChanged: () => state.layers && state.layers.reloadHouses(),
     onShow: () => setLeftOpen(false), // on a phone the panel and the cards share the screen
     onClose: () => {
       state.layers.highlightHouse(null);

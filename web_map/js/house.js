@@ -20,8 +20,21 @@ function careChip(level) {
   return `<span class="care-chip"><span class="dot care-${escapeHtml(level)}" style="background:${CARE_COLOURS[level] || "#999"}"></span>${escapeHtml(t(`care.${level}`))}</span>`;
 }
 
+/** The reasons the house panel offers (a merge needs the household it joined, which
+ * the panel cannot pick: the API takes it, the panel does not offer it). */
+const REMOVAL_REASONS = ["moved_out", "dissolved", "duplicate"];
+
+function today() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
 export class SidePanel {
-  constructor({ onClose, onShow } = {}) {
+  /** `canRemove()`: whether the user may take households out of the register (the
+   * API's remove_households); `onRegisterChanged(id)`: a household left it or came back. */
+  constructor({ onClose, onShow, canRemove = () => false, onRegisterChanged = () => {} } = {}) {
+    this.canRemove = canRemove;
+    this.onRegisterChanged = onRegisterChanged;
     this.panel = $("side-panel");
     this.body = $("side-body");
     this.title = $("side-title");
@@ -68,9 +81,9 @@ export class SidePanel {
     const render = () => this.openHouse(id);
     this.stack = [render];
     this.loading(t("house.title"));
-    let h;
+    let h, headers;
     try {
-      ({ data: h } = await get(`households/${encodeURIComponent(id)}`));
+      ({ data: h, headers } = await get(`households/${encodeURIComponent(id)}`));
     } catch (err) {
       this.show(t("house.title"), `<p class="error">${escapeHtml(err.status === 404 ? t("house.notfound") : errorMessage(err))}</p>`);
       return null;
@@ -97,10 +110,70 @@ export class SidePanel {
         ${field(t("house.cell"), p.cell_name || p.cell_key || p.cell_id)}
       </dl>
       <div class="section-title">${escapeHtml(t("house.residents", { n: residents.length }))}</div>
-      ${residents.length ? `<ul class="residents" id="residents">${rows}</ul>` : `<p class="hint">${escapeHtml(t("house.noresidents"))}</p>`}`,
+      ${residents.length ? `<ul class="residents" id="residents">${rows}</ul>` : `<p class="hint">${escapeHtml(t("house.noresidents"))}</p>`}
+      ${this.canRemove() ? `<button type="button" class="btn wide danger" id="remove-btn" style="margin-top: 12px">${escapeHtml(t("house.remove"))}</button>` : ""}`,
     );
     for (const li of this.body.querySelectorAll("[data-person]")) actionRow(li, () => this.openPerson(li.dataset.person));
+    const removeBtn = $("remove-btn");
+    if (removeBtn) removeBtn.addEventListener("click", () => this.removeHouse(id, headers && headers.get("ETag")));
     return h;
+  }
+
+  /** Take the household out of the register (POST households/{id}/removal with its
+   * ETag), then offer the undo. */
+  async removeHouse(id, etag) {
+    const body = document.createElement("div");
+    const options = REMOVAL_REASONS.map((r) => `<option value="${r}">${escapeHtml(t(`removal.reason.${r}`))}</option>`).join("");
+    body.innerHTML = `<p>${escapeHtml(t("removal.explain"))}</p>
+      <label><span>${escapeHtml(t("removal.reason"))}</span><select name="reason" id="removal-reason">${options}</select></label>
+      <label><span>${escapeHtml(t("removal.date"))}</span><input type="date" name="date" id="removal-date" value="${today()}" max="${today()}"></label>
+      <label><span>${escapeHtml(t("removal.note"))}</span><textarea name="note" id="removal-note" maxlength="500"></textarea></label>`;
+    let done = null;
+    const ok = await openDialog({
+      title: t("removal.title"),
+      body,
+      ok: t("removal.submit"),
+      cancel: t("removal.cancel"),
+      validate: (v) => (v.date ? null : t("removal.date.required")),
+      onOk: async (v) => {
+        try {
+          done = await request("POST", `households/${encodeURIComponent(id)}/removal`, {
+            json: { reason: v.reason, date: v.date, note: (v.note || "").trim() || null },
+            ifMatch: etag,
+          });
+          return null;
+        } catch (err) {
+          return errorMessage(err);
+        }
+      },
+    });
+    if (!ok || !done) return;
+    const reason = t(`removal.reason.${done.data.reason}`);
+    const undoEtag = done.headers.get("ETag");
+    const render = () => {
+      this.stack = [render];
+      this.show(
+        t("house.title"),
+        `<p class="notice ok" id="removed-note">${escapeHtml(t("removal.done", { reason }))}</p>
+         <button type="button" class="btn wide secondary" id="undo-remove-btn">${escapeHtml(t("removal.undo"))}</button>`,
+      );
+      $("undo-remove-btn").addEventListener("click", () => this.undoRemoval(id, undoEtag));
+    };
+    render();
+    toast(t("removal.done", { reason }));
+    this.onRegisterChanged(id);
+  }
+
+  async undoRemoval(id, etag) {
+    try {
+      await request("DELETE", `households/${encodeURIComponent(id)}/removal`, { ifMatch: etag });
+    } catch (err) {
+      toast(errorMessage(err), { error: true });
+      return;
+    }
+    toast(t("removal.undone"));
+    this.onRegisterChanged(id);
+    await this.openHouse(id);
   }
 
   personHtml(p, revealed) {
