@@ -33,8 +33,9 @@ __all__ = ["GROUPS", "PERIODS", "counts", "on_time_share", "median_hours_to_clos
 
 #: Columns issues may be grouped by.
 GROUPS = ("status", "category", "level", "village_code", "microgrid_key", "cell_key")
-#: Period lengths for time series (pandas period aliases).
-PERIODS = {"day": "D", "week": "W-MON", "month": "M", "year": "Y"}
+#: Period lengths for time series (pandas period aliases; a week runs Monday to Sunday,
+#: "W-SUN" being weeks that end on a Sunday).
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}
 
 
 def _utc(series: pd.Series) -> pd.Series:

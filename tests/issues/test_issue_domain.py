@@ -171,6 +171,17 @@ def test_counts_share_median_hotspots():
     assert stats.on_time_share(df.iloc[0:0], now) is None
 
 
+def test_a_week_is_labelled_by_its_monday():
+    """Weeks were pandas' "W-MON", weeks that END on a Monday: labelled by a Tuesday
+    (2025-02-25 for Monday 2025-03-03), a Monday counted with the week before it.  A
+    week now runs Monday to Sunday, China time, as an analyst's whole weeks do
+    (geogrid.api.issuestats.analyst_window)."""
+    cst = ["2025-03-03 00:30", "2025-03-05 12:00", "2025-03-09 23:30", "2025-03-10 00:30"]
+    at = pd.Series(pd.to_datetime(cst)).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    labels = stats.period_labels(pd.DataFrame({"reported_at": at}), "week")
+    assert labels.tolist() == ["2025-03-03", "2025-03-03", "2025-03-03", "2025-03-10"]
+
+
 def test_csv_export_is_formula_safe(tmp_path):
     text = stats.csv_bytes(_frame()).decode("utf-8-sig")
     for bad in ("=1+1", "@SUM(A1)", "+cmd"):
