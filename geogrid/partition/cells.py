@@ -20,7 +20,7 @@ from geogrid.partition.drawing import diagram, draw, join_small
 from geogrid.partition.lloyd import assign_within, fewer_cells, lloyd, mean_points, relocate
 from geogrid.partition.units import Units, merge_units, needed_cells
 
-__all__ = ["solve_cells", "first_leaves", "cell_rounds", "cell_centres", "lattice_points", "LLOYD"]
+__all__ = ["solve_cells", "first_leaves", "cell_rounds", "round_groups", "cell_centres", "lattice_points", "LLOYD"]
 
 #: lattice points per cell, to keep cell polygons compact
 LATTICE_PER_CELL = 60
@@ -223,20 +223,9 @@ def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | 
     leaf = np.empty(units.n, int)
     for lab, (ids, _) in enumerate(leaves):
         leaf[ids] = lab
-    # groups that must stay together: a unit, or a small hamlet (the flow keeps it
-    # whole where it fits, which the cuts could not always do)
-    group = np.arange(units.n)
-    m = hsmall >= 0
-    if m.any():
-        codes, first = np.unique(hsmall[m], return_index=True)
-        group[m] = np.flatnonzero(m)[first][np.searchsorted(codes, hsmall[m])]
-    _, group = np.unique(group, return_inverse=True)
-    group = group.ravel()
-    G = group.max() + 1
-    gw = np.bincount(group, weights=units.weight, minlength=G)
     origin = units.xy.mean(axis=0)
-    gxy = np.column_stack([np.bincount(group, (units.xy[:, 0] - origin[0]) * units.weight, G),
-                           np.bincount(group, (units.xy[:, 1] - origin[1]) * units.weight, G)]) / gw[:, None]
+    group, gxy, gw = round_groups(units, hsmall, origin)
+    G = len(gw)
     gleaf = np.zeros(G, int)
     gleaf[group] = leaf
     fixed_leaf = np.zeros(len(leaves), bool)
@@ -278,6 +267,24 @@ def cell_rounds(units: Units, leaves, cap: int, hsmall: np.ndarray, goal: int | 
     if k > len(leaves) or (k == len(leaves) and kept <= 0 and sse_new > sse_old * (1 - 1e-9)):
         return None
     return cell_of_unit, centres, origin
+
+
+def round_groups(units: Units, hsmall: np.ndarray, origin) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the rounds move whole: a unit, or a small hamlet (the flow keeps it whole
+    where it fits, which the cuts could not always do).  ``(group of each unit, mean
+    point of each group relative to ``origin``, households of each group)``."""
+    group = np.arange(units.n)
+    m = hsmall >= 0
+    if m.any():
+        codes, first = np.unique(hsmall[m], return_index=True)
+        group[m] = np.flatnonzero(m)[first][np.searchsorted(codes, hsmall[m])]
+    _, group = np.unique(group, return_inverse=True)
+    group = group.ravel()
+    G = group.max() + 1
+    gw = np.bincount(group, weights=units.weight, minlength=G)
+    gxy = np.column_stack([np.bincount(group, (units.xy[:, 0] - origin[0]) * units.weight, G),
+                           np.bincount(group, (units.xy[:, 1] - origin[1]) * units.weight, G)]) / gw[:, None]
+    return group, gxy, gw
 
 
 def _hamlets_whole(hsmall: np.ndarray, cell_of_unit: np.ndarray) -> int:
