@@ -16,7 +16,9 @@ line 1), the sheet row in an XLSX, and the feature number (from 1) in a vector f
 value at all (blank lines, formatted-but-empty Excel rows) are not records and are
 left out; the row numbers of the others do not change.  Neither are the totals rows of
 a CSV or XLSX (a first cell 合计, 总计, 小计 or 共计): they are left out too, and
-:func:`read_notes` names them.
+:func:`read_notes` names them.  Rows and columns hidden in an XLSX sheet (by hand or by
+a filter) are read as the others, hiding not being deleting, and :func:`read_notes`
+names them (:mod:`geogrid.io.xlsx`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import io
 import os
 import re
 import unicodedata
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ import shapely
 from geogrid.errors import EncodingError, FileFormatError
 from geogrid.io.encoding import decode_bytes, detect_encoding
 from geogrid.io.headerrows import READ, find_header, header_note
-from geogrid.io.headers import known_header
+from geogrid.io.xlsx import read_sheet
 
 __all__ = ["FORMATS", "ROW", "format_of", "read_table", "cut_off", "read_notes"]
 
@@ -97,7 +98,7 @@ def read_table(path: str | os.PathLike, *, layer: str | int | None = None, encod
     if fmt == "CSV":
         df = _drop_totals_rows(_read_csv(path, encoding))
     elif fmt == "XLSX":
-        df = _drop_totals_rows(_read_xlsx(path, layer))
+        df = _note_hidden(_drop_totals_rows(_read_xlsx(path, layer)))
     elif fmt == "GeoParquet":
         df = _read_parquet(path)
     else:
@@ -188,7 +189,8 @@ def _drop_totals_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_notes(raw: pd.DataFrame) -> list[str]:
     """What :func:`read_table` did to the file that its reader should be told: the totals
-    rows it left out, the sheet it chose, the two rows of a header read as one."""
+    rows it left out, the sheet it chose, the rows of a header read as one, the hidden
+    rows and columns it read."""
     return list(raw.attrs.get(_NOTES, []))
 
 
@@ -310,33 +312,11 @@ def cut_off(raw: pd.DataFrame) -> tuple[int, str] | None:
 
 
 def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise FileFormatError(f"{path}: not a readable XLSX workbook ({exc}); open and save it again in Excel") from None
-    notes = []
-    try:
-        if layer is None:
-            ws, notes = _register_sheet(path, wb)
-        elif isinstance(layer, int):
-            ws = wb.worksheets[layer]
-        else:
-            ws = wb[layer]
-    except (KeyError, IndexError):
-        wb.close()
-        raise FileFormatError(f"{path}: no sheet {layer!r}; its sheets are {', '.join(wb.sheetnames)}") from None
-    try:
-        ws.reset_dimensions()  # do not trust a stale <dimension> element
-        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
-    except Exception as exc:  # openpyxl raises many kinds on corrupt sheets
-        raise FileFormatError(f"{path}: sheet {ws.title!r} cannot be read ({exc})") from None
-    finally:
-        wb.close()
+    sheet = read_sheet(path, layer)
+    rows = sheet.rows
     first, head, cells = find_header(rows)
     if head < 0:
-        raise FileFormatError(f"{path}: sheet {ws.title!r} is empty; the first row must hold the column headers")
+        raise FileFormatError(f"{path}: sheet {sheet.title!r} is empty; the first row must hold the column headers")
     width = max(len(r) for r in rows)
     header = list(cells) + [None] * (width - len(cells))
     body = [list(r) + [None] * (width - len(r)) for r in rows[head + 1 :]]
@@ -345,41 +325,48 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
     records = [["" if r[j] is None else r[j] for j in keep] for r in body]
     df = pd.DataFrame(records, columns=names, dtype=object)
     df = _number_rows(df, head + 2)
+    notes = list(sheet.notes)
     if first < head:
         notes = [header_note(rows, first, head, list(range(1, len(rows) + 1)), names), *notes]
     if notes:
         df.attrs[_NOTES] = notes
+    hidden_columns = [(j + 1, name) for j, name in zip(keep, names) if j + 1 in sheet.hidden_columns]
+    if sheet.hidden_rows or hidden_columns:
+        df.attrs[_HIDDEN] = (sheet.title, sheet.hidden_rows, hidden_columns)
     return df
 
 
-def _register_sheet(path: Path, wb) -> tuple[object, list[str]]:
-    """The sheet of ``wb`` to read when none is named, and the note saying which: the one
-    sheet whose first 20 rows hold two or more column names an import knows (a 填表说明
-    sheet before it, Excel's empty Sheet2 after it are passed over), else the first.  Two
-    such sheets (一组 and 二组) are refused with a :class:`FileFormatError`: reading one
-    would leave out the other's rows without a word."""
-    sheets = wb.worksheets
-    if len(sheets) == 1:
-        return sheets[0], []
-    found = []
-    for ws in sheets:
-        try:
-            ws.reset_dimensions()
-            top = [tuple(r) for r in ws.iter_rows(min_row=1, max_row=20, values_only=True)]
-        except Exception:  # a corrupt sheet: said when it is the one read
-            continue
-        if any(sum(known_header(v) for v in row) >= 2 for row in top):
-            found.append(ws)
-    if len(found) > 1:
-        names = [ws.title for ws in found]
-        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-        raise FileFormatError(
-            f"{path}: sheets {listed} {'both' if len(found) == 2 else 'all'} hold a table; read one at a "
-            "time with --layer SHEET (its name or 0-based number), or put their rows in one sheet")
-    if not found or found[0] is sheets[0]:
-        return sheets[0], []
-    return found[0], [f"read sheet {found[0].title!r} of {len(sheets)} ({', '.join(wb.sheetnames)}): "
-                      "the others hold no column an import knows"]
+_HIDDEN = "geogrid_hidden"
+
+
+def _note_hidden(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a note naming the records of its sheet that were hidden (by hand or by
+    a filter) and the columns, all read as the others: hiding a row in Excel does not
+    delete it, and a register read otherwise than it looks should say so."""
+    if _HIDDEN not in df.attrs:
+        return df
+    title, hidden_rows, hidden_columns = df.attrs[_HIDDEN]
+    said = []
+    rows = [int(r) for r in df[ROW] if int(r) in hidden_rows]
+    if rows:
+        shown = (", ".join(map(str, rows[:10])) + f" and {len(rows) - 10} more" if len(rows) > 10
+                 else ", ".join(map(str, rows[:-1])) + f" and {rows[-1]}" if len(rows) > 1 else str(rows[0]))
+        said.append(f"{'rows' if len(rows) > 1 else 'row'} {shown} of sheet {title!r} "
+                    f"{'are' if len(rows) > 1 else 'is'} hidden (by hand or by a filter) and "
+                    f"{'were' if len(rows) > 1 else 'was'} read as the others: hiding a row does not delete it; "
+                    "delete the rows that are no records, or unhide them to check them")
+    if hidden_columns:
+        from openpyxl.utils import get_column_letter
+
+        shown = ", ".join(f"{get_column_letter(j)} ({name})" for j, name in hidden_columns)
+        many = len(hidden_columns) > 1
+        said.append(f"{'columns' if many else 'column'} {shown} of sheet {title!r} {'are' if many else 'is'} "
+                    f"hidden and {'were' if many else 'was'} read as the others; unhide "
+                    f"{'them' if many else 'it'} to check {'them' if many else 'it'}")
+    df.attrs = {k: v for k, v in df.attrs.items() if k != _HIDDEN}
+    if said:
+        df.attrs[_NOTES] = [*df.attrs.get(_NOTES, []), *said]
+    return df
 
 
 # --- vector formats ------------------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""The cells of an XLSX sheet as they are, and what of it is hidden.
+
+Cadres hide rows and columns of a register (a household moved out, a column of notes) or
+filter rows out, and hiding is not deleting: :func:`read_sheet` gives every row, hidden
+or not, as openpyxl's read-only mode reads it (a merged cell's value in its first cell),
+and says which rows and columns were hidden, so that :func:`~geogrid.io.formats.read_table`
+can tell the reader they were read.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geogrid.errors import FileFormatError
+from geogrid.io.headers import known_header
+
+__all__ = ["Sheet", "read_sheet"]
+
+_TRUE = ("1", "true")
+
+
+@dataclass
+class Sheet:
+    """One sheet of a workbook.
+
+    title : the sheet's name.
+    rows : its rows from the first, each a tuple of cell values (``None`` for an empty
+        cell), of the width of its last cell (``()`` for a row with none).
+    hidden_rows : the numbers (from 1, as Excel shows them) of the rows hidden, by hand
+        or by a filter.
+    hidden_columns : the numbers (from 1: A is 1) of the columns hidden.
+    notes : what the reader should be told of the choice of sheet.
+    """
+
+    title: str
+    rows: list[tuple]
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_columns: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_sheet(path: Path, layer: str | int | None) -> Sheet:
+    """The sheet ``layer`` (name or 0-based number) of the workbook ``path``, or when
+    ``None`` the one sheet holding a table (:func:`_register_sheet`).  Raises
+    :class:`FileFormatError` for a workbook or sheet that cannot be read."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a readable XLSX workbook ({exc}); open and save it again in Excel") from None
+    notes: list[str] = []
+    try:
+        if layer is None:
+            ws, notes = _register_sheet(path, wb)
+        elif isinstance(layer, int):
+            ws = wb.worksheets[layer]
+        else:
+            ws = wb[layer]
+    except (KeyError, IndexError):
+        wb.close()
+        raise FileFormatError(f"{path}: no sheet {layer!r}; its sheets are {', '.join(wb.sheetnames)}") from None
+    try:
+        sheet = _cells(ws)
+    except Exception as exc:  # openpyxl raises many kinds on corrupt sheets
+        raise FileFormatError(f"{path}: sheet {ws.title!r} cannot be read ({exc})") from None
+    finally:
+        wb.close()
+    sheet.notes = notes
+    return sheet
+
+
+def _cells(ws) -> Sheet:
+    """The rows of the read-only sheet ``ws`` as ``ws.iter_rows(values_only=True)`` gives them
+    with its dimensions reset (a stale ``<dimension>`` element is not trusted), read with
+    openpyxl's own sheet parser, which read-only sheets use too, so that the rows and
+    columns it finds hidden are at hand when the rows are read (a read-only sheet keeps
+    no row or column dimensions)."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    rows: list[tuple] = []
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
+                                 date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        for number, cells in parser.parse():
+            if number <= len(rows):  # a row given twice: the first is kept, as openpyxl does
+                continue
+            rows.extend(() for _ in range(len(rows) + 1, number))
+            row = [None] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                row[cell["column"] - 1] = cell["value"]
+            rows.append(tuple(row))
+        hidden_rows = {int(r) for r, attrs in parser.row_dimensions.items()
+                       if str(attrs.get("hidden", "")).lower() in _TRUE}
+        hidden_columns = {j for attrs in parser.column_dimensions.values()
+                          if str(attrs.get("hidden", "")).lower() in _TRUE
+                          for j in range(int(attrs["min"]), int(attrs.get("max", attrs["min"])) + 1)}
+    return Sheet(ws.title, rows, hidden_rows, hidden_columns)
+
+
+def _register_sheet(path: Path, wb) -> tuple[object, list[str]]:
+    """The sheet of ``wb`` to read when none is named, and the note saying which: the one
+    sheet whose first 20 rows hold two or more column names an import knows (a 填表说明
+    sheet before it, Excel's empty Sheet2 after it are passed over), else the first.  Two
+    such sheets (一组 and 二组) are refused with a :class:`FileFormatError`: reading one
+    would leave out the other's rows without a word."""
+    sheets = wb.worksheets
+    if len(sheets) == 1:
+        return sheets[0], []
+    found = []
+    for ws in sheets:
+        try:
+            ws.reset_dimensions()
+            top = [tuple(r) for r in ws.iter_rows(min_row=1, max_row=20, values_only=True)]
+        except Exception:  # a corrupt sheet: said when it is the one read
+            continue
+        if any(sum(known_header(v) for v in row) >= 2 for row in top):
+            found.append(ws)
+    if len(found) > 1:
+        names = [ws.title for ws in found]
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        raise FileFormatError(
+            f"{path}: sheets {listed} {'both' if len(found) == 2 else 'all'} hold a table; read one at a "
+            "time with --layer SHEET (its name or 0-based number), or put their rows in one sheet")
+    if not found or found[0] is sheets[0]:
+        return sheets[0], []
+    return found[0], [f"read sheet {found[0].title!r} of {len(sheets)} ({', '.join(wb.sheetnames)}): "
+                      "the others hold no column an import knows"]
