@@ -14,7 +14,9 @@ whose households it moved are made afresh by the engine's own rules
 (:func:`~geogrid.partition.assignment_notes.assignment_notes`) from the plan's
 assignments and the households' points, buildings and hamlets, and folded into the
 stored ones (:func:`geogrid.db.plannotes.refresh_notes`: one that still holds keeps its
-id and its acknowledgement).  The engine is imported lazily, as for a re-run.
+id and its acknowledgement).  A re-run does the same for the villages it touched
+(:func:`follow_assignments`), once its own notes are stored.  The engine is imported
+lazily, as for a re-run.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import func, select
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan, PlanNote
 from geogrid.db.plannotes import refresh_notes
 
-__all__ = ["follow_hand_edit", "BY_HAND"]
+__all__ = ["follow_hand_edit", "follow_assignments", "BY_HAND"]
 
 #: kinds whose new notes after a hand edit are marked ``params.by_hand``
 BY_HAND = ("building_split",)
@@ -39,15 +41,30 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
     whose households or lock an edit changed): ``{"villages": [codes], "removed": n, "added": n}``.  A plan that kept no
     notes (saved before they were kept) gets none: it would show some of a village's
     notes as if they were all."""
+    return follow_assignments(session, plan, cell_ids=cell_ids, by_hand=True)
+
+
+def follow_assignments(session, plan: Plan, *, villages: Iterable[str] = (), cell_ids: Iterable[str] = (),
+                       by_hand: bool = False) -> dict:
+    """The :data:`~geogrid.partition.assignment_notes.FOLLOW_ASSIGNMENTS` notes of
+    ``plan`` made afresh for ``villages`` and the villages of ``cell_ids``, as
+    :func:`follow_hand_edit` does after a hand edit (``by_hand``: the new
+    :data:`BY_HAND` notes are marked so) and a re-run does for the villages it touched
+    (:func:`geogrid.api.planrerun.rerun`), after its own notes are stored: the engine
+    re-solves only the named micro-grids, and a building of a micro-grid it kept that
+    a household moved out of, or joined, has its note given again here."""
     cell_ids = sorted(set(cell_ids))
-    if not cell_ids or not plan.notes_recorded:
+    villages = {str(v) for v in villages}
+    if not (cell_ids or villages) or not plan.notes_recorded:
         return {"villages": [], "removed": 0, "added": 0}
     from geogrid.crs import local_metric_crs, transformer
     from geogrid.partition.assignment_notes import FOLLOW_ASSIGNMENTS, assignment_notes
 
-    villages = sorted(set(session.execute(
-        select(Microgrid.village_code).join(Cell, Cell.microgrid_id == Microgrid.id)
-        .where(Cell.id.in_(cell_ids), Microgrid.village_code.is_not(None)).distinct()).scalars()))
+    if cell_ids:
+        villages |= set(session.execute(
+            select(Microgrid.village_code).join(Cell, Cell.microgrid_id == Microgrid.id)
+            .where(Cell.id.in_(cell_ids), Microgrid.village_code.is_not(None)).distinct()).scalars())
+    villages = sorted(villages)
     if not villages:
         return {"villages": [], "removed": 0, "added": 0}
     cap = int((plan.params or {}).get("max_households", 20))
@@ -84,7 +101,7 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
                                       locked=set(cell[mine][locked[mine].astype(bool)]),
                                       kept_full=kept_full):
                 d["households"] = hid[mine[d["households"]]].tolist()
-                if d["kind"] in BY_HAND:
+                if by_hand and d["kind"] in BY_HAND:
                     # the engine's words give its own reasons (a micro-grid border, no
                     # straight cut); a note this edit brings in is about a split made by
                     # hand, which the map words so (one still as stored keeps its words)

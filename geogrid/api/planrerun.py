@@ -22,7 +22,12 @@ split between cells) is written there, and that cell counted again.  A re-run th
 household of the named micro-grids in no cell (it lies in a micro-grid not named, or
 outside its village) is refused, naming the households and where they lie (in the
 message, and structured in the error's ``errors``); the engine's other notes come back
-with the result, each with its kind and structured fields (see :func:`_note`).  A re-run
+with the result, each with its kind and structured fields (see :func:`_note`).  The
+notes that follow assignments (buildings, small hamlets, full locked and kept cells)
+are then made afresh for every village the re-run touched, as a hand edit does
+(:func:`geogrid.api.editnotes.follow_assignments`): the engine judges only what it
+re-solved, and a building of a micro-grid it kept, that a household moved out of,
+would otherwise keep no note until the next hand edit there.  A re-run
 the engine itself refuses (:class:`~geogrid.errors.InputError`: a village's new outline
 that leaves a named micro-grid no land, ``outline_leaves_no_land``, or none of its
 households, ``outline_leaves_no_households``, or that has no area,
@@ -35,6 +40,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select, update
 
 from geogrid import columns as C
+from geogrid.api.editnotes import follow_assignments
 from geogrid.db.bulk import lon_lat
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.db.plannotes import as_diagnostics, read_notes, replace_notes
@@ -78,7 +84,8 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
         from geogrid.partition import repartition
     except ImportError as exc:  # the engine is another issue's work
         raise PartitionError(f"the partition engine is not available ({exc}); install geogrid "
-                             "with geogrid.partition to re-run micro-grids") from None
+                             "with geogrid.partition to re-run micro-grids",
+                             key="plan.engine_missing") from None
     from geogrid.db.areas import villages_frame
     from geogrid.db.households import households_frame
     from geogrid.db.plans import load_plan
@@ -195,6 +202,10 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     mine = _about(result, named)
     replace_notes(session, plan.id, keys, named | set(prev_hh.index[prev_hh[C.MICROGRID_ID].isin(keys)]),
                   mine, {h: h for h in result.households.index})
+    # and the notes that follow assignments, village-wide, as a hand edit brings them up
+    # to date: the engine judges only what it re-solved, so a building of a micro-grid
+    # it kept that a household moved out of (here or from another village) kept no note
+    follow_assignments(session, plan, villages=village_codes, cell_ids=left)
     return {"microgrids": keys, "cells": n_cells, "households": len(rows),
             "notes": [_note(d, named) for d in mine]}
 

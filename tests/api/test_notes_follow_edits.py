@@ -356,3 +356,56 @@ def test_a_cell_a_rerun_left_over_the_cap_keeps_its_note_while_it_is_and_a_move_
     r = _move(client, planner, pid, r.headers["etag"], donors[:2], other)
     assert r.status_code == 200, r.text
     assert not [n for n in _stored(engine, pid).values() if n[0] == "kept_cell_full"]
+
+
+def test_a_rerun_brings_the_notes_of_its_village_up_to_date_as_a_hand_edit_does(client, world, engine):
+    """(h) A household of the big building moves house (the register's point and
+    building change) into another micro-grid of its village, which is re-run.  The
+    re-run takes it out of the building's cell, and the building, in a micro-grid it did
+    not re-solve, has 25 households, still over the cap.  Before, the re-run dropped the
+    building's note (it named the household the re-run placed) and made none for the
+    building it did not re-solve: the village had no oversize_building note for it until
+    its next hand edit.  Now a re-run brings the notes that follow assignments of the
+    villages it touched up to date as a hand edit does; an acknowledged one whose words
+    did not change keeps its id and acknowledgement."""
+    from shapely import wkt
+    from sqlalchemy import text
+
+    from geogrid.db.models import Cell, Microgrid
+
+    planner = _token(engine, "planner")
+    pid, etag = _draft(client, planner)
+    placed = _placed(engine, pid)
+    house = _members(placed, building=BUILDING)
+    home_mg = placed[house[0]][1]
+    before = _stored(engine, pid)
+    other = next(i for i, n in before.items() if n[0] == "oversize_building" and n[1] == BUILDING_VILLAGE
+                 and n[3] != tuple(house))
+    assert _ack(client, planner, pid, other).status_code == 200
+    with engine.connect() as conn:
+        mg, cell_wkt = conn.execute(
+            select(Microgrid.id, text("ST_AsText(cells.geom)")).join(Cell, Cell.microgrid_id == Microgrid.id)
+            .where(Microgrid.plan_id == pid, Microgrid.village_code == BUILDING_VILLAGE, Microgrid.id != home_mg,
+                   Cell.households > 0).order_by(Cell.cell_key)).first()
+    mover = house[-1]
+    with engine.begin() as conn:  # what re-importing the household at its new house does
+        conn.execute(text("UPDATE households SET geom = ST_GeomFromText(:w, 4326), building = NULL "
+                          "WHERE id = :id"), {"w": wkt.loads(cell_wkt).representative_point().wkt, "id": mover})
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [mg]},
+                    headers={**planner, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert _placed(engine, pid)[mover][1] == mg
+    after = _stored(engine, pid)
+    (note,) = _of(after, "oversize_building", house[:-1])
+    assert "has 25 households, more than 20" in after[note][2] and after[note][5] is None
+    assert not [n for n in after.values() if mover in n[3] and n[0] == "oversize_building"]
+    assert after[other] == before[other][:5] + ("planner",)
+    # as a hand edit in the village leaves them: locking a cell of the cap or fewer
+    # brings the village's notes up to date and changes none
+    counts = Counter(p[0] for p in _placed(engine, pid).values())
+    small = next(c for h, (c, _, _, _, v) in sorted(_placed(engine, pid).items())
+                 if v == BUILDING_VILLAGE and counts[c] <= 20)
+    r = client.post(f"/api/v1/plans/{pid}/cells/{small}/lock", headers={**planner, "If-Match": r.json()["etag"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["notes"] == {"villages": [BUILDING_VILLAGE], "removed": 0, "added": 0}
+    assert _stored(engine, pid) == after
