@@ -60,7 +60,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def _claims(request: Request, token: str | None) -> dict:
     if not token:
         raise AuthenticationError("not logged in: POST username and password to /api/v1/auth/token "
-                                  "and send the token as 'Authorization: Bearer ...'")
+                                  "and send the token as 'Authorization: Bearer ...'",
+                                  key="auth.not_logged_in")
     return request.app.state.token_cache.claims(token)
 
 
@@ -82,7 +83,7 @@ def principal_from_claims(request: Request, session: Session, claims: dict) -> P
         select(User.id, User.username, User.role, User.scopes).where(User.id == claims["sub"])
     ).first()
     if row is None:
-        raise AuthenticationError("this account no longer exists; log in again")
+        raise AuthenticationError("this account no longer exists; log in again", key="auth.account_gone")
     principal = Principal(row.id, row.username, row.role, tuple(row.scopes or ()))
     request.state.principal = principal
     return principal
@@ -223,7 +224,7 @@ def request_context(request: Request, claims: dict, *, deferred: list | None = N
                 ahead = prefetch(session, *last)
         principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county, ahead)
         if principal is None:
-            raise AuthenticationError("this account no longer exists; log in again")
+            raise AuthenticationError("this account no longer exists; log in again", key="auth.account_gone")
         request.state.principal = principal
         request.state.any_published_plan_id = stamp[1]
         request.state.scope_stamp = stamp

@@ -17,6 +17,11 @@ the error's ``key`` and ``params`` (:class:`geogrid.errors.GeogridError`), or fr
 those of the error it was raised from (``raise StateError(...) from exc``).  A refusal
 with no key has no ``message``: show ``detail``.  Keys are never renamed once given;
 a new refusal gets a new key.
+
+Every refusal geogrid raises in the API carries a key (``tests/api/test_error_keys.py``
+checks the raises); so do a request FastAPI refuses before a route runs
+(``request.invalid``, its first field as ``field``) and a path no route serves
+(``request.not_found``, ``request.method_not_allowed``).
 """
 
 from __future__ import annotations
@@ -214,12 +219,19 @@ async def _handle_request_validation(request: Request, exc: RequestValidationErr
     detail = f"invalid request: {first['loc']}: {first['reason']}"
     if len(errors) > 1:
         detail += f" (and {len(errors) - 1} more)"
-    return JSONResponse(_body(422, detail, errors), status_code=422)
+    return JSONResponse(_body(422, detail, errors, {"key": "request.invalid", "params": {"field": first["loc"]}}),
+                        status_code=422)
+
+
+#: the message keys of the HTTP errors Starlette raises itself (no route, wrong method)
+_HTTP_KEYS = {404: "request.not_found", 405: "request.method_not_allowed"}
 
 
 async def _handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return JSONResponse(_body(exc.status_code, detail), status_code=exc.status_code,
+    key = _HTTP_KEYS.get(exc.status_code)
+    message = {"key": key, "params": {}} if key else None
+    return JSONResponse(_body(exc.status_code, detail, None, message), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 
 

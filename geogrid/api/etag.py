@@ -26,7 +26,8 @@ def parse_if_match(header: str | None) -> list[str]:
     tags = [t.strip() for t in header.split(",") if t.strip()]
     for t in tags:
         if t.startswith("W/"):
-            raise InputError("If-Match must carry the strong ETag the plan was read with, not a weak one")
+            raise InputError("If-Match must carry the strong ETag the plan was read with, not a weak one",
+                             key="plan.if_match_weak")
     return tags
 
 

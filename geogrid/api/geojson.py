@@ -108,33 +108,34 @@ def _ring(cell: str) -> list:
 def _check_ranges(geom) -> None:
     coords = shapely.get_coordinates(geom)
     if len(coords) == 0:
-        raise InputError("polygon has no coordinates")
+        raise InputError("polygon has no coordinates", key="geometry.no_coordinates")
     if not shapely.is_valid_input(geom) or not (coords == coords).all():
-        raise InputError("polygon coordinates must be finite numbers")
+        raise InputError("polygon coordinates must be finite numbers", key="geometry.not_finite")
     lon, lat = coords[:, 0], coords[:, 1]
     if (abs(lat) > 90).any():
         if (abs(lon) <= 90).all():
             raise InputError("polygon latitude is outside -90..90: longitude and latitude look "
-                             "swapped; GeoJSON positions are [longitude, latitude]")
-        raise InputError("polygon latitude must be within -90..90")
+                             "swapped; GeoJSON positions are [longitude, latitude]", key="geometry.swapped")
+        raise InputError("polygon latitude must be within -90..90", key="geometry.latitude_range")
     if (abs(lon) > 180).any():
-        raise InputError("polygon longitude must be within -180..180")
+        raise InputError("polygon longitude must be within -180..180", key="geometry.longitude_range")
 
 
 def parse_polygon(data: dict, *, what: str = "polygon"):
     """A valid, right-hand-rule shapely Polygon/MultiPolygon from a GeoJSON geometry dict."""
     if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InputError(f"{what} must be a GeoJSON Polygon or MultiPolygon geometry")
+        raise InputError(f"{what} must be a GeoJSON Polygon or MultiPolygon geometry",
+                         key="geometry.not_polygon")
     try:
         geom = shape(data)
     except Exception as exc:  # shapely raises assorted errors for bad nesting
-        raise InputError(f"{what} is not valid GeoJSON: {exc}") from None
+        raise InputError(f"{what} is not valid GeoJSON: {exc}", key="geometry.not_geojson") from None
     if geom.is_empty:
-        raise InputError(f"{what} is empty")
+        raise InputError(f"{what} is empty", key="geometry.empty")
     _check_ranges(geom)
     if not geom.is_valid:
         raise InputError(f"{what} is invalid: {explain_validity(geom)}; redraw it without "
-                         "self-intersections or spikes")
+                         "self-intersections or spikes", key="geometry.invalid")
     if geom.geom_type == "Polygon":
         return orient(geom, sign=1.0)
     return shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
@@ -170,8 +171,10 @@ def check_polygon_in_context(geom, *, parent=None, siblings: dict[str, Any] | No
         outside = m2(geom.difference(parent))
         if outside > TOLERANCE_M2:
             raise InputError(f"{what} reaches {outside:.0f} m² outside {parent_name}; keep it inside "
-                             "(or check that longitude and latitude are not swapped)")
+                             "(or check that longitude and latitude are not swapped)",
+                             key="geometry.outside", params={"m2": round(outside)})
     overlapping = [i for i, s in siblings.items()
                    if s is not None and s.intersects(geom) and m2(geom.intersection(s)) > TOLERANCE_M2]
     if overlapping:
-        raise InputError(f"{what} overlaps {', '.join(overlapping)}; move the shared boundary instead")
+        raise InputError(f"{what} overlaps {', '.join(overlapping)}; move the shared boundary instead",
+                         key="geometry.overlaps", params={"overlaps": overlapping})

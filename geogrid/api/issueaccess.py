@@ -107,7 +107,8 @@ def issue_actor(session: Session, principal: Principal, scope: Scope, issue) -> 
 def require_role(principal: Principal, roles: frozenset[str], what: str) -> None:
     if principal.role not in roles:
         raise PermissionDeniedError(
-            f"role {principal.role!r} may not {what}; ask an administrator for a cadre account")
+            f"role {principal.role!r} may not {what}; ask an administrator for a cadre account",
+            key="issue.role_may_not", params={"role": principal.role})
 
 
 def read_issue(session: Session, principal: Principal, scope: Scope, audit, issue_id: str):

@@ -158,10 +158,11 @@ def withheld_counts(frame: pd.DataFrame, groups: list[str], period: str | None, 
     if too_fine:
         raise PermissionDeniedError(
             f"analysts are told issue counts by micro-grid at the finest, not by {', '.join(too_fine)}: "
-            "group by microgrid_key or village_code")
+            "group by microgrid_key or village_code", key="stats.too_fine", params={"groups": too_fine})
     unknown = [g for g in groups if g not in stats.GROUPS]
     if unknown:
-        raise InputError(f"cannot group by {unknown}; use any of {', '.join(stats.GROUPS)}")
+        raise InputError(f"cannot group by {unknown}; use any of {', '.join(stats.GROUPS)}",
+                         key="stats.unknown_group", params={"groups": unknown})
     places = [g for g in groups if g in PLACES]
     attributes = [g for g in groups if g not in PLACES]
     keys = frame[attributes].astype(object).where(frame[attributes].notna(), "")

@@ -59,20 +59,22 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         return None
     parts = text.split(",")
     if len(parts) != 4:
-        raise InputError("bbox must be four numbers: minLon,minLat,maxLon,maxLat (WGS84)")
+        raise InputError("bbox must be four numbers: minLon,minLat,maxLon,maxLat (WGS84)", key="request.bbox")
     try:
         x0, y0, x1, y1 = (float(p) for p in parts)
     except ValueError:
-        raise InputError("bbox must be four numbers: minLon,minLat,maxLon,maxLat (WGS84)") from None
+        raise InputError("bbox must be four numbers: minLon,minLat,maxLon,maxLat (WGS84)",
+                         key="request.bbox") from None
     if any(v != v or v in (float("inf"), float("-inf")) for v in (x0, y0, x1, y1)):
-        raise InputError("bbox values must be finite numbers")
+        raise InputError("bbox values must be finite numbers", key="request.bbox")
     if not (-90 <= y0 <= 90 and -90 <= y1 <= 90):
         if -90 <= x0 <= 90 and -90 <= x1 <= 90:
             raise InputError("bbox latitude is outside -90..90: longitude and latitude look swapped; "
-                             "send minLon,minLat,maxLon,maxLat")
-        raise InputError("bbox latitude must be within -90..90")
+                             "send minLon,minLat,maxLon,maxLat", key="request.bbox")
+        raise InputError("bbox latitude must be within -90..90", key="request.bbox")
     if not (-180 <= x0 <= 180 and -180 <= x1 <= 180):
-        raise InputError("bbox longitude must be within -180..180")
+        raise InputError("bbox longitude must be within -180..180", key="request.bbox")
     if x0 > x1 or y0 > y1:
-        raise InputError("bbox minimum is greater than its maximum: send minLon,minLat,maxLon,maxLat")
+        raise InputError("bbox minimum is greater than its maximum: send minLon,minLat,maxLon,maxLat",
+                         key="request.bbox")
     return x0, y0, x1, y1

@@ -90,7 +90,8 @@ def note_in_scope(session, plan: Plan, scope: Scope, note_id: str) -> dict:
     the plan has no such note or the caller's scope does not cover it."""
     found = next(iter(plan_notes(session, plan, scope=scope, note_ids=[note_id])["notes"]), None)
     if found is None:
-        raise NotFoundError(f"note {note_id} not found in plan {plan.id}")
+        raise NotFoundError(f"note {note_id} not found in plan {plan.id}",
+                            key="plan.note_not_found", params={"note": note_id, "plan": plan.id})
     return found
 
 

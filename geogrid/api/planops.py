@@ -47,7 +47,8 @@ def cell_in_plan(session, scope: Scope, plan_id: str, cell_id: str, *, for_updat
     cell = session.execute(select(Cell).where(Cell.id == cell_id, Cell.plan_id == plan_id,
                                               scope.cells_clause())).scalar_one_or_none()
     if cell is None:
-        raise NotFoundError(f"cell {cell_id} not found in plan {plan_id}")
+        raise NotFoundError(f"cell {cell_id} not found in plan {plan_id}",
+                            key="plan.cell_not_found", params={"cell": cell_id, "plan": plan_id})
     return cell
 
 
@@ -55,7 +56,8 @@ def microgrid_in_plan(session, scope: Scope, plan_id: str, mg_id: str) -> Microg
     mg = session.execute(select(Microgrid).where(Microgrid.id == mg_id, Microgrid.plan_id == plan_id,
                                                  scope.microgrids_clause())).scalar_one_or_none()
     if mg is None:
-        raise NotFoundError(f"micro-grid {mg_id} not found in plan {plan_id}")
+        raise NotFoundError(f"micro-grid {mg_id} not found in plan {plan_id}",
+                            key="plan.microgrid_not_found", params={"microgrid": mg_id, "plan": plan_id})
     return mg
 
 
@@ -91,7 +93,8 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
                            scope.cells_clause())).scalars()}
     for t in targets:
         if t not in cells:
-            raise NotFoundError(f"cell {t} not found in plan {plan_id}")
+            raise NotFoundError(f"cell {t} not found in plan {plan_id}",
+                                key="plan.cell_not_found", params={"cell": t, "plan": plan_id})
     hids = sorted({m.household_id for m in moves})
     if len(hids) != len(moves):
         raise InputError("each household may be moved only once per request", key="plan.move_twice")
@@ -103,7 +106,8 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
     sources = {}
     for h in hids:
         if h not in current:
-            raise NotFoundError(f"household {h} is not assigned in plan {plan_id}")
+            raise NotFoundError(f"household {h} is not assigned in plan {plan_id}",
+                                key="plan.household_not_assigned", params={"household": h, "plan": plan_id})
     source_cells = {c.id: c for c in session.execute(
         select(Cell).where(Cell.id.in_(sorted(set(current.values())))))
         .scalars()}

@@ -44,7 +44,8 @@ def plan_quality(session, plan: Plan, *, scope: Scope, village: str | None = Non
     keys, villages, whole = _in_scope(session, plan, scope, village)
     if not keys:
         where = f" in village {village}" if village else ""
-        raise NotFoundError(f"plan {plan.id} has no micro-grid{where} within your scope")
+        raise NotFoundError(f"plan {plan.id} has no micro-grid{where} within your scope",
+                            key="plan.none_in_scope", params={"plan": plan.id, "village": village})
     out = {"villages": villages, "whole_villages": whole,
            **_figures(session, plan, villages, None if whole else keys), "compare": None}
     if compare is not None:
@@ -78,7 +79,7 @@ def _figures(session, plan: Plan, villages: list[str], keys: list[str] | None) -
         from geogrid.partition.solve import PLAN_PARAMETERS
     except ImportError as exc:  # the engine is another issue's work
         raise PartitionError(f"the partition engine is not available ({exc}); install geogrid "
-                             "with geogrid.partition to measure a plan") from None
+                             "with geogrid.partition to measure a plan", key="plan.engine_missing") from None
     from geogrid.db.plans import load_plan
 
     frames = load_plan(session, plan.id, villages)

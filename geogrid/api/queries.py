@@ -249,7 +249,8 @@ def get_household(session: Session, scope: Scope, household_id: str, *, plan_id:
         .where(Household.id == household_id, scope.households_clause())
     ).first()
     if row is None:
-        raise NotFoundError(f"household {household_id} not found")
+        raise NotFoundError(f"household {household_id} not found",
+                            key="household.not_found", params={"household": household_id})
     return row
 
 
@@ -312,7 +313,8 @@ def household_with_residents(session: Session, scope: Scope, household_id: str, 
     stmt, params = house_query(scope, household_id, plan_id)
     rows = stmt.rows(session, params, named=True)
     if not rows:
-        raise NotFoundError(f"household {household_id} not found")
+        raise NotFoundError(f"household {household_id} not found",
+                            key="household.not_found", params={"household": household_id})
     first = len(rows[0]) - len(Resident._fields)
     people = [Resident._make(r[first:]) for r in rows if r[first] is not None]
     return rows[0], people
@@ -340,7 +342,8 @@ def get_person(session: Session, scope: Scope, person_id: str) -> Person:
         select(Person).join(Household, Household.id == Person.household_id)
         .where(Person.id == person_id, scope.households_clause())).scalar_one_or_none()
     if person is None:
-        raise NotFoundError(f"person {person_id} not found")
+        raise NotFoundError(f"person {person_id} not found",
+                            key="person.not_found", params={"person": person_id})
     return person
 
 
@@ -407,11 +410,13 @@ def create_user(session: Session, username: str, password_hash: str, role: str,
     from geogrid.api.scope import ROLES
 
     if role not in ROLES:
-        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}",
+                         key="user.bad_role", params={"role": role})
     if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise InputError("username must be 1-64 characters without spaces")
+        raise InputError("username must be 1-64 characters without spaces", key="user.bad_name")
     if find_user(session, username) is not None:
-        raise ConflictError(f"user {username!r} exists already; choose another name")
+        raise ConflictError(f"user {username!r} exists already; choose another name",
+                            key="user.exists", params={"user": username})
     user = User(username=username, password_hash=password_hash, role=role, scopes=list(scopes))
     session.add(user)
     session.flush()
@@ -421,7 +426,7 @@ def create_user(session: Session, username: str, password_hash: str, role: str,
 def unlock_user(session: Session, username: str) -> None:
     user = find_user(session, username)
     if user is None:
-        raise NotFoundError(f"no user {username!r}")
+        raise NotFoundError(f"no user {username!r}", key="user.not_found", params={"user": username})
     user.failed_logins = 0
     user.locked_until = None
 

@@ -94,7 +94,8 @@ def require(principal: Principal, capability: str) -> None:
     if not principal.can(capability):
         raise PermissionDeniedError(
             f"role {principal.role!r} may not {capability.replace('_', ' ')}; ask an administrator "
-            "for a role that can", key="role.may_not", params={"role": principal.role, "capability": capability})
+            "for a role that can",
+            key="role.may_not", params={"role": principal.role, "capability": capability})
 
 
 @dataclass(frozen=True)
@@ -386,11 +387,12 @@ def normalise_scope_entries(session: Session, tokens: list[str]) -> list[str]:
             if row:
                 found = f"cell:{row.cell_key}"
         if kind not in ("", "area", "microgrid", "cell"):
-            raise InputError(f"scope {raw!r}: prefix must be area:, microgrid: or cell:")
+            raise InputError(f"scope {raw!r}: prefix must be area:, microgrid: or cell:",
+                             key="scope.bad_prefix", params={"scope": raw})
         if found is None:
             raise NotFoundError(
                 f"scope {raw!r} is not an area code, micro-grid or cell; import the boundaries "
-                "or partition first, or check the code")
+                "or partition first, or check the code", key="scope.not_found", params={"scope": raw})
         if found not in out:
             out.append(found)
     return out

@@ -47,7 +47,8 @@ _MIN_PASSWORD = 8
 def hash_password(password: str) -> str:
     """An Argon2id hash of ``password`` (PHC string)."""
     if len(password) < _MIN_PASSWORD:
-        raise InputError(f"password too short: use at least {_MIN_PASSWORD} characters")
+        raise InputError(f"password too short: use at least {_MIN_PASSWORD} characters",
+                         key="auth.password_short", params={"min": _MIN_PASSWORD})
     return _HASHER.hash(password)
 
 
@@ -82,10 +83,11 @@ def check_secret(secret_key: str, demo: bool) -> None:
         raise InputError(
             "GEOGRID_SECRET_KEY is still the default; set it to a long random value, e.g. "
             "`export GEOGRID_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`, "
-            "or set GEOGRID_DEMO=1 for a demo"
-        )
+            "or set GEOGRID_DEMO=1 for a demo",
+            key="config.secret_key_default")
     if len(secret_key) < 16:
-        raise InputError("GEOGRID_SECRET_KEY is too short: use at least 16 random characters")
+        raise InputError("GEOGRID_SECRET_KEY is too short: use at least 16 random characters",
+                         key="config.secret_key_short")
 
 
 def issue_token(secret_key: str, *, user_id: str, username: str, role: str,
@@ -111,7 +113,8 @@ def decode_token(secret_key: str, token: str) -> dict:
     except jwt.ExpiredSignatureError:
         raise AuthenticationError("the token has expired; log in again", key="auth.token_expired") from None
     except jwt.PyJWTError:
-        raise AuthenticationError("invalid token; log in again at /api/v1/auth/token") from None
+        raise AuthenticationError("invalid token; log in again at /api/v1/auth/token",
+                                  key="auth.invalid_token") from None
     return claims
 
 

@@ -269,12 +269,13 @@ def update_household(session: Session, household_id: str, changes: dict,
 
     household = session.get(Household, household_id)
     if household is None:
-        raise NotFoundError(f"household {household_id!r} does not exist")
+        raise NotFoundError(f"household {household_id!r} does not exist",
+                            key="household.not_found", params={"household": household_id})
     if expected_version is not None and household.version != expected_version:
         raise ConflictError(
             f"household {household_id!r} is at version {household.version}, not "
-            f"{expected_version}: someone else changed it; reload it and try again"
-        )
+            f"{expected_version}: someone else changed it; reload it and try again",
+            key="household.stale", params={"household": household_id})
     for key, value in changes.items():
         if key == C.GEOMETRY:
             household.geom = from_shape(value, srid=4326)

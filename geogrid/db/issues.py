@@ -126,9 +126,9 @@ def create_issue(session: Session, *, category: Category, lon: float, lat: float
     """Insert a reported issue and its first timeline event; returns the flushed Issue."""
     check_point(lon, lat)
     if source not in SOURCES:
-        raise InputError(f"source must be one of {', '.join(SOURCES)}")
+        raise InputError(f"source must be one of {', '.join(SOURCES)}", key="issue.bad_source")
     if priority not in PRIORITIES:
-        raise InputError(f"priority must be one of {', '.join(PRIORITIES)}")
+        raise InputError(f"priority must be one of {', '.join(PRIORITIES)}", key="issue.bad_priority")
     issue = Issue(
         id=new_id(), category=category.code, description=(description or "").strip(),
         address=address, priority=priority, source=source, status="reported",
@@ -156,7 +156,7 @@ def get_issue(session: Session, issue_id: str, where=None) -> Issue:
         stmt = stmt.where(where)
     issue = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
     if issue is None:
-        raise NotFoundError(f"issue {issue_id} not found")
+        raise NotFoundError(f"issue {issue_id} not found", key="issue.not_found", params={"issue": issue_id})
     return issue
 
 
@@ -199,9 +199,10 @@ def transition(session: Session, issue_id: str, actor: Actor, actor_name: str, a
             "else acted on it first; reload it and try again", key="issue.stale", params={"issue": issue_id})
     if action == "reject" and reason == "duplicate" and duplicate_of:
         if duplicate_of == issue_id:
-            raise InputError("an issue cannot be a duplicate of itself")
+            raise InputError("an issue cannot be a duplicate of itself", key="issue.duplicate_self")
         if session.get(Issue, duplicate_of) is None:
-            raise NotFoundError(f"issue {duplicate_of} (duplicate_of) not found")
+            raise NotFoundError(f"issue {duplicate_of} (duplicate_of) not found",
+                                key="issue.duplicate_not_found", params={"issue": duplicate_of})
     outcome = apply(state_of(session, issue), actor, action, note=note, reason=reason,
                     duplicate_of=duplicate_of, target=target, rating=rating)
     s = outcome.state
@@ -242,7 +243,7 @@ def add_photo(session: Session, issue: Issue, *, photo_id: str, kind: str, path:
               now: dt.datetime) -> IssuePhoto:
     """Record a stored photo and a ``photo`` event (the issue's state does not change)."""
     if kind not in ("report", "proof"):
-        raise InputError("kind must be report or proof")
+        raise InputError("kind must be report or proof", key="photo.bad_kind")
     photo = IssuePhoto(id=photo_id, issue_id=issue.id, kind=kind, path=path, thumb_path=thumb_path,
                        content_type=processed.content_type, width=processed.width,
                        height=processed.height, bytes=len(processed.content),
@@ -439,9 +440,10 @@ def _hash_key(raw: str) -> str:
 def create_api_key(session: Session, user_id: str, name: str) -> tuple[ApiKey, str]:
     """A new Open311 API key for ``user_id``; returns the row and the key (shown once)."""
     if session.get(User, user_id) is None:
-        raise NotFoundError(f"user {user_id} not found")
+        raise NotFoundError(f"user {user_id} not found", key="user.not_found", params={"user": user_id})
     if not name or not name.strip():
-        raise ValidationError("an API key needs a name saying who uses it (e.g. '12345 hotline')")
+        raise ValidationError("an API key needs a name saying who uses it (e.g. '12345 hotline')",
+                              key="apikey.needs_name")
     raw = "g311_" + secrets.token_urlsafe(24)
     key = ApiKey(id=new_id(), key_hash=_hash_key(raw), prefix=raw[:8], user_id=user_id,
                  name=name.strip())
@@ -467,7 +469,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def revoke_api_key(session: Session, key_id: str, now: dt.datetime) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise NotFoundError(f"API key {key_id} not found")
+        raise NotFoundError(f"API key {key_id} not found", key="apikey.not_found", params={"key": key_id})
     if key.revoked_at is None:
         key.revoked_at = now
         session.flush()

@@ -271,7 +271,8 @@ def get_plan(session: Session, plan_id: str) -> Plan:
     """The plan ``plan_id``, or NotFoundError."""
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFoundError(f"plan {plan_id!r} does not exist")
+        raise NotFoundError(f"plan {plan_id!r} does not exist",
+                            key="plan.not_found", params={"plan": plan_id})
     return plan
 
 
@@ -352,7 +353,8 @@ def bump_version(session: Session, plan_id: str, expected_version: int) -> int:
         current = session.execute(
             text("SELECT version FROM plans WHERE id = :id"), {"id": plan_id}).scalar()
         if current is None:
-            raise NotFoundError(f"plan {plan_id!r} does not exist")
+            raise NotFoundError(f"plan {plan_id!r} does not exist",
+                                key="plan.not_found", params={"plan": plan_id})
         raise ConflictError(
             f"plan {plan_id!r} is at version {current}, not {expected_version}: someone else "
             "edited it; reload it and try again", key="plan.stale", params={"plan": plan_id})

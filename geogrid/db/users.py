@@ -22,7 +22,8 @@ def add_user(session: Session, username: str, password_hash: str, role: str,
              scopes=()) -> User:
     """Add a user; ``password_hash`` is already hashed (argon2/bcrypt) by the caller."""
     if role not in USER_ROLES:
-        raise ValidationError(f"role {role!r} must be one of {', '.join(USER_ROLES)}")
+        raise ValidationError(f"role {role!r} must be one of {', '.join(USER_ROLES)}",
+                              key="user.bad_role", params={"role": role})
     user = User(username=username, password_hash=password_hash, role=role,
                 scopes=[str(s) for s in scopes])
     try:
@@ -30,7 +31,8 @@ def add_user(session: Session, username: str, password_hash: str, role: str,
             session.add(user)
             session.flush()
     except IntegrityError:
-        raise ConflictError(f"user {username!r} already exists; choose another name") from None
+        raise ConflictError(f"user {username!r} already exists; choose another name",
+                            key="user.exists", params={"user": username}) from None
     return user
 
 
@@ -41,7 +43,8 @@ def find_user(session: Session, username: str) -> User | None:
 def get_user(session: Session, username: str) -> User:
     user = find_user(session, username)
     if user is None:
-        raise NotFoundError(f"user {username!r} does not exist")
+        raise NotFoundError(f"user {username!r} does not exist",
+                            key="user.not_found", params={"user": username})
     return user
 
 

@@ -115,7 +115,8 @@ class Catalogue:
         except KeyError:
             raise NotFoundError(
                 f"category {code!r} is not in the catalogue; use one of "
-                f"{', '.join(c.code for c in self.categories)}") from None
+                f"{', '.join(c.code for c in self.categories)}",
+                key="issue.category_unknown", params={"category": code}) from None
 
     def department(self, code: str) -> Department:
         for d in self.departments:
@@ -123,7 +124,8 @@ class Catalogue:
                 return d
         raise NotFoundError(
             f"department {code!r} is not in the menu; use one of "
-            f"{', '.join(d.code for d in self.departments)}")
+            f"{', '.join(d.code for d in self.departments)}",
+            key="issue.department_unknown", params={"department": code})
 
     def codes(self) -> list[str]:
         return [c.code for c in self.categories]
@@ -140,20 +142,24 @@ def default_catalogue() -> Catalogue:
 
 def _level(value, where: str) -> str:
     if value not in LEVELS:
-        raise InputError(f"{where}: level {value!r} must be one of {', '.join(LEVELS)}")
+        raise InputError(f"{where}: level {value!r} must be one of {', '.join(LEVELS)}",
+                         key="catalogue.level", params={"where": where, "level": value})
     return value
 
 
 def _category(raw: dict, i: int, path: Path) -> Category:
     where = f"{path}: categories[{i}]"
     if not isinstance(raw, dict) or not raw.get("code"):
-        raise InputError(f"{where} needs at least a code, a name, deadline_days and level")
+        raise InputError(f"{where} needs at least a code, a name, deadline_days and level",
+                         key="catalogue.incomplete", params={"where": where})
     try:
         days = float(raw.get("deadline_days", 7))
     except (TypeError, ValueError):
-        raise InputError(f"{where}: deadline_days {raw.get('deadline_days')!r} is not a number") from None
+        raise InputError(f"{where}: deadline_days {raw.get('deadline_days')!r} is not a number",
+                         key="catalogue.deadline_not_number", params={"where": where}) from None
     if not 0 < days <= 366:
-        raise InputError(f"{where}: deadline_days must be between 0 and 366 days")
+        raise InputError(f"{where}: deadline_days must be between 0 and 366 days",
+                         key="catalogue.deadline_range", params={"where": where})
     return Category(code=str(raw["code"]), name=str(raw.get("name", raw["code"])),
                     name_en=str(raw.get("name_en", raw.get("name", raw["code"]))),
                     deadline_days=days, level=_level(raw.get("level", "village"), where),
@@ -174,7 +180,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"issue catalogue {str(path)!r} does not exist; fix "
-                         "GEOGRID_ISSUES_CATALOGUE_PATH or leave it empty for the defaults")
+                         "GEOGRID_ISSUES_CATALOGUE_PATH or leave it empty for the defaults",
+                         key="catalogue.missing", params={"path": str(path)})
     text = path.read_text(encoding="utf-8-sig")
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
@@ -184,22 +191,27 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         else:
             data = json.loads(text)
     except Exception as exc:
-        raise InputError(f"issue catalogue {str(path)!r} cannot be parsed: {exc}") from None
+        raise InputError(f"issue catalogue {str(path)!r} cannot be parsed: {exc}",
+                         key="catalogue.unparsable", params={"path": str(path)}) from None
     if not isinstance(data, dict):
-        raise InputError(f"issue catalogue {str(path)!r} must be a mapping with 'categories'")
+        raise InputError(f"issue catalogue {str(path)!r} must be a mapping with 'categories'",
+                         key="catalogue.not_mapping", params={"path": str(path)})
     cats = [_category(c, i, path) for i, c in enumerate(data.get("categories") or [])]
     deps = []
     for i, d in enumerate(data.get("departments") or []):
         if not isinstance(d, dict) or not d.get("code"):
-            raise InputError(f"{path}: departments[{i}] needs a code, a name and a level")
+            raise InputError(f"{path}: departments[{i}] needs a code, a name and a level",
+                             key="catalogue.department_incomplete", params={"path": str(path), "index": i})
         deps.append(Department(str(d["code"]), str(d.get("name", d["code"])),
                                _level(d.get("level", "county"), f"{path}: departments[{i}]")))
     codes = [c.code for c in cats]
     if len(set(codes)) != len(codes):
-        raise InputError(f"issue catalogue {str(path)!r} lists a category code twice")
+        raise InputError(f"issue catalogue {str(path)!r} lists a category code twice",
+                         key="catalogue.duplicate_code", params={"path": str(path)})
     if data.get("replace"):
         if not cats:
-            raise InputError(f"issue catalogue {str(path)!r} replaces the defaults with nothing")
+            raise InputError(f"issue catalogue {str(path)!r} replaces the defaults with nothing",
+                             key="catalogue.empty", params={"path": str(path)})
         return Catalogue(tuple(cats), tuple(deps) or DEFAULT_DEPARTMENTS)
     merged = {c.code: c for c in DEFAULT_CATEGORIES}
     merged.update({c.code: c for c in cats})

@@ -51,7 +51,8 @@ def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
     if bad:
         from geogrid.errors import InputError
 
-        raise InputError(f"cannot group by {bad}; use any of {', '.join(GROUPS)}")
+        raise InputError(f"cannot group by {bad}; use any of {', '.join(GROUPS)}",
+                         key="stats.unknown_group", params={"groups": bad})
     frame = df[by].copy() if by else pd.DataFrame(index=df.index)
     if period is not None:
         frame["period"] = period_labels(df, period, tz)
@@ -70,7 +71,8 @@ def period_labels(df: pd.DataFrame, period: str, tz: str = "Asia/Shanghai") -> p
     if period not in PERIODS:
         from geogrid.errors import InputError
 
-        raise InputError(f"period must be one of {', '.join(PERIODS)}")
+        raise InputError(f"period must be one of {', '.join(PERIODS)}",
+                         key="stats.period", params={"period": period})
     reported = _utc(df["reported_at"]).dt.tz_convert(tz).dt.tz_localize(None)
     return reported.dt.to_period(PERIODS[period]).dt.start_time.dt.strftime("%Y-%m-%d")
 

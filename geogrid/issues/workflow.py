@@ -244,10 +244,12 @@ def apply(state: IssueState, actor: Actor, action: str, *, note: str | None = No
         The action is not possible from ``state.status`` (or escalating at county).
     """
     if action not in TRANSITIONS:
-        raise InputError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        raise InputError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}",
+                         key="issue.unknown_action", params={"action": action})
     if actor.role not in ISSUE_ROLES:
         raise PermissionDeniedError(
-            f"role {actor.role!r} does not handle issues; ask an administrator for a cadre account")
+            f"role {actor.role!r} does not handle issues; ask an administrator for a cadre account",
+            key="issue.role_may_not", params={"role": actor.role})
     if state.status not in TRANSITIONS[action]:
         raise InvalidTransitionError(
             f"cannot {action} an issue that is {state.status}; it can be "
@@ -295,24 +297,28 @@ def _next(s: IssueState, actor: Actor, action: str, *, note, reason, duplicate_o
         return replace(s, status="accepted"), {}
     if action == "reject":
         if reason not in REJECT_REASONS:
-            raise InputError(f"a rejection needs a reason: {' or '.join(REJECT_REASONS)}")
+            raise InputError(f"a rejection needs a reason: {' or '.join(REJECT_REASONS)}",
+                             key="issue.reject_needs_reason")
         if reason == "duplicate" and not _text(duplicate_of):
-            raise InputError("a duplicate needs duplicate_of: the id of the issue it repeats")
+            raise InputError("a duplicate needs duplicate_of: the id of the issue it repeats",
+                             key="issue.duplicate_needs_id")
         dup = _text(duplicate_of) if reason == "duplicate" else None
         return (replace(s, status="rejected", reject_reason=reason, duplicate_of=dup),
                 {"reason": reason, "duplicate_of": dup})
     if action == "dispatch":
         if target is None or (target.user_id is None) == (target.department is None):
             raise InputError("dispatch needs exactly one of handler_id (a person) or "
-                             "department (from the menu)")
+                             "department (from the menu)", key="issue.dispatch_needs_target")
         if target.level not in LEVELS:
-            raise InputError(f"dispatch level must be one of {', '.join(LEVELS)}")
+            raise InputError(f"dispatch level must be one of {', '.join(LEVELS)}", key="issue.dispatch_level")
         if not actor.is_admin and level_rank(target.level) > level_rank(actor.level):
             raise PermissionDeniedError(
                 f"a {actor.level}-level cadre cannot dispatch to {target.level} level; "
-                "escalate the issue instead")
+                "escalate the issue instead",
+                key="issue.dispatch_above_level", params={"level": target.level})
         if target.user_id is not None and (target.role != "cadre" or not target.covers):
-            raise InputError("the handler must be a cadre whose scope covers the issue's place")
+            raise InputError("the handler must be a cadre whose scope covers the issue's place",
+                             key="issue.handler_not_allowed")
         return (replace(s, status="dispatched", level=target.level, handler_id=target.user_id,
                         handler_department=target.department),
                 {"handler_id": target.user_id, "department": target.department,
@@ -321,17 +327,19 @@ def _next(s: IssueState, actor: Actor, action: str, *, note, reason, duplicate_o
         return replace(s, status="in_progress"), {}
     if action == "resolve":
         if not s.has_proof:
-            raise InputError("resolving needs a proof photo: upload one with kind=proof first")
+            raise InputError("resolving needs a proof photo: upload one with kind=proof first",
+                             key="issue.resolve_needs_proof")
         return replace(s, status="resolved", resolver_id=actor.user_id), {}
     if action == "verify":
         return replace(s, status="verified"), {}
     if action == "close":
         if not note:
-            raise InputError("closing needs a note: the answer given to the person who reported it")
+            raise InputError("closing needs a note: the answer given to the person who reported it",
+                             key="issue.close_needs_note")
         return replace(s, status="closed"), {"reply": note}
     if action == "rate":
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-            raise InputError("rating must be a whole number from 1 to 5")
+            raise InputError("rating must be a whole number from 1 to 5", key="issue.rating_range")
         return replace(s, status="rated", rating=rating), {"rating": rating}
     if action == "reopen":
         if s.status == "rejected":
@@ -343,7 +351,8 @@ def _next(s: IssueState, actor: Actor, action: str, *, note, reason, duplicate_o
         up = next_level(s.level)
         return (replace(s, status="accepted", level=up, handler_id=None, handler_department=None,
                         escalations=s.escalations + 1), {"from_level": s.level, "level": up})
-    raise InputError(f"unknown action {action!r}")  # pragma: no cover
+    raise InputError(f"unknown action {action!r}",
+                     key="issue.unknown_action", params={"action": action})  # pragma: no cover
 
 
 def check_invariants(s: IssueState) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import login, shot
+from conftest import login, set_language, shot
 
-#: a refusal as long as many of the API's (no message key: shown as 操作失败：<detail>)
+#: a refusal as long as many of the API's (no message key: in English, shown as
+#: "That failed: <detail>"; in Chinese by its class, js/dialog.js errorMessage)
 DETAIL = ("the catalogue of issue categories could not be read for this account just now: "
           "ask the county's administrator to check the account's role and scope, then log out "
           "and in again, or call the county hotline if the map is needed before that")
@@ -23,6 +24,7 @@ def _refuse_catalogue(page):
 
 
 def test_a_long_error_toast_stays_until_read_is_held_on_hover_and_is_announced(page):
+    set_language(page, "en")
     _refuse_catalogue(page)
     page.clock.install()
     login(page, "cadre")

@@ -1,6 +1,6 @@
 // A small modal dialog on the native <dialog>, and a toast.
 
-import { t } from "../i18n.js";
+import { t, getLang, ownString } from "../i18n.js";
 import { apiMessage } from "./apimessage.js";
 
 /**
@@ -181,11 +181,16 @@ export function toast(message, { error = false, ms = 0 } = {}) {
 }
 
 /** A message for the user from an ApiError (or anything thrown): the API's refusal in
- * the user's language where it has a message key the map words (apimessage.js), else
- * the API's own text. */
+ * the user's language where it has a message key the map words (apimessage.js); else,
+ * in English, the API's own text, and in another language a sentence of the error's
+ * class (404, 409...) in that language: never an English sentence in a Chinese map. */
 export function errorMessage(err) {
   if (!err) return "";
   if (err.status === 0) return t("error.network");
   if (err.status >= 500) return t("error.server", { status: err.status });
-  return apiMessage(err) ?? t("error.generic", { msg: err.detail || err.message });
+  const keyed = apiMessage(err);
+  if (keyed) return keyed;
+  if (getLang() === "en") return t("error.generic", { msg: err.detail || err.message });
+  const code = err.body && typeof err.body === "object" ? err.body.code : null;
+  return (code && ownString(`error.code.${code}`)) || t("error.failed");
 }

@@ -28,7 +28,8 @@ def post_api_key(body: ApiKeyIn, session: SessionDep, principal: PrincipalDep,
     begin_write(session)
     user = session.execute(select(User).where(User.username == body.username)).scalar_one_or_none()
     if user is None:
-        raise NotFoundError(f"user {body.username!r} not found; create it with `geogrid users add`")
+        raise NotFoundError(f"user {body.username!r} not found; create it with `geogrid users add`",
+                            key="user.not_found", params={"user": body.username})
     key, raw = repo.create_api_key(session, user.id, body.name)
     audit.add(session, "create_api_key", "api_key", key.id, detail={"user": user.username})
     session.commit()

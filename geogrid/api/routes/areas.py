@@ -53,5 +53,5 @@ def get_area(area: str, session: SessionDep, principal: PrincipalDep, scope: Sco
     r = session.execute(select(*_COLS, func.ST_AsGeoJSON(Area.geom).label("gj"))
                         .where(or_(Area.id == area, Area.code == area), scope.areas_clause())).first()
     if r is None:
-        raise NotFoundError(f"area {area} not found")
+        raise NotFoundError(f"area {area} not found", key="area.not_found", params={"area": area})
     return feature(r.id, r.gj, _props(r))

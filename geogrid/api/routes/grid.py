@@ -24,7 +24,7 @@ def visible_plan(session, principal: Principal, plan_id: str) -> Plan:
     """The plan, if the caller may see it: drafts only for planners and admins."""
     plan = session.get(Plan, plan_id)
     if plan is None or (plan.status == "draft" and principal.role not in DRAFT_ROLES):
-        raise NotFoundError(f"plan {plan_id} not found")
+        raise NotFoundError(f"plan {plan_id} not found", key="plan.not_found", params={"plan": plan_id})
     return plan
 
 
@@ -48,7 +48,7 @@ def get_cell_in_scope(session, scope: Scope, cell_id: str):
     row = session.execute(select(Cell.id, Cell.plan_id, Cell.microgrid_id)
                           .where(Cell.id == cell_id, scope.cells_clause())).first()
     if row is None:
-        raise NotFoundError(f"cell {cell_id} not found")
+        raise NotFoundError(f"cell {cell_id} not found", key="cell.not_found", params={"cell": cell_id})
     return row
 
 
@@ -110,7 +110,8 @@ def get_microgrid(microgrid_id: str, session: SessionDep, principal: PrincipalDe
     r = session.execute(select(*_MG_COLS, _geojson(Microgrid.geom).label("gj"))
                         .where(Microgrid.id == microgrid_id, scope.microgrids_clause())).first()
     if r is None:
-        raise NotFoundError(f"micro-grid {microgrid_id} not found")
+        raise NotFoundError(f"micro-grid {microgrid_id} not found",
+                            key="microgrid.not_found", params={"microgrid": microgrid_id})
     visible_plan(session, principal, r.plan_id)
     return feature(r.id, r.gj, microgrid_props(r))
 
@@ -146,6 +147,6 @@ def get_cell(cell_id: str, session: SessionDep, principal: PrincipalDep, scope: 
     r = session.execute(select(*_CELL_COLS, _geojson(Cell.geom).label("gj"))
                         .where(Cell.id == cell_id, scope.cells_clause())).first()
     if r is None:
-        raise NotFoundError(f"cell {cell_id} not found")
+        raise NotFoundError(f"cell {cell_id} not found", key="cell.not_found", params={"cell": cell_id})
     visible_plan(session, principal, r.plan_id)
     return feature(r.id, r.gj, cell_props(r))

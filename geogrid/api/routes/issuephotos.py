@@ -76,11 +76,12 @@ def get_photo(issue_id: str, photo_id: str, request: Request, session: SessionDe
     read_issue(session, principal, scope, audit, issue_id)
     photo = session.get(IssuePhoto, photo_id)
     if photo is None or photo.issue_id != issue_id:
-        raise NotFoundError(f"photo {photo_id} not found")
+        raise NotFoundError(f"photo {photo_id} not found", key="photo.not_found", params={"photo": photo_id})
     root = request.app.state.settings.data_dir
     path = root / (photo.thumb_path if thumbnail else photo.path)
     if not path.is_file():
         raise NotFoundError(f"photo {photo_id} is recorded but its file is missing under "
-                            f"{root}; restore GEOGRID_DATA_DIR from backup")
+                            f"{root}; restore GEOGRID_DATA_DIR from backup",
+                            key="photo.file_missing", params={"photo": photo_id})
     audit.record(session, "read", "issue", issue_id, detail={"photo": photo_id, "thumbnail": thumbnail})
     return FileResponse(path, media_type="image/jpeg" if thumbnail else photo.content_type)

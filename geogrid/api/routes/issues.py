@@ -164,7 +164,8 @@ def _csv_list(value: str | None, allowed=None, what: str = "value") -> list[str]
     if allowed is not None:
         bad = [v for v in items if v not in allowed]
         if bad:
-            raise InputError(f"unknown {what} {bad}; use any of {', '.join(allowed)}")
+            raise InputError(f"unknown {what} {bad}; use any of {', '.join(allowed)}",
+                             key="request.unknown_value", params={"values": bad})
     return items
 
 

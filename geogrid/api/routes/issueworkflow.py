@@ -57,7 +57,8 @@ def get_handlers(issue_id: str, request: Request, session: SessionDep, principal
     actor = issue_actor(session, principal, scope, issue)
     if not is_manager(repo.state_of(session, issue), actor):
         raise PermissionDeniedError("only a manager of this issue (a cadre responsible for its "
-                                    "place at its level or above) may dispatch it")
+                                    "place at its level or above) may dispatch it",
+                                    key="issue.manager_only", params={"action": "dispatch"})
     county = request.app.state.settings.county_code
     cache = getattr(request.app.state, "scope_cache", None)
     stamp = cache.stamp(session, county) if cache is not None else None
@@ -106,16 +107,18 @@ def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionD
     c = ctx(request)
     require_role(principal, ISSUE_READERS, "re-route issues")
     if (body.cell_key is None) == (body.lon is None and body.lat is None):
-        raise InputError("send either cell_key, or a corrected point (lon and lat), not both")
+        raise InputError("send either cell_key, or a corrected point (lon and lat), not both",
+                         key="issue.reroute_cell_or_point")
     if body.cell_key is None and (body.lon is None or body.lat is None):
-        raise InputError("a corrected point needs both lon and lat")
+        raise InputError("a corrected point needs both lon and lat", key="issue.reroute_needs_lon_lat")
     begin_write(session)
     where = issues_clause(scope, principal.user_id)
     issue = repo.get_issue(session, issue_id, where)
     actor = issue_actor(session, principal, scope, issue)
     if not is_manager(repo.state_of(session, issue), actor):
         raise PermissionDeniedError("only a manager of this issue (a cadre responsible for its "
-                                    "place at its level or above) may re-route it")
+                                    "place at its level or above) may re-route it",
+                                    key="issue.manager_only", params={"action": "reroute"})
     row = issue_row(session, issue_id)
     county = request.app.state.settings.county_code
     candidates = {ch.cell_key: ch for ch in route_candidates(session, request, row.lon, row.lat)}
@@ -132,19 +135,21 @@ def post_route(issue_id: str, body: RouteIn, request: Request, session: SessionD
                 f"cell {body.cell_key!r} is not a cell this issue can be routed to: choose one "
                 f"within {reroute_radius_m(request):g} m of its point ("
                 + (", ".join(sorted(candidates)) or "none")
-                + ") or a cell of your scope in its village, or correct the point instead")
+                + ") or a cell of your scope in its village, or correct the point instead",
+                key="issue.reroute_cell_not_allowed", params={"cell": body.cell_key})
     else:
         routing = repo.route(session, body.lon, body.lat, county_code=county,
                              tolerance_m=c.settings.boundary_tolerance_m)
         if routing.cell_key is None:
             raise InputError(f"({body.lon:.6f}, {body.lat:.6f}) is in no cell of the published "
-                             "plan; choose a cell instead")
+                             "plan; choose a cell instead", key="issue.reroute_point_in_no_cell")
         cell = repo.published_cell(session, routing.cell_key, county_code=county)
         if cell is None or not (cell.cell_key in candidates or covers(
                 scope, routing.village_code, routing.microgrid_key, routing.cell_key)):
             raise InputError(
                 f"the corrected point falls in cell {routing.cell_key}, which is neither near "
-                "the issue's point nor in your scope; ask the cadre responsible for it")
+                "the issue's point nor in your scope; ask the cadre responsible for it",
+                key="issue.reroute_point_not_allowed", params={"cell": routing.cell_key})
         point, distance = (body.lon, body.lat), routing.boundary_distance_m
     try:
         repo.reroute(session, issue_id, cell=cell, actor_id=principal.user_id,
@@ -162,19 +167,21 @@ def _target(session: Session, request: Request, principal: Principal, scope: Sco
         return None
     c = ctx(request)
     if body.department and body.handler_id:
-        raise InputError("dispatch to a person (handler_id) or a department, not both")
+        raise InputError("dispatch to a person (handler_id) or a department, not both",
+                         key="issue.dispatch_person_or_department")
     if body.department:
         dep = c.catalogue.department(body.department)
         return Target(level=dep.level, department=dep.code)
     if not body.handler_id:
-        raise InputError("dispatch needs handler_id (a cadre) or department (from the menu)")
+        raise InputError("dispatch needs handler_id (a cadre) or department (from the menu)",
+                         key="issue.dispatch_needs_target")
     target = _handler(session, request, principal, scope, issue, body.handler_id)
     if target is None:
         # one answer for every id the handler list would not offer (no such account, one
         # of no scope, not a cadre, not covering the place, above the caller's level):
         # the caller may not see other accounts, so none is named or told apart
         raise InputError(f"handler_id is not a cadre this issue may be dispatched to; choose one "
-                         f"from GET {API_PREFIX}/issues/{issue.id}/handlers")
+                         f"from GET {API_PREFIX}/issues/{issue.id}/handlers", key="issue.handler_not_allowed")
     return target
 
 

@@ -23,6 +23,7 @@ address.  Errors follow the spec:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from geogrid.api.masking import mask_text
-from geogrid.api.errors import status_for
+from geogrid.api.errors import message_of, status_for
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import Issue
@@ -51,8 +52,8 @@ _FORMATS = ("json", "xml")
 class Open311Error(InputError):
     """A request the spec rejects (HTTP 400 unless ``status`` says otherwise)."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
+    def __init__(self, message: str, status: int = 400, **kw):
+        super().__init__(message, **kw)
         self.status = status
 
 
@@ -95,12 +96,18 @@ def _error(fmt: str, exc: Exception) -> Response:
     if status == 401:
         status = 403
     body = [{"code": status, "description": mask_text(str(exc) or type(exc).__name__)}]
-    return _render(fmt if fmt in _FORMATS else "json", body, "errors", "error", status)
+    fmt = fmt if fmt in _FORMATS else "json"
+    message = message_of(exc)
+    if message and fmt == "json":
+        # beside the spec's fields: the refusal's key, for a client in another language
+        body[0]["message"] = json.loads(mask_text(json.dumps(message, ensure_ascii=False, default=str)))
+    return _render(fmt, body, "errors", "error", status)
 
 
 def _fmt(fmt: str) -> str:
     if fmt not in _FORMATS:
-        raise Open311Error(f"format {fmt!r} is not supported; use .json or .xml", 404)
+        raise Open311Error(f"format {fmt!r} is not supported; use .json or .xml", 404,
+                           key="open311.format", params={"format": fmt})
     return fmt
 
 
@@ -144,7 +151,7 @@ def _key_principal(session, raw: str | None) -> Principal | None:
     user = repo.user_for_api_key(session, raw)
     if raw and user is None:
         raise Open311Error("api_key is not valid (unknown or revoked); ask the county for a key",
-                           403)
+                           403, key="open311.key_invalid")
     if user is None:
         return None
     return Principal(user.id, user.username, user.role, tuple(user.scopes or ()))
@@ -159,12 +166,12 @@ def _reader_filter(request: Request, session, api_key: str | None):
     principal = _key_principal(session, api_key)
     if principal is None:
         if not c.settings.open311_public_read:
-            raise Open311Error("api_key is required on this server", 403)
+            raise Open311Error("api_key is required on this server", 403, key="open311.key_required")
         public = [cat.code for cat in c.catalogue.categories if cat.public]
         return Issue.category.in_(public), c, None
     if principal.role not in ("admin", "cadre"):
         raise PermissionDeniedError(f"the key's user has role {principal.role!r}, which does not "
-                                    "read issues")
+                                    "read issues", key="open311.role", params={"role": principal.role})
     scope = resolve_scope(session, principal, county_code=request.app.state.settings.county_code)
     return issues_clause(scope, principal.user_id), c, principal
 
@@ -172,7 +179,8 @@ def _reader_filter(request: Request, session, api_key: str | None):
 def _check_jurisdiction(request: Request, jurisdiction: str | None) -> None:
     if jurisdiction and jurisdiction != request.app.state.settings.county_code:
         raise Open311Error(f"jurisdiction_id {jurisdiction!r} is not served here; use "
-                           f"{request.app.state.settings.county_code}", 404)
+                           f"{request.app.state.settings.county_code}", 404,
+                           key="open311.jurisdiction", params={"jurisdiction": jurisdiction})
 
 
 def _parse_time(value: str | None, name: str) -> dt.datetime | None:
@@ -181,7 +189,8 @@ def _parse_time(value: str | None, name: str) -> dt.datetime | None:
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(f"{name} {value!r} is not a W3C datetime like 2010-01-01T00:00:00Z") from None
+        raise Open311Error(f"{name} {value!r} is not a W3C datetime like 2010-01-01T00:00:00Z",
+                           key="open311.datetime", params={"name": name, "value": value}) from None
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
@@ -242,7 +251,8 @@ def _list_requests(request: Request, params: dict, *, one: str | None = None) ->
             statuses = [v.strip() for v in (params.get("status") or "").split(",") if v.strip()]
             bad = [s for s in statuses if s not in ("open", "closed")]
             if bad:
-                raise Open311Error(f"status {bad} is not open or closed")
+                raise Open311Error(f"status {bad} is not open or closed",
+                                   key="open311.status", params={"values": bad})
             if statuses == ["open"]:
                 filters["status"] = [s for s in
                                      ("reported", "accepted", "dispatched", "in_progress",
@@ -281,7 +291,8 @@ def get_request(request_id: str, fmt: str, request: Request):
         _check_jurisdiction(request, params.get("jurisdiction_id"))
         found = _list_requests(request, params, one=request_id)
         if not found:
-            raise NotFoundError(f"service request {request_id} not found")
+            raise NotFoundError(f"service request {request_id} not found",
+                                key="open311.not_found", params={"request": request_id})
         return _render(fmt, found, "service_requests", "request")
     except GeogridError as exc:
         return _error(fmt, exc)
@@ -316,15 +327,17 @@ def _create(request: Request, f: dict, media: bytes | None) -> dict:
 
     c = ctx(request)
     if not f.get("api_key"):
-        raise Open311Error("api_key is required to create a service request", 403)
+        raise Open311Error("api_key is required to create a service request", 403, key="open311.key_required")
     if not f.get("service_code"):
-        raise Open311Error("service_code is required; see services.json")
+        raise Open311Error("service_code is required; see services.json", key="open311.service_code_required")
     if not (f.get("lat") and f.get("long")):
-        raise Open311Error("lat and long are required: geogrid routes a request by its point")
+        raise Open311Error("lat and long are required: geogrid routes a request by its point",
+                           key="open311.lat_long_required")
     try:
         lat, lon = float(f["lat"]), float(f["long"])
     except ValueError:
-        raise Open311Error("lat and long must be decimal degrees (WGS84)") from None
+        raise Open311Error("lat and long must be decimal degrees (WGS84)",
+                           key="open311.lat_long_degrees") from None
     name = " ".join(v for v in (f.get("first_name"), f.get("last_name")) if v) or None
     phone = (f.get("phone") or "").strip() or None
     processed = None
@@ -342,7 +355,8 @@ def _create(request: Request, f: dict, media: bytes | None) -> dict:
                        contact_name=name[:100] if name else None,
                        contact_phone=phone if phone and len(phone) <= 20 else None)
     except Exception as exc:  # pydantic: out-of-range coordinates, bad phone
-        raise Open311Error(f"invalid request: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
+        raise Open311Error(f"invalid request: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}",
+                           key="open311.invalid") from None
     with request.app.state.sessionmaker() as session:
         principal = _key_principal(session, f["api_key"])
         scope: Scope = resolve_scope(session, principal,

@@ -111,7 +111,8 @@ def _acknowledge(plan_id: str, note_id: str, session, principal, scope, audit, b
     begin_write(session)
     if session.execute(select(Plan.status).where(Plan.id == plan_id)).scalar_one() != "draft":
         raise StateError(f"plan {plan_id} is {plan.status}; only a draft's notes can be acknowledged: "
-                         "create a draft from it with POST /api/v1/plans")
+                         "create a draft from it with POST /api/v1/plans",
+                         key="plan.notes_not_draft", params={"plan": plan_id, "status": plan.status})
     acknowledge(session, plan_id, note_id, by)
     audit.add(session, "acknowledge_note" if by else "reopen_note", "plan", plan_id, detail={"note": note_id})
     session.commit()

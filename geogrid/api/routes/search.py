@@ -46,12 +46,13 @@ def search(
     require(principal, "read_households")
     q = q.strip()
     if not q:
-        raise InputError("q is empty: type part of an address, a name or an ID number's last digits")
+        raise InputError("q is empty: type part of an address, a name or an ID number's last digits",
+                         key="search.empty")
     if kind == "auto":
         kind = "id_tail" if _ID_TAIL.match(q) else ("address" if re.search(r"\d|[村组号路街寨巷]", q) else "name")
     if kind == "id_tail" and not _ID_TAIL.match(q):
         raise InputError("an ID search takes the last 4 characters of the number, as a masked "
-                         "number shows them; reveal a resident to see more")
+                         "number shows them; reveal a resident to see more", key="search.id_tail")
     hits: list[Hit] = []
     if kind == "address":
         for r in queries.search_households(session, scope, address=q, limit=limit):
