@@ -80,14 +80,16 @@ def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
 
 def distinct_subjects(bins: Iterable[Hashable], subjects: Iterable[Hashable]) -> dict:
     """``{bin: number of distinct subjects}`` of records given by their bin and subject
-    (two iterables in one order).
+    (two iterables in one order).  A record of subject ``None`` (one that cannot be told
+    apart from the others: :data:`geogrid.db.issuesubjects.NO_SUBJECT`) adds none.
 
-    >>> distinct_subjects(["a", "a", "a", "b"], ["h1", "h1", "h2", "h1"])
+    >>> distinct_subjects(["a", "a", "a", "b", "c"], ["h1", "h1", "h2", "h1", None])
     {'a': 2, 'b': 1}
     """
     seen: dict = defaultdict(set)
     for b, s in zip(bins, subjects, strict=True):
-        seen[b].add(s)
+        if s is not None and s == s:  # NaN is a missing subject too
+            seen[b].add(s)
     return {b: len(s) for b, s in seen.items()}
 
 

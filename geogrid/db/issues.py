@@ -322,16 +322,16 @@ def issues_frame(session: Session, *, subjects: bool = False, **filters) -> pd.D
     """Issues as a DataFrame (the input of :mod:`geogrid.issues.stats`); with
     ``subjects``, also each issue's ``subject`` (:mod:`geogrid.db.issuesubjects`: the
     household or person it is of, which the aggregates an analyst reads count; no
-    contact phone is in the frame).  Only those aggregates need it: it costs a lookup of
-    the issues' contact phones among the persons."""
+    contact phone or name is in the frame).  Only those aggregates need it: it costs a
+    lookup of the issues' contact phones among the persons."""
     conds = _filters(session, **filters)
-    cols = (*_COLS, Issue.contact_phone) if subjects else _COLS
+    cols = (*_COLS, Issue.contact_phone, Issue.contact_name) if subjects else _COLS
     rows = session.execute(select(*cols).where(*conds).order_by(Issue.reported_at)).all()
     frame = pd.DataFrame([r._asdict() for r in rows], columns=[c.key if hasattr(c, "key") else c.name
                                                                for c in _COLS])
     if subjects:
         frame[SUBJECT] = issue_subjects(session, [r.contact_phone for r in rows],
-                                        [r.reporter_id for r in rows])
+                                        [r.reporter_id for r in rows], [r.contact_name for r in rows])
     for c in ("due_at", "reported_at", "resolved_at", "closed_at", "updated_at"):
         frame[c] = pd.to_datetime(frame[c], utc=True)
     return frame

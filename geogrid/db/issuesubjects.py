@@ -14,13 +14,27 @@ is, first that applies:
   husband's and a wife's phone are one subject);
 - ``phone:<digest>``: a phone no person gives, or that persons of several households
   give (one subject: it cannot be told apart);
-- ``reporter:<user id>``: an issue with no contact phone is of whoever reported it (a
+- ``None`` (:data:`NO_SUBJECT`): an issue whose contact is a name and no phone is of a
+  person who cannot be told apart from the others, and adds no subject: it is counted
+  among the issues, never among whom they are of;
+- ``reporter:<user id>``: an issue with no contact at all is of whoever reported it (a
   cadre on patrol, the hotline's account), so one account's issues are one subject;
-- ``unknown``: neither (its reporter's account deleted); all such issues are one subject.
+- ``unknown``: none of these (its reporter's account deleted); all such issues are one
+  subject.
 
 Every rule errs towards fewer subjects, so that a count of subjects is never more than
 the households and people the issues are of.  Phones are compared by their digits (a
 leading 86 dropped) and the digest keeps them out of the frame.
+
+A name is not matched to a household.  Names repeat (王伟 in two households of one
+village), the one named may live outside the issue's village or not be registered, and
+a name is written more than one way (王伟, 王 伟, 老王): a household found by name may
+not be the household the same person's phone finds, and two subjects for one household
+count more subjects than there are, which lets a place of fewer households through.
+Matching only a name unique in the issue's grid avoids the first of these, not the
+others.  Nor is such an issue its reporter's any more: one household's requests taken
+by name by five accounts (a cell leader, the village cadre, the hotline...) were five
+subjects.  An issue of a name alone now adds no subject, which can only undercount.
 """
 
 from __future__ import annotations
@@ -34,12 +48,14 @@ from sqlalchemy.orm import Session
 
 from geogrid.db.models import Person
 
-__all__ = ["SUBJECT", "UNKNOWN", "phone_digits", "households_by_phone", "issue_subjects"]
+__all__ = ["SUBJECT", "UNKNOWN", "NO_SUBJECT", "phone_digits", "households_by_phone", "issue_subjects"]
 
 #: The column of :func:`geogrid.db.issues.issues_frame` naming each issue's subject.
 SUBJECT = "subject"
-#: The subject of the issues of no contact phone and no reporter.
+#: The subject of the issues of no contact and no reporter.
 UNKNOWN = "unknown"
+#: The subject of an issue whose contact is a name and no phone: none it could add.
+NO_SUBJECT = None
 
 _CHUNK = 400  # phones per query (SQLite's bound parameters)
 
@@ -73,16 +89,22 @@ def households_by_phone(session: Session, phones: Iterable[str]) -> dict[str, st
 
 
 def issue_subjects(session: Session, phones: Iterable[str | None],
-                   reporters: Iterable[str | None]) -> list[str]:
-    """The subject of each issue, given its contact phone and reporter (in one order)."""
+                   reporters: Iterable[str | None],
+                   names: Iterable[str | None] | None = None) -> list[str | None]:
+    """The subject of each issue, given its contact phone, reporter and contact name
+    (in one order; no names: none given)."""
     digits = [phone_digits(p) for p in phones]
+    reporters = list(reporters)
+    named = [bool(str(n or "").strip()) for n in names] if names is not None else [False] * len(digits)
     households = households_by_phone(session, digits)
-    out = []
-    for d, reporter in zip(digits, reporters, strict=True):
+    out: list[str | None] = []
+    for d, reporter, by_name in zip(digits, reporters, named, strict=True):
         if d in households:
             out.append(f"household:{households[d]}")
         elif d:
             out.append("phone:" + hashlib.blake2b(d.encode(), digest_size=8).hexdigest())
+        elif by_name:
+            out.append(NO_SUBJECT)
         elif reporter:
             out.append(f"reporter:{reporter}")
         else:
