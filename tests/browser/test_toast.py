@@ -75,3 +75,20 @@ def test_a_toast_is_closed_with_its_button_or_esc_and_held_while_the_keyboard_is
 
     page.click("#lang-switch")
     assert page.get_attribute("#toast-close", "aria-label") == "Dismiss"
+
+
+def test_one_esc_closes_the_toast_and_only_the_next_leaves_report_mode(page):
+    """Esc closed a toast and left report mode in the same key press: the toast is the
+    topmost, so one Esc closes it alone, as a dialog's does; the next leaves the mode."""
+    login(page, "cadre")
+    page.click("#iss-report")
+    page.wait_for_selector("body.reporting")
+    page.evaluate("(m) => import('/js/dialog.js').then((d) => d.toast(m, {error: true}))", "一条错误")
+    page.wait_for_selector("#toast:not([hidden])")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#toast")
+    assert page.evaluate("document.body.classList.contains('reporting')"), "the same Esc left report mode"
+    assert page.is_visible("#report-hint")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("body:not(.reporting)")
+    assert page.is_hidden("#report-hint")

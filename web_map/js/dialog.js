@@ -152,13 +152,14 @@ function wireToast(el) {
     releaseToast();
   });
   document.getElementById("toast-close").addEventListener("click", hideToast);
-  // Esc closes the toast, unless a dialog is open (Esc is the dialog's); pressed in the
-  // toast, it does nothing else
+  // Esc closes the toast, unless a dialog is open (Esc is the dialog's), and does
+  // nothing else: one Esc closes the topmost thing, as in dialogs (the toast over report
+  // mode, a search list, the planner's drawing), the next the one under it
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape" || el.hidden || document.querySelector("dialog[open]")) return;
-    const inside = el.contains(document.activeElement);
     hideToast();
-    if (inside) e.stopPropagation();
+    e.preventDefault();
+    e.stopImmediatePropagation();
   }, true);
 }
 
