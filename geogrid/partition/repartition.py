@@ -28,7 +28,8 @@ from geogrid.partition.inputs import _codes
 from geogrid.partition.locked_cells import fill_locked
 from geogrid.partition.microgrid_areas import MicrogridAreas, areas_now
 from geogrid.partition.outline_edit import _bare_land, _cells_in_pieces, _to_metric
-from geogrid.partition.pieces import drop_micro_edges, explode, reproject_valid
+from geogrid.partition.edges import drop_micro_edges, reproject_valid
+from geogrid.partition.pieces import explode
 from geogrid.partition.placement import Placement, place_households
 from geogrid.partition.recut import free_pieces, keep_previous, recut
 from geogrid.partition.register_edit import RegisterEdit, read_register

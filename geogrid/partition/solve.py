@@ -17,7 +17,7 @@ from geogrid.errors import InputError
 from geogrid.partition.engines import Progress, run_tasks
 from geogrid.partition.units import canonical_order
 from geogrid.partition.inputs import Prepared, prepare
-from geogrid.partition.pieces import reproject_valid
+from geogrid.partition.edges import reproject_valid
 from geogrid.partition.report import quality, unit_keys
 from geogrid.partition.result import PartitionResult
 from geogrid.partition.village import LAYOUTS, VillageResult, VillageTask

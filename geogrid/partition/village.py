@@ -23,8 +23,8 @@ from geogrid.partition.cells import LLOYD, cell_centres, cell_rounds, lattice_po
 from geogrid.partition.cuts import split_area, split_cells
 from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.power import power_distances, power_weights
-from geogrid.partition.pieces import (GRID_M, clean, clip_leaves, drop_micro_edges, explode, inside_own,
-                                     merge_orphans, on_grid, union)
+from geogrid.partition.edges import drop_micro_edges
+from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, inside_own, merge_orphans, on_grid, union
 from geogrid.partition.result import diagnostic
 from geogrid.partition.notes import report_units, split_buildings, split_hamlets
 from geogrid.partition.units import Units, make_units, needed_cells, or_loosened

@@ -10,7 +10,7 @@ import shapely
 
 from geogrid.crs import reproject
 from geogrid.partition import check, partition
-from geogrid.partition.pieces import node_long_edges
+from geogrid.partition.edges import node_long_edges
 
 
 def _far_village(n: int = 40, seed: int = 0) -> gpd.GeoDataFrame:

@@ -139,7 +139,7 @@ def test_a_recut_next_to_a_locked_cell_gives_cells_valid_in_the_callers_crs():
     micro-grid M01 re-solved with its cell C14 locked; cell C12 came back valid in
     metres but self-intersecting in WGS84 (cells_valid; about 1 in 150 sequences, also
     as cells_one_piece): its ring ran 3 m out and back within 0.75 µm of itself, a
-    spike that flips once reprojected.  pieces.drop_spikes takes such tips off."""
+    spike that flips once reprojected.  edges.drop_spikes takes such tips off."""
     import pandas as pd
 
     from geogrid.partition import repartition
@@ -158,7 +158,7 @@ def test_drop_spikes_takes_off_only_tips_thinner_than_a_tenth_of_a_millimetre():
     import shapely
     from shapely.geometry import Polygon
 
-    from geogrid.partition.pieces import drop_micro_edges, drop_spikes
+    from geogrid.partition.edges import drop_micro_edges, drop_spikes
 
     x0, y0 = 380_000.0, 3_023_000.0
     # a square whose top edge runs out 3 m past a corner and back, 0.75 µm beside itself
@@ -201,7 +201,7 @@ def test_a_cell_whose_sliver_crosses_itself_only_in_degrees_is_drawn_valid_there
     import shapely
 
     from geogrid.crs import reproject
-    from geogrid.partition.pieces import reproject_valid
+    from geogrid.partition.edges import reproject_valid
 
     cell = shapely.from_wkt(SLIVER_CELL)
     fine = shapely.box(378000.0, 3024000.0, 378100.0, 3024100.0)

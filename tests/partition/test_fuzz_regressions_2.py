@@ -49,7 +49,7 @@ def test_the_cells_a_repartition_cuts_afresh_tile_their_microgrid_in_wgs84():
     31 new cells went to WGS84 each on its own (repartition does not node them, as
     partition() did), and missed their micro-grid by 0.84 m² of gaps and 0.76 m² of
     overlaps (cells_tile_microgrids; found by fuzzing edit sequences).
-    pieces.reproject_valid now puts the polygons' corners into each other's edges
+    edges.reproject_valid now puts the polygons' corners into each other's edges
     itself, so every caller's polygons keep their shared borders."""
     import pandas as pd
 

@@ -60,7 +60,7 @@ def test_pieces_a_rounding_error_apart_still_share_their_border():
 def test_drop_micro_edges_removes_micrometre_edges_and_keeps_the_shape():
     from shapely.geometry import Polygon
 
-    from geogrid.partition.pieces import drop_micro_edges
+    from geogrid.partition.edges import drop_micro_edges
 
     # a square with a 1 µm edge on one side: turf's kinks reads the edges around it as
     # crossing; without it the square is the same to the micrometre
