@@ -77,6 +77,12 @@ export class Planner {
   }
 
   bind() {
+    // (a phone's sheet, app.css: folded to its handle and the Save row, or open)
+    $("pp-toggle").addEventListener("click", () => {
+      const fold = $("pp-toggle").getAttribute("aria-expanded") === "true";
+      $("planner-panel").classList.toggle("folded", fold);
+      $("pp-toggle").setAttribute("aria-expanded", String(!fold));
+    });
     $("plan-select").addEventListener("change", (e) => this.choosePlan(e.target.value));
     $("plan-new-draft").addEventListener("click", () => this.newDraft());
     for (const b of $("tool-seg").querySelectorAll("button")) b.addEventListener("click", () => this.setTool(b.dataset.tool));

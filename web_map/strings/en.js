@@ -136,6 +136,8 @@ export default {
   "reveal.ratelimited": "Too many reveals; please try again later.",
 
   "planner.plan": "Plan",
+  "planner.sheet.fold": "Fold the planner's panel",
+  "planner.sheet.unfold": "Open the planner's panel",
   "planner.plan.pick": "Choose a plan…",
   "planner.status.published": "published",
   "planner.status.draft": "draft",

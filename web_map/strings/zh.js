@@ -136,6 +136,8 @@ export default {
   "reveal.ratelimited": "查看过于频繁，请稍后再试。",
 
   "planner.plan": "方案",
+  "planner.sheet.fold": "收起规划面板",
+  "planner.sheet.unfold": "展开规划面板",
   "planner.plan.pick": "选择方案…",
   "planner.status.published": "已发布",
   "planner.status.draft": "草稿",
