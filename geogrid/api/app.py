@@ -8,6 +8,7 @@ mounted at ``/`` last, so it never shadows the API.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from pathlib import Path
@@ -27,6 +28,7 @@ from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scopecache import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
+from geogrid.api.supervision import run_sweeps
 from geogrid.db.audit import GroupCommitWriter, LoopAuditWriter
 
 __all__ = ["create_app", "web_map_dir", "reads_on_loop"]
@@ -102,7 +104,14 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     async def lifespan(app: FastAPI):
         install_log_masking()
         anyio.to_thread.current_default_thread_limiter().total_tokens = api_settings.threads
+        # overdue issues flagged as supervised (督办) without anyone asking (api/supervision.py)
+        interval = app.state.issues.settings.supervision_interval_s
+        sweeps = asyncio.create_task(run_sweeps(app, interval)) if interval > 0 else None
         yield
+        if sweeps is not None:
+            sweeps.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeps
         app.state.loop_audit.close()
         if own_engine:
             engine.dispose()

@@ -371,8 +371,12 @@ def supervise_overdue(session: Session, *, now: dt.datetime, catalogue: Catalogu
         level = supervision_level(r.level, overdue_by(r.due_at, now), days)
         if r.supervised and level_rank(level) <= level_rank(r.supervision_level):
             continue
+        # only if no other sweep (another worker's) flagged it since it was read
+        flag = (table.c.supervision_level.is_(None) if r.supervision_level is None
+                else table.c.supervision_level == r.supervision_level)
         res = session.execute(update(table).where(table.c.id == r.id,
-                                                  table.c.status.in_(OPEN_STATUSES))
+                                                  table.c.status.in_(OPEN_STATUSES),
+                                                  table.c.supervised == bool(r.supervised), flag)
                               .values(supervised=True, supervision_level=level,
                                       supervised_at=now if not r.supervised else table.c.supervised_at))
         if res.rowcount:

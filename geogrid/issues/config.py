@@ -35,6 +35,10 @@ class IssueSettings(BaseSettings):
     duplicate_radius_m: float = Field(DEFAULT_RADIUS_M, gt=0, description="Duplicate search radius.")
     duplicate_window_days: float = Field(
         DEFAULT_WINDOW_DAYS, gt=0, description="Duplicate search time window (days).")
+    supervision_interval_s: float = Field(
+        600, ge=0, description="How often the server flags overdue issues as supervised (督办), "
+        "seconds (at start, then every so often); 0: never (an administrator's "
+        "POST /api/v1/issues/supervision only).")
     open311_public_read: bool = Field(
         True, description="Open311 GET without an API key shows public categories only; "
         "false requires a key for every call.")

@@ -32,8 +32,8 @@ __all__ = ["router"]
 router = APIRouter(tags=["issues"])
 
 
-@router.post("/issues/supervision", summary="Flag overdue issues as supervised (督办); "
-             "run by a scheduler or an administrator")
+@router.post("/issues/supervision", summary="Flag overdue issues as supervised (督办) now; "
+             "the server does it itself every GEOGRID_ISSUES_SUPERVISION_INTERVAL_S seconds")
 def run_supervision(request: Request, session: SessionDep, principal: PrincipalDep,
                     audit: AuditDep) -> dict:
     require_role(principal, frozenset({"admin"}), "run supervision")
