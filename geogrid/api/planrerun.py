@@ -27,7 +27,8 @@ notes that follow assignments (buildings, small hamlets, full locked and kept ce
 are then made afresh for every village the re-run touched, as a hand edit does
 (:func:`geogrid.api.editnotes.follow_assignments`): the engine judges only what it
 re-solved, and a building of a micro-grid it kept, that a household moved out of,
-would otherwise keep no note until the next hand edit there.  A re-run
+would otherwise keep no note until the next hand edit there.  The plan keeps the time
+the re-run read those villages' register (:func:`geogrid.db.planregister.mark_read`).  A re-run
 the engine itself refuses (:class:`~geogrid.errors.InputError`: a village's new outline
 that leaves a named micro-grid no land, ``outline_leaves_no_land``, or none of its
 households, ``outline_leaves_no_households``, or that has no area,
@@ -44,6 +45,7 @@ from geogrid.api.editnotes import follow_assignments
 from geogrid.db.bulk import lon_lat
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.db.plannotes import as_diagnostics, read_notes, replace_notes
+from geogrid.db.planregister import mark_read, read_now
 from geogrid.errors import InputError, PartitionError
 
 __all__ = ["rerun", "recount"]
@@ -96,6 +98,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
 
     keys = [m.microgrid_key for m in microgrids]
     village_codes = sorted({m.village_code for m in microgrids if m.village_code})
+    read_at = read_now()  # before the register is read: a change made meanwhile is reported
     # only those villages: reading a county's whole plan made a re-run of one micro-grid
     # of the sample county take 1.16 s (SpatiaLite), now 0.34 s
     frames = load_plan(session, plan.id, village_codes)
@@ -206,6 +209,8 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     # to date: the engine judges only what it re-solved, so a building of a micro-grid
     # it kept that a household moved out of (here or from another village) kept no note
     follow_assignments(session, plan, villages=village_codes, cell_ids=left)
+    # the villages' notes are of the register as read now (GET notes says what changed since)
+    mark_read(session, plan, village_codes, read_at)
     return {"microgrids": keys, "cells": n_cells, "households": len(rows),
             "notes": [_note(d, named) for d in mine]}
 

@@ -178,6 +178,8 @@ class Household(Base):
         CheckConstraint("care_level IN ('green', 'yellow', 'red')", name="care_level"),
         Index("ix_households_village_code", "village_code"),
         Index("ix_households_village_id", "village_id"),
+        # what changed in the register since a plan read it (db.planregister)
+        Index("ix_households_updated_at", "updated_at"),
     )
 
     id: Mapped[str] = _id()
@@ -300,6 +302,11 @@ class Plan(Base):
     #: nothing of their notes, which is not the same as having none)
     notes_recorded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                  server_default=text("false"))
+    #: when the plan last read the register, by village (``{code: UTC ISO time}``): when
+    #: it was drawn (a draft takes its plan's) or a re-run of micro-grids of that village;
+    #: NULL where it does not know (saved before migration 0008, or from files).  See
+    #: :mod:`geogrid.db.planregister`
+    register_read_at: Mapped[dict | None] = mapped_column(JSONType)
 
     microgrids: Mapped[list[Microgrid]] = relationship(back_populates="plan", passive_deletes=True)
     cells: Mapped[list[Cell]] = relationship(viewonly=True)

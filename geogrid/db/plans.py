@@ -82,7 +82,7 @@ def county_of_villages(codes) -> str:
 def save_partition(session: Session, result, name: str, params: dict | None = None,
                    created_by: str | None = None, *, county_code: str | None = None,
                    status: str = "draft", parent_plan_id: str | None = None,
-                   notes_recorded: bool | None = None) -> Plan:
+                   notes_recorded: bool | None = None, register_read_at: dict | None = None) -> Plan:
     """Store a partition result as a new plan, in bulk, with the engine's notes.
 
     Parameters
@@ -105,6 +105,9 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         ``plan_notes``); by default, whether ``result`` has them (an engine's result
         does, a :class:`PlanFrames` does not: :func:`copy_plan` says what its source
         recorded).
+    register_read_at
+        When the plan read the register, by village (:mod:`geogrid.db.planregister`):
+        given by a partition of the register and a copy; None (not known) otherwise.
 
     Households with no cell are not assigned.  Returns the (flushed) :class:`Plan`.
     """
@@ -125,7 +128,8 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
         notes_recorded = diagnostics is not None
     plan = Plan(id=new_id(), name=name, county_code=county_code, status=status,
                 params=bulk.json_safe(params or {}), parent_plan_id=parent_plan_id,
-                created_by=created_by, notes_recorded=bool(notes_recorded))
+                created_by=created_by, notes_recorded=bool(notes_recorded),
+                register_read_at=register_read_at)
     if status == "published":
         _archive_published(session, county_code, exclude=plan.id,
                            villages=set(mg[C.VILLAGE_CODE]) if C.VILLAGE_CODE in mg.columns else set())
@@ -411,10 +415,12 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
 
 def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
     """A new draft with the same micro-grids, cells (locks included), assignments (each
-    with the point it kept) and engine notes."""
+    with the point it kept), engine notes and times it read the register."""
     frames = load_plan(session, plan_id)
+    read = frames.plan.register_read_at
     plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
                           county_code=frames.plan.county_code, parent_plan_id=plan_id,
-                          notes_recorded=frames.plan.notes_recorded)
+                          notes_recorded=frames.plan.notes_recorded,
+                          register_read_at=None if read is None else dict(read))
     copy_notes(session, plan_id, plan.id)
     return plan

@@ -30,6 +30,8 @@ class RegisterInputs:
 
     households: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame | None
+    #: when the read began (:func:`geogrid.db.planregister.read_now`), kept with the plan
+    read_at: str | None = None
 
 
 def read_register(session: Session, village_codes=None) -> RegisterInputs:
@@ -47,7 +49,9 @@ def read_register(session: Session, village_codes=None) -> RegisterInputs:
     """
     from geogrid.db.areas import villages_frame
     from geogrid.db.households import households_frame
+    from geogrid.db.planregister import read_now
 
+    read_at = read_now()
     codes = None
     if village_codes is not None:
         codes = list(dict.fromkeys(str(c) for c in village_codes))
@@ -65,10 +69,10 @@ def read_register(session: Session, village_codes=None) -> RegisterInputs:
     villages = villages_frame(session)
     villages = villages[villages.geometry.notna()]
     if villages.empty:
-        return RegisterInputs(households=households, villages=None)
+        return RegisterInputs(households=households, villages=None, read_at=read_at)
     if codes is not None:
         villages = villages[villages[C.VILLAGE_CODE].isin(codes)]
-    return RegisterInputs(households=households, villages=villages)
+    return RegisterInputs(households=households, villages=villages, read_at=read_at)
 
 
 def _unknown_villages(codes: list[str]) -> str:
@@ -201,6 +205,10 @@ def _save_register_partition(session, result, inputs, name, created_by, county_c
         county_code = (county_of_villages(mg[C.VILLAGE_CODE] if C.VILLAGE_CODE in mg.columns else [])
                        or county_of_villages(inputs.households[C.VILLAGE_CODE]))
     plan_name = name or f"partition {utcnow():%Y-%m-%d %H:%M}"
+    # the plan's villages were read from the register then (its notes say what it held)
+    mg = result.microgrids
+    codes = sorted({str(c) for c in (mg[C.VILLAGE_CODE] if C.VILLAGE_CODE in mg.columns else []) if pd.notna(c)})
     plan = save_partition(session, result, plan_name, params, created_by, county_code=county_code,
-                          status="published" if publish else "draft")
+                          status="published" if publish else "draft",
+                          register_read_at={c: inputs.read_at for c in codes} if inputs.read_at else None)
     return SavedPartition(plan=plan, result=result)

@@ -14,7 +14,7 @@ from geogrid.api.etag import make_etag
 from geogrid.api.masking import mask_text
 from geogrid.api.routes.grid import DRAFT_ROLES, visible_plan
 from geogrid.api.scope import require
-from geogrid.db.models import Plan
+from geogrid.db.models import Microgrid, Plan
 
 router = APIRouter(tags=["plans"])
 
@@ -70,7 +70,8 @@ def validate(request: Request, plan_id: str, session: SessionDep, principal: Pri
     require(principal, "read_geometry")
     plan = visible_plan(session, principal, plan_id)
     problems = validate_plan(session, plan, scope=scope, microgrid_ids=microgrid)
-    return {"plan_id": plan.id, "version": plan.version, "valid": not problems, "problems": problems}
+    return {"plan_id": plan.id, "version": plan.version, "valid": not problems, "problems": problems,
+            "register_changes": register_changes_in_scope(session, plan, scope, microgrid)}
 
 
 @router.get("/plans/{plan_id}/notes",
@@ -83,7 +84,25 @@ def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: Sco
     require(principal, "read_geometry")
     plan = visible_plan(session, principal, plan_id)
     return {"plan_id": plan.id, "version": plan.version,
-            **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind)}
+            **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind),
+            "register_changes": register_changes_in_scope(session, plan, scope, [microgrid] if microgrid else None)}
+
+
+def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None) -> list[dict] | None:
+    """``register_changes`` of the notes and the validation: the villages in ``scope``
+    (those of ``microgrid_ids`` only, if given) whose register changed (households
+    imported, edited, added, removed) after the plan last read it, when it was drawn or
+    a re-run of that village (:func:`geogrid.db.planregister.register_changes`): their
+    notes and rules may be out of date until their micro-grids are re-run.  None: the
+    plan does not know when it read the register."""
+    from geogrid.db.planregister import register_changes
+
+    villages = None
+    if microgrid_ids:
+        villages = session.execute(select(Microgrid.village_code).where(
+            Microgrid.plan_id == plan.id, Microgrid.id.in_(list(microgrid_ids)))).scalars().all()
+    changes = register_changes(session, plan, villages)
+    return None if changes is None else [c for c in changes if scope.covers_village(c["village_code"])]
 
 
 @router.get("/plans/{plan_id}/quality",
