@@ -15,6 +15,20 @@ or person who asked, else of the account that reported it
 (:mod:`geogrid.db.issuesubjects`).  Five issues of one household are one subject, not
 five: counted by issues they would pass and tell that household's categories.
 
+Within bins counted by attribute a row can still be small: a micro-grid of fifty
+households' issues holds one household's care request, and ``category=care`` or a day's
+period would count it.  So where a caller may group and filter as they like (issues),
+:func:`withhold_rows` applies the same rule to every row given: a row (a place's issues of
+one category, status, level or period, or that a filter matches) of fewer than
+:data:`MIN_BIN` subjects is not given by itself but summed into the place's
+:data:`WITHHELD`, and every figure given by attribute is :func:`rounded` to a multiple of
+:data:`ROUND_TO`.  Rounding, not complementary suppression, because the answers are ad hoc:
+complementary suppression makes one table safe, but a row hidden beside a small one in one
+answer is given by another (``by=category`` and ``by=category,status``, March to May and
+March to April), and no suppression pattern can be worked out for every answer the API
+may give.  Rounded, any difference of answers carries an error of up to
+``ROUND_TO - 1`` either way, as big as the rows it would give back.
+
 Callers who may read the records (admins, planners and cadres for households; admins
 and cadres for issues) are told exact counts of their scope: nothing the records would
 not tell them.
@@ -25,6 +39,8 @@ not tell them.
 {'a': {'suppressed': 3}, 'b': {'care': 1}}
 >>> withhold({"b": {"care": 6}}, lambda b: b, subjects={"b": 2})  # six issues of two households
 {'b': {'suppressed': 6}}
+>>> withhold_rows({"m1": {"sanitation": 6, "care": 3}}, {"m1": {"sanitation": 6, "care": 2}})
+{'m1': {'sanitation': 5, 'withheld': 5}}
 """
 
 from __future__ import annotations
@@ -34,8 +50,8 @@ from typing import Callable, Hashable, Iterable, Mapping
 
 import h3
 
-__all__ = ["MIN_BIN", "SUPPRESSION_RESOLUTION", "SUPPRESSED", "withhold", "withhold_hexagons",
-           "answered_resolution", "distinct_subjects"]
+__all__ = ["MIN_BIN", "ROUND_TO", "SUPPRESSION_RESOLUTION", "SUPPRESSED", "WITHHELD", "withhold",
+           "withhold_hexagons", "withhold_rows", "rounded", "answered_resolution", "distinct_subjects"]
 
 #: The fewest distinct subjects (households, people) the records of a bin of the finest
 #: place are of for the bin to be counted by attribute.
@@ -45,6 +61,10 @@ MIN_BIN = 5
 SUPPRESSION_RESOLUTION = 8
 #: The key of the records counted but not by attribute.
 SUPPRESSED = "suppressed"
+#: The key of a place's records in rows of too few subjects (:func:`withhold_rows`).
+WITHHELD = "withheld"
+#: The multiple every figure given by attribute is rounded to (:func:`withhold_rows`).
+ROUND_TO = 5
 
 
 def withhold(counts: Mapping[Hashable, Mapping[Hashable, int]],
@@ -91,6 +111,42 @@ def distinct_subjects(bins: Iterable[Hashable], subjects: Iterable[Hashable]) ->
         if s is not None and s == s:  # NaN is a missing subject too
             seen[b].add(s)
     return {b: len(s) for b, s in seen.items()}
+
+
+def rounded(n: int, base: int = ROUND_TO) -> int:
+    """``n`` to the nearest multiple of ``base``, halves up.
+
+    >>> [rounded(n) for n in (0, 1, 2, 3, 7, 8, 12, 13)]
+    [0, 0, 0, 5, 5, 10, 10, 15]
+    """
+    return base * ((2 * int(n) + base) // (2 * base))
+
+
+def withhold_rows(counts: Mapping[Hashable, Mapping[Hashable, int]],
+                  subjects: Mapping[Hashable, Mapping[Hashable, int]], *, k: int = MIN_BIN,
+                  base: int = ROUND_TO) -> dict:
+    """``{place: {row: count}}`` of the rows of at least ``k`` subjects, each place's
+    other rows summed as :data:`WITHHELD`, every figure :func:`rounded` to ``base``.
+
+    ``counts`` maps each place to its rows' records, ``subjects`` to their distinct
+    subjects (a row missing from it has none).  A row of ``k`` subjects holds ``k``
+    records at least, so that no row given rounds to 0; a withheld sum that does is
+    left out, as are places left with nothing."""
+    out = {}
+    for place, by_key in counts.items():
+        of = subjects.get(place, {})
+        shown: dict = {}
+        withheld = 0
+        for key, n in by_key.items():
+            if of.get(key, 0) >= k:
+                shown[key] = rounded(n, base)
+            else:
+                withheld += n
+        shown[WITHHELD] = rounded(withheld, base)
+        shown = {key: n for key, n in shown.items() if n}
+        if shown:
+            out[place] = shown
+    return out
 
 
 def answered_resolution(resolution: int) -> int:

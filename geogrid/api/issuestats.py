@@ -28,6 +28,20 @@ the part of a counted hexagon in a counted micro-grid could be one household.
   their subjects of every period, as the hotspots', and a period (``since``/``until``)
   only chooses what counted parts count: else the period's issues decide, and two
   overlapping periods' answers differ by a part's issues of the days between.
+
+Inside counted parts a row can still be one household's: a micro-grid's care requests
+(``by=microgrid_key,category``, hotspots with ``category=care``) or a day's issues
+(``period=day``).  So every figure an analyst is told by attribute or filter passes the
+same rule again (:func:`geogrid.api.disclosure.withhold_rows`): a row of fewer than
+``MIN_BIN`` subjects goes into its place's ``withheld``, and rows and ``withheld`` are
+rounded to a multiple of :data:`~geogrid.api.disclosure.ROUND_TO`, so that no difference
+of answers (a place's total less its categories, one period less another, a filter less
+another) gives back a withheld row.  A hexagon's ``open`` and ``overdue`` are rows of its
+issues as well.  ``suppressed`` stays exact: it counts issues by place alone.  Analysts
+are told time by week at the finest: ``period=day`` is refused (a day's issues of a
+micro-grid are most days one household's, and coarsening them unasked would label weeks
+as days), and ``since``/``until`` are widened to whole weeks (Monday to Monday,
+:func:`analyst_window`), as the answer's ``since`` and ``until`` say.
 """
 
 from __future__ import annotations
@@ -39,8 +53,8 @@ import h3
 import pandas as pd
 
 from geogrid.api.disclosure import (
-    MIN_BIN, SUPPRESSED, SUPPRESSION_RESOLUTION, answered_resolution, distinct_subjects, withhold,
-    withhold_hexagons,
+    MIN_BIN, ROUND_TO, SUPPRESSED, SUPPRESSION_RESOLUTION, WITHHELD, answered_resolution,
+    distinct_subjects, rounded, withhold_hexagons, withhold_rows,
 )
 from geogrid.api.geojson import hexagon
 from geogrid.db.issuesubjects import SUBJECT
@@ -49,7 +63,7 @@ from geogrid.issues import stats
 from geogrid.issues.workflow import OPEN_STATUSES
 
 __all__ = ["HOTSPOT_COUNTS", "PLACES", "STATS_DOC", "HOTSPOTS_DOC", "exact_hotspots", "withheld_hotspots",
-           "withheld_counts"]
+           "withheld_counts", "analyst_window"]
 
 #: What a hotspot hexagon counts (:func:`geogrid.issues.stats.hotspots`).
 HOTSPOT_COUNTS = ("issues", "open", "overdue")
@@ -61,12 +75,17 @@ _TOO_FINE = ("cell_key",)
 #: The OpenAPI descriptions of the two routes.
 _PARTS_DOC = (f"Counted from the parts of resolution-{SUPPRESSION_RESOLUTION} hexagons in each "
               f"micro-grid: a part whose issues are of fewer than {MIN_BIN} households or people "
-              "(else reporting accounts), of every category and status, gives them in `suppressed`, "
-              "whatever the filter asks; hexagons, micro-grids, villages and the county are sums of "
-              "whole parts.")
+              "(else reporting accounts), of every category and status, gives them in `suppressed` "
+              "(exact), whatever the filter asks; hexagons, micro-grids, villages and the county are "
+              "sums of whole parts. Of the other parts' issues, a figure (a row, a hexagon's `issues`, "
+              f"`open` or `overdue`) of fewer than {MIN_BIN} households or people is not given: rows "
+              f"go into `withheld`; every figure but `suppressed` is rounded to a multiple of {ROUND_TO}.")
 STATS_DOC = ("Analysts (who read no issue) are told counts by micro-grid at the finest (`cell_key` "
-             "is refused), without status, category, level or period for the issues of parts "
-             "withheld (`suppressed`, by the places asked for). " + _PARTS_DOC)
+             "is refused) and by week at the finest (`period=day` is refused, `since` and `until` are "
+             "widened to whole weeks, Monday to Monday, as the answer's `since` and `until` say), "
+             "without status, category, level or period for the issues of parts withheld "
+             "(`suppressed`, by the places asked for) and of rows withheld (`withheld`, by the places "
+             "asked for); `rounded_to` is the multiple counts are rounded to (1: exact). " + _PARTS_DOC)
 HOTSPOTS_DOC = (f"Analysts (who read no issue) are answered at resolution {SUPPRESSION_RESOLUTION} at "
                 "most, and `bbox` takes the hexagons whose centre it holds. " + _PARTS_DOC)
 
@@ -109,7 +128,9 @@ def withheld_hotspots(frame: pd.DataFrame, resolution: int, now: dt.datetime, *,
 
     ``frame`` holds every issue of the caller's scope (unfiltered, with their
     ``subject``); ``statuses`` and ``categories`` choose the issues counted in the parts
-    of hexagons whose issues are of enough subjects to count them."""
+    of hexagons whose issues are of enough subjects to count them.  Of those, a
+    hexagon's ``issues`` of fewer than ``MIN_BIN`` subjects are given as ``withheld``,
+    its ``open`` and ``overdue`` of fewer as 0, all three rounded to ``ROUND_TO``."""
     parts, sizes, subjects = _withholding(frame)
     chosen = pd.Series(True, index=frame.index)
     if statuses:
@@ -119,41 +140,88 @@ def withheld_hotspots(frame: pd.DataFrame, resolution: int, now: dt.datetime, *,
     open_ = frame["status"].isin(OPEN_STATUSES)
     due = pd.to_datetime(frame["due_at"], utc=True)
     overdue = open_ & due.notna() & (due < pd.Timestamp(now))
+    # the parts: every issue of a part of too few subjects suppressed, whatever the filter
+    bins = withhold_hexagons({}, resolution, sizes=sizes, subjects=subjects, cell=_hexagon)
+    answered = answered_resolution(resolution)
+    counted = {p for p in sizes if subjects.get(p, 0) >= MIN_BIN}
+    parent = {p: (p[2] if answered == SUPPRESSION_RESOLUTION else h3.cell_to_parent(p[2], answered))
+              for p in counted}
+    # the rows of each hexagon: the issues the filter matches in its counted parts, and
+    # the open and overdue ones among them, each with its subjects
     counts: dict = defaultdict(lambda: dict.fromkeys(HOTSPOT_COUNTS, 0))
-    for part, take, o, late in zip(parts, chosen, open_, overdue):
-        if take:
-            c = counts[part]
-            c["issues"] += 1
-            c["open"] += int(o)
-            c["overdue"] += int(late)
-    bins = withhold_hexagons(counts, resolution, sizes=sizes, subjects=subjects, cell=_hexagon)
+    who: dict = defaultdict(lambda: {k: set() for k in HOTSPOT_COUNTS})
+    for part, take, o, late, subject in zip(parts, chosen, open_, overdue, frame[SUBJECT]):
+        if take and part in parent:
+            cell = parent[part]
+            c, w = counts[cell], who[cell]
+            for key, is_ in (("issues", True), ("open", o), ("overdue", late)):
+                if is_:
+                    c[key] += 1
+                    if subject is not None and subject == subject:
+                        w[key].add(subject)
+    rows = withhold_rows({cell: {"issues": c["issues"]} for cell, c in counts.items()},
+                         {cell: {"issues": len(w["issues"])} for cell, w in who.items()})
     features = []
-    for cell, by_key in bins.items():
+    for cell in sorted({*bins, *rows}):
         if box is not None:
             lat, lon = h3.cell_to_latlng(cell)
             if not (box[0] <= lon <= box[2] and box[1] <= lat <= box[3]):
                 continue
-        props = {"h3": cell, **{k: by_key.get(k, 0) for k in HOTSPOT_COUNTS},
-                 "suppressed": by_key.get(SUPPRESSED, 0)}
-        features.append({"type": "Feature", "id": cell, "geometry": hexagon(cell), "properties": props})
-    features.sort(key=lambda f: (-f["properties"]["issues"], -f["properties"]["suppressed"], f["id"]))
-    return features, answered_resolution(resolution)
+        shown = rows.get(cell, {})
+        props = {"h3": cell, "issues": shown.get("issues", 0), "open": 0, "overdue": 0,
+                 "suppressed": bins.get(cell, {}).get(SUPPRESSED, 0), WITHHELD: shown.get(WITHHELD, 0)}
+        if props["issues"]:  # open and overdue: rows of the issues given
+            for key in ("open", "overdue"):
+                if len(who[cell][key]) >= MIN_BIN:
+                    props[key] = rounded(counts[cell][key])
+        if props["issues"] or props["suppressed"] or props[WITHHELD]:
+            features.append({"type": "Feature", "id": cell, "geometry": hexagon(cell), "properties": props})
+    features.sort(key=lambda f: (-f["properties"]["issues"], -f["properties"]["suppressed"],
+                                 -f["properties"][WITHHELD], f["id"]))
+    return features, answered
 
 
 # --- statistics -------------------------------------------------------------------------------
+def analyst_window(period: str | None, since: dt.date | None,
+                   until: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """``(since, until)`` widened to whole weeks (``since`` back to its Monday, ``until``
+    on to the next Monday but one on a Monday), the finest time an analyst is told.
+
+    Raises PermissionDeniedError for ``period="day"``.
+
+    >>> analyst_window("week", dt.date(2025, 3, 5), dt.date(2025, 3, 6))
+    (datetime.date(2025, 3, 3), datetime.date(2025, 3, 10))
+    """
+    if period == "day":
+        raise PermissionDeniedError(
+            "analysts are told issue counts by week at the finest, not by day (a day's issues of a "
+            "micro-grid are most days one household's): ask for period=week",
+            key="stats.period_too_fine", params={"period": period})
+    if since is not None:
+        since = since - dt.timedelta(days=since.weekday())
+    if until is not None:
+        until = until + dt.timedelta(days=-until.weekday() % 7)
+    return since, until
+
+
 def withheld_counts(frame: pd.DataFrame, groups: list[str], period: str | None, *,
-                    whole: pd.DataFrame | None = None) -> tuple[list[dict], list[dict]]:
-    """``(counts, suppressed)`` for a caller who may not read the issues: the rows of
-    :func:`geogrid.issues.stats.counts` by ``groups`` (and ``period``) of the issues of
-    ``frame`` in parts of enough subjects, summed over the places ``groups`` names; and
-    the issues of the other parts by those places alone.
+                    whole: pd.DataFrame | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """``(counts, suppressed, withheld)`` for a caller who may not read the issues.
+
+    ``counts``: the rows of :func:`geogrid.issues.stats.counts` by ``groups`` (and
+    ``period``) of the issues of ``frame`` in parts of enough subjects, summed over the
+    places ``groups`` names, each of at least ``MIN_BIN`` subjects and rounded to
+    ``ROUND_TO``; ``suppressed``: the issues of the other parts by those places alone;
+    ``withheld``: the issues of the rows of fewer subjects by those places alone,
+    rounded (a place whose sum rounds to 0 is left out).
 
     ``whole`` is every issue of the caller's scope, of every period (``frame`` is the
     issues of the period asked for): the parts are withheld by its subjects, and
     ``suppressed`` counts its issues, the same for every period.  Without it ``frame``
-    decides.
+    decides.  Rows are withheld by their own issues' subjects.
 
-    Raises PermissionDeniedError for a place finer than a micro-grid."""
+    Raises PermissionDeniedError for a place finer than a micro-grid or a period
+    finer than a week."""
     too_fine = [g for g in groups if g in _TOO_FINE]
     if too_fine:
         raise PermissionDeniedError(
@@ -163,30 +231,47 @@ def withheld_counts(frame: pd.DataFrame, groups: list[str], period: str | None, 
     if unknown:
         raise InputError(f"cannot group by {unknown}; use any of {', '.join(stats.GROUPS)}",
                          key="stats.unknown_group", params={"groups": unknown})
+    analyst_window(period, None, None)
     places = [g for g in groups if g in PLACES]
     attributes = [g for g in groups if g not in PLACES]
     keys = frame[attributes].astype(object).where(frame[attributes].notna(), "")
     if period:
         keys["period"] = stats.period_labels(frame, period)
     _, sizes, subjects = _withholding(frame if whole is None else whole)
-    counts: dict = defaultdict(lambda: defaultdict(int))
-    for part, key in zip(_parts(frame), keys.itertuples(index=False, name=None)):
-        counts[part][key] += 1
     at = [PLACES.index(p) for p in places]
-    bins = withhold(counts, lambda part: tuple(part[i] for i in at), sizes=sizes, subjects=subjects)
+
+    def place_of(part):
+        return tuple(part[i] for i in at)
+
+    counted = {p for p in sizes if subjects.get(p, 0) >= MIN_BIN}
+    held: dict = defaultdict(int)
+    for part, n in sizes.items():
+        if part not in counted:
+            held[place_of(part)] += n
+    counts: dict = defaultdict(lambda: defaultdict(int))
+    who: dict = defaultdict(lambda: defaultdict(set))
+    for part, key, subject in zip(_parts(frame), keys.itertuples(index=False, name=None), frame[SUBJECT]):
+        if part in counted:
+            place = place_of(part)
+            counts[place][key] += 1
+            if subject is not None and subject == subject:
+                who[place][key].add(subject)
+    bins = withhold_rows(counts, {place: {key: len(s) for key, s in by.items()} for place, by in who.items()})
     columns = [*groups, *(["period"] if period else [])]  # stats.counts' order
     key_names = [*attributes, *(["period"] if period else [])]
-    rows, suppressed = [], []
+    rows, withheld = [], []
     for place, by_key in bins.items():
         where = dict(zip(places, place))
         for key, n in by_key.items():
-            if key == SUPPRESSED:
-                suppressed.append({**where, "count": n})
+            if key == WITHHELD:
+                withheld.append({**where, "count": n})
             else:
                 values = {**where, **dict(zip(key_names, key))}
                 rows.append({**{c: values[c] for c in columns}, "count": n})
     if not columns:  # one row, as stats.counts gives: the issues of the parts counted
         rows = [{"count": sum(r["count"] for r in rows)}]
+    suppressed = [{**dict(zip(places, place)), "count": n} for place, n in held.items() if n]
     rows.sort(key=lambda r: tuple(str(r[c]) for c in columns))
-    suppressed.sort(key=lambda r: tuple(str(r[c]) for c in places))
-    return rows, suppressed
+    for figures in (suppressed, withheld):
+        figures.sort(key=lambda r: tuple(str(r[c]) for c in places))
+    return rows, suppressed, withheld

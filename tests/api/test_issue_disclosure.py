@@ -51,7 +51,8 @@ def test_an_analysts_hotspot_of_many_issues_of_few_households_is_withheld(iclien
 
     def analysts_crowd(**params):
         body = _hotspots(iclient, analyst, resolution=8, **params)
-        return {f["id"]: f["properties"] for f in body["features"]}[crowd]
+        none = {"issues": 0, "open": 0, "overdue": 0, "suppressed": 0, "withheld": 0}
+        return {f["id"]: f["properties"] for f in body["features"]}.get(crowd, none)
 
     for category in ("care", "sanitation", None):
         p = analysts_crowd(**({"category": category} if category else {}))
@@ -67,12 +68,13 @@ def test_an_analysts_hotspot_of_many_issues_of_few_households_is_withheld(iclien
         assert got["counts"] == [{"microgrid_key": f"{V2}-M01", "category": "care", "count": 1},
                                  {"microgrid_key": f"{V2}-M01", "category": "sanitation", "count": 5}]
         assert got["suppressed"] == []
-    # three more residents (phones no person gives): five subjects, counted
+    # three more residents (phones no person gives): five subjects, counted, rounded to
+    # ROUND_TO; the one care request is one household's and is not given by itself
     for k in range(3):
         _report(iclient, hot, (x, y + k * 2e-5), contact_phone=f"1390000001{k}")
     p = analysts_crowd(category="care")
-    assert (p["issues"], p["suppressed"]) == (1, 0), p
-    assert analysts_crowd()["issues"] == 9
+    assert (p["issues"], p["suppressed"], p["withheld"]) == (0, 0, 0), p
+    assert analysts_crowd()["issues"] == 10  # nine issues of five subjects
 
 
 def test_an_analysts_hotspot_of_one_accounts_issues_is_withheld(iclient, itokens, iworld):
@@ -93,7 +95,7 @@ def test_an_analysts_hotspot_of_one_accounts_issues_is_withheld(iclient, itokens
         _report(iclient, itokens[who], (x, y + 2e-5))
     assert analysts_crowd() == (0, MIN_BIN + 3)
     _report(iclient, itokens["hotline"], (x, y + 4e-5), contact_phone="13900000050")
-    assert analysts_crowd() == (MIN_BIN + 4, 0)
+    assert analysts_crowd() == (10, 0)  # nine issues of five subjects, rounded
 
 
 def test_crossing_hotspots_with_micro_grid_statistics_tells_an_analyst_nothing_withheld(iclient, itokens, iworld):
@@ -146,31 +148,29 @@ def _frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
 def test_given_every_period_the_statistics_of_two_periods_differ_by_what_each_tells(by):
     """Withheld by each period's own issues, a part of six subjects was counted in
     March to April and in March (its five residents' issues) but not in April (one care
-    request): the two answers differ by that care request.  Given every issue of the scope
-    (``whole``), the parts are withheld by their subjects of every period, so April is
-    counted as well and no two periods' answers tell more than a third does; a part of
-    fewer subjects is withheld in every period."""
+    request): the two answers differed by that care request.  Given every issue of the
+    scope (``whole``), the parts are withheld by their subjects of every period, and a
+    part of fewer subjects is withheld in every period, told the same.  The care request
+    is a row of one subject: given in no period (test_issue_small_rows)."""
     march = [(f"phone:{k}", "sanitation", "2025-03-10") for k in range(MIN_BIN)]
     april = [("household:h1", "care", "2025-04-02")]
     whole = _frame(march + april)
     in_march, in_april = whole.iloc[:MIN_BIN], whole.iloc[MIN_BIN:]
 
-    def care(frame, **kw):
-        rows, _ = issuestats.withheld_counts(frame, by, None, **kw)
-        return sum(r["count"] for r in rows if r["category"] == "care")
+    def told(frame, **kw):
+        rows, suppressed, withheld = issuestats.withheld_counts(frame, by, None, **kw)
+        return sorted((r["category"], r["count"]) for r in rows), suppressed, withheld
 
-    # as the route asks now: by the period's issues; the two periods differ by a care request
-    assert care(whole) - care(in_march) == 1 and care(in_april) == 0
-    # given every period: each answer the sum of its periods'
-    for a, b in ((whole, in_march), (whole, in_april)):
-        assert care(a, whole=whole) - care(b, whole=whole) == care(whole.drop(b.index), whole=whole)
-    assert care(in_april, whole=whole) == 1
+    for frame in (whole, in_march, in_april):
+        rows, suppressed, withheld = told(frame, whole=whole)
+        assert not [c for c, _ in rows if c == "care"] and suppressed == [] and withheld == []
+    assert told(whole, whole=whole)[0] == told(in_march, whole=whole)[0] == [("sanitation", 5)]
     # a part of too few subjects of all time is withheld in every period, told the same
     few = _frame([("household:h1", "care", "2025-03-10")] * 3 + [("household:h2", "care", "2025-04-02")])
     for frame in (few, few.iloc[:3], few.iloc[3:]):
-        rows, suppressed = issuestats.withheld_counts(frame, by, "month", whole=few)
+        rows, suppressed, withheld = issuestats.withheld_counts(frame, by, "month", whole=few)
         assert not [r for r in rows if r.get("count") and "category" in r], rows
-        assert [s["count"] for s in suppressed] == [4]
+        assert [s["count"] for s in suppressed] == [4] and withheld == []
     now = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
     features, _ = issuestats.withheld_hotspots(few, 8, now, categories=["care"])
     assert [(f["properties"]["issues"], f["properties"]["suppressed"]) for f in features] == [(0, 4)]
@@ -182,8 +182,8 @@ def test_an_analysts_statistics_of_overlapping_periods_tell_nothing_a_part_withh
     of a sixth household asks for care there in April.  The route used to withhold each
     period by its own issues: March-April counted the part (six subjects) and April
     alone withheld it, so the two answers differed by April's care request and told an
-    analyst there was one.  It now withholds by every issue of the scope (``whole``):
-    April is counted as well, so each period's answer is the sum of what its months tell."""
+    analyst there was one.  It now withholds parts by every issue of the scope
+    (``whole``), and the care request, a row of one household, is given in no period."""
     hot, analyst = itokens["hotline"], itokens["analyst"]
     x, y = point(V2, 1)
     phones = iworld.phones[12:12 + 2 * (MIN_BIN + 1):2]  # one person of each of six households
@@ -197,8 +197,11 @@ def test_an_analysts_statistics_of_overlapping_periods_tell_nothing_a_part_withh
         return sum(r["count"] for r in got["counts"] if r["category"] == "care"), got
 
     both, got = care(since="2025-03-01", until="2025-05-01")
-    assert both == 1, got
+    assert both == 0 and got["counts"] == [{"microgrid_key": f"{V2}-M01", "category": "sanitation",
+                                            "count": MIN_BIN}], got
     april, got = care(since="2025-04-01", until="2025-05-01")
-    assert april == 1 and got["suppressed"] == [], got
+    assert april == 0 and got["suppressed"] == [] and got["withheld"] == [], got
     march, got = care(since="2025-03-01", until="2025-04-01")
     assert march == 0 and got["suppressed"] == [], got
+    # an analyst's period is whole weeks, Monday to Monday
+    assert (got["since"], got["until"], got["rounded_to"]) == ("2025-02-24", "2025-04-07", 5), got

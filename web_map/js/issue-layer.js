@@ -52,9 +52,13 @@ export function hotspotResolution(zoom) {
 const HOT_RAMP = ["#fff3bf", "#ffd8a8", "#ffa94d", "#fd7e14", "#e8590c", "#c92a2a"];
 const OVERDUE_OUTLINE = "#c92a2a";
 
-/** Whether a hotspot's issues are withheld: "all", "part" or null (disclosure.js). */
+/**
+ * Whether a hotspot's issues are withheld: "all", "part" or null (disclosure.js): those of
+ * parts of too few households (`suppressed`) and those the filter matches of too few
+ * (`withheld`), both issues of fewer than `disclosure.minBin` households or residents.
+ */
 export function hotWithheld(props) {
-  return withheld(props.suppressed ?? 0, props.issues || 0);
+  return withheld((props.suppressed ?? 0) + (props.withheld ?? 0), props.issues || 0);
 }
 
 /**

@@ -467,6 +467,7 @@ export default {
   "api.stats.too_fine": "Counts are given by micro-grid at the finest; group by micro-grid or village.",
   "api.stats.unknown_group": "Counts cannot be grouped so; choose again.",
   "api.stats.period": "Unknown period; count by day, week or month.",
+  "api.stats.period_too_fine": "Counts are given by week at the finest, not by day; count by week.",
   // search, drawing, requests
   "api.search.empty": "Type part of an address, a name or an ID number's last 4 characters.",
   "api.search.id_tail": "To search by ID number, type its last 4 characters.",

@@ -467,6 +467,7 @@ export default {
   "api.stats.too_fine": "统计只能细到微网格，不能按更细的位置分组，请按微网格或村分组。",
   "api.stats.unknown_group": "无法按所选项目分组统计，请重新选择。",
   "api.stats.period": "统计周期无效，请按日、周或月统计。",
+  "api.stats.period_too_fine": "统计最细到周，不能按日统计，请按周统计。",
   // search, drawing, requests
   "api.search.empty": "请输入地址、姓名或身份证号的后 4 位。",
   "api.search.id_tail": "按身份证号查找时，请输入号码的后 4 位。",

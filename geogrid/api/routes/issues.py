@@ -246,19 +246,23 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
               until: Annotated[dt.date | None, Query()] = None) -> dict:
     require_role(principal, STATS_READERS, "read issue statistics")
     c = ctx(request)
-    s, u = _period_bounds(since, until)
     groups = _csv_list(by, stats.GROUPS, "grouping") or []
     exact = principal.role in ISSUE_READERS
+    if not exact:  # whole weeks at the finest (issuestats.analyst_window)
+        since, until = issuestats.analyst_window(period, since, until)
+    s, u = _period_bounds(since, until)
     frame = repo.issues_frame(session, where=issues_clause(scope), since=s, until=u, subjects=not exact)
     if exact:
-        counts, suppressed = stats.counts(frame, groups, period).to_dict(orient="records"), []
+        counts, suppressed, withheld = stats.counts(frame, groups, period).to_dict(orient="records"), [], []
     else:
         # withheld by every issue of the scope, whatever the period: periods that
         # overlap then differ only in parts shown to both (issuestats.withheld_counts)
         whole = repo.issues_frame(session, where=issues_clause(scope), subjects=True) if (s or u) else None
-        counts, suppressed = issuestats.withheld_counts(frame, groups, period, whole=whole)
+        counts, suppressed, withheld = issuestats.withheld_counts(frame, groups, period, whole=whole)
     return {"summary": stats.summary(frame, c.now()), "by": groups, "period": period,
-            "counts": counts, "suppressed": suppressed}
+            "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
+            "counts": counts, "suppressed": suppressed, "withheld": withheld,
+            "rounded_to": 1 if exact else issuestats.ROUND_TO}
 
 
 @router.get("/issues/hotspots", response_class=GeoJSONResponse,
