@@ -179,3 +179,29 @@ def test_the_export_and_the_partition_inputs_leave_removed_households_out(client
         assert hid in set(households_frame(s, removed=True)["household_id"])
         assert hid not in set(persons_frame(s)["household_id"])
         assert hid not in set(read_register(s, [V2]).households["household_id"])
+
+
+def test_concurrent_removals_with_the_same_etag_one_wins(app, tokens, world, engine):
+    """Eight removals of one household sent at once with the ETag all read: one is
+    made, the others are refused as stale (412), and the counts are taken once."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    hid = world.households[V2][4]
+    key = world.cell_of[hid]
+    with TestClient(app) as c:
+        etag = _etag(c, tokens["admin"], hid)
+        barrier, results = threading.Barrier(8), [None] * 8
+
+        def remove(i):
+            barrier.wait()
+            results[i] = _remove(c, tokens["planner" if i % 2 else "admin"], hid, etag).status_code
+
+        threads = [threading.Thread(target=remove, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert sorted(results) == [201] + [412] * 7, results
+    assert _counts(engine, world.plan_id, key) == (2, 5)
