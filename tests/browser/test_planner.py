@@ -434,7 +434,8 @@ def test_boundary_drag_snaps_refuses_self_intersection_undoes_and_saves(page, se
         # planner is told why and keeps the edit (nothing lost, nothing half-saved)
         assert put.value.status == 422, put.value.text()
         page.wait_for_selector("#toast.error:not([hidden])")
-        assert "village" in page.inner_text("#toast") or "overlap" in page.inner_text("#toast")
+        # (in the planner's language: geometry.outside / geometry.overlaps)
+        assert "超出上级范围" in page.inner_text("#toast") or "重叠" in page.inner_text("#toast")
         assert page.evaluate("geogrid.planner.history.pending") == steps
         assert _ring(page) == moved
     assert plan_id
