@@ -394,3 +394,37 @@ def test_issue_reroute_and_dispatch_from_the_picker(page, server):
     with server.api("cadre") as api:
         p = api.get(f"/issues/{issue_id}").json()["properties"]
     assert p["handler_id"] == handler_id and p["handler_name"] == "cellhead" and p["cell_key"] == hkey
+
+
+def _dispatched_to_cellhead(server, description):
+    lon, lat, _ = _house_in_handler_cell(server)
+    with server.api("cadre") as api:
+        r = api.post("/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
+                                      "description": description})
+        assert r.status_code == 201, r.text
+        iid = r.json()["id"]
+        assert api.post(f"/issues/{iid}/transitions", json={"action": "accept", "version": 1}).status_code == 200
+        r = api.post(f"/issues/{iid}/transitions",
+                     json={"action": "dispatch", "version": 2, "handler_id": server.user_id("cellhead")})
+        assert r.status_code == 200, r.text
+    return iid
+
+
+def test_supervision_step_says_who_supervises_in_chinese(page, server):
+    """The timeline's 督办 step said "system" (the sweep's name in the database) to a
+    Chinese cadre, and not which level supervises; it now names the level (乡镇级)."""
+    iid = _dispatched_to_cellhead(server, "超期未处置的垃圾（督办测试）")
+    # due four days ago: sanitation's deadline is three days, so the town supervises
+    with _db(server) as db:
+        db.execute("UPDATE issues SET due_at = strftime('%Y-%m-%d %H:%M:%S.000000', 'now', '-4 days') "
+                   "WHERE id = ?", (iid,))
+    with server.api("admin") as api:
+        assert api.post("/issues/supervision").json()["supervised"] == [iid]
+
+    login(page, "cadre")
+    page.evaluate("(id) => geogrid.issuePanel.openIssue(id)", iid)
+    page.wait_for_selector("#issue-timeline li[data-action='supervise']")
+    step = page.inner_text("#issue-timeline li[data-action='supervise']")
+    assert "督办" in step and "乡镇级" in step, step
+    assert "system" not in step, step
+

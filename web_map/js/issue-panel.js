@@ -194,12 +194,16 @@ export class IssuePanel {
     if (e.action === "reject" && d.reason) bits.push(t(`form.reason.${d.reason}`));
     if (e.action === "rate" && d.rating) bits.push("★".repeat(d.rating));
     if (e.action === "photo" && d.kind) bits.push(t(`issue.photo.${d.kind}`));
+    if (e.action === "supervise" && d.supervision_level) bits.push(t(`level.${d.supervision_level}`));
+    // 督办 is the server's sweep, not a person ("system" in the database): its step
+    // names the level that supervises instead
+    const who = [e.action === "supervise" ? "" : e.actor, ...bits].filter(Boolean).join(" · ");
     const colour = STATUS_COLOURS[e.to_status] || "#adb5bd";
     return `<li data-action="${escapeHtml(e.action)}" style="--c:${colour}">
       <div class="tl-top"><b>${escapeHtml(label(`action.${e.action}`, e.action))}</b>
         ${e.to_status && e.to_status !== e.from_status ? statusChip(e.to_status) : ""}
         <time>${escapeHtml(fmtTime(e.at))}</time></div>
-      <div class="tl-who">${escapeHtml(e.actor || "")}${bits.filter(Boolean).length ? " · " + escapeHtml(bits.filter(Boolean).join(" · ")) : ""}</div>
+      <div class="tl-who">${escapeHtml(who)}</div>
       ${e.note ? `<div class="tl-note">${escapeHtml(e.note)}</div>` : ""}
     </li>`;
   }
