@@ -5,7 +5,8 @@
 // are drawn hatched and say so (disclosure.js), never as hexagons of no issue.
 
 import { get } from "./api.js";
-import { escapeHtml, hexBbox } from "./layers.js";
+import { escapeHtml } from "./layers.js";
+import { hexBbox } from "./hexagons.js";
 import { fmtBbox } from "./tiles.js";
 import { t } from "../i18n.js";
 import { disclosure, answeredResolution, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";

@@ -4,7 +4,9 @@
 // at the finest resolution the API answers them (disclosure.js), and never a house.
 
 import { get } from "./api.js";
-import { TiledFeatureSource, fmtBbox } from "./tiles.js";
+import { TiledFeatureSource } from "./tiles.js";
+import { HEX_FILL_OPACITY, HEX_RED_OUTLINE, hexBbox, hexClassOf, hexClasses, hexResolution, hexSwatch } from "./hexagons.js";
+import { labelPoint, passClicksThrough, shortKey } from "./maplabels.js";
 import { t } from "../i18n.js";
 import { disclosure, answeredResolution, withheld, withheldStyle, withheldSwatch } from "./disclosure.js";
 
@@ -18,35 +20,6 @@ export const CAP = 20;
 
 export const CARE_COLOURS = { green: "#2e9d4f", yellow: "#e0a800", red: "#d43c2f" };
 const CARE_UNKNOWN = "#8a96a3";
-
-/** H3 resolution for a map zoom: about a dozen pixels or more per hexagon edge. */
-export function hexResolution(zoom) {
-  if (zoom <= 9) return 6;
-  if (zoom <= 11) return 7;
-  if (zoom <= 13) return 8;
-  return 9;
-}
-
-/** Average edge of an H3 hexagon (metres) by resolution, 4 to 10 (h3.average_hexagon_edge_length). */
-const HEX_EDGE_M = [26072, 9854, 3725, 1406, 531, 201, 76];
-
-/**
- * The bbox to ask for the hexagons of `resolution` over `bounds`: padded by `pad` of its
- * size, and by at least a hexagon's radius, since the API gives the hexagons whose centre
- * the bbox holds (at high zoom a coarse hexagon's centre may lie well outside the view).
- */
-export function hexBbox(bounds, resolution, pad) {
-  const b = bounds.pad(pad);
-  const r = 1.25 * HEX_EDGE_M[Math.min(10, Math.max(4, resolution)) - 4];
-  const dLat = r / 111320;
-  const dLon = r / (111320 * Math.max(0.01, Math.cos((bounds.getCenter().lat * Math.PI) / 180)));
-  return fmtBbox([
-    Math.max(-180, Math.min(b.getWest(), bounds.getWest() - dLon)),
-    Math.max(-90, Math.min(b.getSouth(), bounds.getSouth() - dLat)),
-    Math.min(180, Math.max(b.getEast(), bounds.getEast() + dLon)),
-    Math.min(90, Math.max(b.getNorth(), bounds.getNorth() + dLat)),
-  ]);
-}
 
 export function householdCount(props) {
   return props.households ?? props.household_count ?? props.count ?? props.total ?? 0;
@@ -74,48 +47,6 @@ function debounce(fn, ms) {
     clearTimeout(id);
     id = setTimeout(() => fn(...a), ms);
   };
-}
-
-const HEX_RAMP = ["#e8f1fb", "#c6dbf2", "#9cc2e8", "#6aa3da", "#3f80c4", "#245f9e", "#153f6e"];
-/** Outline of a hexagon holding at least one 连心户 (red-care household). */
-export const HEX_RED_OUTLINE = "#b23a30";
-export const HEX_FILL_OPACITY = 0.72;
-
-/** The smallest "round" number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k) at or above x. */
-function niceCeil(x) {
-  if (x <= 10) return Math.max(1, Math.ceil(x));
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return m * p;
-  return 10 * p;
-}
-
-/**
- * Household-count classes of the hexagons in view: up to five classes on a square-root
- * scale up to the fullest hexagon, with round bounds.  [{lo, hi, colour}], lowest first;
- * the legend and the drawing both use these, so they cannot disagree.
- */
-export function hexClasses(max) {
-  max = Math.max(1, Math.ceil(max));
-  const K = 5;
-  const his = [];
-  for (let i = 1; i <= K; i++) {
-    const hi = i === K ? max : Math.min(max, niceCeil(max * (i / K) ** 2));
-    if (!his.length || hi > his[his.length - 1]) his.push(hi);
-  }
-  return his.map((hi, j) => ({
-    lo: j === 0 ? 1 : his[j - 1] + 1,
-    hi,
-    colour: HEX_RAMP[his.length === 1 ? HEX_RAMP.length - 1 : Math.round(1 + (j * (HEX_RAMP.length - 2)) / (his.length - 1))],
-  }));
-}
-
-export function hexClassOf(classes, n) {
-  return classes.find((c) => n <= c.hi) || classes[classes.length - 1];
-}
-
-/** A small hexagon for the legend, coloured like the map's. */
-function hexSwatch(fill, stroke, width) {
-  return `<svg class="hex-swatch" viewBox="0 0 20 18" aria-hidden="true"><path d="M5.5 1h9l4.5 8-4.5 8h-9L1 9z" fill="${fill}" fill-opacity="${HEX_FILL_OPACITY}" stroke="${stroke}" stroke-width="${width}"/></svg>`;
 }
 
 export class CadreLayers {
@@ -454,61 +385,6 @@ export class CadreLayers {
       else kept.push(r);
     });
   }
-}
-
-/**
- * Where a polygon's label goes: its own middle if that is in the free view; else (a big cell
- * seen at high zoom) a point of its part in the free view, in the upper third so that it does
- * not sit on the house the map is centred on, if that point lies inside it; else nowhere.
- */
-function labelPoint(layer, free) {
-  const b = layer.getBounds();
-  const own = b.getCenter();
-  if (free.contains(own)) return own;
-  if (!b.intersects(free)) return null;
-  const s = Math.max(b.getSouth(), free.getSouth());
-  const n = Math.min(b.getNorth(), free.getNorth());
-  const w = Math.max(b.getWest(), free.getWest());
-  const e = Math.min(b.getEast(), free.getEast());
-  const c = L.latLng(s + (n - s) * 0.7, (w + e) / 2);
-  return inside(layer.getLatLngs(), c) ? c : null;
-}
-
-/** Even-odd point-in-polygon over every ring of a (multi)polygon's nested latlngs. */
-function inside(latlngs, p) {
-  let odd = false;
-  const ring = (pts) => {
-    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
-      const a = pts[i], b = pts[j];
-      if (a.lat > p.lat !== b.lat > p.lat && p.lng < ((b.lng - a.lng) * (p.lat - a.lat)) / (b.lat - a.lat) + a.lng) odd = !odd;
-    }
-  };
-  const walk = (x) => (x.length && x[0] instanceof L.LatLng ? ring(x) : x.forEach(walk));
-  walk(latlngs);
-  return odd;
-}
-
-/** "431227103001-M04-C02" -> "M04-C02": the village code is the same for everything in view. */
-export function shortKey(key) {
-  return String(key ?? "").replace(/^\d{9,}-/, "");
-}
-
-/**
- * A map label shows its full key on hover, so it takes the pointer; a click on it goes on to
- * whatever is drawn below (a house on the canvas), as if the label were not there.  Below
- * means below every label at that point: the click went nowhere when it was handed to a
- * second label under the first.
- */
-function passClicksThrough(el) {
-  el.addEventListener("click", (e) => {
-    if (!e.isTrusted) return;
-    L.DomEvent.stop(e);
-    const under = document.elementsFromPoint(e.clientX, e.clientY).find((x) => !x.closest(".map-label"));
-    if (under) {
-      under.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, view: window,
-        clientX: e.clientX, clientY: e.clientY, screenX: e.screenX, screenY: e.screenY, button: e.button }));
-    }
-  });
 }
 
 export function escapeHtml(s) {
