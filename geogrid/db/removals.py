@@ -14,8 +14,8 @@ their micro-grids are counted again from the assignments, so that stored counts,
 validation and re-runs see it gone; each such plan's version (its ETag) goes up, as for
 any edit of its contents.  Archived plans keep it: they are history.  An undo
 (:func:`restore_household`) puts it back in the cells it was taken out of, in the plans
-of those still current whose cell still exists; elsewhere it comes back unassigned, as a
-newly imported household would (a draft's validation then lists it).
+of those still current whose cell still exists and has room; elsewhere it comes back
+unassigned, as a newly imported household would (a draft's validation then lists it).
 
 Like every repository, nothing here commits: the route owns the transaction.
 """
@@ -166,7 +166,9 @@ def remove_household(session: Session, household_id: str, *, reason: str, left_o
 class Restored(dict):
     """What an undo did: ``{plan id: cell id}`` of the plans it was put back in, and
     ``unplaced``, the plans still current it was taken out of that could not take it
-    back (its cell is gone: split, merged or re-run since)."""
+    back: its cell is gone (split, merged or re-run since), or holds the plan's
+    ``max_households`` already (households moved in by hand since), and an undo never
+    takes a cell over the cap."""
 
     unplaced: list[str]
 
@@ -191,14 +193,19 @@ def restore_household(session: Session, household_id: str, *,
             select(Cell.id, Cell.plan_id).join(Plan, Plan.id == Cell.plan_id)
             .where(Cell.id.in_(sorted(a["cell_id"] for a in taken.values())),
                    Plan.status.in_(CURRENT_PLANS))).all())
-        current = set(session.execute(select(Plan.id).where(
-            Plan.id.in_(sorted(taken)), Plan.status.in_(CURRENT_PLANS))).scalars())
+        caps = {pid: int((params or {}).get("max_households", 20)) for pid, params in session.execute(
+            select(Plan.id, Plan.params).where(Plan.id.in_(sorted(taken)), Plan.status.in_(CURRENT_PLANS)))}
         placed = set(session.execute(select(Assignment.plan_id).where(
             Assignment.household_id == household_id, Assignment.plan_id.in_(sorted(taken)))).scalars())
+        held = dict(session.execute(
+            select(Assignment.cell_id, func.count()).where(Assignment.cell_id.in_(sorted(live)))
+            .group_by(Assignment.cell_id)).all())
         for plan_id, a in sorted(taken.items()):
-            if plan_id not in current or plan_id in placed:
+            if plan_id not in caps or plan_id in placed:
                 continue  # archived since (history), or placed there again by hand
-            if live.get(a["cell_id"]) != plan_id:
+            if live.get(a["cell_id"]) != plan_id or held.get(a["cell_id"], 0) >= caps[plan_id]:
+                # its cell is gone, or full since (households moved in by hand): back
+                # in the register but in no cell of that plan, for the planner to place
                 unplaced.append(plan_id)
                 continue
             session.execute(insert(Assignment).values(plan_id=plan_id, household_id=household_id,

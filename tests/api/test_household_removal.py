@@ -102,6 +102,38 @@ def test_undo_puts_the_household_back_in_its_cells_and_counts(client, tokens, wo
     assert len(audit) == 1 and audit[0]["detail"]["removal"]["reason"] == "dissolved"
 
 
+def test_undo_never_takes_a_cell_over_the_cap(client, tokens, world, engine):
+    """A cell filled by hand while its household was out: the undo puts it back in the
+    register but in no cell of that plan (unplaced), not as the cap's one too many."""
+    from sqlalchemy import update
+
+    from geogrid.db.models import Assignment, Plan
+
+    hid = world.households[V1][0]
+    key = world.cell_of[hid]
+    other = next(h for h in world.households[V1] if world.cell_of[h] != key)
+    planner = tokens["planner"]
+    with engine.begin() as conn:  # this county's cells hold 3 at most
+        conn.execute(update(Plan).where(Plan.id == world.plan_id).values(params={"max_households": 3}))
+    r = _remove(client, planner, hid, _etag(client, planner, hid))
+    assert r.status_code == 201, r.text
+    assert _counts(engine, world.plan_id, key)[0] == 2
+    with engine.begin() as conn:  # a household of the other cell moved in (as by hand)
+        conn.execute(update(Assignment).where(Assignment.plan_id == world.plan_id,
+                                              Assignment.household_id == other)
+                     .values(cell_id=world.cells[key]))
+    u = client.delete(f"{API}/households/{hid}/removal", headers={**planner, "If-Match": r.headers["ETag"]})
+    assert u.status_code == 200, u.text
+    assert u.json()["restored"] == {} and u.json()["unplaced"] == [world.plan_id]
+    with engine.connect() as conn:
+        held = conn.execute(select(Assignment.cell_id).where(Assignment.plan_id == world.plan_id,
+                                                             Assignment.household_id == hid)).all()
+        n = len(conn.execute(select(Assignment.household_id).where(Assignment.cell_id == world.cells[key])).all())
+    assert held == [] and n == 3
+    house = client.get(f"{API}/households/{hid}", headers=tokens["cadre1"])
+    assert house.status_code == 200 and house.json()["properties"]["cell_key"] is None
+
+
 def test_a_cadre_cannot_remove_a_household_outside_their_grid(client, tokens, world):
     other_village = world.households[V2][0]
     etag = _etag(client, tokens["admin"], other_village)
