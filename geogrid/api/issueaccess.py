@@ -32,7 +32,7 @@ from geogrid.issues.workflow import LEVELS, Actor, IssueState, allowed_actions, 
 
 __all__ = ["IssueContext", "ctx", "ISSUE_READERS", "STATS_READERS", "user_level", "covers", "issues_clause",
            "issue_actor", "require_role", "read_issue", "issue_row", "issue_detail", "may_reroute",
-           "reroute_radius_m", "route_candidates", "may_upload"]
+           "reroute_radius_m", "route_candidates", "may_upload", "dispatch_departments"]
 
 ISSUE_READERS = frozenset({"admin", "cadre"})
 STATS_READERS = frozenset({"admin", "cadre", "analyst"})
@@ -142,6 +142,8 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
     props["contact_phone"] = mask_phone(issue.contact_phone)
     state = repo.state_of(session, issue)
     props["allowed_actions"] = allowed_actions(state, actor)
+    props["dispatch_departments"] = (dispatch_departments(c.catalogue, actor)
+                                     if "dispatch" in props["allowed_actions"] else [])
     props["may_upload"] = may_upload(state, actor, issue, principal)
     props["may_reroute"] = may_reroute(state, actor)
     # the cells a person may route it to, offered when the point is near a boundary
@@ -157,6 +159,14 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
     props["photos"] = [_photo_json(p) for p in repo.photos(session, issue_id)]
     return {"type": "Feature", "id": issue_id, "geometry": _point(row.lon, row.lat),
             "properties": props}
+
+
+def dispatch_departments(catalogue: Catalogue, actor: Actor) -> list[str]:
+    """The departments ``actor`` may dispatch an issue to: those at their level or below
+    (admins: all), as :func:`geogrid.issues.workflow.apply` allows; the others are
+    escalated to, not dispatched to."""
+    return [d.code for d in catalogue.departments
+            if actor.is_admin or level_rank(d.level) <= level_rank(actor.level)]
 
 
 def may_reroute(state: IssueState, actor: Actor) -> bool:

@@ -155,7 +155,8 @@ def test_issue_closed_loop_on_the_map(page, server, browser):
     colours["accepted"] = _pin(page, issue_id, "accepted")
 
     def dispatch_form():
-        page.check("input[name=mode][value=person]")
+        # a village cadre may dispatch to no department: a person is the only choice
+        assert page.locator("input[name=mode][value=department]").count() == 0
         page.select_option("#act-handler", handler_id)  # the picker (GET /issues/{id}/handlers)
 
     _act(page, "dispatch", dispatch_form)
@@ -383,7 +384,8 @@ def test_issue_reroute_and_dispatch_from_the_picker(page, server):
     _act(page, "accept")
 
     def dispatch_form():
-        page.check("input[name=mode][value=person]")
+        # a village cadre may dispatch to no department: a person is the only choice
+        assert page.locator("input[name=mode][value=department]").count() == 0
         names = page.locator("#act-handler option").evaluate_all("els => els.map(e => e.dataset.username)")
         assert "cellhead" in names and "cadre" in names, names
         page.select_option("#act-handler", handler_id)
@@ -428,3 +430,34 @@ def test_supervision_step_says_who_supervises_in_chinese(page, server):
     assert "督办" in step and "乡镇级" in step, step
     assert "system" not in step, step
 
+
+def test_dispatch_offers_only_departments_the_cadre_may_send_to(page, server):
+    """A village cadre's dispatch form offered every department of the catalogue, the
+    town's 综治中心 and the county's bureaus, and the API refused each one (403: a
+    village cadre cannot dispatch above the village; escalate instead).  The form now
+    offers only the departments the caller may dispatch to: none for a village cadre,
+    whose form has the person picker only."""
+    lon, lat, _ = _house_in_handler_cell(server)
+    with server.api("cadre") as api:
+        r = api.post("/issues", json={"category": "sanitation", "lon": lon, "lat": lat,
+                                      "description": "派遣部门测试"})
+        iid = r.json()["id"]
+        assert api.post(f"/issues/{iid}/transitions", json={"action": "accept", "version": 1}).status_code == 200
+
+    login(page, "cadre")
+    page.evaluate("(id) => geogrid.issuePanel.openIssue(id)", iid)
+    page.wait_for_selector("#issue-head[data-status='accepted']")
+    page.click('#issue-actions [data-action="dispatch"]')
+    page.wait_for_selector("#dialog[open] #act-handler")
+    offered = page.locator("#act-department option").evaluate_all("els => els.map(e => e.value).filter(Boolean)")
+    assert offered == [], offered
+    assert page.locator("input[name=mode][value=department]").count() == 0
+    assert page.locator(".mode-person").is_visible()
+    page.click("#dialog-cancel")
+    page.wait_for_selector("#dialog", state="hidden")
+
+    # an administrator may send it to any department
+    with server.api("admin") as api:
+        p = api.get(f"/issues/{iid}").json()["properties"]
+        deps = [d["code"] for d in api.get("/issues/catalogue").json()["departments"]]
+    assert p["dispatch_departments"] == deps

@@ -253,3 +253,17 @@ def test_numbers_typed_into_free_text_are_masked_everywhere(iclient, itokens):
     assert "独居" in text  # the description itself is there
     assert pid not in text and phone not in text
     assert re.search(r"139\*{4}5678", text) and pid[-4:] in text
+
+
+def test_dispatch_departments_are_those_of_the_callers_level(iclient, itokens):
+    """The departments a caller may dispatch to (at their level or below), so the map
+    offers no department the API then refuses."""
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    assert _act(iclient, itokens["cadre1"], iid, "accept", version=1).status_code == 200
+    got = {u: iclient.get(f"{API}/issues/{iid}", headers=itokens[u]).json()["properties"]["dispatch_departments"]
+           for u in ("cadre1", "town", "hotline", "cell1")}
+    assert got["cadre1"] == [] and got["town"] == ["town_office"], got
+    assert "town_office" in got["hotline"] and "housing" in got["hotline"], got
+    assert got["cell1"] == []  # a cell leader: no department works at cell level
+    r = _act(iclient, itokens["town"], iid, "dispatch", department="town_office", version=2)
+    assert r.status_code == 200, r.text

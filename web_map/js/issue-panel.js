@@ -243,10 +243,13 @@ export class IssuePanel {
         ${note()}`;
     }
     if (action === "dispatch") {
-      const deps = this.catalogue.departments || [];
-      return `<fieldset class="radios"><legend>${escapeHtml(t("form.dispatch.to"))}</legend>
+      // only the departments the API lets this caller dispatch to (their level or below);
+      // the others are reached by escalating
+      const mine = p.dispatch_departments;
+      const deps = (this.catalogue.departments || []).filter((d) => !mine || mine.includes(d.code));
+      return `${deps.length ? `<fieldset class="radios"><legend>${escapeHtml(t("form.dispatch.to"))}</legend>
           <label class="inline"><input type="radio" name="mode" value="person" checked> ${escapeHtml(t("form.dispatch.person"))}</label>
-          <label class="inline"><input type="radio" name="mode" value="department"> ${escapeHtml(t("form.dispatch.department"))}</label></fieldset>
+          <label class="inline"><input type="radio" name="mode" value="department"> ${escapeHtml(t("form.dispatch.department"))}</label></fieldset>` : `<input type="hidden" name="mode" value="person">`}
         <div class="mode-person">
           ${this.handlers ? this.handlerPicker() : `
           <label><span>${escapeHtml(t("form.dispatch.person"))}</span><select name="who" id="act-who">
@@ -255,11 +258,11 @@ export class IssuePanel {
           <label class="who-other" hidden><span>${escapeHtml(t("form.dispatch.user_id"))}</span><input name="handler_id" id="act-handler-id" maxlength="32" autocomplete="off"></label>`}
           <p class="hint">${escapeHtml(t("form.dispatch.level.person"))}</p>
         </div>
-        <div class="mode-department" hidden>
+        <div class="mode-department" hidden>${deps.length ? `
           <label><span>${escapeHtml(t("form.dispatch.department"))}</span><select name="department" id="act-department">
             <option value=""></option>
             ${deps.map((d) => `<option value="${escapeHtml(d.code)}">${escapeHtml(t("form.dispatch.level", { name: d.name, level: t(`level.${d.level}`) }))}</option>`).join("")}
-          </select></label>
+          </select></label>` : ""}
         </div>
         ${note()}`;
     }
@@ -478,7 +481,8 @@ function wireDispatchForm(wrap) {
   const modes = wrap.querySelectorAll('input[name="mode"]');
   if (!modes.length) return;
   const sync = () => {
-    const mode = wrap.querySelector('input[name="mode"]:checked').value;
+    // (a hidden "person" when the caller may dispatch to no department)
+    const mode = (wrap.querySelector('input[name="mode"]:checked') || modes[0]).value;
     wrap.querySelector(".mode-person").hidden = mode !== "person";
     wrap.querySelector(".mode-department").hidden = mode !== "department";
     const who = wrap.querySelector("#act-who");
