@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from geogrid.api.masking import mask_json, mask_text
@@ -103,6 +103,19 @@ class IssueIn(BaseModel):
     source: Literal["cadre", "resident", "hotline"] = "cadre"
     contact_name: str | None = Field(None, max_length=100)
     contact_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 -]{3,20}$")
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = Field(
+        "wgs84", description="the coordinate system of lon/lat: a phone map's point is gcj02 "
+        "(AMap, Tencent, WeChat) or bd09 (Baidu); converted to WGS84 (and stored so)")
+
+    @model_validator(mode="after")
+    def _to_wgs84(self):
+        """lon/lat in WGS84 from here on, whatever ``crs`` they came in."""
+        if self.crs in ("gcj02", "bd09"):
+            from geogrid.crs import to_wgs84
+
+            (lon,), (lat,) = to_wgs84([self.lon], [self.lat], self.crs)
+            self.lon, self.lat, self.crs = round(float(lon), 8), round(float(lat), 8), "wgs84"
+        return self
 
 
 class TransitionIn(BaseModel):
