@@ -24,9 +24,9 @@ from sqlalchemy import delete, func, select, update
 from geogrid.api import cellgeometry
 from geogrid.api.errors import StateError
 from geogrid.api.geojson import check_polygon_in_context, parse_polygon
-from geogrid.api.planrerun import recount
 from geogrid.api.scope import Scope
 from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, new_id
+from geogrid.db.plans import recount
 from geogrid.errors import InputError, NotFoundError
 
 __all__ = ["Moved", "cell_in_plan", "microgrid_in_plan", "apply_moves", "apply_lock", "apply_boundary",
@@ -144,7 +144,7 @@ def apply_moves(session, scope: Scope, plan: Plan, moves: list, info: dict, move
                                    Assignment.household_id == m.household_id)
                             .values(cell_id=m.cell_id, **_placed_here()),
                             execution_options={"synchronize_session": False})
-    recount(session, plan_id, set(sources.values()) | targets)
+    recount(session, set(sources.values()) | targets)
     moved.cells |= set(sources.values()) | {m.cell_id for m in moves if m.household_id in sources}
     info["moved"] = len(sources)
     return {"moved": len(sources)}
@@ -244,7 +244,7 @@ def apply_split(session, scope: Scope, plan: Plan, cell_id: str, household_ids: 
     session.execute(update(Assignment).where(Assignment.plan_id == plan_id,
                                              Assignment.household_id.in_(sorted(moving)))
                     .values(cell_id=new.id, **_placed_here()), execution_options={"synchronize_session": False})
-    recount(session, plan_id, [cell.id, new.id])
+    recount(session, [cell.id, new.id])
     moved.cells |= {cell.id, new.id}
     info.update(new_cell=new.id, moved=len(moving))
     return {"cell_id": cell_id, "new_cell_id": new.id, "new_cell_key": new.cell_key}
@@ -280,7 +280,7 @@ def apply_merge(session, scope: Scope, plan: Plan, cells: list[str], info: dict,
                                              Assignment.cell_id == b.id)
                     .values(cell_id=a.id), execution_options={"synchronize_session": False})
     session.execute(delete(Cell).where(Cell.id == b.id), execution_options={"synchronize_session": False})
-    recount(session, plan.id, [a.id])
+    recount(session, [a.id])
     moved.cells.add(a.id)
     return {"cell_id": a_id, "removed_cell_id": b_id}
 

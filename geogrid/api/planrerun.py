@@ -38,7 +38,7 @@ households, ``outline_leaves_no_households``, or that has no area,
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from geogrid import columns as C
 from geogrid.api.editnotes import follow_assignments
@@ -46,28 +46,10 @@ from geogrid.db.bulk import lon_lat
 from geogrid.db.models import Assignment, Cell, Microgrid, Plan, new_id
 from geogrid.db.plannotes import as_diagnostics, read_notes, replace_notes
 from geogrid.db.planregister import mark_read, read_now
+from geogrid.db.plans import recount
 from geogrid.errors import InputError, PartitionError
 
-__all__ = ["rerun", "recount"]
-
-
-def recount(session, plan_id: str, cell_ids=None) -> None:
-    """Set households counts of cells (and their micro-grids) from the assignments."""
-    n = (select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id)
-         .scalar_subquery())
-    stmt = update(Cell).where(Cell.plan_id == plan_id).values(households=n)
-    mg_ids = None
-    if cell_ids is not None:
-        cell_ids = sorted(set(cell_ids))
-        stmt = stmt.where(Cell.id.in_(cell_ids))
-        mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
-    session.execute(stmt, execution_options={"synchronize_session": False})
-    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
-         .scalar_subquery())
-    mstmt = update(Microgrid).where(Microgrid.plan_id == plan_id).values(households=m)
-    if mg_ids is not None:
-        mstmt = mstmt.where(Microgrid.id.in_(mg_ids))
-    session.execute(mstmt, execution_options={"synchronize_session": False})
+__all__ = ["rerun"]
 
 
 def _ewkb(geom, postgis=None):
@@ -199,7 +181,7 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
         session.execute(insert(Assignment), [{"plan_id": p, "household_id": h, "cell_id": c, "lon": x, "lat": y}
                                              for p, h, c, x, y in rows])
     if left or joined:
-        recount(session, plan.id, [*left, *joined.values()])
+        recount(session, [*left, *joined.values()])
     # the plan's stored notes about what was re-solved give way to the re-run's own
     named = set(hh.index)
     mine = _about(result, named)

@@ -8,18 +8,18 @@ raises :class:`~geogrid.errors.ConflictError` when someone else edited first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
 from geogrid.db import bulk
 from geogrid.db.engine import flush
-from geogrid.db.models import Microgrid, Plan, new_id, new_ids, utcnow
+from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan, new_id, new_ids, utcnow
 from geogrid.db.plannotes import copy_notes, save_notes
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
 
@@ -30,6 +30,7 @@ __all__ = [
     "publish",
     "copy_plan",
     "bump_version",
+    "recount",
     "get_plan",
     "list_plans",
     "PlanFrames",
@@ -415,8 +416,10 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
 
 def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
     """A new draft with the same micro-grids, cells (locks included), assignments (each
-    with the point it kept), engine notes and times it read the register."""
-    frames = load_plan(session, plan_id)
+    with the point it kept), engine notes and times it read the register; households
+    that have left the register since (an archived plan keeps them as history) are left
+    out, and the counts of their cells and micro-grids with them."""
+    frames = _in_register(session, load_plan(session, plan_id))
     read = frames.plan.register_read_at
     plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
                           county_code=frames.plan.county_code, parent_plan_id=plan_id,
@@ -424,3 +427,36 @@ def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None 
                           register_read_at=None if read is None else dict(read))
     copy_notes(session, plan_id, plan.id)
     return plan
+
+
+def _in_register(session: Session, frames: PlanFrames) -> PlanFrames:
+    """``frames`` without the households removed from the register, counts to match."""
+    hh = frames.households
+    gone = hh[C.HOUSEHOLD_ID].isin(set(session.execute(
+        select(Household.id).where(Household.removed_at.is_not(None))).scalars()))
+    if not gone.any():
+        return frames
+    hh = hh[~gone]
+    n = hh[C.CELL_ID].value_counts()
+    cells = frames.cells.assign(households=frames.cells[C.CELL_ID].map(n).fillna(0).astype(int))
+    m = cells.groupby(C.MICROGRID_ID)["households"].sum()
+    microgrids = frames.microgrids.assign(
+        households=frames.microgrids[C.MICROGRID_ID].map(m).fillna(0).astype(int))
+    return replace(frames, households=hh, cells=cells, microgrids=microgrids)
+
+
+def recount(session: Session, cell_ids) -> None:
+    """Set the households counts of the cells ``cell_ids`` (of any plans) from their
+    assignments, and those of their micro-grids from their cells: after an edit of the
+    assignments (a hand move, split, merge or re-run, a household leaving the register)."""
+    cell_ids = sorted(set(cell_ids))
+    if not cell_ids:
+        return
+    n = select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id).scalar_subquery()
+    session.execute(update(Cell).where(Cell.id.in_(cell_ids)).values(households=n),
+                    execution_options={"synchronize_session": False})
+    mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
+    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
+         .scalar_subquery())
+    session.execute(update(Microgrid).where(Microgrid.id.in_(mg_ids)).values(households=m),
+                    execution_options={"synchronize_session": False})

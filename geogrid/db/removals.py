@@ -28,12 +28,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from geogrid.db.engine import flush
+from geogrid.db.plans import recount
 from geogrid.db.models import (REMOVAL_REASONS, Assignment, Cell, Household, HouseholdRemoval, Microgrid,
                                Plan, utcnow)
 from geogrid.errors import ConflictError, InputError, NotFoundError
 
 __all__ = ["REMOVAL_REASONS", "CURRENT_PLANS", "remove_household", "restore_household", "get_removal",
-           "recount", "Restored"]
+           "Restored"]
 
 #: the plans a removal takes a household out of (archived plans keep it)
 CURRENT_PLANS = ("draft", "published")
@@ -68,22 +69,6 @@ def _flush(session: Session, household_id: str) -> None:
         flush(session)
     except ConflictError as exc:  # the row's version moved under the UPDATE
         raise stale(household_id) from exc
-
-
-def recount(session: Session, cell_ids) -> None:
-    """Set the households counts of ``cell_ids`` from their assignments, and those of
-    their micro-grids from their cells (as a plan edit does)."""
-    cell_ids = sorted(set(cell_ids))
-    if not cell_ids:
-        return
-    n = select(func.count()).select_from(Assignment).where(Assignment.cell_id == Cell.id).scalar_subquery()
-    session.execute(update(Cell).where(Cell.id.in_(cell_ids)).values(households=n),
-                    execution_options={"synchronize_session": False})
-    mg_ids = sorted(set(session.execute(select(Cell.microgrid_id).where(Cell.id.in_(cell_ids))).scalars()))
-    m = (select(func.coalesce(func.sum(Cell.households), 0)).where(Cell.microgrid_id == Microgrid.id)
-         .scalar_subquery())
-    session.execute(update(Microgrid).where(Microgrid.id.in_(mg_ids)).values(households=m),
-                    execution_options={"synchronize_session": False})
 
 
 def _bump_plans(session: Session, plan_ids) -> None:

@@ -134,6 +134,32 @@ def test_undo_never_takes_a_cell_over_the_cap(client, tokens, world, engine):
     assert house.status_code == 200 and house.json()["properties"]["cell_key"] is None
 
 
+def test_a_draft_copied_from_an_archived_plan_leaves_a_removed_household_out(client, tokens, world, engine):
+    """An archived plan keeps a household that left the register (history); a draft made
+    from it (from_plan) is a current plan, so it holds it no more, counts included."""
+    from sqlalchemy import update
+
+    from geogrid.db.models import Assignment, Plan
+
+    hid = world.households[V1][2]
+    key = world.cell_of[hid]
+    old, _ = _draft(client, tokens)
+    with engine.begin() as conn:  # an earlier plan, archived since
+        conn.execute(update(Plan).where(Plan.id == old).values(status="archived"))
+    planner = tokens["planner"]
+    assert _remove(client, planner, hid, _etag(client, planner, hid)).status_code == 201
+    assert _counts(engine, old, key) == (3, 6)  # the archive keeps it
+    r = client.post(f"{API}/plans", json={"name": "from the archive", "from_plan": old}, headers=planner)
+    assert r.status_code == 201, r.text
+    new = r.json()["id"]
+    assert _counts(engine, new, key) == (2, 5)
+    with engine.connect() as conn:
+        assert conn.execute(select(Assignment.cell_id).where(Assignment.plan_id == new,
+                                                             Assignment.household_id == hid)).all() == []
+    problems = client.get(f"{API}/plans/{new}/validation", headers=planner).json()["problems"]
+    assert not [p for p in problems if hid in json.dumps(p)]
+
+
 def test_a_cadre_cannot_remove_a_household_outside_their_grid(client, tokens, world):
     other_village = world.households[V2][0]
     etag = _etag(client, tokens["admin"], other_village)
