@@ -221,8 +221,9 @@ def households_frame(session: Session, *, bbox=None, village_codes=None, ids=Non
         where.append(f"h.id IN ({', '.join(f':i{k}' for k in range(len(ids)))})" if ids else "1 = 0")
         params.update({f"i{k}": h for k, h in enumerate(ids)})
     if bbox is not None:
-        clause, params = bulk.bbox_clause(session, "households", bbox, alias="h")
+        clause, box = bulk.bbox_clause(session, "households", bbox, alias="h")
         where.append(clause)
+        params.update(box)
     if village_codes is not None:
         codes = list(village_codes)
         if not codes:

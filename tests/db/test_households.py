@@ -44,6 +44,24 @@ def test_reimport_updates_rather_than_duplicates(engine, households):
     assert (after["version"] == 1).all()
 
 
+def test_households_frame_takes_a_box_with_ids_and_villages(engine, households):
+    """The filters combine: the box's parameters were put in place of the others', so a
+    box with ids or village codes failed on a missing parameter."""
+    with session_scope(engine) as s:
+        hh_repo.upsert_households(s, households)
+        every = hh_repo.households_frame(s)
+        b = every.total_bounds
+        box = (b[0], b[1], (b[0] + b[2]) / 2, b[3])
+        in_box = set(hh_repo.households_frame(s, bbox=box)["household_id"])
+        some = sorted(every["household_id"])[::3]
+        got = hh_repo.households_frame(s, bbox=box, ids=some)
+        code = every["village_code"].iloc[0]
+        by_village = hh_repo.households_frame(s, bbox=box, village_codes=[code])
+    assert 0 < len(in_box) < len(every)
+    assert set(got["household_id"]) == in_box & set(some)
+    assert set(by_village["household_id"]) == in_box & set(every.loc[every["village_code"] == code, "household_id"])
+
+
 def test_update_keeps_id_and_bumps_version(engine, households):
     with session_scope(engine) as s:
         hh_repo.upsert_households(s, households)
