@@ -28,7 +28,7 @@ import pandas as pd
 
 from geogrid.issues.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
-__all__ = ["GROUPS", "PERIODS", "counts", "on_time_share", "median_hours_to_close",
+__all__ = ["GROUPS", "PERIODS", "TZ", "day_start", "counts", "on_time_share", "median_hours_to_close",
            "summary", "hotspots", "period_labels", "export_table", "csv_bytes", "write_csv"]
 
 #: Columns issues may be grouped by.
@@ -36,6 +36,20 @@ GROUPS = ("status", "category", "level", "village_code", "microgrid_key", "cell_
 #: Period lengths for time series (pandas period aliases; a week runs Monday to Sunday,
 #: "W-SUN" being weeks that end on a Sunday).
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}
+#: The time zone whose midnight begins a day of the statistics: China Standard Time.
+TZ = "Asia/Shanghai"
+
+
+def day_start(day: dt.date, tz: str = TZ) -> dt.datetime:
+    """The instant (UTC) the calendar ``day`` begins in ``tz``, as the periods count
+    days: a request's ``since``/``until`` date means China's midnight, not UTC's.
+
+    >>> day_start(dt.date(2025, 3, 4))
+    datetime.datetime(2025, 3, 3, 16, 0, tzinfo=datetime.timezone.utc)
+    """
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(day, dt.time(), ZoneInfo(tz)).astimezone(dt.UTC)
 
 
 def _utc(series: pd.Series) -> pd.Series:
@@ -43,7 +57,7 @@ def _utc(series: pd.Series) -> pd.Series:
 
 
 def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
-           period: str | None = None, tz: str = "Asia/Shanghai") -> pd.DataFrame:
+           period: str | None = None, tz: str = TZ) -> pd.DataFrame:
     """Number of issues per combination of ``by`` (and reporting ``period``, whose days
     begin at midnight in ``tz``: China Standard Time by default)."""
     by = list(by)
@@ -65,7 +79,7 @@ def counts(df: pd.DataFrame, by: list[str] | tuple[str, ...] = ("status",),
     return out
 
 
-def period_labels(df: pd.DataFrame, period: str, tz: str = "Asia/Shanghai") -> pd.Series:
+def period_labels(df: pd.DataFrame, period: str, tz: str = TZ) -> pd.Series:
     """The reporting period of each issue, as :func:`counts` labels it: the day it
     begins (``YYYY-MM-DD``), days beginning at midnight in ``tz``."""
     if period not in PERIODS:

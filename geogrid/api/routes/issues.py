@@ -232,9 +232,9 @@ def get_inbox(request: Request, session: SessionDep, principal: PrincipalDep,
 
 
 def _period_bounds(since: dt.date | None, until: dt.date | None):
-    s = dt.datetime.combine(since, dt.time(), dt.UTC) if since else None
-    u = dt.datetime.combine(until, dt.time(), dt.UTC) if until else None
-    return s, u
+    """The instants of ``since`` and ``until``: the days' China midnights (stats.day_start),
+    as the periods are days of China time."""
+    return (stats.day_start(since) if since else None), (stats.day_start(until) if until else None)
 
 
 @router.get("/issues/stats", summary="Counts by status/category/grid/period, on-time share, "
