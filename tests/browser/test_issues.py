@@ -502,3 +502,25 @@ def test_a_phone_cameras_photo_is_kept_with_the_report(page, server):
     assert [p["kind"] for p in photos] == ["report"], photos
     assert photos[0]["height"] > photos[0]["width"], photos  # upright: portrait
     assert max(photos[0]["width"], photos[0]["height"]) <= 2560, photos
+
+
+def test_the_inbox_count_follows_work_sent_while_the_map_is_open(page, server):
+    """The 待办 count was read once, at login: a cell leader who kept the map open all
+    day (on a phone, in a background tab) was never shown the issue the village cadre
+    dispatched to them, until they reloaded the page.  The count is now read again
+    every minute while the page is in sight, and when it comes back into sight."""
+    page.clock.install()
+    login(page, "cellhead")
+    page.wait_for_selector("#iss-inbox-n", state="attached")
+    assert page.locator("#iss-inbox-n").is_hidden()
+
+    first = _dispatched_to_cellhead(server, "地图开着时派来的（待办测试）")
+    page.clock.fast_forward(61_000)
+    page.wait_for_function("document.getElementById('iss-inbox-n').textContent === '1'", timeout=10_000)
+    assert page.locator("#iss-inbox-n").is_visible()
+
+    # back from another app: the count is read again at once
+    _dispatched_to_cellhead(server, "切回地图时的待办（待办测试）")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_function("document.getElementById('iss-inbox-n').textContent === '2'", timeout=10_000)
+    assert first

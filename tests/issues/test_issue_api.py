@@ -267,3 +267,23 @@ def test_dispatch_departments_are_those_of_the_callers_level(iclient, itokens):
     assert got["cell1"] == []  # a cell leader: no department works at cell level
     r = _act(iclient, itokens["town"], iid, "dispatch", department="town_office", version=2)
     assert r.status_code == 200, r.text
+
+
+def test_inbox_count_tells_how_many_without_reading_them(iclient, itokens, user_ids, engine):
+    """The map's 待办 badge is read every minute while the map is open: the count alone,
+    which holds no one's data and is not written to the audit log, unlike the inbox."""
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    _report(iclient, itokens["cadre1"], where=point(V1, 1))
+    assert _act(iclient, itokens["cadre1"], iid, "accept", version=1).status_code == 200
+    assert _act(iclient, itokens["cadre1"], iid, "dispatch", handler_id=user_ids["cell1"],
+                version=2).status_code == 200
+    audited = _count(engine, "audit_log")
+    for user, n in (("cell1", 1), ("cadre1", 1), ("town", 1), ("cell1b", 1), ("cadre2c", 0)):
+        r = iclient.get(f"{API}/issues/inbox/count", headers=itokens[user])
+        assert r.status_code == 200, r.text
+        inbox = iclient.get(f"{API}/issues/inbox", headers=itokens[user]).json()
+        assert r.json()["issues"] == len({f["id"] for f in inbox["features"]}) == n, (user, r.json())
+        assert r.json()["counts"] == inbox["counts"]
+    # the inboxes read with issues in them (four) are audited; the counts are not
+    assert _count(engine, "audit_log") == audited + 4
+    assert iclient.get(f"{API}/issues/inbox/count", headers=itokens["analyst"]).status_code == 403

@@ -252,6 +252,7 @@ async function initIssues() {
     },
   });
   await Promise.all([state.issues.reload(), state.issuePanel.refreshInbox()]);
+  state.issuePanel.watchInbox();
 }
 
 /**

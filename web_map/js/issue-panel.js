@@ -421,24 +421,50 @@ export class IssuePanel {
   }
 
   // ---- inbox -------------------------------------------------------------------------------
+  /** The 待办 badge: how many issues await the user (the count only: nothing of them, not audited). */
   async refreshInbox() {
+    let data;
+    try {
+      ({ data } = await get("issues/inbox/count"));
+    } catch {
+      return;
+    }
+    this.showInboxCount(data.issues);
+  }
+
+  showInboxCount(n) {
+    const badge = $("iss-inbox-n");
+    badge.textContent = String(n);
+    badge.hidden = n === 0;
+  }
+
+  /** The inbox itself (audited), the badge brought up to date with it; null if it cannot be read. */
+  async loadInbox() {
     let data;
     try {
       ({ data } = await get("issues/inbox"));
     } catch {
       return null;
     }
-    const n = new Set((data.features || []).map((f) => f.id)).size;
-    const badge = $("iss-inbox-n");
-    badge.textContent = String(n);
-    badge.hidden = n === 0;
+    this.showInboxCount(new Set((data.features || []).map((f) => f.id)).size);
     return data;
+  }
+
+  /**
+   * Keep the inbox's count current while the map stays open: work dispatched to the
+   * user, or supervised, comes from others.  Read every `ms` while the page is in sight,
+   * and at once when it comes back into sight (a phone's browser brought to the front).
+   */
+  watchInbox(ms = 60_000) {
+    const tick = () => document.visibilityState === "visible" && this.refreshInbox();
+    setInterval(tick, ms);
+    document.addEventListener("visibilitychange", tick);
   }
 
   async openInbox() {
     this.panel.stack = [() => this.openInbox()];
     this.panel.loading(t("inbox.title"));
-    const data = await this.refreshInbox();
+    const data = await this.loadInbox();
     if (!data) return this.panel.show(t("inbox.title"), `<p class="error">${escapeHtml(t("error.network"))}</p>`);
     const groups = new Map();
     for (const f of data.features || []) {

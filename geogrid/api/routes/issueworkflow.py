@@ -1,5 +1,6 @@
-"""Acting on an issue: whom it may be dispatched to, re-routing it by hand, the workflow's
-transitions (accept ... close, rate, reopen, escalate) and supervision of overdue issues.
+"""Acting on an issue: how much awaits the caller (the inbox's count), whom it may be
+dispatched to, re-routing it by hand, the workflow's transitions (accept ... close, rate,
+reopen, escalate) and supervision of overdue issues.
 
 Mounted with the other issue routes by :func:`geogrid.api.routes.issues.include_issue_routes`.
 Who may do what is decided by :mod:`geogrid.issues.workflow`; :mod:`geogrid.api.issueaccess`
@@ -43,6 +44,23 @@ def run_supervision(request: Request, session: SessionDep, principal: PrincipalD
     audit.add(session, "supervise", "issue", None, detail={"changed": len(changed)})
     session.commit()
     return {"supervised": changed}
+
+
+@router.get("/issues/inbox/count", summary="How many issues await the caller's action, by "
+            "reason: the inbox's counts, with nothing of the issues (not audited)")
+def get_inbox_count(request: Request, session: SessionDep, principal: PrincipalDep,
+                    scope: ScopeDep) -> dict:
+    """What the map's 待办 badge reads every minute: ``issues`` (distinct issues) and
+    ``counts`` (by reason, as ``GET /issues/inbox`` gives them).  No description, place,
+    contact or id goes out, so the read is not written to the audit log."""
+    require_role(principal, ISSUE_READERS, "read issues")
+    rows = repo.inbox_rows(session, user_id=principal.user_id, role=principal.role,
+                           level=user_level(session, principal), where=issues_clause(scope),
+                           now=ctx(request).now())
+    counts: dict[str, int] = {}
+    for reason, _ in rows:
+        counts[reason] = counts.get(reason, 0) + 1
+    return {"issues": len({r.id for _, r in rows}), "counts": counts}
 
 
 @router.get("/issues/{issue_id}/handlers",
