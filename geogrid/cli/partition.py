@@ -191,32 +191,21 @@ def _write_rejects(batch, out: Path, what: str) -> str | None:
     return None
 
 
-def _actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
 def _partition_register(database_url, name, village_codes, publish=False, quiet=False, **params) -> None:
     """The register in the database -> a new draft plan (:func:`geogrid.db.registerpartition.partition_register`
     given the engine): the register is read, the partition computed with no transaction
     open (other writers are not locked out meanwhile), then the plan saved in one write
     transaction (a failed save writes nothing); with ``publish``, published in that same
     transaction, archiving the plan published before."""
+    from geogrid.cli.database import actor, open_engine
     from geogrid.cli.progress import progress_bar
-    from geogrid.db.engine import make_engine
     from geogrid.db.registerpartition import partition_register
-    from geogrid.settings import get_settings
 
-    settings = get_settings(**({"database_url": database_url} if database_url else {}))
-    db = make_engine(settings)
+    _, db = open_engine(database_url)
     codes = [c.strip() for c in village_codes.split(",") if c.strip()] if village_codes else None
     try:
         with progress_bar(quiet) as progress:
-            saved = partition_register(db, name=name, created_by=_actor(), village_codes=codes,
+            saved = partition_register(db, name=name, created_by=actor(), village_codes=codes,
                                        progress=progress, publish=publish, **params)
     finally:
         db.dispose()

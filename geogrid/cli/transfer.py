@@ -17,13 +17,13 @@ export is audit-logged.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from geogrid.cli import app
+from geogrid.cli.database import actor
 
 import_app = typer.Typer(name="import", help="Import register files into the database.", no_args_is_help=True)
 export_app = typer.Typer(name="export", help="Export the register to a file.", no_args_is_help=True)
@@ -47,19 +47,10 @@ def _layer(option: str | None) -> str | int | None:
     return int(option) if option.strip().isdigit() else option
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
 def _engine(database_url: str | None):
-    from geogrid.db.engine import make_engine
-    from geogrid.settings import get_settings
+    from geogrid.cli.database import open_engine
 
-    settings = get_settings(**({"database_url": database_url} if database_url else {}))
-    return make_engine(settings)
+    return open_engine(database_url)[1]
 
 
 def _columns(option: str | None) -> dict | None:
@@ -94,6 +85,11 @@ def _finish(batch, kind: str, *, skip_invalid: bool, rejects: Path | None) -> No
         written = write_rejects(batch, rejects)
         _console().print(f"{len(batch.rejects)} rejected rows written to {written}")
     if not skip_invalid:
+        if len(batch.rejects):
+            # what the reading found (rows hidden, the header's rows, the encoding) helps
+            # to find the rows refused: a cadre told of row 7 may not see it on screen
+            for line in batch.note_lines():
+                typer.echo(f"note: {line}", err=True)
         batch.raise_for_rejects()
     report_rejects(batch, _WHAT[kind], " and are not imported",
                    more="" if rejects is not None else " (write them all with --rejects FILE)")
@@ -109,7 +105,7 @@ def _write(engine, batch, kind: str, upsert) -> None:
         with session_scope(engine, write=True) as session:
             counts = upsert(session)
             counts.rejected = len(batch.rejects)
-            audit.append(session, _actor(), f"import.{kind}", kind, None,
+            audit.append(session, actor(), f"import.{kind}", kind, None,
                          detail={"file": str(batch.source), "added": counts.added,
                                  "updated": counts.updated, "unchanged": counts.unchanged,
                                  "rejected": counts.rejected, **({"notes": notes} if notes else {})})
@@ -335,6 +331,6 @@ def _export(database_url, out: Path, zh: bool, kind: str, read, *, purpose=None,
         with session_scope(engine, write=True) as session:
             frame = read(session)
             write_table(frame.drop(columns=["version"], errors="ignore"), out, zh=zh)
-            audit.append(session, _actor(), f"export.{kind}", kind, None, purpose=purpose,
+            audit.append(session, actor(), f"export.{kind}", kind, None, purpose=purpose,
                          detail={"file": str(out), "rows": len(frame), **(detail or {})})
     typer.echo(f"{len(frame):,} {kind} written to {out}")

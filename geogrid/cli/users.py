@@ -26,11 +26,9 @@ ROLES = ("admin", "planner", "cadre", "analyst")
 
 
 def _engine():
-    from geogrid.db.engine import make_engine
-    from geogrid.settings import get_settings
+    from geogrid.cli.database import open_engine
 
-    settings = get_settings()
-    return settings, make_engine(settings)
+    return open_engine()
 
 
 @users_app.command("add")

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from geogrid.db.engine import make_engine
 from geogrid.errors import DatabaseError, GeogridError
 
-__all__ = ["upgrade", "downgrade", "current", "head", "alembic_config"]
+__all__ = ["upgrade", "downgrade", "current", "head", "require_current", "alembic_config"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -79,6 +79,28 @@ def current(settings=None) -> str | None:
     finally:
         if own:
             engine.dispose()
+
+
+def require_current(engine: Engine) -> None:
+    """Raise :class:`DatabaseError` unless ``engine``'s database is at :func:`head`, saying
+    what to do: a database never upgraded, or at an older schema, needs ``geogrid db
+    upgrade``; one at a schema this geogrid does not know was upgraded by a newer one."""
+    where = engine.url.render_as_string()
+    try:
+        rev = current(engine)
+    except DBAPIError as exc:
+        raise DatabaseError(f"cannot read the schema of {where}: {exc.orig}") from exc
+    newest = head()
+    if rev == newest:
+        return
+    if rev is None:
+        raise DatabaseError(f"{where} has no geogrid schema; run `geogrid db upgrade` first")
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if rev in known:
+        raise DatabaseError(f"{where} is at schema {rev} and this geogrid needs {newest}; "
+                            "run `geogrid db upgrade`")
+    raise DatabaseError(f"{where} is at schema {rev}, which this geogrid does not know (its newest is "
+                        f"{newest}): a newer geogrid upgraded it; use that version")
 
 
 def _settings(settings):

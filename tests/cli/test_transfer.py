@@ -401,3 +401,25 @@ def test_with_no_village_loaded_a_row_naming_its_village_and_coding_none_is_reje
     assert code == 0, err
     assert "1 added" in out and "1 rejected" in out
     assert pd.read_csv(rejects, dtype=str, encoding="utf-8-sig")["户编号"].tolist() == ["H001"]
+
+
+def test_a_refused_import_still_says_which_rows_were_hidden(cli, db_url, tmp_path):
+    """An import refused for a bad row printed no note, so a cadre was told of a row they
+    could not see on screen: the hidden-rows note comes before the refusal."""
+    import openpyxl
+
+    path = tmp_path / "h.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "户籍"
+    ws.append(["户编号", "户主", "经度", "纬度", "村代码"])
+    ws.append(["H001", "杨大山", 109.17, 27.36, "431227100201"])
+    ws.append(["H002", "吴小河", "东经", 27.361, "431227100201"])  # row 3: no longitude
+    ws.row_dimensions[3].hidden = True
+    wb.save(path)
+    code, out, err = cli("import", "households", path)
+    err = " ".join(err.split())
+    assert code == 3 and _count(db_url, "households") == 0
+    # the note, then the refusal naming the row
+    assert 0 <= err.index("note: row 3 of sheet '户籍' is hidden") < err.index("error: ")
+    assert "row 3, column 经度" in err[err.index("error: "):]
