@@ -16,6 +16,7 @@ demo_users() {
 }
 if [ -f "$STAMP" ]; then
   echo "geogrid: demo data already loaded in $DIR (delete it to reload)"
+  "$G" db upgrade  # a demo loaded by an older geogrid: its schema brought up to date
   demo_users
   exit 0
 fi
