@@ -129,3 +129,24 @@ def test_a_cadre_on_a_phone_cancels_a_report_from_its_hint(phone):
     assert page.is_hidden("#report-hint")
     page.click("#left-toggle")
     assert page.inner_text("#iss-report") == "上报问题"
+
+
+def test_a_cell_leader_on_a_phone_sees_that_work_awaits_without_opening_the_cards(phone, server):
+    """On a phone the 待办 button and its count are behind the cards' toggle: a cell
+    leader with an issue dispatched to them saw a map with nothing to say so.  The
+    toggle carries the count (hidden when nothing awaits), in both languages."""
+    from test_issues import _dispatched_to_cellhead
+
+    page = phone
+    login(page, "cellhead")
+    assert page.locator("#left-toggle-n").count() == 1 and page.is_hidden("#left-toggle-n")
+    _dispatched_to_cellhead(server, "派给户团长的问题（手机待办测试）")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_selector("#left-toggle-n:not([hidden])")
+    assert page.inner_text("#left-toggle-n") == "1"
+    assert page.is_visible("#left-toggle-n") and _inside_viewport(page, "#left-toggle")
+    assert not page.locator("#iss-inbox").is_visible()  # the cards are closed
+    page.click("#lang-switch")
+    assert page.inner_text("#left-toggle-n") == "1" and page.is_visible("#left-toggle-n")
+    assert page.inner_text("#left-toggle").startswith("Layers & issues")
+    shot(page, "phone-inbox-count")

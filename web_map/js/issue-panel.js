@@ -432,10 +432,13 @@ export class IssuePanel {
     this.showInboxCount(data.issues);
   }
 
+  /** The count on the 待办 button and, for a phone, on the cards' toggle that hides it. */
   showInboxCount(n) {
-    const badge = $("iss-inbox-n");
-    badge.textContent = String(n);
-    badge.hidden = n === 0;
+    for (const badge of [$("iss-inbox-n"), $("left-toggle-n")]) {
+      if (!badge) continue;
+      badge.textContent = String(n);
+      badge.hidden = n === 0;
+    }
   }
 
   /** The inbox itself (audited), the badge brought up to date with it; null if it cannot be read. */
