@@ -171,12 +171,15 @@ EXPORT_COLUMNS = ("id", "category", "status", "level", "priority", "source", "de
                   "supervised", "rating", "lon", "lat")
 
 
-def export_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The columns of the CSV export, times as ISO text."""
+def export_table(df: pd.DataFrame, tz: str = TZ) -> pd.DataFrame:
+    """The columns of the CSV export, times as ISO text in ``tz`` with its offset
+    (``2025-03-03T09:00:00+08:00``): read in a county office, a time is China's."""
     out = pd.DataFrame({c: df[c] if c in df else None for c in EXPORT_COLUMNS})
     for c in ("reported_at", "due_at", "resolved_at", "closed_at"):
         t = _utc(out[c])
-        out[c] = t.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(t.notna(), None)
+        text = t.dt.tz_convert(tz).dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
+            r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+        out[c] = text.where(t.notna(), None)
     return out
 
 

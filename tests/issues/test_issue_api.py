@@ -287,3 +287,17 @@ def test_inbox_count_tells_how_many_without_reading_them(iclient, itokens, user_
     # the inboxes read with issues in them (four) are audited; the counts are not
     assert _count(engine, "audit_log") == audited + 4
     assert iclient.get(f"{API}/issues/inbox/count", headers=itokens["analyst"]).status_code == 403
+
+
+def test_csv_export_times_are_china_time(iclient, itokens):
+    """The export is for Excel in a county office: its times read 01:00Z for an issue
+    reported at 09:00 in the morning, eight hours off the clock on the office wall.
+    They are now China time, with the offset said (+08:00)."""
+    import csv
+
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]  # at T0: 2025-03-03 09:00 in China
+    text = iclient.get(f"{API}/issues/export.csv", headers=itokens["cadre1"]).content.decode("utf-8-sig")
+    row = next(r for r in csv.DictReader(io.StringIO(text)) if r["id"] == iid)
+    assert row["reported_at"] == "2025-03-03T09:00:00+08:00", row
+    assert row["due_at"] == "2025-03-06T09:00:00+08:00", row  # sanitation: 3 days
+    assert row["resolved_at"] == "" and row["closed_at"] == ""
