@@ -35,3 +35,18 @@ def test_an_unknown_coordinate_system_is_refused(iclient, itokens):
     r = iclient.post(f"{API}/issues", headers=itokens["cadre1"], json={
         "category": "sanitation", "lon": lon, "lat": lat, "crs": "mars", "description": "x"})
     assert r.status_code == 422, r.text
+
+
+def test_duplicates_are_looked_for_where_a_phone_maps_point_is(iclient, itokens):
+    """A client that reports in GCJ-02 asks for possible duplicates first with the same
+    point: GET /issues/duplicates takes crs too (before: the point was taken as WGS84,
+    hundreds of metres off, and the issue next door was not found)."""
+    lon, lat = point(V1, 0)
+    r = iclient.post(f"{API}/issues", headers=itokens["cadre1"], json={
+        "category": "sanitation", "lon": lon, "lat": lat, "description": "先报的"})
+    assert r.status_code == 201, r.text
+    (x,), (y,) = crs.from_wgs84([lon], [lat], "gcj02")
+    r = iclient.get(f"{API}/issues/duplicates", headers=itokens["cadre1"], params={
+        "category": "sanitation", "lon": float(x), "lat": float(y), "crs": "gcj02"})
+    assert r.status_code == 200, r.text
+    assert [d["distance_m"] < 1 for d in r.json()] == [True], r.json()

@@ -99,10 +99,17 @@ def get_catalogue(request: Request, principal: PrincipalDep) -> dict:
 def get_duplicates(request: Request, session: SessionDep, principal: PrincipalDep,
                    scope: ScopeDep, category: Annotated[str, Query(max_length=32)],
                    lon: Annotated[float, Query(ge=-180, le=180)],
-                   lat: Annotated[float, Query(ge=-90, le=90)]) -> list[dict]:
+                   lat: Annotated[float, Query(ge=-90, le=90)],
+                   crs: Annotated[Literal["wgs84", "cgcs2000", "gcj02", "bd09"], Query(
+                       description="of lon/lat, as POST /issues takes it")] = "wgs84") -> list[dict]:
     require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     c.catalogue.get(category)
+    if crs in ("gcj02", "bd09"):
+        from geogrid.crs import to_wgs84
+
+        (x,), (y,) = to_wgs84([lon], [lat], crs)
+        lon, lat = float(x), float(y)
     found = repo.find_duplicates(session, category=category, lon=lon, lat=lat, at=c.now(),
                                  radius_m=c.settings.duplicate_radius_m,
                                  window_days=c.settings.duplicate_window_days,
