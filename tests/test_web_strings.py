@@ -64,3 +64,15 @@ def test_every_string_the_house_panel_asks_for_is_there(lang):
     asked |= {f"removal.reason.{r}" for r in re.findall(r'"(moved_out|dissolved|merged|duplicate)"', text)}
     assert {"house.remove", "removal.title", "removal.reason.moved_out"} <= asked
     assert sorted(asked - _keys(lang)) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_string_the_planners_notes_and_validation_ask_for_is_there(lang):
+    """The planner's notes and validation (the line saying the register changed since
+    the plan read it, too) word nothing in a raw key."""
+    asked = set()
+    for name in ("planner-notes.js", "planner-balance.js"):
+        text = (ROOT / "web_map" / "js" / name).read_text(encoding="utf-8")
+        asked |= set(re.findall(r'\bt\("([a-z_.]+)"', text))
+    assert {"planner.register.changed", "planner.register.village", "planner.notes.plan"} <= asked
+    assert sorted(asked - _keys(lang)) == []

@@ -328,3 +328,46 @@ def test_a_plan_saved_before_notes_were_kept_is_not_said_to_have_none(page):
     assert text.startswith("此方案保存于记录划分提示之前") and "没有问题" not in text.replace("并非没有问题", "")
     assert "每条规则都已满足" not in text
     page.unroute("**/notes")
+
+
+#: the API's register_changes (tests/api/test_register_changes.py): the villages whose
+#: register changed after the plan read them
+CHANGES = [{"village_code": "431227103001", "households": 3, "read_at": "2026-12-01T08:00:00+00:00",
+            "changed_at": "2026-12-06T09:30:00+00:00"},
+           {"village_code": "431227999<b>9</b>", "households": 1, "read_at": "2026-12-01T08:00:00+00:00",
+            "changed_at": "2026-12-06T09:31:00+00:00"}]
+
+
+def test_the_planner_is_told_when_the_register_changed_since_the_plan_was_drawn(page):
+    """The notes and the validation answer ``register_changes`` (here put into the
+    answers on their way): the panel says, in the planner's language, which villages'
+    register changed (by name where the map has it) and that their notes and validation
+    may be out of date, above the notes and above the validation's list.  Before,
+    nothing said so.  Where nothing changed (the server's own answer), no such line."""
+    def with_changes(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "register_changes": CHANGES})
+
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    page.wait_for_selector("#pp-notes:not([hidden]) #notes li")
+    assert not page.is_visible("#notes-register")  # nothing changed since the draft's plan was drawn
+    page.route("**/notes", with_changes)
+    page.route("**/validation*", with_changes)
+    page.evaluate("geogrid.planner.loadNotes()")
+    page.wait_for_selector("#notes-register:not([hidden])")
+    text = page.inner_text("#notes-register")
+    assert text == ("登记册在本方案绘制或上次重新划分之后有变动：431227103001（凉伞社区） 3 户、431227999<b>9</b> 1 户。"
+                    "这些村的划分提示和校验结果可能已过时，对其微网格重新划分即可更新。")
+    assert page.evaluate("document.querySelector('#notes-register *')") is None  # text, never markup
+    page.click("#validate-do")
+    page.wait_for_selector("#validation-register:not([hidden])")
+    assert page.inner_text("#validation-register") == text
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.inner_text("#notes-register") == (
+        "The register changed after this plan was drawn or last re-run: 431227103001 (凉伞社区): 3 household(s), "
+        "431227999<b>9</b>: 1 household(s). Their notes and validation may be out of date; re-run their "
+        "micro-grids to bring them up to date.")
+    page.unroute("**/notes")
+    page.unroute("**/validation*")

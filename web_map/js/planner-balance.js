@@ -6,6 +6,7 @@ import { actionRow, renderRows } from "./actionrow.js";
 import { escapeHtml, CAP } from "./layers.js";
 import { planApi, planFromResponse } from "./planner-api.js";
 import { get } from "./api.js";
+import { showRegisterLine } from "./planner-notes.js";
 import { t } from "../i18n.js";
 
 const L = window.L;
@@ -17,6 +18,7 @@ export class PlannerBalance {
     try {
       const { data } = await planApi.validate(this.plan.id, this.mg ? this.mg.id : null);
       this.validationIssues = data.problems || [];
+      this.validationRegister = data.register_changes ?? null;
       this.clearIssueHighlight();
     } catch (err) {
       return toast(errorMessage(err), { error: true });
@@ -228,6 +230,9 @@ export class PlannerBalance {
 
   renderValidation() {
     const ul = $("validation");
+    // the register changed since the plan read it: the rules were checked on a plan of
+    // the register as it was (the API's register_changes of this validation)
+    showRegisterLine("validation", this.validationIssues ? this.validationRegister : null);
     if (!this.validationIssues) {
       ul.innerHTML = "";
       // (a note of the engine's that the planner clicked stays outlined: only a

@@ -10,7 +10,7 @@ import { toast, errorMessage } from "./dialog.js";
 import { renderRows } from "./actionrow.js";
 import { escapeHtml } from "./layers.js";
 import { planApi } from "./planner-api.js";
-import { noteText } from "./planner-save.js";
+import { noteText, village } from "./planner-save.js";
 import { t } from "../i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +25,36 @@ export function kindLabel(kind) {
   return s === key ? kind : s;
 }
 
+/** The API's `register_changes` (the villages whose register changed after the plan
+ *  last read it: when it was drawn or re-run) as one sentence in the current language;
+ *  "" where none did, or where the plan does not know (null). */
+export function registerText(changes) {
+  if (!Array.isArray(changes) || !changes.length) return "";
+  const villages = changes
+    .map((c) => t("planner.register.village", { village: village(c.village_code), n: c.households }))
+    .join(t("engine.list.sep"));
+  return t("planner.register.changed", { villages });
+}
+
+/** That sentence on a line of its own before the list `listId` (made when first needed),
+ *  hidden where there is nothing to say.  Plain text: codes are never markup. */
+export function showRegisterLine(listId, changes) {
+  const list = $(listId);
+  if (!list) return;
+  const text = registerText(changes);
+  let line = $(`${listId}-register`);
+  if (!line) {
+    if (!text) return;
+    line = document.createElement("p");
+    line.id = `${listId}-register`;
+    line.className = "notice warn";
+    line.setAttribute("role", "status");
+    list.before(line);
+  }
+  line.textContent = text;
+  line.hidden = !text;
+}
+
 export class PlannerNotes {
   /** The plan's notes from the API (all of them; the view filters). */
   async loadNotes() {
@@ -35,6 +65,7 @@ export class PlannerNotes {
       if (this.plan !== plan) return; // another plan chosen meanwhile
       this.planNotes = data.notes || [];
       this.notesRecorded = data.recorded !== false;
+      this.registerChanges = data.register_changes ?? null;
     } catch (err) {
       if (this.plan !== plan) return;
       this.planNotes = null;
@@ -60,6 +91,9 @@ export class PlannerNotes {
     box.hidden = !this.plan || !Array.isArray(this.planNotes);
     if (box.hidden) return;
     const here = this.planNotes.filter((n) => this.noteInMicrogrid(n));
+    // the register changed since the plan read it: its notes may be out of date
+    const mgVillage = this.mg ? String(this.mg.feature.properties.village_code || "") : null;
+    showRegisterLine("notes", (this.registerChanges || []).filter((c) => !mgVillage || String(c.village_code) === mgVillage));
     const counts = new Map();
     for (const n of here) counts.set(n.kind, (counts.get(n.kind) || 0) + 1);
     const kinds = [...counts.keys()].sort((a, b) => counts.get(b) - counts.get(a) || a.localeCompare(b));

@@ -262,6 +262,8 @@ export default {
   "planner.notes.none": "No notes from the partition engine: every rule is met",
   "planner.notes.none.microgrid": "No engine notes on this micro-grid",
   "planner.notes.more": "{n} more not listed; filter by kind",
+  "planner.register.changed": "The register changed after this plan was drawn or last re-run: {villages}. Their notes and validation may be out of date; re-run their micro-grids to bring them up to date.",
+  "planner.register.village": "{village}: {n} household(s)",
   "planner.quality.plan": "Plan quality (within your scope)",
   "planner.quality.village": "Quality of village {village}",
   "planner.quality.hint": "Measured on the plan as it is now (hand edits included), as the partition engine measures it; a draft beside the published plan. The targets are the county's: one village may fall short.",

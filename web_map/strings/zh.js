@@ -262,6 +262,8 @@ export default {
   "planner.notes.none": "划分引擎没有提示：每条规则都已满足",
   "planner.notes.none.microgrid": "本微网格没有划分提示",
   "planner.notes.more": "另有 {n} 条未列出，请按类型筛选",
+  "planner.register.changed": "登记册在本方案绘制或上次重新划分之后有变动：{villages}。这些村的划分提示和校验结果可能已过时，对其微网格重新划分即可更新。",
+  "planner.register.village": "{village} {n} 户",
   "planner.quality.plan": "方案质量（您的范围内）",
   "planner.quality.village": "本村质量：{village}",
   "planner.quality.hint": "按方案当前状态计算（含手工调整），与划分引擎的指标相同；草稿与已发布方案对比。目标按全县衡量，单个村可能偏离。",
