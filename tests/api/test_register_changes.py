@@ -156,3 +156,15 @@ def test_register_changes_follow_the_callers_scope_and_a_plan_that_does_not_know
     with session_scope(engine, write=True) as s:
         s.execute(update(Plan.__table__).where(Plan.__table__.c.id == pid).values(register_read_at=None))
     assert _changes(client, planner, pid) is None
+
+
+def test_an_analyst_is_told_which_villages_changed_but_not_how_many_households(client, world, engine):
+    """A count of one or two changed households, with its time, is below the analysts'
+    threshold of five: they read that the village changed, without the count."""
+    a, _ = VILLAGES
+    planner = _token(engine, "planner")
+    _edit_point(engine, _a_household(engine, a))
+    # the published plan (analysts read no drafts)
+    assert [(c["village_code"], c["households"]) for c in _changes(client, planner, world)] == [(a, 1)]
+    analyst = _token(engine, "analyst-register", "analyst", ["area:431227"])
+    assert [(c["village_code"], c["households"]) for c in _changes(client, analyst, world)] == [(a, None)]

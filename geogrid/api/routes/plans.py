@@ -71,7 +71,8 @@ def validate(request: Request, plan_id: str, session: SessionDep, principal: Pri
     plan = visible_plan(session, principal, plan_id)
     problems = validate_plan(session, plan, scope=scope, microgrid_ids=microgrid)
     return {"plan_id": plan.id, "version": plan.version, "valid": not problems, "problems": problems,
-            "register_changes": register_changes_in_scope(session, plan, scope, microgrid)}
+            "register_changes": register_changes_in_scope(session, plan, scope, microgrid,
+                                                          counts=principal.can("read_households"))}
 
 
 @router.get("/plans/{plan_id}/notes",
@@ -85,16 +86,20 @@ def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: Sco
     plan = visible_plan(session, principal, plan_id)
     return {"plan_id": plan.id, "version": plan.version,
             **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind),
-            "register_changes": register_changes_in_scope(session, plan, scope, [microgrid] if microgrid else None)}
+            "register_changes": register_changes_in_scope(session, plan, scope, [microgrid] if microgrid else None,
+                                                          counts=principal.can("read_households"))}
 
 
-def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None) -> list[dict] | None:
+def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None, *,
+                              counts: bool = True) -> list[dict] | None:
     """``register_changes`` of the notes and the validation: the villages in ``scope``
     (those of ``microgrid_ids`` only, if given) whose register changed (households
     imported, edited, added, removed) after the plan last read it, when it was drawn or
     a re-run of that village (:func:`geogrid.db.planregister.register_changes`): their
     notes and rules may be out of date until their micro-grids are re-run.  None: the
-    plan does not know when it read the register."""
+    plan does not know when it read the register.  Without ``counts`` (callers who may
+    not read households: analysts) each village's ``households`` is None: a count of one
+    or two changed households, with its time, is a figure below the analysts' threshold."""
     from geogrid.db.planregister import register_changes
 
     villages = None
@@ -102,7 +107,9 @@ def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None) ->
         villages = session.execute(select(Microgrid.village_code).where(
             Microgrid.plan_id == plan.id, Microgrid.id.in_(list(microgrid_ids)))).scalars().all()
     changes = register_changes(session, plan, villages)
-    return None if changes is None else [c for c in changes if scope.covers_village(c["village_code"])]
+    if changes is None:
+        return None
+    return [c if counts else {**c, "households": None} for c in changes if scope.covers_village(c["village_code"])]
 
 
 @router.get("/plans/{plan_id}/quality",
