@@ -219,8 +219,9 @@ def transition(session: Session, issue_id: str, actor: Actor, actor_name: str, a
         values["rating_comment"] = outcome.note
     elif action == "reopen":
         days = catalogue.get(issue.category).deadline_days if issue.category in catalogue.codes() else 7
+        # the old answer did not settle it: it stays in the timeline, not as the answer
         values.update(reopened_at=now, resolved_at=None, closed_at=None, rating_comment=None,
-                      due_at=due_at(now, days), supervised=False, supervised_at=None,
+                      reply=None, due_at=due_at(now, days), supervised=False, supervised_at=None,
                       supervision_level=None)
     table = Issue.__table__
     result = session.execute(update(table).where(table.c.id == issue.id,

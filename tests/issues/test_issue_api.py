@@ -301,3 +301,28 @@ def test_csv_export_times_are_china_time(iclient, itokens):
     assert row["reported_at"] == "2025-03-03T09:00:00+08:00", row
     assert row["due_at"] == "2025-03-06T09:00:00+08:00", row  # sanitation: 3 days
     assert row["resolved_at"] == "" and row["closed_at"] == ""
+
+
+def test_a_reopened_issue_shows_no_old_answer(iclient, itokens, user_ids):
+    """The reporter reopens a closed issue (the answer did not settle it): the issue is
+    handled again, but its panel still showed the old answer as 答复, as if it stood;
+    resolved_at, closed_at and the rating were cleared, the reply was not.  The old
+    answer stays in the timeline."""
+    iid = _report(iclient, itokens["cadre1"]).json()["id"]
+    steps = [("accept", {}), ("dispatch", {"handler_id": user_ids["cell1"]})]
+    for action, extra in steps:
+        assert _act(iclient, itokens["cadre1"], iid, action, **extra).status_code == 200
+    assert _act(iclient, itokens["cell1"], iid, "start").status_code == 200
+    r = iclient.post(f"{API}/issues/{iid}/photos", headers=itokens["cell1"], data={"kind": "proof"},
+                     files={"file": ("fix.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    assert _act(iclient, itokens["cell1"], iid, "resolve").status_code == 200
+    assert _act(iclient, itokens["cadre1"], iid, "verify").status_code == 200
+    r = _act(iclient, itokens["cadre1"], iid, "close", note="已清理，感谢反映")
+    assert r.json()["properties"]["reply"] == "已清理，感谢反映"
+    r = _act(iclient, itokens["cadre1"], iid, "reopen", note="又堆上了")
+    assert r.status_code == 200, r.text
+    p = r.json()["properties"]
+    assert p["status"] == "dispatched" and p["closed_at"] is None
+    assert p["reply"] is None, p["reply"]
+    assert [e["note"] for e in p["timeline"] if e["action"] == "close"] == ["已清理，感谢反映"]
