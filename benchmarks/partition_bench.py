@@ -97,6 +97,13 @@ def slice_codes(villages, households, k=10):
     return ok[::step][:k]
 
 
+def the_slice(villages, households):
+    """``(codes, villages, households)`` of the 10-village slice (:func:`slice_codes`)."""
+    codes = slice_codes(villages, households)
+    return (codes, villages[villages["village_code"].isin(codes)],
+            households[households["village_code"].isin(codes)])
+
+
 def metric_points(households, crs):
     g = households.to_crs(crs).geometry
     return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
@@ -463,9 +470,7 @@ def main(argv=None) -> int:
           f"target < 100 ms: {'MET' if np.median(rt) < 0.1 else 'NOT MET'}")
 
     # --- 10-village slice against the baselines -------------------------------------------
-    codes = slice_codes(villages, households)
-    sv = villages[villages["village_code"].isin(codes)]
-    sh = households[households["village_code"].isin(codes)]
+    codes, sv, sh = the_slice(villages, households)
     print(f"\n== slice: {len(codes)} villages, {len(sh)} households ==")
     partition(sh, sv, engine="serial", layout=args.layout)  # warm-up, as k-means-constrained gets
     t0 = time.perf_counter()

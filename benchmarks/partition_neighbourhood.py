@@ -38,7 +38,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from partition_bench import load, metric_points, run_kmc, slice_codes  # noqa: E402
+from partition_bench import load, metric_points, run_kmc, the_slice  # noqa: E402
 
 from geogrid.partition import partition, village  # noqa: E402
 from geogrid.partition.cells import round_groups  # noqa: E402
@@ -183,9 +183,7 @@ def main(argv=None) -> int:
     ap.add_argument("--passes", type=int, default=4)
     args = ap.parse_args(argv)
     source, villages, households = load(args.households, args.seed)
-    codes = slice_codes(villages, households)
-    sv = villages[villages["village_code"].isin(codes)]
-    sh = households[households["village_code"].isin(codes)]
+    codes, sv, sh = the_slice(villages, households)
     print(f"data: {source}; slice: {len(codes)} villages, {len(sh)} households")
     rows, kmc = [], None
     for name, frame in (("small hamlets whole", sh), ("without the hamlet column", sh.drop(columns=["hamlet"]))):

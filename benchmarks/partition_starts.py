@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from partition_bench import load, metric_points, run_kmc, slice_codes  # noqa: E402
+from partition_bench import load, metric_points, run_kmc, the_slice  # noqa: E402
 
 from geogrid.partition import partition  # noqa: E402
 from geogrid.partition.report import within_cell_msd  # noqa: E402
@@ -127,9 +127,7 @@ def main(argv=None) -> int:
     ap.add_argument("--kmc-starts", type=int, default=50)
     args = ap.parse_args(argv)
     source, villages, households = load(args.households, args.seed)
-    codes = slice_codes(villages, households)
-    sv = villages[villages["village_code"].isin(codes)]
-    sh = households[households["village_code"].isin(codes)]
+    codes, sv, sh = the_slice(villages, households)
     print(f"data: {source}; slice: {len(codes)} villages, {len(sh)} households")
     first = partition(sh, sv, engine="serial")
     crs = first.report["parameters"]["metric_crs"]

@@ -223,13 +223,28 @@ def new_page(browser, server, *, viewport=(1440, 900)):
     return ctx, page
 
 
-@pytest.fixture
-def page(browser, server):
-    ctx, page = new_page(browser, server)
+#: a phone's screen, as cadres use the map in the villages
+PHONE = (390, 844)
+
+
+def _checked_page(browser, server, viewport):
+    """A page that fails its test, once done, for any problem its log counted."""
+    ctx, page = new_page(browser, server, viewport=viewport)
     yield page
     problems = list(page.log.problems)
     ctx.close()
     assert not problems, "the page had errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser, server):
+    yield from _checked_page(browser, server, (1440, 900))
+
+
+@pytest.fixture
+def phone(browser, server):
+    """:func:`page` on a phone's screen (:data:`PHONE`)."""
+    yield from _checked_page(browser, server, PHONE)
 
 
 def set_language(page, lang: str) -> None:

@@ -6,20 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import login, new_page, set_language, shot
+from conftest import PHONE, login, set_language, shot
 from test_cadre import _click_house, _zoom_to_a_house
-
-PHONE = (390, 844)
-
-
-@pytest.fixture
-def phone(browser, server):
-    ctx, page = new_page(browser, server, viewport=PHONE)
-    yield page
-    problems = list(page.log.problems)
-    ctx.close()
-    assert not problems, "the page had errors:\n" + "\n".join(problems)
-
 
 def _inside_viewport(page, selector):
     box = page.locator(selector).bounding_box()

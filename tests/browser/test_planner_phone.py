@@ -9,20 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import login, new_page, set_language, shot
+from conftest import PHONE, login, set_language, shot
 from test_planner import _open_microgrid, _open_planner_with_draft
-
-PHONE = (390, 844)
-
-
-@pytest.fixture
-def phone(browser, server):
-    ctx, page = new_page(browser, server, viewport=PHONE)
-    yield page
-    problems = list(page.log.problems)
-    ctx.close()
-    assert not problems, "the page had errors:\n" + "\n".join(problems)
-
 
 def _box(page, sel):
     return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();

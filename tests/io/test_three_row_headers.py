@@ -6,37 +6,13 @@ XLSX with merged cells and in a CSV as Excel saves it, in GBK."""
 
 from __future__ import annotations
 
-import openpyxl
 import pytest
 
 from geogrid.io import load_households, read_table
 from geogrid.io.formats import read_notes
+from tests.io.test_two_row_headers import _file  # a sheet or a GBK CSV of rows, as Excel writes them
 
 VILLAGE = "431227100201"
-
-
-def _xlsx(path, rows, merges=()):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "户籍"
-    for row in rows:
-        ws.append(row)
-    for ref in merges:
-        ws.merge_cells(ref)
-    wb.save(path)
-    return path
-
-
-def _csv(path, rows):
-    """As Excel's 'save as CSV' writes ``rows`` in a Chinese Windows: GBK, a merged cell's
-    value once, then empty cells."""
-    text = "".join(",".join("" if c is None else str(c) for c in row) + "\r\n" for row in rows)
-    path.write_bytes(text.encode("gbk"))
-    return path
-
-
-def _file(tmp_path, fmt, rows, merges=()):
-    return _xlsx(tmp_path / "t.xlsx", rows, merges) if fmt == "xlsx" else _csv(tmp_path / "t.csv", rows)
 
 
 # --- three rows: 位置信息 over 地址 | 坐标, 坐标 over 经度 | 纬度 ----------------------------------

@@ -33,9 +33,9 @@ def _xlsx(path, rows, merges=()):
 
 
 def _csv(path, rows):
-    """``rows`` as Excel's 'save as CSV' writes them (GBK; a merged cell's value once,
-    followed by empty cells)."""
-    text = "".join(",".join("" if c is None else str(c) for c in row) + "\n" for row in rows)
+    """``rows`` as Excel's 'save as CSV' writes them in a Chinese Windows (GBK, CRLF; a
+    merged cell's value once, followed by empty cells)."""
+    text = "".join(",".join("" if c is None else str(c) for c in row) + "\r\n" for row in rows)
     path.write_bytes(text.encode("gbk"))
     return path
 
