@@ -215,6 +215,8 @@ def transition(session: Session, issue_id: str, actor: Actor, actor_name: str, a
         values["resolved_at"] = now
     elif action == "close":
         values.update(closed_at=now, reply=outcome.note)
+    elif action == "reject":
+        values["reply"] = outcome.note  # why it is not taken up: the reporter's answer
     elif action == "rate":
         values["rating_comment"] = outcome.note
     elif action == "reopen":

@@ -141,3 +141,23 @@ def test_revoked_key_is_refused(server, api_key, iclient, itokens):
     lon, lat = point(V1, 0)
     r = _post(server, api_key=api_key, service_code="sanitation", lat=lat, long=lon)
     assert r.status_code == 403
+
+
+def test_a_rejected_request_tells_the_hotline_why_in_chinese(server, api_key, iclient, itokens):
+    """The 12345 hotline reads the answer to pass to the caller in status_notes: a
+    rejected request said "rejected: invalid" (English, and a code), and the village
+    cadre's explanation was dropped; an open one said "in_progress".  The notes are now
+    Chinese, and a rejection's explanation is its answer (reply), on the map too."""
+    lon, lat = point(V1, 1)
+    r = _post(server, api_key=api_key, service_code="roads_lights", lat=lat, long=lon,
+              description="路灯不亮", jurisdiction_id=COUNTY)
+    rid = r.json()[0]["service_request_id"]
+    assert GeoReport(server).get_service_request(rid)["status_notes"] == "已上报"
+    why = "经核实该路段路灯归公路部门管理，已转告来电人拨打公路服务热线"
+    r = iclient.post(f"/api/v1/issues/{rid}/transitions", headers=itokens["cadre1"],
+                     json={"action": "reject", "reason": "invalid", "note": why})
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["reply"] == why
+    got = GeoReport(server).get_service_request(rid)
+    assert got["status"] == "closed"
+    assert got["status_notes"] == f"不予受理（无效）：{why}", got["status_notes"]

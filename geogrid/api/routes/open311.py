@@ -46,6 +46,11 @@ PREFIX = "/open311/v2"
 router = APIRouter(tags=["open311"])
 
 _LEVEL_ZH = {"cell": "户团", "village": "村", "town": "乡镇", "county": "县"}
+#: status_notes, read by the hotline's operators (as the map words the statuses)
+_STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理",
+              "dispatched": "已派遣", "in_progress": "处置中", "resolved": "已办结",
+              "verified": "已核查", "closed": "已结案", "rated": "已评价"}
+_REJECT_ZH = {"invalid": "无效", "duplicate": "重复"}
 _FORMATS = ("json", "xml")
 
 
@@ -126,8 +131,15 @@ def _service(cat) -> dict:
 def _request_json(row, catalogue) -> dict:
     cat = catalogue.get(row.category) if row.category in catalogue.codes() else None
     open_ = row.status not in CLOSED_STATUSES
-    notes = row.reply if row.status in ("closed", "rated") else (
-        f"rejected: {row.reject_reason}" if row.status == "rejected" else row.status)
+    # the answer to pass to the caller: the reply once closed; a rejection's reason and
+    # its explanation (its reply); else where the request stands, in Chinese
+    if row.status in ("closed", "rated"):
+        notes = row.reply
+    elif row.status == "rejected":
+        reason = _REJECT_ZH.get(row.reject_reason, row.reject_reason)
+        notes = f"不予受理（{reason}）" + (f"：{row.reply}" if row.reply else "")
+    else:
+        notes = _STATUS_ZH.get(row.status, row.status)
     agency = _LEVEL_ZH.get(row.level, row.level)
     if row.handler_department:
         dep = next((d for d in catalogue.departments if d.code == row.handler_department), None)
