@@ -6,7 +6,8 @@
 import { get, request } from "./api.js";
 import { escapeHtml } from "./layers.js";
 import { categoryName, issuePane } from "./issue-layer.js";
-import { statusChip, fmtTime, uploadPhoto } from "./issue-panel.js";
+import { statusChip, fmtTime } from "./issue-panel.js";
+import { uploadPhoto } from "./issue-photos.js";
 import { errorMessage, toast } from "./dialog.js";
 import { actionRow } from "./actionrow.js";
 import { t, onLangChange } from "../i18n.js";
