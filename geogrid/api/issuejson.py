@@ -102,7 +102,8 @@ class IssueIn(BaseModel):
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     source: Literal["cadre", "resident", "hotline"] = "cadre"
     contact_name: str | None = Field(None, max_length=100)
-    contact_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 -]{3,20}$")
+    # a mobile, or a landline as written on a form: (0743)1234567, 0743-1234567
+    contact_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 ()-]{3,20}$")
     crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = Field(
         "wgs84", description="the coordinate system of lon/lat: a phone map's point is gcj02 "
         "(AMap, Tencent, WeChat) or bd09 (Baidu); converted to WGS84 (and stored so)")

@@ -12,6 +12,9 @@ import { errorMessage, toast } from "./dialog.js";
 import { actionRow } from "./actionrow.js";
 import { t, onLangChange } from "../i18n.js";
 
+/** A phone as the API takes it: a mobile, or a landline with its area code, (0743)1234567. */
+const PHONE = /^\+?[0-9 ()-]{3,20}$/;
+
 const L = window.L;
 const $ = (id) => document.getElementById(id);
 
@@ -41,7 +44,7 @@ export class IssueReporter {
     if (this.active) $("iss-report").textContent = t("issues.report.cancel");
     const form = $("report-form");
     if (!this.formOpen || !form) return;
-    const kept = ["category", "description", "priority", "address"].map((n) => [n, form.elements[n].value]);
+    const kept = ["category", "description", "priority", "address", "contact_name", "contact_phone"].map((n) => [n, form.elements[n].value]);
     const photos = form.elements.photo.files;
     this.renderForm();
     const again = $("report-form");
@@ -115,6 +118,11 @@ export class IssueReporter {
             </select></label>
           <label><span>${escapeHtml(t("report.address"))}</span><input name="address" id="report-address" maxlength="500"></label>
         </div>
+        <div class="two">
+          <label><span>${escapeHtml(t("report.contact_name"))}</span><input name="contact_name" id="report-contact-name" maxlength="100" autocomplete="off"></label>
+          <label><span>${escapeHtml(t("report.contact_phone"))}</span><input name="contact_phone" id="report-contact-phone" type="tel" maxlength="20" autocomplete="off"></label>
+        </div>
+        <p class="hint">${escapeHtml(t("report.contact.hint"))}</p>
         <label><span>${escapeHtml(t("report.photo"))}</span><input type="file" name="photo" id="report-photo" accept="image/*"></label>
         <div class="dups" id="report-dups" hidden></div>
         <p class="error" id="report-error" role="alert" hidden></p>
@@ -166,11 +174,17 @@ export class IssueReporter {
     err.hidden = true;
     if (!v.category) return fail(t("report.need.category"));
     if (!(v.description || "").trim()) return fail(t("report.need.description"));
+    const phone = (v.contact_phone || "").trim();
+    if (phone && !PHONE.test(phone)) return fail(t("report.need.phone"));
     const btn = $("report-submit");
     btn.disabled = true;
     btn.textContent = t("report.busy");
     const body = { category: v.category, lon: +this.point.lng.toFixed(7), lat: +this.point.lat.toFixed(7), description: v.description.trim(), priority: v.priority || "normal" };
     if ((v.address || "").trim()) body.address = v.address.trim();
+    // the resident who raised it: the answer goes to them, and their phone (masked to
+    // others) is whom the issue is of in the statistics
+    if ((v.contact_name || "").trim()) body.contact_name = v.contact_name.trim();
+    if (phone) body.contact_phone = phone;
     let f;
     try {
       ({ data: f } = await request("POST", "issues", { json: body }));
