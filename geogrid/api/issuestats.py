@@ -85,7 +85,9 @@ STATS_DOC = ("Analysts (who read no issue) are told counts by micro-grid at the 
              "widened to whole weeks, Monday to Monday, as the answer's `since` and `until` say), "
              "without status, category, level or period for the issues of parts withheld "
              "(`suppressed`, by the places asked for) and of rows withheld (`withheld`, by the places "
-             "asked for); `rounded_to` is the multiple counts are rounded to (1: exact). " + _PARTS_DOC)
+             "asked for); `rounded_to` is the multiple counts are rounded to (1: exact); their "
+             f"`summary` is rounded too, and all null when its issues are of fewer than {MIN_BIN} "
+             "households or people. " + _PARTS_DOC)
 HOTSPOTS_DOC = (f"Analysts (who read no issue) are answered at resolution {SUPPRESSION_RESOLUTION} at "
                 "most, and `bbox` takes the hexagons whose centre it holds. " + _PARTS_DOC)
 
@@ -182,6 +184,19 @@ def withheld_hotspots(frame: pd.DataFrame, resolution: int, now: dt.datetime, *,
 
 
 # --- statistics -------------------------------------------------------------------------------
+def analyst_summary(frame: pd.DataFrame, now: dt.datetime) -> dict:
+    """:func:`geogrid.issues.stats.summary` as an analyst is told it: its counts rounded
+    to ``ROUND_TO``, and nothing (None) when the issues are of fewer than ``MIN_BIN``
+    subjects, as a row of the breakdown would be withheld: an analyst of one village
+    asking for one week would otherwise read that one household's issue was overdue,
+    and how long it took to close."""
+    out = stats.summary(frame, now)
+    n = distinct_subjects([0] * len(frame), frame[SUBJECT] if len(frame) else []).get(0, 0)
+    if n < MIN_BIN:
+        return {k: None for k in out}
+    return {k: (rounded(v) if k in ("total", "open", "closed", "overdue") else v) for k, v in out.items()}
+
+
 def analyst_window(period: str | None, since: dt.date | None,
                    until: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
     """``(since, until)`` widened to whole weeks (``since`` back to its Monday, ``until``

@@ -95,3 +95,21 @@ def test_a_day_tells_an_analyst_no_small_row_of_a_counted_place(iclient, itokens
         assert {"category": "care", "period": "2025-03-05", "count": 1} in got["counts"], got
         got = _stats(iclient, itokens[who], by="category", since="2025-03-05", until="2025-03-06")
         assert got["counts"] == [{"category": "care", "count": 1}] and got["since"] == "2025-03-05", got
+
+
+def test_an_analysts_summary_of_few_households_is_withheld_and_else_rounded(iclient, itokens, iworld):
+    """The summary (totals, overdue, on-time share, time to close) was exact for an
+    analyst's whole scope in any window: an analyst of one village asking for a week read
+    that one household's issue was overdue.  Of fewer than MIN_BIN subjects it is now
+    all null; else its counts are rounded.  Cadres are told it exactly."""
+    hot, analyst = itokens["hotline"], itokens["analyst"]
+    x, y = point(V2, 1)
+    for k in range(MIN_BIN - 1):  # four residents (phones of no registered household)
+        _report(iclient, hot, (x, y + k * 2e-5), contact_phone=f"1390000100{k}")
+    assert set(_stats(iclient, analyst, by="status")["summary"].values()) == {None}
+    assert _stats(iclient, hot, by="status")["summary"]["total"] == MIN_BIN - 1
+    for k in range(3):  # a fifth resident's three issues: seven issues of five
+        _report(iclient, hot, (x, y + 9e-5), contact_phone="13900001099")
+    got = _stats(iclient, analyst, by="status")["summary"]
+    assert (got["total"], got["open"]) == (ROUND_TO, ROUND_TO), got  # 7, rounded
+    assert _stats(iclient, hot, by="status")["summary"]["total"] == 7
