@@ -125,7 +125,11 @@ def _register_sheet(path: Path, wb) -> tuple[object, list[str]]:
         raise FileFormatError(
             f"{path}: sheets {listed} {'both' if len(found) == 2 else 'all'} hold a table; read one at a "
             "time with --layer SHEET (its name or 0-based number), or put their rows in one sheet")
-    if not found or found[0] is sheets[0]:
-        return sheets[0], []
-    return found[0], [f"read sheet {found[0].title!r} of {len(sheets)} ({', '.join(wb.sheetnames)}): "
-                      "the others hold no column an import knows"]
+    ws = sheets[0] if not found else found[0]
+    notes = [] if ws is sheets[0] else [f"read sheet {ws.title!r} of {len(sheets)} ({', '.join(wb.sheetnames)}): "
+                                        "the others hold no column an import knows"]
+    if getattr(ws, "sheet_state", "visible") != "visible":
+        # what the cadre sees in Excel is another sheet: say which was read
+        notes.append(f"sheet {ws.title!r} is hidden in the workbook and was read; unhide it "
+                     "(right-click a sheet tab, Unhide) to check it is the register meant")
+    return ws, notes

@@ -66,3 +66,22 @@ def test_the_partition_command_says_which_rows_were_hidden(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert code == 0, err
     assert f"note: {path}: row 4 of sheet '户籍' is hidden (by hand or by a filter) and was read as the others" in err
+
+
+def test_a_hidden_sheet_read_as_the_register_is_named(tmp_path):
+    """A workbook whose only table is on a hidden sheet (the cadre sees the instructions
+    sheet in Excel) was read without a word that the sheet read was hidden."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "填表说明"
+    wb.active.append(["请按村填写"])
+    ws = wb.create_sheet("户籍")
+    ws.append(["户编号", "户主", "经度", "纬度", "村代码"])
+    ws.append(["H1", "户主", 109.17, 27.35, VILLAGE])
+    ws.sheet_state = "hidden"
+    wb.save(tmp_path / "t.xlsx")
+    batch = load_households(tmp_path / "t.xlsx")
+    assert batch.ok and batch.valid["household_no"].tolist() == ["H1"]
+    assert any(n.startswith("sheet '户籍' is hidden in the workbook and was read") for n in batch.note_lines())
+    ws.sheet_state = "visible"
+    wb.save(tmp_path / "t.xlsx")
+    assert not any("hidden" in n for n in load_households(tmp_path / "t.xlsx").note_lines())
