@@ -60,25 +60,37 @@ def _code_named_households(households, villages, path: Path) -> None:
 
 
 def _reject_named_without_villages(households) -> None:
-    """Reject the households that name their village (村名) and code none when no --villages
-    is given: there is no village the name could be read to, and with no code such a row
-    would go into no cell, only an engine note saying so.  Rejected, each is named on
-    stderr and written to the rejects list with what to pass to place it."""
+    """Reject the households that code no village when no --villages is given, in a file
+    whose other rows do: one naming its village (村名) has no village the name could be
+    read to, one naming none no outline its point could be found in, and either would go
+    into no cell, only an engine note saying so.  Rejected, each is named on stderr and
+    written to the rejects list with what to pass to place it."""
     from geogrid import columns as C
     from geogrid.io import ROW
     from geogrid.io.headers import VILLAGE, VILLAGE_NAME
 
     valid = households.valid
-    if VILLAGE_NAME not in valid.columns:
+    if C.VILLAGE_CODE not in valid.columns:
         return
     code = households.columns.get(C.VILLAGE_CODE, "村代码")
-    named = valid[valid[VILLAGE_NAME].notna() & valid[C.VILLAGE_CODE].isna()]
+    uncoded = valid[C.VILLAGE_CODE].isna()
+    if VILLAGE_NAME in valid.columns:
+        named = valid[valid[VILLAGE_NAME].notna() & uncoded]
+        households.reject({
+            int(row): (VILLAGE, f"the row names its village ({name}) but gives no {code}, and without --villages "
+                                "there is no village to read the name to, so it would be in no cell; pass "
+                                "--villages FILE (the villages' outlines with their 村代码 and 名称), or give the "
+                                f"12-digit village code in a {code} column")
+            for row, name in zip(named[ROW], named[VILLAGE_NAME])})
+        uncoded &= valid[VILLAGE_NAME].isna()
+    if not valid[C.VILLAGE_CODE].notna().any():
+        return  # no codes at all: one village's outline is derived from every point
     households.reject({
-        int(row): (VILLAGE, f"the row names its village ({name}) but gives no {code}, and without --villages "
-                            "there is no village to read the name to, so it would be in no cell; pass "
-                            "--villages FILE (the villages' outlines with their 村代码 and 名称), or give the "
-                            f"12-digit village code in a {code} column")
-        for row, name in zip(named[ROW], named[VILLAGE_NAME])})
+        int(row): (C.VILLAGE_CODE, f"the row gives no {code}, while others do, and without --villages there is no "
+                                  "outline to find its village by its point, so it would be in no cell; give "
+                                  "its 12-digit village code, or pass --villages FILE (it then takes the "
+                                  "village its point lies in)")
+        for row in valid.loc[uncoded, ROW]})
 
 
 def _unnamed_villages_note(villages, households) -> None:
@@ -240,7 +252,7 @@ def partition_command(
         "and, if it has one, name (名称, 村名), against which a household's 村名 is checked (a 村名 "
         "without a 村代码 gives the household that village's code); read as "
         "geogrid import boundaries --level village reads them; omitted: derived from households, "
-        "and a household with a 村名 and no 村代码 is rejected."),
+        "and a household with no 村代码 (among others that have one) is rejected."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="GeoPackage to write, with layers households, microgrids and cells; "
         "replaced only when complete. Rejected rows, as read and with their reasons, go beside it "

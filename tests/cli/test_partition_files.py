@@ -410,6 +410,23 @@ def hh_cells(out):
     return int(gpd.read_file(out, layer="households")["cell_id"].notna().sum())
 
 
+def test_without_villages_a_household_coding_and_naming_no_village_is_rejected(run, tmp_path):
+    """The same for a row with neither 村代码 nor 村名 among coded ones: it went into no cell
+    with only the engine's note, exit 0.  Rejected now, with what to give or pass; a file
+    with no codes at all is still one village derived from its points."""
+    rows = _rows()
+    rows[3]["村代码"] = ""  # file row 5
+    out = tmp_path / "plan.gpkg"
+    code, stdout, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--out", out)
+    assert code == 0, err
+    err = " ".join(err.split())
+    assert f"row 5 (household {rows[3]['户编号']}): 村代码: the row gives no 村代码, while others do" in err
+    assert "have no village code" not in err
+    assert stdout.strip().endswith("; 1 of 40 household rows rejected (plan.rejected.csv)")
+    assert hh_cells(out) == 39
+    assert "no_village" not in set(gpd.read_file(out, layer="notes")["kind"])
+
+
 def test_without_villages_a_household_naming_its_village_and_coding_none_is_rejected(run, tmp_path):
     """Without --villages a 村名 can be read to no village: such a row went into no cell with
     only an engine note ('have no village code and lie in no village outline') and the
