@@ -59,7 +59,7 @@ def _code_named_households(households, villages, path: Path) -> None:
     households.reject(code_named_households(households, _village_names(villages), known=str(path)))
 
 
-def _reject_named_without_villages(households) -> None:
+def _reject_uncoded_without_villages(households) -> None:
     """Reject the households that code no village when no --villages is given, in a file
     whose other rows do: one naming its village (村名) has no village the name could be
     read to, one naming none no outline its point could be found in, and either would go
@@ -317,7 +317,7 @@ def partition_command(
     if vv is not None:
         _code_named_households(hh, vv, villages)
     else:
-        _reject_named_without_villages(hh)
+        _reject_uncoded_without_villages(hh)
     _report_rejects(hh, "household")
     _require_some(hh, "household")
     if vv is not None:
