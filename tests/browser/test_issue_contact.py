@@ -5,18 +5,11 @@ could not say who.  A landline written as on a form, (0743)1234567, was refused 
 
 from __future__ import annotations
 
-from conftest import login
-from test_issues import _go, _house_in_handler_cell, _xy
+from test_issues import _report_form_at_a_house
 
 
 def test_a_cadre_reports_for_a_resident_with_their_name_and_landline(page, server):
-    lon, lat, _ = _house_in_handler_cell(server)
-    login(page, "cadre")
-    _go(page, lon, lat)
-    page.click("#iss-report")
-    page.mouse.click(*_xy(page, lon, lat))
-    page.wait_for_selector("#report-form")
-    page.select_option("#report-category", "sanitation")
+    _report_form_at_a_house(page, server)
     page.fill("#report-description", "路灯坏了，村民来电反映")
     page.fill("#report-contact-name", "王小明")
     page.fill("#report-contact-phone", "0743-12345ab")

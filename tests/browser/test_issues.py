@@ -111,6 +111,19 @@ def _act(page, action, fill=None):
                            arg=version)
 
 
+def _report_form_at_a_house(page, server, category="sanitation"):
+    """The cadre's report form opened on a house of the handler's cell, its category
+    picked: ``(lon, lat, cell_key)`` of the house."""
+    lon, lat, cell_key = _house_in_handler_cell(server)
+    login(page, "cadre")
+    _go(page, lon, lat)
+    page.click("#iss-report")
+    page.mouse.click(*_xy(page, lon, lat))
+    page.wait_for_selector("#report-form")
+    page.select_option("#report-category", category)
+    return lon, lat, cell_key
+
+
 def _problems(ctx, page):
     problems = list(page.log.problems)
     ctx.close()
@@ -484,13 +497,7 @@ def test_a_phone_cameras_photo_is_kept_with_the_report(page, server):
     (413, over the 8 MB photo limit) after the issue was made: the report went without
     it.  The map now makes a large photo smaller before sending it (at most 2560 px a
     side, JPEG), upright by its EXIF orientation."""
-    lon, lat, cell_key = _house_in_handler_cell(server)
-    login(page, "cadre")
-    _go(page, lon, lat)
-    page.click("#iss-report")
-    page.mouse.click(*_xy(page, lon, lat))
-    page.wait_for_selector("#report-form")
-    page.select_option("#report-category", "sanitation")
+    _report_form_at_a_house(page, server)
     page.fill("#report-description", "手机拍的现场照片")
     page.set_input_files("#report-photo", _phone_photo())
     page.click("#report-submit")
