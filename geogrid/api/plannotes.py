@@ -29,13 +29,16 @@ OBJECT_HOUSEHOLDS = 20
 
 
 def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = None,
-               kinds: list[str] | None = None, note_ids: list[str] | None = None) -> dict:
+               kinds: list[str] | None = None, note_ids: list[str] | None = None,
+               household_notes: bool = True) -> dict:
     """The notes of ``plan`` within ``scope``, of micro-grid ``microgrid_id`` (a row id)
     only if given, of ``kinds`` only if given, with ``note_ids`` only if given:
     ``{"notes": [...], "by_kind": {kind: n},
     "open": how many no one has acknowledged, "recorded": whether the plan kept the
     engine's notes at all}`` (a plan saved before they were kept has none to show,
-    which does not mean that every rule was met)."""
+    which does not mean that every rule was met).  Without ``household_notes`` (a caller who
+    may not read households: an analyst) the notes that name households (a building over
+    the cap, an isolated household) are left out: they are about households."""
     notes = read_notes(session, plan.id)
     if note_ids is not None:
         notes = [n for n in notes if n.id in set(note_ids)]
@@ -46,6 +49,8 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
         .where(Microgrid.plan_id == plan.id, scope.microgrids_clause())).all()}
     cells = dict(session.execute(
         select(Cell.cell_key, Cell.id).where(Cell.plan_id == plan.id, scope.cells_clause())).all())
+    if not household_notes:
+        notes = [n for n in notes if not n.households]
     named = sorted({h for n in notes for h in n.households or []})
     households = _in_scope(session, scope, named)
     # household id -> (micro-grid key, cell key), for those in scope (all a note shows)
