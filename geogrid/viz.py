@@ -80,8 +80,10 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
                                       aliases=["micro-grid", "households", "km²"]),
     ).add_to(mg_layer)
     mg_layer.add_to(m)
-    if households and len(result.households):
-        placed = result.households[result.households[CELL_ID].notna()]
+    placed = result.households[result.households[CELL_ID].notna()] if households else ()
+    # none in a cell (latitude and longitude swapped, say): no layer, as folium's
+    # tooltip of an empty layer fails when the map is drawn; the diagnostics say why
+    if len(placed):
         # without the index: a register indexed by ID number would put every one of
         # them in the page as the features' ids
         hh = placed.head(max_points).to_crs("EPSG:4326").reset_index(drop=True)

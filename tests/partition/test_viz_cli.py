@@ -269,3 +269,25 @@ def test_a_web_map_folder_of_something_else_does_not_hide_geogrids_leaflet(tmp_p
     js, _ = webassets.leaflet_inline()
     assert "Leaflet 1.9.4" in js
     assert webassets.web_map_dir(holding="vendor/leaflet/leaflet.js") != tmp_path / "web_map"
+
+
+def test_explore_draws_a_result_where_no_household_is_in_a_cell():
+    """Before: when no household was in a cell (latitude and longitude swapped, the
+    wrong village file, every point outside its village), the map was made but failed
+    when drawn, in the notebook's display, with folium's AssertionError "The field
+    cell_id is not available in the data": the map that would show what went wrong
+    could not be shown.  It draws the villages' micro-grids and cells, the diagnostics'
+    layers, and no households' layer."""
+    from shapely.geometry import box
+
+    from geogrid.viz import explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"A": box(X0, Y0, X0 + 1000, Y0 + 1000)})
+    hh = households_gdf([(X0 + 100 + 25 * i, Y0 + 5000) for i in range(30)], "A")  # 4 km north
+    r = partition(hh, v, min_microgrids=1)
+    assert r.households["cell_id"].isna().all()
+    page = explore(r).get_root().render()
+    overlays = re.findall(r'"([^"]+)" : feature_group_', page)
+    assert overlays == ["cells", "micro-grids", "empty_village (1)", "outside_village (1)"]
