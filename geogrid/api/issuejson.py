@@ -15,7 +15,7 @@ from geogrid.db import issues as repo
 from geogrid.db.issue_models import IssuePhoto
 from geogrid.issues.catalogue import Catalogue
 from geogrid.issues.deadlines import is_overdue
-from geogrid.issues.workflow import ACTIONS
+from geogrid.issues.workflow import ACTIONS, OPEN_STATUSES
 
 __all__ = ["API_PREFIX", "iso", "Names", "free_text", "event_json", "issue_properties",
            "point_json", "photo_json", "IssueIn", "TransitionIn", "RouteIn", "ApiKeyIn"]
@@ -54,6 +54,9 @@ def event_json(e) -> dict:
 
 def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names | None = None) -> dict:
     cat = catalogue.get(row.category) if row.category in catalogue.codes() else None
+    # 督办 is of work still open: a finished issue (resolved, closed, not taken up) is no
+    # longer under supervision; its timeline keeps the supervise steps (its history)
+    supervised = bool(row.supervised) and row.status in OPEN_STATUSES
     out = {
         "category": row.category, "category_name": cat.name if cat else row.category,
         # free text is what people typed: an ID or phone number in it is masked like any
@@ -61,8 +64,8 @@ def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names |
         "description": free_text(row.description), "address": free_text(row.address),
         "priority": row.priority,
         "source": row.source, "status": row.status, "level": row.level,
-        "overdue": is_overdue(row.status, row.due_at, now), "supervised": bool(row.supervised),
-        "supervision_level": row.supervision_level,
+        "overdue": is_overdue(row.status, row.due_at, now), "supervised": supervised,
+        "supervision_level": row.supervision_level if supervised else None,
         "plan_id": row.plan_id, "town_code": row.town_code, "village_code": row.village_code,
         "microgrid_key": row.microgrid_key, "cell_key": row.cell_key,
         "near_boundary": bool(row.near_boundary), "boundary_distance_m": row.boundary_distance_m,

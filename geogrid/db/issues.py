@@ -18,7 +18,7 @@ import hashlib
 import secrets
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, not_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from geogrid.db.bulk import bbox_clause
@@ -300,7 +300,9 @@ def _filters(session: Session, *, where=None, status=None, category=None, villag
     if overdue_at is not None:
         conds.append(and_(Issue.status.in_(OPEN_STATUSES), Issue.due_at < overdue_at))
     if supervised is not None:
-        conds.append(Issue.supervised.is_(bool(supervised)))
+        # under supervision now: flagged and still open (a finished issue's flag is history)
+        now_supervised = and_(Issue.supervised.is_(True), Issue.status.in_(OPEN_STATUSES))
+        conds.append(now_supervised if supervised else not_(now_supervised))
     if since is not None:
         conds.append(Issue.reported_at >= since)
     if until is not None:

@@ -185,7 +185,9 @@ def list_issues(
     cell: Annotated[str | None, Query(max_length=100, description="cell key")] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
     overdue: Annotated[bool | None, Query()] = None,
-    supervised: Annotated[bool | None, Query()] = None,
+    supervised: Annotated[bool | None, Query(
+        description="under 督办 now: flagged overdue by the sweep and still open (a finished "
+        "issue is not, though its timeline keeps the supervise step)")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ):
