@@ -150,6 +150,9 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
     ok = ~(pts.isna() | pts.is_empty).to_numpy()
     xy = np.full((len(hh), 2), np.nan)
     xy[ok, 0], xy[ok, 1] = pts[ok].x.to_numpy(), pts[ok].y.to_numpy()
+    # a point that is no place (infinite, a latitude of 109: swapped) is no point:
+    # a marker there is drawn nowhere
+    xy[~((np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90))] = np.nan
     pos = {label: i for i, label in enumerate(hh.index)} if len(hh) else {}
     mgs = result.microgrids.to_crs("EPSG:4326") if mgs is None else mgs
     village_at = {}

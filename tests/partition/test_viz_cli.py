@@ -291,3 +291,25 @@ def test_explore_draws_a_result_where_no_household_is_in_a_cell():
     page = explore(r).get_root().render()
     overlays = re.findall(r'"([^"]+)" : feature_group_', page)
     assert overlays == ["cells", "micro-grids", "empty_village (1)", "outside_village (1)"]
+
+
+def test_explore_marks_no_diagnostic_at_a_point_that_is_no_place():
+    """Before: households with coordinates that are no place (infinite, a latitude of
+    109: longitude and latitude swapped) were marked at their mean, [Infinity, Infinity]
+    or beyond the poles, so the layer said "bad_point (1)" and ticking it showed
+    nothing anywhere.  Such a diagnostic, of no village, is left to the report (as the
+    docstring says of a diagnostic that names no household with a point)."""
+    from shapely.geometry import Point, box
+
+    from geogrid.viz import diagnostic_layers, explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    v = village_gdf({"A": box(X0, Y0, X0 + 1000, Y0 + 1000)}).to_crs(4326)
+    hh = households_gdf([(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)], "A").to_crs(4326)
+    hh.loc[[0, 1], "geometry"] = [Point(27.35, 109.2), Point(float("inf"), 27.3)]
+    r = partition(hh, v, min_microgrids=1)
+    assert [d["kind"] for d in r.diagnostics] == ["bad_point"]
+    assert diagnostic_layers(r) == []
+    page = explore(r).get_root().render()
+    assert "Infinity" not in page and "bad_point" not in page
