@@ -10,15 +10,25 @@ the cells they are in), so that reading a household goes through the scoped, mas
 household endpoints.  Its ``microgrids``, ``cells``, ``villages`` and ``params`` are
 the engine's, as its message words them (keys and codes of the grid, no personal
 data); its ``objects`` are only those in scope.
+
+A household taken out of the register (:mod:`geogrid.db.removals`) is no longer named
+by the notes of the current plans (drafts and the published one), which no longer hold
+it: a note counts and points at the others it names, its message counts them so, and a
+note left naming none (three households of no village, all moved away) is not shown.
+The stored note keeps them, so that an undo of the removal brings them back; an
+archived plan's notes, like its cells, keep them as they were.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 
 from geogrid.api.scope import Scope
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan
 from geogrid.db.plannotes import cell_microgrid_key, read_notes
+from geogrid.db.removals import CURRENT_PLANS
 from geogrid.errors import NotFoundError
 
 __all__ = ["plan_notes", "note_in_scope", "OBJECT_HOUSEHOLDS"]
@@ -51,7 +61,12 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
         select(Cell.cell_key, Cell.id).where(Cell.plan_id == plan.id, scope.cells_clause())).all())
     if not household_notes:
         notes = [n for n in notes if not n.households]
-    named = sorted({h for n in notes for h in n.households or []})
+    gone = _removed(session, sorted({h for n in notes for h in n.households or []})) \
+        if plan.status in CURRENT_PLANS else set()
+    if gone:
+        # about households that have all left the register since: nothing left to say
+        notes = [n for n in notes if not (n.households and set(n.households) <= gone)]
+    named = sorted({h for n in notes for h in n.households or []} - gone)
     households = _in_scope(session, scope, named)
     # household id -> (micro-grid key, cell key), for those in scope (all a note shows)
     where = _assigned(session, plan.id, sorted(households))
@@ -82,7 +97,8 @@ def plan_notes(session, plan: Plan, *, scope: Scope, microgrid_id: str | None = 
             # a note that names households only (a building over the cap, an isolated
             # household): the cells they are in, to zoom to
             mine_cells = [k for k in dict.fromkeys(where[h][1] for h in mine_hh if h in where) if k in cells]
-        out.append(_note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells))
+        out.append(_note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells,
+                         left=len(set(n.households or []) & gone)))
     by_kind: dict[str, int] = {}
     for n in out:
         by_kind[n["kind"]] = by_kind.get(n["kind"], 0) + 1
@@ -100,13 +116,13 @@ def note_in_scope(session, plan: Plan, scope: Scope, note_id: str) -> dict:
     return found
 
 
-def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
+def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells, left: int = 0) -> dict:
     objects = ([{"type": "microgrid", "id": mgs[k][0], "key": k} for k in mine_mg]
                + [{"type": "cell", "id": cells[k], "key": k} for k in mine_cells]
                + [{"type": "household", "id": h} for h in mine_hh[:OBJECT_HOUSEHOLDS]])
     if not objects:
         objects = [{"type": "village", "code": v} for v in _villages(n)]
-    note = {"id": n.id, "kind": n.kind, "message": n.message, "village_code": n.village_code,
+    note = {"id": n.id, "kind": n.kind, "message": _recounted(n, left), "village_code": n.village_code,
             "households": len(mine_hh), "objects": objects,
             "acknowledged": None if n.acknowledged_by is None else {
                 "by": n.acknowledged_by,
@@ -115,6 +131,26 @@ def _note(n, detail, mine_mg, mine_cells, mine_hh, mgs, cells) -> dict:
         if detail.get(k) is not None:
             note[k] = detail[k]
     return note
+
+
+def _recounted(note, left: int) -> str:
+    """The note's message, its count of households less the ``left`` of them that have
+    left the register ("3 household(s) have no village code" of which one moved away:
+    "2 household(s) ...").  The engine's messages about households begin with their
+    count; another is as it is."""
+    if not left:
+        return note.message
+    total = len(set(note.households or []))
+    return re.sub(rf"^{total}(?= household)", str(total - left), note.message, count=1)
+
+
+def _removed(session, ids: list[str]) -> set[str]:
+    """Which of the households ``ids`` are out of the register, in batches of primary keys."""
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        out |= set(session.execute(select(Household.id).where(
+            Household.id.in_(ids[i:i + 500]), Household.removed_at.is_not(None))).scalars())
+    return out
 
 
 def _villages(note) -> list[str]:
