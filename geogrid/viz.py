@@ -15,8 +15,11 @@ import html
 import folium
 import numpy as np
 
+import geopandas as gpd
+
 from geogrid import webassets
 from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.errors import InputError
 
 __all__ = ["explore", "fill_colour", "diagnostic_layers", "standalone"]
 
@@ -53,7 +56,11 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
 
     Every layer has a tooltip with its counts, and a layer control toggles them.  The
     page stands alone (Leaflet is written into it); :func:`standalone` says how.
+
+    Raises InputError, saying what to pass, when ``result`` is not a partition (a
+    GeoDataFrame, say) or lacks a column the map draws.
     """
+    _check_result(result)
     cap = result.report.get("parameters", {}).get("max_households", 20)
     cells = result.cells.to_crs("EPSG:4326")
     mgs = result.microgrids.to_crs("EPSG:4326")
@@ -102,6 +109,29 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
             layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+#: the columns the map reads, by frame of a PartitionResult
+_NEEDS = {"households": [CELL_ID, MICROGRID_ID],
+          "microgrids": [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"],
+          "cells": [CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS]}
+
+
+def _check_result(result) -> None:
+    frames = {name: getattr(result, name, None) for name in _NEEDS}
+    if not all(isinstance(f, gpd.GeoDataFrame) for f in frames.values()):
+        raise InputError(
+            f"explore() draws a partition, not a {type(result).__name__}: pass what "
+            "geogrid.partition.partition or repartition returns; for a plan written by "
+            "`geogrid partition --out FILE.gpkg`, PartitionResult(*(geopandas.read_file(FILE, "
+            "layer=name) for name in ('households', 'microgrids', 'cells'))); for a "
+            "GeoDataFrame alone, its own .explore()")
+    for name, frame in frames.items():
+        missing = [c for c in _NEEDS[name] if c not in frame.columns]
+        if missing:
+            raise InputError(f"the {name} of the partition have no {', '.join(map(repr, missing))} "
+                             f"column: explore() needs {', '.join(_NEEDS[name])} (as partition "
+                             "returns them)")
 
 
 def standalone(m: folium.Map) -> folium.Map:

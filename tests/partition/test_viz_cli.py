@@ -313,3 +313,25 @@ def test_explore_marks_no_diagnostic_at_a_point_that_is_no_place():
     assert diagnostic_layers(r) == []
     page = explore(r).get_root().render()
     assert "Infinity" not in page and "bad_point" not in page
+
+
+def test_explore_of_something_else_than_a_partition_says_what_to_pass(small, tmp_path):
+    """Before: explore(result.cells), or a GeoDataFrame read back from the plan's
+    GeoPackage, failed with AttributeError: 'GeoDataFrame' object has no attribute
+    'report'.  An InputError now says what to pass, and a plan read back from the
+    GeoPackage that ``geogrid partition --out`` writes is drawn."""
+    from geogrid.errors import InputError
+    from geogrid.partition import PartitionResult
+    from geogrid.viz import explore
+
+    r = partition(small.households, small.villages, engine="serial")
+    for wrong in (r.cells, None, r.report):
+        with pytest.raises(InputError, match=r"explore\(\) draws a partition.*PartitionResult"):
+            explore(wrong)
+    with pytest.raises(InputError, match=r"the cells of the partition have no 'households' column"):
+        explore(PartitionResult(r.households, r.microgrids, r.cells.drop(columns="households")))
+    out = tmp_path / "plan.gpkg"
+    for name in ("households", "microgrids", "cells"):
+        getattr(r, name).to_file(out, layer=name)
+    back = PartitionResult(*(gpd.read_file(out, layer=name) for name in ("households", "microgrids", "cells")))
+    assert "L.control.layers" in explore(back).get_root().render()
