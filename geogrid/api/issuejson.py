@@ -5,6 +5,7 @@ typed, so every ID and phone number in it is masked on the way out."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,7 +15,7 @@ from geogrid.api.masking import mask_json, mask_text
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import IssuePhoto
 from geogrid.issues.catalogue import Catalogue
-from geogrid.issues.deadlines import is_overdue
+from geogrid.issues.deadlines import is_overdue, time_left
 from geogrid.issues.workflow import ACTIONS, OPEN_STATUSES
 
 __all__ = ["API_PREFIX", "iso", "Names", "free_text", "event_json", "issue_properties",
@@ -57,6 +58,7 @@ def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names |
     # 督办 is of work still open: a finished issue (resolved, closed, not taken up) is no
     # longer under supervision; its timeline keeps the supervise steps (its history)
     supervised = bool(row.supervised) and row.status in OPEN_STATUSES
+    left = time_left(row.status, row.due_at, now)
     out = {
         "category": row.category, "category_name": cat.name if cat else row.category,
         # free text is what people typed: an ID or phone number in it is masked like any
@@ -64,7 +66,11 @@ def issue_properties(row, now: dt.datetime, catalogue: Catalogue, names: Names |
         "description": free_text(row.description), "address": free_text(row.address),
         "priority": row.priority,
         "source": row.source, "status": row.status, "level": row.level,
-        "overdue": is_overdue(row.status, row.due_at, now), "supervised": supervised,
+        "overdue": is_overdue(row.status, row.due_at, now),
+        # seconds to the deadline on the server's clock while open, negative when overdue
+        # (by that long): what the map words as 剩余/超期 N 天 (N 小时 under a day)
+        "due_in_s": None if left is None else math.floor(left.total_seconds()),
+        "supervised": supervised,
         "supervision_level": row.supervision_level if supervised else None,
         "plan_id": row.plan_id, "town_code": row.town_code, "village_code": row.village_code,
         "microgrid_key": row.microgrid_key, "cell_key": row.cell_key,

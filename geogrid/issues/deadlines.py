@@ -24,7 +24,7 @@ from typing import Protocol
 
 from geogrid.issues.workflow import LEVELS, OPEN_STATUSES, level_rank, next_level
 
-__all__ = ["Clock", "SystemClock", "FixedClock", "due_at", "is_overdue", "overdue_by",
+__all__ = ["Clock", "SystemClock", "FixedClock", "due_at", "is_overdue", "overdue_by", "time_left",
            "supervision_level", "resolved_on_time"]
 
 
@@ -68,6 +68,21 @@ def due_at(start: dt.datetime, deadline_days: float) -> dt.datetime:
 def is_overdue(status: str, due: dt.datetime | None, now: dt.datetime) -> bool:
     """True if the issue is still open and past ``due``."""
     return due is not None and status in OPEN_STATUSES and _aware(now) > _aware(due)
+
+
+def time_left(status: str, due: dt.datetime | None, now: dt.datetime) -> dt.timedelta | None:
+    """How long until ``due`` while the issue is open, negative once it is overdue (by
+    that long); None for an issue no longer open or without a deadline.
+
+    >>> now = dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC)
+    >>> time_left("dispatched", now - dt.timedelta(hours=2), now)
+    datetime.timedelta(days=-1, seconds=79200)
+    >>> time_left("closed", now, now) is None
+    True
+    """
+    if due is None or status not in OPEN_STATUSES:
+        return None
+    return _aware(due) - _aware(now)
 
 
 def overdue_by(due: dt.datetime | None, now: dt.datetime) -> dt.timedelta:

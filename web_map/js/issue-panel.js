@@ -19,7 +19,25 @@ const ACTION_ORDER = ["accept", "dispatch", "start", "resolve", "verify", "close
 const SECONDARY = new Set(["reject", "escalate", "reopen"]);
 const INBOX_ORDER = ["supervise", "triage", "handle", "verify", "close", "rate"];
 
-const DAY = 86_400_000;
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/**
+ * How long until an open issue is due, or how long it is overdue, rounded down: whole
+ * days and hours (超期 1 天 3 小时; 超期 1 天 is a full day late, never two hours), hours
+ * under a day (超期 2 小时), and under an hour 不到 1 小时.  `seconds` is the API's
+ * due_in_s (negative when overdue); `overdue` the API's flag, which says which it is.
+ */
+export function dueInText(seconds, overdue) {
+  const s = Math.abs(seconds);
+  const k = overdue ? "over" : "left";
+  const d = Math.floor(s / DAY);
+  const h = Math.floor((s % DAY) / HOUR);
+  if (d && h) return t(`issue.dayshours.${k}`, { d, h });
+  if (d) return t(`issue.days.${k}`, { n: d });
+  if (h) return t(`issue.hours.${k}`, { n: h });
+  return t(`issue.hour.under.${k}`);
+}
 
 /** "2025-03-06 09:00" in China Standard Time (the counties' clock). */
 export function fmtTime(iso, { date = false } = {}) {
@@ -98,13 +116,11 @@ export class IssuePanel {
     this.layer.select(f.id);
     const p = f.properties;
     const cat = this.category(p.category);
-    const now = Date.now();
-    const due = p.due_at ? new Date(p.due_at).getTime() : null;
-    const open = ["reported", "accepted", "dispatched", "in_progress"].includes(p.status);
     let dueText = fmtTime(p.due_at);
-    if (due && open) {
-      const days = Math.ceil(Math.abs(due - now) / DAY);
-      dueText += ` <span class="${p.overdue ? "late" : "left"}">（${escapeHtml(p.overdue ? t("issue.days.over", { n: days }) : t("issue.days.left", { n: days }))}）</span>`;
+    // the server's count (due_in_s, null once the issue is no longer open), so that the
+    // words agree with its overdue flag whatever this device's clock says
+    if (p.due_at && p.due_in_s !== null && p.due_in_s !== undefined) {
+      dueText += ` <span class="${p.overdue ? "late" : "left"}" id="issue-due-in">（${escapeHtml(dueInText(p.due_in_s, p.overdue))}）</span>`;
     }
     const flags = [
       p.overdue ? `<span class="flag overdue">${escapeHtml(t("issue.overdue"))}</span>` : "",
@@ -501,7 +517,7 @@ export class IssuePanel {
         ${p.supervised ? `<span class="flag supervised">${escapeHtml(t("issue.supervised"))}</span>` : ""}
         ${p.overdue ? `<span class="flag overdue">${escapeHtml(t("issue.overdue"))}</span>` : ""}</div>
       <div class="ib-desc">${escapeHtml((p.description || "").slice(0, 60) || "—")}</div>
-      <div class="ib-sub">${escapeHtml(p.cell_key || p.village_code || "")} · ${escapeHtml(t("issue.due"))} ${escapeHtml(fmtTime(p.due_at))}</div>
+      <div class="ib-sub">${escapeHtml(p.cell_key || p.village_code || "")} · ${escapeHtml(t("issue.due"))} ${escapeHtml(fmtTime(p.due_at))}${p.due_at && p.due_in_s !== null && p.due_in_s !== undefined ? `（${escapeHtml(dueInText(p.due_in_s, p.overdue))}）` : ""}</div>
     </li>`;
   }
 }
