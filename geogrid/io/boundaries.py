@@ -16,7 +16,8 @@ from geogrid.errors import ColumnError, InputError
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, cut_off, read_table
-from geogrid.io.headers import WKT, column_accessors, require_columns, resolve_columns, village_columns
+from geogrid.io.headers import (WKT, column_accessors, map_header_hint, require_columns, resolve_columns,
+                                village_columns)
 from geogrid.io.outlines import repair_polygon
 from geogrid.io.validate import Problems, check_lonlat, clean_text, find_duplicates, parse_year
 
@@ -141,7 +142,7 @@ def load_boundaries(
         shown = ", ".join(str(h) for h in raw.columns if h != ROW)
         raise ColumnError(
             f"{path}: missing column code (headers such as 区划代码/代码/adcode). The file's headers are: {shown}. "
-            "Rename the header or map it with --columns 'HEADER=code'"
+            + map_header_hint(C.CODE)
         )
 
     if require_name:  # every area in the register is named

@@ -256,10 +256,21 @@ def require_columns(
         names += [canonical]
         lines.append(f"{canonical} (headers such as {'/'.join(names)})")
     shown = ", ".join(str(h) for h in headers if h != "_row")
+    # partitioning needs no household numbers (geogrid partition reads without them)
+    unnumbered = (" A file read only to be partitioned needs no household numbers: "
+                  "load_households(..., require_number=False)."
+                  if kind == "households" and C.HOUSEHOLD_NO in missing else "")
     raise ColumnError(
         f"{source}: missing column {'; '.join(lines)}. The file's headers are: {shown}. "
-        f"Rename the header or map it with --columns 'HEADER={missing[0]}'"
+        f"{map_header_hint(missing[0])}{unnumbered}"
     )
+
+
+def map_header_hint(canonical: str) -> str:
+    """What a missing-column message tells to do, in Python and on the command line
+    (the same readers serve both)."""
+    return (f"Rename the header or map it: columns={{'HEADER': '{canonical}'}} in Python, "
+            f"--columns 'HEADER={canonical}' on the command line.")
 
 
 def column_accessors(raw, mapping: dict[str, str]):

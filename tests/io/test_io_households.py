@@ -293,3 +293,31 @@ def test_an_xlsx_true_or_false_cell_is_not_a_coordinate(tmp_path):
     batch = load_households(tmp_path / "h.xlsx")
     assert batch.valid["household_no"].tolist() == ["H1"]
     assert reasons(batch) == {3: "经度: longitude 'True' is not a number", 4: "纬度: latitude 'False' is not a number"}
+
+
+def test_a_missing_column_says_how_to_map_it_in_python_and_without_numbers(tmp_path):
+    """Before: an analyst calling load_households in a notebook on their own file, with
+    no household numbers (a partition needs none), was told only to 'map it with
+    --columns', the command line's option, and not that require_number=False reads
+    such a file; a village file without a code column likewise."""
+    with pytest.raises(ColumnError) as e:
+        load(tmp_path, "109.2,27.36\n", head="经度,纬度\n")
+    assert "columns={'HEADER': 'household_no'} in Python" in str(e.value)
+    assert "--columns 'HEADER=household_no' on the command line" in str(e.value)
+    assert "load_households(..., require_number=False)" in str(e.value)
+    assert len(load(tmp_path, "109.2,27.36\n", head="经度,纬度\n", require_number=False).valid) == 1
+    with pytest.raises(ColumnError) as e:  # numbers there, coordinates missing: no word of numbers
+        load(tmp_path, "H1\n", head="户号\n")
+    assert "columns={'HEADER': 'lon'} in Python" in str(e.value) and "require_number" not in str(e.value)
+
+
+def test_a_village_file_without_a_code_says_how_to_map_it_in_python(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geogrid.io import load_boundaries
+
+    path = tmp_path / "v.gpkg"
+    gpd.GeoDataFrame({"村名": ["长乐村"]}, geometry=[box(109.2, 27.3, 109.21, 27.31)], crs=4326).to_file(path)
+    with pytest.raises(ColumnError, match=r"missing column code .*columns=\{'HEADER': 'code'\} in Python"):
+        load_boundaries(path, level="village")
