@@ -35,7 +35,7 @@ from geogrid.api.geojson import parse_polygon
 from geogrid.api.planops import (Moved, apply_boundary, apply_lock, apply_merge, apply_moves, apply_op,
                                  apply_repartition, apply_split, check_merge)
 from geogrid.api.routes.grid import visible_plan
-from geogrid.api.routes.plans import plan_summary
+from geogrid.api.routes.plans import notes_answer, plan_summary
 from geogrid.api.scope import Scope, require
 from geogrid.db.models import Plan
 from geogrid.db.plans import bump_version, copy_plan, publish
@@ -274,10 +274,16 @@ def merge_cells(plan_id: str, body: MergeRequest, response: Response, session: S
 def repartition_microgrids(plan_id: str, body: RepartitionRequest, response: Response,
                            session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
                            audit: AuditDep, if_match: IfMatch = None) -> dict:
+    """The answer says what the re-run did (``microgrids``, ``cells``, ``households``),
+    the engine's notes of the run (``notes``: what it found in what it re-solved) and
+    ``plan_notes``, the plan's notes as ``GET /plans/{id}/notes`` now gives them to the
+    caller (brought up to date by the re-run, with ``register_changes``), so that a
+    client need not ask again."""
     with _edit(session, principal, scope, plan_id, if_match, response, audit, "repartition",
                {"microgrids": body.microgrids}) as (plan, info, _):
         apply_repartition(session, scope, plan, body.microgrids, info)
-    return {**info, "etag": response.headers["ETag"]}
+    return {**info, "etag": response.headers["ETag"],
+            "plan_notes": notes_answer(session, session.get(Plan, plan_id), principal, scope)}
 
 
 # --- several edits, all or nothing ----------------------------------------------------------
@@ -362,5 +368,10 @@ def apply_edits(plan_id: str, body: EditsRequest, response: Response, session: S
             # the next operation reads what this one wrote, not the session's stale copies
             session.flush()
             session.expire_all()
-    return {"applied": n, "results": results, "notes": moved.notes, "etag": response.headers["ETag"],
-            "plan": plan_summary(session, session.get(Plan, plan_id))}
+    plan = session.get(Plan, plan_id)
+    out = {"applied": n, "results": results, "notes": moved.notes, "etag": response.headers["ETag"],
+           "plan": plan_summary(session, plan)}
+    if any(op.op == "repartition" for op in body.edits):
+        # a re-run's notes, as GET /plans/{id}/notes gives them now
+        out["plan_notes"] = notes_answer(session, plan, principal, scope)
+    return out

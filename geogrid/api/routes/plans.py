@@ -85,15 +85,25 @@ def validate(request: Request, plan_id: str, session: SessionDep, principal: Pri
 def notes(plan_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
           microgrid: Annotated[str | None, Query(description="only the notes about this micro-grid (its id)")] = None,
           kind: Annotated[list[str] | None, Query(description="only notes of these kinds")] = None) -> dict:
-    from geogrid.api.plannotes import plan_notes
-
     require(principal, "read_geometry")
     plan = visible_plan(session, principal, plan_id)
+    return notes_answer(session, plan, principal, scope, microgrid=microgrid, kinds=kind)
+
+
+def notes_answer(session, plan: Plan, principal, scope, *, microgrid: str | None = None,
+                 kinds: list[str] | None = None) -> dict:
+    """What ``GET /plans/{id}/notes`` answers, for ``principal`` within ``scope``: the
+    plan's notes (those that name households only to callers who may read households),
+    their counts and ``register_changes``.  A re-run answers it too, as it is after the
+    re-run."""
+    from geogrid.api.plannotes import plan_notes
+
+    households = principal.can("read_households")
     return {"plan_id": plan.id, "version": plan.version,
-            **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kind,
-                         household_notes=principal.can("read_households")),
+            **plan_notes(session, plan, scope=scope, microgrid_id=microgrid, kinds=kinds,
+                         household_notes=households),
             "register_changes": register_changes_in_scope(session, plan, scope, [microgrid] if microgrid else None,
-                                                          counts=principal.can("read_households"))}
+                                                          counts=households)}
 
 
 def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None, *,
