@@ -70,7 +70,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         m.fit_bounds([[y0, x0], [y1, x1]])
     cell_layer = folium.FeatureGroup(name="cells", show=True)
     folium.GeoJson(
-        _as_text(cells[[CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "geometry"]]).to_json(),
+        _as_text(_with_geometry(cells, [CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS])).to_json(),
         style_function=lambda f: {
             "fillColor": fill_colour(int(f["properties"][HOUSEHOLDS]), cap),
             "color": "#555555", "weight": 0.6, "fillOpacity": 0.6,
@@ -81,7 +81,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     cell_layer.add_to(m)
     mg_layer = folium.FeatureGroup(name="micro-grids", show=True)
     folium.GeoJson(
-        _as_text(mgs[[MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2", "geometry"]]).to_json(),
+        _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"])).to_json(),
         style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
         tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
                                       aliases=["micro-grid", "households", "km²"]),
@@ -94,7 +94,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         # without the index: a register indexed by ID number would put every one of
         # them in the page as the features' ids
         hh = placed.head(max_points).to_crs("EPSG:4326").reset_index(drop=True)
-        hh = _as_text(hh[[CELL_ID, MICROGRID_ID, "geometry"]])
+        hh = _as_text(_with_geometry(hh, [CELL_ID, MICROGRID_ID]))
         name = "households" if len(placed) <= max_points else f"households (the first {max_points:,} of {len(placed):,})"
         hl = folium.FeatureGroup(name=name, show=True)
         folium.GeoJson(
@@ -157,6 +157,12 @@ _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversiz
                 "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
                 "outside_village": "#b2182b", "locked_cell_full": "#b2182b",
                 "kept_cell_full": "#b2182b"}
+
+
+def _with_geometry(frame, columns):
+    """``frame``'s ``columns`` and its geometry, whatever that column is called (``geom``
+    from ``geopandas.read_postgis``, say)."""
+    return gpd.GeoDataFrame(frame[columns], geometry=frame.geometry.to_numpy(), crs=frame.crs)
 
 
 def _as_text(frame):

@@ -335,3 +335,16 @@ def test_explore_of_something_else_than_a_partition_says_what_to_pass(small, tmp
         getattr(r, name).to_file(out, layer=name)
     back = PartitionResult(*(gpd.read_file(out, layer=name) for name in ("households", "microgrids", "cells")))
     assert "L.control.layers" in explore(back).get_root().render()
+
+
+def test_explore_draws_households_whose_geometry_column_is_not_named_geometry(small):
+    """Before: households read with geopandas.read_postgis (whose geometry column is
+    ``geom``) partitioned well, but explore(result) failed with KeyError: "['geometry']
+    not in index", as the map picked the column by that name."""
+    from geogrid.viz import explore
+
+    r = partition(small.households.rename_geometry("geom"), small.villages.rename_geometry("shape"),
+                  engine="serial")
+    assert r.households.geometry.name == "geom"
+    page = explore(r).get_root().render()
+    assert "households" in page and page.count('"type": "Point"') >= len(r.households)
