@@ -9,7 +9,8 @@ Prints, in one run:
 - on the 10-village slice: our time and within-cell mean squared distance, and the
   same for k-means-constrained, spopt max-p and METIS (pymetis) with the same
   number of cells per village, with ratios (k-means-constrained also with one start
-  instead of its default ten, to show how much its restarts buy);
+  instead of its default ten, to show how much its restarts buy, and from five random
+  states, since which ten starts it draws moves its compactness by a few per cent);
   k-means-constrained's time and compactness with 1 to 10 and 20 starts, and the
   fewest starts that are as compact as ours (our speed ratio at equal compactness);
   and k-means-constrained once more inside our micro-grids, to show how much of the
@@ -109,9 +110,9 @@ def metric_points(households, crs):
     return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
 
 
-def run_kmc(pts_by_v, cells_by_v, cap, n_init: int = 10):
+def run_kmc(pts_by_v, cells_by_v, cap, n_init: int = 10, random_state: int = 0):
     """k-means-constrained per village; ``n_init`` starts, the best kept (its default 10:
-    the baseline as its users run it)."""
+    the baseline as its users run it), drawn from ``random_state``."""
     from k_means_constrained import KMeansConstrained
 
     labels, t = {}, 0.0
@@ -125,7 +126,7 @@ def run_kmc(pts_by_v, cells_by_v, cap, n_init: int = 10):
             labels[v] = np.zeros(len(pts), int)
             t += time.perf_counter() - t0
             continue
-        km = KMeansConstrained(n_clusters=k, size_max=cap, random_state=0, n_init=n_init)
+        km = KMeansConstrained(n_clusters=k, size_max=cap, random_state=random_state, n_init=n_init)
         labels[v] = km.fit_predict(pts)
         t += time.perf_counter() - t0
     return labels, t
@@ -243,6 +244,31 @@ def figures_for(labels, pts_by_v, cap):
     return {"msd": msd_num / max(n, 1), "cells": int(len(sizes)), "max_size": int(sizes.max()) if len(sizes) else 0,
             "over_cap": int((sizes > cap).sum()), "fill": float(sizes.sum() / (cap * max(len(sizes), 1))),
             "villages": len(labels)}
+
+
+def kmc_states(pts_by_v, cells_by_v, cap, f_ours, t_ours, first, states=range(5)):
+    """k-means-constrained as its users run it (ten starts) from several random states:
+    which ten starts it draws moves its compactness by a few per cent, as much as the
+    gap measured against one state, so geogrid is compared with the median state too.
+    ``first`` is the row already run with random state 0."""
+    runs = []
+    for r in states:
+        if r == 0:
+            f, t = first
+        else:
+            labels, t = run_kmc(pts_by_v, cells_by_v, cap, random_state=r)
+            f = figures_for(labels, pts_by_v, cap)
+        runs.append((r, t, f["msd"]))
+    msd = np.array([m for _, _, m in runs])
+    med, t_mean = float(np.median(msd)), float(np.mean([t for _, t, _ in runs]))
+    print(f"k-means-constrained (ten starts) from random states {', '.join(str(r) for r, _, _ in runs)}: MSD "
+          + ", ".join(f"{m:.0f}" for _, _, m in runs) + f" m² (median {med:.0f}, spread "
+          f"{(msd.max() - msd.min()) / med:.1%} of it), {t_mean:.2f} s a run on average")
+    ratio, speed = f_ours["msd"] / med, t_mean / t_ours
+    print(f"   geogrid (MSD {f_ours['msd']:.0f} m²) is more compact than {int((msd > f_ours['msd']).sum())} of "
+          f"{len(runs)}; MSD geogrid / the median = {ratio:.3f}; time ratio {speed:.1f}x   (target: time >= 10x at "
+          f"MSD ratio <= 1.00 against the median state: {'MET' if speed >= 10 and ratio <= 1 else 'NOT MET'})")
+    return runs
 
 
 def kmc_curve(pts_by_v, cells_by_v, cap, f_ours, t_ours, known, starts=(*range(1, 11), 20)):
@@ -521,6 +547,8 @@ def main(argv=None) -> int:
                  "time >= 10x at equal or better compactness (MSD ratio <= 1.00): "
                  f"{'MET' if t / max(t_sub, 1e-9) >= 10 and fo['msd'] <= f['msd'] else 'NOT MET'})"
                  if name == "k-means-constrained" else ""))
+    if rows and rows[0][0] == "k-means-constrained":
+        kmc_states(pts_by_v, cells_by_v, cap, f_ours, t_ours, (rows[0][1], rows[0][2]))
     if rows and rows[0][0] == "k-means-constrained":
         # this VM's speed drifts by up to 2x between sessions (and by 40 % within one):
         # the county's time against a baseline timed in the same run moves far less
