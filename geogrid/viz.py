@@ -36,7 +36,7 @@ def fill_colour(households: int, cap: int = 20) -> str:
 
 
 def explore(result, *, tiles: str | None = None, households: bool = True,
-            max_points: int = 20_000, diagnostics: bool = True) -> folium.Map:
+            max_points: int | None = 20_000, diagnostics: bool = True) -> folium.Map:
     """A folium map of micro-grids, cells coloured by household count, households, and
     the diagnostics: where a planner's attention is needed.
 
@@ -46,7 +46,8 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     tiles : str or None
         A folium tile name for a base map; None (default) draws on a blank map.
     households : bool
-        Draw the households as points (the first ``max_points`` of them).
+        Draw the households in a cell as points (the first ``max_points`` of them;
+        ``max_points=None``: all).
     diagnostics : bool
         A layer per kind of diagnostic (``hamlet_split``, ``oversize_building``, ...):
         a marker at the mean point of the households each names, its kind as the
@@ -88,9 +89,10 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     ).add_to(mg_layer)
     mg_layer.add_to(m)
     placed = result.households[result.households[CELL_ID].notna()] if households else ()
+    max_points = len(placed) if max_points is None else max(int(max_points), 0)
     # none in a cell (latitude and longitude swapped, say): no layer, as folium's
     # tooltip of an empty layer fails when the map is drawn; the diagnostics say why
-    if len(placed):
+    if len(placed) and max_points:
         # without the index: a register indexed by ID number would put every one of
         # them in the page as the features' ids
         hh = placed.head(max_points).to_crs("EPSG:4326").reset_index(drop=True)

@@ -348,3 +348,18 @@ def test_explore_draws_households_whose_geometry_column_is_not_named_geometry(sm
     assert r.households.geometry.name == "geom"
     page = explore(r).get_root().render()
     assert "households" in page and page.count('"type": "Point"') >= len(r.households)
+
+
+def test_explore_takes_max_points_none_for_all_and_zero_for_none(small):
+    """Before: max_points=0 made a map that failed when drawn (folium's AssertionError
+    on the empty households layer) and max_points=None a TypeError ('<=' not supported
+    between 'int' and 'NoneType')."""
+    from geogrid.viz import explore
+
+    r = partition(small.households, small.villages, engine="serial")
+    every = explore(r, max_points=None).get_root().render()
+    assert '"households" : feature_group_' in every  # all of them: no "(the first ...)"
+    assert every.count('"type": "Point"') >= len(r.households)
+    none = explore(r, max_points=0).get_root().render()
+    assert re.findall(r'"([^"]+)" : feature_group_', none)[:2] == ["cells", "micro-grids"]
+    assert "households (" not in none and '"households" : feature_group_' not in none
