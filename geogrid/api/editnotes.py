@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan, PlanNote
 from geogrid.db.plannotes import refresh_notes
 
-__all__ = ["follow_hand_edit", "follow_assignments", "BY_HAND"]
+__all__ = ["follow_hand_edit", "follow_plans", "follow_assignments", "BY_HAND"]
 
 #: kinds whose new notes after a hand edit are marked ``params.by_hand``
 BY_HAND = ("building_split",)
@@ -42,6 +42,16 @@ def follow_hand_edit(session, plan: Plan, cell_ids: Iterable[str]) -> dict:
     notes (saved before they were kept) gets none: it would show some of a village's
     notes as if they were all."""
     return follow_assignments(session, plan, cell_ids=cell_ids, by_hand=True)
+
+
+def follow_plans(session, cells: dict) -> dict:
+    """:func:`follow_hand_edit` for each plan of ``cells`` (``{plan id: cell ids}``: the
+    cells a household left or came back to, a removal's or its undo's):
+    ``{plan id: villages}``."""
+    out = {}
+    for plan_id, cell_ids in sorted(cells.items()):
+        out[plan_id] = follow_hand_edit(session, session.get(Plan, plan_id), cell_ids)["villages"]
+    return out
 
 
 def follow_assignments(session, plan: Plan, *, villages: Iterable[str] = (), cell_ids: Iterable[str] = (),

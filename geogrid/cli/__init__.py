@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "geogrid.cli.partition",
     "geogrid.cli.serve",
     "geogrid.cli.users",
+    "geogrid.cli.households",
 )
 
 

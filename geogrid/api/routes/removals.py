@@ -25,12 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin_write
-from geogrid.api.editnotes import follow_hand_edit
+from geogrid.api.editnotes import follow_plans
 from geogrid.api.errors import PreconditionRequiredError, StateError
 from geogrid.api.etag import make_etag, parse_if_match
 from geogrid.api.scope import Scope, require
 from geogrid.db import removals
-from geogrid.db.models import Household, HouseholdRemoval, Plan
+from geogrid.db.models import Household, HouseholdRemoval
 from geogrid.errors import ConflictError, InputError, NotFoundError
 
 router = APIRouter(tags=["households"])
@@ -90,16 +90,6 @@ def _removal_json(removal: HouseholdRemoval) -> dict:
             "cell_key": removal.cell_key}
 
 
-def _follow_notes(session, cells: dict) -> dict:
-    """The plans' notes about the cells a household left or came back to, brought up to
-    date (as after a hand move): ``{plan id: villages}``."""
-    out = {}
-    for plan_id, cell_ids in sorted(cells.items()):
-        plan = session.get(Plan, plan_id)
-        out[plan_id] = follow_hand_edit(session, plan, cell_ids)["villages"]
-    return out
-
-
 def _as_state(exc: ConflictError):
     """An edit the household's state does not allow is 409 (ConflictError is 412: stale)."""
     if exc.key in ("household.already_removed", "household.not_removed"):
@@ -140,7 +130,7 @@ def remove(household_id: str, body: RemovalRequest, response: Response, session:
             merged_into=body.merged_into, removed_by=principal.username, expected_version=expected)
     except ConflictError as exc:
         raise _as_state(exc) from exc
-    notes = _follow_notes(session, cells)
+    notes = follow_plans(session, cells)
     version = household.version  # the flush's: the commit expires it
     audit.add(session, "remove", "household", household_id, detail={
         "reason": body.reason, "date": body.date.isoformat(), "note": body.note,
@@ -166,7 +156,7 @@ def undo_removal(household_id: str, response: Response, session: SessionDep, pri
         restored = removals.restore_household(session, household_id, expected_version=expected)
     except ConflictError as exc:
         raise _as_state(exc) from exc
-    notes = _follow_notes(session, {p: [c] for p, c in restored.items()})
+    notes = follow_plans(session, {p: [c] for p, c in restored.items()})
     version = household.version  # the flush's: the commit expires it
     audit.add(session, "restore", "household", household_id, detail={
         "removal": was, "plans": sorted(restored), "unplaced": restored.unplaced})
