@@ -102,6 +102,34 @@ export async function request(method, path, { params, json, form, formData, ifMa
 export const get = (path, params, opts = {}) => request("GET", path, { ...opts, params });
 
 /**
+ * GET a file the API gives (the issue CSV export) as a Blob, byte for byte (a text
+ * read would drop the BOM that makes Excel read UTF-8).  A refusal throws an ApiError
+ * carrying the API's message, as request() does.
+ */
+export async function getBlob(path, params) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  let res;
+  try {
+    res = await fetch(url(path, params), { headers });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  if (!res.ok) {
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    const detail = data && typeof data.detail === "string" ? data.detail : null;
+    const err = new ApiError(res.status, detail, data, res.headers);
+    if (res.status === 401 && token) onUnauthorized(err);
+    throw err;
+  }
+  return res.blob();
+}
+
+/**
  * An object URL for a protected image (issue photos need the bearer token, which an
  * <img src> cannot send).  Cached per path; the caller never revokes it.
  */

@@ -9,6 +9,7 @@ import { Planner } from "./planner.js";
 import { IssueLayer } from "./issue-layer.js";
 import { IssuePanel } from "./issue-panel.js";
 import { IssueReporter } from "./issue-report.js";
+import { IssueStats } from "./issue-stats.js";
 import { toast, errorMessage } from "./dialog.js";
 import { apiMessage, setVillageNames as setMessageVillageNames } from "./apimessage.js";
 import { setDisclosure } from "./disclosure.js";
@@ -239,6 +240,11 @@ async function initIssues() {
       state.issues.updateHotspots();
     },
   });
+  // statistics and the CSV export: the API gives both to whoever reads issues (a
+  // town's cadre their town, a village's their village), so the map offers them
+  state.issueStats = new IssueStats({ panel: state.panel, catalogue, villageName });
+  $("iss-stats").hidden = false;
+  $("iss-stats").onclick = () => state.issueStats.open();
   state.reporter = new IssueReporter({
     map: state.map,
     panel: state.panel,
