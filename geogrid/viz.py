@@ -82,7 +82,9 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     cell_layer.add_to(m)
     mg_layer = folium.FeatureGroup(name="micro-grids", show=True)
     folium.GeoJson(
-        _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"])).to_json(),
+        # the area as a tooltip reads it: 2.782 km², not 2.7821136029467306
+        _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"])
+                 .round({"area_km2": 3})).to_json(),
         style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
         tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
                                       aliases=["micro-grid", "households", "km²"]),

@@ -363,3 +363,16 @@ def test_explore_takes_max_points_none_for_all_and_zero_for_none(small):
     none = explore(r, max_points=0).get_root().render()
     assert re.findall(r'"([^"]+)" : feature_group_', none)[:2] == ["cells", "micro-grids"]
     assert "households (" not in none and '"households" : feature_group_' not in none
+
+
+def test_explore_shows_a_micro_grids_area_to_the_thousandth_of_a_km2(small):
+    """Before: the micro-grid's tooltip read its area as the float it is computed in
+    (km² 2.7821136029467306)."""
+    from geogrid.viz import explore
+
+    r = partition(small.households, small.villages, engine="serial")
+    page = explore(r).get_root().render()
+    areas = [float(a) for a in re.findall(r'"area_km2": ([0-9.]+)', page)]
+    assert len(areas) == len(r.microgrids)
+    assert areas == pytest.approx(r.microgrids["area_km2"].tolist(), abs=5e-4)
+    assert all(len(a.split(".")[-1]) <= 3 for a in re.findall(r'"area_km2": ([0-9.]+)', page))
