@@ -20,7 +20,7 @@ from geogrid.partition.points import nowhere_points, point_xy
 from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.units import address_keys, make_units
 
-__all__ = ["Prepared", "prepare", "outline_metric", "BAD_POINT", "derive_outlines", "isolated_notes", "ISOLATED_M", "NO_POINT"]
+__all__ = ["Prepared", "prepare", "check_frames", "outline_metric", "BAD_POINT", "derive_outlines", "isolated_notes", "ISOLATED_M", "NO_POINT"]
 
 #: a household further than this (m) from every other one is reported as isolated
 ISOLATED_M = 1000.0
@@ -83,9 +83,12 @@ def _codes(series) -> np.ndarray:
     return out
 
 
-def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
-            metric: pyproj.CRS | None = None) -> Prepared:
-    """Check the inputs and bring them into one metric CRS."""
+def check_frames(households, villages) -> pd.Series:
+    """Refuse households and village outlines the engine cannot read, saying what to
+    give instead (:func:`prepare`, and :func:`~geogrid.partition.repartition` for the
+    register and outlines after an edit): households a GeoDataFrame of points with a
+    coordinate system, villages None or a GeoDataFrame with a coordinate system and a
+    ``village_code`` column.  Returns, per household, whether it has no geometry."""
     if not isinstance(households, gpd.GeoDataFrame):
         raise InputError("households must be a GeoDataFrame of points; read your file with "
                          "geopandas.read_file or geogrid.io first")
@@ -96,12 +99,6 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
     bad = geom.isna() | geom.is_empty
     if (~bad).any() and not (geom[~bad].geom_type == "Point").all():
         raise InputError("household geometries must be points (one per household)")
-    # coordinates that are no place (infinite, or a longitude or latitude out of range:
-    # metres typed into a longitude column): reported and left out, not a failure of
-    # the whole county in the coordinate transformation
-    nowhere = nowhere_points(point_xy(geom.to_numpy()), households.crs, ~bad.to_numpy())
-    no_point = bad.to_numpy()
-    bad = bad | nowhere
     if villages is not None:
         if not isinstance(villages, gpd.GeoDataFrame):
             raise InputError("villages must be a GeoDataFrame of polygons, or None")
@@ -109,6 +106,20 @@ def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
             raise ColumnError(f"villages need a '{VILLAGE_CODE}' column")
         if villages.crs is None:
             raise InputError("the villages have no coordinate system; set one with set_crs")
+    return bad
+
+
+def prepare(households: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
+            metric: pyproj.CRS | None = None) -> Prepared:
+    """Check the inputs and bring them into one metric CRS."""
+    bad = check_frames(households, villages)
+    geom = households.geometry
+    # coordinates that are no place (infinite, or a longitude or latitude out of range:
+    # metres typed into a longitude column): reported and left out, not a failure of
+    # the whole county in the coordinate transformation
+    nowhere = nowhere_points(point_xy(geom.to_numpy()), households.crs, ~bad.to_numpy())
+    no_point = bad.to_numpy()
+    bad = bad | nowhere
     if villages is None and VILLAGE_CODE not in households.columns:
         raise ColumnError(
             f"households need a '{VILLAGE_CODE}' column when no village polygons are given"

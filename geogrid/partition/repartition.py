@@ -24,7 +24,7 @@ from geogrid.crs import crs_of, transformer
 from geogrid.errors import InputError
 from geogrid.partition.edit_report import (MADE_AFRESH, building_splits, carried, figures_now, hamlet_splits,
                                           isolation, kept_cells_full)
-from geogrid.partition.inputs import _codes
+from geogrid.partition.inputs import _codes, check_frames
 from geogrid.partition.locked_cells import fill_locked
 from geogrid.partition.microgrid_areas import MicrogridAreas, areas_now
 from geogrid.partition.outline_edit import _bare_land, _cells_in_pieces, _to_metric
@@ -85,7 +85,7 @@ def repartition(
     Households added or moved outside the named micro-grids are not placed; the
     diagnostics say which micro-grid to name.
     """
-    run = _rerun(previous, households, microgrids, locked_cells)
+    run = _rerun(previous, households, villages, microgrids, locked_cells)
     edit = read_register(previous, households, run.named, villages is not None, run.crs, run.metric)
     areas, diags = areas_now(run.pm, run.pc, run.named, run.locked, villages, run.mg_village, edit, run.cap,
                              run.metric, run.crs)
@@ -115,32 +115,58 @@ class _Rerun:
     mg_households: dict
 
 
-def _rerun(previous, households, microgrids, locked_cells) -> _Rerun:
+def _rerun(previous, households, villages, microgrids, locked_cells) -> _Rerun:
     """The re-run asked of :func:`repartition`, its arguments checked: a plan of
-    :func:`~geogrid.partition.partition`, micro-grids of it, locked cells of those, a
-    register with a coordinate system and a usable index."""
+    :func:`~geogrid.partition.partition` (its frames in one coordinate system, as it
+    returns them), lists of micro-grids of it and of locked cells of those, a register
+    and outlines as partition() takes them (:func:`~geogrid.partition.inputs.check_frames`)
+    and a usable index."""
+    if not isinstance(previous, PartitionResult):
+        raise InputError("previous must be the PartitionResult of geogrid.partition.partition() "
+                         f"or repartition() (the plan being edited), not a {type(previous).__name__}")
     params = dict(previous.report.get("parameters", {}))
     if "metric_crs" not in params:
         raise InputError("previous is not a result of geogrid.partition.partition()")
-    named = list(dict.fromkeys(microgrids))
-    locked = set(locked_cells)
+    named = list(dict.fromkeys(_ids("microgrids", microgrids, "micro-grid")))
+    locked = set(_ids("locked_cells", locked_cells, "cell"))
     pm = previous.microgrids
     pc = previous.cells
+    crss = {name: pyproj.CRS.from_user_input(f.crs) if f.crs is not None else None
+            for name, f in (("households", previous.households), ("microgrids", pm), ("cells", pc))}
+    if crss["cells"] is None:
+        raise InputError("the previous plan's cells have no coordinate system; give the plan as "
+                         "partition() returned it, or set the one its frames are in with set_crs")
+    if any(c != crss["cells"] for c in crss.values()):
+        raise InputError("the previous plan's frames are in different coordinate systems ("
+                         + ", ".join(f"{k}: {'none' if c is None else c.name}" for k, c in crss.items())
+                         + "); give its households, micro-grids and cells in one, as partition() "
+                         "returned them, e.g. with to_crs on each")
     unknown = [m for m in named if m not in set(pm[MICROGRID_ID].tolist())]
     if unknown:
-        raise InputError(f"no micro-grid {', '.join(unknown)} in the previous plan; "
+        raise InputError(f"no micro-grid {', '.join(map(str, unknown))} in the previous plan; "
                          "use ids from result.microgrids")
     bad_lock = [c for c in locked if c not in set(pc.loc[pc[MICROGRID_ID].isin(named), CELL_ID])]
     if bad_lock:
-        raise InputError(f"locked cells {', '.join(sorted(bad_lock))} are not in the named "
+        raise InputError(f"locked cells {', '.join(sorted(map(str, bad_lock)))} are not in the named "
                          "micro-grids; only cells of micro-grids being re-solved can be locked")
-    if households.crs is None:
-        raise InputError("the households have no coordinate system; set one with set_crs")
+    check_frames(households, villages)
     _check_index(households)
     return _Rerun(params=params, cap=params["max_households"], metric=crs_of(params["metric_crs"]),
                   crs=pyproj.CRS.from_user_input(previous.cells.crs), named=named, locked=locked, pm=pm, pc=pc,
                   mg_village=dict(zip(pm[MICROGRID_ID].tolist(), pm[VILLAGE_CODE].tolist())),
                   mg_households=dict(zip(pm[MICROGRID_ID].tolist(), pm[HOUSEHOLDS].tolist())))
+
+
+def _ids(name: str, ids, what: str) -> list:
+    """The ids of argument ``name`` as a list: refused if they are not a collection of
+    ids (None, or one id as a string, which would be read letter by letter)."""
+    if isinstance(ids, (str, bytes)):
+        raise InputError(f"{name} must be a list of {what} ids, not one id as a string: "
+                         f"write {name}=[{ids!r}]")
+    try:
+        return list(ids)
+    except TypeError:
+        raise InputError(f"{name} must be a list of {what} ids, not {type(ids).__name__}") from None
 
 
 @dataclass

@@ -1,0 +1,97 @@
+"""repartition() as a demanding county planner uses it (an adversarial review): what it
+is handed wrong is refused with a geogrid error that says what to do, never a traceback
+from pandas or GEOS; a register keyed otherwise than the plan is not read as every
+household removed and added again; households left in no cell are told which
+micro-grid to name."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from geogrid.errors import InputError
+from geogrid.partition import check, partition, repartition
+
+from .conftest import X0, Y0, households_gdf, village_gdf
+
+
+@pytest.fixture(scope="module")
+def plan():
+    """Two villages side by side, two micro-grids each, in WGS84 as a county's files are."""
+    v = village_gdf({"A": box(X0, Y0, X0 + 2000, Y0 + 1000), "B": box(X0 + 2000, Y0, X0 + 4000, Y0 + 1000)})
+    xy = [(X0 + 60 + 95 * (i % 20), Y0 + 60 + 110 * (i // 20)) for i in range(160)]
+    hh = pd.concat([households_gdf(xy, "A"), households_gdf([(x + 2000, y) for x, y in xy], "B")],
+                   ignore_index=True)
+    v, hh = v.to_crs("EPSG:4326"), hh.to_crs("EPSG:4326")
+    r = partition(hh, v, min_microgrids=2, max_microgrids=2, engine="serial")
+    assert len(r.microgrids) == 4
+    return v, hh, r
+
+
+def _broken(r, v):
+    return {k: x[:5] for k, x in check(r, v).items() if x}
+
+
+@pytest.mark.parametrize("case", [
+    "households_not_geo", "household_polygons", "villages_not_geo", "villages_no_code", "villages_no_crs",
+    "previous_not_a_plan", "frames_in_two_crs", "microgrids_a_string", "locked_a_string", "microgrids_none",
+    "microgrid_id_a_number"])
+def test_inputs_partition_refuses_are_refused_by_repartition_too(plan, case):
+    """Before, each of these died in pandas, pyproj or numpy (AttributeError: 'DataFrame'
+    object has no attribute 'crs'; KeyError: 'village_code'; CRSError; ValueError: shape
+    mismatch for building footprints given as households; 'Cannot determine common CRS'
+    for a plan whose micro-grids were reprojected for a map; TypeError joining a number
+    into the message), or, for a micro-grid id given as a string rather than a list,
+    refused every letter of it ('no micro-grid 4, 3, 1, -, M ...')."""
+    v, hh, r = plan
+    m = r.microgrids["microgrid_id"].iloc[0]
+    cell = r.cells.loc[r.cells["microgrid_id"] == m, "cell_id"].iloc[0]
+    kw = {"microgrids": [m]}
+    prev, households, villages = r, hh, None
+    if case == "households_not_geo":
+        households = pd.DataFrame(hh)
+    elif case == "household_polygons":
+        households = hh.copy()
+        households.loc[[0, 1], "geometry"] = households.geometry[[0, 1]].to_crs(32649).buffer(3).to_crs(4326)
+    elif case == "villages_not_geo":
+        villages = pd.DataFrame(v)
+    elif case == "villages_no_code":
+        villages = v.rename(columns={"village_code": "code"})
+    elif case == "villages_no_crs":
+        villages = v.set_crs(None, allow_override=True)
+    elif case == "previous_not_a_plan":
+        prev = r.households
+    elif case == "frames_in_two_crs":
+        prev = type(r)(households=r.households, microgrids=r.microgrids.to_crs(32649), cells=r.cells,
+                       report=r.report)
+    elif case == "microgrids_a_string":
+        kw = {"microgrids": m}
+    elif case == "locked_a_string":
+        kw = {"microgrids": [m], "locked_cells": cell}
+    elif case == "microgrids_none":
+        kw = {"microgrids": None}
+    elif case == "microgrid_id_a_number":
+        kw = {"microgrids": [5]}
+    with pytest.raises(InputError) as exc:
+        repartition(prev, households, villages, **kw)
+    text = str(exc.value)
+    assert "4, 3" not in text and len(text) > 30
+    if case in ("microgrids_a_string", "locked_a_string"):
+        assert "list" in text and (m if case == "microgrids_a_string" else cell) in text
+    if case == "microgrid_id_a_number":
+        assert "no micro-grid 5" in text
+
+
+def test_the_refusals_leave_a_well_formed_repartition_alone(plan):
+    """The checks above refuse nothing a planner gives rightly: a tuple or a generator
+    of ids, a register and outlines in CGCS2000 (EPSG:4490)."""
+    v, hh, r = plan
+    ms = r.microgrids["microgrid_id"].tolist()
+    r2 = repartition(r, hh.set_crs(4490, allow_override=True), v.set_crs(4490, allow_override=True),
+                     microgrids=(m for m in ms[:3]),
+                     locked_cells=tuple(r.cells.loc[r.cells["microgrid_id"] == ms[0], "cell_id"][:1]))
+    assert _broken(r2, v) == {}
+    assert r2.households["cell_id"].equals(r.households["cell_id"])
