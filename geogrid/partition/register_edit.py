@@ -14,6 +14,7 @@ import shapely
 
 from geogrid.columns import CELL_ID, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import transformer
+from geogrid.errors import InputError
 from geogrid.partition.edit_report import MOVED_M
 from geogrid.partition.inputs import INPUT_PROBLEMS, _codes
 from geogrid.partition.points import nowhere_points, point_xy
@@ -108,6 +109,8 @@ def read_register(previous: PartitionResult, households: gpd.GeoDataFrame, named
     else:
         pos_prev = prev_h.index.get_indexer(hh.index)  # -1: a new household
     had = pos_prev >= 0
+    if not had.any() and len(hh) and len(prev_h):
+        _refuse_other_keys(hh.index, prev_h.index)
     same_pt = np.zeros(len(hh), bool)
     # exactly the same point as before (a missing geometry never is): one GEOS call
     # over the county, five times faster than comparing extracted coordinates
@@ -136,6 +139,21 @@ def read_register(previous: PartitionResult, households: gpd.GeoDataFrame, named
                         moved_village=moved_village, prev_mg=prev_mg, prev_cell=prev_cell, pm_key=pm_key,
                         pm_ids=pm_ids, pc_key=pc_key, pc_ids=pc_ids, keep=keep, place=place, pts_m=pts_m,
                         nowhere=nowhere, live=live)
+
+
+def _refuse_other_keys(now: pd.Index, before: pd.Index) -> None:
+    """Refuse a register none of whose labels is the plan's, where the same labels
+    written as text are (``'45'`` for ``45``, a register read from a CSV as text):
+    every household would be taken as removed and added again, and every one outside
+    the named micro-grids left in no cell."""
+    as_text = pd.Index(now.astype(str))
+    if as_text.isin(before.astype(str)).any():
+        raise InputError(
+            "no household of the register is in the previous plan by its index label, though "
+            f"the same labels as text are (the register's are like {now[0]!r}, the plan's like "
+            f"{before[0]!r}): every household would be taken as removed and added again; give "
+            f"the register the plan's index labels, e.g. households.index = "
+            f"households.index.astype({before.dtype.name!r})")
 
 
 def _moved_village(hh, prev_h, pos_prev, had) -> np.ndarray:
