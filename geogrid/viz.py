@@ -46,8 +46,10 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     tiles : str or None
         A folium tile name for a base map; None (default) draws on a blank map.
     households : bool
-        Draw the households in a cell as points (the first ``max_points`` of them;
-        ``max_points=None``: all).
+        Draw the households in a cell as points: all of them up to ``max_points``
+        (``None``: no limit); beyond it, those of whole cells drawn in a fixed shuffled
+        order until ``max_points``, so that every part of the map shows some cells
+        with all of their households (the layer's name says how many).
     diagnostics : bool
         A layer per kind of diagnostic (``hamlet_split``, ``oversize_building``, ...):
         a marker at the mean point of the households each names, its kind as the
@@ -90,16 +92,22 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
                                       aliases=["micro-grid", "households", "km²"]),
     ).add_to(mg_layer)
     mg_layer.add_to(m)
-    placed = result.households[result.households[CELL_ID].notna()] if households else ()
+    placed = result.households[result.households[CELL_ID].notna()] if households else result.households.iloc[:0]
     max_points = len(placed) if max_points is None else max(int(max_points), 0)
-    # none in a cell (latitude and longitude swapped, say): no layer, as folium's
-    # tooltip of an empty layer fails when the map is drawn; the diagnostics say why
-    if len(placed) and max_points:
+    name = "households"
+    if len(placed) > max_points:
+        n_placed = len(placed)
+        placed, n_cells, of_cells = _whole_cells(placed, max_points)
+        name = (f"households: those of {n_cells:,} of {of_cells:,} cells, spread over the map "
+                f"({len(placed):,} of {n_placed:,})")
+    # none to draw (latitude and longitude swapped, say, or max_points=0): no layer, as
+    # folium's tooltip of an empty layer fails when the map is drawn; the diagnostics
+    # say why
+    if len(placed):
         # without the index: a register indexed by ID number would put every one of
         # them in the page as the features' ids
-        hh = placed.head(max_points).to_crs("EPSG:4326").reset_index(drop=True)
+        hh = placed.to_crs("EPSG:4326").reset_index(drop=True)
         hh = _as_text(_with_geometry(hh, [CELL_ID, MICROGRID_ID]))
-        name = "households" if len(placed) <= max_points else f"households (the first {max_points:,} of {len(placed):,})"
         hl = folium.FeatureGroup(name=name, show=True)
         folium.GeoJson(
             hh.to_json(),
@@ -113,6 +121,18 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
             layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _whole_cells(placed, max_points: int):
+    """The households of whole cells, cells taken in a fixed shuffled order while their
+    households fit ``max_points``: ``(those households, cells taken, cells)``.  Not the
+    first rows, which are the first villages of a register in code order."""
+    counts = placed[CELL_ID].value_counts().sort_index()
+    order = np.random.default_rng(0).permutation(len(counts))
+    sizes = counts.to_numpy()[order]
+    taken = order[np.flatnonzero(np.cumsum(sizes) <= max_points)]
+    keep = counts.index[np.sort(taken)]
+    return placed[placed[CELL_ID].isin(keep)], len(keep), len(counts)
 
 
 #: the columns the map reads, by frame of a PartitionResult

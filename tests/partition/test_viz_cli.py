@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -258,7 +259,29 @@ def test_explore_puts_no_index_label_in_the_page_and_says_when_it_shows_only_som
     page = explore(r).get_root().render()
     assert not [label for label in hh.index if label in page]
     page = explore(r, max_points=100).get_root().render()
-    assert f"households (the first 100 of {r.households['cell_id'].notna().sum():,})" in page
+    assert re.search(r"households: those of [0-9]+ of [0-9,]+ cells, spread over the map \([0-9]+ of "
+                     f"{r.households['cell_id'].notna().sum():,}\\)", page)
+
+
+def test_explore_beyond_max_points_draws_whole_cells_all_over_the_map():
+    """Before: the map drew the first max_points households by row, which in a register
+    in code order are the first villages': an analyst's county map had points in one
+    town and none elsewhere, and cells with some of their households drawn."""
+    from geogrid.viz import explore
+
+    county = synthetic_county(seed=5, n_households=3000)
+    r = partition(county.households, county.villages, engine="serial")
+    hh = r.households.sort_values("village_code")  # a register in code order
+    r.households = hh
+    page = explore(r, max_points=600).get_root().render()
+    drawn = pd.Series(re.findall(r'"Point"}, "id": "[0-9]+", "properties": \{"cell_id": "([^"]+)"',
+                                 page)).value_counts()
+    sizes = hh["cell_id"].value_counts()
+    assert 0 < drawn.sum() <= 600
+    assert (drawn == sizes[drawn.index]).all()  # every cell drawn has all its households
+    villages = hh.set_index("cell_id")["village_code"].groupby(level=0).first()
+    assert villages[drawn.index].nunique() >= 0.5 * hh["village_code"].nunique()
+    assert f"households: those of {len(drawn)} of {len(sizes):,} cells" in page
 
 
 def test_a_web_map_folder_of_something_else_does_not_hide_geogrids_leaflet(tmp_path, monkeypatch):
