@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
@@ -88,7 +88,7 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
     postgis = bulk.is_postgis(session)
     now = utcnow()
     counts = Counts()
-    new_rows, upd_rows = [], []
+    new_rows, upd_rows, redrawn = [], [], []
     for rec in data.itertuples(index=False):
         code, name, parent = rec.code, rec.name, bulk.clean(rec.parent_code)
         vintage_ = None if bulk.clean(rec.vintage) is None else int(rec.vintage)
@@ -107,11 +107,14 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
             counts.unchanged += 1
             continue
         upd_rows.append((old["id"], name, level, parent, vintage_, geom, now))
+        if not same_geom:
+            redrawn.append(old["id"])
 
     if new_rows:
         cols = ["id", "code", "name", "level", "parent_code", "vintage", "geom", "created_at",
                 "updated_at"]
         data_new = {c: [r[i] for r in new_rows] for i, c in enumerate(cols)}
+        data_new["outline_at"] = [now] * len(new_rows)
         data_new["geom"] = bulk.optional_wkb(data_new["geom"], postgis)
         counts.added = bulk.insert_rows(session, "areas", data_new, geom="geom")
     if upd_rows:
@@ -120,6 +123,10 @@ def upsert_areas(session: Session, gdf: gpd.GeoDataFrame, level: str) -> Counts:
         data_upd["geom"] = bulk.optional_wkb(data_upd["geom"], postgis)
         counts.updated = bulk.update_rows(session, "areas", "id", data_upd, geom="geom",
                                           types=_PG_TYPES, bump_version=False)
+    # a new outline is what a plan drawn before must hear of (db.planregister); a new name is not
+    for i in range(0, len(redrawn), 500):
+        session.execute(update(Area).where(Area.id.in_(redrawn[i:i + 500])).values(outline_at=now),
+                        execution_options={"synchronize_session": False})
     _link(session)
     session.expire_all()
     return counts

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from geogrid import columns as C
@@ -188,7 +188,7 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         data_new = {"id": new_ids(len(new))}
         data_new.update({c: bulk.pylist(new[c]) for c in value_cols})
         data_new["geom"] = bulk.geometry_wkb(new["geometry"].to_numpy(), postgis=postgis)
-        data_new["created_at"] = data_new["updated_at"] = [now] * len(new)
+        data_new["created_at"] = data_new["updated_at"] = data_new["placed_at"] = [now] * len(new)
         data_new["version"] = [1] * len(new)
         counts.added = bulk.insert_rows(session, "households", data_new, geom="geom")
 
@@ -200,9 +200,28 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         data_upd["updated_at"] = [now] * len(upd)
         counts.updated = bulk.update_rows(session, "households", "id", data_upd, geom="geom",
                                           types=_PG_TYPES)
+        # what a plan drawn before must hear of: a new point, village, building or hamlet
+        # (db.planregister), not a new head's name or care level
+        placed = merged[changed & _placement_changed(merged)]["id"].tolist()
+        for i in range(0, len(placed), 500):
+            session.execute(update(Household).where(Household.id.in_(placed[i:i + 500])).values(placed_at=now),
+                            execution_options={"synchronize_session": False})
     counts.unchanged = len(merged) - counts.added - counts.updated
     session.expire_all()  # ORM objects loaded earlier must see the new versions
     return counts
+
+
+def _placement_changed(merged: pd.DataFrame) -> np.ndarray:
+    """Rows of ``merged`` (the file's against the stored, ``*_db``) whose point, village,
+    building or hamlet changed."""
+    out = np.zeros(len(merged), dtype=bool)
+    for col in (C.VILLAGE_CODE, C.BUILDING, C.HAMLET):
+        a = merged[col].astype(object)
+        b = merged[f"{col}_db"].astype(object)
+        out |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
+    out |= ~(np.isclose(merged["x"].to_numpy(float), merged["x_db"].to_numpy(float), rtol=0, atol=1e-9)
+             & np.isclose(merged["y"].to_numpy(float), merged["y_db"].to_numpy(float), rtol=0, atol=1e-9))
+    return out
 
 
 def households_frame(session: Session, *, bbox=None, village_codes=None, ids=None,

@@ -34,6 +34,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -166,6 +168,8 @@ class Area(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
+    #: when its outline last changed (a plan's villages redrawn: db.planregister)
+    outline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[Area | None] = relationship(remote_side="Area.id")
 
@@ -180,6 +184,7 @@ class Household(Base):
         Index("ix_households_village_id", "village_id"),
         # what changed in the register since a plan read it (db.planregister)
         Index("ix_households_updated_at", "updated_at"),
+        Index("ix_households_placed_at", "placed_at"),
     )
 
     id: Mapped[str] = _id()
@@ -201,11 +206,28 @@ class Household(Base):
     #: when it left the register (NULL: in it); the details are its
     #: :class:`HouseholdRemoval`.  Every read of the register selects ``removed_at IS NULL``
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: when what a partition reads of it last changed (:data:`PLACEMENT`, or it left the
+    #: register or came back): what a plan drawn before must hear of (db.planregister)
+    placed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     persons: Mapped[list[Person]] = relationship(back_populates="household", passive_deletes=True)
     village: Mapped[Area | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+#: the household columns a partition reads: a change of one moves ``placed_at``
+PLACEMENT = ("geom", "village_code", "building", "hamlet", "removed_at")
+
+
+@event.listens_for(Household, "before_update")
+def _placed(mapper, connection, target) -> None:
+    """An ORM edit of what a partition reads of a household (its point, village,
+    building or hamlet; a removal or its undo) moves its ``placed_at``; one of its
+    head, address or care level does not."""
+    state = inspect(target)
+    if any(state.attrs[c].history.has_changes() for c in PLACEMENT):
+        target.placed_at = target.updated_at = utcnow()  # one time for both
 
 
 class HouseholdRemoval(Base):

@@ -8,13 +8,15 @@ village (``{village code: UTC ISO time}``); a draft takes its plan's
 (:func:`geogrid.db.plans.copy_plan`).  A plan that does not know (saved before
 migration 0008, or from files) keeps NULL and says nothing.
 
-The register records its changes in ``households.updated_at`` (indexed): an import sets
-it on the rows it adds or changes (:func:`geogrid.db.households.upsert_households`), an
-edit on the row it changes (:func:`geogrid.db.households.update_household`), a removal
-or its undo on the household (:mod:`geogrid.db.removals`).  A changed household counts
-for the village it is of now and for the village the plan has it in a cell of (one that
-moved house to another village changed both).  Hand edits of the plan read no register
-and change none of this.
+What of the register a plan depends on is its households' points, villages, buildings
+and hamlets, which are in it, and its villages' outlines: ``households.placed_at``
+(indexed) is when the first of these last changed for a household (added by an import,
+an edit of one of them, a removal or its undo: migration 0009), ``areas.outline_at``
+when a village's outline last changed (re-imported with another outline).  An edit of
+a household's head, address or care level, or of its residents, changes no cell and is
+not reported.  A changed household counts for the village it is of now and for the
+village the plan has it in a cell of (one that moved house to another village changed
+both).  Hand edits of the plan read no register and change none of this.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from geogrid.db.models import Assignment, Cell, Household, Microgrid, Plan, utcnow
+from geogrid.db.models import Area, Assignment, Cell, Household, Microgrid, Plan, utcnow
 
-__all__ = ["read_now", "mark_read", "register_changes"]
+__all__ = ["read_now", "mark_read", "register_changes", "change_message"]
 
 
 def read_now() -> str:
@@ -61,13 +63,16 @@ def _time(iso: str) -> dt.datetime:
 
 def register_changes(session: Session, plan: Plan, villages: Iterable[str] | None = None) -> list[dict] | None:
     """The villages of ``plan`` (of ``villages`` only, if given) whose register changed
-    after the plan last read it: ``[{"village_code", "households": how many were added,
-    changed or removed since, "read_at": when the plan read it, "changed_at": the last
-    change}]`` by village code, empty where nothing changed; None where the plan does
-    not know when it read the register.
+    after the plan last read it, in what a plan depends on: ``[{"village_code",
+    "households": how many were added, moved or removed since, "added", "removed",
+    "moved" (of those: new; out of the register; a new point, village, building or
+    hamlet, or back in the register), "outline": whether its outline was redrawn,
+    "read_at": when the plan read it, "changed_at": the last change, "message": the
+    same in words}]`` by village code, empty where nothing changed; None where the plan
+    does not know when it read the register.
 
     One query over the households changed since the earliest of the plan's times (an
-    index range), grouped by village and time: an import stamps its rows with one time."""
+    index range), grouped by village and times: an import stamps its rows with one time."""
     read = plan.register_read_at
     if read is None:
         return None
@@ -79,18 +84,49 @@ def register_changes(session: Session, plan: Plan, villages: Iterable[str] | Non
     codes = sorted(read)
     now_in, plan_in = Household.village_code, Microgrid.village_code
     rows = session.execute(
-        select(now_in, plan_in, Household.updated_at, func.count())
+        select(now_in, plan_in, Household.placed_at, Household.created_at, Household.removed_at, func.count())
         .select_from(Household)
         .outerjoin(Assignment, and_(Assignment.household_id == Household.id, Assignment.plan_id == plan.id))
         .outerjoin(Cell, Cell.id == Assignment.cell_id).outerjoin(Microgrid, Microgrid.id == Cell.microgrid_id)
-        .where(Household.updated_at > min(read.values()), or_(now_in.in_(codes), plan_in.in_(codes)))
-        .group_by(now_in, plan_in, Household.updated_at)).all()
-    changed: dict[str, list] = {}
-    for of_now, of_plan, at, n in rows:
+        .where(Household.placed_at > min(read.values()), or_(now_in.in_(codes), plan_in.in_(codes)))
+        .group_by(now_in, plan_in, Household.placed_at, Household.created_at, Household.removed_at)).all()
+    changed: dict[str, dict] = {}
+
+    def of(v):
+        return changed.setdefault(v, {"added": 0, "removed": 0, "moved": 0, "outline": False, "at": None})
+
+    for of_now, of_plan, at, created, removed, n in rows:
         for v in {of_now, of_plan} & read.keys():
             if at > read[v]:
-                c = changed.setdefault(v, [0, at])
-                c[0] += n
-                c[1] = max(c[1], at)
-    return [{"village_code": v, "households": n, "read_at": read[v].isoformat(), "changed_at": at.isoformat()}
-            for v, (n, at) in sorted(changed.items())]
+                c = of(v)
+                how = ("removed" if removed is not None and removed > read[v]
+                       else "added" if created > read[v] else "moved")
+                c[how] += n
+                c["at"] = max(c["at"] or at, at)
+    for code, at in session.execute(select(Area.code, Area.outline_at).where(
+            Area.level == "village", Area.code.in_(codes), Area.outline_at > min(read.values()))).all():
+        if at > read[code]:
+            c = of(code)
+            c["outline"] = True
+            c["at"] = max(c["at"] or at, at)
+    out = []
+    for v, c in sorted(changed.items()):
+        item = {"village_code": v, "households": c["added"] + c["removed"] + c["moved"],
+                "added": c["added"], "removed": c["removed"], "moved": c["moved"], "outline": c["outline"],
+                "read_at": read[v].isoformat(), "changed_at": c["at"].isoformat()}
+        out.append({**item, "message": change_message(item)})
+    return out
+
+
+def change_message(change: dict, *, counts: bool = True) -> str:
+    """A village's ``register_changes`` entry in words: what changed since the plan read
+    it and what to do; without ``counts`` (an analyst's) what changed without how many."""
+    parts = ["its outline was redrawn"] if change["outline"] else []
+    if change["households"] and not counts:
+        parts.append("households were added, moved or taken out of the register")
+    elif change["households"]:
+        words = {"added": "added", "moved": "moved (point, village, building or hamlet)",
+                 "removed": "taken out of the register"}
+        parts += [f"{change[k]} household(s) {w}" for k, w in words.items() if change[k]]
+    return (f"village {change['village_code']}: {' and '.join(parts)} since the plan read it; its notes and "
+            "validation may be out of date until its micro-grids are re-run")

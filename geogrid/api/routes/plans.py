@@ -114,9 +114,11 @@ def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None, *,
     a re-run of that village (:func:`geogrid.db.planregister.register_changes`): their
     notes and rules may be out of date until their micro-grids are re-run.  None: the
     plan does not know when it read the register.  Without ``counts`` (callers who may
-    not read households: analysts) each village's ``households`` is None: a count of one
-    or two changed households, with its time, is a figure below the analysts' threshold."""
-    from geogrid.db.planregister import register_changes
+    not read households: analysts) each village's ``households``, ``added``, ``removed``
+    and ``moved`` are None, and its message says what changed without how many: a count
+    of one or two changed households, with its time, is a figure below the analysts'
+    threshold."""
+    from geogrid.db.planregister import change_message, register_changes
 
     villages = None
     if microgrid_ids:
@@ -125,7 +127,9 @@ def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None, *,
     changes = register_changes(session, plan, villages)
     if changes is None:
         return None
-    return [c if counts else {**c, "households": None} for c in changes if scope.covers_village(c["village_code"])]
+    return [c if counts else {**c, "households": None, "added": None, "removed": None, "moved": None,
+                              "message": change_message(c, counts=False)}
+            for c in changes if scope.covers_village(c["village_code"])]
 
 
 @router.get("/plans/{plan_id}/quality",
