@@ -14,6 +14,7 @@ import html
 
 import folium
 import numpy as np
+import shapely
 
 import geopandas as gpd
 
@@ -183,10 +184,17 @@ _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversiz
                 "kept_cell_full": "#b2182b"}
 
 
+#: decimals of a degree kept in the page (about 0.1 m): a county's map was 16 MB of
+#: HTML, most of it the sixteen digits of each vertex, and a notebook saves it per display
+DECIMALS = 6
+
+
 def _with_geometry(frame, columns):
     """``frame``'s ``columns`` and its geometry, whatever that column is called (``geom``
-    from ``geopandas.read_postgis``, say)."""
-    return gpd.GeoDataFrame(frame[columns], geometry=frame.geometry.to_numpy(), crs=frame.crs)
+    from ``geopandas.read_postgis``, say), rounded to :data:`DECIMALS` (for the page
+    only: a display, not the plan, whose own coordinates are untouched)."""
+    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, DECIMALS))
+    return gpd.GeoDataFrame(frame[columns], geometry=geoms, crs=frame.crs)
 
 
 def _as_text(frame):
@@ -238,7 +246,8 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
         # One GeoJson layer of points per kind: its popup is folium's GeoJsonPopup,
         # which puts the message into the page with innerHTML (so it is escaped here,
         # once) and, unlike folium.Popup, needs no jQuery.
-        features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+        features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), DECIMALS),
+                                                                        round(float(y), DECIMALS)]},
                      "properties": {"kind": kind, "message": html.escape(d["message"])}}
                     for x, y, d in layers[kind]]
         folium.GeoJson(

@@ -182,7 +182,7 @@ def test_explore_marks_each_diagnostic_where_it_is():
         (gj,) = layer._children.values()
         return [f["geometry"]["coordinates"] for f in gj.data["features"]]
 
-    assert points(layers["oversize_building (1)"]) == [pytest.approx([tower.x, tower.y], abs=1e-9)]
+    assert points(layers["oversize_building (1)"]) == [pytest.approx([tower.x, tower.y], abs=1e-6)]
     ((ex, ey),) = points(layers["empty_village (1)"])
     b = r.microgrids[r.microgrids["village_code"] == "B"].to_crs(4326).geometry.iloc[0]
     assert b.contains(shapely.Point(ex, ey))
@@ -399,3 +399,19 @@ def test_explore_shows_a_micro_grids_area_to_the_thousandth_of_a_km2(small):
     assert len(areas) == len(r.microgrids)
     assert areas == pytest.approx(r.microgrids["area_km2"].tolist(), abs=5e-4)
     assert all(len(a.split(".")[-1]) <= 3 for a in re.findall(r'"area_km2": ([0-9.]+)', page))
+
+
+def test_explore_writes_coordinates_to_a_tenth_of_a_metre(small):
+    """Before: every vertex went into the page with sixteen digits, and a county's map
+    was 16 MB of HTML (a notebook saves it with each display)."""
+    from geogrid.viz import explore
+
+    r = partition(small.households, small.villages, engine="serial")
+    page = explore(r).get_root().render()
+    coords = re.findall(r'"coordinates": (\[[^"]*?\]), "type"', page)
+    numbers = [n for c in coords for n in re.findall(r"-?[0-9]+\.[0-9]+", c)]
+    assert len(numbers) > 2 * len(r.households)
+    assert max(len(n.split(".")[1]) for n in numbers) <= 6
+    # the same map within a tenth of a metre: each household still in its cell's polygon
+    x = [float(n) for n in numbers]
+    assert min(x) > 0 and max(x) < 180
