@@ -25,3 +25,22 @@ def test_from_an_open_issue_the_cards_toggle_reaches_the_inbox(phone, server):
     page.click("#iss-inbox", timeout=5_000)
     page.wait_for_selector("#inbox-empty, .inbox")
     assert page.evaluate("!document.body.classList.contains('left-open')")
+
+
+def test_a_long_unbroken_description_wraps_inside_the_phones_screen(phone, server):
+    """A description holding a long unbroken run (a web address, a number pasted from a
+    message) ran past the right edge of the issue panel on a phone: the cadre read it cut
+    off, and the whole panel scrolled sideways.  It wraps now, as do the timeline's notes
+    and the inbox's lines."""
+    page = phone
+    link = "https://example.com/notice/" + "a1b2c3d4" * 10
+    iid = _dispatched_to_cellhead(server, "群众反映见链接 " + link)
+    login(page, "cadre")
+    _open_issue(page, iid)
+    body = page.evaluate("""() => {
+        const b = document.getElementById('side-body');
+        const d = document.querySelector('#side-body .iss-desc');
+        return [b.scrollWidth, b.clientWidth, d.scrollWidth, d.clientWidth];
+    }""")
+    assert body[0] <= body[1] + 1 and body[2] <= body[3] + 1, body
+    assert link in page.inner_text(".iss-desc").replace("\n", "")
