@@ -157,14 +157,18 @@ def _left_out(edit, loc, areas, pm, metric, diags) -> None:
         diags.append({**diagnostic("bad_point", None, [], BAD_POINT.format(n=int(nowhere.sum()))),
                       "households": hh.index[place[nowhere]].tolist()})
     if len(lost):
-        lost = _lost_beyond_villages(edit, lost, areas, pm, metric, diags)
+        lost, lie_in = _lost_beyond_villages(edit, lost, areas, pm, metric, diags)
     if len(lost):
+        # the micro-grids to name with these (those in land an outline edit added lie in
+        # none: the outline_adds_land note names the micro-grid beside it)
+        name = sorted({str(m) for m in lie_in if m is not None})
         diags.append({
             "kind": "not_repartitioned", "village_code": None,
             "households": hh.index[lost].tolist(),
             "message": f"{len(lost)} household(s) were added or moved outside the micro-grids "
             "being re-solved (or left them) and are not in any cell; re-solve the micro-grid "
-            "they now lie in as well",
+            "they now lie in as well" + (f" ({', '.join(name)})" if name else ""),
+            **({"microgrids": name} if name else {}),
         })
 
 
@@ -173,10 +177,11 @@ def _lost_beyond_villages(edit, lost, areas, pm, metric, diags) -> np.ndarray:
     with no micro-grid to name: outside every micro-grid of the plan (and every outline
     given), as partition() would say, or in a micro-grid of another village than the
     one they are registered in, or outside the outline given again for their village;
-    returns the others.  The named micro-grids are taken as they are now: a household
-    an outline edit left outside its village lies in none of them."""
+    returns the others, with the micro-grid each lies in (None: in none, but in an
+    outline given).  The named micro-grids are taken as they are now: a household an
+    outline edit left outside its village lies in none of them."""
     hh, pts_m, vpoly = edit.hh, edit.pts_m, areas.vpoly
-    lying = _lying_in(pts_m[lost], pm, metric, list(vpoly.values()), areas.new_mg)
+    lying, mg_of = _lying_in(pts_m[lost], pm, metric, list(vpoly.values()), areas.new_mg)
     nowhere = lying == ""
     astray = np.zeros(len(lost), bool)
     if VILLAGE_CODE in hh.columns:
@@ -195,13 +200,13 @@ def _lost_beyond_villages(edit, lost, areas, pm, metric, diags) -> np.ndarray:
             diags.append({**diagnostic("outside_village", None, [], OUTSIDE_OUTLINE.format(n=int(cut.sum()))),
                           "households": hh.index[lost[cut]].tolist()})
             nowhere &= ~cut
-            lost = lost[~cut]
+            lost, mg_of = lost[~cut], mg_of[~cut]
             nowhere, astray = nowhere[~cut], astray[~cut]
     for mask, text in ((nowhere, OUTSIDE_PLAN), (astray, OUTSIDE_VILLAGE)):
         if mask.any():
             diags.append({**diagnostic("outside_village", None, [], text.format(n=int(mask.sum()))),
                           "households": hh.index[lost[mask]].tolist()})
-    return lost[~nowhere & ~astray]
+    return lost[~nowhere & ~astray], mg_of[~nowhere & ~astray]
 
 
 def _refuse_bare(edit, loc, ids, areas, mg_village) -> None:
@@ -243,10 +248,11 @@ def _unit_notes(edit, loc, ids, mg_village, cap) -> list[dict]:
     return out
 
 
-def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:
+def _lying_in(pts, pm, metric, outlines, now=None) -> tuple[np.ndarray, np.ndarray]:
     """The village of the plan's micro-grid each point (metres) lies in (those of
     ``now``, micro-grid id -> polygon in metres, as they are now); None for one in none
-    of them but in one of the ``outlines`` given (metres), "" for one in neither."""
+    of them but in one of the ``outlines`` given (metres), "" for one in neither.  And
+    that micro-grid's id (None: none)."""
     mg = np.asarray(_to_metric(pm.geometry, metric), dtype=object)
     if now:
         ids = pm[MICROGRID_ID].to_numpy()
@@ -257,4 +263,6 @@ def _lying_in(pts, pm, metric, outlines, now=None) -> np.ndarray:
     out[hit] = None
     mg = which < len(pm)
     out[hit[mg]] = pm[VILLAGE_CODE].to_numpy()[which[mg]]
-    return out
+    ids = np.full(len(pts), None, dtype=object)
+    ids[hit[mg]] = pm[MICROGRID_ID].to_numpy()[which[mg]]
+    return out, ids

@@ -120,3 +120,27 @@ def test_a_register_keyed_as_text_where_the_plan_is_keyed_by_numbers_is_refused(
     new = hh.set_axis(pd.RangeIndex(10**6, 10**6 + len(hh)))
     r2 = repartition(prev, new, microgrids=r.microgrids["microgrid_id"].tolist())
     assert _broken(r2, v) == {}
+
+
+def test_households_left_in_no_cell_are_told_which_microgrid_to_name(plan):
+    """A household moved from the re-run micro-grid into another of its village that is
+    not named is left in no cell, as documented, with a note to re-solve 'the
+    micro-grid they now lie in as well': before, the note said neither in its message
+    nor in its fields which one (the promise: 'the diagnostics say which micro-grid to
+    name'), so a planner of a county of 400 micro-grids looked for it on the map.  It
+    names it now, in words and as ``microgrids`` (as outline_adds_land does), and
+    naming it too places the household."""
+    v, hh, r = plan
+    m1, m2 = r.microgrids.loc[r.microgrids["village_code"] == "A", "microgrid_id"].tolist()
+    h = r.households.index[r.households["microgrid_id"] == m1][0]
+    moved = hh.copy()
+    moved.loc[h, "geometry"] = r.cells.loc[r.cells["microgrid_id"] == m2].geometry.iloc[0].representative_point()
+    r2 = repartition(r, moved, microgrids=[m1])
+    (note,) = [d for d in r2.diagnostics if d["kind"] == "not_repartitioned"]
+    assert note["households"] == [h]
+    assert note["microgrids"] == [m2] and m2 in note["message"]
+    r3 = repartition(r, moved, microgrids=[m1, *note["microgrids"]])
+    assert _broken(r3, v) == {}
+    assert r3.households.loc[h, "microgrid_id"] == m2
+    # the notes layer a GIS shows names it too
+    assert r2.notes().set_index("kind").loc["not_repartitioned", "microgrids"] == m2
