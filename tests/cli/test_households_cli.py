@@ -11,7 +11,6 @@ import getpass
 import pytest
 from sqlalchemy import select
 
-from geogrid.cli import main
 from tests.api.conftest import V1, build_world
 
 
@@ -21,18 +20,6 @@ def world(engine):
 
     with make_sessionmaker(engine)() as s:
         return build_world(s)
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):
-    monkeypatch.setenv("GEOGRID_DATABASE_URL", db_url)
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def _state(engine, hid, plan_id):

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import text
 
 from geogrid.idnumber import make_id_number
-from tests.cli.test_transfer import HOUSEHOLDS, cli  # noqa: F401  (the fixture: main() on the test database)
+from tests.cli.test_transfer import HOUSEHOLDS
 
 
 def _persons(db_url) -> dict[str, tuple]:

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from geogrid.cli import main
 from geogrid.idnumber import make_id_number
 
 HOUSEHOLDS = """户编号,户主,地址,经度,纬度,村代码,户类别
@@ -24,18 +23,6 @@ def _persons_csv(rows):
 
 def _id(year, seq, gender):
     return make_id_number("431227", dt.date(year, 3, 4), seq, gender)
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):
-    monkeypatch.setenv("GEOGRID_DATABASE_URL", db_url)
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def _count(db_url, table):
