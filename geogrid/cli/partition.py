@@ -17,12 +17,14 @@ def _read_households(path: Path, crs: str = "wgs84", villages: dict[str, str] | 
     """The households of ``path`` through :func:`geogrid.io.load_households`, as
     ``geogrid import households`` reads them (encoding, header synonyms, the checks,
     GCJ-02/BD-09 points; a ``坐标系`` column overrides ``crs`` per row; a 村名 checked against
-    the names of ``villages``, ``{code: name}``, as against the loaded villages), except that
-    a household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
+    the names of ``villages``, ``{code: name}``, as against the loaded villages, and geogrid's
+    columns only), except that a household number is not required.  Returns the :class:`~geogrid.io.ImportBatch`."""
     from geogrid.io import load_households
 
     sheet = int(layer) if layer is not None and layer.strip().isdigit() else layer
-    return load_households(path, crs=crs, require_number=False, villages=villages, layer=sheet)
+    # geogrid's columns only, as before: the plan's GeoPackage carries none of the file's others
+    return load_households(path, crs=crs, require_number=False, villages=villages, layer=sheet,
+                           extra_columns=False)
 
 
 def _read_villages(path: Path, crs: str = "wgs84"):

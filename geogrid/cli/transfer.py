@@ -175,8 +175,11 @@ def import_households(
 
     def load(engine):
         villages.update(_village_names(engine))
+        # geogrid's columns only: the register stores no others (a person's ID number or
+        # phone beside them goes into the persons register, masked, with load_persons)
         return load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                               layer=_layer(layer), county_outline=_county_outline(engine), villages=villages)
+                               layer=_layer(layer), county_outline=_county_outline(engine), villages=villages,
+                               extra_columns=False)
 
     _import(database_url, file, "households", load, upsert_households, skip_invalid=skip_invalid,
             rejects=rejects, db_check=lambda engine, batch: code_named_households(batch, villages))

@@ -24,8 +24,8 @@ from geogrid.errors import ColumnError
 
 __all__ = [
     "ARRIVED_CRS", "LONLAT", "SYNONYMS", "VILLAGE", "VILLAGE_NAME", "WKT",
-    "known_header", "normalize_header", "resolve_columns", "require_columns", "parse_columns_option",
-    "village_columns",
+    "extra_headers", "known_header", "normalize_header", "personal_header", "resolve_columns",
+    "require_columns", "parse_columns_option", "village_columns",
 ]
 
 #: A village given by name or by code: decided per cell (12 digits are a code).
@@ -219,6 +219,69 @@ def resolve_columns(
             )
         result[canonical] = header
     return result
+
+
+#: What a person's name, ID number, phone or birth date is headed with: the values the API
+#: masks and reveals only for a stated purpose, on record (api.representation.REVEALABLE).
+#: Beside the persons' headers of these columns, a header holding one of these words is one
+#: of them (户主身份证号, 联系人电话, 家属姓名).
+_PERSONAL = (C.NAME, C.ID_NUMBER, C.PHONE, C.BIRTH_DATE)
+_PERSONAL_WORDS = ("身份证", "证件号", "身份号码", "电话", "手机", "联系方式", "出生日期", "出生年月", "生日", "姓名")
+
+
+@functools.cache
+def _personal_keys() -> frozenset[str]:
+    return frozenset(normalize_header(n) for c in _PERSONAL for n in (c, *_PERSONS[c]))
+
+
+def personal_header(header: object) -> bool:
+    """Whether ``header`` heads a person's name, ID number, phone or birth date.
+
+    >>> personal_header("身份证号码"), personal_header("户主联系电话"), personal_header("备注")
+    (True, True, False)
+    """
+    key = normalize_header(header)
+    return key in _personal_keys() or any(word in key for word in _PERSONAL_WORDS)
+
+
+def extra_headers(
+    headers: Iterable[object], mapping: Mapping[str, str], *,
+    columns: Mapping[str, str | None] | None = None, taken: Iterable[str] = (),
+) -> tuple[list, list[tuple[object, str]]]:
+    """``(kept, left_out)``: the headers of a file that map to no column (``mapping``,
+    from :func:`resolve_columns`), which a reader carries under their own names, and
+    ``(header, why)`` for those it leaves out: a header ``columns`` ignores (maps to
+    ``None``), one named as a column of the reader's own (``taken``, compared without
+    case, as a GeoPackage compares them), and a person's name, ID number, phone or
+    birth date (:func:`personal_header`).
+
+    >>> kept, left_out = extra_headers(["户号", "经度", "纬度", "备注", "身份证号", "Geometry", "_row"],
+    ...                                {"household_no": "户号", "lon": "经度", "lat": "纬度"},
+    ...                                taken=["household_no", "lon", "lat", "geometry"])
+    >>> kept, [header for header, _ in left_out]
+    (['备注'], ['身份证号', 'Geometry'])
+    """
+    headers = [h for h in headers if h != "_row"]
+    used = set(mapping.values())
+    ignored = set()
+    for header, canonical in (columns or {}).items():
+        if canonical in (None, ""):
+            ignored |= {h for h in headers if h == header or normalize_header(h) == normalize_header(header)}
+    own = {str(t).lower() for t in taken}
+    kept, left_out = [], []
+    for header in headers:
+        if header in used or header in ignored:
+            continue
+        if str(header).lower() in own:
+            left_out.append((header, f"not carried into the rows read: {header!r} is the name of one of "
+                                     "geogrid's own columns; rename the header to keep it"))
+        elif personal_header(header):
+            left_out.append((header, "not carried into the rows read: a person's name, ID number, phone or "
+                                     "birth date, which geogrid keeps only in the persons register (masked, "
+                                     "each full read on record); read_table(path) has it, by _row"))
+        else:
+            kept.append(header)
+    return kept, left_out
 
 
 def village_columns(headers: Iterable[object], *, overridden: Mapping[str, object] = ()) -> dict[str, str]:

@@ -20,7 +20,8 @@ from geogrid.io.coords import lonlat_geometry
 from geogrid.io.degrees import parse_degrees
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
-    ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
+    ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, extra_headers, require_columns,
+    resolve_columns,
 )
 from geogrid.io.outlines import check_outline
 from geogrid.io.validate import (
@@ -35,12 +36,18 @@ from geogrid.io.villagenames import village_disagreements
 
 __all__ = ["load_households", "HOUSEHOLD_COLUMNS"]
 
-#: The columns of ``ImportBatch.valid`` for households, in order (plus ``village_name``
-#: when the file names villages, then ``_row`` and ``geometry``).
+#: geogrid's columns of ``ImportBatch.valid`` for households, in order (plus
+#: ``village_name`` when the file names villages, then ``_row``, the file's other columns
+#: and ``geometry``).
 HOUSEHOLD_COLUMNS = (
     C.HOUSEHOLD_NO, C.HEAD_NAME, C.ADDRESS, C.LON, C.LAT, C.VILLAGE_CODE, C.BUILDING,
     C.HAMLET, C.CARE_LEVEL, C.SOURCE_CRS,
 )
+
+#: what a partition or the register adds to households: a file's own column of these names
+#: (a plan's households read back, with their old cells) is not carried into ``valid``
+_RESULT_COLUMNS = (C.HOUSEHOLD_ID, C.MICROGRID_ID, C.CELL_ID, C.HOUSEHOLDS, C.AREA_KM2,
+                   C.ASSIGNED_LON, C.ASSIGNED_LAT)
 
 _CODE12 = re.compile(r"^\d{12}$")
 
@@ -52,6 +59,7 @@ def load_households(
     columns: dict[str, str | None] | None = None,
     county_outline=None,
     encoding: str | None = None,
+    extra_columns: bool = True,
     layer: str | int | None = None,
     outline_buffer_m: float = 200.0,
     require_number: bool = True,
@@ -65,10 +73,22 @@ def load_households(
     crs : what the longitudes/latitudes are in: wgs84, cgcs2000, gcj02 or bd09.  A
         ``坐标系``/``source_crs`` column overrides it per row; a vector file in a projected
         CRS is reprojected first.
-    columns : ``{file header: canonical name}`` overriding the header synonyms.
+    columns : ``{file header: canonical name}`` overriding the header synonyms; a header
+        mapped to ``None`` is ignored (and not carried as one of the file's other columns).
     county_outline : a shapely geometry in WGS84; points more than ``outline_buffer_m``
         outside it are rejected.
     encoding : of a CSV (detected when ``None``).
+    extra_columns : ``True`` (default) carries the file's other columns (备注, 人口, ...)
+        into ``valid`` under their own headers, after ``_row``, with their values as
+        :func:`~geogrid.io.read_table` reads them (CSV cells as text: convert what you
+        count).  ``False`` gives geogrid's columns only (``columns={'备注': None}`` leaves
+        out one); ``_row`` joins the others back.  Never carried, with a note saying so:
+        a header named as one of geogrid's columns (``household_no``, ``geometry``, the
+        ``cell_id`` of a plan read back, ...; rename it), and a person's name, ID number,
+        phone or birth date (身份证号, 联系电话, ...: geogrid keeps those only in the persons
+        register, masked, and reads them with :func:`~geogrid.io.load_persons`).
+        ``geogrid import households`` stores geogrid's columns only, and ``geogrid
+        partition`` writes them only.
     layer : sheet or layer to read.
     require_number : ``False`` accepts a file without a household-number column (a
         partition needs none): ``household_no`` is then empty and every other check is
@@ -80,7 +100,8 @@ def load_households(
         household in the wrong village.
 
     Returns an :class:`ImportBatch` whose ``valid`` is a GeoDataFrame of Points in
-    EPSG:4326 with :data:`HOUSEHOLD_COLUMNS`.  Rows sharing exact coordinates and no
+    EPSG:4326 with :data:`HOUSEHOLD_COLUMNS` (and the file's others, see
+    ``extra_columns``).  Rows sharing exact coordinates and no
     building number share a building key (the smallest household number among them).
     """
     path = Path(path)
@@ -218,11 +239,19 @@ def load_households(
         data[VILLAGE_NAME] = village_name
     frame = pd.DataFrame({k: pd.Series(v, dtype=object if k not in (C.LON, C.LAT) else float) for k, v in data.items()})
     frame[ROW] = rows
+    notes = []
+    if extra_columns:
+        kept, left_out = extra_headers(raw.columns, mapping, columns=columns,
+                                       taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
+        for h in kept:
+            frame[h] = raw[h].to_numpy()
+        notes = [(None, str(h), why) for h, why in left_out]
     frame = frame.iloc[good].reset_index(drop=True)
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")
     batch_crs = row_crs[0] if is_geo and n else default_crs
-    return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping)
+    return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping,
+                      notes=notes)
 
 
 _PAIR = re.compile(r"\s*[,;，；]\s*")

@@ -321,3 +321,57 @@ def test_a_village_file_without_a_code_says_how_to_map_it_in_python(tmp_path):
     gpd.GeoDataFrame({"村名": ["长乐村"]}, geometry=[box(109.2, 27.3, 109.21, 27.31)], crs=4326).to_file(path)
     with pytest.raises(ColumnError, match=r"missing column code .*columns=\{'HEADER': 'code'\} in Python"):
         load_boundaries(path, level="village")
+
+
+def test_the_files_own_columns_come_through(tmp_path):
+    """Before: an analyst's 备注 and 人口 were dropped from ``valid`` (only ``_row`` was left
+    to join them back from the file); they come through now, after ``_row``, as read."""
+    batch = load(tmp_path, "H1,a,109.2,27.36,放心户,低保,3\nH2,b,x,27.36,,,5\nH3,c,109.21,27.37,,五保,\n",
+                 head="户号,户主,经度,纬度,户类别,备注,人口\n")
+    valid = batch.valid
+    assert list(valid.columns)[-4:] == ["_row", "备注", "人口", "geometry"]
+    assert valid["household_no"].tolist() == ["H1", "H3"]  # H2 rejected: its 人口 with it
+    assert valid["备注"].tolist() == ["低保", "五保"] and valid["人口"].tolist() == ["3", ""]
+    assert batch.note_lines() == []
+    # a GeoJSON's properties keep their types
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    path = tmp_path / "hh.geojson"
+    gpd.GeoDataFrame({"户号": ["H1"], "人口": [4]}, geometry=[Point(109.2, 27.36)], crs=4326).to_file(path)
+    assert load_households(path).valid["人口"].tolist() == [4]
+
+
+def test_extra_columns_false_or_none_in_columns_leaves_them_out(tmp_path):
+    head, body = "户号,经度,纬度,备注,人口\n", "H1,109.2,27.36,低保,3\n"
+    assert "备注" not in load(tmp_path, body, head=head, extra_columns=False).valid.columns
+    assert "人口" not in load(tmp_path, body, head=head, extra_columns=False).valid.columns
+    valid = load(tmp_path, body, head=head, columns={"备注": None}).valid
+    assert "备注" not in valid.columns and valid["人口"].tolist() == ["3"]
+
+
+def test_personal_data_and_geogrids_own_names_are_not_carried_and_a_note_says_why(tmp_path):
+    """A household file's ID numbers and phones (户主信息 over 身份证号 | 联系电话) stay out of
+    ``valid``: geogrid keeps them only in the persons register, masked; a header named as
+    one of geogrid's columns would shadow it."""
+    head = "户号,户主,经度,纬度,身份证号,户主联系电话,出生日期,Geometry,备注\n"
+    batch = load(tmp_path, "H1,张三,109.2,27.36,431227199001021234,13812345678,1990-01-02,x,低保\n", head=head)
+    valid = batch.valid
+    assert "备注" in valid.columns and valid["head_name"].tolist() == ["张三"]
+    for header in ("身份证号", "户主联系电话", "出生日期", "Geometry"):
+        assert header not in valid.columns
+    assert "431227199001021234" not in valid.astype(str).to_string()
+    lines = batch.note_lines()
+    assert any(line.startswith("身份证号: not carried") and "persons register" in line for line in lines)
+    assert any(line.startswith("Geometry: not carried") and "rename the header" in line for line in lines)
+    # the rejects file keeps every column as read
+    bad = load(tmp_path, "H1,张三,x,27.36,431227199001021234,13812345678,1990-01-02,x,低保\n", head=head)
+    assert bad.rejects["身份证号"].tolist() == ["431227199001021234"]
+
+
+def test_a_plans_households_read_back_do_not_carry_their_old_cells(tmp_path):
+    head = "户号,经度,纬度,cell_id,microgrid_id,备注\n"
+    batch = load(tmp_path, "H1,109.2,27.36,431227100001-M1-C01,431227100001-M1,低保\n", head=head)
+    assert "cell_id" not in batch.valid.columns and "microgrid_id" not in batch.valid.columns
+    assert batch.valid["备注"].tolist() == ["低保"]
+    assert any(line.startswith("cell_id: not carried") for line in batch.note_lines())
