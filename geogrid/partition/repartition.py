@@ -127,7 +127,9 @@ def _rerun(previous, households, villages, microgrids, locked_cells) -> _Rerun:
     params = dict(previous.report.get("parameters", {}))
     if "metric_crs" not in params:
         raise InputError("previous is not a result of geogrid.partition.partition()")
-    named = list(dict.fromkeys(_ids("microgrids", microgrids, "micro-grid")))
+    # in one order whatever the order they are named in: a household on the border of
+    # two named micro-grids goes to the first, and the notes come in this order
+    named = sorted(dict.fromkeys(_ids("microgrids", microgrids, "micro-grid")), key=str)
     locked = set(_ids("locked_cells", locked_cells, "cell"))
     pm = previous.microgrids
     pc = previous.cells

@@ -144,3 +144,37 @@ def test_households_left_in_no_cell_are_told_which_microgrid_to_name(plan):
     assert r3.households.loc[h, "microgrid_id"] == m2
     # the notes layer a GIS shows names it too
     assert r2.notes().set_index("kind").loc["not_repartitioned", "microgrids"] == m2
+
+
+def test_the_order_the_microgrids_are_named_in_changes_nothing(plan):
+    """Naming A-M01, A-M02, B-M01, B-M02 or the same in another order gives the same
+    plan and the same notes.  Before, a household added on the border of two named
+    micro-grids (at a vertex they share) went to the one named first (A-M01-C04, or
+    A-M02-C02 with the names the other way round), and with both villages' outlines
+    edited (A takes a strip of B) the notes came in the order named, and
+    microgrid_area_changed listed the micro-grids so ('micro-grid(s) B-M02, B-M01
+    gained ...'): the same re-run gave another note, which the API stores as a new one."""
+    v, hh, r = plan
+    g = r.microgrids.set_index("microgrid_id").geometry
+    shared = sorted({tuple(x) for x in shapely.get_coordinates(g["A-M01"])}
+                    & {tuple(x) for x in shapely.get_coordinates(g["A-M02"])})
+    inner = [p for p in shared if v.geometry[0].boundary.distance(shapely.Point(p)) > 1e-4]
+    border = gpd.GeoDataFrame({"village_code": ["A"]}, geometry=[shapely.Point(inner[len(inner) // 2])], crs=hh.crs,
+                              index=[10**6])
+    vm = v.to_crs(32649)
+    strip = box(X0 + 2000, Y0, X0 + 2100, Y0 + 1000)
+    vm["geometry"] = [vm.geometry[0].union(strip), vm.geometry[1].difference(strip.buffer(10, join_style="mitre"))]
+    edited = vm.to_crs(v.crs)
+    moved = hh.copy()
+    moved["village_code"] = ["A" if shapely.intersects(strip, p) else c
+                             for c, p in zip(hh["village_code"], hh.geometry.to_crs(32649))]
+    ms = r.microgrids["microgrid_id"].tolist()
+    orders = (ms, ms[::-1], [ms[3], ms[0], ms[2], ms[1]])
+    for register, outlines in ((pd.concat([hh, border]), None), (moved, edited)):
+        runs = [repartition(r, register, outlines, microgrids=order) for order in orders]
+        assert _broken(runs[0], v if outlines is None else outlines) == {}
+        for other in runs[1:]:
+            assert other.households["cell_id"].equals(runs[0].households["cell_id"])
+            assert list(other.cells.geometry.to_wkb()) == list(runs[0].cells.geometry.to_wkb())
+            assert other.diagnostics == runs[0].diagnostics
+    assert any(d["kind"] == "microgrid_area_changed" for d in runs[0].diagnostics)
