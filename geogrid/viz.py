@@ -5,7 +5,7 @@ Nothing is fetched from the internet: the map has no base layer by default
 carries its own Leaflet, the copy the web map vendors from npm
 (``web_map/vendor/leaflet``), instead of folium's links to CDNs.  folium's other
 defaults (jQuery, Bootstrap, Font Awesome, awesome-markers) are left out: nothing
-here uses them.
+here uses them.  The map speaks Chinese, as the web map does (``lang="en"``: English).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from geogrid import webassets
 from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.errors import InputError
 
-__all__ = ["explore", "fill_colour", "diagnostic_layers", "standalone"]
+__all__ = ["TEXT", "explore", "fill_colour", "diagnostic_layers", "kind_label", "standalone"]
 
 # light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
 _RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
@@ -36,8 +36,44 @@ def fill_colour(households: int, cap: int = 20) -> str:
     return _RAMP[k]
 
 
+#: the map's words, by language: layer names and tooltip labels (those of the web map,
+#: web_map/strings/*.js, where it has them: 微网格, 网格（户团）, 所属网格)
+TEXT = {
+    "zh": {"cells": "网格（户团）", "microgrids": "微网格", "households": "住户",
+           "cell": "网格", "microgrid": "微网格", "count": "户数", "area": "面积（km²）",
+           "house_cell": "所属网格",
+           "some": "住户：{of_cells:,} 个网格中 {n_cells:,} 个的全部住户，分布于全图（{placed:,}/{total:,} 户）",
+           "kind": "{label}（{n}）"},
+    "en": {"cells": "cells", "microgrids": "micro-grids", "households": "households",
+           "cell": "cell", "microgrid": "micro-grid", "count": "households", "area": "km²",
+           "house_cell": "cell",
+           "some": "households: those of {n_cells:,} of {of_cells:,} cells, spread over the map "
+                   "({placed:,} of {total:,})",
+           "kind": "{label} ({n})"},
+}
+
+
+def _text(lang: str) -> dict[str, str]:
+    if lang not in TEXT:
+        raise InputError(f"lang={lang!r}: the map speaks {' or '.join(map(repr, TEXT))} "
+                         "(zh, the default: 微网格, 网格（户团）, 户数; en: micro-grids, cells, households)")
+    return TEXT[lang]
+
+
+def kind_label(kind: str, lang: str = "zh") -> str:
+    """What the map calls a diagnostic's kind: in Chinese the web map's word for it
+    (``hamlet_split``: 自然村被拆分, from ``web_map/strings/zh.js``), the kind itself when
+    it has none; in English the kind, as ``result.diagnostics`` and ``result.notes()``
+    name it."""
+    _text(lang)
+    if lang == "en":
+        return kind
+    return webassets.web_strings(lang).get(f"notekind.{kind}", kind)
+
+
 def explore(result, *, tiles: str | None = None, households: bool = True,
-            max_points: int | None = 20_000, diagnostics: bool = True) -> folium.Map:
+            max_points: int | None = 20_000, diagnostics: bool = True,
+            lang: str = "zh") -> folium.Map:
     """A folium map of micro-grids, cells coloured by household count, households, and
     the diagnostics: where a planner's attention is needed.
 
@@ -57,6 +93,11 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         tooltip and its message as the popup.  A diagnostic that names no household
         with a point is marked at its village's micro-grids where it has a village;
         the others (a village code with no outline, say) are left to the report.
+    lang : ``"zh"`` (default) or ``"en"``
+        The words of the map: layer names, tooltip labels and the diagnostics' kinds
+        (in Chinese the web map's words: 微网格, 网格（户团）, 户数, 自然村被拆分 for
+        ``hamlet_split``, the kind beside it in the tooltip; in English the kind ids).
+        Ids and the diagnostics' messages are shown as they are, escaped.
 
     Every layer has a tooltip with its counts, and a layer control toggles them.  The
     page stands alone (Leaflet is written into it); :func:`standalone` says how.
@@ -65,6 +106,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     GeoDataFrame, say) or lacks a column the map draws.
     """
     _check_result(result)
+    words = _text(lang)
     cap = result.report.get("parameters", {}).get("max_households", 20)
     cells = result.cells.to_crs("EPSG:4326")
     mgs = result.microgrids.to_crs("EPSG:4326")
@@ -72,7 +114,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     m = standalone(folium.Map(tiles=tiles, control_scale=True))
     if len(mgs):
         m.fit_bounds([[y0, x0], [y1, x1]])
-    cell_layer = folium.FeatureGroup(name="cells", show=True)
+    cell_layer = folium.FeatureGroup(name=words["cells"], show=True)
     folium.GeoJson(
         _as_text(_with_geometry(cells, [CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS])).to_json(),
         style_function=lambda f: {
@@ -80,27 +122,26 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
             "color": "#555555", "weight": 0.6, "fillOpacity": 0.6,
         },
         tooltip=folium.GeoJsonTooltip(fields=[CELL_ID, HOUSEHOLDS],
-                                      aliases=["cell", "households"]),
+                                      aliases=[words["cell"], words["count"]]),
     ).add_to(cell_layer)
     cell_layer.add_to(m)
-    mg_layer = folium.FeatureGroup(name="micro-grids", show=True)
+    mg_layer = folium.FeatureGroup(name=words["microgrids"], show=True)
     folium.GeoJson(
         # the area as a tooltip reads it: 2.782 km², not 2.7821136029467306
         _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"])
                  .round({"area_km2": 3})).to_json(),
         style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
         tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
-                                      aliases=["micro-grid", "households", "km²"]),
+                                      aliases=[words["microgrid"], words["count"], words["area"]]),
     ).add_to(mg_layer)
     mg_layer.add_to(m)
     placed = result.households[result.households[CELL_ID].notna()] if households else result.households.iloc[:0]
     max_points = len(placed) if max_points is None else max(int(max_points), 0)
-    name = "households"
+    name = words["households"]
     if len(placed) > max_points:
         n_placed = len(placed)
         placed, n_cells, of_cells = _whole_cells(placed, max_points)
-        name = (f"households: those of {n_cells:,} of {of_cells:,} cells, spread over the map "
-                f"({len(placed):,} of {n_placed:,})")
+        name = words["some"].format(n_cells=n_cells, of_cells=of_cells, placed=len(placed), total=n_placed)
     # none to draw (latitude and longitude swapped, say, or max_points=0): no layer, as
     # folium's tooltip of an empty layer fails when the map is drawn; the diagnostics
     # say why
@@ -114,11 +155,11 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
             hh.to_json(),
             marker=folium.CircleMarker(radius=2, weight=0, fill=True, fill_color="#222222",
                                        fill_opacity=0.8),
-            tooltip=folium.GeoJsonTooltip(fields=[CELL_ID], aliases=["cell"]),
+            tooltip=folium.GeoJsonTooltip(fields=[CELL_ID], aliases=[words["house_cell"]]),
         ).add_to(hl)
         hl.add_to(m)
     if diagnostics:
-        for layer in diagnostic_layers(result, mgs):
+        for layer in diagnostic_layers(result, mgs, lang=lang):
             layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -208,9 +249,11 @@ def _as_text(frame):
     return out
 
 
-def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
+def diagnostic_layers(result, mgs=None, *, lang: str = "zh") -> list[folium.FeatureGroup]:
     """One folium layer per kind of ``result``'s diagnostics, hidden at first, named
-    with its kind and count: a circle marker per diagnostic (see :func:`explore`)."""
+    with its kind (:func:`kind_label`) and count: a circle marker per diagnostic (see
+    :func:`explore`)."""
+    words = _text(lang)
     if not result.diagnostics:
         return []
     hh = result.households
@@ -241,14 +284,17 @@ def diagnostic_layers(result, mgs=None) -> list[folium.FeatureGroup]:
         layers.setdefault(d["kind"], []).append((x, y, d))
     out = []
     for kind in sorted(layers):
-        group = folium.FeatureGroup(name=f"{kind} ({len(layers[kind])})", show=False)
+        label = kind_label(kind, lang)
+        group = folium.FeatureGroup(name=words["kind"].format(label=label, n=len(layers[kind])), show=False)
+        # the tooltip: the kind's word and, in Chinese, the kind as result.notes() names it
+        said = label if label == kind else f"{label}（{kind}）"
         colour = _KIND_COLOUR.get(kind, "#636363")
         # One GeoJson layer of points per kind: its popup is folium's GeoJsonPopup,
         # which puts the message into the page with innerHTML (so it is escaped here,
         # once) and, unlike folium.Popup, needs no jQuery.
         features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), DECIMALS),
                                                                         round(float(y), DECIMALS)]},
-                     "properties": {"kind": kind, "message": html.escape(d["message"])}}
+                     "properties": {"kind": html.escape(said), "message": html.escape(d["message"])}}
                     for x, y, d in layers[kind]]
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},

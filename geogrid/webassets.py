@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from pathlib import Path
 
-__all__ = ["web_map_dir", "leaflet_inline"]
+__all__ = ["web_map_dir", "leaflet_inline", "web_strings"]
 
 _PACKAGE = Path(__file__).resolve().parent
 _REPO = _PACKAGE.parent
@@ -63,3 +64,24 @@ def leaflet_inline() -> tuple[str, str]:
             "working directory, next to the geogrid package or inside it: install geogrid "
             "from a wheel or a checkout, or run scripts/vendor-web.sh in the checkout")
     return _leaflet_inline(leaflet)
+
+
+_STRING = re.compile(r'^\s*"([^"]+)":\s*("(?:[^"\\]|\\.)*")\s*,?\s*$')
+
+
+@functools.lru_cache(maxsize=4)
+def _web_strings(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = _STRING.match(line)
+        if m:
+            out[m.group(1)] = json.loads(m.group(2))
+    return out
+
+
+def web_strings(lang: str) -> dict[str, str]:
+    """The web map's strings in ``lang`` (``web_map/strings/zh.js``, ``en.js``: one
+    ``"key": "text",`` a line), so that what the folium maps call a thing (a note's
+    kind: 自然村被拆分) is what the web map calls it; ``{}`` when the web map is not found."""
+    root = web_map_dir(holding=f"strings/{lang}.js")
+    return _web_strings(root / "strings" / f"{lang}.js") if root else {}

@@ -76,12 +76,13 @@ def test_the_folium_map_works_offline_and_shows_user_text_as_typed(browser, tmp_
         # diagnostics' layers start hidden)
         paths = page.locator(".leaflet-overlay-pane path.leaflet-interactive")
         assert paths.count() == len(r.cells) + len(r.microgrids) + len(r.households)
+        # in Chinese by default, the web map's words
         control = page.inner_text(".leaflet-control-layers")
-        for name in ("cells", "micro-grids", "households", "empty_village (1)", "oversize_building (1)"):
+        for name in ("网格（户团）", "微网格", "住户", "空村（1）", "整栋超过上限（1）"):
             assert name in control
 
         # the layer control hides the households
-        page.locator(".leaflet-control-layers label", has_text="households").locator("input").uncheck()
+        page.locator(".leaflet-control-layers label", has_text="住户").locator("input").uncheck()
         assert paths.count() == len(r.cells) + len(r.microgrids)
 
         # hovering a cell shows its id, the village code in it as text
@@ -90,11 +91,11 @@ def test_the_folium_map_works_offline_and_shows_user_text_as_typed(browser, tmp_
         page.mouse.move(*_at(page, inside.x, inside.y))
         tip = page.locator(".leaflet-tooltip")
         tip.wait_for(timeout=5_000)
-        assert cell["cell_id"] in tip.inner_text()
+        assert cell["cell_id"] in tip.inner_text() and "户数" in tip.inner_text()
         assert page.locator(".leaflet-tooltip img").count() == 0
 
         # the tower's diagnostic: its layer shown, its marker clicked, its message read
-        page.locator(".leaflet-control-layers label", has_text="oversize_building").locator("input").check()
+        page.locator(".leaflet-control-layers label", has_text="整栋超过上限").locator("input").check()
         tower = gpd.GeoSeries([shapely.Point(X0 + 500, Y0 + 500)], crs=UTM).to_crs(4326).iloc[0]
         page.mouse.move(0, 0)
         page.mouse.click(*_at(page, tower.x, tower.y))

@@ -25,7 +25,7 @@ def test_explore_has_layers_and_tooltips(small):
     from geogrid.viz import explore, fill_colour
 
     r = partition(small.households, small.villages)
-    m = explore(r)
+    m = explore(r, lang="en")
     assert isinstance(m, folium.Map)
     html = m.get_root().render()
     for name in ("cells", "micro-grids", "households"):
@@ -174,7 +174,7 @@ def test_explore_marks_each_diagnostic_where_it_is():
     r = partition(hh, v, min_microgrids=1)
     kinds = sorted(d["kind"] for d in r.diagnostics)
     assert kinds == ["empty_village", "oversize_building"]
-    layers = {g.layer_name: g for g in diagnostic_layers(r)}
+    layers = {g.layer_name: g for g in diagnostic_layers(r, lang="en")}
     assert set(layers) == {"empty_village (1)", "oversize_building (1)"}
     tower = gpd.GeoSeries(hh.geometry.iloc[:1], crs=hh.crs).to_crs(4326).iloc[0]
 
@@ -186,13 +186,13 @@ def test_explore_marks_each_diagnostic_where_it_is():
     ((ex, ey),) = points(layers["empty_village (1)"])
     b = r.microgrids[r.microgrids["village_code"] == "B"].to_crs(4326).geometry.iloc[0]
     assert b.contains(shapely.Point(ex, ey))
-    page = explore(r).get_root().render()
+    page = explore(r, lang="en").get_root().render()
     assert "oversize_building (1)" in page and "45 households" in page
     # the key as text, escaped once (the popup sets it with innerHTML); it travels as
     # JSON data, never as script, so its backtick and ${ are inert (the browser test
     # tests/browser/test_folium_map.py shows it on the page as typed)
     assert "building T\\u0026amp;1`${7*6} in village A" in page and "amp;amp;" not in page
-    assert "oversize_building (1)" not in explore(r, diagnostics=False).get_root().render()
+    assert "oversize_building (1)" not in explore(r, diagnostics=False, lang="en").get_root().render()
 
 
 def test_explore_shows_ids_as_text_not_html():
@@ -258,7 +258,7 @@ def test_explore_puts_no_index_label_in_the_page_and_says_when_it_shows_only_som
     r = partition(hh, small.villages, engine="serial")
     page = explore(r).get_root().render()
     assert not [label for label in hh.index if label in page]
-    page = explore(r, max_points=100).get_root().render()
+    page = explore(r, max_points=100, lang="en").get_root().render()
     assert re.search(r"households: those of [0-9]+ of [0-9,]+ cells, spread over the map \([0-9]+ of "
                      f"{r.households['cell_id'].notna().sum():,}\\)", page)
 
@@ -273,7 +273,7 @@ def test_explore_beyond_max_points_draws_whole_cells_all_over_the_map():
     r = partition(county.households, county.villages, engine="serial")
     hh = r.households.sort_values("village_code")  # a register in code order
     r.households = hh
-    page = explore(r, max_points=600).get_root().render()
+    page = explore(r, max_points=600, lang="en").get_root().render()
     drawn = pd.Series(re.findall(r'"Point"}, "id": "[0-9]+", "properties": \{"cell_id": "([^"]+)"',
                                  page)).value_counts()
     sizes = hh["cell_id"].value_counts()
@@ -311,7 +311,7 @@ def test_explore_draws_a_result_where_no_household_is_in_a_cell():
     hh = households_gdf([(X0 + 100 + 25 * i, Y0 + 5000) for i in range(30)], "A")  # 4 km north
     r = partition(hh, v, min_microgrids=1)
     assert r.households["cell_id"].isna().all()
-    page = explore(r).get_root().render()
+    page = explore(r, lang="en").get_root().render()
     overlays = re.findall(r'"([^"]+)" : feature_group_', page)
     assert overlays == ["cells", "micro-grids", "empty_village (1)", "outside_village (1)"]
 
@@ -380,10 +380,10 @@ def test_explore_takes_max_points_none_for_all_and_zero_for_none(small):
     from geogrid.viz import explore
 
     r = partition(small.households, small.villages, engine="serial")
-    every = explore(r, max_points=None).get_root().render()
+    every = explore(r, max_points=None, lang="en").get_root().render()
     assert '"households" : feature_group_' in every  # all of them: no "(the first ...)"
     assert every.count('"type": "Point"') >= len(r.households)
-    none = explore(r, max_points=0).get_root().render()
+    none = explore(r, max_points=0, lang="en").get_root().render()
     assert re.findall(r'"([^"]+)" : feature_group_', none)[:2] == ["cells", "micro-grids"]
     assert "households (" not in none and '"households" : feature_group_' not in none
 
@@ -415,3 +415,50 @@ def test_explore_writes_coordinates_to_a_tenth_of_a_metre(small):
     # the same map within a tenth of a metre: each household still in its cell's polygon
     x = [float(n) for n in numbers]
     assert min(x) > 0 and max(x) < 180
+
+
+def _overlays(page):
+    """The names of the layer control's overlays, as the page's script holds them."""
+    import json
+
+    return [json.loads(f'"{name}"') for name in re.findall(r'"([^"]+)" : feature_group_', page)]
+
+
+def _decoded(page):
+    """The page with its \\uXXXX escapes (how folium writes non-ASCII text) read."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+
+
+def test_explore_speaks_chinese_by_default_and_english_when_asked():
+    """Before: the map's words were English only (cells, micro-grids, households, km²,
+    oversize_building): a county analyst read a map in another language than the web
+    map's.  By default it says what the web map says (网格（户团）, 微网格, 户数, and the
+    web map's word for each diagnostic's kind, the kind beside it); lang="en" as before.
+    Ids and messages stay as they are, escaped."""
+    from shapely.geometry import box
+
+    from geogrid.errors import InputError
+    from geogrid.viz import explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    code = "<b>A</b>"
+    v = village_gdf({code: box(X0, Y0, X0 + 1000, Y0 + 1000), "B": box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)})
+    xy = [(X0 + 500, Y0 + 500)] * 45 + [(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)]
+    r = partition(households_gdf(xy, code), v, min_microgrids=1)
+    page = explore(r).get_root().render()
+    assert _overlays(page) == ["网格（户团）", "微网格", "住户", "空村（1）", "整栋超过上限（1）"]
+    text = _decoded(page)
+    for aliases in ('["网格", "户数"]', '["微网格", "户数", "面积（km²）"]', '["所属网格"]'):
+        assert f"let aliases = {aliases};" in text
+    assert '"kind": "整栋超过上限（oversize_building）"' in text
+    assert "&lt;b&gt;A&lt;/b&gt;" in text and "<b>A</b>" not in text  # ids as text
+    assert "45 households" in text  # the engine's message as it is
+    some = _overlays(explore(r, max_points=60).get_root().render())
+    assert re.fullmatch(r"住户：[0-9]+ 个网格中 [0-9]+ 个的全部住户，分布于全图（[0-9]+/75 户）", some[2]), some
+    en = explore(r, lang="en").get_root().render()
+    assert _overlays(en) == ["cells", "micro-grids", "households", "empty_village (1)", "oversize_building (1)"]
+    assert 'let aliases = ["micro-grid", "households", "km\\u00b2"];' in en
+    assert '"kind": "oversize_building"' in en
+    with pytest.raises(InputError, match=r"lang='fr'.*'zh' or 'en'"):
+        explore(r, lang="fr")
