@@ -83,7 +83,6 @@ def test_a_ring_not_closed_is_a_clear_error(tmp_path):
 
 
 from tests.cli.test_transfer import _stored_village_codes as _village_codes  # noqa: E402
-from tests.cli.test_transfer import cli  # noqa: E402,F401  (the fixture: main() on the test database)
 
 
 def test_skip_invalid_without_a_rejects_file_names_each_rejected_row(cli, tmp_path):
