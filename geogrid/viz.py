@@ -1,7 +1,8 @@
 """Folium maps of a partition, for analysts in notebooks.
 
 Nothing is fetched from the internet: the map has no base layer by default
-(``tiles=None``; pass ``tiles="OpenStreetMap"`` when you are online), and the page
+(``tiles=None``; pass one of geogrid's basemaps, ``tiles="osm"``, ``"tianditu"`` or
+``"amap"``, when you are online; see :mod:`geogrid.basemaps`), and the page
 carries its own Leaflet, the copy the web map vendors from npm
 (``web_map/vendor/leaflet``), instead of folium's links to CDNs.  folium's other
 defaults (jQuery, Bootstrap, Font Awesome, awesome-markers) are left out: nothing
@@ -18,8 +19,9 @@ import shapely
 
 import geopandas as gpd
 
-from geogrid import webassets
+from geogrid import basemaps, webassets
 from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
+from geogrid.crs import from_wgs84, geometry_from_wgs84
 from geogrid.errors import InputError
 
 __all__ = ["TEXT", "explore", "fill_colour", "diagnostic_layers", "kind_label", "standalone"]
@@ -73,7 +75,7 @@ def kind_label(kind: str, lang: str = "zh") -> str:
 
 def explore(result, *, tiles: str | None = None, households: bool = True,
             max_points: int | None = 20_000, diagnostics: bool = True,
-            lang: str = "zh") -> folium.Map:
+            lang: str = "zh", attr: str | None = None) -> folium.Map:
     """A folium map of micro-grids, cells coloured by household count, households, and
     the diagnostics: where a planner's attention is needed.
 
@@ -81,7 +83,16 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     ----------
     result : PartitionResult
     tiles : str or None
-        A folium tile name for a base map; None (default) draws on a blank map.
+        The base map.  None (default) or ``"none"``: a blank map, nothing fetched.
+        geogrid's basemaps, as the web map offers them (:mod:`geogrid.basemaps`):
+        ``"osm"`` (OpenStreetMap), ``"tianditu"`` (天地图, with the key of
+        ``GEOGRID_TIANDITU_KEY``, which the page then carries, as the web map's does) and
+        ``"amap"`` (高德地图, GCJ-02 tiles: every layer of the map is then shifted to
+        GCJ-02, as the web map shifts them, so that houses sit on their roofs and not
+        some 500 m off).  Otherwise a folium tile name (``"OpenTopoMap"``) or a
+        tile URL with its ``attr``.
+    attr : str or None
+        The attribution of a tile URL given as ``tiles`` (required for one).
     households : bool
         Draw the households in a cell as points: all of them up to ``max_points``
         (``None``: no limit); beyond it, those of whole cells drawn in a fixed shuffled
@@ -103,20 +114,30 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     page stands alone (Leaflet is written into it); :func:`standalone` says how.
 
     Raises InputError, saying what to pass, when ``result`` is not a partition (a
-    GeoDataFrame, say) or lacks a column the map draws.
+    GeoDataFrame, say) or lacks a column the map draws, for ``tiles="tianditu"``
+    without a key, and for a tile URL without ``attr``.
     """
     _check_result(result)
     words = _text(lang)
+    folium_tiles, base = _tiles(tiles, attr)
+    crs = base.crs if base is not None else "wgs84"  # what the page's coordinates are in
     cap = result.report.get("parameters", {}).get("max_households", 20)
     cells = result.cells.to_crs("EPSG:4326")
     mgs = result.microgrids.to_crs("EPSG:4326")
     x0, y0, x1, y1 = mgs.total_bounds if len(mgs) else (0, 0, 0, 0)
-    m = standalone(folium.Map(tiles=tiles, control_scale=True))
+    m = standalone(folium.Map(tiles=folium_tiles, attr=attr if folium_tiles is not None else None,
+                              control_scale=True))
+    if base is not None:
+        for i, spec in enumerate(base.layers):  # the others over the first (Tianditu's labels)
+            folium.TileLayer(spec.url, attr=spec.attribution, name=base.label, subdomains=spec.subdomains,
+                             max_zoom=spec.max_zoom, max_native_zoom=spec.max_zoom, overlay=i > 0,
+                             control=False).add_to(m)
     if len(mgs):
+        (x0, x1), (y0, y1) = from_wgs84(np.array([x0, x1]), np.array([y0, y1]), crs)
         m.fit_bounds([[y0, x0], [y1, x1]])
     cell_layer = folium.FeatureGroup(name=words["cells"], show=True)
     folium.GeoJson(
-        _as_text(_with_geometry(cells, [CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS])).to_json(),
+        _as_text(_with_geometry(cells, [CELL_ID, MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS], crs)).to_json(),
         style_function=lambda f: {
             "fillColor": fill_colour(int(f["properties"][HOUSEHOLDS]), cap),
             "color": "#555555", "weight": 0.6, "fillOpacity": 0.6,
@@ -128,7 +149,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     mg_layer = folium.FeatureGroup(name=words["microgrids"], show=True)
     folium.GeoJson(
         # the area as a tooltip reads it: 2.782 km², not 2.7821136029467306
-        _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"])
+        _as_text(_with_geometry(mgs, [MICROGRID_ID, VILLAGE_CODE, HOUSEHOLDS, "area_km2"], crs)
                  .round({"area_km2": 3})).to_json(),
         style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.0},
         tooltip=folium.GeoJsonTooltip(fields=[MICROGRID_ID, HOUSEHOLDS, "area_km2"],
@@ -149,7 +170,7 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         # without the index: a register indexed by ID number would put every one of
         # them in the page as the features' ids
         hh = placed.to_crs("EPSG:4326").reset_index(drop=True)
-        hh = _as_text(_with_geometry(hh, [CELL_ID, MICROGRID_ID]))
+        hh = _as_text(_with_geometry(hh, [CELL_ID, MICROGRID_ID], crs))
         hl = folium.FeatureGroup(name=name, show=True)
         folium.GeoJson(
             hh.to_json(),
@@ -159,10 +180,34 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
         ).add_to(hl)
         hl.add_to(m)
     if diagnostics:
-        for layer in diagnostic_layers(result, mgs, lang=lang):
+        for layer in diagnostic_layers(result, mgs, lang=lang, crs=crs):
             layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _tiles(tiles, attr):
+    """``(what folium.Map takes as tiles, geogrid's Basemap)`` for ``tiles``: one of
+    geogrid's names gives ``(None, its Basemap or None)``; folium's own tiles pass
+    through; a URL without ``attr`` raises InputError."""
+    if tiles is None:
+        return None, None
+    if isinstance(tiles, str) and tiles.strip().lower() in (*basemaps.NAMES, "openstreetmap"):
+        key = None
+        if tiles.strip().lower() == "tianditu":
+            from geogrid.settings import get_settings
+
+            key = get_settings().tianditu_key
+        return None, basemaps.basemap(tiles, tianditu_key=key)
+    try:
+        folium.TileLayer(tiles, attr=attr)
+    except ValueError as exc:  # folium: "Custom tiles must have an attribution."
+        raise InputError(
+            f"tiles={tiles!r} is no basemap geogrid or folium knows, so it is read as a tile URL, and "
+            "a tile URL needs its attribution: pass attr='© whose tiles they are' with it, or one of "
+            "geogrid's basemaps: 'none' (nothing fetched), 'osm', 'tianditu' (with "
+            "GEOGRID_TIANDITU_KEY) or 'amap' (the map shifted to GCJ-02)") from exc
+    return tiles, None
 
 
 def _whole_cells(placed, max_points: int):
@@ -230,11 +275,15 @@ _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversiz
 DECIMALS = 6
 
 
-def _with_geometry(frame, columns):
+def _with_geometry(frame, columns, crs: str = "wgs84"):
     """``frame``'s ``columns`` and its geometry, whatever that column is called (``geom``
-    from ``geopandas.read_postgis``, say), rounded to :data:`DECIMALS` (for the page
-    only: a display, not the plan, whose own coordinates are untouched)."""
-    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, DECIMALS))
+    from ``geopandas.read_postgis``, say), from WGS84 to ``crs`` (``gcj02`` over AMap
+    tiles) and rounded to :data:`DECIMALS` (for the page only: a display, not the plan,
+    whose own coordinates are untouched)."""
+    geoms = frame.geometry.to_numpy()
+    if crs != "wgs84":
+        geoms = geometry_from_wgs84(geoms, crs)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, DECIMALS))
     return gpd.GeoDataFrame(frame[columns], geometry=geoms, crs=frame.crs)
 
 
@@ -249,10 +298,11 @@ def _as_text(frame):
     return out
 
 
-def diagnostic_layers(result, mgs=None, *, lang: str = "zh") -> list[folium.FeatureGroup]:
+def diagnostic_layers(result, mgs=None, *, lang: str = "zh", crs: str = "wgs84") -> list[folium.FeatureGroup]:
     """One folium layer per kind of ``result``'s diagnostics, hidden at first, named
     with its kind (:func:`kind_label`) and count: a circle marker per diagnostic (see
-    :func:`explore`)."""
+    :func:`explore`), at a point in ``crs`` (``gcj02`` over AMap tiles).  ``mgs``: the
+    micro-grids in WGS84."""
     words = _text(lang)
     if not result.diagnostics:
         return []
@@ -281,6 +331,8 @@ def diagnostic_layers(result, mgs=None, *, lang: str = "zh") -> list[folium.Feat
             x, y = village_at[d["village_code"]]
         else:
             continue
+        if crs != "wgs84":
+            (x,), (y,) = from_wgs84(np.array([x]), np.array([y]), crs)
         layers.setdefault(d["kind"], []).append((x, y, d))
     out = []
     for kind in sorted(layers):
