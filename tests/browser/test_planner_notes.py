@@ -330,26 +330,47 @@ def test_a_plan_saved_before_notes_were_kept_is_not_said_to_have_none(page):
     page.unroute("**/notes")
 
 
-#: the API's register_changes (tests/api/test_register_changes.py): the villages whose
-#: register changed after the plan read them
-CHANGES = [{"village_code": "431227103001", "households": 3, "read_at": "2026-12-01T08:00:00+00:00",
-            "changed_at": "2026-12-06T09:30:00+00:00"},
-           {"village_code": "431227999<b>9</b>", "households": 1, "read_at": "2026-12-01T08:00:00+00:00",
-            "changed_at": "2026-12-06T09:31:00+00:00"}]
+#: the API's register_changes (tests/api/test_register_changes_what.py): the villages
+#: whose register changed after the plan read them, what changed counted apart
+_AT = {"read_at": "2026-12-01T08:00:00+00:00", "changed_at": "2026-12-06T09:30:00+00:00"}
+CHANGES = [{"village_code": "431227103001", "households": 6, "added": 3, "moved": 1, "removed": 2,
+            "outline": True, **_AT, "message": "village 431227103001: its outline was redrawn and 3 household(s) "
+                                               "added and ... since the plan read it; ..."},
+           {"village_code": "431227999<b>9</b>", "households": 0, "added": 0, "moved": 0, "removed": 0,
+            "outline": True, **_AT, "message": "village 431227999<b>9</b>: its outline was redrawn since ..."},
+           {"village_code": "431227103202", "households": 1, "added": 0, "moved": 1, "removed": 0,
+            "outline": False, **_AT, "message": "village 431227103202: 1 household(s) moved ... since ..."}]
+#: the same as an analyst is given it: no counts (tests/api/test_register_changes_what.py)
+CHANGES_UNCOUNTED = [{**c, "households": None, "added": None, "moved": None, "removed": None}
+                     for c in CHANGES if c["households"]]
 
 
-def test_the_planner_is_told_when_the_register_changed_since_the_plan_was_drawn(page):
+def _register_lines(page, list_id="notes"):
+    """The register notice above ``list_id``: its heading and its lines, one per village."""
+    page.wait_for_selector(f"#{list_id}-register:not([hidden])")
+    return (page.inner_text(f"#{list_id}-register p"),
+            page.locator(f"#{list_id}-register li").all_inner_texts())
+
+
+def test_the_planner_is_told_what_changed_in_each_villages_register(page):
     """The notes and the validation answer ``register_changes`` (here put into the
-    answers on their way): the panel says, in the planner's language, which villages'
-    register changed (by name where the map has it) and that their notes and validation
-    may be out of date, above the notes and above the validation's list.  Before,
-    nothing said so.  Where nothing changed (the server's own answer), no such line."""
+    answers on their way): above the notes and above the validation's list, the panel
+    says in the planner's language that the notes and validation of these villages may
+    be out of date, then one line per village (by name where the map has it) saying
+    what changed (households added, moved, taken out of the register, counted apart;
+    the outline redrawn) and to re-run its micro-grids.  Before, each village read
+    "{village} {n} 户" from the total alone: an outline redrawn read "0 户" and a move
+    read like households added.  An analyst's entry (no counts) is worded without
+    numbers.  Where nothing changed (the server's own answer), no such notice."""
+    changes = CHANGES
+
     def with_changes(route):
         answer = route.fetch()
-        route.fulfill(response=answer, json={**answer.json(), "register_changes": CHANGES})
+        route.fulfill(response=answer, json={**answer.json(), "register_changes": changes})
 
     login(page, "planner")
     _open_planner_with_draft(page)
+    page.wait_for_function("Array.isArray(geogrid.planner.planNotes)")  # the draft's, not the plan's before
     page.wait_for_selector("#pp-notes:not([hidden]) #notes li")
     assert not page.is_visible("#notes-register")  # nothing changed since the draft's plan was drawn
     page.route("**/notes", with_changes)
@@ -357,17 +378,46 @@ def test_the_planner_is_told_when_the_register_changed_since_the_plan_was_drawn(
     page.evaluate("geogrid.planner.loadNotes()")
     page.wait_for_selector("#notes-register:not([hidden])")
     text = page.inner_text("#notes-register")
-    assert text == ("登记册在本方案绘制或上次重新划分之后有变动：431227103001（凉伞社区） 3 户、431227999<b>9</b> 1 户。"
-                    "这些村的划分提示和校验结果可能已过时，对其微网格重新划分即可更新。")
-    assert page.evaluate("document.querySelector('#notes-register *')") is None  # text, never markup
+    assert "0 户" not in text and "新增 3 户" in text, text  # before: "431227999<b>9</b> 0 户"
+    head, lines = _register_lines(page)
+    assert head == "登记册在本方案绘制或上次重新划分之后有变动，以下各村的划分提示和校验结果可能已过时："
+    assert lines == ["431227103001（凉伞社区）：新增 3 户、迁移 1 户、移出登记 2 户；村界已改。请对该村的微网格重新划分。",
+                     "431227999<b>9</b>：村界已改。请对该村的微网格重新划分。",
+                     "431227103202（长洲村）：迁移 1 户。请对该村的微网格重新划分。"]
+    # text, never markup: the notice's own heading and list only
+    assert page.evaluate("[...document.querySelectorAll('#notes-register *')].map((e) => e.tagName)") == [
+        "P", "UL", "LI", "LI", "LI"]
     page.click("#validate-do")
-    page.wait_for_selector("#validation-register:not([hidden])")
-    assert page.inner_text("#validation-register") == text
+    assert _register_lines(page, "validation") == (head, lines)
+    shot(page, "26-planner-register-changes-zh")
+
     page.click("#lang-switch")
     page.wait_for_function("document.documentElement.lang === 'en'")
-    assert page.inner_text("#notes-register") == (
-        "The register changed after this plan was drawn or last re-run: 431227103001 (凉伞社区): 3 household(s), "
-        "431227999<b>9</b>: 1 household(s). Their notes and validation may be out of date; re-run their "
-        "micro-grids to bring them up to date.")
+    head, lines = _register_lines(page)
+    assert head == ("The register changed after this plan was drawn or last re-run; the notes and validation of "
+                    "these villages may be out of date:")
+    assert lines == [
+        "431227103001 (凉伞社区): 3 household(s) added, 1 household(s) moved (point, village, building or hamlet), "
+        "2 household(s) taken out of the register; its outline was redrawn. Re-run its micro-grids.",
+        "431227999<b>9</b>: its outline was redrawn. Re-run its micro-grids.",
+        "431227103202 (长洲村): 1 household(s) moved (point, village, building or hamlet). Re-run its micro-grids."]
+    assert _register_lines(page, "validation") == (head, lines)
+
+    # as an analyst is told it: what changed, never how many
+    changes = CHANGES_UNCOUNTED
+    page.evaluate("geogrid.planner.loadNotes()")
+    page.wait_for_function("document.querySelectorAll('#notes-register li').length === 2")
+    assert _register_lines(page)[1] == [
+        "431227103001 (凉伞社区): its outline was redrawn; households may have been added, moved or taken out of "
+        "the register too. Re-run its micro-grids.",
+        "431227103202 (长洲村): households were added, moved or taken out of the register. Re-run its micro-grids."]
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert _register_lines(page)[1] == [
+        "431227103001（凉伞社区）：村界已改；住户也可能有新增、迁移或移出登记。请对该村的微网格重新划分。",
+        "431227103202（长洲村）：有住户新增、迁移或移出登记。请对该村的微网格重新划分。"]
+    assert not any(ch.isdigit() for ch in "".join(_register_lines(page)[1]).replace("431227103001", "")
+                   .replace("431227103202", ""))
     page.unroute("**/notes")
     page.unroute("**/validation*")
+

@@ -25,19 +25,40 @@ export function kindLabel(kind) {
   return s === key ? kind : s;
 }
 
-/** The API's `register_changes` (the villages whose register changed after the plan
- *  last read it: when it was drawn or re-run) as one sentence in the current language;
- *  "" where none did, or where the plan does not know (null). */
-export function registerText(changes) {
-  if (!Array.isArray(changes) || !changes.length) return "";
-  const villages = changes
-    .map((c) => t("planner.register.village", { village: village(c.village_code), n: c.households }))
-    .join(t("engine.list.sep"));
-  return t("planner.register.changed", { villages });
+/** One village's entry of the API's `register_changes` in the current language: what
+ *  changed since the plan read it (households added, moved, taken out of the register,
+ *  counted apart; its outline redrawn) and what to do, on a line of its own.  An
+ *  analyst's entry has no counts (null): what changed is said without how many. */
+export function registerVillageText(c) {
+  const sep = t("planner.register.sep");
+  const counted = ["added", "moved", "removed"].every((k) => Number.isFinite(c[k]));
+  const parts = [];
+  if (counted) {
+    const n = [];
+    if (c.added) n.push(t("planner.register.added", { n: c.added }));
+    if (c.moved) n.push(t("planner.register.moved", { n: c.moved }));
+    if (c.removed) n.push(t("planner.register.removed", { n: c.removed }));
+    if (n.length) parts.push(n.join(t("engine.list.sep")));
+    if (c.outline) parts.push(t("planner.register.outline"));
+  } else if (c.outline) {
+    // without counts the map cannot tell whether households changed as well
+    parts.push(t("planner.register.outline"), t("planner.register.households.maybe"));
+  } else {
+    parts.push(t("planner.register.households")); // listed, and not for its outline
+  }
+  return t("planner.register.village", { village: village(c.village_code), what: parts.join(sep) });
 }
 
-/** That sentence on a line of its own before the list `listId` (made when first needed),
- *  hidden where there is nothing to say.  Plain text: codes are never markup. */
+/** The API's `register_changes` (the villages whose register changed after the plan
+ *  last read it: when it was drawn or re-run) in the current language: a heading and
+ *  one line per village; null where none did, or where the plan does not know (null). */
+export function registerText(changes) {
+  if (!Array.isArray(changes) || !changes.length) return null;
+  return { head: t("planner.register.changed"), villages: changes.map(registerVillageText) };
+}
+
+/** Those lines in a notice before the list `listId` (made when first needed), hidden
+ *  where there is nothing to say.  Plain text: codes are never markup. */
 export function showRegisterLine(listId, changes) {
   const list = $(listId);
   if (!list) return;
@@ -45,14 +66,24 @@ export function showRegisterLine(listId, changes) {
   let line = $(`${listId}-register`);
   if (!line) {
     if (!text) return;
-    line = document.createElement("p");
+    line = document.createElement("div");
     line.id = `${listId}-register`;
-    line.className = "notice warn";
+    line.className = "notice warn register";
     line.setAttribute("role", "status");
     list.before(line);
   }
-  line.textContent = text;
+  line.replaceChildren();
   line.hidden = !text;
+  if (!text) return;
+  const head = document.createElement("p");
+  head.textContent = text.head;
+  const ul = document.createElement("ul");
+  for (const v of text.villages) {
+    const li = document.createElement("li");
+    li.textContent = v;
+    ul.append(li);
+  }
+  line.append(head, ul);
 }
 
 export class PlannerNotes {
