@@ -421,3 +421,40 @@ def test_the_planner_is_told_what_changed_in_each_villages_register(page):
     page.unroute("**/notes")
     page.unroute("**/validation*")
 
+
+def test_a_rerun_shows_the_plans_notes_from_its_own_answer(page, server):
+    """A re-run answers ``plan_notes``, the plan's notes as GET plans/{id}/notes gives
+    them after it: the map shows those (here with a village's register change put into
+    them on the way) and asks for the notes no more.  Before, it asked GET notes again
+    after every re-run (one request more) and the answer's plan_notes went unread: the
+    change put into them was never shown."""
+    login(page, "planner")
+    plan_id = _open_planner_with_draft(page)
+    page.wait_for_function("Array.isArray(geogrid.planner.planNotes)")  # the draft's, not the plan's before
+    _open_microgrid(page)
+    page.wait_for_selector("#pp-notes:not([hidden]) #notes li")
+    code = page.evaluate("String(geogrid.planner.mg.feature.properties.village_code)")
+    change = {"village_code": code, "households": 0, "added": 0, "moved": 0, "removed": 0, "outline": True,
+              **_AT, "message": f"village {code}: its outline was redrawn since ..."}
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.method == "GET" and "/notes" in r.url else None)
+
+    def with_change(route):
+        answer = route.fetch()
+        body = answer.json()
+        assert body["plan_notes"]["plan_id"] == plan_id
+        body["plan_notes"]["register_changes"] = [change]
+        route.fulfill(response=answer, json=body)
+
+    _rerun_with(page, with_change)
+    head, lines = _register_lines(page)
+    assert len(lines) == 1 and lines[0].startswith(code), lines
+    assert lines[0].endswith("：村界已改。请对该村的微网格重新划分。"), lines
+    assert asked == []  # the re-run's answer was enough
+    # what the map lists is what GET notes gives now
+    with server.api("planner") as api:
+        got = api.get(f"/plans/{plan_id}/notes").json()
+    assert page.evaluate("geogrid.planner.planNotes") == got["notes"]
+    assert page.evaluate("geogrid.planner.notesRecorded") == (got.get("recorded") is not False)
+    assert page.locator("#notes li[data-i]").count() == page.evaluate(
+        "geogrid.planner.planNotes.filter((n) => geogrid.planner.noteInMicrogrid(n)).length")

@@ -94,14 +94,21 @@ export class PlannerNotes {
     try {
       const { data } = await planApi.notes(plan.id);
       if (this.plan !== plan) return; // another plan chosen meanwhile
-      this.planNotes = data.notes || [];
-      this.notesRecorded = data.recorded !== false;
-      this.registerChanges = data.register_changes ?? null;
+      this.showNotes(data);
     } catch (err) {
       if (this.plan !== plan) return;
       this.planNotes = null;
       toast(errorMessage(err), { error: true });
+      this.renderNotes();
     }
+  }
+
+  /** Show `data`, the plan's notes as GET plans/{id}/notes answers them (or as a re-run's
+   *  answer carries them: its `plan_notes`, the same). */
+  showNotes(data) {
+    this.planNotes = data.notes || [];
+    this.notesRecorded = data.recorded !== false;
+    this.registerChanges = data.register_changes ?? null;
     this.renderNotes();
   }
 

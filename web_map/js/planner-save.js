@@ -288,9 +288,12 @@ export class PlannerSave {
       if (notes.length) toast(t("planner.rerun.notes", { n: notes.length, notes: notes.map(noteText).join(" — ") }), { ms: 20000 });
       else toast(t("planner.done"));
       await this.reloadMicrogrid();
-      // the re-run's notes replace those it re-solved; a split or a merge brings those
-      // about buildings and hamlets up to date
-      if (kind === "rerun" || notesChanged(res.data)) await this.loadNotes();
+      // the re-run's notes replace those it re-solved, and its answer carries the plan's
+      // notes as they are now (plan_notes: what GET notes would give); a split or a merge
+      // brings those about buildings and hamlets up to date
+      const planNotes = kind === "rerun" && res.data ? res.data.plan_notes : null;
+      if (planNotes && planNotes.plan_id === this.plan.id) this.showNotes(planNotes);
+      else if (kind === "rerun" || notesChanged(res.data)) await this.loadNotes();
     } catch (err) {
       const refused = kind === "rerun" ? rerunRefusal(err) : null;
       if (err.status === 412) this.conflict();
