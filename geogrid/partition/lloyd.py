@@ -47,14 +47,20 @@ RELOCATE_GAIN = 0.5
 RELOCATE_ROUNDS = 2
 
 
-def _assign(gxy, gw, centres, cap, nearest, low=None):
+def _assign(gxy, gw, centres, cap, nearest, low=None, extra=None):
     """Min-cost flow of groups (mean point ``gxy``, households ``gw``) to centres with
     room for ``cap`` households each (or ``cap[i]`` for centre i), and at least
-    ``low[i]`` where given; returns each group's centre, or None."""
+    ``low[i]`` where given; ``extra[g, i]``, where given, is added to the squared
+    distance of group g's households to centre i.  Returns each group's centre, or
+    None."""
     G, C = len(gxy), len(centres)
     cap = np.broadcast_to(cap, C)
     low = np.zeros(C, np.int64) if low is None else np.broadcast_to(low, C).astype(np.int64)
-    d2 = squared_distances(gxy, centres) * gw[:, None]
+    d2 = squared_distances(gxy, centres)
+    if extra is not None:
+        # kept positive, as the flow's costs are rounded from it (the nearest first)
+        d2 += extra - min(0.0, float(extra.min()))
+    d2 *= gw[:, None]
     m = min(C, nearest)
     cand = np.argsort(d2, axis=1, kind="stable")[:, :m]
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -114,13 +120,13 @@ def mean_points(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int | Non
                             np.bincount(label, gxy[:, 1] * gw, C)]) / w[:, None]
 
 
-def assign_within(gxy, gw, centres, cap, low=None):
-    """:func:`_assign`, with the nearest centres first and all of them if need be;
-    None when no assignment keeps every centre within ``cap``."""
+def assign_within(gxy, gw, centres, cap, low=None, extra=None):
+    """:func:`_assign`, with the nearest centres first (by cost) and all of them if need
+    be; None when no assignment keeps every centre within ``cap``."""
     C = len(centres)
-    new = _assign(gxy, gw, centres, cap, NEAREST, low)
+    new = _assign(gxy, gw, centres, cap, NEAREST, low, extra)
     if new is None and NEAREST < C:
-        new = _assign(gxy, gw, centres, cap, C, low)
+        new = _assign(gxy, gw, centres, cap, C, low, extra)
     if new is None or (np.bincount(new, weights=gw, minlength=C) > cap).any():
         return None
     return new

@@ -31,7 +31,8 @@ from geogrid.partition.outline_edit import _bare_land, _cells_in_pieces, _to_met
 from geogrid.partition.edges import drop_micro_edges, reproject_valid
 from geogrid.partition.pieces import explode
 from geogrid.partition.placement import Placement, place_households
-from geogrid.partition.recut import free_pieces, keep_previous, recut
+from geogrid.partition import recut as recut_mod
+from geogrid.partition.recut import free_pieces, keep_previous, recut, repair
 from geogrid.partition.register_edit import RegisterEdit, read_register
 from geogrid.partition.report import polsby_popper
 from geogrid.partition.result import PartitionResult
@@ -78,9 +79,12 @@ def repartition(
     the micro-grid to re-run (a locked cell's is ``locked_cell_full``).
 
     Inside a re-solved micro-grid the previous cells are kept as they were (clipped to
-    any new outline) if they still respect every rule; otherwise the micro-grid is
-    cut afresh and the new cells take the ids of the previous cells they share most
-    households with, so households keep their cell where possible.
+    any new outline) if they still respect every rule; otherwise they are redrawn as
+    many as before, each household staying in its cell unless the cap moves it (the
+    fewest and shortest moves); where that cannot be (a cell left empty, more cells
+    needed, land in pieces) the micro-grid is cut afresh and the new cells take the
+    ids of the previous cells they share most households with, so households keep
+    their cell where possible.
 
     Households added or moved outside the named micro-grids are not placed; the
     diagnostics say which micro-grid to name.
@@ -190,7 +194,8 @@ def _resolve_cells(run: _Rerun, edit: RegisterEdit, areas: MicrogridAreas, place
     """The cells of each named micro-grid and their households: its locked cells as
     they are (:func:`~geogrid.partition.locked_cells.fill_locked`), its previous free
     cells kept where they still respect every rule (:func:`~geogrid.partition.recut.keep_previous`),
-    else its free land cut afresh (:func:`~geogrid.partition.recut.recut`); and the
+    else redrawn around their households with as few moved as the cap asks
+    (:func:`~geogrid.partition.recut.repair`), else its free land cut afresh (:func:`~geogrid.partition.recut.recut`); and the
     locked cells' ``locked_cell_full`` notes."""
     hh, place, pts_m, pc, cap = edit.hh, edit.place, edit.pts_m, run.pc, run.cap
     out = _Cells(new_cells=[], locked_rows=set(), exact_rows=set(), cell_of_row={})
@@ -222,6 +227,8 @@ def _resolve_cells(run: _Rerun, edit: RegisterEdit, areas: MicrogridAreas, place
                              None if most is None else most - len(lk))
         if kept is not None and m in areas.unchanged and not lk:
             out.exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
+        if kept is None and recut_mod.REPAIR and (most is None or len(free_prev) <= most - len(lk)):
+            kept = repair(region, rows, cut_pts, hh, cap, free_prev, edit.prev_cell, m, set(prev_cells[CELL_ID]))
         if kept is None:
             parts = None
             if lk and (not free_prev or len(explode(region)) > len(explode(M))):
