@@ -189,7 +189,9 @@ export class Planner {
       this.mgLoaded = new Set();
       this.mgGen = (this.mgGen || 0) + 1;
       this.planNotes = null;
+      this.registerChanges = null;
       this.notesKind = "";
+      this.renderNotes(); // the plan before's list off at once, not until this one's notes come
       this.quality = null;
       this.loadQuality(); // (renders itself when it comes: the whole plan can take a second)
       await Promise.all([this.loadMicrogrids(), this.loadNotes()]);
