@@ -402,6 +402,8 @@ export default {
   "api.household.already_removed": "This household is already out of the register. To give another reason, undo that removal first.",
   "api.household.not_removed": "This household is in the register: there is no removal to undo.",
   "api.household.removal_reason": "Unknown reason ({reason}): choose moved away, dissolved, merged or duplicate.",
+  "api.household.removal_date": "The day it left must be written YYYY-MM-DD (2026-11-30), not {date}.",
+  "api.household.removal_note": "The note is 500 characters at most; shorten it.",
   "api.household.removal_future": "{date} is still to come: give the day the household moved away or was dissolved.",
   "api.household.merged_into_missing": "A merged household needs the household it joined.",
   "api.household.merged_into_unexpected": "Only a merged or duplicate household names another one; leave it out.",

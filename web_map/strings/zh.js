@@ -402,6 +402,8 @@ export default {
   "api.household.already_removed": "该住户已经移出户籍登记。如需改为其他原因，请先撤销原来的移出。",
   "api.household.not_removed": "该住户仍在登记中，没有可撤销的移出。",
   "api.household.removal_reason": "移出原因无效（{reason}）：请选择迁出、注销、并户或重复登记。",
+  "api.household.removal_date": "移出日期应写成 年-月-日（如 2026-11-30），而不是 {date}。",
+  "api.household.removal_note": "备注最多 500 个字，请缩短后再试。",
   "api.household.removal_future": "移出日期 {date} 还没有到，请填写住户实际迁出或注销的日期。",
   "api.household.merged_into_missing": "并户需要填写并入的住户。",
   "api.household.merged_into_unexpected": "只有并户或重复登记才填写并入的住户，请删去。",
