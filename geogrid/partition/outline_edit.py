@@ -158,7 +158,8 @@ def _locked_inside(code, ms, new_mg, locked_geom) -> None:
             "hold locked cells that would lie partly outside their new area (cut by the new "
             "outline, or, where the new outline left a named micro-grid no land and the named "
             "ones were cut afresh, by that cut); unlock those cells, or name fewer micro-grids "
-            "or keep the outline where they are")
+            "or keep the outline where they are", key="plan.rerun_locked_cells_outside_outline",
+            params={"village": str(code), "microgrids": sorted(set(map(str, bad)))})
 
 
 def _overlaps_near(villages, vpoly, metric) -> list[dict]:

@@ -146,8 +146,11 @@ def test_an_outline_edit_that_cuts_a_microgrid_in_two_is_reported_and_a_locked_c
     cm = reproject(r.cells.set_index("cell_id").geometry, metric)
     across = [cid for cid in r.cells.loc[r.cells["microgrid_id"] == m, "cell_id"] if cm[cid].intersects(river)]
     assert across
-    with pytest.raises(InputError, match="locked cells"):
+    with pytest.raises(InputError, match="locked cells") as refused:
         repartition(r, hh, edited, microgrids=[m], locked_cells=across[:1])
+    # the map words it in its user's language (before: no key, so English)
+    assert refused.value.key == "plan.rerun_locked_cells_outside_outline"
+    assert refused.value.params == {"village": code, "microgrids": [m]}
     # the note goes once the outline is given again with the micro-grid whole
     r3 = repartition(r2, c.households, c.villages, microgrids=[m])
     assert not [d for d in r3.diagnostics if d["kind"] == "microgrid_in_pieces"]

@@ -373,6 +373,7 @@ export default {
   "api.plan.rerun_leaves_households.lie_in": "They lie in micro-grid(s) {lie_in}: re-run those as well. ",
   "api.plan.rerun_leaves_households.nowhere": "{nowhere} lie in no micro-grid of the plan. ",
   "api.plan.rerun_locked_cells_cut_off": "Locked cells {cells} cut off land of micro-grid {microgrid} where no one lives; no cell can take it in one piece, so nothing was changed. Unlock them, or lock fewer cells.",
+  "api.plan.rerun_locked_cells_outside_outline": "The outline of village {village} changed and locked cells of micro-grid(s) {microgrids} would lie partly outside their new area, so nothing was changed. Unlock those cells, name fewer micro-grids, or keep the outline where they are.",
   "api.plan.rerun_outline_leaves_no_land": "The new outline of village {village} leaves micro-grid(s) {microgrids} no land, so nothing was changed. Re-run them together with the micro-grids next to them, or partition the village again.",
   "api.plan.rerun_outline_leaves_no_households": "The new outline of village {village} leaves micro-grid(s) {microgrids} none of their households, which would be an empty cell, so nothing was changed. Re-run them together with the micro-grids next to them, or partition the village again.",
   "api.plan.rerun_outline_has_no_area": "The outline of village(s) {villages} has no area (a line, a point or a sliver), so nothing was changed. Import the outline again, as a polygon, then re-run.",

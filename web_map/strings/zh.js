@@ -373,6 +373,7 @@ export default {
   "api.plan.rerun_leaves_households.lie_in": "它们位于微网格 {lie_in}，请将这些微网格一并重新划分；",
   "api.plan.rerun_leaves_households.nowhere": "其中 {nowhere} 户不在本方案的任何微网格内；",
   "api.plan.rerun_locked_cells_cut_off": "锁定的网格 {cells} 把微网格 {microgrid} 中一块无人居住的土地与其余部分隔开，没有网格能完整接收它，因此未作任何修改。请解锁这些网格，或少锁定一些网格。",
+  "api.plan.rerun_locked_cells_outside_outline": "村 {village} 的村界已改，微网格 {microgrids} 中锁定的网格会有一部分落在新的范围之外，因此未作任何修改。请解锁这些网格，或少选几个微网格重新划分，或保留原村界。",
   "api.plan.rerun_outline_leaves_no_land": "村 {village} 的新村界使微网格 {microgrids} 没有任何土地，因此未作任何修改。请将它们与本村相邻的微网格一起重新划分，或将该村整体重新划分。",
   "api.plan.rerun_outline_leaves_no_households": "村 {village} 的新村界使微网格 {microgrids} 内没有任何住户，会成为空网格，因此未作任何修改。请将它们与本村相邻的微网格一起重新划分，或将该村整体重新划分。",
   "api.plan.rerun_outline_has_no_area": "村 {villages} 的村界没有面积（一条线、一个点或极窄的细条），因此未作任何修改。请重新导入村界（须为多边形）后再重新划分。",
