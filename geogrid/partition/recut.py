@@ -96,14 +96,18 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     """The previous cells ``free_prev`` redrawn over ``region`` (one piece) after an
     edit they no longer fit (a cell over the cap, a household outside every cell):
     each unit stays in the cell most of its households were in, unless the cap moves
-    it (a capacity-constrained assignment to the cells' mean points, where leaving
-    one's cell costs :data:`MOVE_SIDES` cell sides), and the cells are drawn from that
-    start (:func:`~geogrid.partition.cells.solve_cells`).  As many cells as before, or
-    None (the caller cuts afresh): none of them was left, one lost all its households,
-    the households need more cells, or the drawing needed more.
+    it.  The assignment is capacity-constrained, to the cells' mean points under their
+    previous power diagram, where leaving one's cell costs :data:`MOVE_SIDES` cell
+    sides (each in turn), then without that cost; the cells are drawn from it as
+    :func:`~geogrid.partition.cells.solve_cells` draws a start, without its Lloyd
+    rounds, and kept only if each holds what was assigned to it.  As many cells as
+    before under their ids, or None (the caller cuts afresh): a building over the
+    cap, more households than the cells hold, a cell with none of its households
+    left, or no drawing that keeps them whole.
 
     Before, any such edit cut the micro-grid afresh: one household added to a full
-    cell moved a mean 9 % of the micro-grid's households (up to 27 %) to other cells.
+    cell, in micro-grids with room, moved a mean 5.5 % of their households (up to
+    40 %) to other cells (``benchmarks/repartition_stability.py``: now 1.2 %).
     """
     from geogrid.partition.lloyd import assign_within, mean_points
     from geogrid.partition.village import hsmall_of
@@ -136,8 +140,8 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     centres = mean_points(unit_cell[present], gxy[present], gw[present], C)
     # the previous cells' own diagram: each household's power distance to each cell
     # (its squared distance less the cell's weight), under which they were drawn
-    w = power_weights(units.points[units_present(units, present)] - origin,
-                      unit_cell[units.of][units_present(units, present)], centres, relax=True)
+    seen = present[units.of]  # the households of those units
+    w = power_weights(units.points[seen] - origin, unit_cell[units.of][seen], centres, relax=True)
     moved = (np.arange(C)[None, :] != unit_cell[:, None]) * (region.area / C)
     hs = hsmall_of(units, units, np.arange(len(pts)), _hamlet_small(units, hamlet, cap))
     # the fewest moves first; where no drawing separates those cells, the assignment
@@ -153,11 +157,6 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
             return _named([(poly, np.asarray(members)) for poly, members in cells], rows, free_prev,
                           prev_cell, m, all_prev)
     return None
-
-
-def units_present(units, present: np.ndarray) -> np.ndarray:
-    """The households of the units where ``present``."""
-    return present[units.of]
 
 
 def free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
