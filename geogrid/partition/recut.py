@@ -29,7 +29,7 @@ from geogrid.partition.village import _hamlet_small, _locate
 
 __all__ = ["clip_to", "keep_previous", "repair", "free_pieces", "recut"]
 
-#: whether :func:`~geogrid.partition.repartition` tries :func:`repair` before cutting
+#: whether :func:`repair` redraws at all, or leaves every such micro-grid to be cut
 #: afresh (off only to measure against: benchmarks/repartition_stability.py)
 REPAIR = True
 #: a household moved to another cell than its own costs as much, in the repair's
@@ -113,7 +113,7 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     from geogrid.partition.village import hsmall_of
 
     C = len(free_prev)
-    if C < 1 or len(rows) == 0 or shapely.get_num_geometries(region) != 1:
+    if not REPAIR or C < 1 or len(rows) == 0 or shapely.get_num_geometries(region) != 1:
         return None
     pts = pts_m[rows]
     building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None

@@ -31,7 +31,6 @@ from geogrid.partition.outline_edit import _bare_land, _cells_in_pieces, _to_met
 from geogrid.partition.edges import drop_micro_edges, reproject_valid
 from geogrid.partition.pieces import explode
 from geogrid.partition.placement import Placement, place_households
-from geogrid.partition import recut as recut_mod
 from geogrid.partition.recut import free_pieces, keep_previous, recut, repair
 from geogrid.partition.register_edit import RegisterEdit, read_register
 from geogrid.partition.report import polsby_popper
@@ -227,7 +226,7 @@ def _resolve_cells(run: _Rerun, edit: RegisterEdit, areas: MicrogridAreas, place
                              None if most is None else most - len(lk))
         if kept is not None and m in areas.unchanged and not lk:
             out.exact_rows.update(c for c, _, _ in kept)  # same cells on the same outline
-        if kept is None and recut_mod.REPAIR and (most is None or len(free_prev) <= most - len(lk)):
+        if kept is None and (most is None or len(free_prev) <= most - len(lk)):
             kept = repair(region, rows, cut_pts, hh, cap, free_prev, edit.prev_cell, m, set(prev_cells[CELL_ID]))
         if kept is None:
             parts = None
