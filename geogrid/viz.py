@@ -12,6 +12,8 @@ here uses them.  The map speaks Chinese, as the web map does (``lang="en"``: Eng
 from __future__ import annotations
 
 import html
+import numbers
+import re
 
 import folium
 import numpy as np
@@ -24,7 +26,7 @@ from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import from_wgs84, geometry_from_wgs84
 from geogrid.errors import InputError
 
-__all__ = ["TEXT", "explore", "fill_colour", "diagnostic_layers", "kind_label", "standalone"]
+__all__ = ["TEXT", "explore", "fill_colour", "diagnostic_layers", "kind_label", "note_text", "standalone"]
 
 # light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
 _RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
@@ -73,6 +75,78 @@ def kind_label(kind: str, lang: str = "zh") -> str:
     return webassets.web_strings(lang).get(f"notekind.{kind}", kind)
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def note_text(diagnostic: dict, lang: str = "zh") -> str:
+    """A diagnostic of a partition in the map's words: in ``lang``'s template of its
+    kind (``engine.<kind>`` of ``web_map/strings/zh.js``, ``en.js``: the words the web
+    map's planner gives the same note, filled as its ``noteText`` fills them: the
+    village, the number of households it names, the micro-grids, cells and villages it
+    names, the areas and pieces of its ``params``); its own (English) ``message`` where
+    the language has no template for its kind or it lacks what the template needs.
+
+    >>> d = {"kind": "oversize_building", "village_code": "431227103001",
+    ...      "households": list(range(45)), "message": "building T1 ..."}
+    >>> note_text(d)[:32]
+    '村 431227103001 有一栋楼（或同一地址）共 45 户'
+    >>> note_text({**d, "kind": "nonesuch"})
+    'building T1 ...'
+    """
+    _text(lang)
+    strings = webassets.web_strings(lang)
+    p = diagnostic.get("params") or {}
+
+    def fill(key: str, values: dict) -> str | None:
+        template = strings.get(key)
+        if not isinstance(template, str):
+            return None
+        if any(values.get(name) is None for name in _PLACEHOLDER.findall(template)):
+            return None
+        # a village's name in full-width brackets ends a code the template spaced off
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m[1], m[0])), template).replace("） ", "）")
+
+    def ids(values) -> str | None:
+        if not isinstance(values, (list, tuple)) or not values:
+            return None
+        shown = [str(v) for v in values[:8]]
+        more = fill("engine.list.more", {"n": len(values) - len(shown)}) if len(values) > len(shown) else ""
+        return strings.get("engine.list.sep", ", ").join(shown) + (more or "")
+
+    def area(m2) -> str | None:
+        if isinstance(m2, bool) or not isinstance(m2, numbers.Real) or not np.isfinite(m2):
+            return None
+        if m2 >= 1e4:
+            return fill("engine.area.km2", {"v": f"{m2 / 1e6:.3f}"})
+        return fill("engine.area.m2", {"v": int(np.floor(m2 + 0.5))})
+
+    code = diagnostic.get("village_code")
+    households = list(dict.fromkeys(diagnostic.get("households") or []))
+    pieces = p.get("pieces")
+    values = {
+        "village": None if code is None else str(code),
+        "households": len(households) or None,
+        "microgrids": ids(diagnostic.get("microgrids")),
+        "cells": ids(diagnostic.get("cells")),
+        "villages": ids(diagnostic.get("villages")),
+        "pieces": int(pieces) if isinstance(pieces, numbers.Real) and float(pieces).is_integer() else pieces,
+        "area": area(p.get("area_m2")),
+        "gained": area(p.get("gained_m2")),
+        "lost": area(p.get("lost_m2")),
+        "passed": area(p.get("passed_m2")),
+    }
+    kind = diagnostic.get("kind")
+    # a split made by hand is worded as such, not with the engine's reasons
+    key = f"engine.{kind}.by_hand" if p.get("by_hand") and f"engine.{kind}.by_hand" in strings else f"engine.{kind}"
+    # the template's optional phrases ("engine.<kind>.<name>", filling {<name>}): put
+    # in where the diagnostic has what they need, else left out
+    for name in dict.fromkeys(_PLACEHOLDER.findall(strings.get(key) or "")):
+        if f"{key}.{name}" in strings:
+            values[name] = fill(f"{key}.{name}", values) or ""
+    worded = fill(key, values)
+    return worded if worded is not None else str(diagnostic.get("message") or "")
+
+
 def explore(result, *, tiles: str | None = None, households: bool = True,
             max_points: int | None = 20_000, diagnostics: bool = True,
             lang: str = "zh", attr: str | None = None) -> folium.Map:
@@ -101,14 +175,17 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     diagnostics : bool
         A layer per kind of diagnostic (``hamlet_split``, ``oversize_building``, ...):
         a marker at the mean point of the households each names, its kind as the
-        tooltip and its message as the popup.  A diagnostic that names no household
+        tooltip and what it says as the popup (see ``lang``).  A diagnostic that names no household
         with a point is marked at its village's micro-grids where it has a village;
         the others (a village code with no outline, say) are left to the report.
     lang : ``"zh"`` (default) or ``"en"``
         The words of the map: layer names, tooltip labels and the diagnostics' kinds
-        (in Chinese the web map's words: 微网格, 网格（户团）, 户数, 自然村被拆分 for
-        ``hamlet_split``, the kind beside it in the tooltip; in English the kind ids).
-        Ids and the diagnostics' messages are shown as they are, escaped.
+        and what they say (in Chinese the web map's words: 微网格, 网格（户团）, 户数,
+        自然村被拆分 for ``hamlet_split``, the kind beside it in the tooltip, and each
+        diagnostic worded as the web map's planner words it, :func:`note_text`, in its
+        English message where the web map has no words for its kind; in English the
+        kind ids and the engine's messages, as ``result.notes()`` gives them).  Ids are
+        shown as they are, escaped.
 
     Every layer has a tooltip with its counts, and a layer control toggles them.  The
     page stands alone (Leaflet is written into it); :func:`standalone` says how.
@@ -321,6 +398,11 @@ def diagnostic_layers(result, mgs=None, *, lang: str = "zh", crs: str = "wgs84")
         for code, g in mgs.groupby(VILLAGE_CODE):
             c = g.geometry.union_all().representative_point()
             village_at[code] = (c.x, c.y)
+    # the popup: in Chinese the web map's words for the note (note_text), in English
+    # the engine's own message, as result.notes() and the report give it
+    def said_of(d):
+        return d["message"] if lang == "en" else note_text(d, lang)
+
     layers: dict[str, list] = {}
     for d in result.diagnostics:
         rows = [pos[h] for h in d.get("households") or [] if h in pos]
@@ -346,7 +428,7 @@ def diagnostic_layers(result, mgs=None, *, lang: str = "zh", crs: str = "wgs84")
         # once) and, unlike folium.Popup, needs no jQuery.
         features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(x), DECIMALS),
                                                                         round(float(y), DECIMALS)]},
-                     "properties": {"kind": html.escape(said), "message": html.escape(d["message"])}}
+                     "properties": {"kind": html.escape(said), "message": html.escape(said_of(d))}}
                     for x, y, d in layers[kind]]
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},

@@ -94,7 +94,8 @@ def test_the_folium_map_works_offline_and_shows_user_text_as_typed(browser, tmp_
         assert cell["cell_id"] in tip.inner_text() and "户数" in tip.inner_text()
         assert page.locator(".leaflet-tooltip img").count() == 0
 
-        # the tower's diagnostic: its layer shown, its marker clicked, its message read
+        # the tower's diagnostic: its layer shown, its marker clicked, its note read in
+        # the web map's words, the village code in it as typed
         page.locator(".leaflet-control-layers label", has_text="整栋超过上限").locator("input").check()
         tower = gpd.GeoSeries([shapely.Point(X0 + 500, Y0 + 500)], crs=UTM).to_crs(4326).iloc[0]
         page.mouse.move(0, 0)
@@ -102,8 +103,8 @@ def test_the_folium_map_works_offline_and_shows_user_text_as_typed(browser, tmp_
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(timeout=5_000)
         text = popup.inner_text()
-        assert KEY in text and "45 households" in text
-        assert page.locator(".leaflet-popup-content b").count() == 0
+        assert f"村 {CODE} 有一栋楼（或同一地址）共 45 户" in text and "45 households" not in text
+        assert page.locator(".leaflet-popup-content img, .leaflet-popup-content b").count() == 0
         assert page.evaluate("window.__pwned") is None
     finally:
         ctx.close()

@@ -435,7 +435,7 @@ def test_explore_speaks_chinese_by_default_and_english_when_asked():
     oversize_building): a county analyst read a map in another language than the web
     map's.  By default it says what the web map says (网格（户团）, 微网格, 户数, and the
     web map's word for each diagnostic's kind, the kind beside it); lang="en" as before.
-    Ids and messages stay as they are, escaped."""
+    Ids stay as they are, escaped (what the diagnostics say: the next test)."""
     from shapely.geometry import box
 
     from geogrid.errors import InputError
@@ -454,7 +454,7 @@ def test_explore_speaks_chinese_by_default_and_english_when_asked():
         assert f"let aliases = {aliases};" in text
     assert '"kind": "整栋超过上限（oversize_building）"' in text
     assert "&lt;b&gt;A&lt;/b&gt;" in text and "<b>A</b>" not in text  # ids as text
-    assert "45 households" in text  # the engine's message as it is
+    assert "45 households" not in text and "共 45 户" in text  # the note in the web map's words
     some = _overlays(explore(r, max_points=60).get_root().render())
     assert re.fullmatch(r"住户：[0-9]+ 个网格中 [0-9]+ 个的全部住户，分布于全图（[0-9]+/75 户）", some[2]), some
     en = explore(r, lang="en").get_root().render()
@@ -463,6 +463,64 @@ def test_explore_speaks_chinese_by_default_and_english_when_asked():
     assert '"kind": "oversize_building"' in en
     with pytest.raises(InputError, match=r"lang='fr'.*'zh' or 'en'"):
         explore(r, lang="fr")
+
+
+def _popups(page):
+    """The popup texts of the diagnostic markers, by the kind their tooltip names."""
+    import json
+
+    out = {}
+    for data in re.findall(r'_add\((\{"features".*?\})\);', page, re.S):
+        for f in json.loads(data)["features"]:
+            if "message" in f["properties"]:
+                out.setdefault(f["properties"]["kind"], []).append(f["properties"]["message"])
+    return out
+
+
+def test_explore_words_the_diagnostics_as_the_web_map_does():
+    """Before: a map in Chinese (the default) popped up each diagnostic in the engine's
+    English ('building T1 in village A has 45 households ...'), where the web map's
+    planner words the same note in Chinese.  Each is worded now from the web map's
+    template of its kind (web_map/strings/zh.js, engine.<kind>; no copy of it here),
+    escaped once; a kind the web map has no words for keeps its English message;
+    lang="en" keeps the engine's messages, as result.notes() gives them."""
+    import html
+
+    from shapely.geometry import box
+
+    from geogrid import webassets
+    from geogrid.viz import explore
+
+    from .conftest import X0, Y0, households_gdf, village_gdf
+
+    code = "<b>A</b>"
+    v = village_gdf({code: box(X0, Y0, X0 + 1000, Y0 + 1000), "B": box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)})
+    xy = [(X0 + 500, Y0 + 500)] * 45 + [(X0 + 100 + 25 * i, Y0 + 200) for i in range(30)]
+    r = partition(households_gdf(xy, code, building=["T1"] * 45 + [None] * 30), v, min_microgrids=1)
+    zh = webassets.web_strings("zh")
+    tower = zh["engine.oversize_building"].replace("{village}", code).replace("{households}", "45")
+    empty = zh["engine.empty_village"].replace("{village}", "B")
+    popups = _popups(explore(r).get_root().render())
+    assert popups == {"整栋超过上限（oversize_building）": [html.escape(tower)], "空村（empty_village）": [empty]}
+    assert "&lt;b&gt;A&lt;/b&gt;" in popups["整栋超过上限（oversize_building）"][0]  # the code as text, escaped once
+    en = _popups(explore(r, lang="en").get_root().render())
+    assert en["oversize_building"] == [html.escape(d["message"]) for d in r.diagnostics
+                                        if d["kind"] == "oversize_building"]
+    r.report["diagnostics"].append({**r.diagnostics[0], "kind": "nonesuch", "message": "the engine's own & more"})
+    assert _popups(explore(r).get_root().render())["nonesuch"] == [html.escape("the engine's own & more")]
+    from geogrid.viz import note_text
+
+    # as the web map fills them: lists of ids (8, then how many more), areas, optional phrases
+    d = {"kind": "microgrid_in_pieces", "village_code": "431227103001", "message": "M",
+         "microgrids": [f"m{i}" for i in range(10)], "params": {"pieces": 3}}
+    assert note_text(d) == zh["engine.microgrid_in_pieces"].format(
+        village="431227103001", microgrids="、".join(f"m{i}" for i in range(8)) + "，另有 2 个", pieces=3, torn="")
+    assert "，在此之前网格 c1 也随之分成多块" in note_text({**d, "cells": ["c1"]})
+    overlap = {"kind": "villages_overlap", "villages": ["a", "b"], "message": "M"}
+    assert "1.250 平方公里" in note_text({**overlap, "params": {"area_m2": 1.25e6}})
+    assert "重叠了 35 平方米" in note_text({**overlap, "params": {"area_m2": 34.5}})
+    assert note_text(overlap) == "M"  # no area to fill the template with: the message
+    assert note_text(d, "en").startswith("The new outline of village 431227103001 leaves micro-grid m0, m1, ")
 
 
 def _tile_layers(page):
