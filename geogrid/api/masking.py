@@ -17,6 +17,7 @@ import logging
 import re
 
 from geogrid.idnumber import mask_id_number
+from geogrid.phonenumber import mask_phone
 
 __all__ = [
     "COMPOUND_SURNAMES",
@@ -67,25 +68,6 @@ def mask_name(name: str | None) -> str | None:
     if len(name) == 1:
         return name
     return name[:keep] + "".join(c if c in " ·•" else _MASK for c in name[keep:])
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Keep the first three and the last four digits; separators stay where they are.
-
-    >>> mask_phone("13812345678")
-    '138****5678'
-    >>> mask_phone("0745-7221234")
-    '074*-***1234'
-    """
-    if not phone:
-        return phone
-    phone = str(phone)
-    digits = [i for i, c in enumerate(phone) if c.isdigit()]
-    if len(digits) <= 7:  # too short to keep 3 + 4: keep only the last four
-        keep = set(digits[-4:]) if len(digits) > 4 else set()
-    else:
-        keep = set(digits[:3]) | set(digits[-4:])
-    return "".join(c if (i in keep or not c.isdigit()) else _MASK for i, c in enumerate(phone))
 
 
 #: An 18-character resident ID number standing on its own (not inside a longer token),
