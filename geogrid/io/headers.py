@@ -224,9 +224,11 @@ def resolve_columns(
 #: What a person's name, ID number, phone or birth date is headed with: the values the API
 #: masks and reveals only for a stated purpose, on record (api.representation.REVEALABLE).
 #: Beside the persons' headers of these columns, a header holding one of these words is one
-#: of them (户主身份证号, 联系人电话, 家属姓名).
+#: of them (户主身份证号, 联系人电话, 家属姓名; 联系人 and 监护人 name a person).  What a header
+#: does not say, the values may: :mod:`geogrid.io.personalnumbers` reads them.
 _PERSONAL = (C.NAME, C.ID_NUMBER, C.PHONE, C.BIRTH_DATE)
-_PERSONAL_WORDS = ("身份证", "证件号", "身份号码", "电话", "手机", "联系方式", "出生日期", "出生年月", "生日", "姓名")
+_PERSONAL_WORDS = ("身份证", "证件号", "身份号码", "电话", "手机", "联系方式", "出生日期", "出生年月", "生日", "姓名",
+                   "联系人", "监护人")
 
 
 @functools.cache
@@ -237,8 +239,8 @@ def _personal_keys() -> frozenset[str]:
 def personal_header(header: object) -> bool:
     """Whether ``header`` heads a person's name, ID number, phone or birth date.
 
-    >>> personal_header("身份证号码"), personal_header("户主联系电话"), personal_header("备注")
-    (True, True, False)
+    >>> personal_header("身份证号码"), personal_header("户主联系电话"), personal_header("紧急联系人"), personal_header("备注")
+    (True, True, True, False)
     """
     key = normalize_header(header)
     return key in _personal_keys() or any(word in key for word in _PERSONAL_WORDS)
@@ -253,7 +255,8 @@ def extra_headers(
     ``(header, why)`` for those it leaves out: a header ``columns`` ignores (maps to
     ``None``), one named as a column of the reader's own (``taken``, compared without
     case, as a GeoPackage compares them), and a person's name, ID number, phone or
-    birth date (:func:`personal_header`).
+    birth date (:func:`personal_header`).  By their headers only: a reader then screens
+    the values of those kept (:func:`geogrid.io.personalnumbers.screen_columns`).
 
     >>> kept, left_out = extra_headers(["户号", "经度", "纬度", "备注", "身份证号", "Geometry", "_row"],
     ...                                {"household_no": "户号", "lon": "经度", "lat": "纬度"},

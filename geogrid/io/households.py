@@ -24,6 +24,7 @@ from geogrid.io.headers import (
     resolve_columns,
 )
 from geogrid.io.outlines import check_outline
+from geogrid.io.personalnumbers import screen_columns
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
@@ -85,9 +86,13 @@ def load_households(
         out one); ``_row`` joins the others back.  Never carried, with a note saying so:
         a header named as one of geogrid's columns (``household_no``, ``geometry``, the
         ``cell_id`` of a plan read back, ...; rename it), and a person's name, ID number,
-        phone or birth date (身份证号, 联系电话, ...: geogrid keeps those only in the persons
-        register, masked, and reads them with :func:`~geogrid.io.load_persons`).
-        ``geogrid import households`` stores geogrid's columns only, and ``geogrid
+        phone or birth date (身份证号, 联系电话, 联系人, ...: geogrid keeps those only in the
+        persons register, masked, and reads them with :func:`~geogrid.io.load_persons`).
+        The values are read too (:mod:`~geogrid.io.personalnumbers`): a column more than
+        half of whose values (not empty) hold a resident ID number or a phone number is
+        left out likewise, with a note naming its rows; in another, such a number is
+        masked (``户主电话138****5678已核实``, ``**************1234``), with a note on each
+        row masked, and the rest of the text kept.  ``geogrid import households`` stores geogrid's columns only, and ``geogrid
         partition`` writes them only.
     layer : sheet or layer to read.
     require_number : ``False`` accepts a file without a household-number column (a
@@ -243,9 +248,12 @@ def load_households(
     if extra_columns:
         kept, left_out = extra_headers(raw.columns, mapping, columns=columns,
                                        taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
-        for h in kept:
-            frame[h] = raw[h].to_numpy()
-        notes = [(None, str(h), why) for h, why in left_out]
+        # what the headers do not say: ID and phone numbers typed under them (备注, 联系人)
+        values, by_content, masked = screen_columns(raw, kept, rows)
+        for h, column in values.items():
+            frame[h] = column
+        notes = [(None, str(h), why) for h, why in [*left_out, *by_content]]
+        notes += [(pos, str(h), note) for pos, h, note in masked]
     frame = frame.iloc[good].reset_index(drop=True)
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")

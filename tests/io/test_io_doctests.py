@@ -3,7 +3,8 @@ import importlib
 
 import pytest
 
-MODULES = ["encoding", "formats", "headers", "headerrows", "validate", "export", "boundaries", "degrees", "villagenames"]
+MODULES = ["encoding", "formats", "headers", "headerrows", "validate", "export", "boundaries", "degrees", "villagenames",
+           "personalnumbers"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,222 @@
+"""Resident ID numbers and phone numbers typed into a file's other columns.
+
+:func:`~geogrid.io.load_households` carries the columns of a register that geogrid does
+not know (备注, 人口, ...) into ``valid``.  A column headed as a person's name, ID number,
+phone or birth date never comes through (:func:`~geogrid.io.headers.personal_header`),
+but a header says nothing of what was typed under it: a 联系人 column of names and
+phones, or a 备注 reading ``户主电话13812345678已核实``.  This module reads the values:
+
+- :func:`find_numbers` finds the numbers inside any text: resident ID numbers of 18
+  characters whose GB 11643 check character is right, and first-generation ones of 15
+  digits, both with a possible birth date (:func:`geogrid.idnumber.parse_id_number`);
+  mobile numbers (1[3-9] and 9 digits, with or without +86) and landlines with their
+  area code (0745-6221234, (0745)6221234), as :func:`geogrid.io.validate.parse_phone`
+  reads a phone cell.  Full-width digits count, and so do numbers written in groups
+  (138 1234 5678, 431227 19900101 123X);
+- :func:`screen_columns` decides what becomes of each column: one whose values mostly
+  (more than half of those not empty) hold such a number is a column of personal data
+  under another name and is left out, as a personal header is; in the others each
+  number found is masked as the API masks it (``**************1234``, ``138****5678``,
+  :func:`~geogrid.idnumber.mask_id_number`, :func:`~geogrid.phonenumber.mask_phone`)
+  and the rest of the text kept.  Either way a note says so, naming the column and the
+  rows, never the number.
+
+A number of seven or eight digits without its area code is not taken for a phone: it
+cannot be told from a count or an amount.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from geogrid.idnumber import mask_id_number, parse_id_number
+from geogrid.io.validate import clean_text, parse_phone
+from geogrid.phonenumber import mask_phone
+
+__all__ = ["ID_NUMBER", "PHONE", "find_numbers", "mask_numbers", "screen_columns"]
+
+#: The kinds of number :func:`find_numbers` reports.
+ID_NUMBER = "id_number"
+PHONE = "phone"
+
+# full-width digits, X, plus, minus, brackets and space as their half-width selves: one
+# character for one, so that a span found in the translation is the same span of the text
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－（）　", "0123456789Xx+-() ")
+_ID18 = re.compile(r"(?<![0-9])\d{6}([- ]?)\d{8}\1\d{3}[\dXx](?![0-9])")
+_ID15 = re.compile(r"(?<![0-9])\d{15}(?![0-9Xx])")
+_MOBILE = re.compile(r"(?<![0-9])(?P<cc>(?:\+|00)?86[- ]?)?(?P<number>1[3-9]\d([- .]?)\d{4}\3\d{4})(?![0-9])")
+_LANDLINE = re.compile(r"(?<![0-9])(?P<cc>)(?P<number>(?:\(0\d{2,3}\) ?|0\d{2,3}[- ]?)\d{7,8})(?![0-9])")
+_SEPARATORS = re.compile(r"[- ]")
+_DIGIT_RUN = re.compile(r"\d{3}")  # no three digits in a row, no number: most cells stop here
+
+
+def _id_number(text: str) -> bool:
+    try:
+        parse_id_number(_SEPARATORS.sub("", text))
+    except ValueError:
+        return False
+    return True
+
+
+def _phone(text: str) -> bool:
+    try:
+        return parse_phone(text) is not None
+    except ValueError:
+        return False
+
+
+def find_numbers(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, kind)`` of each resident ID number and phone number in ``text``,
+    in order; ``kind`` is :data:`ID_NUMBER` or :data:`PHONE`.
+
+    >>> find_numbers("户主电话13812345678已核实")
+    [(4, 15, 'phone')]
+    >>> find_numbers("身份证11010519491231002X，座机(0745)6221234")
+    [(3, 21, 'id_number'), (24, 37, 'phone')]
+    >>> find_numbers("身份证11010519491231002Y 人口 5 编号 20261107")  # check character wrong
+    []
+    """
+    half = text.translate(_HALF_WIDTH)
+    if not _DIGIT_RUN.search(half):
+        return []
+    found: list[tuple[int, int, str]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _ in found)
+
+    for pattern, kind, check in ((_ID18, ID_NUMBER, _id_number), (_ID15, ID_NUMBER, _id_number),
+                                 (_MOBILE, PHONE, _phone), (_LANDLINE, PHONE, _phone)):
+        for m in pattern.finditer(half):
+            if kind == PHONE:
+                start, end, number = m.start("number"), m.end("number"), m.group("number")
+                start = m.start() if m.group("cc") else start
+            else:
+                start, end, number = m.start(), m.end(), m.group()
+            if free(start, end) and check(number):
+                found.append((start, end, kind))
+    return sorted(found)
+
+
+def _masked(span: str, kind: str) -> str:
+    if kind == ID_NUMBER:
+        return mask_id_number(_SEPARATORS.sub("", span).upper())
+    m = _MOBILE.fullmatch(span) or _LANDLINE.fullmatch(span)
+    cc = (m.group("cc") or "") if m else ""
+    return cc + mask_phone(span[len(cc):])
+
+
+def mask_numbers(text: str) -> tuple[str, frozenset[str]]:
+    """``text`` with each number :func:`find_numbers` finds masked as the API masks it
+    (an ID number to its last four characters, a phone number to its first three and
+    last four digits), and the kinds of number masked.
+
+    >>> mask_numbers("户主电话１３８１２３４５６７８已核实，身份证431227 19900101 1231")[0]
+    '户主电话138****5678已核实，身份证**************1231'
+    >>> mask_numbers("低保，人口 5")
+    ('低保，人口 5', frozenset())
+    """
+    spans = find_numbers(text)
+    if not spans:
+        return text, frozenset()
+    half = text.translate(_HALF_WIDTH)
+    parts, at = [], 0
+    for start, end, kind in spans:
+        parts += [text[at:start], _masked(half[start:end], kind)]
+        at = end
+    parts.append(text[at:])
+    return "".join(parts), frozenset(kind for _, _, kind in spans)
+
+
+def _text(value) -> str | None:
+    """A cell as the text its numbers are looked for in: a string as it is, a whole
+    number without its ``.0`` (an Excel cell of 13812345678); ``None`` for other cells."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return clean_text(value)
+    return None
+
+
+_WHAT = {frozenset({ID_NUMBER}): "an ID number", frozenset({PHONE}): "a phone number",
+         frozenset({ID_NUMBER, PHONE}): "an ID number and a phone number"}
+_WHY = ("geogrid keeps these only in the persons register (masked, each full read on record); "
+        "read_table(path) has the text as typed, by _row")
+
+
+def masked_note(kinds: frozenset[str]) -> str:
+    """The note on a row of a column whose value had ``kinds`` of number masked."""
+    how = {frozenset({ID_NUMBER}): "to its last four characters (**************1234)",
+           frozenset({PHONE}): "to its first three and last four digits (138****5678)",
+           frozenset({ID_NUMBER, PHONE}): "as the API masks them (**************1234, 138****5678)"}[kinds]
+    return f"{_WHAT[kinds]} in the text masked {how}, the rest kept: {_WHY}"
+
+
+def _rows(rows: Sequence, limit: int = 10) -> str:
+    shown = ", ".join(map(str, rows[:limit]))
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def screen_columns(
+    raw: pd.DataFrame, headers: Iterable, rows: Sequence,
+) -> tuple[dict, list[tuple[object, str]], list[tuple[int, object, str]]]:
+    """``(values, left_out, notes)`` for the columns ``headers`` of ``raw``, to be carried
+    into the rows read.
+
+    ``values`` is ``{header: array of the column's values}`` of the columns kept, in
+    order, each value as read except that the ID and phone numbers in it are masked
+    (:func:`mask_numbers`);
+    ``left_out`` is ``(header, why)`` for each column more than half of whose values (of
+    those not empty) hold one, which is not carried at all; ``notes`` is ``(position,
+    header, note)`` for each value masked.  ``rows`` are the file's row numbers of
+    ``raw``'s rows, for the reasons.
+
+    >>> raw = pd.DataFrame({"备注": ["低保", "户主电话13812345678已核实", ""],
+    ...                     "联系人": ["张三 13812345678", "李四 0745-6221234", ""]})
+    >>> values, left_out, notes = screen_columns(raw, ["备注", "联系人"], [2, 3, 4])
+    >>> {header: column.tolist() for header, column in values.items()}
+    {'备注': ['低保', '户主电话138****5678已核实', '']}
+    >>> [header for header, _ in left_out], [(pos, header) for pos, header, _ in notes]
+    (['联系人'], [(1, '备注')])
+    """
+    values: dict = {}
+    left_out: list[tuple[object, str]] = []
+    notes: list[tuple[int, object, str]] = []
+    for header in headers:
+        column = raw[header].tolist()
+        masked: dict[int, tuple[str, frozenset[str]]] = {}
+        filled = 0
+        seen: dict[str, tuple[str, frozenset[str]]] = {}
+        for pos, value in enumerate(column):
+            text = _text(value)
+            if text is None or not text.strip():
+                continue
+            filled += 1
+            if text not in seen:
+                seen[text] = mask_numbers(text)
+            if seen[text][1]:
+                masked[pos] = seen[text]
+        if masked and len(masked) * 2 > filled:
+            kinds = frozenset().union(*(k for _, k in masked.values()))
+            what = {frozenset({ID_NUMBER}): "ID numbers", frozenset({PHONE}): "phone numbers",
+                    frozenset({ID_NUMBER, PHONE}): "ID or phone numbers"}[kinds]
+            where = _rows([int(rows[p]) for p in sorted(masked)])
+            left_out.append((header, f"not carried into the rows read: {len(masked)} of its {filled} values "
+                                     f"hold {what} (row{'s' if len(masked) > 1 else ''} {where}), so it is "
+                                     f"taken for a column of personal data: {_WHY}"))
+            continue
+        kept = raw[header].to_numpy(copy=True)  # as read: a GeoJSON's numbers stay numbers
+        if masked:
+            kept = kept.astype(object)
+        for pos, (text, kinds) in masked.items():
+            kept[pos] = text
+            notes.append((pos, header, masked_note(kinds)))
+        values[header] = kept
+    return values, left_out, sorted(notes, key=lambda t: t[0])
