@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     secret_key: str = Field("change-me", description="JWT signing key; must be changed outside demo mode.")
     demo: bool = Field(False, description="Demo mode: allows the default secret and demo users.")
     data_dir: Path = Field(Path("var"), description="Where uploads and generated files are kept.")
-    basemap: str = Field("none", description="Default basemap of the web map: none, osm, tianditu or amap.")
+    basemap: str = Field("none", description="Default basemap of the web map and of geogrid.viz.explore() "
+                         "given no tiles: none, osm, tianditu or amap.")
     tianditu_key: str = Field("", description="Key for Tianditu (天地图) tiles.")
     county_code: str = Field("431227", description="GB/T 2260 code of the county being served.")
 

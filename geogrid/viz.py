@@ -1,7 +1,8 @@
 """Folium maps of a partition, for analysts in notebooks.
 
 Nothing is fetched from the internet: the map has no base layer by default
-(``tiles=None``; pass one of geogrid's basemaps, ``tiles="osm"``, ``"tianditu"`` or
+(``tiles=None`` draws the basemap of ``GEOGRID_BASEMAP``, as the web map does, and that
+is none unless set; pass one of geogrid's basemaps, ``tiles="osm"``, ``"tianditu"`` or
 ``"amap"``, when you are online; see :mod:`geogrid.basemaps`), and the page
 carries its own Leaflet, the copy the web map vendors from npm
 (``web_map/vendor/leaflet``), instead of folium's links to CDNs.  folium's other
@@ -26,7 +27,7 @@ from geogrid.columns import CELL_ID, HOUSEHOLDS, MICROGRID_ID, VILLAGE_CODE
 from geogrid.crs import from_wgs84, geometry_from_wgs84
 from geogrid.errors import InputError
 
-__all__ = ["TEXT", "explore", "fill_colour", "diagnostic_layers", "kind_label", "note_text", "standalone"]
+__all__ = ["TEXT", "configured_basemap", "explore", "fill_colour", "diagnostic_layers", "kind_label", "note_text", "standalone"]
 
 # light to dark: few households to full (colour-blind safe, from ColorBrewer YlGnBu)
 _RAMP = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
@@ -157,8 +158,11 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
     ----------
     result : PartitionResult
     tiles : str or None
-        The base map.  None (default) or ``"none"``: a blank map, nothing fetched.
-        geogrid's basemaps, as the web map offers them (:mod:`geogrid.basemaps`):
+        The base map.  None (default): the basemap of the settings,
+        ``GEOGRID_BASEMAP`` (environment or ``.env``), which the server's web map opens
+        with; it is ``none`` unless set, and then the map is blank and nothing is
+        fetched (:func:`configured_basemap`).  ``"none"``: a blank map whatever the
+        settings.  geogrid's basemaps, as the web map offers them (:mod:`geogrid.basemaps`):
         ``"osm"`` (OpenStreetMap), ``"tianditu"`` (天地图, with the key of
         ``GEOGRID_TIANDITU_KEY``, which the page then carries, as the web map's does) and
         ``"amap"`` (高德地图, GCJ-02 tiles: every layer of the map is then shifted to
@@ -266,9 +270,10 @@ def explore(result, *, tiles: str | None = None, households: bool = True,
 def _tiles(tiles, attr):
     """``(what folium.Map takes as tiles, geogrid's Basemap)`` for ``tiles``: one of
     geogrid's names gives ``(None, its Basemap or None)``; folium's own tiles pass
-    through; a URL without ``attr`` raises InputError."""
+    through; a URL without ``attr`` raises InputError; None is the configured basemap
+    (:func:`configured_basemap`)."""
     if tiles is None:
-        return None, None
+        return None, configured_basemap()
     if isinstance(tiles, str) and tiles.strip().lower() in (*basemaps.NAMES, "openstreetmap"):
         key = None
         if tiles.strip().lower() == "tianditu":
@@ -285,6 +290,33 @@ def _tiles(tiles, attr):
             "geogrid's basemaps: 'none' (nothing fetched), 'osm', 'tianditu' (with "
             "GEOGRID_TIANDITU_KEY) or 'amap' (the map shifted to GCJ-02)") from exc
     return tiles, None
+
+
+def configured_basemap() -> basemaps.Basemap | None:
+    """The basemap of the settings, ``GEOGRID_BASEMAP`` (in the environment or a
+    ``.env`` file of the working directory; with ``GEOGRID_TIANDITU_KEY`` for
+    Tianditu), which the server's web map opens with: None for ``none``, the default.
+    A setting the map cannot draw (Tianditu without its key, a name that is none of
+    geogrid's basemaps) draws none, as the web map does, with a warning saying what to
+    set."""
+    import warnings
+
+    from pydantic import ValidationError
+
+    from geogrid.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # another GEOGRID_ variable that does not read
+        warnings.warn(f"the map is drawn without a basemap: geogrid's settings do not read ({exc}); "
+                      "correct them, or pass tiles= to explore()", stacklevel=4)
+        return None
+    try:
+        return basemaps.basemap(settings.basemap, tianditu_key=settings.tianditu_key or None)
+    except InputError as exc:
+        warnings.warn(f"GEOGRID_BASEMAP={settings.basemap!r} cannot be drawn, so the map has no basemap: "
+                      f"{exc}; or pass tiles= to explore()", stacklevel=4)
+        return None
 
 
 def _whole_cells(placed, max_points: int):

@@ -15,6 +15,12 @@ from geogrid.partition import partition
 from .synthetic import synthetic_county
 
 
+@pytest.fixture(autouse=True)
+def _no_basemap_configured(monkeypatch):
+    """explore() with no tiles draws GEOGRID_BASEMAP: none here, unless a test sets it."""
+    monkeypatch.delenv("GEOGRID_BASEMAP", raising=False)
+
+
 @pytest.fixture(scope="module")
 def small():
     return synthetic_county(seed=3, n_households=600)
@@ -562,6 +568,43 @@ def test_explore_knows_geogrids_basemaps(small, tmp_path, monkeypatch):
         explore(r, tiles="nonesuch")
     assert [u for u, _ in _tile_layers(explore(r, tiles=url, attr="© example").get_root().render())] == [url]
     assert len(_tile_layers(explore(r, tiles="OpenTopoMap").get_root().render())) == 1  # folium's own
+
+
+def test_explore_draws_the_configured_basemap_when_given_no_tiles(small, tmp_path, monkeypatch):
+    """Before: explore() drew no basemap whatever GEOGRID_BASEMAP said, though the
+    server's web map opens with it: an analyst who had set GEOGRID_BASEMAP=amap had to
+    pass tiles= every time.  With no tiles, explore() draws the configured basemap
+    (from the environment or .env, AMap shifting the layers to GCJ-02); with none
+    configured, none and nothing fetched; tiles= wins; a setting it cannot draw gives a
+    blank map and a warning saying what to set."""
+    from geogrid.viz import explore
+
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    monkeypatch.delenv("GEOGRID_TIANDITU_KEY", raising=False)
+    r = partition(small.households, small.villages, engine="serial")
+    assert _tile_layers(explore(r).get_root().render()) == []  # none set: none, nothing fetched
+    monkeypatch.setenv("GEOGRID_BASEMAP", "osm")
+    osm = [url for url, _ in _tile_layers(explore(r).get_root().render())]
+    assert osm == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+    assert _tile_layers(explore(r, tiles="none").get_root().render()) == []
+    monkeypatch.setenv("GEOGRID_BASEMAP", "amap")
+    page = explore(r).get_root().render()
+    assert [url for url, _ in _tile_layers(page)] == [url for url, _ in _tile_layers(
+        explore(r, tiles="amap").get_root().render())] and "autonavi.com" in page
+    assert page.count('"coordinates"') and re.findall(r'"coordinates": \[([-0-9.]+)', page) == re.findall(
+        r'"coordinates": \[([-0-9.]+)', explore(r, tiles="amap").get_root().render())  # shifted as for tiles="amap"
+    monkeypatch.setenv("GEOGRID_BASEMAP", "tianditu")
+    with pytest.warns(UserWarning, match=r"GEOGRID_BASEMAP='tianditu'.*GEOGRID_TIANDITU_KEY"):
+        assert _tile_layers(explore(r).get_root().render()) == []
+    monkeypatch.setenv("GEOGRID_TIANDITU_KEY", "k3y")
+    assert [url.split("/")[3] for url, _ in _tile_layers(explore(r).get_root().render())] == ["vec_w", "cva_w"]
+    monkeypatch.delenv("GEOGRID_BASEMAP")
+    monkeypatch.delenv("GEOGRID_TIANDITU_KEY")
+    (tmp_path / ".env").write_text("GEOGRID_BASEMAP=osm\n", encoding="utf-8")
+    assert [url for url, _ in _tile_layers(explore(r).get_root().render())] == osm  # .env, as the server reads it
+    (tmp_path / ".env").write_text("GEOGRID_BASEMAP=google\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"GEOGRID_BASEMAP='google'.*none, osm, tianditu, amap"):
+        assert _tile_layers(explore(r).get_root().render()) == []
 
 
 def test_explore_over_amap_shifts_every_layer_to_gcj02():
