@@ -69,8 +69,6 @@ def synthetic_register(seed: int = 0) -> Register:
     """A register of the same size and shape: 156 villages on a grid, 3.4 persons/household."""
     from shapely.geometry import box
 
-    from geogrid.idnumber import make_id_number
-
     rng = np.random.default_rng(seed)
     x0, y0, nx, ny, step = 108.85, 27.0, 13, 12, 0.04
     vcodes, vgeoms, tcodes = [], [], []

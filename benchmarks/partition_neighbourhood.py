@@ -38,7 +38,8 @@ from scipy.spatial import Delaunay, cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from partition_bench import load, metric_points, run_kmc, the_slice  # noqa: E402
+from baselines import run_kmc  # noqa: E402
+from partition_bench import load, metric_points, the_slice  # noqa: E402
 
 from geogrid.partition import partition, village  # noqa: E402
 from geogrid.partition.cells import round_groups  # noqa: E402

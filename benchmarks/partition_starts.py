@@ -35,7 +35,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from partition_bench import load, metric_points, run_kmc, the_slice  # noqa: E402
+from baselines import run_kmc  # noqa: E402
+from partition_bench import load, metric_points, the_slice  # noqa: E402
 
 from geogrid.partition import partition  # noqa: E402
 from geogrid.partition.report import within_cell_msd  # noqa: E402
