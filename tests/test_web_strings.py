@@ -76,3 +76,17 @@ def test_every_string_the_planners_notes_and_validation_ask_for_is_there(lang):
         asked |= set(re.findall(r'\bt\("([a-z_.]+)"', text))
     assert {"planner.register.changed", "planner.register.village", "planner.notes.plan"} <= asked
     assert sorted(asked - _keys(lang)) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_string_the_issue_statistics_ask_for_is_there(lang):
+    """The issue statistics (their periods, steps of the trend and an analyst's words for
+    rounded and withheld figures) word nothing in a raw key."""
+    text = (ROOT / "web_map" / "js" / "issue-stats.js").read_text(encoding="utf-8")
+    asked = set(re.findall(r'\bt\("([a-z_.]+)"', text))
+    presets = re.search(r"PRESETS = \[([^\]]+)\]", text).group(1)
+    asked |= {f"stats.period.{p}" for p in re.findall(r'"([a-z_0-9]+)"', presets)}
+    steps = re.search(r"STEPS = \[([^\]]+)\]", text).group(1)
+    asked |= {f"stats.step.{s}" for s in re.findall(r'"([a-z]+)"', steps)}
+    assert {"stats.period.last_month", "stats.step.week", "stats.about", "stats.withheld.rows"} <= asked
+    assert sorted(asked - _keys(lang)) == []
