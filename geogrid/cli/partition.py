@@ -34,7 +34,7 @@ def _read_villages(path: Path, crs: str = "wgs84"):
     requiring names.  Returns the :class:`~geogrid.io.ImportBatch`."""
     from geogrid.io import load_boundaries
 
-    return load_boundaries(path, level="village", crs=crs, require_name=False)
+    return load_boundaries(path, level="village", crs=crs, require_name=False, extra_columns=False)
 
 
 def _village_names(batch) -> dict[str, str]:

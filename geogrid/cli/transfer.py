@@ -209,8 +209,9 @@ def import_persons(
                 for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
 
     _import(database_url, file, "persons",
+            # geogrid's columns only: the register stores no others
             lambda engine: load_persons(file, columns=_columns(columns), encoding=encoding,
-                                        layer=_layer(layer)),
+                                        layer=_layer(layer), extra_columns=False),
             upsert_persons, skip_invalid=skip_invalid, rejects=rejects, db_check=unregistered)
 
 
@@ -233,7 +234,7 @@ def import_boundaries(
     level = normalize_level(level)
     _import(database_url, file, "areas",
             lambda engine: load_boundaries(file, level=level, crs=crs, columns=_columns(columns),
-                                           encoding=encoding, layer=_layer(layer)),
+                                           encoding=encoding, layer=_layer(layer), extra_columns=False),
             lambda session, valid: upsert_areas(session, valid, level),
             skip_invalid=skip_invalid, rejects=rejects)
 

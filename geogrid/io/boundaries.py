@@ -18,12 +18,14 @@ from geogrid.io.coords import lonlat_geometry
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (WKT, column_accessors, map_header_hint, require_columns, resolve_columns,
                                 village_columns)
+from geogrid.io.othercolumns import other_columns
 from geogrid.io.outlines import repair_polygon
 from geogrid.io.validate import Problems, check_lonlat, clean_text, find_duplicates, parse_year
 
 __all__ = ["load_boundaries", "BOUNDARY_COLUMNS", "normalize_level"]
 
-#: The columns of ``ImportBatch.valid`` for boundaries (then ``_row`` and ``geometry``).
+#: The columns of ``ImportBatch.valid`` for boundaries (then ``_row``, the file's other
+#: columns and ``geometry``).
 BOUNDARY_COLUMNS = (C.CODE, C.NAME, C.LEVEL, C.PARENT_CODE, C.VINTAGE, "repaired")
 
 _LEVELS = {
@@ -99,6 +101,7 @@ def load_boundaries(
     encoding: str | None = None,
     layer: str | int | None = None,
     require_name: bool = True,
+    extra_columns: bool = True,
 ) -> ImportBatch:
     """Read and validate the polygons of one administrative level.
 
@@ -114,6 +117,13 @@ def load_boundaries(
     (``村代码``/``village_code``, ``村名``), when the file has no 区划代码/名称 of its own.
     ``require_name=False`` accepts areas without a name (``geogrid partition`` needs
     only the codes).
+
+    ``extra_columns=True`` (default) carries the file's other columns (人口, 面积, 来源,
+    ...) after ``_row``, under their own headers, as :func:`~geogrid.io.load_households`
+    does and by the same rule (:func:`~geogrid.io.othercolumns.other_columns`; a
+    person's name or phone, a 村书记姓名 or 联系电话, is left out with a note).
+    ``False``: :data:`BOUNDARY_COLUMNS` only.  ``geogrid import boundaries`` stores
+    those only.
     """
     path = Path(path)
     level = normalize_level(level)
@@ -243,7 +253,14 @@ def load_boundaries(
         "repaired": pd.Series(repaired, dtype=object),
         ROW: rows,
     })
+    notes = []
+    if extra_columns:
+        values, notes = other_columns(raw, mapping, rows=rows, columns=columns,
+                                      taken=[*frame.columns, C.GEOMETRY])
+        for h, column in values.items():
+            frame[h] = column
     good = [pos for pos in range(n) if pos not in problems]
     frame = frame.iloc[good].reset_index(drop=True)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([geometry[p] for p in good], crs="EPSG:4326"))
-    return make_batch(raw, valid, problems, source=path, crs=source_crs, kind="boundaries", columns=mapping)
+    return make_batch(raw, valid, problems, source=path, crs=source_crs, kind="boundaries", columns=mapping,
+                      notes=notes)

@@ -20,11 +20,10 @@ from geogrid.io.coords import lonlat_geometry
 from geogrid.io.degrees import parse_degrees
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import (
-    ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, extra_headers, require_columns,
-    resolve_columns,
+    ARRIVED_CRS, LONLAT, VILLAGE, VILLAGE_NAME, column_accessors, require_columns, resolve_columns,
 )
+from geogrid.io.othercolumns import other_columns
 from geogrid.io.outlines import check_outline
-from geogrid.io.personalnumbers import screen_columns
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
@@ -246,14 +245,10 @@ def load_households(
     frame[ROW] = rows
     notes = []
     if extra_columns:
-        kept, left_out = extra_headers(raw.columns, mapping, columns=columns,
-                                       taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
-        # what the headers do not say: ID and phone numbers typed under them (备注, 联系人)
-        values, by_content, masked = screen_columns(raw, kept, rows)
+        values, notes = other_columns(raw, mapping, rows=rows, columns=columns,
+                                      taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
         for h, column in values.items():
             frame[h] = column
-        notes = [(None, str(h), why) for h, why in [*left_out, *by_content]]
-        notes += [(pos, str(h), note) for pos, h, note in masked]
     frame = frame.iloc[good].reset_index(drop=True)
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")

@@ -12,6 +12,7 @@ from geogrid import columns as C
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import column_accessors, require_columns, resolve_columns
+from geogrid.io.othercolumns import other_columns
 from geogrid.io.validate import (
     Problems,
     clean_text,
@@ -27,7 +28,8 @@ from geogrid.io.validate import (
 
 __all__ = ["load_persons", "PERSON_COLUMNS"]
 
-#: The columns of ``ImportBatch.valid`` for persons, in order (then ``_row``).
+#: The columns of ``ImportBatch.valid`` for persons, in order (then ``_row`` and the
+#: file's other columns).
 PERSON_COLUMNS = (
     C.HOUSEHOLD_NO, C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE, C.RELATION,
     C.PARTY_MEMBER, C.TAGS,
@@ -53,6 +55,7 @@ def load_persons(
     encoding: str | None = None,
     today: dt.date | None = None,
     layer: str | int | None = None,
+    extra_columns: bool = True,
 ) -> ImportBatch:
     """Read and validate persons from any accepted file.
 
@@ -66,6 +69,15 @@ def load_persons(
     only, ``party_member`` True/False/None and ``tags`` canonical tags joined with ``;``.
     Its ``notes`` name the 15-digit ID numbers converted to 18 digits and the empty
     party-member cells (``None``: the database keeps a registered person's value).
+
+    ``extra_columns=True`` (default) carries the file's other columns (备注, 职业, ...)
+    after ``_row``, under their own headers, as :func:`~geogrid.io.load_households` does
+    and by the same rule (:func:`~geogrid.io.othercolumns.other_columns`): not a header
+    ``columns`` maps to ``None``, nor one named as one of these columns, nor a person's
+    name, ID number, phone or birth date beside the person's own (户主身份证号,
+    联系人电话: left out, with a note), and an ID or phone number typed in another
+    column masked (a column mostly of them left out), with a note.  ``False``: these
+    columns only.  ``geogrid import persons`` stores these columns only.
     """
     path = Path(path)
     raw = read_table(path, layer=layer, encoding=encoding)
@@ -171,6 +183,11 @@ def load_persons(
     }
     frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
     frame[ROW] = rows
+    if extra_columns:
+        values, more = other_columns(raw, mapping, rows=rows, columns=columns, taken=frame.columns)
+        for h, column in values.items():
+            frame[h] = column
+        notes += more
     good = [pos for pos in range(n) if pos not in problems]
     valid = frame.iloc[good].reset_index(drop=True)
     return make_batch(raw, valid, problems, source=path, crs=None, kind="persons", columns=mapping, notes=notes)

@@ -173,3 +173,34 @@ def test_villages_coded_and_named_as_a_register_does(tmp_path):
     with pytest.raises(ColumnError, match="missing column name"):
         load_boundaries(bare, level="village")
     assert load_boundaries(bare, level="village", require_name=False).valid["name"].tolist() == [None]
+
+
+def test_the_files_own_columns_come_through_as_load_households_carries_them(tmp_path):
+    """Before: load_boundaries dropped an outline file's other columns (人口, 来源), which
+    load_households keeps: an analyst joining outlines to their census figures had to
+    read the file again.  They come through now after _row, as read (a GeoPackage's
+    typed), by load_households' rule: a header named as a column of geogrid's, or a
+    person's name or phone (村书记姓名, 联系电话), is left out with a note; the file's own
+    geometry column is the outlines' geometry, no column to note; extra_columns=False
+    leaves them out."""
+    path = villages(tmp_path, [
+        {"区划代码": "431227100201", "名称": "长乐村", "人口": 1200, "来源": "三调", "村书记姓名": "张三",
+         "联系电话": "13812345678", "repaired": "x", "geometry": box(0)},
+        {"区划代码": "4312271002", "名称": "坏村", "人口": 800, "来源": "三调", "村书记姓名": "李四",
+         "联系电话": "13912345678", "repaired": "y", "geometry": box(1)},
+        {"区划代码": "431227100203", "名称": "新寨村", "人口": 950, "来源": "", "村书记姓名": "王五",
+         "联系电话": "", "repaired": "", "geometry": box(2)},
+    ], name="villages.gpkg")
+    batch = load_boundaries(path, level="village")
+    valid = batch.valid
+    assert list(valid.columns) == ["code", "name", "level", "parent_code", "vintage", "repaired", "_row",
+                                   "人口", "来源", "geometry"]
+    assert valid["code"].tolist() == ["431227100201", "431227100203"]  # the bad code rejected, its 人口 with it
+    assert valid["人口"].tolist() == [1200, 950] and valid["来源"].tolist() == ["三调", ""]
+    assert valid["repaired"].tolist() == [None, None]  # geogrid's, not the file's
+    lines = batch.note_lines()
+    for header in ("村书记姓名", "联系电话", "repaired"):
+        assert any(line.startswith(f"{header}: not carried") for line in lines), (header, lines)
+    assert not any(line.startswith("geometry") or line.startswith("geom") for line in lines), lines
+    assert list(load_boundaries(path, level="village", extra_columns=False).valid.columns) == [
+        "code", "name", "level", "parent_code", "vintage", "repaired", "_row", "geometry"]

@@ -4,7 +4,7 @@ import importlib
 import pytest
 
 MODULES = ["encoding", "formats", "headers", "headerrows", "validate", "export", "boundaries", "degrees", "villagenames",
-           "personalnumbers"]
+           "personalnumbers", "othercolumns"]
 
 
 @pytest.mark.parametrize("name", MODULES)

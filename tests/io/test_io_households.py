@@ -339,7 +339,9 @@ def test_the_files_own_columns_come_through(tmp_path):
 
     path = tmp_path / "hh.geojson"
     gpd.GeoDataFrame({"户号": ["H1"], "人口": [4]}, geometry=[Point(109.2, 27.36)], crs=4326).to_file(path)
-    assert load_households(path).valid["人口"].tolist() == [4]
+    read = load_households(path)
+    assert read.valid["人口"].tolist() == [4]
+    assert read.note_lines() == []  # its geometry column is the points, not a column left out
 
 
 def test_extra_columns_false_or_none_in_columns_leaves_them_out(tmp_path):

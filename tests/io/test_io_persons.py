@@ -259,3 +259,29 @@ def test_empty_party_member_cells_and_a_missing_column_are_noted(tmp_path, ids):
     assert batch.note_lines() == [
         "是否党员: the file has no such column; new persons are stored as not party members and registered "
         "ones keep what is stored"]
+
+
+def test_the_files_own_columns_come_through_as_load_households_carries_them(tmp_path, ids):
+    """Before: load_persons dropped a register's other columns (备注, 职业), which
+    load_households keeps: an analyst had to join them back from read_table by _row.
+    They come through now after _row, as read, by load_households' rule: a header
+    ``columns`` ignores, one named as a column of geogrid's, or another person's name or
+    phone (户主身份证号, 紧急联系人电话) is left out with a note, and a phone typed in 备注 is
+    masked; extra_columns=False leaves them all out."""
+    head = "户号,姓名,身份证号,备注,职业,户主身份证号,紧急联系人电话,tags\n"
+    body = (f"H1,张三,{ids[0]},本人电话13812345678,务农,{ids[1]},13912345678,\n"
+            f"H2,李四,bad,低保,外出务工,,,\n"
+            f"H3,王五,{ids[2]},,教师,,,\n")
+    batch = load(tmp_path, body, head=head, columns={"tags": None})
+    valid = batch.valid
+    assert list(valid.columns) == ["household_no", "name", "gender", "birth_date", "id_number", "phone", "relation",
+                                   "party_member", "tags", "_row", "备注", "职业"]
+    assert valid["household_no"].tolist() == ["H1", "H3"]  # H2 rejected: its 备注 with it
+    assert valid["职业"].tolist() == ["务农", "教师"]
+    assert valid["备注"].tolist() == ["本人电话138****5678", ""]
+    assert ids[1] not in valid.astype(str).to_string() and "13912345678" not in valid.astype(str).to_string()
+    lines = batch.note_lines()
+    assert any(line.startswith("户主身份证号: not carried") for line in lines)
+    assert any(line.startswith("紧急联系人电话: not carried") for line in lines)
+    assert any(line.startswith("备注, 1 row (2)") for line in lines), lines
+    assert list(load(tmp_path, body, head=head, extra_columns=False).valid.columns)[-1] == "_row"
