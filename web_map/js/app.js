@@ -224,6 +224,12 @@ async function initIssues() {
     onError: (err) => toast(errorMessage(err), { error: true }),
   });
   state.issues.initCard(catalogue);
+  // statistics (and, for those who read issues, the CSV export): the API gives them to
+  // whoever reads issues, of their scope (a town's cadre their town, exactly), and to
+  // analysts rounded, with small rows withheld and weeks at the finest; the panel says so
+  state.issueStats = new IssueStats({ panel: state.panel, catalogue, villageName, exact: canRead });
+  $("iss-stats").hidden = false;
+  $("iss-stats").onclick = () => state.issueStats.open();
   if (!canRead) {
     $("iss-show").checked = false;
     return;
@@ -240,11 +246,6 @@ async function initIssues() {
       state.issues.updateHotspots();
     },
   });
-  // statistics and the CSV export: the API gives both to whoever reads issues (a
-  // town's cadre their town, a village's their village), so the map offers them
-  state.issueStats = new IssueStats({ panel: state.panel, catalogue, villageName });
-  $("iss-stats").hidden = false;
-  $("iss-stats").onclick = () => state.issueStats.open();
   state.reporter = new IssueReporter({
     map: state.map,
     panel: state.panel,
