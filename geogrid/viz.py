@@ -341,11 +341,10 @@ def _check_result(result) -> None:
     frames = {name: getattr(result, name, None) for name in _NEEDS}
     if not all(isinstance(f, gpd.GeoDataFrame) for f in frames.values()):
         raise InputError(
-            f"explore() draws a partition, not a {type(result).__name__}: pass what "
-            "geogrid.partition.partition or repartition returns; for a plan written by "
-            "`geogrid partition --out FILE.gpkg`, PartitionResult(*(geopandas.read_file(FILE, "
-            "layer=name) for name in ('households', 'microgrids', 'cells'))); for a "
-            "GeoDataFrame alone, its own .explore()")
+            f"explore() draws a partition, not a {type(result).__name__}: pass the PartitionResult "
+            "that geogrid.partition.partition or repartition returns; for a plan written by "
+            "`geogrid partition --out FILE.gpkg`, geogrid.io.read_plan(FILE), which reads it back "
+            "with the parameters it was drawn with; for a GeoDataFrame alone, its own .explore()")
     for name, frame in frames.items():
         missing = [c for c in _NEEDS[name] if c not in frame.columns]
         if missing:

@@ -148,37 +148,12 @@ def _rejects_path(out: Path, what: str) -> Path:
 
 
 def _write_plan(result, out: Path) -> None:
-    """The plan's three layers into the GeoPackage ``out``, and a ``notes`` layer of the
-    engine's notes where it has any (:meth:`PartitionResult.notes`), all or nothing: they are
-    written to a temporary file beside it, which replaces ``out`` only when complete, so
-    a failure leaves a previous ``out`` as it was."""
-    import os
+    """The plan into the GeoPackage ``out``, all or nothing: its three layers, the
+    engine's notes and the parameters it was drawn with (:func:`geogrid.io.planfile.write_plan`,
+    which :func:`geogrid.io.planfile.read_plan` reads back)."""
+    from geogrid.io.planfile import write_plan
 
-    from geogrid.errors import GeogridError
-
-    layers = {"households": result.households, "microgrids": result.microgrids, "cells": result.cells}
-    if getattr(result, "diagnostics", None):
-        layers["notes"] = result.notes()
-    for layer, frame in layers.items():
-        seen: dict[str, str] = {}
-        for col in map(str, frame.columns):
-            if col.lower() in seen:
-                raise InputError(f"cannot write {out}: the {layer} layer has columns {seen[col.lower()]!r} and "
-                                 f"{col!r}, which a GeoPackage cannot tell apart; rename one")
-            seen[col.lower()] = col
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        for layer, frame in layers.items():
-            frame.to_file(tmp, layer=layer, driver="GPKG")
-        os.replace(tmp, out)
-    except Exception as exc:  # pyogrio raises several kinds, the disk OSError
-        kept = f"; {out} is as it was before" if out.exists() else ""
-        raise GeogridError(f"cannot write {out}: {exc}{kept}") from None
-    finally:
-        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
-            if leftover.exists():
-                leftover.unlink()
+    write_plan(result, out)
 
 
 def _write_rejects(batch, out: Path, what: str) -> str | None:

@@ -4,6 +4,8 @@ not at all."""
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -200,7 +202,7 @@ def test_a_failed_write_leaves_the_previous_out_as_it_was(run, tmp_path, monkeyp
         row["Note"], row["note"] = "a", "b"
     code, _, err = run("--households", _csv(hh, rows), "--out", out)
     assert code == 0, err
-    assert [name for name, _ in pyogrio.list_layers(out)] == ["households", "microgrids", "cells", "notes"]
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["households", "microgrids", "cells", "notes", "parameters"]
     assert len(gpd.read_file(out, layer="households")) == 40
 
 
@@ -456,3 +458,67 @@ def test_without_villages_a_household_naming_its_village_and_coding_none_is_reje
     assert code == 3
     assert "all 40 rows were rejected" in err and "pass --villages FILE" in err
     assert not (tmp_path / "p2.gpkg").exists()
+
+
+def _cell_colours(page):
+    """The cells' fill colours in a page of explore(): of the ramp, or red (over the cap)."""
+    from geogrid.viz import fill_colour
+
+    return set(re.findall(r'"fillColor": "(#[0-9a-f]{6})"', page)) & {fill_colour(n, 6) for n in range(8)}
+
+
+def test_the_plans_parameters_are_kept_in_its_geopackage_and_read_back(run, tmp_path):
+    """Before: the GeoPackage kept no parameters, so a plan read back from it had none
+    and explore() coloured its cells against a cap of 20 whatever it was drawn with: the
+    full cells of a plan drawn with --max-households 5 looked a quarter full.  The file
+    now has a non-spatial table 'parameters' (an attributes table of gpkg_contents, one
+    row per parameter, its value as JSON), which geogrid.io.read_plan reads back into
+    report['parameters'], every value as partition() gave it.  A file written before
+    reads with partition()'s defaults and a warning saying so."""
+    import sqlite3
+
+    from geogrid.io.planfile import read_plan
+    from geogrid.partition import partition
+    from geogrid.viz import explore, fill_colour
+
+    out = tmp_path / "plan.gpkg"
+    # a block of 7 flats, over the cap of 5: a note the map marks at the block
+    rows = _rows() + [{"户编号": f"F{i}", "户主": f"住户{i}", "村代码": A, "经度": "109.010000", "纬度": "27.010000"}
+                      for i in range(7)]
+    code, _, err = run("--households", _csv(tmp_path / "hh.csv", rows), "--out", out, "--max-households", "5",
+                       "--seed", "7")
+    assert code == 0, err
+    with sqlite3.connect(out) as db:
+        assert db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'parameters'").fetchall() == [
+            ("attributes",)]
+    plan = read_plan(out)
+    params = plan.report["parameters"]
+    assert params["max_households"] == 5 and params["seed"] == 7 and params["layout"] == "auto"
+    assert params["microgrid_km2"] == 1.0 and isinstance(params["microgrid_km2"], float)
+    assert params["metric_crs"].startswith("EPSG:") and params["derived_outlines"] is True
+    (flats,) = [d for d in plan.diagnostics if d["kind"] == "oversize_building"]
+    assert sorted(plan.households.loc[flats["households"], "household_no"]) == [f"F{i}" for i in range(7)]
+    assert flats["village_code"] == A and "7 households" in flats["message"]
+    assert sorted(d["kind"] for d in plan.diagnostics) == sorted(gpd.read_file(out, layer="notes")["kind"])
+    assert len(plan.cells) and set(plan.cells["households"]) - {7} <= set(range(1, 6))
+    page = explore(plan).get_root().render()
+    assert "\\u6574\\u680b\\u8d85\\u8fc7\\u4e0a\\u9650\\uff081\\uff09" in page  # 整栋超过上限（1）: the note's layer
+    by_cap = {cap: {fill_colour(n, cap) for n in plan.cells["households"]} for cap in (5, 20)}
+    assert by_cap[5] != by_cap[20]
+    assert _cell_colours(page) == by_cap[5]  # the flats' red too
+
+    # a plan written before: the three layers alone
+    old = tmp_path / "old.gpkg"
+    for name in ("households", "microgrids", "cells"):
+        gpd.read_file(out, layer=name).to_file(old, layer=name)
+    with pytest.warns(UserWarning, match=r"keeps no parameters.*max_households=20.*cap of 20"):
+        back = read_plan(old)
+    assert back.report["parameters"]["max_households"] == 20 and len(back.cells) == len(plan.cells)
+    assert _cell_colours(explore(back).get_root().render()) == by_cap[20]
+    # what partition() returns, written and read, keeps its parameters exactly
+    from geogrid.io.planfile import write_plan
+
+    hh = gpd.read_file(out, layer="households")[["village_code", "geometry"]]
+    result = partition(hh, None, max_households=7, seed=3)
+    write_plan(result, tmp_path / "again.gpkg")
+    assert read_plan(tmp_path / "again.gpkg").report["parameters"] == result.report["parameters"]
