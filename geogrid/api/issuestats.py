@@ -24,7 +24,8 @@ the part of a counted hexagon in a counted micro-grid could be one household.
 - statistics: by micro-grid at the finest (``cell_key`` is refused); villages and the
   county are sums of whole micro-grids.  The summary (totals, open, closed, overdue,
   on-time share, time to close) is over the whole scope: it names no place and no
-  category.  Given every issue of the scope as ``whole``, the parts are withheld by
+  category, and each of its figures is a row of its own issues, given only when they
+  are of ``MIN_BIN`` subjects (:func:`analyst_summary`).  Given every issue of the scope as ``whole``, the parts are withheld by
   their subjects of every period, as the hotspots', and a period (``since``/``until``)
   only chooses what counted parts count: else the period's issues decide, and two
   overlapping periods' answers differ by a part's issues of the days between.
@@ -60,7 +61,7 @@ from geogrid.api.geojson import hexagon
 from geogrid.db.issuesubjects import SUBJECT
 from geogrid.errors import InputError, PermissionDeniedError
 from geogrid.issues import stats
-from geogrid.issues.workflow import OPEN_STATUSES
+from geogrid.issues.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 __all__ = ["HOTSPOT_COUNTS", "PLACES", "STATS_DOC", "HOTSPOTS_DOC", "exact_hotspots", "withheld_hotspots",
            "withheld_counts", "analyst_window"]
@@ -85,9 +86,12 @@ STATS_DOC = ("Analysts (who read no issue) are told counts by micro-grid at the 
              "widened to whole weeks, Monday to Monday, as the answer's `since` and `until` say), "
              "without status, category, level or period for the issues of parts withheld "
              "(`suppressed`, by the places asked for) and of rows withheld (`withheld`, by the places "
-             "asked for); `rounded_to` is the multiple counts are rounded to (1: exact); their "
-             f"`summary` is rounded too, and all null when its issues are of fewer than {MIN_BIN} "
-             "households or people. " + _PARTS_DOC)
+             "asked for); `rounded_to` is the multiple counts are rounded to (1: exact); each figure "
+             f"of their `summary` is given (counts rounded too) only when its own issues are of {MIN_BIN} "
+             "households or people at least (the total's all of them, the on-time share's those "
+             "resolved or open past their deadline, the median's those closed), else it is null and "
+             "named in `summary_withheld` (a figure of no issue too; all of them when the issues are of "
+             f"fewer than {MIN_BIN}); `summary_withheld` is [] for exact callers. " + _PARTS_DOC)
 HOTSPOTS_DOC = (f"Analysts (who read no issue) are answered at resolution {SUPPRESSION_RESOLUTION} at "
                 "most, and `bbox` takes the hexagons whose centre it holds. " + _PARTS_DOC)
 
@@ -184,17 +188,48 @@ def withheld_hotspots(frame: pd.DataFrame, resolution: int, now: dt.datetime, *,
 
 
 # --- statistics -------------------------------------------------------------------------------
-def analyst_summary(frame: pd.DataFrame, now: dt.datetime) -> dict:
-    """:func:`geogrid.issues.stats.summary` as an analyst is told it: its counts rounded
-    to ``ROUND_TO``, and nothing (None) when the issues are of fewer than ``MIN_BIN``
-    subjects, as a row of the breakdown would be withheld: an analyst of one village
-    asking for one week would otherwise read that one household's issue was overdue,
-    and how long it took to close."""
+def analyst_summary(frame: pd.DataFrame, now: dt.datetime) -> tuple[dict, list[str]]:
+    """``(summary, withheld)``: :func:`geogrid.issues.stats.summary` as an analyst is told
+    it, and the names of its figures not given.
+
+    Each figure is a row of the issues it counts, and is given only when they are of at
+    least ``MIN_BIN`` subjects, as a row of the breakdown is: the total, open, closed and
+    overdue issues (rounded to ``ROUND_TO``), the on-time share (its issues: those
+    resolved and those open past their deadline) and the median time to close (the
+    closed issues).  Else it is None and named in ``withheld`` (a figure of no issue
+    too, as a row of none is not given): an analyst of one village asking for one week
+    read that one household's issue was overdue, and of ten people's issues with one
+    closed, how long that one took and whether on time."""
     out = stats.summary(frame, now)
-    n = distinct_subjects([0] * len(frame), frame[SUBJECT] if len(frame) else []).get(0, 0)
-    if n < MIN_BIN:
-        return {k: None for k in out}
-    return {k: (rounded(v) if k in ("total", "open", "closed", "overdue") else v) for k, v in out.items()}
+    if not len(frame):
+        return {k: None for k in out}, list(out)
+    subject = frame[SUBJECT]
+    status = frame["status"]
+    due = pd.to_datetime(frame["due_at"], utc=True)
+    resolved = pd.to_datetime(frame["resolved_at"], utc=True)
+    closed_at = pd.to_datetime(frame["closed_at"], utc=True)
+    open_ = status.isin(OPEN_STATUSES)
+    overdue = open_ & due.notna() & (due < pd.Timestamp(now))
+    counted = status != "rejected"
+    of = {  # the issues each figure counts (stats.summary, on_time_share, median_hours_to_close)
+        "total": pd.Series(True, index=frame.index),
+        "open": open_,
+        "closed": status.isin(CLOSED_STATUSES),
+        "overdue": overdue,
+        "on_time_share": (resolved.notna() & counted) | (overdue & counted),
+        "median_hours_to_close": closed_at.notna() & status.isin(("closed", "rated")),
+    }
+    if distinct_subjects([0] * len(frame), subject).get(0, 0) < MIN_BIN:
+        return {k: None for k in out}, list(out)
+    summary, withheld = {}, []
+    for key, value in out.items():
+        mask = of[key]
+        if distinct_subjects([0] * int(mask.sum()), subject[mask]).get(0, 0) < MIN_BIN:
+            summary[key] = None
+            withheld.append(key)
+        else:
+            summary[key] = rounded(value) if key in ("total", "open", "closed", "overdue") else value
+    return summary, withheld
 
 
 def analyst_window(period: str | None, since: dt.date | None,

@@ -113,3 +113,52 @@ def test_an_analysts_summary_of_few_households_is_withheld_and_else_rounded(icli
     got = _stats(iclient, analyst, by="status")["summary"]
     assert (got["total"], got["open"]) == (ROUND_TO, ROUND_TO), got  # 7, rounded
     assert _stats(iclient, hot, by="status")["summary"]["total"] == 7
+
+
+def _close(engine, issue_id: str, hours: float) -> None:
+    """Close the issue ``hours`` after it was reported (resolved an hour before)."""
+    import datetime as dt
+
+    from sqlalchemy import select, update
+
+    from geogrid.db.issue_models import Issue
+
+    with engine.begin() as conn:
+        reported = conn.execute(select(Issue.reported_at).where(Issue.id == issue_id)).scalar_one()
+        conn.execute(update(Issue).where(Issue.id == issue_id).values(
+            status="closed", resolved_at=reported + dt.timedelta(hours=hours - 1),
+            closed_at=reported + dt.timedelta(hours=hours)))
+
+
+def test_an_analysts_summary_gives_no_figure_of_few_households(iclient, itokens, iworld, engine):
+    """Ten residents' issues, one of them closed after 30 hours.  The summary was gated on
+    its issues as a whole (ten people): the figures inside it were not, so an analyst read
+    the median time to close, 30 hours, and the on-time share, 100 %, of that one
+    resident's issue (closed: 约 0).  Each figure is now given only when its own issues
+    are of MIN_BIN households or people, and ``summary_withheld`` names those that are
+    not (a count of none too, as a row of none is not given).  Cadres: exact, none."""
+    hot, analyst = itokens["hotline"], itokens["analyst"]
+    x, y = point(V2, 1)
+    _residents(iclient, hot, (x, y), n=10)
+    ids = [f["id"] for f in iclient.get("/api/v1/issues", headers=hot).json()["features"]]
+    _close(engine, ids[0], 30)
+
+    got = _stats(iclient, analyst, by="status")
+    s = got["summary"]
+    assert (s["total"], s["open"]) == (10, 10), s  # ten of ten people, nine of nine
+    assert (s["closed"], s["on_time_share"], s["median_hours_to_close"]) == (None, None, None), s  # was (0, 1.0, 30.0)
+    assert s["overdue"] is None, s
+    assert sorted(got["summary_withheld"]) == ["closed", "median_hours_to_close", "on_time_share", "overdue"]
+    exact = _stats(iclient, hot, by="status")
+    assert exact["summary"]["median_hours_to_close"] == 30.0 and exact["summary_withheld"] == []
+
+    for iid in ids[1:MIN_BIN]:  # five people's issues closed
+        _close(engine, iid, 40)
+    got = _stats(iclient, analyst, by="status")
+    s = got["summary"]
+    assert (s["closed"], s["open"], s["on_time_share"], s["median_hours_to_close"]) == (5, 5, 1.0, 40.0), s
+    assert got["summary_withheld"] == ["overdue"]
+
+    # of fewer than MIN_BIN people in all: every figure withheld, each named
+    got = _stats(iclient, analyst, by="status", since="2030-01-01")
+    assert set(got["summary"].values()) == {None} and len(got["summary_withheld"]) == len(got["summary"])

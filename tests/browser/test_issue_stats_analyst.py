@@ -61,6 +61,10 @@ def test_an_analyst_reads_rounded_figures_withheld_rows_and_whole_weeks(page, se
     assert page.is_visible("#stats-rounded")
     # ten issues of eight households or people: about 10
     assert page.inner_text("#stats-summary [data-k='total']") == "约 10"
+    # none closed, none overdue: figures of fewer than five households or people, not shown
+    for key in ("closed", "overdue", "on_time_share", "median_hours_to_close"):
+        assert page.inner_text(f"#stats-summary [data-k='{key}']") == "不显示", key
+    assert page.is_visible("#stats-summary-some-withheld")
     # six residents' sanitation: about 5; one household's three care requests: withheld, not 0
     assert _cell(page, "stats-by-category", "data-category", "sanitation") == "约 5"
     assert page.locator("#stats-by-category tr[data-category='care']").count() == 0

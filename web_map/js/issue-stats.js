@@ -204,13 +204,16 @@ export class IssueStats {
     const exact = this.exact;
     const k = disclosure.minBin || 5;
     const s = byStatus.summary || {};
+    // an analyst's summary: all of it withheld, or the figures the API names
     const summaryWithheld = !exact && s.total === null;
+    const held = new Set(exact ? [] : summaryWithheld ? Object.keys(s) : byStatus.summary_withheld || []);
     const withheldWord = escapeHtml(t("stats.withheld.value"));
-    const count = (key) => (summaryWithheld ? withheldWord : escapeHtml(this.num(s[key])));
-    const share = summaryWithheld ? withheldWord : s.on_time_share === null || s.on_time_share === undefined
+    const count = (key) => (held.has(key) ? withheldWord : escapeHtml(this.num(s[key])));
+    const share = held.has("on_time_share") ? withheldWord : s.on_time_share === null || s.on_time_share === undefined
       ? "—" : escapeHtml(`${Math.round(s.on_time_share * 1000) / 10}%`);
-    const median = summaryWithheld ? withheldWord : s.median_hours_to_close === null || s.median_hours_to_close === undefined
-      ? "—" : escapeHtml(t("stats.median.value", { h: Math.round(s.median_hours_to_close * 10) / 10 }));
+    const median = held.has("median_hours_to_close") ? withheldWord
+      : s.median_hours_to_close === null || s.median_hours_to_close === undefined
+        ? "—" : escapeHtml(t("stats.median.value", { h: Math.round(s.median_hours_to_close * 10) / 10 }));
     const cat = (code) => categoryName((this.catalogue.categories || []).find((c) => c.code === code)) || code;
     const village = (c) => escapeHtml(c ? this.villageName(c) : t("stats.no_village"));
     const table = (id, title, data, key, name) => {
@@ -241,12 +244,13 @@ export class IssueStats {
       <dl class="fields" id="stats-summary" data-withheld="${summaryWithheld ? "1" : ""}">
         <dt>${escapeHtml(t("stats.total"))}</dt><dd data-k="total">${count("total")}</dd>
         <dt>${escapeHtml(t("stats.open"))}</dt><dd data-k="open">${count("open")}</dd>
-        <dt>${escapeHtml(t("stats.overdue"))}</dt><dd data-k="overdue" class="${s.overdue ? "late" : ""}">${count("overdue")}</dd>
+        <dt>${escapeHtml(t("stats.overdue"))}</dt><dd data-k="overdue" class="${s.overdue && !held.has("overdue") ? "late" : ""}">${count("overdue")}</dd>
         <dt>${escapeHtml(t("stats.closed"))}</dt><dd data-k="closed">${count("closed")}</dd>
         <dt>${escapeHtml(t("stats.on_time"))}</dt><dd data-k="on_time_share">${share}</dd>
         <dt>${escapeHtml(t("stats.median"))}</dt><dd data-k="median_hours_to_close">${median}</dd>
       </dl>
-      ${summaryWithheld ? `<p class="hint withheld-note" id="stats-summary-withheld">${escapeHtml(t("stats.summary.withheld", { k }))}</p>` : ""}
+      ${summaryWithheld ? `<p class="hint withheld-note" id="stats-summary-withheld">${escapeHtml(t("stats.summary.withheld", { k }))}</p>`
+        : held.size ? `<p class="hint withheld-note" id="stats-summary-some-withheld">${escapeHtml(t("stats.summary.some_withheld", { k }))}</p>` : ""}
       ${this.renderTrend(trend)}
       ${table("stats-by-village", t("stats.by.village"), byVillage, "village_code", village)}
       ${table("stats-by-category", t("stats.by.category"), byCategory, "category", (c) => escapeHtml(cat(c)))}

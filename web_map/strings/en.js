@@ -580,6 +580,7 @@ export default {
   "stats.rounded": "To protect residents, the counts below are rounded to a multiple of {r} (“about”), and a row of fewer than {k} households or people is not shown on its own.",
   "stats.withheld.value": "not shown",
   "stats.summary.withheld": "The period's issues are of fewer than {k} households or people: the summary is not shown, to protect residents.",
+  "stats.summary.some_withheld": "A figure “not shown” is of the issues of fewer than {k} households or people (or of none): not shown, to protect residents.",
   "stats.withheld.rows": "Others (each of fewer than {k} households or people, not shown on their own)",
   "stats.withheld.village": "{name}: of fewer than {k} households or people, not shown on its own",
   "stats.suppressed": "{n} more issues are in small places of fewer than {k} households or people and are not counted in the rows (all periods together: {where}).",

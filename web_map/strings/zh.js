@@ -580,6 +580,7 @@ export default {
   "stats.rounded": "为保护居民，以下件数均约为 {r} 的倍数（“约”）；涉及不足 {k} 户（人）的分项不单列。",
   "stats.withheld.value": "不显示",
   "stats.summary.withheld": "所选时段的问题涉及不足 {k} 户（人），为保护居民不显示汇总。",
+  "stats.summary.some_withheld": "标“不显示”的项所涉问题不足 {k} 户（人）（或没有），为保护居民不显示。",
   "stats.withheld.rows": "其余（各涉及不足 {k} 户（人），不单列）",
   "stats.withheld.village": "{name}：涉及不足 {k} 户（人），不单列",
   "stats.suppressed": "另有 {n} 件问题位于涉及不足 {k} 户（人）的小片区，不计入各分项（此数不分时段：{where}）。",

@@ -268,8 +268,9 @@ def get_stats(request: Request, session: SessionDep, principal: PrincipalDep, sc
         # overlap then differ only in parts shown to both (issuestats.withheld_counts)
         whole = repo.issues_frame(session, where=issues_clause(scope), subjects=True) if (s or u) else None
         counts, suppressed, withheld = issuestats.withheld_counts(frame, groups, period, whole=whole)
-    summary = stats.summary(frame, c.now()) if exact else issuestats.analyst_summary(frame, c.now())
-    return {"summary": summary, "by": groups, "period": period,
+    summary, summary_withheld = ((stats.summary(frame, c.now()), []) if exact
+                                 else issuestats.analyst_summary(frame, c.now()))
+    return {"summary": summary, "summary_withheld": summary_withheld, "by": groups, "period": period,
             "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
             "counts": counts, "suppressed": suppressed, "withheld": withheld,
             "rounded_to": 1 if exact else issuestats.ROUND_TO}
