@@ -7,8 +7,9 @@ possible".  The edit measured: one household added 2 m from a household of the
 micro-grid's fullest cell, then ``repartition(..., microgrids=[that one])``.  Where the
 micro-grid has room for it, the previous cells are redrawn around their households
 with as few moved as the cap asks (``geogrid.partition.recut.repair``); where it has
-none (every cell full), or the redrawing cannot keep the cells whole, the micro-grid
-is cut afresh.  The named baseline, in the same run: the micro-grid cut afresh every
+none (every cell full), a cell is added the same way, placed by cutting the fullest
+cell in two; where the redrawing cannot keep the cells whole, the micro-grid is cut
+afresh.  The named baseline, in the same run: the micro-grid cut afresh every
 time (``recut.REPAIR = False``, what ``repartition`` did before).
 
 Printed, for both: the share of the micro-grid's households whose cell id changed
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
               f"{np.median(times) * 1000:.0f} ms")
         print(f"   in the {room.sum()} micro-grids with room for one more: mean {shares[room].mean():.3f}, worst "
               f"{shares[room].max():.3f}; in the {(~room).sum()} whose cells were all full (a cell more is "
-              f"needed, cut afresh both ways): mean {shares[~room].mean() if (~room).any() else float('nan'):.3f}")
+              f"needed): mean {shares[~room].mean() if (~room).any() else float('nan'):.3f}")
     (b, tb), (a, ta) = rows.values()
     print(f"ratios (fewest moves / baseline): mean share {a.mean() / max(b.mean(), 1e-9):.2f}, median share "
           f"{np.median(a) / max(np.median(b), 1e-9):.2f}, households moved in all {a.sum() / max(b.sum(), 1e-9):.2f}, "

@@ -40,6 +40,10 @@ REPAIR = True
 #: test_repartition_repair's eight micro-grids, each alone (share of households moved,
 #: worst of eight): 1.0: 12 %, 0.5: 12 %, 0.25: 6 %, 0.1: 8 %
 MOVE_SIDES = (0.5, 0.25, 0.1)
+#: cells :func:`repair` adds at most, each by cutting a full one in two, when the
+#: previous cells cannot hold the households now in the micro-grid; more than that,
+#: and the micro-grid is cut afresh
+MAX_SPLITS = 2
 
 def clip_to(cell, region):
     """``cell`` clipped to ``region`` on the grid, made valid first: a stored cell valid
@@ -101,13 +105,18 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     sides (each in turn), then without that cost; the cells are drawn from it as
     :func:`~geogrid.partition.cells.solve_cells` draws a start, without its Lloyd
     rounds, and kept only if each holds what was assigned to it.  As many cells as
-    before under their ids, or None (the caller cuts afresh): a building over the
-    cap, more households than the cells hold, a cell with none of its households
-    left, or no drawing that keeps them whole.
+    before under their ids; where they cannot hold the households now in them (every
+    cell full, and one added), up to :data:`MAX_SPLITS` more, each placed by cutting
+    the fullest cell in two (:func:`_split_fullest`), new ids after the highest.  None
+    (the caller cuts afresh): a building over the cap, more cells needed than that, a
+    cell with none of its households left, or no drawing that keeps them whole.
 
     Before, any such edit cut the micro-grid afresh: one household added to a full
     cell, in micro-grids with room, moved a mean 5.5 % of their households (up to
-    40 %) to other cells (``benchmarks/repartition_stability.py``: now 1.2 %).
+    40 %) to other cells (``benchmarks/repartition_stability.py``: now 1.2 %); in
+    micro-grids whose cells were all full, 17 % (now 3.7 %, the previous cells under
+    their ids and one cell more, often the household added alone, as a fresh cut
+    also leaves the remainder of 20k + 1 households in a cell of its own).
     """
     from geogrid.partition.lloyd import assign_within, mean_points
     from geogrid.partition.village import hsmall_of
@@ -119,8 +128,11 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     building = _codes(hh[BUILDING].iloc[rows].to_numpy()) if BUILDING in hh.columns else None
     hamlet = _codes(hh[HAMLET].iloc[rows].to_numpy()) if HAMLET in hh.columns else None
     units = make_units(pts, building, hamlet)
-    if (units.weight > cap).any() or needed_cells(units.weight, cap) > C:
-        return None  # a building over the cap, or too many households: cut afresh
+    if (units.weight > cap).any():
+        return None  # a building over the cap: cut afresh
+    more = needed_cells(units.weight, cap) - C  # cells to add: the previous ones are full
+    if more > MAX_SPLITS:
+        return None
     index = {c: j for j, c in enumerate(free_prev)}
     own = np.array([index.get(c, -1) for c in prev_cell[rows]])
     # each unit's cell: the one most of its households were in (-1: none of them was)
@@ -142,7 +154,15 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     # (its squared distance less the cell's weight), under which they were drawn
     seen = present[units.of]  # the households of those units
     w = power_weights(units.points[seen] - origin, unit_cell[units.of][seen], centres, relax=True)
-    moved = (np.arange(C)[None, :] != unit_cell[:, None]) * (region.area / C)
+    area = region.area / C
+    if more > 0:
+        split = _split_fullest(unit_cell, gxy, gw, centres, w, units, origin, more)
+        if split is None:
+            return None
+        # the households of a cut cell stay in it where they can: moving to the half
+        # cut off costs as any move (its cell id is new)
+        (centres, w), C = split, C + more
+    moved = (np.arange(C)[None, :] != unit_cell[:, None]) * area
     hs = hsmall_of(units, units, np.arange(len(pts)), _hamlet_small(units, hamlet, cap))
     # the fewest moves first; where no drawing separates those cells, the assignment
     # under the previous diagram alone, never the Lloyd rounds, which would move many
@@ -152,11 +172,37 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
             continue
         cells = draw(region, units, pts, cap, *diagram(units, start, cell_centres(units, start, origin), origin,
                                                        region), hs)
-        # drawn as assigned: as many cells, each holding one cell's households
+        # drawn as assigned: as many cells (the previous ones and those split off),
+        # each holding one cell's households
         if len(cells) == C and all(len(np.unique(start[units.of[members]])) == 1 for _, members in cells):
             return _named([(poly, np.asarray(members)) for poly, members in cells], rows, free_prev,
                           prev_cell, m, all_prev)
     return None
+
+
+def _split_fullest(unit_cell, gxy, gw, centres, w, units, origin, more):
+    """Room for households the previous cells, all full, cannot hold: ``more`` times,
+    the cell that holds most (the units no cell held yet counted in the one nearest
+    under the previous diagram, where they were added) is cut in two across its
+    principal axis.  Returns the centres and weights of the previous cells and of the
+    halves cut off (after them), or None where a cell has nothing to cut."""
+    from geogrid.partition.lloyd import _halves, mean_points, squared_distances
+
+    label = unit_cell.copy()
+    new = label < 0
+    label[new] = np.argmin(squared_distances(gxy[new], centres) - w[None, :], axis=1)
+    C = len(centres)
+    for _ in range(more):
+        fullest = int(np.argmax(np.bincount(label, weights=gw, minlength=C)))
+        side, _gain = _halves(label, gxy, gw, C)
+        half = (label == fullest) & (side == 1)
+        if not half.any() or half.sum() == (label == fullest).sum():
+            return None  # its households in one place: no line cuts it
+        label[half] = C
+        C += 1
+    centres = mean_points(label, gxy, gw, C)
+    w = power_weights(units.points - origin, label[units.of], centres, relax=True)
+    return centres, w
 
 
 def free_pieces(region, rows, pts_m, lk, m, outline_given: bool) -> list:
