@@ -66,8 +66,16 @@ def test_a_town_cadre_on_a_phone_reads_the_statistics_and_exports_the_issues(pho
     assert page.locator("#stats-by-category tr[data-category='sanitation'] td.n").inner_text() == "2"
     assert page.locator("#stats-by-status tr[data-status='reported'] td.n").inner_text() == "3"
     shot(page, "issue-stats-phone")
-    # the panel fits the phone's width: nothing to scroll sideways
-    assert page.evaluate("document.getElementById('side-panel').scrollWidth <= document.getElementById('side-panel').clientWidth + 1")
+    # the panel fits the phone's width: nothing to scroll sideways, custom days and trend too
+    fits = "document.getElementById('side-panel').scrollWidth <= document.getElementById('side-panel').clientWidth + 1"
+    assert page.evaluate(fits)
+    page.select_option("#stats-preset", "custom")
+    page.click("#stats-apply")
+    page.wait_for_selector("#stats-trend")
+    assert page.evaluate(fits) and page.is_visible("#stats-apply")
+    shot(page, "issue-stats-phone-custom")
+    page.select_option("#stats-preset", "all")
+    page.wait_for_selector("#stats-range >> text=全部时间")
 
     with page.expect_download() as info:
         page.click("#stats-export")
