@@ -25,7 +25,7 @@ from geogrid.partition.grouping import footprints, group_cells, one_piece
 from geogrid.partition.power import power_distances, power_weights
 from geogrid.partition.edges import drop_micro_edges
 from geogrid.partition.pieces import GRID_M, clean, clip_leaves, explode, inside_own, merge_orphans, on_grid, union
-from geogrid.partition.result import diagnostic
+from geogrid.partition.result import area_text, diagnostic
 from geogrid.partition.notes import report_units, split_buildings, split_hamlets
 from geogrid.partition.units import Units, make_units, needed_cells, or_loosened
 
@@ -205,10 +205,10 @@ def uninhabited_note(code, bare: list, counted: tuple[int, float] | None = None)
     return {**diagnostic(
         "uninhabited_land", code, [],
         f"village {code}: {len(bare)} part(s) of its land where no household lives "
-        f"({area / 1e6:.3f} km²: an island or an exclave) join the nearest micro-grid and cell, "
+        f"({area_text(area)}: an island or an exclave) join the nearest micro-grid and cell, "
         "so that no micro-grid or cell is left empty"
         + (f"; its {counted[0]} micro-grid(s) are counted from its inhabited land "
-           f"({counted[1] / 1e6:.3f} km²)" if counted else "")),
+           f"({area_text(counted[1])})" if counted else "")),
         "params": {"parts": len(bare), "area_m2": round(area, 1)}}
 
 

@@ -157,6 +157,19 @@ def test_land_added_in_hair_thin_strips_is_told_in_square_metres_as_a_redrawn_li
     assert "strips under a metre wide" in notes[0]["message"] and notes[0]["params"]["thin"] is True
 
 
+def test_a_sliver_of_uninhabited_land_is_told_in_square_metres():
+    """Before: '(0.000 km²: an island or an exclave)' for a hairline sliver a hand edit
+    of an outline left; a planner read that as nothing at all."""
+    from shapely.geometry import box
+
+    from geogrid.partition.village import uninhabited_note
+
+    note = uninhabited_note("V", [box(0, 0, 100, 0.5)], counted=(3, 2.5e6))
+    assert "(50 m²: an island or an exclave)" in note["message"], note["message"]
+    assert "inhabited land (2.500 km²)" in note["message"] and "0.000" not in note["message"]
+    assert note["params"] == {"parts": 1, "area_m2": 50.0}
+
+
 def test_an_uninhabited_land_note_goes_with_the_island():
     """Before: the island was deleted from the outline and its holder re-run, and the
     plan still said the island 'joins the nearest micro-grid'."""
