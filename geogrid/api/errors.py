@@ -176,12 +176,21 @@ def _body(status: int, detail, errors=None, message=None) -> dict:
 
 def _message(exc: BaseException, status: int) -> str:
     if status == 503:
-        if isinstance(exc, DatabaseError):
-            return str(exc)
-        return "the database is unavailable or busy; try again shortly"
+        # never the database's address, user or driver text (anyone may be told this,
+        # before logging in): the server's log says why (_reason)
+        return "the database is unavailable or busy; try again shortly (the server's log says why)"
     if status == 409 and isinstance(exc, sa_exc.IntegrityError):
         return "the change conflicts with existing data (duplicate or missing reference); reload and retry"
     return str(exc) or type(exc).__name__
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the database failed, for the server's log: the driver's own message (never
+    SQLAlchemy's text of the statement and its parameters, which may hold what a user
+    searched for)."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else None
+    text = " ".join(str(orig if orig is not None else exc).split())
+    return f": {text}" if text else ""
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
@@ -194,8 +203,8 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     elif getattr(exc, "errors", None) and isinstance(exc.errors, list):
         errors = exc.errors
     if status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__,
-                  exc_info=status == 500)
+        log.error("%s %s failed: %s%s", request.method, request.url.path, type(exc).__name__,
+                  _reason(exc) if status == 503 else "", exc_info=status == 500)
     headers = {}
     if isinstance(exc, ThrottledError):
         headers["Retry-After"] = str(exc.retry_after)

@@ -72,3 +72,49 @@ def test_bad_query_parameters_are_4xx(client, tokens):
         assert 400 <= r.status_code < 500, q
     r = client.get("/api/v1/households?bbox=27.3,109.2,27.4,109.3", headers=tokens["admin"])
     assert "swapped" in r.json()["detail"]
+
+
+def test_a_lost_database_is_explained_in_the_log_not_to_the_client(
+        backend, db_url, world, tokens, api_settings, request, tmp_path, caplog):
+    """Before, a client (anyone, before logging in) was told the database's address, user
+    and driver message and a shell command to start PostgreSQL, while the server's log
+    said only 'failed: DatabaseError': the admin could not tell why from the log. Now the
+    client reads that the database is unavailable, and the log says why."""
+    import logging
+
+    from sqlalchemy.engine import make_url
+
+    if backend == "spatialite":
+        d = tmp_path / "gone"
+        d.mkdir()
+        shutil.copy(db_url.removeprefix("sqlite:///"), d / "g.sqlite")
+        url = f"sqlite:///{d / 'g.sqlite'}"
+        where = [str(d)]
+    else:
+        from tests.conftest import _create_database, _drop_database
+
+        admin = request.getfixturevalue("postgis_admin")
+        from geogrid.db import migrate
+
+        url = _create_database(admin)
+        migrate.upgrade(url)
+        u = make_url(url)
+        where = [u.database, f"{u.host}", f":{u.port}", "postgresql", "pg_ctlcluster"]
+    app = _app_on(url, api_settings)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        app.state.engine.dispose()
+        if backend == "spatialite":
+            shutil.rmtree(d)
+        else:
+            _drop_database(admin, url)
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="geogrid.api"):
+            answers = [client.post("/api/v1/auth/token", data={"username": "admin", "password": "whatever1"}),
+                       client.get(f"/api/v1/households/{world.households[V1][0]}", headers=tokens["admin"])]
+        for r in answers:
+            assert r.status_code == 503, r.text
+            assert "database is unavailable" in r.json()["detail"]
+            assert not [w for w in where if w in r.text], r.text
+        logged = "\n".join(rec.getMessage() for rec in caplog.records)
+        assert "POST /api/v1/auth/token failed: DatabaseError: cannot" in logged, logged
