@@ -28,7 +28,8 @@ are then made afresh for every village the re-run touched, as a hand edit does
 (:func:`geogrid.api.editnotes.follow_assignments`): the engine judges only what it
 re-solved, and a building of a micro-grid it kept, that a household moved out of,
 would otherwise keep no note until the next hand edit there.  The plan keeps the time
-the re-run read those villages' register (:func:`geogrid.db.planregister.mark_read`).  A re-run
+the re-run read the register for the micro-grids it names, not for their villages' others
+(:func:`geogrid.db.planregister.mark_read`).  A re-run
 the engine itself refuses (:class:`~geogrid.errors.InputError`: a village's new outline
 that leaves a named micro-grid no land, ``outline_leaves_no_land``, or none of its
 households, ``outline_leaves_no_households``, or that has no area,
@@ -191,8 +192,9 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     # to date: the engine judges only what it re-solved, so a building of a micro-grid
     # it kept that a household moved out of (here or from another village) kept no note
     follow_assignments(session, plan, villages=village_codes, cell_ids=left)
-    # the villages' notes are of the register as read now (GET notes says what changed since)
-    mark_read(session, plan, village_codes, read_at)
+    # the named micro-grids are of the register as read now (GET notes says what changed
+    # since); the village's others are not: they were not read again
+    mark_read(session, plan, microgrids, read_at)
     return {"microgrids": keys, "cells": n_cells, "households": len(rows),
             "notes": [_note(d, named) for d in mine]}
 

@@ -325,10 +325,14 @@ class Plan(Base):
     notes_recorded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                  server_default=text("false"))
     #: when the plan last read the register, by village (``{code: UTC ISO time}``): when
-    #: it was drawn (a draft takes its plan's) or a re-run of micro-grids of that village;
+    #: it was drawn (a draft takes its plan's; a re-run reads micro-grids, kept below);
     #: NULL where it does not know (saved before migration 0008, or from files).  See
     #: :mod:`geogrid.db.planregister`
     register_read_at: Mapped[dict | None] = mapped_column(JSONType)
+    #: when a re-run of a micro-grid last read the register (``{micro-grid key: UTC ISO
+    #: time}``, migration 0010); a micro-grid not in it read it with its village
+    #: (``register_read_at``).  See :mod:`geogrid.db.planregister`
+    microgrids_read_at: Mapped[dict | None] = mapped_column(JSONType)
 
     microgrids: Mapped[list[Microgrid]] = relationship(back_populates="plan", passive_deletes=True)
     cells: Mapped[list[Cell]] = relationship(viewonly=True)
@@ -344,7 +348,11 @@ class Microgrid(Base):
     """A micro-grid (微网格) of a plan; ``microgrid_key`` is the partition engine's id."""
 
     __tablename__ = "microgrids"
-    __table_args__ = (UniqueConstraint("plan_id", "microgrid_key"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "microgrid_key"),
+        # a plan's micro-grids of a village: the one a changed household lies in (db.planregister)
+        Index("ix_microgrids_plan_village", "plan_id", "village_code"),
+    )
 
     id: Mapped[str] = _id()
     plan_id: Mapped[str] = mapped_column(

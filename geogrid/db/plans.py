@@ -83,7 +83,8 @@ def county_of_villages(codes) -> str:
 def save_partition(session: Session, result, name: str, params: dict | None = None,
                    created_by: str | None = None, *, county_code: str | None = None,
                    status: str = "draft", parent_plan_id: str | None = None,
-                   notes_recorded: bool | None = None, register_read_at: dict | None = None) -> Plan:
+                   notes_recorded: bool | None = None, register_read_at: dict | None = None,
+                   microgrids_read_at: dict | None = None) -> Plan:
     """Store a partition result as a new plan, in bulk, with the engine's notes.
 
     Parameters
@@ -109,6 +110,8 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     register_read_at
         When the plan read the register, by village (:mod:`geogrid.db.planregister`):
         given by a partition of the register and a copy; None (not known) otherwise.
+    microgrids_read_at
+        When a re-run of a micro-grid read it, by micro-grid key: given by a copy.
 
     Households with no cell are not assigned.  Returns the (flushed) :class:`Plan`.
     """
@@ -130,7 +133,7 @@ def save_partition(session: Session, result, name: str, params: dict | None = No
     plan = Plan(id=new_id(), name=name, county_code=county_code, status=status,
                 params=bulk.json_safe(params or {}), parent_plan_id=parent_plan_id,
                 created_by=created_by, notes_recorded=bool(notes_recorded),
-                register_read_at=register_read_at)
+                register_read_at=register_read_at, microgrids_read_at=microgrids_read_at)
     if status == "published":
         _archive_published(session, county_code, exclude=plan.id,
                            villages=set(mg[C.VILLAGE_CODE]) if C.VILLAGE_CODE in mg.columns else set())
@@ -416,15 +419,17 @@ def publish(session: Session, plan_id: str, *, expected_version: int | None = No
 
 def copy_plan(session: Session, plan_id: str, name: str, created_by: str | None = None) -> Plan:
     """A new draft with the same micro-grids, cells (locks included), assignments (each
-    with the point it kept), engine notes and times it read the register; households
-    that have left the register since (an archived plan keeps them as history) are left
-    out, and the counts of their cells and micro-grids with them."""
+    with the point it kept), engine notes and times it read the register (by village
+    and by micro-grid); households that have left the register since (an archived plan
+    keeps them as history) are left out, and the counts of their cells and micro-grids
+    with them."""
     frames = _in_register(session, load_plan(session, plan_id))
-    read = frames.plan.register_read_at
+    read, by_mg = frames.plan.register_read_at, frames.plan.microgrids_read_at
     plan = save_partition(session, frames, name, dict(frames.plan.params), created_by,
                           county_code=frames.plan.county_code, parent_plan_id=plan_id,
                           notes_recorded=frames.plan.notes_recorded,
-                          register_read_at=None if read is None else dict(read))
+                          register_read_at=None if read is None else dict(read),
+                          microgrids_read_at=None if by_mg is None else dict(by_mg))
     copy_notes(session, plan_id, plan.id)
     return plan
 

@@ -101,12 +101,15 @@ def test_a_plan_says_which_villages_the_register_changed_in_and_a_rerun_reads_th
     assert dt.datetime.fromisoformat(change["changed_at"]) > dt.datetime.fromisoformat(change["read_at"])
     _import_one(engine, b)
     _edit_point(engine, _a_household(engine, a))  # the same household again: one household
-    assert [(c["village_code"], c["households"]) for c in _changes(client, planner, pid)] == [(a, 1), (b, 1)]
+    got = _changes(client, planner, pid)
+    assert [(c["village_code"], c["households"]) for c in got] == [(a, 1), (b, 1)]
+    # each in one micro-grid, which the entry names (test_register_changes_microgrids.py)
+    (mg_a,), (mg_b_changed,) = ([m["id"] for m in c["microgrids"]] for c in got)
     # of one micro-grid: its village only
     mg_b = _microgrid(engine, pid, b)
     assert [c["village_code"] for c in _changes(client, planner, pid, microgrid=mg_b)] == [b]
-    # a re-run of a micro-grid of village a reads its register again
-    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [_microgrid(engine, pid, a)]},
+    # a re-run of that micro-grid of village a reads its register again
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [mg_a]},
                     headers={**planner, "If-Match": etag})
     assert r.status_code == 200, r.text
     assert [c["village_code"] for c in _changes(client, planner, pid)] == [b]
@@ -118,7 +121,7 @@ def test_a_plan_says_which_villages_the_register_changed_in_and_a_rerun_reads_th
     r = client.post(f"/api/v1/plans/{pid}/cells/{cell}/lock", headers={**planner, "If-Match": r.json()["etag"]})
     assert r.status_code == 200, r.text
     assert [c["village_code"] for c in _changes(client, planner, pid)] == [b]
-    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [mg_b]},
+    r = client.post(f"/api/v1/plans/{pid}/repartition", json={"microgrids": [mg_b_changed]},
                     headers={**planner, "If-Match": r.headers["etag"]})
     assert r.status_code == 200, r.text
     assert _changes(client, planner, pid) == []

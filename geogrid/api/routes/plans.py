@@ -110,14 +110,16 @@ def register_changes_in_scope(session, plan: Plan, scope, microgrid_ids=None, *,
                               counts: bool = True) -> list[dict] | None:
     """``register_changes`` of the notes and the validation: the villages in ``scope``
     (those of ``microgrid_ids`` only, if given) whose register changed (households
-    imported, edited, added, removed) after the plan last read it, when it was drawn or
-    a re-run of that village (:func:`geogrid.db.planregister.register_changes`): their
-    notes and rules may be out of date until their micro-grids are re-run.  None: the
-    plan does not know when it read the register.  Without ``counts`` (callers who may
-    not read households: analysts) each village's ``households``, ``added``, ``removed``
-    and ``moved`` are None, and its message says what changed without how many: a count
-    of one or two changed households, with its time, is a figure below the analysts'
-    threshold."""
+    added, moved, removed; the outline redrawn) after the plan last read it, when it was
+    drawn or a re-run of those micro-grids (:func:`geogrid.db.planregister.register_changes`):
+    their notes and rules may be out of date until the micro-grids each names are
+    re-run.  None: the plan does not know when it read the register.  Every caller is
+    told whether households changed (``households_changed``) and whether the outline
+    did (``outline``), in the village and in each micro-grid named.  Without ``counts``
+    (callers who may not read households: analysts) each village's ``households``,
+    ``added``, ``removed`` and ``moved`` are None, and its message says what changed
+    without how many: a count of one or two changed households, with its time, is a
+    figure below the analysts' threshold."""
     from geogrid.db.planregister import change_message, register_changes
 
     villages = None
