@@ -228,7 +228,9 @@ class LoopAuditWriter:
     busy handler (which would stall the whole loop), and the flush is tried again
     shortly (the rows that arrive meanwhile join it), up to ``give_up_s``.  On
     PostgreSQL an INSERT takes no lock that another one waits for.  After a failure the
-    connection is dropped and the next flush opens a new one.
+    connection is dropped and the next flush opens a new one; a kept connection the
+    server dropped meanwhile (a restart) is replaced at once and the rows inserted on
+    the new one.
     """
 
     def __init__(self, engine, *, give_up_s: float = 30.0):
@@ -287,7 +289,8 @@ class LoopAuditWriter:
         self._busy_since = None
         self._settle(batch, error)
 
-    def _insert(self, rows: list[dict]) -> BaseException | None:
+    def _insert(self, rows: list[dict], *, again: bool = True) -> BaseException | None:
+        held = self._conn is not None
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()
@@ -297,8 +300,14 @@ class LoopAuditWriter:
                     dbapi.execute("PRAGMA busy_timeout = 0")
             _insert(self._conn, rows)  # one statement (per 1,000 rows): committed by itself
         except Exception as exc:
+            dropped = held and self._conn is not None and self._conn.invalidated
             if not self._locked(exc):
                 self._drop(invalidate=True)
+            if dropped and again:
+                # The connection this writer kept (no pool pings it at checkout) was
+                # dropped while it idled, by a restart or an idle timeout: the INSERT
+                # never ran. Once more, on a new connection.
+                return self._insert(rows, again=False)
             return exc
         self.stats[0] += 1
         self.stats[1] += len(rows)

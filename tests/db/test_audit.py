@@ -306,3 +306,23 @@ def test_loop_writer_waits_out_another_writer_without_blocking_its_loop(engine):
         # the pooled connection got its busy timeout back
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_loop_writer_replaces_a_connection_the_server_dropped_while_it_idled(engine, postgis_admin):
+    """The loop writer keeps one connection, outside the pool's ping at checkout: after a
+    PostgreSQL restart (or an idle-session timeout) the first house read of each worker
+    failed with 503, the database up again. A connection found dropped is replaced and
+    the rows inserted on the new one, once; the rows are committed exactly once."""
+    from geogrid.db.engine import make_sessionmaker
+
+    writer = audit.LoopAuditWriter(engine)
+    aio.run(writer.commit([_row("before")]))
+    pid = writer._conn.connection.driver_connection.info.backend_pid
+    with postgis_admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    aio.run(writer.commit([_row("after the restart")]))
+    assert writer._conn.connection.driver_connection.info.backend_pid != pid
+    writer.close()
+    with make_sessionmaker(engine)() as s:
+        assert sorted(e.actor for e in audit.entries(s)) == ["after the restart", "before"]
