@@ -24,6 +24,7 @@ from geogrid.io.headers import (
 )
 from geogrid.io.othercolumns import other_columns
 from geogrid.io.outlines import check_outline
+from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
 from geogrid.io.validate import (
     Problems,
     check_lonlat,
@@ -107,6 +108,10 @@ def load_households(
     EPSG:4326 with :data:`HOUSEHOLD_COLUMNS` (and the file's others, see
     ``extra_columns``).  Rows sharing exact coordinates and no
     building number share a building key (the smallest household number among them).
+    A resident's ID number or phone number typed into 地址, 楼栋, 自然寨 or 户主 is masked
+    as the API masks it (``户主电话138****5678``), the rest of the text kept, with a note
+    naming the column and each row (:func:`~geogrid.io.personalnumbers.mask_text_columns`);
+    the rejects keep the rows as read.
     """
     path = Path(path)
     default_crs = normalize_crs(crs)
@@ -241,14 +246,18 @@ def load_households(
     }
     if VILLAGE in mapping:
         data[VILLAGE_NAME] = village_name
+    # a resident's ID number or phone typed into the register's own text (地址, 楼栋, 自然寨,
+    # 户主) is masked as the API masks it, before anything reads or stores it, and noted
+    notes = [(pos, header(column), register_note(kinds))
+             for pos, column, kinds in mask_text_columns(data, REGISTER_TEXT["households"])]
     frame = pd.DataFrame({k: pd.Series(v, dtype=object if k not in (C.LON, C.LAT) else float) for k, v in data.items()})
     frame[ROW] = rows
-    notes = []
     if extra_columns:
-        values, notes = other_columns(raw, mapping, rows=rows, columns=columns,
-                                      taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
+        values, more = other_columns(raw, mapping, rows=rows, columns=columns,
+                                     taken=[*frame.columns, C.GEOMETRY, geom_header, *_RESULT_COLUMNS])
         for h, column in values.items():
             frame[h] = column
+        notes += more
     frame = frame.iloc[good].reset_index(drop=True)
     frame[C.BUILDING] = _building_keys(frame)
     valid = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[C.LON], frame[C.LAT]), crs="EPSG:4326")

@@ -21,6 +21,13 @@ phones, or a 备注 reading ``户主电话13812345678已核实``.  This module r
   and the rest of the text kept.  Either way a note says so, naming the column and the
   rows, never the number.
 
+- :func:`mask_columns` masks them in whole columns at once, in one pass over their text
+  (:data:`REGISTER_TEXT`: the register's own free-text columns, 地址, 自然寨, 楼栋, 户主,
+  姓名, 与户主关系, which :func:`~geogrid.io.load_households`, :func:`~geogrid.io.load_persons`
+  and the repositories that store them, :func:`geogrid.db.households.upsert_households` and
+  :func:`geogrid.db.persons.upsert_persons`, mask before anything is stored, noting each
+  row with :func:`register_note`).
+
 A number of seven or eight digits without its area code is not taken for a phone: it
 cannot be told from a count or an amount.
 """
@@ -28,16 +35,18 @@ cannot be told from a count or an amount.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from geogrid import columns as C
 from geogrid.idnumber import mask_id_number, parse_id_number
 from geogrid.io.validate import clean_text, parse_phone
 from geogrid.phonenumber import mask_phone
 
-__all__ = ["ID_NUMBER", "PHONE", "find_numbers", "mask_numbers", "screen_columns"]
+__all__ = ["ID_NUMBER", "PHONE", "REGISTER_TEXT", "find_numbers", "mask_numbers", "mask_columns",
+           "mask_text_columns", "register_note", "screen_columns"]
 
 #: The kinds of number :func:`find_numbers` reports.
 ID_NUMBER = "id_number"
@@ -52,6 +61,44 @@ _MOBILE = re.compile(r"(?<![0-9])(?P<cc>(?:\+|00)?86[- ]?)?(?P<number>1[3-9]\d([
 _LANDLINE = re.compile(r"(?<![0-9])(?P<cc>)(?P<number>(?:\(0\d{2,3}\) ?|0\d{2,3}[- ]?)\d{7,8})(?![0-9])")
 _SEPARATORS = re.compile(r"[- ]")
 _DIGIT_RUN = re.compile(r"\d{3}")  # no three digits in a row, no number: most cells stop here
+# the separators of a mobile written in groups (138-1234-5678, 138 1234 5678, 138.1234.5678)
+_GROUP_SEPARATORS = np.array([ord(c) for c in "-－ 　."], dtype=np.uint32)
+
+
+def _may_hold(texts: list[str]) -> np.ndarray:
+    """The positions of ``texts`` that may hold a number :func:`find_numbers` finds: a
+    run of 7 to 11 digits, or of 13 and more, or of 12 beginning with 0 (an area code
+    and 8 digits), or a run of 3 and more, one separator and a run of 4 and more (a
+    mobile in groups); ASCII or full-width digits.  Every number the patterns above find
+    holds one, and a 12-digit village code (a building's key, 431227103001-B0001) none.
+
+    One pass over the texts at once in numpy (their code points), not a regular
+    expression per cell: a register's columns hold none, and this is on every import's
+    path.
+    """
+    if not texts:
+        return np.zeros(0, dtype=np.int64)
+    code = np.frombuffer("\n".join(texts).encode("utf-32-le"), dtype="<u4")
+    digit = ((code - 48) < 10) | ((code - 0xFF10) < 10)  # unsigned: below '0' wraps round
+    edge = np.zeros(len(code) + 2, dtype=bool)
+    edge[1:-1] = digit
+    bounds = np.flatnonzero(edge[1:] != edge[:-1])
+    if not len(bounds):
+        return np.zeros(0, dtype=np.int64)
+    starts, ends = bounds[::2], bounds[1::2]
+    length = ends - starts
+    zero = (code[starts] == 48) | (code[starts] == 0xFF10)
+    run = ((length >= 7) & (length != 12)) | ((length == 12) & zero)
+    after = np.minimum(ends, len(code) - 1)
+    next_start = np.append(starts[1:], -1)
+    next_length = np.append(length[1:], 0)
+    grouped = ((length >= 3) & (next_start == ends + 1) & (next_length >= 4)
+               & np.isin(code[after], _GROUP_SEPARATORS))
+    hit = starts[run | grouped]
+    if not len(hit):
+        return np.zeros(0, dtype=np.int64)
+    text_ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
+    return np.unique(np.searchsorted(text_ends, hit, side="right"))
 
 
 def _id_number(text: str) -> bool:
@@ -145,18 +192,101 @@ def _text(value) -> str | None:
     return None
 
 
+def mask_columns(columns: Mapping) -> dict:
+    """``{key: {position: (masked text, kinds)}}`` of the values of ``columns`` (``{key:
+    values}``) in which :func:`find_numbers` finds a number, each as :func:`mask_numbers`
+    masks it; keys and values without one are left out.
+
+    Quick where there is nothing to find, as in nearly every register: the columns' text
+    is read once, all together, for what a number holds (:func:`_may_hold`: a run of
+    seven digits and more, or a mobile in groups), and only the cells that hold one are
+    read number by number, each distinct text once.  A cell that is a number (an Excel
+    cell of 13812345678) is read as its digits; empty cells and other values are passed
+    over.
+
+    >>> found = mask_columns({"address": ["梨屯路1号", "梨屯路2号 电话138 1234 5678", None],
+    ...                       "building": ["431227103001-B0001", "431227103001-B0002", 13812345678]})
+    >>> found["address"], found["building"]
+    ({1: ('梨屯路2号 电话138 **** 5678', frozenset({'phone'}))}, {2: ('138****5678', frozenset({'phone'}))})
+    """
+    keys = list(columns)
+    lists = [columns[k].tolist() if hasattr(columns[k], "tolist") else list(columns[k]) for k in keys]
+    # a cell of another type as its digits (an Excel number); no number in a line break
+    hits = _may_hold([v if type(v) is str else (_text(v) or "") for values in lists for v in values])
+    if not len(hits):
+        return {}
+    bounds = np.cumsum([0, *map(len, lists)])
+    out: dict = {}
+    seen: dict[str, tuple[str, frozenset[str]]] = {}
+    for at in hits.tolist():
+        k = int(np.searchsorted(bounds, at, side="right")) - 1
+        text = _text(lists[k][at - int(bounds[k])])
+        if not text:
+            continue
+        if text not in seen:
+            seen[text] = mask_numbers(text)
+        if seen[text][1]:
+            out.setdefault(keys[k], {})[at - int(bounds[k])] = seen[text]
+    return out
+
+
+#: The register's own free-text columns, by what is stored: where a number typed is
+#: masked before it is stored (a person's ID number and phone have columns of their own).
+REGISTER_TEXT = {"households": (C.HEAD_NAME, C.ADDRESS, C.BUILDING, C.HAMLET),
+                 "persons": (C.NAME, C.RELATION)}
+
+
+def mask_text_columns(table, columns: Iterable) -> list[tuple[int, object, frozenset[str]]]:
+    """Mask, in place, the ID and phone numbers in the columns ``columns`` of ``table``
+    (a DataFrame, or a dict of lists; a column it lacks is passed over), in one pass
+    (:func:`mask_columns`); ``(position, column, kinds)`` of each value masked, by
+    position.
+
+    >>> table = {"address": ["梨屯路1号", "户主手机13812345678"], "relation": ["户主", "配偶"]}
+    >>> mask_text_columns(table, ["address", "relation", "hamlet"]), table["address"]
+    ([(1, 'address', frozenset({'phone'}))], ['梨屯路1号', '户主手机138****5678'])
+    """
+    present = [c for c in columns if c in table]
+    found = mask_columns({c: table[c] for c in present})
+    masked = []
+    for column in present:
+        if column not in found:
+            continue
+        values = table[column]
+        values = values.tolist() if hasattr(values, "tolist") else list(values)
+        for pos, (text, kinds) in found[column].items():
+            values[pos] = text
+            masked.append((pos, column, kinds))
+        table[column] = values
+    return sorted(masked, key=lambda t: t[0])
+
+
 _WHAT = {frozenset({ID_NUMBER}): "an ID number", frozenset({PHONE}): "a phone number",
          frozenset({ID_NUMBER, PHONE}): "an ID number and a phone number"}
 _WHY = ("geogrid keeps these only in the persons register (masked, each full read on record); "
         "read_table(path) has the text as typed, by _row")
 
 
-def masked_note(kinds: frozenset[str]) -> str:
+_STORED = ("stored masked: a resident's ID number and phone belong in the persons register's own "
+           "columns (身份证号, 联系电话), masked, each full read on record; write them there")
+
+
+def masked_note(kinds: frozenset[str], why: str = _WHY) -> str:
     """The note on a row of a column whose value had ``kinds`` of number masked."""
     how = {frozenset({ID_NUMBER}): "to its last four characters (**************1234)",
            frozenset({PHONE}): "to its first three and last four digits (138****5678)",
            frozenset({ID_NUMBER, PHONE}): "as the API masks them (**************1234, 138****5678)"}[kinds]
-    return f"{_WHAT[kinds]} in the text masked {how}, the rest kept: {_WHY}"
+    return f"{_WHAT[kinds]} in the text masked {how}, the rest kept: {why}"
+
+
+def register_note(kinds: frozenset[str]) -> str:
+    """The note on a row of one of the register's own columns (:data:`REGISTER_TEXT`) whose
+    value had ``kinds`` of number masked before it was stored.
+
+    >>> register_note(frozenset({"phone"}))[:80]
+    'a phone number in the text masked to its first three and last four digits (138**'
+    """
+    return masked_note(kinds, _STORED)
 
 
 def _rows(rows: Sequence, limit: int = 10) -> str:
@@ -189,20 +319,11 @@ def screen_columns(
     values: dict = {}
     left_out: list[tuple[object, str]] = []
     notes: list[tuple[int, object, str]] = []
-    for header in headers:
-        column = raw[header].tolist()
-        masked: dict[int, tuple[str, frozenset[str]]] = {}
-        filled = 0
-        seen: dict[str, tuple[str, frozenset[str]]] = {}
-        for pos, value in enumerate(column):
-            text = _text(value)
-            if text is None or not text.strip():
-                continue
-            filled += 1
-            if text not in seen:
-                seen[text] = mask_numbers(text)
-            if seen[text][1]:
-                masked[pos] = seen[text]
+    headers = list(headers)
+    found = mask_columns({i: raw[header] for i, header in enumerate(headers)})  # one pass over them all
+    for i, header in enumerate(headers):
+        masked = found.get(i, {})
+        filled = sum(1 for v in raw[header].tolist() if (t := _text(v)) is not None and t.strip()) if masked else 0
         if masked and len(masked) * 2 > filled:
             kinds = frozenset().union(*(k for _, k in masked.values()))
             what = {frozenset({ID_NUMBER}): "ID numbers", frozenset({PHONE}): "phone numbers",

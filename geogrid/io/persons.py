@@ -13,6 +13,7 @@ from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import column_accessors, require_columns, resolve_columns
 from geogrid.io.othercolumns import other_columns
+from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
 from geogrid.io.validate import (
     Problems,
     clean_text,
@@ -68,7 +69,10 @@ def load_persons(
     :data:`PERSON_COLUMNS`: ``birth_date`` a :class:`datetime.date`, ``phone`` digits
     only, ``party_member`` True/False/None and ``tags`` canonical tags joined with ``;``.
     Its ``notes`` name the 15-digit ID numbers converted to 18 digits and the empty
-    party-member cells (``None``: the database keeps a registered person's value).
+    party-member cells (``None``: the database keeps a registered person's value).  An ID
+    number or phone number typed into 与户主关系 or 姓名 is masked as the API masks it, the
+    rest of the text kept, with a note naming the column and each row: the person's
+    身份证号 and 联系电话 are the columns for them.
 
     ``extra_columns=True`` (default) carries the file's other columns (备注, 职业, ...)
     after ``_row``, under their own headers, as :func:`~geogrid.io.load_households` does
@@ -181,6 +185,10 @@ def load_persons(
         C.PARTY_MEMBER: party,
         C.TAGS: tags,
     }
+    # a resident's ID number or phone typed into 与户主关系 or 姓名 is masked as the API masks
+    # it, before anything reads or stores it, and noted: the person's own columns hold them
+    notes += [(pos, header(column), register_note(kinds))
+              for pos, column, kinds in mask_text_columns(data, REGISTER_TEXT["persons"])]
     frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
     frame[ROW] = rows
     if extra_columns:
