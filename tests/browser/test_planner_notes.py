@@ -422,6 +422,84 @@ def test_the_planner_is_told_what_changed_in_each_villages_register(page):
     page.unroute("**/validation*")
 
 
+def _mg(key, households=False, outline=False):
+    return {"id": f"id-{key}", "key": key, "households": households, "outline": outline, **_AT}
+
+
+#: register_changes naming the micro-grids still to re-run (tests/api/test_register_changes_microgrids.py):
+#: households in two micro-grids; the outline beside one; a household in none of them
+CHANGES_MG = [{"village_code": "431227103001", "households": 2, "added": 1, "moved": 1, "removed": 0,
+               "households_changed": True, "outline": False, **_AT, "message": "...",
+               "microgrids": [_mg("431227103001-M01", households=True), _mg("431227103001-M<b>03</b>", households=True)]},
+              {"village_code": "431227103202", "households": 0, "added": 0, "moved": 0, "removed": 0,
+               "households_changed": False, "outline": True, **_AT, "message": "...",
+               "microgrids": [_mg("431227103202-M02", outline=True)]},
+              {"village_code": "431227999001", "households": 1, "added": 0, "moved": 1, "removed": 0,
+               "households_changed": True, "outline": False, **_AT, "message": "...", "microgrids": []}]
+
+
+def test_the_planner_is_told_which_microgrids_to_rerun_and_an_analyst_whether_households_changed(page):
+    """Each village's line of the register notice names the micro-grids its entry says
+    are still to re-run (those that have not read the register since: a re-run of
+    another micro-grid of the village leaves them to do), or says to re-run the
+    village's where it names none.  An entry without counts (an analyst's) says whether
+    households changed from ``households_changed``: an outline redrawn alone reads so.
+    Before, every line said to re-run the village's micro-grids, and an analyst's
+    redrawn outline read '住户也可能有新增、迁移或移出登记' whatever had changed."""
+    changes = CHANGES_MG
+
+    def with_changes(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "register_changes": changes})
+
+    login(page, "planner")
+    _open_planner_with_draft(page)
+    page.wait_for_function("Array.isArray(geogrid.planner.planNotes)")
+    page.route("**/notes", with_changes)
+    page.route("**/validation*", with_changes)
+    page.evaluate("geogrid.planner.loadNotes()")
+    _, lines = _register_lines(page)
+    assert lines == [
+        "431227103001（凉伞社区）：新增 1 户、迁移 1 户。请对微网格 431227103001-M01、431227103001-M<b>03</b> 重新划分。",
+        "431227103202（长洲村）：村界已改。请对微网格 431227103202-M02 重新划分。",
+        "431227999001：迁移 1 户。请对该村的微网格重新划分。"], lines
+    assert page.evaluate("[...document.querySelectorAll('#notes-register *')].map((e) => e.tagName)") == [
+        "P", "UL", "LI", "LI", "LI"]  # text, never markup
+    page.click("#validate-do")
+    assert _register_lines(page, "validation")[1] == lines
+
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert _register_lines(page)[1] == [
+        "431227103001 (凉伞社区): 1 household(s) added, 1 household(s) moved (point, village, building or hamlet). "
+        "Re-run micro-grid(s) 431227103001-M01, 431227103001-M<b>03</b>.",
+        "431227103202 (长洲村): its outline was redrawn. Re-run micro-grid(s) 431227103202-M02.",
+        "431227999001: 1 household(s) moved (point, village, building or hamlet). Re-run its micro-grids."]
+
+    # as an analyst is given them: no counts, the booleans and the micro-grids
+    changes = [{**c, "households": None, "added": None, "moved": None, "removed": None} for c in CHANGES_MG]
+    changes[1] = {**changes[1], "microgrids": []}
+    changes.append({**changes[1], "village_code": "431227999002", "households_changed": True,
+                    "microgrids": [_mg("431227999002-M01", households=True, outline=True)]})
+    page.evaluate("geogrid.planner.loadNotes()")
+    page.wait_for_function("document.querySelectorAll('#notes-register li').length === 4")
+    assert _register_lines(page)[1] == [
+        "431227103001 (凉伞社区): households were added, moved or taken out of the register. "
+        "Re-run micro-grid(s) 431227103001-M01, 431227103001-M<b>03</b>.",
+        "431227103202 (长洲村): its outline was redrawn. Re-run its micro-grids.",  # before: "... may have been ..."
+        "431227999001: households were added, moved or taken out of the register. Re-run its micro-grids.",
+        "431227999002: its outline was redrawn; households were added, moved or taken out of the register. "
+        "Re-run micro-grid(s) 431227999002-M01."]
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert _register_lines(page)[1][1:] == [
+        "431227103202（长洲村）：村界已改。请对该村的微网格重新划分。",
+        "431227999001：有住户新增、迁移或移出登记。请对该村的微网格重新划分。",
+        "431227999002：村界已改；有住户新增、迁移或移出登记。请对微网格 431227999002-M01 重新划分。"]
+    page.unroute("**/notes")
+    page.unroute("**/validation*")
+
+
 def test_a_rerun_shows_the_plans_notes_from_its_own_answer(page, server):
     """A re-run answers ``plan_notes``, the plan's notes as GET plans/{id}/notes gives
     them after it: the map shows those (here with a village's register change put into

@@ -27,11 +27,15 @@ export function kindLabel(kind) {
 
 /** One village's entry of the API's `register_changes` in the current language: what
  *  changed since the plan read it (households added, moved, taken out of the register,
- *  counted apart; its outline redrawn) and what to do, on a line of its own.  An
- *  analyst's entry has no counts (null): what changed is said without how many. */
+ *  counted apart; its outline redrawn) and what to do, on a line of its own: re-run
+ *  the micro-grids the entry names (those that have not read the register since), or
+ *  the village's where it names none.  An analyst's entry has no counts (null): what
+ *  changed is said without how many, from `households_changed` and `outline`. */
 export function registerVillageText(c) {
   const sep = t("planner.register.sep");
   const counted = ["added", "moved", "removed"].every((k) => Number.isFinite(c[k]));
+  // an answer that does not say whether households changed too (before it did): maybe
+  const households = typeof c.households_changed === "boolean" ? c.households_changed : null;
   const parts = [];
   if (counted) {
     const n = [];
@@ -41,12 +45,18 @@ export function registerVillageText(c) {
     if (n.length) parts.push(n.join(t("engine.list.sep")));
     if (c.outline) parts.push(t("planner.register.outline"));
   } else if (c.outline) {
-    // without counts the map cannot tell whether households changed as well
-    parts.push(t("planner.register.outline"), t("planner.register.households.maybe"));
+    parts.push(t("planner.register.outline"));
+    if (households === null) parts.push(t("planner.register.households.maybe"));
+    else if (households) parts.push(t("planner.register.households"));
   } else {
     parts.push(t("planner.register.households")); // listed, and not for its outline
   }
-  return t("planner.register.village", { village: village(c.village_code), what: parts.join(sep) });
+  const keys = (Array.isArray(c.microgrids) ? c.microgrids : [])
+    .map((m) => (m && m.key !== null && m.key !== undefined ? String(m.key) : null)).filter((k) => k !== null);
+  const vars = { village: village(c.village_code), what: parts.join(sep) };
+  return keys.length
+    ? t("planner.register.village.microgrids", { ...vars, microgrids: keys.join(t("engine.list.sep")) })
+    : t("planner.register.village", vars);
 }
 
 /** The API's `register_changes` (the villages whose register changed after the plan

@@ -264,6 +264,7 @@ export default {
   "planner.notes.more": "{n} more not listed; filter by kind",
   "planner.register.changed": "The register changed after this plan was drawn or last re-run; the notes and validation of these villages may be out of date:",
   "planner.register.village": "{village}: {what}. Re-run its micro-grids.",
+  "planner.register.village.microgrids": "{village}: {what}. Re-run micro-grid(s) {microgrids}.",
   "planner.register.sep": "; ",
   "planner.register.added": "{n} household(s) added",
   "planner.register.moved": "{n} household(s) moved (point, village, building or hamlet)",

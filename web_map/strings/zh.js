@@ -264,6 +264,7 @@ export default {
   "planner.notes.more": "另有 {n} 条未列出，请按类型筛选",
   "planner.register.changed": "登记册在本方案绘制或上次重新划分之后有变动，以下各村的划分提示和校验结果可能已过时：",
   "planner.register.village": "{village}：{what}。请对该村的微网格重新划分。",
+  "planner.register.village.microgrids": "{village}：{what}。请对微网格 {microgrids} 重新划分。",
   "planner.register.sep": "；",
   "planner.register.added": "新增 {n} 户",
   "planner.register.moved": "迁移 {n} 户",
