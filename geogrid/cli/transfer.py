@@ -11,8 +11,9 @@ command exits 3 and lists every bad row with its number, column and reason.
 ``--skip-invalid --rejects FILE`` writes the valid rows and puts every rejected row,
 untouched, into FILE with a ``reason`` column.  Importing the same file again updates
 rows instead of duplicating them.  Under its summary line an import notes what it did to
-rows it wrote (15-digit ID numbers converted, empty 是否党员 cells).  Every import and
-export is audit-logged.
+rows it wrote (15-digit ID numbers converted, empty 是否党员 cells, an ID or phone number
+typed into 地址, 楼栋, 自然寨, 户主, 姓名 or 与户主关系 masked before it was stored).  Every
+import and export is audit-logged.
 """
 
 from __future__ import annotations
@@ -100,11 +101,14 @@ def _write(engine, batch, kind: str, upsert) -> None:
     from geogrid.db.engine import session_scope
 
     console = _console()
-    notes = batch.note_lines()
     with console.status(f"writing {len(batch.valid):,} {kind} to the database"):
         with session_scope(engine, write=True) as session:
             counts = upsert(session)
             counts.rejected = len(batch.rejects)
+            # what the repository stored otherwise than read (a number in free text, masked),
+            # under the file's headers: reported and audited with the reading's notes
+            batch.notes += [(row, batch.columns.get(col, col), note) for row, col, note in counts.notes]
+            notes = batch.note_lines()
             audit.append(session, actor(), f"import.{kind}", kind, None,
                          detail={"file": str(batch.source), "added": counts.added,
                                  "updated": counts.updated, "unchanged": counts.unchanged,

@@ -18,7 +18,7 @@ import json
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -35,12 +35,15 @@ SRID = 4326
 
 @dataclass
 class Counts:
-    """How many rows an upsert added, updated, left unchanged (and the caller rejected)."""
+    """How many rows an upsert added, updated, left unchanged (and the caller rejected),
+    and ``notes``: ``(row, column, note)`` for each value it stored otherwise than given
+    (an ID or phone number in a free-text column, masked), for the caller to report."""
 
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    notes: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def written(self) -> int:

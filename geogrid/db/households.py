@@ -19,6 +19,7 @@ from geogrid.db.bulk import Counts
 from geogrid.db.engine import flush
 from geogrid.db.models import Household, new_ids, utcnow
 from geogrid.errors import ColumnError, ConflictError, NotFoundError, ValidationError
+from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
 
 __all__ = [
     "upsert_households",
@@ -39,8 +40,9 @@ _PG_TYPES = {"id": "varchar(32)", "household_no": "text", "head_name": "text", "
 _LOOKUP_IN_LIMIT = 2_000  # below this many rows, look existing ones up by key, else read all
 
 
-def _prepare(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Validate and normalise an input frame into plain columns (geometry as shapely)."""
+def _prepare(gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    """Validate and normalise an input frame into plain columns (geometry as shapely), and
+    the notes on the ID and phone numbers masked in its free text."""
     if C.HOUSEHOLD_NO not in gdf.columns:
         raise ColumnError(f"households need a {C.HOUSEHOLD_NO!r} column (户编号)")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
@@ -48,8 +50,13 @@ def _prepare(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     rows = bulk.row_numbers(gdf)
     out = pd.DataFrame({"_row": rows})
     out[C.HOUSEHOLD_NO] = bulk.text_column(gdf[C.HOUSEHOLD_NO])
+    texts = {col: bulk.text_column(gdf[col]) for col in TEXT_COLUMNS if col in gdf.columns}
+    # a resident's ID number or phone typed into the free text (address, building, ...) is
+    # never stored: masked as the API masks it (one pass over the columns; none, nearly always)
+    notes = [(rows[pos], col, register_note(kinds))
+             for pos, col, kinds in mask_text_columns(texts, REGISTER_TEXT["households"])]
     for col in TEXT_COLUMNS:
-        out[col] = bulk.text_column(gdf[col]) if col in gdf.columns else None
+        out[col] = texts.get(col)
     geoms = np.asarray(bulk.to_wgs84(gdf).array, dtype=object)
     out["geometry"] = geoms
 
@@ -86,7 +93,7 @@ def _prepare(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
         out["geometry"] = geoms
     out["x"] = x
     out["y"] = y
-    return out
+    return out, notes
 
 
 def _existing(session: Session, numbers: list[str]) -> pd.DataFrame:
@@ -143,11 +150,16 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         ``source_crs``.  Missing optional columns are stored as NULL.  A household without
         ``village_code`` takes the village polygon containing it, if villages are loaded.
 
+    A resident's ID number or phone number typed into ``head_name``, ``address``,
+    ``building`` or ``hamlet`` is never stored: it is masked as the API masks it
+    (``户主电话138****5678``; :func:`geogrid.io.personalnumbers.mask_text_columns`), the
+    rest of the text kept, and ``notes`` of the counts name each row and column so.
+
     Returns
     -------
     Counts
         ``added``, ``updated`` (a changed row keeps its id and its ``version`` goes up)
-        and ``unchanged``.
+        and ``unchanged``; ``notes``, ``(row, column, note)`` of the values masked.
 
     Raises
     ------
@@ -155,8 +167,8 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         Empty or duplicate household numbers, missing or out-of-range points, unknown
         care levels; ``rejects`` lists ``(row, column, reason)``.  Nothing is written.
     """
-    data = _prepare(gdf)
-    counts = Counts()
+    data, notes = _prepare(gdf)
+    counts = Counts(notes=notes)
     if data.empty:
         return counts
     _fill_village_codes(session, data)

@@ -18,6 +18,7 @@ from geogrid.db.bulk import Counts
 from geogrid.db.households import household_ids
 from geogrid.db.models import new_ids, utcnow
 from geogrid.errors import ColumnError, ValidationError
+from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
 
 __all__ = ["upsert_persons", "persons_frame", "Counts"]
 
@@ -122,7 +123,7 @@ def _iso_dates(values: list) -> list:
     return out
 
 
-def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
+def _prepare(session: Session, df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
     for col in (C.HOUSEHOLD_NO, C.NAME):
         if col not in df.columns:
             raise ColumnError(f"persons need a {col!r} column")
@@ -130,10 +131,16 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
     rejects: list[tuple[int, str, str]] = []
     data = pd.DataFrame({"_row": pd.Series(rows, dtype="int64")})
     if data.empty:  # every row rejected (--skip-invalid): nothing to write
-        return data
+        return data, []
     data[C.HOUSEHOLD_NO] = bulk.text_column(df[C.HOUSEHOLD_NO])
+    texts = {col: bulk.text_column(df[col]) for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION)
+             if col in df.columns}
+    # an ID number or phone typed into the relation or the name is never stored: masked as
+    # the API masks it (the person's own columns hold them; one pass, none nearly always)
+    notes = [(rows[pos], col, register_note(kinds))
+             for pos, col, kinds in mask_text_columns(texts, REGISTER_TEXT["persons"])]
     for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION):
-        data[col] = bulk.text_column(df[col]) if col in df.columns else None
+        data[col] = texts.get(col)
     data[C.BIRTH_DATE] = (_dates(df[C.BIRTH_DATE], rows, rejects)
                           if C.BIRTH_DATE in df.columns else None)
     data[C.PARTY_MEMBER] = (_party(df[C.PARTY_MEMBER], rows, rejects)
@@ -170,7 +177,7 @@ def _prepare(session: Session, df: pd.DataFrame) -> pd.DataFrame:
         rejects.sort()
         raise ValidationError(
             f"{len(rejects)} person row(s) cannot be stored; nothing was written", rejects)
-    return data
+    return data, notes
 
 
 def _existing(session: Session, data: pd.DataFrame) -> pd.DataFrame:
@@ -231,6 +238,10 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
         ``party_member`` (bool or 是/否; empty or missing keeps a registered person's value
         and is False for a new one), ``tags`` (a list, or a ``;``-separated string).
 
+    A resident's ID number or phone number typed into ``relation`` or ``name`` is never
+    stored: it is masked as the API masks it, the rest of the text kept, and ``notes`` of
+    the counts name each row and column so.
+
     A person without an ID number (a newborn, say) is matched on household, name and
     birth date instead.  A changed person keeps its id and its ``version`` goes up; a
     person who moved to another household is updated, not duplicated.
@@ -241,8 +252,8 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
         A household number not in the register, duplicate ID numbers, an empty name...;
         ``rejects`` lists ``(row, column, reason)`` and nothing is written.
     """
-    data = _prepare(session, df)
-    counts = Counts()
+    data, notes = _prepare(session, df)
+    counts = Counts(notes=notes)
     if data.empty:
         return counts
     existing = _existing(session, data)
