@@ -60,6 +60,14 @@ class ApiSettings(BaseSettings):
                     "thread pool (never), or on the loop when the database is local: "
                     "SQLite, or PostgreSQL on a Unix socket or loopback address (auto).",
     )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Addresses of the reverse proxies in front of `geogrid serve` (comma-"
+                    "separated; `*` for any), whose X-Forwarded-For and X-Forwarded-Proto "
+                    "are believed: the client's address in the audit log, https in the "
+                    "paging links.  Empty: no proxy, the headers are ignored (a client "
+                    "could forge them).",
+    )
     page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
     page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")
     web_map_dir: str = Field(

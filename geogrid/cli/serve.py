@@ -1,6 +1,6 @@
 """``geogrid serve``: run the HTTP API (and the web map at /) with uvicorn.
 
-    geogrid serve [--host 127.0.0.1] [--port 8000] [--workers N]
+    geogrid serve [--host 127.0.0.1] [--port 8000] [--workers N] [--forwarded-allow-ips IPS]
 
 Refuses to start with the default GEOGRID_SECRET_KEY unless GEOGRID_DEMO=1.
 
@@ -54,22 +54,31 @@ def serve(
                                 help="Worker processes (default: GEOGRID_WORKERS or the CPUs; "
                                      "log-in slowdown is per worker, account locks are not)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    forwarded_allow_ips: str = typer.Option(
+        None, "--forwarded-allow-ips", show_default="GEOGRID_API_FORWARDED_ALLOW_IPS, else none",
+        help="The reverse proxies in front (comma-separated addresses; * for any) whose "
+             "X-Forwarded-For and X-Forwarded-Proto are believed: the audit log records the "
+             "client's address, links say https."),
 ) -> None:
     """Serve the API at http://HOST:PORT/api/v1 and the web map at /."""
     import uvicorn
 
     from geogrid.api import create_app
+    from geogrid.api.config import ApiSettings
     from geogrid.api.masking import install_log_masking
     from geogrid.settings import get_settings
 
     workers = workers or default_workers()
     settings = get_settings()
     api = create_app(settings)  # checks the secret before anything listens
+    proxies = _proxy_options(ApiSettings().forwarded_allow_ips if forwarded_allow_ips is None
+                             else forwarded_allow_ips)
     typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs) with {workers} "
-               f"worker{'s' if workers > 1 else ''}" + ("  [demo mode]" if settings.demo else ""),
-               err=True)
+               f"worker{'s' if workers > 1 else ''}" + ("  [demo mode]" if settings.demo else "")
+               + (f", behind the proxies {proxies['forwarded_allow_ips']}" if proxies["proxy_headers"]
+                  else ""), err=True)
     if workers == 1:
-        config = uvicorn.Config(api, host=host, port=port, log_level=log_level, proxy_headers=False)
+        config = uvicorn.Config(api, host=host, port=port, log_level=log_level, **proxies)
         server = uvicorn.Server(config)
         config.load()  # sets up uvicorn's logging handlers; mask before the first request
         install_log_masking()
@@ -82,9 +91,22 @@ def serve(
     engine.dispose()  # the parent serves nothing: no connection may leak into the workers
     del api
     config = uvicorn.Config("geogrid.api.app:_factory", factory=True, host=host, port=port,
-                            workers=workers, log_level=log_level, proxy_headers=False)
+                            workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def _proxy_options(ips: str) -> dict:
+    """uvicorn's options for the reverse proxies ``ips`` (``GEOGRID_API_FORWARDED_ALLOW_IPS``).
+
+    None (the default): X-Forwarded-* are ignored, whoever sends them, and the client is
+    the peer of the connection.  Behind a proxy that peer is the proxy, so every audit
+    row would name it and every link say http: list it, and uvicorn takes the client's
+    address and scheme from the headers of those connections only."""
+    ips = ",".join(p.strip() for p in (ips or "").split(",") if p.strip())
+    if not ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ips}
 
 
 def _workers_with_own_sockets(config, host: str, port: int):

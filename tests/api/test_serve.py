@@ -130,6 +130,60 @@ def test_served_app_and_its_logs(served, backend, db_url, world, request):
     assert idn not in logged and phone not in logged
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_behind_a_reverse_proxy_the_audit_log_names_the_client(tmp_path, db_url, world, workers):
+    """Behind nginx every connection comes from the proxy: before, the audit log of
+    personal-data reads named 127.0.0.1 for every read and the paging links said
+    http://, with no setting to change it (proxy headers were off). With the proxy's
+    address in GEOGRID_API_FORWARDED_ALLOW_IPS, its X-Forwarded-For and -Proto are
+    believed; a client the setting does not name cannot forge them."""
+    from geogrid.db import audit
+    from geogrid.db.engine import make_engine, session_scope
+
+    port = _free_port()
+    out = open(tmp_path / "server.log", "w+b")
+    proc = subprocess.Popen(
+        [GEOGRID, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", workers,
+         "--log-level", "warning"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        env=_env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET,
+                 GEOGRID_API_FORWARDED_ALLOW_IPS="127.0.0.1"))
+    base = f"http://127.0.0.1:{port}"
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    try:
+        _wait_for(proc, tmp_path, lambda: _healthy(base), "geogrid serve did not come up")
+        with httpx.Client(base_url=base, timeout=30) as c:
+            r = c.post("/api/v1/auth/token", data={"username": "cadre1", "password": PASSWORD})
+            auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            house = world.households[V1][0]
+            assert c.get(f"/api/v1/households/{house}", headers={**auth, **forwarded}).status_code == 200
+            page = c.get("/api/v1/households?limit=1", headers={**auth, **forwarded}).json()
+            assert [lk["href"][:8] for lk in page["links"]] == ["https://", "https://"], page["links"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        out.close()
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            reads = audit.entries(s, actor="cadre1", action="read")
+            assert [e.detail["client"] for e in reads] == ["203.0.113.7"]
+    finally:
+        engine.dispose()
+
+    # a server told of no proxy believes no header
+    proxies = __import__("geogrid.cli.serve", fromlist=["_proxy_options"])._proxy_options
+    assert proxies("") == {"proxy_headers": False}
+    assert proxies(" 10.0.0.2, 10.0.0.3 ") == {"proxy_headers": True,
+                                                "forwarded_allow_ips": "10.0.0.2,10.0.0.3"}
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(base + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def test_records_of_any_logger_are_masked():
     """A child logger's record reaches handlers that carry no filter (and Python's
     last-resort stderr handler): the record factory masks it anyway."""
