@@ -32,6 +32,7 @@ from geogrid.db.plans import recount
 from geogrid.db.models import (REMOVAL_REASONS, Assignment, Cell, Household, HouseholdRemoval, Microgrid,
                                Plan, utcnow)
 from geogrid.errors import ConflictError, InputError, NotFoundError
+from geogrid.io.personalnumbers import find_numbers
 
 __all__ = ["REMOVAL_REASONS", "CURRENT_PLANS", "remove_household", "restore_household", "get_removal",
            "Restored"]
@@ -91,7 +92,14 @@ def remove_household(session: Session, household_id: str, *, reason: str, left_o
     Raises NotFoundError (no such household), ConflictError
     (``household.already_removed``; ``household.stale`` when its version is not
     ``expected_version``) and InputError (an unknown reason, a ``merged_into`` the reason
-    does not take, lacks or is not in the register, a day in the future).
+    does not take, lacks or is not in the register, a day in the future, a note holding a
+    resident's ID number or phone number: ``household.removal_note_number``).
+
+    A note is refused, not masked, when it holds such a number: the one who writes it is
+    there to take it out (the persons register keeps a resident's numbers, masked), a
+    masked number helps no reader of the note, and the note would be stored, answered and
+    audited otherwise than written under their name.  (An import, a whole county's rows
+    at once, masks them instead, and reports each.)
     """
     if reason not in REMOVAL_REASONS:
         raise InputError(f"reason must be one of {', '.join(REMOVAL_REASONS)}, not {reason!r}",
@@ -99,6 +107,10 @@ def remove_household(session: Session, household_id: str, *, reason: str, left_o
     if left_on > dt.date.today() + dt.timedelta(days=1):  # a day of slack for time zones
         raise InputError(f"the household cannot have left on {left_on.isoformat()}, a day still to come; "
                          "give the day it left", key="household.removal_future", params={"date": left_on.isoformat()})
+    if note and find_numbers(note):
+        raise InputError("the note holds a resident's ID number or phone number, which geogrid keeps only in "
+                         "the persons register (身份证号, 联系电话), masked: take it out of the note and try again",
+                         key="household.removal_note_number")
     if reason == "merged" and not merged_into:
         raise InputError("a household merged into another needs merged_into: the id of that household",
                          key="household.merged_into_missing")

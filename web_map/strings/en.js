@@ -26,7 +26,7 @@ export default {
   "view.map": "Map",
   "view.planner": "Grid planning",
 
-  "search.placeholder": "Search address, name or last digits of an ID",
+  "search.placeholder": "Address, household no., name or last 4 of an ID",
   "search.none": "Nothing found",
   "search.busy": "Searching…",
   "search.household": "House",
@@ -406,6 +406,7 @@ export default {
   "api.household.removal_reason": "Unknown reason ({reason}): choose moved away, dissolved, merged or duplicate.",
   "api.household.removal_date": "The day it left must be written YYYY-MM-DD (2026-11-30), not {date}.",
   "api.household.removal_note": "The note is 500 characters at most; shorten it.",
+  "api.household.removal_note_number": "The note holds an ID number or a phone number. A resident's are kept only in the persons register (ID number, phone), masked: take it out of the note and try again.",
   "api.household.removal_future": "{date} is still to come: give the day the household moved away or was dissolved.",
   "api.household.merged_into_missing": "A merged household needs the household it joined.",
   "api.household.merged_into_unexpected": "Only a merged or duplicate household names another one; leave it out.",

@@ -26,7 +26,7 @@ export default {
   "view.map": "地图",
   "view.planner": "网格规划",
 
-  "search.placeholder": "搜索地址、姓名或身份证后几位",
+  "search.placeholder": "搜索地址、户编号、姓名或身份证后4位",
   "search.none": "没有找到匹配的结果",
   "search.busy": "正在搜索…",
   "search.household": "户",
@@ -406,6 +406,7 @@ export default {
   "api.household.removal_reason": "移出原因无效（{reason}）：请选择迁出、注销、并户或重复登记。",
   "api.household.removal_date": "移出日期应写成 年-月-日（如 2026-11-30），而不是 {date}。",
   "api.household.removal_note": "备注最多 500 个字，请缩短后再试。",
+  "api.household.removal_note_number": "备注中有身份证号或电话号码。居民的证件号和电话只记在人员信息的身份证号、联系电话栏（脱敏保存），请从备注中删去后再试。",
   "api.household.removal_future": "移出日期 {date} 还没有到，请填写住户实际迁出或注销的日期。",
   "api.household.merged_into_missing": "并户需要填写并入的住户。",
   "api.household.merged_into_unexpected": "只有并户或重复登记才填写并入的住户，请删去。",
