@@ -2,6 +2,8 @@
 
     geogrid users add USERNAME --role ROLE [--scope AREA_OR_CELL_ID ...] [--password-stdin]
     geogrid users list
+    geogrid users set USERNAME [--role ROLE] [--scope ... | --no-scope]
+    geogrid users passwd USERNAME [--password-stdin]
     geogrid users unlock USERNAME
     geogrid users demo          # one user per role, printed; only with GEOGRID_DEMO=1
 
@@ -49,11 +51,7 @@ def add(
         raise InputError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     if role in ("cadre", "planner", "analyst") and not scope:
         typer.echo(f"warning: a {role} without --scope sees nothing; add e.g. --scope 431227", err=True)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    hashed = hash_password(password)
+    hashed = hash_password(_read_password(password_stdin))
     _settings, engine = _engine()
     try:
         with session_scope(engine, write=True) as session:
@@ -78,6 +76,80 @@ def list_users() -> None:
                 typer.echo(f"{u.username}\t{u.role}\t{','.join(map(str, u.scopes or [])) or '-'}{locked}")
     finally:
         engine.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("set")
+def set_user(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(None, "--role", help="New role: admin, planner, cadre or analyst."),
+    scope: list[str] = typer.Option([], "--scope", help="New scope, replacing the old: area code, "
+                                    "micro-grid or cell (repeatable)."),
+    no_scope: bool = typer.Option(False, "--no-scope", help="Take every scope away (a cadre, "
+                                  "planner or analyst then sees nothing; an admin, everything)."),
+) -> None:
+    """Change USERNAME's role or scope (a cadre moved to another village, or leaving: --no-scope).
+    Takes effect at the account's next request, its tokens included; audit-logged."""
+    from geogrid.api.scope import normalise_scope_entries
+    from geogrid.cli.database import actor
+    from geogrid.db import audit
+    from geogrid.db.engine import session_scope
+    from geogrid.db.users import get_user
+    from geogrid.errors import InputError
+
+    if role is not None and role not in ROLES:
+        raise InputError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+    if scope and no_scope:
+        raise InputError("give --scope or --no-scope, not both")
+    if role is None and not scope and not no_scope:
+        raise InputError("nothing to change: give --role, --scope or --no-scope")
+    _settings, engine = _engine()
+    try:
+        with session_scope(engine, write=True) as session:
+            user = get_user(session, username)
+            before = (user.role, list(user.scopes or []))
+            scopes = normalise_scope_entries(session, scope) if scope else ([] if no_scope else before[1])
+            user.role, user.scopes = role or user.role, list(scopes)
+            audit.append(session, actor(), "user_update", "user", user.id,
+                         detail={"username": username, "role": [before[0], user.role],
+                                 "scopes": [before[1], list(scopes)]})
+            now = (user.role, list(scopes))
+    finally:
+        engine.dispose()
+    typer.echo(f"{username}: {now[0]}, scope {', '.join(now[1]) or 'none'}")
+    if now[0] in ("cadre", "planner", "analyst") and not now[1]:
+        typer.echo(f"note: a {now[0]} without a scope sees nothing", err=True)
+
+
+@users_app.command("passwd")
+def passwd(
+    username: str = typer.Argument(..., help="Login name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+) -> None:
+    """Set USERNAME's password (and clear failed log-ins and a lock); audit-logged. Tokens
+    given before stay valid until they expire (GEOGRID_API_TOKEN_MINUTES): to cut an account
+    off at once, also `geogrid users set USERNAME --no-scope`."""
+    from geogrid.api.security import hash_password
+    from geogrid.cli.database import actor
+    from geogrid.db import audit
+    from geogrid.db.engine import session_scope
+    from geogrid.db.users import get_user
+
+    hashed = hash_password(_read_password(password_stdin))
+    _settings, engine = _engine()
+    try:
+        with session_scope(engine, write=True) as session:
+            user = get_user(session, username)
+            user.password_hash, user.failed_logins, user.locked_until = hashed, 0, None
+            audit.append(session, actor(), "user_password", "user", user.id, detail={"username": username})
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} changed")
 
 
 @users_app.command("unlock")

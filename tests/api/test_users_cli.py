@@ -98,3 +98,51 @@ def test_users_demo_one_user_per_role_that_logs_in(geogrid, client):
     for role, user, password in creds:
         r = login(client, user, password)
         assert r.status_code == 200 and r.json()["role"] == role, (user, r.text)
+
+
+def test_an_admin_changes_a_users_password_role_and_scope(geogrid, client, world):
+    """Before, `geogrid users` could only add: a cadre who forgot their password, moved to
+    another village or left could not be helped short of SQL. `users passwd` sets a new
+    password (clearing a lock), `users set` a new role or scope (`--no-scope`: nothing),
+    each at once, on record in the audit log (the password never)."""
+    assert geogrid("users", "add", "mover", "--role", "cadre", "--scope", V1, "--password-stdin",
+                   stdin="first long secret\n")[0] == 0
+    token = {"Authorization": f"Bearer {login(client, 'mover', 'first long secret').json()['access_token']}"}
+
+    def seen(h=token):
+        return {f["id"] for f in client.get("/api/v1/households", headers=h).json()["features"]}
+
+    assert seen() == set(world.households[V1])
+    code, out, err = geogrid("users", "set", "mover", "--scope", V2)
+    assert code == 0 and f"area:{V2}" in out, err
+    assert seen() == set(world.households[V2])  # the same token, the new scope at once
+    code, out, err = geogrid("users", "set", "mover", "--no-scope")
+    assert code == 0, err
+    assert seen() == set()
+    code, out, err = geogrid("users", "set", "mover", "--role", "planner", "--scope", V1)
+    assert code == 0 and "planner" in out, err
+    assert login(client, "mover", "first long secret").json()["role"] == "planner"
+
+    code, out, err = geogrid("users", "passwd", "mover", "--password-stdin", stdin="second long secret\n")
+    assert code == 0, err
+    assert login(client, "mover", "first long secret").status_code == 401
+    assert login(client, "mover", "second long secret").status_code == 200
+
+    assert geogrid("users", "passwd", "nobody", "--password-stdin", stdin="long enough pw\n")[0] == 7
+    assert geogrid("users", "passwd", "mover", "--password-stdin", stdin="short\n")[0] == 2
+    assert geogrid("users", "set", "nobody", "--role", "admin")[0] == 7
+    assert geogrid("users", "set", "mover", "--role", "mayor")[0] == 2
+    assert geogrid("users", "set", "mover", "--scope", "999999")[0] == 7
+    assert geogrid("users", "set", "mover", "--scope", V1, "--no-scope")[0] == 2
+    assert geogrid("users", "set", "mover")[0] == 2  # nothing to change
+
+    from geogrid.db import audit
+    from geogrid.db.engine import make_sessionmaker
+
+    with make_sessionmaker(client.app.state.engine)() as s:
+        rows = [(e.action, e.actor.startswith("cli"), e.detail) for e in reversed(audit.entries(s, object_type="user"))
+                if e.action.startswith("user_")]
+    assert [a for a, _cli, _d in rows] == ["user_update"] * 3 + ["user_password"]
+    assert all(cli for _a, cli, _d in rows)
+    assert rows[0][2] == {"username": "mover", "role": ["cadre", "cadre"], "scopes": [[f"area:{V1}"], [f"area:{V2}"]]}
+    assert "secret" not in str(rows)
