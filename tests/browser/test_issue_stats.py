@@ -214,3 +214,9 @@ def test_a_town_cadre_chooses_the_period_reads_its_trend_and_exports_that_period
     assert page.input_value("#stats-preset") == "custom"
     assert page.inner_text("#stats-summary [data-k='total']") == "3"
     assert page.inner_text("#stats-preset option[value='last_month']") == "Last month"
+    # back to custom after another period: the figures (and the export) are the custom days' again
+    page.select_option("#stats-preset", "this_month")
+    page.wait_for_selector(f"#stats-range >> text=Issues reported from {month}")
+    page.select_option("#stats-preset", "custom")
+    page.wait_for_selector(f"#stats-range >> text=Issues reported from {mid_last_month} to {today}")
+    assert page.inner_text("#stats-summary [data-k='total']") == "3"

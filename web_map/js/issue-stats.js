@@ -128,8 +128,8 @@ export class IssueStats {
           $("stats-to").value = this.custom.to;
         }
         $("stats-from").focus();
-        return;
       }
+      // the figures (and the export) are always those of the period the menu says
       this.load();
     });
     $("stats-apply").addEventListener("click", () => {
