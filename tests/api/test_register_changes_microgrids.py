@@ -118,9 +118,10 @@ def test_a_rerun_of_one_microgrid_leaves_the_other_microgrids_changes_reported(c
     assert _changes(client, planner, pid) == []
 
 
-def _outline_beside(engine, village, poly, others, radius=4e-4):
+def _outline_beside(engine, village, poly, others, radius=4e-4, *, bite=False):
     """The village's outline re-imported with a disc of land added where micro-grid
-    ``poly`` meets the outline farthest from the village's ``others``."""
+    ``poly`` meets the outline farthest from the village's ``others`` (``bite``: taken
+    out of it there)."""
     from geogrid.db.areas import areas_frame, upsert_areas
     from geogrid.db.engine import session_scope
 
@@ -133,7 +134,8 @@ def _outline_beside(engine, village, poly, others, radius=4e-4):
     spot = max((Point(x, y) for x, y in shapely.get_coordinates(shapely.segmentize(edge, 5e-5))),
                key=lambda p: p.distance(rest))
     assert spot.distance(rest) > 2.5 * radius, "no border of the micro-grid far from the others"
-    frame = frame.set_geometry([shapely.union(outline, spot.buffer(radius))], crs=frame.crs)
+    redrawn = (shapely.difference if bite else shapely.union)(outline, spot.buffer(radius))
+    frame = frame.set_geometry([redrawn], crs=frame.crs)
     with session_scope(engine, write=True) as s:
         assert upsert_areas(s, frame, "village").updated == 1
 
@@ -187,3 +189,19 @@ def _far_border(poly, others, radius=4e-4):
     free = shapely.difference(poly.boundary, rest.buffer(1e-7))
     return any(Point(x, y).distance(rest) > 2.5 * radius
                for x, y in shapely.get_coordinates(shapely.segmentize(free, 5e-5)))
+
+
+def test_an_outline_that_leaves_one_microgrid_sticking_out_names_that_one(client, world, engine):
+    """A bite taken out of the village beside micro-grid A: A sticks out of the new
+    outline, the others lie inside it as before; a re-run of another leaves A as it was."""
+    _, b = VILLAGES
+    planner = _token(engine, "planner")
+    pid, etag = _draft(client, planner)
+    mgs = _microgrids(engine, pid, b)
+    key_a = next(k for k, (_, p) in mgs.items() if _far_border(p, [q for j, (_, q) in mgs.items() if j != k]))
+    _outline_beside(engine, b, mgs[key_a][1], [q for k, (_, q) in mgs.items() if k != key_a], bite=True)
+    (change,) = _changes(client, planner, pid)
+    assert (change["outline"], change["households_changed"], _to_rerun(change)) == (True, False, [(key_a, False, True)])
+    _rerun(client, planner, pid, etag, mgs[next(k for k in mgs if k != key_a)][0])
+    (change,) = _changes(client, planner, pid)  # before: [] (the whole village read)
+    assert (change["outline"], _to_rerun(change)) == (True, [(key_a, False, True)])
