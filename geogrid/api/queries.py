@@ -12,7 +12,8 @@ import datetime as dt
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, Integer, and_, bindparam, func, literal_column, null, select, text
+from sqlalchemy import (Float, Integer, and_, bindparam, case, func, literal_column, null, or_, select,
+                        text)
 from sqlalchemy.orm import Session
 
 from geogrid.api.scope import Scope
@@ -349,11 +350,16 @@ def get_person(session: Session, scope: Scope, person_id: str) -> Person:
 
 def search_households(session: Session, scope: Scope, *, address: str | None = None,
                       limit: int = 20):
+    """Households in scope whose address or 户编号 (household number) holds ``address``:
+    those whose number holds it first, each group by address."""
+    by_no = Household.household_no.contains(address, autoescape=True)
     stmt = (select(Household.id, Household.household_no, Household.head_name, Household.address,
                    Household.village_code, Household.care_level,
                    func.ST_X(Household.geom).label("lon"), func.ST_Y(Household.geom).label("lat"))
-            .where(scope.households_clause(), Household.address.contains(address, autoescape=True))
-            .order_by(Household.address).limit(limit))
+            .where(scope.households_clause(),
+                   or_(Household.address.contains(address, autoescape=True), by_no))
+            .order_by(case((by_no, 0), else_=1), Household.address, Household.household_no)
+            .limit(limit))
     return session.execute(stmt).all()
 
 

@@ -1,4 +1,5 @@
-"""Search by address, name or the last four characters of an ID number.
+"""Search by address or 户编号 (household number), name or the last four characters of an
+ID number.
 
 An ID search takes exactly the four characters a masked number shows
 (``**************123X``): a longer ending would answer, resident by resident, whether
@@ -29,17 +30,20 @@ class Hit(BaseModel):
     kind: Literal["household", "person"]
     household_id: str
     person_id: str | None = None
+    #: the household's 户编号 (a household hit's; a person's is in their house)
+    household_no: str | None = None
     label: str
     address: str | None = None
     lon: float
     lat: float
 
 
-@router.get("/search", summary="Find houses by address, residents by name or ID tail")
+@router.get("/search", summary="Find houses by address or number, residents by name or ID tail")
 def search(
     session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description=(
-        "an address fragment, a name, or the last 4 characters of an ID number"))],
+        "an address fragment or household number (户编号), a name, or the last 4 "
+        "characters of an ID number; `address` looks in both addresses and numbers"))],
     kind: Annotated[Literal["auto", "address", "name", "id_tail"], Query()] = "auto",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict:
@@ -56,7 +60,7 @@ def search(
     hits: list[Hit] = []
     if kind == "address":
         for r in queries.search_households(session, scope, address=q, limit=limit):
-            hits.append(Hit(kind="household", household_id=r.id,
+            hits.append(Hit(kind="household", household_id=r.id, household_no=r.household_no,
                             label=f"{r.address or ''} {mask_name(r.head_name) or ''}".strip(),
                             address=r.address, lon=r.lon, lat=r.lat))
     else:
