@@ -165,13 +165,15 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     app.add_middleware(ConnectionBalancer, enabled=api_settings.balance_connections)
 
     from geogrid.api.routes import (
-        areas, audit, auth, grid, health, households, meta, persons, planedit, plans, removals, search,
+        areas, audit, auth, grid, health, householdedits, households, meta, persons, planedit, plans, removals,
+        search,
     )
 
     app.include_router(health.router)
     # The routers are tried in this order for every request: the hot reads (households)
     # first, so they are found after one router instead of seven.
-    for module in (households, auth, meta, areas, plans, planedit, grid, persons, search, audit, removals):
+    for module in (households, auth, meta, areas, plans, planedit, grid, persons, search, audit, removals,
+                   householdedits):
         app.include_router(module.router, prefix=API_PREFIX)
 
     from geogrid.api.routes.issues import include_issue_routes
