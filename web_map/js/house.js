@@ -42,17 +42,22 @@ export class SidePanel {
     this.onClose = onClose || (() => {});
     this.onShow = onShow || (() => {});
     this.stack = [];
+    /** counts what the panel was given to show: an answer that comes after the panel
+     * moved on (another house tapped on a slow connection, closed) is not drawn */
+    this.gen = 0;
     $("side-close").addEventListener("click", () => this.close());
     this.back.addEventListener("click", () => this.pop());
   }
 
   close() {
+    this.gen += 1;
     this.panel.hidden = true;
     this.stack = [];
     this.onClose();
   }
 
   show(title, html) {
+    this.gen += 1;
     this.panel.hidden = false;
     this.title.textContent = title;
     this.body.innerHTML = html;
@@ -81,13 +86,16 @@ export class SidePanel {
     const render = () => this.openHouse(id);
     this.stack = [render];
     this.loading(t("house.title"));
+    const gen = this.gen;
     let h, headers;
     try {
       ({ data: h, headers } = await get(`households/${encodeURIComponent(id)}`));
     } catch (err) {
+      if (gen !== this.gen) return null; // the panel shows something else since
       this.show(t("house.title"), `<p class="error">${escapeHtml(err.status === 404 ? t("house.notfound") : errorMessage(err))}</p>`);
       return null;
     }
+    if (gen !== this.gen) return null;
     this.house = h;
     const p = h.properties || h;
     const residents = h.residents || p.residents || h.persons || p.persons || [];
@@ -197,13 +205,15 @@ export class SidePanel {
   async openPerson(id) {
     this.stack.push(() => this.openPerson(id));
     this.loading(t("person.title"));
+    const gen = this.gen;
     let p;
     try {
       ({ data: p } = await get(`persons/${encodeURIComponent(id)}`));
     } catch (err) {
-      this.show(t("person.title"), `<p class="error">${escapeHtml(errorMessage(err))}</p>`);
+      if (gen === this.gen) this.show(t("person.title"), `<p class="error">${escapeHtml(errorMessage(err))}</p>`);
       return;
     }
+    if (gen !== this.gen) return;
     const props = p.properties || p;
     this.show(
       t("person.title"),
