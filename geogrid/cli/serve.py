@@ -71,6 +71,7 @@ def serve(
     workers = workers or default_workers()
     settings = get_settings()
     api = create_app(settings)  # checks the secret before anything listens
+    _check_schema(api.state.engine)  # and the schema: exit 6, saying what to run
     proxies = _proxy_options(ApiSettings().forwarded_allow_ips if forwarded_allow_ips is None
                              else forwarded_allow_ips)
     typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs) with {workers} "
@@ -94,6 +95,27 @@ def serve(
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def _check_schema(engine) -> None:
+    """Refuse a database at another geogrid's schema (``geogrid db upgrade`` forgotten
+    after installing a new version), as every other command does, before anything
+    listens: served, each request touching a changed table would fail.  A database that
+    cannot be reached now is no reason not to start: the server answers 503 until it
+    can (and recovers by itself), as it does when it goes away later."""
+    from geogrid.db.migrate import require_current
+
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - unreachable now, for whatever reason
+        typer.echo(f"geogrid: warning: {exc}; serving anyway (503 until it can be reached)", err=True)
+        engine.dispose()
+        return
+    try:
+        require_current(engine)
+    finally:
+        engine.dispose()
 
 
 def _proxy_options(ips: str) -> dict:

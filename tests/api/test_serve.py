@@ -47,6 +47,80 @@ def test_serve_refuses_the_default_secret(tmp_path):
         assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing ever listened
 
 
+@contextlib.contextmanager
+def _schema_at(db_url, revision):
+    """The database's alembic_version set to ``revision`` for a while (an older geogrid's
+    schema, as far as a newer geogrid can tell), then back to what it was."""
+    from sqlalchemy import text
+
+    from geogrid.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            was = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+        yield was
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": was})
+        engine.dispose()
+
+
+def test_serve_refuses_a_database_at_another_schema(tmp_path, db_url, world, api_settings):
+    """A new geogrid installed and `geogrid db upgrade` forgotten: before, geogrid serve
+    started, /healthz said ok, and the planner's first request was a 500 whose body
+    quoted the SQL that failed. Every other command refuses such a database (exit 6);
+    serve now does too, before it listens, saying what to run; /healthz of a server
+    whose database was changed under it says 503 and why, and a 500 quotes no SQL."""
+    from fastapi.testclient import TestClient
+
+    from geogrid.api import create_app
+    from geogrid.db.migrate import head
+    from geogrid.settings import Settings
+
+    with _schema_at(db_url, "0001"):
+        port = _free_port()
+        r = subprocess.run([GEOGRID, "serve", "--port", str(port), "--workers", "1"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120,
+                           env=_env(tmp_path, GEOGRID_DATABASE_URL=db_url, GEOGRID_SECRET_KEY=SECRET))
+        assert r.returncode == 6, (r.returncode, r.stderr)
+        assert "schema 0001" in r.stderr and "geogrid db upgrade" in r.stderr, r.stderr
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing ever listened
+
+        app = create_app(Settings(database_url=db_url, secret_key=SECRET), api_settings=api_settings)
+        with TestClient(app) as client:
+            health = client.get("/healthz")
+            assert health.status_code == 503, health.text
+            assert health.json()["schema"] == "0001" and "geogrid db upgrade" in health.json()["detail"]
+            assert head() in health.json()["detail"]
+
+
+def test_serve_starts_while_the_database_is_away(tmp_path):
+    """The schema check is no reason to stay down when PostgreSQL is not up yet (a boot
+    order): the server starts, warns, and answers 503 until the database is there."""
+    port, gone = _free_port(), _free_port()
+    url = f"postgresql+psycopg://geogrid@127.0.0.1:{gone}/geogrid"
+    out = open(tmp_path / "server.log", "w+b")
+    proc = subprocess.Popen([GEOGRID, "serve", "--port", str(port), "--workers", "1"], cwd=tmp_path,
+                            stdout=out, stderr=subprocess.STDOUT,
+                            env=_env(tmp_path, GEOGRID_DATABASE_URL=url, GEOGRID_SECRET_KEY=SECRET))
+    try:
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 503
+            except httpx.HTTPError:
+                return False
+
+        _wait_for(proc, tmp_path, answers, "geogrid serve did not come up")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        out.close()
+    assert "serving anyway" in (tmp_path / "server.log").read_text()
+
+
 @pytest.fixture
 def served(tmp_path, db_url, world):
     port = _free_port()
