@@ -181,6 +181,10 @@ def _message(exc: BaseException, status: int) -> str:
         return "the database is unavailable or busy; try again shortly (the server's log says why)"
     if status == 409 and isinstance(exc, sa_exc.IntegrityError):
         return "the change conflicts with existing data (duplicate or missing reference); reload and retry"
+    if status == 500 and not isinstance(exc, GeogridError):
+        # SQLAlchemy's text quotes the statement and its parameters (what was searched
+        # for): the log keeps it, with the traceback
+        return "internal error; the server's log has the details"
     return str(exc) or type(exc).__name__
 
 
@@ -204,7 +208,7 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
         errors = exc.errors
     if status >= 500:
         log.error("%s %s failed: %s%s", request.method, request.url.path, type(exc).__name__,
-                  _reason(exc) if status == 503 else "", exc_info=status == 500)
+                  _reason(exc) if status == 503 else "", exc_info=exc if status == 500 else None)
     headers = {}
     if isinstance(exc, ThrottledError):
         headers["Retry-After"] = str(exc.retry_after)

@@ -118,3 +118,34 @@ def test_a_lost_database_is_explained_in_the_log_not_to_the_client(
             assert not [w for w in where if w in r.text], r.text
         logged = "\n".join(rec.getMessage() for rec in caplog.records)
         assert "POST /api/v1/auth/token failed: DatabaseError: cannot" in logged, logged
+
+
+def test_an_unexpected_database_error_quotes_no_sql_to_the_client(caplog):
+    """A 500 from the database (a schema the code did not expect, say) answered with
+    SQLAlchemy's text: the statement, its parameters (what the user searched for) and a
+    link to SQLAlchemy's docs. Now the client reads that it is an internal error, and the
+    server's log keeps the whole error with its traceback."""
+    import asyncio
+    import json
+    import logging
+
+    from sqlalchemy import exc as sa_exc
+    from starlette.requests import Request
+
+    from geogrid.api.errors import _handle
+    from geogrid.errors import GeogridError
+
+    request = Request({"type": "http", "method": "GET", "path": "/api/v1/plans", "headers": [],
+                       "query_string": b""})
+    boom = sa_exc.ProgrammingError("SELECT plans.microgrids_read_at FROM plans WHERE name = %(q)s",
+                                   {"q": "吴强勇"}, Exception("column plans.microgrids_read_at does not exist"))
+    with caplog.at_level(logging.ERROR, logger="geogrid.api"):
+        r = asyncio.run(_handle(request, boom))
+    body = json.loads(r.body)
+    assert r.status_code == 500 and body["code"] == "internal"
+    assert "SELECT" not in body["detail"] and "吴强勇" not in body["detail"], body
+    assert "log" in body["detail"]
+    assert "microgrids_read_at does not exist" in caplog.text  # the traceback is logged
+    # geogrid's own errors are worded for their reader, and still say what they say
+    r = asyncio.run(_handle(request, GeogridError("the plan store is inconsistent: reload it")))
+    assert json.loads(r.body)["detail"] == "the plan store is inconsistent: reload it"
