@@ -82,7 +82,7 @@ def check_secret(secret_key: str, demo: bool) -> None:
     if secret_key == DEFAULT_SECRET:
         raise InputError(
             "GEOGRID_SECRET_KEY is still the default; set it to a long random value, e.g. "
-            "`export GEOGRID_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`, "
+            "`export GEOGRID_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`, "
             "or set GEOGRID_DEMO=1 for a demo",
             key="config.secret_key_default")
     if len(secret_key) < 16:

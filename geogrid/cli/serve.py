@@ -72,6 +72,7 @@ def serve(
     settings = get_settings()
     api = create_app(settings)  # checks the secret before anything listens
     _check_schema(api.state.engine)  # and the schema: exit 6, saying what to run
+    _say_where_the_photos_go(settings)
     proxies = _proxy_options(ApiSettings().forwarded_allow_ips if forwarded_allow_ips is None
                              else forwarded_allow_ips)
     typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs) with {workers} "
@@ -95,6 +96,22 @@ def serve(
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def _say_where_the_photos_go(settings) -> None:
+    """Name the directory of the issue photos (``GEOGRID_DATA_DIR``), and warn when it is
+    relative: it is then read from the directory the server was started in, so a server
+    started by systemd (from ``/``) writes into ``/var/issues`` and a restart from
+    another directory finds none of the photos stored before."""
+    from pathlib import Path
+
+    where = Path(settings.data_dir).expanduser()
+    if where.is_absolute():
+        typer.echo(f"geogrid: issue photos in {where}", err=True)
+        return
+    typer.echo(f"geogrid: warning: GEOGRID_DATA_DIR is relative ({settings.data_dir}): issue photos "
+               f"go to {where.resolve()}, from the directory the server was started in; set it to "
+               "an absolute path, or a server started elsewhere will not find them", err=True)
 
 
 def _check_schema(engine) -> None:

@@ -43,6 +43,7 @@ def test_serve_refuses_the_default_secret(tmp_path):
                        env=_env(tmp_path, GEOGRID_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}"))
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "GEOGRID_SECRET_KEY" in r.stderr and "GEOGRID_DEMO=1" in r.stderr
+    assert "$(python3 -c" in r.stderr  # Debian 12 has no `python` command
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing ever listened
 
@@ -157,7 +158,7 @@ def served(tmp_path, db_url, world):
         out.close()
 
 
-def test_served_app_and_its_logs(served, backend, db_url, world, request):
+def test_served_app_and_its_logs(served, backend, db_url, world, request, tmp_path):
     base, log_text = served
     idn, phone = world.id_numbers[0], world.phones[0]
     with httpx.Client(base_url=base, timeout=30) as c:
@@ -198,6 +199,8 @@ def test_served_app_and_its_logs(served, backend, db_url, world, request):
                     conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
     logged = log_text()
     assert "/api/v1/search?q=" in logged  # the access log is there, so the check means something
+    # GEOGRID_DATA_DIR left relative: where the photos go, from which directory, and the fix
+    assert f"GEOGRID_DATA_DIR is relative (var): issue photos go to {tmp_path.resolve() / 'var'}" in logged
     if backend == "postgis":
         assert "GET /api/v1/persons/" in logged and " failed: " in logged
     assert full_numbers(logged) == [], logged[-3000:]
