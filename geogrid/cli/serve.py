@@ -70,6 +70,7 @@ def serve(
 
     workers = workers or default_workers()
     settings = get_settings()
+    _check_basemap(settings)
     api = create_app(settings)  # checks the secret before anything listens
     _check_schema(api.state.engine)  # and the schema: exit 6, saying what to run
     _say_where_the_photos_go(settings)
@@ -96,6 +97,23 @@ def serve(
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def _check_basemap(settings) -> None:
+    """Refuse a ``GEOGRID_BASEMAP`` that is none of geogrid's (a typo showed a map with no
+    basemap, and nothing said why); warn of Tianditu without its key, which the web map
+    cannot draw."""
+    from geogrid.basemaps import NAMES, basemap
+    from geogrid.errors import InputError
+
+    try:
+        basemap(settings.basemap, tianditu_key=settings.tianditu_key or "key")
+    except InputError:
+        raise InputError(f"GEOGRID_BASEMAP {settings.basemap!r} is not one of geogrid's basemaps: "
+                         f"{', '.join(NAMES)}") from None
+    if str(settings.basemap).strip().lower() == "tianditu" and not settings.tianditu_key:
+        typer.echo("geogrid: warning: GEOGRID_BASEMAP is tianditu but GEOGRID_TIANDITU_KEY is not set: "
+                   "the web map draws no basemap until it is", err=True)
 
 
 def _say_where_the_photos_go(settings) -> None:

@@ -24,3 +24,26 @@ def test_config_publishes_the_disclosure_limits_the_aggregates_use(client, token
     for p in hexes:
         withheld = p["households"] < published["min_bin"]
         assert p["suppressed"] == (p["households"] if withheld else 0), p
+
+
+def test_config_gives_the_web_map_the_basemap_by_its_name(db_url, api_settings):
+    """GEOGRID_BASEMAP=OSM (or OpenStreetMap) drew OpenStreetMap under explore() but no
+    basemap at all on the web map, which knows only the lower-case names: the config
+    gives the name as geogrid.basemaps reads it."""
+    from fastapi.testclient import TestClient
+
+    from geogrid.api import create_app
+    from geogrid.settings import Settings
+
+    from tests.api.conftest import SECRET
+
+    for setting, given in (("OSM", "osm"), (" openstreetmap ", "osm"), ("AMap", "amap"),
+                           ("none", "none"), ("tianditu", "none")):  # tianditu: no key
+        app = create_app(Settings(database_url=db_url, secret_key=SECRET, basemap=setting),
+                         api_settings=api_settings)
+        with TestClient(app) as client:
+            assert client.get("/api/v1/config").json()["basemap"] == given, setting
+    app = create_app(Settings(database_url=db_url, secret_key=SECRET, basemap="Tianditu",
+                              tianditu_key="k"), api_settings=api_settings)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/config").json()["basemap"] == "tianditu"

@@ -98,6 +98,29 @@ def test_serve_refuses_a_database_at_another_schema(tmp_path, db_url, world, api
             assert head() in health.json()["detail"]
 
 
+def test_serve_refuses_a_basemap_it_does_not_know(tmp_path, capsys):
+    """GEOGRID_BASEMAP=tiandtu (a typo) started a server whose web map showed no basemap,
+    and nothing said why: serve now refuses it before it listens, naming the four; and
+    Tianditu without GEOGRID_TIANDITU_KEY, which the web map cannot draw, is warned of."""
+    port = _free_port()
+    r = subprocess.run([GEOGRID, "serve", "--port", str(port), "--workers", "1"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120,
+                       env=_env(tmp_path, GEOGRID_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}",
+                                GEOGRID_SECRET_KEY=SECRET, GEOGRID_BASEMAP="tiandtu"))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "GEOGRID_BASEMAP" in r.stderr and "none, osm, tianditu, amap" in r.stderr, r.stderr
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+    from geogrid.cli.serve import _check_basemap
+    from geogrid.settings import Settings
+
+    _check_basemap(Settings(basemap="tianditu", tianditu_key=""))
+    assert "GEOGRID_TIANDITU_KEY" in capsys.readouterr().err
+    _check_basemap(Settings(basemap="OSM"))
+    assert capsys.readouterr().err == ""
+
+
 def test_serve_starts_while_the_database_is_away(tmp_path):
     """The schema check is no reason to stay down when PostgreSQL is not up yet (a boot
     order): the server starts, warns, and answers 503 until the database is there."""

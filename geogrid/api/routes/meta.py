@@ -10,6 +10,20 @@ from geogrid.columns import CARE_LEVELS, ZH_CARE_LEVELS
 router = APIRouter(tags=["meta"])
 
 
+def basemap_name(settings) -> str:
+    """``GEOGRID_BASEMAP`` as the web map names it (``OSM`` is ``osm``): what
+    :func:`geogrid.basemaps.basemap` reads, ``none`` for what it cannot draw (Tianditu
+    without its key; a name it does not know, which ``geogrid serve`` refuses at start)."""
+    from geogrid.basemaps import basemap
+    from geogrid.errors import InputError
+
+    try:
+        chosen = basemap(settings.basemap, tianditu_key=settings.tianditu_key)
+    except InputError:
+        return "none"
+    return chosen.name if chosen is not None else "none"
+
+
 @router.get("/config", summary="Client configuration: basemap, county, care levels, disclosure limits")
 def config(request: Request) -> dict:
     """``disclosure`` is the rule aggregates follow for callers who may not read the
@@ -20,7 +34,7 @@ def config(request: Request) -> dict:
     s = request.app.state.settings
     return {
         "county_code": s.county_code,
-        "basemap": s.basemap,
+        "basemap": basemap_name(s),
         "tianditu_key": s.tianditu_key,
         "demo": bool(s.demo),
         "care_levels": [{"code": c, "zh": ZH_CARE_LEVELS[c]} for c in CARE_LEVELS],
