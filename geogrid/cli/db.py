@@ -1,7 +1,7 @@
 """``geogrid db``: schema migrations (Alembic, shipped inside the package).
 
     geogrid db upgrade [REV]     # default: head (the newest schema)
-    geogrid db downgrade REV     # e.g. -1, or base to remove every geogrid table
+    geogrid db downgrade REV     # e.g. -1, or base to remove every geogrid table (asks first)
     geogrid db current           # the revision the database is at
 """
 
@@ -45,15 +45,41 @@ def upgrade(rev: str = typer.Argument("head", help="Target revision."),
     typer.echo(f"{_where(settings)} is at revision {migrate.current(settings)}")
 
 
-@db_app.command("downgrade")
+# "-1" (one revision down) is the target, not an unknown option
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def downgrade(rev: str = typer.Argument(..., help="Target revision: -1, a revision id, or base."),
-              database_url: str | None = _URL) -> None:
-    """Downgrade the schema to REV (base drops every geogrid table and its data)."""
+              database_url: str | None = _URL,
+              yes: bool = typer.Option(False, "--yes", help="Do not ask (for scripts): the "
+                                       "downgrade drops tables or columns with their data.")) -> None:
+    """Downgrade the schema to REV (base drops every geogrid table and its data). Asks for
+    the database's name first, unless --yes."""
     from geogrid.db import migrate
 
     settings = _settings(database_url)
+    if not yes:
+        _confirm_downgrade(settings, rev)
     migrate.downgrade(settings, rev)
     typer.echo(f"{_where(settings)} is at revision {migrate.current(settings) or 'base'}")
+
+
+def _confirm_downgrade(settings, rev: str) -> None:
+    """Go on only once told to: a downgrade drops what later schemas added, with its data
+    (``base``: the register, the plans, the issues and the audit log, which must be kept)."""
+    import sys
+
+    from sqlalchemy.engine import make_url
+
+    from geogrid.errors import InputError
+
+    where, name = _where(settings), make_url(settings.database_url).database or ""
+    what = (f"downgrading {where} to {rev} drops geogrid's tables or columns with their data "
+            "(to base: the register, the plans, the issues and the audit log)")
+    if not sys.stdin.isatty():
+        raise InputError(f"{what}; back it up first (pg_dump, or a copy of the file), then add --yes")
+    typed = typer.prompt(f"{what}.\nType the database's name ({name}) to go on", default="",
+                         show_default=False)
+    if typed.strip() != name:
+        raise InputError("not confirmed: nothing was changed")
 
 
 @db_app.command("current")

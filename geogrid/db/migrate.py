@@ -15,11 +15,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from geogrid.db.engine import make_engine
-from geogrid.errors import DatabaseError, GeogridError
+from geogrid.errors import DatabaseError, GeogridError, InputError
 
 __all__ = ["upgrade", "downgrade", "current", "head", "require_current", "alembic_config"]
 
@@ -31,6 +32,10 @@ def alembic_config() -> Config:
     cfg = Config(str(_HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
     return cfg
+
+
+def _revisions() -> list[str]:
+    return sorted(s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions())
 
 
 def head() -> str:
@@ -51,6 +56,9 @@ def _run(settings_or_engine, fn, *args) -> None:
             conn.commit()
     except GeogridError:
         raise
+    except CommandError as exc:  # an unknown revision, a downgrade below base...
+        raise InputError(f"{exc}: give head, base, a relative step such as -1, or a revision "
+                         f"of {', '.join(_revisions())}") from None
     except DBAPIError as exc:
         raise DatabaseError(f"migration failed on {engine.url.render_as_string()}: {exc.orig}") from exc
     finally:
