@@ -70,6 +70,7 @@ def serve(
 
     workers = workers or default_workers()
     settings = get_settings()
+    _check_demo_host(settings, host)
     _check_basemap(settings)
     api = create_app(settings)  # checks the secret before anything listens
     _check_schema(api.state.engine)  # and the schema: exit 6, saying what to run
@@ -97,6 +98,31 @@ def serve(
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def _check_demo_host(settings, host: str) -> None:
+    """Demo mode signs tokens with the default secret, which is public (it is in the
+    repository): on an address other computers reach, anyone could sign an admin's
+    token.  Refuse it there."""
+    from geogrid.api.config import DEFAULT_SECRET
+    from geogrid.errors import InputError
+
+    if settings.demo and settings.secret_key == DEFAULT_SECRET and not _loopback(host):
+        raise InputError(f"demo mode signs log-in tokens with the default GEOGRID_SECRET_KEY, which is "
+                         f"public: serve it on --host 127.0.0.1, not {host}, or set GEOGRID_SECRET_KEY "
+                         "to a long random value (and, in production, leave GEOGRID_DEMO unset)")
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
 
 
 def _check_basemap(settings) -> None:

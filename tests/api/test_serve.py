@@ -98,6 +98,26 @@ def test_serve_refuses_a_database_at_another_schema(tmp_path, db_url, world, api
             assert head() in health.json()["detail"]
 
 
+def test_demo_mode_with_the_public_secret_serves_this_machine_only(tmp_path):
+    """GEOGRID_DEMO=1 lets the server sign tokens with the default secret, which is in
+    the repository: served on 0.0.0.0 (a demo left running, or a production .env with
+    demo mode on to get past the secret check), anyone reaching it could sign an admin's
+    token. It is refused on any address but loopback, saying what to do."""
+    from geogrid.cli.serve import _loopback
+
+    port = _free_port()
+    r = subprocess.run([GEOGRID, "serve", "--host", "0.0.0.0", "--port", str(port), "--workers", "1"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env=_env(tmp_path, GEOGRID_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite'}",
+                                GEOGRID_DEMO="1"))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "GEOGRID_SECRET_KEY" in r.stderr and "127.0.0.1" in r.stderr, r.stderr
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+    assert [h for h in ("127.0.0.1", "localhost", "::1", "127.0.1.1") if not _loopback(h)] == []
+    assert [h for h in ("0.0.0.0", "::", "10.0.0.5", "grid.example.gov.cn") if _loopback(h)] == []
+
+
 def test_serve_refuses_a_basemap_it_does_not_know(tmp_path, capsys):
     """GEOGRID_BASEMAP=tiandtu (a typo) started a server whose web map showed no basemap,
     and nothing said why: serve now refuses it before it listens, naming the four; and
