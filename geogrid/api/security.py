@@ -42,6 +42,8 @@ __all__ = [
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory parameters
 _ALGORITHM = "HS256"
 _MIN_PASSWORD = 8
+#: RFC 7518 3.2: an HS256 key at least as long as the hash (PyJWT warns below it)
+_MIN_SECRET_BYTES = 32
 
 
 def hash_password(password: str) -> str:
@@ -85,8 +87,9 @@ def check_secret(secret_key: str, demo: bool) -> None:
             "`export GEOGRID_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`, "
             "or set GEOGRID_DEMO=1 for a demo",
             key="config.secret_key_default")
-    if len(secret_key) < 16:
-        raise InputError("GEOGRID_SECRET_KEY is too short: use at least 16 random characters",
+    if len(secret_key.encode("utf-8")) < _MIN_SECRET_BYTES:
+        raise InputError(f"GEOGRID_SECRET_KEY is too short: an HS256 key needs at least {_MIN_SECRET_BYTES} "
+                         "bytes (RFC 7518), e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`",
                          key="config.secret_key_short")
 
 
