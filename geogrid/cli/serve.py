@@ -74,6 +74,7 @@ def serve(
     _check_basemap(settings)
     api = create_app(settings)  # checks the secret before anything listens
     _check_schema(api.state.engine)  # and the schema: exit 6, saying what to run
+    _warn_of_too_few_connections(api.state.engine, workers, ApiSettings().threads)
     _say_where_the_photos_go(settings)
     proxies = _proxy_options(ApiSettings().forwarded_allow_ips if forwarded_allow_ips is None
                              else forwarded_allow_ips)
@@ -98,6 +99,37 @@ def serve(
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def connections_wanted(workers: int, threads: int) -> int:
+    """The most PostgreSQL connections ``workers`` server processes may open: each one's
+    pool (create_app: ``threads`` + 4, and 10 more under a burst)."""
+    return workers * (threads + 4 + 10)
+
+
+def _warn_of_too_few_connections(engine, workers: int, threads: int) -> None:
+    """Warn when the workers' pools may want more connections than PostgreSQL gives
+    (``max_connections`` less those kept for superusers): past it, a burst of requests
+    fails with 503 "too many clients" instead of waiting for a pooled connection.  The
+    default of one worker per CPU (up to 8) wants 176, and PostgreSQL's default is 100."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            most = int(conn.execute(text("SHOW max_connections")).scalar())
+            kept = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar())
+    except Exception:  # noqa: BLE001 - unreachable: _check_schema said so already
+        return
+    finally:
+        engine.dispose()
+    wanted = connections_wanted(workers, threads)
+    if wanted > most - kept:
+        typer.echo(f"geogrid: warning: {workers} workers may open up to {wanted} database connections "
+                   f"(GEOGRID_API_THREADS + 14 each) and PostgreSQL allows {most - kept} "
+                   f"(max_connections {most}): under load, requests past that fail with 503. Lower "
+                   "--workers or GEOGRID_API_THREADS, or raise max_connections", err=True)
 
 
 def _check_demo_host(settings, host: str) -> None:

@@ -118,6 +118,27 @@ def test_demo_mode_with_the_public_secret_serves_this_machine_only(tmp_path):
     assert [h for h in ("0.0.0.0", "::", "10.0.0.5", "grid.example.gov.cn") if _loopback(h)] == []
 
 
+def test_serve_warns_when_the_workers_may_want_more_connections_than_postgres_gives(
+        backend, db_url, capsys):
+    """The default of one worker per CPU (up to 8) with 8 threads each may open 176
+    connections, and PostgreSQL gives 100 by default: under a burst, requests past that
+    failed with 503 'too many clients', and nothing had said so. serve warns at start."""
+    from geogrid.cli.serve import _warn_of_too_few_connections, connections_wanted
+    from geogrid.db.engine import make_engine
+
+    assert connections_wanted(8, 8) == 176 and connections_wanted(2, 8) == 44
+    engine = make_engine(db_url)
+    _warn_of_too_few_connections(engine, 2, 8)
+    assert capsys.readouterr().err == ""
+    _warn_of_too_few_connections(engine, 64, 200)
+    err = capsys.readouterr().err
+    if backend == "postgis":
+        assert "may open up to 13696 database connections" in err and "max_connections" in err, err
+    else:
+        assert err == ""  # SQLite: no server to run out of connections
+    engine.dispose()
+
+
 def test_serve_refuses_a_basemap_it_does_not_know(tmp_path, capsys):
     """GEOGRID_BASEMAP=tiandtu (a typo) started a server whose web map showed no basemap,
     and nothing said why: serve now refuses it before it listens, naming the four; and
