@@ -17,7 +17,7 @@ import sys
 
 import typer
 
-from geogrid.errors import GeogridError, exit_code_for
+from geogrid.errors import DatabaseError, GeogridError, exit_code_for
 
 app = typer.Typer(
     name="geogrid",
@@ -81,8 +81,26 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return int(exc.exit_code)
-        raise
+        lost = _database_failure(exc)
+        if lost is None:
+            raise
+        typer.echo(f"error: the database failed while the command ran ({lost}); what it had not "
+                   "committed was rolled back: check the database (`geogrid db current`) and run "
+                   "the command again", err=True)
+        return exit_code_for(DatabaseError(lost))
     return 0
+
+
+def _database_failure(exc: BaseException) -> str | None:
+    """The driver's one-line message when ``exc`` is the database going away or failing
+    under a command (a restart, the network, a disk error), else None.  SQLAlchemy's own
+    text would quote the statement and its parameters: register data."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError
+                                        | sa_exc.DisconnectionError):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover
