@@ -375,7 +375,8 @@ def standalone(m: folium.Map) -> folium.Map:
 _KIND_COLOUR = {"hamlet_split": "#e66101", "building_split": "#e66101", "oversize_building": "#b2182b",
                 "spread_building": "#fdb863", "isolated": "#5e3c99", "not_repartitioned": "#b2182b",
                 "outside_village": "#b2182b", "locked_cell_full": "#b2182b",
-                "kept_cell_full": "#b2182b"}
+                "kept_cell_full": "#b2182b", "locked_cell_empty": "#b2182b", "empty_microgrid": "#b2182b",
+                "microgrid_dropped": "#fdb863"}
 
 
 #: decimals of a degree kept in the page (about 0.1 m): a county's map was 16 MB of

@@ -3,7 +3,7 @@ stand now: what a hand edit (households moved between cells, a cell split or two
 merged) can make true or false.
 
 Of the kinds :func:`~geogrid.partition.partition` and
-:func:`~geogrid.partition.repartition` give, five depend on the assignment of
+:func:`~geogrid.partition.repartition` give, six depend on the assignment of
 households to cells (:data:`FOLLOW_ASSIGNMENTS`):
 
 - ``oversize_building``: a building (or one address) of more households than the
@@ -17,6 +17,10 @@ households to cells (:data:`FOLLOW_ASSIGNMENTS`):
   join it: :mod:`~geogrid.partition.locked_cells`); the note holds
   while the cell is locked and over the cap, unless it is one building (whose
   ``oversize_building`` note speaks for it);
+- ``locked_cell_empty``: a locked cell that holds no household (all taken out of
+  the register, or moved away): a re-run keeps it as it is, empty; the note holds while
+  the cell is locked and empty, and tells the planner to unlock it and re-run its
+  micro-grid, which then draws its cells without it;
 - ``kept_cell_full``: a cell of a micro-grid a re-run did not re-solve that households
   joined over the cap, at the address of one of its households (one address is never
   split); the note holds while the cell is over the cap.  Only a re-run makes one: a
@@ -45,11 +49,11 @@ from geogrid.partition.inputs import _codes
 from geogrid.partition.units import canonical_order, make_units
 from geogrid.partition.notes import report_units, split_buildings, split_hamlets
 
-__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full", "kept_cell_full"]
+__all__ = ["FOLLOW_ASSIGNMENTS", "assignment_notes", "locked_cell_full", "locked_cell_empty", "kept_cell_full"]
 
 #: the kinds of note that depend on which cell each household is in
 FOLLOW_ASSIGNMENTS = frozenset({"oversize_building", "building_split", "hamlet_split", "locked_cell_full",
-                                "kept_cell_full"})
+                                "locked_cell_empty", "kept_cell_full"})
 
 
 def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = False) -> dict | None:
@@ -64,6 +68,18 @@ def locked_cell_full(code, cell, households, cap: int, *, one_building: bool = F
     return {"kind": "locked_cell_full", "village_code": code, "households": households, "cells": [cell],
             "message": f"locked cell {cell} now holds {len(households)} households, more than {cap}; "
                        "unlock it, then move households out by hand or re-run its micro-grid"}
+
+
+def locked_cell_empty(code, cell, microgrid) -> dict:
+    """The note on locked cell ``cell`` (of micro-grid ``microgrid``, village ``code``)
+    holding no household: a re-run leaves a locked cell as it is, so it stays empty
+    until the planner unlocks it; a re-run of its micro-grid then draws the cells
+    without it (:func:`~geogrid.partition.recut.keep_previous` keeps no empty cell)."""
+    return {"kind": "locked_cell_empty", "village_code": code, "households": [], "cells": [cell],
+            "microgrids": [microgrid],
+            "message": f"locked cell {cell} holds no households now (taken out of the register or moved "
+                       "away); a re-run keeps a locked cell as it is, so it stays empty: unlock it and "
+                       f"re-run micro-grid {microgrid}, which then draws its cells without it"}
 
 
 def kept_cell_full(code, cell, microgrid, households, cap: int) -> dict | None:
@@ -100,7 +116,8 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
     cap : int
         The plan's ``max_households``.
     locked
-        The ids of the village's locked cells.
+        The ids of the village's locked cells; a mapping of them to their
+        micro-grids also notes those that hold no household (``locked_cell_empty``).
     kept_full
         The ids of the village's cells that have a ``kept_cell_full`` note now: the
         note is given again where the cell is still over ``cap``.
@@ -123,7 +140,8 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
     points = np.asarray(points, dtype=float).reshape(-1, 2)
     n = len(points)
     if n == 0:
-        return []
+        return [locked_cell_empty(code, c, locked[c]) for c in sorted(locked, key=str)] \
+            if hasattr(locked, "items") else []
     building, hamlet = (np.full(n, None, dtype=object) if c is None else _codes(pd.Series(c, dtype=object))
                         for c in (building, hamlet))
     order = canonical_order(points, building, hamlet)
@@ -141,6 +159,9 @@ def assignment_notes(code, points: np.ndarray, building, hamlet, cell, microgrid
         note = locked_cell_full(code, c, members, cap, one_building=len(np.unique(units.of[members])) == 1)
         if note is not None:
             out.append(note)
+    if hasattr(locked, "items"):
+        for c in sorted(set(locked) - set(cells), key=str):
+            out.append(locked_cell_empty(code, c, locked[c]))
     for c in sorted(set(kept_full) & set(cells), key=str):
         at = hh_cell == cells.get_loc(c)
         note = kept_cell_full(code, c, mg_of_cell.loc[cells.get_loc(c)], np.flatnonzero(at), cap)

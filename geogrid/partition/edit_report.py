@@ -18,7 +18,8 @@ from geogrid.partition.report import plan_figures
 from geogrid.partition.units import address_keys, make_units
 from geogrid.partition.notes import split_buildings, split_hamlets
 
-__all__ = ["REDONE", "MADE_AFRESH", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses", "kept_cells_full",
+__all__ = ["REDONE", "MADE_AFRESH", "ABOUT_NAMED", "MOVED_M", "CROSS_M2", "carried", "at_kept_addresses",
+           "kept_cells_full",
            "building_splits", "hamlet_splits", "crossing", "isolation", "figures_now"]
 
 
@@ -36,6 +37,11 @@ REDONE = frozenset({"building_split", "hamlet_split", "not_repartitioned", "lock
 MADE_AFRESH = frozenset({"kept_cell_full"})
 
 
+#: notes about named micro-grids as a re-run leaves them (their land, their locked
+#: cells): a previous one naming a micro-grid re-run again is made afresh, never carried
+ABOUT_NAMED = frozenset({"empty_microgrid", "microgrid_dropped", "locked_cell_empty"})
+
+
 #: a household whose point moved by less than this (m) has not moved: a round trip
 #: through another CRS, or a CSV of six decimals (0.1 m)
 MOVED_M = 1.0
@@ -49,7 +55,7 @@ RECHECKED_WITH_OUTLINES = frozenset({"outline_crosses_microgrids", "microgrid_in
 
 
 def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set = frozenset(),
-            lonely_gone: set | None = None) -> list[dict]:
+            lonely_gone: set | None = None, rerun: set = frozenset()) -> list[dict]:
     """The previous plan's diagnostics that still hold: those of households kept as
     they were, not ``changed`` (removed, or placed by this repartition).  One of the
     :data:`REDONE` kinds naming a changed household is dropped (this repartition's own
@@ -61,10 +67,13 @@ def carried(previous: list[dict], changed: set, recrossed: set, rechecked: set =
     ``lonely_gone`` is given, it loses those and these only (the households removed or
     left in no cell), not every household of a re-solved micro-grid: isolation is about
     a household's point and its neighbours', which re-solving does not change.  The
-    :data:`MADE_AFRESH` kinds are never carried."""
+    :data:`MADE_AFRESH` kinds are never carried, nor one of the :data:`ABOUT_NAMED`
+    kinds naming a micro-grid re-run now (``rerun``)."""
     out = []
     for d in previous:
         if d["kind"] in MADE_AFRESH:
+            continue
+        if d["kind"] in ABOUT_NAMED and set(d.get("microgrids") or []) & set(rerun):
             continue
         if d["kind"] in RECHECKED_WITH_OUTLINES and (d.get("village_code") in recrossed
                                                      or set(d.get("villages") or []) & recrossed):

@@ -35,6 +35,9 @@ class MicrogridAreas:
     vpoly: dict = field(default_factory=dict)
     #: micro-grid id -> its land before the edit
     named_geom: dict = field(default_factory=dict)
+    #: micro-grids that took the land of a named one with no households
+    #: (:mod:`~geogrid.partition.empty_microgrids`): no outline moved them
+    took_land: set = field(default_factory=set)
 
 
 def areas_now(pm, pc, named, locked, villages, mg_village, edit, cap, metric, crs) -> tuple[MicrogridAreas, list]:

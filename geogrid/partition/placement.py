@@ -212,11 +212,11 @@ def _lost_beyond_villages(edit, lost, areas, pm, metric, diags) -> np.ndarray:
 def _refuse_bare(edit, loc, ids, areas, mg_village) -> None:
     """Refuse a named micro-grid whose outline moved and that holds no household now,
     though it held some: the edit left it only land where no one lives (a strip, a bare
-    island).  Households the planner removed leave an empty micro-grid, as with the
-    outline kept."""
+    island).  One whose households all left the register is no outline's doing: it
+    hands its land over, or is kept with its note (:mod:`~geogrid.partition.empty_microgrids`)."""
     held = np.bincount(loc[loc >= 0], minlength=len(ids)) if len(edit.place) else np.zeros(len(ids), int)
-    bare = [m for k, m in enumerate(ids)
-            if not held[k] and m not in areas.unchanged and edit.lived_in(areas.named_geom[m])]
+    bare = [m for k, m in enumerate(ids) if not held[k] and m not in areas.unchanged
+            and m not in areas.took_land and edit.lived_in(areas.named_geom[m])]
     if bare:
         raise InputError(
             f"the new outline of village {mg_village[bare[0]]} leaves micro-grid(s) {', '.join(bare)} "

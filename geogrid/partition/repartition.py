@@ -4,7 +4,8 @@ A re-run goes in steps, each in its own function: the register is read against t
 previous plan (:mod:`~geogrid.partition.register_edit`: which households keep their
 cells, which are placed); the named micro-grids get their land after the edit
 (:mod:`~geogrid.partition.microgrid_areas`); the households to place go into them
-(:mod:`~geogrid.partition.placement`); each named micro-grid's cells are kept or cut
+(:mod:`~geogrid.partition.placement`), and those left with none hand their land to a
+named neighbour (:mod:`~geogrid.partition.empty_microgrids`); each named micro-grid's cells are kept or cut
 afresh (:func:`_resolve_cells`); and the plan is put together again with its report
 (:func:`_assemble`, :func:`_report`)."""
 
@@ -25,6 +26,8 @@ from geogrid.errors import InputError
 from geogrid.partition.edit_report import (MADE_AFRESH, building_splits, carried, figures_now, hamlet_splits,
                                           isolation, kept_cells_full)
 from geogrid.partition.inputs import _codes, check_frames
+from geogrid.partition.assignment_notes import locked_cell_empty
+from geogrid.partition.empty_microgrids import empty_notes, hand_over
 from geogrid.partition.locked_cells import fill_locked
 from geogrid.partition.microgrid_areas import MicrogridAreas, areas_now
 from geogrid.partition.outline_edit import _bare_land, _cells_in_pieces, _to_metric
@@ -85,6 +88,15 @@ def repartition(
     ids of the previous cells they share most households with, so households keep
     their cell where possible.
 
+    A named micro-grid left with no households (every one taken out of the register,
+    or moved away) gives its land to a named micro-grid of its village next to it that
+    has households, and is dropped with its cells (``microgrid_dropped``; the report's
+    ``repartition.microgrids_dropped`` maps it to the one that took its land); one with
+    no such neighbour named is kept with an empty cell and an ``empty_microgrid`` note
+    naming the micro-grids next to it to re-run it with.  A locked cell left with no
+    households stays as it is, with a ``locked_cell_empty`` note: unlocked, a re-run of
+    its micro-grid drops it.  See :mod:`geogrid.partition.empty_microgrids`.
+
     Households added or moved outside the named micro-grids are not placed; the
     diagnostics say which micro-grid to name.
     """
@@ -94,11 +106,46 @@ def repartition(
                              run.metric, run.crs)
     placement, placed_notes = place_households(edit, areas, run.pm, run.pc, run.named, run.locked,
                                                run.mg_village, run.cap, run.metric, run.crs)
-    diags += placed_notes
+    dropped = _empty_microgrids(run, areas, placement)
+    if dropped:  # their land went to neighbours: the households are placed on it again
+        placement, placed_notes = place_households(edit, areas, run.pm, run.pc, run.named, run.locked,
+                                                   run.mg_village, run.cap, run.metric, run.crs)
+    diags += placed_notes + empty_notes(areas.new_mg, _held(placement), run.mg_village, _locked_of(run),
+                                        run.pm, run.metric, *(dropped or ({}, {})), previous.diagnostics)
     cells, cell_notes = _resolve_cells(run, edit, areas, placement, villages is not None)
     diags = _cells_in_pieces(diags + cell_notes, cells.new_cells, areas.vpoly)
     cells.cell_of_row.update(placement.joined)  # those that joined a kept cell at their address
-    return _assemble(run, previous, edit, areas, placement, cells, diags)
+    return _assemble(run, previous, edit, areas, placement, cells, diags, dropped[0] if dropped else {})
+
+
+def _held(placement) -> dict:
+    """Named micro-grid -> the households placed in it."""
+    n = np.bincount(placement.loc[placement.loc >= 0], minlength=len(placement.ids))
+    return dict(zip(placement.ids, n.tolist()))
+
+
+def _locked_of(run) -> dict:
+    """Named micro-grid -> its locked cells."""
+    out: dict = {}
+    for c, m in zip(run.pc[CELL_ID].tolist(), run.pc[MICROGRID_ID].tolist()):
+        if c in run.locked:
+            out.setdefault(m, []).append(c)
+    return out
+
+
+def _empty_microgrids(run, areas: MicrogridAreas, placement) -> tuple[dict, dict] | None:
+    """The named micro-grids left with no households, their land handed to a named
+    neighbour of their village that has some, or merged
+    (:func:`~geogrid.partition.empty_microgrids.hand_over`; ``areas`` changed in
+    place): ``(dropped, their areas)``, None where none was dropped."""
+    dropped, area = hand_over(areas.new_mg, _held(placement), run.mg_village, set(_locked_of(run)))
+    if not dropped:
+        return None
+    for m, r in dropped.items():
+        areas.unchanged.discard(m)
+        areas.unchanged.discard(r)  # (its land grew: no longer the caller's exact outline)
+        areas.took_land.add(r)
+    return dropped, area
 
 
 @dataclass
@@ -216,6 +263,8 @@ def _resolve_cells(run: _Rerun, edit: RegisterEdit, areas: MicrogridAreas, place
                                                                  placement.at_prev, edit.prev_cell, pts_m, hh, cap,
                                                                  run.mg_village[m])
             diags += notes
+            # a locked cell is kept as it is, empty too: the planner is told to unlock it
+            diags += [locked_cell_empty(run.mg_village[m], c, m) for c in lk if not len(assigned[c])]
             out.new_cells += [(c, m, cell_geom[c]) for c in lk]
             out.locked_rows.update(lk)
         free_prev = [c for c in prev_cells[CELL_ID] if c not in run.locked]
@@ -247,7 +296,7 @@ def _resolve_cells(run: _Rerun, edit: RegisterEdit, areas: MicrogridAreas, place
 
 
 def _assemble(run: _Rerun, previous, edit: RegisterEdit, areas: MicrogridAreas, placement: Placement,
-              resolved: _Cells, diags: list[dict]) -> PartitionResult:
+              resolved: _Cells, diags: list[dict], dropped: dict) -> PartitionResult:
     """The plan after the re-run: the households with their micro-grid and cell (the
     kept ones as before), the cells and micro-grids (those not named as they were, with
     their counts following), and the report."""
@@ -309,7 +358,7 @@ def _assemble(run: _Rerun, previous, edit: RegisterEdit, areas: MicrogridAreas, 
     cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=crs)
     figures, fresh = _figures(run, previous, out, cells, mgs, nc, counts, new_cells, ids)
     notes, rechecked = _notes_after(run, previous, edit, areas, placement, mg_col, cell_col, pc_mg)
-    report = _report(run, previous, edit, areas, figures, fresh, mg_col, diags + notes, rechecked)
+    report = _report(run, previous, edit, areas, figures, fresh, mg_col, diags + notes, rechecked, dropped)
     return PartitionResult(households=out, microgrids=mgs, cells=cells, report=report)
 
 
@@ -372,10 +421,12 @@ def _notes_after(run, previous, edit: RegisterEdit, areas, placement, mg_col, ce
     return diags, rechecked
 
 
-def _report(run, previous, edit: RegisterEdit, areas, figures, fresh, mg_col, diags, rechecked) -> dict:
+def _report(run, previous, edit: RegisterEdit, areas, figures, fresh, mg_col, diags, rechecked,
+            dropped: dict) -> dict:
     """The re-run's report: its figures, the previous plan's diagnostics that still hold
     (:func:`~geogrid.partition.edit_report.carried`) then its own, its parameters, and
-    what it re-solved."""
+    what it re-solved (``microgrids_dropped``: each named micro-grid with no households
+    that handed its land over -> the one that took it)."""
     hh, place = edit.hh, edit.place
     removed = edit.prev_h.index[edit.gone()]
     changed = set(removed.tolist()) | set(hh.index[place].tolist())
@@ -384,9 +435,10 @@ def _report(run, previous, edit: RegisterEdit, areas, figures, fresh, mg_col, di
     return {
         "figures": figures,
         "diagnostics": carried(previous.diagnostics, changed, set(areas.by_village) if areas.vpoly else set(),
-                               rechecked, lonely_gone) + diags,
+                               rechecked, lonely_gone, rerun=set(run.named)) + diags,
         "parameters": run.params,
         "repartition": {"microgrids": run.named, "locked_cells": sorted(run.locked),
+                        "microgrids_dropped": {m: dropped[m] for m in sorted(dropped, key=str)},
                         # figures that need every cell's shape or every household's
                         # point: as the previous report gave them
                         "figures_carried": sorted(k for k in figures if k not in fresh and k not in (
