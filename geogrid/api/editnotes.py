@@ -3,9 +3,10 @@
 Households moved between cells, a cell split or two merged can make a note about a
 building or a hamlet true or false: half of a building over the cap moved out of its
 cell is no longer "kept whole as a cell of its own" but split, a small hamlet moved
-together is no longer split, and a move can split one.  A locked cell over the cap is
-a note while it is locked: unlocking it ends it (households cannot be moved in or out
-of a locked cell).  A cell a re-run left over the cap (``kept_cell_full``: households
+together is no longer split, and a move can split one.  A locked cell over the cap, or
+with no household (``locked_cell_empty``), is a note while it is locked: unlocking it
+ends it (households cannot be moved in or out of a locked cell).  A cell a re-run left
+over the cap (``kept_cell_full``: households
 joined it at the address of one of its own) keeps its note while it is over the cap:
 households moved out by hand end it.  Before such an edit commits,
 in its transaction, the notes of those kinds
@@ -93,22 +94,32 @@ def follow_assignments(session, plan: Plan, *, villages: Iterable[str] = (), cel
         select(PlanNote.detail).where(PlanNote.plan_id == plan.id, PlanNote.kind == "kept_cell_full",
                                       PlanNote.village_code.in_(villages))).scalars()
                  for c in (d or {}).get("cells") or []}
+    # the villages' locked cells by key, with their micro-grids: one that holds no
+    # household has its note (locked_cell_empty) while it is locked
+    locked_cells: dict = {}
+    for c, m, v in session.execute(
+            select(Cell.cell_key, Microgrid.microgrid_key, Microgrid.village_code)
+            .join(Microgrid, Microgrid.id == Cell.microgrid_id)
+            .where(Cell.plan_id == plan.id, Cell.locked.is_(True), Microgrid.village_code.in_(villages))).all():
+        locked_cells.setdefault(str(v), {})[c] = m
     notes = []
-    if rows:
-        code_of, hid, cell, mg, building, hamlet, lon, lat, locked = (np.asarray(c, dtype=object)
-                                                                      for c in zip(*rows))
+    if rows or locked_cells:
+        code_of, hid, cell, mg, building, hamlet, lon, lat, locked = (
+            (np.asarray(c, dtype=object) for c in zip(*rows)) if rows else (np.zeros(0, dtype=object),) * 9)
         lon, lat = lon.astype(float), lat.astype(float)
         for code in villages:
             mine = np.flatnonzero(code_of == code) if len(villages) > 1 else np.arange(len(rows))
-            if not len(mine):
+            if not len(mine) and code not in locked_cells:
                 continue
-            x, y = lon[mine], lat[mine]
-            # in the village's UTM zone, as partition() and a re-run measure
-            metric = local_metric_crs((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
-            mx, my = transformer("EPSG:4326", metric).transform(x, y)
-            for d in assignment_notes(code, np.column_stack([mx, my]), building[mine], hamlet[mine],
+            xy = np.zeros((0, 2))
+            if len(mine):
+                x, y = lon[mine], lat[mine]
+                # in the village's UTM zone, as partition() and a re-run measure
+                metric = local_metric_crs((x.min() + x.max()) / 2, (y.min() + y.max()) / 2)
+                xy = np.column_stack(transformer("EPSG:4326", metric).transform(x, y))
+            for d in assignment_notes(code, xy, building[mine], hamlet[mine],
                                       cell[mine], mg[mine], cap,
-                                      locked=set(cell[mine][locked[mine].astype(bool)]),
+                                      locked=locked_cells.get(code, {}),
                                       kept_full=kept_full):
                 d["households"] = hid[mine[d["households"]]].tolist()
                 if by_hand and d["kind"] in BY_HAND:

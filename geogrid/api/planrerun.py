@@ -35,6 +35,13 @@ that leaves a named micro-grid no land, ``outline_leaves_no_land``, or none of i
 households, ``outline_leaves_no_households``, or that has no area,
 ``outline_has_no_area``) reaches the client with the engine's structured ``errors``
 (type; params: village, micro-grids) as they are, each given the message as ``reason``.
+
+A named micro-grid left with no households (all taken out of the register, or moved
+away) that the engine drops, its land handed to a neighbour re-run with it
+(``microgrid_dropped``), goes from the plan with its cells; the answer's
+``microgrids_dropped`` maps each such key to the one that took its land.  One kept
+empty has the engine's ``empty_microgrid`` note naming the neighbours to re-run it
+with.
 """
 
 from __future__ import annotations
@@ -124,6 +131,9 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
         raise
     _refuse_losses(prev_hh, result, keys, lambda: load_plan(session, plan.id).microgrids)
     mg_ids = {m.microgrid_key: m.id for m in microgrids}
+    # a named micro-grid left with no households handed its land to a neighbour re-run
+    # with it: its row goes, with its cells (below: their keys do not come back)
+    dropped = {str(k): str(v) for k, v in result.report.get("repartition", {}).get("microgrids_dropped", {}).items()}
     postgis = None
     new_mg = result.microgrids[result.microgrids[C.MICROGRID_ID].isin(keys)].to_crs(4326)
     for r in new_mg.itertuples():
@@ -156,6 +166,9 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
         else:
             cell_ids[r.cell_id] = new_id()
             session.add(Cell(id=cell_ids[r.cell_id], plan_id=plan.id, cell_key=r.cell_id, **values))
+    if dropped:
+        session.execute(delete(Microgrid).where(Microgrid.id.in_([mg_ids[k] for k in dropped])),
+                        execution_options={"synchronize_session": False})
     session.flush()
     # the households of the named micro-grids, and those the engine put in a kept cell of
     # a micro-grid not re-run (added or moved house to the address of one of its
@@ -194,9 +207,9 @@ def rerun(session, plan: Plan, microgrids: list[Microgrid]) -> dict:
     follow_assignments(session, plan, villages=village_codes, cell_ids=left)
     # the named micro-grids are of the register as read now (GET notes says what changed
     # since); the village's others are not: they were not read again
-    mark_read(session, plan, microgrids, read_at)
+    mark_read(session, plan, [m for m in microgrids if m.microgrid_key not in dropped], read_at)
     return {"microgrids": keys, "cells": n_cells, "households": len(rows),
-            "notes": [_note(d, named) for d in mine]}
+            "microgrids_dropped": dropped, "notes": [_note(d, named) for d in mine]}
 
 
 def _joined(result, prev_hh, prev_cells, keys):

@@ -1,7 +1,8 @@
 """Validation and diff of stored plans.
 
 :func:`validate_plan` returns every broken rule with the objects involved, in words a
-planner understands: ``over_capacity``, ``empty_cell``, ``disconnected_cell``,
+planner understands: ``over_capacity``, ``empty_cell`` (with what to do: ``fix``, see
+:func:`_empty_cell`), ``disconnected_cell``,
 ``disconnected_microgrid``, ``gap``, ``overlap``, ``nesting`` and ``outside_cell``; a
 cell that is one building over the cap is the warning ``oversize_building``, as the
 partition engine keeps such a building whole.  The warning ``unassigned`` counts the
@@ -54,7 +55,7 @@ def _load(session, plan_id: str, scope: Scope, microgrid_ids=None):
                                  func.ST_AsBinary(Microgrid.geom).label("wkb")).where(*where))
     ids = list(mgs["id"]) if len(mgs) else []
     cells = _frame(session, select(Cell.id, Cell.cell_key, Cell.microgrid_id, Cell.village_code,
-                                   Cell.households, func.ST_AsBinary(Cell.geom).label("wkb"))
+                                   Cell.households, Cell.locked, func.ST_AsBinary(Cell.geom).label("wkb"))
                    .where(Cell.plan_id == plan_id, Cell.microgrid_id.in_(ids)))
     cell_ids = list(cells["id"]) if len(cells) else []
     hh = _frame(session, select(Assignment.household_id, Assignment.cell_id, Household.building,
@@ -231,6 +232,71 @@ def _in_scope(session, scope: Scope, ids: list[str]) -> set[str]:
     return found
 
 
+def _empty_cell(session, plan_id: str, cid: str, key: str, cells, mgs, counts) -> dict:
+    """The ``empty_cell`` error of cell ``cid`` (key ``key``), saying what to do, as the
+    engine's notes do (``fix``, and the objects to act on):
+
+    - ``unlock_and_rerun``: the cell is locked (a re-run keeps it as it is): unlock it
+      and re-run its micro-grid, which then draws its cells without it;
+    - ``rerun_with_neighbour``: its micro-grid has no households at all: re-run it
+      together with a micro-grid of its village next to it (``neighbours``), which takes
+      its land, and it is dropped (none next to it: the village's only micro-grid, its
+      households to be checked);
+    - ``rerun``: re-run its micro-grid, which draws its cells without an empty one, or
+      merge the cell into one next to it."""
+    cell = cells[cells["id"] == cid].iloc[0]
+    mg = mgs[mgs["id"] == cell["microgrid_id"]].iloc[0]
+    mkey = mg["microgrid_key"]
+    refs = [{"type": "cell", "id": cid, "key": key}, {"type": "microgrid", "id": mg["id"], "key": mkey}]
+    if bool(cell["locked"]):
+        return _problem("empty_cell", "error",
+                        f"cell {key} has no households and is locked, so a re-run keeps it as it is: unlock it "
+                        f"and re-run micro-grid {mkey}, which then draws its cells without it", refs,
+                        fix="unlock_and_rerun")
+    mine = cells.loc[cells["microgrid_id"] == mg["id"], "id"]
+    if not any(int(counts.get(c, 0)) for c in mine):
+        near = _neighbours(session, plan_id, mg)
+        where = (f"re-run {mkey} together with a micro-grid of its village next to it "
+                 f"({', '.join(k for _, k in near)}), which takes its land, and {mkey} is dropped" if near else
+                 f"it is the only micro-grid of village {mg['village_code']}: check that the village's "
+                 "households were imported with this village code")
+        return _problem("empty_cell", "error",
+                        f"cell {key} has no households: its micro-grid {mkey} has none left; {where}",
+                        refs + [{"type": "microgrid", "id": i, "key": k} for i, k in near],
+                        fix="rerun_with_neighbour", neighbours=[k for _, k in near])
+    return _problem("empty_cell", "error",
+                    f"cell {key} has no households: re-run its micro-grid {mkey}, which draws its cells "
+                    "without an empty one, or merge the cell into one next to it", refs, fix="rerun")
+
+
+def _neighbours(session, plan_id: str, mg) -> list[tuple[str, str]]:
+    """The plan's other micro-grids of ``mg``'s village that border it (by a line, not a
+    corner), else the nearest: ``[(id, key)]`` by key, as the engine names those to
+    re-run an empty micro-grid with (:mod:`geogrid.partition.empty_microgrids`)."""
+    others = _frame(session, select(Microgrid.id, Microgrid.microgrid_key, func.ST_AsBinary(Microgrid.geom)
+                                    .label("wkb")).where(Microgrid.plan_id == plan_id,
+                                                         Microgrid.village_code == mg["village_code"],
+                                                         Microgrid.id != mg["id"]))
+    g = mg.geometry
+    if not len(others) or g is None or g.is_empty:
+        return []
+    rows = sorted((r for r in others.itertuples() if r.geometry is not None), key=lambda r: r.microgrid_key)
+    m = _Area(g)
+    # a line in common: at least a metre of the outline within 5 cm of the other
+    shared = [r for r in rows if _length(g.boundary.intersection(r.geometry.buffer(5e-7)), m) >= 1.0]
+    if shared:
+        return [(r.id, r.microgrid_key) for r in shared]
+    near = min(rows, key=lambda r: g.distance(r.geometry))
+    return [(near.id, near.microgrid_key)]
+
+
+def _length(line, m) -> float:
+    """The length (m) of a line in degrees, in ``m``'s UTM zone."""
+    if line is None or line.is_empty:
+        return 0.0
+    return shapely.transform(densify(line), lambda xy: _stack(m._tr(xy[:, 0], xy[:, 1]))).length
+
+
 def _problem(rule, severity, message, objects, **extra) -> dict:
     out = {"rule": rule, "severity": severity, "message": message, "objects": objects}
     out.update(extra)
@@ -270,8 +336,7 @@ def validate_plan(session, plan: Plan, *, scope: Scope, microgrid_ids=None) -> l
                                      f"cell {key[cid]} has {n} households, more than {cap}",
                                      [{"type": "cell", "id": cid, "key": key[cid]}], households=n))
         if n == 0:
-            problems.append(_problem("empty_cell", "error", f"cell {key[cid]} has no households",
-                                     [{"type": "cell", "id": cid, "key": key[cid]}]))
+            problems.append(_empty_cell(session, plan.id, cid, key[cid], cells, mgs, counts))
         if cid in disconnected:
             g = cell_geom[cid]
             where = (f", not each in a different part of its village ({disconnected[cid]} parts)"
