@@ -25,8 +25,9 @@ export const planApi = {
   split: (planId, etag, cellId, householdIds) =>
     request("POST", `plans/${planId}/cells/${cellId}/split`, { ifMatch: etag, json: { household_ids: householdIds } }),
   merge: (planId, etag, a, b) => request("POST", `plans/${planId}/cells/merge`, { ifMatch: etag, json: { cells: [a, b] } }),
-  rerun: (planId, etag, microgridId) =>
-    request("POST", `plans/${planId}/repartition`, { ifMatch: etag, json: { microgrids: [microgridId] } }),
+  /** one micro-grid, or several together (one with no households and a neighbour) */
+  rerun: (planId, etag, microgridIds) =>
+    request("POST", `plans/${planId}/repartition`, { ifMatch: etag, json: { microgrids: [].concat(microgridIds) } }),
   notes: (planId) => get(`plans/${planId}/notes`),
   /** mark an engine note dealt with (on) or open it again */
   ackNote: (planId, noteId, on) => request(on ? "POST" : "DELETE", `plans/${planId}/notes/${noteId}/acknowledge`),

@@ -251,7 +251,10 @@ export class PlannerBalance {
         const what = (v.objects || []).map((o) => this.objectLabel(o)).join("、");
         const full = (v.objects || []).map((o) => o.key || o.code || o.id).join("、");
         const active = this.flashIssue === v ? ' class="active"' : "";
-        return `<li data-i="${i}"${active} title="${escapeHtml([v.message, full].filter(Boolean).join("\n"))}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span></li>`;
+        // what to do, where the API says (an empty cell's "fix"), in the planner's language
+        const fixKey = `rule.${rule}.fix.${v.fix}`;
+        const fix = v.fix && t(fixKey) !== fixKey ? `<span class="fix">${escapeHtml(t(fixKey))}</span>` : "";
+        return `<li data-i="${i}"${active} title="${escapeHtml([v.message, full].filter(Boolean).join("\n"))}"><span class="rule">${escapeHtml(label)}</span><span>${escapeHtml(what)}</span>${fix}</li>`;
       })
       .join("");
     // a problem's row zooms to it: a click, or on the row Enter or Space

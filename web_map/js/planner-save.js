@@ -13,7 +13,9 @@ const $ = (id) => document.getElementById(id);
 // ---- the partition engine's notes, in the planner's language ------------------------------------
 // The API gives each note of a re-run its kind, its English message and its structured
 // fields (village_code; microgrids, cells and villages as lists of ids; households, a
-// count; params, the numbers of the message).  A note is worded from the current
+// count; params, the numbers of the message).  {microgrid} is the first micro-grid a
+// note names and {neighbours} the others (a micro-grid with no households first, then
+// those next to it).  A note is worded from the current
 // language's template "engine.<kind>" (strings/zh.js, strings/en.js) filled from those
 // fields.  A kind with no template in the current language (one the engine gained
 // later), or a note that lacks a field its template needs, is shown in the engine's own
@@ -67,9 +69,18 @@ function fill(key, vars) {
 
 // the optional phrases of a kind's template ("engine.<kind>.<name>", filling {<name>}):
 // put in where the note has what they tell of, else left out
+const hasCells = (n) => Array.isArray(n.cells) && n.cells.length > 0;
+const hasNeighbours = (n) => Array.isArray(n.microgrids) && n.microgrids.length > 1;
 const PHRASES = {
   microgrid_area_changed: { passed: (n) => n.params && n.params.passed_m2 !== undefined },
-  microgrid_in_pieces: { torn: (n) => Array.isArray(n.cells) && n.cells.length > 0 },
+  microgrid_in_pieces: { torn: hasCells },
+  // a micro-grid with no households: its neighbours to re-run it with, the locked cells
+  // that keep it, or none (its village's only one)
+  empty_microgrid: {
+    with: (n) => hasNeighbours(n) && !hasCells(n),
+    locked: hasCells,
+    alone: (n) => !hasNeighbours(n) && !hasCells(n),
+  },
 };
 
 /** One engine note as text in the current language (see above). */
@@ -80,6 +91,9 @@ export function noteText(note) {
     village: village(n.village_code),
     households: typeof n.households === "number" ? n.households : null,
     microgrids: idList(n.microgrids),
+    // (a note about one micro-grid and those next to it: empty_microgrid, microgrid_dropped)
+    microgrid: Array.isArray(n.microgrids) && n.microgrids.length ? String(n.microgrids[0]) : null,
+    neighbours: Array.isArray(n.microgrids) ? idList(n.microgrids.slice(1)) : null,
     cells: idList(n.cells),
     villages: villageList(n.villages),
     pieces: typeof p.pieces === "number" ? p.pieces : null,
@@ -242,6 +256,21 @@ export class PlannerSave {
     }
   }
 
+  /** The micro-grids next to the open one where it has no households left, in scope:
+   * [{id, key}], as the engine's empty_microgrid note names them (it first, then those
+   * next to it), or the validation's empty cell of it ("fix": rerun_with_neighbour). */
+  emptyNeighbours() {
+    const key = this.mg && this.mg.feature && this.mg.feature.properties.microgrid_key;
+    if (!key) return [];
+    const note = (this.planNotes || []).find((n) => n.kind === "empty_microgrid" && Array.isArray(n.microgrids)
+      && n.microgrids[0] === key && !(n.cells && n.cells.length));
+    const problem = (this.validationIssues || []).find((v) => v.rule === "empty_cell" && v.fix === "rerun_with_neighbour"
+      && (v.objects || []).some((o) => o.type === "microgrid" && o.key === key));
+    const objects = note ? (note.objects || []).filter((o) => note.microgrids.includes(o.key))
+      : problem ? problem.objects || [] : [];
+    return objects.filter((o) => o.type === "microgrid" && o.key !== key);
+  }
+
   async reloadMicrogrid() {
     const planId = this.plan.id;
     this.plan = planFromResponse(await planApi.getPlan(planId));
@@ -272,15 +301,31 @@ export class PlannerSave {
     const splitOff = kind === "split" ? [...this.selected].filter((id) => this.houses.get(id).cellId === this.picked[0]) : [];
     if (kind === "split" && (!this.picked[0] || !splitOff.length)) return toast(t("planner.cell.split.pick"));
     if (kind === "merge" && this.picked.length !== 2) return toast(t("planner.cell.merge.pick"));
-    if (kind === "rerun" && !(await openDialog({ title: t("planner.rerun"), body: `<p>${escapeHtml(t("planner.rerun.confirm"))}</p>` }))) return;
+    // a micro-grid with no households is re-run together with a neighbour, which takes
+    // its land (the engine's empty_microgrid note names them): offered, the first chosen
+    let withIds = [];
+    if (kind === "rerun") {
+      const near = this.emptyNeighbours();
+      const choice = near.length
+        ? `<p><label>${escapeHtml(t("planner.rerun.with"))} <select name="with" id="rerun-with">`
+          + `${near.map((o, i) => `<option value="${escapeHtml(o.id)}"${i ? "" : " selected"}>${escapeHtml(String(o.key).replace(/^\d{9,}-/, ""))}</option>`).join("")}`
+          + `<option value="">${escapeHtml(t("planner.rerun.with.none"))}</option></select></label></p>`
+        : "";
+      const values = await openDialog({ title: t("planner.rerun"), body: `<p>${escapeHtml(t("planner.rerun.confirm"))}</p>${choice}` });
+      if (!values) return;
+      if (values.with) withIds = [values.with];
+    }
     if (this.history.pending && !(await this.save())) return;
     try {
       let res;
       if (kind === "split") res = await planApi.split(this.plan.id, this.plan.etag, this.picked[0], splitOff);
       else if (kind === "merge") res = await planApi.merge(this.plan.id, this.plan.etag, this.picked[0], this.picked[1]);
-      else res = await planApi.rerun(this.plan.id, this.plan.etag, this.mg.id);
+      else res = await planApi.rerun(this.plan.id, this.plan.etag, [this.mg.id, ...withIds]);
       const e = res.headers.get("ETag");
       if (e) this.plan.etag = e;
+      // handed over and dropped: the neighbour that took its land is the one open now
+      const dropped = kind === "rerun" && res.data && res.data.microgrids_dropped;
+      if (withIds.length && dropped && dropped[this.mg.feature.properties.microgrid_key]) this.mg = { ...this.mg, id: withIds[0] };
       this.picked = [];
       // a re-run's notes from the engine (an outline followed, a micro-grid in pieces,
       // a locked cell over the cap...): shown, not dropped; they stay up longer
