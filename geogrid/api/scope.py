@@ -72,8 +72,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # and undo that, in scope: admins, planners, and the cadres of the household's
     # village, micro-grid or cell, who are the first to know
     "remove_households": frozenset({"admin", "planner", "cadre"}),
-    # change a household's care level (放心户/关心户/连心户), in scope: the cadres who
-    # visit it, and admins
+    # change a household's care level (放心户/关心户/连心户) and its residents' phones,
+    # relations and party membership, in scope: the cadres who visit it, and admins
     "edit_households": frozenset({"admin", "cadre"}),
     "read_audit": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),

@@ -116,6 +116,7 @@ async function start() {
   const map = state.map;
   state.panel = new SidePanel({
     canRemove: () => can("remove_households"),
+    canEdit: () => can("edit_households"),
     // a household left the register or came back: the houses are drawn again
     onRegisterChanged: () => state.layers && state.layers.reloadHouses(),
     onShow: () => setLeftOpen(false), // on a phone the panel and the cards share the screen

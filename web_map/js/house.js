@@ -32,8 +32,10 @@ function today() {
 export class SidePanel {
   /** `canRemove()`: whether the user may take households out of the register (the
    * API's remove_households); `onRegisterChanged(id)`: a household left it or came back. */
-  constructor({ onClose, onShow, canRemove = () => false, onRegisterChanged = () => {} } = {}) {
+  constructor({ onClose, onShow, canRemove = () => false, canEdit = () => false, onRegisterChanged = () => {} } = {}) {
     this.canRemove = canRemove;
+    /** whether the user may change a household's care level and its residents (edit_households) */
+    this.canEdit = canEdit;
     this.onRegisterChanged = onRegisterChanged;
     this.panel = $("side-panel");
     this.body = $("side-body");
@@ -103,7 +105,7 @@ export class SidePanel {
       .map(
         (r) => `<li data-person="${escapeHtml(r.id)}">
           <span class="who">${escapeHtml(r.name)}</span>
-          <span class="rel">${escapeHtml(r.relation || "")}</span>
+          <span class="rel">${escapeHtml(r.relation || "")}</span>${r.party_member ? `<span class="tag party">${escapeHtml(t("person.party"))}</span>` : ""}
           <span class="idn masked">${escapeHtml(r.id_number || "")}</span></li>`,
       )
       .join("");
@@ -113,7 +115,7 @@ export class SidePanel {
         ${field(t("house.no"), p.household_no)}
         ${field(t("house.head"), p.head_name)}
         ${field(t("house.address"), p.address)}
-        ${field(t("house.care"), careChip(p.care_level), { html: true })}
+        ${field(t("house.care"), careChip(p.care_level) + (this.canEdit() ? ` <button type="button" class="link small" id="care-edit">${escapeHtml(t("care.edit"))}</button>` : ""), { html: true })}
         ${field(t("house.village"), p.village_name || p.village_code)}
         ${field(t("house.cell"), p.cell_name || p.cell_key || p.cell_id)}
       </dl>
@@ -122,9 +124,56 @@ export class SidePanel {
       ${this.canRemove() ? `<button type="button" class="btn wide danger" id="remove-btn" style="margin-top: 12px">${escapeHtml(t("house.remove"))}</button>` : ""}`,
     );
     for (const li of this.body.querySelectorAll("[data-person]")) actionRow(li, () => this.openPerson(li.dataset.person));
+    const careBtn = $("care-edit");
+    if (careBtn) careBtn.addEventListener("click", () => this.editCare(id, p.care_level, headers && headers.get("ETag")));
     const removeBtn = $("remove-btn");
     if (removeBtn) removeBtn.addEventListener("click", () => this.removeHouse(id, headers && headers.get("ETag")));
     return h;
+  }
+
+  /** Change the household's care level (PATCH households/{id} with the ETag it was read
+   * with).  Someone else's change since (412) is shown with what they chose, and not
+   * written over unless saved again; a failed request (no connection) keeps the dialog
+   * and the choice, to be saved again. */
+  async editCare(id, level, etag) {
+    const body = document.createElement("div");
+    const options = ["green", "yellow", "red"]
+      .map((c) => `<option value="${c}"${c === level ? " selected" : ""}>${escapeHtml(t(`care.${c}`))}</option>`)
+      .join("");
+    body.innerHTML = `<label><span>${escapeHtml(t("house.care"))}</span><select name="care_level" id="care-level">${options}</select></label>`;
+    let saved = null;
+    const ok = await openDialog({
+      title: t("care.edit.title"),
+      body,
+      ok: t("care.edit.save"),
+      cancel: t("dialog.cancel"),
+      onOk: async (v) => {
+        try {
+          ({ data: saved } = await request("PATCH", `households/${encodeURIComponent(id)}`, {
+            json: { care_level: v.care_level },
+            ifMatch: etag,
+          }));
+          return null;
+        } catch (err) {
+          if (err.status !== 412) return errorMessage(err);
+          // changed by someone else since it was read: show theirs, save again to overwrite
+          try {
+            const fresh = await get(`households/${encodeURIComponent(id)}`);
+            etag = fresh.headers.get("ETag");
+            const now = (fresh.data.properties || fresh.data).care_level;
+            this.onRegisterChanged(id);
+            this.openHouse(id);
+            return t("care.edit.stale", { level: now ? t(`care.${now}`) : t("care.unknown") });
+          } catch (again) {
+            return errorMessage(again);
+          }
+        }
+      },
+    });
+    if (!ok || !saved) return;
+    toast(t("care.edit.saved", { level: t(`care.${saved.care_level}`) }));
+    this.onRegisterChanged(id);
+    await this.openHouse(id);
   }
 
   /** Take the household out of the register (POST households/{id}/removal with its
@@ -206,9 +255,9 @@ export class SidePanel {
     this.stack.push(() => this.openPerson(id));
     this.loading(t("person.title"));
     const gen = this.gen;
-    let p;
+    let p, headers;
     try {
-      ({ data: p } = await get(`persons/${encodeURIComponent(id)}`));
+      ({ data: p, headers } = await get(`persons/${encodeURIComponent(id)}`));
     } catch (err) {
       if (gen === this.gen) this.show(t("person.title"), `<p class="error">${escapeHtml(errorMessage(err))}</p>`);
       return;
@@ -219,9 +268,59 @@ export class SidePanel {
       t("person.title"),
       `${this.personHtml(props, false)}
        <p class="notice" id="masked-note">${escapeHtml(t("person.masked"))} · ${escapeHtml(t("reveal.explain"))}</p>
-       <button type="button" class="btn wide" id="reveal-btn">${escapeHtml(t("person.reveal"))}</button>`,
+       <button type="button" class="btn wide" id="reveal-btn">${escapeHtml(t("person.reveal"))}</button>
+       ${this.canEdit() ? `<button type="button" class="btn wide secondary" id="person-edit" style="margin-top: 8px">${escapeHtml(t("person.edit"))}</button>` : ""}`,
     );
     $("reveal-btn").addEventListener("click", () => this.reveal(id));
+    const editBtn = $("person-edit");
+    if (editBtn) editBtn.addEventListener("click", () => this.editPerson(id, props, headers && headers.get("ETag")));
+  }
+
+  /** Correct a resident's phone, relation or party membership (PATCH persons/{id} with
+   * the ETag they were read with), sending only what the user changed.  Someone else's
+   * change since (412) is shown behind the dialog and not written over unless saved
+   * again; a failed request (no connection) keeps the dialog and what was typed. */
+  async editPerson(id, p, etag) {
+    const body = document.createElement("div");
+    body.innerHTML = `<label><span>${escapeHtml(t("person.edit.phone"))}</span>
+        <input type="tel" name="phone" id="person-phone" maxlength="30" autocomplete="off" placeholder="${escapeHtml(t("person.edit.phone.hint", { phone: p.phone || "—" }))}"></label>
+      <label><span>${escapeHtml(t("person.relation"))}</span><input name="relation" id="person-relation" maxlength="20" value="${escapeHtml(p.relation || "")}"></label>
+      <label><span>${escapeHtml(t("person.party"))}</span><select name="party_member" id="person-party">
+        <option value="no"${p.party_member ? "" : " selected"}>${escapeHtml(t("person.no"))}</option>
+        <option value="yes"${p.party_member ? " selected" : ""}>${escapeHtml(t("person.yes"))}</option></select></label>`;
+    let saved = null;
+    const ok = await openDialog({
+      title: t("person.edit.title"),
+      body,
+      ok: t("person.edit.save"),
+      cancel: t("dialog.cancel"),
+      onOk: async (v) => {
+        const json = {};
+        if ((v.phone || "").trim()) json.phone = v.phone.trim();
+        if ((v.relation || "").trim() !== (p.relation || "")) json.relation = (v.relation || "").trim();
+        if ((v.party_member === "yes") !== Boolean(p.party_member)) json.party_member = v.party_member === "yes";
+        if (!Object.keys(json).length) return t("person.edit.nothing");
+        try {
+          ({ data: saved } = await request("PATCH", `persons/${encodeURIComponent(id)}`, { json, ifMatch: etag }));
+          return null;
+        } catch (err) {
+          if (err.status !== 412) return errorMessage(err);
+          try {
+            const fresh = await get(`persons/${encodeURIComponent(id)}`);
+            etag = fresh.headers.get("ETag");
+            this.stack.pop();
+            this.openPerson(id);
+            return t("person.edit.stale");
+          } catch (again) {
+            return errorMessage(again);
+          }
+        }
+      },
+    });
+    if (!ok || !saved) return;
+    toast(t("person.edit.saved"));
+    this.stack.pop();
+    await this.openPerson(id);
   }
 
   async reveal(id) {

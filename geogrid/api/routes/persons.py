@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from geogrid.api import queries
 from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep
 from geogrid.api.errors import ThrottledError
+from geogrid.api.etag import make_etag
 from geogrid.api.representation import REVEALABLE, person_masked, person_revealed
 from geogrid.api.scope import require
 from geogrid.db.models import utcnow
@@ -40,9 +41,9 @@ def _check_reveals_across_workers(request: Request, session, principal) -> None:
                              key="person.reveal_limit", params={"limit": limit})
 
 
-@router.get("/persons/{person_id}", summary="One resident, masked")
-def get_person(person_id: str, session: SessionDep, principal: PrincipalDep, scope: ScopeDep,
-               audit: AuditDep) -> dict:
+@router.get("/persons/{person_id}", summary="One resident, masked; the ETag an edit sends back")
+def get_person(person_id: str, response: Response, session: SessionDep, principal: PrincipalDep,
+               scope: ScopeDep, audit: AuditDep) -> dict:
     try:
         require(principal, "read_persons")
         person = queries.get_person(session, scope, person_id)
@@ -50,6 +51,8 @@ def get_person(person_id: str, session: SessionDep, principal: PrincipalDep, sco
         audit.refused(session, exc, "read", "person", person_id)
         raise
     audit.record(session, "read", "person", person_id)
+    # the ETag an edit of the resident sends back in If-Match (routes.householdedits)
+    response.headers["ETag"] = make_etag(person.id, person.version)
     return person_masked(person)
 
 
