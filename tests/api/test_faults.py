@@ -1,5 +1,6 @@
 """Faults: a database that goes away answers 503 (and writes nothing); huge bodies 413."""
 
+import contextlib
 import shutil
 
 from fastapi.testclient import TestClient
@@ -15,22 +16,28 @@ def _app_on(url, api_settings):
                       api_settings=api_settings)
 
 
-def test_503_when_the_database_is_gone(backend, db_url, world, tokens, api_settings, request, tmp_path):
+@contextlib.contextmanager
+def _database_gone(backend, db_url, api_settings, request, tmp_path):
+    """A client of the app on a database of its own, which is gone (its file's directory
+    removed, or the PostgreSQL database dropped) once the app has answered /healthz:
+    ``(client, what names the database)``, which no answer may show."""
+    from sqlalchemy.engine import make_url
+
     if backend == "spatialite":
-        # a copy of the database in a directory we can remove
-        src = db_url.removeprefix("sqlite:///")
         d = tmp_path / "gone"
         d.mkdir()
-        shutil.copy(src, d / "g.sqlite")
+        shutil.copy(db_url.removeprefix("sqlite:///"), d / "g.sqlite")
         url = f"sqlite:///{d / 'g.sqlite'}"
+        where = [str(d)]
     else:
+        from geogrid.db import migrate
         from tests.conftest import _create_database, _drop_database
 
         admin = request.getfixturevalue("postgis_admin")
-        from geogrid.db import migrate
-
         url = _create_database(admin)
         migrate.upgrade(url)
+        u = make_url(url)
+        where = [u.database, f"{u.host}", f":{u.port}", "postgresql", "pg_ctlcluster"]
     app = _app_on(url, api_settings)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
@@ -39,6 +46,11 @@ def test_503_when_the_database_is_gone(backend, db_url, world, tokens, api_setti
             shutil.rmtree(d)
         else:
             _drop_database(admin, url)
+        yield client, where
+
+
+def test_503_when_the_database_is_gone(backend, db_url, world, tokens, api_settings, request, tmp_path):
+    with _database_gone(backend, db_url, api_settings, request, tmp_path) as (client, _):
         r = client.get("/healthz")
         assert r.status_code == 503
         r = client.get(f"/api/v1/households/{world.households[V1][0]}", headers=tokens["admin"])
@@ -82,32 +94,7 @@ def test_a_lost_database_is_explained_in_the_log_not_to_the_client(
     client reads that the database is unavailable, and the log says why."""
     import logging
 
-    from sqlalchemy.engine import make_url
-
-    if backend == "spatialite":
-        d = tmp_path / "gone"
-        d.mkdir()
-        shutil.copy(db_url.removeprefix("sqlite:///"), d / "g.sqlite")
-        url = f"sqlite:///{d / 'g.sqlite'}"
-        where = [str(d)]
-    else:
-        from tests.conftest import _create_database, _drop_database
-
-        admin = request.getfixturevalue("postgis_admin")
-        from geogrid.db import migrate
-
-        url = _create_database(admin)
-        migrate.upgrade(url)
-        u = make_url(url)
-        where = [u.database, f"{u.host}", f":{u.port}", "postgresql", "pg_ctlcluster"]
-    app = _app_on(url, api_settings)
-    with TestClient(app) as client:
-        assert client.get("/healthz").status_code == 200
-        app.state.engine.dispose()
-        if backend == "spatialite":
-            shutil.rmtree(d)
-        else:
-            _drop_database(admin, url)
+    with _database_gone(backend, db_url, api_settings, request, tmp_path) as (client, where):
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="geogrid.api"):
             answers = [client.post("/api/v1/auth/token", data={"username": "admin", "password": "whatever1"}),
