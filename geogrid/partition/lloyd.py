@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-__all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "sse", "squared_distances"]
+__all__ = ["lloyd", "relocate", "assign_within", "mean_points", "fewer_cells", "sse", "squared_distances",
+           "halves"]
 
 #: Lloyd rounds at most (the sample county's villages settle in 3 to 12)
 MAX_ROUNDS = 25
@@ -164,7 +165,7 @@ def sse(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int | None = None
     return float((gw * ((gxy - c[label]) ** 2).sum(axis=1)).sum())
 
 
-def _halves(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int):
+def halves(label: np.ndarray, gxy: np.ndarray, gw: np.ndarray, C: int):
     """Each cell cut in two across its principal axis: ``(side of each group, how much
     the cut would lower each cell's squared distances)``."""
     c = mean_points(label, gxy, gw, C)
@@ -206,7 +207,7 @@ def relocate(gxy: np.ndarray, gw: np.ndarray, got, cap: int, tries: int = RELOCA
         d2[rows, label] = np.inf
         alt = np.argmin(d2, axis=1)
         cost = np.bincount(label, gw * (d2[rows, alt] - own), C)
-        side, gain = _halves(label, gxy, gw, C)
+        side, gain = halves(label, gxy, gw, C)
         found = None
         a = int(np.argmin(cost))
         others = np.flatnonzero(np.arange(C) != a)

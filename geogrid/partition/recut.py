@@ -21,11 +21,12 @@ from geogrid.partition.cells import cell_centres, solve_cells
 from geogrid.partition.drawing import diagram, draw
 from geogrid.partition.power import power_weights
 from geogrid.partition.inputs import _codes
+from geogrid.partition.lloyd import assign_within, halves, mean_points, squared_distances
 from geogrid.partition.outline_edit import no_land
 from geogrid.partition.pieces import GRID_M, clean
 from geogrid.partition.solve import cell_id
 from geogrid.partition.units import make_units, needed_cells, or_loosened
-from geogrid.partition.village import _hamlet_small, _locate
+from geogrid.partition.village import _hamlet_small, _locate, hsmall_of
 
 __all__ = ["clip_to", "keep_previous", "repair", "free_pieces", "recut"]
 
@@ -118,9 +119,6 @@ def repair(region, rows, pts_m, hh, cap, free_prev, prev_cell, m, all_prev):
     their ids and one cell more, often the household added alone, as a fresh cut
     also leaves the remainder of 20k + 1 households in a cell of its own).
     """
-    from geogrid.partition.lloyd import assign_within, mean_points
-    from geogrid.partition.village import hsmall_of
-
     C = len(free_prev)
     if not REPAIR or C < 1 or len(rows) == 0 or shapely.get_num_geometries(region) != 1:
         return None
@@ -186,15 +184,13 @@ def _split_fullest(unit_cell, gxy, gw, centres, w, units, origin, more):
     under the previous diagram, where they were added) is cut in two across its
     principal axis.  Returns the centres and weights of the previous cells and of the
     halves cut off (after them), or None where a cell has nothing to cut."""
-    from geogrid.partition.lloyd import _halves, mean_points, squared_distances
-
     label = unit_cell.copy()
     new = label < 0
     label[new] = np.argmin(squared_distances(gxy[new], centres) - w[None, :], axis=1)
     C = len(centres)
     for _ in range(more):
         fullest = int(np.argmax(np.bincount(label, weights=gw, minlength=C)))
-        side, _gain = _halves(label, gxy, gw, C)
+        side, _gain = halves(label, gxy, gw, C)
         half = (label == fullest) & (side == 1)
         if not half.any() or half.sum() == (label == fullest).sum():
             return None  # its households in one place: no line cuts it
