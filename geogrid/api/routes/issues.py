@@ -8,9 +8,15 @@ their scope and whether their scope covers the issue's place); this module owns 
 transactions.
 
 Visibility: admins and cadres see the issues whose village, micro-grid or cell is in
-their scope, and the ones they reported; anything else answers 404.  Analysts get
-statistics and hotspots only (no descriptions, no contacts), with places of fewer than
-five issues withheld (:mod:`geogrid.api.issuestats`); planners nothing.
+their scope: the list, the CSV export, the statistics and the hotspots hold exactly
+those, so the export is what the list shows under the same filters and the panel counts.
+An issue a cadre reported that lies outside their scope now (re-routed since to a cell
+they do not cover, or their scope changed) is in none of them, as access is scoped to
+the grid; they still read it by its id (its detail, timeline and photos, to rate or
+reopen it, which the workflow leaves to the reporter; the inbox names it for rating).
+Anything else answers 404.  Analysts get statistics and hotspots only (no descriptions,
+no contacts), with places of fewer than five issues withheld
+(:mod:`geogrid.api.issuestats`); planners nothing.
 
 Audit: an issue carries its reporter's name and contact, photos and a place, so every
 read of one (the issue, its timeline, a photo) and every list of them (the list, the
@@ -194,7 +200,9 @@ def list_issues(
     require_role(principal, ISSUE_READERS, "read issues")
     c = ctx(request)
     limit = page_limit(request, limit)
-    filters = dict(where=issues_clause(scope, principal.user_id),
+    # the scope's issues, as the export and the statistics: not those the caller
+    # reported elsewhere, which they read by id (module docstring)
+    filters = dict(where=issues_clause(scope),
                    status=_csv_list(status, STATUSES, "status"),
                    category=_csv_list(category, c.catalogue.codes(), "category"),
                    village_code=village, cell_key=cell, bbox=parse_bbox(bbox),
@@ -310,7 +318,8 @@ def export_csv(request: Request, session: SessionDep, principal: PrincipalDep, s
                until: Annotated[dt.date | None, Query()] = None) -> Response:
     require_role(principal, ISSUE_READERS, "export issues")
     s, u = _period_bounds(since, until)
-    frame = repo.issues_frame(session, where=issues_clause(scope, principal.user_id),
+    # exactly what GET /issues lists under the same filters, and the panel counts
+    frame = repo.issues_frame(session, where=issues_clause(scope),
                               status=_csv_list(status, STATUSES, "status"), since=s, until=u)
     audit.record(session, "export", "issue", None, detail={"rows": len(frame)})
     for col in ("description", "address"):
