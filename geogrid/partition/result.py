@@ -46,7 +46,9 @@ class PartitionResult:
         """The diagnostics as a layer a GIS shows: one row per note, with ``kind``,
         ``village_code``, ``message``, ``households`` (how many it names),
         ``household_no`` (their numbers where the households have that column, else
-        their index labels, comma-separated), the ``microgrids``, ``cells`` and
+        their index labels, comma-separated; a household without a number, as in a
+        register read without a 户编号 column, adds none, so such a file's notes have
+        the cell empty, never ``None``), the ``microgrids``, ``cells`` and
         ``villages`` it names (comma-separated) and, in the result's CRS, the points of
         its households, or else a point inside each micro-grid or cell it names, or
         else inside each micro-grid of its village (a multipoint; empty where there is
@@ -71,7 +73,7 @@ class PartitionResult:
                            .representative_point())
             rows.append({"kind": d["kind"], "village_code": d.get("village_code"), "message": d["message"],
                          "households": len(d.get("households") or []),
-                         "household_no": ",".join(map(str, ids.loc[labels])) if labels else "",
+                         "household_no": ",".join(str(no) for no in ids.loc[labels] if not pd.isna(no)),
                          **{k: ",".join(map(str, d.get(k) or [])) for k in ("microgrids", "cells", "villages")}})
             geoms.append(shapely.multipoints(pts) if pts else shapely.MultiPoint())
         cols = ["kind", "village_code", "message", "households", "household_no", "microgrids", "cells", "villages"]
