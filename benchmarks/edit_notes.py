@@ -162,7 +162,8 @@ def _run(backend: str, county, args, tmp: Path) -> None:
         print(f"  the draft keeps {n_notes} notes; villages: "
               + ", ".join(f"{w} {code} ({n} households)" for w, (code, n) in villages.items()), flush=True)
         app = create_app(Settings(database_url=url, secret_key=SECRET, demo=False), api_settings=ApiSettings())
-        token = issue_token(SECRET, user_id=uid, username="bench-planner", role="planner", minutes=120)[0]
+        token = issue_token(SECRET, user_id=uid, username="bench-planner", role="planner", password_hash="x",
+                            minutes=120)[0]
         headers = {"Authorization": f"Bearer {token}"}
         with TestClient(app) as client:
             etag = client.get(f"/api/v1/plans/{pid}", headers=headers).headers["etag"]

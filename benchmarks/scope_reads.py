@@ -112,7 +112,7 @@ def run_backend(backend: str, county, args) -> None:
         app = create_app(Settings(database_url=url, secret_key=SECRET, demo=False),
                          api_settings=ApiSettings(reveal_per_hour=100_000))
         tokens = {who: {"Authorization": "Bearer " + issue_token(SECRET, user_id=uid, username=f"bench-{who.split()[0]}",
-                                                                  role="cadre", minutes=60)[0]}
+                                                                  role="cadre", password_hash="x", minutes=60)[0]}
                   for who, uid in users.items()}
         print(f"  micro-grid {mg.microgrid_key}: {len(in_mg)} households; cell {cell.cell_key}: {len(in_cell)}")
         with TestClient(app) as client:

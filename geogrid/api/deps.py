@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from geogrid.api.errors import AuthenticationError
 from geogrid.api.masking import mask_json, mask_text
 from geogrid.api.scope import Principal, Scope, resolve_scope
+from geogrid.api.security import check_password_stamp
 from geogrid.db.audit import GroupCommitWriter
 from geogrid.db.engine import begin_write  # noqa: F401  (re-exported for the routes)
 from geogrid.db.models import AuditEntry, User, utcnow
@@ -80,10 +81,12 @@ def get_principal(request: Request, session: SessionDep,
 
 def principal_from_claims(request: Request, session: Session, claims: dict) -> Principal:
     row = session.execute(
-        select(User.id, User.username, User.role, User.scopes).where(User.id == claims["sub"])
+        select(User.id, User.username, User.role, User.scopes, User.password_hash)
+        .where(User.id == claims["sub"])
     ).first()
     if row is None:
         raise AuthenticationError("this account no longer exists; log in again", key="auth.account_gone")
+    check_password_stamp(request.app.state.settings.secret_key, claims, row.password_hash)
     principal = Principal(row.id, row.username, row.role, tuple(row.scopes or ()))
     request.state.principal = principal
     return principal
@@ -222,9 +225,11 @@ def request_context(request: Request, claims: dict, *, deferred: list | None = N
             last = state.scope_cache.last(claims["sub"], county)
             if last is not None:
                 ahead = prefetch(session, *last)
-        principal, stamp = state.scope_cache.principal_and_stamp(session, claims["sub"], county, ahead)
+        principal, stamp, password_hash = state.scope_cache.principal_and_stamp(
+            session, claims["sub"], county, ahead)
         if principal is None:
             raise AuthenticationError("this account no longer exists; log in again", key="auth.account_gone")
+        check_password_stamp(state.settings.secret_key, claims, password_hash)
         request.state.principal = principal
         request.state.any_published_plan_id = stamp[1]
         request.state.scope_stamp = stamp

@@ -69,12 +69,15 @@ class ScopeCache:
         return tuple(session.execute(stmt).one())
 
     def principal_and_stamp(self, session: Session, user_id: str, county_code: str | None,
-                            ahead: list | None = None) -> tuple[Principal | None, tuple | None]:
-        """The account ``user_id`` as a :class:`Principal` and :meth:`stamp`, in one query.
+                            ahead: list | None = None) -> tuple[Principal | None, tuple | None, str | None]:
+        """The account ``user_id`` as a :class:`Principal`, :meth:`stamp` and the account's
+        password hash (which the caller's token must be bound to:
+        :func:`geogrid.api.security.check_password_stamp`), in one query.
 
-        ``(None, None)`` when the account no longer exists.  The account's username, role
-        and scope entries are read afresh on every call (they key :meth:`resolve`), so a
-        changed or deleted account takes effect at once, in every worker process.
+        ``(None, None, None)`` when the account no longer exists.  The account's username,
+        role, scope entries and password hash are read afresh on every call (they key
+        :meth:`resolve`), so a changed or deleted account takes effect at once, in every
+        worker process.
         ``ahead``: statements sent in the same round trip (see
         :func:`~geogrid.db.prepared.pipelined`).
         """
@@ -87,14 +90,14 @@ class ScopeCache:
         if stmt is None:
             users = User.__table__  # Core columns: no ORM entity to build per row
             stmt = Prepared(select(users.c.id, users.c.username, users.c.role, users.c.scopes,
-                                   *self._stamp_columns(county_code))
+                                   users.c.password_hash, *self._stamp_columns(county_code))
                             .where(users.c.id == bindparam("user_id")))
             self._stamp_stmts[key] = stmt
         rows = pipelined(session, stmt, {"user_id": str(user_id)}, ahead or [])
         if not rows:
-            return None, None
+            return None, None, None
         row = rows[0]
-        return Principal(row[0], row[1], row[2], tuple(row[3] or ())), tuple(row[4:])
+        return Principal(row[0], row[1], row[2], tuple(row[3] or ())), tuple(row[5:]), row[4]
 
     def area_names(self, session: Session, stamp: tuple) -> dict[str, str]:
         """Every area's name, read again only when the areas changed (``stamp[2:]``)."""

@@ -3,7 +3,11 @@
 * Passwords are hashed with Argon2id (argon2-cffi, its RFC 9106 low-memory profile).
 * Tokens are HS256 JWTs (PyJWT) carrying the user id, the role and an expiry; the role
   and scope are read again from the database on every request, so a changed or
-  disabled account takes effect at once.
+  disabled account takes effect at once.  A token also carries ``pwd``, a short keyed
+  digest of the account's password hash when it was given (:func:`password_stamp`):
+  each request compares it with the hash now stored (:func:`check_password_stamp`), so a
+  new password (``geogrid users passwd``, ``users demo``) refuses every token given
+  before it at once, with no table of revoked tokens.
 * :class:`LoginThrottle` counts failed log-ins per account name (known or not, so it
   does not reveal which names exist): after ``login_free_failures`` each attempt must
   wait ``login_base_delay_s * 2**k`` seconds, and after ``login_max_failures`` in a row the
@@ -12,8 +16,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -33,6 +40,8 @@ __all__ = [
     "needs_rehash",
     "issue_token",
     "decode_token",
+    "password_stamp",
+    "check_password_stamp",
     "check_secret",
     "LoginThrottle",
     "TokenCache",
@@ -93,14 +102,38 @@ def check_secret(secret_key: str, demo: bool) -> None:
                          key="config.secret_key_short")
 
 
-def issue_token(secret_key: str, *, user_id: str, username: str, role: str,
+def password_stamp(secret_key: str, password_hash: str | None) -> str:
+    """The ``pwd`` claim of the tokens of an account whose password hash is
+    ``password_hash``: 16 characters of an HMAC-SHA256 of it under the token key.
+
+    Keyed, so that the token (whose claims anyone holding it can read) says nothing of
+    the hash; 96 bits, so that no other hash gives the same stamp by chance.  A new
+    password (a new salt, even for the same password) gives a new stamp."""
+    mac = hmac.new(secret_key.encode("utf-8"), b"geogrid token password\0"
+                   + (password_hash or "").encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:12]).decode("ascii")
+
+
+def check_password_stamp(secret_key: str, claims: dict, password_hash: str | None) -> None:
+    """Refuse (401) a token given before the account's password last changed: its ``pwd``
+    claim is not :func:`password_stamp` of ``password_hash``, the hash stored now."""
+    if not hmac.compare_digest(str(claims.get("pwd", "")), password_stamp(secret_key, password_hash)):
+        raise AuthenticationError("this account's password has changed since this token was given; "
+                                  "log in again with the new password", key="auth.password_changed")
+
+
+def issue_token(secret_key: str, *, user_id: str, username: str, role: str, password_hash: str | None,
                 minutes: int, now: dt.datetime | None = None) -> tuple[str, int]:
-    """A signed bearer token and its lifetime in seconds."""
+    """A signed bearer token and its lifetime in seconds.
+
+    ``password_hash`` is the account's stored hash, which the token is bound to
+    (:func:`password_stamp`): once it changes, the token is refused."""
     now = now or dt.datetime.now(dt.UTC)
     claims = {
         "sub": str(user_id),
         "name": username,
         "role": role,
+        "pwd": password_stamp(secret_key, password_hash),
         "iat": int(now.timestamp()),
         "exp": int((now + dt.timedelta(minutes=minutes)).timestamp()),
         "jti": secrets.token_hex(8),
@@ -109,10 +142,13 @@ def issue_token(secret_key: str, *, user_id: str, username: str, role: str,
 
 
 def decode_token(secret_key: str, token: str) -> dict:
-    """The claims of a valid token, or :class:`AuthenticationError`."""
+    """The claims of a valid token, or :class:`AuthenticationError`.
+
+    A token without ``pwd`` (given by a geogrid before tokens were bound to the
+    password) is invalid: its holder logs in again."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=[_ALGORITHM],
-                            options={"require": ["sub", "exp", "role"]})
+                            options={"require": ["sub", "exp", "role", "pwd"]})
     except jwt.ExpiredSignatureError:
         raise AuthenticationError("the token has expired; log in again", key="auth.token_expired") from None
     except jwt.PyJWTError:

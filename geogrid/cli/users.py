@@ -131,9 +131,9 @@ def passwd(
     username: str = typer.Argument(..., help="Login name."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
 ) -> None:
-    """Set USERNAME's password (and clear failed log-ins and a lock); audit-logged. Tokens
-    given before stay valid until they expire (GEOGRID_API_TOKEN_MINUTES): to cut an account
-    off at once, also `geogrid users set USERNAME --no-scope`."""
+    """Set USERNAME's password (and clear failed log-ins and a lock); audit-logged. Every
+    token given before is refused from the account's next request (tokens are bound to the
+    password), so whoever held one logs in again with the new password."""
     from geogrid.api.security import hash_password
     from geogrid.cli.database import actor
     from geogrid.db import audit

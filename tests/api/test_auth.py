@@ -140,5 +140,5 @@ def test_a_secret_shorter_than_hs256_wants_is_refused():
     check_secret("密钥" * 6, demo=False)  # 36 bytes in UTF-8, 12 characters
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no InsecureKeyLengthWarning
-        token, _ = issue_token(good, user_id="u1", username="a", role="admin", minutes=5)
+        token, _ = issue_token(good, user_id="u1", username="a", role="admin", password_hash="h", minutes=5)
         assert decode_token(good, token)["sub"] == "u1"

@@ -263,7 +263,8 @@ def test_token_cache_checks_expiry_on_every_use():
 
     now = [dt.datetime.now(dt.UTC).timestamp()]
     cache = TokenCache(SECRET, clock=lambda: now[0])
-    token, seconds = issue_token(SECRET, user_id="u1", username="u", role="cadre", minutes=1)
+    token, seconds = issue_token(SECRET, user_id="u1", username="u", role="cadre", password_hash="h",
+                                 minutes=1)
     assert cache.claims(token)["sub"] == "u1"
     assert cache.claims(token)["sub"] == "u1"  # from the cache
     now[0] += seconds + 1
@@ -278,17 +279,18 @@ def test_token_cache_never_takes_a_bad_token_for_a_good_one():
     from geogrid.api.security import TokenCache, issue_token
 
     cache = TokenCache(SECRET, maxsize=2)
-    good, _ = issue_token(SECRET, user_id="u1", username="u", role="cadre", minutes=5)
+    good, _ = issue_token(SECRET, user_id="u1", username="u", role="cadre", password_hash="h", minutes=5)
     assert cache.claims(good)["sub"] == "u1"
     forged, _ = issue_token("another-secret-0123456789", user_id="u1", username="u", role="admin",
-                            minutes=5)
+                            password_hash="h", minutes=5)
     tampered = good[:-2] + ("AA" if good[-2:] != "AA" else "BB")
     for bad in (forged, tampered, good + "x", "", "a.b.c"):
         for _ in range(2):  # refused again, not remembered
             with pytest.raises(AuthenticationError):
                 cache.claims(bad)
     for i in range(5):  # past maxsize: still right
-        t, _ = issue_token(SECRET, user_id=f"v{i}", username="v", role="cadre", minutes=5)
+        t, _ = issue_token(SECRET, user_id=f"v{i}", username="v", role="cadre", password_hash="h",
+                           minutes=5)
         assert cache.claims(t)["sub"] == f"v{i}"
     assert cache.claims(good)["sub"] == "u1"
 
@@ -300,8 +302,8 @@ def test_expired_token_is_401_after_it_was_cached(client, app, engine, world):
     from geogrid.db.models import User
 
     with engine.connect() as conn:
-        uid = conn.execute(select(User.id).where(User.username == "cadre1")).scalar_one()
-    token, _ = issue_token(SECRET, user_id=uid, username="cadre1", role="cadre", minutes=1,
+        uid, pw = conn.execute(select(User.id, User.password_hash).where(User.username == "cadre1")).one()
+    token, _ = issue_token(SECRET, user_id=uid, username="cadre1", role="cadre", password_hash=pw, minutes=1,
                            now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=58))
     h = {"Authorization": f"Bearer {token}"}
     hid = world.households[V1][0]

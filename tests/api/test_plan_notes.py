@@ -39,8 +39,10 @@ def _token(engine, username, role=None, scopes=None):
         with session_scope(engine, write=True) as s:
             add_user(s, username, hash_password(PASSWORD), role, scopes or [])
     with engine.connect() as conn:
-        u = conn.execute(select(User.id, User.role).where(User.username == username)).one()
-    token, _ = issue_token(SECRET, user_id=u.id, username=username, role=u.role, minutes=30)
+        u = conn.execute(select(User.id, User.role, User.password_hash)
+                         .where(User.username == username)).one()
+    token, _ = issue_token(SECRET, user_id=u.id, username=username, role=u.role,
+                           password_hash=u.password_hash, minutes=30)
     return {"Authorization": f"Bearer {token}"}
 
 

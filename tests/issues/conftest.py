@@ -97,10 +97,11 @@ def itokens(iclient, engine) -> dict[str, dict]:
     from geogrid.db.models import User
 
     with engine.connect() as conn:
-        users = conn.execute(select(User.id, User.username, User.role)).all()
+        users = conn.execute(select(User.id, User.username, User.role, User.password_hash)).all()
     out = {}
     for u in users:
-        token, _ = issue_token(SECRET, user_id=u.id, username=u.username, role=u.role, minutes=600)
+        token, _ = issue_token(SECRET, user_id=u.id, username=u.username, role=u.role,
+                               password_hash=u.password_hash, minutes=600)
         out[u.username] = {"Authorization": f"Bearer {token}"}
     return out
 

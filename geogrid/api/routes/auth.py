@@ -82,13 +82,16 @@ def login(request: Request, session: SessionDep,
     state.throttle.succeeded(username)
     begin_write(session)
     values = {"failed_logins": 0, "locked_until": None}
-    if needs_rehash(user.password_hash):
-        values["password_hash"] = hash_password(form.password)
+    password_hash = user.password_hash
+    if needs_rehash(password_hash):
+        # new hashing parameters: the account's other tokens are refused from now on
+        values["password_hash"] = password_hash = hash_password(form.password)
     session.execute(update(User).where(User.id == user.id).values(**values))
     audit.add(session, "login", "user", user.id)
     session.commit()
     token, seconds = issue_token(request.app.state.settings.secret_key, user_id=user.id,
-                                 username=user.username, role=user.role, minutes=api.token_minutes)
+                                 username=user.username, role=user.role, password_hash=password_hash,
+                                 minutes=api.token_minutes)
     return Token(access_token=token, expires_in=seconds, role=user.role, username=user.username)
 
 
