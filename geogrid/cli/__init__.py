@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "geogrid.cli.db",
     "geogrid.cli.sample",
     "geogrid.cli.transfer",
+    "geogrid.cli.auditlog",
     "geogrid.cli.partition",
     "geogrid.cli.serve",
     "geogrid.cli.users",

@@ -18,11 +18,11 @@ from collections import deque
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from geogrid.db.engine import autocommit, backend, begin_single_statements, begin_write
+from geogrid.db.engine import autocommit, backend, begin_single_statements, begin_write, session_scope
 from geogrid.db.models import AuditEntry, utcnow
 from geogrid.db.prepared import Prepared
 
-__all__ = ["append", "entries", "count", "GroupCommitWriter", "LoopAuditWriter"]
+__all__ = ["append", "entries", "count", "last_id", "batches", "GroupCommitWriter", "LoopAuditWriter"]
 
 
 def append(session: Session, actor: str, action: str, object_type: str | None = None,
@@ -74,6 +74,29 @@ def entries(session: Session, *, limit: int = 100, offset: int = 0, **filters) -
 def count(session: Session, **filters) -> int:
     """How many entries match ``filters`` (as for :func:`entries`)."""
     return session.scalar(_filtered(select(func.count(AuditEntry.id)), **filters))
+
+
+def last_id(session: Session) -> int:
+    """The newest entry's id (0 for an empty log): an export reads up to it, so entries
+    appended while it runs (its own among them) are left for the next one."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def batches(bind, *, upto: int, size: int = 5000, **filters):
+    """Entries up to id ``upto``, oldest first, filtered as :func:`entries` is, in lists
+    of at most ``size``: each list read in a short transaction of its own by keyset
+    (``id > last``), so a log of millions of entries is read in bounded memory and no
+    transaction holds SQLite's readers or PostgreSQL's vacuum back for the whole run."""
+    after = 0
+    while True:
+        with session_scope(bind) as session:
+            query = _filtered(select(AuditEntry), **filters).where(AuditEntry.id > after, AuditEntry.id <= upto)
+            rows = list(session.scalars(query.order_by(AuditEntry.id).limit(size)))
+            session.expunge_all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
 
 
 #: Rows of one multi-row INSERT (8 columns each, well inside SQLite's 32,766 and

@@ -22,7 +22,7 @@ from geogrid import columns as C
 from geogrid.errors import FileFormatError
 from geogrid.io.batch import ImportBatch
 
-__all__ = ["WRITE_FORMATS", "escape_formulas", "to_chinese", "write_table", "write_rejects"]
+__all__ = ["WRITE_FORMATS", "escape_cell", "escape_formulas", "to_chinese", "write_table", "write_rejects"]
 
 #: Extensions :func:`write_table` writes.
 WRITE_FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV", ".xlsx": "XLSX"}
@@ -33,7 +33,9 @@ _XLSX_CELL_LIMIT = 32767
 _ZH_EXTRA = {"village_name": "村名", "repaired": "修复说明", "_row": "行号", "arrived_crs": "原坐标系"}
 
 
-def _escape(value):
+def escape_cell(value):
+    """``value`` with a ``'`` in front where, as text, it would start a formula in Excel
+    or WPS (``=``, ``+``, ``-``, ``@``, a tab or a carriage return first)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -50,8 +52,9 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if col == getattr(out, "_geometry_column_name", None):
             continue
         if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_datetime64_any_dtype(out[col])):
-            out[col] = out[col].map(_escape).astype(object) if out[col].dtype == object else out[col].map(_escape)
-    out.columns = [_escape(c) for c in out.columns]
+            escaped = out[col].map(escape_cell)
+            out[col] = escaped.astype(object) if out[col].dtype == object else escaped
+    out.columns = [escape_cell(c) for c in out.columns]
     return out
 
 
