@@ -1,7 +1,7 @@
 """GeoJSON in and out: FeatureCollections for responses, checked polygons for edits.
 
 Output geometry is WGS84 longitude/latitude (RFC 7946).  Incoming polygons are
-checked before they touch the database: GeoJSON shape, coordinate ranges (with a
+checked before they touch the database: GeoJSON shape (an altitude dropped), coordinate ranges (with a
 hint when longitude and latitude look swapped), validity (self-intersections named
 with their location), orientation (normalised to the RFC 7946 right-hand rule), and,
 given a parent and siblings, containment and overlap measured in square metres.
@@ -122,7 +122,8 @@ def _check_ranges(geom) -> None:
 
 
 def parse_polygon(data: dict, *, what: str = "polygon"):
-    """A valid, right-hand-rule shapely Polygon/MultiPolygon from a GeoJSON geometry dict."""
+    """A valid, right-hand-rule shapely Polygon/MultiPolygon from a GeoJSON geometry dict,
+    in two dimensions: an altitude after a position's longitude and latitude is dropped."""
     if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
         raise InputError(f"{what} must be a GeoJSON Polygon or MultiPolygon geometry",
                          key="geometry.not_polygon")
@@ -132,6 +133,8 @@ def parse_polygon(data: dict, *, what: str = "polygon"):
         raise InputError(f"{what} is not valid GeoJSON: {exc}", key="geometry.not_geojson") from None
     if geom.is_empty:
         raise InputError(f"{what} is empty", key="geometry.empty")
+    if geom.has_z:  # [lon, lat, altitude] (RFC 7946 3.1.1): geogrid keeps the plane
+        geom = shapely.force_2d(geom)
     _check_ranges(geom)
     if not geom.is_valid:
         raise InputError(f"{what} is invalid: {explain_validity(geom)}; redraw it without "

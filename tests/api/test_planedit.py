@@ -256,3 +256,35 @@ def test_only_a_county_wide_planner_or_admin_publishes(client, tokens, draft, wo
     assert plans[world.plan_id] == "published" and plans[pid] == "draft"
     r = client.post(f"/api/v1/plans/{pid}/publish", headers=_h(tokens, etag))
     assert r.status_code == 200, r.text
+
+
+def test_a_boundary_with_altitudes_is_stored_flat(client, tokens, draft, engine):
+    """GeoJSON positions may carry an altitude (RFC 7946 3.1.1: [lon, lat, alt]), as a
+    boundary traced with a GPS or exported from a GIS with Z does.  It was sent into the
+    two-dimensional column as it was: SpatiaLite refused it as a 409 'duplicate or missing
+    reference', PostGIS with a 500.  The altitude is dropped at the edge: the boundary
+    is stored as its longitudes and latitudes, in one edit and in a batch."""
+    from sqlalchemy import text
+
+    pid, etag = draft["id"], draft["etag"]
+    mg = draft["microgrids"][f"{V1}-M01"]
+    e = 0.001
+    ring = [[X0 + e, Y0 + e, 312.5], [X0 + D - e, Y0 + e, 310.0], [X0 + D - e, Y0 + D - e, 305.2],
+            [X0 + e, Y0 + D - e, 309.9], [X0 + e, Y0 + e, 312.5]]
+    r = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry",
+                   json={"geometry": {"type": "Polygon", "coordinates": [ring]}}, headers=_h(tokens, etag))
+    assert r.status_code == 200, r.text
+    assert 0.6 < r.json()["area_km2"] < 0.8
+    got = client.get(f"/api/v1/microgrids/{mg}", params={"plan": pid}, headers=tokens["planner"]).json()
+    stored = got["geometry"]["coordinates"][0][0]
+    assert {len(p) for p in stored} == {2}  # two numbers a position
+    assert stored[0] == pytest.approx([X0 + e, Y0 + e])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT ST_NDims(geom) FROM microgrids WHERE id = :m"), {"m": mg}).scalar() == 2
+    # the same in a batch of edits, a MultiPolygon this time
+    smaller = [[x + (e if x < X0 + D / 2 else -e), y + (e if y < Y0 + D / 2 else -e), z] for x, y, z in ring]
+    r = client.post(f"/api/v1/plans/{pid}/edits", headers=_h(tokens, r.headers["etag"]), json={"edits": [
+        {"op": "boundary", "microgrid_id": mg, "geometry": {"type": "MultiPolygon", "coordinates": [[smaller]]}}]})
+    assert r.status_code == 200, r.text
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT ST_NDims(geom) FROM microgrids WHERE id = :m"), {"m": mg}).scalar() == 2
