@@ -20,8 +20,9 @@ a new refusal gets a new key.
 
 Every refusal geogrid raises in the API carries a key (``tests/api/test_error_keys.py``
 checks the raises); so do a request FastAPI refuses before a route runs
-(``request.invalid``, its first field as ``field``) and a path no route serves
-(``request.not_found``, ``request.method_not_allowed``).
+(``request.invalid``, its first field as ``field``), a path no route serves
+(``request.not_found``, ``request.method_not_allowed``) and a database unavailable or
+busy (503, ``database.unavailable``).  Other errors of the server (500) have none.
 """
 
 from __future__ import annotations
@@ -217,6 +218,9 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if status == 503:
         headers["Retry-After"] = "5"
     message = message_of(exc) if status < 500 else None
+    if status == 503:
+        # the sentence of _message, which the map words in its user's language
+        message = {"key": "database.unavailable", "params": {}}
     return JSONResponse(_body(status, _message(exc, status), errors, message), status_code=status,
                         headers=headers)
 

@@ -136,3 +136,25 @@ def test_an_unexpected_database_error_quotes_no_sql_to_the_client(caplog):
     # geogrid's own errors are worded for their reader, and still say what they say
     r = asyncio.run(_handle(request, GeogridError("the plan store is inconsistent: reload it")))
     assert json.loads(r.body)["detail"] == "the plan store is inconsistent: reload it"
+
+
+def test_503_carries_a_message_key_the_web_map_words(backend, db_url, world, tokens, api_settings, request,
+                                                     tmp_path):
+    """The 503 of a lost or busy database had no message key, so the web map could not word
+    it in its user's language, as it words the other refusals (geogrid/api/errors.py).
+    Now every 503 of the API carries database.unavailable, which both languages have."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    with _database_gone(backend, db_url, api_settings, request, tmp_path) as (client, _):
+        answers = [client.get(f"/api/v1/households/{world.households[V1][0]}", headers=tokens["admin"]),
+                   client.get("/api/v1/households", headers=tokens["cadre1"]),
+                   client.post("/api/v1/plans", json={"name": "x"}, headers=tokens["admin"]),
+                   client.post("/api/v1/auth/token", data={"username": "admin", "password": "whatever1"})]
+    for r in answers:
+        assert r.status_code == 503, r.text
+        assert r.json()["message"] == {"key": "database.unavailable", "params": {}}, r.text
+    for lang in ("zh", "en"):
+        text = (root / "web_map" / "strings" / f"{lang}.js").read_text(encoding="utf-8")
+        assert re.search(r'^\s*"api\.database\.unavailable": "[^"]+",$', text, flags=re.M), lang

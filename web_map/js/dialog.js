@@ -188,9 +188,10 @@ export function toast(message, { error = false, ms = 0 } = {}) {
 export function errorMessage(err) {
   if (!err) return "";
   if (err.status === 0) return t("error.network");
-  if (err.status >= 500) return t("error.server", { status: err.status });
+  // a keyed message first, the server's too (503: the database unavailable or busy)
   const keyed = apiMessage(err);
   if (keyed) return keyed;
+  if (err.status >= 500) return t("error.server", { status: err.status });
   if (getLang() === "en") return t("error.generic", { msg: err.detail || err.message });
   const code = err.body && typeof err.body === "object" ? err.body.code : null;
   return (code && ownString(`error.code.${code}`)) || t("error.failed");
