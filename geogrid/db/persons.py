@@ -1,7 +1,9 @@
 """Persons (residents): bulk upsert keyed by resident ID number, reads as DataFrames.
 
-ID numbers and phone numbers are text and are stored as given (the importer validates
-and normalises them).  Functions take a Session and never commit.
+ID numbers and phone numbers are text.  ID numbers are checked as the importer checks
+them, for any caller (a notebook's frame read with ``pandas.read_excel`` holds floats);
+phone numbers are stored as given (the importer validates and normalises them).
+Functions take a Session and never commit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from geogrid.db.bulk import Counts
 from geogrid.db.households import household_ids
 from geogrid.db.models import new_ids, utcnow
 from geogrid.errors import ColumnError, ValidationError
+from geogrid.idnumber import checks_out
 from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
+from geogrid.io.persons import FIRST_GENERATION_NOTE
+from geogrid.io.validate import parse_id
 
 __all__ = ["upsert_persons", "persons_frame", "Counts"]
 
@@ -123,6 +128,32 @@ def _iso_dates(values: list) -> list:
     return out
 
 
+def _id_numbers(values: list, rows: list[int], rejects: list, notes: list) -> list:
+    """The ID numbers as stored, checked as :func:`geogrid.io.load_persons` checks them:
+    18 characters with the right GB 11643 check character and a possible birth date, a
+    15-digit one converted (and noted), never one a float has been through (a float, or
+    its digits written out: :class:`~geogrid.idnumber.ExcelNumberError`).  An empty cell
+    is ``None`` (a newborn); a bad one is rejected with its reason.  A column of good
+    numbers, nearly every call, is checked in numpy (:func:`~geogrid.idnumber.checks_out`)."""
+    out = [v.strip() if type(v) is str else v for v in values]
+    today = dt.date.today()
+    for pos in np.flatnonzero(~checks_out(out, today=today)):
+        value = bulk.clean(values[pos])
+        if value is None or (type(value) is str and not value.strip()):
+            out[pos] = None
+            continue
+        try:
+            parsed = parse_id(value, today=today)
+        except ValueError as exc:
+            rejects.append((rows[pos], C.ID_NUMBER, str(exc)))
+            out[pos] = None
+            continue
+        out[pos] = parsed.value
+        if parsed.converted_from is not None:
+            notes.append((rows[pos], C.ID_NUMBER, FIRST_GENERATION_NOTE))
+    return out
+
+
 def _prepare(session: Session, df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
     for col in (C.HOUSEHOLD_NO, C.NAME):
         if col not in df.columns:
@@ -133,14 +164,16 @@ def _prepare(session: Session, df: pd.DataFrame) -> tuple[pd.DataFrame, list[tup
     if data.empty:  # every row rejected (--skip-invalid): nothing to write
         return data, []
     data[C.HOUSEHOLD_NO] = bulk.text_column(df[C.HOUSEHOLD_NO])
-    texts = {col: bulk.text_column(df[col]) for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION)
+    texts = {col: bulk.text_column(df[col]) for col in (C.NAME, C.GENDER, C.PHONE, C.RELATION)
              if col in df.columns}
     # an ID number or phone typed into the relation or the name is never stored: masked as
     # the API masks it (the person's own columns hold them; one pass, none nearly always)
     notes = [(rows[pos], col, register_note(kinds))
              for pos, col, kinds in mask_text_columns(texts, REGISTER_TEXT["persons"])]
-    for col in (C.NAME, C.GENDER, C.ID_NUMBER, C.PHONE, C.RELATION):
+    for col in (C.NAME, C.GENDER, C.PHONE, C.RELATION):
         data[col] = texts.get(col)
+    data[C.ID_NUMBER] = (_id_numbers(df[C.ID_NUMBER].tolist(), rows, rejects, notes)
+                         if C.ID_NUMBER in df.columns else None)
     data[C.BIRTH_DATE] = (_dates(df[C.BIRTH_DATE], rows, rejects)
                           if C.BIRTH_DATE in df.columns else None)
     data[C.PARTY_MEMBER] = (_party(df[C.PARTY_MEMBER], rows, rejects)
@@ -158,9 +191,6 @@ def _prepare(session: Session, df: pd.DataFrame) -> tuple[pd.DataFrame, list[tup
     dup = idn.notna() & idn.duplicated(keep=False)
     rejects += [(r, C.ID_NUMBER, "ID number appears more than once")
                 for r in data.loc[dup, "_row"]]
-    too_long = idn.notna() & (idn.str.len() > 18)
-    rejects += [(r, C.ID_NUMBER, "ID number is longer than 18 characters")
-                for r in data.loc[too_long, "_row"]]
     phone_long = data[C.PHONE].notna() & (data[C.PHONE].str.len() > 20)
     rejects += [(r, C.PHONE, "phone number is longer than 20 characters")
                 for r in data.loc[phone_long, "_row"]]
@@ -242,6 +272,13 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     stored: it is masked as the API masks it, the rest of the text kept, and ``notes`` of
     the counts name each row and column so.
 
+    ``id_number`` is checked as :func:`geogrid.io.load_persons` checks it: a wrong check
+    character, an impossible birth date, or a number a float has been through (a float, as
+    ``pandas.read_excel`` gives a numeric column, or 18 digits ending in ``000`` with a
+    wrong check character: Excel keeps 15 digits) rejects the call, naming the row and
+    why (in English and Chinese, with how to mend the file); a 15-digit one is stored as
+    its 18 characters, with a note.
+
     A person without an ID number (a newborn, say) is matched on household, name and
     birth date instead.  A changed person keeps its id and its ``version`` goes up; a
     person who moved to another household is updated, not duplicated.
@@ -249,7 +286,7 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     Raises
     ------
     ValidationError
-        A household number not in the register, duplicate ID numbers, an empty name...;
+        A household number not in the register, a bad or duplicate ID number, an empty name...;
         ``rejects`` lists ``(row, column, reason)`` and nothing is written.
     """
     data, notes = _prepare(session, df)

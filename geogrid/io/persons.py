@@ -41,6 +41,11 @@ _ZH_GENDER = {"M": "男 (male)", "F": "女 (female)"}
 #: The note on a row whose 15-digit ID number was converted (see :func:`geogrid.idnumber.parse_id_number`).
 FIRST_GENERATION_NOTE = ("a first-generation ID number of 15 digits, stored as its 18-digit number "
                          "(GB 11643: 19 before the birth year, a check character after)")
+#: The note on a row whose ID number had '.0' after it, the mark of a number: its 18
+#: characters were kept and their check character is right, so it is stored without it.
+POINT_ZERO_NOTE = ("an ID number with '.0' after it, as a number is written: stored without it, its "
+                   "check character being right; format the column as text so that Excel keeps every digit "
+                   "/ 身份证号后带 .0（被当成了数字）：校验码正确，已去掉 .0 保存；请把该列设为文本格式，以免 Excel 丢失数字")
 #: The notes on an empty party-member cell and on a file without the column: the database
 #: keeps a registered person's value and stores a new one as not a member.
 PARTY_EMPTY_NOTE = ("empty; a new person is stored as not a party member and a registered one keeps what "
@@ -68,7 +73,13 @@ def load_persons(
     Returns an :class:`ImportBatch` whose ``valid`` is a DataFrame with
     :data:`PERSON_COLUMNS`: ``birth_date`` a :class:`datetime.date`, ``phone`` digits
     only, ``party_member`` True/False/None and ``tags`` canonical tags joined with ``;``.
-    Its ``notes`` name the 15-digit ID numbers converted to 18 digits and the empty
+    An ID number that went through a number (a float cell, scientific notation, or 18
+    digits ending in ``000`` whose check character is wrong: Excel keeps 15 digits of a
+    number) rejects its row, as a bad phone or birth date does, with the reason in
+    English and Chinese and how to mend the file (format the column as text, then type
+    or paste the numbers again); so does a wrong check character.
+    Its ``notes`` name the 15-digit ID numbers converted to 18 digits, those written
+    with ``.0`` after them (stored without it, their check character right) and the empty
     party-member cells (``None``: the database keeps a registered person's value).  An ID
     number or phone number typed into 与户主关系 or 姓名 is masked as the API masks it, the
     rest of the text kept, with a note naming the column and each row: the person's
@@ -121,6 +132,8 @@ def load_persons(
             ids[pos] = parsed.value
             if parsed.converted_from is not None:
                 notes.append((pos, header(C.ID_NUMBER), FIRST_GENERATION_NOTE))
+            if isinstance(raw_id, str) and raw_id.strip().endswith(".0"):
+                notes.append((pos, header(C.ID_NUMBER), POINT_ZERO_NOTE))
         except ValueError as exc:
             problems.add(pos, header(C.ID_NUMBER), str(exc))
         try:

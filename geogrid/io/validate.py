@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geogrid import columns as C
-from geogrid.idnumber import IdNumber, parse_id_number
+from geogrid.idnumber import EXCEL_FIX, ExcelNumberError, IdNumber, parse_id_number
 
 __all__ = [
     "Problems",
@@ -379,10 +379,12 @@ def parse_id(value, *, today: dt.date | None = None) -> IdNumber:
         text = str(value)
         try:
             return parse_id_number(text, today=today)
+        except ExcelNumberError:
+            raise
         except ValueError as exc:
             raise ValueError(
                 f"{exc}; the cell was stored as a number, and Excel keeps only 15 digits of a number, "
-                "so format the column as text in Excel and type the ID numbers again"
+                f"so {EXCEL_FIX[0]} / 该单元格是数字，Excel 只保留数字的前 15 位：{EXCEL_FIX[1]}"
             ) from None
     if isinstance(value, float):
         if math.isnan(value):

@@ -123,3 +123,40 @@ def test_empty_frame_writes_nothing(session, register):
     counts = p_repo.upsert_persons(session, empty)
     assert (counts.added, counts.updated, counts.unchanged) == (0, 0, 0)
     assert session.execute(text("SELECT count(*) FROM persons")).scalar() == 0
+
+
+def test_id_numbers_are_checked_for_any_caller(session, register):
+    """Before: upsert_persons stored ID numbers as given.  A notebook's frame read with
+    pandas.read_excel (a numeric column: 4.31227199001011e+17, which text_column wrote
+    as 431227199001011000) or holding a mistyped number put it in the register, where
+    the import would have refused it.  Now the call is refused, naming each row and why
+    (in English and Chinese, with the fix), and nothing is written; a 15-digit number is
+    stored as its 18 characters, with a note, as the import stores it."""
+    from geogrid.idnumber import check_character
+
+    persons = make_persons(register).iloc[:8].reset_index(drop=True)
+    numbers = [n for n in persons["id_number"] if isinstance(n, str)]
+    persons["id_number"] = persons["id_number"].astype(object)
+    excel = next(n for n in numbers if check_character(n[:15] + "00") != "0")
+    mistyped = numbers[1][:17] + ("1" if numbers[1][17] != "1" else "2")
+    persons.loc[0, "id_number"] = float(excel)             # a numeric cell, read by pandas
+    persons.loc[2, "id_number"] = excel[:15] + "000"      # the same, written out
+    persons.loc[4, "id_number"] = mistyped
+    with pytest.raises(ValidationError, match="nothing was written") as info:
+        p_repo.upsert_persons(session, persons)
+    reasons = {r: why for r, c, why in info.value.rejects if c == "id_number"}
+    assert sorted(reasons) == [2, 4, 6]
+    for row in (2, 4):
+        assert "Excel keeps only 15 digits of a number" in reasons[row] and "设为文本格式" in reasons[row]
+    assert "check digit" in reasons[6] and "有数字录错" in reasons[6]
+    assert session.execute(text("SELECT count(*) FROM persons")).scalar() == 0
+
+    first_generation = numbers[3][:6] + numbers[3][8:17]
+    persons = make_persons(register).iloc[:8].reset_index(drop=True)
+    persons.loc[6, "id_number"] = first_generation
+    persons.loc[0, "id_number"] = persons.loc[0, "id_number"].lower()
+    counts = p_repo.upsert_persons(session, persons)
+    assert counts.added == 8
+    assert [(r, c) for r, c, _ in counts.notes] == [(8, "id_number")]
+    stored = set(session.execute(text("SELECT id_number FROM persons WHERE id_number IS NOT NULL")).scalars())
+    assert stored == set(numbers)

@@ -285,3 +285,32 @@ def test_the_files_own_columns_come_through_as_load_households_carries_them(tmp_
     assert any(line.startswith("紧急联系人电话: not carried") for line in lines)
     assert any(line.startswith("备注, 1 row (2)") for line in lines), lines
     assert list(load(tmp_path, body, head=head, extra_columns=False).valid.columns)[-1] == "_row"
+
+
+def test_an_id_number_excel_rounded_rejects_its_row_saying_how_to_mend_the_file(tmp_path):
+    """Before: 431227199001011000, an 18-digit number written out after Excel kept 15 of
+    its digits (the column was typed as numbers, then saved as CSV), was rejected as 'a
+    digit was mistyped, expected 4', which a cadre mended by changing the last digit; and
+    one with '.0' after it (all 18 digits kept) was stored with no word said.  The row is
+    rejected, as a bad phone or birth date rejects it, naming the row and the reason in
+    English and Chinese with the fix; the '.0' row is stored and noted."""
+    number = next(n for n in (make_id_number("431227", dt.date(1990, 1, 1), s, "M") for s in range(1, 99))
+                  if check_character(n[:15] + "00") != "0")
+    rounded = number[:15] + "000"
+    other = make_id_number("431227", dt.date(1985, 5, 6), 3, "F")
+    mistyped = number[:17] + ("1" if number[17] != "1" else "2")
+    batch = load(tmp_path, f"H1,甲,{rounded}\nH1,乙,{rounded}.0\nH1,丙,{other}.0\nH1,丁,{mistyped}\n")
+    r = reasons(batch)
+    assert sorted(r) == [2, 3, 5]
+    for row in (2, 3):
+        assert r[row].startswith("身份证号: ID number ends in 000 and its check character is wrong")
+        assert "format the column as text in Excel" in r[row] and "设为文本格式" in r[row]
+    assert "a digit was mistyped" in r[5] and "有数字录错" in r[5]
+    assert batch.valid["id_number"].tolist() == [other]
+    assert [line for line in batch.note_lines() if "'.0'" in line] == [
+        "身份证号, 1 row (4): an ID number with '.0' after it, as a number is written: stored without it, its "
+        "check character being right; format the column as text so that Excel keeps every digit "
+        "/ 身份证号后带 .0（被当成了数字）：校验码正确，已去掉 .0 保存；请把该列设为文本格式，以免 Excel 丢失数字"]
+    error = str(batch.error())
+    assert "row 2, column 身份证号: ID number ends in 000" in error and "nothing was written" in error
+    assert number not in error and rounded not in error
