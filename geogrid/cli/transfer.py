@@ -170,22 +170,32 @@ def import_households(
     """Import households (upsert by household number). Points are converted to WGS84; with
     the county outline loaded, points outside it are rejected; a village name (村名) that
     disagrees with the row's village code (村代码) is rejected, and a row with a name and no
-    code takes the code of the loaded village of that name (长乐 finds 长乐村)."""
-    from geogrid.db.households import upsert_households
+    code takes the code of the loaded village of that name (长乐 finds 长乐村). A file
+    without a 户主, 地址, 楼栋编号, 自然寨 or 户类别 column leaves those of registered
+    households as they are (the building while the point stays)."""
+    from geogrid.db.households import KEPT_WHEN_ABSENT, upsert_households
     from geogrid.io import load_households
     from geogrid.io.villagenames import code_named_households
 
     villages: dict[str, str] = {}
+    given: dict[str, str] = {}  # the file's columns, canonical name -> its header
 
     def load(engine):
         villages.update(_village_names(engine))
         # geogrid's columns only: the register stores no others (a person's ID number or
         # phone beside them goes into the persons register, masked, with load_persons)
-        return load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
-                               layer=_layer(layer), county_outline=_county_outline(engine), villages=villages,
-                               extra_columns=False)
+        batch = load_households(file, crs=crs, columns=_columns(columns), encoding=encoding,
+                                layer=_layer(layer), county_outline=_county_outline(engine), villages=villages,
+                                extra_columns=False)
+        given.update(batch.columns)
+        return batch
 
-    _import(database_url, file, "households", load, upsert_households, skip_invalid=skip_invalid,
+    def upsert(session, valid):
+        # a column the file does not have says nothing of the registered households: they
+        # keep their 户主, 地址, 楼栋编号 (where they stay), 自然寨 and 户类别
+        return upsert_households(session, valid, absent=[c for c in KEPT_WHEN_ABSENT if c not in given])
+
+    _import(database_url, file, "households", load, upsert, skip_invalid=skip_invalid,
             rejects=rejects, db_check=lambda engine, batch: code_named_households(batch, villages))
 
 

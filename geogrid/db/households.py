@@ -33,6 +33,15 @@ __all__ = [
 #: Text attributes of a household, in the canonical names of geogrid.columns.
 TEXT_COLUMNS = (C.HEAD_NAME, C.ADDRESS, C.VILLAGE_CODE, C.BUILDING, C.HAMLET, C.CARE_LEVEL,
                 C.SOURCE_CRS)
+#: The attributes a source that does not give them (a file without their column) leaves
+#: as a registered household has them: the building only while the point stays where it
+#: was (a household that moved is in another house).  The village and the source system
+#: are worked out again from the point, as for a new row.
+KEPT_WHEN_ABSENT = (C.HEAD_NAME, C.ADDRESS, C.BUILDING, C.HAMLET, C.CARE_LEVEL)
+#: The note on a column of :data:`KEPT_WHEN_ABSENT` that the source does not give.
+ABSENT_NOTE = "the file has no such column; registered households keep what is stored"
+_ABSENT_BUILDING_NOTE = ("the file has no such column; registered households keep what is stored "
+                         "where their point is unchanged")
 _PG_TYPES = {"id": "varchar(32)", "household_no": "text", "head_name": "text", "address": "text",
              "village_id": "varchar(32)", "village_code": "varchar(12)", "building": "text",
              "hamlet": "text", "care_level": "varchar(6)", "source_crs": "varchar(16)",
@@ -136,7 +145,7 @@ def _fill_village_codes(session: Session, data: pd.DataFrame) -> None:
         joined[C.VILLAGE_CODE].notna(), None)
 
 
-def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
+def upsert_households(session: Session, gdf: gpd.GeoDataFrame, *, absent=None) -> Counts:
     """Add new households and update changed ones, keyed by ``household_no``.
 
     Parameters
@@ -147,8 +156,19 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         Points (EPSG:4326; a frame without CRS is taken to be in it) with the canonical
         columns of :mod:`geogrid.columns`: ``household_no`` (required), ``head_name``,
         ``address``, ``village_code``, ``building``, ``hamlet``, ``care_level``,
-        ``source_crs``.  Missing optional columns are stored as NULL.  A household without
-        ``village_code`` takes the village polygon containing it, if villages are loaded.
+        ``source_crs``.  Missing optional columns are stored as NULL for new households,
+        and a registered household keeps its stored value of those of
+        :data:`KEPT_WHEN_ABSENT` (see ``absent``); an empty value in a column given is
+        stored as NULL.  A household without ``village_code`` takes the village polygon
+        containing it, if villages are loaded.
+    absent : columns of :data:`KEPT_WHEN_ABSENT` that the source did not give, though
+        ``gdf`` may hold values for them (:func:`~geogrid.io.load_households` gives every
+        column, empty or, for ``building``, worked out from shared points): a registered
+        household keeps what is stored of them (its building while its point stays where
+        it was), a new one takes ``gdf``'s.  Those ``gdf`` has no column of are absent too.
+        A file of corrected points, say, wiped the head's name, the address, the building,
+        the hamlet and a cadre's care level of every household it named.  ``notes`` say
+        so, once a column (:data:`ABSENT_NOTE`, row ``None``), where a stored value was kept.
 
     A resident's ID number or phone number typed into ``head_name``, ``address``,
     ``building`` or ``hamlet`` is never stored: it is masked as the API masks it
@@ -171,6 +191,7 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
     counts = Counts(notes=notes)
     if data.empty:
         return counts
+    absent = [col for col in KEPT_WHEN_ABSENT if col not in gdf.columns or col in set(absent or ())]
     _fill_village_codes(session, data)
     villages = _village_ids(session)
     data["village_id"] = [villages.get(c) if c else None for c in data[C.VILLAGE_CODE]]
@@ -180,6 +201,16 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame) -> Counts:
         existing = pd.DataFrame(columns=["id", C.HOUSEHOLD_NO, *TEXT_COLUMNS, "village_id", "x", "y"])
     merged = data.merge(existing, on=C.HOUSEHOLD_NO, how="left", suffixes=("", "_db"))
     is_new = merged["id"].isna().to_numpy()
+    if absent:
+        stayed = (np.isclose(merged["x"].to_numpy(float), merged["x_db"].to_numpy(float), rtol=0, atol=1e-9)
+                  & np.isclose(merged["y"].to_numpy(float), merged["y_db"].to_numpy(float), rtol=0, atol=1e-9))
+    for col in absent:  # the source says nothing of it: a registered household keeps its own
+        stored = merged[f"{col}_db"].astype(object)
+        kept = ~is_new & stored.notna().to_numpy() & (stayed if col == C.BUILDING else True)
+        if kept.any():
+            merged[col] = merged[col].astype(object).where(~kept, stored)
+            counts.notes.append((None, C.ZH_HEADERS.get(col, col),
+                                 _ABSENT_BUILDING_NOTE if col == C.BUILDING else ABSENT_NOTE))
     changed = np.zeros(len(merged), dtype=bool)
     for col in (*TEXT_COLUMNS, "village_id"):
         a = merged[col].astype(object)
