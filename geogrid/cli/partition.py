@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -283,6 +284,11 @@ def partition_command(
         raise InputError("--publish goes with a plan in the database, not with --households FILE")
     if out is None:
         raise InputError("--out OUT.gpkg is required with --households")
+    for option, given in (("--households", households), ("--villages", villages)):
+        # the plan replaces --out whole: an input named there was lost with its other layers
+        if given is not None and out.exists() and given.exists() and os.path.samefile(out, given):
+            raise InputError(f"--out {out} is the {option} file, which the plan would replace; write the "
+                             f"plan to another file, such as {out.with_name(f'{out.stem}.plan.gpkg')}")
     from geogrid.cli.progress import progress_bar
     from geogrid.partition import partition
 

@@ -201,15 +201,23 @@ def write_rejects(batch: ImportBatch, path: str | os.PathLike) -> Path:
     The format follows the input: an XLSX import gives XLSX rejects, anything else CSV
     (UTF-8 with BOM).  A ``path`` ending in .csv or .xlsx chooses explicitly; a path
     without an extension gets the input's.  Geometry becomes WKT in its own CRS.
-    Returns the path written.
+    Returns the path written.  The file read is never written over: a ``path`` that is
+    it (``--rejects h.csv``, or ``--rejects h`` for ``h.csv``) raises
+    :class:`FileFormatError`, which replaced the register with its bad rows.
     """
     path = Path(path)
-    family = ".xlsx" if Path(batch.source).suffix.lower() in (".xlsx", ".xlsm") else ".csv"
+    source = Path(batch.source)
+    family = ".xlsx" if source.suffix.lower() in (".xlsx", ".xlsm") else ".csv"
     ext = path.suffix.lower()
     if not ext:
         path = path.with_suffix(family)
     elif ext not in (".csv", ".xlsx"):
         raise FileFormatError(f"{path}: a rejects file is .csv or .xlsx (the input was {batch.source.name}); use {family}")
+    if _same_file(path, source):
+        raise FileFormatError(
+            f"{path}: is the file being read; written with the rejected rows it would lose the others. "
+            f"Name another rejects file, such as {source.with_name(f'{source.stem}.rejected{family}')}; "
+            "nothing was written")
     rejects = batch.rejects
     if isinstance(rejects, gpd.GeoDataFrame) and rejects._geometry_column_name in rejects.columns:
         geom = rejects._geometry_column_name
@@ -217,3 +225,11 @@ def write_rejects(batch: ImportBatch, path: str | os.PathLike) -> Path:
         plain[geom] = [None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in rejects.geometry]
         rejects = plain
     return write_table(rejects, path)
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    """Whether ``path`` and ``other`` are one file (a link, another spelling of the path)."""
+    try:
+        return path.exists() and other.exists() and os.path.samefile(path, other)
+    except OSError:
+        return False
