@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -140,6 +141,10 @@ def load_households(
         where = ", ".join(map(str, others))
         problems.add(pos, header(C.HOUSEHOLD_NO),
                      f"household number {numbers[pos]!r} is duplicated: it also appears in row {where}")
+    for canonical, what in ((C.HOUSEHOLD_NO, "household number"), (C.BUILDING, "building number")):
+        for pos, value in enumerate(cells(canonical)):
+            if (reason := excel_date(value, what)) is not None:
+                problems.add(pos, header(canonical), reason)
 
     # --- coordinates ----------------------------------------------------------------------
     lon = np.full(n, np.nan)
@@ -264,6 +269,26 @@ def load_households(
     batch_crs = row_crs[0] if is_geo and n else default_crs
     return make_batch(raw, valid, problems, source=path, crs=batch_crs, kind="households", columns=mapping,
                       notes=notes)
+
+
+def excel_date(value, what: str) -> str | None:
+    """The reason a number cell of an XLSX holds a date or a time, else ``None``: Excel
+    turns a number typed as ``1-2``, ``3/12`` or ``3:12`` into one (January 2nd of the
+    year it was typed, 12:00 ...), and read as text it was stored as
+    ``2024-01-02T00:00:00``, a number nobody wrote, and another the next year.
+
+    >>> excel_date(dt.datetime(2024, 1, 2), "household number")[:60]
+    'household number is a date in the sheet (2024-01-02): Excel '
+    >>> excel_date("1-2", "household number") is None
+    True
+    """
+    if not isinstance(value, (dt.date, dt.time)):
+        return None
+    shown = value.strftime("%H:%M") if isinstance(value, dt.time) else f"{value:%Y-%m-%d}"
+    kind = "a time" if isinstance(value, dt.time) else "a date"
+    return (f"{what} is {kind} in the sheet ({shown}): Excel turned what was typed (such as 1-2, 3/12 "
+            "or 3:12) into one; format the column as text (设置单元格格式 → 文本), type the numbers "
+            "again and import again")
 
 
 _PAIR = re.compile(r"\s*[,;，；]\s*")
