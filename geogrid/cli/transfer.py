@@ -165,15 +165,22 @@ def import_households(
     skip_invalid: bool = _SKIP,
     rejects: Optional[Path] = _REJECTS,
     layer: Optional[str] = _LAYER,
+    move_villages: bool = typer.Option(
+        False, "--move-villages", help="Move a household whose number is registered in another village "
+        "to the row's village (it moved there). Without it such rows are rejected: two villages "
+        "numbering their households alike (1, 2, 3...) would overwrite each other's."),
     database_url: Optional[str] = _URL,
 ) -> None:
     """Import households (upsert by household number). Points are converted to WGS84; with
     the county outline loaded, points outside it are rejected; a village name (村名) that
     disagrees with the row's village code (村代码) is rejected, and a row with a name and no
-    code takes the code of the loaded village of that name (长乐 finds 长乐村). A file
-    without a 户主, 地址, 楼栋编号, 自然寨 or 户类别 column leaves those of registered
+    code takes the code of the loaded village of that name (长乐 finds 长乐村). A row whose
+    household number is registered in another village is rejected unless --move-villages.
+    A file without a 户主, 地址, 楼栋编号, 自然寨 or 户类别 column leaves those of registered
     households as they are (the building while the point stays)."""
-    from geogrid.db.households import KEPT_WHEN_ABSENT, upsert_households
+    from geogrid import columns as C
+    from geogrid.db.engine import session_scope
+    from geogrid.db.households import KEPT_WHEN_ABSENT, upsert_households, village_changes
     from geogrid.io import load_households
     from geogrid.io.villagenames import code_named_households
 
@@ -195,8 +202,30 @@ def import_households(
         # keep their 户主, 地址, 楼栋编号 (where they stay), 自然寨 and 户类别
         return upsert_households(session, valid, absent=[c for c in KEPT_WHEN_ABSENT if c not in given])
 
+    def check(engine, batch) -> dict[int, tuple[str, str]]:
+        reasons = code_named_households(batch, villages)
+        if move_villages:
+            return reasons
+        with session_scope(engine) as session:
+            changes = village_changes(session, batch.valid)
+        numbers = dict(zip(batch.valid["_row"].tolist(), batch.valid[C.HOUSEHOLD_NO].tolist()))
+        for row, (old, new) in changes.items():
+            if row in reasons:
+                continue
+            no = numbers[row]
+            reasons[row] = (C.HOUSEHOLD_NO, (
+                f"household number {no!r} is registered in village {_village_label(old, villages)} and this row "
+                f"puts it in {_village_label(new, villages)}, with this row's head, address and point: if it is "
+                f"another household (villages numbering theirs alike: 1, 2, 3...), give it a number of its own, "
+                f"such as {new}-{no}; if the household moved to that village, import with --move-villages"))
+        return reasons
+
     _import(database_url, file, "households", load, upsert, skip_invalid=skip_invalid,
-            rejects=rejects, db_check=lambda engine, batch: code_named_households(batch, villages))
+            rejects=rejects, db_check=check)
+
+
+def _village_label(code: str, names: dict[str, str]) -> str:
+    return f"{code} ({names[code]})" if names.get(code) else code
 
 
 @import_app.command("persons")

@@ -26,6 +26,7 @@ __all__ = [
     "households_frame",
     "household_ids",
     "update_household",
+    "village_changes",
     "Counts",
     "TEXT_COLUMNS",
 ]
@@ -143,6 +144,32 @@ def _fill_village_codes(session: Session, data: pd.DataFrame) -> None:
     joined = joined[~joined.index.duplicated(keep="first")]
     data.loc[joined.index, C.VILLAGE_CODE] = joined[C.VILLAGE_CODE].where(
         joined[C.VILLAGE_CODE].notna(), None)
+
+
+def village_changes(session: Session, gdf: gpd.GeoDataFrame) -> dict[int, tuple[str, str]]:
+    """``{row: (stored village code, new village code)}`` for the rows of ``gdf`` (as
+    :func:`upsert_households` takes it, ``_row`` numbering them) whose household number
+    is registered in another village than the row's: its ``village_code``, else the
+    loaded village holding its point, as the upsert gives it.  The upsert would move that
+    household to the row's village with the row's head, address and point: what a
+    household that moved village is, and what a village numbering its households 1, 2,
+    3... as another village does would do to the other's households."""
+    rows = bulk.row_numbers(gdf)
+    codes = bulk.text_column(gdf[C.VILLAGE_CODE]) if C.VILLAGE_CODE in gdf.columns else [None] * len(gdf)
+    data = pd.DataFrame({"_row": rows, C.HOUSEHOLD_NO: bulk.text_column(gdf[C.HOUSEHOLD_NO]),
+                         C.VILLAGE_CODE: pd.Series(codes, dtype=object),
+                         "geometry": pd.Series(np.asarray(bulk.to_wgs84(gdf).array, dtype=object), dtype=object)})
+    data = data[data[C.HOUSEHOLD_NO].notna()].reset_index(drop=True)
+    if data.empty:
+        return {}
+    stored = _existing(session, data[C.HOUSEHOLD_NO].tolist())
+    if stored.empty:
+        return {}
+    stored = dict(zip(stored[C.HOUSEHOLD_NO], stored[C.VILLAGE_CODE]))
+    data = data[[stored.get(n) is not None for n in data[C.HOUSEHOLD_NO]]].copy()
+    _fill_village_codes(session, data)
+    return {int(r): (stored[n], v) for r, n, v in zip(data["_row"], data[C.HOUSEHOLD_NO], data[C.VILLAGE_CODE])
+            if v is not None and not pd.isna(v) and v != stored[n]}
 
 
 def upsert_households(session: Session, gdf: gpd.GeoDataFrame, *, absent=None) -> Counts:
