@@ -32,7 +32,7 @@ from geogrid.db.plans import recount
 from geogrid.db.models import (REMOVAL_REASONS, Assignment, Cell, Household, HouseholdRemoval, Microgrid,
                                Plan, utcnow)
 from geogrid.errors import ConflictError, InputError, NotFoundError
-from geogrid.io.personalnumbers import find_numbers
+from geogrid.personalnumbers import find_numbers
 
 __all__ = ["REMOVAL_REASONS", "CURRENT_PLANS", "remove_household", "restore_household", "get_removal",
            "Restored"]

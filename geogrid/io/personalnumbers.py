@@ -6,13 +6,11 @@ phone or birth date never comes through (:func:`~geogrid.io.headers.personal_hea
 but a header says nothing of what was typed under it: a 联系人 column of names and
 phones, or a 备注 reading ``户主电话13812345678已核实``.  This module reads the values:
 
-- :func:`find_numbers` finds the numbers inside any text: resident ID numbers of 18
-  characters whose GB 11643 check character is right, and first-generation ones of 15
-  digits, both with a possible birth date (:func:`geogrid.idnumber.parse_id_number`);
-  mobile numbers (1[3-9] and 9 digits, with or without +86) and landlines with their
-  area code (0745-6221234, (0745)6221234), as :func:`geogrid.io.validate.parse_phone`
-  reads a phone cell.  Full-width digits count, and so do numbers written in groups
-  (138 1234 5678, 431227 19900101 123X);
+- the numbers themselves, inside any text, are found and masked by
+  :func:`geogrid.personalnumbers.find_numbers` and
+  :func:`~geogrid.personalnumbers.mask_numbers` (resident ID numbers of 18 characters
+  with the right check character and of 15 digits, mobiles and landlines with their
+  area code, in full-width digits or in groups), as the API and the log lines are;
 - :func:`screen_columns` decides what becomes of each column: one whose values mostly
   (more than half of those not empty) hold such a number is a column of personal data
   under another name and is left out, as a personal header is; in the others each
@@ -27,54 +25,36 @@ phones, or a 备注 reading ``户主电话13812345678已核实``.  This module r
   and the repositories that store them, :func:`geogrid.db.households.upsert_households` and
   :func:`geogrid.db.persons.upsert_persons`, mask before anything is stored, noting each
   row with :func:`register_note`).
-
-A number of seven or eight digits without its area code is not taken for a phone: it
-cannot be told from a count or an amount.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from geogrid import columns as C
-from geogrid.idnumber import mask_id_number, parse_id_number
-from geogrid.io.validate import clean_text, parse_phone
-from geogrid.phonenumber import mask_phone
+from geogrid.io.validate import clean_text
+from geogrid.personalnumbers import ID_NUMBER, PHONE, mask_numbers
 
-__all__ = ["ID_NUMBER", "PHONE", "REGISTER_TEXT", "find_numbers", "mask_numbers", "mask_columns",
-           "mask_text_columns", "register_note", "screen_columns"]
+__all__ = ["REGISTER_TEXT", "mask_columns", "mask_text_columns", "register_note", "screen_columns"]
 
-#: The kinds of number :func:`find_numbers` reports.
-ID_NUMBER = "id_number"
-PHONE = "phone"
-
-# full-width digits, X, plus, minus, brackets and space as their half-width selves: one
-# character for one, so that a span found in the translation is the same span of the text
-_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－（）　", "0123456789Xx+-() ")
-_ID18 = re.compile(r"(?<![0-9])\d{6}([- ]?)\d{8}\1\d{3}[\dXx](?![0-9])")
-_ID15 = re.compile(r"(?<![0-9])\d{15}(?![0-9Xx])")
-_MOBILE = re.compile(r"(?<![0-9])(?P<cc>(?:\+|00)?86[- ]?)?(?P<number>1[3-9]\d([- .]?)\d{4}\3\d{4})(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9])(?P<cc>)(?P<number>(?:\(0\d{2,3}\) ?|0\d{2,3}[- ]?)\d{7,8})(?![0-9])")
-_SEPARATORS = re.compile(r"[- ]")
-_DIGIT_RUN = re.compile(r"\d{3}")  # no three digits in a row, no number: most cells stop here
 # the separators of a mobile written in groups (138-1234-5678, 138 1234 5678, 138.1234.5678)
 _GROUP_SEPARATORS = np.array([ord(c) for c in "-－ 　."], dtype=np.uint32)
 
 
 def _may_hold(texts: list[str]) -> np.ndarray:
-    """The positions of ``texts`` that may hold a number :func:`find_numbers` finds: a
-    run of 7 to 11 digits, or of 13 and more, or of 12 beginning with 0 (an area code
-    and 8 digits), or a run of 3 and more, one separator and a run of 4 and more (a
-    mobile in groups); ASCII or full-width digits.  Every number the patterns above find
-    holds one, and a 12-digit village code (a building's key, 431227103001-B0001) none.
+    """The positions of ``texts`` that may hold a number
+    :func:`~geogrid.personalnumbers.find_numbers` finds: a run of 7 to 11 digits, or of
+    13 and more, or of 12 beginning with 0 (an area code and 8 digits), or a run of 3 and
+    more, one separator and a run of 4 and more (a mobile in groups); ASCII or full-width
+    digits.  Every number it finds holds one, and a 12-digit village code (a building's
+    key, 431227103001-B0001) none.
 
     One pass over the texts at once in numpy (their code points), not a regular
-    expression per cell: a register's columns hold none, and this is on every import's
-    path.
+    expression per cell as :func:`~geogrid.personalnumbers.find_numbers` screens a
+    single text: a register's columns hold none, and this is on every import's path.
     """
     if not texts:
         return np.zeros(0, dtype=np.int64)
@@ -101,83 +81,6 @@ def _may_hold(texts: list[str]) -> np.ndarray:
     return np.unique(np.searchsorted(text_ends, hit, side="right"))
 
 
-def _id_number(text: str) -> bool:
-    try:
-        parse_id_number(_SEPARATORS.sub("", text))
-    except ValueError:
-        return False
-    return True
-
-
-def _phone(text: str) -> bool:
-    try:
-        return parse_phone(text) is not None
-    except ValueError:
-        return False
-
-
-def find_numbers(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, kind)`` of each resident ID number and phone number in ``text``,
-    in order; ``kind`` is :data:`ID_NUMBER` or :data:`PHONE`.
-
-    >>> find_numbers("户主电话13812345678已核实")
-    [(4, 15, 'phone')]
-    >>> find_numbers("身份证11010519491231002X，座机(0745)6221234")
-    [(3, 21, 'id_number'), (24, 37, 'phone')]
-    >>> find_numbers("身份证11010519491231002Y 人口 5 编号 20261107")  # check character wrong
-    []
-    """
-    half = text.translate(_HALF_WIDTH)
-    if not _DIGIT_RUN.search(half):
-        return []
-    found: list[tuple[int, int, str]] = []
-
-    def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e, _ in found)
-
-    for pattern, kind, check in ((_ID18, ID_NUMBER, _id_number), (_ID15, ID_NUMBER, _id_number),
-                                 (_MOBILE, PHONE, _phone), (_LANDLINE, PHONE, _phone)):
-        for m in pattern.finditer(half):
-            if kind == PHONE:
-                start, end, number = m.start("number"), m.end("number"), m.group("number")
-                start = m.start() if m.group("cc") else start
-            else:
-                start, end, number = m.start(), m.end(), m.group()
-            if free(start, end) and check(number):
-                found.append((start, end, kind))
-    return sorted(found)
-
-
-def _masked(span: str, kind: str) -> str:
-    if kind == ID_NUMBER:
-        return mask_id_number(_SEPARATORS.sub("", span).upper())
-    m = _MOBILE.fullmatch(span) or _LANDLINE.fullmatch(span)
-    cc = (m.group("cc") or "") if m else ""
-    return cc + mask_phone(span[len(cc):])
-
-
-def mask_numbers(text: str) -> tuple[str, frozenset[str]]:
-    """``text`` with each number :func:`find_numbers` finds masked as the API masks it
-    (an ID number to its last four characters, a phone number to its first three and
-    last four digits), and the kinds of number masked.
-
-    >>> mask_numbers("户主电话１３８１２３４５６７８已核实，身份证431227 19900101 1231")[0]
-    '户主电话138****5678已核实，身份证**************1231'
-    >>> mask_numbers("低保，人口 5")
-    ('低保，人口 5', frozenset())
-    """
-    spans = find_numbers(text)
-    if not spans:
-        return text, frozenset()
-    half = text.translate(_HALF_WIDTH)
-    parts, at = [], 0
-    for start, end, kind in spans:
-        parts += [text[at:start], _masked(half[start:end], kind)]
-        at = end
-    parts.append(text[at:])
-    return "".join(parts), frozenset(kind for _, _, kind in spans)
-
-
 def _text(value) -> str | None:
     """A cell as the text its numbers are looked for in: a string as it is, a whole
     number without its ``.0`` (an Excel cell of 13812345678); ``None`` for other cells."""
@@ -194,8 +97,9 @@ def _text(value) -> str | None:
 
 def mask_columns(columns: Mapping) -> dict:
     """``{key: {position: (masked text, kinds)}}`` of the values of ``columns`` (``{key:
-    values}``) in which :func:`find_numbers` finds a number, each as :func:`mask_numbers`
-    masks it; keys and values without one are left out.
+    values}``) in which :func:`~geogrid.personalnumbers.find_numbers` finds a number,
+    each as :func:`~geogrid.personalnumbers.mask_numbers` masks it; keys and values
+    without one are left out.
 
     Quick where there is nothing to find, as in nearly every register: the columns' text
     is read once, all together, for what a number holds (:func:`_may_hold`: a run of
@@ -302,7 +206,7 @@ def screen_columns(
 
     ``values`` is ``{header: array of the column's values}`` of the columns kept, in
     order, each value as read except that the ID and phone numbers in it are masked
-    (:func:`mask_numbers`);
+    (:func:`~geogrid.personalnumbers.mask_numbers`);
     ``left_out`` is ``(header, why)`` for each column more than half of whose values (of
     those not empty) hold one, which is not carried at all; ``notes`` is ``(position,
     header, note)`` for each value masked.  ``rows`` are the file's row numbers of

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from geogrid.io import load_households, load_persons
-from geogrid.io.personalnumbers import _may_hold, find_numbers, mask_columns
+from geogrid.io.personalnumbers import _may_hold, mask_columns
+from geogrid.personalnumbers import find_numbers
 from tests.io.conftest import write_csv
 
 HEAD = "户编号,户主,地址,经度,纬度,村代码,自然寨,楼栋编号\n"

@@ -30,8 +30,8 @@ from geogrid.db.engine import flush
 from geogrid.db.households import update_household
 from geogrid.db.models import Household
 from geogrid.errors import ConflictError, InputError, NotFoundError
-from geogrid.io.personalnumbers import find_numbers
 from geogrid.io.validate import parse_phone
+from geogrid.personalnumbers import find_numbers
 from geogrid.phonenumber import mask_phone
 
 router = APIRouter(tags=["households"])
