@@ -28,6 +28,7 @@ from geogrid.api.masking import install_log_masking
 from geogrid.api.ratelimit import RateLimiter
 from geogrid.api.scopecache import ScopeCache
 from geogrid.api.security import LoginThrottle, TokenCache, check_secret
+from geogrid.api.securityheaders import SecurityHeaders, content_security_policy
 from geogrid.api.supervision import run_sweeps
 from geogrid.db.audit import GroupCommitWriter, LoopAuditWriter
 
@@ -163,6 +164,8 @@ def create_app(settings=None, *, engine=None, api_settings: ApiSettings | None =
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     app.add_middleware(ConnectionBalancer, enabled=api_settings.balance_connections)
+    # last added, so outermost: its headers go on the 413s and the balancer's answers too
+    app.add_middleware(SecurityHeaders, policy=content_security_policy(settings))
 
     from geogrid.api.routes import (
         areas, audit, auth, grid, health, householdedits, households, meta, persons, planedit, plans, removals,

@@ -192,6 +192,20 @@ class PageLog:
         self.problems.append(f"request failed: {req.method} {req.url} ({req.failure})")
 
 
+def polled_without_eval(expression: str) -> str:
+    """``expression`` (of ``page.wait_for_function``) as a function Playwright compiles once.
+
+    Playwright polls an expression that is not a function by calling ``eval`` on it in
+    the page at every poll, which the web map's Content-Security-Policy refuses
+    (``script-src 'self'``, no ``'unsafe-eval'``: geogrid/api/securityheaders.py), so a
+    wait that polled more than once failed; a function it compiles once, as DevTools
+    may under a CSP, and calls at each poll.  A function given stays one: it is called
+    with the ``arg`` passed."""
+    body = expression.strip().rstrip(";")
+    return (f"(__pwArg) => {{ const __pwValue = (\n{body}\n);\n"
+            "return typeof __pwValue === 'function' ? __pwValue(__pwArg) : __pwValue; }")
+
+
 def new_page(browser, server, *, viewport=(1440, 900)):
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
     log = PageLog()
@@ -207,6 +221,9 @@ def new_page(browser, server, *, viewport=(1440, 900)):
 
     ctx.route(local, refuse)
     page = ctx.new_page()
+    _wait_for_function = page.wait_for_function
+    page.wait_for_function = lambda expression, *args, **kwargs: _wait_for_function(
+        polled_without_eval(expression), *args, **kwargs)
     page.on("console", log.on_console)
     page.on("pageerror", lambda e: log.problems.append(f"page error: {e}"))
     page.on("response", log.on_response)

@@ -44,11 +44,13 @@ def _grey(rgb, tol=20):
 
 
 def _drawn(page, layer_js):
-    """Every hexagon of a layer: its properties, how it is drawn, the pixel of its canvas at
-    its centre and where that centre is on the page (null outside the free map)."""
+    """Every hexagon of a layer (``layer_js``, a dotted path from ``window``: no ``eval``,
+    which the map's Content-Security-Policy refuses): its properties, how it is drawn, the
+    pixel of its canvas at its centre and where that centre is on the page (null outside
+    the free map)."""
     return page.evaluate("""async (expr) => {
         await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-        const layer = eval(expr), map = geogrid.map;
+        const layer = expr.split('.').reduce((o, k) => o[k], window), map = geogrid.map;
         const box = document.getElementById('map').getBoundingClientRect();
         const cards = document.getElementById('left-stack').getBoundingClientRect();
         const dpr = window.devicePixelRatio || 1, size = map.getSize();
@@ -81,7 +83,7 @@ def _hover_tip(page, at):
 def _tooltip_text(page, layer_js, hex_id):
     """The tooltip a hexagon would open, in the interface's language now."""
     return page.evaluate("""([expr, id]) => {
-        const l = eval(expr).getLayers().find((x) => x.feature.id === id);
+        const l = expr.split('.').reduce((o, k) => o[k], window).getLayers().find((x) => x.feature.id === id);
         const c = l.getTooltip()._content;
         return typeof c === 'function' ? c(l) : String(c);
     }""", [layer_js, hex_id])

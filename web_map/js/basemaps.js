@@ -11,11 +11,16 @@ const L = window.L;
 
 export const BASEMAPS = ["none", "osm", "tianditu", "amap"];
 
+// The page sends no Referer (the server's Referrer-Policy: no-referrer); a tile host is
+// sent the map's origin alone, never its path: OpenStreetMap's tile policy asks for a
+// Referer, and Tianditu checks a browser key's domain against it.
+const REFERRER = "strict-origin";
+
 function tianditu(key) {
   const wmts = (layer) =>
     `https://t{s}.tianditu.gov.cn/${layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0` +
     `&LAYER=${layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=${encodeURIComponent(key)}`;
-  const opts = { subdomains: "01234567", maxZoom: 18, attribution: "&copy; 天地图" };
+  const opts = { subdomains: "01234567", maxZoom: 18, attribution: "&copy; 天地图", referrerPolicy: REFERRER };
   return L.layerGroup([L.tileLayer(wmts("vec"), opts), L.tileLayer(wmts("cva"), opts)]);
 }
 
@@ -25,13 +30,14 @@ function makeLayer(name, config) {
       return L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
         maxZoom: 19,
         attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+        referrerPolicy: REFERRER,
       });
     case "tianditu":
       return config.tianditu_key ? tianditu(config.tianditu_key) : null;
     case "amap":
       return L.tileLayer(
         "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        { subdomains: "1234", maxZoom: 18, attribution: "&copy; 高德地图" },
+        { subdomains: "1234", maxZoom: 18, attribution: "&copy; 高德地图", referrerPolicy: REFERRER },
       );
     default:
       return null;
