@@ -17,7 +17,7 @@ import sys
 
 import typer
 
-from geogrid.errors import DatabaseError, GeogridError, exit_code_for
+from geogrid.errors import ConflictError, DatabaseError, GeogridError, exit_code_for
 
 app = typer.Typer(
     name="geogrid",
@@ -82,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return int(exc.exit_code)
+        conflict = _write_conflict(exc)
+        if conflict is not None:
+            typer.echo(f"error: the database refused the command's writes: they conflict with what was "
+                       f"written while it ran ({conflict}), by another import or an edit of the same "
+                       "rows at the same time; what it had not committed was rolled back: run the "
+                       "command again", err=True)
+            return exit_code_for(ConflictError(conflict))
         lost = _database_failure(exc)
         if lost is None:
             raise
@@ -90,6 +97,26 @@ def main(argv: list[str] | None = None) -> int:
                    "the command again", err=True)
         return exit_code_for(DatabaseError(lost))
     return 0
+
+
+def _write_conflict(exc: BaseException) -> str | None:
+    """What ``exc`` says when it is the database refusing a write that breaks a unique or
+    foreign key (two imports of the same new households at once on PostgreSQL: the second
+    one's rows meet the first one's at its commit), else None: the constraint's name, never
+    the driver's DETAIL, which quotes the row's values (register data)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    orig = exc
+    if sa_exc is not None and isinstance(exc, sa_exc.IntegrityError):
+        orig = getattr(exc, "orig", None) or exc
+    elif not any(m is not None and isinstance(exc, m.IntegrityError)
+                 for m in (sys.modules.get("psycopg"), sys.modules.get("sqlite3"))):
+        return None  # the bulk writes use the driver's COPY: its errors come unwrapped
+    diag = getattr(orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return f"constraint {name}"
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return first.split(" DETAIL")[0]
 
 
 def _database_failure(exc: BaseException) -> str | None:
