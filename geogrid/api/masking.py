@@ -7,6 +7,10 @@ Personal fields leave the API masked unless a caller reveals them with a purpose
 * resident ID number: the last four characters are kept;
 * phone number: the first three and the last four digits are kept.
 
+Free text (an issue's description, a note, a plan's name, an audit purpose, an error
+message) is masked by :func:`mask_text`, with the numbers the register loaders find
+(:mod:`geogrid.personalnumbers`: ID numbers of 18 characters and of 15, mobiles and
+landlines with their area code, in full-width digits or in groups).
 :class:`MaskingFilter` applies the same rule to log lines, so that an ID number or a
 phone number typed into a search box never reaches a log file in full.
 """
@@ -17,6 +21,7 @@ import logging
 import re
 
 from geogrid.idnumber import mask_id_number
+from geogrid.personalnumbers import mask_numbers
 from geogrid.phonenumber import mask_phone
 
 __all__ = [
@@ -28,8 +33,6 @@ __all__ = [
     "mask_json",
     "MaskingFilter",
     "install_log_masking",
-    "ID_NUMBER_PATTERN",
-    "PHONE_PATTERN",
 ]
 
 #: Two-character (复姓) family names, from the 百家姓 and common modern usage.
@@ -70,31 +73,27 @@ def mask_name(name: str | None) -> str | None:
     return name[:keep] + "".join(c if c in " ·•" else _MASK for c in name[keep:])
 
 
-#: An 18-character resident ID number standing on its own (not inside a longer token),
-#: also as people write it by hand, in groups of 6, 8 and 4 (``431227 19900101 123X``).
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}([- ]?)\d{8}\1\d{3}[\dXx](?![0-9A-Za-z])")
-#: An 11-digit mainland mobile number standing on its own (optionally +86 / 86 prefixed),
-#: also in groups of 3, 4 and 4 (``138-1234-5678``, ``138 1234 5678``, ``138.1234.5678``).
-PHONE_PATTERN = re.compile(r"(?<!\d)(?P<cc>\+?86[- ]?)?(?P<number>1\d{2}([- .]?)\d{4}\3\d{4})(?!\d)")
-
-
 #: geogrid's own ids (uuid4 as 32 hex characters): never masked.  About one in 500 of
-#: them holds a run like ``13812345678`` that the phone pattern would otherwise take.
+#: them holds a run like ``13812345678`` that would otherwise be taken for a phone.
 _OBJECT_ID = re.compile(r"(?<![0-9A-Za-z])([0-9a-f]{32})(?![0-9A-Za-z])")
 
 
 def _mask_numbers(text: str) -> str:
-    text = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
-    return PHONE_PATTERN.sub(lambda m: (m.group("cc") or "") + mask_phone(m.group("number")), text)
+    # not strict: an ID number with a wrong check character or birth date is masked too
+    return mask_numbers(text, strict=False)[0]
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID number and mobile phone number inside free text.
+    """Mask every ID number and phone number inside free text
+    (:func:`geogrid.personalnumbers.mask_numbers`); an 18-character number standing on
+    its own is masked whether or not it is a valid ID number, a mistyped one included.
 
     Object ids (32 hex characters, :func:`geogrid.db.models.new_id`) are left alone.
 
-    >>> mask_text("q=431227199001011234 tel 13812345678")
-    'q=**************1234 tel 138****5678'
+    >>> mask_text("q=431227199001011234 tel 13812345678, 座机0871-12345678")
+    'q=**************1234 tel 138****5678, 座机087*-****5678'
+    >>> mask_text("电话１３８１２３４５６７８，户编号431227100201-0005，20261204")
+    '电话138****5678，户编号431227100201-0005，20261204'
     >>> mask_text("/persons/0a13812345678b4e9f00c2d1e3a5b7c9")
     '/persons/0a13812345678b4e9f00c2d1e3a5b7c9'
     """

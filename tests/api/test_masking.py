@@ -167,3 +167,40 @@ def test_masked_person_has_age_not_birth_date(client, tokens, world):
     body = r.json()
     assert "birth_date" not in body and isinstance(body["age"], int)
     assert body["id_number"].startswith("**************") and body["masked"] is True
+
+
+# --- the recogniser the register loaders use (geogrid.personalnumbers) ---------------------------
+#: numbers mask_text gave back whole while the register loaders masked them: a landline with its
+#: area code, full-width digits (a phone's Chinese keyboard), a first-generation ID number of 15
+#: digits, a mobile after 0086
+TYPED = [
+    ("座机 0871-12345678", "座机 087*-****5678"),
+    ("座机（0745）6221234", "座机(074*)***1234"),
+    ("手机１３８１２３４５６７８", "手机138****5678"),
+    ("手机 １３８　１２３４　５６７８", "手机 138 **** 5678"),
+    ("0086 13812345678", "0086 138****5678"),
+    ("老身份证431227500101123", "老身份证***********1123"),
+]
+
+
+@pytest.mark.parametrize("typed,masked", TYPED)
+def test_mask_text_masks_landlines_full_width_digits_and_old_id_numbers(typed, masked):
+    assert mask_text(typed) == masked
+
+
+def test_the_log_filter_masks_landlines_and_full_width_digits():
+    record = logging.LogRecord("geogrid.api", logging.INFO, __file__, 1, "search q=%s by %s",
+                               ("座机0871-12345678", "１３８１２３４５６７８"), None)
+    MaskingFilter().filter(record)
+    line = logging.Formatter().format(record)
+    assert line == "search q=座机087*-****5678 by 138****5678", line
+
+
+@pytest.mark.parametrize("plain", [
+    "户编号431227100201-0005", "村代码431227100201", "2026年12月04日（20261204）", "2026-12-04 08:30",
+    "坐标109.123456,27.654321", "共 3 户 12 人，第 138 号", "档案号0000012345", "工单 0a13812345678b4e9f00c2d1e3a5b7c9",
+])
+def test_mask_text_leaves_other_numbers_as_typed(plain):
+    """A household number of the sample's form, a village code, dates, coordinates, counts,
+    a zero-padded file number (no area code begins 00) and an object id are not personal."""
+    assert mask_text(plain) == plain

@@ -258,6 +258,26 @@ def test_numbers_typed_into_free_text_are_masked_everywhere(iclient, itokens):
     assert re.search(r"139\*{4}5678", text) and pid[-4:] in text
 
 
+def test_landlines_and_full_width_numbers_in_free_text_are_masked_and_other_numbers_kept(iclient, itokens):
+    """mask_text took unbroken mobiles and 18-character ID numbers only: a landline with its
+    area code or a mobile in full-width digits came back whole in an issue's description
+    and notes, though the register loaders masked them (geogrid.personalnumbers).  The
+    other numbers of the text, a 户编号, a date, a count, stay as typed."""
+    description = ("独居老人，户编号431227100201-0005，座机0871-12345678，儿子１３８１２３４５６７８，"
+                   "女儿 139 1234 5678，2026年12月04日（20261204）上门 3 次")
+    r = _report(iclient, itokens["cell1"], description=description)
+    assert r.status_code == 201, r.text
+    iid, h = r.json()["id"], itokens["cell1"]
+    assert _act(iclient, h, iid, "accept", version=1, note="已拨（0745）6221234").status_code == 200
+    masked = ("独居老人，户编号431227100201-0005，座机087*-****5678，儿子138****5678，"
+              "女儿 139 **** 5678，2026年12月04日（20261204）上门 3 次")
+    assert iclient.get(f"{API}/issues/{iid}", headers=h).json()["properties"]["description"] == masked
+    notes = [e["note"] for e in iclient.get(f"{API}/issues/{iid}/events", headers=h).json()]
+    assert "已拨(074*)***1234" in notes, notes
+    public = iclient.get(f"/open311/v2/requests/{iid}.json").json()[0]
+    assert public["description"] == masked
+
+
 def test_dispatch_departments_are_those_of_the_callers_level(iclient, itokens):
     """The departments a caller may dispatch to (at their level or below), so the map
     offers no department the API then refuses."""
