@@ -92,14 +92,31 @@ def point_json(lon, lat) -> dict:
     return {"type": "Point", "coordinates": [round(float(lon), 7), round(float(lat), 7)]}
 
 
-def photo_json(p: IssuePhoto) -> dict:
-    base = f"{API_PREFIX}/issues/{p.issue_id}/photos/{p.id}"
+def photo_json(p: IssuePhoto, root_path: str = "") -> dict:
+    """A photo's record; its URLs under ``root_path``, the path the client reached the API
+    under (:func:`geogrid.api.rootpath.root_path`: ``/geogrid`` behind a proxy that
+    publishes geogrid there)."""
+    base = f"{root_path}{API_PREFIX}/issues/{p.issue_id}/photos/{p.id}"
     return {"id": p.id, "kind": p.kind, "content_type": p.content_type, "width": p.width,
             "height": p.height, "bytes": p.bytes, "created_at": iso(p.created_at),
             "url": base, "thumbnail_url": base + "?thumbnail=true"}
 
 
 # --- bodies ---------------------------------------------------------------------------------------
+#: What ``crs`` a point of a body may be in; :func:`_lonlat_to_wgs84` converts it.
+PointCRS = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+def _lonlat_to_wgs84(body):
+    """``body`` with its ``lon``/``lat`` in WGS84 (and ``crs`` wgs84), whatever ``crs`` they came in."""
+    if body.crs in ("gcj02", "bd09") and body.lon is not None and body.lat is not None:
+        from geogrid.crs import to_wgs84
+
+        (lon,), (lat,) = to_wgs84([body.lon], [body.lat], body.crs)
+        body.lon, body.lat, body.crs = round(float(lon), 8), round(float(lat), 8), "wgs84"
+    return body
+
+
 class IssueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -113,19 +130,14 @@ class IssueIn(BaseModel):
     contact_name: str | None = Field(None, max_length=100)
     # a mobile, or a landline as written on a form: (0743)1234567, 0743-1234567
     contact_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 ()-]{3,20}$")
-    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = Field(
+    crs: PointCRS = Field(
         "wgs84", description="the coordinate system of lon/lat: a phone map's point is gcj02 "
         "(AMap, Tencent, WeChat) or bd09 (Baidu); converted to WGS84 (and stored so)")
 
     @model_validator(mode="after")
     def _to_wgs84(self):
         """lon/lat in WGS84 from here on, whatever ``crs`` they came in."""
-        if self.crs in ("gcj02", "bd09"):
-            from geogrid.crs import to_wgs84
-
-            (lon,), (lat,) = to_wgs84([self.lon], [self.lat], self.crs)
-            self.lon, self.lat, self.crs = round(float(lon), 8), round(float(lat), 8), "wgs84"
-        return self
+        return _lonlat_to_wgs84(self)
 
 
 class TransitionIn(BaseModel):
@@ -153,7 +165,16 @@ class RouteIn(BaseModel):
                                  "your scope in the issue's village")
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
+    crs: PointCRS = Field(
+        "wgs84", description="the coordinate system of the corrected lon/lat, as a report's: "
+        "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu) are converted to WGS84 (and stored so)")
     note: str | None = Field(None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _to_wgs84(self):
+        """A corrected point in WGS84 from here on: a client that reports in GCJ-02
+        corrects the point in it too (before, it was taken as WGS84, hundreds of metres off)."""
+        return _lonlat_to_wgs84(self)
 
 
 class ApiKeyIn(BaseModel):

@@ -50,3 +50,25 @@ def test_duplicates_are_looked_for_where_a_phone_maps_point_is(iclient, itokens)
         "category": "sanitation", "lon": float(x), "lat": float(y), "crs": "gcj02"})
     assert r.status_code == 200, r.text
     assert [d["distance_m"] < 1 for d in r.json()] == [True], r.json()
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_a_point_corrected_in_a_phone_maps_coordinates_is_converted_too(iclient, itokens, system):
+    """POST /issues/{id}/route takes a corrected point: a client that reports in GCJ-02
+    corrects in GCJ-02 too.  Before, the route took lon/lat as WGS84 only and refused
+    ``crs`` (422), so such a client's correction went in hundreds of metres off, in
+    another cell or in none; it takes ``crs`` now as a report does, and stores WGS84."""
+    from tests.issues.test_issue_route import NEAR_V1_V2, _route
+    from tests.issues.test_issue_api import _report
+
+    iid = _report(iclient, itokens["cadre1"], where=NEAR_V1_V2).json()["id"]
+    lon, lat = point(V1, 0)
+    (x,), (y,) = crs.from_wgs84([lon], [lat], system)
+    r = _route(iclient, itokens["cadre1"], iid, lon=float(x), lat=float(y), crs=system, version=1)
+    assert r.status_code == 200, r.text
+    f = r.json()
+    assert f["properties"]["cell_key"] == f"{V1}-M01-C01", f["properties"]
+    got_lon, got_lat = f["geometry"]["coordinates"]
+    assert abs(got_lon - lon) < 1e-6 and abs(got_lat - lat) < 1e-6, (got_lon, got_lat, lon, lat)
+    r = _route(iclient, itokens["cadre1"], iid, lon=lon, lat=lat, crs="mars", version=2)
+    assert r.status_code == 422, r.text
