@@ -328,12 +328,28 @@ def _read_xlsx(path: Path, layer: str | int | None) -> pd.DataFrame:
     notes = list(sheet.notes)
     if first < head:
         notes = [header_note(rows, first, head, list(range(1, len(rows) + 1)), names), *notes]
+    if uncomputed := [(r, c) for r, c in sheet.uncomputed if r > head + 1 and c - 1 in keep]:
+        notes.append(_uncomputed_note(sheet.title, uncomputed))
     if notes:
         df.attrs[_NOTES] = notes
     hidden_columns = [(j + 1, name) for j, name in zip(keep, names) if j + 1 in sheet.hidden_columns]
     if sheet.hidden_rows or hidden_columns:
         df.attrs[_HIDDEN] = (sheet.title, sheet.hidden_rows, hidden_columns)
     return df
+
+
+def _uncomputed_note(title: str, cells: list[tuple[int, int]]) -> str:
+    """What to tell of the cells of sheet ``title`` whose formulas have no saved result."""
+    from openpyxl.utils import get_column_letter
+
+    named = [f"{get_column_letter(c)}{r}" for r, c in cells]
+    shown = (", ".join(named[:10]) + f" and {len(named) - 10} more" if len(named) > 10
+             else ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0])
+    many = len(named) > 1
+    return (f"{'cells' if many else 'cell'} {shown} of sheet {title!r} {'hold formulas' if many else 'holds a formula'} "
+            "whose result the file does not keep (a workbook a program wrote, never saved by Excel or WPS) "
+            f"and {'were' if many else 'was'} read as empty, though Excel shows a value: open the file "
+            "in Excel or WPS, save it, and import it again")
 
 
 _HIDDEN = "geogrid_hidden"

@@ -32,6 +32,9 @@ class Sheet:
         or by a filter.
     hidden_columns : the numbers (from 1: A is 1) of the columns hidden.
     notes : what the reader should be told of the choice of sheet.
+    uncomputed : ``(row, column)`` (from 1) of the cells holding a formula whose result
+        the file does not keep (a workbook a program wrote, never saved by Excel or
+        WPS): they read as empty, though Excel shows their values.
     """
 
     title: str
@@ -39,6 +42,7 @@ class Sheet:
     hidden_rows: set[int] = field(default_factory=set)
     hidden_columns: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    uncomputed: list[tuple[int, int]] = field(default_factory=list)
 
 
 def read_sheet(path: Path, layer: str | int | None) -> Sheet:
@@ -78,13 +82,27 @@ def _cells(ws) -> Sheet:
     openpyxl's own sheet parser, which read-only sheets use too, so that the rows and
     columns it finds hidden are at hand when the rows are read (a read-only sheet keeps
     no row or column dimensions)."""
-    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        """openpyxl's, noting the formulas whose result the file does not keep."""
+
+        uncomputed: list[tuple[int, int]] = []
+
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            # no result, or an empty one that is no text ("" computed is t="str" with <v></v>)
+            if (not element.findtext(VALUE_TAG) and element.get("t") != "str"
+                    and element.find(FORMULA_TAG) is not None):
+                self.uncomputed.append((cell["row"], cell["column"]))
+            return cell
 
     wb = ws.parent
     rows: list[tuple] = []
     with ws._get_source() as src:
-        parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
-                                 date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        parser = Parser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
+                        date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        parser.uncomputed = []
         for number, cells in parser.parse():
             if number <= len(rows):  # a row given twice: the first is kept, as openpyxl does
                 continue
@@ -98,7 +116,7 @@ def _cells(ws) -> Sheet:
         hidden_columns = {j for attrs in parser.column_dimensions.values()
                           if str(attrs.get("hidden", "")).lower() in _TRUE
                           for j in range(int(attrs["min"]), int(attrs.get("max", attrs["min"])) + 1)}
-    return Sheet(ws.title, rows, hidden_rows, hidden_columns)
+    return Sheet(ws.title, rows, hidden_rows, hidden_columns, uncomputed=parser.uncomputed)
 
 
 def _register_sheet(path: Path, wb) -> tuple[object, list[str]]:
