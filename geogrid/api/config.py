@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ApiSettings", "DEFAULT_SECRET"]
@@ -68,8 +68,22 @@ class ApiSettings(BaseSettings):
                     "paging links.  Empty: no proxy, the headers are ignored (a client "
                     "could forge them).",
     )
+    root_path: str = Field(
+        "",
+        description="The path a reverse proxy publishes geogrid under, such as `/geogrid` for "
+                    "https://xxx.gov.cn/geogrid/ (empty: the root of a host of its own). The "
+                    "proxy may strip it or pass it on: both are served, and the links the API "
+                    "gives carry it. `geogrid serve --root-path` overrides it.",
+    )
     page_limit_default: int = Field(100, ge=1, description="Default `limit` of feature pages.")
     page_limit_max: int = Field(5000, ge=1, description="Largest `limit` of feature pages.")
     web_map_dir: str = Field(
         "", description="Directory served at / (default: web_map/ of the working directory or repo)."
     )
+
+    @field_validator("root_path")
+    @classmethod
+    def _root_path(cls, value: str) -> str:
+        from geogrid.api.rootpath import clean_root_path
+
+        return clean_root_path(value)

@@ -21,6 +21,7 @@ from geogrid.api.issuejson import Names, event_json, issue_properties
 from geogrid.api.issuejson import photo_json as _photo_json
 from geogrid.api.issuejson import point_json as _point
 from geogrid.api.masking import mask_name, mask_phone
+from geogrid.api.rootpath import root_path
 from geogrid.api.scope import Principal, Scope, parse_scope_entry
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import Issue
@@ -156,7 +157,7 @@ def issue_detail(session: Session, request: Request, principal: Principal, scope
         for ch in props["route_candidates"]:
             ch["village_name"] = vnames.get(ch["village_code"])
     props["timeline"] = [event_json(e) for e in repo.events(session, issue_id)]
-    props["photos"] = [_photo_json(p) for p in repo.photos(session, issue_id)]
+    props["photos"] = [_photo_json(p, root_path(request)) for p in repo.photos(session, issue_id)]
     return {"type": "Feature", "id": issue_id, "geometry": _point(row.lon, row.lat),
             "properties": props}
 

@@ -1,6 +1,7 @@
 """``geogrid serve``: run the HTTP API (and the web map at /) with uvicorn.
 
     geogrid serve [--host 127.0.0.1] [--port 8000] [--workers N] [--forwarded-allow-ips IPS]
+                  [--root-path /geogrid]
 
 Refuses to start with the default GEOGRID_SECRET_KEY unless GEOGRID_DEMO=1.
 
@@ -59,6 +60,11 @@ def serve(
         help="The reverse proxies in front (comma-separated addresses; * for any) whose "
              "X-Forwarded-For and X-Forwarded-Proto are believed: the audit log records the "
              "client's address, links say https."),
+    root_path: str = typer.Option(
+        None, "--root-path", show_default="GEOGRID_API_ROOT_PATH, else none",
+        help="The path the reverse proxy publishes geogrid under (/geogrid for "
+             "https://host/geogrid/), whether it strips it or passes it on: the web map and "
+             "the links the API gives work under it."),
 ) -> None:
     """Serve the API at http://HOST:PORT/api/v1 and the web map at /."""
     import uvicorn
@@ -66,9 +72,11 @@ def serve(
     from geogrid.api import create_app
     from geogrid.api.config import ApiSettings
     from geogrid.api.masking import install_log_masking
+    from geogrid.api.rootpath import clean_root_path
     from geogrid.settings import get_settings
 
     workers = workers or default_workers()
+    root = clean_root_path(ApiSettings().root_path if root_path is None else root_path)
     settings = get_settings()
     _check_demo_host(settings, host)
     _check_basemap(settings)
@@ -78,12 +86,14 @@ def serve(
     _say_where_the_photos_go(settings)
     proxies = _proxy_options(ApiSettings().forwarded_allow_ips if forwarded_allow_ips is None
                              else forwarded_allow_ips)
-    typer.echo(f"geogrid: serving http://{host}:{port}/ (API docs at /docs) with {workers} "
+    typer.echo(f"geogrid: serving http://{host}:{port}{root}/ (API docs at {root}/docs) with {workers} "
                f"worker{'s' if workers > 1 else ''}" + ("  [demo mode]" if settings.demo else "")
                + (f", behind the proxies {proxies['forwarded_allow_ips']}" if proxies["proxy_headers"]
-                  else ""), err=True)
+                  else "")
+               + (f"; a proxy may strip {root} or pass it on" if root else ""), err=True)
     if workers == 1:
-        config = uvicorn.Config(api, host=host, port=port, log_level=log_level, **proxies)
+        config = uvicorn.Config(served_app(api, root), host=host, port=port, log_level=log_level,
+                                **proxies)
         server = uvicorn.Server(config)
         config.load()  # sets up uvicorn's logging handlers; mask before the first request
         install_log_masking()
@@ -95,10 +105,31 @@ def serve(
     engine = api.state.engine
     engine.dispose()  # the parent serves nothing: no connection may leak into the workers
     del api
-    config = uvicorn.Config("geogrid.api.app:_factory", factory=True, host=host, port=port,
+    factory = "geogrid.api.app:_factory"
+    if root:  # the workers read it from the environment they inherit
+        os.environ["GEOGRID_API_ROOT_PATH"] = root
+        factory = "geogrid.cli.serve:_factory_under_root_path"
+    config = uvicorn.Config(factory, factory=True, host=host, port=port,
                             workers=workers, log_level=log_level, **proxies)
     listening_socket(host, port).close()  # the port is free (else: a clear message, exit 1)
     _workers_with_own_sockets(config, host, port).run()
+
+
+def served_app(api, root: str):
+    """``api`` as served under the root path ``root`` (:class:`geogrid.api.rootpath.RootPath`:
+    the proxy may strip it or pass it on), or as it is without one."""
+    from geogrid.api.rootpath import RootPath
+
+    return RootPath(api, root) if root else api
+
+
+def _factory_under_root_path():
+    """The app of a worker of ``geogrid serve --workers N --root-path P`` (uvicorn's
+    ``--factory``): create_app() under ``GEOGRID_API_ROOT_PATH``."""
+    from geogrid.api import create_app
+    from geogrid.api.config import ApiSettings
+
+    return served_app(create_app(), ApiSettings().root_path)
 
 
 def connections_wanted(workers: int, threads: int) -> int:

@@ -16,6 +16,7 @@ from geogrid.api.issuejson import photo_json as _photo_json
 from geogrid.api.issueaccess import (
     ISSUE_READERS, ctx, issue_actor, issues_clause, may_upload, read_issue, require_role,
 )
+from geogrid.api.rootpath import root_path
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import IssuePhoto
 from geogrid.db.models import new_id
@@ -65,7 +66,7 @@ def post_photo(issue_id: str, request: Request, session: SessionDep, principal: 
         session.rollback()
         delete_photo_files(data_dir, path, thumb)
         raise
-    return _photo_json(photo)
+    return _photo_json(photo, root_path(request))
 
 
 @router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from geogrid.api.disclosure import MIN_BIN, SUPPRESSION_RESOLUTION
+from geogrid.api.rootpath import prefixed
 from geogrid.columns import CARE_LEVELS, ZH_CARE_LEVELS
 
 router = APIRouter(tags=["meta"])
@@ -39,5 +40,5 @@ def config(request: Request) -> dict:
         "demo": bool(s.demo),
         "care_levels": [{"code": c, "zh": ZH_CARE_LEVELS[c]} for c in CARE_LEVELS],
         "disclosure": {"min_bin": MIN_BIN, "suppression_resolution": SUPPRESSION_RESOLUTION},
-        "token_url": "/api/v1/auth/token",
+        "token_url": prefixed(request, "/api/v1/auth/token"),
     }

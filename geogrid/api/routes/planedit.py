@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 
 import shapely
 import shapely.errors
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -34,6 +34,7 @@ from geogrid.api.etag import make_etag, require_if_match, version_from_etag
 from geogrid.api.geojson import parse_polygon
 from geogrid.api.planops import (Moved, apply_boundary, apply_lock, apply_merge, apply_moves, apply_op,
                                  apply_repartition, apply_split, check_merge)
+from geogrid.api.rootpath import prefixed
 from geogrid.api.routes.grid import visible_plan
 from geogrid.api.routes.plans import notes_answer, plan_summary
 from geogrid.api.scope import Scope, require
@@ -142,7 +143,7 @@ def _published_in_scope(session, scope: Scope) -> str | None:
 
 
 @router.post("/plans", status_code=201, summary="Create a draft from the published (or a named) plan")
-def create_draft(body: DraftRequest, response: Response, session: SessionDep,
+def create_draft(body: DraftRequest, request: Request, response: Response, session: SessionDep,
                  principal: PrincipalDep, scope: ScopeDep, audit: AuditDep) -> dict:
     require(principal, "edit_plans")
     source = body.from_plan or _published_in_scope(session, scope)
@@ -156,7 +157,7 @@ def create_draft(body: DraftRequest, response: Response, session: SessionDep,
     audit.add(session, "create", "plan", plan.id, detail={"from": source})
     session.commit()
     response.headers["ETag"] = make_etag(plan.id, plan.version)
-    response.headers["Location"] = f"/api/v1/plans/{plan.id}"
+    response.headers["Location"] = prefixed(request, f"/api/v1/plans/{plan.id}")
     return plan_summary(session, plan)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -28,6 +28,7 @@ from geogrid.api.deps import AuditDep, PrincipalDep, ScopeDep, SessionDep, begin
 from geogrid.api.editnotes import follow_plans
 from geogrid.api.errors import PreconditionRequiredError, StateError
 from geogrid.api.etag import make_etag, parse_if_match
+from geogrid.api.rootpath import prefixed
 from geogrid.api.scope import Scope, require
 from geogrid.db import removals
 from geogrid.db.models import Household, HouseholdRemoval
@@ -110,8 +111,9 @@ def get_removal(household_id: str, session: SessionDep, principal: PrincipalDep,
 
 @router.post("/households/{household_id}/removal", status_code=201,
              summary="Take a household out of the register (moved away, dissolved, merged, duplicate)")
-def remove(household_id: str, body: RemovalRequest, response: Response, session: SessionDep,
-           principal: PrincipalDep, scope: ScopeDep, audit: AuditDep, if_match: IfMatch = None) -> dict:
+def remove(household_id: str, body: RemovalRequest, request: Request, response: Response,
+           session: SessionDep, principal: PrincipalDep, scope: ScopeDep, audit: AuditDep,
+           if_match: IfMatch = None) -> dict:
     require(principal, "remove_households")
     begin_write(session)
     household = _in_scope(session, scope, household_id)
@@ -138,7 +140,7 @@ def remove(household_id: str, body: RemovalRequest, response: Response, session:
         "cell_key": removal.cell_key, "plans": {p: len(c) for p, c in cells.items()}})
     session.commit()
     response.headers["ETag"] = make_etag(household_id, version)
-    response.headers["Location"] = f"/api/v1/households/{household_id}/removal"
+    response.headers["Location"] = prefixed(request, f"/api/v1/households/{household_id}/removal")
     return {**_removal_json(removal), "plans": sorted(cells), "notes": notes}
 
 
