@@ -82,6 +82,16 @@ def content_security_policy(settings) -> str:
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+def _route_path(scope) -> str:
+    """The request's path after the root path a proxy publishes geogrid under
+    (``/geogrid/api/v1/config`` under ``/geogrid``: ``/api/v1/config``), as Starlette
+    routes it: the headers of an API answer or of ``/docs`` are theirs under it too."""
+    path, root = scope.get("path", ""), scope.get("root_path", "").rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):]
+    return path
+
+
 class SecurityHeaders:
     """Add the headers of the module docstring to every HTTP response of ``app``."""
 
@@ -103,7 +113,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        extra = self._headers(scope.get("path", ""))
+        extra = self._headers(_route_path(scope))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

@@ -135,6 +135,21 @@ def test_the_urls_the_api_gives_carry_the_root_path(proxied, tokens, world):
     assert httpx.URL(endpoint).path == f"{ROOT}/open311/v2/"
 
 
+def test_the_security_headers_of_the_api_and_the_docs_hold_under_the_root_path(proxied, tokens, world):
+    """API answers hold residents' data: no proxy or browser may keep them, under a root
+    path as at a host's root (securityheaders chose by the path with the root path in it:
+    none had Cache-Control: no-store); /docs keeps the policy that lets Swagger UI load,
+    the map its own."""
+    c, at = proxied, proxied.at
+    house = c.get(f"{at}{API}/households/{world.households[V1][0]}", headers=tokens["cadre1"])
+    assert house.status_code == 200 and house.headers.get("cache-control") == "no-store"
+    assert c.get(f"{at}/open311/v2/services.json").headers.get("cache-control") == "no-store"
+    assert "cdn.jsdelivr.net" in c.get(f"{at}/docs").headers["content-security-policy"]
+    page = c.get(f"{at}/")
+    assert "cache-control" not in page.headers
+    assert page.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+
+
 def test_without_a_root_path_the_urls_are_as_before(client, tokens):
     assert client.get(f"{API}/config").json()["token_url"] == f"{API}/auth/token"
     r = client.post(f"{API}/plans", json={"name": "草案"}, headers=tokens["planner"])
