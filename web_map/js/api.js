@@ -1,9 +1,12 @@
-// The one place the web map talks to the geogrid HTTP API (/api/v1).
+// The one place the web map talks to the geogrid HTTP API (api/v1/ beside the page).
 //
 // Every call carries the bearer token; a 401 logs the user out.  Errors come back as
 // ApiError with the server's status, `detail` (what went wrong and what to do) and `code`.
 
-const BASE = "/api/v1";
+// Relative to the page, never to the host's root: behind a proxy that publishes geogrid
+// under a path (https://xxx.gov.cn/geogrid/) the API is at /geogrid/api/v1/, and the
+// server redirects /geogrid to /geogrid/ so that this resolves there.
+const BASE = new URL("api/v1/", document.baseURI).href;
 const TOKEN_KEY = "geogrid.token";
 
 export class ApiError extends Error {
@@ -44,8 +47,11 @@ export function tokenClaims() {
   }
 }
 
+// `path` is relative to the API ("households/H1"), or a URL the API gave: a paging link
+// (absolute) or a photo's path (/geogrid/api/v1/issues/..., under the path the API was
+// reached under).
 function url(path, params) {
-  const u = new URL(path.startsWith("http") || path.startsWith("/") ? path : `${BASE}/${path}`, location.origin);
+  const u = new URL(/^https?:|^\//.test(path) ? path : BASE + path, location.origin);
   if (params) {
     for (const [k, v] of Object.entries(params)) {
       if (v === undefined || v === null || v === "") continue;
