@@ -33,10 +33,16 @@ __all__ = [
     "parse_polygon",
     "check_polygon_in_context",
     "TOLERANCE_M2",
+    "MAX_VERTICES",
 ]
 
 #: Slivers smaller than this (square metres) are rounding, not overlaps or gaps.
 TOLERANCE_M2 = 1.0
+#: Most vertices an incoming polygon may have.  A boundary drawn on the map has tens or
+#: hundreds and a surveyed village outline a few thousand; 200,000 (a GPS trace pasted in,
+#: 12 MB, under the body limit) took 33 s of checks inside the edit's write transaction,
+#: holding SQLite's lock against every other writer, and every later read of the cells.
+MAX_VERTICES = 20_000
 
 
 def dumps(content: Any) -> bytes:
@@ -135,6 +141,10 @@ def parse_polygon(data: dict, *, what: str = "polygon"):
         raise InputError(f"{what} is empty", key="geometry.empty")
     if geom.has_z:  # [lon, lat, altitude] (RFC 7946 3.1.1): geogrid keeps the plane
         geom = shapely.force_2d(geom)
+    if (n := shapely.get_num_coordinates(geom)) > MAX_VERTICES:
+        raise InputError(f"{what} has {n:,} vertices, more than the {MAX_VERTICES:,} taken: simplify it to a "
+                         "metre or so (QGIS: Vector → Geometry Tools → Simplify) and send it again",
+                         key="geometry.too_many_vertices", params={"n": int(n), "max": MAX_VERTICES})
     _check_ranges(geom)
     if not geom.is_valid:
         raise InputError(f"{what} is invalid: {explain_validity(geom)}; redraw it without "

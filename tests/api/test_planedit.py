@@ -288,3 +288,36 @@ def test_a_boundary_with_altitudes_is_stored_flat(client, tokens, draft, engine)
     assert r.status_code == 200, r.text
     with engine.connect() as conn:
         assert conn.execute(text("SELECT ST_NDims(geom) FROM microgrids WHERE id = :m"), {"m": mg}).scalar() == 2
+
+
+def test_a_boundary_of_too_many_vertices_is_refused_before_anything_is_locked(client, tokens, draft, monkeypatch):
+    """A boundary drawn on the map has hundreds of vertices; one of 200,000 (a GPS trace
+    pasted in: 12 MB, under the body limit) was taken and took 33 s of checks inside the
+    edit's write transaction, SQLite's lock held against every other writer meanwhile, and
+    every later read of the cells carried it.  More than MAX_VERTICES is 422 at once,
+    saying how many and what to do, and the plan is unchanged."""
+    import math
+
+    from geogrid.api import geojson
+
+    assert geojson.MAX_VERTICES == 20_000
+    MAX_VERTICES = 500  # the tests' body limit is 100 kB: the cap, lowered, is checked the same way
+    monkeypatch.setattr(geojson, "MAX_VERTICES", MAX_VERTICES)
+    pid, etag = draft["id"], draft["etag"]
+    mg = draft["microgrids"][f"{V1}-M01"]
+    cx, cy, r = X0 + D / 2, Y0 + D / 2, D * 0.45
+
+    def circle(n):
+        ring = [[cx + r * math.cos(2 * math.pi * k / n), cy + r * math.sin(2 * math.pi * k / n)] for k in range(n)]
+        return {"type": "Polygon", "coordinates": [ring + ring[:1]]}
+
+    r_ = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry", json={"geometry": circle(MAX_VERTICES)},
+                    headers=_h(tokens, etag))
+    assert r_.status_code == 422, r_.text
+    body = r_.json()
+    assert body["message"] == {"key": "geometry.too_many_vertices", "params": {"n": MAX_VERTICES + 1, "max": MAX_VERTICES}}
+    assert f"micro-grid boundary has {MAX_VERTICES + 1:,} vertices" in body["detail"] and "Simplify" in body["detail"]
+    assert client.get(f"/api/v1/plans/{pid}", headers=tokens["planner"]).headers["etag"] == etag
+    r_ = client.put(f"/api/v1/plans/{pid}/microgrids/{mg}/geometry", json={"geometry": circle(400)},
+                    headers=_h(tokens, etag))
+    assert r_.status_code == 200, r_.text
