@@ -110,6 +110,28 @@ def detect_encoding(data: bytes, *, name: str | os.PathLike = "<bytes>") -> str:
     )
 
 
+_GB_CODECS = {codecs.lookup(c).name for c in ("gb2312", "gbk", "gb18030", "cp936")}
+
+
+def _refuse_utf8_read_as_gb(data: bytes, encoding: str, name) -> None:
+    """Raise :class:`EncodingError` when ``data``, named GBK/GB18030 by the caller, is
+    Chinese text in UTF-8: GB18030 decodes most such bytes without an error, into other
+    characters (张三 reads 寮犱笁), which were imported as the names and addresses.  GBK
+    text is next to never valid UTF-8 that reads as Chinese."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return
+    if not _looks_chinese(text):
+        return
+    word = next(iter(re.findall(r"[^\x00-\x7f]+", text)), "")[:6]
+    word = word[:-1] if len(word) % 2 and len(word) > 1 else word  # whole characters read back
+    raise EncodingError(
+        f"{name}: --encoding {encoding} was given, but the file is UTF-8: read as {encoding} its text "
+        f"would be other characters ({word!r} would read {word.encode('utf-8').decode('gb18030', 'replace')!r}); "
+        "leave --encoding out (it is detected) or give utf-8")
+
+
 def decode_bytes(data: bytes, *, encoding: str | None = None, name: str | os.PathLike = "<bytes>") -> str:
     """Decode ``data`` with ``encoding`` (detected when ``None``), naming ``name`` on error."""
     codec = encoding or detect_encoding(data, name=name)
@@ -119,6 +141,8 @@ def decode_bytes(data: bytes, *, encoding: str | None = None, name: str | os.Pat
         raise EncodingError(f"{name}: unknown encoding {codec!r}; use utf-8, utf-8-sig, gbk or gb18030") from None
     if codec.lower().replace("_", "-") == "gbk":
         codec = "gb18030"  # superset: never fail on a character GBK lacks
+    if encoding is not None and codecs.lookup(codec).name in _GB_CODECS and not data.isascii():
+        _refuse_utf8_read_as_gb(data, encoding, name)
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:

@@ -70,3 +70,24 @@ def test_empty_csv(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(FileFormatError, match="empty.csv.*empty"):
         read_table(path)
+
+
+def test_a_utf8_file_named_gbk_is_refused_not_garbled(tmp_path):
+    """``--encoding gbk`` on a file saved as UTF-8 (a county office that passes gbk for
+    every file): GB18030 decodes most UTF-8 Chinese without an error, into other
+    characters, and the register was imported with 张三 as 寮犱笁 when its headers were
+    English.  Such a file is refused, saying it is UTF-8; a GBK file named gbk, and a
+    UTF-8 file named utf-8 or left to detection, read as before."""
+    text = "household_no,head_name,lon,lat\nH1,张三,109.20,27.35\nH2,李四,109.21,27.36\n"
+    path = tmp_path / "h.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert text.encode("utf-8").decode("gb18030")  # no error: the garbling is silent
+    for named in ("gbk", "GB18030", "cp936"):
+        with pytest.raises(EncodingError) as err:
+            load_households(path, encoding=named)
+        assert f"--encoding {named} was given, but the file is UTF-8" in str(err.value)
+        assert "'张三' would read '寮犱笁'" in str(err.value) and "leave --encoding out" in str(err.value)
+    for named in (None, "utf-8"):
+        assert load_households(path, encoding=named).valid["head_name"].tolist() == ["张三", "李四"]
+    path.write_bytes(text.encode("gbk"))
+    assert load_households(path, encoding="gbk").valid["head_name"].tolist() == ["张三", "李四"]
