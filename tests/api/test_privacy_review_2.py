@@ -30,8 +30,9 @@ def _token(engine, username, role=None, scopes=None) -> dict:
         if role is not None:
             s.add(User(username=username, password_hash=_password_hash(), role=role, scopes=scopes))
             s.commit()
-        uid, urole = s.execute(select(User.id, User.role).where(User.username == username)).one()
-    token, _ = issue_token(SECRET, user_id=uid, username=username, role=urole, minutes=30)
+        uid, urole, pw = s.execute(select(User.id, User.role, User.password_hash)
+                                   .where(User.username == username)).one()
+    token, _ = issue_token(SECRET, user_id=uid, username=username, role=urole, password_hash=pw, minutes=30)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -129,7 +130,8 @@ def test_mask_text_masks_numbers_written_in_groups():
             out = mask_text(f"联系人：{text}，请回访")
             assert "*" in out and hidden not in "".join(c for c in out if c.isdigit()), (text, out)
     assert mask_text("电话 138-1234-5678") == "电话 138-****-5678"
-    assert mask_text("身份证 431227 19900101 123X") == "身份证 " + "*" * 16 + "123X"
+    # masked as the ID number it is (geogrid.personalnumbers), not star for digit and space
+    assert mask_text("身份证 431227 19900101 123X") == "身份证 " + "*" * 14 + "123X"
     # dates, counts and object ids stay as they were
     for plain in ("2024-01-01 12:00", "第 3 组 12 户", "1 234 567", "0a13812345678b4e9f00c2d1e3a5b7c9"):
         assert mask_text(plain) == plain
