@@ -43,8 +43,8 @@ _PLACEHOLDER = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>geogrid 网格化管理</h1>
 <p>The web map is not installed here (no <code>web_map/index.html</code>).
-The API is running: see <a href="/docs">/docs</a> and <a href="/openapi.json">/openapi.json</a>,
-and <a href="/healthz">/healthz</a>.</p>
+The API is running: see <a href="docs">/docs</a> and <a href="openapi.json">/openapi.json</a>,
+and <a href="healthz">/healthz</a>.</p>
 </body></html>"""
 
 

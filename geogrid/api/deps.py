@@ -43,7 +43,9 @@ __all__ = [
     "commit_audit",
 ]
 
-TOKEN_URL = "/api/v1/auth/token"
+#: relative, as OpenAPI readers (the docs' Authorize button) resolve it against the
+#: document's own URL: under a root path (``geogrid serve --root-path``) it stays there
+TOKEN_URL = "api/v1/auth/token"
 _oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 

@@ -87,6 +87,39 @@ def test_the_docs_load_their_openapi_under_the_root_path(proxied):
     assert docs.status_code == 200 and f"'{ROOT}/openapi.json'" in docs.text
     spec = c.get(f"{at}/openapi.json").json()
     assert spec["servers"][0]["url"] == ROOT and f"{API}/auth/token" in spec["paths"]
+    # the docs' Authorize button posts to the token URL resolved against the document
+    # it read (/geogrid/openapi.json): under the root path, not at the host's root
+    from urllib.parse import urljoin
+
+    flow = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
+    assert urljoin(f"https://xxx.gov.cn{ROOT}/openapi.json", flow["tokenUrl"]) == \
+        f"https://xxx.gov.cn{ROOT}{API}/auth/token"
+
+
+def test_the_page_without_the_web_map_links_under_the_root_path(engine, db_url, world, api_settings, tmp_path):
+    """Where no web map is installed, the page at / links the docs, the OpenAPI document and
+    /healthz relative to itself: under /geogrid/, not at the host's root."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from geogrid.api import create_app
+    from geogrid.api.rootpath import RootPath
+    from geogrid.settings import Settings
+
+    empty = tmp_path / "no-map"
+    empty.mkdir()
+    settings = Settings(database_url=db_url, secret_key=SECRET, demo=False, sqlite_busy_timeout_ms=10_000)
+    bare = create_app(settings, engine=engine,
+                      api_settings=api_settings.model_copy(update={"web_map_dir": str(empty)}))
+    with TestClient(RootPath(bare, ROOT)) as c:
+        page = c.get(f"{ROOT}/")
+        assert page.status_code == 200 and "not installed" in page.text
+        links = re.findall(r'href="([^"]+)"', page.text)
+        assert sorted(links) == ["docs", "healthz", "openapi.json"]
+        for link in links:
+            assert c.get(f"{ROOT}/{link}").status_code == 200
+
 
 
 def test_the_urls_the_api_gives_carry_the_root_path(proxied, tokens, world):
