@@ -154,10 +154,15 @@ def message_of(exc: BaseException) -> dict | None:
     return None
 
 
-def _masked(value):
-    from geogrid.api.masking import mask_text
+def masked_json(value):
+    """``value`` as JSON would carry it (``default=str``), with :func:`mask_json` applied
+    to it: every string, and every whole number that is an ID or phone number, masked.
+    Before, the JSON text was masked and parsed again, and a number the recogniser took
+    (a float such as 95.0123456789, an int 13812345678) came back unquoted: the answer to
+    a refusal was a 500 of json's own."""
+    from geogrid.api.masking import mask_json
 
-    return json.loads(mask_text(json.dumps(value, ensure_ascii=False, default=str)))
+    return mask_json(json.loads(json.dumps(value, ensure_ascii=False, default=str)))
 
 
 def _body(status: int, detail, errors=None, message=None) -> dict:
@@ -169,9 +174,9 @@ def _body(status: int, detail, errors=None, message=None) -> dict:
         detail = mask_text(detail)
     body = {"detail": detail, "code": _CODES.get(status, "error")}
     if errors:
-        body["errors"] = _masked(errors)
+        body["errors"] = masked_json(errors)
     if message:
-        body["message"] = _masked(message)
+        body["message"] = masked_json(message)
     return body
 
 

@@ -204,3 +204,19 @@ def test_mask_text_leaves_other_numbers_as_typed(plain):
     """A household number of the sample's form, a village code, dates, coordinates, counts,
     a zero-padded file number (no area code begins 00) and an object id are not personal."""
     assert mask_text(plain) == plain
+
+
+def test_a_refusals_numbers_are_masked_and_its_body_stays_json():
+    """A refusal's errors and message parameters were masked as JSON text and parsed
+    again: a number the recogniser takes (a coordinate of ten decimals, a phone sent as a
+    JSON number) came back unquoted, and the refusal was a 500 of json's own."""
+    from geogrid.api.errors import _body
+
+    body = _body(422, "invalid request: body.phone: Input should be a valid string",
+                 [{"loc": "body.phone", "reason": "invalid", "input": 13812345678, "lat": 95.0123456789}],
+                 {"key": "request.invalid", "params": {"field": "body.phone", "value": 13812345678,
+                                                       "note": "回电 13812345678", "lon": 109.0123456789}})
+    assert body["errors"] == [{"loc": "body.phone", "reason": "invalid", "input": "138****5678",
+                               "lat": 95.0123456789}]
+    assert body["message"]["params"] == {"field": "body.phone", "value": "138****5678",
+                                         "note": "回电 138****5678", "lon": 109.0123456789}

@@ -23,7 +23,6 @@ address.  Errors follow the spec:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -33,7 +32,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from geogrid.api.masking import mask_text
-from geogrid.api.errors import message_of, status_for
+from geogrid.api.errors import masked_json, message_of, status_for
 from geogrid.api.scope import Principal, Scope, resolve_scope
 from geogrid.db import issues as repo
 from geogrid.db.issue_models import Issue
@@ -105,7 +104,7 @@ def _error(fmt: str, exc: Exception) -> Response:
     message = message_of(exc)
     if message and fmt == "json":
         # beside the spec's fields: the refusal's key, for a client in another language
-        body[0]["message"] = json.loads(mask_text(json.dumps(message, ensure_ascii=False, default=str)))
+        body[0]["message"] = masked_json(message)
     return _render(fmt, body, "errors", "error", status)
 
 
