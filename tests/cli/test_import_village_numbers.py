@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 from shapely.geometry import box
-from sqlalchemy import text
+from tests.cli.dbrows import rows
 
 A, B = "431227100201", "431227100202"
 VILLAGE_A = "户编号,户主,经度,纬度,村代码\n1,张三,109.2010,27.3510,{A}\n2,李四,109.2020,27.3520,{A}\n3,王五,109.2030,27.3530,{A}\n"
@@ -21,14 +21,8 @@ VILLAGE_B = "户编号,户主,经度,纬度,村代码\n1,赵六,109.2110,27.3510
 
 
 def _register(db_url) -> dict:
-    from geogrid.db.engine import make_engine
-    from geogrid.settings import Settings
-
-    engine = make_engine(Settings(database_url=db_url))
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT household_no, head_name, village_code FROM households")).all()
-    engine.dispose()
-    return {r[0]: (r[1], r[2]) for r in rows}
+    return {no: (head, code) for no, head, code in rows(db_url, "SELECT household_no, head_name, village_code "
+                                                                 "FROM households")}
 
 
 def test_another_villages_household_of_the_same_number_is_rejected(cli, db_url, tmp_path):

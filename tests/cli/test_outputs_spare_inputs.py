@@ -14,20 +14,13 @@ import geopandas as gpd
 import pyogrio
 import pytest
 from shapely.geometry import Point, box
-from sqlalchemy import text
+from tests.cli.dbrows import rows
 
 REGISTER = "户编号,户主,经度,纬度\nH001,杨大山,109.1700,27.3600\nH002,吴小河,abc,27.3610\n"
 
 
 def _households(db_url) -> int:
-    from geogrid.db.engine import make_engine
-    from geogrid.settings import Settings
-
-    engine = make_engine(Settings(database_url=db_url))
-    with engine.connect() as conn:
-        n = conn.execute(text("SELECT count(*) FROM households")).scalar_one()
-    engine.dispose()
-    return n
+    return rows(db_url, "SELECT count(*) FROM households")[0][0]
 
 
 @pytest.mark.parametrize("skip", [False, True], ids=["all-or-nothing", "skip-invalid"])
