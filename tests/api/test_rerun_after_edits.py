@@ -22,12 +22,17 @@ CAP = 20
 
 
 @pytest.fixture
-def world(engine):
+def world(engine, db_templates):
     """Overrides conftest's hand-drawn world: the sample's areas and households, the
-    two villages partitioned and published, an admin and a county planner."""
+    two villages partitioned and published, an admin and a county planner.  Built once
+    per test session and back-end (_build_world) and copied into each test's database."""
     pytest.importorskip("geogrid.partition")
     if not (SAMPLE / "households.csv").is_file():
         pytest.skip("data/sample/ is not there")
+    return db_templates.load(engine, "tests/api/test_rerun_after_edits.py", _build_world)
+
+
+def _build_world(engine):
     from geogrid.api.security import hash_password
     from geogrid.db.areas import upsert_areas
     from geogrid.db.engine import session_scope
