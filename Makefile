@@ -15,6 +15,9 @@ DEMO_DB      ?= $(DEMO_DIR)/geogrid.sqlite
 HOST         ?= 127.0.0.1
 PORT         ?= 8000
 PYTEST_ARGS  ?=
+# make test runs the suite on this many pytest-xdist workers, whole files to a worker
+# (module-scoped fixtures are built once); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 
 SYSTEM_PKGS  := python3 python3-venv python3-dev build-essential pkg-config \
                 libsqlite3-mod-spatialite libgeos-dev libproj-dev proj-bin libgdal-dev \
@@ -39,7 +42,7 @@ demo: system venv demo-data serve
 
 test: system venv postgis
 	dpkg-query -W chromium >/dev/null 2>&1 || scripts/system-packages.sh $(TEST_PKGS)
-	GEOGRID_REQUIRE_POSTGIS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	GEOGRID_REQUIRE_POSTGIS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 system:
 	@scripts/system-packages.sh $(SYSTEM_PKGS)
