@@ -11,9 +11,9 @@ command exits 3 and lists every bad row with its number, column and reason.
 ``--skip-invalid --rejects FILE`` writes the valid rows and puts every rejected row,
 untouched, into FILE with a ``reason`` column.  Importing the same file again updates
 rows instead of duplicating them.  Under its summary line an import notes what it did to
-rows it wrote (15-digit ID numbers converted, empty 是否党员 cells, an ID or phone number
-typed into 地址, 楼栋, 自然寨, 户主, 姓名 or 与户主关系 masked before it was stored).  Every
-import and export is audit-logged.
+rows it wrote (15-digit ID numbers converted, empty 是否党员 cells, the columns a file lacks
+that registered rows keep, an ID or phone number typed into 地址, 楼栋, 自然寨, 户主, 姓名 or
+与户主关系 masked before it was stored).  Every import and export is audit-logged.
 """
 
 from __future__ import annotations
@@ -238,12 +238,30 @@ def import_persons(
     layer: Optional[str] = _LAYER,
     database_url: Optional[str] = _URL,
 ) -> None:
-    """Import persons (upsert by ID number). Each row's household must be registered."""
+    """Import persons (upsert by ID number). Each row's household must be registered. A
+    file without a 联系电话, 与户主关系, 人员标签 or 是否党员 column leaves those of
+    registered persons as they are (性别 and 出生日期 are read from the ID number)."""
     from geogrid import columns as C
     from geogrid.db.engine import session_scope
     from geogrid.db.households import household_ids
-    from geogrid.db.persons import upsert_persons
+    from geogrid.db.persons import KEPT_WHEN_ABSENT, upsert_persons
     from geogrid.io import ROW, load_persons
+
+    given: dict[str, str] = {}  # the file's columns, canonical name -> its header
+
+    def load(engine):
+        # geogrid's columns only: the register stores no others
+        batch = load_persons(file, columns=_columns(columns), encoding=encoding, layer=_layer(layer),
+                             extra_columns=False)
+        given.update(batch.columns)
+        return batch
+
+    def upsert(session, valid):
+        # a column the file does not have says nothing of the registered persons: they keep
+        # their 联系电话, 与户主关系 and 人员标签 (是否党员 by upsert_persons' own rule);
+        # load_persons reads 性别 and 出生日期 from the ID number when the file has none
+        return upsert_persons(session, valid, absent=[c for c in KEPT_WHEN_ABSENT if c not in given
+                                                      and c not in (C.GENDER, C.BIRTH_DATE)])
 
     def unregistered(engine, batch) -> dict[int, tuple[str, str]]:
         with session_scope(engine) as session:
@@ -251,11 +269,8 @@ def import_persons(
         return {int(r): (C.HOUSEHOLD_NO, f"household {no!r} is not in the register; import households first")
                 for r, no in zip(batch.valid[ROW], batch.valid[C.HOUSEHOLD_NO]) if no not in known}
 
-    _import(database_url, file, "persons",
-            # geogrid's columns only: the register stores no others
-            lambda engine: load_persons(file, columns=_columns(columns), encoding=encoding,
-                                        layer=_layer(layer), extra_columns=False),
-            upsert_persons, skip_invalid=skip_invalid, rejects=rejects, db_check=unregistered)
+    _import(database_url, file, "persons", load, upsert, skip_invalid=skip_invalid, rejects=rejects,
+            db_check=unregistered)
 
 
 @import_app.command("boundaries")

@@ -25,7 +25,7 @@ from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, registe
 from geogrid.io.persons import FIRST_GENERATION_NOTE
 from geogrid.io.validate import parse_id
 
-__all__ = ["upsert_persons", "persons_frame", "Counts"]
+__all__ = ["upsert_persons", "persons_frame", "Counts", "KEPT_WHEN_ABSENT", "ABSENT_NOTE"]
 
 _VALUE_COLS = ("household_id", C.NAME, C.GENDER, C.BIRTH_DATE, C.ID_NUMBER, C.PHONE, C.RELATION,
                C.PARTY_MEMBER, C.TAGS)
@@ -33,6 +33,12 @@ _PG_TYPES = {"id": "varchar(32)", "household_id": "varchar(32)", "name": "text",
              "gender": "varchar(1)", "birth_date": "date", "id_number": "varchar(18)",
              "phone": "varchar(20)", "relation": "text", "party_member": "boolean",
              "tags": "text", "updated_at": "timestamptz"}
+#: The attributes a source that does not give them (a file without their column) leaves as
+#: a registered person has them; ``party_member`` is kept by another rule, an empty cell
+#: too (:func:`_keep_party`).
+KEPT_WHEN_ABSENT = (C.GENDER, C.BIRTH_DATE, C.PHONE, C.RELATION, C.TAGS)
+#: The note on a column of :data:`KEPT_WHEN_ABSENT` that the source does not give.
+ABSENT_NOTE = "the file has no such column; registered persons keep what is stored"
 _TRUE = {"1", "true", "t", "yes", "y", "是", "党员", "中共党员", "x", "√"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "", "群众"}
 _LOOKUP_IN_LIMIT = 2_000
@@ -248,6 +254,19 @@ def _keep_party(merged: pd.DataFrame) -> None:
                               for p, u, s in zip(party.tolist(), unknown.tolist(), stored.tolist())]
 
 
+def _keep_absent(merged: pd.DataFrame, absent: list[str], is_new: np.ndarray, notes: list) -> None:
+    """A column the source did not give says nothing: a registered person keeps its stored
+    value of it, a new one takes the frame's; noted once a column where a value was kept."""
+    if is_new.all():  # nobody registered: nothing stored to keep
+        return
+    for col in absent:
+        stored = merged[f"{col}_db"].astype(object)
+        kept = ~is_new & stored.notna().to_numpy()
+        if kept.any():
+            merged[col] = merged[col].astype(object).where(~kept, stored)
+            notes.append((None, C.ZH_HEADERS.get(col, col), ABSENT_NOTE))
+
+
 def _key(data: pd.DataFrame) -> list:
     """The identity of a person: the ID number, else household + name + birth date."""
     keys = []
@@ -257,7 +276,7 @@ def _key(data: pd.DataFrame) -> list:
     return keys
 
 
-def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
+def upsert_persons(session: Session, df: pd.DataFrame, *, absent=None) -> Counts:
     """Add or update persons, keyed by ``id_number``.
 
     Parameters
@@ -267,6 +286,16 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
         ``birth_date``, ``id_number`` (text), ``phone`` (text), ``relation``,
         ``party_member`` (bool or 是/否; empty or missing keeps a registered person's value
         and is False for a new one), ``tags`` (a list, or a ``;``-separated string).
+        Missing optional columns are stored as NULL for new persons, and a registered
+        person keeps its stored value of those of :data:`KEPT_WHEN_ABSENT` (see
+        ``absent``); an empty value in a column given is stored as NULL.
+    absent : columns of :data:`KEPT_WHEN_ABSENT` that the source did not give, though
+        ``df`` may hold values for them (:func:`~geogrid.io.load_persons` gives every
+        column, empty where the file has none): a registered person keeps what is stored
+        of them, a new one takes ``df``'s.  Those ``df`` has no column of are absent too.
+        A file of household numbers, names and ID numbers wiped the phone, the relation
+        and the tags of every person it named.  ``notes`` say so, once a column
+        (:data:`ABSENT_NOTE`, row ``None``), where a stored value was kept.
 
     A resident's ID number or phone number typed into ``relation`` or ``name`` is never
     stored: it is masked as the API masks it, the rest of the text kept, and ``notes`` of
@@ -293,6 +322,7 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
     counts = Counts(notes=notes)
     if data.empty:
         return counts
+    absent = [col for col in KEPT_WHEN_ABSENT if col not in df.columns or col in set(absent or ())]
     existing = _existing(session, data)
     data["_key"] = _key(data)
     if len(existing):
@@ -308,6 +338,7 @@ def upsert_persons(session: Session, df: pd.DataFrame) -> Counts:
         merged["id_db"] = None
     _keep_party(merged)
     is_new = merged["id_db"].isna().to_numpy()
+    _keep_absent(merged, absent, is_new, counts.notes)
     changed = np.zeros(len(merged), dtype=bool)
     if len(existing):
         for col in _VALUE_COLS:
