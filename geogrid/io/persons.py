@@ -12,6 +12,7 @@ from geogrid import columns as C
 from geogrid.io.batch import ImportBatch, make_batch
 from geogrid.io.formats import ROW, cut_off, read_table
 from geogrid.io.headers import column_accessors, require_columns, resolve_columns
+from geogrid.io.households import excel_date
 from geogrid.io.othercolumns import other_columns
 from geogrid.io.personalnumbers import REGISTER_TEXT, mask_text_columns, register_note
 from geogrid.io.validate import (
@@ -77,7 +78,9 @@ def load_persons(
     digits ending in ``000`` whose check character is wrong: Excel keeps 15 digits of a
     number) rejects its row, as a bad phone or birth date does, with the reason in
     English and Chinese and how to mend the file (format the column as text, then type
-    or paste the numbers again); so does a wrong check character.
+    or paste the numbers again); so does a wrong check character, and a household number
+    Excel turned into a date or a time (1-2 typed into a number cell:
+    :func:`~geogrid.io.households.excel_date`), which no household of the register has.
     Its ``notes`` name the 15-digit ID numbers converted to 18 digits, those written
     with ``.0`` after them (stored without it, their check character right) and the empty
     party-member cells (``None``: the database keeps a registered person's value).  An ID
@@ -107,6 +110,11 @@ def load_persons(
     cells, header = column_accessors(raw, mapping)
 
     numbers = [clean_text(v) for v in cells(C.HOUSEHOLD_NO)]
+    # 1-2 typed into a number cell is a date: read as '2024-01-02T00:00:00' it is no
+    # household of the register, and the row was refused as one not imported yet
+    for pos, value in enumerate(cells(C.HOUSEHOLD_NO)):
+        if (reason := excel_date(value, "household number")) is not None:
+            problems.add(pos, header(C.HOUSEHOLD_NO), reason)
     names = [clean_text(v) for v in cells(C.NAME)]
     ids: list[str | None] = [None] * n
     genders: list[str | None] = [None] * n

@@ -210,6 +210,28 @@ def test_unregistered_household_is_named_by_the_files_header(cli, db_url, tmp_pa
     assert "household_no" not in err
 
 
+def test_a_household_number_excel_made_a_date_is_named_so_not_as_unregistered(cli, db_url, tmp_path):
+    """1-2 typed into a number cell of 户编号 is a date: the row was rejected as household
+    '2024-01-02T00:00:00' not in the register (import households first), the wrong way."""
+    import openpyxl
+
+    h = tmp_path / "h.csv"
+    h.write_text(HOUSEHOLDS, encoding="utf-8")
+    assert cli("import", "households", h)[0] == 0
+    p = tmp_path / "p.xlsx"
+    wb = openpyxl.Workbook()
+    for row in (["户编号", "姓名", "身份证号"], ["H001", "杨大山", _id(1970, 1, "M")],
+                [dt.datetime(2024, 1, 2), "吴小河", _id(1980, 2, "F")]):
+        wb.active.append(row)
+    wb.save(p)
+    code, _, err = cli("import", "persons", p)
+    assert code == 3
+    assert ("row 3, column 户编号: household number is a date in the sheet (2024-01-02): Excel turned what "
+            "was typed (such as 1-2, 3/12 or 3:12) into one; format the column as text") in err
+    assert "not in the register" not in err and "T00:00:00" not in err
+    assert _count(db_url, "persons") == 0
+
+
 def test_rejects_of_an_explicit_encoding_stay_untouched(cli, db_url, tmp_path):
     """Rows rejected by a database check are written as read, not re-read with a guess."""
     h = tmp_path / "h.csv"
