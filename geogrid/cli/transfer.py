@@ -126,12 +126,15 @@ def _import(database_url, file: Path, kind: str, load, upsert, *, skip_invalid: 
     the database (``db_check(engine, batch) -> {row: (column, reason)}``), then write all or nothing
     (``upsert(session, valid_rows)``) in one transaction."""
     engine = _engine(database_url)
-    with _console().status(f"reading and validating {file}"):
-        batch = load(engine)
-        if db_check is not None:
-            batch.reject(db_check(engine, batch))
-    _finish(batch, kind, skip_invalid=skip_invalid, rejects=rejects)
-    _write(engine, batch, kind, lambda session: upsert(session, batch.valid))
+    try:
+        with _console().status(f"reading and validating {file}"):
+            batch = load(engine)
+            if db_check is not None:
+                batch.reject(db_check(engine, batch))
+        _finish(batch, kind, skip_invalid=skip_invalid, rejects=rejects)
+        _write(engine, batch, kind, lambda session: upsert(session, batch.valid))
+    finally:
+        engine.dispose()  # its pooled connections: a process running many commands keeps none
 
 
 def _county_outline(engine):
@@ -389,10 +392,13 @@ def _export(database_url, out: Path, zh: bool, kind: str, read, *, purpose=None,
     from geogrid.io import write_table
 
     engine = _engine(database_url)
-    with _console().status(f"exporting {kind} to {out}"):
-        with session_scope(engine, write=True) as session:
-            frame = read(session)
-            write_table(frame.drop(columns=["version"], errors="ignore"), out, zh=zh)
-            audit.append(session, actor(), f"export.{kind}", kind, None, purpose=purpose,
-                         detail={"file": str(out), "rows": len(frame), **(detail or {})})
+    try:
+        with _console().status(f"exporting {kind} to {out}"):
+            with session_scope(engine, write=True) as session:
+                frame = read(session)
+                write_table(frame.drop(columns=["version"], errors="ignore"), out, zh=zh)
+                audit.append(session, actor(), f"export.{kind}", kind, None, purpose=purpose,
+                             detail={"file": str(out), "rows": len(frame), **(detail or {})})
+    finally:
+        engine.dispose()
     typer.echo(f"{len(frame):,} {kind} written to {out}")
