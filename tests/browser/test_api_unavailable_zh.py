@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import login, set_language
+from conftest import login, new_page, set_language
 
 _MESSAGE = """async (path) => {
   const api = await import('/js/api.js');
@@ -31,8 +31,6 @@ def _unavailable_body() -> bytes:
 
 
 def test_a_lost_database_is_worded_in_the_maps_language(browser, server):
-    from conftest import new_page
-
     body = _unavailable_body()
     for lang, words in (("zh", "数据库暂时无法使用或繁忙，请稍后再试。"),
                         ("en", "The database is unavailable or busy; try again shortly.")):
