@@ -23,3 +23,14 @@ def test_partition_core_is_pure():
 def test_leaf_modules_are_leaves():
     loaded = _modules_after_import("geogrid.errors, geogrid.columns")
     assert not any(m.startswith("geogrid.") and m not in {"geogrid.errors", "geogrid.columns"} for m in loaded)
+
+
+def test_test_modules_have_names_of_their_own():
+    """tests/ has no __init__.py, so pytest imports each test module by its file name: a
+    second tests/*/test_x.py of the same name stops a whole run at collection ('import file
+    mismatch'), though either file alone passes."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert [n for n, k in names.items() if k > 1] == []
