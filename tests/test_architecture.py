@@ -26,11 +26,19 @@ def test_leaf_modules_are_leaves():
 
 
 def test_test_modules_have_names_of_their_own():
-    """tests/ has no __init__.py, so pytest imports each test module by its file name: a
-    second tests/*/test_x.py of the same name stops a whole run at collection ('import file
-    mismatch'), though either file alone passes."""
+    """pytest imports a test module by its file name where its folder has no __init__.py
+    (tests/partition has one: its modules are named within that package): a second module
+    of the same name stops a whole run at collection ('import file mismatch'), though
+    either file alone passes."""
     from collections import Counter
     from pathlib import Path
 
-    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    def module_name(path: Path) -> str:
+        parts, folder = [path.stem], path.parent
+        while (folder / "__init__.py").is_file():
+            parts.insert(0, folder.name)
+            folder = folder.parent
+        return ".".join(parts)
+
+    names = Counter(module_name(p) for p in Path(__file__).parent.rglob("test_*.py"))
     assert [n for n, k in names.items() if k > 1] == []
