@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
+from geogrid import columns as C
 from geogrid.errors import ValidationError
 
 __all__ = ["Counts", "insert_rows", "update_rows", "read_frame", "geometry_wkb", "bbox_clause", "lon_lat"]
@@ -312,6 +313,33 @@ def bbox_clause(session: Session, table: str, bbox, alias: str = "t", *,
             f"AND ST_Intersects({alias}.geom, BuildMbr(:minx, :miny, :maxx, :maxy, {SRID}))"
         )
     return clause, params
+
+
+def absent_columns(kept: Sequence[str], frame: pd.DataFrame, absent) -> list[str]:
+    """Of the columns ``kept`` when a source does not give them, those it did not: named in
+    ``absent``, or not in ``frame`` at all."""
+    absent = set(absent or ())
+    return [col for col in kept if col not in frame.columns or col in absent]
+
+
+def keep_absent(merged: pd.DataFrame, absent: Sequence[str], is_new: np.ndarray, notes: list, note: str, *,
+                only_where: dict | None = None) -> None:
+    """A column the source did not give says nothing: in ``merged`` (the rows to write
+    beside their stored ``<column>_db``), a registered row keeps its stored value of each
+    of ``absent``, a new one (``is_new``) the source's.  ``only_where`` gives a column
+    ``(mask, note)``: kept only on the rows of ``mask``, noted so.  ``notes`` gets
+    ``(None, the column's Chinese header, note)`` once a column where a value was kept.
+    The upserts of households and of persons both keep so (a file of corrected points,
+    or of names and ID numbers, wiped everything it had no column for)."""
+    if is_new.all():  # nobody registered: nothing stored to keep
+        return
+    for col in absent:
+        mask, why = (only_where or {}).get(col, (True, note))
+        stored = merged[f"{col}_db"].astype(object)
+        kept = ~is_new & stored.notna().to_numpy() & mask
+        if kept.any():
+            merged[col] = merged[col].astype(object).where(~kept, stored)
+            notes.append((None, C.ZH_HEADERS.get(col, col), why))
 
 
 def row_numbers(frame: pd.DataFrame) -> list[int]:

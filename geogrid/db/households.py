@@ -218,7 +218,7 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame, *, absent=None) -
     counts = Counts(notes=notes)
     if data.empty:
         return counts
-    absent = [col for col in KEPT_WHEN_ABSENT if col not in gdf.columns or col in set(absent or ())]
+    absent = bulk.absent_columns(KEPT_WHEN_ABSENT, gdf, absent)
     _fill_village_codes(session, data)
     villages = _village_ids(session)
     data["village_id"] = [villages.get(c) if c else None for c in data[C.VILLAGE_CODE]]
@@ -228,16 +228,13 @@ def upsert_households(session: Session, gdf: gpd.GeoDataFrame, *, absent=None) -
         existing = pd.DataFrame(columns=["id", C.HOUSEHOLD_NO, *TEXT_COLUMNS, "village_id", "x", "y"])
     merged = data.merge(existing, on=C.HOUSEHOLD_NO, how="left", suffixes=("", "_db"))
     is_new = merged["id"].isna().to_numpy()
-    if absent:
+    if C.BUILDING in absent:  # a household's building is kept while its point stays
         stayed = (np.isclose(merged["x"].to_numpy(float), merged["x_db"].to_numpy(float), rtol=0, atol=1e-9)
                   & np.isclose(merged["y"].to_numpy(float), merged["y_db"].to_numpy(float), rtol=0, atol=1e-9))
-    for col in absent:  # the source says nothing of it: a registered household keeps its own
-        stored = merged[f"{col}_db"].astype(object)
-        kept = ~is_new & stored.notna().to_numpy() & (stayed if col == C.BUILDING else True)
-        if kept.any():
-            merged[col] = merged[col].astype(object).where(~kept, stored)
-            counts.notes.append((None, C.ZH_HEADERS.get(col, col),
-                                 _ABSENT_BUILDING_NOTE if col == C.BUILDING else ABSENT_NOTE))
+        where = {C.BUILDING: (stayed, _ABSENT_BUILDING_NOTE)}
+    else:
+        where = None
+    bulk.keep_absent(merged, absent, is_new, counts.notes, ABSENT_NOTE, only_where=where)
     changed = np.zeros(len(merged), dtype=bool)
     for col in (*TEXT_COLUMNS, "village_id"):
         a = merged[col].astype(object)

@@ -254,19 +254,6 @@ def _keep_party(merged: pd.DataFrame) -> None:
                               for p, u, s in zip(party.tolist(), unknown.tolist(), stored.tolist())]
 
 
-def _keep_absent(merged: pd.DataFrame, absent: list[str], is_new: np.ndarray, notes: list) -> None:
-    """A column the source did not give says nothing: a registered person keeps its stored
-    value of it, a new one takes the frame's; noted once a column where a value was kept."""
-    if is_new.all():  # nobody registered: nothing stored to keep
-        return
-    for col in absent:
-        stored = merged[f"{col}_db"].astype(object)
-        kept = ~is_new & stored.notna().to_numpy()
-        if kept.any():
-            merged[col] = merged[col].astype(object).where(~kept, stored)
-            notes.append((None, C.ZH_HEADERS.get(col, col), ABSENT_NOTE))
-
-
 def _key(data: pd.DataFrame) -> list:
     """The identity of a person: the ID number, else household + name + birth date."""
     keys = []
@@ -322,7 +309,7 @@ def upsert_persons(session: Session, df: pd.DataFrame, *, absent=None) -> Counts
     counts = Counts(notes=notes)
     if data.empty:
         return counts
-    absent = [col for col in KEPT_WHEN_ABSENT if col not in df.columns or col in set(absent or ())]
+    absent = bulk.absent_columns(KEPT_WHEN_ABSENT, df, absent)
     existing = _existing(session, data)
     data["_key"] = _key(data)
     if len(existing):
@@ -338,7 +325,7 @@ def upsert_persons(session: Session, df: pd.DataFrame, *, absent=None) -> Counts
         merged["id_db"] = None
     _keep_party(merged)
     is_new = merged["id_db"].isna().to_numpy()
-    _keep_absent(merged, absent, is_new, counts.notes)
+    bulk.keep_absent(merged, absent, is_new, counts.notes, ABSENT_NOTE)
     changed = np.zeros(len(merged), dtype=bool)
     if len(existing):
         for col in _VALUE_COLS:
