@@ -116,6 +116,7 @@ def export_audit(
     from geogrid.db import audit
     from geogrid.db.engine import session_scope
     from geogrid.errors import FileFormatError, GeogridError, InputError
+    from geogrid.io.export import temporary_beside
 
     ext = out.suffix.lower()
     if ext not in FORMATS:
@@ -133,9 +134,8 @@ def export_audit(
         with session_scope(engine) as session:
             upto = audit.last_id(session)
             total = audit.count(session, **filters)
-        tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{ext}")
         n = 0
-        try:
+        with temporary_beside(out) as tmp:
             try:
                 with open(tmp, "w", encoding="utf-8-sig" if ext == ".csv" else "utf-8", newline="") as f, \
                         progress_bar(quiet) as progress:
@@ -157,9 +157,6 @@ def export_audit(
                              detail={"file": str(out), "rows": n, "upto_id": upto, "sha256": digest,
                                      "filters": logged})
                 os.replace(tmp, out)  # inside the transaction: no file without its entry
-        finally:
-            if tmp.exists():
-                tmp.unlink()
     finally:
         engine.dispose()
     typer.echo(f"{n:,} audit entries (up to #{upto}) written to {out}")

@@ -9,8 +9,10 @@ apostrophe again, so an exported file imports unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,7 +24,8 @@ from geogrid import columns as C
 from geogrid.errors import FileFormatError
 from geogrid.io.batch import ImportBatch
 
-__all__ = ["WRITE_FORMATS", "escape_cell", "escape_formulas", "to_chinese", "write_table", "write_rejects"]
+__all__ = ["WRITE_FORMATS", "escape_cell", "escape_formulas", "temporary_beside", "to_chinese", "write_table",
+           "write_rejects"]
 
 #: Extensions :func:`write_table` writes.
 WRITE_FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV", ".xlsx": "XLSX"}
@@ -31,6 +34,22 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_CELL_LIMIT = 32767
 #: Extra Chinese headers for columns that :data:`geogrid.columns.ZH_HEADERS` does not name.
 _ZH_EXTRA = {"village_name": "村名", "repaired": "修复说明", "_row": "行号", "arrived_crs": "原坐标系"}
+
+
+@contextlib.contextmanager
+def temporary_beside(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` (its folder, so that ``os.replace(tmp, path)`` is
+    atomic; hidden, with the process's id) to write a file whole under; whatever is left
+    there when the block ends (the file not renamed after a failure, and the journal a
+    GeoPackage's SQLite keeps beside it) is removed.  Every file geogrid writes goes so:
+    a failure leaves the file that was there before, or none."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix.lower()}")
+    try:
+        yield tmp
+    finally:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
+            if leftover.exists():
+                leftover.unlink()
 
 
 def escape_cell(value):
@@ -174,8 +193,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, zh: bool = False, 
     if not path.parent.exists():
         raise FileFormatError(f"{path}: the folder {path.parent} does not exist")
     out = to_chinese(df) if zh else df
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{ext}")
-    try:
+    with temporary_beside(path) as tmp:
         if ext == ".csv":
             table = escape_formulas(_as_text_table(out))
             table.to_csv(tmp, index=False, encoding="utf-8-sig")
@@ -189,9 +207,6 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, zh: bool = False, 
             driver = WRITE_FORMATS[ext]
             pyogrio.write_dataframe(geo, tmp, driver=driver, layer=layer or (path.stem if ext == ".gpkg" else None))
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geogrid.errors import GeogridError, InputError
+from geogrid.io.export import temporary_beside
 
 __all__ = ["PARAMETERS", "read_plan", "write_plan"]
 
@@ -56,22 +57,18 @@ def write_plan(result, out: str | os.PathLike) -> None:
     table = pd.DataFrame({"name": [str(k) for k in parameters],
                           "value": [json.dumps(_plain(v), ensure_ascii=False) for v in parameters.values()]})
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.gpkg")
     try:
-        for layer, frame in layers.items():
-            frame.to_file(tmp, layer=layer, driver="GPKG")
-        if len(table):
-            import pyogrio
+        with temporary_beside(out) as tmp:
+            for layer, frame in layers.items():
+                frame.to_file(tmp, layer=layer, driver="GPKG")
+            if len(table):
+                import pyogrio
 
-            pyogrio.write_dataframe(table, tmp, layer=PARAMETERS, driver="GPKG")
-        os.replace(tmp, out)
+                pyogrio.write_dataframe(table, tmp, layer=PARAMETERS, driver="GPKG")
+            os.replace(tmp, out)
     except Exception as exc:  # pyogrio raises several kinds, the disk OSError
         kept = f"; {out} is as it was before" if out.exists() else ""
         raise GeogridError(f"cannot write {out}: {exc}{kept}") from None
-    finally:
-        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
-            if leftover.exists():
-                leftover.unlink()
 
 
 def read_plan(path: str | os.PathLike):
