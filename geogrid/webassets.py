@@ -79,9 +79,23 @@ def _web_strings(path: Path) -> dict[str, str]:
     return out
 
 
+#: the files of one language's strings in ``web_map/strings/``: the map's own words and
+#: the API's refusals by their message key (``web_map/i18n.js`` joins them)
+STRING_FILES = ("{lang}.js", "{lang}-api.js")
+
+
+def string_files(lang: str, root: Path | None = None) -> list[Path]:
+    """The files of the web map's strings in ``lang`` (:data:`STRING_FILES`) under the web
+    map's directory ``root`` (found when not given); ``[]`` when the web map is not found."""
+    root = root or web_map_dir(holding=f"strings/{lang}.js")
+    return [root / "strings" / name.format(lang=lang) for name in STRING_FILES] if root else []
+
+
 def web_strings(lang: str) -> dict[str, str]:
-    """The web map's strings in ``lang`` (``web_map/strings/zh.js``, ``en.js``: one
-    ``"key": "text",`` a line), so that what the folium maps call a thing (a note's
-    kind: 自然村被拆分) is what the web map calls it; ``{}`` when the web map is not found."""
-    root = web_map_dir(holding=f"strings/{lang}.js")
-    return _web_strings(root / "strings" / f"{lang}.js") if root else {}
+    """The web map's strings in ``lang`` (:func:`string_files`: one ``"key": "text",`` a
+    line), so that what the folium maps call a thing (a note's kind: 自然村被拆分) is what
+    the web map calls it; ``{}`` when the web map is not found."""
+    out: dict[str, str] = {}
+    for path in string_files(lang):
+        out.update(_web_strings(path))
+    return out

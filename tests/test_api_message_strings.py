@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _strings(lang: str) -> set[str]:
-    text = (ROOT / "web_map" / "strings" / f"{lang}.js").read_text(encoding="utf-8")
+    from geogrid.webassets import string_files
+
+    text = "\n".join(f.read_text(encoding="utf-8") for f in string_files(lang, ROOT / "web_map"))
     return set(re.findall(r'^\s*"([^"]+)":', text, flags=re.M))
 
 

@@ -6,9 +6,12 @@
 
 import zh from "./strings/zh.js";
 import en from "./strings/en.js";
+import zhApi from "./strings/zh-api.js";
+import enApi from "./strings/en-api.js";
 
-// One catalogue per language, in strings/.
-export const STRINGS = { zh, en };
+// One catalogue per language, in strings/: the map's own words (zh.js, en.js) and the
+// API's refusals by their message key (zh-api.js, en-api.js).
+export const STRINGS = { zh: { ...zh, ...zhApi }, en: { ...en, ...enApi } };
 
 const KEY = "geogrid.lang";
 let lang = (typeof localStorage !== "undefined" && localStorage.getItem(KEY)) || "zh";

@@ -35,7 +35,7 @@ def _unkeyed(paths, only=None) -> list[str]:
 
 
 FIX = ("give each raise a key= (and params= for its values) and the key its strings "
-       "\"api.<key>\" in web_map/strings/zh.js and en.js")
+       "\"api.<key>\" in web_map/strings/zh-api.js and en-api.js")
 
 
 def test_every_refusal_of_the_api_and_of_issues_has_a_key():

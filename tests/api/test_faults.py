@@ -156,5 +156,7 @@ def test_503_carries_a_message_key_the_web_map_words(backend, db_url, world, tok
         assert r.status_code == 503, r.text
         assert r.json()["message"] == {"key": "database.unavailable", "params": {}}, r.text
     for lang in ("zh", "en"):
-        text = (root / "web_map" / "strings" / f"{lang}.js").read_text(encoding="utf-8")
+        from geogrid.webassets import string_files
+
+        text = "\n".join(f.read_text(encoding="utf-8") for f in string_files(lang, root / "web_map"))
         assert re.search(r'^\s*"api\.database\.unavailable": "[^"]+",$', text, flags=re.M), lang

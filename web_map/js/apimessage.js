@@ -3,7 +3,7 @@
 // An error body may carry `message: {key, params}` next to its English `detail` (see
 // geogrid/api/errors.py): a stable key ("plan.publish_has_errors") and the values of the
 // sentence, codes and ids as they are.  It is worded here from the current language's
-// "api.<key>" (strings/zh.js, strings/en.js), each param shown as the user reads it: a
+// "api.<key>" (strings/zh-api.js, strings/en-api.js), each param shown as the user reads it: a
 // village by its name where the map has it, a status or an action in words, a list of
 // ids joined.  A key the current language has no string for, or a string that needs a
 // param the body lacks, gives null: the caller shows the API's own text, as before.
